@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal definitions shared by every simmm subsystem: the simulated
+ * machine object, the allocator entry points, trace and report helpers, and
+ * the assertion tiers.
+ *
+ * Naming: public functions are simmm_foo(); internal non-static functions
+ * shared between files are simmm__foo() (hidden from the shared library).
+ */
+#ifndef SIMMM_CORE_INTERNAL_H
+#define SIMMM_CORE_INTERNAL_H
+
+#include <simmm/sim.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/rng.h"
+
+/* ---- assertion tiers (style habit 10) ---------------------------------- */
+
+/* An internal invariant that cannot be recovered from: print and abort.
+ * Used only where continuing would corrupt memory of the host process. */
+#define SIMMM_BUG_ON(cond)                                                    \
+	do {                                                                  \
+		if (__builtin_expect(!!(cond), 0))                            \
+			simmm__bug(__FILE__, __LINE__, #cond);                \
+	} while (0)
+
+/* Defensive checks that "cannot" fail: asserted in debug builds, still
+ * evaluated (and so still protective) in release builds. */
+#ifdef NDEBUG
+#define ALWAYS(x) (x)
+#define NEVER(x) (x)
+#else
+#define ALWAYS(x) ((x) ? 1 : (simmm__bug(__FILE__, __LINE__, #x), 0))
+#define NEVER(x) ((x) ? (simmm__bug(__FILE__, __LINE__, #x), 1) : 0)
+#endif
+
+#define SIMMM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SIMMM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SIMMM_NOINLINE __attribute__((noinline))
+#define SIMMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define SIMMM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+_Noreturn void simmm__bug(const char *file, int line, const char *what);
+
+/* ---- the simulated machine -------------------------------------------- */
+
+#define SIMMM_MAGIC 0x53494d4du      /* "SIMM" */
+#define SIMMM_MAGIC_DEAD 0xdeadd00du
+
+struct simmm_phys;   /* src/page/   */
+struct simmm_sched;  /* src/core/sched*.c */
+
+typedef int (*simmm_checker_fn)(simmm_sim *sim, void *arg);
+typedef void (*simmm_fini_fn)(simmm_sim *sim, void *arg);
+
+struct simmm_hook {
+	const char *name;
+	void *fn;
+	void *arg;
+};
+
+struct simmm_alloc_state {
+	enum simmm_allocator_kind kind;
+	struct simmm_allocator backend; /* resolved vtable */
+	unsigned arena;                 /* jemalloc arena index */
+	bool have_arena;
+	struct simmm_fault_config fault;
+	uint64_t fault_count;           /* allocations seen since fault set */
+	uint64_t fault_hits;
+	struct simmm_rng fault_rng;
+	uint64_t live_bytes[SIMMM_ALLOC_NR_CATS];
+	uint64_t peak_bytes[SIMMM_ALLOC_NR_CATS];
+	uint64_t live_allocs;
+	uint64_t total_allocs;
+};
+
+struct simmm_trace_state {
+	struct simmm_trace_event *ring; /* power-of-two sized */
+	uint32_t mask;
+	uint64_t seq;
+	uint64_t hash;
+	simmm_trace_fn cb;
+	void *cb_arg;
+};
+
+struct simmm_report_state {
+	char *buf;      /* NUL-terminated log, at most REPORT_MAX bytes */
+	size_t len;
+	uint64_t count;
+	uint64_t by_kind[8];
+};
+
+struct simmm_sim {
+	uint32_t magic;
+	uint32_t flags;                 /* SIMMM_CFG_* */
+	struct simmm_geometry geo;
+	uint64_t page_size;             /* 1 << geo.page_shift */
+	uint64_t ram_pages;
+	uint64_t swap_pages;
+	uint64_t seed;
+	struct simmm_rng rng;
+
+	struct simmm_alloc_state alloc;
+	struct simmm_trace_state trace;
+	struct simmm_report_state reports;
+
+	struct simmm_phys *phys;        /* physical memory (src/page) */
+
+	/* The deterministic scheduler, created on first use so that code
+	 * that never spawns a task pays nothing (src/core/sched.c). */
+	struct simmm_sched *sched;
+	uint32_t cur_task;              /* id of the running task, 0 = none */
+
+	/* Subsystem hooks, run in registration order (checkers) and in
+	 * reverse order (finalisers) so upper layers go first at destroy. */
+	struct simmm_hook *checkers;
+	unsigned nr_checkers, cap_checkers;
+	struct simmm_hook *finis;
+	unsigned nr_finis, cap_finis;
+};
+
+/* Validates a sim pointer at public entry points. */
+static inline bool simmm__sim_ok(const simmm_sim *sim)
+{
+	return sim && sim->magic == SIMMM_MAGIC;
+}
+
+/* ---- allocator (src/core/alloc.c) ------------------------------------- */
+
+/* May fail through the injector; returns NULL (callers return -ENOMEM). */
+void *simmm__malloc(simmm_sim *sim, enum simmm_alloc_cat cat, size_t size);
+void *simmm__zalloc(simmm_sim *sim, enum simmm_alloc_cat cat, size_t size);
+/* For paths that must not fail (freeing, teardown bookkeeping): bypasses
+ * the injector; a host out-of-memory aborts. */
+void *simmm__zalloc_nofail(simmm_sim *sim, enum simmm_alloc_cat cat, size_t size);
+void simmm__free(simmm_sim *sim, enum simmm_alloc_cat cat, void *ptr, size_t size);
+/* Grow an array to at least @need elements (doubling); 0 or -ENOMEM.
+ * On failure the array is unchanged. */
+int simmm__grow(simmm_sim *sim, enum simmm_alloc_cat cat, void **arr,
+		size_t elem, size_t *cap, size_t need, bool nofail);
+int simmm__alloc_init(simmm_sim *sim, const simmm_config *cfg);
+int simmm__alloc_fini(simmm_sim *sim, bool quiet);
+
+/* ---- trace and reports (src/core/trace.c, report.c) -------------------- */
+
+void simmm__trace(simmm_sim *sim, uint32_t type, uint64_t addr, uint64_t pfn,
+		  uint64_t arg0, uint64_t arg1);
+int simmm__trace_init(simmm_sim *sim, const simmm_config *cfg);
+void simmm__trace_fini(simmm_sim *sim);
+
+void simmm__report(simmm_sim *sim, enum simmm_report_kind kind, const char *fmt, ...)
+	SIMMM_PRINTF(3, 4);
+void simmm__reports_fini(simmm_sim *sim);
+
+/* ---- subsystem hooks (src/core/sim.c) ---------------------------------- */
+
+/* A checker returns the number of violations it reported. */
+int simmm__add_checker(simmm_sim *sim, const char *name, simmm_checker_fn fn, void *arg);
+void simmm__remove_checker(simmm_sim *sim, simmm_checker_fn fn, void *arg);
+/* A finaliser runs at destroy, before physical memory is torn down. */
+int simmm__add_fini(simmm_sim *sim, const char *name, simmm_fini_fn fn, void *arg);
+void simmm__remove_fini(simmm_sim *sim, simmm_fini_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Physical memory internals: struct simmm_page, the sparse memmap, the buddy
+ * allocator and folio refcounting.
+ *
+ * Invariants (checked by simmm__phys_check()):
+ *  - A frame is either inside exactly one free buddy block, or part of an
+ *    allocated folio: a head (head_delta == 0, refcount > 0 or a table /
+ *    reserved page) or a tail whose head_delta leads to a head covering it.
+ *  - Free frames whose memmap exists have refcount 0, mapcount 0, flags 0,
+ *    no contents.
+ *  - refcount >= mapcount + pincount on a folio head (a mapping or a pin
+ *    always holds a reference, as in the kernel).
+ *  - No two free blocks of the same order are buddies (they would have
+ *    merged); free blocks never overlap.
+ *  - free_pages + allocated pages == RAM pages.
+ *
+ * The pfn is simmm's handle for a frame: page tables, swap entries and
+ * rmap all store pfns, and simmm__pfn_to_page() is two array lookups.
+ */
+#ifndef SIMMM_PAGE_PAGE_H
+#define SIMMM_PAGE_PAGE_H
+
+#include <simmm/page.h>
+
+#include "core/internal.h"
+
+/* Page flags (PG_*). Bit numbers are simmm's own. */
+enum {
+	PG_locked = 1u << 0,
+	PG_referenced = 1u << 1,
+	PG_uptodate = 1u << 2,
+	PG_dirty = 1u << 3,
+	PG_lru = 1u << 4,
+	PG_active = 1u << 5,
+	PG_swapbacked = 1u << 6,
+	PG_swapcache = 1u << 7,
+	PG_reserved = 1u << 8,   /* never freed: the zero page, special frames */
+	PG_head = 1u << 9,       /* head of a folio with order > 0 */
+	PG_table = 1u << 10,     /* a page-table page: data = entry array */
+	PG_anon = 1u << 11,      /* mapping is an anon_vma-like object */
+	PG_anon_exclusive = 1u << 12,
+	PG_hwpoison = 1u << 13,
+	PG_writeback = 1u << 14,
+	PG_reclaim = 1u << 15,
+	PG_unevictable = 1u << 16,
+	PG_mlocked = 1u << 17,
+	PG_waiters = 1u << 18,
+	PG_zero = 1u << 19,      /* the shared (huge) zero page */
+	PG_device = 1u << 20,    /* ZONE_DEVICE frame (memtype says which) */
+};
+
+/**
+ * struct simmm_page - one frame's metadata (64 bytes, like the kernel's).
+ *
+ * Folio-wide state lives in the head page; like the kernel we keep a large
+ * folio's extra counters (entire mapcount) in the first tail page.
+ */
+struct simmm_page {
+	uint32_t flags;       /* PG_* */
+	int32_t refcount;     /* _refcount; 0 = free (or a tail page) */
+	int32_t mapcount;     /* page-table mappings of this page (0-based,
+			       * unlike the kernel's -1-based _mapcount) */
+	uint32_t head_delta;  /* pfn - head pfn; 0 for heads and order-0 */
+	uint8_t order;        /* folio order (head only) */
+	uint8_t memtype;      /* enum simmm_memtype */
+	uint16_t pgmap_id;    /* ZONE_DEVICE: index of its dev_pagemap */
+	union {
+		int32_t pincount; /* head: FOLL_PIN pins of the folio;
+				   * first tail: entire (PMD/PUD) mapcount */
+		uint32_t pt_live; /* PG_table: live (non-none) entries */
+	} u;
+	uint64_t pfn;         /* this frame's number */
+	void *mapping;        /* anon_vma / address_space / owning pgtable */
+	uint64_t index;       /* offset in mapping (pages) / table: VA covered */
+	void *data;           /* contents (lazily allocated) / table entries */
+	uint64_t private;     /* swap entry, zone_device_data, table level */
+};
+
+_Static_assert(sizeof(struct simmm_page) == 64, "struct simmm_page must stay 64 bytes");
+
+/* ---- memmap ------------------------------------------------------------- */
+
+/* Frame's metadata, or NULL when its memmap section was never needed
+ * (the frame is then free and pristine) or the pfn is out of range. */
+struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn);
+/* Like simmm__pfn_to_page() but creates the section; NULL on -ENOMEM or a
+ * pfn out of range. */
+struct simmm_page *simmm__pfn_to_page_alloc(simmm_sim *sim, simmm_pfn_t pfn);
+bool simmm__pfn_valid(const simmm_sim *sim, simmm_pfn_t pfn);
+
+static inline struct simmm_page *simmm__compound_head(const simmm_sim *sim,
+						       struct simmm_page *p)
+{
+	return p->head_delta ? simmm__pfn_to_page(sim, p->pfn - p->head_delta) : p;
+}
+
+/* ---- buddy allocator ----------------------------------------------------- */
+
+/* Allocate 2^order contiguous frames as one folio: head refcount 1,
+ * PG_head for order > 0, tails with head_delta set. Returns the head page
+ * or NULL (-ENOMEM: out of frames, or allocator failure). Contents are not
+ * allocated. Traces SIMMM_EV_PAGE_ALLOC. */
+struct simmm_page *simmm__alloc_pages(simmm_sim *sim, unsigned order);
+/* Return a folio whose refcount reached 0 to the buddy allocator, freeing
+ * contents. Callers normally use simmm__folio_put(). */
+void simmm__free_pages(simmm_sim *sim, struct simmm_page *head);
+/* Largest order the buddy allocator serves (PUD order, capped by RAM). */
+unsigned simmm__max_order(const simmm_sim *sim);
+
+/* ---- refcounts (kernel folio_get/folio_put rules) ----------------------- */
+
+/* +1 on the folio; the page must be in use (refcount > 0). */
+void simmm__folio_get(simmm_sim *sim, struct simmm_page *page);
+/* -1 on the folio; at zero the folio is freed (device pages: later, the
+ * pgmap's free callback). */
+void simmm__folio_put(simmm_sim *sim, struct simmm_page *page);
+/* Add @n references (n >= 1). */
+void simmm__folio_ref_add(simmm_sim *sim, struct simmm_page *page, int n);
+
+/* ---- contents ------------------------------------------------------------ */
+
+/* The frame's data, allocating (zeroed) on first use when @alloc is true.
+ * Returns NULL if not allocated (and !@alloc), on -ENOMEM, or when the
+ * instance runs with SIMMM_CFG_NO_CONTENTS. */
+void *simmm__page_data(simmm_sim *sim, struct simmm_page *page, bool alloc);
+/* Copy one frame's contents to another (lazy: a never-written source
+ * leaves the destination without contents). 0 or -ENOMEM. */
+int simmm__page_copy(simmm_sim *sim, struct simmm_page *dst, struct simmm_page *src);
+/* Drop contents (the frame reads as zeros again). */
+void simmm__page_zero(simmm_sim *sim, struct simmm_page *page);
+
+/* ---- page-table pages ----------------------------------------------------- */
+
+/* An order-0 frame marked PG_table with a zeroed entry array of @nr_entries
+ * 64-bit entries (PGTABLE category), refcount 1, pt_live 0, mapping = @owner,
+ * private = @level. NULL on -ENOMEM. */
+struct simmm_page *simmm__pt_page_alloc(simmm_sim *sim, unsigned nr_entries,
+					 void *owner, unsigned level);
+/* Free a table page allocated above (its entries must all be none). */
+void simmm__pt_page_free(simmm_sim *sim, struct simmm_page *page);
+static inline uint64_t *simmm__pt_entries(struct simmm_page *pt)
+{
+	return (uint64_t *)pt->data;
+}
+
+/* ---- special frames and setup ------------------------------------------- */
+
+simmm_pfn_t simmm__zero_pfn(const simmm_sim *sim);
+
+int simmm__phys_init(simmm_sim *sim);
+/* Returns the number of leaked (still referenced) folios. */
+uint64_t simmm__phys_fini(simmm_sim *sim, bool quiet);
+int simmm__phys_check(simmm_sim *sim, void *arg);
+
+#endif
