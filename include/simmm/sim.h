@@ -40,7 +40,8 @@ extern "C" {
  * @seed: every random choice of the instance derives from it.
  * @allocator: backend, see enum simmm_allocator_kind.
  * @custom_allocator: the vtable for SIMMM_ALLOCATOR_CUSTOM.
- * @fault: allocation-failure injection, active from the end of create.
+ * @fault: allocation-failure injection, active from the start of create
+ *         (so create's own allocations can be failed, too).
  * @flags: SIMMM_CFG_*.
  * @trace_ring: events kept in the trace ring (0 = 4096; rounded up to a
  *              power of two).

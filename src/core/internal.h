@@ -143,7 +143,8 @@ void simmm__free(simmm_sim *sim, enum simmm_alloc_cat cat, void *ptr, size_t siz
 int simmm__grow(simmm_sim *sim, enum simmm_alloc_cat cat, void **arr,
 		size_t elem, size_t *cap, size_t need, bool nofail);
 int simmm__alloc_init(simmm_sim *sim, const simmm_config *cfg);
-int simmm__alloc_fini(simmm_sim *sim, bool quiet);
+/* Returns leaked allocations beyond @expected_live; releases the arena. */
+int simmm__alloc_fini(struct simmm_alloc_state *a, uint64_t expected_live, bool quiet);
 
 /* ---- trace and reports (src/core/trace.c, report.c) -------------------- */
 

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The buddy allocator: blocks of 2^order frames, split on allocation and
+ * merged with their buddy (pfn ^ 2^order) on free, as the kernel's
+ * __rmqueue_smallest / __free_one_page do. It serves orders up to PUD
+ * order (so hugetlb and THP folios are real contiguous pfn ranges), at
+ * least the kernel's MAX_PAGE_ORDER, and never more than RAM holds.
+ */
+#include <string.h>
+
+#include "page/phys.h"
+
+unsigned simmm__max_order(const simmm_sim *sim)
+{
+	return phys_of(sim)->max_order;
+}
+
+static unsigned compute_max_order(const simmm_sim *sim, uint64_t nr_pages)
+{
+	unsigned max = SIMMM_MIN_MAX_ORDER;
+
+	for (int l = SIMMM_LVL_PMD; l < SIMMM_NR_LEVELS; l++) {
+		const struct simmm_level_desc *d = &sim->geo.level[l];
+		unsigned o = (unsigned)(d->shift - sim->geo.page_shift);
+		if (d->leaf && o > max && o <= SIMMM_MAX_ORDER)
+			max = o;
+	}
+	while (max && (1ULL << max) > nr_pages)
+		max--;
+	return max;
+}
+
+static unsigned block_order_ending_at(uint64_t end, unsigned max_order)
+{
+	unsigned o = (unsigned)__builtin_ctzll(end);
+	return o < max_order ? o : max_order;
+}
+
+/* Carve RAM into maximal aligned blocks. Generated from the top of RAM
+ * down (the order of the block ending at `end` is ctz(end), capped) and
+ * added in that order, so allocation, which takes the most recently added
+ * block, starts at low pfns: dumps stay readable. */
+static int buddy_populate(simmm_sim *sim)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	uint64_t count[SIMMM_MAX_ORDER + 1] = {0};
+	uint64_t end;
+
+	for (end = ph->nr_pages; end;) {
+		unsigned o = block_order_ending_at(end, ph->max_order);
+		count[o]++;
+		end -= 1ULL << o;
+	}
+	for (unsigned o = 0; o <= ph->max_order; o++)
+		if (count[o] && simmm__fa_reserve(sim, &ph->area[o], count[o], false))
+			return -ENOMEM;
+	for (end = ph->nr_pages; end;) {
+		unsigned o = block_order_ending_at(end, ph->max_order);
+		end -= 1ULL << o;
+		simmm__fa_add(&ph->area[o], end);
+	}
+	ph->free_pages = ph->nr_pages;
+	return 0;
+}
+
+static void init_folio(simmm_sim *sim, simmm_pfn_t head, unsigned order)
+{
+	uint64_t n = 1ULL << order;
+	for (uint64_t i = 0; i < n; i++) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, head + i);
+		uint64_t pfn = p->pfn;
+		memset(p, 0, sizeof(*p));
+		p->pfn = pfn;
+		p->head_delta = (uint32_t)i;
+	}
+	struct simmm_page *h = simmm__pfn_to_page(sim, head);
+	h->refcount = 1;
+	h->order = (uint8_t)order;
+	if (order)
+		h->flags |= PG_head;
+}
+
+struct simmm_page *simmm__alloc_pages(simmm_sim *sim, unsigned order)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	struct free_area *fa;
+	unsigned o;
+	uint64_t pfn;
+
+	if (order > ph->max_order)
+		return NULL;
+	for (o = order; o <= ph->max_order; o++)
+		if (ph->area[o].nr)
+			break;
+	if (o > ph->max_order)
+		return NULL;
+	fa = &ph->area[o];
+	pfn = fa->pfns[fa->nr - 1];
+
+	/* Everything that can fail happens before the free sets change, so a
+	 * failure leaves the allocator exactly as it was. */
+	for (unsigned k = order; k < o; k++)
+		if (simmm__fa_reserve(sim, &ph->area[k], 1, false))
+			return NULL;
+	if (simmm__memmap_populate(sim, pfn, 1ULL << order))
+		return NULL;
+
+	simmm__fa_remove(fa, pfn);
+	/* Split: keep the low half, free the high halves (expand()). */
+	while (o > order) {
+		o--;
+		simmm__fa_add(&ph->area[o], pfn + (1ULL << o));
+	}
+	ph->free_pages -= 1ULL << order;
+	init_folio(sim, pfn, order);
+	simmm__trace(sim, SIMMM_EV_PAGE_ALLOC, 0, pfn, order, 0);
+	return simmm__pfn_to_page(sim, pfn);
+}
+
+static void clear_folio(simmm_sim *sim, struct simmm_page *head, unsigned order)
+{
+	uint64_t n = 1ULL << order;
+	for (uint64_t i = 0; i < n; i++) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
+		uint64_t pfn = p->pfn;
+		simmm__page_zero(sim, p);
+		memset(p, 0, sizeof(*p));
+		p->pfn = pfn;
+	}
+}
+
+void simmm__free_pages(simmm_sim *sim, struct simmm_page *head)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	unsigned order = head->order;
+	uint64_t pfn = head->pfn;
+
+	SIMMM_BUG_ON(head->head_delta != 0);
+	simmm__trace(sim, SIMMM_EV_PAGE_FREE, 0, pfn, order, 0);
+	clear_folio(sim, head, order);
+	ph->free_pages += 1ULL << order;
+	/* Merge with free buddies (__free_one_page). */
+	while (order < ph->max_order) {
+		uint64_t buddy = pfn ^ (1ULL << order);
+		if (!simmm__fa_remove(&ph->area[order], buddy))
+			break;
+		pfn &= ~(1ULL << order);
+		order++;
+	}
+	/* Freeing must not fail: growth of the free set bypasses injection. */
+	simmm__fa_reserve(sim, &ph->area[order], 1, true);
+	simmm__fa_add(&ph->area[order], pfn);
+}
+
+int simmm__buddy_init(simmm_sim *sim);
+int simmm__buddy_init(simmm_sim *sim)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	ph->max_order = compute_max_order(sim, ph->nr_pages);
+	return buddy_populate(sim);
+}
+
+void simmm__buddy_fini(simmm_sim *sim);
+void simmm__buddy_fini(simmm_sim *sim)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	for (unsigned o = 0; o <= SIMMM_MAX_ORDER; o++)
+		simmm__fa_free(sim, &ph->area[o]);
+}
