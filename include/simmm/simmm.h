@@ -15,11 +15,10 @@
 #include <simmm/geometry.h>
 #include <simmm/sim.h>
 #include <simmm/page.h>
-#if __has_include(<simmm/pgtable.h>)
 #include <simmm/pgtable.h>
-#endif
-#if __has_include(<simmm/sched.h>)
 #include <simmm/sched.h>
-#endif
+#include <simmm/mm.h>
+#include <simmm/mmu_notifier.h>
+#include <simmm/memremap.h>
 
 #endif

@@ -51,11 +51,12 @@ _Noreturn void simmm__bug(const char *file, int line, const char *what);
 #define SIMMM_MAGIC 0x53494d4du      /* "SIMM" */
 #define SIMMM_MAGIC_DEAD 0xdeadd00du
 
+typedef int (*simmm_checker_fn)(simmm_sim *sim, void *arg);
+typedef void (*simmm_fini_fn)(simmm_sim *sim, void *arg);
+
 struct simmm_phys;   /* src/page/   */
 struct simmm_sched;  /* src/core/sched*.c */
 
-typedef int (*simmm_checker_fn)(simmm_sim *sim, void *arg);
-typedef void (*simmm_fini_fn)(simmm_sim *sim, void *arg);
 
 struct simmm_hook {
 	const char *name;
@@ -113,6 +114,7 @@ struct simmm_sim {
 	/* The deterministic scheduler, created on first use so that code
 	 * that never spawns a task pays nothing (src/core/sched.c). */
 	struct simmm_sched *sched;
+	simmm_fini_fn sched_fini;       /* runs after all other finalisers */
 	uint32_t cur_task;              /* id of the running task, 0 = none */
 
 	/* Subsystem hooks, run in registration order (checkers) and in

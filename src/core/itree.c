@@ -7,11 +7,6 @@ static inline int height(const struct simmm_itree_node *n)
 	return n ? n->height : 0;
 }
 
-static inline uint64_t sub_last(const struct simmm_itree_node *n)
-{
-	return n ? n->subtree_last : 0;
-}
-
 /* Recompute height and augmentation from the children. */
 static void update(struct simmm_itree_node *n)
 {

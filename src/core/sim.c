@@ -57,6 +57,9 @@ static void sim_teardown(simmm_sim *sim, int *leaks)
 		struct simmm_hook h = sim->finis[--sim->nr_finis];
 		((simmm_fini_fn)h.fn)(sim, h.arg);
 	}
+	if (sim->sched_fini)
+		sim->sched_fini(sim, sim->sched);
+	sim->sched_fini = NULL;
 	if (sim->phys)
 		*leaks += (int)simmm__phys_fini(sim, sim->flags & SIMMM_CFG_QUIET);
 	simmm__free(sim, SIMMM_ALLOC_META, sim->checkers, sim->cap_checkers * sizeof(*sim->checkers));
@@ -185,6 +188,16 @@ static int add_hook(simmm_sim *sim, struct simmm_hook **arr, unsigned *nr, unsig
 	return 0;
 }
 
+static int add_hook_nofail(simmm_sim *sim, struct simmm_hook **arr, unsigned *nr,
+			   unsigned *cap, const char *name, void *fn, void *arg)
+{
+	size_t c = *cap;
+	simmm__grow(sim, SIMMM_ALLOC_META, (void **)arr, sizeof(**arr), &c, *nr + 1, true);
+	*cap = (unsigned)c;
+	(*arr)[(*nr)++] = (struct simmm_hook){.name = name, .fn = fn, .arg = arg};
+	return 0;
+}
+
 static void remove_hook(struct simmm_hook *arr, unsigned *nr, void *fn, void *arg)
 {
 	for (unsigned i = 0; i < *nr; i++) {
@@ -209,7 +222,8 @@ void simmm__remove_checker(simmm_sim *sim, simmm_checker_fn fn, void *arg)
 
 int simmm__add_fini(simmm_sim *sim, const char *name, simmm_fini_fn fn, void *arg)
 {
-	return add_hook(sim, &sim->finis, &sim->nr_finis, &sim->cap_finis, name, (void *)fn, arg);
+	/* Registering teardown is bookkeeping that must not fail. */
+	return add_hook_nofail(sim, &sim->finis, &sim->nr_finis, &sim->cap_finis, name, (void *)fn, arg);
 }
 
 void simmm__remove_fini(simmm_sim *sim, simmm_fini_fn fn, void *arg)
