@@ -148,6 +148,16 @@ void simmm__pt_page_free(simmm_sim *sim, struct simmm_page *p)
 
 /* ---- setup ------------------------------------------------------------------ */
 
+struct simmm_dev_pagemap *simmm__page_pgmap(const simmm_sim *sim, const struct simmm_page *page)
+{
+	(void)sim;
+	/* Device frames and their pagemaps arrive with memremap_pages (the
+	 * device-memory layer); system frames have none. */
+	if (page->memtype == SIMMM_MEM_SYSTEM)
+		return NULL;
+	return NULL;
+}
+
 simmm_pfn_t simmm__zero_pfn(const simmm_sim *sim)
 {
 	return phys_of(sim)->zero_pfn;

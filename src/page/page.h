@@ -144,6 +144,25 @@ static inline uint64_t *simmm__pt_entries(struct simmm_page *pt)
 	return (uint64_t *)pt->data;
 }
 
+/* ---- ZONE_DEVICE ------------------------------------------------------------ */
+
+struct simmm_dev_pagemap;
+/* The pagemap of a ZONE_DEVICE page (page->pgmap_id), or NULL for system
+ * memory. Pagemaps are registered by src/migrate (memremap_pages). */
+struct simmm_dev_pagemap *simmm__page_pgmap(const simmm_sim *sim, const struct simmm_page *page);
+static inline bool simmm__is_device_private_page(const struct simmm_page *p)
+{
+	return p->memtype == SIMMM_MEM_DEVICE_PRIVATE;
+}
+static inline bool simmm__is_device_coherent_page(const struct simmm_page *p)
+{
+	return p->memtype == SIMMM_MEM_DEVICE_COHERENT;
+}
+static inline bool simmm__is_zone_device_page(const struct simmm_page *p)
+{
+	return p->memtype != SIMMM_MEM_SYSTEM;
+}
+
 /* ---- special frames and setup ------------------------------------------- */
 
 simmm_pfn_t simmm__zero_pfn(const simmm_sim *sim);

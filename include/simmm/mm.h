@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: address spaces
+ *
+ * An &simmm_mm is a process address space: a page table, a tree of VMAs,
+ * an mmap lock (a simulated rwsem), fault counters, and the kernel's two
+ * lifetimes: users (mmget/mmput: the address space stays populated while
+ * > 0) and count (mmgrab/mmdrop: the struct stays allocated while > 0).
+ *
+ * The calls mirror the system calls and the kernel paths they reach:
+ * simmm_mmap(), simmm_munmap(), simmm_mprotect(), simmm_madvise(),
+ * simmm_mremap(), simmm_fork(), simmm_mm_access() (a CPU load/store/fetch
+ * that faults as handle_mm_fault() does), GUP, reclaim and swap.
+ *
+ * Every page-table change goes through one "change a range" path that
+ * brackets it with mmu-notifier invalidate_range_start/end, carrying the
+ * event the kernel uses (<simmm/mmu_notifier.h>).
+ *
+ * Locking: the calls take the mmap lock themselves (read for faults and
+ * GUP, write for mmap/munmap/mprotect/mremap/madvise(COLLAPSE)), exactly
+ * as the syscalls do; the *_locked variants expect the caller to hold it.
+ * Under the deterministic scheduler each lock operation is a scheduling
+ * point, so concurrent tasks interleave there.
+ *
+ * Flag and constant values are Linux's (PROT_*, MAP_*, MADV_*, MREMAP_*,
+ * VM_*, FAULT_FLAG_*, VM_FAULT_*, FOLL_*), prefixed SIMMM_.
+ */
+#ifndef SIMMM_MM_H
+#define SIMMM_MM_H
+
+#include <simmm/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct simmm_mm;
+struct simmm_vma;
+struct simmm_file;
+
+/* ---- constants (Linux values) ------------------------------------------- */
+
+#define SIMMM_PROT_NONE  0x0
+#define SIMMM_PROT_READ  0x1
+#define SIMMM_PROT_WRITE 0x2
+#define SIMMM_PROT_EXEC  0x4
+
+#define SIMMM_MAP_SHARED          0x01
+#define SIMMM_MAP_PRIVATE         0x02
+#define SIMMM_MAP_FIXED           0x10
+#define SIMMM_MAP_ANONYMOUS       0x20
+#define SIMMM_MAP_NORESERVE       0x4000
+#define SIMMM_MAP_POPULATE        0x8000
+#define SIMMM_MAP_HUGETLB         0x40000
+#define SIMMM_MAP_FIXED_NOREPLACE 0x100000
+#define SIMMM_MAP_HUGE_SHIFT      26
+#define SIMMM_MAP_HUGE_MASK       0x3f
+/* simmm extensions for special mappings (drivers' mmap handlers). */
+#define SIMMM_MAP_MIXEDMAP        (1u << 24) /* VM_MIXEDMAP (vm_insert_page) */
+#define SIMMM_MAP_PFNMAP          (1u << 23) /* VM_PFNMAP|VM_IO (remap_pfn_range) */
+
+#define SIMMM_MADV_DONTNEED   4
+#define SIMMM_MADV_FREE       8
+#define SIMMM_MADV_HUGEPAGE   14
+#define SIMMM_MADV_NOHUGEPAGE 15
+#define SIMMM_MADV_PAGEOUT    21
+#define SIMMM_MADV_COLLAPSE   25
+
+#define SIMMM_MREMAP_MAYMOVE   1
+#define SIMMM_MREMAP_FIXED     2
+#define SIMMM_MREMAP_DONTUNMAP 4
+
+/* vm_flags */
+#define SIMMM_VM_READ       0x00000001ULL
+#define SIMMM_VM_WRITE      0x00000002ULL
+#define SIMMM_VM_EXEC       0x00000004ULL
+#define SIMMM_VM_SHARED     0x00000008ULL
+#define SIMMM_VM_MAYREAD    0x00000010ULL
+#define SIMMM_VM_MAYWRITE   0x00000020ULL
+#define SIMMM_VM_MAYEXEC    0x00000040ULL
+#define SIMMM_VM_MAYSHARE   0x00000080ULL
+#define SIMMM_VM_UFFD_MISSING 0x00000200ULL
+#define SIMMM_VM_PFNMAP     0x00000400ULL
+#define SIMMM_VM_UFFD_WP    0x00001000ULL
+#define SIMMM_VM_LOCKED     0x00002000ULL
+#define SIMMM_VM_IO         0x00004000ULL
+#define SIMMM_VM_DONTCOPY   0x00020000ULL
+#define SIMMM_VM_DONTEXPAND 0x00040000ULL
+#define SIMMM_VM_ACCOUNT    0x00100000ULL
+#define SIMMM_VM_NORESERVE  0x00200000ULL
+#define SIMMM_VM_HUGETLB    0x00400000ULL
+#define SIMMM_VM_WIPEONFORK 0x02000000ULL
+#define SIMMM_VM_SOFTDIRTY  0x08000000ULL
+#define SIMMM_VM_MIXEDMAP   0x10000000ULL
+#define SIMMM_VM_HUGEPAGE   0x20000000ULL
+#define SIMMM_VM_NOHUGEPAGE 0x40000000ULL
+#define SIMMM_VM_SPECIAL (SIMMM_VM_IO | SIMMM_VM_DONTEXPAND | SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP)
+
+/* fault flags (enum fault_flag) */
+#define SIMMM_FAULT_FLAG_WRITE       0x0001
+#define SIMMM_FAULT_FLAG_ALLOW_RETRY 0x0004
+#define SIMMM_FAULT_FLAG_KILLABLE    0x0010
+#define SIMMM_FAULT_FLAG_TRIED       0x0020
+#define SIMMM_FAULT_FLAG_USER        0x0040
+#define SIMMM_FAULT_FLAG_REMOTE      0x0080
+#define SIMMM_FAULT_FLAG_INSTRUCTION 0x0100
+#define SIMMM_FAULT_FLAG_UNSHARE     0x0400
+
+/* vm_fault_t bits */
+#define SIMMM_VM_FAULT_OOM            0x000001
+#define SIMMM_VM_FAULT_SIGBUS         0x000002
+#define SIMMM_VM_FAULT_MAJOR          0x000004
+#define SIMMM_VM_FAULT_HWPOISON       0x000010
+#define SIMMM_VM_FAULT_HWPOISON_LARGE 0x000020
+#define SIMMM_VM_FAULT_SIGSEGV        0x000040
+#define SIMMM_VM_FAULT_NOPAGE         0x000100
+#define SIMMM_VM_FAULT_LOCKED         0x000200
+#define SIMMM_VM_FAULT_RETRY          0x000400
+#define SIMMM_VM_FAULT_FALLBACK       0x000800
+#define SIMMM_VM_FAULT_DONE_COW       0x001000
+#define SIMMM_VM_FAULT_COMPLETED      0x004000
+#define SIMMM_VM_FAULT_ERROR                                                    \
+	(SIMMM_VM_FAULT_OOM | SIMMM_VM_FAULT_SIGBUS | SIMMM_VM_FAULT_SIGSEGV |  \
+	 SIMMM_VM_FAULT_HWPOISON | SIMMM_VM_FAULT_HWPOISON_LARGE | SIMMM_VM_FAULT_FALLBACK)
+
+/* GUP flags (FOLL_*) */
+#define SIMMM_FOLL_WRITE      0x01
+#define SIMMM_FOLL_GET        0x04   /* internal: take a reference */
+#define SIMMM_FOLL_FORCE      0x10
+#define SIMMM_FOLL_NOWAIT     0x20
+#define SIMMM_FOLL_NOFAULT    0x80
+#define SIMMM_FOLL_LONGTERM   0x100
+#define SIMMM_FOLL_SPLIT_PMD  0x200
+#define SIMMM_FOLL_PIN        0x400  /* internal: pin (set by pin_user_pages) */
+
+/* Reference bias of one FOLL_PIN on a small folio (GUP_PIN_COUNTING_BIAS). */
+#define SIMMM_GUP_PIN_COUNTING_BIAS 1024
+
+/** enum simmm_access - what a CPU access does. */
+enum simmm_access {
+	SIMMM_ACCESS_READ = 0,
+	SIMMM_ACCESS_WRITE,
+	SIMMM_ACCESS_EXEC,
+};
+
+/** enum simmm_thp_policy - /sys/kernel/mm/transparent_hugepage/enabled. */
+enum simmm_thp_policy {
+	SIMMM_THP_NEVER = 0,
+	SIMMM_THP_MADVISE,   /* the default: only VM_HUGEPAGE ranges */
+	SIMMM_THP_ALWAYS,
+};
+
+/**
+ * struct simmm_mm_stats - per-mm counters.
+ * @minor_faults, @major_faults: as the kernel's maj_flt/min_flt (major =
+ *   needed I/O: swap-in, file read from the backing store).
+ * @cow_faults: write faults that copied a page.
+ * @reuse_faults: write faults that reused an exclusive anonymous page.
+ * @zero_faults: read faults that mapped the (huge) zero page.
+ * @anon_faults: faults that allocated a new anonymous page.
+ * @file_faults: faults on file or shmem pages.
+ * @swapin_faults: faults that read a page back from swap.
+ * @migration_waits: faults that waited for a migration entry.
+ * @devmem_faults: faults on device-private entries (migrate_to_ram).
+ * @exclusive_faults: faults that restored a device-exclusive entry.
+ * @thp_faults: faults that mapped a PMD-sized folio.
+ * @hugetlb_faults: faults on hugetlb mappings.
+ * @sigbus, @sigsegv: faults that failed with these signals.
+ * @rss_anon, @rss_file, @rss_shmem, @swap_ents: resident pages / swap
+ *   entries (MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS).
+ * @pgtable_pages: page-table pages.
+ * @nr_vmas: VMAs.
+ */
+struct simmm_mm_stats {
+	uint64_t minor_faults, major_faults, cow_faults, reuse_faults, zero_faults;
+	uint64_t anon_faults, file_faults, swapin_faults, migration_waits;
+	uint64_t devmem_faults, exclusive_faults, thp_faults, hugetlb_faults;
+	uint64_t sigbus, sigsegv;
+	int64_t rss_anon, rss_file, rss_shmem, swap_ents;
+	uint64_t pgtable_pages;
+	uint64_t nr_vmas;
+};
+
+/**
+ * struct simmm_vma_info - one VMA as seen from outside (/proc/pid/maps).
+ */
+struct simmm_vma_info {
+	simmm_addr_t start, end;
+	uint64_t vm_flags;
+	uint64_t pgoff;
+	bool anon;          /* no file (shared anon shows its shmem file: false) */
+	unsigned hugetlb_order; /* 0 unless VM_HUGETLB */
+};
+
+/* ---- mm lifetimes --------------------------------------------------------- */
+
+/**
+ * simmm_mm_create() - a new, empty address space (users = 1, count = 1).
+ * @sim: the simulated machine.
+ * @out: receives the mm.
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM (nothing leaked).
+ */
+SIMMM_API int simmm_mm_create(simmm_sim *sim, struct simmm_mm **out);
+
+/**
+ * simmm_mmget() / simmm_mmget_not_zero() / simmm_mmput() - the users count.
+ * mmput() dropping the last user runs exit_mmap(): mmu-notifier release,
+ * every VMA unmapped, page tables freed; then drops the count reference
+ * that users hold collectively.
+ * Return: mmget_not_zero: true if a user was added; others: 0 or -EINVAL
+ * (NULL, or mmget on an mm without users).
+ */
+SIMMM_API int simmm_mmget(struct simmm_mm *mm);
+SIMMM_API bool simmm_mmget_not_zero(struct simmm_mm *mm);
+SIMMM_API int simmm_mmput(struct simmm_mm *mm);
+
+/**
+ * simmm_mmgrab() / simmm_mmdrop() - the count (struct lifetime). The
+ * struct is freed when it reaches zero.
+ * Return: 0 or -EINVAL.
+ */
+SIMMM_API int simmm_mmgrab(struct simmm_mm *mm);
+SIMMM_API int simmm_mmdrop(struct simmm_mm *mm);
+
+/** simmm_mm_sim() - the machine of @mm (NULL for NULL). */
+SIMMM_API simmm_sim *simmm_mm_sim(const struct simmm_mm *mm);
+
+/**
+ * simmm_mm_users() / simmm_mm_count() - current values (0 for NULL).
+ */
+SIMMM_API int simmm_mm_users(const struct simmm_mm *mm);
+SIMMM_API int simmm_mm_count(const struct simmm_mm *mm);
+
+/**
+ * simmm_mm_stats() - read the counters.
+ * Return: 0 or -EINVAL.
+ */
+SIMMM_API int simmm_mm_stats(const struct simmm_mm *mm, struct simmm_mm_stats *out);
+
+/**
+ * simmm_set_thp_policy() - the machine-wide THP policy (default MADVISE).
+ * Return: 0 or -EINVAL.
+ */
+SIMMM_API int simmm_set_thp_policy(simmm_sim *sim, enum simmm_thp_policy policy);
+
+/* ---- mmap lock -------------------------------------------------------------- */
+
+/**
+ * simmm_mmap_read_lock() ... simmm_mmap_write_unlock() - the mmap lock
+ * (mmap_read_lock() etc.), for callers of the *_locked functions, HMM and
+ * drivers. Return: the rwsem's return values (see <simmm/sched.h>).
+ */
+SIMMM_API int simmm_mmap_read_lock(struct simmm_mm *mm);
+SIMMM_API int simmm_mmap_read_unlock(struct simmm_mm *mm);
+SIMMM_API int simmm_mmap_write_lock(struct simmm_mm *mm);
+SIMMM_API int simmm_mmap_write_unlock(struct simmm_mm *mm);
+
+/* ---- mappings ----------------------------------------------------------------- */
+
+/**
+ * simmm_mmap() - map memory (do_mmap()).
+ * @mm: the address space.
+ * @addr: hint, or the exact address with MAP_FIXED / MAP_FIXED_NOREPLACE
+ *        (then page aligned, or hugetlb-page aligned for MAP_HUGETLB).
+ * @len: bytes (rounded up to the page / huge page size); not 0.
+ * @prot: PROT_* bits.
+ * @flags: exactly one of MAP_SHARED / MAP_PRIVATE, plus MAP_ANONYMOUS,
+ *         MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_NORESERVE,
+ *         MAP_HUGETLB (size: (log2 << MAP_HUGE_SHIFT), 0 = PMD size),
+ *         SIMMM_MAP_MIXEDMAP / SIMMM_MAP_PFNMAP (special mappings).
+ * @file: the file for file mappings (NULL with MAP_ANONYMOUS).
+ * @pgoff: offset into @file in pages.
+ * @out: receives the mapped address.
+ *
+ * Placement: top-down from the highest free gap below the user VA limit
+ * (mmap_base), like the kernel's default layout; a free hint is used as is.
+ * MAP_FIXED replaces what was there (munmap first, same notifier events).
+ *
+ * Return: 0; -EINVAL: NULL @mm/@out, @len 0 or overflowing, misaligned
+ * fixed @addr or @pgoff, both or neither of SHARED/PRIVATE, anonymous with
+ * @file, file mapping without @file, MAP_HUGETLB size not offered by the
+ * geometry; -ENOMEM: no gap large enough, range beyond the user VA limit,
+ * allocation failure; -EEXIST: MAP_FIXED_NOREPLACE over an existing
+ * mapping; -EACCES: PROT_WRITE on a MAP_SHARED mapping of a read-only file.
+ */
+SIMMM_API int simmm_mmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot,
+			 int flags, struct simmm_file *file, uint64_t pgoff, simmm_addr_t *out);
+
+/**
+ * simmm_munmap() - unmap [addr, addr+len) (do_vmi_munmap()). Splits VMAs
+ * and huge mappings at the edges; notifier event UNMAP.
+ * Return: 0 (also when nothing was mapped); -EINVAL: NULL, misaligned
+ * @addr, @len 0, range beyond the user VA limit or overflowing; -ENOMEM
+ * (a split could not allocate; nothing changed).
+ */
+SIMMM_API int simmm_munmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len);
+
+/**
+ * simmm_mprotect() - change protection (do_mprotect_pkey()). PROT_NONE
+ * keeps the pages (protnone entries). Notifier event PROTECTION_VMA.
+ * Return: 0; -EINVAL: NULL, misaligned, bad prot bits, overflow; -ENOMEM:
+ * part of the range is unmapped (as the kernel) or allocation failure;
+ * -EACCES: PROT_WRITE on a shared mapping of a read-only file.
+ */
+SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot);
+
+/**
+ * simmm_madvise() - MADV_DONTNEED (zap; notifier CLEAR), MADV_FREE (lazy
+ * free of clean anonymous pages), MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA
+ * flags), MADV_COLLAPSE (synchronous THP collapse), MADV_PAGEOUT (reclaim
+ * the range).
+ * Return: 0; -EINVAL: NULL, misaligned, unknown advice, DONTNEED/FREE on
+ * VM_LOCKED|VM_PFNMAP|VM_HUGETLB; -ENOMEM: part of the range unmapped;
+ * -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as upstream.
+ */
+SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice);
+
+/**
+ * simmm_mremap() - move or resize a mapping (MREMAP_MAYMOVE, MREMAP_FIXED,
+ * MREMAP_DONTUNMAP). Page-table entries move with the VMA (move_ptes), so
+ * present, swap, migration and device-private entries keep their pages.
+ * @out: receives the new address.
+ * Return: 0; -EINVAL: bad flags/alignment/overlap, DONTUNMAP without
+ * MAYMOVE or with a size change, FIXED without MAYMOVE; -EFAULT: the old
+ * range is not one VMA; -ENOMEM: cannot grow in place without MAYMOVE, no
+ * space, or allocation failure.
+ */
+SIMMM_API int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t old_len,
+			   uint64_t new_len, int flags, simmm_addr_t new_addr, simmm_addr_t *out);
+
+/**
+ * simmm_fork() - dup_mmap(): a child address space. Private anonymous pages
+ * are shared copy-on-write (both sides write-protected, notifier
+ * PROTECTION_PAGE on the parent's range), shared mappings stay shared,
+ * non-present entries are copied as copy_nonpresent_pte() does (swap
+ * counts, writable migration/device-private entries made readable in both),
+ * VM_DONTCOPY VMAs are skipped, VM_WIPEONFORK ones are empty in the child.
+ * Anonymous pages pinned with FOLL_PIN are copied at fork, as upstream.
+ * Return: 0; -EINVAL; -ENOMEM (the child is destroyed, parent unchanged).
+ */
+SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
+
+/**
+ * simmm_mm_access() - a CPU access of @len bytes at @addr as task @task of
+ * @mm: the load/store/fetch faults exactly as handle_mm_fault() would.
+ * @buf: source (WRITE) or destination (READ, EXEC; may be NULL).
+ * Return: 0; -EFAULT: no VMA, or access not permitted by the VMA (SIGSEGV;
+ * nothing changes); -EFAULT with SIGBUS-like conditions counted in stats
+ * (hwpoison, a driver declining a device fault-back); -ENOMEM (OOM);
+ * -EINVAL for NULL @mm or a range that overflows.
+ */
+SIMMM_API int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf, uint64_t len,
+			      enum simmm_access access);
+
+/**
+ * simmm_handle_mm_fault() - fault one address in, as HMM and GUP do
+ * (handle_mm_fault() with FAULT_FLAG_* bits). The caller holds the mmap
+ * lock for read (simmm_mmap_read_lock()).
+ * Return: the vm_fault_t bits (0 = handled, SIMMM_VM_FAULT_* otherwise);
+ * SIMMM_VM_FAULT_SIGSEGV for an address without a suitable VMA.
+ */
+SIMMM_API unsigned simmm_handle_mm_fault(struct simmm_mm *mm, simmm_addr_t addr,
+					 unsigned fault_flags);
+
+/**
+ * simmm_vma_info() - the VMA containing @addr.
+ * Return: 0; -ENOENT when no VMA contains @addr; -EINVAL.
+ */
+SIMMM_API int simmm_vma_info(struct simmm_mm *mm, simmm_addr_t addr, struct simmm_vma_info *out);
+
+/**
+ * simmm_mm_dump() - /proc/pid/maps plus the page table of each VMA as text.
+ * Return: the full length (as snprintf); -EINVAL.
+ */
+SIMMM_API long simmm_mm_dump(struct simmm_mm *mm, char *buf, size_t len);
+
+/**
+ * simmm_mm_pgtable() - the mm's page table (read-only use: translate, dump,
+ * walk). NULL for NULL.
+ */
+SIMMM_API struct simmm_pgtable *simmm_mm_pgtable(struct simmm_mm *mm);
+
+/* ---- files and shmem ------------------------------------------------------------ */
+
+/* simmm_file_create() flags */
+#define SIMMM_FILE_RDONLY 0x1   /* MAP_SHARED + PROT_WRITE refused (-EACCES) */
+#define SIMMM_FILE_SHMEM  0x2   /* tmpfs: pages are swap-backed */
+
+/**
+ * simmm_file_create() - a simulated file with a page cache (and a backing
+ * store holding what was written back), @size bytes of zeros.
+ * Return: 0; -EINVAL; -ENOMEM.
+ */
+SIMMM_API int simmm_file_create(simmm_sim *sim, uint64_t size, unsigned flags,
+				struct simmm_file **out);
+
+/**
+ * simmm_file_put() - drop the creator's reference; the file goes away when
+ * no mapping uses it any more.
+ * Return: 0 or -EINVAL.
+ */
+SIMMM_API int simmm_file_put(struct simmm_file *file);
+
+/**
+ * simmm_file_pread() / simmm_file_pwrite() - read(2)/write(2) at @off
+ * through the page cache (writes beyond the size extend the file).
+ * Return: bytes transferred (pread stops at EOF); -EINVAL; -ENOMEM.
+ */
+SIMMM_API long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t off);
+SIMMM_API long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len,
+				 uint64_t off);
+
+/** simmm_file_size() - current size in bytes (0 for NULL). */
+SIMMM_API uint64_t simmm_file_size(const struct simmm_file *file);
+
+/* ---- memory pressure ---------------------------------------------------------- */
+
+/**
+ * simmm_reclaim() - shrink the LRU: pick cold folios, unmap them through
+ * the reverse map (notifier CLEAR), write anonymous ones to swap and dirty
+ * file ones to their backing store, free them.
+ * @nr_pages: target.
+ * @reclaimed: receives the pages freed (may be NULL).
+ * Return: 0; -EINVAL; -ENOSPC when swap is full and nothing else could go.
+ */
+SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed);
+
+/**
+ * simmm_set_auto_reclaim() - reclaim when the buddy allocator runs dry
+ * (default on).
+ */
+SIMMM_API int simmm_set_auto_reclaim(simmm_sim *sim, bool on);
+
+/* ---- GUP ------------------------------------------------------------------------ */
+
+/**
+ * simmm_get_user_pages() - get_user_pages(): fault in and reference
+ * @nr_pages pages from @start (FOLL_WRITE, FOLL_FORCE, FOLL_LONGTERM,
+ * FOLL_SPLIT_PMD, FOLL_NOFAULT). Takes the mmap lock for read.
+ * @pfns: receives the pfn of each page (references taken; release with
+ *        simmm_put_user_pages()).
+ * Return: the number of pages (>= 1), or the first error: -EFAULT (no VMA,
+ * VM_IO/PFNMAP, fault failed), -EPERM... as upstream, -EINVAL, -ENOMEM.
+ */
+SIMMM_API long simmm_get_user_pages(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr_pages,
+				    unsigned gup_flags, simmm_pfn_t *pfns);
+
+/**
+ * simmm_pin_user_pages() - pin_user_pages(): like get, but FOLL_PIN:
+ * small folios get GUP_PIN_COUNTING_BIAS references, large ones a pin
+ * count; FOLL_LONGTERM refuses (migrates away first) device-coherent and
+ * movable memory as upstream. Release with simmm_unpin_user_pages().
+ */
+SIMMM_API long simmm_pin_user_pages(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr_pages,
+				    unsigned gup_flags, simmm_pfn_t *pfns);
+
+/** simmm_put_user_pages() / simmm_unpin_user_pages() - release. Return: 0 or -EINVAL. */
+SIMMM_API int simmm_put_user_pages(simmm_sim *sim, const simmm_pfn_t *pfns, uint64_t n);
+SIMMM_API int simmm_unpin_user_pages(simmm_sim *sim, const simmm_pfn_t *pfns, uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
