@@ -216,17 +216,28 @@ static inline uint64_t simmm_pte_flags(simmm_entry_t e)
 	return simmm_pte_present(e) ? e & SIMMM_E_FLAGS_MASK : 0;
 }
 
-/* Set or clear present-entry bits; anything else passes through unchanged. */
+/**
+ * simmm__pte_set() - (internal) set @bits in a present entry.
+ * Return: @e | @bits if @e is present, else @e unchanged.
+ */
 static inline simmm_entry_t simmm__pte_set(simmm_entry_t e, uint64_t bits)
 {
 	return simmm_pte_present(e) ? e | bits : e;
 }
 
+/**
+ * simmm__pte_clr() - (internal) clear @bits in a present entry.
+ * Return: @e & ~@bits if @e is present, else @e unchanged.
+ */
 static inline simmm_entry_t simmm__pte_clr(simmm_entry_t e, uint64_t bits)
 {
 	return simmm_pte_present(e) ? e & ~bits : e;
 }
 
+/**
+ * simmm__pte_test() - (internal) test @bit of a present entry.
+ * Return: true if @e is present and has @bit.
+ */
 static inline bool simmm__pte_test(simmm_entry_t e, uint64_t bit)
 {
 	return simmm_pte_present(e) && (e & bit);
@@ -393,18 +404,29 @@ static inline bool simmm_is_real_swap_entry(simmm_entry_t e)
 	return simmm_is_swap_pte(e) && !simmm_non_swap_entry(e);
 }
 
+/**
+ * simmm__swp_type_is() - (internal) a swap-format entry with type in [@lo, @hi].
+ * Return: true if so; false for any other entry.
+ */
 static inline bool simmm__swp_type_is(simmm_entry_t e, unsigned lo, unsigned hi)
 {
 	unsigned t = simmm_swp_type(e);
 	return simmm_is_swap_pte(e) && t >= lo && t <= hi;
 }
 
-/* Swap-pte bits: set/clear on swap-format entries, others pass through. */
+/**
+ * simmm__swp_set() - (internal) set swap-pte @bits.
+ * Return: @e | @bits for a swap-format entry, else @e unchanged.
+ */
 static inline simmm_entry_t simmm__swp_set(simmm_entry_t e, uint64_t bits)
 {
 	return simmm_is_swap_pte(e) ? e | bits : e;
 }
 
+/**
+ * simmm__swp_clr() - (internal) clear swap-pte @bits.
+ * Return: @e & ~@bits for a swap-format entry, else @e unchanged.
+ */
 static inline simmm_entry_t simmm__swp_clr(simmm_entry_t e, uint64_t bits)
 {
 	return simmm_is_swap_pte(e) ? e & ~bits : e;
@@ -438,7 +460,10 @@ static inline simmm_entry_t simmm_pte_swp_mkuffd_wp(simmm_entry_t e) { return si
 /** simmm_pte_swp_clear_uffd_wp() - pte_swp_clear_uffd_wp(). Return: @e (swap only). */
 static inline simmm_entry_t simmm_pte_swp_clear_uffd_wp(simmm_entry_t e) { return simmm__swp_clr(e, SIMMM_E_SWP_UFFD_WP); }
 
-/* pfn-carrying entries are built from a pfn that must fit SIMMM_SWP_PFN_BITS. */
+/**
+ * simmm__pfn_swp() - (internal) a pfn-carrying swap entry of @type.
+ * Return: the entry, or 0 (none) if @pfn exceeds SIMMM_SWP_PFN_MASK.
+ */
 static inline simmm_entry_t simmm__pfn_swp(unsigned type, simmm_pfn_t pfn)
 {
 	return pfn > SIMMM_SWP_PFN_MASK ? 0 : simmm_swp_entry(type, pfn);
