@@ -30,8 +30,11 @@
 /* Defensive checks that "cannot" fail: asserted in debug builds, still
  * evaluated (and so still protective) in release builds. */
 #ifdef NDEBUG
-#define ALWAYS(x) (x)
-#define NEVER(x) (x)
+/* Functions, not bare (x): usable as statements without unused-value
+ * warnings, and still evaluated for their protective effect. */
+static inline bool simmm__always(bool x) { return x; }
+#define ALWAYS(x) simmm__always(!!(x))
+#define NEVER(x) simmm__always(!!(x))
 #else
 #define ALWAYS(x) ((x) ? 1 : (simmm__bug(__FILE__, __LINE__, #x), 0))
 #define NEVER(x) ((x) ? (simmm__bug(__FILE__, __LINE__, #x), 1) : 0)
