@@ -52,4 +52,9 @@ void bench_walk_populated_4k_1g(const struct bench_opts *o);
 void bench_walk_empty_2p47(const struct bench_opts *o);
 void bench_walk_pmd_1g(const struct bench_opts *o);
 
+/* bench_hmm.c */
+void bench_kernel_faultin_1g(const struct bench_opts *o);
+void bench_hmm_4k_1g(const struct bench_opts *o);       /* hmm.fault_4k_1g + hmm.snapshot_4k_1g */
+void bench_hmm_snapshot_pmd_1g(const struct bench_opts *o);
+
 #endif

@@ -21,6 +21,9 @@ static const struct bench_entry benches[] = {
 	{"walk.populated_4k_1g", bench_walk_populated_4k_1g},
 	{"walk.empty_2p47", bench_walk_empty_2p47},
 	{"walk.pmd_1g", bench_walk_pmd_1g},
+	{"kernel.faultin_1g", bench_kernel_faultin_1g},
+	{"hmm.fault_4k_1g+hmm.snapshot_4k_1g", bench_hmm_4k_1g},
+	{"hmm.snapshot_pmd_1g", bench_hmm_snapshot_pmd_1g},
 };
 
 #define MAX_RESULTS 64

@@ -276,8 +276,9 @@ SIMMM_API int simmm_mmap_write_unlock(struct simmm_mm *mm);
  * (mmap_base), like the kernel's default layout; a free hint is used as is.
  * MAP_FIXED replaces what was there (munmap first, same notifier events).
  *
+ * Locking: takes the mmap lock for write.
  * Return: 0; -EINVAL: NULL @mm/@out, @len 0 or overflowing, misaligned
- * fixed @addr or @pgoff, both or neither of SHARED/PRIVATE, anonymous with
+ * fixed @addr or @pgoff, a file of another machine, both or neither of SHARED/PRIVATE, anonymous with
  * @file, file mapping without @file, MAP_HUGETLB size not offered by the
  * geometry; -ENOMEM: no gap large enough, range beyond the user VA limit,
  * allocation failure; -EEXIST: MAP_FIXED_NOREPLACE over an existing
@@ -298,9 +299,11 @@ SIMMM_API int simmm_munmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len)
 /**
  * simmm_mprotect() - change protection (do_mprotect_pkey()). PROT_NONE
  * keeps the pages (protnone entries). Notifier event PROTECTION_VMA.
- * Return: 0; -EINVAL: NULL, misaligned, bad prot bits, overflow; -ENOMEM:
- * part of the range is unmapped (as the kernel) or allocation failure;
- * -EACCES: PROT_WRITE on a shared mapping of a read-only file.
+ * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, bad prot bits,
+ * overflow, a hugetlb range not huge-page aligned; -ENOMEM: part of the
+ * range is unmapped or beyond the user VA limit (checked first: nothing
+ * changes) or allocation failure (nothing changes); -EACCES: PROT_WRITE on
+ * a shared mapping of a read-only file.
  */
 SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot);
 
@@ -309,9 +312,14 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * free of clean anonymous pages), MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA
  * flags), MADV_COLLAPSE (synchronous THP collapse), MADV_PAGEOUT (reclaim
  * the range).
- * Return: 0; -EINVAL: NULL, misaligned, unknown advice, DONTNEED/FREE on
- * VM_LOCKED|VM_PFNMAP|VM_HUGETLB; -ENOMEM: part of the range unmapped;
- * -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as upstream.
+ * Locking: the mmap lock for read, for write with (NO)HUGEPAGE and COLLAPSE.
+ * MADV_PAGEOUT currently only ages the range's ptes (clears young) so the
+ * next reclaim takes its folios first.
+ * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
+ * DONTNEED/FREE on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file VMA;
+ * -ENOMEM: part of the range unmapped (the mapped parts are advised, as
+ * madvise_walk_vmas() does), or allocation failure; -EAGAIN / -ENOMEM /
+ * -EINVAL from COLLAPSE as upstream.
  */
 SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice);
 
@@ -320,10 +328,13 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
  * MREMAP_DONTUNMAP). Page-table entries move with the VMA (move_ptes), so
  * present, swap, migration and device-private entries keep their pages.
  * @out: receives the new address.
- * Return: 0; -EINVAL: bad flags/alignment/overlap, DONTUNMAP without
- * MAYMOVE or with a size change, FIXED without MAYMOVE; -EFAULT: the old
- * range is not one VMA; -ENOMEM: cannot grow in place without MAYMOVE, no
- * space, or allocation failure.
+ * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or
+ * @new_len, DONTUNMAP without MAYMOVE or with a size change, FIXED without
+ * MAYMOVE, a hugetlb VMA; -EFAULT: the old range is not inside one VMA, or
+ * growing a VM_DONTEXPAND (special) mapping; -ENOMEM: cannot grow in place
+ * without MAYMOVE, no space, or allocation failure (nothing changed, except
+ * that with MREMAP_FIXED the target range was already unmapped, as
+ * upstream).
  */
 SIMMM_API int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t old_len,
 			   uint64_t new_len, int flags, simmm_addr_t new_addr, simmm_addr_t *out);
@@ -344,10 +355,15 @@ SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
  * simmm_mm_access() - a CPU access of @len bytes at @addr as task @task of
  * @mm: the load/store/fetch faults exactly as handle_mm_fault() would.
  * @buf: source (WRITE) or destination (READ, EXEC; may be NULL).
+ * Locking: takes the mmap lock for read around each fault.
  * Return: 0; -EFAULT: no VMA, or access not permitted by the VMA (SIGSEGV;
- * nothing changes); -EFAULT with SIGBUS-like conditions counted in stats
- * (hwpoison, a driver declining a device fault-back); -ENOMEM (OOM);
- * -EINVAL for NULL @mm or a range that overflows.
+ * nothing changes), or a range beyond the user VA limit; -EFAULT with
+ * SIGBUS-like conditions counted in stats (hwpoison, beyond EOF, a driver
+ * declining a device fault-back); -ENOMEM (OOM); -EDEADLK: the page is
+ * under migration and no simulated task exists that could finish it (or a
+ * fault kept resolving nothing); -EINVAL for NULL/dead @mm, a bad @access,
+ * NULL @buf for a write, or a range that overflows. Pages before the
+ * failing one were accessed.
  */
 SIMMM_API int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf, uint64_t len,
 			      enum simmm_access access);

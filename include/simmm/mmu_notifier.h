@@ -216,7 +216,8 @@ struct simmm_mmu_notifier;
  *           (IOMMU SVA). Registering it together with start or end is
  *           refused with -EINVAL, as upstream.
  * @alloc_notifier: for simmm_mmu_notifier_get(): allocate the notifier
- *           (ops is set by the caller); NULL means -ENOMEM.
+ *           (ops is set by the caller); NULL means -ENOMEM, and a
+ *           kernel-style ERR_PTR(-errno) value that error.
  * @free_notifier: for simmm_mmu_notifier_put(): free it, after the SRCU
  *           grace period. Runs like an SRCU callback: must not sleep.
  */
@@ -323,8 +324,8 @@ SIMMM_API int simmm_mmu_notifier_unregister(struct simmm_mmu_notifier *sub,
  * Return: 0; -EINVAL: NULL argument, no alloc_notifier or free_notifier,
  * mm without users, the ops mix rejected by register; -ENOMEM:
  * alloc_notifier returned NULL or the mm state could not be allocated
- * (a notifier allocated then is handed to free_notifier); the mmap lock's
- * errors.
+ * (a notifier allocated then is handed to free_notifier); the error an
+ * alloc_notifier returned as ERR_PTR; the mmap lock's errors.
  */
 SIMMM_API int simmm_mmu_notifier_get(const struct simmm_mmu_notifier_ops *ops,
 				     struct simmm_mm *mm, struct simmm_mmu_notifier **out);
@@ -490,23 +491,24 @@ struct simmm_mmu_interval_notifier_ops {
 /**
  * struct simmm_mmu_interval_notifier - a subscriber for one interval
  * (struct mmu_interval_notifier).
+ * @mn_node: private: interval tree node storage; first, so that a lookup
+ *           touches one cache line per tree level.
  * @ops: the callbacks, set by insert.
  * @mm: the address space, set by insert.
  * @invalidate_seq: the notifier's sequence (odd values only), read by
  *                  read_begin/read_retry, written by set_seq.
- * @mn_node: private: interval tree node storage.
  * @mn_deferred_next, @mn_deferred_pprev: private: deferred tree edit queue.
  * @mn_in_tree: private: linked in the interval tree.
  * @mn_inserted: private: between insert and remove.
  * @stats: what it was told (simmm_mmu_interval_notifier_counters()).
  */
 struct simmm_mmu_interval_notifier {
+	struct {
+		_Alignas(8) unsigned char bytes[56];
+	} mn_node;
 	const struct simmm_mmu_interval_notifier_ops *ops;
 	struct simmm_mm *mm;
 	uint64_t invalidate_seq;
-	struct {
-		_Alignas(8) unsigned char bytes[64];
-	} mn_node;
 	struct simmm_mmu_interval_notifier *mn_deferred_next, **mn_deferred_pprev;
 	bool mn_in_tree;
 	bool mn_inserted;

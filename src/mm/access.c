@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * simmm_mm_access(): a CPU load, store or instruction fetch. Each page is
+ * tried the way the MMU does (translate; the permission bits of every
+ * level; set young/dirty in the leaf as x86/arm64-with-HA hardware does);
+ * a miss enters the fault path as do_user_addr_fault() does: mmap lock for
+ * read, find the VMA, access_error(), handle_mm_fault(), retry.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mm/mm.h"
+
+/* Retries per page before giving up (a fault that resolves nothing). */
+#define ACCESS_MAX_TRIES 8
+
+static bool hw_allows(const struct simmm_translation *t, enum simmm_access acc)
+{
+	if (!t->present || simmm_pte_protnone(t->entry) || !t->user)
+		return false;
+	if (acc == SIMMM_ACCESS_WRITE)
+		return t->write;
+	if (acc == SIMMM_ACCESS_EXEC)
+		return t->exec;
+	return true;
+}
+
+/* The hardware access bits: young always, dirty on a store. */
+static void hw_set_ad(struct simmm_mm *mm, simmm_addr_t addr, const struct simmm_translation *t,
+		      enum simmm_access acc)
+{
+	simmm_entry_t *slot;
+
+	if (simmm_pgtable_lookup(mm->pgt, addr, t->level, &slot))
+		return;
+	*slot = simmm_pte_mkyoung(*slot);
+	if (acc == SIMMM_ACCESS_WRITE)
+		*slot = simmm_pte_mkdirty(*slot);
+}
+
+static void copy_data(struct simmm_mm *mm, simmm_pfn_t pfn, uint64_t off, uint8_t *buf,
+		      uint64_t n, enum simmm_access acc)
+{
+	struct simmm_page *page = simmm__pfn_to_page(mm->sim, pfn);
+	uint8_t *data;
+
+	if (!page || !buf)
+		return;
+	data = simmm__page_data(mm->sim, page, acc == SIMMM_ACCESS_WRITE);
+	if (acc == SIMMM_ACCESS_WRITE) {
+		if (data)
+			memcpy(data + off, buf, n);
+	} else if (data) {
+		memcpy(buf, data + off, n);
+	} else {
+		memset(buf, 0, n);
+	}
+}
+
+static int fault_errno(struct simmm_mm *mm, unsigned ret)
+{
+	if (ret & SIMMM_VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & SIMMM_VM_FAULT_SIGSEGV) {
+		mm->stats.sigsegv++;
+		return -EFAULT;
+	}
+	if (ret & (SIMMM_VM_FAULT_SIGBUS | SIMMM_VM_FAULT_HWPOISON |
+		   SIMMM_VM_FAULT_HWPOISON_LARGE)) {
+		mm->stats.sigbus++;
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* One fault, as do_user_addr_fault(): 0 handled (retry the access). */
+static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_access acc)
+{
+	unsigned flags = SIMMM_FAULT_FLAG_USER | SIMMM_FAULT_FLAG_ALLOW_RETRY;
+	struct simmm_vma *vma;
+	unsigned ret;
+	int err = simmm_down_read(mm->sim, &mm->mmap_lock);
+
+	if (err)
+		return err;
+	if (acc == SIMMM_ACCESS_WRITE)
+		flags |= SIMMM_FAULT_FLAG_WRITE;
+	else if (acc == SIMMM_ACCESS_EXEC)
+		flags |= SIMMM_FAULT_FLAG_INSTRUCTION;
+	vma = simmm__vma_lookup(mm, addr);
+	if (!vma || !simmm__fault_access_ok(vma, flags)) {
+		simmm_up_read(mm->sim, &mm->mmap_lock);
+		mm->stats.sigsegv++; /* bad_area(): SIGSEGV, nothing changes */
+		return -EFAULT;
+	}
+	ret = simmm__handle_mm_fault(mm, vma, addr, flags);
+	simmm_up_read(mm->sim, &mm->mmap_lock);
+	if (ret & SIMMM_VM_FAULT_RETRY)
+		return -EAGAIN;
+	return fault_errno(mm, ret);
+}
+
+static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uint64_t n,
+		       enum simmm_access acc)
+{
+	for (int tries = 0; tries < ACCESS_MAX_TRIES; tries++) {
+		struct simmm_translation t;
+		int err;
+
+		if (simmm_pgtable_translate(mm->pgt, addr, &t) == 0 && hw_allows(&t, acc)) {
+			hw_set_ad(mm, addr, &t, acc);
+			copy_data(mm, t.pfn, addr & (mm->sim->page_size - 1), buf, n, acc);
+			return 0;
+		}
+		err = user_fault(mm, addr, acc);
+		if (err == -EAGAIN)
+			continue;
+		if (err)
+			return err;
+	}
+	/* A migration entry nobody (no task) will ever remove, or a fault
+	 * that keeps resolving nothing. */
+	return -EDEADLK;
+}
+
+int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf, uint64_t len,
+		    enum simmm_access access)
+{
+	uint64_t done = 0, ps;
+
+	if (!simmm__mm_ok(mm) || mm->mm_users <= 0 || addr + len < addr ||
+	    (unsigned)access > SIMMM_ACCESS_EXEC || (!buf && access == SIMMM_ACCESS_WRITE && len))
+		return -EINVAL;
+	ps = mm->sim->page_size;
+	if (addr + len > mm->sim->geo.user_va_end)
+		return -EFAULT;
+	while (done < len) {
+		simmm_addr_t a = addr + done;
+		uint64_t n = ps - (a & (ps - 1));
+		int err;
+
+		if (n > len - done)
+			n = len - done;
+		err = access_page(mm, a, buf ? (uint8_t *)buf + done : NULL, n, access);
+		if (err)
+			return err;
+		done += n;
+	}
+	return 0;
+}

@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The one "change a range" path. Every page-table change of an mm is
+ * bracketed by simmm__change_begin()/end(), which call the notifier's
+ * invalidate_range_start()/end() with the event the kernel uses (see the
+ * table in docs/mm.md), and zaps go through simmm__zap_range(), which
+ * drops exactly what each cleared entry held (zap_pte_range()).
+ */
+#include <errno.h>
+
+#include "mm/mm.h"
+#include "notifier/notifier.h"
+
+static void fill_range(const struct simmm_change *c, struct simmm_mmu_notifier_range *r)
+{
+	r->mm = c->mm;
+	r->start = c->start;
+	r->end = c->end;
+	r->flags = c->blockable ? SIMMM_MMU_NOTIFIER_RANGE_BLOCKABLE : 0;
+	r->event = (enum simmm_mmu_notifier_event)c->event;
+	r->owner = c->owner;
+}
+
+int simmm__change_begin(struct simmm_change *c, struct simmm_mm *mm, simmm_addr_t start,
+			simmm_addr_t end, int event, void *owner)
+{
+	struct simmm_mmu_notifier_range r;
+	int err;
+
+	*c = (struct simmm_change){.mm = mm, .start = start, .end = end, .event = event,
+				   .owner = owner, .blockable = true};
+	fill_range(c, &r);
+	err = simmm__mmu_notifier_invalidate_range_start(&r);
+	if (err)
+		return err;
+	c->started = true;
+	return 0;
+}
+
+void simmm__change_end(struct simmm_change *c)
+{
+	struct simmm_mmu_notifier_range r;
+
+	if (!c->started)
+		return;
+	fill_range(c, &r);
+	simmm__mmu_notifier_invalidate_range_end(&r);
+	c->started = false;
+}
+
+/* ---- zapping ------------------------------------------------------------------ */
+
+struct zap_ctx {
+	struct simmm_mm *mm;
+	struct simmm_vma *vma;
+};
+
+static uint64_t level_pages(struct simmm_mm *mm, enum simmm_level lvl)
+{
+	return simmm_level_size(mm->pgt, lvl) >> simmm__page_shift(mm);
+}
+
+static void zap_present(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_level lvl,
+			simmm_entry_t old)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *page, *folio;
+
+	if (simmm_pte_special(old))
+		return; /* zero page, PFNMAP: no struct page behind (vm_normal_page) */
+	page = simmm__pfn_to_page(sim, simmm_pte_pfn(old));
+	if (!page)
+		return;
+	folio = simmm__compound_head(sim, page);
+	if (simmm_pte_dirty(old) && !(folio->flags & PG_anon))
+		folio->flags |= PG_dirty; /* zap_present_folio_ptes: folio_mark_dirty */
+	if (lvl == SIMMM_LVL_PTE) {
+		simmm__page_remove_rmap_pte(sim, page);
+		simmm__rss_add(mm, vma, folio, -1);
+	} else {
+		simmm__folio_remove_rmap_entire(sim, folio);
+		simmm__rss_add(mm, vma, folio, -(int64_t)level_pages(mm, lvl));
+	}
+	simmm__put_user_folio(sim, folio);
+}
+
+static void zap_swap(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_level lvl,
+		     simmm_entry_t old)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *page, *folio;
+
+	if (simmm_is_real_swap_entry(old)) {
+		simmm__swap_free(sim, old);
+		mm->stats.swap_ents--;
+		return;
+	}
+	if (!simmm_is_migration_entry(old) && !simmm_is_device_private_entry(old) &&
+	    !simmm_is_device_exclusive_entry(old))
+		return; /* hwpoison, markers: nothing held */
+	page = simmm__pfn_to_page(sim, simmm_swp_offset_pfn(old));
+	if (!page)
+		return;
+	folio = simmm__compound_head(sim, page);
+	/* zap_nonpresent_ptes(): every pfn entry counts in rss; device
+	 * entries also hold a mapcount and a reference, migration ones not. */
+	simmm__rss_add(mm, vma, folio, -(int64_t)level_pages(mm, lvl));
+	if (simmm_is_migration_entry(old))
+		return;
+	simmm__page_remove_rmap_pte(sim, page);
+	simmm__put_user_folio(sim, folio);
+}
+
+static void zap_cb(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t old)
+{
+	struct zap_ctx *z = arg;
+
+	(void)addr;
+	if (simmm_pte_present(old))
+		zap_present(z->mm, z->vma, lvl, old);
+	else
+		zap_swap(z->mm, z->vma, lvl, old);
+}
+
+void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
+		      simmm_entry_t old)
+{
+	struct zap_ctx z = {.mm = mm, .vma = simmm__vma_lookup(mm, addr)};
+
+	zap_cb(&z, addr, lvl, old);
+}
+
+/* Split a THP leaf covering @addr unless @addr is its first byte, so that
+ * a range edge at @addr falls on a pte boundary. */
+int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+{
+	struct simmm_translation t;
+
+	if (!vma || addr <= vma->vm_start || addr >= vma->vm_end)
+		return 0;
+	if (vma->vm_flags & SIMMM_VM_HUGETLB)
+		return 0; /* hugetlb ranges are huge-page aligned */
+	if (simmm_pgtable_translate(mm->pgt, addr, &t) || t.level == SIMMM_LVL_PTE)
+		return 0;
+	if (!(addr & (simmm_level_size(mm->pgt, t.level) - 1)))
+		return 0;
+	return simmm__split_huge_pmd(mm, vma, addr);
+}
+
+int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+		     simmm_addr_t end)
+{
+	struct zap_ctx z = {.mm = mm, .vma = vma};
+	int err;
+
+	err = simmm__split_edge(mm, vma, start);
+	if (!err)
+		err = simmm__split_edge(mm, vma, end);
+	if (err)
+		return err;
+	return simmm_pgtable_teardown(mm->pgt, start, end, zap_cb, &z);
+}
+
+/* ---- range syscalls: shared preparation ------------------------------------------------ */
+
+/* Every page of [start, end) is inside some VMA? (the -ENOMEM rule) */
+static bool range_mapped(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
+{
+	simmm_addr_t a = start;
+
+	for (struct simmm_vma *v = simmm__find_vma(mm, start); v && a < end;
+	     v = simmm__vma_next(v)) {
+		if (v->vm_start > a)
+			return false;
+		a = v->vm_end;
+	}
+	return a >= end;
+}
+
+static int syscall_range(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, simmm_addr_t *end)
+{
+	uint64_t ps, alen;
+
+	if (!simmm__mm_ok(mm) || mm->mm_users <= 0)
+		return -EINVAL;
+	ps = mm->sim->page_size;
+	alen = (len + ps - 1) & ~(ps - 1);
+	if ((addr & (ps - 1)) || alen < len || addr + alen < addr)
+		return -EINVAL;
+	*end = addr + alen;
+	return 0;
+}
+
+/* Split VMAs so that boundaries exist at start and end; all allocations
+ * (two VMAs, THP edge splits) happen before the first VMA changes. */
+static int carve_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
+{
+	struct simmm_vma *a = simmm__vma_lookup(mm, start), *b = simmm__vma_lookup(mm, end - 1);
+	struct simmm_vma *sa = NULL, *sb = NULL;
+	int err = 0;
+
+	if ((a && a->vm_start < start && !(sa = simmm__vma_alloc(mm))) ||
+	    (b && b->vm_end > end && !(sb = simmm__vma_alloc(mm))))
+		err = -ENOMEM;
+	if (!err && a && (a->vm_flags & SIMMM_VM_HUGETLB) &&
+	    (start & ((mm->sim->page_size << a->hugetlb_order) - 1)))
+		err = -EINVAL;
+	if (!err && b && (b->vm_flags & SIMMM_VM_HUGETLB) &&
+	    (end & ((mm->sim->page_size << b->hugetlb_order) - 1)))
+		err = -EINVAL;
+	if (!err)
+		err = simmm__split_edge(mm, a, start);
+	if (!err)
+		err = simmm__split_edge(mm, b, end);
+	if (!err && a)
+		simmm__vma_split_with(mm, a, start, &sa);
+	b = simmm__vma_lookup(mm, end - 1);
+	if (!err && b)
+		simmm__vma_split_with(mm, b, end, &sb);
+	if (sa)
+		simmm__vma_free(mm, sa);
+	if (sb)
+		simmm__vma_free(mm, sb);
+	return err;
+}
+
+static void merge_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
+{
+	struct simmm_vma *v = simmm__find_vma(mm, start ? start - 1 : 0);
+
+	while (v && v->vm_start <= end) {
+		v = simmm__vma_merge(mm, v);
+		v = simmm__vma_next(v);
+	}
+}
+
+/* ---- mprotect ------------------------------------------------------------------------------- */
+
+struct prot_ctx {
+	struct simmm_vma *vma;
+	uint64_t prot;
+};
+
+/* can_change_pte_writable(): a private page only if it is an exclusive
+ * anonymous page; shared mappings follow the VMA. */
+static simmm_entry_t new_present(struct prot_ctx *p, simmm_entry_t e)
+{
+	struct simmm_vma *vma = p->vma;
+	struct simmm_page *page;
+
+	e = simmm_entry_modify(e, p->prot);
+	if ((vma->vm_flags & (SIMMM_VM_WRITE | SIMMM_VM_SHARED)) != SIMMM_VM_WRITE ||
+	    simmm_pte_protnone(e))
+		return e;
+	page = simmm__vm_normal_page(vma, e);
+	if (page && (simmm__compound_head(vma->mm->sim, page)->flags & PG_anon) &&
+	    (page->flags & PG_anon_exclusive))
+		e = simmm_pte_mkwrite(e);
+	return e;
+}
+
+static simmm_entry_t new_nonpresent(struct prot_ctx *p, simmm_entry_t e)
+{
+	simmm_entry_t keep = e & SIMMM_E_SWP_PTE_BITS;
+	uint64_t off = simmm_swp_offset(e);
+	struct simmm_page *page;
+
+	/* change_pte_range(): writable migration and device-private entries
+	 * are downgraded; the fault that restores them decides again. */
+	if (simmm_is_writable_migration_entry(e)) {
+		page = simmm__pfn_to_page(p->vma->mm->sim, simmm_swp_offset_pfn(e));
+		if (page && (simmm__compound_head(p->vma->mm->sim, page)->flags & PG_anon))
+			return simmm_swp_entry(SIMMM_SWP_MIGRATION_READ_EXCLUSIVE, off) | keep;
+		return simmm_swp_entry(SIMMM_SWP_MIGRATION_READ, off) | keep;
+	}
+	if (simmm_is_writable_device_private_entry(e))
+		return simmm_swp_entry(SIMMM_SWP_DEVICE_READ, off) | keep;
+	return e;
+}
+
+static int prot_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		   struct simmm_walk *walk)
+{
+	struct prot_ctx *p = walk->private;
+	simmm_entry_t e = *slot, n;
+
+	(void)addr, (void)next;
+	if (simmm_entry_none(e) || simmm_entry_is_table(e, walk->level))
+		return 0;
+	walk->action = SIMMM_WALK_CONTINUE;
+	n = simmm_pte_present(e) ? new_present(p, e) : new_nonpresent(p, e);
+	return n == e ? 0 : simmm_walk_update(walk, slot, n);
+}
+
+static const struct simmm_walk_ops prot_ops = {
+	.pud_entry = prot_cb,
+	.pmd_entry = prot_cb,
+	.pte_entry = prot_cb,
+};
+
+static uint64_t prot_vm(int prot)
+{
+	return (prot & SIMMM_PROT_READ ? SIMMM_VM_READ : 0) |
+	       (prot & SIMMM_PROT_WRITE ? SIMMM_VM_WRITE : 0) |
+	       (prot & SIMMM_PROT_EXEC ? SIMMM_VM_EXEC : 0);
+}
+
+static int mprotect_check(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int prot)
+{
+	if (!range_mapped(mm, start, end))
+		return -ENOMEM;
+	for (struct simmm_vma *v = simmm__find_vma(mm, start); v && v->vm_start < end;
+	     v = simmm__vma_next(v)) {
+		/* The VM_MAY* limits (a read-only file shared mapping). */
+		if (((prot & SIMMM_PROT_WRITE) && !(v->vm_flags & SIMMM_VM_MAYWRITE)) ||
+		    ((prot & SIMMM_PROT_EXEC) && !(v->vm_flags & SIMMM_VM_MAYEXEC)))
+			return -EACCES;
+	}
+	return 0;
+}
+
+static void mprotect_vma(struct simmm_mm *mm, struct simmm_vma *v, uint64_t vm)
+{
+	struct prot_ctx p = {.vma = v};
+	struct simmm_change c;
+
+	v->vm_flags = (v->vm_flags & ~(SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) | vm;
+	p.prot = simmm__vm_get_page_prot(v->vm_flags);
+	simmm__change_begin(&c, mm, v->vm_start, v->vm_end, SIMMM_MMU_NOTIFY_PROTECTION_VMA, NULL);
+	simmm_walk_range(mm->pgt, v->vm_start, v->vm_end, &prot_ops, &p);
+	simmm__change_end(&c);
+}
+
+int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot)
+{
+	uint64_t vm = prot_vm(prot);
+	simmm_addr_t end;
+	int err = syscall_range(mm, addr, len, &end);
+
+	if (err || (prot & ~7))
+		return err ? err : -EINVAL;
+	if (!len)
+		return 0;
+	if (end > mm->sim->geo.user_va_end)
+		return -ENOMEM;
+	err = simmm_down_write(mm->sim, &mm->mmap_lock);
+	if (err)
+		return err;
+	err = mprotect_check(mm, addr, end, prot);
+	if (!err)
+		err = carve_range(mm, addr, end);
+	for (struct simmm_vma *v = simmm__find_vma(mm, addr); !err && v && v->vm_start < end;
+	     v = simmm__vma_next(v))
+		if ((v->vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) != vm)
+			mprotect_vma(mm, v, vm);
+	if (!err)
+		merge_range(mm, addr, end);
+	simmm_up_write(mm->sim, &mm->mmap_lock);
+	return err;
+}
+
+/* ---- madvise ---------------------------------------------------------------------------------- */
+
+struct free_ctx {
+	struct simmm_mm *mm;
+	struct simmm_vma *vma;
+};
+
+/* madvise_free_pte_range(): swap entries are dropped; clean, exclusive,
+ * small anonymous folios become lazily freeable (not swap-backed) with
+ * clean, old ptes, so that reclaim may discard them unless written again. */
+static int free_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		   struct simmm_walk *walk)
+{
+	struct free_ctx *f = walk->private;
+	simmm_sim *sim = f->mm->sim;
+	simmm_entry_t e = *slot;
+	struct simmm_page *page, *folio;
+
+	(void)addr, (void)next;
+	if (simmm_is_real_swap_entry(e)) {
+		simmm_walk_update(walk, slot, 0);
+		simmm__swap_free(sim, e);
+		f->mm->stats.swap_ents--;
+		return 0;
+	}
+	page = simmm__vm_normal_page(f->vma, e);
+	if (!page)
+		return 0;
+	folio = simmm__compound_head(sim, page);
+	if (!(folio->flags & PG_anon) || folio->order || folio->mapcount != 1 ||
+	    folio->refcount != 1 + ((folio->flags & PG_swapcache) ? 1 : 0))
+		return 0;
+	folio->flags &= ~(PG_dirty | PG_swapbacked | PG_referenced);
+	return simmm_walk_update(walk, slot, simmm_pte_mkold(simmm_pte_mkclean(e)));
+}
+
+static const struct simmm_walk_ops free_ops = {.pte_entry = free_cb};
+
+static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, simmm_addr_t e,
+		      int advice)
+{
+	struct simmm_change c;
+	struct free_ctx f = {.mm = mm, .vma = v};
+	int err;
+
+	/* madvise_dontneed_free_valid_vma() */
+	if (v->vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_PFNMAP | SIMMM_VM_HUGETLB))
+		return -EINVAL;
+	if (advice == SIMMM_MADV_FREE && !simmm__vma_is_anonymous(v))
+		return -EINVAL;
+	err = simmm__change_begin(&c, mm, s, e, SIMMM_MMU_NOTIFY_CLEAR, NULL);
+	if (err)
+		return err;
+	if (advice == SIMMM_MADV_DONTNEED) {
+		err = simmm__zap_range(mm, v, s, e);
+	} else {
+		err = simmm__split_edge(mm, v, s);
+		if (!err)
+			err = simmm__split_edge(mm, v, e);
+		if (!err)
+			err = simmm_walk_range(mm->pgt, s, e, &free_ops, &f);
+	}
+	simmm__change_end(&c);
+	return err;
+}
+
+/* MADV_PAGEOUT: reclaim the range's folios (reclaim_pages()). simmm's
+ * reclaim is LRU-driven; the range's folios are aged (young cleared) so
+ * the next shrink takes them first. */
+static int advise_pageout(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s,
+			  simmm_addr_t e)
+{
+	for (simmm_addr_t a = s; a < e; a += mm->sim->page_size) {
+		struct simmm_translation t;
+		simmm_entry_t *slot;
+
+		if (simmm_pgtable_translate(mm->pgt, a, &t) || !t.present ||
+		    simmm_pgtable_lookup(mm->pgt, a, t.level, &slot))
+			continue;
+		*slot = simmm_pte_mkold(*slot);
+	}
+	(void)v;
+	return 0;
+}
+
+static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, simmm_addr_t e,
+		      int advice)
+{
+	switch (advice) {
+	case SIMMM_MADV_DONTNEED:
+	case SIMMM_MADV_FREE:
+		return advise_zap(mm, v, s, e, advice);
+	case SIMMM_MADV_COLLAPSE:
+		return simmm__madvise_collapse(mm, v, s, e);
+	case SIMMM_MADV_PAGEOUT:
+		return advise_pageout(mm, v, s, e);
+	}
+	return 0;
+}
+
+/* MADV_(NO)HUGEPAGE: VMA flags only, splitting VMAs as needed. */
+static int advise_flags(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
+{
+	int err = carve_range(mm, start, end);
+
+	if (err)
+		return err;
+	for (struct simmm_vma *v = simmm__find_vma(mm, start); v && v->vm_start < end;
+	     v = simmm__vma_next(v)) {
+		if (advice == SIMMM_MADV_HUGEPAGE)
+			v->vm_flags = (v->vm_flags & ~SIMMM_VM_NOHUGEPAGE) | SIMMM_VM_HUGEPAGE;
+		else
+			v->vm_flags = (v->vm_flags & ~SIMMM_VM_HUGEPAGE) | SIMMM_VM_NOHUGEPAGE;
+	}
+	merge_range(mm, start, end);
+	return 0;
+}
+
+static bool advice_known(int a)
+{
+	return a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE || a == SIMMM_MADV_HUGEPAGE ||
+	       a == SIMMM_MADV_NOHUGEPAGE || a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_PAGEOUT;
+}
+
+static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
+{
+	bool holes = !range_mapped(mm, start, end);
+	int err = 0;
+
+	if (advice == SIMMM_MADV_HUGEPAGE || advice == SIMMM_MADV_NOHUGEPAGE)
+		err = advise_flags(mm, start, end, advice);
+	for (struct simmm_vma *v = simmm__find_vma(mm, start);
+	     !err && v && v->vm_start < end && advice != SIMMM_MADV_HUGEPAGE &&
+	     advice != SIMMM_MADV_NOHUGEPAGE;) {
+		struct simmm_vma *next = simmm__vma_next(v);
+
+		err = advise_vma(mm, v, start > v->vm_start ? start : v->vm_start,
+				 end < v->vm_end ? end : v->vm_end, advice);
+		v = next;
+	}
+	/* Like madvise_walk_vmas(): the mapped parts are advised, holes give
+	 * -ENOMEM at the end. */
+	return err ? err : (holes ? -ENOMEM : 0);
+}
+
+int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice)
+{
+	bool write = advice == SIMMM_MADV_HUGEPAGE || advice == SIMMM_MADV_NOHUGEPAGE ||
+		     advice == SIMMM_MADV_COLLAPSE;
+	simmm_addr_t end;
+	int err = syscall_range(mm, addr, len, &end);
+
+	if (err || !advice_known(advice))
+		return err ? err : -EINVAL;
+	if (!len)
+		return 0;
+	if (end > mm->sim->geo.user_va_end)
+		return -ENOMEM;
+	err = write ? simmm_down_write(mm->sim, &mm->mmap_lock)
+		    : simmm_down_read(mm->sim, &mm->mmap_lock);
+	if (err)
+		return err;
+	err = madvise_locked(mm, addr, end, advice);
+	if (write)
+		simmm_up_write(mm->sim, &mm->mmap_lock);
+	else
+		simmm_up_read(mm->sim, &mm->mmap_lock);
+	return err;
+}

@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: MIT
+/*
+ * handle_mm_fault() (mm/memory.c): the PMD stage (THP via huge.c), then the
+ * pte stage: do_anonymous_page(), the file faults (do_read_fault,
+ * do_cow_fault, do_shared_fault), do_wp_page() (reuse or copy), NUMA /
+ * PROT_NONE restore and do_swap_page() with its non-swap entries
+ * (migration wait, device-private fault-back, device-exclusive restore,
+ * hwpoison and markers). Counters follow mm_account_fault(): only faults
+ * that completed are counted, as major when they needed I/O.
+ */
+#include <errno.h>
+
+#include "mm/mm.h"
+#include "mm/mm_ext.h"
+#include "notifier/notifier.h"
+#include <simmm/memremap.h>
+
+struct fault {
+	struct simmm_mm *mm;
+	struct simmm_vma *vma;
+	simmm_addr_t addr;     /* page aligned */
+	simmm_addr_t real;     /* as accessed */
+	unsigned flags;
+	simmm_entry_t *slot;   /* the pte */
+	simmm_entry_t orig;
+};
+
+static bool is_write(const struct fault *f)
+{
+	return f->flags & SIMMM_FAULT_FLAG_WRITE;
+}
+
+/* ---- entries ------------------------------------------------------------------- */
+
+uint64_t simmm__vm_get_page_prot(uint64_t vm_flags)
+{
+	uint64_t p;
+
+	/* protection_map[]: private writable mappings start read-only (COW),
+	 * shared writable ones writable. */
+	if (!(vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)))
+		return SIMMM_PAGE_NONE;
+	p = SIMMM_PAGE_READONLY;
+	if ((vm_flags & SIMMM_VM_WRITE) && (vm_flags & SIMMM_VM_SHARED))
+		p |= SIMMM_E_WRITE;
+	if (vm_flags & SIMMM_VM_EXEC)
+		p |= SIMMM_E_EXEC;
+	return p;
+}
+
+simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
+			    bool write)
+{
+	simmm_entry_t e = simmm_mk_entry(pfn, simmm__vm_get_page_prot(vma->vm_flags));
+
+	(void)mm;
+	if (write && (vma->vm_flags & SIMMM_VM_WRITE)) /* maybe_mkwrite() */
+		e = simmm_pte_mkdirty(simmm_pte_mkwrite(e));
+	return e;
+}
+
+struct simmm_page *simmm__vm_normal_page(struct simmm_vma *vma, simmm_entry_t e)
+{
+	if (!simmm_pte_present(e) || simmm_pte_special(e) || (vma->vm_flags & SIMMM_VM_PFNMAP))
+		return NULL;
+	return simmm__pfn_to_page(vma->mm->sim, simmm_pte_pfn(e));
+}
+
+int simmm__vm_insert_page(struct simmm_vma *vma, simmm_addr_t addr, simmm_pfn_t pfn)
+{
+	struct simmm_mm *mm = vma ? vma->mm : NULL;
+	struct simmm_page *page;
+	simmm_entry_t *slot;
+	int err;
+
+	if (!mm || !(vma->vm_flags & SIMMM_VM_MIXEDMAP) || addr < vma->vm_start ||
+	    addr >= vma->vm_end || (addr & (mm->sim->page_size - 1)))
+		return -EINVAL;
+	page = simmm__pfn_to_page(mm->sim, pfn);
+	if (!page || page->refcount <= 0 || (page->flags & (PG_anon | PG_table)))
+		return -EINVAL;
+	err = simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PTE, &slot);
+	if (err)
+		return err == -EEXIST ? -EBUSY : err;
+	if (!simmm_entry_none(*slot))
+		return -EBUSY;
+	/* insert_page(): a normal (not special) pte with a reference and a
+	 * file-type mapcount, counted in MM_FILEPAGES. */
+	simmm__folio_get(mm->sim, page);
+	simmm__page_add_rmap_pte(mm->sim, page);
+	simmm_pgtable_set(mm->pgt, addr, SIMMM_LVL_PTE, simmm__mk_pte(mm, vma, pfn, false));
+	simmm__rss_add(mm, vma, simmm__compound_head(mm->sim, page), 1);
+	return 0;
+}
+
+static void set_pte(struct fault *f, simmm_entry_t e)
+{
+	simmm_pgtable_set(f->mm->pgt, f->addr, SIMMM_LVL_PTE, e);
+}
+
+/* ---- anonymous memory --------------------------------------------------------- */
+
+/* A new exclusive anonymous page at f->addr, contents copied from @src
+ * (NULL: zeroed). */
+static unsigned new_anon_page(struct fault *f, struct simmm_page *src, struct simmm_page **out)
+{
+	simmm_sim *sim = f->mm->sim;
+	struct simmm_page *folio;
+
+	if (simmm__anon_vma_prepare(f->mm, f->vma))
+		return SIMMM_VM_FAULT_OOM;
+	folio = simmm__alloc_user_folio(sim, 0);
+	if (!folio)
+		return SIMMM_VM_FAULT_OOM;
+	if (src && simmm__page_copy(sim, folio, src)) {
+		simmm__folio_put(sim, folio);
+		return SIMMM_VM_FAULT_OOM;
+	}
+	*out = folio;
+	return 0;
+}
+
+static void map_new_anon(struct fault *f, struct simmm_page *folio)
+{
+	simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, true);
+	simmm__lru_add(f->mm->sim, folio);
+	set_pte(f, simmm__mk_pte(f->mm, f->vma, folio->pfn, true));
+	simmm__rss_add(f->mm, f->vma, folio, 1);
+}
+
+static unsigned do_anonymous_page(struct fault *f)
+{
+	struct simmm_page *folio;
+	unsigned ret;
+
+	if (!is_write(f)) {
+		/* Read fault: the shared zero page, special and read-only. */
+		simmm_entry_t e = simmm_mk_entry(simmm__zero_pfn(f->mm->sim),
+						 simmm__vm_get_page_prot(f->vma->vm_flags));
+
+		set_pte(f, simmm_pte_mkspecial(simmm_pte_wrprotect(e)));
+		f->mm->stats.zero_faults++;
+		return 0;
+	}
+	ret = new_anon_page(f, NULL, &folio);
+	if (ret)
+		return ret;
+	map_new_anon(f, folio);
+	f->mm->stats.anon_faults++;
+	return 0;
+}
+
+/* wp_can_reuse_anon_folio(): only a page nobody else can see. A swap-cache
+ * folio is first freed from swap (folio_free_swap()) when no swap entry
+ * refers to its slot any more; otherwise another mm may still fault the
+ * same folio in from the swap cache. */
+static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
+{
+	struct simmm_page *folio = simmm__compound_head(sim, page);
+
+	if (page->flags & PG_anon_exclusive)
+		return true;
+	if (folio->order || simmm__folio_maybe_dma_pinned(sim, folio) || folio->mapcount != 1)
+		return false;
+	if ((folio->flags & PG_swapcache) && folio->refcount == 2 &&
+	    simmm__swap_count(sim, folio->private) == 0)
+		simmm__swap_cache_del(sim, folio);
+	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
+}
+
+/* wp_page_copy(): break COW (or the zero page) with a private copy. */
+static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
+{
+	simmm_sim *sim = f->mm->sim;
+	struct simmm_page *folio, *old_folio;
+	struct simmm_change c;
+	unsigned ret = new_anon_page(f, old, &folio);
+
+	if (ret)
+		return ret;
+	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
+			    SIMMM_MMU_NOTIFY_CLEAR, NULL);
+	map_new_anon(f, folio);
+	if (old) {
+		old_folio = simmm__compound_head(sim, old);
+		simmm__page_remove_rmap_pte(sim, old);
+		simmm__rss_add(f->mm, f->vma, old_folio, -1);
+		simmm__put_user_folio(sim, old_folio);
+		f->mm->stats.cow_faults++;
+	} else {
+		f->mm->stats.anon_faults++;
+	}
+	simmm__change_end(&c);
+	return 0;
+}
+
+static unsigned do_wp_page(struct fault *f)
+{
+	simmm_sim *sim = f->mm->sim;
+	struct simmm_page *page = simmm__vm_normal_page(f->vma, f->orig);
+
+	if (f->vma->vm_flags & SIMMM_VM_SHARED) {
+		/* wp_page_shared() / wp_pfn_shared(): just make it writable. */
+		if (page)
+			simmm__compound_head(sim, page)->flags |= PG_dirty;
+		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
+		return 0;
+	}
+	if (page && !(simmm__compound_head(sim, page)->flags & PG_anon))
+		return wp_page_copy(f, page); /* a page-cache page: always copy */
+	if (page && can_reuse(sim, page)) {
+		struct simmm_page *folio = simmm__compound_head(sim, page);
+
+		page->flags |= PG_anon_exclusive;
+		if (folio->flags & PG_swapcache)
+			folio->flags |= PG_dirty; /* the swap copy is stale now */
+		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
+		f->mm->stats.reuse_faults++;
+		return 0;
+	}
+	if (!page && !simmm_pte_special(f->orig))
+		return SIMMM_VM_FAULT_SIGBUS;
+	if (!page && simmm_pte_pfn(f->orig) != simmm__zero_pfn(sim))
+		return SIMMM_VM_FAULT_SIGBUS; /* a private PFNMAP: nothing to copy */
+	return wp_page_copy(f, page);
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
+{
+	struct simmm_file *file = f->vma->file;
+	simmm_sim *sim = mm->sim;
+	uint64_t pgoff = simmm__linear_page_index(f->vma, f->addr, sim->geo.page_shift);
+	struct simmm_page *page, *copy;
+	bool major = false;
+	unsigned ret = 0;
+	int err = 0;
+
+	if (pgoff >= (file->size + sim->page_size - 1) >> sim->geo.page_shift)
+		return SIMMM_VM_FAULT_SIGBUS; /* beyond EOF */
+	page = simmm__filemap_get(file, pgoff, &err, &major);
+	if (!page)
+		return SIMMM_VM_FAULT_OOM;
+	mm->stats.file_faults++;
+	if (is_write(f) && !(f->vma->vm_flags & SIMMM_VM_SHARED)) {
+		/* do_cow_fault(): a private copy of the cached page. */
+		ret = new_anon_page(f, page, &copy);
+		if (!ret) {
+			map_new_anon(f, copy);
+			mm->stats.cow_faults++;
+		}
+		simmm__put_user_folio(sim, page);
+		return ret ? ret : (major ? SIMMM_VM_FAULT_MAJOR : 0);
+	}
+	/* do_read_fault() / do_shared_fault(): map the cached page; the
+	 * reference filemap_get() took becomes the mapping's. */
+	simmm__page_add_rmap_pte(sim, page);
+	if (is_write(f))
+		page->flags |= PG_dirty;
+	set_pte(f, simmm__mk_pte(mm, f->vma, page->pfn, is_write(f)));
+	simmm__rss_add(mm, f->vma, page, 1);
+	return major ? SIMMM_VM_FAULT_MAJOR : 0;
+}
+
+static unsigned do_pte_missing(struct fault *f)
+{
+	if (f->vma->vm_flags & (SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP))
+		return SIMMM_VM_FAULT_SIGBUS; /* a driver mapping without ->fault */
+	if (simmm__vma_is_anonymous(f->vma))
+		return do_anonymous_page(f);
+	return do_file_fault(f->mm, f);
+}
+
+/* ---- do_swap_page() ------------------------------------------------------------------ */
+
+static unsigned swap_in(struct fault *f)
+{
+	struct simmm_mm *mm = f->mm;
+	simmm_sim *sim = mm->sim;
+	bool exclusive = simmm_pte_swp_exclusive(f->orig), major = false;
+	struct simmm_page *page, *folio;
+	simmm_entry_t e;
+	int err = 0;
+
+	if (simmm__anon_vma_prepare(mm, f->vma))
+		return SIMMM_VM_FAULT_OOM;
+	page = simmm__swap_in_major(sim, simmm_pte_to_swp_entry(f->orig), &err, &major);
+	if (!page)
+		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
+	folio = simmm__compound_head(sim, page);
+	/* The reference swap_in() returned becomes the mapping's. */
+	if (!(folio->flags & PG_anon) || !folio->mapping) {
+		simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, exclusive);
+	} else {
+		simmm__page_add_rmap_pte(sim, page);
+		if (exclusive)
+			page->flags |= PG_anon_exclusive;
+	}
+	if (!(folio->flags & PG_lru))
+		simmm__lru_add(sim, folio);
+	simmm__swap_free(sim, simmm_pte_to_swp_entry(f->orig));
+	mm->stats.swap_ents--;
+	simmm__rss_add(mm, f->vma, folio, 1);
+	e = simmm__mk_pte(mm, f->vma, page->pfn, false);
+	if (simmm_pte_swp_soft_dirty(f->orig))
+		e = simmm_pte_mksoft_dirty(e);
+	if (is_write(f) && exclusive && (f->vma->vm_flags & SIMMM_VM_WRITE)) {
+		/* An exclusive page may be written at once (do_swap_page). */
+		e = simmm_pte_mkdirty(simmm_pte_mkwrite(e));
+		folio->flags |= PG_dirty;
+		f->flags &= ~SIMMM_FAULT_FLAG_WRITE;
+	}
+	set_pte(f, e);
+	mm->stats.swapin_faults++;
+	if (is_write(f)) {
+		unsigned ret;
+
+		f->orig = e;
+		ret = do_wp_page(f);
+		return major && !(ret & SIMMM_VM_FAULT_ERROR) ? ret | SIMMM_VM_FAULT_MAJOR : ret;
+	}
+	return major ? SIMMM_VM_FAULT_MAJOR : 0;
+}
+
+/* Lock @folio or wait until it is unlocked (folio_lock_or_retry()): false
+ * means "retry the fault". A reference is held by the caller. */
+static bool lock_or_retry(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (simmm__folio_trylock(sim, folio))
+		return true;
+	if (sim->cur_task)
+		simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+	return false;
+}
+
+/* do_swap_page() on a device-private entry: the driver migrates it back. */
+static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
+{
+	simmm_sim *sim = f->mm->sim;
+	struct simmm_page *folio = simmm__compound_head(sim, page);
+	struct simmm_dev_pagemap *pgmap = simmm__page_pgmap(sim, page);
+	struct simmm_vm_fault vmf = {
+		.mm = f->mm, .vma = f->vma, .address = f->addr, .real_address = f->real,
+		.flags = f->flags, .orig_pte = f->orig, .page = page->pfn,
+		.pgoff = simmm__linear_page_index(f->vma, f->addr, sim->geo.page_shift),
+	};
+	unsigned ret;
+
+	if (!pgmap || !pgmap->ops || !pgmap->ops->migrate_to_ram)
+		return SIMMM_VM_FAULT_SIGBUS;
+	simmm__folio_get(sim, folio);
+	if (!lock_or_retry(sim, folio)) {
+		simmm__folio_put(sim, folio);
+		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	}
+	f->mm->stats.devmem_faults++;
+	ret = pgmap->ops->migrate_to_ram(&vmf);
+	simmm__folio_unlock(sim, folio);
+	simmm__folio_put(sim, folio);
+	return ret;
+}
+
+/* remove_device_exclusive_entry(): put the original writable pte back. */
+static unsigned device_exclusive_fault(struct fault *f, struct simmm_page *page)
+{
+	simmm_sim *sim = f->mm->sim;
+	struct simmm_page *folio = simmm__compound_head(sim, page);
+	struct simmm_change c;
+	simmm_entry_t e;
+
+	simmm__folio_get(sim, folio);
+	if (!lock_or_retry(sim, folio)) {
+		simmm__folio_put(sim, folio);
+		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	}
+	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
+			    SIMMM_MMU_NOTIFY_EXCLUSIVE, NULL);
+	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &f->slot) == 0 &&
+	    *f->slot == f->orig) {
+		e = simmm_pte_mkold(simmm__mk_pte(f->mm, f->vma, page->pfn, true));
+		if (simmm_pte_swp_soft_dirty(f->orig))
+			e = simmm_pte_mksoft_dirty(e);
+		set_pte(f, e); /* the mapcount and reference carry over */
+		f->mm->stats.exclusive_faults++;
+	}
+	simmm__change_end(&c);
+	simmm__folio_unlock(sim, folio);
+	simmm__folio_put(sim, folio);
+	return 0;
+}
+
+static unsigned do_swap_page(struct fault *f)
+{
+	simmm_entry_t e = f->orig;
+	struct simmm_page *page;
+
+	if (simmm_is_real_swap_entry(e))
+		return swap_in(f);
+	if (simmm_is_migration_entry(e)) {
+		if (f->mm->sim->cur_task)
+			f->mm->stats.migration_waits++;
+		simmm__migration_entry_wait(f->mm, f->addr, simmm_swp_offset_pfn(e));
+		return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	}
+	if (simmm_is_hwpoison_entry(e) || simmm_is_poisoned_swp_entry(e))
+		return SIMMM_VM_FAULT_HWPOISON;
+	if (simmm_is_guard_swp_entry(e))
+		return SIMMM_VM_FAULT_SIGSEGV;
+	if (simmm_is_pte_marker(e))
+		return do_pte_missing(f); /* uffd-wp marker: as pte_none */
+	page = simmm__pfn_to_page(f->mm->sim, simmm_swp_offset_pfn(e));
+	if (!page)
+		return SIMMM_VM_FAULT_SIGBUS;
+	if (simmm_is_device_exclusive_entry(e))
+		return device_exclusive_fault(f, page);
+	if (simmm_is_device_private_entry(e))
+		return device_private_fault(f, page);
+	return SIMMM_VM_FAULT_SIGBUS;
+}
+
+/* ---- migration waits ------------------------------------------------------------------ */
+
+struct mig_wait {
+	struct simmm_mm *mm;
+	simmm_addr_t addr;
+	simmm_pfn_t pfn;
+};
+
+static bool migration_done(simmm_sim *sim, void *arg)
+{
+	struct mig_wait *w = arg;
+	struct simmm_translation t;
+
+	(void)sim;
+	if (simmm_pgtable_translate(w->mm->pgt, w->addr, &t))
+		return true;
+	return !simmm_is_migration_entry(t.entry) || simmm_swp_offset_pfn(t.entry) != w->pfn;
+}
+
+void simmm__migration_entry_wait(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_t pfn)
+{
+	struct simmm_mm_global *g = simmm__mm_global(mm->sim);
+	struct mig_wait w = {.mm = mm, .addr = addr, .pfn = pfn};
+
+	/* Without tasks nothing could ever remove the entry: the caller
+	 * sees VM_FAULT_RETRY instead of a deadlock. */
+	if (!g || !mm->sim->cur_task)
+		return;
+	simmm_wait_event(mm->sim, &g->migration_wq, migration_done, &w);
+}
+
+void simmm__migration_wake(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+
+	if (g)
+		simmm_wake_up_all(sim, &g->migration_wq);
+}
+
+/* ---- the pte stage ---------------------------------------------------------------------- */
+
+static unsigned handle_pte_fault(struct fault *f)
+{
+	int err = simmm_pgtable_alloc_level(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &f->slot);
+
+	if (err)
+		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
+	f->orig = *f->slot;
+	if (simmm_entry_none(f->orig))
+		return do_pte_missing(f);
+	if (!simmm_pte_present(f->orig))
+		return do_swap_page(f);
+	if (simmm_pte_protnone(f->orig)) {
+		/* do_numa_page(): the VMA allows access (checked by the
+		 * caller), so restore the VMA's protection. */
+		f->orig = simmm_entry_modify(f->orig, simmm__vm_get_page_prot(f->vma->vm_flags));
+		set_pte(f, f->orig);
+	}
+	if (is_write(f) && !simmm_pte_write(f->orig))
+		return do_wp_page(f);
+	/* A spurious fault: the hardware would now set young (and dirty). */
+	f->orig = simmm_pte_mkyoung(f->orig);
+	if (is_write(f))
+		f->orig = simmm_pte_mkdirty(f->orig);
+	*f->slot = f->orig;
+	return 0;
+}
+
+/* The PMD stage: THP faults (huge.c) and existing huge leaves. */
+static unsigned handle_pmd_stage(struct fault *f, bool *done)
+{
+	struct simmm_translation t;
+	int err = simmm_pgtable_translate(f->mm->pgt, f->addr, &t);
+	unsigned ret;
+
+	*done = false;
+	if (err == -ENOENT && t.level >= SIMMM_LVL_PMD &&
+	    simmm__thp_vma_allowable(f->mm, f->vma, f->addr)) {
+		ret = simmm__do_huge_pmd_anonymous_page(f->mm, f->vma, f->addr, f->flags);
+		*done = !(ret & SIMMM_VM_FAULT_FALLBACK);
+		return ret;
+	}
+	if (err || t.level == SIMMM_LVL_PTE || !t.present)
+		return 0;
+	if (is_write(f) && !simmm_pte_write(t.entry)) {
+		/* do_huge_pmd_wp_page(): reuse, or split and fall back to ptes. */
+		ret = simmm__do_huge_pmd_wp_page(f->mm, f->vma, f->addr, f->flags);
+		*done = !(ret & SIMMM_VM_FAULT_FALLBACK);
+		return ret;
+	}
+	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, t.level, &f->slot) == 0) {
+		simmm_entry_t e = *f->slot;
+
+		if (simmm_pte_protnone(e))
+			e = simmm_entry_modify(e, simmm__vm_get_page_prot(f->vma->vm_flags));
+		e = simmm_pte_mkyoung(e);
+		*f->slot = is_write(f) ? simmm_pte_mkdirty(e) : e;
+	}
+	*done = true;
+	return 0;
+}
+
+static void account_fault(struct simmm_mm *mm, unsigned ret)
+{
+	if (ret & (SIMMM_VM_FAULT_ERROR | SIMMM_VM_FAULT_RETRY))
+		return;
+	if (ret & SIMMM_VM_FAULT_MAJOR)
+		mm->stats.major_faults++;
+	else
+		mm->stats.minor_faults++;
+}
+
+unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+				unsigned flags)
+{
+	struct fault f = {.mm = mm, .vma = vma, .real = addr, .flags = flags,
+			  .addr = addr & ~(mm->sim->page_size - 1)};
+	unsigned ret;
+	bool done;
+
+	if (vma->vm_flags & SIMMM_VM_HUGETLB) {
+		ret = simmm__hugetlb_fault(mm, vma, addr, flags);
+		if (!(ret & SIMMM_VM_FAULT_ERROR))
+			mm->stats.hugetlb_faults++;
+	} else {
+		ret = handle_pmd_stage(&f, &done);
+		if (!done)
+			ret = handle_pte_fault(&f);
+	}
+	account_fault(mm, ret);
+	return ret;
+}
+
+/* access_error() / check_vma_flags(): may this access fault at all? */
+bool simmm__fault_access_ok(const struct simmm_vma *vma, unsigned flags)
+{
+	if (flags & SIMMM_FAULT_FLAG_WRITE)
+		return vma->vm_flags & SIMMM_VM_WRITE;
+	if (flags & SIMMM_FAULT_FLAG_INSTRUCTION)
+		return vma->vm_flags & SIMMM_VM_EXEC;
+	return vma->vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC);
+}
+
+unsigned simmm_handle_mm_fault(struct simmm_mm *mm, simmm_addr_t addr, unsigned fault_flags)
+{
+	struct simmm_vma *vma;
+
+	if (!simmm__mm_ok(mm) || mm->mm_users <= 0)
+		return SIMMM_VM_FAULT_SIGSEGV;
+	vma = simmm__vma_lookup(mm, addr);
+	if (!vma || !simmm__fault_access_ok(vma, fault_flags))
+		return SIMMM_VM_FAULT_SIGSEGV;
+	return simmm__handle_mm_fault(mm, vma, addr, fault_flags);
+}

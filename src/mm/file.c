@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Files: an inode with a page cache (index -> folio) in front of a backing
+ * store holding what was written back (index -> bytes, NULL = zeros).
+ * read(2)/write(2) go through the page cache, as generic_file_read_iter()
+ * and generic_perform_write() do, so they are coherent with shared
+ * mappings of the same pages. SHMEM files (tmpfs) back MAP_SHARED
+ * anonymous memory; their pages are swap-backed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mm/mm.h"
+#include "mm/mm_ext.h"
+
+static bool file_ok(const struct simmm_file *f)
+{
+	return f && f->magic == SIMMM_FILE_MAGIC && simmm__sim_ok(f->sim);
+}
+
+int simmm_file_create(simmm_sim *sim, uint64_t size, unsigned flags, struct simmm_file **out)
+{
+	struct simmm_file *f;
+
+	if (!simmm__sim_ok(sim) || !out || (flags & ~(SIMMM_FILE_RDONLY | SIMMM_FILE_SHMEM)) ||
+	    size > (SIMMM_SWP_OFFSET_MAX << sim->geo.page_shift))
+		return -EINVAL;
+	f = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->sim = sim;
+	f->magic = SIMMM_FILE_MAGIC;
+	f->flags = flags;
+	f->size = size;
+	f->refcount = 1;
+	f->creator_ref = true;
+	*out = f;
+	return 0;
+}
+
+int simmm__shmem_create(simmm_sim *sim, uint64_t size, struct simmm_file **out)
+{
+	return simmm_file_create(sim, size, SIMMM_FILE_SHMEM, out);
+}
+
+void simmm__file_get(struct simmm_file *file)
+{
+	file->refcount++;
+}
+
+static struct simmm_page *cache_page(struct simmm_file *f, uint64_t index)
+{
+	if (index >= f->cache_cap || !f->cache[index])
+		return NULL;
+	return simmm__pfn_to_page(f->sim, f->cache[index] - 1);
+}
+
+/* Drop the page cache's reference (truncate_inode_folio()). */
+static void cache_remove(struct simmm_file *f, uint64_t index)
+{
+	struct simmm_page *page = cache_page(f, index);
+
+	f->cache[index] = 0;
+	f->nrpages--;
+	page->mapping = NULL;
+	page->flags &= ~PG_dirty;
+	simmm__put_user_folio(f->sim, page);
+}
+
+static void file_free(struct simmm_file *f)
+{
+	simmm_sim *sim = f->sim;
+
+	simmm__hugetlb_file_release(sim, f);
+	for (uint64_t i = 0; i < f->cache_cap; i++)
+		if (f->cache[i])
+			cache_remove(f, i);
+	for (uint64_t i = 0; i < f->store_cap; i++)
+		if (f->store[i])
+			simmm__free(sim, SIMMM_ALLOC_META, f->store[i], sim->page_size);
+	simmm__free(sim, SIMMM_ALLOC_META, f->cache, f->cache_cap * sizeof(*f->cache));
+	simmm__free(sim, SIMMM_ALLOC_META, f->store, f->store_cap * sizeof(*f->store));
+	f->magic = SIMMM_MAGIC_DEAD;
+	simmm__free(sim, SIMMM_ALLOC_META, f, sizeof(*f));
+}
+
+void simmm__file_put(struct simmm_file *file)
+{
+	if (--file->refcount == 0)
+		file_free(file);
+}
+
+int simmm_file_put(struct simmm_file *file)
+{
+	if (!file_ok(file) || !file->creator_ref)
+		return -EINVAL;
+	file->creator_ref = false;
+	simmm__file_put(file);
+	return 0;
+}
+
+uint64_t simmm_file_size(const struct simmm_file *file)
+{
+	return file_ok(file) ? file->size : 0;
+}
+
+/* ---- page cache --------------------------------------------------------------- */
+
+static int fill_from_store(struct simmm_file *f, uint64_t index, struct simmm_page *page)
+{
+	void *data;
+
+	if (index >= f->store_cap || !f->store[index])
+		return 0;
+	data = simmm__page_data(f->sim, page, true);
+	if (!data)
+		return f->sim->flags & SIMMM_CFG_NO_CONTENTS ? 0 : -ENOMEM;
+	memcpy(data, f->store[index], f->sim->page_size);
+	return 0;
+}
+
+struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, int *err,
+				      bool *major)
+{
+	simmm_sim *sim = file->sim;
+	struct simmm_page *page = cache_page(file, index);
+	size_t cap = file->cache_cap;
+	bool stored = index < file->store_cap && file->store[index];
+
+	*major = false;
+	if (page) {
+		simmm__folio_get(sim, page);
+		return page;
+	}
+	*err = simmm__grow(sim, SIMMM_ALLOC_META, (void **)&file->cache, sizeof(*file->cache),
+			   &cap, index + 1, false);
+	if (*err)
+		return NULL;
+	file->cache_cap = cap;
+	page = simmm__alloc_user_folio(sim, 0);
+	if (!page) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = fill_from_store(file, index, page);
+	if (*err) {
+		simmm__folio_put(sim, page);
+		return NULL;
+	}
+	/* filemap_fault(): a miss reads the page (I/O: a major fault); a
+	 * tmpfs hole is a new zeroed page (minor). */
+	*major = !(file->flags & SIMMM_FILE_SHMEM) || stored;
+	page->flags |= PG_uptodate | ((file->flags & SIMMM_FILE_SHMEM) ? PG_swapbacked : 0);
+	simmm__folio_add_file_rmap(page, file, index);
+	file->cache[index] = page->pfn + 1;
+	file->nrpages++;
+	simmm__lru_add(sim, page);
+	simmm__folio_get(sim, page); /* the caller's; the allocation's is the cache's */
+	return page;
+}
+
+void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
+{
+	simmm_sim *sim = file->sim;
+	uint64_t index = page->index;
+	size_t cap = file->store_cap;
+	void *data = simmm__page_data(sim, page, false);
+
+	if (NEVER(cache_page(file, index) != page))
+		return;
+	/* Writeback: the store gets the page's bytes (no contents = zeros). */
+	simmm__grow(sim, SIMMM_ALLOC_META, (void **)&file->store, sizeof(*file->store), &cap,
+		    index + 1, true);
+	file->store_cap = cap;
+	if (data) {
+		if (!file->store[index])
+			file->store[index] = simmm__zalloc_nofail(sim, SIMMM_ALLOC_META,
+								  sim->page_size);
+		memcpy(file->store[index], data, sim->page_size);
+	} else if (file->store[index]) {
+		simmm__free(sim, SIMMM_ALLOC_META, file->store[index], sim->page_size);
+		file->store[index] = NULL;
+	}
+	cache_remove(file, index);
+}
+
+/* ---- read(2) / write(2) ----------------------------------------------------------- */
+
+long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t off)
+{
+	simmm_sim *sim;
+	uint64_t done = 0;
+
+	if (!file_ok(file) || (!buf && len))
+		return -EINVAL;
+	sim = file->sim;
+	if (off >= file->size)
+		return 0;
+	if (len > file->size - off)
+		len = file->size - off;
+	while (done < len) {
+		uint64_t pos = off + done, in = pos & (sim->page_size - 1);
+		uint64_t n = sim->page_size - in < len - done ? sim->page_size - in : len - done;
+		bool major;
+		int err = 0;
+		struct simmm_page *page = simmm__filemap_get(file, pos >> sim->geo.page_shift,
+							     &err, &major);
+		const uint8_t *data;
+
+		if (!page)
+			return done ? (long)done : err;
+		data = simmm__page_data(sim, page, false);
+		if (data)
+			memcpy((uint8_t *)buf + done, data + in, n);
+		else
+			memset((uint8_t *)buf + done, 0, n);
+		simmm__put_user_folio(sim, page);
+		done += n;
+	}
+	return (long)done;
+}
+
+long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, uint64_t off)
+{
+	simmm_sim *sim;
+	uint64_t done = 0;
+
+	if (!file_ok(file) || (!buf && len) || off + len < off ||
+	    off + len > (SIMMM_SWP_OFFSET_MAX << file->sim->geo.page_shift))
+		return -EINVAL;
+	sim = file->sim;
+	while (done < len) {
+		uint64_t pos = off + done, in = pos & (sim->page_size - 1);
+		uint64_t n = sim->page_size - in < len - done ? sim->page_size - in : len - done;
+		bool major;
+		int err = 0;
+		struct simmm_page *page = simmm__filemap_get(file, pos >> sim->geo.page_shift,
+							     &err, &major);
+		uint8_t *data;
+
+		if (!page)
+			break;
+		data = simmm__page_data(sim, page, true);
+		if (!data && !(sim->flags & SIMMM_CFG_NO_CONTENTS)) {
+			simmm__put_user_folio(sim, page);
+			err = -ENOMEM;
+			break;
+		}
+		if (data)
+			memcpy(data + in, (const uint8_t *)buf + done, n);
+		page->flags |= PG_dirty;
+		simmm__put_user_folio(sim, page);
+		done += n;
+		if (off + done > file->size)
+			file->size = off + done;
+	}
+	return done || !len ? (long)done : -ENOMEM;
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork(): dup_mmap() and copy_page_range() (mm/memory.c). Private
+ * anonymous pages become shared copy-on-write: both sides write-protected
+ * (the parent's range announced with PROTECTION_PAGE first), the page's
+ * mapcount and reference taken for the child and PG_anon_exclusive
+ * cleared (page_try_dup_anon_rmap). Pinned exclusive pages are copied at
+ * once (page_needs_cow_for_dma). Non-present entries follow
+ * copy_nonpresent_pte().
+ */
+#include <errno.h>
+
+#include "mm/mm.h"
+#include "notifier/notifier.h"
+
+struct fork_ctx {
+	struct simmm_mm *src, *dst;
+	struct simmm_vma *svma, *dvma;
+	bool cow;
+};
+
+/* Install @e in the child (tables allocated first so nothing has to be
+ * undone on -ENOMEM except what the caller took). */
+static int child_set(struct fork_ctx *c, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t e)
+{
+	int err = simmm_pgtable_alloc_level(c->dst->pgt, addr, lvl, NULL);
+
+	if (err)
+		return err;
+	return simmm_pgtable_set(c->dst->pgt, addr, lvl, e);
+}
+
+/* copy_present_page(): the child gets its own copy of a pinned page. */
+static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page *page,
+		       simmm_entry_t e)
+{
+	simmm_sim *sim = c->src->sim;
+	struct simmm_page *folio = simmm__alloc_user_folio(sim, 0);
+	int err;
+
+	if (!folio)
+		return -ENOMEM;
+	err = simmm__page_copy(sim, folio, page);
+	if (!err)
+		err = simmm_pgtable_alloc_level(c->dst->pgt, addr, SIMMM_LVL_PTE, NULL);
+	if (err) {
+		simmm__folio_put(sim, folio);
+		return err;
+	}
+	simmm__folio_add_new_anon_rmap(folio, c->dvma, addr, true);
+	simmm__lru_add(sim, folio);
+	e = simmm__mk_pte(c->dst, c->dvma, folio->pfn, simmm_pte_write(e));
+	simmm_pgtable_set(c->dst->pgt, addr, SIMMM_LVL_PTE, e);
+	simmm__rss_add(c->dst, c->dvma, folio, 1);
+	return 0;
+}
+
+static int copy_present(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t addr,
+			enum simmm_level lvl, struct simmm_walk *walk)
+{
+	simmm_sim *sim = c->src->sim;
+	simmm_entry_t e = *slot;
+	struct simmm_page *page = simmm__vm_normal_page(c->svma, e), *folio = NULL;
+	int64_t nr = (int64_t)(simmm_level_size(c->src->pgt, lvl) >> sim->geo.page_shift);
+	int err;
+
+	if (page) {
+		folio = simmm__compound_head(sim, page);
+		if (c->cow && lvl == SIMMM_LVL_PTE && (folio->flags & PG_anon) &&
+		    (page->flags & PG_anon_exclusive) && simmm__folio_maybe_dma_pinned(sim, folio))
+			return copy_pinned(c, addr, page, e);
+	}
+	e = c->cow ? simmm_pte_wrprotect(e) : e;
+	if (c->svma->vm_flags & SIMMM_VM_SHARED)
+		e = simmm_pte_mkclean(e);
+	err = child_set(c, addr, lvl, simmm_pte_mkold(e));
+	if (err)
+		return err;
+	if (folio) {
+		simmm__folio_get(sim, folio);
+		if (lvl == SIMMM_LVL_PTE) {
+			simmm__page_add_rmap_pte(sim, page);
+			page->flags &= ~PG_anon_exclusive;
+		} else {
+			simmm__folio_add_rmap_entire(sim, folio);
+			for (int64_t i = 0; i < nr; i++)
+				simmm__pfn_to_page(sim, folio->pfn + i)->flags &= ~PG_anon_exclusive;
+		}
+		simmm__rss_add(c->dst, c->dvma, folio, nr);
+	}
+	if (c->cow && simmm_pte_write(*slot))
+		simmm_walk_update(walk, slot, simmm_pte_wrprotect(*slot));
+	return 0;
+}
+
+/* A writable migration / device-private entry becomes readable in both. */
+static simmm_entry_t make_readable(simmm_entry_t e)
+{
+	simmm_entry_t keep = e & SIMMM_E_SWP_PTE_BITS & ~SIMMM_E_SWP_EXCLUSIVE;
+	uint64_t off = simmm_swp_offset(e);
+
+	if (simmm_is_writable_migration_entry(e) || simmm_is_readable_exclusive_migration_entry(e))
+		return simmm_swp_entry(SIMMM_SWP_MIGRATION_READ, off) | keep;
+	if (simmm_is_writable_device_private_entry(e))
+		return simmm_swp_entry(SIMMM_SWP_DEVICE_READ, off) | keep;
+	return e;
+}
+
+static int copy_nonpresent(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t addr,
+			   enum simmm_level lvl, struct simmm_walk *walk)
+{
+	simmm_sim *sim = c->src->sim;
+	simmm_entry_t e = *slot;
+	struct simmm_page *page = NULL, *folio = NULL;
+	int64_t nr = (int64_t)(simmm_level_size(c->src->pgt, lvl) >> sim->geo.page_shift);
+	int err;
+
+	if (simmm_is_device_exclusive_entry(e)) {
+		/* Upstream restores the entry first: the parent's page is mapped
+		 * normally again (inside this PROTECTION_PAGE range), then
+		 * copied like any present pte. */
+		simmm_walk_update(walk, slot, simmm__mk_pte(c->src, c->svma,
+							   simmm_swp_offset_pfn(e), true));
+		return copy_present(c, slot, addr, lvl, walk);
+	}
+	if (simmm_is_pte_marker(e) && !(c->dvma->vm_flags & SIMMM_VM_UFFD_WP) &&
+	    !(simmm_pte_marker_get(e) & (SIMMM_PTE_MARKER_GUARD | SIMMM_PTE_MARKER_POISONED)))
+		return 0; /* uffd-wp markers only survive into uffd-wp VMAs */
+	if (c->cow && (simmm_is_migration_entry(e) || simmm_is_device_private_entry(e)))
+		e = make_readable(e);
+	if (simmm_is_real_swap_entry(e))
+		e = simmm_pte_swp_clear_exclusive(e); /* now shared */
+	err = child_set(c, addr, lvl, e);
+	if (err)
+		return err;
+	if (e != *slot)
+		simmm_walk_update(walk, slot, e);
+	if (simmm_is_real_swap_entry(e)) {
+		simmm__swap_dup(sim, e);
+		c->dst->stats.swap_ents++;
+		return 0;
+	}
+	if (!simmm_is_migration_entry(e) && !simmm_is_device_private_entry(e))
+		return 0;
+	page = simmm__pfn_to_page(sim, simmm_swp_offset_pfn(e));
+	if (!page)
+		return 0;
+	folio = simmm__compound_head(sim, page);
+	simmm__rss_add(c->dst, c->dvma, folio, nr);
+	if (simmm_is_device_private_entry(e)) {
+		simmm__folio_get(sim, folio);
+		simmm__page_add_rmap_pte(sim, page);
+		page->flags &= ~PG_anon_exclusive;
+	}
+	return 0;
+}
+
+static int copy_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		   struct simmm_walk *walk)
+{
+	struct fork_ctx *c = walk->private;
+
+	(void)next;
+	if (simmm_entry_none(*slot) || simmm_entry_is_table(*slot, walk->level))
+		return 0;
+	walk->action = SIMMM_WALK_CONTINUE;
+	if (simmm_pte_present(*slot))
+		return copy_present(c, slot, addr, walk->level, walk);
+	return copy_nonpresent(c, slot, addr, walk->level, walk);
+}
+
+static const struct simmm_walk_ops copy_ops = {
+	.pud_entry = copy_cb,
+	.pmd_entry = copy_cb,
+	.pte_entry = copy_cb,
+};
+
+/* vma_needs_copy(): file pages can be faulted in again by the child. */
+static bool needs_copy(const struct simmm_vma *src, const struct simmm_vma *dst)
+{
+	if (dst->vm_flags & SIMMM_VM_WIPEONFORK)
+		return false;
+	return src->anon_vma ||
+	       (src->vm_flags & (SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP | SIMMM_VM_HUGETLB));
+}
+
+static int copy_page_range(struct fork_ctx *c)
+{
+	struct simmm_change ch;
+	int err;
+
+	c->cow = simmm__is_cow_mapping(c->svma->vm_flags);
+	if (c->cow)
+		simmm__change_begin(&ch, c->src, c->svma->vm_start, c->svma->vm_end,
+				    SIMMM_MMU_NOTIFY_PROTECTION_PAGE, NULL);
+	err = simmm_walk_range(c->src->pgt, c->svma->vm_start, c->svma->vm_end, &copy_ops, c);
+	if (c->cow)
+		simmm__change_end(&ch);
+	return err;
+}
+
+static int dup_vma(struct simmm_mm *parent, struct simmm_mm *child, struct simmm_vma *svma)
+{
+	struct fork_ctx c = {.src = parent, .dst = child, .svma = svma};
+	struct simmm_vma *dvma = simmm__vma_alloc(child);
+
+	if (!dvma)
+		return -ENOMEM;
+	*dvma = *svma;
+	dvma->mm = child;
+	/* The child joins the fork family's anon_vma; VM_WIPEONFORK VMAs
+	 * start empty with none (anon_vma_fork() is skipped). */
+	if (svma->vm_flags & SIMMM_VM_WIPEONFORK)
+		dvma->anon_vma = NULL;
+	simmm__vma_link(child, dvma);
+	c.dvma = dvma;
+	return needs_copy(svma, dvma) ? copy_page_range(&c) : 0;
+}
+
+int simmm__dup_mmap(struct simmm_mm *parent, struct simmm_mm *child)
+{
+	child->mmap_base = parent->mmap_base;
+	for (struct simmm_itree_node *n = simmm__itree_first(&parent->vmas); n;
+	     n = simmm__itree_next(n)) {
+		struct simmm_vma *vma = simmm__vma_lookup(parent, n->start);
+		int err;
+
+		if (vma->vm_flags & SIMMM_VM_DONTCOPY)
+			continue;
+		err = dup_vma(parent, child, vma);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child)
+{
+	struct simmm_mm *mm;
+	int err;
+
+	if (!simmm__mm_ok(parent) || parent->mm_users <= 0 || !child)
+		return -EINVAL;
+	err = simmm_down_write(parent->sim, &parent->mmap_lock);
+	if (err)
+		return err;
+	err = simmm_mm_create(parent->sim, &mm);
+	if (!err) {
+		err = simmm__dup_mmap(parent, mm);
+		if (err)
+			simmm_mmput(mm); /* exit_mmap undoes the partial copy */
+	}
+	simmm_up_write(parent->sim, &parent->mmap_lock);
+	if (!err)
+		*child = mm;
+	return err;
+}

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * get_user_pages() / pin_user_pages() (mm/gup.c).
+ *
+ * __get_user_pages() per page: check the VMA (check_vma_flags()), look the
+ * page up (follow_page_mask()), and if it is missing, not writable for
+ * FOLL_WRITE, or a shared anonymous page a pin must not hold
+ * (gup_must_unshare()), fault it (faultin_page(): FAULT_FLAG_WRITE or
+ * FAULT_FLAG_UNSHARE) and look again. The reference (try_grab_folio()):
+ *   FOLL_GET: +1 on the folio;
+ *   FOLL_PIN: small folio +GUP_PIN_COUNTING_BIAS; large folio +1 and
+ *             +1 pincount (head->u.pincount);
+ *   the shared zero pages: nothing (the kernel stopped counting them).
+ * FOLL_LONGTERM pins refuse device-coherent pages through the migrate
+ * hook (check_and_migrate_movable_pages()); see simmm_gup_longterm_fn.
+ */
+#include <string.h>
+
+#include "mm/mm_ext.h"
+
+#define GUP_MAX_RETRIES 8 /* faultin + lookup rounds per page */
+
+/* check_vma_flags(). */
+static int gup_check_vma(struct simmm_vma *vma, unsigned flags)
+{
+	uint64_t vf = vma->vm_flags;
+
+	if (vf & (SIMMM_VM_IO | SIMMM_VM_PFNMAP))
+		return -EFAULT;
+	if (flags & SIMMM_FOLL_WRITE) {
+		if (!(vf & SIMMM_VM_WRITE)) {
+			/* FOLL_FORCE writes only into private (COW) mappings
+			 * that could be made writable (ptrace's rule). */
+			if (!(flags & SIMMM_FOLL_FORCE) || !simmm__is_cow_mapping(vf))
+				return -EFAULT;
+		}
+	} else if (!(vf & SIMMM_VM_READ)) {
+		if (!(flags & SIMMM_FOLL_FORCE) || !(vf & SIMMM_VM_MAYREAD))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static bool is_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return pfn == simmm__zero_pfn(sim) || simmm__is_huge_zero_pfn(sim, pfn);
+}
+
+/* gup_must_unshare(): a pin of a shared anonymous page would see a page
+ * that a later COW takes away; unshare first so the pin is exclusive. */
+static bool must_unshare(simmm_sim *sim, struct simmm_page *page, unsigned flags)
+{
+	struct simmm_page *folio = simmm__compound_head(sim, page);
+
+	if (!(flags & SIMMM_FOLL_PIN) || (flags & SIMMM_FOLL_WRITE) || !(folio->flags & PG_anon))
+		return false;
+	return !(page->flags & PG_anon_exclusive);
+}
+
+enum follow_result { FOLLOW_OK, FOLLOW_FAULT, FOLLOW_UNSHARE, FOLLOW_SPLIT, FOLLOW_FAULT_WRITE };
+
+/* The fault handler left the page shared after FAULT_FLAG_UNSHARE (a
+ * handler without unshare support): break COW with a write fault where
+ * the VMA allows it, else pin the shared page (pre-5.17 behaviour). */
+static enum follow_result unshare_fallback(struct simmm_vma *vma)
+{
+	return (vma->vm_flags & SIMMM_VM_WRITE) ? FOLLOW_FAULT_WRITE : FOLLOW_OK;
+}
+
+/* follow_page_mask(): the page at @addr if the access @flags asks for is
+ * possible through the current entry. */
+static enum follow_result follow_page(struct simmm_mm *mm, struct simmm_vma *vma,
+				      simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn,
+				      int *err)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_translation t;
+	struct simmm_page *page;
+
+	if (simmm_pgtable_translate(mm->pgt, addr, &t) || !t.present || simmm_pte_protnone(t.entry))
+		return FOLLOW_FAULT;
+	if (t.level == SIMMM_LVL_PMD && (flags & SIMMM_FOLL_SPLIT_PMD) &&
+	    !simmm__is_vm_hugetlb(vma))
+		return FOLLOW_SPLIT;
+	if ((flags & SIMMM_FOLL_WRITE) && !simmm_pte_write(t.entry)) {
+		/* can_follow_write_pte(): FOLL_FORCE on a COW mapping may write
+		 * an exclusive anonymous page through a read-only entry. */
+		page = simmm__pfn_to_page(sim, t.pfn);
+		if (!(flags & SIMMM_FOLL_FORCE) || !page || is_zero_pfn(sim, t.pfn) ||
+		    !(page->flags & PG_anon_exclusive) || (vma->vm_flags & SIMMM_VM_WRITE))
+			return FOLLOW_FAULT;
+	}
+	if (is_zero_pfn(sim, t.pfn)) {
+		*pfn = t.pfn;
+		return FOLLOW_OK;
+	}
+	page = simmm__pfn_to_page(sim, t.pfn);
+	if (!page || (simmm_pte_special(t.entry) && !simmm_pte_devmap(t.entry))) {
+		*err = -EFAULT; /* no struct page (vm_normal_page() NULL) */
+		return FOLLOW_OK;
+	}
+	*pfn = t.pfn;
+	return must_unshare(sim, page, flags) ? FOLLOW_UNSHARE : FOLLOW_OK;
+}
+
+/* faultin_page(). Returns 0 or an errno. */
+static int gup_faultin(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+		       unsigned flags, bool unshare)
+{
+	unsigned fflags = SIMMM_FAULT_FLAG_REMOTE, ret;
+
+	if (flags & SIMMM_FOLL_NOFAULT)
+		return -EFAULT;
+	if (unshare)
+		fflags |= SIMMM_FAULT_FLAG_UNSHARE;
+	else if (flags & SIMMM_FOLL_WRITE)
+		fflags |= SIMMM_FAULT_FLAG_WRITE;
+	ret = simmm__handle_mm_fault(mm, vma, addr, fflags);
+	if (ret & SIMMM_VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & (SIMMM_VM_FAULT_SIGBUS | SIMMM_VM_FAULT_SIGSEGV | SIMMM_VM_FAULT_HWPOISON |
+		   SIMMM_VM_FAULT_HWPOISON_LARGE))
+		return -EFAULT;
+	return 0;
+}
+
+/* try_grab_folio(). */
+static void gup_grab(simmm_sim *sim, simmm_pfn_t pfn, unsigned flags)
+{
+	struct simmm_page *folio;
+
+	if (is_zero_pfn(sim, pfn))
+		return;
+	folio = simmm__compound_head(sim, simmm__pfn_to_page(sim, pfn));
+	if (!(flags & SIMMM_FOLL_PIN)) {
+		simmm__folio_get(sim, folio);
+	} else if (folio->order) {
+		simmm__folio_get(sim, folio);
+		folio->u.pincount++;
+	} else {
+		simmm__folio_ref_add(sim, folio, SIMMM_GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+static void gup_release(simmm_sim *sim, simmm_pfn_t pfn, unsigned flags)
+{
+	struct simmm_page *folio;
+
+	if (is_zero_pfn(sim, pfn))
+		return;
+	folio = simmm__compound_head(sim, simmm__pfn_to_page(sim, pfn));
+	if (!(flags & SIMMM_FOLL_PIN)) {
+		simmm__put_user_folio(sim, folio);
+		return;
+	}
+	if (folio->order) {
+		folio->u.pincount--;
+		simmm__put_user_folio(sim, folio);
+		return;
+	}
+	/* Drop the bias but one reference, then the last via the LRU-aware put. */
+	folio->refcount -= SIMMM_GUP_PIN_COUNTING_BIAS - 1;
+	simmm__put_user_folio(sim, folio);
+}
+
+/* FOLL_LONGTERM: device-coherent memory must not be pinned long-term
+ * (folio_is_longterm_pinnable()); the migrate layer's hook moves it. */
+static int gup_longterm_check(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_t pfn,
+			      unsigned flags)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_page *page;
+
+	if (!(flags & SIMMM_FOLL_LONGTERM) || is_zero_pfn(sim, pfn))
+		return 0;
+	page = simmm__pfn_to_page(sim, pfn);
+	if (!page || !simmm__is_device_coherent_page(page))
+		return 0;
+	if (!g || !g->lru || !g->lru->longterm_fn)
+		return -EFAULT;
+	return g->lru->longterm_fn(sim, mm, addr, page) ? -EFAULT : -EAGAIN;
+}
+
+/* One page: returns 0 with *pfn referenced, or an errno. */
+static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn)
+{
+	struct simmm_vma *vma = simmm__vma_lookup(mm, addr);
+	int err = vma ? gup_check_vma(vma, flags) : -EFAULT;
+
+	bool unshared = false;
+
+	for (int tries = 0; !err && tries < GUP_MAX_RETRIES; tries++) {
+		enum follow_result r = follow_page(mm, vma, addr, flags, pfn, &err);
+
+		if (err)
+			break;
+		if (r == FOLLOW_UNSHARE && unshared)
+			r = unshare_fallback(vma);
+		if (r == FOLLOW_SPLIT)
+			err = simmm__split_huge_pmd(mm, vma, addr);
+		else if (r == FOLLOW_UNSHARE)
+			err = gup_faultin(mm, vma, addr, flags, unshared = true);
+		else if (r == FOLLOW_FAULT_WRITE)
+			err = gup_faultin(mm, vma, addr, flags | SIMMM_FOLL_WRITE, false);
+		else if (r != FOLLOW_OK)
+			err = gup_faultin(mm, vma, addr, flags, false);
+		else if ((err = gup_longterm_check(mm, addr, *pfn, flags)) == -EAGAIN)
+			err = 0; /* migrated away: look again */
+		else if (!err) {
+			gup_grab(mm->sim, *pfn, flags);
+			return 0;
+		}
+	}
+	return err ? err : -EFAULT;
+}
+
+/**
+ * simmm__gup_locked() - __get_user_pages() with the mmap lock held.
+ * @flags: FOLL_* with FOLL_GET or FOLL_PIN.
+ * Return: pages referenced (>= 1), stopping at the first failure; that
+ * failure's errno if the first page fails: -EFAULT (no VMA, VM_IO/PFNMAP,
+ * no permission, FOLL_NOFAULT on a missing page, fault error), -ENOMEM.
+ */
+long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
+		       simmm_pfn_t *pfns)
+{
+	uint64_t i;
+
+	for (i = 0; i < nr; i++) {
+		int err = gup_one(mm, start + i * mm->sim->page_size, flags, &pfns[i]);
+		if (err)
+			return i ? (long)i : err;
+	}
+	return (long)i;
+}
+
+static long gup_public(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
+		       simmm_pfn_t *pfns)
+{
+	const unsigned allowed = SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE | SIMMM_FOLL_NOWAIT |
+				 SIMMM_FOLL_NOFAULT | SIMMM_FOLL_LONGTERM | SIMMM_FOLL_SPLIT_PMD |
+				 SIMMM_FOLL_GET | SIMMM_FOLL_PIN;
+	long ret;
+	int err;
+
+	if (!simmm__mm_ok(mm) || !pfns || !nr || (flags & ~allowed) ||
+	    (start & (mm->sim->page_size - 1)) || nr > (UINT64_MAX >> mm->sim->geo.page_shift) ||
+	    start + (nr << mm->sim->geo.page_shift) < start)
+		return -EINVAL;
+	err = simmm_mmap_read_lock(mm);
+	if (err)
+		return err;
+	ret = simmm__gup_locked(mm, start, nr, flags, pfns);
+	simmm_mmap_read_unlock(mm);
+	return ret;
+}
+
+/**
+ * simmm_get_user_pages() - see <simmm/mm.h>. FOLL_GET references.
+ * Context: takes the mmap lock for read.
+ */
+long simmm_get_user_pages(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr_pages,
+			  unsigned gup_flags, simmm_pfn_t *pfns)
+{
+	if (gup_flags & (SIMMM_FOLL_PIN | SIMMM_FOLL_GET))
+		return -EINVAL; /* internal flags */
+	return gup_public(mm, start, nr_pages, gup_flags | SIMMM_FOLL_GET, pfns);
+}
+
+/**
+ * simmm_pin_user_pages() - see <simmm/mm.h>. FOLL_PIN references.
+ * Context: takes the mmap lock for read.
+ */
+long simmm_pin_user_pages(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr_pages,
+			  unsigned gup_flags, simmm_pfn_t *pfns)
+{
+	if (gup_flags & (SIMMM_FOLL_PIN | SIMMM_FOLL_GET))
+		return -EINVAL; /* internal flags */
+	return gup_public(mm, start, nr_pages, gup_flags | SIMMM_FOLL_PIN, pfns);
+}
+
+/* A pfn that a put/unpin may release: in RAM and in use (and pinned). */
+static bool release_ok(simmm_sim *sim, simmm_pfn_t pfn, bool pin)
+{
+	struct simmm_page *p = simmm__pfn_to_page(sim, pfn), *folio;
+
+	if (!p || is_zero_pfn(sim, pfn))
+		return p != NULL;
+	folio = simmm__compound_head(sim, p);
+	if (folio->refcount <= 0)
+		return false;
+	if (!pin)
+		return true;
+	return folio->order ? folio->u.pincount > 0
+			    : folio->refcount >= SIMMM_GUP_PIN_COUNTING_BIAS;
+}
+
+static int release_all(simmm_sim *sim, const simmm_pfn_t *pfns, uint64_t n, bool pin)
+{
+	if (!simmm__sim_ok(sim) || (!pfns && n))
+		return -EINVAL;
+	for (uint64_t i = 0; i < n; i++)
+		if (!release_ok(sim, pfns[i], pin)) {
+			simmm__report(sim, SIMMM_REPORT_MISUSE, "%s of pfn 0x%llx not held",
+				      pin ? "unpin_user_page" : "put_page",
+				      (unsigned long long)pfns[i]);
+			return -EINVAL;
+		}
+	for (uint64_t i = 0; i < n; i++)
+		gup_release(sim, pfns[i], pin ? SIMMM_FOLL_PIN : SIMMM_FOLL_GET);
+	return 0;
+}
+
+/**
+ * simmm_put_user_pages() - put_page() for each pfn from simmm_get_user_pages().
+ * Every pfn is validated before anything is released.
+ * Return: 0; -EINVAL (NULL @sim, NULL @pfns with @n > 0, a pfn that is
+ * free or outside RAM: reported as misuse, nothing released).
+ */
+int simmm_put_user_pages(simmm_sim *sim, const simmm_pfn_t *pfns, uint64_t n)
+{
+	return release_all(sim, pfns, n, false);
+}
+
+/**
+ * simmm_unpin_user_pages() - unpin_user_pages(). Every pfn is validated
+ * before anything is released.
+ * Return: 0; -EINVAL (as simmm_put_user_pages(), or a folio without pins).
+ */
+int simmm_unpin_user_pages(simmm_sim *sim, const simmm_pfn_t *pfns, uint64_t n)
+{
+	return release_all(sim, pfns, n, true);
+}

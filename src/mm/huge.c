@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Transparent huge pages (mm/huge_memory.c, mm/khugepaged.c): the policy,
+ * the anonymous PMD fault, the huge zero page, write faults on PMD leaves,
+ * PMD and folio splitting, and MADV_COLLAPSE.
+ *
+ * Accounting (see mm.h's contract): a PMD leaf holds one folio reference
+ * and one entire mapcount (head[1].u.pincount); its rss counts its pages.
+ * The huge zero PMD is a special entry: no reference, no mapcount, no rss,
+ * like the kernel's (pmd_mkspecial since v6.12's huge zero folio rework).
+ *
+ * simmm does not deposit a page table with each THP (the kernel's
+ * pgtable_trans_huge_deposit()): splitting allocates the PTE table then,
+ * so a split can fail with -ENOMEM, leaving the PMD as it was.
+ */
+#include <string.h>
+
+#include "mm/mm_ext.h"
+
+/* ---- geometry and policy -------------------------------------------------------- */
+
+unsigned simmm__pmd_order(simmm_sim *sim)
+{
+	const struct simmm_level_desc *d = &sim->geo.level[SIMMM_LVL_PMD];
+	unsigned order;
+
+	if (!d->leaf)
+		return 0;
+	order = (unsigned)(d->shift - sim->geo.page_shift);
+	return order && order <= simmm__max_order(sim) ? order : 0;
+}
+
+static uint64_t pmd_size(simmm_sim *sim)
+{
+	return 1ULL << sim->geo.level[SIMMM_LVL_PMD].shift;
+}
+
+/**
+ * simmm_set_thp_policy() - the machine-wide THP policy (see <simmm/mm.h>).
+ * Return: 0; -EINVAL for a bad @sim or policy; -ENOMEM (mm state).
+ */
+int simmm_set_thp_policy(simmm_sim *sim, enum simmm_thp_policy policy)
+{
+	struct simmm_mm_global *g;
+
+	if (!simmm__sim_ok(sim) || (unsigned)policy > SIMMM_THP_ALWAYS)
+		return -EINVAL;
+	g = simmm__mm_global(sim);
+	if (!g)
+		return -ENOMEM;
+	g->thp = policy;
+	return 0;
+}
+
+/* thp_vma_suitable_order() plus the VMA checks that do not depend on the
+ * sysfs policy (MADV_COLLAPSE ignores the policy, not VM_NOHUGEPAGE). */
+static bool thp_vma_suitable(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_addr_t haddr = addr & ~(pmd_size(sim) - 1);
+
+	if (!simmm__pmd_order(sim) || !simmm__vma_is_anonymous(vma))
+		return false;
+	if (vma->vm_flags & (SIMMM_VM_NOHUGEPAGE | SIMMM_VM_HUGETLB | SIMMM_VM_SPECIAL))
+		return false;
+	return haddr >= vma->vm_start && haddr + pmd_size(sim) <= vma->vm_end &&
+	       haddr + pmd_size(sim) > haddr;
+}
+
+/**
+ * simmm__thp_vma_allowable() - may a fault at @addr in @vma map a PMD-sized
+ * anonymous folio (thp_vma_allowable_order() for the PMD order)? An
+ * anonymous VMA holding the whole aligned PMD range, not VM_NOHUGEPAGE,
+ * and the policy is "always", or "madvise" with VM_HUGEPAGE; the geometry
+ * must offer PMD leaves that the buddy allocator can serve.
+ */
+bool simmm__thp_vma_allowable(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+{
+	struct simmm_mm_global *g = simmm__mm_global(mm->sim);
+
+	if (!g || g->thp == SIMMM_THP_NEVER || !thp_vma_suitable(mm, vma, addr))
+		return false;
+	return g->thp == SIMMM_THP_ALWAYS || (vma->vm_flags & SIMMM_VM_HUGEPAGE);
+}
+
+/* ---- the huge zero page ------------------------------------------------------------ */
+
+/**
+ * simmm__huge_zero_pfn() - the huge zero folio (get_huge_zero_folio()):
+ * allocated on first use, PG_reserved|PG_zero, never freed before the
+ * machine is destroyed (the kernel frees it under memory pressure; simmm
+ * keeps it).
+ * Return: its head pfn; 0 when it cannot be allocated or PMD leaves are
+ * not possible.
+ */
+simmm_pfn_t simmm__huge_zero_pfn(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	unsigned order = simmm__pmd_order(sim);
+	struct simmm_page *folio;
+
+	if (!g || !order)
+		return 0;
+	if (g->huge_zero_pfn)
+		return g->huge_zero_pfn;
+	folio = simmm__alloc_pages(sim, order);
+	if (!folio)
+		return 0;
+	folio->flags |= PG_reserved | PG_zero | PG_uptodate;
+	g->huge_zero_pfn = folio->pfn;
+	return folio->pfn;
+}
+
+bool simmm__is_huge_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	simmm_pfn_t hz = g ? g->huge_zero_pfn : 0;
+
+	return hz && pfn >= hz && pfn < hz + (1ULL << simmm__pmd_order(sim));
+}
+
+/* ---- the anonymous PMD fault ---------------------------------------------------------- */
+
+static unsigned set_pmd_or_fallback(struct simmm_mm *mm, simmm_addr_t haddr, simmm_entry_t e)
+{
+	int err = simmm_pgtable_set(mm->pgt, haddr, SIMMM_LVL_PMD, e);
+
+	if (!err)
+		return 0;
+	/* A PTE table is already there (or a racing leaf): small pages. */
+	return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_FALLBACK;
+}
+
+/* do_huge_pmd_anonymous_page()'s read path: map the huge zero page
+ * read-only (set_huge_zero_folio()). */
+static unsigned huge_zero_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr)
+{
+	simmm_pfn_t hz = simmm__huge_zero_pfn(mm->sim);
+	simmm_entry_t e;
+	unsigned ret;
+
+	if (!hz)
+		return SIMMM_VM_FAULT_FALLBACK;
+	e = simmm_entry_mkleaf(simmm_pte_mkspecial(simmm__mk_pte(mm, vma, hz, false)));
+	ret = set_pmd_or_fallback(mm, haddr, e);
+	if (!ret)
+		mm->stats.zero_faults++;
+	return ret;
+}
+
+/**
+ * simmm__do_huge_pmd_anonymous_page() - a fault on a none PMD in a VMA
+ * where simmm__thp_vma_allowable() holds. Read: the huge zero page. Write:
+ * a new PMD-order folio (contents zero until written), mapped writable and
+ * dirty by one PMD leaf, anon-exclusive, on the LRU, rss += its pages.
+ * Context: mmap lock held (read).
+ * Return: 0; VM_FAULT_FALLBACK when no PMD-order folio is free or a PTE
+ * table already occupies the PMD (the caller then faults a small page, as
+ * upstream); VM_FAULT_OOM when the anon_vma or a table cannot be allocated.
+ */
+unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma *vma,
+					   simmm_addr_t addr, unsigned flags)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_addr_t haddr = addr & ~(pmd_size(sim) - 1);
+	struct simmm_page *folio;
+	simmm_entry_t e;
+	unsigned ret;
+
+	if (!thp_vma_suitable(mm, vma, addr))
+		return SIMMM_VM_FAULT_FALLBACK;
+	if (simmm__anon_vma_prepare(mm, vma))
+		return SIMMM_VM_FAULT_OOM;
+	if (!(flags & SIMMM_FAULT_FLAG_WRITE))
+		return huge_zero_fault(mm, vma, haddr);
+	folio = simmm__alloc_user_folio(sim, simmm__pmd_order(sim));
+	if (!folio)
+		return SIMMM_VM_FAULT_FALLBACK; /* THP_FAULT_FALLBACK */
+	e = simmm__mk_pte(mm, vma, folio->pfn, true);
+	e = simmm_entry_mkleaf(simmm_pte_mkyoung(simmm_pte_mkdirty(e)));
+	ret = set_pmd_or_fallback(mm, haddr, e);
+	if (ret) {
+		simmm__folio_put(sim, folio);
+		return ret;
+	}
+	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
+	simmm__lru_add(sim, folio);
+	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
+	mm->stats.thp_faults++;
+	return 0;
+}
+
+/* ---- write faults on a PMD leaf -------------------------------------------------------- */
+
+static struct simmm_page *pmd_folio(simmm_sim *sim, simmm_entry_t e)
+{
+	struct simmm_page *p;
+
+	if (!simmm_pte_present(e) || simmm_pte_special(e))
+		return NULL;
+	p = simmm__pfn_to_page(sim, simmm_pte_pfn(e));
+	return p && p->refcount > 0 ? p : NULL;
+}
+
+/* The anon folio is ours alone: every page anon-exclusive, or nobody else
+ * holds a reference (do_huge_pmd_wp_page()'s reuse test). */
+static bool thp_exclusive(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (!(folio->flags & PG_anon) || simmm__folio_maybe_dma_pinned(sim, folio))
+		return false;
+	if (folio->flags & PG_anon_exclusive)
+		return true;
+	return folio->refcount == 1 && simmm__folio_mapcount(sim, folio) == 1;
+}
+
+unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
+				    simmm_addr_t addr, unsigned flags)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_addr_t haddr = addr & ~(pmd_size(sim) - 1);
+	struct simmm_page *folio;
+	simmm_entry_t *slot, e;
+
+	(void)flags;
+	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot) ||
+	    !simmm_entry_is_leaf(*slot, SIMMM_LVL_PMD))
+		return SIMMM_VM_FAULT_FALLBACK;
+	e = *slot;
+	folio = pmd_folio(sim, e);
+	if (folio && (vma->vm_flags & SIMMM_VM_WRITE) && thp_exclusive(sim, folio)) {
+		/* Reuse: wp_huge_pmd() -> maybe_pmd_mkwrite(pmd_mkdirty()). */
+		for (uint64_t i = 0; i < (1ULL << folio->order); i++)
+			simmm__pfn_to_page(sim, folio->pfn + i)->flags |= PG_anon_exclusive;
+		e = simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(e)));
+		simmm_pgtable_set(mm->pgt, haddr, SIMMM_LVL_PMD, e);
+		mm->stats.reuse_faults++;
+		return 0;
+	}
+	/* Huge zero page or a shared THP: split the PMD and let the PTE path
+	 * COW one small page (upstream since v5.8). */
+	if (simmm__split_huge_pmd(mm, vma, haddr))
+		return SIMMM_VM_FAULT_OOM;
+	return SIMMM_VM_FAULT_FALLBACK;
+}
+
+/* ---- split_huge_pmd ------------------------------------------------------------------ */
+
+/* The huge zero PMD becomes a table of small zero-page ptes
+ * (__split_huge_zero_page_pmd()). */
+static int split_zero_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_entry_t z = simmm_pte_mkspecial(simmm__mk_pte(mm, vma, simmm__zero_pfn(sim), false));
+	int err = simmm_pgtable_split(mm->pgt, haddr, SIMMM_LVL_PMD);
+
+	if (err)
+		return err;
+	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size)
+		simmm_pgtable_set(mm->pgt, a, SIMMM_LVL_PTE, z); /* the table exists */
+	return 0;
+}
+
+/* Move the PMD mapping's entire mapcount and reference to one pte mapping
+ * per page (__split_huge_pmd_locked(): folio_ref_add(nr - 1)). */
+static void split_transfer_rmap(simmm_sim *sim, struct simmm_page *folio)
+{
+	uint64_t nr = 1ULL << folio->order;
+
+	simmm__folio_remove_rmap_entire(sim, folio);
+	for (uint64_t i = 0; i < nr; i++)
+		simmm__page_add_rmap_pte(sim, simmm__pfn_to_page(sim, folio->pfn + i));
+	if (nr > 1)
+		simmm__folio_ref_add(sim, folio, (int)(nr - 1));
+}
+
+static int split_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr,
+			   simmm_entry_t e)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *folio = NULL;
+	int err;
+
+	if (simmm_pte_present(e) && simmm__is_huge_zero_pfn(sim, simmm_pte_pfn(e)))
+		return split_zero_pmd(mm, vma, haddr);
+	if (simmm_pte_present(e))
+		folio = pmd_folio(sim, e);
+	else if (simmm_is_device_private_entry(e) || simmm_is_device_exclusive_entry(e))
+		folio = simmm__pfn_to_page(sim, simmm_swp_offset_pfn(e)); /* mapped, too */
+	err = simmm_pgtable_split(mm->pgt, haddr, SIMMM_LVL_PMD);
+	if (err)
+		return err;
+	/* Migration entries hold no mapcount: their split is the table's. */
+	if (folio)
+		split_transfer_rmap(sim, simmm__compound_head(sim, folio));
+	return 0;
+}
+
+/**
+ * simmm__split_huge_pmd() - __split_huge_pmd(): replace the PMD leaf (or
+ * PMD migration / device entry) covering @addr by a PTE table mapping the
+ * same folio; the folio stays large. Notifier CLEAR over the PMD range.
+ * Context: mmap lock held.
+ * Return: 0 (also when there is nothing to split); -EINVAL for hugetlb;
+ * -ENOMEM (no table: nothing changed); a notifier's -EAGAIN.
+ */
+int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+{
+	simmm_addr_t haddr = addr & ~(pmd_size(mm->sim) - 1);
+	struct simmm_change c;
+	simmm_entry_t *slot, e;
+	int err;
+
+	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot))
+		return 0;
+	e = *slot;
+	if (simmm_entry_none(e) || simmm_entry_is_table(e, SIMMM_LVL_PMD))
+		return 0;
+	if (!simmm_entry_is_leaf(e, SIMMM_LVL_PMD) && !simmm_is_pfn_swap_entry(e))
+		return 0;
+	if (vma && simmm__is_vm_hugetlb(vma))
+		return -EINVAL;
+	err = simmm__change_begin(&c, mm, haddr, haddr + pmd_size(mm->sim),
+				  SIMMM_MMU_NOTIFY_CLEAR, NULL);
+	if (err)
+		return err;
+	err = split_pmd_entry(mm, vma, haddr, e);
+	simmm__change_end(&c);
+	return err;
+}
+
+/* ---- split_folio ------------------------------------------------------------------------ */
+
+struct split_walk {
+	int err;
+};
+
+static bool split_pmd_mappings(struct simmm_page *folio, struct simmm_vma *vma,
+			       simmm_addr_t addr, void *a)
+{
+	struct split_walk *w = a;
+	struct simmm_translation t;
+	simmm_addr_t haddr = addr & ~(pmd_size(vma->mm->sim) - 1);
+
+	if (simmm_pgtable_translate(vma->mm->pgt, haddr, &t) || !t.present ||
+	    t.level != SIMMM_LVL_PMD || simmm_pte_pfn(t.entry) != folio->pfn)
+		return true;
+	w->err = simmm__split_huge_pmd(vma->mm, vma, haddr);
+	return w->err == 0;
+}
+
+static int32_t entire_mapcount(simmm_sim *sim, struct simmm_page *folio)
+{
+	return simmm__pfn_to_page(sim, folio->pfn + 1)->u.pincount;
+}
+
+/* can_split_folio(): only the mappings, the caller's reference and the
+ * swap cache's (one per page) may remain. */
+static bool can_split_folio(simmm_sim *sim, struct simmm_page *folio)
+{
+	int extra = (folio->flags & PG_swapcache) ? (1 << folio->order) : 0;
+
+	return folio->u.pincount == 0 &&
+	       folio->refcount == simmm__folio_mapcount(sim, folio) + extra + 1;
+}
+
+/* __split_huge_page_tail(): page @i becomes an order-0 folio that keeps
+ * the folio's state; its references are its pte mappings (plus the
+ * caller's on the head). Returns the new folio's refcount. */
+static int split_one(struct simmm_page *head, struct simmm_page *p, uint64_t i)
+{
+	const uint32_t inherit = PG_anon | PG_swapbacked | PG_uptodate | PG_dirty |
+				 PG_referenced | PG_active | PG_unevictable | PG_mlocked;
+
+	if (i) {
+		p->flags = (p->flags & PG_anon_exclusive) | (head->flags & inherit);
+		p->head_delta = 0;
+		p->mapping = head->mapping;
+		p->index = head->index + i;
+	}
+	p->order = 0;
+	p->u.pincount = 0;
+	p->refcount = p->mapcount + (i == 0);
+	return p->refcount;
+}
+
+static void split_distribute(simmm_sim *sim, struct simmm_page *head)
+{
+	uint64_t nr = 1ULL << head->order;
+	bool on_lru = head->flags & PG_lru;
+
+	if (on_lru)
+		simmm__lru_del(sim, head); /* re-added below as an order-0 folio */
+	head->flags &= ~PG_head;
+	for (uint64_t i = nr; i-- > 0;) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
+
+		if (split_one(head, p, i) == 0) {
+			/* An unmapped tail (partial munmap): freed now, as the
+			 * deferred split does. */
+			p->refcount = 1;
+			simmm__folio_put(sim, p);
+		} else if (on_lru) {
+			simmm__lru_add(sim, p);
+		}
+	}
+}
+
+/**
+ * simmm__split_folio() - split_folio(): turn a large anonymous folio into
+ * order-0 folios. PMD mappings are split first (every mapping of the folio
+ * becomes pte mappings of the same pages); unmapped pages are freed.
+ * Context: the caller holds one reference on @folio (kept on the head).
+ * Return: 0 (also for an order-0 folio); -EBUSY when pinned or referenced
+ * beyond its mappings (can_split_folio()); -EINVAL for file, hugetlb or
+ * huge-zero folios (simmm creates no large page-cache folios); -ENOMEM
+ * when a PMD split cannot allocate its table (some PMDs may be split
+ * already, a valid state).
+ */
+int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct split_walk w = {0};
+
+	folio = simmm__compound_head(sim, folio);
+	if (!folio->order)
+		return 0;
+	if (!(folio->flags & PG_anon) || (folio->flags & (PG_reserved | PG_zero)) ||
+	    simmm__folio_is_hugetlb(sim, folio))
+		return -EINVAL;
+	if (!can_split_folio(sim, folio))
+		return -EBUSY;
+	simmm__rmap_walk(sim, folio, split_pmd_mappings, &w);
+	if (w.err)
+		return w.err;
+	if (entire_mapcount(sim, folio) || !can_split_folio(sim, folio))
+		return -EBUSY;
+	split_distribute(sim, folio);
+	return 0;
+}
+
+/* ---- MADV_COLLAPSE --------------------------------------------------------------------- */
+
+/* Results of scanning one PMD range (khugepaged's enum scan_result, the
+ * ones simmm can produce), mapped to errnos by madvise_collapse_errno(). */
+enum collapse_result {
+	COLLAPSE_OK,
+	COLLAPSE_PMD_MAPPED,     /* already a PMD leaf */
+	COLLAPSE_PMD_NULL,       /* no page table */
+	COLLAPSE_NON_PRESENT,    /* migration / device entries */
+	COLLAPSE_PAGE_COUNT,     /* extra references: -EAGAIN */
+	COLLAPSE_ALLOC_FAIL,     /* -ENOMEM */
+	COLLAPSE_FAIL,           /* other: -EINVAL */
+};
+
+static int collapse_errno(enum collapse_result r)
+{
+	switch (r) {
+	case COLLAPSE_ALLOC_FAIL:
+		return -ENOMEM;
+	case COLLAPSE_PAGE_COUNT:
+		return -EAGAIN;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* hpage_collapse_scan_pmd(): every pte is none, the zero page, or a
+ * small anonymous page referenced only by its mappings (and the swap
+ * cache). Swap entries were faulted in by the caller. */
+static enum collapse_result collapse_scan_pte(struct simmm_mm *mm, struct simmm_vma *vma,
+					      simmm_entry_t e)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *page, *folio;
+	int extra;
+
+	if (simmm_entry_none(e))
+		return COLLAPSE_OK;
+	if (!simmm_pte_present(e))
+		return COLLAPSE_NON_PRESENT;
+	if (simmm_pte_special(e))
+		return simmm_pte_pfn(e) == simmm__zero_pfn(sim) ? COLLAPSE_OK : COLLAPSE_FAIL;
+	page = simmm__vm_normal_page(vma, e);
+	if (!page)
+		return COLLAPSE_FAIL;
+	folio = simmm__compound_head(sim, page);
+	if (!(folio->flags & PG_anon))
+		return COLLAPSE_FAIL;
+	extra = (folio->flags & PG_swapcache) ? 1 : 0;
+	if (simmm__folio_maybe_dma_pinned(sim, folio) ||
+	    folio->refcount > simmm__folio_mapcount(sim, folio) + extra)
+		return COLLAPSE_PAGE_COUNT;
+	return COLLAPSE_OK;
+}
+
+static enum collapse_result collapse_scan(struct simmm_mm *mm, struct simmm_vma *vma,
+					  simmm_addr_t haddr)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_entry_t *slot;
+	enum collapse_result r;
+
+	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot))
+		return COLLAPSE_PMD_NULL;
+	if (simmm_entry_is_leaf(*slot, SIMMM_LVL_PMD))
+		return COLLAPSE_PMD_MAPPED;
+	if (!simmm_entry_is_table(*slot, SIMMM_LVL_PMD))
+		return simmm_entry_none(*slot) ? COLLAPSE_PMD_NULL : COLLAPSE_NON_PRESENT;
+	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size) {
+		if (simmm_pgtable_lookup(mm->pgt, a, SIMMM_LVL_PTE, &slot))
+			return COLLAPSE_FAIL;
+		r = collapse_scan_pte(mm, vma, *slot);
+		if (r != COLLAPSE_OK)
+			return r;
+	}
+	return COLLAPSE_OK;
+}
+
+/* __collapse_huge_page_swapin(): MADV_COLLAPSE faults swapped-out ptes in
+ * (no max_ptes_swap limit for it). */
+static void collapse_swapin(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_entry_t *slot;
+
+	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size)
+		if (!simmm_pgtable_lookup(mm->pgt, a, SIMMM_LVL_PTE, &slot) &&
+		    simmm_is_real_swap_entry(*slot))
+			simmm__handle_mm_fault(mm, vma, a, 0);
+}
+
+/* __collapse_huge_page_copy(): the new folio's page i gets pte i's data. */
+static int collapse_copy(struct simmm_mm *mm, struct simmm_page *folio, simmm_addr_t haddr)
+{
+	simmm_sim *sim = mm->sim;
+	uint64_t i = 0;
+
+	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size, i++) {
+		simmm_entry_t *slot;
+		struct simmm_page *src, *dst = simmm__pfn_to_page(sim, folio->pfn + i);
+
+		if (simmm_pgtable_lookup(mm->pgt, a, SIMMM_LVL_PTE, &slot) ||
+		    !simmm_pte_present(*slot) || simmm_pte_special(*slot))
+			continue;
+		src = simmm__pfn_to_page(sim, simmm_pte_pfn(*slot));
+		if (simmm__page_copy(sim, dst, src))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Point every pte at the new folio's pages (dropping what the old ones
+ * held through the zap path) and fold the now uniform table into a leaf
+ * (pmdp_collapse_flush() + set_pmd_at()). Cannot fail: no allocation. */
+static void collapse_install(struct simmm_mm *mm, struct simmm_vma *vma,
+			     struct simmm_page *folio, simmm_addr_t haddr)
+{
+	simmm_sim *sim = mm->sim;
+	simmm_entry_t proto = simmm_pte_mkyoung(simmm_pte_mkdirty(
+		simmm__mk_pte(mm, vma, folio->pfn, true)));
+	uint64_t i = 0;
+
+	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size, i++) {
+		simmm_entry_t old = 0;
+
+		simmm_pgtable_clear(mm->pgt, a, SIMMM_LVL_PTE, &old);
+		if (old)
+			simmm__zap_entry(mm, a, SIMMM_LVL_PTE, old);
+		simmm_pgtable_set(mm->pgt, a, SIMMM_LVL_PTE,
+				  proto + (i << SIMMM_E_PFN_SHIFT));
+	}
+	simmm_pgtable_collapse(mm->pgt, haddr, SIMMM_LVL_PMD);
+	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
+	simmm__lru_add(sim, folio);
+	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
+}
+
+static enum collapse_result collapse_one(struct simmm_mm *mm, struct simmm_vma *vma,
+					 simmm_addr_t haddr)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *folio;
+	struct simmm_change c;
+	enum collapse_result r;
+
+	collapse_swapin(mm, vma, haddr);
+	r = collapse_scan(mm, vma, haddr);
+	if (r != COLLAPSE_OK)
+		return r;
+	folio = simmm__alloc_user_folio(sim, simmm__pmd_order(sim));
+	if (!folio)
+		return COLLAPSE_ALLOC_FAIL;
+	if (collapse_copy(mm, folio, haddr) || simmm__anon_vma_prepare(mm, vma)) {
+		simmm__folio_put(sim, folio); /* frees the copied contents too */
+		return COLLAPSE_ALLOC_FAIL;
+	}
+	if (simmm__change_begin(&c, mm, haddr, haddr + pmd_size(sim), SIMMM_MMU_NOTIFY_CLEAR,
+				NULL)) {
+		simmm__folio_put(sim, folio);
+		return COLLAPSE_PAGE_COUNT;
+	}
+	collapse_install(mm, vma, folio, haddr);
+	simmm__change_end(&c);
+	return COLLAPSE_OK;
+}
+
+/**
+ * simmm__madvise_collapse() - MADV_COLLAPSE on [@start, @end) of @vma:
+ * every PMD-aligned range inside is collapsed into a new THP (already
+ * PMD-mapped ranges count as done). Ignores the THP policy, honours
+ * VM_NOHUGEPAGE, as upstream.
+ * Context: mmap lock held.
+ * Return: 0 when every range is PMD-mapped afterwards; -EINVAL when the
+ * VMA is not eligible or a range could not be collapsed for a permanent
+ * reason (no page table, non-present or non-anon entries); -EAGAIN for
+ * extra references (pins); -ENOMEM when no huge folio could be allocated.
+ */
+int simmm__madvise_collapse(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+			    simmm_addr_t end)
+{
+	simmm_sim *sim = mm->sim;
+	uint64_t sz = pmd_size(sim);
+	simmm_addr_t hstart = (start + sz - 1) & ~(sz - 1), hend = end & ~(sz - 1);
+	enum collapse_result last = COLLAPSE_OK;
+	uint64_t want = 0, done = 0;
+
+	if (!thp_vma_suitable(mm, vma, hstart < hend ? hstart : vma->vm_start))
+		return -EINVAL;
+	for (simmm_addr_t a = hstart; a < hend && a >= hstart; a += sz) {
+		enum collapse_result r;
+
+		if (a < vma->vm_start || a + sz > vma->vm_end)
+			break;
+		want++;
+		r = collapse_one(mm, vma, a);
+		if (r == COLLAPSE_OK || r == COLLAPSE_PMD_MAPPED)
+			done++;
+		else
+			last = r;
+		if (r == COLLAPSE_ALLOC_FAIL)
+			break; /* madvise_collapse() stops on allocation failure */
+	}
+	return done == want ? 0 : collapse_errno(last);
+}

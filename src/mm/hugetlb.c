@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugetlb (mm/hugetlb.c): huge pages of the sizes the geometry offers as
+ * PMD and PUD leaves, mapped by MAP_HUGETLB VMAs.
+ *
+ * The pool: pages come from the buddy allocator at fault time and go back
+ * when the last reference goes, like the kernel's surplus pages with
+ * nr_overcommit_hugepages unlimited (no preallocation, no reservations).
+ * An allocation failure is SIGBUS, as alloc_hugetlb_folio()'s -ENOSPC
+ * makes hugetlb_no_page() return. A hugetlb folio is marked in its first
+ * tail (private = HUGETLB_MAGIC), as the kernel keeps hugetlb state in
+ * tail pages.
+ *
+ * Shared mappings (VM_SHARED with a file, e.g. the shmem file of a shared
+ * anonymous mapping) share one page per (file, huge index) through the
+ * pool's table, which holds a folio reference, like a hugetlbfs page
+ * cache: the pages stay until the file dies (file.c calls
+ * simmm__hugetlb_file_release()) or the machine is destroyed. Private
+ * mappings get anonymous pages, copied on write after fork (hugetlb_wp()).
+ * hugetlb pages are never on the LRU (never reclaimed or swapped), never
+ * split, and not counted in rss (HugetlbPages), see mm.h.
+ */
+#include <string.h>
+
+#include "mm/mm_ext.h"
+
+#define HUGETLB_MAGIC 0x48544c42u /* "HTLB" */
+
+struct hugetlb_shared {
+	struct simmm_file *file;
+	uint64_t index;      /* in huge pages */
+	unsigned order;
+	simmm_pfn_t pfn;
+};
+
+/**
+ * struct simmm_hugetlb_pool - hugetlb state of a machine.
+ * @shared: the shared-page table, @nr used of @cap.
+ * @allocated: huge pages allocated so far, by level (PMD, PUD).
+ */
+struct simmm_hugetlb_pool {
+	struct hugetlb_shared *shared;
+	size_t nr, cap;
+	uint64_t allocated[SIMMM_NR_LEVELS];
+};
+
+bool simmm__folio_is_hugetlb(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_page *t;
+
+	if (!folio->order)
+		return false;
+	t = simmm__pfn_to_page(sim, folio->pfn + 1);
+	return t && t->private == HUGETLB_MAGIC;
+}
+
+static struct simmm_hugetlb_pool *pool_of(simmm_sim *sim, bool create)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_lru *l;
+
+	if (!g || (!g->lru && (!create || simmm__swap_init(sim))))
+		return NULL;
+	l = g->lru;
+	if (!l->hugetlb && create)
+		l->hugetlb = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*l->hugetlb));
+	return l->hugetlb;
+}
+
+/* The leaf level of a huge page of @order, or SIMMM_LVL_PTE if none. */
+static enum simmm_level hugetlb_level(simmm_sim *sim, unsigned order)
+{
+	for (int l = SIMMM_LVL_PMD; l <= SIMMM_LVL_PUD; l++) {
+		const struct simmm_level_desc *d = &sim->geo.level[l];
+		if (d->leaf && (unsigned)(d->shift - sim->geo.page_shift) == order)
+			return (enum simmm_level)l;
+	}
+	return SIMMM_LVL_PTE;
+}
+
+static struct simmm_page *hugetlb_alloc(simmm_sim *sim, struct simmm_hugetlb_pool *pool,
+					unsigned order, enum simmm_level lvl)
+{
+	struct simmm_page *folio;
+
+	if (order > simmm__max_order(sim))
+		return NULL;
+	folio = simmm__alloc_pages(sim, order);
+	if (!folio)
+		return NULL;
+	simmm__pfn_to_page(sim, folio->pfn + 1)->private = HUGETLB_MAGIC;
+	folio->flags |= PG_uptodate;
+	pool->allocated[lvl]++;
+	return folio;
+}
+
+/* ---- the shared table ------------------------------------------------------------- */
+
+static struct hugetlb_shared *shared_find(struct simmm_hugetlb_pool *pool,
+					  struct simmm_file *file, uint64_t index)
+{
+	for (size_t i = 0; i < pool->nr; i++)
+		if (pool->shared[i].file == file && pool->shared[i].index == index)
+			return &pool->shared[i];
+	return NULL;
+}
+
+/* The shared page of (file, index), created if absent; no reference for
+ * the caller. NULL on allocation failure. */
+static struct simmm_page *shared_get(simmm_sim *sim, struct simmm_hugetlb_pool *pool,
+				     struct simmm_vma *vma, simmm_addr_t haddr, unsigned order,
+				     enum simmm_level lvl)
+{
+	uint64_t index = simmm__linear_page_index(vma, haddr, sim->geo.page_shift) >> order;
+	struct hugetlb_shared *s = shared_find(pool, vma->file, index);
+	struct simmm_page *folio;
+
+	if (s)
+		return simmm__pfn_to_page(sim, s->pfn);
+	if (simmm__grow(sim, SIMMM_ALLOC_META, (void **)&pool->shared, sizeof(*pool->shared),
+			&pool->cap, pool->nr + 1, false))
+		return NULL;
+	folio = hugetlb_alloc(sim, pool, order, lvl);
+	if (!folio)
+		return NULL;
+	simmm__folio_add_file_rmap(folio, vma->file, index << order);
+	pool->shared[pool->nr++] = (struct hugetlb_shared){vma->file, index, order, folio->pfn};
+	return folio; /* the allocation's reference is the table's */
+}
+
+static void shared_drop(simmm_sim *sim, struct hugetlb_shared *s)
+{
+	struct simmm_page *folio = simmm__pfn_to_page(sim, s->pfn);
+
+	simmm__folio_put(sim, folio);
+}
+
+void simmm__hugetlb_file_release(simmm_sim *sim, struct simmm_file *file)
+{
+	struct simmm_hugetlb_pool *pool = pool_of(sim, false);
+	size_t k = 0;
+
+	if (!pool)
+		return;
+	for (size_t i = 0; i < pool->nr; i++) {
+		if (pool->shared[i].file == file)
+			shared_drop(sim, &pool->shared[i]);
+		else
+			pool->shared[k++] = pool->shared[i];
+	}
+	pool->nr = k;
+}
+
+void simmm__hugetlb_fini(simmm_sim *sim)
+{
+	struct simmm_hugetlb_pool *pool = pool_of(sim, false);
+
+	if (!pool)
+		return;
+	for (size_t i = 0; i < pool->nr; i++)
+		shared_drop(sim, &pool->shared[i]);
+	simmm__free(sim, SIMMM_ALLOC_META, pool->shared, pool->cap * sizeof(*pool->shared));
+	simmm__free(sim, SIMMM_ALLOC_META, pool, sizeof(*pool));
+	simmm__mm_global(sim)->lru->hugetlb = NULL;
+}
+
+uint64_t simmm__hugetlb_in_use(simmm_sim *sim, unsigned order)
+{
+	struct simmm_hugetlb_pool *pool = pool_of(sim, false);
+	enum simmm_level lvl = hugetlb_level(sim, order);
+
+	return pool && lvl != SIMMM_LVL_PTE ? pool->allocated[lvl] : 0;
+}
+
+/* ---- faults ------------------------------------------------------------------------ */
+
+struct hfault {
+	struct simmm_mm *mm;
+	struct simmm_vma *vma;
+	struct simmm_hugetlb_pool *pool;
+	simmm_addr_t haddr;
+	unsigned order;
+	enum simmm_level lvl;
+	bool write;
+};
+
+static simmm_entry_t huge_pte(struct hfault *f, simmm_pfn_t pfn, bool write)
+{
+	simmm_entry_t e = simmm__mk_pte(f->mm, f->vma, pfn, write);
+
+	e = simmm_entry_mkleaf(simmm_pte_mkyoung(e));
+	return write ? simmm_pte_mkdirty(e) : e;
+}
+
+/* hugetlb_no_page(): a none entry. */
+static unsigned hugetlb_no_page(struct hfault *f)
+{
+	simmm_sim *sim = f->mm->sim;
+	bool shared = (f->vma->vm_flags & SIMMM_VM_SHARED) && f->vma->file;
+	struct simmm_page *folio;
+	int err;
+
+	if (!shared && simmm__anon_vma_prepare(f->mm, f->vma))
+		return SIMMM_VM_FAULT_OOM;
+	folio = shared ? shared_get(sim, f->pool, f->vma, f->haddr, f->order, f->lvl)
+		       : hugetlb_alloc(sim, f->pool, f->order, f->lvl);
+	if (!folio)
+		return SIMMM_VM_FAULT_SIGBUS;
+	if (shared)
+		simmm__folio_get(sim, folio); /* the mapping's reference */
+	/* Shared pages are mapped writable at once; a private one writable
+	 * only on a write fault (make_huge_pte(..., VM_SHARED) + hugetlb_wp
+	 * reusing the exclusive page). */
+	err = simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl,
+				huge_pte(f, folio->pfn, shared || f->write));
+	if (err) {
+		simmm__folio_put(sim, folio);
+		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
+	}
+	if (shared)
+		simmm__folio_add_rmap_entire(sim, folio);
+	else
+		simmm__folio_add_new_anon_rmap(folio, f->vma, f->haddr, true);
+	return 0;
+}
+
+static bool hugetlb_exclusive(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (simmm__folio_maybe_dma_pinned(sim, folio) && !(folio->flags & PG_anon_exclusive))
+		return false;
+	return (folio->flags & PG_anon_exclusive) ||
+	       (folio->refcount == 1 && simmm__folio_mapcount(sim, folio) == 1);
+}
+
+/* hugetlb_wp(): a write to a read-only private huge page. */
+static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
+{
+	simmm_sim *sim = f->mm->sim;
+	struct simmm_page *folio = simmm__pfn_to_page(sim, simmm_pte_pfn(old)), *copy;
+	uint64_t nr = 1ULL << f->order;
+	struct simmm_change c;
+
+	if (!(folio->flags & PG_anon) || hugetlb_exclusive(sim, folio)) {
+		for (uint64_t i = 0; i < nr && (folio->flags & PG_anon); i++)
+			simmm__pfn_to_page(sim, folio->pfn + i)->flags |= PG_anon_exclusive;
+		simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl,
+				  simmm_pte_mkdirty(simmm_pte_mkwrite(simmm_pte_mkyoung(old))));
+		f->mm->stats.reuse_faults++;
+		return 0;
+	}
+	copy = hugetlb_alloc(sim, f->pool, f->order, f->lvl);
+	if (!copy)
+		return SIMMM_VM_FAULT_SIGBUS;
+	for (uint64_t i = 0; i < nr; i++)
+		if (simmm__page_copy(sim, simmm__pfn_to_page(sim, copy->pfn + i),
+				     simmm__pfn_to_page(sim, folio->pfn + i))) {
+			simmm__folio_put(sim, copy);
+			return SIMMM_VM_FAULT_OOM;
+		}
+	if (simmm__change_begin(&c, f->mm, f->haddr, f->haddr + (sim->page_size << f->order),
+				SIMMM_MMU_NOTIFY_CLEAR, NULL)) {
+		simmm__folio_put(sim, copy);
+		return SIMMM_VM_FAULT_RETRY;
+	}
+	simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl, huge_pte(f, copy->pfn, true));
+	simmm__folio_remove_rmap_entire(sim, folio);
+	simmm__folio_put(sim, folio);
+	simmm__folio_add_new_anon_rmap(copy, f->vma, f->haddr, true);
+	simmm__change_end(&c);
+	f->mm->stats.cow_faults++;
+	return 0;
+}
+
+/**
+ * simmm__hugetlb_fault() - hugetlb_fault() for an address of a VM_HUGETLB
+ * VMA: map the huge page (shared: the file's page; private: a new
+ * anonymous page) as a PMD or PUD leaf, or copy/reuse on a write to a
+ * read-only private page.
+ * Context: mmap lock held (read).
+ * Return: 0; VM_FAULT_SIGBUS (no huge page available, or a size the
+ * geometry cannot map); VM_FAULT_OOM (page-table or metadata allocation).
+ */
+unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+			      unsigned flags)
+{
+	simmm_sim *sim = mm->sim;
+	struct hfault f = {.mm = mm, .vma = vma, .order = vma->hugetlb_order,
+			   .write = (flags & SIMMM_FAULT_FLAG_WRITE) != 0};
+	simmm_entry_t *slot;
+	int err;
+
+	f.lvl = hugetlb_level(sim, f.order);
+	f.pool = pool_of(sim, true);
+	if (f.lvl == SIMMM_LVL_PTE || !f.order)
+		return SIMMM_VM_FAULT_SIGBUS;
+	if (!f.pool)
+		return SIMMM_VM_FAULT_OOM;
+	f.haddr = addr & ~((sim->page_size << f.order) - 1);
+	err = simmm_pgtable_lookup(mm->pgt, f.haddr, f.lvl, &slot);
+	if (err == -ENOENT || (!err && simmm_entry_none(*slot)))
+		return hugetlb_no_page(&f);
+	if (err || !simmm_entry_is_leaf(*slot, f.lvl))
+		return SIMMM_VM_FAULT_SIGBUS; /* migration entries: not modelled */
+	if (f.write && !simmm_pte_write(*slot)) {
+		if (vma->vm_flags & SIMMM_VM_SHARED)
+			return simmm_pgtable_set(mm->pgt, f.haddr, f.lvl,
+						 simmm_pte_mkdirty(simmm_pte_mkwrite(*slot)))
+				       ? SIMMM_VM_FAULT_SIGBUS : 0;
+		return hugetlb_wp(&f, *slot);
+	}
+	*slot = simmm_pte_mkyoung(*slot);
+	return 0;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address-space internals shared by the files of src/mm/ and by the layers
+ * above (notifier, hmm, migrate, device).
+ *
+ * Files (one concept each):
+ *   mm.c       mm lifetimes, the mmap lock, stats, the mm checker
+ *   vma.c      VMA tree, lookup, split/merge, placement (get_unmapped_area)
+ *   mmap.c     mmap, munmap, mprotect, madvise, mremap, exit_mmap
+ *   change.c   the one "change a range" path: notifier bracketing + zap
+ *   fault.c    handle_mm_fault: anon, zero page, COW/reuse, file, shmem,
+ *              swap-in, migration wait, device-private, device-exclusive
+ *   access.c   simmm_mm_access (CPU load/store/fetch)
+ *   fork.c     dup_mmap / copy_page_range / copy_nonpresent_pte
+ *   huge.c     THP (fault, split, collapse, huge zero page), hugetlb
+ *   rmap.c     anon_vma, mapcounts, rmap walks, try_to_unmap, referenced
+ *   file.c     files, page cache, backing store, shmem
+ *   swap.c     swap device, swap cache, swap counts
+ *   reclaim.c  LRU and reclaim
+ *   gup.c      get/pin_user_pages
+ *
+ * Invariants (checked by the mm checker):
+ *  - VMAs are page aligned, non-empty, non-overlapping, inside the user VA
+ *    range; the tree count matches; file VMAs are in their file's i_mmap.
+ *  - Every present leaf maps a frame whose mapcount counts it (PTE: the
+ *    page's mapcount; PMD/PUD leaf: the folio's entire mapcount) and each
+ *    mapping holds one folio reference; special/pfnmap entries excepted.
+ *  - No entry exists outside a VMA.
+ *  - A swap entry's slot has a swap count covering every entry and swap
+ *    cache reference to it.
+ *  - rss counters equal what the page table maps.
+ *
+ * Accounting contract (everything that changes entries follows it):
+ *  - A present non-special entry holds one folio reference and one
+ *    mapcount (PTE: page->mapcount; PMD/PUD leaf: the entire mapcount in
+ *    head[1].u.pincount). Special entries (zero page, PFNMAP) hold neither.
+ *  - Device-private and device-exclusive entries hold a reference and a
+ *    mapcount like a present entry (the folio stays mapped).
+ *  - Migration entries hold neither (try_to_migrate dropped them) but, as
+ *    in the kernel, still count in rss; real swap entries count in
+ *    swap_ents and hold a swap count.
+ *  - rss counts present non-special entries and pfn-carrying swap entries
+ *    by the folio's type (simmm__mm_counter()), in pages (a PMD leaf counts
+ *    its pages); hugetlb mappings are not counted (HugetlbPages, not rss).
+ *  - The last reference of an LRU folio is dropped with
+ *    simmm__put_user_folio() so that it leaves the LRU first.
+ */
+#ifndef SIMMM_MM_MM_H
+#define SIMMM_MM_MM_H
+
+#include <simmm/mm.h>
+#include <simmm/pgtable.h>
+#include <simmm/sched.h>
+
+#include "core/internal.h"
+#include "core/itree.h"
+#include "page/page.h"
+
+struct simmm_mmu_notifier_subscriptions; /* src/notifier */
+struct simmm_anon_vma;
+
+/**
+ * struct simmm_vma - a VMA (vm_area_struct).
+ * @node: in mm->vmas, interval [vm_start, vm_end - 1].
+ * @file_node: in file->i_mmap, interval [vm_pgoff, vm_pgoff + pages - 1].
+ * @vm_pgoff: for file VMAs the file offset in pages; for anonymous VMAs
+ *            the kernel's "linear index" base (vm_start >> PAGE_SHIFT at
+ *            creation, preserved by mremap) so anon rmap can compute
+ *            addresses: addr = vm_start + ((index - vm_pgoff) << shift).
+ * @anon_vma: the anon_vma of the fork family (NULL until the first
+ *            anonymous page); every VMA of the family is in its tree.
+ * @anon_node: in anon_vma->vmas (by pgoff range like @file_node).
+ * @hugetlb_order: the huge page order of a VM_HUGETLB VMA.
+ * @vm_private: a driver's vm_private_data.
+ */
+struct simmm_vma {
+	struct simmm_itree_node node;
+	struct simmm_itree_node file_node;
+	struct simmm_itree_node anon_node;
+	struct simmm_mm *mm;
+	simmm_addr_t vm_start, vm_end;
+	uint64_t vm_flags;
+	uint64_t vm_pgoff;
+	struct simmm_file *file;
+	struct simmm_anon_vma *anon_vma;
+	unsigned hugetlb_order;
+	void *vm_private;
+};
+
+/**
+ * struct simmm_anon_vma - the reverse map of anonymous pages. simmm keeps
+ * one per fork family (the kernel's anon_vma root): an anonymous folio's
+ * mapping points at it, and its tree holds every VMA that may map the
+ * folio. Walks check each candidate PTE, as page_vma_mapped_walk() does.
+ */
+struct simmm_anon_vma {
+	struct simmm_itree vmas;
+	int refcount;          /* VMAs in @vmas. Folios do not pin it: as in
+				* folio_lock_anon_vma_read(), a walk only
+				* follows folio->mapping while the folio is
+				* mapped (then a VMA of the family maps it). */
+};
+
+/** struct simmm_file - a file (inode + address_space). */
+struct simmm_file {
+	simmm_sim *sim;
+	uint32_t magic;        /* SIMMM_FILE_MAGIC while alive */
+	bool creator_ref;      /* the creator's reference is still held */
+	int refcount;          /* creator + VMAs (cached folios do not pin it) */
+	unsigned flags;        /* SIMMM_FILE_* */
+	uint64_t size;         /* bytes */
+	uint64_t *cache;       /* index -> page cache slot (see file.c) */
+	uint64_t cache_cap;    /* slots */
+	uint8_t **store;       /* backing store: index -> written-back data */
+	uint64_t store_cap;
+	struct simmm_itree i_mmap;
+	uint64_t nrpages;
+};
+
+#define SIMMM_FILE_MAGIC 0x46494c45u /* "FILE" */
+
+/** struct simmm_mm - mm_struct. */
+struct simmm_mm {
+	simmm_sim *sim;
+	uint32_t magic;
+	int mm_users;
+	int mm_count;
+	struct simmm_rwsem mmap_lock;
+	struct simmm_spinlock page_table_lock; /* one PTL per mm (!SPLIT_PTLOCKS) */
+	struct simmm_pgtable *pgt;
+	struct simmm_itree vmas;
+	simmm_addr_t mmap_base;     /* top of the mmap area */
+	struct simmm_mm_stats stats;
+	struct simmm_mmu_notifier_subscriptions *notifier_subscriptions;
+	struct simmm_mm *next, *prev; /* in the machine's list of mms */
+	uint64_t id;                  /* 1, 2, ... per machine, for traces */
+};
+
+/* Per-machine mm state, hung off sim via a finaliser-owned object. */
+struct simmm_mm_global {
+	struct simmm_mm *mms;          /* list of live mms */
+	uint64_t next_id;
+	enum simmm_thp_policy thp;
+	bool auto_reclaim;
+	simmm_pfn_t huge_zero_pfn;     /* 0 = not allocated yet */
+	struct simmm_swap *swap;       /* swap.c */
+	struct simmm_lru *lru;         /* reclaim.c */
+	struct simmm_waitqueue migration_wq; /* migration-entry waiters */
+};
+
+/* The machine's mm state, created on first use (NULL on -ENOMEM); freed by
+ * a finaliser that reports (and frees) mms still alive at destroy. */
+struct simmm_mm_global *simmm__mm_global(simmm_sim *sim);
+
+#define SIMMM_MM_MAGIC 0x4d4d4d53u /* "SMMM" */
+static inline bool simmm__mm_ok(const struct simmm_mm *mm)
+{
+	return mm && mm->magic == SIMMM_MM_MAGIC && simmm__sim_ok(mm->sim);
+}
+static inline unsigned simmm__page_shift(const struct simmm_mm *mm)
+{
+	return mm->sim->geo.page_shift;
+}
+static inline uint64_t simmm__vma_pages(const struct simmm_vma *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> simmm__page_shift(vma->mm);
+}
+/* is_cow_mapping(): private and possibly writable. */
+static inline bool simmm__is_cow_mapping(uint64_t vm_flags)
+{
+	return (vm_flags & (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE)) == SIMMM_VM_MAYWRITE;
+}
+
+/* ---- vm_fault ----------------------------------------------------------------
+ * struct simmm_vm_fault is public (drivers' migrate_to_ram receives it);
+ * declared in <simmm/memremap.h>. */
+struct simmm_vm_fault;
+
+/* ---- mm.c ---------------------------------------------------------------------- */
+void simmm__mm_stat_add(struct simmm_mm *mm, int64_t *counter, int64_t delta);
+/* mm_counter(): the rss counter of @folio's type (anon, shmem, file). */
+int64_t *simmm__mm_counter(struct simmm_mm *mm, const struct simmm_page *folio);
+/* add_mm_counter() for @nr pages of @folio mapped in @vma (no-op for
+ * hugetlb VMAs, see the accounting contract). */
+void simmm__rss_add(struct simmm_mm *mm, struct simmm_vma *vma, const struct simmm_page *folio,
+		    int64_t nr);
+/* exit_mmap(): release notifiers, unmap everything, free the tables. */
+void simmm__exit_mmap(struct simmm_mm *mm);
+
+/* ---- vma.c --------------------------------------------------------------------- */
+struct simmm_vma *simmm__vma_lookup(struct simmm_mm *mm, simmm_addr_t addr);  /* containing */
+struct simmm_vma *simmm__find_vma(struct simmm_mm *mm, simmm_addr_t addr);    /* first end > addr */
+struct simmm_vma *simmm__vma_next(struct simmm_vma *vma);
+struct simmm_vma *simmm__vma_prev(struct simmm_vma *vma);
+/* Split so that a VMA boundary exists at @addr (0 or -ENOMEM). */
+int simmm__vma_split(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
+/* The same, consuming the preallocated *@spare (set to NULL when used). */
+int simmm__vma_split_with(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+			  struct simmm_vma **spare);
+/* Change a linked VMA's bounds and offset (re-keys every tree). */
+void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
+			  uint64_t pgoff);
+/* Try merging @vma with its neighbours (same flags, file, contiguous pgoff, anon_vma). */
+struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma);
+/* Find a free range of @len (aligned to @align) below mmap_base, top-down. */
+int simmm__get_unmapped_area(struct simmm_mm *mm, simmm_addr_t hint, uint64_t len,
+			     uint64_t align, simmm_addr_t *out);
+struct simmm_vma *simmm__vma_alloc(struct simmm_mm *mm);
+void simmm__vma_link(struct simmm_mm *mm, struct simmm_vma *vma);
+void simmm__vma_unlink(struct simmm_mm *mm, struct simmm_vma *vma);
+void simmm__vma_free(struct simmm_mm *mm, struct simmm_vma *vma);
+static inline bool simmm__vma_is_anonymous(const struct simmm_vma *vma)
+{
+	return vma->file == NULL;
+}
+static inline uint64_t simmm__linear_page_index(const struct simmm_vma *vma, simmm_addr_t addr,
+						unsigned page_shift)
+{
+	return ((addr - vma->vm_start) >> page_shift) + vma->vm_pgoff;
+}
+
+/* ---- change.c: the one path for page-table changes ----------------------------- */
+/*
+ * simmm__change_begin()/end() bracket every page-table change with
+ * mmu-notifier invalidate_range_start()/end() for [start, end) and @event
+ * (enum simmm_mmu_notifier_event), exactly once per subscriber.
+ */
+struct simmm_change {
+	struct simmm_mm *mm;
+	simmm_addr_t start, end;
+	int event;
+	void *owner;
+	bool blockable;
+	bool started;
+};
+int simmm__change_begin(struct simmm_change *c, struct simmm_mm *mm, simmm_addr_t start,
+			simmm_addr_t end, int event, void *owner);
+void simmm__change_end(struct simmm_change *c);
+/* zap_page_range_single(): clear entries in [start, end) of @vma dropping
+ * rmap, refs, swap counts; inside an already-begun change. */
+int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+		     simmm_addr_t end);
+/* Split a THP leaf straddling @addr (munmap/mprotect/zap edges). 0/-ENOMEM. */
+int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
+/* Drop what one cleared entry held (the simmm_pt_clear_fn used by zaps). */
+void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
+		      simmm_entry_t old);
+
+/* ---- fault.c ------------------------------------------------------------------- */
+unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+				unsigned flags);
+/* Build a present entry for @vma's protection (vm_get_page_prot). */
+simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
+			    bool write);
+uint64_t simmm__vm_get_page_prot(uint64_t vm_flags);
+/* vm_normal_page(): the page behind a present entry, NULL for special
+ * entries (zero page, PFNMAP) and pfns without a struct page. */
+struct simmm_page *simmm__vm_normal_page(struct simmm_vma *vma, simmm_entry_t e);
+/* vm_insert_page() for drivers' MIXEDMAP mmap handlers: map @pfn (a
+ * referenced, non-anonymous page) at @addr; takes a reference and a
+ * mapcount, counts it as a file page. Caller holds the mmap lock.
+ * 0; -EINVAL (not MIXEDMAP, outside the VMA, misaligned, anon page);
+ * -EBUSY (something mapped there); -ENOMEM. */
+int simmm__vm_insert_page(struct simmm_vma *vma, simmm_addr_t addr, simmm_pfn_t pfn);
+/* Lock/unlock a folio (PG_locked bit lock keyed by pfn). */
+int simmm__folio_lock(simmm_sim *sim, struct simmm_page *folio);
+bool simmm__folio_trylock(simmm_sim *sim, struct simmm_page *folio);
+void simmm__folio_unlock(simmm_sim *sim, struct simmm_page *folio);
+/* access_error()/check_vma_flags(): does @vma allow this fault? */
+bool simmm__fault_access_ok(const struct simmm_vma *vma, unsigned flags);
+/* Wait until the migration entry at @addr is gone (migration_entry_wait).
+ * Outside a task nothing could remove it: returns at once (the fault then
+ * reports VM_FAULT_RETRY). */
+void simmm__migration_entry_wait(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_t pfn);
+/* Wake migration-entry waiters (called when migration entries are removed). */
+void simmm__migration_wake(simmm_sim *sim);
+
+/* ---- rmap.c -------------------------------------------------------------------- */
+int simmm__anon_vma_prepare(struct simmm_mm *mm, struct simmm_vma *vma);
+/* Drop @vma's anon_vma reference (its node already left the tree). */
+void simmm__anon_vma_unlink(struct simmm_vma *vma);
+/* New anonymous folio mapped at @addr (folio_add_new_anon_rmap). */
+void simmm__folio_add_new_anon_rmap(struct simmm_page *folio, struct simmm_vma *vma,
+				    simmm_addr_t addr, bool exclusive);
+/* Map one more PTE / whole PMD of an existing folio (+1 mapcount, caller
+ * holds or takes the reference). */
+void simmm__page_add_rmap_pte(simmm_sim *sim, struct simmm_page *page);
+void simmm__folio_add_rmap_entire(simmm_sim *sim, struct simmm_page *folio);
+void simmm__page_remove_rmap_pte(simmm_sim *sim, struct simmm_page *page);
+void simmm__folio_remove_rmap_entire(simmm_sim *sim, struct simmm_page *folio);
+void simmm__folio_add_file_rmap(struct simmm_page *folio, struct simmm_file *file, uint64_t index);
+/* Is the folio mapped anywhere? Total mapcount. */
+int simmm__folio_mapcount(simmm_sim *sim, struct simmm_page *folio);
+/* folio_put() for user folios: leaves the LRU before the last reference
+ * goes (reclaim.c's list must never hold a freed folio). */
+void simmm__put_user_folio(simmm_sim *sim, struct simmm_page *folio);
+/* folio_maybe_dma_pinned(). */
+bool simmm__folio_maybe_dma_pinned(simmm_sim *sim, struct simmm_page *folio);
+/* Visit every (mm, vma, addr) that may map @folio; fn returns false to stop. */
+typedef bool (*simmm_rmap_fn)(struct simmm_page *folio, struct simmm_vma *vma,
+			      simmm_addr_t addr, void *arg);
+void simmm__rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn, void *arg);
+/* page_vma_mapped_walk() for one address: does @vma map a page of @folio
+ * at @addr (present leaf, device-private or device-exclusive entry)? Then
+ * *@slot and *@lvl give the entry. */
+bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct simmm_page *folio,
+			    simmm_entry_t **slot, enum simmm_level *lvl);
+/* try_to_unmap: replace every mapping by a swap entry (anon, @swp != 0) or
+ * none (file); notifier CLEAR per mapping. Returns true if fully unmapped. */
+bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp);
+/* folio_referenced: test-and-clear young bits through the rmap. */
+int simmm__folio_referenced(simmm_sim *sim, struct simmm_page *folio);
+
+/* ---- file.c -------------------------------------------------------------------- */
+/* Page-cache folio at @index, created (from the backing store) if absent;
+ * returned with a reference. NULL and *err on failure. */
+struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, int *err,
+				      bool *major);
+void simmm__file_get(struct simmm_file *file);
+void simmm__file_put(struct simmm_file *file);
+/* Write back a page-cache page's data to the backing store and drop it
+ * from the cache (reclaim of a clean or written-back file page). */
+void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
+int simmm__shmem_create(simmm_sim *sim, uint64_t size, struct simmm_file **out);
+
+/* ---- swap.c -------------------------------------------------------------------- */
+int simmm__swap_init(simmm_sim *sim);
+/* Allocate a slot and store the folio's data; returns the swap entry or 0. */
+simmm_entry_t simmm__swap_out(simmm_sim *sim, struct simmm_page *page);
+/* Read the slot into a new page (or find it in the swap cache). */
+struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err);
+void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp);  /* swap_duplicate */
+void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp); /* swap_free */
+
+/* ---- reclaim.c ----------------------------------------------------------------- */
+void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
+void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
+/* Allocate a folio for user memory, reclaiming if allowed. */
+struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order);
+
+/* ---- huge.c -------------------------------------------------------------------- */
+bool simmm__thp_vma_allowable(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
+unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma *vma,
+					   simmm_addr_t addr, unsigned flags);
+/* Split a PMD-mapped THP at @addr into PTE mappings (keeps the folio). */
+int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
+/* Split a large folio into base pages (split_folio); -EBUSY when pinned. */
+int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio);
+simmm_pfn_t simmm__huge_zero_pfn(simmm_sim *sim); /* 0 on -ENOMEM */
+unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+			      unsigned flags);
+int simmm__madvise_collapse(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+			    simmm_addr_t end);
+
+/* ---- fork.c -------------------------------------------------------------------- */
+int simmm__dup_mmap(struct simmm_mm *parent, struct simmm_mm *child);
+
+/* ---- gup.c --------------------------------------------------------------------- */
+long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
+		       simmm_pfn_t *pfns);
+
+/* ---- mmap.c --------------------------------------------------------------------- */
+/* do_vmi_munmap() with the mmap lock held for write. */
+int simmm__do_munmap(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end);
+
+/* ---- checker (mm_check.c) -------------------------------------------------------- */
+int simmm__mm_check(simmm_sim *sim, void *arg);
+
+#endif

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The mm invariant checker (see the list in mm.h): VMA tree shape, every
+ * entry inside a VMA, rss counters equal to what the tables map, and
+ * mapcounts equal to the number of mappings across all mms.
+ */
+#include <stdlib.h>
+
+#include "mm/mm.h"
+
+struct maprec {
+	simmm_pfn_t pfn;  /* the page (pte) or the folio head (entire) */
+	bool entire;
+};
+
+struct check {
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	int bad;
+	int64_t rss[3];           /* anon, file, shmem */
+	int64_t swap;
+	struct maprec *recs;
+	size_t nr, cap;
+};
+
+#define BAD(c, ...)                                                          \
+	do {                                                                 \
+		(c)->bad++;                                                  \
+		simmm__report((c)->sim, SIMMM_REPORT_INVARIANT, __VA_ARGS__); \
+	} while (0)
+
+static void add_rec(struct check *c, simmm_pfn_t pfn, bool entire)
+{
+	simmm__grow(c->sim, SIMMM_ALLOC_META, (void **)&c->recs, sizeof(*c->recs), &c->cap,
+		    c->nr + 1, true);
+	c->recs[c->nr++] = (struct maprec){.pfn = pfn, .entire = entire};
+}
+
+static void count_rss(struct check *c, struct simmm_vma *vma, struct simmm_page *folio,
+		      int64_t nr)
+{
+	if (vma->vm_flags & SIMMM_VM_HUGETLB)
+		return;
+	if (folio->flags & PG_anon)
+		c->rss[0] += nr;
+	else if (folio->flags & PG_swapbacked)
+		c->rss[2] += nr;
+	else
+		c->rss[1] += nr;
+}
+
+static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t e)
+{
+	struct simmm_vma *vma = simmm__vma_lookup(c->mm, addr);
+	int64_t nr = (int64_t)(simmm_level_size(c->mm->pgt, lvl) >> c->sim->geo.page_shift);
+	struct simmm_page *page;
+	simmm_pfn_t pfn;
+
+	if (!vma) {
+		BAD(c, "mm %llu: entry %#llx at %#llx outside any VMA",
+		    (unsigned long long)c->mm->id, (unsigned long long)e, (unsigned long long)addr);
+		return;
+	}
+	if (simmm_is_real_swap_entry(e)) {
+		c->swap++;
+		return;
+	}
+	if (!simmm_entry_pfn(e, &pfn) || (simmm_pte_present(e) && simmm_pte_special(e)))
+		return;
+	if (simmm_is_hwpoison_entry(e))
+		return;
+	page = simmm__pfn_to_page(c->sim, pfn);
+	if (!page || page->refcount < 0)
+		return;
+	count_rss(c, vma, simmm__compound_head(c->sim, page), nr);
+	if (simmm_is_migration_entry(e))
+		return; /* no mapcount, no reference */
+	if (lvl == SIMMM_LVL_PTE)
+		add_rec(c, pfn, false);
+	else
+		add_rec(c, simmm__compound_head(c->sim, page)->pfn, true);
+}
+
+static int leaf_cb(simmm_entry_t *entry, simmm_addr_t addr, simmm_addr_t next,
+		   struct simmm_walk *walk)
+{
+	(void)next;
+	if (simmm_entry_none(*entry) || simmm_entry_is_table(*entry, walk->level))
+		return 0;
+	check_leaf(walk->private, addr, walk->level, *entry);
+	walk->action = SIMMM_WALK_CONTINUE;
+	return 0;
+}
+
+static const struct simmm_walk_ops check_ops = {
+	.pud_entry = leaf_cb,
+	.pmd_entry = leaf_cb,
+	.pte_entry = leaf_cb,
+};
+
+static void check_vmas(struct check *c, struct simmm_mm *mm)
+{
+	simmm_addr_t prev_end = 0;
+	size_t n = 0;
+
+	if (simmm__itree_verify(&mm->vmas))
+		BAD(c, "mm %llu: VMA tree corrupt", (unsigned long long)mm->id);
+	for (struct simmm_itree_node *x = simmm__itree_first(&mm->vmas); x;
+	     x = simmm__itree_next(x), n++) {
+		struct simmm_vma *v = simmm__vma_lookup(mm, x->start);
+
+		if (!v || v->vm_start >= v->vm_end || (v->vm_start & (c->sim->page_size - 1)) ||
+		    (v->vm_end & (c->sim->page_size - 1)) || v->vm_start < prev_end ||
+		    v->vm_end > c->sim->geo.user_va_end || v->mm != mm) {
+			BAD(c, "mm %llu: bad VMA at %#llx", (unsigned long long)mm->id,
+			    (unsigned long long)x->start);
+			continue;
+		}
+		prev_end = v->vm_end;
+	}
+	if (n != mm->vmas.count)
+		BAD(c, "mm %llu: VMA count %zu != %zu", (unsigned long long)mm->id, n,
+		    mm->vmas.count);
+}
+
+static void check_mm(struct check *c, struct simmm_mm *mm)
+{
+	c->mm = mm;
+	c->rss[0] = c->rss[1] = c->rss[2] = c->swap = 0;
+	check_vmas(c, mm);
+	if (!mm->pgt)
+		return;
+	simmm_walk_range(mm->pgt, 0, c->sim->geo.user_va_end, &check_ops, c);
+	if (c->rss[0] != mm->stats.rss_anon || c->rss[1] != mm->stats.rss_file ||
+	    c->rss[2] != mm->stats.rss_shmem || c->swap != mm->stats.swap_ents)
+		BAD(c, "mm %llu: rss anon/file/shmem/swap %lld/%lld/%lld/%lld, tables say "
+		    "%lld/%lld/%lld/%lld", (unsigned long long)mm->id,
+		    (long long)mm->stats.rss_anon, (long long)mm->stats.rss_file,
+		    (long long)mm->stats.rss_shmem, (long long)mm->stats.swap_ents,
+		    (long long)c->rss[0], (long long)c->rss[1], (long long)c->rss[2],
+		    (long long)c->swap);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct maprec *x = a, *y = b;
+
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	return (int)x->entire - (int)y->entire;
+}
+
+/* Each page's mapcount (and folio's entire mapcount) equals the mappings
+ * found; each folio has at least one reference per mapping. */
+static void check_mapcounts(struct check *c)
+{
+	if (c->nr)
+		qsort(c->recs, c->nr, sizeof(*c->recs), rec_cmp);
+	for (size_t i = 0; i < c->nr;) {
+		size_t j = i;
+		struct simmm_page *p = simmm__pfn_to_page(c->sim, c->recs[i].pfn);
+		int32_t have;
+
+		while (j < c->nr && c->recs[j].pfn == c->recs[i].pfn &&
+		       c->recs[j].entire == c->recs[i].entire)
+			j++;
+		have = c->recs[i].entire ? simmm__pfn_to_page(c->sim, p->pfn + 1)->u.pincount
+					 : p->mapcount;
+		if (have != (int32_t)(j - i))
+			BAD(c, "pfn %#llx: %s mapcount %d, mapped %zu times",
+			    (unsigned long long)p->pfn, c->recs[i].entire ? "entire" : "page",
+			    have, j - i);
+		if (simmm__compound_head(c->sim, p)->refcount < (int32_t)(j - i))
+			BAD(c, "pfn %#llx: refcount %d below its %zu mappings",
+			    (unsigned long long)p->pfn, simmm__compound_head(c->sim, p)->refcount,
+			    j - i);
+		i = j;
+	}
+}
+
+/* Pages claiming mappings nobody has (small machines only: O(RAM)). */
+static void check_orphans(struct check *c)
+{
+	size_t k = 0;
+
+	if (c->sim->ram_pages > (1u << 18))
+		return;
+	for (simmm_pfn_t pfn = 0; pfn < c->sim->ram_pages; pfn++) {
+		struct simmm_page *p = simmm__pfn_to_page(c->sim, pfn);
+
+		if (!p || p->mapcount <= 0 || (p->flags & PG_table))
+			continue;
+		while (k < c->nr && (c->recs[k].pfn < pfn || c->recs[k].entire))
+			k++;
+		if (k >= c->nr || c->recs[k].pfn != pfn)
+			BAD(c, "pfn %#llx: mapcount %d but not mapped", (unsigned long long)pfn,
+			    p->mapcount);
+	}
+}
+
+int simmm__mm_check(simmm_sim *sim, void *arg)
+{
+	struct simmm_mm_global *g = arg;
+	struct check c = {.sim = sim};
+
+	for (struct simmm_mm *mm = g->mms; mm; mm = mm->next)
+		if (mm->mm_users > 0)
+			check_mm(&c, mm);
+	check_mapcounts(&c);
+	check_orphans(&c);
+	simmm__free(sim, SIMMM_ALLOC_META, c.recs, c.cap * sizeof(*c.recs));
+	return c.bad;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "extension half" of the address-space layer: swap, LRU + reclaim,
+ * THP, hugetlb and GUP. The contracts shared with the rest of src/mm are in
+ * mm.h; this header holds the state structs of these files and the few
+ * extra internal entry points they offer (see docs/mm-ext.md).
+ *
+ * Where the state hangs: mm_global->swap (struct simmm_swap, swap.c) and
+ * mm_global->lru (struct simmm_lru, reclaim.c). Both are created by
+ * simmm__swap_init(), which mm.c calls once per machine, and torn down by
+ * simmm__mm_ext_fini(). The hugetlb pool and the GUP long-term hook live in
+ * struct simmm_lru (mm_global has no slot of its own for them).
+ *
+ * Invariants (checked by simmm__mm_ext_check(), registered as a checker):
+ *  - swap: every slot in use has count > 0 or a swap-cache folio; a
+ *    swap-cache folio is PG_swapcache with page->private == its entry and
+ *    holds one reference for the cache; free slots hold nothing; the
+ *    used-slot counter matches.
+ *  - LRU: every in-use folio head with PG_lru appears in the queue; queue
+ *    entries without PG_lru are stale (lazy deletion) and are dropped when
+ *    met; the queue never exceeds 2 * live + 64 after compaction.
+ */
+#ifndef SIMMM_MM_MM_EXT_H
+#define SIMMM_MM_MM_EXT_H
+
+#include <simmm/mmu_notifier.h>
+
+#include "mm/mm.h"
+
+/* ---- swap.c ------------------------------------------------------------------- */
+
+/**
+ * struct simmm_swap_slot - one slot of the swap device (swap_map entry).
+ * @count: swap ptes (and other swap-entry holders) referencing the slot.
+ * @cache_pfn: the swap-cache folio (SWAP_HAS_CACHE), 0 if none.
+ * @data: the written-back contents; NULL reads as zeros.
+ * @used: the slot is allocated.
+ */
+struct simmm_swap_slot {
+	uint32_t count;
+	bool used;
+	simmm_pfn_t cache_pfn;
+	void *data;
+};
+
+/**
+ * struct simmm_swap - the single swap device (type 0). Slot offsets start
+ * at 1: offset 0 is the swap header page, as on a real swap device.
+ * @nr_slots: capacity (sim->swap_pages).
+ * @slots: slots [1, hiwater] (index = offset - 1), grown on demand.
+ * @free: stack of released offsets (lowest-first reuse is not needed).
+ * @hiwater: highest offset ever allocated.
+ * @nr_used: slots in use.
+ * @nr_cached: swap-cache folios.
+ * @swpout, @swpin: pages written / read (the kernel's pswpout/pswpin).
+ */
+struct simmm_swap {
+	uint64_t nr_slots;
+	struct simmm_swap_slot *slots;
+	size_t slots_cap;
+	uint64_t *free;
+	size_t free_nr, free_cap;
+	uint64_t hiwater;
+	uint64_t nr_used;
+	uint64_t nr_cached;
+	uint64_t swpout, swpin;
+};
+
+/* simmm__swap_in() that also says whether the device was read (a major
+ * fault, as do_swap_page() returns VM_FAULT_MAJOR) or the swap cache hit. */
+struct simmm_page *simmm__swap_in_major(simmm_sim *sim, simmm_entry_t swp, int *err,
+					bool *major);
+/* Swap count of the slot of @swp (ptes only, not the cache); -1 for a
+ * slot not in use or an entry that is not a swap-device entry. */
+int simmm__swap_count(simmm_sim *sim, simmm_entry_t swp);
+/* The swap-cache folio of @swp (no reference taken), or NULL. */
+struct simmm_page *simmm__swap_cache_lookup(simmm_sim *sim, simmm_entry_t swp);
+/* delete_from_swap_cache(): drop @folio from the swap cache (and its
+ * cache reference); frees the slot when no swap entry references it. */
+void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio);
+/* Copy @folio's contents into its swap slot (swap_writepage()); 0/-ENOMEM. */
+int simmm__swap_writepage(simmm_sim *sim, struct simmm_page *folio);
+/* Allocate a slot and put @folio in the swap cache without writing
+ * (add_to_swap()); 0 if no slot. */
+simmm_entry_t simmm__swap_add_to_cache(simmm_sim *sim, struct simmm_page *folio);
+/* Slots in use / total (for tests and stats). */
+void simmm__swap_usage(simmm_sim *sim, uint64_t *used, uint64_t *total);
+/* Teardown (drops swap-cache references) and the swap part of the checker. */
+void simmm__swap_fini(simmm_sim *sim);
+int simmm__swap_check(simmm_sim *sim);
+
+/* ---- reclaim.c ---------------------------------------------------------------- */
+
+struct simmm_hugetlb_pool;
+
+/* Long-term pin policy hook (check_and_migrate_movable_pages()): called by
+ * GUP for a page a FOLL_LONGTERM pin must not hold (device-coherent memory).
+ * The migrate layer installs it; it returns 0 when it moved the page away
+ * (GUP then retries the address) or a negative errno. Unset: -EFAULT. */
+typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t addr,
+				     struct simmm_page *page);
+
+/**
+ * struct simmm_lru - the LRU (one list; a deterministic FIFO of folio head
+ * pfns with lazy deletion: struct page has no room for list links) and the
+ * rest of the memory-pressure state.
+ * @q: ring of pfns, @cap a power of two; live entries are [head, tail).
+ * @nr_live: folios with PG_lru (the queue may hold stale extras).
+ * @reclaimed, @scanned: totals since boot (pgsteal / pgscan).
+ * @hugetlb: the hugetlb pools (hugetlb.c).
+ * @longterm_fn: see simmm_gup_longterm_fn.
+ */
+struct simmm_lru {
+	simmm_pfn_t *q;
+	uint64_t cap, head, tail;
+	uint64_t nr_live;
+	uint64_t reclaimed, scanned;
+	bool in_reclaim;            /* no recursion from allocations in reclaim */
+	struct simmm_hugetlb_pool *hugetlb;
+	simmm_gup_longterm_fn longterm_fn;
+};
+
+/* Pages reclaimed so far, reclaimable folios on the LRU. */
+void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed);
+/* Shrink up to @nr pages; returns pages freed (shrink_folio_list). */
+uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap);
+void simmm__lru_fini(simmm_sim *sim);
+int simmm__lru_check(simmm_sim *sim);
+
+/* ---- huge.c ------------------------------------------------------------------- */
+
+/* do_huge_pmd_wp_page(): a write fault on a present read-only PMD leaf.
+ * Reuses an exclusive THP (mkwrite), otherwise splits the PMD (huge zero
+ * page: into zero-page ptes) and returns VM_FAULT_FALLBACK so the caller
+ * retries at PTE level, where the small-page COW happens (upstream since
+ * v5.8). Called by fault.c with the mmap lock held for read. */
+unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
+				    simmm_addr_t addr, unsigned flags);
+/* Is @pfn the huge zero folio (any of its pages)? */
+bool simmm__is_huge_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn);
+/* PMD order of the geometry, or 0 when PMD leaves are not possible. */
+unsigned simmm__pmd_order(simmm_sim *sim);
+
+/* ---- hugetlb.c ----------------------------------------------------------------- */
+
+/* hugetlb pages in use of @order (0 if the size is not offered). */
+uint64_t simmm__hugetlb_in_use(simmm_sim *sim, unsigned order);
+/* Is @folio a hugetlb page (marked in its first tail)? */
+bool simmm__folio_is_hugetlb(simmm_sim *sim, struct simmm_page *folio);
+void simmm__hugetlb_fini(simmm_sim *sim);
+/* Release the shared hugetlb pages of @file (called when the file dies). */
+void simmm__hugetlb_file_release(simmm_sim *sim, struct simmm_file *file);
+/* Does @vma map hugetlb pages? */
+static inline bool simmm__is_vm_hugetlb(const struct simmm_vma *vma)
+{
+	return (vma->vm_flags & SIMMM_VM_HUGETLB) != 0;
+}
+
+/* ---- teardown and checks ------------------------------------------------------ */
+
+/* Free swap, LRU, hugetlb state (called from mm.c's finaliser after the
+ * last mm is gone; also safe to call when nothing was initialised). */
+void simmm__mm_ext_fini(simmm_sim *sim);
+int simmm__mm_ext_check(simmm_sim *sim, void *arg);
+
+#endif

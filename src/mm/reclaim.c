@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The LRU and page reclaim (mm/vmscan.c, mm/swap.c's LRU half).
+ *
+ * One LRU list per machine (no active/inactive split, no memcg, no
+ * per-node lists): a FIFO of folio head pfns. struct simmm_page has no room
+ * for list links, so deletion is lazy: simmm__lru_del() clears PG_lru and
+ * the queue entry is dropped when the scan meets it (a freed folio's flags
+ * are wiped, so it drops out the same way). The queue is compacted (stale
+ * and duplicate entries removed) when it grows past twice the live count.
+ *
+ * Reclaim is shrink_folio_list() reduced to what simmm models:
+ *  - second chance: folio_referenced() (rmap: test-and-clear young bits,
+ *    notifier clear_young) > 0, or PG_referenced on an unmapped folio,
+ *    rotates the folio to the tail instead of reclaiming it;
+ *  - pinned folios (folio_maybe_dma_pinned()) and folios with references
+ *    beyond their mappings, caches and our isolation reference are skipped
+ *    (the kernel would fail the refcount freeze in __remove_mapping());
+ *  - large anonymous folios are split first (split_folio_to_list(), as
+ *    shrink_folio_list() does when a THP cannot be swapped as a unit) and
+ *    their pages are reclaimed one by one;
+ *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) clean folios are
+ *    discarded: try_to_unmap() without a swap entry;
+ *  - other anonymous folios go to swap: add_to_swap(), try_to_unmap() to
+ *    swap entries, pageout, then they leave the swap cache and are freed;
+ *  - file folios are unmapped and handed to filemap_evict(), which writes
+ *    dirty data back to the file's backing store and drops the page-cache
+ *    page; shmem (swap-backed file) folios are not reclaimed (simmm has no
+ *    shmem swap-out path) and unevictable/mlocked folios stay.
+ *
+ * Reclaim runs on simmm_reclaim(), MADV_PAGEOUT (through mm-core) and when
+ * the buddy allocator runs dry under simmm__alloc_user_folio() with auto
+ * reclaim on (direct reclaim). It never recurses.
+ */
+#include <string.h>
+
+#include "mm/mm_ext.h"
+
+#define SWAP_CLUSTER_MAX 32 /* the kernel's direct-reclaim batch */
+
+static struct simmm_lru *lru_of(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+
+	if (!g)
+		return NULL;
+	if (!g->lru && simmm__swap_init(sim))
+		return NULL;
+	return g->lru;
+}
+
+/* ---- the queue ------------------------------------------------------------- */
+
+static bool lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn, struct simmm_page **out)
+{
+	struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
+
+	if (!p || p->refcount <= 0 || p->head_delta || !(p->flags & PG_lru))
+		return false;
+	*out = p;
+	return true;
+}
+
+/* Drop stale and duplicate entries (PG_reclaim marks "already kept"; no
+ * other code uses it on LRU folios). */
+static void lru_compact(simmm_sim *sim, struct simmm_lru *l)
+{
+	uint64_t k = 0;
+	struct simmm_page *p;
+
+	for (uint64_t i = l->head; i < l->tail; i++) {
+		if (!lru_entry_live(sim, l->q[i], &p) || (p->flags & PG_reclaim))
+			continue;
+		p->flags |= PG_reclaim;
+		l->q[k++] = l->q[i];
+	}
+	for (uint64_t i = 0; i < k; i++)
+		simmm__pfn_to_page(sim, l->q[i])->flags &= ~PG_reclaim;
+	l->head = 0;
+	l->tail = k;
+	l->nr_live = k;
+}
+
+static void lru_push(simmm_sim *sim, struct simmm_lru *l, simmm_pfn_t pfn)
+{
+	if (l->tail - l->head > 2 * l->nr_live + 64)
+		lru_compact(sim, l);
+	if (l->tail == l->cap && l->head > l->cap / 2) {
+		memmove(l->q, l->q + l->head, (l->tail - l->head) * sizeof(*l->q));
+		l->tail -= l->head;
+		l->head = 0;
+	}
+	if (l->tail == l->cap) {
+		size_t cap = l->cap;
+		/* list_add() cannot fail: bookkeeping bypasses the injector. */
+		simmm__grow(sim, SIMMM_ALLOC_META, (void **)&l->q, sizeof(*l->q), &cap,
+			    l->tail + 1, true);
+		l->cap = cap;
+	}
+	l->q[l->tail++] = pfn;
+}
+
+/**
+ * simmm__lru_add() - folio_add_lru(): put a user folio at the LRU tail.
+ * A folio already on the LRU is left where it is.
+ */
+void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_lru *l = lru_of(sim);
+
+	folio = simmm__compound_head(sim, folio);
+	if (!l || (folio->flags & (PG_lru | PG_reserved | PG_table)))
+		return;
+	folio->flags |= PG_lru;
+	l->nr_live++;
+	lru_push(sim, l, folio->pfn);
+}
+
+/**
+ * simmm__lru_del() - lruvec_del_folio(): take a folio off the LRU (lazily:
+ * its queue entry is skipped later).
+ */
+void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_lru *l = simmm__mm_global(sim) ? simmm__mm_global(sim)->lru : NULL;
+
+	folio = simmm__compound_head(sim, folio);
+	if (!(folio->flags & PG_lru))
+		return;
+	folio->flags &= ~PG_lru;
+	if (l && l->nr_live)
+		l->nr_live--;
+}
+
+void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_lru *l = g ? g->lru : NULL;
+
+	if (nr_lru)
+		*nr_lru = l ? l->nr_live : 0;
+	if (reclaimed)
+		*reclaimed = l ? l->reclaimed : 0;
+}
+
+/* ---- shrink_folio_list ----------------------------------------------------------- */
+
+enum scan_result {
+	SCAN_RECLAIMED,  /* freed */
+	SCAN_KEEP,       /* rotate to the tail */
+	SCAN_DROP,       /* leave the LRU (unevictable) */
+	SCAN_NOSWAP,     /* anon folio, but no swap slot */
+};
+
+/* References beyond the mappings, the page/swap cache and our isolation
+ * reference: GUP gets and pins, a fault in progress... */
+static bool folio_extra_refs(simmm_sim *sim, struct simmm_page *folio)
+{
+	int expected = simmm__folio_mapcount(sim, folio) + 1;
+
+	if (folio->flags & PG_swapcache)
+		expected++;
+	else if (!(folio->flags & PG_anon) && folio->mapping)
+		expected += 1 << folio->order; /* page cache */
+	return folio->refcount > expected;
+}
+
+/* folio_check_references(), reduced to second chance. */
+static bool folio_recently_used(simmm_sim *sim, struct simmm_page *folio)
+{
+	int young = simmm__folio_referenced(sim, folio);
+
+	if (young > 0)
+		return true;
+	if (folio->flags & PG_referenced) {
+		folio->flags &= ~PG_referenced;
+		return true;
+	}
+	return false;
+}
+
+static enum scan_result reclaim_lazyfree(simmm_sim *sim, struct simmm_page *folio)
+{
+	/* try_to_unmap_one() without a swap entry on a lazyfree folio drops
+	 * clean ptes; a pte dirtied since MADV_FREE makes it give up and
+	 * mark the folio swap-backed again. */
+	if (!simmm__try_to_unmap(sim, folio, 0)) {
+		folio->flags |= PG_swapbacked;
+		return SCAN_KEEP;
+	}
+	if (folio->flags & PG_dirty) {
+		folio->flags |= PG_swapbacked;
+		return SCAN_KEEP;
+	}
+	return SCAN_RECLAIMED;
+}
+
+static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
+{
+	simmm_entry_t swp;
+
+	if (!(folio->flags & PG_swapbacked) && !(folio->flags & PG_dirty))
+		return reclaim_lazyfree(sim, folio);
+	if (folio->flags & PG_swapcache) {
+		swp = folio->private;
+	} else {
+		swp = simmm__swap_out(sim, folio);
+		if (!swp)
+			return SCAN_NOSWAP;
+	}
+	if (!simmm__try_to_unmap(sim, folio, swp))
+		return SCAN_KEEP; /* stays in the swap cache for the rest */
+	/* pageout() after the unmap: the contents are final now. */
+	if (simmm__swap_writepage(sim, folio))
+		return SCAN_KEEP;
+	folio->flags &= ~PG_dirty;
+	simmm__swap_cache_del(sim, folio);
+	return SCAN_RECLAIMED;
+}
+
+static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_file *file = folio->mapping;
+
+	if ((folio->flags & PG_swapbacked) || !file)
+		return SCAN_DROP; /* shmem: no swap-out path in simmm */
+	if (!simmm__try_to_unmap(sim, folio, 0))
+		return SCAN_KEEP;
+	/* filemap_evict() writes back (if dirty) and drops the cache's
+	 * reference, like pageout() + __remove_mapping(). */
+	simmm__filemap_evict(file, folio);
+	return SCAN_RECLAIMED;
+}
+
+/* One folio, isolated (we hold a reference). */
+static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (folio->flags & (PG_unevictable | PG_mlocked | PG_reserved | PG_zero) ||
+	    simmm__is_zone_device_page(folio))
+		return SCAN_DROP;
+	if (simmm__folio_maybe_dma_pinned(sim, folio) || folio_extra_refs(sim, folio))
+		return SCAN_KEEP;
+	if (folio_recently_used(sim, folio))
+		return SCAN_KEEP;
+	if (folio->order) {
+		if (!(folio->flags & PG_anon) || simmm__split_folio(sim, folio))
+			return SCAN_KEEP;
+		/* The tails joined the LRU on their own; go on with the head. */
+		if (folio_extra_refs(sim, folio))
+			return SCAN_KEEP;
+	}
+	if (simmm__folio_trylock(sim, folio) == false)
+		return SCAN_KEEP;
+	enum scan_result r = (folio->flags & PG_anon) ? reclaim_anon(sim, folio)
+						       : reclaim_file(sim, folio);
+	simmm__folio_unlock(sim, folio);
+	return r;
+}
+
+static bool lru_pop(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **out)
+{
+	while (l->head < l->tail) {
+		simmm_pfn_t pfn = l->q[l->head++];
+		if (lru_entry_live(sim, pfn, out))
+			return true;
+	}
+	return false;
+}
+
+/* Scans at most twice the queue (every folio gets its second chance once)
+ * and stops at @nr pages freed. */
+uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
+{
+	struct simmm_lru *l = lru_of(sim);
+	uint64_t freed = 0, budget;
+	struct simmm_page *folio;
+
+	if (no_swap)
+		*no_swap = false;
+	if (!l || l->in_reclaim)
+		return 0;
+	l->in_reclaim = true;
+	budget = 2 * (l->tail - l->head);
+	while (freed < nr && budget-- && lru_pop(sim, l, &folio)) {
+		uint64_t pages = 1ULL << folio->order;
+		enum scan_result r;
+
+		l->scanned++;
+		simmm__folio_get(sim, folio); /* isolate: pairs with the put below */
+		r = reclaim_folio(sim, folio);
+		if (pages > 1 && !folio->order)
+			budget += 2 * (pages - 1); /* split: the tails were queued */
+		if (r == SCAN_KEEP)
+			lru_push(sim, l, folio->pfn);
+		else if (r == SCAN_NOSWAP && no_swap)
+			*no_swap = true;
+		if (r == SCAN_NOSWAP)
+			lru_push(sim, l, folio->pfn);
+		if (r == SCAN_RECLAIMED || r == SCAN_DROP)
+			simmm__lru_del(sim, folio);
+		if (r == SCAN_RECLAIMED)
+			freed += 1ULL << folio->order;
+		simmm__put_user_folio(sim, folio);
+	}
+	l->reclaimed += freed;
+	l->in_reclaim = false;
+	return freed;
+}
+
+/* ---- allocation with direct reclaim ---------------------------------------------- */
+
+/* The buddy allocator really lacks a block of @order (as opposed to an
+ * injected metadata failure, which must not trigger reclaim: a failed call
+ * leaves the state as it was). */
+static bool buddy_exhausted(simmm_sim *sim, unsigned order)
+{
+	struct simmm_phys_stats st;
+
+	if (simmm_phys_stats(sim, &st))
+		return false;
+	for (unsigned o = order; o <= st.max_order && o < 32; o++)
+		if (st.free_blocks[o])
+			return false;
+	return true;
+}
+
+/**
+ * simmm__alloc_user_folio() - alloc_pages() for user memory: on failure,
+ * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX) and retry, a
+ * bounded number of times (direct reclaim). Large orders (THP, hugetlb) do
+ * not reclaim: their callers fall back (like THP "defrag=madvise" without
+ * MADV_HUGEPAGE) or fail.
+ * Return: the folio (refcount 1, no contents), or NULL (-ENOMEM).
+ */
+struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_page *folio = simmm__alloc_pages(sim, order);
+
+	for (int tries = 0; !folio && tries < 4; tries++) {
+		if (order || !g || !g->auto_reclaim || !buddy_exhausted(sim, order))
+			break;
+		if (!simmm__shrink_lru(sim, SWAP_CLUSTER_MAX, NULL))
+			break;
+		folio = simmm__alloc_pages(sim, order);
+	}
+	return folio;
+}
+
+/* ---- public ------------------------------------------------------------------------ */
+
+/**
+ * simmm_reclaim() - shrink the LRU by up to @nr_pages (see <simmm/mm.h>).
+ * Context: the machine's thread; takes no mmap lock (rmap walks, as the
+ * kernel's reclaim).
+ * Return: 0; -EINVAL for a bad @sim; -ENOMEM when the reclaim state could
+ * not be created; -ENOSPC when nothing was freed and anonymous folios were
+ * left for lack of swap.
+ */
+int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
+{
+	uint64_t freed;
+	bool no_swap;
+
+	if (reclaimed)
+		*reclaimed = 0;
+	if (!simmm__sim_ok(sim))
+		return -EINVAL;
+	if (!lru_of(sim))
+		return -ENOMEM;
+	freed = simmm__shrink_lru(sim, nr_pages, &no_swap);
+	if (reclaimed)
+		*reclaimed = freed;
+	return (!freed && nr_pages && no_swap) ? -ENOSPC : 0;
+}
+
+/**
+ * simmm_set_auto_reclaim() - direct reclaim on allocation failure on/off.
+ * Return: 0; -EINVAL for a bad @sim; -ENOMEM (mm state not creatable).
+ */
+int simmm_set_auto_reclaim(simmm_sim *sim, bool on)
+{
+	struct simmm_mm_global *g;
+
+	if (!simmm__sim_ok(sim))
+		return -EINVAL;
+	g = simmm__mm_global(sim);
+	if (!g)
+		return -ENOMEM;
+	g->auto_reclaim = on;
+	return 0;
+}
+
+/* ---- teardown and checks ---------------------------------------------------------- */
+
+void simmm__lru_fini(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_lru *l = g ? g->lru : NULL;
+
+	if (!l)
+		return;
+	simmm__free(sim, SIMMM_ALLOC_META, l->q, l->cap * sizeof(*l->q));
+	simmm__free(sim, SIMMM_ALLOC_META, l, sizeof(*l));
+	g->lru = NULL;
+}
+
+int simmm__lru_check(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_lru *l = g ? g->lru : NULL;
+	int bad = 0;
+
+	if (!l)
+		return 0;
+	if (l->head > l->tail || l->tail > l->cap) {
+		simmm__report(sim, SIMMM_REPORT_INVARIANT, "lru: queue bounds %llu..%llu of %llu",
+			      (unsigned long long)l->head, (unsigned long long)l->tail,
+			      (unsigned long long)l->cap);
+		bad++;
+	}
+	return bad;
+}

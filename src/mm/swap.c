@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The swap device, swap counts and the swap cache (mm/swapfile.c,
+ * mm/swap_state.c).
+ *
+ * One device of sim->swap_pages slots, swap type 0. A slot's swap_map
+ * entry is split into @count (swap entries referencing it, as
+ * swap_duplicate()/swap_free() count them) and the SWAP_HAS_CACHE bit,
+ * represented by @cache_pfn: the swap-cache folio, which holds one folio
+ * reference for the cache (as the kernel's swap cache does per page).
+ *
+ * Lifetime of a slot, as the kernel's:
+ *   add_to_swap()        slot allocated, count 0, folio in the swap cache;
+ *   try_to_unmap()       each pte becomes a swap entry: swap_duplicate (+1);
+ *   pageout              contents copied to the slot;
+ *   __remove_mapping()   folio leaves the swap cache (cache ref dropped);
+ *   do_swap_page()       swap cache hit or a read into a new swap-cache
+ *                        folio; the pte's swap_free (-1);
+ *   count 0, no cache    the slot is free again.
+ * Unlike the kernel, a swap-cache folio leaves the cache as soon as the
+ * last swap entry for it is gone (free_swap_and_cache() / folio_free_swap()
+ * behaviour, applied on read faults too): simmm does not model the
+ * "clean swap cache" optimisation, so a later reclaim just writes again.
+ *
+ * Slots are allocated from a stack of freed offsets, then from a high-water
+ * mark, so the slot array grows only with use (16 TiB devices cost nothing
+ * until written).
+ */
+#include <string.h>
+
+#include "mm/mm_ext.h"
+
+/* ---- slot bookkeeping ----------------------------------------------------- */
+
+static struct simmm_swap *swap_of(simmm_sim *sim)
+{
+	return simmm__mm_global(sim)->swap;
+}
+
+/* The slot of a swap-device entry, or NULL if it is not one of ours. */
+static struct simmm_swap_slot *slot_of(struct simmm_swap *sw, simmm_entry_t swp)
+{
+	uint64_t off;
+
+	if (!sw || !simmm_is_real_swap_entry(swp) || simmm_swp_type(swp) != 0)
+		return NULL;
+	off = simmm_swp_offset(swp);
+	if (off == 0 || off > sw->hiwater)
+		return NULL;
+	return &sw->slots[off - 1];
+}
+
+static simmm_entry_t slot_entry(struct simmm_swap *sw, struct simmm_swap_slot *s)
+{
+	return simmm_swp_entry(0, (uint64_t)(s - sw->slots) + 1);
+}
+
+/* get_swap_pages(): a free slot, or NULL when the device is full (or has
+ * no room to grow its bookkeeping: -ENOMEM is treated like full). */
+static struct simmm_swap_slot *slot_alloc(simmm_sim *sim, struct simmm_swap *sw)
+{
+	struct simmm_swap_slot *s;
+	uint64_t off;
+
+	if (sw->nr_used >= sw->nr_slots)
+		return NULL;
+	if (sw->free_nr) {
+		off = sw->free[--sw->free_nr];
+	} else {
+		/* Reserve the free-stack room now so freeing never allocates. */
+		if (simmm__grow(sim, SIMMM_ALLOC_META, (void **)&sw->free, sizeof(*sw->free),
+				&sw->free_cap, sw->hiwater + 1, false) ||
+		    simmm__grow(sim, SIMMM_ALLOC_META, (void **)&sw->slots, sizeof(*sw->slots),
+				&sw->slots_cap, sw->hiwater + 1, false))
+			return NULL;
+		off = ++sw->hiwater;
+		memset(&sw->slots[off - 1], 0, sizeof(sw->slots[0]));
+	}
+	s = &sw->slots[off - 1];
+	s->used = true;
+	sw->nr_used++;
+	return s;
+}
+
+static void slot_release(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_slot *s)
+{
+	if (s->data)
+		simmm__free(sim, SIMMM_ALLOC_META, s->data, sim->page_size);
+	memset(s, 0, sizeof(*s));
+	sw->free[sw->free_nr++] = (uint64_t)(s - sw->slots) + 1;
+	sw->nr_used--;
+}
+
+static void slot_maybe_release(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_slot *s)
+{
+	if (s->used && s->count == 0 && s->cache_pfn == 0)
+		slot_release(sim, sw, s);
+}
+
+/* ---- init / fini ------------------------------------------------------------ */
+
+static void mm_ext_fini_hook(simmm_sim *sim, void *arg)
+{
+	(void)arg;
+	simmm__mm_ext_fini(sim);
+}
+
+static int lru_init(simmm_sim *sim, struct simmm_mm_global *g)
+{
+	g->lru = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*g->lru));
+	return g->lru ? 0 : -ENOMEM;
+}
+
+/**
+ * simmm__swap_init() - create the swap device and the LRU for @sim.
+ * Called once by mm.c when the per-machine mm state is created.
+ * Return: 0; -ENOMEM (nothing left allocated).
+ */
+int simmm__swap_init(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	int err;
+
+	if (g->swap)
+		return 0;
+	g->swap = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*g->swap));
+	if (!g->swap)
+		return -ENOMEM;
+	g->swap->nr_slots = sim->swap_pages;
+	err = lru_init(sim, g);
+	if (!err)
+		err = simmm__add_checker(sim, "mm-ext", simmm__mm_ext_check, NULL);
+	if (!err) {
+		err = simmm__add_fini(sim, "mm-ext", mm_ext_fini_hook, NULL);
+		if (err)
+			simmm__remove_checker(sim, simmm__mm_ext_check, NULL);
+	}
+	if (err) {
+		simmm__free(sim, SIMMM_ALLOC_META, g->lru, sizeof(*g->lru));
+		simmm__free(sim, SIMMM_ALLOC_META, g->swap, sizeof(*g->swap));
+		g->lru = NULL;
+		g->swap = NULL;
+	}
+	return err;
+}
+
+/* Drops every swap-cache reference (the folios may be freed) and frees
+ * the slot data. */
+void simmm__swap_fini(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+	struct simmm_swap *sw = g->swap;
+
+	if (!sw)
+		return;
+	for (uint64_t i = 0; i < sw->hiwater; i++) {
+		struct simmm_swap_slot *s = &sw->slots[i];
+		struct simmm_page *f = s->cache_pfn ? simmm__pfn_to_page(sim, s->cache_pfn) : NULL;
+		if (f) {
+			f->flags &= ~PG_swapcache;
+			f->private = 0;
+			simmm__folio_put(sim, f);
+		}
+		if (s->data)
+			simmm__free(sim, SIMMM_ALLOC_META, s->data, sim->page_size);
+	}
+	simmm__free(sim, SIMMM_ALLOC_META, sw->slots, sw->slots_cap * sizeof(*sw->slots));
+	simmm__free(sim, SIMMM_ALLOC_META, sw->free, sw->free_cap * sizeof(*sw->free));
+	simmm__free(sim, SIMMM_ALLOC_META, sw, sizeof(*sw));
+	g->swap = NULL;
+}
+
+void simmm__mm_ext_fini(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+
+	if (!g)
+		return;
+	simmm__hugetlb_fini(sim);
+	simmm__swap_fini(sim);
+	simmm__lru_fini(sim);
+	simmm__remove_checker(sim, simmm__mm_ext_check, NULL);
+}
+
+int simmm__mm_ext_check(simmm_sim *sim, void *arg)
+{
+	(void)arg;
+	return simmm__swap_check(sim) + simmm__lru_check(sim);
+}
+
+/* ---- the swap cache ------------------------------------------------------------ */
+
+struct simmm_page *simmm__swap_cache_lookup(simmm_sim *sim, simmm_entry_t swp)
+{
+	struct simmm_swap_slot *s = slot_of(swap_of(sim), swp);
+
+	if (!s || !s->used || !s->cache_pfn)
+		return NULL;
+	return simmm__pfn_to_page(sim, s->cache_pfn);
+}
+
+/* add_to_swap_cache(): the cache takes a folio reference. */
+static void cache_add(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_slot *s,
+		      struct simmm_page *folio)
+{
+	s->cache_pfn = folio->pfn;
+	folio->flags |= PG_swapcache | PG_swapbacked;
+	folio->private = slot_entry(sw, s);
+	simmm__folio_get(sim, folio);
+	sw->nr_cached++;
+}
+
+void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_swap *sw = swap_of(sim);
+	struct simmm_swap_slot *s;
+
+	if (!(folio->flags & PG_swapcache))
+		return;
+	s = slot_of(sw, folio->private);
+	folio->flags &= ~PG_swapcache;
+	folio->private = 0;
+	if (NEVER(!s || s->cache_pfn != folio->pfn))
+		return;
+	s->cache_pfn = 0;
+	sw->nr_cached--;
+	slot_maybe_release(sim, sw, s);
+	simmm__folio_put(sim, folio); /* pairs with folio_get in cache_add() */
+}
+
+simmm_entry_t simmm__swap_add_to_cache(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_swap *sw = swap_of(sim);
+	struct simmm_swap_slot *s;
+
+	if (!sw || folio->order || (folio->flags & PG_swapcache))
+		return 0;
+	s = slot_alloc(sim, sw);
+	if (!s)
+		return 0;
+	cache_add(sim, sw, s, folio);
+	return slot_entry(sw, s);
+}
+
+int simmm__swap_writepage(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_swap *sw = swap_of(sim);
+	struct simmm_swap_slot *s = slot_of(sw, folio->private);
+
+	if (NEVER(!s || !(folio->flags & PG_swapcache)))
+		return -EINVAL;
+	/* A never-written page needs no storage: it reads back as zeros. */
+	if (!folio->data) {
+		if (s->data)
+			simmm__free(sim, SIMMM_ALLOC_META, s->data, sim->page_size);
+		s->data = NULL;
+	} else {
+		if (!s->data)
+			s->data = simmm__malloc(sim, SIMMM_ALLOC_META, sim->page_size);
+		if (!s->data)
+			return -ENOMEM;
+		memcpy(s->data, folio->data, sim->page_size);
+	}
+	sw->swpout++;
+	return 0;
+}
+
+/* ---- the mm.h contracts ------------------------------------------------------------ */
+
+/**
+ * simmm__swap_out() - add_to_swap() + swap_writepage() for an order-0
+ * folio: a slot is allocated, the folio enters the swap cache and its
+ * contents are stored. try_to_unmap() then turns each pte into the
+ * returned entry, calling simmm__swap_dup() for each.
+ * Return: the swap entry; 0 when there is no swap, the device is full, the
+ * folio is large (reclaim splits first) or memory ran out (state unchanged).
+ */
+simmm_entry_t simmm__swap_out(simmm_sim *sim, struct simmm_page *page)
+{
+	simmm_entry_t swp = simmm__swap_add_to_cache(sim, page);
+
+	if (!swp)
+		return 0;
+	if (simmm__swap_writepage(sim, page)) {
+		simmm__swap_cache_del(sim, page);
+		return 0;
+	}
+	return swp;
+}
+
+/* swapin_readahead() without the readahead: a new order-0 swap-cache folio
+ * with the slot's contents, returned with the caller's reference. */
+static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw,
+				    struct simmm_swap_slot *s, int *err)
+{
+	struct simmm_page *folio = simmm__alloc_user_folio(sim, 0);
+
+	if (!folio) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (s->data) {
+		void *d = simmm__page_data(sim, folio, true);
+		if (!d && !(sim->flags & SIMMM_CFG_NO_CONTENTS)) {
+			simmm__folio_put(sim, folio);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		if (d)
+			memcpy(d, s->data, sim->page_size);
+	}
+	folio->flags |= PG_uptodate;
+	cache_add(sim, sw, s, folio);
+	simmm__lru_add(sim, folio);
+	sw->swpin++;
+	return folio;
+}
+
+struct simmm_page *simmm__swap_in_major(simmm_sim *sim, simmm_entry_t swp, int *err,
+					bool *major)
+{
+	struct simmm_swap *sw = swap_of(sim);
+	struct simmm_swap_slot *s = slot_of(sw, swp);
+	struct simmm_page *folio;
+	int dummy;
+
+	if (!err)
+		err = &dummy;
+	if (major)
+		*major = false;
+	*err = 0;
+	if (!s || !s->used) {
+		*err = -EINVAL; /* a stale entry: the kernel would SIGBUS */
+		return NULL;
+	}
+	if (s->cache_pfn) {
+		/* Swap-cache hit: a sharer (fork) already read it, or it was
+		 * never fully unmapped. */
+		folio = simmm__pfn_to_page(sim, s->cache_pfn);
+		simmm__folio_get(sim, folio);
+		return folio;
+	}
+	folio = swap_read(sim, sw, s, err);
+	if (folio && major)
+		*major = true;
+	return folio;
+}
+
+/**
+ * simmm__swap_in() - do_swap_page()'s lookup: the swap-cache folio of @swp
+ * or a new one read from the slot (it enters the swap cache and the LRU).
+ * Return: the folio with a reference for the caller; NULL with *@err =
+ * -ENOMEM (no memory even after reclaim) or -EINVAL (not a live slot).
+ */
+struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err)
+{
+	return simmm__swap_in_major(sim, swp, err, NULL);
+}
+
+/**
+ * simmm__swap_dup() - swap_duplicate(): one more swap entry references the
+ * slot (a pte installed by try_to_unmap(), a copy at fork). A stale entry
+ * is reported as a WARN.
+ */
+void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp)
+{
+	struct simmm_swap_slot *s = slot_of(swap_of(sim), swp);
+
+	if (!s || !s->used) {
+		simmm__report(sim, SIMMM_REPORT_WARN, "swap_duplicate of unused entry 0x%llx",
+			      (unsigned long long)swp);
+		return;
+	}
+	s->count++;
+}
+
+/**
+ * simmm__swap_free() - swap_free()/free_swap_and_cache(): a swap entry is
+ * gone (zap, or a fault mapped the page). At count zero the swap-cache
+ * folio leaves the cache and the slot is freed.
+ */
+void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
+{
+	struct simmm_swap *sw = swap_of(sim);
+	struct simmm_swap_slot *s = slot_of(sw, swp);
+
+	if (!s || !s->used || s->count == 0) {
+		if (sw)
+			simmm__report(sim, SIMMM_REPORT_WARN, "swap_free of unused entry 0x%llx",
+				      (unsigned long long)swp);
+		return;
+	}
+	if (--s->count)
+		return;
+	if (s->cache_pfn)
+		simmm__swap_cache_del(sim, simmm__pfn_to_page(sim, s->cache_pfn));
+	else
+		slot_maybe_release(sim, sw, s);
+}
+
+int simmm__swap_count(simmm_sim *sim, simmm_entry_t swp)
+{
+	struct simmm_swap_slot *s = slot_of(swap_of(sim), swp);
+
+	return s && s->used ? (int)s->count : -1;
+}
+
+void simmm__swap_usage(simmm_sim *sim, uint64_t *used, uint64_t *total)
+{
+	struct simmm_swap *sw = swap_of(sim);
+
+	if (used)
+		*used = sw ? sw->nr_used : 0;
+	if (total)
+		*total = sw ? sw->nr_slots : 0;
+}
+
+/* ---- checker ------------------------------------------------------------------------ */
+
+static int check_slot(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_slot *s)
+{
+	struct simmm_page *f;
+	int bad = 0;
+
+	if (!s->used) {
+		if (s->count || s->cache_pfn || s->data)
+			bad++;
+		return bad;
+	}
+	if (!s->count && !s->cache_pfn)
+		bad++;
+	if (s->cache_pfn) {
+		f = simmm__pfn_to_page(sim, s->cache_pfn);
+		if (!f || f->refcount <= 0 || !(f->flags & PG_swapcache) ||
+		    f->private != slot_entry(sw, s))
+			bad++;
+	}
+	if (bad)
+		simmm__report(sim, SIMMM_REPORT_INVARIANT,
+			      "swap: slot %llu inconsistent (count %u cache 0x%llx)",
+			      (unsigned long long)(s - sw->slots) + 1, s->count,
+			      (unsigned long long)s->cache_pfn);
+	return bad;
+}
+
+int simmm__swap_check(simmm_sim *sim)
+{
+	struct simmm_swap *sw = swap_of(sim);
+	uint64_t used = 0, cached = 0;
+	int bad = 0;
+
+	if (!sw)
+		return 0;
+	for (uint64_t i = 0; i < sw->hiwater; i++) {
+		bad += check_slot(sim, sw, &sw->slots[i]);
+		used += sw->slots[i].used;
+		cached += sw->slots[i].cache_pfn != 0;
+	}
+	if (used != sw->nr_used || cached != sw->nr_cached || used > sw->nr_slots ||
+	    sw->free_nr + used != sw->hiwater) {
+		simmm__report(sim, SIMMM_REPORT_INVARIANT,
+			      "swap: %llu slots used (counter %llu), %llu cached (counter %llu)",
+			      (unsigned long long)used, (unsigned long long)sw->nr_used,
+			      (unsigned long long)cached, (unsigned long long)sw->nr_cached);
+		bad++;
+	}
+	return bad;
+}

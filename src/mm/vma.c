@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VMA tree of an mm (the kernel's maple tree; here the augmented
+ * interval tree, O(log n) lookup), VMA split and merge, and placement
+ * (get_unmapped_area() with the top-down layout).
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "mm/mm.h"
+
+#define VMA_OF(n, member) \
+	((struct simmm_vma *)((char *)(n) - offsetof(struct simmm_vma, member)))
+
+static struct simmm_vma *node_vma(struct simmm_itree_node *n)
+{
+	return n ? VMA_OF(n, node) : NULL;
+}
+
+struct simmm_vma *simmm__vma_lookup(struct simmm_mm *mm, simmm_addr_t addr)
+{
+	return node_vma(simmm__itree_iter_first(&mm->vmas, addr, addr));
+}
+
+struct simmm_vma *simmm__find_vma(struct simmm_mm *mm, simmm_addr_t addr)
+{
+	/* The first VMA whose last byte is at or above @addr. */
+	return node_vma(simmm__itree_iter_first(&mm->vmas, addr, UINT64_MAX));
+}
+
+struct simmm_vma *simmm__vma_next(struct simmm_vma *vma)
+{
+	return node_vma(simmm__itree_next(&vma->node));
+}
+
+struct simmm_vma *simmm__vma_prev(struct simmm_vma *vma)
+{
+	return node_vma(simmm__itree_prev(&vma->node));
+}
+
+/* ---- allocation and linking ------------------------------------------------ */
+
+struct simmm_vma *simmm__vma_alloc(struct simmm_mm *mm)
+{
+	struct simmm_vma *vma = simmm__zalloc(mm->sim, SIMMM_ALLOC_META, sizeof(*vma));
+
+	if (vma)
+		vma->mm = mm;
+	return vma;
+}
+
+void simmm__vma_free(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	simmm__free(mm->sim, SIMMM_ALLOC_META, vma, sizeof(*vma));
+}
+
+static void set_intervals(struct simmm_vma *vma)
+{
+	uint64_t pages = simmm__vma_pages(vma);
+
+	vma->node.start = vma->vm_start;
+	vma->node.last = vma->vm_end - 1;
+	vma->file_node.start = vma->anon_node.start = vma->vm_pgoff;
+	vma->file_node.last = vma->anon_node.last = vma->vm_pgoff + pages - 1;
+}
+
+static void trees_insert(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	set_intervals(vma);
+	simmm__itree_insert(&mm->vmas, &vma->node);
+	if (vma->file)
+		simmm__itree_insert(&vma->file->i_mmap, &vma->file_node);
+	if (vma->anon_vma)
+		simmm__itree_insert(&vma->anon_vma->vmas, &vma->anon_node);
+}
+
+static void trees_remove(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	simmm__itree_remove(&mm->vmas, &vma->node);
+	if (vma->file)
+		simmm__itree_remove(&vma->file->i_mmap, &vma->file_node);
+	if (vma->anon_vma)
+		simmm__itree_remove(&vma->anon_vma->vmas, &vma->anon_node);
+}
+
+/* Link into the mm, the file's i_mmap and the anon_vma, taking a file
+ * reference and an anon_vma reference (pairs with simmm__vma_unlink). */
+void simmm__vma_link(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	vma->mm = mm;
+	trees_insert(mm, vma);
+	if (vma->file)
+		simmm__file_get(vma->file);
+	if (vma->anon_vma)
+		vma->anon_vma->refcount++;
+}
+
+void simmm__vma_unlink(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	trees_remove(mm, vma);
+	if (vma->file)
+		simmm__file_put(vma->file);
+	if (vma->anon_vma)
+		simmm__anon_vma_unlink(vma);
+	vma->file = NULL;
+	vma->anon_vma = NULL;
+}
+
+/* Change a linked VMA's bounds (the trees are keyed by them). */
+void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
+			  uint64_t pgoff)
+{
+	trees_remove(vma->mm, vma);
+	vma->vm_start = start;
+	vma->vm_end = end;
+	vma->vm_pgoff = pgoff;
+	trees_insert(vma->mm, vma);
+}
+
+/* ---- split and merge --------------------------------------------------------- */
+
+int simmm__vma_split_with(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+			  struct simmm_vma **spare)
+{
+	unsigned shift = simmm__page_shift(mm);
+	struct simmm_vma *tail;
+
+	if (addr <= vma->vm_start || addr >= vma->vm_end)
+		return 0;
+	tail = spare && *spare ? *spare : simmm__vma_alloc(mm);
+	if (!tail)
+		return -ENOMEM;
+	if (spare)
+		*spare = NULL;
+	/* __split_vma(): the new VMA gets the upper part with the file
+	 * offset (or anon linear index) advanced accordingly. */
+	*tail = *vma;
+	tail->vm_start = addr;
+	tail->vm_pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> shift);
+	simmm__vma_set_range(vma, vma->vm_start, addr, vma->vm_pgoff);
+	simmm__vma_link(mm, tail);
+	return 0;
+}
+
+int simmm__vma_split(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+{
+	return simmm__vma_split_with(mm, vma, addr, NULL);
+}
+
+/* is_mergeable_vma() + is_mergeable_anon_vma(), simplified: identical
+ * flags, file and driver data; compatible anon_vma; never special or
+ * hugetlb VMAs. */
+static bool can_merge(const struct simmm_vma *a, const struct simmm_vma *b, unsigned shift)
+{
+	if (a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->file != b->file ||
+	    a->vm_private != b->vm_private)
+		return false;
+	if (a->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))
+		return false;
+	if (a->anon_vma && b->anon_vma && a->anon_vma != b->anon_vma)
+		return false;
+	return a->vm_pgoff + ((a->vm_end - a->vm_start) >> shift) == b->vm_pgoff;
+}
+
+/* Fold @b into @a (a directly below b). */
+static void merge_into(struct simmm_mm *mm, struct simmm_vma *a, struct simmm_vma *b)
+{
+	simmm_addr_t end = b->vm_end;
+
+	if (!a->anon_vma && b->anon_vma) {
+		a->anon_vma = b->anon_vma;
+		a->anon_vma->refcount++;
+		a->anon_node.start = a->vm_pgoff;
+		a->anon_node.last = a->vm_pgoff + simmm__vma_pages(a) - 1;
+		simmm__itree_insert(&a->anon_vma->vmas, &a->anon_node);
+	}
+	simmm__vma_unlink(mm, b);
+	simmm__vma_free(mm, b);
+	simmm__vma_set_range(a, a->vm_start, end, a->vm_pgoff);
+}
+
+struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	unsigned shift = simmm__page_shift(mm);
+	struct simmm_vma *prev = simmm__vma_prev(vma);
+	struct simmm_vma *next;
+
+	if (prev && can_merge(prev, vma, shift)) {
+		merge_into(mm, prev, vma);
+		vma = prev;
+	}
+	next = simmm__vma_next(vma);
+	if (next && can_merge(vma, next, shift))
+		merge_into(mm, vma, next);
+	return vma;
+}
+
+/* ---- placement ------------------------------------------------------------------ */
+
+static bool range_free(struct simmm_mm *mm, simmm_addr_t start, uint64_t len)
+{
+	return !simmm__itree_iter_first(&mm->vmas, start, start + len - 1);
+}
+
+/* Highest aligned @len-sized hole in [low, top) (top-down). */
+static bool search_down(struct simmm_mm *mm, simmm_addr_t low, simmm_addr_t top, uint64_t len,
+			uint64_t align, simmm_addr_t *out)
+{
+	struct simmm_itree_node *n = simmm__itree_last(&mm->vmas);
+	simmm_addr_t gap_end = top;
+
+	for (;;) {
+		struct simmm_vma *vma = node_vma(n);
+		simmm_addr_t gap_start = vma && vma->vm_end > low ? vma->vm_end : low;
+
+		if (gap_end > gap_start && gap_end - gap_start >= len) {
+			simmm_addr_t cand = (gap_end - len) & ~(align - 1);
+
+			if (cand >= gap_start) {
+				*out = cand;
+				return true;
+			}
+		}
+		if (!vma || vma->vm_start <= low)
+			return false;
+		if (vma->vm_start < gap_end)
+			gap_end = vma->vm_start;
+		n = simmm__itree_prev(n);
+	}
+}
+
+int simmm__get_unmapped_area(struct simmm_mm *mm, simmm_addr_t hint, uint64_t len,
+			     uint64_t align, simmm_addr_t *out)
+{
+	simmm_addr_t low = mm->sim->page_size; /* mmap_min_addr: never map page 0 */
+	simmm_addr_t top = mm->sim->geo.user_va_end;
+
+	if (len == 0 || len > top - low)
+		return -ENOMEM;
+	if (hint) {
+		hint = (hint + align - 1) & ~(align - 1);
+		if (hint >= low && hint <= top - len && range_free(mm, hint, len)) {
+			*out = hint;
+			return 0;
+		}
+	}
+	/* The default top-down layout below mmap_base; like the kernel's
+	 * fallback to a bottom-up search, then try the whole space. */
+	if (search_down(mm, low, mm->mmap_base, len, align, out) ||
+	    search_down(mm, low, top, len, align, out))
+		return 0;
+	return -ENOMEM;
+}
