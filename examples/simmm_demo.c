@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * simmm-demo: build a simulated machine, use its memory, and print a
- * readable account of what happened. It grows with the library.
+ * simmm-demo: build a simulated machine, map memory, touch it, and print a
+ * readable account of what happened: frames used, page-table pages, faults,
+ * copy-on-write after fork, swap, a THP, and what a device mirror sees
+ * through hmm_range_fault(). It grows with the library.
  *
- *   simmm-demo [--geometry NAME] [--seed N]
+ *   simmm-demo [--geometry NAME] [--seed N] [--dump]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,9 +16,9 @@
 
 #define CHECK(expr)                                                              \
 	do {                                                                     \
-		int rc_ = (expr);                                                \
+		long rc_ = (long)(expr);                                         \
 		if (rc_ < 0) {                                                   \
-			fprintf(stderr, "%s failed: %s\n", #expr, simmm_strerror(rc_)); \
+			fprintf(stderr, "%s failed: %s\n", #expr, simmm_strerror((int)rc_)); \
 			exit(1);                                                 \
 		}                                                                \
 	} while (0)
@@ -27,73 +29,181 @@ static void print_phys(simmm_sim *sim, const char *when)
 	struct simmm_alloc_stats as;
 	CHECK(simmm_phys_stats(sim, &ps));
 	CHECK(simmm_alloc_stats(sim, &as));
-	printf("  [%s] frames: %" PRIu64 " total, %" PRIu64 " free, %" PRIu64
-	       " page-table, %" PRIu64 " with contents; memmap sections %" PRIu64 "/%" PRIu64
-	       "; host memory: meta %" PRIu64 " B, memmap %" PRIu64 " B, contents %" PRIu64
-	       " B (%s)\n",
-	       when, ps.total_pages, ps.free_pages, ps.table_pages, ps.content_pages,
-	       ps.sections_present, ps.sections, as.live_bytes[SIMMM_ALLOC_META],
-	       as.live_bytes[SIMMM_ALLOC_MEMMAP], as.live_bytes[SIMMM_ALLOC_CONTENTS], as.backend);
+	printf("  [%s] frames: %" PRIu64 " free of %" PRIu64 ", %" PRIu64 " page-table pages, %" PRIu64
+	       " with data; host memory %.1f MiB (%s)\n",
+	       when, ps.free_pages, ps.total_pages, ps.table_pages, ps.content_pages,
+	       (double)(as.live_bytes[SIMMM_ALLOC_META] + as.live_bytes[SIMMM_ALLOC_MEMMAP] +
+			as.live_bytes[SIMMM_ALLOC_PGTABLE] + as.live_bytes[SIMMM_ALLOC_CONTENTS] +
+			as.live_bytes[SIMMM_ALLOC_SCHED]) / (1 << 20),
+	       as.backend);
+}
+
+static void print_faults(struct simmm_mm *mm, const char *who)
+{
+	struct simmm_mm_stats s;
+	CHECK(simmm_mm_stats(mm, &s));
+	printf("  [%s] faults: %" PRIu64 " minor, %" PRIu64 " major (zero page %" PRIu64
+	       ", new anon %" PRIu64 ", COW copies %" PRIu64 ", reuses %" PRIu64 ", swap-ins %" PRIu64
+	       ", THP %" PRIu64 "); rss anon %" PRId64 ", swap entries %" PRId64 ", VMAs %" PRIu64
+	       ", page tables %" PRIu64 "\n",
+	       who, s.minor_faults, s.major_faults, s.zero_faults, s.anon_faults, s.cow_faults,
+	       s.reuse_faults, s.swapin_faults, s.thp_faults, s.rss_anon, s.swap_ents, s.nr_vmas,
+	       s.pgtable_pages);
+}
+
+/* A device mirror's interval notifier: records the sequence, counts. */
+struct mirror {
+	struct simmm_mmu_interval_notifier mn; /* first */
+	unsigned invalidations;
+};
+
+static bool mirror_invalidate(struct simmm_mmu_interval_notifier *sub,
+			      const struct simmm_mmu_notifier_range *r, uint64_t cur_seq)
+{
+	struct mirror *m = (struct mirror *)sub;
+	simmm_mmu_interval_set_seq(sub, cur_seq);
+	m->invalidations++;
+	printf("    mirror: invalidate [0x%" PRIx64 ", 0x%" PRIx64 ") event %s\n", r->start, r->end,
+	       simmm_mmu_notifier_event_name(r->event));
+	return true;
+}
+
+static const struct simmm_mmu_interval_notifier_ops mirror_ops = {.invalidate = mirror_invalidate};
+
+static void snapshot(struct mirror *m, uint64_t a, uint64_t n, uint64_t psize)
+{
+	uint64_t pfns[8] = {0};
+	struct simmm_hmm_range r = {.notifier = &m->mn, .start = a, .end = a + n * psize,
+				    .hmm_pfns = pfns};
+	CHECK(simmm_hmm_range_fault_retry(&r, SIMMM_HMM_RANGE_DEFAULT_TIMEOUT));
+	printf("    hmm snapshot:");
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t p = pfns[i];
+		if (p & SIMMM_HMM_PFN_ERROR)
+			printf(" ERROR");
+		else if (!(p & SIMMM_HMM_PFN_VALID))
+			printf(" none");
+		else
+			printf(" pfn 0x%" PRIx64 "%s%s", simmm_hmm_pfn_to_pfn(p),
+			       (p & SIMMM_HMM_PFN_WRITE) ? " RW" : " RO",
+			       simmm_hmm_pfn_to_map_order(p) ? "+huge" : "");
+	}
+	printf("\n");
 }
 
 int main(int argc, char **argv)
 {
 	simmm_config cfg;
 	simmm_sim *sim;
-	const char *geometry = NULL;
+	bool dump = false;
 
 	simmm_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--geometry") && i + 1 < argc)
-			geometry = argv[++i];
+			cfg.geometry = argv[++i];
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			cfg.seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--dump"))
+			dump = true;
 		else {
-			fprintf(stderr, "usage: %s [--geometry NAME] [--seed N]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--geometry NAME] [--seed N] [--dump]\n", argv[0]);
 			return 2;
 		}
 	}
-	cfg.geometry = geometry;
 	cfg.ram_bytes = 1ULL << 40; /* 1 TiB of simulated RAM */
+	cfg.swap_bytes = 1ULL << 30;
 	CHECK(simmm_sim_create(&cfg, &sim));
 	const struct simmm_geometry *g = simmm_sim_geometry(sim);
-	printf("simmm demo: a simulated machine with 1 TiB of RAM, geometry %s "
-	       "(%u-bit VA, %u real levels, %u-byte pages), seed %" PRIu64 "\n",
-	       g->name, g->va_bits, g->nlevels, 1u << g->page_shift, simmm_sim_seed(sim));
-	print_phys(sim, "created");
+	uint64_t psize = 1ULL << g->page_shift;
+	printf("simmm demo: a simulated machine with 1 TiB of RAM and 1 GiB of swap, geometry %s\n"
+	       "(%u-bit VA, %u real levels, %" PRIu64 "-byte pages), seed %" PRIu64 "\n\n",
+	       g->name, g->va_bits, g->nlevels, psize, simmm_sim_seed(sim));
+	print_phys(sim, "boot");
 
-	/* Physical memory: a few base pages, a THP-sized and a PUD-sized folio. */
-	simmm_pfn_t small[4], thp, gig;
-	for (int i = 0; i < 4; i++) {
+	/* 1. A process maps 16 pages and touches them. */
+	struct simmm_mm *mm, *child;
+	simmm_addr_t a;
+	CHECK(simmm_mm_create(sim, &mm));
+	CHECK(simmm_mmap(mm, 0, 16 * psize, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+			 SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &a));
+	printf("\n1. mmap 16 anonymous pages at 0x%" PRIx64 "; read page 0, write pages 1..7\n", a);
+	char byte = 0;
+	CHECK(simmm_mm_access(mm, a, &byte, 1, SIMMM_ACCESS_READ));
+	for (int i = 1; i < 8; i++) {
 		char msg[32];
-		CHECK(simmm_page_alloc(sim, 0, &small[i]));
-		snprintf(msg, sizeof(msg), "hello from frame %d", i);
-		CHECK(simmm_page_write(sim, small[i], 0, msg, strlen(msg) + 1));
+		snprintf(msg, sizeof(msg), "page %d", i);
+		CHECK(simmm_mm_access(mm, a + i * psize, msg, sizeof(msg), SIMMM_ACCESS_WRITE));
 	}
-	unsigned pmd_order = simmm_geometry_level_order(g, SIMMM_LVL_PMD);
-	CHECK(simmm_page_alloc(sim, pmd_order, &thp));
-	printf("\nallocated 4 base pages (pfn 0x%" PRIx64 "..), one order-%u folio at pfn 0x%" PRIx64
-	       "\n", small[0], pmd_order, thp);
-	struct simmm_phys_stats ps;
-	CHECK(simmm_phys_stats(sim, &ps));
-	CHECK(simmm_page_alloc(sim, ps.max_order, &gig));
-	printf("and one order-%u folio (%" PRIu64 " MiB, contiguous) at pfn 0x%" PRIx64 "\n",
-	       ps.max_order, (uint64_t)(((1ULL << ps.max_order) << g->page_shift) >> 20), gig);
-	print_phys(sim, "in use");
+	print_faults(mm, "parent");
+	print_phys(sim, "touched");
 
-	char back[32];
-	CHECK(simmm_page_read(sim, small[2], 0, back, sizeof(back)));
-	printf("  frame 0x%" PRIx64 " reads back \"%s\"\n", small[2], back);
+	/* 2. A device mirrors the range through HMM. */
+	struct mirror m = {0};
+	CHECK(simmm_mmu_interval_notifier_insert(&m.mn, mm, a, 16 * psize, &mirror_ops));
+	printf("\n2. a device mirrors the range: hmm_range_fault snapshot of pages 0..7\n");
+	snapshot(&m, a, 8, psize);
 
-	for (int i = 0; i < 4; i++)
-		CHECK(simmm_page_put(sim, small[i]));
-	CHECK(simmm_page_put(sim, thp));
-	CHECK(simmm_page_put(sim, gig));
-	print_phys(sim, "released");
+	/* 3. fork: copy-on-write. */
+	printf("\n3. fork, then the child writes page 1 (copy-on-write)\n");
+	CHECK(simmm_fork(mm, &child));
+	char cw[32] = "child was here", back[32];
+	CHECK(simmm_mm_access(child, a + psize, cw, sizeof(cw), SIMMM_ACCESS_WRITE));
+	CHECK(simmm_mm_access(mm, a + psize, back, sizeof(back), SIMMM_ACCESS_READ));
+	printf("  parent still reads \"%s\"; ", back);
+	CHECK(simmm_mm_access(child, a + psize, back, sizeof(back), SIMMM_ACCESS_READ));
+	printf("child reads \"%s\"\n", back);
+	print_faults(child, "child");
+	snapshot(&m, a, 8, psize);
+
+	/* 4. mprotect PROT_NONE: the CPU access fails, nothing changes. */
+	printf("\n4. mprotect(PROT_NONE) on page 7, then read it\n");
+	CHECK(simmm_mprotect(mm, a + 7 * psize, psize, SIMMM_PROT_NONE));
+	int rc = simmm_mm_access(mm, a + 7 * psize, &byte, 1, SIMMM_ACCESS_READ);
+	printf("  access returns %s\n", simmm_strerror(rc));
+
+	/* 5. Memory pressure: reclaim swaps pages out; touching them swaps in. */
+	printf("\n5. reclaim 64 pages, then read page 3 again\n");
+	uint64_t got = 0;
+	CHECK(simmm_reclaim(sim, 64, &got));
+	printf("  reclaimed %" PRIu64 " pages\n", got);
+	CHECK(simmm_mm_access(mm, a + 3 * psize, back, sizeof(back), SIMMM_ACCESS_READ));
+	printf("  page 3 reads \"%s\"\n", back);
+	print_faults(mm, "parent");
+
+	/* 6. A THP: a PMD-aligned range with MADV_HUGEPAGE. */
+	uint64_t pmd = simmm_level_size(simmm_mm_pgtable(mm), SIMMM_LVL_PMD);
+	if (pmd && pmd <= (64ULL << 20) && simmm_level_can_leaf(simmm_mm_pgtable(mm), SIMMM_LVL_PMD)) {
+		simmm_addr_t raw, h;
+		CHECK(simmm_mmap(mm, 0, 2 * pmd, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				 SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &raw));
+		h = (raw + pmd - 1) & ~(pmd - 1);
+		CHECK(simmm_madvise(mm, h, pmd, SIMMM_MADV_HUGEPAGE));
+		CHECK(simmm_mm_access(mm, h, "huge", 5, SIMMM_ACCESS_WRITE));
+		struct simmm_translation t;
+		CHECK(simmm_pgtable_translate(simmm_mm_pgtable(mm), h, &t));
+		printf("\n6. MADV_HUGEPAGE + one write at 0x%" PRIx64 ": mapped by a %s leaf "
+		       "(%" PRIu64 " KiB) at pfn 0x%" PRIx64 "\n",
+		       h, simmm_level_name(t.level), pmd >> 10, t.pfn);
+		print_faults(mm, "parent");
+	}
+
+	if (dump) {
+		static char buf[1 << 16];
+		simmm_mm_dump(mm, buf, sizeof(buf));
+		printf("\n%s", buf);
+	}
+
+	/* 7. Teardown: unmap everything, exit both processes. */
+	printf("\n7. exit both processes\n");
+	CHECK(simmm_mmu_interval_notifier_remove(&m.mn));
+	CHECK(simmm_mmput(child));
+	CHECK(simmm_mmput(mm));
+	print_phys(sim, "exited");
 
 	int bad = simmm_check(sim);
 	printf("\ninvariant checker: %d violation(s); trace: %" PRIu64 " events, hash %016" PRIx64
-	       "\n", bad, simmm_trace_count(sim), simmm_trace_hash(sim));
+	       "; mirror saw %u invalidations\n",
+	       bad, simmm_trace_count(sim), simmm_trace_hash(sim), m.invalidations);
 	int leaks = simmm_sim_destroy(&sim);
 	printf("destroyed: %d leak(s)\n", leaks);
 	return bad || leaks ? 1 : 0;

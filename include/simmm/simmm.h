@@ -20,5 +20,6 @@
 #include <simmm/mm.h>
 #include <simmm/mmu_notifier.h>
 #include <simmm/memremap.h>
+#include <simmm/hmm.h>
 
 #endif
