@@ -24,6 +24,7 @@ static const struct bench_entry benches[] = {
 	{"kernel.faultin_1g", bench_kernel_faultin_1g},
 	{"hmm.fault_4k_1g+hmm.snapshot_4k_1g", bench_hmm_4k_1g},
 	{"hmm.snapshot_pmd_1g", bench_hmm_snapshot_pmd_1g},
+	{"notifier.dispatch_1+1k+100k", bench_notifier_dispatch},
 };
 
 #define MAX_RESULTS 64

@@ -209,6 +209,11 @@ static void trace_ring_and_callback(void **state)
 	assert_true(simmm_trace_format(&evs[7], line, sizeof(line)) > 0);
 	assert_non_null(strstr(line, "page_free"));
 	assert_int_equal(simmm_trace_read(sim, NULL, 1), -EINVAL);
+	/* The core names every subsystem's events, the notifier's included,
+	 * consistently with that layer's own table. */
+	for (uint32_t t = SIMMM_EV_MN_START; t <= SIMMM_EV_MN_REMOVE; t++)
+		assert_string_equal(simmm_trace_type_name(t), simmm_mmu_notifier_trace_name(t));
+	assert_string_equal(simmm_trace_type_name(0x7fff), "?");
 	assert_int_equal(simmm_trace_set_callback(sim, NULL, NULL), 0);
 	tu_sim_free(&sim);
 }

@@ -133,6 +133,19 @@ static const struct type_name type_names[] = {
 	{SIMMM_EV_WAIT, "wait"},
 	{SIMMM_EV_WAKE, "wake"},
 	{SIMMM_EV_YIELD, "yield"},
+	/* The notifier layer's events (SIMMM_EV_MN_* in <simmm/mmu_notifier.h>),
+	 * numbered from SIMMM_EV_NOTIFIER_BASE; named here so the core never
+	 * calls up into that layer. */
+	{SIMMM_EV_NOTIFIER_BASE + 0, "mn_start"},
+	{SIMMM_EV_NOTIFIER_BASE + 1, "mn_end"},
+	{SIMMM_EV_NOTIFIER_BASE + 2, "mn_start_fail"},
+	{SIMMM_EV_NOTIFIER_BASE + 3, "mn_invalidate"},
+	{SIMMM_EV_NOTIFIER_BASE + 4, "mn_release"},
+	{SIMMM_EV_NOTIFIER_BASE + 5, "mn_read_begin_wait"},
+	{SIMMM_EV_NOTIFIER_BASE + 6, "mn_register"},
+	{SIMMM_EV_NOTIFIER_BASE + 7, "mn_unregister"},
+	{SIMMM_EV_NOTIFIER_BASE + 8, "mn_insert"},
+	{SIMMM_EV_NOTIFIER_BASE + 9, "mn_remove"},
 };
 
 const char *simmm_trace_type_name(uint32_t type)
