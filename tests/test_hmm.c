@@ -275,6 +275,34 @@ static void poison_and_markers(void **state)
 	fx_free(f);
 }
 
+/* Swap entries: 0 without a fault request; with one, the fault swaps the
+ * page in (a major fault) and the walk reports it. */
+static void swap_entries(void **state)
+{
+	struct fx *f = fx_new(GEO);
+	uint64_t a = fx_map(f, 2, SIMMM_PROT_READ | SIMMM_PROT_WRITE, 0);
+	uint64_t pfns[2] = {0}, got = 0;
+	struct simmm_translation t;
+	struct simmm_mm_stats st;
+	char buf[8];
+
+	TU_ASSERT_OK(simmm_mm_access(f->mm, a, "swapme", 7, SIMMM_ACCESS_WRITE));
+	TU_ASSERT_OK(simmm_reclaim(f->sim, 64, &got));
+	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(f->mm), a, &t));
+	assert_true(simmm_is_swap_pte(t.entry) && !simmm_non_swap_entry(t.entry));
+	assert_int_equal(fx_hmm(f, a, 2, 0, 0, pfns), 0);
+	assert_int_equal(pfns[0], 0);
+	assert_int_equal(fx_hmm(f, a, 1, RF, 0, pfns), 0);
+	assert_int_equal(pfns[0] & SIMMM_HMM_PFN_FLAGS & ~W, V);
+	TU_ASSERT_OK(simmm_mm_stats(f->mm, &st));
+	assert_int_equal(st.major_faults, 1);
+	assert_int_equal(st.swapin_faults, 1);
+	TU_ASSERT_OK(simmm_mm_access(f->mm, a, buf, 7, SIMMM_ACCESS_READ));
+	assert_string_equal(buf, "swapme");
+	TU_CHECK(f->sim);
+	fx_free(f);
+}
+
 /* A migration entry: snapshot 0; a needed fault waits for the migration,
  * and outside a task (nothing can finish it) the walk gives -EBUSY. */
 static void migration_entry_no_task(void **state)
@@ -554,6 +582,7 @@ int main(void)
 		FOR_GEOS(vma_permissions),
 		FOR_GEOS(special_and_mixedmap),
 		FOR_GEOS(poison_and_markers),
+		FOR_GEOS(swap_entries),
 		FOR_GEOS(migration_entry_no_task),
 		FOR_GEOS(migration_entry_waits_in_task),
 		FOR_GEOS(thp_pmd_leaf),

@@ -369,6 +369,18 @@ SIMMM_API int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf,
 			      enum simmm_access access);
 
 /**
+ * simmm_clear_refs_soft_dirty() - clear soft-dirty tracking of the whole
+ * address space (echo 4 > /proc/pid/clear_refs): VM_SOFTDIRTY cleared on
+ * every VMA; one MMU_NOTIFY_SOFT_DIRTY invalidation over [0, ~0) brackets
+ * write-protecting every present pte / PMD leaf and clearing its soft-dirty
+ * bit (swap entries lose their swp soft-dirty bit). The next write to a
+ * page faults and marks it soft-dirty again. DMA-pinned pages are skipped.
+ * Takes the mmap lock for write.
+ * Return: 0; -EINVAL for NULL or a dead @mm; the mmap lock's errors.
+ */
+SIMMM_API int simmm_clear_refs_soft_dirty(struct simmm_mm *mm);
+
+/**
  * simmm_handle_mm_fault() - fault one address in, as HMM and GUP do
  * (handle_mm_fault() with FAULT_FLAG_* bits). The caller holds the mmap
  * lock for read (simmm_mmap_read_lock()).

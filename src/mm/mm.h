@@ -18,6 +18,7 @@
  *   swap.c     swap device, swap cache, swap counts
  *   reclaim.c  LRU and reclaim
  *   gup.c      get/pin_user_pages
+ *   softdirty.c clear_refs soft-dirty (the SOFT_DIRTY notifier event)
  *
  * Invariants (checked by the mm checker):
  *  - VMAs are page aligned, non-empty, non-overlapping, inside the user VA
