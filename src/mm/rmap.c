@@ -172,8 +172,13 @@ bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct sim
 		return false;
 	if (t.present && simmm_pte_special(t.entry))
 		return false;
+	/* The frame at @addr (inside a huge leaf: its subpage). Computed from
+	 * the entry, not t.pfn, because translate leaves t.pfn at 0 for
+	 * PROT_NONE (protnone) leaves, which still map the folio. */
 	if (t.present)
-		pfn = t.pfn;
+		pfn = simmm_pte_pfn(t.entry) +
+		      ((addr & (simmm_level_size(vma->mm->pgt, t.level) - 1)) >>
+		       vma->mm->sim->geo.page_shift);
 	if (pfn < folio->pfn || pfn >= folio->pfn + nr)
 		return false;
 	*lvl = t.level;
@@ -285,6 +290,18 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 		    t.level != SIMMM_LVL_PTE && !(vma->vm_flags & SIMMM_VM_HUGETLB))
 			simmm__split_huge_pmd(mm, vma, addr); /* TTU_SPLIT_HUGE_PMD */
 	}
+	/* simmm keeps one anon_vma per fork family, so the walk also visits
+	 * VMAs that cannot map this folio (the kernel's per-process anon_vma
+	 * chains would not link them). Notify only where the folio is mapped,
+	 * so mirrors of unrelated processes see no spurious CLEAR. */
+	for (p = addr; p < end; p += mm->sim->page_size) {
+		simmm_entry_t *slot;
+		enum simmm_level lvl;
+		if (simmm__page_vma_mapped(vma, p, folio, &slot, &lvl))
+			break;
+	}
+	if (p >= end)
+		return true;
 	if (simmm__change_begin(&c, mm, addr, end, SIMMM_MMU_NOTIFY_CLEAR, NULL)) {
 		arg->failed = true;
 		return true;
