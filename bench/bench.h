@@ -57,6 +57,9 @@ void bench_kernel_faultin_1g(const struct bench_opts *o);
 void bench_hmm_4k_1g(const struct bench_opts *o);       /* hmm.fault_4k_1g + hmm.snapshot_4k_1g */
 void bench_hmm_snapshot_pmd_1g(const struct bench_opts *o);
 
+/* bench_migrate.c */
+void bench_migrate(const struct bench_opts *o);
+
 /* bench_notifier.c */
 void bench_notifier_dispatch(const struct bench_opts *o);
 

@@ -25,6 +25,7 @@ static const struct bench_entry benches[] = {
 	{"hmm.fault_4k_1g+hmm.snapshot_4k_1g", bench_hmm_4k_1g},
 	{"hmm.snapshot_pmd_1g", bench_hmm_snapshot_pmd_1g},
 	{"notifier.dispatch_1+1k+100k", bench_notifier_dispatch},
+	{"migrate.to_device_2m+1g+to_system_1g", bench_migrate},
 };
 
 #define MAX_RESULTS 64

@@ -21,5 +21,6 @@
 #include <simmm/mmu_notifier.h>
 #include <simmm/memremap.h>
 #include <simmm/hmm.h>
+#include <simmm/migrate.h>
 
 #endif

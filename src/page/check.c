@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page/devmem.h"
 #include "page/phys.h"
 
 struct blk {
@@ -131,7 +132,7 @@ static int check_head(simmm_sim *sim, const struct simmm_page *h, uint64_t *used
 int simmm__phys_check(simmm_sim *sim, void *arg)
 {
 	struct simmm_phys *ph = phys_of(sim);
-	uint64_t used = 0, contents = 0, tables = 0;
+	uint64_t used = 0, contents = 0, tables = 0, dev_memmap = 0;
 	struct blk *blocks;
 	size_t nblocks, bi = 0;
 	int bad;
@@ -163,6 +164,9 @@ int simmm__phys_check(simmm_sim *sim, void *arg)
 		}
 	}
 	simmm__free(sim, SIMMM_ALLOC_META, blocks, (nblocks + 1) * sizeof(*blocks));
+	/* Device frames live outside RAM and the buddy allocator: checked by
+	 * their own rules, their contents and memmap counted with RAM's. */
+	bad += simmm__devmem_check(sim, &contents, &dev_memmap);
 
 	if (used + ph->free_pages != ph->nr_pages)
 		VIOL("accounting: %llu frames in use + %llu free != %llu RAM frames",
@@ -179,7 +183,7 @@ int simmm__phys_check(simmm_sim *sim, void *arg)
 		     (unsigned long long)sim->alloc.live_bytes[SIMMM_ALLOC_CONTENTS],
 		     (unsigned long long)ph->content_pages);
 	uint64_t memmap = ph->sections_present * SIMMM_SECTION_PAGES * sizeof(struct simmm_page) +
-			  ph->nr_sections * sizeof(*ph->sections);
+			  ph->nr_sections * sizeof(*ph->sections) + dev_memmap;
 	if (sim->alloc.live_bytes[SIMMM_ALLOC_MEMMAP] != memmap)
 		VIOL("accounting: memmap bytes %llu, expected %llu",
 		     (unsigned long long)sim->alloc.live_bytes[SIMMM_ALLOC_MEMMAP],

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "page/devmem.h"
 #include "page/phys.h"
 
 int simmm__memmap_init(simmm_sim *sim)
@@ -26,6 +27,10 @@ static size_t section_bytes(void)
 void simmm__memmap_fini(simmm_sim *sim)
 {
 	struct simmm_phys *ph = phys_of(sim);
+
+	/* Device memmaps go last: every user of device pages (mms, at the
+	 * finalisers) is gone by now. */
+	simmm__devmem_fini(sim);
 	if (!ph->sections)
 		return;
 	for (uint64_t s = 0; s < ph->nr_sections; s++)
@@ -63,9 +68,13 @@ int simmm__memmap_populate(simmm_sim *sim, simmm_pfn_t pfn, uint64_t nr)
 	return 0;
 }
 
+/* RAM frames, and device frames of a registered pagemap (pfn_valid() is
+ * true for ZONE_DEVICE memory in the kernel too). */
 bool simmm__pfn_valid(const simmm_sim *sim, simmm_pfn_t pfn)
 {
-	return pfn < phys_of(sim)->nr_pages;
+	struct simmm_phys *ph = phys_of(sim);
+
+	return pfn < ph->nr_pages || (ph->devmem && simmm__devmem_page(ph, pfn));
 }
 
 struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn)
@@ -74,13 +83,15 @@ struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn)
 	struct simmm_page *sec;
 
 	if (SIMMM_UNLIKELY(pfn >= ph->nr_pages))
-		return NULL;
+		return simmm__devmem_page(phys_of(sim), pfn);
 	sec = ph->sections[pfn >> SIMMM_SECTION_SHIFT];
 	return sec ? &sec[pfn & (SIMMM_SECTION_PAGES - 1)] : NULL;
 }
 
 struct simmm_page *simmm__pfn_to_page_alloc(simmm_sim *sim, simmm_pfn_t pfn)
 {
+	if (pfn >= phys_of(sim)->nr_pages)
+		return simmm__devmem_page(phys_of(sim), pfn);
 	if (!simmm__pfn_valid(sim, pfn))
 		return NULL;
 	if (simmm__memmap_populate(sim, pfn, 1))

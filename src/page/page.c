@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "page/devmem.h"
 #include "page/phys.h"
 
 int simmm__buddy_init(simmm_sim *sim);
@@ -55,6 +56,11 @@ void simmm__folio_put(simmm_sim *sim, struct simmm_page *page)
 		simmm__report(sim, SIMMM_REPORT_MISUSE,
 			      "pfn 0x%llx freed while mapped (mapcount %d)",
 			      (unsigned long long)head->pfn, head->mapcount);
+	}
+	if (simmm__is_zone_device_page(head)) {
+		/* free_zone_device_folio(): back to the driver, not the buddy. */
+		simmm__devmem_free(sim, head);
+		return;
 	}
 	simmm__free_pages(sim, head);
 }
@@ -150,12 +156,11 @@ void simmm__pt_page_free(simmm_sim *sim, struct simmm_page *p)
 
 struct simmm_dev_pagemap *simmm__page_pgmap(const simmm_sim *sim, const struct simmm_page *page)
 {
-	(void)sim;
-	/* Device frames and their pagemaps arrive with memremap_pages (the
-	 * device-memory layer); system frames have none. */
+	/* Device frames carry their pagemap's id (devmem.c); system frames
+	 * have none. */
 	if (page->memtype == SIMMM_MEM_SYSTEM)
 		return NULL;
-	return NULL;
+	return simmm__devmem_pgmap(sim, page->pgmap_id);
 }
 
 simmm_pfn_t simmm__zero_pfn(const simmm_sim *sim)

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+/*
+ * migrate_vma_pages() / migrate_device_pages(): move the struct page state
+ * of every entry that still migrates to its destination, and insert the
+ * destination pages of collected holes (migrate_vma_insert_page()).
+ */
+#include "migrate/migrate.h"
+
+/* A dst entry must name a locked page in use; 0 (or no VALID) declines. */
+static bool dst_valid(simmm_sim *sim, uint64_t mpfn)
+{
+	struct simmm_page *folio;
+
+	if (!(mpfn & SIMMM_MIGRATE_PFN_VALID))
+		return true;
+	folio = simmm__mig_folio(sim, mpfn);
+	return folio && (folio->flags & PG_locked) && !(folio->flags & (PG_table | PG_reserved));
+}
+
+static int check_dst(simmm_sim *sim, uint64_t *src, const uint64_t *dst, uint64_t npages)
+{
+	for (uint64_t i = 0; i < npages; i++) {
+		if (dst_valid(sim, dst[i]))
+			continue;
+		simmm__report(sim, SIMMM_REPORT_MISUSE,
+			      "migrate pages: dst[%llu] = %#llx is not a locked page in use",
+			      (unsigned long long)i, (unsigned long long)dst[i]);
+		/* Nothing migrates: finalize restores every source. */
+		for (uint64_t k = 0; k < npages; k++)
+			src[k] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* migrate_vma_insert_page(): map @page where a hole was collected, as
+ * do_anonymous_page() would, but with a device-private entry for private
+ * memory. Only over a none or zero-page pte: a CPU fault that filled the
+ * hole meanwhile wins. */
+static void insert_page(struct simmm_migrate_vma *m, simmm_addr_t addr, struct simmm_page *page,
+			uint64_t *src)
+{
+	struct simmm_vma *vma = m->vma;
+	struct simmm_mm *mm = vma->mm;
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *folio = simmm__compound_head(sim, page);
+	simmm_entry_t *slot, e, orig;
+
+	*src &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+	if (!simmm__vma_is_anonymous(vma) || folio->order)
+		return;
+	if (simmm__is_device_private_page(folio))
+		e = (vma->vm_flags & SIMMM_VM_WRITE) ? simmm_make_writable_device_private_entry(folio->pfn)
+						     : simmm_make_readable_device_private_entry(folio->pfn);
+	else if (simmm__is_zone_device_page(folio) && !simmm__is_device_coherent_page(folio))
+		return; /* unsupported ZONE_DEVICE type */
+	else
+		e = simmm__mk_pte(mm, vma, folio->pfn, true);
+	/* A pmd_trans_huge() there (-EEXIST) or no memory for tables: abort. */
+	if (simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PTE, &slot) ||
+	    simmm__anon_vma_prepare(mm, vma))
+		return;
+	orig = *slot;
+	if (simmm_pte_present(orig) ? simmm_pte_pfn(orig) != simmm__zero_pfn(sim)
+				    : !simmm_entry_none(orig))
+		return;
+	if (vma->vm_flags & SIMMM_VM_UFFD_MISSING)
+		return; /* userfaultfd_missing(): back off, do not deliver */
+	folio->flags |= PG_uptodate;
+	simmm__folio_add_new_anon_rmap(folio, vma, addr, true);
+	if (!simmm__is_zone_device_page(folio))
+		simmm__lru_add(sim, folio);
+	simmm__folio_get(sim, folio);
+	simmm_pgtable_set(mm->pgt, addr, SIMMM_LVL_PTE, e);
+	simmm__rss_add(mm, vma, folio, 1);
+	*src = SIMMM_MIGRATE_PFN_MIGRATE;
+}
+
+/* folio_free_swap(): drop the swap cache when no swap entry needs it. */
+static bool free_swap(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (!(folio->flags & PG_swapcache))
+		return true;
+	if (simmm__swap_count(sim, folio->private) > 0)
+		return false;
+	simmm__swap_cache_del(sim, folio);
+	return true;
+}
+
+/* May @folio's state move to @newfolio? Device memory takes anonymous
+ * memory only; other ZONE_DEVICE types take nothing. simmm moves no
+ * page-cache folios (their cache slot would have to move too). */
+static bool may_move(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *newfolio)
+{
+	if (simmm__is_zone_device_page(newfolio) && !simmm__is_device_private_page(newfolio) &&
+	    !simmm__is_device_coherent_page(newfolio))
+		return false;
+	if (!(folio->flags & PG_anon))
+		return false;
+	return free_swap(sim, folio);
+}
+
+/* folio_migrate_mapping() (anonymous: refcount must be exactly ours) and
+ * folio_migrate_flags(). */
+static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *newfolio,
+			  int extra)
+{
+	const uint32_t keep = PG_dirty | PG_referenced | PG_active | PG_swapbacked | PG_anon |
+			      PG_unevictable;
+
+	if (folio->order != newfolio->order ||
+	    folio->refcount != simmm__folio_mapcount(sim, folio) + 1 + extra)
+		return false;
+	newfolio->mapping = folio->mapping;
+	newfolio->index = folio->index;
+	newfolio->flags |= (folio->flags & keep) | PG_uptodate;
+	return true;
+}
+
+/* A COMPOUND hole (a whole PMD collected with SELECT_COMPOUND) whose
+ * destination is not a huge folio falls back to small pages: every page of
+ * the PMD becomes a hole of its own, filled from dst[i + j] [6.19+]. A huge
+ * destination would need a PMD-level device entry: not modelled yet, so
+ * such an entry is refused. */
+static void split_compound_hole(simmm_sim *sim, uint64_t *src, const uint64_t *dst, uint64_t i,
+				uint64_t npages)
+{
+	uint64_t nr = 1ULL << simmm__pmd_order(sim);
+
+	if (dst[i] & SIMMM_MIGRATE_PFN_COMPOUND) {
+		src[i] &= ~(SIMMM_MIGRATE_PFN_MIGRATE | SIMMM_MIGRATE_PFN_COMPOUND);
+		return;
+	}
+	src[i] &= ~SIMMM_MIGRATE_PFN_COMPOUND;
+	for (uint64_t j = 1; j < nr && i + j < npages; j++)
+		src[i + j] = SIMMM_MIGRATE_PFN_MIGRATE;
+}
+
+int simmm__migrate_pages(simmm_sim *sim, uint64_t *src, uint64_t *dst, uint64_t npages,
+			 struct simmm_migrate_vma *m)
+{
+	struct simmm_change c = {0};
+	bool notified = false;
+	int err = check_dst(sim, src, dst, npages);
+
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < npages; i++) {
+		struct simmm_page *newpage = simmm__mig_page(sim, dst[i]);
+		struct simmm_page *page = simmm__mig_page(sim, src[i]);
+		struct simmm_page *folio, *newfolio;
+
+		if (!page && (src[i] & SIMMM_MIGRATE_PFN_COMPOUND) && m)
+			split_compound_hole(sim, src, dst, i, npages);
+		if (!newpage) {
+			src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+			continue;
+		}
+		if (!page) {
+			simmm_addr_t addr;
+
+			if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE) || !m)
+				continue;
+			addr = m->start + (i << sim->geo.page_shift);
+			if (!notified) {
+				notified = true;
+				simmm__change_begin(&c, m->vma->mm, addr, m->end,
+						    SIMMM_MMU_NOTIFY_MIGRATE, m->pgmap_owner);
+			}
+			insert_page(m, addr, newpage, &src[i]);
+			continue;
+		}
+		if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+			continue;
+		folio = simmm__compound_head(sim, page);
+		newfolio = simmm__compound_head(sim, newpage);
+		if (!may_move(sim, folio, newfolio) ||
+		    !migrate_folio(sim, folio, newfolio,
+				   m && m->fault_page == page->pfn ? 1 : 0))
+			src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+	}
+	if (notified)
+		simmm__change_end(&c);
+	return 0;
+}
+
+int simmm_migrate_vma_pages(struct simmm_migrate_vma *migrate)
+{
+	if (!migrate || !migrate->vma || !simmm__mm_ok(migrate->vma->mm) || !migrate->src ||
+	    !migrate->dst)
+		return -EINVAL;
+	return simmm__migrate_pages(migrate->vma->mm->sim, migrate->src, migrate->dst,
+				    migrate->npages, migrate);
+}
