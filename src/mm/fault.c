@@ -354,6 +354,14 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 		simmm__folio_put(sim, folio);
 		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
 	}
+	/* pte_same(): another migration may have replaced the entry while we
+	 * took the lock; then there is nothing to migrate back, refault. */
+	simmm_entry_t *slot;
+	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &slot) || *slot != f->orig) {
+		simmm__folio_unlock(sim, folio);
+		simmm__folio_put(sim, folio);
+		return 0;
+	}
 	f->mm->stats.devmem_faults++;
 	ret = pgmap->ops->migrate_to_ram(&vmf);
 	simmm__folio_unlock(sim, folio);
