@@ -38,23 +38,29 @@ static void hw_set_ad(struct simmm_mm *mm, simmm_addr_t addr, const struct simmm
 		*slot = simmm_pte_mkdirty(*slot);
 }
 
-static void copy_data(struct simmm_mm *mm, simmm_pfn_t pfn, uint64_t off, uint8_t *buf,
-		      uint64_t n, enum simmm_access acc)
+/* Move the bytes. A write that cannot allocate the page's contents fails
+ * with -ENOMEM and stores nothing (found by fuzz_mm_ops: it used to report
+ * success while dropping the data). */
+static int copy_data(struct simmm_mm *mm, simmm_pfn_t pfn, uint64_t off, uint8_t *buf,
+		     uint64_t n, enum simmm_access acc)
 {
 	struct simmm_page *page = simmm__pfn_to_page(mm->sim, pfn);
 	uint8_t *data;
 
 	if (!page || !buf)
-		return;
+		return 0;
 	data = simmm__page_data(mm->sim, page, acc == SIMMM_ACCESS_WRITE);
 	if (acc == SIMMM_ACCESS_WRITE) {
 		if (data)
 			memcpy(data + off, buf, n);
+		else if (!(mm->sim->flags & SIMMM_CFG_NO_CONTENTS))
+			return -ENOMEM;
 	} else if (data) {
 		memcpy(buf, data + off, n);
 	} else {
 		memset(buf, 0, n);
 	}
+	return 0;
 }
 
 static int fault_errno(struct simmm_mm *mm, unsigned ret)
@@ -109,8 +115,7 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 
 		if (simmm_pgtable_translate(mm->pgt, addr, &t) == 0 && hw_allows(&t, acc)) {
 			hw_set_ad(mm, addr, &t, acc);
-			copy_data(mm, t.pfn, addr & (mm->sim->page_size - 1), buf, n, acc);
-			return 0;
+			return copy_data(mm, t.pfn, addr & (mm->sim->page_size - 1), buf, n, acc);
 		}
 		err = user_fault(mm, addr, acc);
 		if (err == -EAGAIN)

@@ -290,14 +290,25 @@ simmm_entry_t simmm__swap_out(simmm_sim *sim, struct simmm_page *page)
 
 /* swapin_readahead() without the readahead: a new order-0 swap-cache folio
  * with the slot's contents, returned with the caller's reference. */
-static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw,
-				    struct simmm_swap_slot *s, int *err)
+static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw, simmm_entry_t swp,
+				    int *err)
 {
 	struct simmm_page *folio = simmm__alloc_user_folio(sim, 0);
+	struct simmm_swap_slot *s;
 
 	if (!folio) {
 		*err = -ENOMEM;
 		return NULL;
+	}
+	/* The allocation may have reclaimed, which swaps other pages out and
+	 * may grow (move) the slot array: look the slot up again (found by
+	 * fuzz_mm_ops as a use-after-free). Our entry keeps it in use. */
+	s = slot_of(sw, swp);
+	if (s->cache_pfn) {
+		struct simmm_page *cached = simmm__pfn_to_page(sim, s->cache_pfn);
+		simmm__folio_put(sim, folio);
+		simmm__folio_get(sim, cached);
+		return cached;
 	}
 	if (s->data) {
 		void *d = simmm__page_data(sim, folio, true);
@@ -340,7 +351,7 @@ struct simmm_page *simmm__swap_in_major(simmm_sim *sim, simmm_entry_t swp, int *
 		simmm__folio_get(sim, folio);
 		return folio;
 	}
-	folio = swap_read(sim, sw, s, err);
+	folio = swap_read(sim, sw, swp, err);
 	if (folio && major)
 		*major = true;
 	return folio;

@@ -1,0 +1,1208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzz_mm_ops: address-space operations on up to three mms, checked after
+ * every step against a flat reference model, the invariant checker and the
+ * report log. See fuzz/README.md for the input format.
+ *
+ * The model. Each mm has a window of NP pages at a fixed base. A model page
+ * is unmapped, or mapped with a protection and either private (its bytes
+ * are its own copy, or still those of the file/zero page behind it) or
+ * shared (its bytes are those of an object page: a file or the shmem
+ * object of a MAP_SHARED|MAP_ANONYMOUS mapping). Three byte "slots" per
+ * page are modelled: offsets 0, page_size/2 and page_size-1 (so a 2-byte
+ * access at the last slot crosses into the next page). MADV_FREE makes
+ * contents uncertain: a lazily freed page may read back as all zeros
+ * (reclaim discarded it) until it is written; reads resolve that.
+ *
+ * Checks after every step: the op's return code against the model; peeks
+ * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
+ * table entries against the model, frame contents of present entries;
+ * simmm_check() == 0 and no report. With allocation-failure injection
+ * (SIMMM_FAULT_NTH for one op), the op must return what the model expects
+ * or -ENOMEM with the model unchanged. At the end every touched page is
+ * read back through simmm_mm_access(), everything is released, and
+ * simmm_sim_destroy() must report no leak.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <simmm/simmm.h>
+
+#include "fuzz_common.h"
+
+#define NMM      3
+#define NSLOT    3
+#define NP_MAX   1024
+#define MAXOBJ   16
+#define MAXOBJP  (NP_MAX + 64) /* object pages modelled */
+#define MAXPINS  16
+#define PIN_MAX  8
+#define MAXOPS   200
+#define SLOT_BIT(s) (1u << (s))
+
+enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP, OP_FORK, OP_ACCESS,
+       OP_RECLAIM, OP_PIN, OP_UNPIN, OP_MMPUT, OP_FWRITE, OP_FREAD, OP_VERIFY, OP_THP,
+       NR_OPS };
+
+static const char *const op_names[NR_OPS] = {
+	"mmap", "munmap", "mprotect", "madvise", "mremap", "fork", "access", "reclaim",
+	"pin", "unpin", "mmput", "fwrite", "fread", "verify", "thp",
+};
+
+/* struct mpage - one page of one mm's window. */
+struct mpage {
+	uint8_t mapped, prot, shared;
+	uint8_t own;     /* private: val[] is the page's own copy */
+	uint8_t lazy;    /* MADV_FREE'd, not written since: may read as zeros */
+	uint8_t maybe0;  /* slots that may read 0 instead of val (SLOT_BIT) */
+	uint8_t obj;     /* 0 = anonymous VMA; else object index + 1 */
+	uint32_t pgoff;  /* page offset into the object */
+	uint8_t val[NSLOT];
+};
+
+/* struct mobj - a file or shmem object: its size and modelled bytes. */
+struct mobj {
+	struct simmm_file *file; /* files only (shmem objects belong to VMAs) */
+	uint64_t size;           /* bytes */
+	bool rdonly;
+	uint8_t data[MAXOBJP][NSLOT];
+};
+
+struct pinset {
+	bool used, pin;
+	uint64_t n;
+	simmm_pfn_t pfn[PIN_MAX];
+};
+
+struct fzmm {
+	struct simmm_mm *mm;
+	struct mpage pg[NP_MAX];
+};
+
+static struct fz {
+	simmm_sim *sim;
+	const struct simmm_geometry *g;
+	uint64_t ps, np, base;
+	uint64_t pmd_pages;
+	struct fzmm m[NMM];
+	struct mobj obj[MAXOBJ];
+	unsigned nobj;
+	struct pinset pins[MAXPINS];
+	uint8_t touched[NP_MAX];
+	unsigned peek_cursor;
+	bool inject;
+	/* op trace for failure messages */
+	char trace[16384];
+	size_t tlen;
+	unsigned nops;
+} F;
+
+static const struct {
+	const char *name;
+	uint64_t np, ram_pages, swap_pages;
+} geos[] = {
+	{"x86_64-4level", 1024, 1024, 1024},
+	{"arm64-64k-48", 64, 128, 256},
+	{"riscv-sv39", 1024, 1024, 1024},
+	{"toy-15bit", 64, 256, 512},
+};
+
+/* ---- tracing -------------------------------------------------------------------- */
+
+__attribute__((format(printf, 1, 2))) static void tr(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (F.tlen >= sizeof(F.trace) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(F.trace + F.tlen, sizeof(F.trace) - F.tlen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		F.tlen += (size_t)n < sizeof(F.trace) - F.tlen ? (size_t)n : sizeof(F.trace) - F.tlen - 1;
+}
+
+void fz_dump_context(void)
+{
+	fprintf(stderr, "---- fuzz_mm_ops trace (%s, window %llu pages at %#llx, page %llu) ----\n%s",
+		F.g ? F.g->name : "?", (unsigned long long)F.np, (unsigned long long)F.base,
+		(unsigned long long)F.ps, F.trace);
+	if (F.sim) {
+		uint64_t n = 0;
+		const char *r = simmm_reports(F.sim, &n);
+
+		if (n)
+			fprintf(stderr, "---- %llu reports ----\n%s\n", (unsigned long long)n, r);
+	}
+}
+
+/* ---- model helpers ---------------------------------------------------------------- */
+
+static simmm_addr_t pa(uint64_t p)
+{
+	return F.base + p * F.ps;
+}
+
+static uint64_t slot_off(unsigned s)
+{
+	return s == 0 ? 0 : s == 1 ? F.ps / 2 : F.ps - 1;
+}
+
+static struct mobj *pobj(const struct mpage *p)
+{
+	return p->obj ? &F.obj[p->obj - 1] : NULL;
+}
+
+/* Page @pgoff of @o exists (SIGBUS beyond EOF). */
+static bool obj_page_ok(const struct mobj *o, uint64_t pgoff)
+{
+	return pgoff < (o->size + F.ps - 1) / F.ps && pgoff < MAXOBJP;
+}
+
+static uint8_t obj_byte(const struct mobj *o, uint64_t pgoff, unsigned s)
+{
+	return pgoff * F.ps + slot_off(s) < o->size ? o->data[pgoff][s] : 0;
+}
+
+/* Can the page be accessed at all without SIGBUS? */
+static bool page_backed(const struct mpage *p)
+{
+	if (p->shared || (!p->own && p->obj))
+		return obj_page_ok(pobj(p), p->pgoff);
+	return true;
+}
+
+static bool may_access(const struct mpage *p, enum simmm_access acc)
+{
+	if (!p->mapped)
+		return false;
+	if (acc == SIMMM_ACCESS_WRITE)
+		return p->prot & SIMMM_PROT_WRITE;
+	if (acc == SIMMM_ACCESS_EXEC)
+		return p->prot & SIMMM_PROT_EXEC;
+	return p->prot != 0;
+}
+
+/* What slot @s reads as: *alt0 says 0 is also acceptable. */
+static uint8_t expect(const struct mpage *p, unsigned s, bool *alt0)
+{
+	*alt0 = false;
+	if (p->shared)
+		return obj_byte(pobj(p), p->pgoff, s);
+	if (p->own) {
+		*alt0 = p->lazy || (p->maybe0 & SLOT_BIT(s));
+		return p->val[s];
+	}
+	return p->obj ? obj_byte(pobj(p), p->pgoff, s) : 0;
+}
+
+/* A read saw @v in slot @s: check it and learn what it tells. */
+static void observe(struct mpage *p, uint64_t page, unsigned s, uint8_t v, const char *who)
+{
+	bool alt0;
+	uint8_t want = expect(p, s, &alt0);
+
+	if (v != want && !(alt0 && v == 0))
+		FZ_FAIL("%s: page %llu slot %u read %#x, model %#x%s", who,
+			(unsigned long long)page, s, v, want, alt0 ? " (or 0)" : "");
+	if (!p->shared && p->own && v != want) {
+		if (p->lazy && !(p->maybe0 & SLOT_BIT(s))) { /* reclaim discarded it */
+			memset(p->val, 0, sizeof(p->val));
+			p->lazy = 0;
+			p->maybe0 = 0;
+		} else { /* a slot left unknown by an earlier discard */
+			p->val[s] = 0;
+			p->maybe0 &= (uint8_t)~SLOT_BIT(s);
+		}
+	} else if (!p->shared && p->own && !p->lazy) {
+		p->maybe0 &= (uint8_t)~SLOT_BIT(s);
+	}
+}
+
+/* A private page is about to be written: give it its own copy. */
+static void materialize(struct mpage *p)
+{
+	if (p->own)
+		return;
+	for (unsigned s = 0; s < NSLOT; s++)
+		p->val[s] = p->obj ? obj_byte(pobj(p), p->pgoff, s) : 0;
+	p->own = 1;
+	p->lazy = 0;
+	p->maybe0 = 0;
+}
+
+static void model_write(struct mpage *p, unsigned s, uint8_t v)
+{
+	if (p->shared) {
+		struct mobj *o = pobj(p);
+
+		o->data[p->pgoff][s] = v;
+		return;
+	}
+	materialize(p);
+	if (p->lazy) { /* dirtied: no longer discardable, but maybe already was */
+		for (unsigned k = 0; k < NSLOT; k++)
+			if (p->val[k])
+				p->maybe0 |= (uint8_t)SLOT_BIT(k);
+		p->lazy = 0;
+	}
+	p->val[s] = v;
+	p->maybe0 &= (uint8_t)~SLOT_BIT(s);
+}
+
+/* Zap (MADV_DONTNEED, DONTUNMAP source): private pages lose their copy. */
+static void model_zap(struct mpage *p)
+{
+	if (p->shared)
+		return;
+	p->own = 0;
+	p->lazy = 0;
+	p->maybe0 = 0;
+	memset(p->val, 0, sizeof(p->val));
+}
+
+static bool range_all_mapped(struct fzmm *m, uint64_t i, uint64_t n)
+{
+	for (uint64_t k = i; k < i + n; k++)
+		if (!m->pg[k].mapped)
+			return false;
+	return true;
+}
+
+static bool range_any_mapped(struct fzmm *m, uint64_t i, uint64_t n)
+{
+	for (uint64_t k = i; k < i + n; k++)
+		if (m->pg[k].mapped)
+			return true;
+	return false;
+}
+
+static void touch(uint64_t i, uint64_t n)
+{
+	for (uint64_t k = i; k < i + n && k < F.np; k++)
+		F.touched[k] = 1;
+}
+
+/* ---- peeks: compare without faulting ------------------------------------------------ */
+
+static uint64_t vm_of_prot(int prot)
+{
+	return (prot & SIMMM_PROT_READ ? SIMMM_VM_READ : 0) |
+	       (prot & SIMMM_PROT_WRITE ? SIMMM_VM_WRITE : 0) |
+	       (prot & SIMMM_PROT_EXEC ? SIMMM_VM_EXEC : 0);
+}
+
+static void peek_page(unsigned mi, uint64_t i)
+{
+	struct fzmm *m = &F.m[mi];
+	struct mpage *p = &m->pg[i];
+	struct simmm_vma_info vi;
+	struct simmm_translation t;
+	int rc = simmm_vma_info(m->mm, pa(i), &vi);
+
+	if (!p->mapped) {
+		FZ_CHECK(rc == -ENOENT, "mm%u page %llu: VMA where the model has none (rc %d)", mi,
+			 (unsigned long long)i, rc);
+		rc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i), &t);
+		FZ_CHECK(rc == -ENOENT, "mm%u page %llu: entry %#llx in an unmapped page", mi,
+			 (unsigned long long)i, (unsigned long long)t.entry);
+		return;
+	}
+	FZ_CHECK(rc == 0, "mm%u page %llu: no VMA (rc %d)", mi, (unsigned long long)i, rc);
+	FZ_CHECK((vi.vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) ==
+			 vm_of_prot(p->prot),
+		 "mm%u page %llu: vm_flags %#llx, model prot %d", mi, (unsigned long long)i,
+		 (unsigned long long)vi.vm_flags, p->prot);
+	FZ_CHECK(!!(vi.vm_flags & SIMMM_VM_SHARED) == p->shared, "mm%u page %llu: VM_SHARED", mi,
+		 (unsigned long long)i);
+	FZ_CHECK(vi.anon == (!p->obj), "mm%u page %llu: anon %d, model obj %u", mi,
+		 (unsigned long long)i, vi.anon, p->obj);
+	if (p->obj)
+		FZ_CHECK(vi.pgoff + (pa(i) - vi.start) / F.ps == p->pgoff,
+			 "mm%u page %llu: pgoff %llu, model %u", mi, (unsigned long long)i,
+			 (unsigned long long)(vi.pgoff + (pa(i) - vi.start) / F.ps), p->pgoff);
+	rc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i), &t);
+	FZ_CHECK(rc == 0 || rc == -ENOENT, "mm%u page %llu: translate %d", mi,
+		 (unsigned long long)i, rc);
+	if (rc || !t.present)
+		return;
+	if (!(p->prot & SIMMM_PROT_WRITE))
+		FZ_CHECK(!t.write, "mm%u page %llu: writable entry %#llx, model prot %d", mi,
+			 (unsigned long long)i, (unsigned long long)t.entry, p->prot);
+	if (!p->prot)
+		FZ_CHECK(simmm_pte_protnone(t.entry), "mm%u page %llu: PROT_NONE page entry %#llx",
+			 mi, (unsigned long long)i, (unsigned long long)t.entry);
+	FZ_CHECK(page_backed(p), "mm%u page %llu: mapped beyond EOF", mi, (unsigned long long)i);
+	if (simmm_pte_protnone(t.entry))
+		return; /* translate gives no pfn for PROT_NONE leaves */
+	for (unsigned s = 0; s < NSLOT; s++) {
+		uint8_t v = 0xA5;
+		bool alt0;
+		uint8_t want = expect(p, s, &alt0);
+
+		rc = simmm_page_read(F.sim, t.pfn, slot_off(s), &v, 1);
+		FZ_CHECK(rc == 0, "page_read pfn %#llx: %d", (unsigned long long)t.pfn, rc);
+		FZ_CHECK(v == want || (alt0 && v == 0),
+			 "mm%u page %llu slot %u: frame %#llx holds %#x, model %#x%s", mi,
+			 (unsigned long long)i, s, (unsigned long long)t.pfn, v, want,
+			 alt0 ? " (or 0)" : "");
+	}
+}
+
+static void peek_range(uint64_t i, uint64_t n)
+{
+	uint64_t lo = i ? i - 1 : 0, hi = i + n + 1 < F.np ? i + n + 1 : F.np;
+
+	for (unsigned mi = 0; mi < NMM; mi++)
+		if (F.m[mi].mm)
+			for (uint64_t k = lo; k < hi; k++)
+				peek_page(mi, k);
+}
+
+/* A rotating 32-page chunk, for ops that may change any page. */
+static void peek_some(void)
+{
+	uint64_t n = F.np < 32 ? F.np : 32;
+
+	peek_range(F.peek_cursor % F.np, F.peek_cursor % F.np + n > F.np ? F.np - F.peek_cursor % F.np : n);
+	F.peek_cursor += 32;
+}
+
+static void check_sim(void)
+{
+	int bad = simmm_check(F.sim);
+
+	FZ_CHECK(bad == 0, "simmm_check found %d violations", bad);
+	FZ_CHECK(simmm_reports_count(F.sim, 0) == 0, "reports pending");
+}
+
+/* ---- operations -------------------------------------------------------------------- */
+
+static struct fzmm *pick_mm(struct fz_in *in, unsigned *mi)
+{
+	unsigned want = fz_u8(in) % NMM;
+
+	for (unsigned k = 0; k < NMM; k++) {
+		unsigned c = (want + k) % NMM;
+
+		if (F.m[c].mm) {
+			*mi = c;
+			return &F.m[c];
+		}
+	}
+	FZ_FAIL("no live mm");
+}
+
+static uint64_t dec_page(struct fz_in *in)
+{
+	return fz_u16(in) % F.np;
+}
+
+/* Length in pages: small counts, or (0xf0..0xff) multiples of np/16. */
+static uint64_t dec_len(struct fz_in *in, uint64_t i)
+{
+	uint8_t b = fz_u8(in);
+	uint64_t n = b < 0xf0 ? 1u + b % 48u : (uint64_t)(b - 0xef) * (F.np / 16);
+
+	return n > F.np - i ? F.np - i : n;
+}
+
+static int dec_prot(uint8_t b)
+{
+	static const int prots[] = {
+		SIMMM_PROT_NONE, SIMMM_PROT_READ, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+		SIMMM_PROT_READ | SIMMM_PROT_EXEC, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+		SIMMM_PROT_WRITE, SIMMM_PROT_EXEC, 7,
+	};
+	return prots[b % 8];
+}
+
+/*
+ * May an op fail with -ENOMEM? Under injection, or when RAM is (nearly)
+ * full: shmem folios are not reclaimable in simmm (reclaim.c), so a
+ * window full of shared anonymous memory runs out for real.
+ */
+static bool oom_ok(void)
+{
+	struct simmm_phys_stats st;
+
+	if (F.inject)
+		return true;
+	return simmm_phys_stats(F.sim, &st) == 0 && st.free_pages < 16;
+}
+
+/* Expect @rc == @want, or -ENOMEM when allowed. Return: the op happened. */
+static bool expect_rc(int rc, int want, const char *what)
+{
+	if (rc == want)
+		return true;
+	if (rc == -ENOMEM && oom_ok())
+		return false;
+	FZ_FAIL("%s returned %d (%s), model expects %d", what, rc, simmm_strerror(rc), want);
+}
+
+/* Allocate a shmem object model for a MAP_SHARED|MAP_ANONYMOUS mapping. */
+static int new_shmem_obj(uint64_t bytes)
+{
+	struct mobj *o;
+
+	if (F.nobj >= MAXOBJ)
+		return -1;
+	o = &F.obj[F.nobj];
+	memset(o, 0, sizeof(*o));
+	o->size = bytes;
+	return (int)F.nobj++;
+}
+
+/* Something landed outside the window: check its first slots, then drop it. */
+static void drop_outside(struct fzmm *m, simmm_addr_t a, uint64_t n, const struct mpage *src)
+{
+	for (uint64_t k = 0; src && k < n; k++) {
+		struct mpage p = src[k];
+		uint8_t v = 0;
+		int rc;
+
+		if (!may_access(&p, SIMMM_ACCESS_READ) || !page_backed(&p))
+			continue;
+		rc = simmm_mm_access(m->mm, a + k * F.ps, &v, 1, SIMMM_ACCESS_READ);
+		if (rc == -ENOMEM && oom_ok())
+			continue;
+		FZ_CHECK(rc == 0, "read of moved page %#llx: %d", (unsigned long long)(a + k * F.ps),
+			 rc);
+		observe(&p, k, 0, v, "moved page");
+	}
+	FZ_CHECK(simmm_munmap(m->mm, a, n * F.ps) == 0, "munmap outside window");
+}
+
+/* The part of [a, a + n pages) inside the window must be free in the model. */
+static void check_free_in_window(struct fzmm *m, simmm_addr_t a, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		simmm_addr_t x = a + k * F.ps;
+
+		if (x >= F.base && x < pa(F.np))
+			FZ_CHECK(!m->pg[(x - F.base) / F.ps].mapped,
+				 "placed over a mapping at %#llx", (unsigned long long)x);
+	}
+}
+
+static void op_mmap(struct fz_in *in)
+{
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in), n = dec_len(in, i);
+	int prot = dec_prot(fz_u8(in));
+	uint8_t kind = fz_u8(in), pgb = fz_u8(in);
+	bool shared = kind & 1, file = kind & 2, fixed = kind & 4, noreplace = kind & 8;
+	unsigned fi = (kind >> 5) % 2;
+	struct mobj *fo = file ? &F.obj[fi] : NULL;
+	uint64_t pgoff = file ? pgb % 48 : 0;
+	int flags = (shared ? SIMMM_MAP_SHARED : SIMMM_MAP_PRIVATE) |
+		    (file ? 0 : SIMMM_MAP_ANONYMOUS) | (kind & 16 ? SIMMM_MAP_POPULATE : 0) |
+		    (fixed ? (noreplace ? SIMMM_MAP_FIXED_NOREPLACE : SIMMM_MAP_FIXED) : 0);
+	simmm_addr_t out = 0;
+	int want = 0, rc, oi = -1;
+
+	tr("mmap mm%u page %llu n %llu prot %d %s%s%s%s%s pgoff %llu\n", mi,
+	   (unsigned long long)i, (unsigned long long)n, prot, shared ? "shared" : "private",
+	   file ? (fi ? " file1(ro)" : " file0") : " anon", fixed ? " FIXED" : "",
+	   noreplace ? "_NOREPLACE" : "", kind & 16 ? " POPULATE" : "", (unsigned long long)pgoff);
+	touch(i, n);
+	if (shared && file && fo->rdonly && (prot & SIMMM_PROT_WRITE))
+		want = -EACCES;
+	else if (fixed && noreplace && range_any_mapped(m, i, n))
+		want = -EEXIST;
+	if (shared && !file && want == 0) {
+		oi = new_shmem_obj(n * F.ps);
+		if (oi < 0) { /* out of model objects: map private instead */
+			shared = false;
+			flags = (flags & ~SIMMM_MAP_SHARED) | SIMMM_MAP_PRIVATE;
+		}
+	}
+	rc = simmm_mmap(m->mm, pa(i), n * F.ps, prot, flags, file ? fo->file : NULL, pgoff, &out);
+	if (!expect_rc(rc, want, "mmap") || rc) {
+		if (oi >= 0 && oi == (int)F.nobj - 1)
+			F.nobj--;
+		peek_range(i, n);
+		return;
+	}
+	FZ_CHECK(!(out & (F.ps - 1)), "mmap returned unaligned %#llx", (unsigned long long)out);
+	if (fixed)
+		FZ_CHECK(out == pa(i), "MAP_FIXED at %#llx returned %#llx",
+			 (unsigned long long)pa(i), (unsigned long long)out);
+	if (out < F.base || out + n * F.ps > pa(F.np)) {
+		/* placed (partly) outside the window: not modelled; unmap it */
+		tr("  -> outside the window at %#llx, unmapped\n", (unsigned long long)out);
+		check_free_in_window(m, out, n);
+		drop_outside(m, out, n, NULL);
+		if (oi >= 0 && oi == (int)F.nobj - 1)
+			F.nobj--;
+		return;
+	}
+	if (out != pa(i)) {
+		uint64_t j = (out - F.base) / F.ps;
+
+		tr("  -> placed at page %llu\n", (unsigned long long)j);
+		FZ_CHECK(range_any_mapped(m, i, n) || (F.pmd_pages && n >= F.pmd_pages && !file),
+			 "hint %#llx was free but mmap chose %#llx", (unsigned long long)pa(i),
+			 (unsigned long long)out);
+		FZ_CHECK(!range_any_mapped(m, j, n), "mmap placed over a mapping at %#llx",
+			 (unsigned long long)out);
+		i = j;
+		touch(i, n);
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		struct mpage *p = &m->pg[i + k];
+
+		memset(p, 0, sizeof(*p));
+		p->mapped = 1;
+		p->prot = (uint8_t)prot;
+		p->shared = shared;
+		if (file) {
+			p->obj = (uint8_t)(fi + 1);
+			p->pgoff = (uint32_t)(pgoff + k);
+		} else if (shared) {
+			p->obj = (uint8_t)(oi + 1);
+			p->pgoff = (uint32_t)k;
+		}
+	}
+	/* MAP_POPULATE write-faults private writable mappings (COW broken up
+	 * front) and stops at the first page that fails (beyond EOF) */
+	if ((kind & 16) && !shared && (prot & SIMMM_PROT_WRITE))
+		for (uint64_t k = 0; k < n && page_backed(&m->pg[i + k]); k++)
+			materialize(&m->pg[i + k]);
+	peek_range(i, n);
+}
+
+static void op_munmap(struct fz_in *in)
+{
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in), n = dec_len(in, i);
+	int rc;
+
+	tr("munmap mm%u page %llu n %llu\n", mi, (unsigned long long)i, (unsigned long long)n);
+	touch(i, n);
+	rc = simmm_munmap(m->mm, pa(i), n * F.ps);
+	if (expect_rc(rc, 0, "munmap"))
+		for (uint64_t k = i; k < i + n; k++)
+			memset(&m->pg[k], 0, sizeof(m->pg[k]));
+	peek_range(i, n);
+}
+
+static void op_mprotect(struct fz_in *in)
+{
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in), n = dec_len(in, i);
+	int prot = dec_prot(fz_u8(in)), want = 0, rc;
+
+	tr("mprotect mm%u page %llu n %llu prot %d\n", mi, (unsigned long long)i,
+	   (unsigned long long)n, prot);
+	touch(i, n);
+	if (!range_all_mapped(m, i, n)) {
+		want = -ENOMEM;
+	} else if (prot & SIMMM_PROT_WRITE) {
+		for (uint64_t k = i; k < i + n; k++)
+			if (m->pg[k].shared && pobj(&m->pg[k])->rdonly)
+				want = -EACCES;
+	}
+	rc = simmm_mprotect(m->mm, pa(i), n * F.ps, prot);
+	if (expect_rc(rc, want, "mprotect") && !rc)
+		for (uint64_t k = i; k < i + n; k++)
+			m->pg[k].prot = (uint8_t)prot;
+	peek_range(i, n);
+}
+
+static void op_madvise(struct fz_in *in)
+{
+	static const int advs[] = {SIMMM_MADV_DONTNEED, SIMMM_MADV_FREE, SIMMM_MADV_HUGEPAGE,
+				   SIMMM_MADV_NOHUGEPAGE, SIMMM_MADV_COLLAPSE, SIMMM_MADV_PAGEOUT};
+	static const char *const names[] = {"DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE",
+					    "COLLAPSE", "PAGEOUT"};
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in), n = dec_len(in, i);
+	unsigned a = fz_u8(in) % 6;
+	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
+	uint64_t stop = i + n;
+
+	tr("madvise mm%u page %llu n %llu %s\n", mi, (unsigned long long)i, (unsigned long long)n,
+	   names[a]);
+	touch(i, n);
+	if (adv == SIMMM_MADV_FREE) {
+		/* file VMAs refuse FREE; VMAs before the first one are advised */
+		for (uint64_t k = i; k < i + n; k++)
+			if (m->pg[k].mapped && m->pg[k].obj) {
+				want = -EINVAL;
+				stop = k;
+				break;
+			}
+	}
+	rc = simmm_madvise(m->mm, pa(i), n * F.ps, adv);
+	if (adv == SIMMM_MADV_COLLAPSE) {
+		/* collapse may refuse (-EINVAL/-EAGAIN/-ENOMEM) but never changes data */
+		FZ_CHECK(rc == 0 || rc == -EINVAL || rc == -EAGAIN || rc == -ENOMEM,
+			 "COLLAPSE rc %d", rc);
+	} else if (expect_rc(rc, want, "madvise") &&
+		   (adv == SIMMM_MADV_DONTNEED || adv == SIMMM_MADV_FREE)) {
+		for (uint64_t k = i; k < stop; k++) {
+			struct mpage *p = &m->pg[k];
+
+			if (!p->mapped || p->shared)
+				continue;
+			if (adv == SIMMM_MADV_DONTNEED)
+				model_zap(p);
+			else if (p->own)
+				p->lazy = 1;
+		}
+	}
+	peek_range(i, n);
+}
+
+static void op_mremap(struct fz_in *in)
+{
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in), ol = dec_len(in, i), nl = 1 + fz_u8(in) % 48;
+	uint8_t fb = fz_u8(in);
+	int flags = fb & 7;
+	uint64_t d = dec_page(in);
+	bool maymove = flags & SIMMM_MREMAP_MAYMOVE, fixed = flags & SIMMM_MREMAP_FIXED;
+	bool dontunmap = flags & SIMMM_MREMAP_DONTUNMAP;
+	struct simmm_vma_info vi;
+	struct mpage old[NP_MAX > 48 ? 48 : NP_MAX], tmpl;
+	simmm_addr_t out = 0;
+	uint64_t mlen = ol < nl ? ol : nl;
+	int want = 0, rc;
+	bool in_one;
+
+	if (fb & 0x80) /* same length: the common MREMAP_DONTUNMAP case */
+		nl = ol;
+	if (!fixed && i + nl > F.np) /* growing in place must stay in the window */
+		nl = F.np - i;
+	if (fixed && d + nl > F.np)
+		d = F.np - nl;
+	mlen = ol < nl ? ol : nl;
+	tr("mremap mm%u page %llu old %llu new %llu flags %d dest %llu\n", mi,
+	   (unsigned long long)i, (unsigned long long)ol, (unsigned long long)nl, flags,
+	   (unsigned long long)d);
+	touch(i, ol > nl ? ol : nl);
+	if (fixed)
+		touch(d, nl);
+	in_one = simmm_vma_info(m->mm, pa(i), &vi) == 0 && pa(i + ol) <= vi.end;
+	if (in_one)
+		FZ_CHECK(range_all_mapped(m, i, ol), "one VMA over model holes");
+	if ((fixed || dontunmap) && !maymove)
+		want = -EINVAL;
+	else if (dontunmap && ol != nl)
+		want = -EINVAL;
+	else if (fixed && d < i + ol && i < d + nl)
+		want = -EINVAL;
+	else if (!in_one)
+		want = -EFAULT;
+	if (ol > 48 || nl > 48 || ol > F.np)
+		return;
+	memcpy(old, &m->pg[i], ol * sizeof(old[0]));
+	tmpl = m->pg[i + ol - 1];
+	rc = simmm_mremap(m->mm, pa(i), ol * F.ps, nl * F.ps, flags, pa(d), &out);
+	if (want) {
+		expect_rc(rc, want, "mremap");
+		peek_range(i, ol);
+		return;
+	}
+	if (fixed && rc) {
+		/* MREMAP_FIXED unmaps the target before it may fail */
+		FZ_CHECK(rc == -ENOMEM, "mremap FIXED rc %d", rc);
+		for (uint64_t k = d; k < d + nl; k++)
+			memset(&m->pg[k], 0, sizeof(m->pg[k]));
+		peek_range(d, nl);
+		peek_range(i, ol);
+		return;
+	}
+	if (rc == -ENOMEM && (!maymove || F.inject)) {
+		/* cannot grow in place, or an injected failure: nothing changed */
+		FZ_CHECK(F.inject || nl > ol, "mremap shrink failed");
+		peek_range(i, ol > nl ? ol : nl);
+		return;
+	}
+	FZ_CHECK(rc == 0, "mremap returned %d (%s)", rc, simmm_strerror(rc));
+	if (out == pa(i) && !fixed && !dontunmap) {
+		tr("  -> in place\n");
+		if (nl < ol) {
+			for (uint64_t k = i + nl; k < i + ol; k++)
+				memset(&m->pg[k], 0, sizeof(m->pg[k]));
+		} else {
+			for (uint64_t k = ol; k < nl; k++) {
+				struct mpage *p;
+
+				if (i + k >= F.np)
+					break;
+				p = &m->pg[i + k];
+				FZ_CHECK(!p->mapped, "grew in place over a mapping");
+				*p = tmpl;
+				model_zap(p);
+				p->pgoff = tmpl.pgoff + (uint32_t)(k - ol + 1);
+			}
+		}
+		peek_range(i, ol > nl ? ol : nl);
+		return;
+	}
+	/* moved: the source loses its pages (DONTUNMAP: keeps an empty VMA) */
+	FZ_CHECK(maymove, "moved without MREMAP_MAYMOVE");
+	if (fixed)
+		FZ_CHECK(out == pa(d), "FIXED to %#llx went to %#llx", (unsigned long long)pa(d),
+			 (unsigned long long)out);
+	for (uint64_t k = 0; k < ol; k++) {
+		struct mpage *p = &m->pg[i + k];
+
+		if (dontunmap)
+			model_zap(p);
+		else
+			memset(p, 0, sizeof(*p));
+	}
+	if (out < F.base || out + nl * F.ps > pa(F.np)) {
+		struct mpage moved[48];
+
+		tr("  -> moved outside the window to %#llx\n", (unsigned long long)out);
+		check_free_in_window(m, out, nl);
+		for (uint64_t k = 0; k < nl; k++) {
+			moved[k] = k < mlen ? old[k] : tmpl;
+			if (k >= mlen) {
+				model_zap(&moved[k]);
+				moved[k].pgoff = tmpl.pgoff + (uint32_t)(k - ol + 1);
+			}
+		}
+		drop_outside(m, out, nl, moved);
+		peek_range(i, ol);
+		return;
+	}
+	{
+		uint64_t j = (out - F.base) / F.ps;
+
+		tr("  -> moved to page %llu\n", (unsigned long long)j);
+		FZ_CHECK(j + nl <= F.np, "moved across the window end");
+		touch(j, nl);
+		for (uint64_t k = 0; k < nl; k++) {
+			struct mpage *p = &m->pg[j + k];
+
+			FZ_CHECK(fixed || !p->mapped, "moved over a mapping");
+			if (k < mlen) {
+				*p = old[k];
+			} else {
+				*p = tmpl;
+				model_zap(p);
+				p->pgoff = tmpl.pgoff + (uint32_t)(k - ol + 1);
+			}
+		}
+		peek_range(j, nl);
+	}
+	peek_range(i, ol);
+}
+
+static void op_fork(struct fz_in *in)
+{
+	unsigned mi, ci = NMM;
+	struct fzmm *m = pick_mm(in, &mi);
+	struct simmm_mm *child = NULL;
+	int rc;
+
+	for (unsigned k = 0; k < NMM; k++)
+		if (!F.m[k].mm) {
+			ci = k;
+			break;
+		}
+	if (ci == NMM) {
+		tr("fork mm%u: no free mm slot, skipped\n", mi);
+		return;
+	}
+	tr("fork mm%u -> mm%u\n", mi, ci);
+	rc = simmm_fork(m->mm, &child);
+	if (!expect_rc(rc, 0, "fork")) {
+		peek_some();
+		return;
+	}
+	F.m[ci].mm = child;
+	memcpy(F.m[ci].pg, m->pg, sizeof(m->pg[0]) * F.np);
+	peek_some();
+}
+
+static void op_mmput(struct fz_in *in)
+{
+	unsigned mi = 1 + fz_u8(in) % (NMM - 1);
+
+	tr("mmput mm%u%s\n", mi, F.m[mi].mm ? "" : " (none)");
+	if (!F.m[mi].mm)
+		return;
+	FZ_CHECK(simmm_mmput(F.m[mi].mm) == 0, "mmput");
+	F.m[mi].mm = NULL;
+	peek_some();
+}
+
+/* One access of 1 or 2 bytes at a slot; 2 bytes at the last slot cross pages. */
+static void op_access(struct fz_in *in)
+{
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in);
+	uint8_t sb = fz_u8(in), kb = fz_u8(in), data = fz_u8(in);
+	unsigned s = sb % NSLOT, len = (sb & 4) && !F.inject ? 2 : 1;
+	enum simmm_access acc = kb % 4 == 3 ? SIMMM_ACCESS_READ : (enum simmm_access)(kb % 4 % 3);
+	uint8_t buf[2] = {data, (uint8_t)(data ^ 0x5a)}, rbuf[2] = {0xee, 0xee};
+	uint64_t pg[2] = {i, i};
+	unsigned sl[2] = {s, s}, nok = 0;
+	int rc, want;
+
+	if (len == 2) {
+		if (s == NSLOT - 1) {
+			pg[1] = i + 1;
+			sl[1] = 0;
+			if (i + 1 >= F.np)
+				len = 1;
+		} else {
+			len = 1;
+		}
+	}
+	tr("access mm%u page %llu slot %u len %u %s %#x\n", mi, (unsigned long long)i, s, len,
+	   acc == SIMMM_ACCESS_WRITE ? "write" : acc == SIMMM_ACCESS_EXEC ? "exec" : "read",
+	   data);
+	touch(i, 2);
+	for (unsigned k = 0; k < len; k++) {
+		struct mpage *p = &m->pg[pg[k]];
+
+		if (!may_access(p, acc) || !page_backed(p))
+			break;
+		nok++;
+	}
+	want = nok == len ? 0 : -EFAULT;
+	rc = simmm_mm_access(m->mm, pa(i) + slot_off(s), acc == SIMMM_ACCESS_WRITE ? buf : rbuf,
+			     len, acc);
+	if (rc == -ENOMEM && oom_ok()) {
+		peek_range(i, 2);
+		return;
+	}
+	FZ_CHECK(rc == want, "access returned %d, model expects %d", rc, want);
+	for (unsigned k = 0; k < nok; k++) {
+		struct mpage *p = &m->pg[pg[k]];
+
+		if (acc == SIMMM_ACCESS_WRITE)
+			model_write(p, sl[k], buf[k]);
+		else if (acc == SIMMM_ACCESS_READ)
+			observe(p, pg[k], sl[k], rbuf[k], "access");
+	}
+	peek_range(i, 2);
+}
+
+static void op_reclaim(struct fz_in *in)
+{
+	uint64_t n = 1 + fz_u8(in), got = 0;
+	int rc;
+
+	tr("reclaim %llu\n", (unsigned long long)n);
+	rc = simmm_reclaim(F.sim, n, &got);
+	FZ_CHECK(rc == 0 || rc == -ENOSPC || (F.inject && rc == -ENOMEM), "reclaim rc %d", rc);
+	tr("  -> %llu reclaimed (rc %d)\n", (unsigned long long)got, rc);
+	peek_some();
+}
+
+static void release_pins(struct pinset *ps)
+{
+	int rc = ps->pin ? simmm_unpin_user_pages(F.sim, ps->pfn, ps->n)
+			 : simmm_put_user_pages(F.sim, ps->pfn, ps->n);
+
+	FZ_CHECK(rc == 0, "unpin/put rc %d", rc);
+	ps->used = false;
+}
+
+static void op_pin(struct fz_in *in)
+{
+	unsigned mi;
+	struct fzmm *m = pick_mm(in, &mi);
+	uint64_t i = dec_page(in), n = 1 + fz_u8(in) % PIN_MAX, nok = 0;
+	uint8_t fb = fz_u8(in);
+	unsigned flags = (fb & 1 ? SIMMM_FOLL_WRITE : 0) | (fb & 2 ? SIMMM_FOLL_LONGTERM : 0);
+	bool pin = !(fb & 4);
+	struct pinset *ps = NULL;
+	long rc;
+
+	if (n > F.np - i)
+		n = F.np - i;
+	for (unsigned k = 0; k < MAXPINS; k++)
+		if (!F.pins[k].used) {
+			ps = &F.pins[k];
+			break;
+		}
+	tr("%s mm%u page %llu n %llu flags %#x\n", pin ? "pin" : "gup", mi, (unsigned long long)i,
+	   (unsigned long long)n, flags);
+	if (!ps)
+		return;
+	touch(i, n);
+	for (uint64_t k = i; k < i + n; k++) {
+		struct mpage *p = &m->pg[k];
+		bool ok = p->mapped && page_backed(p) &&
+			  (flags & SIMMM_FOLL_WRITE ? p->prot & SIMMM_PROT_WRITE
+						    : p->prot & SIMMM_PROT_READ);
+		if (!ok)
+			break;
+		nok++;
+	}
+	rc = pin ? simmm_pin_user_pages(m->mm, pa(i), n, flags, ps->pfn)
+		 : simmm_get_user_pages(m->mm, pa(i), n, flags, ps->pfn);
+	tr("  -> %ld\n", rc);
+	if (rc < 0) {
+		FZ_CHECK(nok == 0 || (rc == -ENOMEM && oom_ok()), "GUP failed (%ld) on %llu good pages",
+			 rc, (unsigned long long)nok);
+		peek_range(i, n);
+		return;
+	}
+	FZ_CHECK(nok > 0 && (uint64_t)rc <= nok && (rc == (long)nok || oom_ok()),
+		 "GUP returned %ld, model allows %llu", rc, (unsigned long long)nok);
+	ps->used = true;
+	ps->pin = pin;
+	ps->n = (uint64_t)rc;
+	for (uint64_t k = 0; k < ps->n; k++) {
+		struct mpage *p = &m->pg[i + k];
+
+		if ((flags & SIMMM_FOLL_WRITE) && !p->shared)
+			materialize(p);
+		for (unsigned s = 0; s < NSLOT; s++) {
+			uint8_t v = 0xA5;
+
+			FZ_CHECK(simmm_page_read(F.sim, ps->pfn[k], slot_off(s), &v, 1) == 0,
+				 "page_read of a pinned page");
+			observe(p, i + k, s, v, "GUP page");
+		}
+	}
+	peek_range(i, n);
+}
+
+static void op_unpin(struct fz_in *in)
+{
+	unsigned want = fz_u8(in) % MAXPINS;
+
+	for (unsigned k = 0; k < MAXPINS; k++) {
+		struct pinset *ps = &F.pins[(want + k) % MAXPINS];
+
+		if (ps->used) {
+			tr("unpin set %u (%llu pages)\n", (want + k) % MAXPINS,
+			   (unsigned long long)ps->n);
+			release_pins(ps);
+			return;
+		}
+	}
+}
+
+static void op_fwrite(struct fz_in *in)
+{
+	unsigned fi = fz_u8(in) % 2;
+	uint64_t pg = fz_u8(in) % 40;
+	unsigned s = fz_u8(in) % NSLOT;
+	uint8_t v = fz_u8(in);
+	struct mobj *o = &F.obj[fi];
+	uint64_t off = pg * F.ps + slot_off(s);
+	long rc;
+
+	tr("fwrite file%u page %llu slot %u %#x\n", fi, (unsigned long long)pg, s, v);
+	rc = simmm_file_pwrite(o->file, &v, 1, off);
+	if (rc == -ENOMEM && oom_ok())
+		return;
+	FZ_CHECK(rc == 1, "pwrite rc %ld", rc);
+	/* pages between the old EOF and the write read as zeros */
+	for (uint64_t p = (o->size + F.ps - 1) / F.ps; p < pg && p < MAXOBJP; p++)
+		memset(o->data[p], 0, NSLOT);
+	if (o->size <= off) {
+		for (unsigned k = 0; k < NSLOT; k++)
+			if (pg * F.ps + slot_off(k) >= o->size)
+				o->data[pg][k] = 0;
+		o->size = off + 1;
+	}
+	o->data[pg][s] = v;
+	FZ_CHECK(simmm_file_size(o->file) == o->size, "file size %llu, model %llu",
+		 (unsigned long long)simmm_file_size(o->file), (unsigned long long)o->size);
+	peek_some();
+}
+
+static void op_fread(struct fz_in *in)
+{
+	unsigned fi = fz_u8(in) % 2;
+	uint64_t pg = fz_u8(in) % 40;
+	unsigned s = fz_u8(in) % NSLOT;
+	struct mobj *o = &F.obj[fi];
+	uint64_t off = pg * F.ps + slot_off(s);
+	uint8_t v = 0xee;
+	long rc = simmm_file_pread(o->file, &v, 1, off);
+
+	tr("fread file%u page %llu slot %u -> %ld %#x\n", fi, (unsigned long long)pg, s, rc, v);
+	if (rc == -ENOMEM && oom_ok())
+		return;
+	FZ_CHECK(rc == (off < o->size ? 1 : 0), "pread rc %ld, size %llu", rc,
+		 (unsigned long long)o->size);
+	if (rc == 1)
+		FZ_CHECK(v == o->data[pg][s], "pread %#x, model %#x", v, o->data[pg][s]);
+}
+
+/* Read every slot of a few pages through faults. */
+static void verify_pages(unsigned mi, uint64_t i, uint64_t n)
+{
+	struct fzmm *m = &F.m[mi];
+
+	for (uint64_t k = i; k < i + n && k < F.np; k++) {
+		struct mpage *p = &m->pg[k];
+		bool ok = may_access(p, SIMMM_ACCESS_READ) && page_backed(p);
+
+		for (unsigned s = 0; s < NSLOT; s++) {
+			uint8_t v = 0xee;
+			int rc = simmm_mm_access(m->mm, pa(k) + slot_off(s), &v, 1,
+						 SIMMM_ACCESS_READ);
+
+			if (rc == -ENOMEM && oom_ok())
+				return;
+
+			FZ_CHECK(rc == (ok ? 0 : -EFAULT), "mm%u verify page %llu: rc %d", mi,
+				 (unsigned long long)k, rc);
+			if (ok)
+				observe(p, k, s, v, "verify");
+		}
+	}
+}
+
+static void op_verify(struct fz_in *in)
+{
+	unsigned mi;
+
+	pick_mm(in, &mi);
+	uint64_t i = dec_page(in), n = dec_len(in, i);
+
+	tr("verify mm%u page %llu n %llu\n", mi, (unsigned long long)i, (unsigned long long)n);
+	touch(i, n);
+	verify_pages(mi, i, n);
+	peek_range(i, n);
+}
+
+static void op_thp(struct fz_in *in)
+{
+	enum simmm_thp_policy pol = (enum simmm_thp_policy)(fz_u8(in) % 3);
+
+	tr("thp policy %d\n", pol);
+	FZ_CHECK(simmm_set_thp_policy(F.sim, pol) == 0, "thp policy");
+}
+
+/* ---- driver ---------------------------------------------------------------------------- */
+
+static int setup(uint8_t gsel)
+{
+	simmm_config cfg;
+	unsigned gi = gsel % (sizeof(geos) / sizeof(geos[0]));
+	int rc;
+
+	memset(&F, 0, offsetof(struct fz, trace));
+	F.nops = 0;
+	F.tlen = 0;
+	F.trace[0] = 0;
+	F.g = simmm_geometry_lookup(geos[gi].name);
+	FZ_CHECK(F.g != NULL, "geometry %s", geos[gi].name);
+	F.ps = 1ULL << F.g->page_shift;
+	F.np = geos[gi].np;
+	/* the window: PMD-aligned in the middle of the user half */
+	F.base = F.g->user_va_end / 2;
+	F.pmd_pages = F.g->level[SIMMM_LVL_PMD].leaf ? 1ULL << simmm_geometry_level_order(F.g, SIMMM_LVL_PMD) : 0;
+	simmm_config_init(&cfg);
+	cfg.geometry = F.g->name;
+	cfg.ram_bytes = geos[gi].ram_pages * F.ps;
+	cfg.swap_bytes = geos[gi].swap_pages * F.ps;
+	cfg.seed = 1 + (gsel >> 2);
+	cfg.flags = SIMMM_CFG_QUIET;
+	cfg.trace_ring = 16;
+	tr("geometry %s seed %llu\n", F.g->name, (unsigned long long)cfg.seed);
+	rc = simmm_sim_create(&cfg, &F.sim);
+	FZ_CHECK(rc == 0, "sim_create %d", rc);
+	FZ_CHECK(simmm_mm_create(F.sim, &F.m[0].mm) == 0, "mm_create");
+	/* two files: file0 read-write 32 pages, file1 read-only 16 pages */
+	for (unsigned k = 0; k < 2; k++) {
+		struct mobj *o = &F.obj[k];
+
+		o->size = (k ? 16 : 32) * F.ps;
+		o->rdonly = k;
+		FZ_CHECK(simmm_file_create(F.sim, o->size, k ? SIMMM_FILE_RDONLY : 0, &o->file) == 0,
+			 "file_create");
+		for (uint64_t p = 0; p < (k ? 16u : 32u); p++) {
+			uint8_t v = (uint8_t)(0x40 + 16 * k + p);
+
+			FZ_CHECK(simmm_file_pwrite(o->file, &v, 1, p * F.ps) == 1, "pwrite");
+			o->data[p][0] = v;
+		}
+	}
+	F.nobj = 2;
+	return 0;
+}
+
+static void teardown(void)
+{
+	int leaks;
+
+	tr("teardown\n");
+	for (unsigned mi = 0; mi < NMM; mi++) {
+		if (!F.m[mi].mm)
+			continue;
+		for (uint64_t k = 0; k < F.np; k++)
+			if (F.touched[k]) {
+				peek_page(mi, k);
+				verify_pages(mi, k, 1);
+			}
+	}
+	check_sim();
+	for (unsigned k = 0; k < MAXPINS; k++)
+		if (F.pins[k].used)
+			release_pins(&F.pins[k]);
+	for (unsigned mi = 0; mi < NMM; mi++)
+		if (F.m[mi].mm)
+			FZ_CHECK(simmm_mmput(F.m[mi].mm) == 0, "mmput");
+	for (unsigned k = 0; k < 2; k++)
+		FZ_CHECK(simmm_file_put(F.obj[k].file) == 0, "file_put");
+	check_sim();
+	leaks = simmm_sim_destroy(&F.sim);
+	FZ_CHECK(leaks == 0, "sim_destroy: %d leaks", leaks);
+	if (getenv("FUZZ_MM_TRACE"))
+		fputs(F.trace, stderr);
+}
+
+typedef void (*op_fn)(struct fz_in *);
+
+static const op_fn ops[NR_OPS] = {
+	op_mmap, op_munmap, op_mprotect, op_madvise, op_mremap, op_fork, op_access, op_reclaim,
+	op_pin, op_unpin, op_mmput, op_fwrite, op_fread, op_verify, op_thp,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_in in = {data, size};
+
+	if (size < 1)
+		return 0;
+	setup(fz_u8(&in));
+	while (in.left && F.nops < MAXOPS) {
+		uint8_t ob = fz_u8(&in);
+		unsigned op = (ob & 0x7f) % NR_OPS;
+		struct simmm_fault_config fc = {.mode = SIMMM_FAULT_NTH};
+
+		F.nops++;
+		F.inject = ob & 0x80;
+		if (F.inject) {
+			fc.nth = 1 + fz_u8(&in) % 32;
+			tr("[inject nth=%llu] ", (unsigned long long)fc.nth);
+			FZ_CHECK(simmm_fault_inject(F.sim, &fc) == 0, "fault_inject");
+		}
+		tr("%u: [%s] ", F.nops, op_names[op]);
+		ops[op](&in);
+		if (F.inject) {
+			tr("  (%llu injected failures)\n", (unsigned long long)simmm_fault_hits(F.sim));
+			FZ_CHECK(simmm_fault_inject(F.sim, NULL) == 0, "fault_inject off");
+			F.inject = false;
+		}
+		check_sim();
+	}
+	teardown();
+	return 0;
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the seed corpora of the fuzz harnesses, deterministically.
+
+    fuzz/gen_corpus.py [OUTDIR]     (default: fuzz/corpus)
+
+Writes OUTDIR/fuzz_entries/seed-* and OUTDIR/fuzz_mm_ops/seed-*. The input
+formats are described in fuzz/README.md; the helpers below spell them out.
+Files the fuzzer found (merged in with -merge=1) are named by their SHA-1
+and are not touched.
+"""
+import os
+import random
+import struct
+import sys
+
+# ---- fuzz_entries -------------------------------------------------------------
+
+def entry_rec(geo, lvl, kind, a, b):
+    return struct.pack("<BBBQQ", geo, lvl, kind, a & (2**64 - 1), b & (2**64 - 1))
+
+def entries_seeds():
+    seeds = {}
+    for g in range(12):
+        recs = b""
+        for lvl in range(5):
+            recs += entry_rec(g, lvl, 0, 0x1234 << lvl * 9, 0x7f | 1 << 14)
+        seeds["present-geo%02d" % g] = recs
+    for t in (0, 1, 23, 24, 25, 26, 27, 28, 29, 30, 31):
+        seeds["swap-type%02d" % t] = entry_rec(0, 0, 1, t | 0x38 << 8, 0x3ffffffffffff)
+    for k in range(7):
+        seeds["pfnswap-%d" % k] = entry_rec(6, 1, 2, 0xffffffffffff, k | 0x700)
+    for m in range(8):
+        seeds["marker-%d" % m] = entry_rec(11, 0, 3, 0, m)
+    rnd = random.Random(1)
+    for i in range(8):
+        seeds["raw-%d" % i] = b"".join(
+            entry_rec(rnd.randrange(12), rnd.randrange(8), 4, rnd.getrandbits(64),
+                      rnd.getrandbits(64)) for _ in range(4))
+    seeds["bad-levels"] = b"".join(entry_rec(0, l, 0, 5, 3) for l in range(5, 8))
+    return seeds
+
+# ---- fuzz_mm_ops --------------------------------------------------------------
+
+GEO = {"x86": 0, "arm64k": 1, "riscv": 2, "toy": 3}
+(MMAP, MUNMAP, MPROTECT, MADVISE, MREMAP, FORK, ACCESS, RECLAIM, PIN, UNPIN, MMPUT,
+ FWRITE, FREAD, VERIFY, THP) = range(15)
+NONE, R, RW, RX = 0, 1, 2, 3          # dec_prot() indices
+M_SHARED, M_FILE, M_FIXED, M_NOREPLACE, M_POPULATE, M_FILE1 = 1, 2, 4, 8, 16, 32
+DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, COLLAPSE, PAGEOUT = range(6)
+READ, WRITE, EXEC = 0, 1, 2
+
+def u16(v):
+    return struct.pack("<H", v)
+
+def op(code, *args, inject=0):
+    out = bytes([code | (0x80 if inject else 0)])
+    if inject:
+        out += bytes([inject - 1])
+    for a in args:
+        out += a if isinstance(a, bytes) else bytes([a & 0xff])
+    return out
+
+def mmap(mm, page, n, prot, kind, pgoff=0, inject=0):
+    return op(MMAP, mm, u16(page), L(n), prot, kind, pgoff, inject=inject)
+
+def munmap(mm, page, n, inject=0):
+    return op(MUNMAP, mm, u16(page), L(n), inject=inject)
+
+def mprotect(mm, page, n, prot, inject=0):
+    return op(MPROTECT, mm, u16(page), L(n), prot, inject=inject)
+
+def madvise(mm, page, n, adv, inject=0):
+    return op(MADVISE, mm, u16(page), L(n), adv, inject=inject)
+
+def mremap(mm, page, old, new, flags, dest=0, same=False, inject=0):
+    return op(MREMAP, mm, u16(page), L(old), new - 1, flags | (0x80 if same else 0),
+              u16(dest), inject=inject)
+
+def access(mm, page, slot, kind, data=0, cross=False, inject=0):
+    return op(ACCESS, mm, u16(page), slot | (4 if cross else 0), kind, data, inject=inject)
+
+def write(mm, page, data, slot=0):
+    return access(mm, page, slot, WRITE, data)
+
+def read(mm, page, slot=0):
+    return access(mm, page, slot, READ)
+
+def fork(mm, inject=0):
+    return op(FORK, mm, inject=inject)
+
+def mmput(child):
+    return op(MMPUT, child - 1)
+
+def reclaim(n, inject=0):
+    return op(RECLAIM, n - 1, inject=inject)
+
+def pin(mm, page, n, write=False, longterm=False, get=False, inject=0):
+    return op(PIN, mm, u16(page), n - 1,
+              (1 if write else 0) | (2 if longterm else 0) | (4 if get else 0), inject=inject)
+
+def unpin(i=0):
+    return op(UNPIN, i)
+
+def fwrite(f, page, slot, v):
+    return op(FWRITE, f, page, slot, v)
+
+def fread(f, page, slot):
+    return op(FREAD, f, page, slot)
+
+def verify(mm, page, n):
+    return op(VERIFY, mm, u16(page), L(n))
+
+def thp(policy):
+    return op(THP, policy)
+
+def big(k):
+    """A length of k sixteenths of the window (dec_len() codes 0xf0..0xff)."""
+    return -k
+
+def L(n):
+    """dec_len() code: 1..48 pages, or big(k)."""
+    return n - 1 if n > 0 else 0xef - n
+
+def scenario(geo, *ops):
+    return bytes([GEO[geo]]) + b"".join(ops)
+
+def mm_seeds():
+    s = {}
+    for g in GEO:
+        s["basic-" + g] = scenario(g, mmap(0, 4, 8, RW, M_FIXED), write(0, 5, 0x11),
+                                   read(0, 5), munmap(0, 4, 2), read(0, 5), verify(0, 0, 16))
+        s["cow-fork-" + g] = scenario(g, mmap(0, 0, 6, RW, M_FIXED), write(0, 1, 0x21),
+                                      write(0, 2, 0x22, 2), fork(0), write(1, 1, 0x31),
+                                      read(0, 1), read(1, 1), write(0, 2, 0x32, 2),
+                                      read(1, 2, 2), mmput(1), verify(0, 0, 6))
+        s["shared-anon-" + g] = scenario(g, mmap(0, 10, 4, RW, M_SHARED | M_FIXED),
+                                         write(0, 10, 0x41), fork(0), write(1, 11, 0x42),
+                                         read(0, 11), reclaim(64), read(1, 10), mmput(1))
+        s["swap-" + g] = scenario(g, mmap(0, 0, 16, RW, M_FIXED | M_POPULATE),
+                                  *[write(0, p, 0x50 + p) for p in range(16)],
+                                  madvise(0, 0, 16, PAGEOUT), reclaim(200), reclaim(200),
+                                  verify(0, 0, 16), fork(0), reclaim(200), write(1, 3, 0x99),
+                                  verify(0, 0, 16))
+        s["mprotect-" + g] = scenario(g, mmap(0, 20, 10, RW, M_FIXED), write(0, 21, 1),
+                                      mprotect(0, 21, 3, R), access(0, 21, 0, WRITE, 2),
+                                      mprotect(0, 22, 1, NONE), read(0, 22), mprotect(0, 19, 4, RW),
+                                      mprotect(0, 20, 10, RX), access(0, 25, 1, EXEC),
+                                      mprotect(0, 20, 10, RW), write(0, 22, 3))
+        s["dontneed-free-" + g] = scenario(g, mmap(0, 0, 8, RW, M_FIXED), write(0, 0, 7),
+                                           write(0, 1, 8, 1), write(0, 2, 9, 2),
+                                           madvise(0, 0, 1, DONTNEED), madvise(0, 1, 2, FREE),
+                                           reclaim(100), read(0, 1, 1), write(0, 2, 10),
+                                           read(0, 2, 2), madvise(0, 0, 9, DONTNEED),
+                                           verify(0, 0, 8))
+        s["file-" + g] = scenario(g, mmap(0, 30, 8, RW, M_FILE | M_FIXED, 2),
+                                  mmap(0, 40, 8, RW, M_FILE | M_SHARED | M_FIXED, 2),
+                                  read(0, 30), write(0, 40, 0x77), read(0, 30),
+                                  write(0, 31, 0x78), fwrite(0, 3, 0, 0x79), read(0, 31),
+                                  read(0, 41), fread(0, 2, 0), madvise(0, 30, 8, DONTNEED),
+                                  read(0, 31), madvise(0, 30, 8, FREE), reclaim(100),
+                                  verify(0, 30, 20))
+        s["file-eof-" + g] = scenario(g, mmap(0, 0, 20, R, M_FILE | M_FILE1 | M_FIXED, 8),
+                                      read(0, 7), read(0, 8), fwrite(1, 30, 1, 5), read(0, 19),
+                                      mmap(0, 30, 4, RW, M_FILE | M_FILE1 | M_SHARED | M_FIXED),
+                                      mprotect(0, 0, 4, RW), verify(0, 0, 20))
+        s["mremap-" + g] = scenario(g, mmap(0, 0, 6, RW, M_FIXED), write(0, 0, 1),
+                                    write(0, 5, 2, 2), mremap(0, 0, 6, 6, 3, 20),
+                                    read(0, 20), read(0, 25, 2), mremap(0, 20, 6, 10, 0),
+                                    write(0, 29, 3), mremap(0, 20, 10, 4, 0),
+                                    mremap(0, 20, 4, 4, 7, 40, same=True), read(0, 20),
+                                    read(0, 40), mremap(0, 40, 4, 8, 1), verify(0, 0, 48))
+        s["mremap-shared-" + g] = scenario(g, mmap(0, 8, 4, RW, M_SHARED | M_FIXED),
+                                           write(0, 9, 0x19), mremap(0, 8, 4, 6, 1),
+                                           read(0, 9), read(0, 13), mremap(0, 8, 4, 4, 5,
+                                                                           same=True),
+                                           verify(0, 0, 32))
+        s["gup-" + g] = scenario(g, mmap(0, 0, 8, RW, M_FIXED), write(0, 1, 0x61),
+                                 pin(0, 0, 4, write=True, longterm=True), fork(0),
+                                 write(0, 1, 0x62), read(1, 1), pin(1, 0, 3),
+                                 pin(0, 4, 4, get=True), reclaim(100), unpin(0), write(1, 2, 3),
+                                 mmput(1))
+        s["hint-" + g] = scenario(g, mmap(0, 2, 4, RW, 0), mmap(0, 2, 4, R, 0),
+                                  mmap(0, 3, 4, RW, M_FIXED | M_NOREPLACE),
+                                  mmap(0, 40, 2, RW, M_FIXED | M_NOREPLACE), write(0, 41, 9))
+        s["access-cross-" + g] = scenario(g, mmap(0, 0, 2, RW, M_FIXED),
+                                          access(0, 0, 2, WRITE, 0xab, cross=True),
+                                          access(0, 1, 2, WRITE, 0xcd, cross=True),
+                                          access(0, 0, 2, READ, cross=True), verify(0, 0, 3))
+        s["inject-" + g] = scenario(g, mmap(0, 0, 8, RW, M_FIXED, inject=1), write(0, 0, 1),
+                                    fork(0, inject=3), munmap(0, 2, 2, inject=2),
+                                    mprotect(0, 4, 2, R, inject=1),
+                                    mmap(0, 10, 4, RW, M_FIXED | M_SHARED, inject=2),
+                                    madvise(0, 1, 2, DONTNEED, inject=1),
+                                    mremap(0, 10, 4, 4, 3, 30, inject=2),
+                                    access(0, 5, 0, WRITE, 3, inject=1),
+                                    pin(0, 0, 2, inject=2), reclaim(50, inject=1),
+                                    verify(0, 0, 40))
+        s["three-mms-" + g] = scenario(g, mmap(0, 0, 10, RW, M_FIXED), write(0, 0, 1),
+                                       fork(0), fork(1), write(2, 0, 2), write(1, 0, 3),
+                                       read(0, 0), mmput(1), fork(2), read(1, 0), mmput(2),
+                                       mmput(1))
+    # THP on the 4 KiB geometries: a PMD-aligned 512-page block in the window
+    for g in ("x86", "riscv"):
+        s["thp-" + g] = scenario(g, thp(1), mmap(0, 0, big(16), RW, M_FIXED),
+                                 madvise(0, 0, big(8), HUGEPAGE),
+                                 write(0, 3, 0x33), read(0, 300), fork(0), write(1, 7, 0x44),
+                                 mprotect(0, 100, 5, R), munmap(0, 200, 1), write(0, 511, 5),
+                                 madvise(0, 0, big(8), COLLAPSE),
+                                 reclaim(255), verify(0, 0, 16), mmput(1))
+        s["thp-always-" + g] = scenario(g, thp(2), mmap(0, 0, big(16), RW, M_FIXED),
+                                        write(0, 513, 1), pin(0, 512, 4, longterm=True),
+                                        fork(0), write(0, 514, 2), madvise(0, 512, 3, DONTNEED),
+                                        mremap(0, 512, 8, 8, 3, 100), read(0, 100), unpin(0))
+    return s
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+    for name, seeds in (("fuzz_entries", entries_seeds()), ("fuzz_mm_ops", mm_seeds())):
+        d = os.path.join(out, name)
+        os.makedirs(d, exist_ok=True)
+        for k, v in sorted(seeds.items()):
+            with open(os.path.join(d, "seed-" + k), "wb") as f:
+                f.write(v)
+        print("%s: %d seeds" % (d, len(seeds)))
+
+if __name__ == "__main__":
+    main()
