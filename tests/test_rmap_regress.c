@@ -40,6 +40,9 @@ static void protnone_pages_are_reclaimed(void **state)
 				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &a));
 	TU_ASSERT_OK(simmm_mm_access(mm, a, "abc", 4, SIMMM_ACCESS_WRITE));
 	TU_ASSERT_OK(simmm_mprotect(mm, a, 4096, SIMMM_PROT_NONE));
+	/* translate reports the frame of a PROT_NONE leaf, with no rights. */
+	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(mm), a, &t));
+	assert_true(t.present && t.pfn != 0 && !t.write && !t.user);
 	TU_ASSERT_OK(simmm_reclaim(sim, 8, &got));
 	assert_int_equal(got, 1);
 	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(mm), a, &t));

@@ -842,8 +842,8 @@ SIMMM_API int simmm_pgtable_clear(struct simmm_pgtable *pt, simmm_addr_t addr,
  * @entry: the leaf (present or swap-format) entry found, or 0.
  * @level: where the walk stopped (the leaf's level, or the level whose
  *         entry was none).
- * @pfn: for a present leaf, the frame holding @addr (the leaf's pfn plus
- *       the page offset inside a huge leaf); else 0.
+ * @pfn: for a present leaf (PROT_NONE included), the frame holding @addr
+ *       (the leaf's pfn plus the page offset inside a huge leaf); else 0.
  * @present: @entry is pte_present() (PROT_NONE included).
  * @write, @user, @exec: effective permissions: a right is granted only if
  *       the leaf and every table entry above it grant it (x86 semantics for

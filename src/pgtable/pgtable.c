@@ -393,10 +393,14 @@ static void pt_leaf_result(const struct simmm_pgtable *pt, unsigned r, simmm_add
 	out->entry = e;
 	out->level = pt_leaf_level(pt, r);
 	out->present = simmm_pte_present(e);
-	if (!out->present || simmm_pte_protnone(e))
+	if (!out->present)
+		return;
+	/* A PROT_NONE leaf still maps its frame (the kernel's pte_present());
+	 * it only grants no rights. */
+	out->pfn = simmm_pte_pfn(e) + ((a & (pt->lv[r].size - 1)) >> pt->page_shift);
+	if (simmm_pte_protnone(e))
 		return;
 	rights &= e;
-	out->pfn = simmm_pte_pfn(e) + ((a & (pt->lv[r].size - 1)) >> pt->page_shift);
 	out->write = rights & SIMMM_E_WRITE;
 	out->user = rights & SIMMM_E_USER;
 	out->exec = rights & SIMMM_E_EXEC;
