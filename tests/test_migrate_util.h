@@ -86,8 +86,14 @@ static inline void tdev_fill_dst(struct tdev *d, uint64_t *src, uint64_t *dst, u
 		p = (s && simmm_is_zone_device_page(d->sim, s)) ? tdev_sys_alloc(d->sim) : tdev_alloc(d);
 		if (!p)
 			continue;
-		if (s)
-			simmm_folio_copy(d->sim, p, s);
+		/* In simmm a copy can fail (the destination's contents are
+		 * allocated on first write): a careful driver then declines the
+		 * page rather than migrating garbage (test_migrate_faultinj). */
+		if (s && simmm_folio_copy(d->sim, p, s)) {
+			simmm_unlock_page(d->sim, p);
+			simmm_page_put(d->sim, p);
+			continue;
+		}
 		dst[i] = simmm_migrate_pfn(p) | (src[i] & SIMMM_MIGRATE_PFN_WRITE);
 	}
 }
