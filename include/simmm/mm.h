@@ -369,6 +369,18 @@ SIMMM_API int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf,
 			      enum simmm_access access);
 
 /**
+ * simmm_vm_insert_page() - vm_insert_page(): a driver's mmap handler maps
+ * the system page @pfn at @addr of a VM_MIXEDMAP mapping (simmm_mmap()
+ * with SIMMM_MAP_MIXEDMAP) with a normal pte, taking a reference and a
+ * mapcount (counted as a file page, as upstream).
+ * Context: the caller holds the mmap lock (simmm_mmap_write_lock()).
+ * Return: 0; -EINVAL: NULL/dead @mm, mmap lock not held (MISUSE report),
+ * no VM_MIXEDMAP VMA at @addr, misaligned @addr, @pfn free, anonymous or a
+ * page table; -EBUSY: something is already mapped there; -ENOMEM.
+ */
+SIMMM_API int simmm_vm_insert_page(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_t pfn);
+
+/**
  * simmm_clear_refs_soft_dirty() - clear soft-dirty tracking of the whole
  * address space (echo 4 > /proc/pid/clear_refs): VM_SOFTDIRTY cleared on
  * every VMA; one MMU_NOTIFY_SOFT_DIRTY invalidation over [0, ~0) brackets

@@ -22,5 +22,6 @@
 #include <simmm/memremap.h>
 #include <simmm/hmm.h>
 #include <simmm/migrate.h>
+#include <simmm/device.h>
 
 #endif

@@ -93,6 +93,19 @@ int simmm__vm_insert_page(struct simmm_vma *vma, simmm_addr_t addr, simmm_pfn_t 
 	return 0;
 }
 
+int simmm_vm_insert_page(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_t pfn)
+{
+	if (!simmm__mm_ok(mm))
+		return -EINVAL;
+	if (simmm_lock_held(mm->sim, &mm->mmap_lock.map) == SIMMM_LOCK_NOT_HELD) {
+		simmm__report(mm->sim, SIMMM_REPORT_MISUSE,
+			      "vm_insert_page without the mmap lock of mm %llu",
+			      (unsigned long long)mm->id);
+		return -EINVAL;
+	}
+	return simmm__vm_insert_page(simmm__vma_lookup(mm, addr), addr, pfn);
+}
+
 static void set_pte(struct fault *f, simmm_entry_t e)
 {
 	simmm_pgtable_set(f->mm->pgt, f->addr, SIMMM_LVL_PTE, e);

@@ -1,0 +1,1470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dmirror: lib/test_hmm.c as a simmm driver (see <simmm/device.h> and
+ * docs/device.md). The structure follows the kernel module function by
+ * function; the code is simmm's own.
+ *
+ * Device memory. A device owns chunks (struct dchunk, one dev_pagemap
+ * each). Free device pages form one list threaded through
+ * zone_device_data (the pfn of the next free page, plus one). A page in
+ * use has zone_device_data pointing at its struct dpage: the page that
+ * holds its data (a system "backing" page for DEVICE_PRIVATE memory, the
+ * page itself for DEVICE_COHERENT memory) and the open file that put data
+ * there (upstream keeps that pointer in the backing page's
+ * zone_device_data; a simmm system page has none).
+ *
+ * The mirror. Each open file keeps a device page table (dpt.h): virtual
+ * page -> page holding the data, tagged READ / WRITE / ATOMIC. It holds no
+ * references: the interval notifier over the whole address space erases
+ * entries before the CPU side changes them, exactly as upstream.
+ */
+#include <simmm/device.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <simmm/hmm.h>
+#include <simmm/memremap.h>
+#include <simmm/migrate.h>
+#include <simmm/mm.h>
+#include <simmm/mmu_notifier.h>
+#include <simmm/sched.h>
+#include <simmm/sim.h>
+
+#include "core/internal.h"
+#include "device/dpt.h"
+#include "mm/mm.h"
+
+#define DMIRROR_RANGE_FAULT_TIMEOUT SIMMM_HMM_RANGE_DEFAULT_TIMEOUT /* ms */
+#define DMIRROR_FAULT_PAGES 64 /* pages per hmm_range_fault() round */
+
+struct dpage {
+	simmm_pfn_t backing;         /* page holding the data (0 = free) */
+	struct simmm_dmirror *dmirror; /* who migrated the data here */
+};
+
+struct dchunk {
+	struct simmm_dev_pagemap pgmap; /* first: page_pgmap() -> chunk */
+	struct simmm_dmirror_device *mdevice;
+	struct dpage *pages;
+	bool remove;
+};
+
+struct simmm_dmirror_device {
+	simmm_sim *sim;
+	enum simmm_memtype type;
+	uint64_t psize;
+	unsigned pshift;
+	uint64_t chunk_pages;
+	unsigned nopen;
+	struct simmm_dmirror *opens; /* list of open files */
+
+	struct simmm_mutex devmem_lock; /* chunks */
+	struct dchunk **chunks;
+	unsigned nchunks, cap_chunks;
+
+	struct simmm_spinlock lock; /* free list and counters */
+	simmm_pfn_t free_head;      /* pfn + 1 of the first free page; 0 = none */
+	struct simmm_dmirror_stats st;
+};
+
+struct simmm_dmirror {
+	struct simmm_mmu_interval_notifier notifier; /* first */
+	struct simmm_dmirror_device *mdevice;
+	struct simmm_mm *mm;
+	struct simmm_mutex mutex;
+	struct dpt pt;
+	uint64_t flags;
+	struct simmm_dmirror *next_open;
+};
+
+/* A temporary notifier for one snapshot chunk (struct dmirror_interval). */
+struct dmirror_interval {
+	struct simmm_mmu_interval_notifier notifier; /* first */
+	struct simmm_dmirror *dmirror;
+};
+
+static const struct simmm_dev_pagemap_ops dmirror_devmem_ops;
+static const struct simmm_mmu_interval_notifier_ops dmirror_min_ops;
+static const struct simmm_mmu_interval_notifier_ops dmirror_mrn_ops;
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static inline struct dchunk *page_to_chunk(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	struct simmm_dev_pagemap *pgmap = simmm_page_pgmap(sim, pfn);
+
+	if (!pgmap || pgmap->ops != &dmirror_devmem_ops)
+		return NULL;
+	return (struct dchunk *)pgmap;
+}
+
+static inline struct dpage *page_to_dpage(struct dchunk *c, simmm_pfn_t pfn)
+{
+	return &c->pages[pfn - c->pgmap.start_pfn];
+}
+
+/* BACKING_PAGE(): the page holding the data of device page @pfn. */
+static simmm_pfn_t backing_page(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	struct dchunk *c = page_to_chunk(sim, pfn);
+
+	if (!c || !simmm_is_device_private_page(sim, pfn))
+		return pfn;
+	return page_to_dpage(c, pfn)->backing;
+}
+
+static bool is_private(const struct simmm_dmirror_device *mdevice)
+{
+	return mdevice->type == SIMMM_MEM_DEVICE_PRIVATE;
+}
+
+static uint64_t pmd_size(simmm_sim *sim)
+{
+	return 1ULL << simmm_sim_geometry(sim)->level[SIMMM_LVL_PMD].shift;
+}
+
+/* A locked system page with one reference, 0 on failure. */
+static simmm_pfn_t sys_alloc_locked(simmm_sim *sim)
+{
+	simmm_pfn_t pfn;
+
+	if (simmm_page_alloc(sim, 0, &pfn))
+		return 0;
+	if (simmm_lock_page(sim, pfn)) {
+		simmm_page_put(sim, pfn);
+		return 0;
+	}
+	return pfn;
+}
+
+/* The retry loop of dmirror_range_fault()/dmirror_range_snapshot(): time
+ * must pass for the timeout to matter, also outside a scheduler task. */
+static void backoff(simmm_sim *sim)
+{
+	simmm_sched_yield(sim);
+	if (simmm_sched_current(sim) == 0)
+		simmm_sched_sleep(sim, 1);
+}
+
+/* ---- device memory ------------------------------------------------------------- */
+
+static void free_list_push(struct simmm_dmirror_device *mdevice, simmm_pfn_t pfn)
+{
+	simmm_set_zone_device_data(mdevice->sim, pfn, (void *)(uintptr_t)mdevice->free_head);
+	mdevice->free_head = pfn + 1;
+}
+
+/* dmirror_allocate_chunk(): register a new chunk, put its pages on the
+ * free list and (with @ppage) take one. 0 or a negative errno. */
+static int dmirror_allocate_chunk(struct simmm_dmirror_device *mdevice, simmm_pfn_t *ppage)
+{
+	simmm_sim *sim = mdevice->sim;
+	struct dchunk *c;
+	int ret = -ENOMEM;
+
+	c = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*c));
+	if (!c)
+		return ret;
+	c->pages = simmm__zalloc(sim, SIMMM_ALLOC_META, mdevice->chunk_pages * sizeof(*c->pages));
+	if (!c->pages)
+		goto err_chunk;
+	c->mdevice = mdevice;
+	c->pgmap.type = mdevice->type;
+	c->pgmap.ops = &dmirror_devmem_ops;
+	c->pgmap.owner = mdevice;
+
+	simmm_mutex_lock(sim, &mdevice->devmem_lock);
+	if (mdevice->nchunks == mdevice->cap_chunks) {
+		size_t cap = mdevice->cap_chunks;
+
+		if (simmm__grow(sim, SIMMM_ALLOC_META, (void **)&mdevice->chunks,
+				sizeof(*mdevice->chunks), &cap, cap + 16, false))
+			goto err_unlock;
+		mdevice->cap_chunks = (unsigned)cap;
+	}
+	ret = simmm_memremap_pages(sim, &c->pgmap, mdevice->chunk_pages);
+	if (ret)
+		goto err_unlock;
+	mdevice->chunks[mdevice->nchunks++] = c;
+	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
+
+	simmm_spin_lock(sim, &mdevice->lock);
+	mdevice->st.chunks++;
+	mdevice->st.chunks_added++;
+	for (uint64_t i = mdevice->chunk_pages; i-- > 0;)
+		free_list_push(mdevice, c->pgmap.start_pfn + i);
+	if (ppage) {
+		*ppage = mdevice->free_head - 1;
+		mdevice->free_head = (simmm_pfn_t)(uintptr_t)simmm_zone_device_data(sim, *ppage);
+		mdevice->st.calloc++;
+	}
+	simmm_spin_unlock(sim, &mdevice->lock);
+	return 0;
+
+err_unlock:
+	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
+	simmm__free(sim, SIMMM_ALLOC_META, c->pages, mdevice->chunk_pages * sizeof(*c->pages));
+err_chunk:
+	simmm__free(sim, SIMMM_ALLOC_META, c, sizeof(*c));
+	return ret;
+}
+
+/* dmirror_devmem_alloc_page(): a device page, locked, one reference, its
+ * data page prepared (a new zeroed backing page for private memory). The
+ * device cannot map device THPs on simmm (no device-private PMD entries),
+ * so a @huge request fails and the caller falls back to single pages, as
+ * upstream does when no huge device page is free. 0 on failure. */
+static simmm_pfn_t dmirror_devmem_alloc_page(struct simmm_dmirror *dmirror, bool huge)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	simmm_pfn_t dpage = 0, rpage = 0;
+	struct dchunk *c;
+
+	if (huge)
+		return 0;
+	if (is_private(mdevice) && simmm_page_alloc(sim, 0, &rpage))
+		return 0;
+	simmm_spin_lock(sim, &mdevice->lock);
+	if (mdevice->free_head) {
+		dpage = mdevice->free_head - 1;
+		mdevice->free_head = (simmm_pfn_t)(uintptr_t)simmm_zone_device_data(sim, dpage);
+		mdevice->st.calloc++;
+		simmm_spin_unlock(sim, &mdevice->lock);
+	} else {
+		simmm_spin_unlock(sim, &mdevice->lock);
+		if (dmirror_allocate_chunk(mdevice, &dpage))
+			goto error;
+	}
+	if (simmm_zone_device_page_init(sim, dpage)) {
+		/* The pagemap is going away (RELEASE raced with us). */
+		goto error;
+	}
+	c = page_to_chunk(sim, dpage);
+	page_to_dpage(c, dpage)->backing = rpage ? rpage : dpage;
+	page_to_dpage(c, dpage)->dmirror = dmirror;
+	simmm_set_zone_device_data(sim, dpage, page_to_dpage(c, dpage));
+	return dpage;
+error:
+	if (rpage)
+		simmm_page_put(sim, rpage);
+	return 0;
+}
+
+/* ->folio_free (dmirror_devmem_free): drop the backing page, return the
+ * pages to the free list unless their chunk is being removed. */
+static void dmirror_devmem_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, unsigned order,
+				void *data)
+{
+	struct dchunk *c = (struct dchunk *)pgmap;
+	struct simmm_dmirror_device *mdevice = c->mdevice;
+	simmm_sim *sim = mdevice->sim;
+
+	(void)data;
+	for (uint64_t i = 0; i < (1ULL << order); i++) {
+		struct dpage *dp = page_to_dpage(c, pfn + i);
+		simmm_pfn_t rpage = dp->backing;
+
+		dp->backing = 0;
+		dp->dmirror = NULL;
+		if (rpage && rpage != pfn + i)
+			simmm_page_put(sim, rpage);
+		simmm_spin_lock(sim, &mdevice->lock);
+		mdevice->st.cfree++;
+		if (!c->remove)
+			free_list_push(mdevice, pfn + i);
+		else
+			simmm_set_zone_device_data(sim, pfn + i, NULL);
+		simmm_spin_unlock(sim, &mdevice->lock);
+	}
+}
+
+/* ---- the mirror ------------------------------------------------------------------ */
+
+static bool dmirror_interval_invalidate(struct simmm_mmu_interval_notifier *mni,
+					const struct simmm_mmu_notifier_range *range,
+					uint64_t cur_seq)
+{
+	struct simmm_dmirror *dmirror = (struct simmm_dmirror *)mni;
+	simmm_sim *sim = dmirror->mdevice->sim;
+	unsigned shift = dmirror->mdevice->pshift;
+
+	/* Our own migrations update the mirror themselves. */
+	if (range->event == SIMMM_MMU_NOTIFY_MIGRATE && range->owner == dmirror->mdevice)
+		return true;
+	if (simmm_mmu_notifier_range_blockable(range))
+		simmm_mutex_lock(sim, &dmirror->mutex);
+	else if (simmm_mutex_trylock(sim, &dmirror->mutex) != 1)
+		return false;
+	simmm_mmu_interval_set_seq(mni, cur_seq);
+	dpt_erase_range(&dmirror->pt, range->start >> shift,
+			(range->end >> shift) + ((range->end & (dmirror->mdevice->psize - 1)) != 0));
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	return true;
+}
+
+static const struct simmm_mmu_interval_notifier_ops dmirror_min_ops = {
+	.invalidate = dmirror_interval_invalidate,
+};
+
+/* dmirror_do_fault(): program the mirror from range->hmm_pfns. */
+static int dmirror_do_fault(struct simmm_dmirror *dmirror, struct simmm_hmm_range *range)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	unsigned shift = dmirror->mdevice->pshift;
+	uint64_t *pfns = range->hmm_pfns;
+
+	for (uint64_t vpn = range->start >> shift; vpn < (range->end >> shift); vpn++, pfns++) {
+		simmm_pfn_t page;
+		uint64_t tag = DPT_TAG_READ;
+		int err;
+
+		/* hmm_range_fault() succeeded with REQ_FAULT: no error entry. */
+		if ((*pfns & SIMMM_HMM_PFN_ERROR) || !(*pfns & SIMMM_HMM_PFN_VALID)) {
+			simmm__report(sim, SIMMM_REPORT_WARN,
+				      "dmirror: hmm_range_fault() returned 0 with entry %#llx at %#llx",
+				      (unsigned long long)*pfns, (unsigned long long)(vpn << shift));
+			return -EFAULT;
+		}
+		/* The page that holds the data: an owned device-private page
+		 * is read through its backing page (upstream stores the
+		 * struct page of the device page itself). */
+		page = backing_page(sim, simmm_hmm_pfn_to_pfn(*pfns));
+		if (*pfns & SIMMM_HMM_PFN_WRITE) {
+			tag = DPT_TAG_WRITE;
+		} else if (range->default_flags & SIMMM_HMM_PFN_REQ_WRITE) {
+			simmm__report(sim, SIMMM_REPORT_WARN,
+				      "dmirror: write fault returned a read-only entry at %#llx",
+				      (unsigned long long)(vpn << shift));
+			return -EFAULT;
+		}
+		err = dpt_store(&dmirror->pt, vpn, dpt_mk(page, tag));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* dmirror_range_fault(): the documented driver loop, with the mutex held
+ * from read_retry to programming the mirror. */
+static int dmirror_range_fault(struct simmm_dmirror *dmirror, struct simmm_hmm_range *range)
+{
+	struct simmm_mm *mm = dmirror->mm;
+	simmm_sim *sim = dmirror->mdevice->sim;
+	uint64_t timeout = simmm_sched_now_ns(sim) + DMIRROR_RANGE_FAULT_TIMEOUT * 1000000ULL;
+	int ret;
+
+	for (;;) {
+		if (simmm_sched_now_ns(sim) > timeout)
+			return -EBUSY;
+		range->notifier_seq = simmm_mmu_interval_read_begin(range->notifier);
+		ret = simmm_mmap_read_lock(mm);
+		if (ret)
+			return ret;
+		ret = simmm_hmm_range_fault(range);
+		simmm_mmap_read_unlock(mm);
+		if (ret) {
+			if (ret == -EBUSY) {
+				backoff(sim);
+				continue;
+			}
+			return ret;
+		}
+		simmm_mutex_lock(sim, &dmirror->mutex);
+		if (simmm_mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
+			simmm_mutex_unlock(sim, &dmirror->mutex);
+			backoff(sim);
+			continue;
+		}
+		break;
+	}
+	ret = dmirror_do_fault(dmirror, range);
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	return ret;
+}
+
+/* dmirror_fault(): fault [start, end) into the mirror, 64 pages a round. */
+static int dmirror_fault(struct simmm_dmirror *dmirror, uint64_t start, uint64_t end, bool write)
+{
+	struct simmm_mm *mm = dmirror->mm;
+	uint64_t pfns[DMIRROR_FAULT_PAGES];
+	struct simmm_hmm_range range = {
+		.notifier = &dmirror->notifier,
+		.hmm_pfns = pfns,
+		.pfn_flags_mask = 0,
+		.default_flags = SIMMM_HMM_PFN_REQ_FAULT | (write ? SIMMM_HMM_PFN_REQ_WRITE : 0),
+		.dev_private_owner = dmirror->mdevice,
+	};
+	int ret = 0;
+
+	/* The mm is the mirrored process's: take a user reference first.
+	 * (Upstream returns 0 here, and READ/WRITE would then retry forever
+	 * on a process that exited; simmm fails the command instead.) */
+	if (!simmm_mmget_not_zero(mm))
+		return -EINVAL;
+	for (uint64_t addr = start; addr < end; addr = range.end) {
+		uint64_t span = DMIRROR_FAULT_PAGES * dmirror->mdevice->psize;
+
+		range.start = addr;
+		range.end = (end - addr > span) ? addr + span : end;
+		ret = dmirror_range_fault(dmirror, &range);
+		if (ret)
+			break;
+	}
+	simmm_mmput(mm);
+	return ret;
+}
+
+struct bounce {
+	unsigned char *ptr;
+	uint64_t size, addr, cpages;
+};
+
+static int bounce_init(simmm_sim *sim, struct bounce *b, uint64_t addr, uint64_t size)
+{
+	b->addr = addr;
+	b->size = size;
+	b->cpages = 0;
+	b->ptr = simmm__malloc(sim, SIMMM_ALLOC_META, size);
+	return b->ptr ? 0 : -ENOMEM;
+}
+
+static void bounce_fini(simmm_sim *sim, struct bounce *b)
+{
+	simmm__free(sim, SIMMM_ALLOC_META, b->ptr, b->size);
+}
+
+/* dmirror_do_read(): copy mirrored pages of [start, end) into the bounce
+ * buffer; -ENOENT at the first page that is not mirrored. */
+static int dmirror_do_read(struct simmm_dmirror *dmirror, uint64_t start, uint64_t end,
+			   struct bounce *b)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	unsigned char *ptr = b->ptr + (start - b->addr);
+
+	for (uint64_t vpn = start >> mdevice->pshift; vpn < (end >> mdevice->pshift); vpn++) {
+		uint64_t e;
+		int err;
+
+		if (dpt_load(&dmirror->pt, vpn, &e))
+			return -ENOENT;
+		err = simmm_page_read(mdevice->sim, dpt_pfn(e), 0, ptr, mdevice->psize);
+		if (err)
+			return err;
+		ptr += mdevice->psize;
+		b->cpages++;
+	}
+	return 0;
+}
+
+static int dmirror_do_write(struct simmm_dmirror *dmirror, uint64_t start, uint64_t end,
+			    struct bounce *b)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	unsigned char *ptr = b->ptr + (start - b->addr);
+
+	for (uint64_t vpn = start >> mdevice->pshift; vpn < (end >> mdevice->pshift); vpn++) {
+		uint64_t e;
+		int err;
+
+		if (dpt_load(&dmirror->pt, vpn, &e) || dpt_tag(e) != DPT_TAG_WRITE)
+			return -ENOENT;
+		err = simmm_page_write(mdevice->sim, dpt_pfn(e), 0, ptr, mdevice->psize);
+		if (err)
+			return err;
+		ptr += mdevice->psize;
+		b->cpages++;
+	}
+	return 0;
+}
+
+static int dmirror_read(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	uint64_t size = cmd->npages << dmirror->mdevice->pshift;
+	uint64_t start = cmd->addr, end = start + size;
+	struct bounce b;
+	int ret;
+
+	ret = bounce_init(sim, &b, start, size);
+	if (ret)
+		return ret;
+	for (;;) {
+		simmm_mutex_lock(sim, &dmirror->mutex);
+		ret = dmirror_do_read(dmirror, start, end, &b);
+		simmm_mutex_unlock(sim, &dmirror->mutex);
+		if (ret != -ENOENT)
+			break;
+		start = cmd->addr + (b.cpages << dmirror->mdevice->pshift);
+		ret = dmirror_fault(dmirror, start, end, false);
+		if (ret)
+			break;
+		cmd->faults++;
+	}
+	if (ret == 0)
+		memcpy(cmd->ptr, b.ptr, size);
+	cmd->cpages = b.cpages;
+	bounce_fini(sim, &b);
+	return ret;
+}
+
+static int dmirror_write(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	uint64_t size = cmd->npages << dmirror->mdevice->pshift;
+	uint64_t start = cmd->addr, end = start + size;
+	struct bounce b;
+	int ret;
+
+	ret = bounce_init(sim, &b, start, size);
+	if (ret)
+		return ret;
+	memcpy(b.ptr, cmd->ptr, size);
+	for (;;) {
+		simmm_mutex_lock(sim, &dmirror->mutex);
+		ret = dmirror_do_write(dmirror, start, end, &b);
+		simmm_mutex_unlock(sim, &dmirror->mutex);
+		if (ret != -ENOENT)
+			break;
+		start = cmd->addr + (b.cpages << dmirror->mdevice->pshift);
+		ret = dmirror_fault(dmirror, start, end, true);
+		if (ret)
+			break;
+		cmd->faults++;
+	}
+	cmd->cpages = b.cpages;
+	bounce_fini(sim, &b);
+	return ret;
+}
+
+/* Read [start, end) back from the mirror into cmd->ptr (the tail of
+ * MIGRATE_TO_DEV and EXCLUSIVE). */
+static int dmirror_read_back(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	uint64_t size = cmd->npages << dmirror->mdevice->pshift;
+	struct bounce b;
+	int ret = bounce_init(sim, &b, cmd->addr, size);
+
+	if (ret)
+		return ret;
+	simmm_mutex_lock(sim, &dmirror->mutex);
+	ret = dmirror_do_read(dmirror, cmd->addr, cmd->addr + size, &b);
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	if (ret == 0)
+		memcpy(cmd->ptr, b.ptr, size);
+	cmd->cpages = b.cpages;
+	bounce_fini(sim, &b);
+	return ret;
+}
+
+/* ---- migration -------------------------------------------------------------------- */
+
+/* Is the next allocation to fail on purpose (HMM_DMIRROR_FLAG_FAIL_ALLOC)? */
+static bool fail_alloc_once(struct simmm_dmirror *dmirror)
+{
+	if (!(dmirror->flags & SIMMM_DMIRROR_FLAG_FAIL_ALLOC))
+		return false;
+	dmirror->flags &= ~SIMMM_DMIRROR_FLAG_FAIL_ALLOC;
+	dmirror->mdevice->st.fail_alloc_hits++;
+	return true;
+}
+
+/* One new device page for @spage (0: a hole or the zero page) with its data. */
+static simmm_pfn_t dev_page_with_data(struct simmm_dmirror *dmirror, simmm_pfn_t spage)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	simmm_pfn_t dpage = dmirror_devmem_alloc_page(dmirror, false);
+
+	if (!dpage)
+		return 0;
+	if (spage && spage != simmm_zero_pfn(sim))
+		simmm_folio_copy(sim, backing_page(sim, dpage), spage);
+	return dpage;
+}
+
+/* dmirror_migrate_alloc_and_copy(): a device page for each collected
+ * entry. A COMPOUND entry (a whole PMD-sized hole) gets a huge device page
+ * or, when that fails, one page per base page. */
+static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
+					   struct simmm_dmirror *dmirror, uint64_t vm_flags)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	uint64_t n = (args->end - args->start) >> mdevice->pshift;
+
+	for (uint64_t i = 0; i < n;) {
+		uint64_t src = args->src[i], write;
+		simmm_pfn_t spage = simmm_migrate_pfn_to_page(src), dpage;
+		bool huge = src & SIMMM_MIGRATE_PFN_COMPOUND;
+
+		args->dst[i] = 0;
+		if (!(src & SIMMM_MIGRATE_PFN_MIGRATE)) {
+			i++;
+			continue;
+		}
+		/* Never a device page: setup selected system memory only. */
+		if (spage && simmm_is_zone_device_page(sim, spage)) {
+			i++;
+			continue;
+		}
+		write = ((src & SIMMM_MIGRATE_PFN_WRITE) || (!spage && (vm_flags & SIMMM_VM_WRITE)))
+				? SIMMM_MIGRATE_PFN_WRITE
+				: 0;
+		dpage = fail_alloc_once(dmirror) ? 0 : dmirror_devmem_alloc_page(dmirror, huge);
+		if (!dpage && huge) {
+			/* Fall back to PAGE_SIZE pages for the whole PMD. */
+			uint64_t nr = pmd_size(sim) >> mdevice->pshift;
+
+			for (uint64_t k = 0; k < nr && i < n; k++, i++) {
+				args->dst[i] = 0;
+				dpage = dev_page_with_data(dmirror, spage ? spage + k : 0);
+				if (!dpage)
+					continue;
+				mdevice->st.fallback_pages++;
+				args->dst[i] = simmm_migrate_pfn(dpage) | write;
+			}
+			continue;
+		}
+		if (dpage) {
+			if (spage && spage != simmm_zero_pfn(sim))
+				simmm_folio_copy(sim, backing_page(sim, dpage), spage);
+			args->dst[i] = simmm_migrate_pfn(dpage) | write;
+		}
+		i++;
+	}
+}
+
+/* dmirror_migrate_finalize_and_map(): mirror the pages that migrated. */
+static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
+					    struct simmm_dmirror *dmirror)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	uint64_t n = (args->end - args->start) >> mdevice->pshift;
+	uint64_t vpn = args->start >> mdevice->pshift;
+	int ret = 0;
+
+	simmm_mutex_lock(sim, &dmirror->mutex);
+	for (uint64_t i = 0; i < n && !ret; i++) {
+		simmm_pfn_t dpage = simmm_migrate_pfn_to_page(args->dst[i]);
+
+		if (!(args->src[i] & SIMMM_MIGRATE_PFN_MIGRATE) || !dpage)
+			continue;
+		ret = dpt_store(&dmirror->pt, vpn + i,
+				dpt_mk(backing_page(sim, dpage),
+				       (args->dst[i] & SIMMM_MIGRATE_PFN_WRITE) ? DPT_TAG_WRITE
+										: DPT_TAG_READ));
+	}
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	return ret;
+}
+
+/* Per-command resources of the two migrations. */
+struct mig_bufs {
+	uint64_t *src, *dst;
+	uint64_t n;
+};
+
+static int mig_bufs_init(simmm_sim *sim, struct mig_bufs *m, uint64_t n)
+{
+	m->n = n;
+	m->src = simmm__zalloc(sim, SIMMM_ALLOC_META, n * sizeof(uint64_t));
+	m->dst = simmm__zalloc(sim, SIMMM_ALLOC_META, n * sizeof(uint64_t));
+	if (m->src && m->dst)
+		return 0;
+	if (m->src)
+		simmm__free(sim, SIMMM_ALLOC_META, m->src, n * sizeof(uint64_t));
+	if (m->dst)
+		simmm__free(sim, SIMMM_ALLOC_META, m->dst, n * sizeof(uint64_t));
+	return -ENOMEM;
+}
+
+static void mig_bufs_fini(simmm_sim *sim, struct mig_bufs *m)
+{
+	simmm__free(sim, SIMMM_ALLOC_META, m->src, m->n * sizeof(uint64_t));
+	simmm__free(sim, SIMMM_ALLOC_META, m->dst, m->n * sizeof(uint64_t));
+}
+
+/* The next chunk [addr, *next) of a migration: inside one VMA with
+ * VM_READ and one PMD. -EINVAL otherwise. */
+static int mig_chunk(struct simmm_dmirror *dmirror, uint64_t addr, uint64_t end,
+		     struct simmm_vma **vma, uint64_t *vm_flags, uint64_t *next)
+{
+	struct simmm_vma_info info;
+	uint64_t pmd = pmd_size(dmirror->mdevice->sim);
+	uint64_t boundary = (addr + pmd) & ~(pmd - 1);
+
+	*vma = simmm_vma_lookup(dmirror->mm, addr);
+	if (!*vma || simmm_vma_info(dmirror->mm, addr, &info) ||
+	    !(info.vm_flags & SIMMM_VM_READ))
+		return -EINVAL;
+	*vm_flags = info.vm_flags;
+	*next = (boundary && boundary < end) ? boundary : end; /* pmd_addr_end() */
+	if (*next > info.end)
+		*next = info.end;
+	return 0;
+}
+
+static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	struct simmm_mm *mm = dmirror->mm;
+	uint64_t start = cmd->addr, end = start + (cmd->npages << mdevice->pshift), next;
+	struct mig_bufs m;
+	int ret;
+
+	if (!simmm_mmget_not_zero(mm))
+		return -EINVAL;
+	ret = mig_bufs_init(sim, &m, pmd_size(sim) >> mdevice->pshift);
+	if (ret)
+		goto out_put;
+	ret = simmm_mmap_read_lock(mm);
+	if (ret)
+		goto out_free;
+	for (uint64_t addr = start; addr < end; addr = next) {
+		struct simmm_migrate_vma args = {0};
+		uint64_t vm_flags;
+
+		ret = mig_chunk(dmirror, addr, end, &args.vma, &vm_flags, &next);
+		if (ret)
+			break;
+		args.src = m.src;
+		args.dst = m.dst;
+		args.start = addr;
+		args.end = next;
+		args.pgmap_owner = mdevice;
+		args.flags = SIMMM_MIGRATE_VMA_SELECT_SYSTEM | SIMMM_MIGRATE_VMA_SELECT_COMPOUND;
+		ret = simmm_migrate_vma_setup(&args);
+		if (ret)
+			break;
+		dmirror_migrate_alloc_and_copy(&args, dmirror, vm_flags);
+		simmm_migrate_vma_pages(&args);
+		dmirror_migrate_finalize_and_map(&args, dmirror);
+		simmm_migrate_vma_finalize(&args);
+	}
+	simmm_mmap_read_unlock(mm);
+out_free:
+	mig_bufs_fini(sim, &m);
+out_put:
+	simmm_mmput(mm);
+	if (ret)
+		return ret;
+	/* Return the migrated data for verification. */
+	return dmirror_read_back(dmirror, cmd);
+}
+
+/* dmirror_devmem_fault_alloc_and_copy(): a system page for each collected
+ * device page of ours; erases the mirror entries (our own MIGRATE
+ * invalidations are ignored by the notifier). 0 or SIMMM_VM_FAULT_OOM
+ * (the remaining entries are left without dst). */
+static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *args,
+						    struct simmm_dmirror *dmirror)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	uint64_t n = (args->end - args->start) >> mdevice->pshift;
+	uint64_t vpn = args->start >> mdevice->pshift;
+
+	for (uint64_t i = 0; i < n; i++) {
+		simmm_pfn_t spage = simmm_migrate_pfn_to_page(args->src[i]), dpage;
+		struct dchunk *c;
+		struct simmm_dmirror *owner;
+
+		args->dst[i] = 0;
+		if (!spage || !(args->src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+			continue;
+		c = page_to_chunk(sim, spage);
+		if (!c)
+			continue; /* not our memory (cannot happen: owner selected) */
+		dpage = fail_alloc_once(dmirror) ? 0 : sys_alloc_locked(sim);
+		if (!dpage)
+			return SIMMM_VM_FAULT_OOM;
+		owner = page_to_dpage(c, spage)->dmirror;
+		simmm_mutex_lock(sim, &dmirror->mutex);
+		dpt_erase(&dmirror->pt, vpn + i);
+		simmm_mutex_unlock(sim, &dmirror->mutex);
+		if (owner && owner != dmirror) {
+			simmm_mutex_lock(sim, &owner->mutex);
+			dpt_erase(&owner->pt, vpn + i);
+			simmm_mutex_unlock(sim, &owner->mutex);
+		}
+		simmm_folio_copy(sim, dpage, backing_page(sim, spage));
+		args->dst[i] = simmm_migrate_pfn(dpage) |
+			       (args->src[i] & SIMMM_MIGRATE_PFN_WRITE);
+	}
+	return 0;
+}
+
+static int dmirror_migrate_to_system(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	struct simmm_mm *mm = dmirror->mm;
+	uint64_t start = cmd->addr, end = start + (cmd->npages << mdevice->pshift), next;
+	struct mig_bufs m;
+	int ret;
+
+	if (!simmm_mmget_not_zero(mm))
+		return -EINVAL;
+	ret = mig_bufs_init(sim, &m, pmd_size(sim) >> mdevice->pshift);
+	if (ret)
+		goto out_put;
+	cmd->cpages = 0;
+	ret = simmm_mmap_read_lock(mm);
+	if (ret)
+		goto out_free;
+	for (uint64_t addr = start; addr < end; addr = next) {
+		struct simmm_migrate_vma args = {0};
+		uint64_t vm_flags;
+
+		ret = mig_chunk(dmirror, addr, end, &args.vma, &vm_flags, &next);
+		if (ret)
+			break;
+		args.src = m.src;
+		args.dst = m.dst;
+		args.start = addr;
+		args.end = next;
+		args.pgmap_owner = mdevice;
+		args.flags = (is_private(mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
+						  : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT) |
+			     SIMMM_MIGRATE_VMA_SELECT_COMPOUND;
+		ret = simmm_migrate_vma_setup(&args);
+		if (ret)
+			break;
+		dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+		simmm_migrate_vma_pages(&args);
+		for (uint64_t i = 0; i < args.npages; i++)
+			cmd->cpages += (args.src[i] & SIMMM_MIGRATE_PFN_VALID) &&
+				       (args.src[i] & SIMMM_MIGRATE_PFN_MIGRATE);
+		simmm_migrate_vma_finalize(&args);
+	}
+	simmm_mmap_read_unlock(mm);
+out_free:
+	mig_bufs_fini(sim, &m);
+out_put:
+	simmm_mmput(mm);
+	return ret;
+}
+
+/* ->migrate_to_ram (dmirror_devmem_fault): bring the faulting page home. */
+static unsigned dmirror_devmem_fault(struct simmm_vm_fault *vmf)
+{
+	simmm_sim *sim = simmm_mm_sim(vmf->mm);
+	struct dchunk *c = page_to_chunk(sim, vmf->page);
+	struct simmm_dmirror *dmirror;
+	uint64_t src = 0, dst = 0;
+	struct simmm_migrate_vma args = {0};
+	unsigned ret;
+
+	if (!c)
+		return SIMMM_VM_FAULT_SIGBUS;
+	c->mdevice->st.to_ram++;
+	/* The open file that migrated the page (upstream: the backing page's
+	 * zone_device_data); cleared when that file is closed. */
+	dmirror = page_to_dpage(c, vmf->page)->dmirror;
+	args.vma = vmf->vma;
+	args.start = vmf->address;
+	args.end = vmf->address + c->mdevice->psize;
+	args.src = &src;
+	args.dst = &dst;
+	args.pgmap_owner = c->mdevice;
+	args.flags = is_private(c->mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
+					    : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT;
+	args.fault_page = vmf->page;
+	if (simmm_migrate_vma_setup(&args))
+		return SIMMM_VM_FAULT_SIGBUS;
+	if (dmirror) {
+		ret = dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+	} else {
+		/* Nobody mirrors it any more: just copy. */
+		simmm_pfn_t spage = simmm_migrate_pfn_to_page(src), dpage;
+
+		ret = 0;
+		if (spage && (src & SIMMM_MIGRATE_PFN_MIGRATE)) {
+			dpage = sys_alloc_locked(sim);
+			if (!dpage) {
+				ret = SIMMM_VM_FAULT_OOM;
+			} else {
+				simmm_folio_copy(sim, dpage, backing_page(sim, spage));
+				dst = simmm_migrate_pfn(dpage) | (src & SIMMM_MIGRATE_PFN_WRITE);
+			}
+		}
+	}
+	/* Unlike upstream, finish the migration on failure too, so the page
+	 * is unlocked and its pte restored before the fault fails. */
+	simmm_migrate_vma_pages(&args);
+	simmm_migrate_vma_finalize(&args);
+	return ret;
+}
+
+static const struct simmm_dev_pagemap_ops dmirror_devmem_ops = {
+	.folio_free = dmirror_devmem_free,
+	.migrate_to_ram = dmirror_devmem_fault,
+};
+
+/* ---- exclusive access ------------------------------------------------------------- */
+
+static int dmirror_check_atomic(struct simmm_dmirror *dmirror, uint64_t start, uint64_t end)
+{
+	unsigned shift = dmirror->mdevice->pshift;
+
+	for (uint64_t vpn = start >> shift; vpn < (end >> shift); vpn++) {
+		uint64_t e;
+
+		if (!dpt_load(&dmirror->pt, vpn, &e) && dpt_tag(e) == DPT_TAG_ATOMIC)
+			return -EPERM;
+	}
+	return 0;
+}
+
+static int dmirror_atomic_map(struct simmm_dmirror *dmirror, uint64_t addr, simmm_pfn_t page)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	int ret;
+
+	simmm_mutex_lock(sim, &dmirror->mutex);
+	ret = dpt_store(&dmirror->pt, addr >> dmirror->mdevice->pshift,
+			dpt_mk(page, DPT_TAG_ATOMIC));
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	return ret;
+}
+
+static int dmirror_exclusive(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	struct simmm_mm *mm = dmirror->mm;
+	simmm_sim *sim = dmirror->mdevice->sim;
+	uint64_t start = cmd->addr, end = start + (cmd->npages << dmirror->mdevice->pshift);
+	int ret;
+
+	if (!simmm_mmget_not_zero(mm))
+		return -EINVAL;
+	ret = simmm_mmap_read_lock(mm);
+	if (ret) {
+		simmm_mmput(mm);
+		return ret;
+	}
+	for (uint64_t addr = start; !ret && addr < end; addr += dmirror->mdevice->psize) {
+		simmm_pfn_t page;
+
+		ret = simmm_make_device_exclusive(mm, addr, NULL, &page);
+		if (ret)
+			break;
+		ret = dmirror_atomic_map(dmirror, addr, page);
+		simmm_unlock_page(sim, page);
+		simmm_page_put(sim, page);
+	}
+	simmm_mmap_read_unlock(mm);
+	simmm_mmput(mm);
+	if (ret)
+		return ret;
+	/* Return the data for verification. */
+	return dmirror_read_back(dmirror, cmd);
+}
+
+/* ---- snapshot ---------------------------------------------------------------------- */
+
+static unsigned char dmirror_mkentry(struct simmm_dmirror *dmirror, uint64_t entry)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	const struct simmm_geometry *geo = simmm_sim_geometry(sim);
+	simmm_pfn_t page;
+	unsigned order = simmm_hmm_pfn_to_map_order(entry);
+	unsigned char perm;
+
+	if (entry & SIMMM_HMM_PFN_ERROR)
+		return SIMMM_DMIRROR_PROT_ERROR;
+	if (!(entry & SIMMM_HMM_PFN_VALID))
+		return SIMMM_DMIRROR_PROT_NONE;
+	page = simmm_hmm_pfn_to_pfn(entry);
+	if (simmm_is_device_private_page(sim, page)) {
+		struct simmm_dev_pagemap *pgmap = simmm_page_pgmap(sim, page);
+
+		perm = (pgmap && pgmap->owner == mdevice) ? SIMMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL
+							  : SIMMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+	} else if (simmm_is_device_coherent_page(sim, page)) {
+		struct simmm_dev_pagemap *pgmap = simmm_page_pgmap(sim, page);
+
+		perm = (pgmap && pgmap->owner == mdevice) ? SIMMM_DMIRROR_PROT_DEV_COHERENT_LOCAL
+							  : SIMMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
+	} else if (page == simmm_zero_pfn(sim)) {
+		perm = SIMMM_DMIRROR_PROT_ZERO;
+	} else {
+		perm = SIMMM_DMIRROR_PROT_NONE;
+	}
+	perm |= (entry & SIMMM_HMM_PFN_WRITE) ? SIMMM_DMIRROR_PROT_WRITE : SIMMM_DMIRROR_PROT_READ;
+	if (order && order + geo->page_shift == geo->level[SIMMM_LVL_PMD].shift)
+		perm |= SIMMM_DMIRROR_PROT_PMD;
+	else if (order && order + geo->page_shift == geo->level[SIMMM_LVL_PUD].shift)
+		perm |= SIMMM_DMIRROR_PROT_PUD;
+	return perm;
+}
+
+static bool dmirror_snapshot_invalidate(struct simmm_mmu_interval_notifier *mni,
+					const struct simmm_mmu_notifier_range *range,
+					uint64_t cur_seq)
+{
+	struct dmirror_interval *dmi = (struct dmirror_interval *)mni;
+	struct simmm_dmirror *dmirror = dmi->dmirror;
+	simmm_sim *sim = dmirror->mdevice->sim;
+
+	if (simmm_mmu_notifier_range_blockable(range))
+		simmm_mutex_lock(sim, &dmirror->mutex);
+	else if (simmm_mutex_trylock(sim, &dmirror->mutex) != 1)
+		return false;
+	/* Any invalidation in the interval invalidates the whole snapshot. */
+	simmm_mmu_interval_set_seq(mni, cur_seq);
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	return true;
+}
+
+static const struct simmm_mmu_interval_notifier_ops dmirror_mrn_ops = {
+	.invalidate = dmirror_snapshot_invalidate,
+};
+
+static int dmirror_range_snapshot(struct simmm_dmirror *dmirror, struct simmm_hmm_range *range,
+				  unsigned char *perm)
+{
+	struct simmm_mm *mm = dmirror->mm;
+	simmm_sim *sim = dmirror->mdevice->sim;
+	struct dmirror_interval notifier;
+	uint64_t timeout = simmm_sched_now_ns(sim) + DMIRROR_RANGE_FAULT_TIMEOUT * 1000000ULL;
+	uint64_t n;
+	int ret;
+
+	memset(&notifier, 0, sizeof(notifier));
+	notifier.dmirror = dmirror;
+	range->notifier = &notifier.notifier;
+	ret = simmm_mmu_interval_notifier_insert(range->notifier, mm, range->start,
+						 range->end - range->start, &dmirror_mrn_ops);
+	if (ret)
+		return ret;
+	for (;;) {
+		if (simmm_sched_now_ns(sim) > timeout) {
+			ret = -EBUSY;
+			goto out;
+		}
+		range->notifier_seq = simmm_mmu_interval_read_begin(range->notifier);
+		ret = simmm_mmap_read_lock(mm);
+		if (ret)
+			goto out;
+		ret = simmm_hmm_range_fault(range);
+		simmm_mmap_read_unlock(mm);
+		if (ret) {
+			if (ret == -EBUSY) {
+				backoff(sim);
+				continue;
+			}
+			goto out;
+		}
+		simmm_mutex_lock(sim, &dmirror->mutex);
+		if (simmm_mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
+			simmm_mutex_unlock(sim, &dmirror->mutex);
+			backoff(sim);
+			continue;
+		}
+		break;
+	}
+	n = (range->end - range->start) >> dmirror->mdevice->pshift;
+	for (uint64_t i = 0; i < n; i++)
+		perm[i] = dmirror_mkentry(dmirror, range->hmm_pfns[i]);
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+out:
+	simmm_mmu_interval_notifier_remove(range->notifier);
+	return ret;
+}
+
+static int dmirror_snapshot(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	struct simmm_mm *mm = dmirror->mm;
+	uint64_t psize = dmirror->mdevice->psize;
+	uint64_t start = cmd->addr, end = start + (cmd->npages << dmirror->mdevice->pshift), next;
+	uint64_t pfns[DMIRROR_FAULT_PAGES];
+	unsigned char perm[DMIRROR_FAULT_PAGES];
+	unsigned char *uptr = cmd->ptr;
+	struct simmm_hmm_range range = {
+		.hmm_pfns = pfns,
+		.dev_private_owner = dmirror->mdevice,
+	};
+	int ret = 0;
+
+	if (!simmm_mmget_not_zero(mm))
+		return -EINVAL;
+	for (uint64_t addr = start; addr < end; addr = next) {
+		uint64_t n;
+
+		next = (end - addr > DMIRROR_FAULT_PAGES * psize) ? addr + DMIRROR_FAULT_PAGES * psize
+								   : end;
+		range.start = addr;
+		range.end = next;
+		ret = dmirror_range_snapshot(dmirror, &range, perm);
+		if (ret)
+			break;
+		n = (range.end - range.start) / psize;
+		memcpy(uptr, perm, n);
+		cmd->cpages += n;
+		uptr += n;
+	}
+	simmm_mmput(mm);
+	return ret;
+}
+
+/* ---- eviction ---------------------------------------------------------------------- */
+
+/* dmirror_device_evict_chunk(): migrate every page of @c in use back to
+ * system memory (migrate_device_range + copy + pages + finalize). */
+static int dmirror_device_evict_chunk(struct dchunk *c)
+{
+	struct simmm_dmirror_device *mdevice = c->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	struct mig_bufs m;
+	int ret = mig_bufs_init(sim, &m, c->pgmap.nr_pages);
+
+	if (ret)
+		return ret;
+	ret = simmm_migrate_device_range(sim, m.src, c->pgmap.start_pfn, m.n);
+	if (ret)
+		goto out;
+	for (uint64_t i = 0; i < m.n; i++) {
+		simmm_pfn_t spage = simmm_migrate_pfn_to_page(m.src[i]), dpage;
+
+		if (!spage || !(m.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+			continue;
+		dpage = sys_alloc_locked(sim);
+		if (!dpage)
+			continue; /* stays on the device; memunmap will refuse */
+		simmm_folio_copy(sim, dpage, backing_page(sim, spage));
+		m.dst[i] = simmm_migrate_pfn(dpage) | (m.src[i] & SIMMM_MIGRATE_PFN_WRITE);
+		mdevice->st.evicted++;
+	}
+	ret = simmm_migrate_device_pages(sim, m.src, m.dst, m.n);
+	simmm_migrate_device_finalize(sim, m.src, m.dst, m.n);
+out:
+	mig_bufs_fini(sim, &m);
+	return ret;
+}
+
+/* dmirror_remove_free_pages(): take the free pages of @c off the free
+ * list (threaded through zone_device_data) so they are not handed out
+ * again. Called with the device lock held. */
+static void dmirror_remove_free_pages(struct dchunk *c)
+{
+	struct simmm_dmirror_device *mdevice = c->mdevice;
+	simmm_sim *sim = mdevice->sim;
+	simmm_pfn_t prev = 0, cur = mdevice->free_head; /* pfn + 1; 0 = none */
+
+	while (cur) {
+		simmm_pfn_t pfn = cur - 1;
+		simmm_pfn_t next = (simmm_pfn_t)(uintptr_t)simmm_zone_device_data(sim, pfn);
+
+		if (pfn >= c->pgmap.start_pfn && pfn < c->pgmap.start_pfn + c->pgmap.nr_pages) {
+			simmm_set_zone_device_data(sim, pfn, NULL);
+			if (prev)
+				simmm_set_zone_device_data(sim, prev - 1, (void *)(uintptr_t)next);
+			else
+				mdevice->free_head = next;
+		} else {
+			prev = cur;
+		}
+		cur = next;
+	}
+}
+
+/* dmirror_device_remove_chunks(): RELEASE / module unload. */
+static int dmirror_device_remove_chunks(struct simmm_dmirror_device *mdevice)
+{
+	simmm_sim *sim = mdevice->sim;
+	int ret = 0;
+
+	simmm_mutex_lock(sim, &mdevice->devmem_lock);
+	while (mdevice->nchunks) {
+		struct dchunk *c = mdevice->chunks[mdevice->nchunks - 1];
+		int err;
+
+		simmm_spin_lock(sim, &mdevice->lock);
+		c->remove = true;
+		dmirror_remove_free_pages(c);
+		simmm_spin_unlock(sim, &mdevice->lock);
+
+		dmirror_device_evict_chunk(c);
+		err = simmm_memunmap_pages(&c->pgmap);
+		if (err) {
+			ret = err;
+			break;
+		}
+		mdevice->nchunks--;
+		mdevice->st.chunks--;
+		simmm__free(sim, SIMMM_ALLOC_META, c->pages, mdevice->chunk_pages * sizeof(*c->pages));
+		simmm__free(sim, SIMMM_ALLOC_META, c, sizeof(*c));
+	}
+	if (!mdevice->nchunks) {
+		simmm__free(sim, SIMMM_ALLOC_META, mdevice->chunks,
+			    mdevice->cap_chunks * sizeof(*mdevice->chunks));
+		mdevice->chunks = NULL;
+		mdevice->cap_chunks = 0;
+		mdevice->free_head = 0;
+	}
+	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
+	return ret;
+}
+
+/* ---- the public API ------------------------------------------------------------------ */
+
+int simmm_dmirror_device_create(simmm_sim *sim, enum simmm_memtype type, uint64_t chunk_bytes,
+				struct simmm_dmirror_device **out)
+{
+	struct simmm_dmirror_device *mdevice;
+	uint64_t pmd, psize;
+
+	if (!sim || !out || (type != SIMMM_MEM_DEVICE_PRIVATE && type != SIMMM_MEM_DEVICE_COHERENT))
+		return -EINVAL;
+	*out = NULL;
+	psize = 1ULL << simmm_sim_geometry(sim)->page_shift;
+	pmd = pmd_size(sim);
+	if (!chunk_bytes)
+		chunk_bytes = SIMMM_DMIRROR_DEFAULT_CHUNK_BYTES;
+	chunk_bytes = (chunk_bytes + pmd - 1) & ~(pmd - 1);
+	if (!chunk_bytes || chunk_bytes / psize > SIMMM_DEVMEM_MAX_PAGES)
+		return -EINVAL;
+	mdevice = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*mdevice));
+	if (!mdevice)
+		return -ENOMEM;
+	mdevice->sim = sim;
+	mdevice->type = type;
+	mdevice->psize = psize;
+	mdevice->pshift = simmm_sim_geometry(sim)->page_shift;
+	mdevice->chunk_pages = chunk_bytes / psize;
+	simmm_mutex_init(&mdevice->devmem_lock, "dmirror_devmem_lock");
+	simmm_spin_lock_init(&mdevice->lock, "dmirror_lock");
+	*out = mdevice;
+	return 0;
+}
+
+int simmm_dmirror_device_destroy(struct simmm_dmirror_device *mdevice)
+{
+	int ret;
+
+	if (!mdevice)
+		return 0;
+	if (mdevice->nopen)
+		return -EBUSY;
+	ret = dmirror_device_remove_chunks(mdevice);
+	if (ret)
+		return -EBUSY;
+	simmm__free(mdevice->sim, SIMMM_ALLOC_META, mdevice, sizeof(*mdevice));
+	return 0;
+}
+
+int simmm_dmirror_device_stats(const struct simmm_dmirror_device *mdevice,
+			       struct simmm_dmirror_stats *out)
+{
+	if (!mdevice || !out)
+		return -EINVAL;
+	*out = mdevice->st;
+	return 0;
+}
+
+enum simmm_memtype simmm_dmirror_device_type(const struct simmm_dmirror_device *mdevice)
+{
+	return mdevice ? mdevice->type : SIMMM_MEM_SYSTEM;
+}
+
+int simmm_dmirror_open(struct simmm_dmirror_device *mdevice, struct simmm_mm *mm,
+		       struct simmm_dmirror **out)
+{
+	struct simmm_dmirror *dmirror;
+	int ret;
+
+	if (!mdevice || !mm || !out || simmm_mm_sim(mm) != mdevice->sim || !simmm_mm_users(mm))
+		return -EINVAL;
+	*out = NULL;
+	dmirror = simmm__zalloc(mdevice->sim, SIMMM_ALLOC_META, sizeof(*dmirror));
+	if (!dmirror)
+		return -ENOMEM;
+	dmirror->mdevice = mdevice;
+	dmirror->mm = mm;
+	simmm_mutex_init(&dmirror->mutex, "dmirror_mutex");
+	dpt_init(&dmirror->pt, mdevice->sim);
+	ret = simmm_mmu_interval_notifier_insert(&dmirror->notifier, mm, 0,
+						 ~0ULL & ~(mdevice->psize - 1), &dmirror_min_ops);
+	if (ret) {
+		simmm__free(mdevice->sim, SIMMM_ALLOC_META, dmirror, sizeof(*dmirror));
+		return ret;
+	}
+	dmirror->next_open = mdevice->opens;
+	mdevice->opens = dmirror;
+	mdevice->nopen++;
+	*out = dmirror;
+	return 0;
+}
+
+int simmm_dmirror_close(struct simmm_dmirror *dmirror)
+{
+	struct simmm_dmirror_device *mdevice;
+	struct simmm_dmirror **link;
+	simmm_sim *sim;
+	int ret;
+
+	if (!dmirror)
+		return 0;
+	mdevice = dmirror->mdevice;
+	sim = mdevice->sim;
+	ret = simmm_mmu_interval_notifier_remove(&dmirror->notifier);
+	/* Forget the pages this file migrated (a later CPU fault on them
+	 * must not touch the freed mirror). */
+	simmm_mutex_lock(sim, &mdevice->devmem_lock);
+	for (unsigned k = 0; k < mdevice->nchunks; k++) {
+		struct dchunk *c = mdevice->chunks[k];
+
+		for (uint64_t i = 0; i < mdevice->chunk_pages; i++)
+			if (c->pages[i].dmirror == dmirror)
+				c->pages[i].dmirror = NULL;
+	}
+	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
+	for (link = &mdevice->opens; *link; link = &(*link)->next_open)
+		if (*link == dmirror) {
+			*link = dmirror->next_open;
+			break;
+		}
+	mdevice->nopen--;
+	dpt_destroy(&dmirror->pt);
+	simmm__free(sim, SIMMM_ALLOC_META, dmirror, sizeof(*dmirror));
+	return ret;
+}
+
+int simmm_dmirror_ioctl(struct simmm_dmirror *dmirror, unsigned command,
+			struct simmm_dmirror_cmd *ucmd)
+{
+	struct simmm_dmirror_cmd cmd;
+	unsigned shift;
+	int ret;
+
+	if (!dmirror || !ucmd)
+		return -EINVAL;
+	cmd = *ucmd;
+	shift = dmirror->mdevice->pshift;
+	if (cmd.addr & (dmirror->mdevice->psize - 1))
+		return -EINVAL;
+	if (cmd.npages > (~0ULL >> shift) || cmd.addr >= cmd.addr + (cmd.npages << shift))
+		return -EINVAL;
+	switch (command) {
+	case SIMMM_DMIRROR_READ:
+	case SIMMM_DMIRROR_WRITE:
+	case SIMMM_DMIRROR_MIGRATE_TO_DEV:
+	case SIMMM_DMIRROR_EXCLUSIVE:
+	case SIMMM_DMIRROR_SNAPSHOT:
+		if (!cmd.ptr)
+			return -EINVAL;
+		break;
+	default:
+		break;
+	}
+	cmd.cpages = 0;
+	cmd.faults = 0;
+	switch (command) {
+	case SIMMM_DMIRROR_READ:
+		ret = dmirror_read(dmirror, &cmd);
+		break;
+	case SIMMM_DMIRROR_WRITE:
+		ret = dmirror_write(dmirror, &cmd);
+		break;
+	case SIMMM_DMIRROR_MIGRATE_TO_DEV:
+		ret = dmirror_migrate_to_device(dmirror, &cmd);
+		break;
+	case SIMMM_DMIRROR_MIGRATE_TO_SYS:
+		ret = dmirror_migrate_to_system(dmirror, &cmd);
+		break;
+	case SIMMM_DMIRROR_EXCLUSIVE:
+		ret = dmirror_exclusive(dmirror, &cmd);
+		break;
+	case SIMMM_DMIRROR_CHECK_EXCLUSIVE:
+		ret = dmirror_check_atomic(dmirror, cmd.addr, cmd.addr + (cmd.npages << shift));
+		break;
+	case SIMMM_DMIRROR_SNAPSHOT:
+		ret = dmirror_snapshot(dmirror, &cmd);
+		break;
+	case SIMMM_DMIRROR_RELEASE:
+		dmirror_device_remove_chunks(dmirror->mdevice);
+		ret = 0;
+		break;
+	case SIMMM_DMIRROR_FLAGS:
+		dmirror->flags = cmd.npages;
+		ret = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret)
+		return ret;
+	*ucmd = cmd;
+	return 0;
+}
+
+int simmm_dmirror_mmap(struct simmm_dmirror *dmirror, simmm_addr_t addr, uint64_t len, int prot,
+		       int flags, simmm_addr_t *out)
+{
+	struct simmm_mm *mm;
+	simmm_sim *sim;
+	simmm_addr_t a;
+	int ret;
+
+	if (!dmirror || !out || !len)
+		return -EINVAL;
+	if ((flags & ~(SIMMM_MAP_SHARED | SIMMM_MAP_PRIVATE | SIMMM_MAP_FIXED)) ||
+	    !(flags & (SIMMM_MAP_SHARED | SIMMM_MAP_PRIVATE)))
+		return -EINVAL;
+	mm = dmirror->mm;
+	sim = dmirror->mdevice->sim;
+	ret = simmm_mmap(mm, addr, len, prot, flags | SIMMM_MAP_MIXEDMAP, NULL, 0, &a);
+	if (ret)
+		return ret;
+	len = (len + dmirror->mdevice->psize - 1) & ~(dmirror->mdevice->psize - 1);
+	/* dmirror_fops_mmap(): vm_insert_page() a zeroed page per page. */
+	ret = simmm_mmap_write_lock(mm);
+	if (ret)
+		goto err;
+	for (uint64_t off = 0; !ret && off < len; off += dmirror->mdevice->psize) {
+		simmm_pfn_t page;
+
+		ret = simmm_page_alloc(sim, 0, &page);
+		if (ret)
+			break;
+		ret = simmm_vm_insert_page(mm, a + off, page);
+		simmm_page_put(sim, page);
+	}
+	simmm_mmap_write_unlock(mm);
+	if (ret)
+		goto err;
+	*out = a;
+	return 0;
+err:
+	simmm_munmap(mm, a, len);
+	return ret;
+}
+
+int simmm_dmirror_mirrored(struct simmm_dmirror *dmirror, simmm_addr_t addr, simmm_pfn_t *pfn)
+{
+	uint64_t e;
+	int ret;
+
+	if (!dmirror)
+		return -EINVAL;
+	simmm_mutex_lock(dmirror->mdevice->sim, &dmirror->mutex);
+	ret = dpt_load(&dmirror->pt, addr >> dmirror->mdevice->pshift, &e);
+	simmm_mutex_unlock(dmirror->mdevice->sim, &dmirror->mutex);
+	if (ret)
+		return 0;
+	if (pfn)
+		*pfn = dpt_pfn(e);
+	switch (dpt_tag(e)) {
+	case DPT_TAG_WRITE:
+		return 3;
+	case DPT_TAG_ATOMIC:
+		return 2;
+	default:
+		return 1;
+	}
+}
