@@ -2,8 +2,9 @@
 /*
  * simmm-demo: build a simulated machine, map memory, touch it, and print a
  * readable account of what happened: frames used, page-table pages, faults,
- * copy-on-write after fork, swap, a THP, and what a device mirror sees
- * through hmm_range_fault(). It grows with the library.
+ * copy-on-write after fork, swap, a THP, what a device mirror sees
+ * through hmm_range_fault(), and a device migrating pages into its own
+ * memory and the CPU faulting them back. It grows with the library.
  *
  *   simmm-demo [--geometry NAME] [--seed N] [--dump]
  */
@@ -187,17 +188,49 @@ int main(int argc, char **argv)
 		print_faults(mm, "parent");
 	}
 
+	/* 7. A device (the kernel's test driver, dmirror) migrates pages 2..3
+	 * into its private memory; the CPU touching page 2 migrates it back. */
+	struct simmm_dmirror_device *dev;
+	struct simmm_dmirror *dm;
+	unsigned char snap[8];
+	CHECK(simmm_dmirror_device_create(sim, SIMMM_MEM_DEVICE_PRIVATE, 0, &dev));
+	CHECK(simmm_dmirror_open(dev, mm, &dm));
+	char *bounce = calloc(2, psize); /* the device reads the pages back into it */
+	struct simmm_dmirror_cmd cmd = {.addr = a + 2 * psize, .ptr = bounce, .npages = 2};
+	printf("\n7. the parent rewrites pages 2..3 (swapped out / shared with the child until now),\n"
+	       "   then a device-private GPU (dmirror) migrates them to its memory\n");
+	for (int i = 2; i < 4; i++) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "page %d v2", i);
+		CHECK(simmm_mm_access(mm, a + i * psize, msg, sizeof(msg), SIMMM_ACCESS_WRITE));
+	}
+	CHECK(simmm_dmirror_ioctl(dm, SIMMM_DMIRROR_MIGRATE_TO_DEV, &cmd));
+	printf("  migrated %" PRIu64 " pages; the device reads \"%s\" from its copy of page 2\n",
+	       cmd.cpages, bounce);
+	free(bounce);
+	cmd = (struct simmm_dmirror_cmd){.addr = a, .ptr = snap, .npages = 6};
+	CHECK(simmm_dmirror_ioctl(dm, SIMMM_DMIRROR_SNAPSHOT, &cmd));
+	printf("  device snapshot of pages 0..5:");
+	for (int i = 0; i < 6; i++)
+		printf(" %02x", snap[i]);
+	printf("  (0x22 = device-private local + write, 0x11 = zero page + read, 00 = not present: swapped out)\n");
+	CHECK(simmm_mm_access(mm, a + 2 * psize, back, sizeof(back), SIMMM_ACCESS_READ));
+	printf("  the CPU reads page 2: \"%s\" (migrated back by ->migrate_to_ram)\n", back);
+	print_faults(mm, "parent");
+	CHECK(simmm_dmirror_close(dm));
+
 	if (dump) {
 		static char buf[1 << 16];
 		simmm_mm_dump(mm, buf, sizeof(buf));
 		printf("\n%s", buf);
 	}
 
-	/* 7. Teardown: unmap everything, exit both processes. */
-	printf("\n7. exit both processes\n");
+	/* 8. Teardown: unmap everything, exit both processes. */
+	printf("\n8. exit both processes, retire the device\n");
 	CHECK(simmm_mmu_interval_notifier_remove(&m.mn));
 	CHECK(simmm_mmput(child));
 	CHECK(simmm_mmput(mm));
+	CHECK(simmm_dmirror_device_destroy(dev));
 	print_phys(sim, "exited");
 
 	int bad = simmm_check(sim);
