@@ -28,7 +28,7 @@ static const struct simmm_geometry *cur_g;
 static unsigned cur_lvl;
 static simmm_entry_t cur_e;
 
-void fz_dump_context(void)
+static void entries_dump(void)
 {
 	fprintf(stderr, "geometry %s level %u entry %#llx\n", cur_g ? cur_g->name : "?",
 		cur_lvl, (unsigned long long)cur_e);
@@ -489,10 +489,15 @@ static void check_raw(const struct simmm_geometry *g, unsigned lvl, simmm_entry_
 	check_format(g, lvl, e, cut);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fz_entries_one(const uint8_t *data, size_t size);
+
+int fz_entries_one(const uint8_t *data, size_t size)
 {
 	struct fz_in in = {data, size};
 	unsigned ng = simmm_geometry_count();
+
+	fz_dump_hook = entries_dump;
+	fz_cur_sim = NULL;
 
 	FZ_CHECK(ng > 0 && simmm_geometry_at(ng) == NULL);
 	do {
@@ -526,3 +531,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} while (in.left);
 	return 0;
 }
+
+FZ_DEFINE_ENTRY(fz_entries_one)

@@ -39,6 +39,9 @@
 #define MAXPINS  16
 #define PIN_MAX  8
 #define MAXOPS   200
+/* Full simmm_check() every MM_CHECK_EVERY ops under libFuzzer (and at the
+ * end); the replay drivers check after every op. See docs/fuzzing.md. */
+#define MM_CHECK_EVERY 8
 #define SLOT_BIT(s) (1u << (s))
 
 enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MREMAP, OP_FORK, OP_ACCESS,
@@ -124,7 +127,7 @@ __attribute__((format(printf, 1, 2))) static void tr(const char *fmt, ...)
 		F.tlen += (size_t)n < sizeof(F.trace) - F.tlen ? (size_t)n : sizeof(F.trace) - F.tlen - 1;
 }
 
-void fz_dump_context(void)
+static void mm_ops_dump(void)
 {
 	fprintf(stderr, "---- fuzz_mm_ops trace (%s, window %llu pages at %#llx, page %llu) ----\n%s",
 		F.g ? F.g->name : "?", (unsigned long long)F.np, (unsigned long long)F.base,
@@ -714,10 +717,17 @@ static void op_mremap(struct fz_in *in)
 		return;
 	}
 	if (fixed && rc) {
-		/* MREMAP_FIXED unmaps the target before it may fail */
+		/* MREMAP_FIXED unmaps the target before it may fail; the unmap
+		 * itself may fail (a VMA split meets -ENOMEM), and then nothing
+		 * changed: the target is either wholly unmapped or untouched. */
+		bool any = false;
+
 		FZ_CHECK(rc == -ENOMEM, "mremap FIXED rc %d", rc);
 		for (uint64_t k = d; k < d + nl; k++)
+			any |= simmm_vma_info(m->mm, pa(k), &vi) == 0;
+		for (uint64_t k = d; k < d + nl && !any; k++)
 			memset(&m->pg[k], 0, sizeof(m->pg[k]));
+		tr("  -> failed, target %s\n", any ? "untouched" : "unmapped");
 		peek_range(d, nl);
 		peek_range(i, ol);
 		return;
@@ -1048,23 +1058,23 @@ static void verify_pages(unsigned mi, uint64_t i, uint64_t n)
 {
 	struct fzmm *m = &F.m[mi];
 
+	static uint8_t buf[1u << 16]; /* the largest page (arm64-64k) */
+
 	for (uint64_t k = i; k < i + n && k < F.np; k++) {
 		struct mpage *p = &m->pg[k];
 		bool ok = may_access(p, SIMMM_ACCESS_READ) && page_backed(p);
+		int rc;
 
-		for (unsigned s = 0; s < NSLOT; s++) {
-			uint8_t v = 0xee;
-			int rc = simmm_mm_access(m->mm, pa(k) + slot_off(s), &v, 1,
-						 SIMMM_ACCESS_READ);
-
-			if (rc == -ENOMEM && oom_ok())
-				return;
-
-			FZ_CHECK(rc == (ok ? 0 : -EFAULT), "mm%u verify page %llu: rc %d", mi,
-				 (unsigned long long)k, rc);
-			if (ok)
-				observe(p, k, s, v, "verify");
-		}
+		/* One access of the whole page (one fault, one copy) instead of
+		 * one per slot; a forbidden page is probed with one byte. */
+		memset(buf, 0xee, ok ? F.ps : 1);
+		rc = simmm_mm_access(m->mm, pa(k), buf, ok ? F.ps : 1, SIMMM_ACCESS_READ);
+		if (rc == -ENOMEM && oom_ok())
+			return;
+		FZ_CHECK(rc == (ok ? 0 : -EFAULT), "mm%u verify page %llu: rc %d", mi,
+			 (unsigned long long)k, rc);
+		for (unsigned s = 0; ok && s < NSLOT; s++)
+			observe(p, k, s, buf[slot_off(s)], "verify");
 	}
 }
 
@@ -1114,7 +1124,7 @@ static int setup(uint8_t gsel)
 	cfg.swap_bytes = geos[gi].swap_pages * F.ps;
 	cfg.seed = 1 + (gsel >> 2);
 	cfg.flags = SIMMM_CFG_QUIET;
-	cfg.trace_ring = 16;
+	cfg.trace_ring = fz_trace_ring ? fz_trace_ring : 16;
 	tr("geometry %s seed %llu\n", F.g->name, (unsigned long long)cfg.seed);
 	rc = simmm_sim_create(&cfg, &F.sim);
 	FZ_CHECK(rc == 0, "sim_create %d", rc);
@@ -1162,9 +1172,10 @@ static void teardown(void)
 	for (unsigned k = 0; k < 2; k++)
 		FZ_CHECK(simmm_file_put(F.obj[k].file) == 0, "file_put");
 	check_sim();
+	fz_cur_sim = NULL;
 	leaks = simmm_sim_destroy(&F.sim);
 	FZ_CHECK(leaks == 0, "sim_destroy: %d leaks", leaks);
-	if (getenv("FUZZ_MM_TRACE"))
+	if (fz_verbose || getenv("FUZZ_MM_TRACE"))
 		fputs(F.trace, stderr);
 }
 
@@ -1175,13 +1186,18 @@ static const op_fn ops[NR_OPS] = {
 	op_pin, op_unpin, op_mmput, op_fwrite, op_fread, op_verify, op_thp,
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fz_mm_ops_one(const uint8_t *data, size_t size);
+
+int fz_mm_ops_one(const uint8_t *data, size_t size)
 {
 	struct fz_in in = {data, size};
+	unsigned every = fz_check_every_get(MM_CHECK_EVERY);
 
+	fz_dump_hook = mm_ops_dump;
 	if (size < 1)
 		return 0;
 	setup(fz_u8(&in));
+	fz_cur_sim = F.sim;
 	while (in.left && F.nops < MAXOPS) {
 		uint8_t ob = fz_u8(&in);
 		unsigned op = (ob & 0x7f) % NR_OPS;
@@ -1201,8 +1217,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(simmm_fault_inject(F.sim, NULL) == 0, "fault_inject off");
 			F.inject = false;
 		}
-		check_sim();
+		if (F.nops % every == 0)
+			check_sim();
 	}
 	teardown();
+	fz_cur_sim = NULL;
 	return 0;
 }
+
+FZ_DEFINE_ENTRY(fz_mm_ops_one)

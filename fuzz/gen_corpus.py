@@ -4,7 +4,7 @@
 
     fuzz/gen_corpus.py [OUTDIR]     (default: fuzz/corpus)
 
-Writes OUTDIR/fuzz_entries/seed-* and OUTDIR/fuzz_mm_ops/seed-*. The input
+Writes OUTDIR/<harness>/seed-* for fuzz_entries, fuzz_mm_ops and fuzz_races. The input
 formats are described in fuzz/README.md; the helpers below spell them out.
 Files the fuzzer found (merged in with -merge=1) are named by their SHA-1
 and are not touched.
@@ -214,9 +214,88 @@ def mm_seeds():
                                         mremap(0, 512, 8, 8, 3, 100), read(0, 100), unpin(0))
     return s
 
+# ---- fuzz_races ---------------------------------------------------------------
+# Header: b0 = ncpu-1 (bit 0) | ndev-1 (bit 1) << 1 | premigrate (bit 2) | seed-1 << 4,
+# b1 = number of 4-byte records [task, op, page, arg]; then the replay schedule.
+# Tasks: cpu0, cpu1 (if 2 CPUs), then dev0, dev1. Opcodes per task kind:
+C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLAIM, \
+    C_INJECT, C_EXIT = range(10)
+D_FAULT_READ, D_FAULT_WRITE, D_SNAPSHOT, D_TO_DEV, D_TO_SYS, D_EXCLUSIVE, D_EVICT, \
+    D_MIRROR_READ = range(8)
+P_NONE, P_R, P_RW = 0, 1, 2
+
+def races(ncpu=1, ndev=1, premigrate=False, seed=1, recs=(), sched=b""):
+    """recs: (task, op, page, n=1, extra=0); arg = (n-1) | extra << 2."""
+    b0 = (ncpu - 1) | (ndev - 1) << 1 | (4 if premigrate else 0) | (seed - 1) << 4
+    body = b""
+    for r in recs:
+        task, op, page = r[0], r[1], r[2]
+        n = r[3] if len(r) > 3 else 1
+        extra = r[4] if len(r) > 4 else 0
+        body += bytes([task, op, page, ((n - 1) & 3) | (extra << 2) & 0xff])
+    return bytes([b0, len(recs)]) + body + bytes(sched)
+
+def alt(n, pattern=(0, 1)):
+    """n schedule choices cycling through pattern (indices among runnable tasks)."""
+    return bytes(pattern[i % len(pattern)] for i in range(n))
+
+def races_seeds():
+    s = {}
+    # 1 CPU + 1 device: tasks 0 = cpu0, 1 = dev0
+    s["fault-vs-munmap"] = races(recs=[(1, D_FAULT_READ, 0, 4), (0, C_MUNMAP, 1, 2),
+                                       (1, D_MIRROR_READ, 0), (0, C_MMAP, 1, 2),
+                                       (1, D_FAULT_WRITE, 1)], sched=alt(64))
+    s["fault-vs-mprotect"] = races(recs=[(1, D_FAULT_WRITE, 2, 4), (0, C_MPROTECT, 2, 4, P_R),
+                                         (1, D_SNAPSHOT, 0, 4), (0, C_WRITE, 3),
+                                         (0, C_MPROTECT, 2, 4, P_RW), (1, D_FAULT_WRITE, 3)],
+                                   sched=alt(64, (1, 0)))
+    s["fault-vs-dontneed"] = races(recs=[(1, D_FAULT_READ, 4, 4), (0, C_DONTNEED, 5, 2),
+                                         (0, C_READ, 5), (1, D_MIRROR_READ, 0)],
+                                   sched=alt(40, (0, 0, 1)))
+    s["fault-vs-fork"] = races(recs=[(1, D_FAULT_WRITE, 6, 2), (0, C_FORK_WRITE, 6),
+                                     (1, D_FAULT_WRITE, 7), (0, C_WRITE, 7), (0, C_EXIT, 0, 1, 0)],
+                               sched=alt(80))
+    s["migrate-vs-cpu"] = races(recs=[(1, D_TO_DEV, 0, 4), (0, C_READ, 0), (0, C_WRITE, 1),
+                                      (1, D_FAULT_READ, 0, 4), (0, C_READ, 2), (1, D_TO_SYS, 0, 4),
+                                      (0, C_READ, 3)], sched=alt(80))
+    s["premigrated-read"] = races(premigrate=True,
+                                  recs=[(0, C_READ, 0), (1, D_SNAPSHOT, 0, 4), (0, C_WRITE, 1),
+                                        (1, D_EVICT, 0), (0, C_READ, 2)], sched=alt(40))
+    s["exclusive-vs-cpu"] = races(recs=[(1, D_EXCLUSIVE, 8), (0, C_READ, 8), (1, D_EXCLUSIVE, 9),
+                                        (0, C_WRITE, 9), (1, D_MIRROR_READ, 0),
+                                        (0, C_FORK_WRITE, 10), (1, D_EXCLUSIVE, 10)],
+                                  sched=alt(60))
+    s["reclaim-vs-fault"] = races(recs=[(1, D_FAULT_READ, 0, 4), (0, C_RECLAIM, 0, 1, 3),
+                                        (1, D_MIRROR_READ, 0), (0, C_READ, 0),
+                                        (1, D_FAULT_WRITE, 2)], sched=alt(60))
+    s["exit-vs-device"] = races(recs=[(1, D_FAULT_READ, 0, 4), (0, C_EXIT, 0),
+                                      (1, D_TO_DEV, 0, 4), (1, D_FAULT_WRITE, 4)], sched=alt(30))
+    s["inject-migrate"] = races(recs=[(0, C_INJECT, 0, 1, 1), (1, D_TO_DEV, 0, 4),
+                                      (0, C_INJECT, 0, 1, 0), (0, C_READ, 1), (1, D_TO_DEV, 4, 4),
+                                      (0, C_WRITE, 5), (0, C_INJECT, 0, 3), (1, D_FAULT_WRITE, 8, 2),
+                                      (0, C_MUNMAP, 8, 1)], sched=alt(60))
+    # 2 CPUs + 2 devices: tasks 0 = cpu0, 1 = cpu1, 2 = dev0, 3 = dev1
+    s["two-devices"] = races(ncpu=2, ndev=2,
+                             recs=[(2, D_TO_DEV, 0, 4), (3, D_TO_DEV, 0, 4), (0, C_READ, 1),
+                                   (1, C_WRITE, 2), (2, D_FAULT_READ, 0, 4), (3, D_FAULT_WRITE, 3),
+                                   (0, C_DONTNEED, 0, 2), (1, C_READ, 3), (2, D_EVICT, 0),
+                                   (3, D_TO_SYS, 0, 4)], sched=alt(120, (0, 1, 2, 3)))
+    s["two-cpus-mapping"] = races(ncpu=2, recs=[(0, C_MUNMAP, 4, 4), (1, C_WRITE, 5),
+                                                (0, C_MMAP, 4, 4), (1, C_READ, 5),
+                                                (2, D_FAULT_WRITE, 4, 4), (1, C_MPROTECT, 4, 2, P_NONE),
+                                                (2, D_SNAPSHOT, 4, 4), (0, C_READ, 4)],
+                                  sched=alt(80, (0, 1, 2)))
+    s["everything"] = races(ncpu=2, ndev=2, premigrate=True, seed=3,
+                            recs=[(i % 4, (i * 7) % 10, (i * 5) % 16, 1 + i % 4, i % 3)
+                                  for i in range(32)], sched=alt(200, (1, 0, 2, 3, 0)))
+    s["empty-schedule"] = races(recs=[(1, D_FAULT_READ, 0, 4), (0, C_WRITE, 0),
+                                      (1, D_FAULT_READ, 0, 4)])
+    return s
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
-    for name, seeds in (("fuzz_entries", entries_seeds()), ("fuzz_mm_ops", mm_seeds())):
+    for name, seeds in (("fuzz_entries", entries_seeds()), ("fuzz_mm_ops", mm_seeds()),
+                        ("fuzz_races", races_seeds())):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         for k, v in sorted(seeds.items()):

@@ -98,6 +98,8 @@ int main(int argc, char **argv)
 {
 	unsigned count = 0;
 
+	/* Replays check after every op (libFuzzer runs check every N). */
+	fz_check_every = 1;
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
 		return 2;

@@ -1,0 +1,1090 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzz_races: concurrent CPU threads and simulated devices on one address
+ * space, interleaved by the replay scheduler from the fuzzer's bytes. See
+ * fuzz/README.md for the input format.
+ *
+ * Setup: x86_64-4level, 256 frames of RAM, 512 of swap; one process (mm0)
+ * with a private anonymous read-write window of NP pages (even pages
+ * populated with 0x80 + page); one or two device-private devices of NDEVP
+ * frames, each mirroring the window through an interval notifier (a small
+ * lib/test_hmm.c dmirror: free list through zone_device_data, folio_free,
+ * migrate_to_ram, a mutex that the invalidate callback takes).
+ *
+ * Tasks: one or two CPU threads and one task per device run the operations
+ * the input gives them; the tail of the input is the replay schedule.
+ *
+ * Oracles, checked after every operation of every task and at the end:
+ *  - mirror coherence: an entry a device programmed (after read_retry
+ *    passed, under its lock) matches the CPU page table with no more
+ *    permission (same pfn; present and accessible, or the device's own
+ *    device-private entry, or for an atomic mapping the device-exclusive
+ *    entry), until an invalidation of the page clears it;
+ *  - data integrity: every byte a CPU or a device reads is one a
+ *    linearizable byte register per page allows (each write, zap and
+ *    (re)mapping is an interval [start tick, end tick]; a read may return a
+ *    write that began before the read ended and was not overwritten by a
+ *    write that ended before the read began). The same model tracks the
+ *    protection of each page and judges -EFAULT;
+ *  - no deadlock or livelock: simmm_sched_run() returns SIMMM_SCHED_DONE;
+ *  - no report (lockdep, sleep in atomic, WARN, misuse): reports == 0;
+ *  - simmm_check() == 0 at the end, every page read back, devices
+ *    unregistered (memunmap_pages == 0), simmm_sim_destroy() == 0.
+ * Allocation failures (an "inject" op arms SIMMM_FAULT_NTH) make ops fail
+ * with -ENOMEM (or a CPU fault with SIGBUS when migrate_to_ram cannot
+ * allocate); such an op must change nothing (zaps may be partial).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <simmm/simmm.h>
+
+#include "fuzz_common.h"
+
+#define NP        16   /* window pages */
+#define NDEVP     16   /* frames per device */
+#define MAXDEV    2
+#define MAXCPU    2
+#define MAXTASK   (MAXCPU + MAXDEV)
+#define MAXREC    32
+#define MAXW      80   /* register history entries per page (mmap adds 2) */
+#define MAXN      4    /* pages per ranged op */
+#define RAM_PAGES 256
+#define SWAP_PAGES 512
+#define MAX_STEPS 200000
+#define INFLIGHT  UINT32_MAX
+
+enum { PR_UNMAPPED, PR_NONE, PR_R, PR_RW };
+enum { C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLAIM,
+       C_INJECT, C_EXIT, NR_COPS };
+enum { D_FAULT_READ, D_FAULT_WRITE, D_SNAPSHOT, D_TO_DEV, D_TO_SYS, D_EXCLUSIVE, D_EVICT,
+       D_MIRROR_READ, NR_DOPS };
+
+static const char *const cop_names[NR_COPS] = {
+	"read", "write", "munmap", "mmap", "mprotect", "dontneed", "fork+write", "reclaim",
+	"inject", "exit",
+};
+static const char *const dop_names[NR_DOPS] = {
+	"fault-read", "fault-write", "snapshot", "migrate-to-dev", "migrate-to-sys",
+	"exclusive", "evict", "mirror-read",
+};
+
+/* ---- linearizable registers ------------------------------------------------------ */
+
+struct wr {
+	uint32_t s, e;  /* ticks; e = INFLIGHT until done */
+	uint8_t v;
+	bool maybe;     /* may or may not have happened: never supersedes */
+	bool dead;      /* failed: did not happen */
+};
+
+struct reg {
+	struct wr w[MAXW];
+	unsigned n;
+};
+
+/* one address space of the model */
+struct mmst {
+	struct simmm_mm *mm;
+	bool exists;  /* created (child: after fork) */
+	bool gone;    /* its last harness reference was dropped (exit) */
+	struct reg data[NP], prot[NP];
+};
+
+struct mir {
+	simmm_pfn_t pfn;
+	bool v, w, atomic;
+};
+
+struct fdev {
+	struct simmm_dev_pagemap pgmap; /* first: pgmap -> device by cast */
+	struct simmm_mmu_interval_notifier mn;
+	struct simmm_mutex lock;
+	unsigned id;
+	bool mn_on;
+	void *free_head;
+	uint64_t nfree;
+	struct mir mir[NP];
+};
+
+struct rec {
+	uint8_t op, page, arg;
+};
+
+struct task {
+	bool dev;
+	unsigned idx; /* cpu index or device index */
+	char name[8];
+	struct rec rec[MAXREC];
+	unsigned n;
+};
+
+static struct fz {
+	simmm_sim *sim;
+	uint64_t ps, base;
+	struct mmst m[2]; /* 0 = the process, 1 = its fork child */
+	struct fdev dev[MAXDEV];
+	unsigned ndev, ncpu, ntask;
+	struct task task[MAXTASK];
+	uint32_t tick;
+	uint8_t nextv;
+	bool forked;
+	bool strict_refault; /* header bit 3: migrate_to_ram never backs off */
+	char log[32768];
+	size_t llen;
+} F;
+
+/* ---- log ---------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 1, 2))) static void lg(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (F.llen >= sizeof(F.log) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(F.log + F.llen, sizeof(F.log) - F.llen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		F.llen += (size_t)n < sizeof(F.log) - F.llen ? (size_t)n : sizeof(F.log) - F.llen - 1;
+}
+
+static void races_dump(void)
+{
+	fprintf(stderr, "---- fuzz_races log (%u cpu, %u dev, window %#llx) ----\n%s",
+		F.ncpu, F.ndev, (unsigned long long)F.base, F.log);
+	if (F.sim) {
+		uint64_t n = 0;
+		const char *r = simmm_reports(F.sim, &n);
+
+		if (n)
+			fprintf(stderr, "---- %llu reports ----\n%s\n", (unsigned long long)n, r);
+	}
+}
+
+static const char *cur_name(void)
+{
+	const char *n = F.sim ? simmm_sched_task_name(F.sim, simmm_sched_current(F.sim)) : NULL;
+
+	return n ? n : "main";
+}
+
+/* ---- register operations ---------------------------------------------------------- */
+
+static unsigned reg_begin(struct reg *r, uint8_t v, uint32_t s)
+{
+	FZ_CHECK(r->n < MAXW, "register history full");
+	r->w[r->n] = (struct wr){.s = s, .e = INFLIGHT, .v = v};
+	return r->n++;
+}
+
+/* End write @i: done, or failed (dead), or failed-but-maybe (zaps). */
+static void reg_end(struct reg *r, unsigned i, bool ok, bool maybe_on_fail, uint32_t e)
+{
+	r->w[i].e = e;
+	if (!ok) {
+		if (maybe_on_fail)
+			r->w[i].maybe = true;
+		else
+			r->w[i].dead = true;
+	}
+}
+
+/* Was @w overwritten by a write that ended before @rs? */
+static bool superseded(const struct reg *r, const struct wr *w, uint32_t rs)
+{
+	if (w->e == INFLIGHT)
+		return false;
+	for (unsigned k = 0; k < r->n; k++) {
+		const struct wr *x = &r->w[k];
+
+		if (!x->dead && !x->maybe && x->e != INFLIGHT && w->e < x->s && x->e < rs)
+			return true;
+	}
+	return false;
+}
+
+static bool cand(const struct reg *r, const struct wr *w, uint32_t rs, uint32_t re)
+{
+	return !w->dead && w->s < re && !superseded(r, w, rs);
+}
+
+/* May a read over [rs, re] return @v? */
+static bool reg_allows(const struct reg *r, uint8_t v, uint32_t rs, uint32_t re)
+{
+	for (unsigned k = 0; k < r->n; k++)
+		if (r->w[k].v == v && cand(r, &r->w[k], rs, re))
+			return true;
+	return false;
+}
+
+/* Some candidate protection over [rs, re] in @mask (bits 1 << PR_*)? */
+static bool prot_any(const struct reg *r, unsigned mask, uint32_t rs, uint32_t re)
+{
+	for (unsigned k = 0; k < r->n; k++)
+		if ((mask & (1u << r->w[k].v)) && cand(r, &r->w[k], rs, re))
+			return true;
+	return false;
+}
+
+static void reg_cands(const struct reg *r, uint32_t rs, uint32_t re, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (unsigned k = 0; k < r->n && o + 24 < len; k++) {
+		const struct wr *w = &r->w[k];
+
+		if (!w->dead)
+			o += (size_t)snprintf(buf + o, len - o, "%s%#x[%u,%d]%s", k ? " " : "", w->v,
+					      w->s, w->e == INFLIGHT ? -1 : (int)w->e,
+					      cand(r, w, rs, re) ? "" : "x");
+	}
+}
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+static simmm_addr_t pa(unsigned p)
+{
+	return F.base + (uint64_t)p * F.ps;
+}
+
+static uint32_t tk(void)
+{
+	return ++F.tick;
+}
+
+static uint8_t newv(void)
+{
+	uint8_t v = F.nextv++;
+
+	FZ_CHECK(v && v < 0x80, "out of values");
+	return v;
+}
+
+/* An allocation failed since @hits0, or memory is (nearly) exhausted. */
+static bool enomem_ok(uint64_t hits0)
+{
+	struct simmm_phys_stats st;
+
+	if (simmm_fault_hits(F.sim) > hits0)
+		return true;
+	return simmm_phys_stats(F.sim, &st) == 0 && st.free_pages < 16;
+}
+
+static unsigned clip_n(unsigned p, unsigned n)
+{
+	return p + n > NP ? NP - p : n;
+}
+
+/* ---- mirror coherence --------------------------------------------------------------- */
+
+static void verify_dev(struct fdev *d, const char *when)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	struct simmm_pgtable *pgt = simmm_mm_pgtable(mm);
+
+	for (unsigned p = 0; p < NP; p++) {
+		struct mir *m = &d->mir[p];
+		struct simmm_translation t;
+		bool ok;
+		int rc;
+
+		if (!m->v)
+			continue;
+		FZ_CHECK(pgt, "%s: dev%u page %u mirrored (pfn %#llx) but mm0 has no page table", when,
+			 d->id, p, (unsigned long long)m->pfn);
+		memset(&t, 0, sizeof(t));
+		rc = simmm_pgtable_translate(pgt, pa(p), &t);
+		if (m->atomic)
+			ok = rc == 0 && simmm_is_device_exclusive_entry(t.entry) &&
+			     simmm_swp_offset_pfn(t.entry) == m->pfn;
+		else if (simmm_is_device_private_page(F.sim, m->pfn))
+			ok = rc == 0 && simmm_is_device_private_entry(t.entry) &&
+			     simmm_swp_offset_pfn(t.entry) == m->pfn &&
+			     (!m->w || simmm_is_writable_device_private_entry(t.entry));
+		else if (rc == 0 && simmm_is_device_exclusive_entry(t.entry))
+			/* a device took exclusive access to the page it maps: the
+			 * pfn is still the same page (nouveau keeps such entries) */
+			ok = simmm_swp_offset_pfn(t.entry) == m->pfn;
+		else
+			ok = rc == 0 && t.present && t.pfn == m->pfn && t.user && (!m->w || t.write);
+		FZ_CHECK(ok,
+			 "%s: dev%u page %u mirror pfn %#llx%s%s incoherent with the CPU: rc %d entry "
+			 "%#llx pfn %#llx present %d user %d write %d",
+			 when, d->id, p, (unsigned long long)m->pfn, m->w ? " W" : "",
+			 m->atomic ? " ATOMIC" : "", rc, (unsigned long long)t.entry,
+			 (unsigned long long)t.pfn, t.present, t.user, t.write);
+	}
+}
+
+static void verify_all(const char *when)
+{
+	for (unsigned i = 0; i < F.ndev; i++)
+		verify_dev(&F.dev[i], when);
+}
+
+static bool dev_invalidate(struct simmm_mmu_interval_notifier *sub,
+			   const struct simmm_mmu_notifier_range *r, uint64_t cur_seq)
+{
+	struct fdev *d = (struct fdev *)((char *)sub - offsetof(struct fdev, mn));
+
+	/* Our own make_device_exclusive(): the device keeps what it maps and
+	 * the read_retry of the exclusive op must not see it (nouveau does
+	 * the same; dmirror instead maps without a read_retry, which races
+	 * with MADV_DONTNEED). */
+	if (r->event == SIMMM_MMU_NOTIFY_EXCLUSIVE && r->owner == d)
+		return true;
+	if (simmm_mmu_notifier_range_blockable(r)) {
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev%u lock in invalidate", d->id);
+	} else if (simmm_mutex_trylock(F.sim, &d->lock) != 1) {
+		return false;
+	}
+	simmm_mmu_interval_set_seq(sub, cur_seq);
+	for (unsigned p = 0; p < NP; p++)
+		if (pa(p) >= r->start && pa(p) < r->end)
+			memset(&d->mir[p], 0, sizeof(d->mir[p]));
+	simmm_mutex_unlock(F.sim, &d->lock);
+	return true;
+}
+
+static const struct simmm_mmu_interval_notifier_ops dev_mn_ops = {.invalidate = dev_invalidate};
+
+/* ---- the device (cf. tests/test_migrate_util.h) ------------------------------------------ */
+
+static void dev_folio_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, unsigned order,
+			   void *data)
+{
+	struct fdev *d = (struct fdev *)pgmap;
+
+	(void)data;
+	for (uint64_t i = 0; i < (1ULL << order); i++) {
+		simmm_set_zone_device_data(F.sim, pfn + i, d->free_head);
+		d->free_head = (void *)(uintptr_t)(pfn + i + 1);
+		d->nfree++;
+	}
+}
+
+static simmm_pfn_t dev_alloc(struct fdev *d)
+{
+	simmm_pfn_t pfn;
+
+	if (!d->free_head)
+		return 0;
+	pfn = (simmm_pfn_t)(uintptr_t)d->free_head - 1;
+	d->free_head = simmm_zone_device_data(F.sim, pfn);
+	d->nfree--;
+	FZ_CHECK(simmm_zone_device_page_init(F.sim, pfn) == 0, "zone_device_page_init %#llx",
+		 (unsigned long long)pfn);
+	return pfn;
+}
+
+static simmm_pfn_t sys_alloc(void)
+{
+	simmm_pfn_t pfn;
+
+	if (simmm_page_alloc(F.sim, 0, &pfn))
+		return 0;
+	if (simmm_lock_page(F.sim, pfn)) {
+		simmm_page_put(F.sim, pfn);
+		return 0;
+	}
+	return pfn;
+}
+
+static void release_locked(simmm_pfn_t pfn)
+{
+	FZ_CHECK(simmm_unlock_page(F.sim, pfn) == 0, "unlock %#llx", (unsigned long long)pfn);
+	FZ_CHECK(simmm_page_put(F.sim, pfn) >= 0, "put %#llx", (unsigned long long)pfn);
+}
+
+/* Destination pages for every MIGRATE entry: a device page for a system
+ * source, a system page for a device source; contents copied. An entry
+ * that gets no page (none left, -ENOMEM) is declined (dst 0). */
+static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		simmm_pfn_t s = simmm_migrate_pfn_to_page(src[i]), p;
+
+		dst[i] = 0;
+		if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+			continue;
+		p = (s && simmm_is_zone_device_page(F.sim, s)) ? sys_alloc() : dev_alloc(d);
+		if (!p)
+			continue;
+		if (s && simmm_folio_copy(F.sim, p, s)) {
+			release_locked(p);
+			continue;
+		}
+		dst[i] = simmm_migrate_pfn(p) | (src[i] & SIMMM_MIGRATE_PFN_WRITE);
+	}
+}
+
+static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
+{
+	struct fdev *d = (struct fdev *)simmm_page_pgmap(F.sim, vmf->page);
+	uint64_t src = 0, dst = 0;
+	struct simmm_migrate_vma m = {
+		.vma = vmf->vma, .src = &src, .dst = &dst, .start = vmf->address,
+		.end = vmf->address + F.ps, .pgmap_owner = d,
+		.flags = SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE, .fault_page = vmf->page,
+	};
+
+	if (simmm_migrate_vma_setup(&m))
+		return SIMMM_VM_FAULT_SIGBUS;
+	fill_dst(d, &src, &dst, 1);
+	simmm_migrate_vma_pages(&m);
+	simmm_migrate_vma_finalize(&m);
+	/* Nothing migrated (another fault holds the page, or a migration is
+	 * between its unlock and its put): the CPU refaults. Unless the input
+	 * asks for the upstream dmirror behaviour (header bit 3), back off
+	 * first, as tests/test_migrate_util.h does: simmm's access loop has
+	 * no scheduling point between refaults (see the open reproducer
+	 * fuzz/regressions/fuzz_races-open/refault-loop-edeadlk). */
+	if (!(src & SIMMM_MIGRATE_PFN_MIGRATE) && !F.strict_refault && simmm_sched_current(F.sim))
+		simmm_sched_sleep(F.sim, 1);
+	/* A device page the driver cannot bring back (no memory): SIGBUS. */
+	return (m.cpages && !dst) ? SIMMM_VM_FAULT_SIGBUS : 0;
+}
+
+static const struct simmm_dev_pagemap_ops dev_ops = {
+	.folio_free = dev_folio_free,
+	.migrate_to_ram = dev_migrate_to_ram,
+};
+
+static void dev_init(struct fdev *d, unsigned id)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = id;
+	d->pgmap.type = SIMMM_MEM_DEVICE_PRIVATE;
+	d->pgmap.ops = &dev_ops;
+	d->pgmap.owner = d;
+	simmm_mutex_init(&d->lock, id ? "dmirror1" : "dmirror0");
+	FZ_CHECK(simmm_memremap_pages(F.sim, &d->pgmap, NDEVP) == 0, "memremap_pages");
+	for (uint64_t i = NDEVP; i-- > 0;) {
+		simmm_set_zone_device_data(F.sim, d->pgmap.start_pfn + i, d->free_head);
+		d->free_head = (void *)(uintptr_t)(d->pgmap.start_pfn + i + 1);
+		d->nfree++;
+	}
+}
+
+/* Device read of page @p through its mirror: the byte must be allowed. */
+static void dev_read_check(struct fdev *d, unsigned p, uint32_t rs)
+{
+	struct mmst *ms = &F.m[0];
+	uint8_t v = 0xff;
+	uint32_t re;
+	int rc;
+
+	rc = simmm_page_read(F.sim, d->mir[p].pfn, 0, &v, 1);
+	re = tk();
+	FZ_CHECK(rc == 0, "dev%u read of mirrored pfn %#llx: %d", d->id,
+		 (unsigned long long)d->mir[p].pfn, rc);
+	if (ms->gone)
+		return;
+	if (!reg_allows(&ms->data[p], v, rs, re)) {
+		char c[512];
+
+		reg_cands(&ms->data[p], rs, re, c, sizeof(c));
+		FZ_FAIL("dev%u read %#x from page %u (pfn %#llx) over [%u,%u]; writes: %s", d->id, v,
+			p, (unsigned long long)d->mir[p].pfn, rs, re, c);
+	}
+}
+
+/* Device write of a new value to page @p through a writable mirror entry. */
+static void dev_write(struct fdev *d, unsigned p, uint64_t hits0)
+{
+	struct mmst *ms = &F.m[0];
+	uint8_t v = newv();
+	unsigned i = reg_begin(&ms->data[p], v, tk());
+	int rc = simmm_page_write(F.sim, d->mir[p].pfn, 0, &v, 1);
+
+	lg("    %s writes %#x to page %u (pfn %#llx): %d\n", cur_name(), v, p,
+	   (unsigned long long)d->mir[p].pfn, rc);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "device write: %d", rc);
+	reg_end(&ms->data[p], i, rc == 0, false, tk());
+}
+
+/* ---- CPU access with the model ------------------------------------------------------------- */
+
+static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
+{
+	uint8_t v = write ? newv() : 0xff;
+	uint32_t rs = tk();
+	unsigned wi = write ? reg_begin(&ms->data[p], v, rs) : 0;
+	int rc = simmm_mm_access(ms->mm, pa(p), &v, 1,
+				 write ? SIMMM_ACCESS_WRITE : SIMMM_ACCESS_READ);
+	uint32_t re = tk();
+	unsigned allow = write ? 1u << PR_RW : (1u << PR_R | 1u << PR_RW);
+	char c[512];
+
+	lg("    %s %s %s page %u -> %d, byte %#x [%u,%u]\n", cur_name(), ms == &F.m[0] ? "mm0" : "mm1",
+	   write ? "writes" : "reads", p, rc, v, rs, re);
+	if (write)
+		reg_end(&ms->data[p], wi, rc == 0, false, re);
+	if (ms->gone)
+		return;
+	if (rc == 0) {
+		FZ_CHECK(prot_any(&ms->prot[p], allow, rs, re), "access to page %u allowed, model "
+			 "forbids it", p);
+		if (!write && !reg_allows(&ms->data[p], v, rs, re)) {
+			reg_cands(&ms->data[p], rs, re, c, sizeof(c));
+			FZ_FAIL("CPU read %#x from page %u over [%u,%u]; writes: %s", v, p, rs, re, c);
+		}
+		return;
+	}
+	if (rc == -EFAULT && prot_any(&ms->prot[p], ~allow & 0xf, rs, re))
+		return;
+	FZ_CHECK((rc == -ENOMEM || rc == -EFAULT) && enomem_ok(hits0),
+		 "access to page %u returned %d (%s)", p, rc, simmm_strerror(rc));
+}
+
+/* ---- CPU operations ----------------------------------------------------------------------- */
+
+/* Zap-like change of pages [p, p + n): data and/or protection registers. */
+struct change {
+	unsigned p, n;
+	bool data, prot;
+	uint8_t dv, pv;
+	unsigned di[MAXN], pi[MAXN];
+};
+
+static void change_begin(struct mmst *ms, struct change *c)
+{
+	uint32_t s = tk();
+
+	for (unsigned k = 0; k < c->n; k++) {
+		if (c->data)
+			c->di[k] = reg_begin(&ms->data[c->p + k], c->dv, s);
+		if (c->prot)
+			c->pi[k] = reg_begin(&ms->prot[c->p + k], c->pv, s);
+	}
+}
+
+static void change_end(struct mmst *ms, struct change *c, bool ok, bool maybe)
+{
+	uint32_t e = tk();
+
+	for (unsigned k = 0; k < c->n; k++) {
+		if (c->data)
+			reg_end(&ms->data[c->p + k], c->di[k], ok, maybe, e);
+		if (c->prot)
+			reg_end(&ms->prot[c->p + k], c->pi[k], ok, maybe, e);
+	}
+}
+
+/* Some page of [p, p + n) may be unmapped now. */
+static bool maybe_hole(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (prot_any(&ms->prot[p + k], 1u << PR_UNMAPPED, rs, F.tick + 1))
+			return true;
+	return false;
+}
+
+static void snapshot_child(uint32_t fs, uint32_t fe)
+{
+	struct mmst *c = &F.m[1], *pm = &F.m[0];
+
+	for (unsigned p = 0; p < NP; p++) {
+		struct reg *src[2] = {&pm->data[p], &pm->prot[p]}, *dst[2] = {&c->data[p], &c->prot[p]};
+
+		for (unsigned r = 0; r < 2; r++) {
+			dst[r]->n = 0;
+			for (unsigned k = 0; k < src[r]->n; k++) {
+				struct wr w = src[r]->w[k];
+
+				if (!cand(src[r], &w, fs, fe))
+					continue;
+				w.maybe = true; /* a set of possibilities, never superseded */
+				if (w.e == INFLIGHT)
+					w.e = fe;
+				dst[r]->w[dst[r]->n++] = w;
+			}
+		}
+	}
+}
+
+static void cpu_op(struct task *t, const struct rec *r)
+{
+	unsigned op = r->op % NR_COPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
+	struct mmst *ms = &F.m[0];
+	uint64_t hits0 = simmm_fault_hits(F.sim);
+	struct change c = {.p = p, .n = n};
+	int rc;
+
+	lg("%s: %s page %u arg %#x (tick %u)\n", t->name, cop_names[op], p, r->arg, F.tick);
+	switch (op) {
+	case C_RECLAIM:
+		rc = simmm_reclaim(F.sim, 1 + r->arg % 16, NULL);
+		FZ_CHECK(rc == 0 || rc == -ENOSPC || (rc == -ENOMEM && enomem_ok(hits0)),
+			 "reclaim: %d", rc);
+		return;
+	case C_INJECT: {
+		struct simmm_fault_config fc = {.mode = SIMMM_FAULT_NTH, .nth = 1 + r->arg % 32};
+
+		FZ_CHECK(simmm_fault_inject(F.sim, &fc) == 0, "fault_inject");
+		return;
+	}
+	case C_EXIT:
+		if ((r->arg & 1) && F.m[1].exists && !F.m[1].gone)
+			ms = &F.m[1];
+		if (ms->gone)
+			return;
+		ms->gone = true;
+		FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput at exit");
+		return;
+	default:
+		break;
+	}
+	if (ms->gone || !simmm_mmget_not_zero(ms->mm))
+		return;
+	switch (op) {
+	case C_READ:
+	case C_WRITE:
+		cpu_access(ms, p, op == C_WRITE, hits0);
+		break;
+	case C_MUNMAP:
+		c.data = c.prot = true;
+		c.dv = 0;
+		c.pv = PR_UNMAPPED;
+		change_begin(ms, &c);
+		rc = simmm_munmap(ms->mm, pa(p), n * F.ps);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "munmap: %d", rc);
+		change_end(ms, &c, rc == 0, false);
+		break;
+	case C_MMAP: {
+		simmm_addr_t out = 0;
+		struct change u = {.p = p, .n = n, .prot = true, .pv = PR_UNMAPPED};
+
+		c.data = c.prot = true;
+		c.dv = 0;
+		c.pv = PR_RW;
+		change_begin(ms, &c);
+		change_begin(ms, &u);
+		rc = simmm_mmap(ms->mm, pa(p), n * F.ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0, &out);
+		FZ_CHECK((rc == 0 && out == pa(p)) || (rc == -ENOMEM && enomem_ok(hits0)),
+			 "mmap FIXED: %d", rc);
+		/* a failed MAP_FIXED may have unmapped the old range already */
+		change_end(ms, &c, rc == 0, true);
+		change_end(ms, &u, false, rc != 0);
+		break;
+	}
+	case C_MPROTECT: {
+		static const int prots[3] = {SIMMM_PROT_NONE, SIMMM_PROT_READ,
+					     SIMMM_PROT_READ | SIMMM_PROT_WRITE};
+		static const uint8_t pr[3] = {PR_NONE, PR_R, PR_RW};
+		unsigned k = (r->arg >> 2) % 3;
+		uint32_t s0 = F.tick + 1;
+
+		c.prot = true;
+		c.pv = pr[k];
+		change_begin(ms, &c);
+		rc = simmm_mprotect(ms->mm, pa(p), n * F.ps, prots[k]);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))),
+			 "mprotect: %d", rc);
+		change_end(ms, &c, rc == 0, false);
+		break;
+	}
+	case C_DONTNEED: {
+		uint32_t s0 = F.tick + 1;
+
+		c.data = true;
+		c.dv = 0;
+		change_begin(ms, &c);
+		rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_DONTNEED);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))),
+			 "madvise DONTNEED: %d", rc);
+		change_end(ms, &c, rc == 0, true);
+		break;
+	}
+	case C_FORK_WRITE:
+		if (!F.forked) {
+			uint32_t fs = tk(), fe;
+
+			F.forked = true;
+			rc = simmm_fork(ms->mm, &F.m[1].mm);
+			fe = tk();
+			lg("    fork -> %d [%u,%u]\n", rc, fs, fe);
+			FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "fork: %d", rc);
+			if (rc == 0) {
+				F.m[1].exists = true;
+				snapshot_child(fs, fe);
+			}
+		}
+		cpu_access(ms, p, true, hits0);
+		break;
+	default:
+		break;
+	}
+	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
+/* ---- device operations ------------------------------------------------------------------- */
+
+static bool hmm_err_ok(int rc, uint64_t hits0)
+{
+	return rc == -EFAULT || rc == -EPERM || rc == -EBUSY || (rc == -ENOMEM && enomem_ok(hits0));
+}
+
+/* The driver protocol: read_begin, fault, driver lock, read_retry, program. */
+static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint64_t hits0)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	uint64_t pfns[MAXN];
+	struct simmm_hmm_range range = {
+		.notifier = &d->mn, .start = pa(p), .end = pa(p + n), .hmm_pfns = pfns,
+		.dev_private_owner = d,
+	};
+	uint32_t rs = F.tick + 1;
+	int rc;
+
+	if (op == D_FAULT_READ)
+		range.default_flags = SIMMM_HMM_PFN_REQ_FAULT;
+	else if (op == D_FAULT_WRITE)
+		range.default_flags = SIMMM_HMM_PFN_REQ_FAULT | SIMMM_HMM_PFN_REQ_WRITE;
+	for (int tries = 0; tries < 6; tries++) {
+		memset(pfns, 0, sizeof(pfns));
+		range.notifier_seq = simmm_mmu_interval_read_begin(&d->mn);
+		if (!simmm_mmget_not_zero(mm))
+			return;
+		FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+		rc = simmm_hmm_range_fault(&range);
+		FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
+		FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+		lg("    %s hmm_range_fault -> %d\n", cur_name(), rc);
+		if (rc == -EBUSY)
+			continue;
+		if (rc) {
+			FZ_CHECK(hmm_err_ok(rc, hits0), "hmm_range_fault: %d (%s)", rc,
+				 simmm_strerror(rc));
+			return;
+		}
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
+		if (simmm_mmu_interval_read_retry(&d->mn, range.notifier_seq)) {
+			simmm_mutex_unlock(F.sim, &d->lock);
+			continue;
+		}
+		for (unsigned k = 0; k < n; k++) {
+			struct mir *m = &d->mir[p + k];
+
+			memset(m, 0, sizeof(*m));
+			if (!(pfns[k] & SIMMM_HMM_PFN_VALID))
+				continue;
+			FZ_CHECK(!(pfns[k] & SIMMM_HMM_PFN_ERROR), "VALID and ERROR");
+			m->v = true;
+			m->w = pfns[k] & SIMMM_HMM_PFN_WRITE;
+			m->pfn = simmm_hmm_pfn_to_pfn(pfns[k]);
+			lg("    dev%u mirrors page %u: pfn %#llx%s\n", d->id, p + k,
+			   (unsigned long long)m->pfn, m->w ? " W" : "");
+		}
+		if (op != D_SNAPSHOT)
+			for (unsigned k = 0; k < n; k++)
+				FZ_CHECK(d->mir[p + k].v && (op != D_FAULT_WRITE || d->mir[p + k].w ||
+							     simmm_is_device_private_page(F.sim,
+											  d->mir[p + k].pfn)),
+					 "hmm_range_fault succeeded without %s page %u",
+					 op == D_FAULT_WRITE ? "a writable" : "a valid", p + k);
+		verify_dev(d, "at programming");
+		for (unsigned k = 0; k < n; k++)
+			if (d->mir[p + k].v)
+				dev_read_check(d, p + k, rs);
+		if (op == D_FAULT_WRITE)
+			dev_write(d, p, hits0);
+		simmm_mutex_unlock(F.sim, &d->lock);
+		return;
+	}
+}
+
+static void dev_migrate(struct fdev *d, bool to_dev, unsigned p, unsigned n, uint64_t hits0)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	uint64_t src[MAXN], dst[MAXN];
+	struct simmm_migrate_vma m = {
+		.src = src, .dst = dst, .start = pa(p), .pgmap_owner = d,
+		.flags = to_dev ? SIMMM_MIGRATE_VMA_SELECT_SYSTEM
+				: SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+	};
+	struct simmm_vma_info vi;
+	int rc;
+
+	if (!simmm_mmget_not_zero(mm))
+		return;
+	FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+	m.vma = simmm_vma_lookup(mm, pa(p));
+	if (m.vma && simmm_vma_info(mm, pa(p), &vi) == 0) {
+		m.end = pa(p + n) < vi.end ? pa(p + n) : vi.end;
+		rc = simmm_migrate_vma_setup(&m);
+		lg("    %s migrate_vma_setup [%#llx,%#llx) -> %d, cpages %llu\n", cur_name(),
+		   (unsigned long long)m.start, (unsigned long long)m.end, rc,
+		   (unsigned long long)m.cpages);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "migrate_vma_setup: %d", rc);
+		if (rc == 0) {
+			simmm_sched_yield(F.sim); /* "copying": let others in */
+			fill_dst(d, src, dst, m.npages);
+			FZ_CHECK(simmm_migrate_vma_pages(&m) == 0, "migrate_vma_pages");
+			FZ_CHECK(simmm_migrate_vma_finalize(&m) == 0, "migrate_vma_finalize");
+		}
+	}
+	FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
+	FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+}
+
+static void dev_exclusive(struct fdev *d, unsigned p, uint64_t hits0)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	simmm_pfn_t pfn = 0;
+	int rc;
+
+	uint64_t seq = simmm_mmu_interval_read_begin(&d->mn);
+
+	if (!simmm_mmget_not_zero(mm))
+		return;
+	FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+	rc = simmm_make_device_exclusive(mm, pa(p), d, &pfn);
+	lg("    %s make_device_exclusive page %u -> %d pfn %#llx\n", cur_name(), p, rc,
+	   (unsigned long long)pfn);
+	if (rc == 0) {
+		/* The nouveau protocol: read_begin before, read_retry under the
+		 * device lock after; map it atomically while the folio is locked
+		 * (a CPU access must lock it to restore the pte). */
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
+		if (simmm_mmu_interval_read_retry(&d->mn, seq)) {
+			lg("    %s exclusive: read_retry, giving up\n", cur_name());
+			simmm_mutex_unlock(F.sim, &d->lock);
+			release_locked(pfn);
+			goto out;
+		}
+		d->mir[p] = (struct mir){.pfn = pfn, .v = true, .w = true, .atomic = true};
+		verify_dev(d, "at atomic mapping");
+		dev_read_check(d, p, F.tick);
+		dev_write(d, p, hits0);
+		simmm_mutex_unlock(F.sim, &d->lock);
+		release_locked(pfn);
+	} else {
+		FZ_CHECK(rc == -EFAULT || rc == -EBUSY || rc == -EPERM ||
+			 (rc == -ENOMEM && enomem_ok(hits0)),
+			 "make_device_exclusive: %d (%s)", rc, simmm_strerror(rc));
+	}
+out:
+	FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
+	FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+}
+
+/* Evict every page of the device (dmirror RELEASE, without memunmap). */
+static void dev_evict(struct fdev *d)
+{
+	uint64_t src[NDEVP], dst[NDEVP];
+	int rc = simmm_migrate_device_range(F.sim, src, d->pgmap.start_pfn, NDEVP);
+
+	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
+	simmm_sched_yield(F.sim);
+	fill_dst(d, src, dst, NDEVP);
+	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, NDEVP) == 0, "migrate_device_pages");
+	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, NDEVP) == 0,
+		 "migrate_device_finalize");
+}
+
+static void dev_op(struct task *t, const struct rec *r)
+{
+	struct fdev *d = &F.dev[t->idx];
+	unsigned op = r->op % NR_DOPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
+	uint64_t hits0 = simmm_fault_hits(F.sim);
+
+	lg("%s: %s page %u n %u (tick %u)\n", t->name, dop_names[op], p, n, F.tick);
+	switch (op) {
+	case D_FAULT_READ:
+	case D_FAULT_WRITE:
+	case D_SNAPSHOT:
+		dev_fault(d, op, p, n, hits0);
+		break;
+	case D_TO_DEV:
+	case D_TO_SYS:
+		dev_migrate(d, op == D_TO_DEV, p, n, hits0);
+		break;
+	case D_EXCLUSIVE:
+		dev_exclusive(d, p, hits0);
+		break;
+	case D_EVICT:
+		dev_evict(d);
+		break;
+	case D_MIRROR_READ: {
+		uint32_t rs = tk();
+
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
+		for (unsigned k = 0; k < NP; k++)
+			if (d->mir[k].v)
+				dev_read_check(d, k, rs);
+		simmm_mutex_unlock(F.sim, &d->lock);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void task_fn(simmm_sim *sim, void *arg)
+{
+	struct task *t = arg;
+
+	(void)sim;
+	for (unsigned i = 0; i < t->n; i++) {
+		if (t->dev)
+			dev_op(t, &t->rec[i]);
+		else
+			cpu_op(t, &t->rec[i]);
+		verify_all("after an op");
+	}
+}
+
+/* ---- setup and teardown --------------------------------------------------------------------- */
+
+static void setup(uint8_t b0)
+{
+	simmm_config cfg;
+	simmm_addr_t out;
+	int rc;
+
+	memset(&F, 0, offsetof(struct fz, log));
+	F.llen = 0;
+	F.log[0] = 0;
+	F.ncpu = 1 + (b0 & 1);
+	F.ndev = 1 + ((b0 >> 1) & 1);
+	F.strict_refault = b0 & 8;
+	F.nextv = 1;
+	simmm_config_init(&cfg);
+	cfg.geometry = "x86_64-4level";
+	cfg.ram_bytes = RAM_PAGES * 4096ULL;
+	cfg.swap_bytes = SWAP_PAGES * 4096ULL;
+	cfg.seed = 1 + (b0 >> 4);
+	cfg.flags = SIMMM_CFG_QUIET;
+	cfg.trace_ring = fz_trace_ring ? fz_trace_ring : 16;
+	rc = simmm_sim_create(&cfg, &F.sim);
+	FZ_CHECK(rc == 0, "sim_create %d", rc);
+	fz_cur_sim = F.sim;
+	F.ps = 1ULL << simmm_sim_geometry(F.sim)->page_shift;
+	F.base = 0x10000000ULL;
+	FZ_CHECK(simmm_mm_create(F.sim, &F.m[0].mm) == 0, "mm_create");
+	F.m[0].exists = true;
+	FZ_CHECK(simmm_mmap(F.m[0].mm, F.base, NP * F.ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+			    SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0,
+			    &out) == 0, "mmap window");
+	for (unsigned p = 0; p < NP; p++) {
+		uint8_t v = (uint8_t)(0x80 + p);
+
+		F.m[0].prot[p].w[0] = (struct wr){.s = 0, .e = 0, .v = PR_RW};
+		F.m[0].prot[p].n = 1;
+		F.m[0].data[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
+		F.m[0].data[p].n = 1;
+		if (p & 1)
+			continue;
+		FZ_CHECK(simmm_mm_access(F.m[0].mm, pa(p), &v, 1, SIMMM_ACCESS_WRITE) == 0,
+			 "populate");
+		F.m[0].data[p].w[0].v = v;
+	}
+	F.tick = 1;
+	for (unsigned i = 0; i < F.ndev; i++) {
+		dev_init(&F.dev[i], i);
+		FZ_CHECK(simmm_mmu_interval_notifier_insert(&F.dev[i].mn, F.m[0].mm, F.base,
+							    NP * F.ps, &dev_mn_ops) == 0,
+			 "interval_notifier_insert");
+		F.dev[i].mn_on = true;
+	}
+	/* b0 bit 2: pages 0..NP/4-1 start on device 0 */
+	if (b0 & 4)
+		dev_migrate(&F.dev[0], true, 0, MAXN, 0);
+}
+
+static void final_read(struct mmst *ms, const char *name)
+{
+	if (!ms->exists || ms->gone)
+		return;
+	for (unsigned p = 0; p < NP; p++) {
+		lg("final %s page %u\n", name, p);
+		cpu_access(ms, p, false, simmm_fault_hits(F.sim));
+	}
+}
+
+static void teardown(void)
+{
+	int rc, leaks;
+
+	simmm_fault_inject(F.sim, NULL);
+	FZ_CHECK(simmm_reports_count(F.sim, 0) == 0, "reports after the run");
+	verify_all("after the run");
+	final_read(&F.m[0], "mm0");
+	final_read(&F.m[1], "mm1");
+	verify_all("after the read-back");
+	rc = simmm_check(F.sim);
+	FZ_CHECK(rc == 0, "simmm_check: %d violations", rc);
+	for (unsigned i = 0; i < F.ndev; i++)
+		if (F.dev[i].mn_on)
+			FZ_CHECK(simmm_mmu_interval_notifier_remove(&F.dev[i].mn) == 0,
+				 "interval_notifier_remove");
+	for (unsigned k = 0; k < 2; k++)
+		if (F.m[k].exists && !F.m[k].gone)
+			FZ_CHECK(simmm_mmput(F.m[k].mm) == 0, "mmput");
+	for (unsigned i = 0; i < F.ndev; i++) {
+		FZ_CHECK(F.dev[i].nfree == NDEVP, "dev%u: %llu of %u frames free after exit", i,
+			 (unsigned long long)F.dev[i].nfree, NDEVP);
+		rc = simmm_memunmap_pages(&F.dev[i].pgmap);
+		FZ_CHECK(rc == 0, "memunmap_pages: %d", rc);
+	}
+	FZ_CHECK(simmm_reports_count(F.sim, 0) == 0, "reports at teardown");
+	rc = simmm_check(F.sim);
+	FZ_CHECK(rc == 0, "simmm_check after teardown: %d violations", rc);
+	fz_cur_sim = NULL;
+	leaks = simmm_sim_destroy(&F.sim);
+	FZ_CHECK(leaks == 0, "sim_destroy: %d leaks", leaks);
+}
+
+int fz_races_one(const uint8_t *data, size_t size);
+
+int fz_races_one(const uint8_t *data, size_t size)
+{
+	struct fz_in in = {data, size};
+	unsigned nrec;
+	int rc;
+
+	fz_dump_hook = races_dump;
+	if (size < 2)
+		return 0;
+	setup(fz_u8(&in));
+	F.ntask = F.ncpu + F.ndev;
+	for (unsigned i = 0; i < F.ntask; i++) {
+		struct task *t = &F.task[i];
+
+		memset(t, 0, sizeof(*t));
+		t->dev = i >= F.ncpu;
+		t->idx = t->dev ? i - F.ncpu : i;
+		snprintf(t->name, sizeof(t->name), "%s%u", t->dev ? "dev" : "cpu", t->idx);
+	}
+	nrec = fz_u8(&in) % (MAXREC + 1);
+	for (unsigned i = 0; i < nrec; i++) {
+		struct task *t = &F.task[fz_u8(&in) % F.ntask];
+		struct rec *r = &t->rec[t->n++];
+
+		r->op = fz_u8(&in);
+		r->page = fz_u8(&in);
+		r->arg = fz_u8(&in);
+	}
+	/* the rest of the input is the schedule */
+	FZ_CHECK(simmm_sched_replay(F.sim, in.p, in.left) == 0, "sched_replay");
+	lg("%u records, %zu schedule bytes\n", nrec, in.left);
+	for (unsigned i = 0; i < F.ntask; i++)
+		FZ_CHECK(simmm_sched_spawn(F.sim, F.task[i].name, task_fn, &F.task[i]) > 0, "spawn");
+	rc = simmm_sched_run(F.sim, MAX_STEPS);
+	lg("run -> %d after %llu steps\n", rc, (unsigned long long)simmm_sched_steps(F.sim));
+	FZ_CHECK(rc == SIMMM_SCHED_DONE, "simmm_sched_run: %d (%s)", rc,
+		 rc == SIMMM_SCHED_DEADLOCK ? "deadlock" : rc == SIMMM_SCHED_STEP_LIMIT ? "step limit" : "?");
+	teardown();
+	if (fz_verbose)
+		fputs(F.log, stderr);
+	return 0;
+}
+
+FZ_DEFINE_ENTRY(fz_races_one)
