@@ -133,6 +133,21 @@ static unsigned new_anon_page(struct fault *f, struct simmm_page *src, struct si
 	return 0;
 }
 
+/* pte_same(): is the entry still the one this fault started from? The
+ * allocation and the notifier bracket are scheduling points where another
+ * task (a second CPU thread, a device faulting through HMM) may have
+ * resolved the same fault; then this one backs off and refaults, as the
+ * kernel does after taking the pte lock. */
+static bool pte_unchanged(struct fault *f)
+{
+	simmm_entry_t *slot;
+
+	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &slot))
+		return false;
+	f->slot = slot;
+	return *slot == f->orig;
+}
+
 static void map_new_anon(struct fault *f, struct simmm_page *folio)
 {
 	simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, true);
@@ -158,6 +173,10 @@ static unsigned do_anonymous_page(struct fault *f)
 	ret = new_anon_page(f, NULL, &folio);
 	if (ret)
 		return ret;
+	if (!pte_unchanged(f)) {
+		simmm__folio_put(f->mm->sim, folio);
+		return 0;
+	}
 	map_new_anon(f, folio);
 	f->mm->stats.anon_faults++;
 	return 0;
@@ -193,6 +212,11 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 		return ret;
 	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
 			    SIMMM_MMU_NOTIFY_CLEAR, NULL);
+	if (!pte_unchanged(f)) {
+		simmm__change_end(&c);
+		simmm__folio_put(sim, folio);
+		return 0;
+	}
 	map_new_anon(f, folio);
 	if (old) {
 		old_folio = simmm__compound_head(sim, old);
