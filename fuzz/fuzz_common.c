@@ -3,6 +3,7 @@
  * Knobs and failure output shared by the harnesses and their drivers
  * (libFuzzer, <harness>-replay, simmm-replay). See fuzz_common.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <simmm/sched.h>
@@ -62,4 +63,15 @@ void fz_dump_context(void)
 	if (fz_trace_ring && fz_cur_sim)
 		fz_print_trace(fz_cur_sim, stderr);
 	fflush(stderr);
+}
+
+void fz_vlog(char *buf, size_t cap, size_t *len, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (*len >= cap - 1)
+		return;
+	n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	if (n > 0)
+		*len += (size_t)n < cap - *len ? (size_t)n : cap - *len - 1;
 }

@@ -15,6 +15,7 @@
 #define SIMMM_FUZZ_COMMON_H
 
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,10 @@ void fz_print_trace(simmm_sim *sim, FILE *f);
 /* Called before aborting: the harness's context, then the trace ring
  * when fz_trace_ring asked for one. */
 void fz_dump_context(void);
+
+/* Append printf-style text to a bounded log (*len < cap), truncating
+ * silently once full: the op logs both harnesses print on failure. */
+void fz_vlog(char *buf, size_t cap, size_t *len, const char *fmt, va_list ap);
 
 /* ---- input cursor ------------------------------------------------------------------ */
 

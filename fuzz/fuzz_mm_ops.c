@@ -116,15 +116,10 @@ static const struct {
 __attribute__((format(printf, 1, 2))) static void tr(const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (F.tlen >= sizeof(F.trace) - 1)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(F.trace + F.tlen, sizeof(F.trace) - F.tlen, fmt, ap);
+	fz_vlog(F.trace, sizeof(F.trace), &F.tlen, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		F.tlen += (size_t)n < sizeof(F.trace) - F.tlen ? (size_t)n : sizeof(F.trace) - F.tlen - 1;
 }
 
 static void mm_ops_dump(void)

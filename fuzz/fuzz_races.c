@@ -141,15 +141,10 @@ static struct fz {
 __attribute__((format(printf, 1, 2))) static void lg(const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (F.llen >= sizeof(F.log) - 1)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(F.log + F.llen, sizeof(F.log) - F.llen, fmt, ap);
+	fz_vlog(F.log, sizeof(F.log), &F.llen, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		F.llen += (size_t)n < sizeof(F.log) - F.llen ? (size_t)n : sizeof(F.log) - F.llen - 1;
 }
 
 static void races_dump(void)

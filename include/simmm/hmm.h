@@ -148,7 +148,7 @@ static inline unsigned simmm_hmm_pfn_to_map_order(uint64_t hmm_pfn)
 
 /**
  * simmm_hmm_pfn_to_phys() - physical address of an output entry in @sim
- * (hmm_pfn_to_phys()).
+ * (hmm_pfn_to_phys()). Return: the address; 0 for a NULL or destroyed @sim.
  */
 SIMMM_API uint64_t simmm_hmm_pfn_to_phys(const simmm_sim *sim, uint64_t hmm_pfn);
 

@@ -468,6 +468,8 @@ SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaim
 /**
  * simmm_set_auto_reclaim() - reclaim when the buddy allocator runs dry
  * (default on).
+ * Return: 0; -EINVAL for NULL or a destroyed @sim; -ENOMEM when the
+ * machine's address-space state cannot be allocated.
  */
 SIMMM_API int simmm_set_auto_reclaim(simmm_sim *sim, bool on);
 
@@ -490,6 +492,8 @@ SIMMM_API long simmm_get_user_pages(struct simmm_mm *mm, simmm_addr_t start, uin
  * small folios get GUP_PIN_COUNTING_BIAS references, large ones a pin
  * count; FOLL_LONGTERM refuses (migrates away first) device-coherent and
  * movable memory as upstream. Release with simmm_unpin_user_pages().
+ * Return: as simmm_get_user_pages(); also -EINVAL when @gup_flags carries
+ * the internal SIMMM_FOLL_PIN or SIMMM_FOLL_GET bits.
  */
 SIMMM_API long simmm_pin_user_pages(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr_pages,
 				    unsigned gup_flags, simmm_pfn_t *pfns);

@@ -124,7 +124,8 @@ SIMMM_API int simmm_page_write(simmm_sim *sim, simmm_pfn_t pfn, size_t off, cons
  */
 SIMMM_API int simmm_phys_stats(const simmm_sim *sim, struct simmm_phys_stats *out);
 
-/** simmm_zero_pfn() - the shared zero page's pfn. */
+/** simmm_zero_pfn() - the shared zero page's pfn (0 for NULL, which is also
+ * where the zero page lives: frame 0 is always reserved for it). */
 SIMMM_API simmm_pfn_t simmm_zero_pfn(const simmm_sim *sim);
 
 #ifdef __cplusplus

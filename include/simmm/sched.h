@@ -320,7 +320,7 @@ SIMMM_API uint64_t simmm_sched_steps(const simmm_sim *sim);
 /** simmm_sched_now_ns() - the virtual clock in ns (0 for NULL or before use). */
 SIMMM_API uint64_t simmm_sched_now_ns(const simmm_sim *sim);
 
-/** simmm_sched_jiffies() - the virtual clock in jiffies (SIMMM_HZ per second). */
+/** simmm_sched_jiffies() - the virtual clock in jiffies (SIMMM_HZ per second; 0 for NULL). */
 SIMMM_API uint64_t simmm_sched_jiffies(const simmm_sim *sim);
 
 /**

@@ -103,7 +103,7 @@ SIMMM_API int simmm_sim_destroy(simmm_sim **simp);
 /** simmm_sim_geometry() - the instance's geometry (NULL for NULL). */
 SIMMM_API const struct simmm_geometry *simmm_sim_geometry(const simmm_sim *sim);
 
-/** simmm_sim_seed() - the seed the instance was created with. */
+/** simmm_sim_seed() - the seed the instance was created with (0 for NULL). */
 SIMMM_API uint64_t simmm_sim_seed(const simmm_sim *sim);
 
 /**

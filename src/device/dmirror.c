@@ -346,9 +346,12 @@ static int dmirror_do_fault(struct simmm_dmirror *dmirror, struct simmm_hmm_rang
 	return 0;
 }
 
-/* dmirror_range_fault(): the documented driver loop, with the mutex held
- * from read_retry to programming the mirror. */
-static int dmirror_range_fault(struct simmm_dmirror *dmirror, struct simmm_hmm_range *range)
+/* The driver protocol up to "driver lock held and read_retry passed":
+ * read_begin, mmap read lock, hmm_range_fault, unlock, retrying -EBUSY and
+ * a moved sequence until the (virtual) timeout. Returns 0 with
+ * dmirror->mutex held, or an error without it. Shared by the fault and
+ * snapshot paths (lib/test_hmm.c open-codes the loop twice). */
+static int dmirror_fault_and_lock(struct simmm_dmirror *dmirror, struct simmm_hmm_range *range)
 {
 	struct simmm_mm *mm = dmirror->mm;
 	simmm_sim *sim = dmirror->mdevice->sim;
@@ -364,21 +367,29 @@ static int dmirror_range_fault(struct simmm_dmirror *dmirror, struct simmm_hmm_r
 			return ret;
 		ret = simmm_hmm_range_fault(range);
 		simmm_mmap_read_unlock(mm);
-		if (ret) {
-			if (ret == -EBUSY) {
-				backoff(sim);
-				continue;
-			}
-			return ret;
-		}
-		simmm_mutex_lock(sim, &dmirror->mutex);
-		if (simmm_mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
-			simmm_mutex_unlock(sim, &dmirror->mutex);
+		if (ret == -EBUSY) {
 			backoff(sim);
 			continue;
 		}
-		break;
+		if (ret)
+			return ret;
+		simmm_mutex_lock(sim, &dmirror->mutex);
+		if (!simmm_mmu_interval_read_retry(range->notifier, range->notifier_seq))
+			return 0;
+		simmm_mutex_unlock(sim, &dmirror->mutex);
+		backoff(sim);
 	}
+}
+
+/* dmirror_range_fault(): the documented driver loop, with the mutex held
+ * from read_retry to programming the mirror. */
+static int dmirror_range_fault(struct simmm_dmirror *dmirror, struct simmm_hmm_range *range)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+	int ret = dmirror_fault_and_lock(dmirror, range);
+
+	if (ret)
+		return ret;
 	ret = dmirror_do_fault(dmirror, range);
 	simmm_mutex_unlock(sim, &dmirror->mutex);
 	return ret;
@@ -1031,7 +1042,6 @@ static int dmirror_range_snapshot(struct simmm_dmirror *dmirror, struct simmm_hm
 	struct simmm_mm *mm = dmirror->mm;
 	simmm_sim *sim = dmirror->mdevice->sim;
 	struct dmirror_interval notifier;
-	uint64_t timeout = simmm_sched_now_ns(sim) + DMIRROR_RANGE_FAULT_TIMEOUT * 1000000ULL;
 	uint64_t n;
 	int ret;
 
@@ -1042,32 +1052,9 @@ static int dmirror_range_snapshot(struct simmm_dmirror *dmirror, struct simmm_hm
 						 range->end - range->start, &dmirror_mrn_ops);
 	if (ret)
 		return ret;
-	for (;;) {
-		if (simmm_sched_now_ns(sim) > timeout) {
-			ret = -EBUSY;
-			goto out;
-		}
-		range->notifier_seq = simmm_mmu_interval_read_begin(range->notifier);
-		ret = simmm_mmap_read_lock(mm);
-		if (ret)
-			goto out;
-		ret = simmm_hmm_range_fault(range);
-		simmm_mmap_read_unlock(mm);
-		if (ret) {
-			if (ret == -EBUSY) {
-				backoff(sim);
-				continue;
-			}
-			goto out;
-		}
-		simmm_mutex_lock(sim, &dmirror->mutex);
-		if (simmm_mmu_interval_read_retry(range->notifier, range->notifier_seq)) {
-			simmm_mutex_unlock(sim, &dmirror->mutex);
-			backoff(sim);
-			continue;
-		}
-		break;
-	}
+	ret = dmirror_fault_and_lock(dmirror, range);
+	if (ret)
+		goto out;
 	n = (range->end - range->start) >> dmirror->mdevice->pshift;
 	for (uint64_t i = 0; i < n; i++)
 		perm[i] = dmirror_mkentry(dmirror, range->hmm_pfns[i]);

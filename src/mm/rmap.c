@@ -306,6 +306,8 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 		arg->failed = true;
 		return true;
 	}
+	/* Rescan from the start: the bracket is a scheduling point and a
+	 * concurrent fault may have mapped part of the folio meanwhile. */
 	for (p = addr; p < end; p += mm->sim->page_size) {
 		simmm_entry_t *slot;
 		enum simmm_level lvl;
