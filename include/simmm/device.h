@@ -95,6 +95,8 @@ struct simmm_dmirror_cmd {
  * @evicted: pages migrated to system memory by RELEASE / destroy.
  * @fail_alloc_hits: allocations failed on purpose (FLAG_FAIL_ALLOC).
  * @fallback_pages: pages migrated one by one after a failed huge allocation.
+ * @huge_alloc: device THPs (PMD-sized device folios) handed out.
+ * @splits: device THPs split (->folio_split() calls for a folio's first tail).
  */
 struct simmm_dmirror_stats {
 	uint64_t chunks;
@@ -105,6 +107,8 @@ struct simmm_dmirror_stats {
 	uint64_t evicted;
 	uint64_t fail_alloc_hits;
 	uint64_t fallback_pages;
+	uint64_t huge_alloc;
+	uint64_t splits;
 };
 
 /**

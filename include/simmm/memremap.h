@@ -32,6 +32,12 @@ struct simmm_dev_pagemap;
  * @pgoff: linear page index of @address in the VMA.
  * @orig_pte: the entry seen when the fault started (pte_same() checks).
  * @page: for a device-private fault, the device page (locked, referenced).
+ * @pmd: the fault is on a device-private PMD entry (a device THP, 6.19+'s
+ *   do_huge_pmd_device_private(); upstream's vmf->pte is NULL then):
+ *   @page is the folio's head and the driver may migrate the whole folio.
+ *   False for a pte, even when the page belongs to a large folio that is
+ *   mapped by ptes: then only that page can be migrated (the driver's
+ *   migrate_vma_setup() splits the folio).
  */
 struct simmm_vm_fault {
 	struct simmm_mm *mm;
@@ -42,6 +48,7 @@ struct simmm_vm_fault {
 	uint64_t pgoff;
 	uint64_t orig_pte;
 	simmm_pfn_t page;
+	bool pmd;
 };
 
 /**

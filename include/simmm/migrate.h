@@ -228,6 +228,14 @@ SIMMM_API int simmm_unlock_page(simmm_sim *sim, simmm_pfn_t pfn);
 SIMMM_API int simmm_folio_copy(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t src);
 
 /**
+ * simmm_copy_highpage() - copy_highpage(): copy one frame's contents. Unlike
+ * simmm_folio_copy(), either frame may be any page of a large folio (a
+ * driver copying a THP into base pages, or the reverse).
+ * Return: 0; -EINVAL: NULL @sim or a frame not in use; -ENOMEM.
+ */
+SIMMM_API int simmm_copy_highpage(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t src);
+
+/**
  * struct simmm_migrate_vma_ops - the 2017 interface (struct migrate_vma_ops).
  * @alloc_and_copy: called once the src pages are locked and unmapped;
  *   fills dst[] for the entries it migrates (it must not change src[]).

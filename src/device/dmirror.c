@@ -63,8 +63,9 @@ struct simmm_dmirror_device {
 	struct dchunk **chunks;
 	unsigned nchunks, cap_chunks;
 
-	struct simmm_spinlock lock; /* free list and counters */
+	struct simmm_spinlock lock; /* free lists and counters */
 	simmm_pfn_t free_head;      /* pfn + 1 of the first free page; 0 = none */
+	simmm_pfn_t free_huge;      /* same for PMD-sized free folios (heads) */
 	struct simmm_dmirror_stats st;
 };
 
@@ -124,18 +125,39 @@ static uint64_t pmd_size(simmm_sim *sim)
 	return 1ULL << simmm_sim_geometry(sim)->level[SIMMM_LVL_PMD].shift;
 }
 
-/* A locked system page with one reference, 0 on failure. */
-static simmm_pfn_t sys_alloc_locked(simmm_sim *sim)
+/* Pages in a PMD: the size of a device THP (HPAGE_PMD_NR). */
+static uint64_t pmd_pages(const struct simmm_dmirror_device *mdevice)
+{
+	return pmd_size(mdevice->sim) >> mdevice->pshift;
+}
+
+static unsigned pmd_order(const struct simmm_dmirror_device *mdevice)
+{
+	unsigned o = 0;
+
+	while ((1ULL << o) < pmd_pages(mdevice))
+		o++;
+	return o;
+}
+
+/* A locked system folio of 2^@order pages with one reference, 0 on failure. */
+static simmm_pfn_t sys_alloc_order_locked(simmm_sim *sim, unsigned order)
 {
 	simmm_pfn_t pfn;
 
-	if (simmm_page_alloc(sim, 0, &pfn))
+	if (simmm_page_alloc(sim, order, &pfn))
 		return 0;
 	if (simmm_lock_page(sim, pfn)) {
 		simmm_page_put(sim, pfn);
 		return 0;
 	}
 	return pfn;
+}
+
+/* A locked system page with one reference, 0 on failure. */
+static simmm_pfn_t sys_alloc_locked(simmm_sim *sim)
+{
+	return sys_alloc_order_locked(sim, 0);
 }
 
 /* The retry loop of dmirror_range_fault()/dmirror_range_snapshot(): time
@@ -155,9 +177,30 @@ static void free_list_push(struct simmm_dmirror_device *mdevice, simmm_pfn_t pfn
 	mdevice->free_head = pfn + 1;
 }
 
+static void free_huge_push(struct simmm_dmirror_device *mdevice, simmm_pfn_t pfn)
+{
+	simmm_set_zone_device_data(mdevice->sim, pfn, (void *)(uintptr_t)mdevice->free_huge);
+	mdevice->free_huge = pfn + 1;
+}
+
+/* Pop the first entry of a free list (*@head), 0 if empty. */
+static simmm_pfn_t free_list_pop(struct simmm_dmirror_device *mdevice, simmm_pfn_t *head)
+{
+	simmm_pfn_t pfn;
+
+	if (!*head)
+		return 0;
+	pfn = *head - 1;
+	*head = (simmm_pfn_t)(uintptr_t)simmm_zone_device_data(mdevice->sim, pfn);
+	return pfn;
+}
+
 /* dmirror_allocate_chunk(): register a new chunk, put its pages on the
- * free list and (with @ppage) take one. 0 or a negative errno. */
-static int dmirror_allocate_chunk(struct simmm_dmirror_device *mdevice, simmm_pfn_t *ppage)
+ * free list (as PMD-sized free folios with @huge, as upstream does for a
+ * chunk added for a THP request) and (with @ppage) take one. 0 or a
+ * negative errno. */
+static int dmirror_allocate_chunk(struct simmm_dmirror_device *mdevice, simmm_pfn_t *ppage,
+				  bool huge)
 {
 	simmm_sim *sim = mdevice->sim;
 	struct dchunk *c;
@@ -192,12 +235,18 @@ static int dmirror_allocate_chunk(struct simmm_dmirror_device *mdevice, simmm_pf
 	simmm_spin_lock(sim, &mdevice->lock);
 	mdevice->st.chunks++;
 	mdevice->st.chunks_added++;
-	for (uint64_t i = mdevice->chunk_pages; i-- > 0;)
-		free_list_push(mdevice, c->pgmap.start_pfn + i);
+	if (huge) {
+		for (uint64_t i = mdevice->chunk_pages; i >= pmd_pages(mdevice);) {
+			i -= pmd_pages(mdevice);
+			free_huge_push(mdevice, c->pgmap.start_pfn + i);
+		}
+	} else {
+		for (uint64_t i = mdevice->chunk_pages; i-- > 0;)
+			free_list_push(mdevice, c->pgmap.start_pfn + i);
+	}
 	if (ppage) {
-		*ppage = mdevice->free_head - 1;
-		mdevice->free_head = (simmm_pfn_t)(uintptr_t)simmm_zone_device_data(sim, *ppage);
-		mdevice->st.calloc++;
+		*ppage = free_list_pop(mdevice, huge ? &mdevice->free_huge : &mdevice->free_head);
+		mdevice->st.calloc += huge ? pmd_pages(mdevice) : 1;
 	}
 	simmm_spin_unlock(sim, &mdevice->lock);
 	return 0;
@@ -210,45 +259,68 @@ err_chunk:
 	return ret;
 }
 
-/* dmirror_devmem_alloc_page(): a device page, locked, one reference, its
- * data page prepared (a new zeroed backing page for private memory). The
- * device cannot map device THPs on simmm (no device-private PMD entries),
- * so a @huge request fails and the caller falls back to single pages, as
- * upstream does when no huge device page is free. 0 on failure. */
+/* Back to the free list it came from (an allocation that failed late). */
+static void free_list_return(struct simmm_dmirror_device *mdevice, simmm_pfn_t dpage, bool huge)
+{
+	simmm_spin_lock(mdevice->sim, &mdevice->lock);
+	if (huge)
+		free_huge_push(mdevice, dpage);
+	else
+		free_list_push(mdevice, dpage);
+	mdevice->st.calloc -= huge ? pmd_pages(mdevice) : 1;
+	simmm_spin_unlock(mdevice->sim, &mdevice->lock);
+}
+
+/* dmirror_devmem_alloc_page(): a device page (with @huge a PMD-sized device
+ * folio, a "device THP", 6.19+), locked, one reference, its data pages
+ * prepared (a new zeroed backing page per page for private memory). A
+ * @huge request takes a free PMD-sized folio or a new chunk of them; the
+ * caller falls back to single pages when it fails. 0 on failure. */
 static simmm_pfn_t dmirror_devmem_alloc_page(struct simmm_dmirror *dmirror, bool huge)
 {
 	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
 	simmm_sim *sim = mdevice->sim;
-	simmm_pfn_t dpage = 0, rpage = 0;
+	uint64_t nr = huge ? pmd_pages(mdevice) : 1, got = 0;
+	simmm_pfn_t dpage, *rpage;
 	struct dchunk *c;
 
-	if (huge)
-		return 0;
-	if (is_private(mdevice) && simmm_page_alloc(sim, 0, &rpage))
+	if (huge && (!pmd_order(mdevice) || mdevice->chunk_pages < nr))
 		return 0;
 	simmm_spin_lock(sim, &mdevice->lock);
-	if (mdevice->free_head) {
-		dpage = mdevice->free_head - 1;
-		mdevice->free_head = (simmm_pfn_t)(uintptr_t)simmm_zone_device_data(sim, dpage);
-		mdevice->st.calloc++;
-		simmm_spin_unlock(sim, &mdevice->lock);
-	} else {
-		simmm_spin_unlock(sim, &mdevice->lock);
-		if (dmirror_allocate_chunk(mdevice, &dpage))
-			goto error;
-	}
-	if (simmm_zone_device_page_init(sim, dpage)) {
-		/* The pagemap is going away (RELEASE raced with us). */
+	dpage = free_list_pop(mdevice, huge ? &mdevice->free_huge : &mdevice->free_head);
+	if (dpage)
+		mdevice->st.calloc += nr;
+	simmm_spin_unlock(sim, &mdevice->lock);
+	if (!dpage && dmirror_allocate_chunk(mdevice, &dpage, huge))
+		return 0;
+	rpage = simmm__zalloc(sim, SIMMM_ALLOC_META, nr * sizeof(*rpage));
+	if (!rpage)
 		goto error;
-	}
+	for (; is_private(mdevice) && got < nr; got++)
+		if (simmm_page_alloc(sim, 0, &rpage[got]))
+			goto error;
+	/* -EINVAL/-EBUSY: the pagemap is going away (RELEASE raced with us). */
+	if (simmm_zone_device_folio_init(sim, dpage, huge ? pmd_order(mdevice) : 0))
+		goto error;
 	c = page_to_chunk(sim, dpage);
-	page_to_dpage(c, dpage)->backing = rpage ? rpage : dpage;
-	page_to_dpage(c, dpage)->dmirror = dmirror;
-	simmm_set_zone_device_data(sim, dpage, page_to_dpage(c, dpage));
+	for (uint64_t i = 0; i < nr; i++) {
+		struct dpage *dp = page_to_dpage(c, dpage + i);
+
+		dp->backing = is_private(mdevice) ? rpage[i] : dpage + i;
+		dp->dmirror = dmirror;
+		simmm_set_zone_device_data(sim, dpage + i, dp);
+	}
+	if (huge)
+		mdevice->st.huge_alloc++;
+	simmm__free(sim, SIMMM_ALLOC_META, rpage, nr * sizeof(*rpage));
 	return dpage;
 error:
+	while (got)
+		simmm_page_put(sim, rpage[--got]);
 	if (rpage)
-		simmm_page_put(sim, rpage);
+		simmm__free(sim, SIMMM_ALLOC_META, rpage, nr * sizeof(*rpage));
+	if (page_to_chunk(sim, dpage) && !page_to_chunk(sim, dpage)->remove)
+		free_list_return(mdevice, dpage, huge);
 	return 0;
 }
 
@@ -272,12 +344,31 @@ static void dmirror_devmem_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn
 			simmm_page_put(sim, rpage);
 		simmm_spin_lock(sim, &mdevice->lock);
 		mdevice->st.cfree++;
-		if (!c->remove)
-			free_list_push(mdevice, pfn + i);
-		else
+		if (c->remove)
 			simmm_set_zone_device_data(sim, pfn + i, NULL);
+		else if (!order)
+			free_list_push(mdevice, pfn + i);
 		simmm_spin_unlock(sim, &mdevice->lock);
 	}
+	/* A whole device THP goes back to the free folios. */
+	if (order && !c->remove) {
+		simmm_spin_lock(sim, &mdevice->lock);
+		free_huge_push(mdevice, pfn);
+		simmm_spin_unlock(sim, &mdevice->lock);
+	}
+}
+
+/* ->folio_split (dmirror_devmem_folio_split): a device THP is being split
+ * into base pages. The per-page state (backing page, owner) is kept per
+ * page here already, so each new folio just gets its zone_device_data. */
+static void dmirror_devmem_folio_split(struct simmm_dev_pagemap *pgmap, simmm_pfn_t head,
+				       simmm_pfn_t tail)
+{
+	struct dchunk *c = (struct dchunk *)pgmap;
+
+	simmm_set_zone_device_data(c->mdevice->sim, tail, page_to_dpage(c, tail));
+	if (tail == head + 1)
+		c->mdevice->st.splits++;
 }
 
 /* ---- the mirror ------------------------------------------------------------------ */
@@ -582,22 +673,29 @@ static bool fail_alloc_once(struct simmm_dmirror *dmirror)
 	return true;
 }
 
-/* One new device page for @spage (0: a hole or the zero page) with its data. */
-static simmm_pfn_t dev_page_with_data(struct simmm_dmirror *dmirror, simmm_pfn_t spage)
+/* Copy page @k of the source @spage (0: a hole or the zero page: nothing
+ * to copy, device data pages start zeroed) into device page @dpage. */
+static void copy_to_dev(simmm_sim *sim, simmm_pfn_t dpage, simmm_pfn_t spage, uint64_t k)
 {
-	simmm_sim *sim = dmirror->mdevice->sim;
+	if (spage && spage != simmm_zero_pfn(sim))
+		simmm_copy_highpage(sim, backing_page(sim, dpage), spage + k);
+}
+
+/* One new device page for page @k of @spage, with its data. */
+static simmm_pfn_t dev_page_with_data(struct simmm_dmirror *dmirror, simmm_pfn_t spage,
+				      uint64_t k)
+{
 	simmm_pfn_t dpage = dmirror_devmem_alloc_page(dmirror, false);
 
-	if (!dpage)
-		return 0;
-	if (spage && spage != simmm_zero_pfn(sim))
-		simmm_folio_copy(sim, backing_page(sim, dpage), spage);
+	if (dpage)
+		copy_to_dev(dmirror->mdevice->sim, dpage, spage, k);
 	return dpage;
 }
 
 /* dmirror_migrate_alloc_and_copy(): a device page for each collected
- * entry. A COMPOUND entry (a whole PMD-sized hole) gets a huge device page
- * or, when that fails, one page per base page. */
+ * entry. A COMPOUND entry (a THP, or a whole PMD-sized hole) gets a device
+ * THP (dst COMPOUND) or, when that fails, one page per base page (then
+ * migrate_vma_pages() splits the source or the hole). */
 static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 					   struct simmm_dmirror *dmirror, uint64_t vm_flags)
 {
@@ -609,6 +707,7 @@ static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 		uint64_t src = args->src[i], write;
 		simmm_pfn_t spage = simmm_migrate_pfn_to_page(src), dpage;
 		bool huge = src & SIMMM_MIGRATE_PFN_COMPOUND;
+		uint64_t nr = huge ? pmd_pages(mdevice) : 1;
 
 		args->dst[i] = 0;
 		if (!(src & SIMMM_MIGRATE_PFN_MIGRATE)) {
@@ -626,11 +725,9 @@ static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 		dpage = fail_alloc_once(dmirror) ? 0 : dmirror_devmem_alloc_page(dmirror, huge);
 		if (!dpage && huge) {
 			/* Fall back to PAGE_SIZE pages for the whole PMD. */
-			uint64_t nr = pmd_size(sim) >> mdevice->pshift;
-
 			for (uint64_t k = 0; k < nr && i < n; k++, i++) {
 				args->dst[i] = 0;
-				dpage = dev_page_with_data(dmirror, spage ? spage + k : 0);
+				dpage = dev_page_with_data(dmirror, spage, k);
 				if (!dpage)
 					continue;
 				mdevice->st.fallback_pages++;
@@ -639,15 +736,19 @@ static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 			continue;
 		}
 		if (dpage) {
-			if (spage && spage != simmm_zero_pfn(sim))
-				simmm_folio_copy(sim, backing_page(sim, dpage), spage);
-			args->dst[i] = simmm_migrate_pfn(dpage) | write;
+			for (uint64_t k = 0; k < nr; k++)
+				copy_to_dev(sim, dpage + k, spage, k);
+			args->dst[i] = simmm_migrate_pfn(dpage) | write |
+				       (huge ? SIMMM_MIGRATE_PFN_COMPOUND : 0);
 		}
-		i++;
+		for (uint64_t k = 1; k < nr && i + k < n; k++)
+			args->dst[i + k] = 0;
+		i += nr;
 	}
 }
 
-/* dmirror_migrate_finalize_and_map(): mirror the pages that migrated. */
+/* dmirror_migrate_finalize_and_map(): mirror the pages that migrated; a
+ * device THP maps all its pages. */
 static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
 					    struct simmm_dmirror *dmirror)
 {
@@ -660,13 +761,15 @@ static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
 	simmm_mutex_lock(sim, &dmirror->mutex);
 	for (uint64_t i = 0; i < n && !ret; i++) {
 		simmm_pfn_t dpage = simmm_migrate_pfn_to_page(args->dst[i]);
+		uint64_t nr = (args->dst[i] & SIMMM_MIGRATE_PFN_COMPOUND) ? pmd_pages(mdevice) : 1;
+		unsigned tag = (args->dst[i] & SIMMM_MIGRATE_PFN_WRITE) ? DPT_TAG_WRITE
+									 : DPT_TAG_READ;
 
 		if (!(args->src[i] & SIMMM_MIGRATE_PFN_MIGRATE) || !dpage)
 			continue;
-		ret = dpt_store(&dmirror->pt, vpn + i,
-				dpt_mk(backing_page(sim, dpage),
-				       (args->dst[i] & SIMMM_MIGRATE_PFN_WRITE) ? DPT_TAG_WRITE
-										: DPT_TAG_READ));
+		for (uint64_t k = 0; k < nr && i + k < n && !ret; k++)
+			ret = dpt_store(&dmirror->pt, vpn + i + k,
+					dpt_mk(backing_page(sim, dpage + k), tag));
 	}
 	simmm_mutex_unlock(sim, &dmirror->mutex);
 	return ret;
@@ -729,7 +832,7 @@ static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm
 
 	if (!simmm_mmget_not_zero(mm))
 		return -EINVAL;
-	ret = mig_bufs_init(sim, &m, pmd_size(sim) >> mdevice->pshift);
+	ret = mig_bufs_init(sim, &m, pmd_pages(mdevice));
 	if (ret)
 		goto out_put;
 	ret = simmm_mmap_read_lock(mm);
@@ -767,44 +870,75 @@ out_put:
 	return dmirror_read_back(dmirror, cmd);
 }
 
-/* dmirror_devmem_fault_alloc_and_copy(): a system page for each collected
- * device page of ours; erases the mirror entries (our own MIGRATE
- * invalidations are ignored by the notifier). 0 or SIMMM_VM_FAULT_OOM
- * (the remaining entries are left without dst). */
-static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *args,
-						    struct simmm_dmirror *dmirror)
+/* Forget device page @spage's mirror entry at @vpn, in @dmirror and in the
+ * open file that migrated it (if another one). */
+static void erase_mirrors(struct simmm_dmirror *dmirror, simmm_pfn_t spage, uint64_t vpn)
 {
-	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	simmm_sim *sim = dmirror->mdevice->sim;
+	struct dchunk *c = page_to_chunk(sim, spage);
+	struct simmm_dmirror *owner = c ? page_to_dpage(c, spage)->dmirror : NULL;
+
+	simmm_mutex_lock(sim, &dmirror->mutex);
+	dpt_erase(&dmirror->pt, vpn);
+	simmm_mutex_unlock(sim, &dmirror->mutex);
+	if (owner && owner != dmirror) {
+		simmm_mutex_lock(sim, &owner->mutex);
+		dpt_erase(&owner->pt, vpn);
+		simmm_mutex_unlock(sim, &owner->mutex);
+	}
+}
+
+/* dmirror_devmem_fault_alloc_and_copy(): system memory for each collected
+ * device page of ours: a THP for a COMPOUND entry (a device THP), base
+ * pages when that fails (migrate_vma_pages() then splits the device THP).
+ * Erases the mirror entries when @dmirror is set (our own MIGRATE
+ * invalidations are ignored by the notifier). 0 or SIMMM_VM_FAULT_OOM (the
+ * remaining entries are left without dst). */
+static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *args,
+						    struct simmm_dmirror *dmirror,
+						    struct simmm_dmirror_device *mdevice)
+{
 	simmm_sim *sim = mdevice->sim;
 	uint64_t n = (args->end - args->start) >> mdevice->pshift;
 	uint64_t vpn = args->start >> mdevice->pshift;
 
-	for (uint64_t i = 0; i < n; i++) {
-		simmm_pfn_t spage = simmm_migrate_pfn_to_page(args->src[i]), dpage;
-		struct dchunk *c;
-		struct simmm_dmirror *owner;
-
+	for (uint64_t i = 0; i < n; i++)
 		args->dst[i] = 0;
-		if (!spage || !(args->src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+	for (uint64_t i = 0; i < n;) {
+		simmm_pfn_t spage = simmm_migrate_pfn_to_page(args->src[i]), dpage = 0;
+		uint64_t write = args->src[i] & SIMMM_MIGRATE_PFN_WRITE, nr = 1;
+		bool huge = args->src[i] & SIMMM_MIGRATE_PFN_COMPOUND;
+
+		if (!spage || !(args->src[i] & SIMMM_MIGRATE_PFN_MIGRATE) ||
+		    !page_to_chunk(sim, spage)) {
+			i++; /* not our memory (cannot happen: owner selected) */
 			continue;
-		c = page_to_chunk(sim, spage);
-		if (!c)
-			continue; /* not our memory (cannot happen: owner selected) */
-		dpage = fail_alloc_once(dmirror) ? 0 : sys_alloc_locked(sim);
-		if (!dpage)
-			return SIMMM_VM_FAULT_OOM;
-		owner = page_to_dpage(c, spage)->dmirror;
-		simmm_mutex_lock(sim, &dmirror->mutex);
-		dpt_erase(&dmirror->pt, vpn + i);
-		simmm_mutex_unlock(sim, &dmirror->mutex);
-		if (owner && owner != dmirror) {
-			simmm_mutex_lock(sim, &owner->mutex);
-			dpt_erase(&owner->pt, vpn + i);
-			simmm_mutex_unlock(sim, &owner->mutex);
 		}
-		simmm_folio_copy(sim, dpage, backing_page(sim, spage));
-		args->dst[i] = simmm_migrate_pfn(dpage) |
-			       (args->src[i] & SIMMM_MIGRATE_PFN_WRITE);
+		if (huge) {
+			nr = pmd_pages(mdevice);
+			dpage = (dmirror && fail_alloc_once(dmirror))
+					? 0
+					: sys_alloc_order_locked(sim, pmd_order(mdevice));
+		}
+		for (uint64_t k = 0; k < nr && i + k < n; k++) {
+			simmm_pfn_t d = dpage ? dpage + k : 0;
+
+			if (!dpage) {
+				d = (!huge && dmirror && fail_alloc_once(dmirror)) ? 0
+										   : sys_alloc_locked(sim);
+				if (!d)
+					return SIMMM_VM_FAULT_OOM;
+				if (huge)
+					mdevice->st.fallback_pages++;
+				args->dst[i + k] = simmm_migrate_pfn(d) | write;
+			}
+			if (dmirror)
+				erase_mirrors(dmirror, spage + k, vpn + i + k);
+			simmm_copy_highpage(sim, d, backing_page(sim, spage + k));
+		}
+		if (dpage)
+			args->dst[i] = simmm_migrate_pfn(dpage) | write | SIMMM_MIGRATE_PFN_COMPOUND;
+		i += nr;
 	}
 	return 0;
 }
@@ -820,7 +954,7 @@ static int dmirror_migrate_to_system(struct simmm_dmirror *dmirror, struct simmm
 
 	if (!simmm_mmget_not_zero(mm))
 		return -EINVAL;
-	ret = mig_bufs_init(sim, &m, pmd_size(sim) >> mdevice->pshift);
+	ret = mig_bufs_init(sim, &m, pmd_pages(mdevice));
 	if (ret)
 		goto out_put;
 	cmd->cpages = 0;
@@ -845,11 +979,15 @@ static int dmirror_migrate_to_system(struct simmm_dmirror *dmirror, struct simmm
 		ret = simmm_migrate_vma_setup(&args);
 		if (ret)
 			break;
-		dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
+		dmirror_devmem_fault_alloc_and_copy(&args, dmirror, mdevice);
 		simmm_migrate_vma_pages(&args);
-		for (uint64_t i = 0; i < args.npages; i++)
-			cmd->cpages += (args.src[i] & SIMMM_MIGRATE_PFN_VALID) &&
-				       (args.src[i] & SIMMM_MIGRATE_PFN_MIGRATE);
+		for (uint64_t i = 0; i < args.npages; i++) {
+			uint64_t nr = (args.src[i] & SIMMM_MIGRATE_PFN_COMPOUND) ? pmd_pages(mdevice) : 1;
+
+			if ((args.src[i] & SIMMM_MIGRATE_PFN_VALID) &&
+			    (args.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+				cmd->cpages += nr;
+		}
 		simmm_migrate_vma_finalize(&args);
 	}
 	simmm_mmap_read_unlock(mm);
@@ -860,60 +998,62 @@ out_put:
 	return ret;
 }
 
-/* ->migrate_to_ram (dmirror_devmem_fault): bring the faulting page home. */
+/* ->migrate_to_ram (dmirror_devmem_fault): bring the faulting page home; a
+ * fault on a device THP's PMD entry (vmf->pmd) brings the whole folio
+ * (order from the folio, SELECT_COMPOUND), one on a pte only its page
+ * (the folio may be mapped partially: setup splits it). */
 static unsigned dmirror_devmem_fault(struct simmm_vm_fault *vmf)
 {
 	simmm_sim *sim = simmm_mm_sim(vmf->mm);
 	struct dchunk *c = page_to_chunk(sim, vmf->page);
-	struct simmm_dmirror *dmirror;
-	uint64_t src = 0, dst = 0;
 	struct simmm_migrate_vma args = {0};
+	uint64_t nr = 1, one_src = 0, one_dst = 0;
+	struct simmm_dmirror_device *mdevice;
+	struct mig_bufs m = {0};
 	unsigned ret;
 
 	if (!c)
 		return SIMMM_VM_FAULT_SIGBUS;
-	c->mdevice->st.to_ram++;
-	/* The open file that migrated the page (upstream: the backing page's
-	 * zone_device_data); cleared when that file is closed. */
-	dmirror = page_to_dpage(c, vmf->page)->dmirror;
-	args.vma = vmf->vma;
-	args.start = vmf->address;
-	args.end = vmf->address + c->mdevice->psize;
-	args.src = &src;
-	args.dst = &dst;
-	args.pgmap_owner = c->mdevice;
-	args.flags = is_private(c->mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
-					    : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT;
-	args.fault_page = vmf->page;
-	if (simmm_migrate_vma_setup(&args))
-		return SIMMM_VM_FAULT_SIGBUS;
-	if (dmirror) {
-		ret = dmirror_devmem_fault_alloc_and_copy(&args, dmirror);
-	} else {
-		/* Nobody mirrors it any more: just copy. */
-		simmm_pfn_t spage = simmm_migrate_pfn_to_page(src), dpage;
-
-		ret = 0;
-		if (spage && (src & SIMMM_MIGRATE_PFN_MIGRATE)) {
-			dpage = sys_alloc_locked(sim);
-			if (!dpage) {
-				ret = SIMMM_VM_FAULT_OOM;
-			} else {
-				simmm_folio_copy(sim, dpage, backing_page(sim, spage));
-				dst = simmm_migrate_pfn(dpage) | (src & SIMMM_MIGRATE_PFN_WRITE);
-			}
-		}
+	mdevice = c->mdevice;
+	mdevice->st.to_ram++;
+	if (vmf->pmd) {
+		nr = pmd_pages(mdevice);
+		if (mig_bufs_init(sim, &m, nr))
+			return SIMMM_VM_FAULT_OOM;
+		args.flags = SIMMM_MIGRATE_VMA_SELECT_COMPOUND;
 	}
+	args.vma = vmf->vma;
+	args.start = vmf->address & ~((nr << mdevice->pshift) - 1);
+	args.end = args.start + (nr << mdevice->pshift);
+	args.src = m.src ? m.src : &one_src;
+	args.dst = m.dst ? m.dst : &one_dst;
+	args.pgmap_owner = mdevice;
+	args.flags |= is_private(mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
+					  : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT;
+	args.fault_page = vmf->page;
+	if (simmm_migrate_vma_setup(&args)) {
+		ret = SIMMM_VM_FAULT_SIGBUS;
+		goto out;
+	}
+	/* The open file that migrated the page (upstream: the backing page's
+	 * zone_device_data); cleared when that file is closed. Nobody mirrors
+	 * it any more: just copy. */
+	ret = dmirror_devmem_fault_alloc_and_copy(&args, page_to_dpage(c, vmf->page)->dmirror,
+						  mdevice);
 	/* Unlike upstream, finish the migration on failure too, so the page
 	 * is unlocked and its pte restored before the fault fails. */
 	simmm_migrate_vma_pages(&args);
 	simmm_migrate_vma_finalize(&args);
+out:
+	if (m.src)
+		mig_bufs_fini(sim, &m);
 	return ret;
 }
 
 static const struct simmm_dev_pagemap_ops dmirror_devmem_ops = {
 	.folio_free = dmirror_devmem_free,
 	.migrate_to_ram = dmirror_devmem_fault,
+	.folio_split = dmirror_devmem_folio_split,
 };
 
 /* ---- exclusive access ------------------------------------------------------------- */
@@ -1117,15 +1257,29 @@ static int dmirror_device_evict_chunk(struct dchunk *c)
 		goto out;
 	for (uint64_t i = 0; i < m.n; i++) {
 		simmm_pfn_t spage = simmm_migrate_pfn_to_page(m.src[i]), dpage;
+		uint64_t write = m.src[i] & SIMMM_MIGRATE_PFN_WRITE, nr = 1;
 
 		if (!spage || !(m.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
 			continue;
-		dpage = sys_alloc_locked(sim);
-		if (!dpage)
-			continue; /* stays on the device; memunmap will refuse */
-		simmm_folio_copy(sim, dpage, backing_page(sim, spage));
-		m.dst[i] = simmm_migrate_pfn(dpage) | (m.src[i] & SIMMM_MIGRATE_PFN_WRITE);
-		mdevice->st.evicted++;
+		/* A device THP: a system THP, else base pages (its split). */
+		dpage = 0;
+		if (m.src[i] & SIMMM_MIGRATE_PFN_COMPOUND) {
+			nr = pmd_pages(mdevice);
+			dpage = sys_alloc_order_locked(sim, pmd_order(mdevice));
+			if (dpage)
+				m.dst[i] = simmm_migrate_pfn(dpage) | write | SIMMM_MIGRATE_PFN_COMPOUND;
+		}
+		for (uint64_t k = 0; k < nr && i + k < m.n; k++) {
+			simmm_pfn_t d = dpage ? dpage + k : sys_alloc_locked(sim);
+
+			if (!d)
+				continue; /* stays on the device; memunmap will refuse */
+			if (!dpage)
+				m.dst[i + k] = simmm_migrate_pfn(d) | write;
+			simmm_copy_highpage(sim, d, backing_page(sim, spage + k));
+			mdevice->st.evicted++;
+		}
+		i += nr - 1;
 	}
 	ret = simmm_migrate_device_pages(sim, m.src, m.dst, m.n);
 	simmm_migrate_device_finalize(sim, m.src, m.dst, m.n);
@@ -1137,11 +1291,19 @@ out:
 /* dmirror_remove_free_pages(): take the free pages of @c off the free
  * list (threaded through zone_device_data) so they are not handed out
  * again. Called with the device lock held. */
+static void remove_free_from(struct dchunk *c, simmm_pfn_t *head);
+
 static void dmirror_remove_free_pages(struct dchunk *c)
+{
+	remove_free_from(c, &c->mdevice->free_head);
+	remove_free_from(c, &c->mdevice->free_huge);
+}
+
+static void remove_free_from(struct dchunk *c, simmm_pfn_t *head)
 {
 	struct simmm_dmirror_device *mdevice = c->mdevice;
 	simmm_sim *sim = mdevice->sim;
-	simmm_pfn_t prev = 0, cur = mdevice->free_head; /* pfn + 1; 0 = none */
+	simmm_pfn_t prev = 0, cur = *head; /* pfn + 1; 0 = none */
 
 	while (cur) {
 		simmm_pfn_t pfn = cur - 1;
@@ -1152,7 +1314,7 @@ static void dmirror_remove_free_pages(struct dchunk *c)
 			if (prev)
 				simmm_set_zone_device_data(sim, prev - 1, (void *)(uintptr_t)next);
 			else
-				mdevice->free_head = next;
+				*head = next;
 		} else {
 			prev = cur;
 		}
@@ -1193,6 +1355,7 @@ static int dmirror_device_remove_chunks(struct simmm_dmirror_device *mdevice)
 		mdevice->chunks = NULL;
 		mdevice->cap_chunks = 0;
 		mdevice->free_head = 0;
+		mdevice->free_huge = 0;
 	}
 	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
 	return ret;

@@ -15,7 +15,12 @@
 
 #define COLLECT_MAX_RETRIES 8 /* per address: pte changed under us, split */
 
-enum collect_result { COLLECT_DONE, COLLECT_RETRY, COLLECT_SKIP_PMD };
+enum collect_result {
+	COLLECT_DONE,     /* one pte collected (or not), next address */
+	COLLECT_DONE_PMD, /* a whole PMD collected as one COMPOUND entry */
+	COLLECT_RETRY,    /* the entry changed (or was split): look again */
+	COLLECT_SKIP_PMD, /* nothing to collect up to the next PMD boundary */
+};
 
 struct collect {
 	struct simmm_migrate_vma *m;
@@ -63,22 +68,43 @@ static void collect_hole(struct collect *c, simmm_addr_t start, simmm_addr_t end
 }
 
 /* migrate_vma_split_folio(): split a large folio met in the walk so its
- * pages can be collected one by one. */
+ * pages can be collected one by one. The fault path's folio is locked and
+ * referenced by the fault already; after the split its lock and reference
+ * belong with the faulting page's new folio (do_swap_page() unlocks and
+ * puts vmf->page's folio), so they move there. */
 static enum collect_result split_large(struct collect *c, struct simmm_page *folio)
 {
+	struct simmm_page *fault_page = c->m->fault_page
+						? simmm__pfn_to_page(c->sim, c->m->fault_page)
+						: NULL;
+	bool is_fault = folio == c->fault_folio;
+	struct simmm_page *nf;
 	int err;
 
-	if (folio == c->fault_folio)
-		return COLLECT_SKIP_PMD;
-	simmm__folio_get(c->sim, folio);
-	if (!simmm__folio_trylock(c->sim, folio)) {
-		simmm__put_user_folio(c->sim, folio);
-		return COLLECT_SKIP_PMD;
+	if (!is_fault) {
+		simmm__folio_get(c->sim, folio);
+		if (!simmm__folio_trylock(c->sim, folio)) {
+			simmm__put_user_folio(c->sim, folio);
+			return COLLECT_SKIP_PMD;
+		}
 	}
 	err = simmm__split_folio(c->sim, folio);
-	simmm__folio_unlock(c->sim, folio);
-	simmm__put_user_folio(c->sim, folio);
-	return err ? COLLECT_SKIP_PMD : COLLECT_RETRY;
+	if (!is_fault || err) {
+		if (!is_fault) {
+			simmm__folio_unlock(c->sim, folio);
+			simmm__put_user_folio(c->sim, folio);
+		}
+		return err ? COLLECT_SKIP_PMD : COLLECT_RETRY;
+	}
+	nf = simmm__compound_head(c->sim, fault_page);
+	if (nf != folio) {
+		simmm__folio_get(c->sim, nf);
+		NEVER(!simmm__folio_trylock(c->sim, nf)); /* new: nobody else has it */
+		simmm__folio_unlock(c->sim, folio);
+		simmm__put_user_folio(c->sim, folio);
+	}
+	c->fault_folio = nf;
+	return COLLECT_RETRY;
 }
 
 /* The selection rules: which entry is a candidate, with which bits.
@@ -103,6 +129,12 @@ static struct simmm_page *select_page(struct collect *c, simmm_entry_t pte, uint
 		if (!pgmap || !(m->flags & SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE) ||
 		    pgmap->owner != m->pgmap_owner)
 			return NULL;
+		if (simmm__compound_head(c->sim, page)->order) {
+			/* A pte of a device THP (its PMD was split): the
+			 * folio is split so this page can move alone. */
+			*res = split_large(c, simmm__compound_head(c->sim, page));
+			return NULL;
+		}
 		*mpfn = simmm_migrate_pfn(page->pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
 		if (simmm_is_writable_device_private_entry(pte))
 			*mpfn |= SIMMM_MIGRATE_PFN_WRITE;
@@ -220,23 +252,6 @@ static enum collect_result collect_pte(struct collect *c, simmm_addr_t addr, sim
 	return COLLECT_DONE;
 }
 
-/* A leaf above PTE level: split a THP (or the huge zero page) and retry. */
-static enum collect_result collect_huge(struct collect *c, simmm_addr_t addr,
-					const struct simmm_translation *t)
-{
-	struct simmm_page *page;
-
-	if (!t->present || t->level != SIMMM_LVL_PMD)
-		return COLLECT_SKIP_PMD;
-	if (simmm__is_huge_zero_pfn(c->sim, t->pfn))
-		return simmm__split_huge_pmd(c->mm, c->m->vma, addr) ? COLLECT_SKIP_PMD
-								     : COLLECT_RETRY;
-	page = simmm__vm_normal_page(c->m->vma, t->entry);
-	if (!page)
-		return COLLECT_SKIP_PMD;
-	return split_large(c, simmm__compound_head(c->sim, page));
-}
-
 static simmm_addr_t level_end(struct collect *c, simmm_addr_t addr, enum simmm_level lvl)
 {
 	uint64_t size = simmm_level_size(c->mm->pgt, lvl);
@@ -244,6 +259,126 @@ static simmm_addr_t level_end(struct collect *c, simmm_addr_t addr, enum simmm_l
 
 	return next > c->m->end || next < addr ? c->m->end : next;
 }
+
+/* The selection rules for a PMD leaf's folio (present THP or device THP
+ * entry): true if it is a candidate; *mpfn gets its bits. */
+static bool select_huge(struct collect *c, simmm_entry_t pmd, struct simmm_page *folio,
+			uint64_t *mpfn)
+{
+	struct simmm_migrate_vma *m = c->m;
+	struct simmm_dev_pagemap *pgmap = simmm__page_pgmap(c->sim, folio);
+	bool write;
+
+	if (simmm__is_device_private_page(folio)) {
+		if (!(m->flags & SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || !pgmap ||
+		    pgmap->owner != m->pgmap_owner)
+			return false;
+		write = simmm_is_writable_device_private_entry(pmd);
+	} else if (simmm__is_device_coherent_page(folio)) {
+		if (!(m->flags & SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT) || !pgmap ||
+		    pgmap->owner != m->pgmap_owner)
+			return false;
+		write = simmm_pte_write(pmd);
+	} else if (!simmm__is_zone_device_page(folio)) {
+		if (!(m->flags & SIMMM_MIGRATE_VMA_SELECT_SYSTEM))
+			return false;
+		write = simmm_pte_write(pmd);
+	} else {
+		return false;
+	}
+	*mpfn = simmm_migrate_pfn(folio->pfn) | SIMMM_MIGRATE_PFN_MIGRATE |
+		SIMMM_MIGRATE_PFN_COMPOUND | (write ? SIMMM_MIGRATE_PFN_WRITE : 0);
+	return true;
+}
+
+/* migrate_vma_collect_huge_pmd() [6.19+]: a THP (or device THP) whose
+ * whole PMD lies in the range is collected as one COMPOUND entry, its PMD
+ * replaced by a PMD migration entry; the other pages of the PMD get empty
+ * entries. The folio is referenced by the caller. */
+static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm_entry_t pmd,
+				     struct simmm_page *folio, uint64_t mpfn)
+{
+	bool locked_here = folio != c->fault_folio, exclusive;
+	uint64_t nr = 1ULL << folio->order;
+	simmm_entry_t *slot;
+
+	if (locked_here && !simmm__folio_trylock(c->sim, folio)) {
+		simmm__put_user_folio(c->sim, folio);
+		return COLLECT_SKIP_PMD;
+	}
+	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PMD, &slot) || *slot != pmd) {
+		if (locked_here)
+			simmm__folio_unlock(c->sim, folio);
+		simmm__put_user_folio(c->sim, folio);
+		return COLLECT_RETRY;
+	}
+	/* PageAnonExclusive is per page but set and cleared for the whole
+	 * PMD mapping: the head tells. */
+	exclusive = (folio->flags & PG_anon) && (folio->flags & PG_anon_exclusive);
+	if (exclusive && simmm__folio_maybe_dma_pinned(c->sim, folio)) {
+		/* folio_try_share_anon_rmap_pmd() fails: the PMD stays. */
+		if (locked_here)
+			simmm__folio_unlock(c->sim, folio);
+		simmm__put_user_folio(c->sim, folio);
+		return COLLECT_SKIP_PMD;
+	}
+	for (uint64_t i = 0; i < nr; i++)
+		simmm__pfn_to_page(c->sim, folio->pfn + i)->flags &= ~PG_anon_exclusive;
+	if (simmm_pte_present(pmd) && simmm_pte_dirty(pmd))
+		folio->flags |= PG_dirty;
+	simmm_pgtable_set(c->mm->pgt, addr, SIMMM_LVL_PMD,
+			  simmm__mig_entry(pmd, folio, mpfn & SIMMM_MIGRATE_PFN_WRITE, exclusive));
+	simmm__folio_remove_rmap_entire(c->sim, folio);
+	simmm__folio_put(c->sim, folio);
+	simmm__mig_anon_vma_get(folio);
+	c->m->cpages++;
+	push(c, mpfn);
+	collect_skip(c, addr + c->ps, addr + (nr << c->sim->geo.page_shift));
+	return COLLECT_DONE_PMD;
+}
+
+/* A leaf above PTE level. With SELECT_COMPOUND, a THP or device THP whose
+ * PMD the range covers moves as a unit; otherwise it is split and the
+ * address retried. The huge zero page counts as a hole. A PMD migration
+ * entry (another migration) is not collected, like a pte one. */
+static enum collect_result collect_huge(struct collect *c, simmm_addr_t addr,
+					const struct simmm_translation *t)
+{
+	uint64_t pmd = simmm_level_size(c->mm->pgt, SIMMM_LVL_PMD), mpfn;
+	struct simmm_page *page, *folio;
+
+	if (t->level != SIMMM_LVL_PMD)
+		return COLLECT_SKIP_PMD;
+	if (t->present) {
+		if (simmm__is_huge_zero_pfn(c->sim, t->pfn)) {
+			/* The huge zero page is collected like a hole [6.19+]:
+			 * one COMPOUND entry when the whole PMD is in range. */
+			simmm_addr_t next = level_end(c, addr, SIMMM_LVL_PMD);
+
+			if (!(c->m->flags & SIMMM_MIGRATE_VMA_SELECT_SYSTEM))
+				return COLLECT_SKIP_PMD;
+			collect_hole(c, addr, next);
+			return COLLECT_DONE_PMD;
+		}
+		page = simmm__vm_normal_page(c->m->vma, t->entry);
+	} else if (simmm_is_device_private_entry(t->entry)) {
+		page = simmm__pfn_to_page(c->sim, simmm_swp_offset_pfn(t->entry));
+	} else {
+		return COLLECT_SKIP_PMD;
+	}
+	if (!page)
+		return COLLECT_SKIP_PMD;
+	folio = simmm__compound_head(c->sim, page);
+	if (!(c->m->flags & SIMMM_MIGRATE_VMA_SELECT_COMPOUND) || (addr & (pmd - 1)) ||
+	    c->m->end - addr < pmd || folio->order != simmm__pmd_order(c->sim) ||
+	    (folio->flags & PG_swapcache))
+		return split_large(c, folio);
+	if (!select_huge(c, t->entry, folio, &mpfn) || !folio->mapping)
+		return COLLECT_SKIP_PMD;
+	simmm__folio_get(c->sim, folio);
+	return take_huge(c, addr, t->entry, folio, mpfn);
+}
+
 
 /* One address (or one hole / skipped leaf): returns the next address. */
 static simmm_addr_t collect_at(struct collect *c, simmm_addr_t addr, unsigned *tries)
@@ -270,6 +405,8 @@ static simmm_addr_t collect_at(struct collect *c, simmm_addr_t addr, unsigned *t
 		return addr;
 	if (res == COLLECT_DONE)
 		return addr + c->ps;
+	if (res == COLLECT_DONE_PMD)
+		return level_end(c, addr, SIMMM_LVL_PMD);
 	if (res == COLLECT_RETRY) {
 		push(c, 0);
 		return addr + c->ps;

@@ -72,6 +72,13 @@ void simmm__try_to_migrate(simmm_sim *sim, struct simmm_page *folio);
  * @dst (== @src to restore). Wakes nobody (callers do, once). */
 void simmm__remove_migration_ptes(simmm_sim *sim, struct simmm_page *src,
 				  struct simmm_page *dst);
+/* Call @fn(folio, vma, start of the folio's span in vma, arg) for every VMA
+ * that may map @folio (under migration: its anon_vma is pinned); stops when
+ * @fn returns false. */
+void simmm__mig_rmap_walk_all(simmm_sim *sim, struct simmm_page *folio,
+			      bool (*fn)(struct simmm_page *folio, struct simmm_vma *vma,
+					 simmm_addr_t addr, void *arg),
+			      void *arg);
 /* The migration entry replacing @old (a present pte or a device-private
  * entry of @page), keeping young/dirty/soft-dirty/uffd-wp. */
 simmm_entry_t simmm__mig_entry(simmm_entry_t old, struct simmm_page *page, bool write,

@@ -61,6 +61,13 @@ int simmm_folio_copy(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t src)
 	return 0;
 }
 
+int simmm_copy_highpage(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t src)
+{
+	if (!used_folio(sim, dst) || !used_folio(sim, src))
+		return -EINVAL;
+	return simmm__page_copy(sim, simmm__pfn_to_page(sim, dst), simmm__pfn_to_page(sim, src));
+}
+
 struct simmm_vma *simmm_vma_lookup(struct simmm_mm *mm, simmm_addr_t addr)
 {
 	if (!simmm__mm_ok(mm) || mm->mm_users <= 0)

@@ -33,6 +33,15 @@ static int check_dst(simmm_sim *sim, uint64_t *src, const uint64_t *dst, uint64_
 	return 0;
 }
 
+/* Does the huge zero PMD map @addr? */
+static bool huge_zero_at(struct simmm_mm *mm, simmm_addr_t addr)
+{
+	struct simmm_translation t;
+
+	return !simmm_pgtable_translate(mm->pgt, addr, &t) && t.present &&
+	       t.level == SIMMM_LVL_PMD && simmm__is_huge_zero_pfn(mm->sim, simmm_pte_pfn(t.entry));
+}
+
 /* migrate_vma_insert_page(): map @page where a hole was collected, as
  * do_anonymous_page() would, but with a device-private entry for private
  * memory. Only over a none or zero-page pte: a CPU fault that filled the
@@ -56,7 +65,11 @@ static void insert_page(struct simmm_migrate_vma *m, simmm_addr_t addr, struct s
 		return; /* unsupported ZONE_DEVICE type */
 	else
 		e = simmm__mk_pte(mm, vma, folio->pfn, true);
-	/* A pmd_trans_huge() there (-EEXIST) or no memory for tables: abort. */
+	/* The huge zero page collected as a hole is split first [6.19+]; any
+	 * other pmd_trans_huge() there (-EEXIST) or no memory for tables:
+	 * abort. */
+	if (huge_zero_at(mm, addr) && simmm__split_huge_pmd(mm, vma, addr))
+		return;
 	if (simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PTE, &slot) ||
 	    simmm__anon_vma_prepare(mm, vma))
 		return;
@@ -117,23 +130,100 @@ static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm
 	return true;
 }
 
+/* migrate_vma_insert_huge_pmd_page() [6.19+]: a COMPOUND hole gets a huge
+ * destination mapped by one PMD: a device THP entry for private memory, a
+ * huge PMD otherwise. Only over a PMD that is still none: a CPU fault that
+ * filled (part of) the hole meanwhile wins. */
+static void insert_huge_page(struct simmm_migrate_vma *m, simmm_addr_t addr,
+			     struct simmm_page *page, uint64_t *src)
+{
+	struct simmm_vma *vma = m->vma;
+	struct simmm_mm *mm = vma->mm;
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *folio = simmm__compound_head(sim, page);
+	simmm_entry_t *slot, e;
+
+	*src &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+	if (!simmm__vma_is_anonymous(vma) || folio->order != simmm__pmd_order(sim) ||
+	    folio != page)
+		return;
+	if (simmm__is_device_private_page(folio))
+		e = (vma->vm_flags & SIMMM_VM_WRITE) ? simmm_make_writable_device_private_entry(folio->pfn)
+						     : simmm_make_readable_device_private_entry(folio->pfn);
+	else if (simmm__is_zone_device_page(folio) && !simmm__is_device_coherent_page(folio))
+		return;
+	else
+		e = simmm_entry_mkleaf(simmm__mk_pte(mm, vma, folio->pfn, true));
+	if (simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
+	    simmm__anon_vma_prepare(mm, vma))
+		return;
+	if (vma->vm_flags & SIMMM_VM_UFFD_MISSING)
+		return;
+	/* Over a none PMD or the huge zero page (which holds nothing). */
+	if (!simmm_entry_none(*slot) && !huge_zero_at(mm, addr))
+		return;
+	folio->flags |= PG_uptodate;
+	simmm__folio_add_new_anon_rmap(folio, vma, addr, true);
+	if (!simmm__is_zone_device_page(folio))
+		simmm__lru_add(sim, folio);
+	simmm__folio_get(sim, folio);
+	simmm_pgtable_set(mm->pgt, addr, SIMMM_LVL_PMD, e);
+	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
+	*src = SIMMM_MIGRATE_PFN_MIGRATE | SIMMM_MIGRATE_PFN_COMPOUND;
+}
+
 /* A COMPOUND hole (a whole PMD collected with SELECT_COMPOUND) whose
  * destination is not a huge folio falls back to small pages: every page of
- * the PMD becomes a hole of its own, filled from dst[i + j] [6.19+]. A huge
- * destination would need a PMD-level device entry: not modelled yet, so
- * such an entry is refused. */
-static void split_compound_hole(simmm_sim *sim, uint64_t *src, const uint64_t *dst, uint64_t i,
-				uint64_t npages)
+ * the PMD becomes a hole of its own, filled from dst[i + j] [6.19+]. */
+static void split_compound_hole(simmm_sim *sim, uint64_t *src, uint64_t i, uint64_t npages)
 {
 	uint64_t nr = 1ULL << simmm__pmd_order(sim);
 
-	if (dst[i] & SIMMM_MIGRATE_PFN_COMPOUND) {
-		src[i] &= ~(SIMMM_MIGRATE_PFN_MIGRATE | SIMMM_MIGRATE_PFN_COMPOUND);
-		return;
-	}
 	src[i] &= ~SIMMM_MIGRATE_PFN_COMPOUND;
 	for (uint64_t j = 1; j < nr && i + j < npages; j++)
 		src[i + j] = SIMMM_MIGRATE_PFN_MIGRATE;
+}
+
+/* Every PMD migration entry of @folio becomes ptes (split_huge_pmd_address()
+ * with freeze), in every VMA that maps it. */
+static bool split_mig_pmd(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_t addr,
+			  void *arg)
+{
+	uint64_t size = simmm_level_size(vma->mm->pgt, SIMMM_LVL_PMD);
+	simmm_addr_t haddr = addr & ~(size - 1);
+	struct simmm_translation t;
+	int *err = arg;
+
+	if (simmm_pgtable_translate(vma->mm->pgt, haddr, &t) || t.level != SIMMM_LVL_PMD ||
+	    !simmm_is_migration_entry(t.entry) || simmm_swp_offset_pfn(t.entry) != folio->pfn)
+		return true;
+	*err = simmm__split_huge_pmd(vma->mm, vma, haddr);
+	return *err == 0;
+}
+
+/* migrate_vma_split_unmapped_folio() [6.19+]: a COMPOUND source whose
+ * destination is small pages is split; each of its pages becomes a
+ * source entry of its own (locked, referenced, its anon_vma pinned),
+ * paired with dst[i + j]. False (nothing migrates) if that cannot be. */
+static bool split_compound_src(simmm_sim *sim, uint64_t *src, uint64_t i, uint64_t npages,
+			       struct simmm_page *folio, int extra)
+{
+	uint64_t nr = 1ULL << folio->order, flags = src[i] & SIMMM_MIGRATE_PFN_WRITE;
+	int err = 0;
+
+	if (nr > npages - i)
+		return false; /* the range ends inside the folio */
+	simmm__mig_rmap_walk_all(sim, folio, split_mig_pmd, &err);
+	if (err || simmm__split_folio_unmapped(sim, folio, extra))
+		return false;
+	src[i] &= ~SIMMM_MIGRATE_PFN_COMPOUND;
+	for (uint64_t j = 1; j < nr; j++) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, folio->pfn + j);
+
+		simmm__mig_anon_vma_get(p);
+		src[i + j] = simmm_migrate_pfn(p->pfn) | SIMMM_MIGRATE_PFN_MIGRATE | flags;
+	}
+	return true;
 }
 
 int simmm__migrate_pages(simmm_sim *sim, uint64_t *src, uint64_t *dst, uint64_t npages,
@@ -150,8 +240,11 @@ int simmm__migrate_pages(simmm_sim *sim, uint64_t *src, uint64_t *dst, uint64_t 
 		struct simmm_page *page = simmm__mig_page(sim, src[i]);
 		struct simmm_page *folio, *newfolio;
 
-		if (!page && (src[i] & SIMMM_MIGRATE_PFN_COMPOUND) && m)
-			split_compound_hole(sim, src, dst, i, npages);
+		bool dst_huge = newpage && (dst[i] & SIMMM_MIGRATE_PFN_COMPOUND);
+		int extra;
+
+		if (!page && (src[i] & SIMMM_MIGRATE_PFN_COMPOUND) && m && newpage && !dst_huge)
+			split_compound_hole(sim, src, i, npages);
 		if (!newpage) {
 			src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
 			continue;
@@ -167,16 +260,33 @@ int simmm__migrate_pages(simmm_sim *sim, uint64_t *src, uint64_t *dst, uint64_t 
 				simmm__change_begin(&c, m->vma->mm, addr, m->end,
 						    SIMMM_MMU_NOTIFY_MIGRATE, m->pgmap_owner);
 			}
-			insert_page(m, addr, newpage, &src[i]);
+			if (src[i] & SIMMM_MIGRATE_PFN_COMPOUND) {
+				if (dst_huge)
+					insert_huge_page(m, addr, newpage, &src[i]);
+				else
+					src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+			} else if (dst_huge) {
+				src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE; /* huge dst, small hole */
+			} else {
+				insert_page(m, addr, newpage, &src[i]);
+			}
 			continue;
 		}
 		if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
 			continue;
 		folio = simmm__compound_head(sim, page);
 		newfolio = simmm__compound_head(sim, newpage);
-		if (!may_move(sim, folio, newfolio) ||
-		    !migrate_folio(sim, folio, newfolio,
-				   m && m->fault_page == page->pfn ? 1 : 0))
+		extra = m && m->fault_page &&
+			simmm__compound_head(sim, simmm__pfn_to_page(sim, m->fault_page)) == folio;
+		/* Compound source, small destination: split the source. A small
+		 * source with a huge destination is refused (order mismatch). */
+		if (folio->order && !dst_huge && !split_compound_src(sim, src, i, npages, folio, extra)) {
+			src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
+			continue;
+		}
+		folio = simmm__compound_head(sim, page);
+		extra = m && m->fault_page == folio->pfn ? 1 : (folio->order ? extra : 0);
+		if (!may_move(sim, folio, newfolio) || !migrate_folio(sim, folio, newfolio, extra))
 			src[i] &= ~SIMMM_MIGRATE_PFN_MIGRATE;
 	}
 	if (notified)

@@ -46,6 +46,32 @@ static void mig_rmap_walk(simmm_sim *sim, struct simmm_page *folio, mig_vma_fn f
 	}
 }
 
+struct walk_all {
+	bool (*fn)(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_t addr, void *arg);
+	void *arg;
+	bool stop;
+};
+
+static void walk_all_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
+			 struct simmm_page *folio, void *arg)
+{
+	struct walk_all *w = arg;
+
+	(void)end;
+	if (!w->stop && !w->fn(folio, vma, start, w->arg))
+		w->stop = true;
+}
+
+void simmm__mig_rmap_walk_all(simmm_sim *sim, struct simmm_page *folio,
+			      bool (*fn)(struct simmm_page *folio, struct simmm_vma *vma,
+					 simmm_addr_t addr, void *arg),
+			      void *arg)
+{
+	struct walk_all w = {.fn = fn, .arg = arg};
+
+	mig_rmap_walk(sim, folio, walk_all_vma, &w);
+}
+
 /* The page of @folio that the pte entry @e maps (present or
  * device-private), or NULL. */
 static struct simmm_page *mapped_page(simmm_sim *sim, simmm_entry_t e, struct simmm_page *folio)
@@ -73,12 +99,38 @@ static simmm_entry_t *pte_slot(struct simmm_vma *vma, simmm_addr_t addr)
 	return simmm_pgtable_lookup(vma->mm->pgt, addr, SIMMM_LVL_PTE, &slot) ? NULL : slot;
 }
 
+/* The PMD slot at @addr if it holds a leaf (present, or a swap-format
+ * entry: a migration or device-private THP entry), else NULL. */
+static simmm_entry_t *pmd_leaf_slot(struct simmm_vma *vma, simmm_addr_t addr)
+{
+	uint64_t size = simmm_level_size(vma->mm->pgt, SIMMM_LVL_PMD);
+	simmm_entry_t *slot;
+
+	if ((addr & (size - 1)) || !simmm__pmd_order(vma->mm->sim) ||
+	    simmm_pgtable_lookup(vma->mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
+	    simmm_entry_none(*slot) || simmm_entry_is_table(*slot, SIMMM_LVL_PMD))
+		return NULL;
+	return slot;
+}
+
+static uint64_t pmd_bytes(struct simmm_vma *vma)
+{
+	return simmm_level_size(vma->mm->pgt, SIMMM_LVL_PMD);
+}
+
 static bool maps_folio(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
 		       struct simmm_page *folio)
 {
 	for (simmm_addr_t a = start; a < end; a += vma->mm->sim->page_size) {
-		simmm_entry_t *slot = pte_slot(vma, a);
+		simmm_entry_t *slot = pmd_leaf_slot(vma, a);
 
+		if (slot) {
+			if (mapped_page(vma->mm->sim, *slot, folio))
+				return true;
+			a += pmd_bytes(vma) - vma->mm->sim->page_size;
+			continue;
+		}
+		slot = pte_slot(vma, a);
 		if (slot && mapped_page(vma->mm->sim, *slot, folio))
 			return true;
 	}
@@ -109,6 +161,31 @@ static void migrate_one_pte(struct simmm_vma *vma, simmm_addr_t addr, simmm_entr
 	simmm__folio_put(sim, folio); /* the migration reference keeps it */
 }
 
+/* try_to_migrate_one() for a PMD mapping of the whole folio (a THP or a
+ * device THP): set_pmd_migration_entry(). A pinned exclusive folio stays. */
+static void migrate_one_pmd(struct simmm_vma *vma, simmm_addr_t addr, simmm_entry_t *slot,
+			    struct simmm_page *folio)
+{
+	simmm_sim *sim = vma->mm->sim;
+	simmm_entry_t e = *slot;
+	bool write, exclusive;
+
+	if (!mapped_page(sim, e, folio))
+		return;
+	write = simmm_pte_present(e) ? simmm_pte_write(e) : simmm_is_writable_device_private_entry(e);
+	exclusive = (folio->flags & PG_anon) && (folio->flags & PG_anon_exclusive);
+	if (exclusive && simmm__folio_maybe_dma_pinned(sim, folio))
+		return;
+	for (uint64_t i = 0; i < (1ULL << folio->order); i++)
+		simmm__pfn_to_page(sim, folio->pfn + i)->flags &= ~PG_anon_exclusive;
+	if (simmm_pte_present(e) && simmm_pte_dirty(e))
+		folio->flags |= PG_dirty;
+	simmm_pgtable_set(vma->mm->pgt, addr, SIMMM_LVL_PMD,
+			  simmm__mig_entry(e, folio, write, exclusive));
+	simmm__folio_remove_rmap_entire(sim, folio);
+	simmm__folio_put(sim, folio);
+}
+
 static void try_to_migrate_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
 			       struct simmm_page *folio, void *arg)
 {
@@ -121,8 +198,14 @@ static void try_to_migrate_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_
 		return;
 	simmm__change_begin(&c, vma->mm, start, end, SIMMM_MMU_NOTIFY_CLEAR, NULL);
 	for (simmm_addr_t a = start; a < end; a += vma->mm->sim->page_size) {
-		simmm_entry_t *slot = pte_slot(vma, a);
+		simmm_entry_t *slot = pmd_leaf_slot(vma, a);
 
+		if (slot) {
+			migrate_one_pmd(vma, a, slot, folio);
+			a += pmd_bytes(vma) - vma->mm->sim->page_size;
+			continue;
+		}
+		slot = pte_slot(vma, a);
 		if (slot)
 			migrate_one_pte(vma, a, slot, folio);
 	}
@@ -168,6 +251,28 @@ struct remove_arg {
 	struct simmm_page *src;
 };
 
+/* remove_migration_pmd(): a PMD migration entry of @src maps @dst (same
+ * order) again, as a device THP entry or a huge PMD. */
+static void remove_pmd(struct simmm_vma *vma, simmm_addr_t addr, simmm_entry_t *slot,
+		       struct simmm_page *src, struct simmm_page *dst)
+{
+	simmm_sim *sim = vma->mm->sim;
+	simmm_entry_t e = *slot, ne;
+
+	if (!simmm_is_migration_entry(e) || simmm_swp_offset_pfn(e) != src->pfn ||
+	    NEVER(dst->order != src->order))
+		return;
+	ne = restored_entry(vma, e, dst, dst);
+	if (simmm_pte_present(ne))
+		ne = simmm_entry_mkleaf(ne);
+	simmm__folio_get(sim, dst);
+	simmm__folio_add_rmap_entire(sim, dst);
+	if ((dst->flags & PG_anon) && !simmm_is_readable_migration_entry(e))
+		for (uint64_t i = 0; i < (1ULL << dst->order); i++)
+			simmm__pfn_to_page(sim, dst->pfn + i)->flags |= PG_anon_exclusive;
+	simmm_pgtable_set(vma->mm->pgt, addr, SIMMM_LVL_PMD, ne);
+}
+
 static void remove_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
 		       struct simmm_page *dst, void *a)
 {
@@ -175,7 +280,14 @@ static void remove_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t e
 	simmm_sim *sim = vma->mm->sim;
 
 	for (simmm_addr_t addr = start; addr < end; addr += sim->page_size) {
-		simmm_entry_t *slot = pte_slot(vma, addr);
+		simmm_entry_t *slot = pmd_leaf_slot(vma, addr);
+
+		if (slot) {
+			remove_pmd(vma, addr, slot, src, dst);
+			addr += pmd_bytes(vma) - sim->page_size;
+			continue;
+		}
+		slot = pte_slot(vma, addr);
 		simmm_pfn_t pfn;
 		struct simmm_page *page;
 

@@ -25,10 +25,10 @@ static bool has_mapping_ref(const struct simmm_page *folio)
 static bool check_page(simmm_sim *sim, struct simmm_page *page, struct simmm_page *fault_page)
 {
 	struct simmm_page *folio = simmm__compound_head(sim, page);
-	int extra = 1 + (page == fault_page);
+	int extra = 1 + (fault_page && simmm__compound_head(sim, fault_page) == folio);
 
-	if (folio->order)
-		return false; /* pte- and PMD-mapped THPs are not checked here */
+	if (folio->order && (folio->flags & PG_swapcache))
+		return false; /* the swap cache holds one reference per page */
 	if (simmm__is_zone_device_page(folio))
 		extra++;
 	if (has_mapping_ref(folio))

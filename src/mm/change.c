@@ -107,7 +107,10 @@ static void zap_swap(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_leve
 	simmm__rss_add(mm, vma, folio, -(int64_t)level_pages(mm, lvl));
 	if (simmm_is_migration_entry(old))
 		return;
-	simmm__page_remove_rmap_pte(sim, page);
+	if (lvl == SIMMM_LVL_PTE)
+		simmm__page_remove_rmap_pte(sim, page);
+	else
+		simmm__folio_remove_rmap_entire(sim, folio); /* a device THP (6.19+) */
 	simmm__put_user_folio(sim, folio);
 }
 

@@ -23,6 +23,7 @@ struct fault {
 	unsigned flags;
 	simmm_entry_t *slot;   /* the pte */
 	simmm_entry_t orig;
+	enum simmm_level lvl;  /* of @orig: PTE, or PMD for a device THP entry */
 };
 
 static bool is_write(const struct fault *f)
@@ -381,6 +382,7 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 		.mm = f->mm, .vma = f->vma, .address = f->addr, .real_address = f->real,
 		.flags = f->flags, .orig_pte = f->orig, .page = page->pfn,
 		.pgoff = simmm__linear_page_index(f->vma, f->addr, sim->geo.page_shift),
+		.pmd = f->lvl == SIMMM_LVL_PMD,
 	};
 	unsigned ret;
 
@@ -394,13 +396,19 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 	/* pte_same(): another migration may have replaced the entry while we
 	 * took the lock; then there is nothing to migrate back, refault. */
 	simmm_entry_t *slot;
-	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &slot) || *slot != f->orig) {
+	simmm_addr_t at = f->addr & ~(simmm_level_size(f->mm->pgt, f->lvl) - 1);
+
+	if (simmm_pgtable_lookup(f->mm->pgt, at, f->lvl, &slot) || *slot != f->orig) {
 		simmm__folio_unlock(sim, folio);
 		simmm__folio_put(sim, folio);
 		return 0;
 	}
 	f->mm->stats.devmem_faults++;
 	ret = pgmap->ops->migrate_to_ram(&vmf);
+	/* unlock_page(vmf->page); put_page(vmf->page): if the driver split
+	 * a device THP, our lock and reference moved with the page to its
+	 * new (order-0) folio (migrate_vma_split_folio()). */
+	folio = simmm__compound_head(sim, page);
 	simmm__folio_unlock(sim, folio);
 	simmm__folio_put(sim, folio);
 	return ret;
@@ -532,6 +540,30 @@ static unsigned handle_pte_fault(struct fault *f)
 	return 0;
 }
 
+/* A non-present PMD leaf: wait for a THP under migration
+ * (pmd_migration_entry_wait()), or bring a device-private THP home
+ * (do_huge_pmd_device_private(), 6.19+): the driver's migrate_to_ram is
+ * called with the folio's head page and vmf->pmd set. */
+static unsigned huge_pmd_nonpresent(struct fault *f, simmm_entry_t e)
+{
+	struct simmm_page *page;
+
+	if (simmm_is_migration_entry(e)) {
+		if (f->mm->sim->cur_task)
+			f->mm->stats.migration_waits++;
+		simmm__migration_entry_wait(f->mm, f->addr, simmm_swp_offset_pfn(e));
+		return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	}
+	if (!simmm_is_device_private_entry(e))
+		return SIMMM_VM_FAULT_SIGBUS; /* no other PMD swap entry exists */
+	page = simmm__pfn_to_page(f->mm->sim, simmm_swp_offset_pfn(e));
+	if (!page)
+		return SIMMM_VM_FAULT_SIGBUS;
+	f->lvl = SIMMM_LVL_PMD;
+	f->orig = e;
+	return device_private_fault(f, page);
+}
+
 /* The PMD stage: THP faults (huge.c) and existing huge leaves. */
 static unsigned handle_pmd_stage(struct fault *f, bool *done)
 {
@@ -546,7 +578,13 @@ static unsigned handle_pmd_stage(struct fault *f, bool *done)
 		*done = !(ret & SIMMM_VM_FAULT_FALLBACK);
 		return ret;
 	}
-	if (err || t.level == SIMMM_LVL_PTE || !t.present)
+	if (err || t.level == SIMMM_LVL_PTE)
+		return 0;
+	if (!t.present && t.level == SIMMM_LVL_PMD) {
+		*done = true;
+		return huge_pmd_nonpresent(f, t.entry);
+	}
+	if (!t.present)
 		return 0;
 	if (is_write(f) && !simmm_pte_write(t.entry)) {
 		/* do_huge_pmd_wp_page(): reuse, or split and fall back to ptes. */

@@ -148,9 +148,17 @@ static int copy_nonpresent(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t
 	folio = simmm__compound_head(sim, page);
 	simmm__rss_add(c->dst, c->dvma, folio, nr);
 	if (simmm_is_device_private_entry(e)) {
+		/* copy_huge_non_present_pmd() for a device THP (6.19+): one
+		 * more entire mapping; no page is exclusive any more. */
 		simmm__folio_get(sim, folio);
-		simmm__page_add_rmap_pte(sim, page);
-		page->flags &= ~PG_anon_exclusive;
+		if (lvl == SIMMM_LVL_PTE) {
+			simmm__page_add_rmap_pte(sim, page);
+			page->flags &= ~PG_anon_exclusive;
+		} else {
+			simmm__folio_add_rmap_entire(sim, folio);
+			for (uint64_t i = 0; i < (1ULL << folio->order); i++)
+				simmm__pfn_to_page(sim, folio->pfn + i)->flags &= ~PG_anon_exclusive;
+		}
 	}
 	return 0;
 }

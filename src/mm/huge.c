@@ -15,6 +15,8 @@
  */
 #include <string.h>
 
+#include <simmm/memremap.h>
+
 #include "mm/mm_ext.h"
 
 /* ---- geometry and policy -------------------------------------------------------- */
@@ -334,15 +336,27 @@ struct split_walk {
 	int err;
 };
 
+/* A PMD leaf (present THP, or a device-private THP entry [6.19+]) mapping
+ * @folio at @haddr? */
+static bool pmd_maps_folio(struct simmm_mm *mm, simmm_addr_t haddr, struct simmm_page *folio)
+{
+	struct simmm_translation t;
+
+	if (simmm_pgtable_translate(mm->pgt, haddr, &t) || t.level != SIMMM_LVL_PMD)
+		return false;
+	if (t.present)
+		return simmm_pte_pfn(t.entry) == folio->pfn;
+	return simmm_is_device_private_entry(t.entry) &&
+	       simmm_swp_offset_pfn(t.entry) == folio->pfn;
+}
+
 static bool split_pmd_mappings(struct simmm_page *folio, struct simmm_vma *vma,
 			       simmm_addr_t addr, void *a)
 {
 	struct split_walk *w = a;
-	struct simmm_translation t;
 	simmm_addr_t haddr = addr & ~(pmd_size(vma->mm->sim) - 1);
 
-	if (simmm_pgtable_translate(vma->mm->pgt, haddr, &t) || !t.present ||
-	    t.level != SIMMM_LVL_PMD || simmm_pte_pfn(t.entry) != folio->pfn)
+	if (!pmd_maps_folio(vma->mm, haddr, folio))
 		return true;
 	w->err = simmm__split_huge_pmd(vma->mm, vma, haddr);
 	return w->err == 0;
@@ -383,6 +397,19 @@ static int split_one(struct simmm_page *head, struct simmm_page *p, uint64_t i)
 	return p->refcount;
 }
 
+/* A device folio's driver learns of each new folio (->folio_split(),
+ * 6.19+), e.g. to give it its own zone_device_data. */
+static void notify_device_split(simmm_sim *sim, struct simmm_page *head, struct simmm_page *p)
+{
+	struct simmm_dev_pagemap *pgmap;
+
+	if (!simmm__is_zone_device_page(head))
+		return;
+	pgmap = simmm__page_pgmap(sim, head);
+	if (pgmap && pgmap->ops && pgmap->ops->folio_split)
+		pgmap->ops->folio_split(pgmap, head->pfn, p->pfn);
+}
+
 static void split_distribute(simmm_sim *sim, struct simmm_page *head)
 {
 	uint64_t nr = 1ULL << head->order;
@@ -393,8 +420,11 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head)
 	head->flags &= ~PG_head;
 	for (uint64_t i = nr; i-- > 0;) {
 		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
+		int ref = split_one(head, p, i);
 
-		if (split_one(head, p, i) == 0) {
+		if (i)
+			notify_device_split(sim, head, p);
+		if (ref == 0) {
 			/* An unmapped tail (partial munmap): freed now, as the
 			 * deferred split does. */
 			p->refcount = 1;
@@ -407,8 +437,10 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head)
 
 /**
  * simmm__split_folio() - split_folio(): turn a large anonymous folio into
- * order-0 folios. PMD mappings are split first (every mapping of the folio
- * becomes pte mappings of the same pages); unmapped pages are freed.
+ * order-0 folios. PMD mappings (present, or device-private entries of a
+ * device THP) are split first (every mapping of the folio becomes pte
+ * mappings of the same pages); unmapped pages are freed. A device folio's
+ * driver is told of every new folio through ->folio_split().
  * Context: the caller holds one reference on @folio (kept on the head).
  * Return: 0 (also for an order-0 folio); -EBUSY when pinned or referenced
  * beyond its mappings (can_split_folio()); -EINVAL for file, hugetlb or
@@ -434,6 +466,46 @@ int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
 	if (entire_mapcount(sim, folio) || !can_split_folio(sim, folio))
 		return -EBUSY;
 	split_distribute(sim, folio);
+	return 0;
+}
+
+/**
+ * simmm__split_folio_unmapped() - split a large folio under migration
+ * (folio_split_unmapped(), used by migrate_vma_split_unmapped_folio() when
+ * the destination of a compound entry is not huge, 6.19+).
+ * @folio: a locked, isolated large folio with no mapping left (only
+ *   migration entries, which the caller has split down to ptes) and the
+ *   migration reference (plus @extra more on the head: the fault path's).
+ *
+ * Every new folio comes out locked with one reference, as each is now a
+ * migration source of its own; the head keeps its references. Device
+ * folios tell their driver (->folio_split()).
+ * Return: 0; -EBUSY when the folio is mapped, pinned or referenced by
+ * anyone else (nothing changed).
+ */
+int simmm__split_folio_unmapped(simmm_sim *sim, struct simmm_page *folio, int extra)
+{
+	uint64_t nr;
+
+	folio = simmm__compound_head(sim, folio);
+	if (!folio->order)
+		return 0;
+	if (!(folio->flags & PG_locked) || (folio->flags & (PG_lru | PG_swapcache)) ||
+	    simmm__folio_mapcount(sim, folio) || folio->u.pincount ||
+	    folio->refcount != 1 + extra)
+		return -EBUSY;
+	nr = 1ULL << folio->order;
+	folio->flags &= ~PG_head;
+	for (uint64_t i = nr; i-- > 1;) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, folio->pfn + i);
+
+		split_one(folio, p, i);
+		p->flags |= PG_locked;
+		p->refcount = 1;
+		notify_device_split(sim, folio, p);
+	}
+	folio->order = 0;
+	folio->u.pincount = 0;
 	return 0;
 }
 

@@ -916,11 +916,11 @@ static void t_migrate_anon_huge_empty(void **state)
 	assert_int_equal(dcmd(f->fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, b, npages), 0);
 	assert_int_equal(b->cpages, npages);
 	icheck((int *)b->mirror, size / sizeof(int), 0, 0);
-	/* The empty PMD was one COMPOUND entry; the device has no huge pages
-	 * on simmm (no device-private PMD entries), so the driver fell back
-	 * to single pages, as upstream does when no huge device page is free. */
+	/* simmm detail: the empty PMD was one COMPOUND entry, filled by one
+	 * device THP, not page by page. */
 	TU_ASSERT_OK(simmm_dmirror_device_stats(f->dev[f->v->dev0], &st));
-	assert_int_equal(st.fallback_pages, npages);
+	assert_int_equal(st.huge_alloc, 1);
+	assert_int_equal(st.fallback_pages, 0);
 	b->ptr = old_ptr;
 	buf_free(f, f->mm, b);
 }
@@ -981,12 +981,9 @@ static void t_migrate_anon_huge_fault(void **state)
 			exact += m[i] == (want | SIMMM_DMIRROR_PROT_PMD);
 			pmd += (m[i] & SIMMM_DMIRROR_PROT_PMD) != 0;
 		}
-		/* ...mapped by one PMD: needs THP migration as a unit. */
-		KNOWN_GAP(exact == npages,
-			  "%" PRIu64 " of %" PRIu64 " snapshot bytes carry PROT_PMD: simmm splits "
-			  "the THP at migrate_vma_setup (no device-private PMD entries)",
-			  pmd, npages);
-		assert_int_equal(pmd, 0);
+		/* ...mapped by one device-private PMD entry (a device THP). */
+		assert_int_equal(exact, npages);
+		assert_int_equal(pmd, npages);
 		/* pagemap: PM_SWAP set, not present (a device-private swap entry). */
 		for (uint64_t i = 0; i < npages; ++i) {
 			struct simmm_translation t;
@@ -1106,16 +1103,11 @@ static void t_migrate_anon_huge_err(void **state)
 	/* Migrate to the device, forcing a THP allocation error. */
 	assert_int_equal(dcmd(f->fd, SIMMM_DMIRROR_FLAGS, b, SIMMM_DMIRROR_FLAG_FAIL_ALLOC), 0);
 	ret = dcmd(f->fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, b, npages);
-	/* Upstream collects the THP as one COMPOUND entry, the failed huge
-	 * allocation falls back to 512 pages and everything migrates. simmm
-	 * splits the THP first, so the injected failure hits the first 4 KiB
-	 * page, which the driver (as upstream) leaves behind. */
-	KNOWN_GAP(ret == 0, "MIGRATE_TO_DEV returned %d: the FAIL_ALLOC hit page 0 of a THP "
-		  "simmm split at collection (no COMPOUND source)", ret);
-	assert_int_equal(ret, -ENOENT);
-	assert_int_equal(simmm_dmirror_mirrored(f->fd, b->ptr, NULL), 0);
-	for (uint64_t i = 1; i < npages; i++)
-		assert_int_not_equal(simmm_dmirror_mirrored(f->fd, b->ptr + i * f->ps, NULL), 0);
+	/* The THP is one COMPOUND entry; the failed device THP allocation
+	 * falls back to base pages and migrate_vma_pages() splits the THP. */
+	assert_int_equal(ret, 0);
+	assert_int_equal(b->cpages, npages);
+	icheck((int *)b->mirror, n, 0, 1);
 	/* Fault back a single page. */
 	assert_int_equal(cpu_int(f->mm, b->ptr + 2048 * sizeof(int)), 2048);
 
@@ -1167,10 +1159,10 @@ static void t_migrate_anon_huge_zero_err(void **state)
 	assert_int_equal(cpu_int(f->mm, b->ptr), 0);
 	assert_int_equal(dcmd(f->fd, SIMMM_DMIRROR_FLAGS, b, SIMMM_DMIRROR_FLAG_FAIL_ALLOC), 0);
 	ret = dcmd(f->fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, b, npages);
-	KNOWN_GAP(ret == 0 && b->cpages == npages,
-		  "MIGRATE_TO_DEV returned %d: simmm splits the huge zero PMD at collection, so "
-		  "the FAIL_ALLOC hits 4 KiB page 0 instead of a COMPOUND entry", ret);
-	assert_int_equal(ret, -ENOENT);
+	/* The huge zero PMD is a COMPOUND hole; the small-page fallback
+	 * splits it and fills every pte. */
+	assert_int_equal(ret, 0);
+	assert_int_equal(b->cpages, npages);
 	cpu_check(f->mm, b->ptr, n, 0, 0);
 	b->ptr = old_ptr;
 	buf_free(f, f->mm, b);
