@@ -6,6 +6,9 @@
  *  migrate.to_device_2m   512 written anonymous pages -> device-private
  *  migrate.to_device_1g   262144 pages -> device-private
  *  migrate.to_system_1g   those device pages back to system memory
+ *  migrate.to_device_thp_1g / migrate.to_system_thp_1g  the same 1 GiB as
+ *                         512 THPs moved as units (SELECT_COMPOUND, device
+ *                         THPs, PMD migration entries; 6.19+)
  * Lines carry pages_per_s and copy (true: contents allocated and copied
  * page by page; false: a SIMMM_CFG_NO_CONTENTS machine, no copy calls).
  */
@@ -26,9 +29,11 @@ struct mctx {
 	simmm_sim *sim;
 	struct simmm_mm *mm;
 	uint64_t a, n, ps;
-	simmm_pfn_t *free;           /* device free stack */
+	simmm_pfn_t *free;           /* device free stack (folio heads) */
 	uint64_t nfree;
 	bool copy;
+	bool thp;                    /* THPs and device THPs of PMD order */
+	unsigned order;              /* of the folios migrated */
 };
 
 static void dev_free(struct simmm_dev_pagemap *pg, simmm_pfn_t pfn, unsigned order, void *data)
@@ -49,9 +54,10 @@ static unsigned dev_fault(struct simmm_vm_fault *vmf)
 static const struct simmm_dev_pagemap_ops dev_ops = {.folio_free = dev_free,
 						     .migrate_to_ram = dev_fault};
 
-static int ctx_init(struct mctx *c, uint64_t n, bool copy)
+static int ctx_init(struct mctx *c, uint64_t n, bool copy, bool thp)
 {
 	simmm_config cfg;
+	uint64_t pmd;
 	char *buf;
 	int err = 0;
 
@@ -65,17 +71,26 @@ static int ctx_init(struct mctx *c, uint64_t n, bool copy)
 	c->ps = 1ULL << simmm_sim_geometry(c->sim)->page_shift;
 	c->n = n;
 	c->copy = copy;
+	c->thp = thp;
+	if (thp)
+		c->order = (unsigned)(simmm_sim_geometry(c->sim)->level[SIMMM_LVL_PMD].shift -
+				      simmm_sim_geometry(c->sim)->page_shift);
 	c->free = calloc(n, sizeof(*c->free));
 	c->pg.type = SIMMM_MEM_DEVICE_PRIVATE;
 	c->pg.ops = &dev_ops;
 	c->pg.owner = c;
 	if (!c->free || simmm_memremap_pages(c->sim, &c->pg, n))
 		return -1;
-	for (uint64_t i = n; i-- > 0;)
-		c->free[c->nfree++] = c->pg.start_pfn + i;
-	if (simmm_mmap(c->mm, 0, n * c->ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
-		       SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &c->a) ||
-	    simmm_madvise(c->mm, c->a, n * c->ps, SIMMM_MADV_NOHUGEPAGE))
+	for (uint64_t i = n >> c->order; i-- > 0;)
+		c->free[c->nfree++] = c->pg.start_pfn + (i << c->order);
+	/* PMD aligned: map twice the size and use the aligned half. */
+	if (simmm_mmap(c->mm, 0, 2 * n * c->ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+		       SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &c->a))
+		return -1;
+	pmd = 1ULL << simmm_sim_geometry(c->sim)->level[SIMMM_LVL_PMD].shift;
+	c->a = (c->a + pmd - 1) & ~(pmd - 1);
+	if (simmm_madvise(c->mm, c->a, n * c->ps,
+			  thp ? SIMMM_MADV_HUGEPAGE : SIMMM_MADV_NOHUGEPAGE))
 		return -1;
 	buf = malloc(c->ps);
 	for (uint64_t i = 0; buf && i < n && !err; i++) {
@@ -110,14 +125,14 @@ static void fill(struct mctx *c, const uint64_t *src, uint64_t *dst, uint64_t n,
 			if (!c->nfree)
 				continue;
 			d = c->free[--c->nfree];
-			if (simmm_zone_device_page_init(c->sim, d))
+			if (simmm_zone_device_folio_init(c->sim, d, c->order))
 				continue;
-		} else if (simmm_page_alloc(c->sim, 0, &d) || simmm_lock_page(c->sim, d)) {
+		} else if (simmm_page_alloc(c->sim, c->order, &d) || simmm_lock_page(c->sim, d)) {
 			continue;
 		}
 		if (c->copy && s)
 			simmm_folio_copy(c->sim, d, s);
-		dst[i] = simmm_migrate_pfn(d);
+		dst[i] = simmm_migrate_pfn(d) | (c->thp ? SIMMM_MIGRATE_PFN_COMPOUND : 0);
 	}
 }
 
@@ -129,6 +144,8 @@ static double migrate_all(struct mctx *c, bool to_dev)
 				      .flags = to_dev ? SIMMM_MIGRATE_VMA_SELECT_SYSTEM
 						      : SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE};
 
+	if (c->thp)
+		m.flags |= SIMMM_MIGRATE_VMA_SELECT_COMPOUND;
 	t0 = bench_now_ns();
 	simmm_mmap_read_lock(c->mm);
 	m.vma = simmm_vma_lookup(c->mm, c->a);
@@ -142,7 +159,8 @@ static double migrate_all(struct mctx *c, bool to_dev)
 		fill(c, src, dst, n, to_dev);
 		simmm_migrate_vma_pages(&m);
 		for (uint64_t i = 0; i < n; i++)
-			moved += (src[i] & SIMMM_MIGRATE_PFN_MIGRATE) != 0;
+			if (src[i] & SIMMM_MIGRATE_PFN_MIGRATE)
+				moved += (src[i] & SIMMM_MIGRATE_PFN_COMPOUND) ? 1ULL << c->order : 1;
 		simmm_migrate_vma_finalize(&m);
 	}
 	simmm_mmap_read_unlock(c->mm);
@@ -168,7 +186,7 @@ static void bench_2m(const struct bench_opts *o, bool copy)
 	double v[32], best;
 	struct mctx c;
 
-	if (ctx_init(&c, CHUNK, copy)) {
+	if (ctx_init(&c, CHUNK, copy, false)) {
 		bench_emit_error("migrate.to_device_2m", CHUNK, NULL, "setup failed");
 		ctx_fini(&c);
 		return;
@@ -185,18 +203,21 @@ static void bench_2m(const struct bench_opts *o, bool copy)
 	ctx_fini(&c);
 }
 
-static void bench_1g(bool copy)
+static void bench_1g(bool copy, bool thp)
 {
 	const uint64_t n = (1ULL << 30) >> 12;
 	struct mctx c;
 
-	if (ctx_init(&c, n, copy)) {
-		bench_emit_error("migrate.to_device_1g", n, NULL, "setup failed");
+	if (ctx_init(&c, n, copy, thp)) {
+		bench_emit_error(thp ? "migrate.to_device_thp_1g" : "migrate.to_device_1g", n, NULL,
+				 "setup failed");
 		ctx_fini(&c);
 		return;
 	}
-	emit("migrate.to_device_1g", n, migrate_all(&c, true), copy);
-	emit("migrate.to_system_1g", n, migrate_all(&c, false), copy);
+	emit(thp ? "migrate.to_device_thp_1g" : "migrate.to_device_1g", n, migrate_all(&c, true),
+	     copy);
+	emit(thp ? "migrate.to_system_thp_1g" : "migrate.to_system_1g", n, migrate_all(&c, false),
+	     copy);
 	ctx_fini(&c);
 }
 
@@ -204,6 +225,7 @@ void bench_migrate(const struct bench_opts *o)
 {
 	for (int copy = 1; copy >= 0; copy--) {
 		bench_2m(o, copy);
-		bench_1g(copy);
+		bench_1g(copy, false);
+		bench_1g(copy, true);
 	}
 }
