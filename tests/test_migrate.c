@@ -605,6 +605,66 @@ static void unsupported_destinations(void **state)
 	fx_free(f);
 }
 
+/* A page-cache page migrated to a system page (folio_migrate_mapping() moves
+ * the cache slot): the mapping, read(2) and write(2) all see the new page. */
+static void page_cache_to_system(void **state)
+{
+	struct fx *f = fx_new(SIMMM_MEM_DEVICE_PRIVATE);
+	uint64_t src[2], dst[2];
+	struct simmm_migrate_vma m = {.src = src, .dst = dst, .flags = SYS};
+	struct simmm_page_info pi;
+	struct simmm_file *file;
+	simmm_pfn_t old, new;
+	simmm_addr_t fa;
+	char buf[8] = {0}, w = 'Z';
+
+	(void)state;
+	TU_ASSERT_OK(simmm_file_create(f->sim, 2 * f->ps, 0, &file));
+	TU_ASSERT_OK(simmm_mmap(f->mm, 0, 2 * f->ps, RW, SIMMM_MAP_SHARED, file, 0, &fa));
+	TU_ASSERT_OK(tu_fill(f->mm, fa, 1, f->ps, 21));
+	old = simmm_pte_pfn(tu_pte(f->mm, fa));
+	TU_ASSERT_OK(simmm_mmap_read_lock(f->mm));
+	m.vma = simmm_vma_lookup(f->mm, fa);
+	m.start = fa;
+	m.end = fa + 2 * f->ps;
+	TU_ASSERT_OK(simmm_migrate_vma_setup(&m));
+	assert_int_equal(simmm_migrate_pfn_to_page(src[0]), old); /* collected */
+	assert_true(src[0] & MIG);
+	assert_int_equal(src[1], 0); /* a file hole is not collected */
+	assert_true(simmm_is_migration_entry(tu_pte(f->mm, fa)));
+	TU_ASSERT_OK(simmm_page_alloc(f->sim, 0, &new));
+	TU_ASSERT_OK(simmm_lock_page(f->sim, new));
+	TU_ASSERT_OK(simmm_folio_copy(f->sim, new, old));
+	dst[0] = simmm_migrate_pfn(new);
+	dst[1] = 0;
+	TU_ASSERT_OK(simmm_migrate_vma_pages(&m));
+	assert_true(src[0] & MIG);
+	TU_ASSERT_OK(simmm_migrate_vma_finalize(&m));
+	TU_ASSERT_OK(simmm_mmap_read_unlock(f->mm));
+	TU_CHECK(f->sim);
+	assert_int_equal(simmm_pte_pfn(tu_pte(f->mm, fa)), new);
+	TU_ASSERT_OK(simmm_page_info(f->sim, old, &pi));
+	assert_true(pi.free); /* the cache's reference moved to the new page */
+	TU_ASSERT_OK(simmm_page_info(f->sim, new, &pi));
+	assert_int_equal(pi.refcount, 2); /* the cache + the pte */
+	assert_int_equal(pi.mapcount, 1);
+	assert_int_equal(tu_verify(f->mm, fa, 1, f->ps, 21), 0);
+	/* write(2) lands in the new page, which the mapping shows. */
+	assert_int_equal(simmm_file_pwrite(file, &w, 1, 3), 1);
+	TU_ASSERT_OK(simmm_mm_access(f->mm, fa, buf, sizeof(buf), SIMMM_ACCESS_READ));
+	assert_int_equal(buf[3], 'Z');
+	/* A store through the mapping shows in read(2). */
+	w = 'Q';
+	TU_ASSERT_OK(simmm_mm_access(f->mm, fa + 5, &w, 1, SIMMM_ACCESS_WRITE));
+	assert_int_equal(simmm_file_pread(file, buf, sizeof(buf), 0), (long)sizeof(buf));
+	assert_int_equal(buf[5], 'Q');
+	TU_CHECK(f->sim);
+	TU_ASSERT_OK(simmm_munmap(f->mm, fa, 2 * f->ps));
+	TU_ASSERT_OK(simmm_file_put(file));
+	TU_CHECK(f->sim);
+	fx_free(f);
+}
+
 /* ---- device-exclusive --------------------------------------------------------------- */
 
 static void device_exclusive(void **state)
@@ -818,6 +878,7 @@ int main(void)
 		cmocka_unit_test(evict_pfns_and_memunmap_busy),
 		cmocka_unit_test(dst_not_locked_or_invalid),
 		cmocka_unit_test(unsupported_destinations),
+		cmocka_unit_test(page_cache_to_system),
 		cmocka_unit_test(device_exclusive),
 		cmocka_unit_test(coherent_memory_and_longterm_pin),
 		cmocka_unit_test(legacy_one_call),

@@ -101,32 +101,39 @@ static bool free_swap(simmm_sim *sim, struct simmm_page *folio)
 }
 
 /* May @folio's state move to @newfolio? Device memory takes anonymous
- * memory only; other ZONE_DEVICE types take nothing. simmm moves no
- * page-cache folios (their cache slot would have to move too). */
+ * memory only (an anonymous folio's swap cache is freed first); other
+ * ZONE_DEVICE types take nothing. A page-cache folio may move to system
+ * memory (its cache slot moves in migrate_folio()). */
 static bool may_move(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *newfolio)
 {
 	if (simmm__is_zone_device_page(newfolio) && !simmm__is_device_private_page(newfolio) &&
 	    !simmm__is_device_coherent_page(newfolio))
 		return false;
 	if (!(folio->flags & PG_anon))
-		return false;
+		return folio->mapping && !simmm__is_zone_device_page(newfolio);
 	return free_swap(sim, folio);
 }
 
-/* folio_migrate_mapping() (anonymous: refcount must be exactly ours) and
- * folio_migrate_flags(). */
+/* folio_migrate_mapping() (the refcount must be exactly ours, plus the
+ * page cache's for a file folio) and folio_migrate_flags(). */
 static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *newfolio,
 			  int extra)
 {
 	const uint32_t keep = PG_dirty | PG_referenced | PG_active | PG_swapbacked | PG_anon |
 			      PG_unevictable;
+	bool file = !(folio->flags & PG_anon);
 
 	if (folio->order != newfolio->order ||
-	    folio->refcount != simmm__folio_mapcount(sim, folio) + 1 + extra)
+	    folio->refcount != simmm__folio_mapcount(sim, folio) + 1 + extra + file)
 		return false;
+	newfolio->flags |= (folio->flags & keep) | PG_uptodate;
+	if (file) {
+		simmm__filemap_migrate(folio->mapping, folio, newfolio);
+		folio->flags &= ~PG_dirty; /* the dirt moved with the data */
+		return true;
+	}
 	newfolio->mapping = folio->mapping;
 	newfolio->index = folio->index;
-	newfolio->flags |= (folio->flags & keep) | PG_uptodate;
 	return true;
 }
 

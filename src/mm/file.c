@@ -184,6 +184,23 @@ void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
 	cache_remove(file, index);
 }
 
+void simmm__filemap_migrate(struct simmm_file *file, struct simmm_page *folio,
+			    struct simmm_page *newfolio)
+{
+	simmm_sim *sim = file->sim;
+	uint64_t index = folio->index;
+
+	if (NEVER(cache_page(file, index) != folio))
+		return;
+	/* __folio_migrate_mapping(): the cache's reference moves with the
+	 * slot; the old folio keeps the caller's (migration) reference. */
+	file->cache[index] = newfolio->pfn + 1;
+	simmm__folio_add_file_rmap(newfolio, file, index);
+	simmm__folio_get(sim, newfolio);
+	folio->mapping = NULL;
+	simmm__folio_put(sim, folio);
+}
+
 /* ---- read(2) / write(2) ----------------------------------------------------------- */
 
 long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t off)

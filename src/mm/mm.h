@@ -322,6 +322,10 @@ void simmm__file_put(struct simmm_file *file);
 /* Write back a page-cache page's data to the backing store and drop it
  * from the cache (reclaim of a clean or written-back file page). */
 void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
+/* folio_migrate_mapping() for a page-cache folio: @newfolio takes its
+ * cache slot, mapping, index and the cache's reference. */
+void simmm__filemap_migrate(struct simmm_file *file, struct simmm_page *folio,
+			    struct simmm_page *newfolio);
 int simmm__shmem_create(simmm_sim *sim, uint64_t size, struct simmm_file **out);
 
 /* ---- swap.c -------------------------------------------------------------------- */
