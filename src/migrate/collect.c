@@ -98,8 +98,11 @@ static enum collect_result split_large(struct collect *c, struct simmm_page *fol
 	}
 	nf = simmm__compound_head(c->sim, fault_page);
 	if (nf != folio) {
+		/* folio_lock(), not a trylock: the new folio is mapped, so
+		 * another migration's collect may have locked it since the
+		 * split (our reference makes that one fail and restore it). */
 		simmm__folio_get(c->sim, nf);
-		NEVER(!simmm__folio_trylock(c->sim, nf)); /* new: nobody else has it */
+		NEVER(simmm__folio_lock(c->sim, nf));
 		simmm__folio_unlock(c->sim, folio);
 		simmm__put_user_folio(c->sim, folio);
 	}
