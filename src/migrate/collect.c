@@ -98,8 +98,11 @@ static enum collect_result split_large(struct collect *c, struct simmm_page *fol
 	}
 	nf = simmm__compound_head(c->sim, fault_page);
 	if (nf != folio) {
+		/* folio_lock(), not a trylock: the new folio is mapped, so
+		 * another migration's collect may have locked it since the
+		 * split (our reference makes that one fail and restore it). */
 		simmm__folio_get(c->sim, nf);
-		NEVER(!simmm__folio_trylock(c->sim, nf)); /* new: nobody else has it */
+		NEVER(simmm__folio_lock(c->sim, nf));
 		simmm__folio_unlock(c->sim, folio);
 		simmm__put_user_folio(c->sim, folio);
 	}
@@ -337,9 +340,9 @@ static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm
 	return COLLECT_DONE_PMD;
 }
 
-/* A leaf above PTE level. With SELECT_COMPOUND, a THP or device THP whose
- * PMD the range covers moves as a unit; otherwise it is split and the
- * address retried. The huge zero page counts as a hole. A PMD migration
+/* A leaf above PTE level. A THP or device THP the flags or the owner do
+ * not select is skipped. With SELECT_COMPOUND, one whose PMD the range
+ * covers moves as a unit; otherwise it is split and the address retried. The huge zero page counts as a hole. A PMD migration
  * entry (another migration) is not collected, like a pte one. */
 static enum collect_result collect_huge(struct collect *c, simmm_addr_t addr,
 					const struct simmm_translation *t)
@@ -369,11 +372,16 @@ static enum collect_result collect_huge(struct collect *c, simmm_addr_t addr,
 	if (!page)
 		return COLLECT_SKIP_PMD;
 	folio = simmm__compound_head(c->sim, page);
+	/* The selection flags and the owner come first: a folio this
+	 * migration does not select is skipped, never split (it may be
+	 * another driver's device THP). */
+	if (!select_huge(c, t->entry, folio, &mpfn))
+		return COLLECT_SKIP_PMD;
 	if (!(c->m->flags & SIMMM_MIGRATE_VMA_SELECT_COMPOUND) || (addr & (pmd - 1)) ||
 	    c->m->end - addr < pmd || folio->order != simmm__pmd_order(c->sim) ||
 	    (folio->flags & PG_swapcache))
 		return split_large(c, folio);
-	if (!select_huge(c, t->entry, folio, &mpfn) || !folio->mapping)
+	if (!folio->mapping)
 		return COLLECT_SKIP_PMD;
 	simmm__folio_get(c->sim, folio);
 	return take_huge(c, addr, t->entry, folio, mpfn);

@@ -362,7 +362,8 @@ static unsigned swap_in(struct fault *f)
 }
 
 /* Lock @folio or wait until it is unlocked (folio_lock_or_retry()): false
- * means "retry the fault". A reference is held by the caller. */
+ * means "retry the fault". The device-exclusive caller holds a reference;
+ * the device-private one takes it only once locked (see there). */
 static bool lock_or_retry(simmm_sim *sim, struct simmm_page *folio)
 {
 	if (simmm__folio_trylock(sim, folio))
@@ -388,21 +389,23 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 
 	if (!pgmap || !pgmap->ops || !pgmap->ops->migrate_to_ram)
 		return SIMMM_VM_FAULT_SIGBUS;
-	simmm__folio_get(sim, folio);
-	if (!lock_or_retry(sim, folio)) {
-		simmm__folio_put(sim, folio);
+	/* Upstream trylocks under the PTL and takes its reference only once
+	 * it holds the lock (waiting, if at all, without one): a reference
+	 * held while waiting would make the lock holder's split of a device
+	 * THP fail (it needs the exact refcount), round after round. */
+	if (!lock_or_retry(sim, folio))
 		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
-	}
-	/* pte_same(): another migration may have replaced the entry while we
-	 * took the lock; then there is nothing to migrate back, refault. */
+	/* pte_same(): another migration may have replaced the entry (or
+	 * split the folio) while we took the lock; then refault. */
 	simmm_entry_t *slot;
 	simmm_addr_t at = f->addr & ~(simmm_level_size(f->mm->pgt, f->lvl) - 1);
 
-	if (simmm_pgtable_lookup(f->mm->pgt, at, f->lvl, &slot) || *slot != f->orig) {
+	if (simmm_pgtable_lookup(f->mm->pgt, at, f->lvl, &slot) || *slot != f->orig ||
+	    simmm__compound_head(sim, page) != folio) {
 		simmm__folio_unlock(sim, folio);
-		simmm__folio_put(sim, folio);
 		return 0;
 	}
+	simmm__folio_get(sim, folio); /* mapped by *slot: alive */
 	f->mm->stats.devmem_faults++;
 	ret = pgmap->ops->migrate_to_ram(&vmf);
 	/* unlock_page(vmf->page); put_page(vmf->page): if the driver split
