@@ -170,8 +170,8 @@ static bool folio_recently_used(simmm_sim *sim, struct simmm_page *folio)
 {
 	int young = simmm__folio_referenced(sim, folio);
 
-	if (young > 0)
-		return true;
+	if (young != 0)
+		return true; /* young, or -1: the rmap lock was busy (FOLIOREF_KEEP) */
 	if (folio->flags & PG_referenced) {
 		folio->flags &= ~PG_referenced;
 		return true;
@@ -221,15 +221,22 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
 {
 	struct simmm_file *file = folio->mapping;
+	enum scan_result r = SCAN_KEEP;
 
 	if ((folio->flags & PG_swapbacked) || !file)
 		return SCAN_DROP; /* shmem: no swap-out path in simmm */
-	if (!simmm__try_to_unmap(sim, folio, 0))
-		return SCAN_KEEP;
+	/* try_to_unmap() may sleep and the file's last VMA may go meanwhile:
+	 * our reference keeps the inode (the kernel's folio lock holds off
+	 * truncation and eviction of the inode). */
+	simmm__file_get(file);
 	/* filemap_evict() writes back (if dirty) and drops the cache's
 	 * reference, like pageout() + __remove_mapping(). */
-	simmm__filemap_evict(file, folio);
-	return SCAN_RECLAIMED;
+	if (simmm__try_to_unmap(sim, folio, 0) && folio->mapping == file) {
+		simmm__filemap_evict(file, folio);
+		r = SCAN_RECLAIMED;
+	}
+	simmm__file_put(file);
+	return r;
 }
 
 /* One folio, isolated (we hold a reference). */
