@@ -7,12 +7,15 @@
  *     for the walker (the anon_vma rwsem);
  *  2. the same with device eviction's walk (try_to_migrate);
  *  3. eviction of a device page whose process exited pinned its stale,
- *     freed anon_vma (folio_get_anon_vma() pins only a mapped folio's).
+ *     freed anon_vma (folio_get_anon_vma() pins only a mapped folio's);
+ *  4. MADV_DONTNEED (or exit) took a folio out of the swap cache while
+ *     reclaim, holding its lock, was between add_to_swap() and pageout.
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
  */
 #include "test_migrate_util.h"
+#include "mm/mm_ext.h"
 
 #define RW (SIMMM_PROT_READ | SIMMM_PROT_WRITE)
 #define ANON (SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS)
@@ -153,11 +156,18 @@ static void reclaim_vs_unmap(bool exit)
 	race_free(r);
 }
 
-/* 1. try_to_unmap() vs munmap. */
+/* 1. try_to_unmap() vs munmap / exit (the reproducer exited the process;
+ * exit's zap, which does not wait for the walker, then also meets 4.). */
 static void reclaim_walk_vs_munmap(void **state)
 {
 	(void)state;
 	reclaim_vs_unmap(false);
+}
+
+static void reclaim_walk_vs_exit(void **state)
+{
+	(void)state;
+	reclaim_vs_unmap(true);
 }
 
 /* 2. try_to_migrate() of device eviction vs munmap. */
@@ -225,14 +235,53 @@ static void evict_after_exit_stale_anon_vma(void **state)
 	tu_sim_free(&sim);
 }
 
+/* 4. Reclaim stops after try_to_unmap() turned the pte into a swap entry
+ * (in the CLEAR bracket's end); MADV_DONTNEED drops that entry. */
+static void task_dontneed(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < GATE_YIELDS && !r->g.inside; i++)
+		simmm_sched_yield(sim);
+	r->err_b = simmm_madvise(r->mm, r->a, r->ps, SIMMM_MADV_DONTNEED);
+	r->g.other_done = true;
+}
+
+static void reclaim_vs_dontneed_swapcache(void **state)
+{
+	struct race *r = race_new();
+	uint64_t used = 1;
+	int a;
+	(void)state;
+
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	r->g.at_end = true;
+	a = simmm_sched_spawn(r->sim, "reclaim", task_reclaim, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "dontneed", task_dontneed, r) > 0);
+	race_run(r);
+	assert_true(r->g.stopped_once && r->g.other_done_inside);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	/* The folio stayed in the swap cache under reclaim's lock; pageout
+	 * wrote it and freed it with its slot. */
+	assert_int_equal(r->reclaimed, 1);
+	simmm__swap_usage(r->sim, &used, NULL);
+	assert_int_equal(used, 0);
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]); /* one test by name (glob) */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reclaim_walk_vs_munmap),
+		cmocka_unit_test(reclaim_walk_vs_exit),
 		cmocka_unit_test(evict_walk_vs_munmap),
 		cmocka_unit_test(evict_after_exit_stale_anon_vma),
+		cmocka_unit_test(reclaim_vs_dontneed_swapcache),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

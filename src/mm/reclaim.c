@@ -210,6 +210,12 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	}
 	if (!simmm__try_to_unmap(sim, folio, swp))
 		return SCAN_KEEP; /* stays in the swap cache for the rest */
+	/* The walk slept (notifier brackets). Our folio lock keeps the folio
+	 * in the swap cache (simmm__swap_free() leaves a locked folio there);
+	 * should it have left anyway, pageout() keeps a folio without a
+	 * mapping rather than writing it. */
+	if (!(folio->flags & PG_swapcache) || folio->private != swp)
+		return SCAN_KEEP;
 	/* pageout() after the unmap: the contents are final now. */
 	if (simmm__swap_writepage(sim, folio))
 		return SCAN_KEEP;
