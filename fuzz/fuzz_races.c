@@ -433,12 +433,12 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 	fill_dst(d, &src, &dst, 1);
 	simmm_migrate_vma_pages(&m);
 	simmm_migrate_vma_finalize(&m);
-	/* Nothing migrated (another fault holds the page, or a migration is
-	 * between its unlock and its put): the CPU refaults. Unless the input
-	 * asks for the upstream dmirror behaviour (header bit 3), back off
-	 * first, as tests/test_migrate_util.h does: simmm's access loop has
-	 * no scheduling point between refaults (see the open reproducer
-	 * fuzz/regressions/fuzz_races-open/refault-loop-edeadlk). */
+	/* Nothing migrated (a migration is between its unlock and its put):
+	 * the CPU refaults. Unless the input asks for the upstream dmirror
+	 * behaviour (header bit 3), back off first, as
+	 * tests/test_migrate_util.h does. (Two CPU faults on one page used to
+	 * livelock here without the back-off; fixed in fault.c, regression
+	 * fuzz/regressions/fuzz_races/refault-loop-edeadlk.) */
 	if (!(src & SIMMM_MIGRATE_PFN_MIGRATE) && !F.strict_refault && simmm_sched_current(F.sim))
 		simmm_sched_sleep(F.sim, 1);
 	/* A device page the driver cannot bring back (no memory): SIGBUS. */

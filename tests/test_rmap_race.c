@@ -9,7 +9,9 @@
  *  3. eviction of a device page whose process exited pinned its stale,
  *     freed anon_vma (folio_get_anon_vma() pins only a mapped folio's);
  *  4. MADV_DONTNEED (or exit) took a folio out of the swap cache while
- *     reclaim, holding its lock, was between add_to_swap() and pageout.
+ *     reclaim, holding its lock, was between add_to_swap() and pageout;
+ *  5. two CPU threads faulting one device-private page livelocked (each
+ *     held a reference while waiting, failing the other's migration).
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -74,7 +76,7 @@ struct race {
 	struct tdev dev;
 	uint64_t ps, a;
 	bool exit;             /* the other task exits instead of munmap */
-	int err_a, err_b;
+	int err_a, err_b, err_c;
 	uint64_t reclaimed;
 };
 
@@ -272,6 +274,48 @@ static void reclaim_vs_dontneed_swapcache(void **state)
 	race_free(r);
 }
 
+/* 5. Two CPU threads read one device-private page; the driver retries at
+ * once, as upstream's does (no back-off). */
+static void task_read(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	char c = 0;
+	int err;
+
+	(void)sim;
+	err = simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ);
+	if (!err && c != 'x')
+		err = -EIO;
+	if (simmm_sched_current(sim) == r->g.task)
+		r->err_a = err;
+	else
+		r->err_c = err;
+}
+
+static void two_cpus_fault_one_device_page(void **state)
+{
+	struct race *r = race_new();
+	uint64_t migrated = 0;
+	int a;
+	(void)state;
+
+	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+	TU_ASSERT_OK(tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+				  &migrated));
+	assert_int_equal(migrated, 1);
+	r->dev.no_backoff = true;
+	a = simmm_sched_spawn(r->sim, "cpu0", task_read, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "cpu1", task_read, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_c);
+	assert_int_equal(r->dev.to_ram_done, 1);
+	assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -282,6 +326,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(evict_walk_vs_munmap),
 		cmocka_unit_test(evict_after_exit_stale_anon_vma),
 		cmocka_unit_test(reclaim_vs_dontneed_swapcache),
+		cmocka_unit_test(two_cpus_fault_one_device_page),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

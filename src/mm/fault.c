@@ -386,13 +386,25 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 
 	if (!pgmap || !pgmap->ops || !pgmap->ops->migrate_to_ram)
 		return SIMMM_VM_FAULT_SIGBUS;
-	simmm__folio_get(sim, folio);
-	if (!lock_or_retry(sim, folio)) {
-		simmm__folio_put(sim, folio);
-		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	/* Trylock under the PTL, then the reference (upstream since 6.15,
+	 * "mm/migrate: Trylock device page in do_swap_page"): a thread that
+	 * finds the page locked must not hold a reference meanwhile, or the
+	 * holder's migration fails its refcount check, and two threads
+	 * faulting one page livelock (found by fuzz_races: -EDEADLK from
+	 * simmm_mm_access()). The entry is the one the fault read: no
+	 * scheduling point since, so the page is still referenced by it. */
+	if (!simmm__folio_trylock_atomic(sim, folio)) {
+		if (!sim->cur_task)
+			return SIMMM_VM_FAULT_RETRY;
+		/* Sleep until the holder is done instead of spinning through
+		 * refaults it never gets to run between: like
+		 * migration_entry_wait_on_locked(), without a reference (the
+		 * struct page itself never goes away). */
+		simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+		return 0;
 	}
-	/* pte_same(): another migration may have replaced the entry while we
-	 * took the lock; then there is nothing to migrate back, refault. */
+	simmm__folio_get(sim, folio);
+	/* pte_same(): cheap insurance; nothing could change it since. */
 	simmm_entry_t *slot;
 	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &slot) || *slot != f->orig) {
 		simmm__folio_unlock(sim, folio);

@@ -275,6 +275,8 @@ int simmm__vm_insert_page(struct simmm_vma *vma, simmm_addr_t addr, simmm_pfn_t 
 /* Lock/unlock a folio (PG_locked bit lock keyed by pfn). */
 int simmm__folio_lock(simmm_sim *sim, struct simmm_page *folio);
 bool simmm__folio_trylock(simmm_sim *sim, struct simmm_page *folio);
+/* trylock_page() under the PTL: no scheduling point (see internal.h). */
+bool simmm__folio_trylock_atomic(simmm_sim *sim, struct simmm_page *folio);
 void simmm__folio_unlock(simmm_sim *sim, struct simmm_page *folio);
 /* access_error()/check_vma_flags(): does @vma allow this fault? */
 bool simmm__fault_access_ok(const struct simmm_vma *vma, unsigned flags);
