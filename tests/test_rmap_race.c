@@ -11,7 +11,9 @@
  *  4. MADV_DONTNEED (or exit) took a folio out of the swap cache while
  *     reclaim, holding its lock, was between add_to_swap() and pageout;
  *  5. two CPU threads faulting one device-private page livelocked (each
- *     held a reference while waiting, failing the other's migration).
+ *     held a reference while waiting, failing the other's migration);
+ *  6. a CPU fault racing a device that migrates the page back and forth
+ *     gave up after 8 faults although every one made progress.
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -23,25 +25,32 @@
 #define ANON (SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS)
 #define GATE_YIELDS 64
 
-/* Stops task @task at its first @event start (or end) until @other_done
- * or GATE_YIELDS yields. */
+/* Stops task @task at its first @max_stops (0: one) @event starts (or
+ * ends), each until the other task finished a round (or all of them), or
+ * GATE_YIELDS yields. */
 struct gate {
 	struct simmm_mmu_notifier mn; /* first */
 	simmm_sim *sim;
 	enum simmm_mmu_notifier_event event;
 	bool at_end;
 	uint32_t task;
-	bool inside, stopped_once;
-	bool other_done;             /* set by the other task after its op */
+	unsigned stops, max_stops;
+	bool inside;
+	unsigned rounds;             /* counted by the other task */
+	bool other_done;             /* set by the other task after its op(s) */
 	bool other_done_inside;      /* ... while the gated task was stopped */
 };
 
 static void gate_stop(struct gate *g, const struct simmm_mmu_notifier_range *r)
 {
-	if (g->stopped_once || r->event != g->event || simmm_sched_current(g->sim) != g->task)
+	unsigned round = g->rounds;
+
+	if (g->stops >= (g->max_stops ? g->max_stops : 1) || r->event != g->event ||
+	    simmm_sched_current(g->sim) != g->task)
 		return;
-	g->stopped_once = g->inside = true;
-	for (int i = 0; i < GATE_YIELDS && !g->other_done; i++)
+	g->stops++;
+	g->inside = true;
+	for (int i = 0; i < GATE_YIELDS && !g->other_done && g->rounds == round; i++)
 		simmm_sched_yield(g->sim);
 	g->other_done_inside = g->other_done;
 	g->inside = false;
@@ -150,7 +159,7 @@ static void reclaim_vs_unmap(bool exit)
 	r->g.task = (uint32_t)a;
 	assert_true(simmm_sched_spawn(r->sim, exit ? "exit" : "munmap", task_unmap, r) > 0);
 	race_run(r);
-	assert_true(r->g.stopped_once);
+	assert_int_equal(r->g.stops, 1);
 	/* The VMA could not go while the walk was inside it. */
 	assert_false(r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
@@ -199,7 +208,7 @@ static void evict_walk_vs_munmap(void **state)
 	r->g.task = (uint32_t)a;
 	assert_true(simmm_sched_spawn(r->sim, "munmap", task_unmap, r) > 0);
 	race_run(r);
-	assert_true(r->g.stopped_once);
+	assert_int_equal(r->g.stops, 1);
 	assert_false(r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
@@ -263,7 +272,7 @@ static void reclaim_vs_dontneed_swapcache(void **state)
 	r->g.task = (uint32_t)a;
 	assert_true(simmm_sched_spawn(r->sim, "dontneed", task_dontneed, r) > 0);
 	race_run(r);
-	assert_true(r->g.stopped_once && r->g.other_done_inside);
+	assert_true(r->g.stops == 1 && r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
 	/* The folio stayed in the swap cache under reclaim's lock; pageout
@@ -316,6 +325,68 @@ static void two_cpus_fault_one_device_page(void **state)
 	race_free(r);
 }
 
+/* 6. A device migrating a COW-shared page to its memory and back, again and
+ * again, while a CPU write fault on it keeps losing its pte_same() check:
+ * every fault makes progress (the entry changes), so the access goes on as
+ * the kernel's would, instead of giving up with -EDEADLK after 8 faults. */
+#define ROUNDS 6
+
+static void task_cow_write(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_a = simmm_mm_access(r->mm, r->a, "y", 1, SIMMM_ACCESS_WRITE);
+}
+
+static void task_pingpong(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	uint64_t migrated = 0;
+
+	for (unsigned k = 0; k < ROUNDS && !r->err_b; k++) {
+		/* The CPU's (k + 1)-th stop in its COW bracket. */
+		for (int i = 0; i < GATE_YIELDS && !(r->g.inside && r->g.stops == k + 1); i++)
+			simmm_sched_yield(sim);
+		r->err_b = tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+					&migrated);
+
+		r->reclaimed += migrated; /* pages moved to the device */
+		r->g.rounds++;
+	}
+	r->g.other_done = true;
+}
+
+static void cow_fault_vs_device_pingpong(void **state)
+{
+	struct race *r = race_new();
+	struct simmm_mm *child;
+	char c = 0;
+	int a;
+	(void)state;
+
+	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+	TU_ASSERT_OK(simmm_fork(r->mm, &child));
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	r->g.max_stops = ROUNDS;
+	a = simmm_sched_spawn(r->sim, "cpu", task_cow_write, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "dev", task_pingpong, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	assert_int_equal(r->g.stops, ROUNDS);
+	assert_int_equal(r->reclaimed, ROUNDS); /* every round moved the page */
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'y');
+	TU_ASSERT_OK(simmm_mm_access(child, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'x');
+	TU_CHECK(r->sim);
+	TU_ASSERT_OK(simmm_mmput(child));
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -327,6 +398,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(evict_after_exit_stale_anon_vma),
 		cmocka_unit_test(reclaim_vs_dontneed_swapcache),
 		cmocka_unit_test(two_cpus_fault_one_device_page),
+		cmocka_unit_test(cow_fault_vs_device_pingpong),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }
