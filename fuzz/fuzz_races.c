@@ -788,8 +788,14 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint6
 		for (unsigned k = 0; k < n; k++)
 			if (d->mir[p + k].v)
 				dev_read_check(d, p + k, rs);
-		if (op == D_FAULT_WRITE)
+		/* Only through a writable mirror entry: hmm_range_fault() reports
+		 * the device's own device-private page without faulting, read-only
+		 * when the CPU entry is (shared after fork), and the driver must
+		 * not write it then (dmirror_do_write() requires the write tag). */
+		if (op == D_FAULT_WRITE && d->mir[p].w)
 			dev_write(d, p, hits0);
+		else if (op == D_FAULT_WRITE)
+			lg("    %s: page %u mirrored read-only, no write\n", cur_name(), p);
 		simmm_mutex_unlock(F.sim, &d->lock);
 		return;
 	}
