@@ -12,7 +12,8 @@
  * Reclaim is shrink_folio_list() reduced to what simmm models:
  *  - second chance: folio_referenced() (rmap: test-and-clear young bits,
  *    notifier clear_young) > 0, or PG_referenced on an unmapped folio,
- *    rotates the folio to the tail instead of reclaiming it;
+ *    rotates the folio to the tail instead of reclaiming it; so does a
+ *    busy rmap lock (folio_referenced() only trylocks it);
  *  - pinned folios (folio_maybe_dma_pinned()) and folios with references
  *    beyond their mappings, caches and our isolation reference are skipped
  *    (the kernel would fail the refcount freeze in __remove_mapping());
