@@ -3,6 +3,7 @@
  * Knobs and failure output shared by the harnesses and their drivers
  * (libFuzzer, <harness>-replay, simmm-replay). See fuzz_common.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,6 +59,11 @@ void fz_print_trace(simmm_sim *sim, FILE *f)
 
 void fz_dump_context(void)
 {
+	static bool dumped; /* FZ_FAIL dumps, then its abort() may dump again */
+
+	if (dumped)
+		return;
+	dumped = true;
 	if (fz_dump_hook)
 		fz_dump_hook();
 	if (fz_trace_ring && fz_cur_sim)

@@ -433,12 +433,12 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 	fill_dst(d, &src, &dst, 1);
 	simmm_migrate_vma_pages(&m);
 	simmm_migrate_vma_finalize(&m);
-	/* Nothing migrated (another fault holds the page, or a migration is
-	 * between its unlock and its put): the CPU refaults. Unless the input
-	 * asks for the upstream dmirror behaviour (header bit 3), back off
-	 * first, as tests/test_migrate_util.h does: simmm's access loop has
-	 * no scheduling point between refaults (see the open reproducer
-	 * fuzz/regressions/fuzz_races-open/refault-loop-edeadlk). */
+	/* Nothing migrated (a migration is between its unlock and its put):
+	 * the CPU refaults. Unless the input asks for the upstream dmirror
+	 * behaviour (header bit 3), back off first, as
+	 * tests/test_migrate_util.h does. (Two CPU faults on one page used to
+	 * livelock here without the back-off; fixed in fault.c, regression
+	 * fuzz/regressions/fuzz_races/refault-loop-edeadlk.) */
 	if (!(src & SIMMM_MIGRATE_PFN_MIGRATE) && !F.strict_refault && simmm_sched_current(F.sim))
 		simmm_sched_sleep(F.sim, 1);
 	/* A device page the driver cannot bring back (no memory): SIGBUS. */
@@ -788,8 +788,14 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint6
 		for (unsigned k = 0; k < n; k++)
 			if (d->mir[p + k].v)
 				dev_read_check(d, p + k, rs);
-		if (op == D_FAULT_WRITE)
+		/* Only through a writable mirror entry: hmm_range_fault() reports
+		 * the device's own device-private page without faulting, read-only
+		 * when the CPU entry is (shared after fork), and the driver must
+		 * not write it then (dmirror_do_write() requires the write tag). */
+		if (op == D_FAULT_WRITE && d->mir[p].w)
 			dev_write(d, p, hits0);
+		else if (op == D_FAULT_WRITE)
+			lg("    %s: page %u mirrored read-only, no write\n", cur_name(), p);
 		simmm_mutex_unlock(F.sim, &d->lock);
 		return;
 	}

@@ -26,6 +26,7 @@ struct tdev {
 	uint64_t to_ram;     /* ->migrate_to_ram() calls */
 	uint64_t to_ram_done;/* ... that migrated the page */
 	bool decline;        /* ->migrate_to_ram() leaves dst 0 */
+	bool no_backoff;     /* ... and never sleeps after a failure (upstream) */
 	bool fail_alloc;     /* the next device allocation fails */
 };
 
@@ -120,7 +121,8 @@ static inline unsigned tdev_migrate_to_ram(struct simmm_vm_fault *vmf)
 	/* A transient failure (someone else still holds a reference, e.g. a
 	 * migration between its unlock and its put): back off before the
 	 * CPU refaults, as a real CPU would be preempted (PCT never would). */
-	if (m.cpages && dst && !(src & SIMMM_MIGRATE_PFN_MIGRATE) && simmm_sched_current(sim))
+	if (m.cpages && dst && !(src & SIMMM_MIGRATE_PFN_MIGRATE) && simmm_sched_current(sim) &&
+	    !d->no_backoff)
 		simmm_sched_sleep(sim, 1);
 	/* A device page the driver cannot bring back: SIGBUS, as upstream. */
 	return (m.cpages && !dst) ? SIMMM_VM_FAULT_SIGBUS : 0;

@@ -117,6 +117,7 @@ static int run_child(const uint8_t *data, size_t len, bool quiet, char *sig, siz
 		if (!quiet) {
 			signal(SIGSEGV, on_fatal_signal);
 			signal(SIGBUS, on_fatal_signal);
+			signal(SIGABRT, on_fatal_signal); /* simmm BUG (NEVER/ALWAYS) */
 		}
 		O.h->fn(data, len);
 		fflush(NULL);

@@ -360,8 +360,9 @@ SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
  * nothing changes), or a range beyond the user VA limit; -EFAULT with
  * SIGBUS-like conditions counted in stats (hwpoison, beyond EOF, a driver
  * declining a device fault-back); -ENOMEM (OOM); -EDEADLK: the page is
- * under migration and no simulated task exists that could finish it (or a
- * fault kept resolving nothing); -EINVAL for NULL/dead @mm, a bad @access,
+ * under migration and no simulated task exists that could finish it, or
+ * 8 faults in a row left the entry unchanged (1024 faults in all: a
+ * livelock); -EINVAL for NULL/dead @mm, a bad @access,
  * NULL @buf for a write, or a range that overflows. Pages before the
  * failing one were accessed.
  */

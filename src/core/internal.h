@@ -60,6 +60,12 @@ typedef void (*simmm_fini_fn)(simmm_sim *sim, void *arg);
 struct simmm_phys;   /* src/page/   */
 struct simmm_sched;  /* src/core/sched*.c */
 
+/* simmm_bit_trylock() without its scheduling point, for a trylock the
+ * kernel makes under a spinlock (trylock_page() under the PTL): simmm
+ * gives the spinlock's atomicity by not switching, so the trylock must not
+ * switch either. 1 taken, 0 busy, -EINVAL. */
+int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key);
+
 
 struct simmm_hook {
 	const char *name;

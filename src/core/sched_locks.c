@@ -484,6 +484,16 @@ int simmm_bit_trylock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t ke
 	return 1;
 }
 
+int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
+{
+	if (!bit_args_ok(sim, word, mask))
+		return -EINVAL;
+	if (*word & mask)
+		return 0;
+	bit_acquired(simmm__sched_get(sim), word, mask, key);
+	return 1;
+}
+
 /* Drop the held record: the unlocker's own, else whoever locked it (a
  * hand-off, like I/O completion unlocking a folio). */
 static void bit_forget(struct simmm_sched *s, const uint32_t *word, uint64_t key)

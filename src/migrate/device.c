@@ -21,7 +21,11 @@ static uint64_t pfn_lock(simmm_sim *sim, simmm_pfn_t pfn)
 		simmm__folio_put(sim, page);
 		return 0;
 	}
-	simmm__mig_anon_vma_get(page);
+	/* folio_get_anon_vma() pins only a mapped folio's anon_vma: a device
+	 * page whose process exited keeps a stale mapping (found by
+	 * fuzz_races as a use-after-free of the freed anon_vma). */
+	if (simmm__folio_mapcount(sim, page))
+		simmm__mig_anon_vma_get(page);
 	mpfn = simmm_migrate_pfn(pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
 	if (page->order)
 		mpfn |= SIMMM_MIGRATE_PFN_COMPOUND;
@@ -90,7 +94,8 @@ int simmm__migrate_coherent_folio(simmm_sim *sim, struct simmm_page *folio)
 		simmm__put_user_folio(sim, folio);
 		return -EBUSY;
 	}
-	simmm__mig_anon_vma_get(folio);
+	if (simmm__folio_mapcount(sim, folio))
+		simmm__mig_anon_vma_get(folio);
 	src = simmm_migrate_pfn(folio->pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
 	/* No VMA and no walk: unmap through the reverse map directly. */
 	simmm__migrate_device_unmap(sim, &src, 1, NULL);

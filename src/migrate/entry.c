@@ -23,25 +23,33 @@ struct simmm_page *simmm__mig_folio(simmm_sim *sim, uint64_t mpfn)
 	return p ? simmm__compound_head(sim, p) : NULL;
 }
 
-/* simmm keeps anon_vma refcounts as "users": VMAs of the family plus,
- * here, folios under migration. The kernel pins it the same way
- * (folio_get_anon_vma()) because remove_migration_ptes() must walk the
- * rmap of a folio that is no longer mapped, without the mmap lock. */
+/* folio_get_anon_vma(): remove_migration_ptes() must walk the rmap of a
+ * folio that is no longer mapped, without the mmap lock, so a migration
+ * pins the anon_vma of its source. Only the anon_vma of a mapped folio is
+ * known to be alive (an unmapped device page keeps a stale mapping until
+ * it is freed), so callers pin while the folio is mapped, or was at their
+ * last scheduling point; an unmapped folio has no mappings to restore and
+ * needs no pin. Idempotent: PG_migrate_pin records the pin, as the kernel
+ * records the anon_vma in the migration's private data. */
 void simmm__mig_anon_vma_get(struct simmm_page *folio)
 {
-	if ((folio->flags & PG_anon) && folio->mapping)
-		((struct simmm_anon_vma *)folio->mapping)->refcount++;
+	if (!(folio->flags & PG_anon) || !folio->mapping || (folio->flags & PG_migrate_pin))
+		return;
+	simmm__anon_vma_get(folio->mapping);
+	folio->flags |= PG_migrate_pin;
 }
 
 void simmm__mig_anon_vma_put(simmm_sim *sim, struct simmm_page *folio)
 {
-	struct simmm_anon_vma *av;
-
-	if (!(folio->flags & PG_anon) || !folio->mapping)
+	if (!(folio->flags & PG_migrate_pin))
 		return;
-	av = folio->mapping;
-	if (--av->refcount == 0) /* the family's VMAs all went away meanwhile */
-		simmm__free(sim, SIMMM_ALLOC_META, av, sizeof(*av));
+	folio->flags &= ~PG_migrate_pin;
+	simmm__anon_vma_put(sim, folio->mapping); /* the family's VMAs may all be gone */
+}
+
+struct simmm_anon_vma *simmm__mig_anon_vma(const struct simmm_page *folio)
+{
+	return (folio->flags & PG_migrate_pin) ? folio->mapping : NULL;
 }
 
 void simmm__mig_release_src(simmm_sim *sim, struct simmm_page *folio,

@@ -21,9 +21,11 @@
  *
  * Reference protocol of a source page (as upstream):
  *  - collect (or migrate_device_pfn_lock) takes one reference ("the
- *    migration reference") and the folio lock; for an anonymous folio it
- *    also pins the anon_vma so that the reverse map stays walkable without
- *    the mmap lock (folio_get_anon_vma() in migrate_folio_unmap()).
+ *    migration reference") and the folio lock; for a mapped anonymous
+ *    folio it also pins the anon_vma (PG_migrate_pin) so that the reverse
+ *    map stays walkable without the mmap lock (folio_get_anon_vma() in
+ *    migrate_folio_unmap()); every walk holds the anon_vma (or i_mmap)
+ *    rwsem for read (see src/mm/mm.h, rmap.c).
  *  - Replacing a pte by a migration entry drops the pte's mapcount and
  *    reference: migration entries hold neither but stay in rss.
  *  - Isolation from the LRU keeps the migration reference as the isolation
@@ -51,9 +53,13 @@ struct simmm_page *simmm__mig_folio(simmm_sim *sim, uint64_t mpfn);
 /* The page (not the head) of a migrate entry, or NULL. */
 struct simmm_page *simmm__mig_page(simmm_sim *sim, uint64_t mpfn);
 
-/* Pin / unpin the anon_vma of a locked anonymous folio (no-op otherwise). */
+/* Pin / unpin the anon_vma of a locked anonymous folio (no-op otherwise,
+ * and when already pinned). Pin only while the folio is mapped, or was at
+ * the caller's last scheduling point: a stale mapping may be freed. */
 void simmm__mig_anon_vma_get(struct simmm_page *folio);
 void simmm__mig_anon_vma_put(simmm_sim *sim, struct simmm_page *folio);
+/* The anon_vma a migration source pinned, or NULL. */
+struct simmm_anon_vma *simmm__mig_anon_vma(const struct simmm_page *folio);
 
 /* Unlock (unless it is the fault page's folio), unpin and put a source. */
 void simmm__mig_release_src(simmm_sim *sim, struct simmm_page *folio,

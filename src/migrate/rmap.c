@@ -4,7 +4,9 @@
  * migrate.c remove_migration_ptes()). A folio under migration is not
  * mapped, so the generic rmap walk (which, like folio_lock_anon_vma_read(),
  * only trusts the anon_vma of a mapped folio) does not apply: the walk
- * here relies on the anon_vma pin every source holds while it migrates.
+ * here follows the anon_vma the migration pinned (rmap_walk_anon_lock()
+ * with the caller's folio_get_anon_vma()), read-locked like every rmap
+ * walk so that no VMA it visits can be unlinked and freed meanwhile.
  */
 #include <stddef.h>
 
@@ -15,27 +17,24 @@ typedef void (*mig_vma_fn)(struct simmm_vma *vma, simmm_addr_t start, simmm_addr
 			   struct simmm_page *folio, void *arg);
 
 /* Every VMA that may map a page of @folio, with the address span of the
- * folio's pages inside it. */
-static void mig_rmap_walk(simmm_sim *sim, struct simmm_page *folio, mig_vma_fn fn, void *arg)
+ * folio's pages inside it. @pinned: the anon_vma of an anonymous folio
+ * (NULL: not pinned, because it was not mapped: nothing to walk). */
+static void mig_rmap_walk(simmm_sim *sim, struct simmm_page *folio, struct simmm_anon_vma *pinned,
+			  mig_vma_fn fn, void *arg)
 {
 	uint64_t first = folio->index, last = folio->index + (1ULL << folio->order) - 1;
 	unsigned shift = sim->geo.page_shift;
-	struct simmm_itree *tree;
+	struct simmm_rmap_rlock l;
 	struct simmm_itree_node *n;
-	size_t off;
 
-	if (!folio->mapping)
+	if ((folio->flags & PG_anon) && !pinned)
 		return;
-	if (folio->flags & PG_anon) {
-		tree = &((struct simmm_anon_vma *)folio->mapping)->vmas;
-		off = offsetof(struct simmm_vma, anon_node);
-	} else {
-		tree = &((struct simmm_file *)folio->mapping)->i_mmap;
-		off = offsetof(struct simmm_vma, file_node);
-	}
-	for (n = simmm__itree_iter_first(tree, first, last); n;) {
+	if (simmm__rmap_lock_read(sim, folio, pinned, false, &l) <= 0)
+		return;
+	/* Read-locked: @next stays valid across @fn's notifier brackets. */
+	for (n = simmm__itree_iter_first(l.tree, first, last); n;) {
 		struct simmm_itree_node *next = simmm__itree_iter_next(n, first, last);
-		struct simmm_vma *vma = (struct simmm_vma *)((char *)n - off);
+		struct simmm_vma *vma = (struct simmm_vma *)((char *)n - l.off);
 		uint64_t lo = first > vma->vm_pgoff ? first : vma->vm_pgoff;
 		uint64_t vlast = vma->vm_pgoff + simmm__vma_pages(vma) - 1;
 		uint64_t hi = last < vlast ? last : vlast;
@@ -44,6 +43,7 @@ static void mig_rmap_walk(simmm_sim *sim, struct simmm_page *folio, mig_vma_fn f
 		   vma->vm_start + ((hi - vma->vm_pgoff + 1) << shift), folio, arg);
 		n = next;
 	}
+	simmm__rmap_unlock_read(sim, &l);
 }
 
 struct walk_all {
@@ -69,7 +69,7 @@ void simmm__mig_rmap_walk_all(simmm_sim *sim, struct simmm_page *folio,
 {
 	struct walk_all w = {.fn = fn, .arg = arg};
 
-	mig_rmap_walk(sim, folio, walk_all_vma, &w);
+	mig_rmap_walk(sim, folio, simmm__mig_anon_vma(folio), walk_all_vma, &w);
 }
 
 /* The page of @folio that the pte entry @e maps (present or
@@ -214,7 +214,11 @@ static void try_to_migrate_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_
 
 void simmm__try_to_migrate(simmm_sim *sim, struct simmm_page *folio)
 {
-	mig_rmap_walk(sim, folio, try_to_migrate_vma, NULL);
+	/* Mapped now (the caller checked, no scheduling point since): its
+	 * anon_vma is alive; pin it if the source is not pinned yet. */
+	if (simmm__folio_mapcount(sim, folio))
+		simmm__mig_anon_vma_get(folio);
+	mig_rmap_walk(sim, folio, simmm__mig_anon_vma(folio), try_to_migrate_vma, NULL);
 }
 
 /* remove_migration_pte(): the entry that replaces migration entry @e. */
@@ -310,5 +314,6 @@ void simmm__remove_migration_ptes(simmm_sim *sim, struct simmm_page *src, struct
 {
 	struct remove_arg arg = {.src = src};
 
-	mig_rmap_walk(sim, dst, remove_vma, &arg);
+	/* The source's pin: @dst took over its mapping and index. */
+	mig_rmap_walk(sim, dst, simmm__mig_anon_vma(src), remove_vma, &arg);
 }

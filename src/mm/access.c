@@ -11,8 +11,14 @@
 
 #include "mm/mm.h"
 
-/* Retries per page before giving up (a fault that resolves nothing). */
-#define ACCESS_MAX_TRIES 8
+/* Faults in a row that leave the entry at the address as it was before the
+ * access gives up (a fault that resolves nothing), and faults in all. A
+ * fault that changes the entry, or waits until another task changes it,
+ * is progress: the kernel retries for as long as that goes on (a device
+ * migrating the page back and forth under a CPU fault), and so do we, up
+ * to the cap. */
+#define ACCESS_MAX_STUCK 8
+#define ACCESS_MAX_FAULTS 1024
 
 static bool hw_allows(const struct simmm_translation *t, enum simmm_access acc)
 {
@@ -106,26 +112,36 @@ static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_access 
 	return fault_errno(mm, ret);
 }
 
+/* The entry mapping @addr at whatever level, 0 for none. */
+static simmm_entry_t entry_at(struct simmm_mm *mm, simmm_addr_t addr)
+{
+	struct simmm_translation t;
+
+	return simmm_pgtable_translate(mm->pgt, addr, &t) ? 0 : t.entry;
+}
+
 static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uint64_t n,
 		       enum simmm_access acc)
 {
-	for (int tries = 0; tries < ACCESS_MAX_TRIES; tries++) {
+	for (unsigned faults = 0, stuck = 0;; faults++) {
 		struct simmm_translation t;
+		simmm_entry_t before;
 		int err;
 
 		if (simmm_pgtable_translate(mm->pgt, addr, &t) == 0 && hw_allows(&t, acc)) {
 			hw_set_ad(mm, addr, &t, acc);
 			return copy_data(mm, t.pfn, addr & (mm->sim->page_size - 1), buf, n, acc);
 		}
+		/* A migration entry nobody (no task) will ever remove, or a
+		 * fault that keeps resolving nothing. */
+		if (stuck >= ACCESS_MAX_STUCK || faults >= ACCESS_MAX_FAULTS)
+			return -EDEADLK;
+		before = entry_at(mm, addr);
 		err = user_fault(mm, addr, acc);
-		if (err == -EAGAIN)
-			continue;
-		if (err)
+		if (err && err != -EAGAIN)
 			return err;
+		stuck = entry_at(mm, addr) == before ? stuck + 1 : 0;
 	}
-	/* A migration entry nobody (no task) will ever remove, or a fault
-	 * that keeps resolving nothing. */
-	return -EDEADLK;
 }
 
 int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf, uint64_t len,

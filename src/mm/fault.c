@@ -362,8 +362,7 @@ static unsigned swap_in(struct fault *f)
 }
 
 /* Lock @folio or wait until it is unlocked (folio_lock_or_retry()): false
- * means "retry the fault". The device-exclusive caller holds a reference;
- * the device-private one takes it only once locked (see there). */
+ * means "retry the fault". The caller (device-exclusive) holds a reference. */
 static bool lock_or_retry(simmm_sim *sim, struct simmm_page *folio)
 {
 	if (simmm__folio_trylock(sim, folio))
@@ -389,14 +388,24 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 
 	if (!pgmap || !pgmap->ops || !pgmap->ops->migrate_to_ram)
 		return SIMMM_VM_FAULT_SIGBUS;
-	/* Upstream trylocks under the PTL and takes its reference only once
-	 * it holds the lock (waiting, if at all, without one): a reference
-	 * held while waiting would make the lock holder's split of a device
-	 * THP fail (it needs the exact refcount), round after round. */
-	if (!lock_or_retry(sim, folio))
-		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
-	/* pte_same(): another migration may have replaced the entry (or
-	 * split the folio) while we took the lock; then refault. */
+	/* Trylock under the PTL, then the reference (upstream since 6.15,
+	 * "mm/migrate: Trylock device page in do_swap_page"): a thread that
+	 * finds the page locked must not hold a reference meanwhile, or the
+	 * holder's migration (or its split of a device THP) fails its
+	 * refcount check, and two threads faulting one page livelock (found
+	 * by fuzz_races and test_migrate_thp: -EDEADLK from simmm_mm_access()). */
+	if (!simmm__folio_trylock_atomic(sim, folio)) {
+		if (!sim->cur_task)
+			return SIMMM_VM_FAULT_RETRY;
+		/* Sleep until the holder is done instead of spinning through
+		 * refaults it never gets to run between: like
+		 * migration_entry_wait_on_locked(), without a reference (the
+		 * struct page itself never goes away). */
+		simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+		return 0;
+	}
+	/* pte_same(): cheap insurance (no scheduling point since the fault
+	 * read the entry), also that the page still belongs to @folio. */
 	simmm_entry_t *slot;
 	simmm_addr_t at = f->addr & ~(simmm_level_size(f->mm->pgt, f->lvl) - 1);
 

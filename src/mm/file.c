@@ -34,6 +34,7 @@ int simmm_file_create(simmm_sim *sim, uint64_t size, unsigned flags, struct simm
 	f->size = size;
 	f->refcount = 1;
 	f->creator_ref = true;
+	simmm__i_mmap_lock_init(f);
 	*out = f;
 	return 0;
 }

@@ -291,6 +291,11 @@ bool simmm__folio_trylock(simmm_sim *sim, struct simmm_page *folio)
 	return simmm_bit_trylock(sim, &folio->flags, PG_locked, folio->pfn) == 1;
 }
 
+bool simmm__folio_trylock_atomic(simmm_sim *sim, struct simmm_page *folio)
+{
+	return simmm__bit_trylock_atomic(sim, &folio->flags, PG_locked, folio->pfn) == 1;
+}
+
 void simmm__folio_unlock(simmm_sim *sim, struct simmm_page *folio)
 {
 	simmm_bit_unlock(sim, &folio->flags, PG_locked, folio->pfn);

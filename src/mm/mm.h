@@ -93,13 +93,21 @@ struct simmm_vma {
  * one per fork family (the kernel's anon_vma root): an anonymous folio's
  * mapping points at it, and its tree holds every VMA that may map the
  * folio. Walks check each candidate PTE, as page_vma_mapped_walk() does.
+ * @rwsem: the kernel's anon_vma->root->rwsem. Held for write to add or
+ *         remove a VMA of @vmas (vma.c), for read by every walk of @vmas
+ *         (rmap.c, migrate/rmap.c), so a walker's VMAs cannot be unlinked
+ *         and freed under it while it sleeps (notifier brackets).
+ * @refcount: VMAs in @vmas plus pins: a walker between reading
+ *         folio->mapping and unlocking, a migration source
+ *         (PG_migrate_pin). Folios do not pin it: as in
+ *         folio_lock_anon_vma_read(), a walker only follows folio->mapping
+ *         while the folio is mapped (then a VMA of the family keeps it
+ *         alive) and pins it before it may sleep on @rwsem.
  */
 struct simmm_anon_vma {
+	struct simmm_rwsem rwsem;
 	struct simmm_itree vmas;
-	int refcount;          /* VMAs in @vmas. Folios do not pin it: as in
-				* folio_lock_anon_vma_read(), a walk only
-				* follows folio->mapping while the folio is
-				* mapped (then a VMA of the family maps it). */
+	int refcount;
 };
 
 /** struct simmm_file - a file (inode + address_space). */
@@ -115,6 +123,7 @@ struct simmm_file {
 	uint8_t **store;       /* backing store: index -> written-back data */
 	uint64_t store_cap;
 	struct simmm_itree i_mmap;
+	struct simmm_rwsem i_mmap_rwsem; /* i_mmap: write to link/unlink, read to walk */
 	uint64_t nrpages;
 };
 
@@ -266,6 +275,8 @@ int simmm__vm_insert_page(struct simmm_vma *vma, simmm_addr_t addr, simmm_pfn_t 
 /* Lock/unlock a folio (PG_locked bit lock keyed by pfn). */
 int simmm__folio_lock(simmm_sim *sim, struct simmm_page *folio);
 bool simmm__folio_trylock(simmm_sim *sim, struct simmm_page *folio);
+/* trylock_page() under the PTL: no scheduling point (see internal.h). */
+bool simmm__folio_trylock_atomic(simmm_sim *sim, struct simmm_page *folio);
 void simmm__folio_unlock(simmm_sim *sim, struct simmm_page *folio);
 /* access_error()/check_vma_flags(): does @vma allow this fault? */
 bool simmm__fault_access_ok(const struct simmm_vma *vma, unsigned flags);
@@ -277,9 +288,47 @@ void simmm__migration_entry_wait(struct simmm_mm *mm, simmm_addr_t addr, simmm_p
 void simmm__migration_wake(simmm_sim *sim);
 
 /* ---- rmap.c -------------------------------------------------------------------- */
+/*
+ * Reverse-map locking, as the kernel's (mm/rmap.c "Lock ordering"):
+ *   folio lock -> mmap_lock -> file->i_mmap_rwsem -> anon_vma->rwsem -> PTL
+ * Linking or unlinking a VMA in a file's i_mmap or an anon_vma's tree takes
+ * that rwsem for write (vma_prepare(), unlink_file_vma(),
+ * unlink_anon_vmas()); every rmap walk holds it for read, with the
+ * anon_vma or file pinned (a reference) from before it may sleep on the
+ * lock until after the unlock.
+ */
 int simmm__anon_vma_prepare(struct simmm_mm *mm, struct simmm_vma *vma);
-/* Drop @vma's anon_vma reference (its node already left the tree). */
-void simmm__anon_vma_unlink(struct simmm_vma *vma);
+/* Pin / unpin an anon_vma (put frees it at zero; pairs with get, or with
+ * the reference a VMA took when it joined the tree). */
+void simmm__anon_vma_get(struct simmm_anon_vma *av);
+void simmm__anon_vma_put(simmm_sim *sim, struct simmm_anon_vma *av);
+/* Initialise a file's i_mmap_rwsem (its lockdep class is shared). */
+void simmm__i_mmap_lock_init(struct simmm_file *file);
+/* The rmap write locks of @vma (i_mmap, then anon_vma), for a change of the
+ * trees it is linked in; unlock releases what lock took. */
+struct simmm_rmap_wlock {
+	struct simmm_file *file;
+	struct simmm_anon_vma *av;
+};
+void simmm__rmap_lock_write(struct simmm_vma *vma, struct simmm_rmap_wlock *l);
+void simmm__rmap_unlock_write(simmm_sim *sim, struct simmm_rmap_wlock *l);
+/* A folio's reverse map locked for a walk (rmap_walk_anon_lock() /
+ * i_mmap_lock_read()), see simmm__rmap_lock_read(). */
+struct simmm_rmap_rlock {
+	struct simmm_itree *tree;  /* anon_vma->vmas or file->i_mmap */
+	size_t off;                /* offsetof() of that tree's node in a VMA */
+	struct simmm_anon_vma *av; /* pinned and read-locked, or NULL */
+	struct simmm_file *file;   /* pinned and read-locked, or NULL */
+};
+/* Lock @folio's reverse map for reading. An anonymous folio's anon_vma is
+ * @pinned (a migration's pin; then the folio need not be mapped) or, with
+ * @pinned NULL, only followed while the folio is mapped
+ * (folio_lock_anon_vma_read()). @try: trylock (folio_referenced()).
+ * Return: 1 locked (unlock with simmm__rmap_unlock_read()); 0 nothing to
+ * walk; -EAGAIN contended (@try) or the lock could not be taken. */
+int simmm__rmap_lock_read(simmm_sim *sim, struct simmm_page *folio,
+			  struct simmm_anon_vma *pinned, bool try, struct simmm_rmap_rlock *l);
+void simmm__rmap_unlock_read(simmm_sim *sim, struct simmm_rmap_rlock *l);
 /* New anonymous folio mapped at @addr (folio_add_new_anon_rmap). */
 void simmm__folio_add_new_anon_rmap(struct simmm_page *folio, struct simmm_vma *vma,
 				    simmm_addr_t addr, bool exclusive);
@@ -297,7 +346,9 @@ int simmm__folio_mapcount(simmm_sim *sim, struct simmm_page *folio);
 void simmm__put_user_folio(simmm_sim *sim, struct simmm_page *folio);
 /* folio_maybe_dma_pinned(). */
 bool simmm__folio_maybe_dma_pinned(simmm_sim *sim, struct simmm_page *folio);
-/* Visit every (mm, vma, addr) that may map @folio; fn returns false to stop. */
+/* Visit every (mm, vma, addr) that may map @folio; fn returns false to stop.
+ * The folio's rmap lock is held for read across the walk: @fn may sleep
+ * (notifier brackets) but must not walk the rmap or (un)link VMAs. */
 typedef bool (*simmm_rmap_fn)(struct simmm_page *folio, struct simmm_vma *vma,
 			      simmm_addr_t addr, void *arg);
 void simmm__rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn, void *arg);
@@ -309,7 +360,9 @@ bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct sim
 /* try_to_unmap: replace every mapping by a swap entry (anon, @swp != 0) or
  * none (file); notifier CLEAR per mapping. Returns true if fully unmapped. */
 bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp);
-/* folio_referenced: test-and-clear young bits through the rmap. */
+/* folio_referenced: test-and-clear young bits through the rmap; the
+ * number of young mappings, or -1 when the rmap lock was contended (the
+ * kernel's rwc.try_lock: the caller keeps the folio). */
 int simmm__folio_referenced(simmm_sim *sim, struct simmm_page *folio);
 
 /* ---- file.c -------------------------------------------------------------------- */

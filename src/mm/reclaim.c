@@ -12,7 +12,8 @@
  * Reclaim is shrink_folio_list() reduced to what simmm models:
  *  - second chance: folio_referenced() (rmap: test-and-clear young bits,
  *    notifier clear_young) > 0, or PG_referenced on an unmapped folio,
- *    rotates the folio to the tail instead of reclaiming it;
+ *    rotates the folio to the tail instead of reclaiming it; so does a
+ *    busy rmap lock (folio_referenced() only trylocks it);
  *  - pinned folios (folio_maybe_dma_pinned()) and folios with references
  *    beyond their mappings, caches and our isolation reference are skipped
  *    (the kernel would fail the refcount freeze in __remove_mapping());
@@ -170,8 +171,8 @@ static bool folio_recently_used(simmm_sim *sim, struct simmm_page *folio)
 {
 	int young = simmm__folio_referenced(sim, folio);
 
-	if (young > 0)
-		return true;
+	if (young != 0)
+		return true; /* young, or -1: the rmap lock was busy (FOLIOREF_KEEP) */
 	if (folio->flags & PG_referenced) {
 		folio->flags &= ~PG_referenced;
 		return true;
@@ -210,6 +211,12 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	}
 	if (!simmm__try_to_unmap(sim, folio, swp))
 		return SCAN_KEEP; /* stays in the swap cache for the rest */
+	/* The walk slept (notifier brackets). Our folio lock keeps the folio
+	 * in the swap cache (simmm__swap_free() leaves a locked folio there);
+	 * should it have left anyway, pageout() keeps a folio without a
+	 * mapping rather than writing it. */
+	if (!(folio->flags & PG_swapcache) || folio->private != swp)
+		return SCAN_KEEP;
 	/* pageout() after the unmap: the contents are final now. */
 	if (simmm__swap_writepage(sim, folio))
 		return SCAN_KEEP;
@@ -221,15 +228,22 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
 {
 	struct simmm_file *file = folio->mapping;
+	enum scan_result r = SCAN_KEEP;
 
 	if ((folio->flags & PG_swapbacked) || !file)
 		return SCAN_DROP; /* shmem: no swap-out path in simmm */
-	if (!simmm__try_to_unmap(sim, folio, 0))
-		return SCAN_KEEP;
+	/* try_to_unmap() may sleep and the file's last VMA may go meanwhile:
+	 * our reference keeps the inode (the kernel's folio lock holds off
+	 * truncation and eviction of the inode). */
+	simmm__file_get(file);
 	/* filemap_evict() writes back (if dirty) and drops the cache's
 	 * reference, like pageout() + __remove_mapping(). */
-	simmm__filemap_evict(file, folio);
-	return SCAN_RECLAIMED;
+	if (simmm__try_to_unmap(sim, folio, 0) && folio->mapping == file) {
+		simmm__filemap_evict(file, folio);
+		r = SCAN_RECLAIMED;
+	}
+	simmm__file_put(file);
+	return r;
 }
 
 /* One folio, isolated (we hold a reference). */

@@ -19,7 +19,11 @@
 #define VMA_OF(n, member) \
 	((struct simmm_vma *)((char *)(n) - offsetof(struct simmm_vma, member)))
 
-/* ---- anon_vma ---------------------------------------------------------------- */
+/* ---- anon_vma and the rmap locks -------------------------------------------- */
+
+/* One lockdep class per kind, like the kernel's per-call-site keys: the
+ * order rules learnt on one anon_vma (or file) hold for all. */
+static const struct simmm_lock_class_key anon_vma_key, i_mmap_key;
 
 int simmm__anon_vma_prepare(struct simmm_mm *mm, struct simmm_vma *vma)
 {
@@ -30,6 +34,12 @@ int simmm__anon_vma_prepare(struct simmm_mm *mm, struct simmm_vma *vma)
 	av = simmm__zalloc(mm->sim, SIMMM_ALLOC_META, sizeof(*av));
 	if (!av)
 		return -ENOMEM;
+	simmm_rwsem_init(&av->rwsem, "&anon_vma->rwsem");
+	simmm_lockdep_set_class(&av->rwsem.map, &anon_vma_key);
+	/* __anon_vma_prepare() locks the anon_vma because it may reuse a
+	 * neighbour's; simmm's is always new, so no walker can know it yet
+	 * and the check and the link need no scheduling point in between
+	 * (the kernel's page_table_lock re-check against a racing fault). */
 	vma->anon_vma = av;
 	av->refcount = 1;
 	vma->anon_node.start = vma->vm_pgoff;
@@ -38,14 +48,129 @@ int simmm__anon_vma_prepare(struct simmm_mm *mm, struct simmm_vma *vma)
 	return 0;
 }
 
-/* Drop @vma's reference; its node is already out of the tree. */
-void simmm__anon_vma_unlink(struct simmm_vma *vma)
+void simmm__anon_vma_get(struct simmm_anon_vma *av)
 {
-	struct simmm_anon_vma *av = vma->anon_vma;
+	av->refcount++;
+}
 
-	vma->anon_vma = NULL;
-	if (--av->refcount == 0)
-		simmm__free(vma->mm->sim, SIMMM_ALLOC_META, av, sizeof(*av));
+void simmm__anon_vma_put(simmm_sim *sim, struct simmm_anon_vma *av)
+{
+	if (NEVER(av->refcount <= 0))
+		return;
+	if (--av->refcount)
+		return;
+	/* Nobody can hold the lock: holders are pinned. */
+	NEVER(simmm_rwsem_is_locked(&av->rwsem) || av->vmas.root);
+	simmm__free(sim, SIMMM_ALLOC_META, av, sizeof(*av));
+}
+
+void simmm__i_mmap_lock_init(struct simmm_file *file)
+{
+	simmm_rwsem_init(&file->i_mmap_rwsem, "&mapping->i_mmap_rwsem");
+	simmm_lockdep_set_class(&file->i_mmap_rwsem.map, &i_mmap_key);
+}
+
+/* A lock that cannot be taken (a misuse already reported by lockdep, e.g.
+ * from a non-blockable section) leaves the change unprotected rather
+ * than lost. */
+void simmm__rmap_lock_write(struct simmm_vma *vma, struct simmm_rmap_wlock *l)
+{
+	simmm_sim *sim = vma->mm->sim;
+
+	l->file = vma->file;
+	l->av = vma->anon_vma;
+	if (l->file && simmm_down_write(sim, &l->file->i_mmap_rwsem))
+		l->file = NULL;
+	if (l->av && simmm_down_write(sim, &l->av->rwsem))
+		l->av = NULL;
+}
+
+void simmm__rmap_unlock_write(simmm_sim *sim, struct simmm_rmap_wlock *l)
+{
+	if (l->av)
+		simmm_up_write(sim, &l->av->rwsem);
+	if (l->file)
+		simmm_up_write(sim, &l->file->i_mmap_rwsem);
+	l->av = NULL;
+	l->file = NULL;
+}
+
+static int lock_read(simmm_sim *sim, struct simmm_rwsem *sem, bool try)
+{
+	if (try)
+		return simmm_down_read_trylock(sim, sem) == 1 ? 0 : -EAGAIN;
+	return simmm_down_read(sim, sem) ? -EAGAIN : 0;
+}
+
+static int lock_anon_read(simmm_sim *sim, struct simmm_page *folio, struct simmm_anon_vma *pinned,
+			  bool try, struct simmm_rmap_rlock *l)
+{
+	struct simmm_anon_vma *av = pinned;
+
+	/* folio_lock_anon_vma_read(): without a pin, only a mapped folio's
+	 * anon_vma is known to be alive (a VMA of the family maps it), and
+	 * only until the next scheduling point: pin it before sleeping. */
+	if (!av) {
+		if (simmm__folio_mapcount(sim, folio) == 0)
+			return 0;
+		av = folio->mapping;
+	}
+	simmm__anon_vma_get(av); /* pairs with simmm__rmap_unlock_read() */
+	if (lock_read(sim, &av->rwsem, try)) {
+		simmm__anon_vma_put(sim, av);
+		return -EAGAIN;
+	}
+	/* Unmapped while we slept: the VMAs may be gone (the kernel re-checks
+	 * folio_mapped() after pinning). */
+	if (!pinned && (folio->mapping != av || simmm__folio_mapcount(sim, folio) == 0)) {
+		simmm_up_read(sim, &av->rwsem);
+		simmm__anon_vma_put(sim, av);
+		return 0;
+	}
+	l->av = av;
+	l->tree = &av->vmas;
+	l->off = offsetof(struct simmm_vma, anon_node);
+	return 1;
+}
+
+static int lock_file_read(simmm_sim *sim, struct simmm_page *folio, bool try,
+			  struct simmm_rmap_rlock *l)
+{
+	struct simmm_file *file = folio->mapping;
+
+	/* A page-cache folio's mapping is cleared when the file goes, and
+	 * the file's reference keeps it while we may sleep. */
+	simmm__file_get(file); /* pairs with simmm__rmap_unlock_read() */
+	if (lock_read(sim, &file->i_mmap_rwsem, try)) {
+		simmm__file_put(file);
+		return -EAGAIN;
+	}
+	l->file = file;
+	l->tree = &file->i_mmap;
+	l->off = offsetof(struct simmm_vma, file_node);
+	return 1;
+}
+
+int simmm__rmap_lock_read(simmm_sim *sim, struct simmm_page *folio,
+			  struct simmm_anon_vma *pinned, bool try, struct simmm_rmap_rlock *l)
+{
+	*l = (struct simmm_rmap_rlock){0};
+	if (folio->flags & PG_anon)
+		return folio->mapping || pinned ? lock_anon_read(sim, folio, pinned, try, l) : 0;
+	return folio->mapping ? lock_file_read(sim, folio, try, l) : 0;
+}
+
+void simmm__rmap_unlock_read(simmm_sim *sim, struct simmm_rmap_rlock *l)
+{
+	if (l->av) {
+		simmm_up_read(sim, &l->av->rwsem);
+		simmm__anon_vma_put(sim, l->av);
+	}
+	if (l->file) {
+		simmm_up_read(sim, &l->file->i_mmap_rwsem);
+		simmm__file_put(l->file);
+	}
+	*l = (struct simmm_rmap_rlock){0};
 }
 
 /* ---- mapcounts ------------------------------------------------------------------ */
@@ -185,6 +310,8 @@ bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct sim
 	return simmm_pgtable_lookup(vma->mm->pgt, addr, t.level, slot) == 0;
 }
 
+/* The tree is read-locked: no VMA of it can be unlinked, so @next stays
+ * valid across @fn's scheduling points. */
 static void walk_tree(simmm_sim *sim, struct simmm_itree *tree, size_t off,
 		      struct simmm_page *folio, simmm_rmap_fn fn, void *arg)
 {
@@ -203,22 +330,25 @@ static void walk_tree(simmm_sim *sim, struct simmm_itree *tree, size_t off,
 	}
 }
 
+/* rmap_walk(): 0, or -EAGAIN when @try and the lock was contended. */
+static int rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn, void *arg,
+		     bool try)
+{
+	struct simmm_rmap_rlock l;
+	int locked;
+
+	folio = simmm__compound_head(sim, folio);
+	locked = simmm__rmap_lock_read(sim, folio, NULL, try, &l);
+	if (locked <= 0)
+		return locked;
+	walk_tree(sim, l.tree, l.off, folio, fn, arg);
+	simmm__rmap_unlock_read(sim, &l);
+	return 0;
+}
+
 void simmm__rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn, void *arg)
 {
-	folio = simmm__compound_head(sim, folio);
-	if (!folio->mapping)
-		return;
-	if (folio->flags & PG_anon) {
-		/* folio_lock_anon_vma_read(): only a mapped folio's anon_vma
-		 * is known to be alive. */
-		if (simmm__folio_mapcount(sim, folio) == 0)
-			return;
-		walk_tree(sim, &((struct simmm_anon_vma *)folio->mapping)->vmas,
-			  offsetof(struct simmm_vma, anon_node), folio, fn, arg);
-		return;
-	}
-	walk_tree(sim, &((struct simmm_file *)folio->mapping)->i_mmap,
-		  offsetof(struct simmm_vma, file_node), folio, fn, arg);
+	rmap_walk(sim, folio, fn, arg, false);
 }
 
 /* ---- try_to_unmap ------------------------------------------------------------------- */
@@ -374,7 +504,9 @@ int simmm__folio_referenced(simmm_sim *sim, struct simmm_page *folio)
 {
 	int count = 0;
 
-	folio = simmm__compound_head(sim, folio);
-	simmm__rmap_walk(sim, folio, referenced_one, &count);
+	/* folio_referenced() sets rwc.try_lock: reclaim does not wait for
+	 * a busy reverse map, it keeps the folio (-1). */
+	if (rmap_walk(sim, folio, referenced_one, &count, true))
+		return -1;
 	return count;
 }

@@ -21,6 +21,11 @@
  * last swap entry for it is gone (free_swap_and_cache() / folio_free_swap()
  * behaviour, applied on read faults too): simmm does not model the
  * "clean swap cache" optimisation, so a later reclaim just writes again.
+ * As in the kernel, removal needs the folio lock (__try_to_reclaim_swap()
+ * only trylocks): a folio locked by someone else (reclaim between
+ * add_to_swap() and pageout, a migration) stays in the cache with no swap
+ * entry left, and its owner decides (found by fuzz_races: MADV_DONTNEED
+ * took the folio out of the swap cache under reclaim's try_to_unmap()).
  *
  * Slots are allocated from a stack of freed offsets, then from a high-water
  * mark, so the slot array grows only with use (16 TiB devices cost nothing
@@ -388,7 +393,9 @@ void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp)
 /**
  * simmm__swap_free() - swap_free()/free_swap_and_cache(): a swap entry is
  * gone (zap, or a fault mapped the page). At count zero the swap-cache
- * folio leaves the cache and the slot is freed.
+ * folio leaves the cache and the slot is freed, unless the folio is
+ * locked (then its lock holder, or a later reclaim, frees the slot).
+ * Context: the caller does not hold the folio lock.
  */
 void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
 {
@@ -403,10 +410,15 @@ void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
 	}
 	if (--s->count)
 		return;
-	if (s->cache_pfn)
-		simmm__swap_cache_del(sim, simmm__pfn_to_page(sim, s->cache_pfn));
-	else
+	if (!s->cache_pfn) {
 		slot_maybe_release(sim, sw, s);
+		return;
+	}
+	/* __try_to_reclaim_swap(): folio_trylock(), modelled without a
+	 * scheduling point (the kernel's trylock cannot sleep); none of our
+	 * callers holds the lock itself. */
+	if (!(simmm__pfn_to_page(sim, s->cache_pfn)->flags & PG_locked))
+		simmm__swap_cache_del(sim, simmm__pfn_to_page(sim, s->cache_pfn));
 }
 
 int simmm__swap_count(simmm_sim *sim, simmm_entry_t swp)

@@ -64,6 +64,8 @@ static void set_intervals(struct simmm_vma *vma)
 	vma->file_node.last = vma->anon_node.last = vma->vm_pgoff + pages - 1;
 }
 
+/* The rmap trees (i_mmap, anon_vma) change only under their write locks
+ * (simmm__rmap_lock_write()); the mm's tree under the mmap lock. */
 static void trees_insert(struct simmm_mm *mm, struct simmm_vma *vma)
 {
 	set_intervals(vma);
@@ -83,32 +85,19 @@ static void trees_remove(struct simmm_mm *mm, struct simmm_vma *vma)
 		simmm__itree_remove(&vma->anon_vma->vmas, &vma->anon_node);
 }
 
-/* Link into the mm, the file's i_mmap and the anon_vma, taking a file
- * reference and an anon_vma reference (pairs with simmm__vma_unlink). */
-void simmm__vma_link(struct simmm_mm *mm, struct simmm_vma *vma)
+/* Link with the rmap write locks held (the caller's). */
+static void vma_link_locked(struct simmm_mm *mm, struct simmm_vma *vma)
 {
 	vma->mm = mm;
 	trees_insert(mm, vma);
 	if (vma->file)
 		simmm__file_get(vma->file);
 	if (vma->anon_vma)
-		vma->anon_vma->refcount++;
+		simmm__anon_vma_get(vma->anon_vma);
 }
 
-void simmm__vma_unlink(struct simmm_mm *mm, struct simmm_vma *vma)
-{
-	trees_remove(mm, vma);
-	if (vma->file)
-		simmm__file_put(vma->file);
-	if (vma->anon_vma)
-		simmm__anon_vma_unlink(vma);
-	vma->file = NULL;
-	vma->anon_vma = NULL;
-}
-
-/* Change a linked VMA's bounds (the trees are keyed by them). */
-void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
-			  uint64_t pgoff)
+static void set_range_locked(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
+			     uint64_t pgoff)
 {
 	trees_remove(vma->mm, vma);
 	vma->vm_start = start;
@@ -117,12 +106,57 @@ void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_
 	trees_insert(vma->mm, vma);
 }
 
+/* Link into the mm, the file's i_mmap and the anon_vma, taking a file
+ * reference and an anon_vma reference (pairs with simmm__vma_unlink). */
+void simmm__vma_link(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	struct simmm_rmap_wlock l;
+
+	vma->mm = mm;
+	simmm__rmap_lock_write(vma, &l);
+	vma_link_locked(mm, vma);
+	simmm__rmap_unlock_write(mm->sim, &l);
+}
+
+/* unlink_file_vma() / unlink_anon_vmas(): out of the trees under the
+ * write locks (an rmap walker still using the VMA finishes first), then
+ * the references go, after the unlock, since the last one frees the
+ * anon_vma or the file with its lock. */
+void simmm__vma_unlink(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	struct simmm_file *file = vma->file;
+	struct simmm_anon_vma *av = vma->anon_vma;
+	struct simmm_rmap_wlock l;
+
+	simmm__rmap_lock_write(vma, &l);
+	trees_remove(mm, vma);
+	simmm__rmap_unlock_write(mm->sim, &l);
+	vma->file = NULL;
+	vma->anon_vma = NULL;
+	if (file)
+		simmm__file_put(file);
+	if (av)
+		simmm__anon_vma_put(mm->sim, av);
+}
+
+/* Change a linked VMA's bounds (the trees are keyed by them). */
+void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
+			  uint64_t pgoff)
+{
+	struct simmm_rmap_wlock l;
+
+	simmm__rmap_lock_write(vma, &l);
+	set_range_locked(vma, start, end, pgoff);
+	simmm__rmap_unlock_write(vma->mm->sim, &l);
+}
+
 /* ---- split and merge --------------------------------------------------------- */
 
 int simmm__vma_split_with(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
 			  struct simmm_vma **spare)
 {
 	unsigned shift = simmm__page_shift(mm);
+	struct simmm_rmap_wlock l;
 	struct simmm_vma *tail;
 
 	if (addr <= vma->vm_start || addr >= vma->vm_end)
@@ -133,12 +167,16 @@ int simmm__vma_split_with(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
 	if (spare)
 		*spare = NULL;
 	/* __split_vma(): the new VMA gets the upper part with the file
-	 * offset (or anon linear index) advanced accordingly. */
+	 * offset (or anon linear index) advanced accordingly. Both halves
+	 * change under one hold of the rmap locks (vma_prepare()), so no
+	 * walker sees the pages of the tail covered by neither. */
 	*tail = *vma;
 	tail->vm_start = addr;
 	tail->vm_pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> shift);
-	simmm__vma_set_range(vma, vma->vm_start, addr, vma->vm_pgoff);
-	simmm__vma_link(mm, tail);
+	simmm__rmap_lock_write(vma, &l);
+	set_range_locked(vma, vma->vm_start, addr, vma->vm_pgoff);
+	vma_link_locked(mm, tail);
+	simmm__rmap_unlock_write(mm->sim, &l);
 	return 0;
 }
 
@@ -162,21 +200,31 @@ static bool can_merge(const struct simmm_vma *a, const struct simmm_vma *b, unsi
 	return a->vm_pgoff + ((a->vm_end - a->vm_start) >> shift) == b->vm_pgoff;
 }
 
-/* Fold @b into @a (a directly below b). */
+/* Fold @b into @a (a directly below b): one hold of the rmap locks of
+ * @b (the same file, and its anon_vma, which @a shares or adopts). */
 static void merge_into(struct simmm_mm *mm, struct simmm_vma *a, struct simmm_vma *b)
 {
+	struct simmm_file *file = b->file;
 	simmm_addr_t end = b->vm_end;
+	struct simmm_rmap_wlock l;
 
+	simmm__rmap_lock_write(b->anon_vma ? b : a, &l);
 	if (!a->anon_vma && b->anon_vma) {
 		a->anon_vma = b->anon_vma;
-		a->anon_vma->refcount++;
+		simmm__anon_vma_get(a->anon_vma);
 		a->anon_node.start = a->vm_pgoff;
 		a->anon_node.last = a->vm_pgoff + simmm__vma_pages(a) - 1;
 		simmm__itree_insert(&a->anon_vma->vmas, &a->anon_node);
 	}
-	simmm__vma_unlink(mm, b);
+	trees_remove(mm, b);
+	set_range_locked(a, a->vm_start, end, a->vm_pgoff);
+	simmm__rmap_unlock_write(mm->sim, &l);
+	/* @b's references; @a holds its own on both. */
+	if (file)
+		simmm__file_put(file);
+	if (b->anon_vma)
+		simmm__anon_vma_put(mm->sim, b->anon_vma);
 	simmm__vma_free(mm, b);
-	simmm__vma_set_range(a, a->vm_start, end, a->vm_pgoff);
 }
 
 struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma)

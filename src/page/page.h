@@ -48,6 +48,9 @@ enum {
 	PG_waiters = 1u << 18,
 	PG_zero = 1u << 19,      /* the shared (huge) zero page */
 	PG_device = 1u << 20,    /* ZONE_DEVICE frame (memtype says which) */
+	PG_migrate_pin = 1u << 21, /* a migration pins the folio's anon_vma
+				    * (the kernel keeps it in the migration's
+				    * private data; src/migrate/entry.c) */
 };
 
 /**

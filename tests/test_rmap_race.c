@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Regressions of the races fuzz_races found in the reverse map and around
+ * it (docs/fuzzing.md), each on a fixed round-robin schedule:
+ *  1. reclaim's rmap walk sleeps in its notifier bracket while munmap or
+ *     exit frees the VMAs it walks (use-after-free): VMA unlink must wait
+ *     for the walker (the anon_vma rwsem);
+ *  2. the same with device eviction's walk (try_to_migrate);
+ *  3. eviction of a device page whose process exited pinned its stale,
+ *     freed anon_vma (folio_get_anon_vma() pins only a mapped folio's);
+ *  4. MADV_DONTNEED (or exit) took a folio out of the swap cache while
+ *     reclaim, holding its lock, was between add_to_swap() and pageout;
+ *  5. two CPU threads faulting one device-private page livelocked (each
+ *     held a reference while waiting, failing the other's migration);
+ *  6. a CPU fault racing a device that migrates the page back and forth
+ *     gave up after 8 faults although every one made progress.
+ * A "gate" notifier stops one task inside its notifier bracket for a while
+ * so that the other one can run its operation in the window. Task bodies
+ * only record; the assertions run after simmm_sched_run().
+ */
+#include "test_migrate_util.h"
+#include "mm/mm_ext.h"
+
+#define RW (SIMMM_PROT_READ | SIMMM_PROT_WRITE)
+#define ANON (SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS)
+#define GATE_YIELDS 64
+
+/* Stops task @task at its first @max_stops (0: one) @event starts (or
+ * ends), each until the other task finished a round (or all of them), or
+ * GATE_YIELDS yields. */
+struct gate {
+	struct simmm_mmu_notifier mn; /* first */
+	simmm_sim *sim;
+	enum simmm_mmu_notifier_event event;
+	bool at_end;
+	uint32_t task;
+	unsigned stops, max_stops;
+	bool inside;
+	unsigned rounds;             /* counted by the other task */
+	bool other_done;             /* set by the other task after its op(s) */
+	bool other_done_inside;      /* ... while the gated task was stopped */
+};
+
+static void gate_stop(struct gate *g, const struct simmm_mmu_notifier_range *r)
+{
+	unsigned round = g->rounds;
+
+	if (g->stops >= (g->max_stops ? g->max_stops : 1) || r->event != g->event ||
+	    simmm_sched_current(g->sim) != g->task)
+		return;
+	g->stops++;
+	g->inside = true;
+	for (int i = 0; i < GATE_YIELDS && !g->other_done && g->rounds == round; i++)
+		simmm_sched_yield(g->sim);
+	g->other_done_inside = g->other_done;
+	g->inside = false;
+}
+
+static int gate_start(struct simmm_mmu_notifier *sub, const struct simmm_mmu_notifier_range *r)
+{
+	struct gate *g = (struct gate *)sub;
+
+	if (!g->at_end)
+		gate_stop(g, r);
+	return 0;
+}
+
+static void gate_end(struct simmm_mmu_notifier *sub, const struct simmm_mmu_notifier_range *r)
+{
+	struct gate *g = (struct gate *)sub;
+
+	if (g->at_end)
+		gate_stop(g, r);
+}
+
+static const struct simmm_mmu_notifier_ops gate_ops = {
+	.invalidate_range_start = gate_start,
+	.invalidate_range_end = gate_end,
+};
+
+struct race {
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	struct gate g;
+	struct tdev dev;
+	uint64_t ps, a;
+	bool exit;             /* the other task exits instead of munmap */
+	int err_a, err_b, err_c;
+	uint64_t reclaimed;
+};
+
+static struct race *race_new(void)
+{
+	struct race *r = calloc(1, sizeof(*r));
+	struct simmm_sched_config cfg;
+
+	r->sim = tu_sim_new(NULL, 64ULL << 20, 1);
+	r->ps = 1ULL << simmm_sim_geometry(r->sim)->page_shift;
+	TU_ASSERT_OK(simmm_mm_create(r->sim, &r->mm));
+	TU_ASSERT_OK(simmm_mmap(r->mm, 0, 4 * r->ps, RW, ANON, NULL, 0, &r->a));
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a, "x", 1, SIMMM_ACCESS_WRITE));
+	r->g.mn.ops = &gate_ops;
+	r->g.sim = r->sim;
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&r->g.mn, r->mm));
+	simmm_sched_config_init(r->sim, &cfg);
+	cfg.policy = SIMMM_SCHED_RR;
+	TU_ASSERT_OK(simmm_sched_configure(r->sim, &cfg));
+	return r;
+}
+
+static void race_run(struct race *r)
+{
+	assert_int_equal(simmm_sched_run(r->sim, 1000000), SIMMM_SCHED_DONE);
+	assert_int_equal(simmm_reports_count(r->sim, 0), 0);
+	TU_CHECK(r->sim);
+}
+
+static void race_free(struct race *r)
+{
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&r->g.mn, r->mm));
+	if (!r->exit)
+		TU_ASSERT_OK(simmm_mmput(r->mm));
+	if (r->dev.sim) {
+		TU_ASSERT_OK(tdev_evict(&r->dev));
+		TU_ASSERT_OK(simmm_memunmap_pages(&r->dev.pgmap));
+	}
+	tu_sim_free(&r->sim);
+	free(r);
+}
+
+/* The other side: wait until the gated task is inside, then unmap the
+ * page (or exit the process). */
+static void task_unmap(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < GATE_YIELDS && !r->g.inside; i++)
+		simmm_sched_yield(sim);
+	r->err_b = r->exit ? simmm_mmput(r->mm) : simmm_munmap(r->mm, r->a, 4 * r->ps);
+	r->g.other_done = true;
+}
+
+static void task_reclaim(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	r->err_a = simmm_reclaim(sim, 1, &r->reclaimed);
+}
+
+static void reclaim_vs_unmap(bool exit)
+{
+	struct race *r = race_new();
+	int a;
+
+	r->exit = exit;
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	a = simmm_sched_spawn(r->sim, "reclaim", task_reclaim, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, exit ? "exit" : "munmap", task_unmap, r) > 0);
+	race_run(r);
+	assert_int_equal(r->g.stops, 1);
+	/* The VMA could not go while the walk was inside it. */
+	assert_false(r->g.other_done_inside);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	race_free(r);
+}
+
+/* 1. try_to_unmap() vs munmap / exit (the reproducer exited the process;
+ * exit's zap, which does not wait for the walker, then also meets 4.). */
+static void reclaim_walk_vs_munmap(void **state)
+{
+	(void)state;
+	reclaim_vs_unmap(false);
+}
+
+static void reclaim_walk_vs_exit(void **state)
+{
+	(void)state;
+	reclaim_vs_unmap(true);
+}
+
+/* 2. try_to_migrate() of device eviction vs munmap. */
+static void task_evict(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_a = tdev_evict(&r->dev);
+}
+
+static void evict_walk_vs_munmap(void **state)
+{
+	struct race *r = race_new();
+	uint64_t migrated = 0;
+	int a;
+	(void)state;
+
+	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+	TU_ASSERT_OK(tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+				  &migrated));
+	assert_int_equal(migrated, 1);
+	assert_true(simmm_is_device_private_entry(tu_pte(r->mm, r->a)));
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	a = simmm_sched_spawn(r->sim, "evict", task_evict, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "munmap", task_unmap, r) > 0);
+	race_run(r);
+	assert_int_equal(r->g.stops, 1);
+	assert_false(r->g.other_done_inside);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	assert_int_equal(r->dev.nfree, 8);
+	race_free(r);
+}
+
+/* 3. A device page outliving its process keeps a stale mapping; eviction
+ * must not pin (read) the freed anon_vma. No concurrency needed. */
+static void evict_after_exit_stale_anon_vma(void **state)
+{
+	simmm_sim *sim = tu_sim_new(NULL, 64ULL << 20, 1);
+	struct simmm_mm *mm;
+	struct tdev dev;
+	uint64_t migrated = 0, ps = 1ULL << simmm_sim_geometry(sim)->page_shift;
+	simmm_addr_t a;
+	simmm_pfn_t pfn;
+	(void)state;
+
+	TU_ASSERT_OK(simmm_mm_create(sim, &mm));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, ps, RW, ANON, NULL, 0, &a));
+	TU_ASSERT_OK(simmm_mm_access(mm, a, "x", 1, SIMMM_ACCESS_WRITE));
+	TU_ASSERT_OK(tdev_init(&dev, sim, SIMMM_MEM_DEVICE_PRIVATE, 4));
+	TU_ASSERT_OK(tdev_migrate(&dev, mm, a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM, &migrated));
+	assert_int_equal(migrated, 1);
+	pfn = simmm_swp_offset_pfn(tu_pte(mm, a));
+	TU_ASSERT_OK(simmm_page_get(sim, pfn)); /* the driver keeps the page */
+	TU_ASSERT_OK(simmm_mmput(mm));          /* the anon_vma is freed */
+	TU_CHECK(sim);
+	TU_ASSERT_OK(tdev_evict(&dev));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_page_put(sim, pfn));
+	assert_int_equal(dev.nfree, 4);
+	TU_ASSERT_OK(simmm_memunmap_pages(&dev.pgmap));
+	tu_sim_free(&sim);
+}
+
+/* 4. Reclaim stops after try_to_unmap() turned the pte into a swap entry
+ * (in the CLEAR bracket's end); MADV_DONTNEED drops that entry. */
+static void task_dontneed(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < GATE_YIELDS && !r->g.inside; i++)
+		simmm_sched_yield(sim);
+	r->err_b = simmm_madvise(r->mm, r->a, r->ps, SIMMM_MADV_DONTNEED);
+	r->g.other_done = true;
+}
+
+static void reclaim_vs_dontneed_swapcache(void **state)
+{
+	struct race *r = race_new();
+	uint64_t used = 1;
+	int a;
+	(void)state;
+
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	r->g.at_end = true;
+	a = simmm_sched_spawn(r->sim, "reclaim", task_reclaim, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "dontneed", task_dontneed, r) > 0);
+	race_run(r);
+	assert_true(r->g.stops == 1 && r->g.other_done_inside);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	/* The folio stayed in the swap cache under reclaim's lock; pageout
+	 * wrote it and freed it with its slot. */
+	assert_int_equal(r->reclaimed, 1);
+	simmm__swap_usage(r->sim, &used, NULL);
+	assert_int_equal(used, 0);
+	race_free(r);
+}
+
+/* 5. Two CPU threads read one device-private page; the driver retries at
+ * once, as upstream's does (no back-off). */
+static void task_read(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	char c = 0;
+	int err;
+
+	(void)sim;
+	err = simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ);
+	if (!err && c != 'x')
+		err = -EIO;
+	if (simmm_sched_current(sim) == r->g.task)
+		r->err_a = err;
+	else
+		r->err_c = err;
+}
+
+static void two_cpus_fault_one_device_page(void **state)
+{
+	struct race *r = race_new();
+	uint64_t migrated = 0;
+	int a;
+	(void)state;
+
+	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+	TU_ASSERT_OK(tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+				  &migrated));
+	assert_int_equal(migrated, 1);
+	r->dev.no_backoff = true;
+	a = simmm_sched_spawn(r->sim, "cpu0", task_read, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "cpu1", task_read, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_c);
+	assert_int_equal(r->dev.to_ram_done, 1);
+	assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+	race_free(r);
+}
+
+/* 6. A device migrating a COW-shared page to its memory and back, again and
+ * again, while a CPU write fault on it keeps losing its pte_same() check:
+ * every fault makes progress (the entry changes), so the access goes on as
+ * the kernel's would, instead of giving up with -EDEADLK after 8 faults. */
+#define ROUNDS 6
+
+static void task_cow_write(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_a = simmm_mm_access(r->mm, r->a, "y", 1, SIMMM_ACCESS_WRITE);
+}
+
+static void task_pingpong(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	uint64_t migrated = 0;
+
+	for (unsigned k = 0; k < ROUNDS && !r->err_b; k++) {
+		/* The CPU's (k + 1)-th stop in its COW bracket. */
+		for (int i = 0; i < GATE_YIELDS && !(r->g.inside && r->g.stops == k + 1); i++)
+			simmm_sched_yield(sim);
+		r->err_b = tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+					&migrated);
+
+		r->reclaimed += migrated; /* pages moved to the device */
+		r->g.rounds++;
+	}
+	r->g.other_done = true;
+}
+
+static void cow_fault_vs_device_pingpong(void **state)
+{
+	struct race *r = race_new();
+	struct simmm_mm *child;
+	char c = 0;
+	int a;
+	(void)state;
+
+	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+	TU_ASSERT_OK(simmm_fork(r->mm, &child));
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	r->g.max_stops = ROUNDS;
+	a = simmm_sched_spawn(r->sim, "cpu", task_cow_write, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "dev", task_pingpong, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	assert_int_equal(r->g.stops, ROUNDS);
+	assert_int_equal(r->reclaimed, ROUNDS); /* every round moved the page */
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'y');
+	TU_ASSERT_OK(simmm_mm_access(child, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'x');
+	TU_CHECK(r->sim);
+	TU_ASSERT_OK(simmm_mmput(child));
+	race_free(r);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]); /* one test by name (glob) */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reclaim_walk_vs_munmap),
+		cmocka_unit_test(reclaim_walk_vs_exit),
+		cmocka_unit_test(evict_walk_vs_munmap),
+		cmocka_unit_test(evict_after_exit_stale_anon_vma),
+		cmocka_unit_test(reclaim_vs_dontneed_swapcache),
+		cmocka_unit_test(two_cpus_fault_one_device_page),
+		cmocka_unit_test(cow_fault_vs_device_pingpong),
+	};
+	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
+}
