@@ -42,6 +42,43 @@ static bool huge_zero_at(struct simmm_mm *mm, simmm_addr_t addr)
 	       t.level == SIMMM_LVL_PMD && simmm__is_huge_zero_pfn(mm->sim, simmm_pte_pfn(t.entry));
 }
 
+/* The entry mapping a new @folio in @vma at @lvl: a device-private entry
+ * (writable if VM_WRITE) for private memory, else a normal one (a PMD
+ * leaf above PTE level). False for other ZONE_DEVICE types. */
+static bool new_entry(struct simmm_vma *vma, struct simmm_page *folio, enum simmm_level lvl,
+		      simmm_entry_t *e)
+{
+	if (simmm__is_device_private_page(folio)) {
+		*e = (vma->vm_flags & SIMMM_VM_WRITE)
+			     ? simmm_make_writable_device_private_entry(folio->pfn)
+			     : simmm_make_readable_device_private_entry(folio->pfn);
+		return true;
+	}
+	if (simmm__is_zone_device_page(folio) && !simmm__is_device_coherent_page(folio))
+		return false; /* unsupported ZONE_DEVICE type */
+	*e = simmm__mk_pte(vma->mm, vma, folio->pfn, true);
+	if (lvl != SIMMM_LVL_PTE)
+		*e = simmm_entry_mkleaf(*e);
+	return true;
+}
+
+/* Map a new @folio with @e at @lvl, as do_anonymous_page() /
+ * __do_huge_pmd_anonymous_page() would: exclusive anon rmap, LRU (system
+ * memory), the mapping's reference, rss. */
+static void map_new_folio(struct simmm_vma *vma, simmm_addr_t addr, struct simmm_page *folio,
+			  enum simmm_level lvl, simmm_entry_t e)
+{
+	simmm_sim *sim = vma->mm->sim;
+
+	folio->flags |= PG_uptodate;
+	simmm__folio_add_new_anon_rmap(folio, vma, addr, true);
+	if (!simmm__is_zone_device_page(folio))
+		simmm__lru_add(sim, folio);
+	simmm__folio_get(sim, folio);
+	simmm_pgtable_set(vma->mm->pgt, addr, lvl, e);
+	simmm__rss_add(vma->mm, vma, folio, 1LL << folio->order);
+}
+
 /* migrate_vma_insert_page(): map @page where a hole was collected, as
  * do_anonymous_page() would, but with a device-private entry for private
  * memory. Only over a none or zero-page pte: a CPU fault that filled the
@@ -56,15 +93,9 @@ static void insert_page(struct simmm_migrate_vma *m, simmm_addr_t addr, struct s
 	simmm_entry_t *slot, e, orig;
 
 	*src &= ~SIMMM_MIGRATE_PFN_MIGRATE;
-	if (!simmm__vma_is_anonymous(vma) || folio->order)
+	if (!simmm__vma_is_anonymous(vma) || folio->order ||
+	    !new_entry(vma, folio, SIMMM_LVL_PTE, &e))
 		return;
-	if (simmm__is_device_private_page(folio))
-		e = (vma->vm_flags & SIMMM_VM_WRITE) ? simmm_make_writable_device_private_entry(folio->pfn)
-						     : simmm_make_readable_device_private_entry(folio->pfn);
-	else if (simmm__is_zone_device_page(folio) && !simmm__is_device_coherent_page(folio))
-		return; /* unsupported ZONE_DEVICE type */
-	else
-		e = simmm__mk_pte(mm, vma, folio->pfn, true);
 	/* The huge zero page collected as a hole is split first [6.19+]; any
 	 * other pmd_trans_huge() there (-EEXIST) or no memory for tables:
 	 * abort. */
@@ -79,13 +110,7 @@ static void insert_page(struct simmm_migrate_vma *m, simmm_addr_t addr, struct s
 		return;
 	if (vma->vm_flags & SIMMM_VM_UFFD_MISSING)
 		return; /* userfaultfd_missing(): back off, do not deliver */
-	folio->flags |= PG_uptodate;
-	simmm__folio_add_new_anon_rmap(folio, vma, addr, true);
-	if (!simmm__is_zone_device_page(folio))
-		simmm__lru_add(sim, folio);
-	simmm__folio_get(sim, folio);
-	simmm_pgtable_set(mm->pgt, addr, SIMMM_LVL_PTE, e);
-	simmm__rss_add(mm, vma, folio, 1);
+	map_new_folio(vma, addr, folio, SIMMM_LVL_PTE, e);
 	*src = SIMMM_MIGRATE_PFN_MIGRATE;
 }
 
@@ -152,15 +177,8 @@ static void insert_huge_page(struct simmm_migrate_vma *m, simmm_addr_t addr,
 
 	*src &= ~SIMMM_MIGRATE_PFN_MIGRATE;
 	if (!simmm__vma_is_anonymous(vma) || folio->order != simmm__pmd_order(sim) ||
-	    folio != page)
+	    folio != page || !new_entry(vma, folio, SIMMM_LVL_PMD, &e))
 		return;
-	if (simmm__is_device_private_page(folio))
-		e = (vma->vm_flags & SIMMM_VM_WRITE) ? simmm_make_writable_device_private_entry(folio->pfn)
-						     : simmm_make_readable_device_private_entry(folio->pfn);
-	else if (simmm__is_zone_device_page(folio) && !simmm__is_device_coherent_page(folio))
-		return;
-	else
-		e = simmm_entry_mkleaf(simmm__mk_pte(mm, vma, folio->pfn, true));
 	if (simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
 	    simmm__anon_vma_prepare(mm, vma))
 		return;
@@ -169,13 +187,7 @@ static void insert_huge_page(struct simmm_migrate_vma *m, simmm_addr_t addr,
 	/* Over a none PMD or the huge zero page (which holds nothing). */
 	if (!simmm_entry_none(*slot) && !huge_zero_at(mm, addr))
 		return;
-	folio->flags |= PG_uptodate;
-	simmm__folio_add_new_anon_rmap(folio, vma, addr, true);
-	if (!simmm__is_zone_device_page(folio))
-		simmm__lru_add(sim, folio);
-	simmm__folio_get(sim, folio);
-	simmm_pgtable_set(mm->pgt, addr, SIMMM_LVL_PMD, e);
-	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
+	map_new_folio(vma, addr, folio, SIMMM_LVL_PMD, e);
 	*src = SIMMM_MIGRATE_PFN_MIGRATE | SIMMM_MIGRATE_PFN_COMPOUND;
 }
 
