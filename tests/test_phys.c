@@ -289,6 +289,11 @@ static void partial_last_section(void **state)
 		top = pfn > top ? pfn : top;
 	}
 	assert_int_equal(n, nr - 1); /* all but the zero page */
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.alloc_failures, 1); /* the last try */
+	assert_int_equal(simmm_page_alloc(sim, 1, &pfn), -ENOMEM);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.alloc_failures, 2);
 	simmm_reports_clear(sim); /* the -ENOMEM of the last try may warn */
 	assert_int_equal(top, nr - 1);
 	TU_ASSERT_OK(simmm_phys_stats(sim, &st));

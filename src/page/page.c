@@ -415,6 +415,7 @@ int simmm_phys_stats(const simmm_sim *sim, struct simmm_phys_stats *out)
 	out->sections = ph->nr_sections;
 	out->sections_present = ph->sections_present;
 	out->memmap_bytes = ph->memmap_bytes;
+	out->alloc_failures = ph->alloc_failures;
 	for (unsigned o = 0; o <= ph->max_order && o < 32; o++)
 		out->free_blocks[o] = ph->area[o].nr;
 	out->max_order = ph->max_order;

@@ -44,6 +44,7 @@ struct simmm_phys {
 	uint64_t free_pages;
 	uint64_t table_pages;
 	uint64_t content_pages;
+	uint64_t alloc_failures; /* allocations that found no free block */
 	simmm_pfn_t zero_pfn;
 	struct simmm_devmem *devmem; /* ZONE_DEVICE ranges above RAM (devmem.c) */
 };
