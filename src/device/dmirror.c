@@ -138,6 +138,27 @@ static simmm_pfn_t sys_alloc_locked(simmm_sim *sim)
 	return pfn;
 }
 
+/* Give back a locked page with one reference that a migration will not
+ * use (a device page goes back to the free list through ->folio_free). */
+static void page_release_locked(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	simmm_unlock_page(sim, pfn);
+	simmm_page_put(sim, pfn);
+}
+
+/* Copy @src into the new page @dst of a migration. Unlike the kernel's
+ * copy_highpage(), simmm's folio_copy() can fail (-ENOMEM: the contents of
+ * @dst cannot be allocated); the page is then given back and the entry
+ * declined, so the data stays where it is instead of being lost. */
+static bool copy_or_release(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t dst_data,
+			    simmm_pfn_t src)
+{
+	if (!simmm_folio_copy(sim, dst_data, src))
+		return true;
+	page_release_locked(sim, dst);
+	return false;
+}
+
 /* The retry loop of dmirror_range_fault()/dmirror_range_snapshot(): time
  * must pass for the timeout to matter, also outside a scheduler task. */
 static void backoff(simmm_sim *sim)
@@ -590,8 +611,9 @@ static simmm_pfn_t dev_page_with_data(struct simmm_dmirror *dmirror, simmm_pfn_t
 
 	if (!dpage)
 		return 0;
-	if (spage && spage != simmm_zero_pfn(sim))
-		simmm_folio_copy(sim, backing_page(sim, dpage), spage);
+	if (spage && spage != simmm_zero_pfn(sim) &&
+	    !copy_or_release(sim, dpage, backing_page(sim, dpage), spage))
+		return 0;
 	return dpage;
 }
 
@@ -638,11 +660,11 @@ static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 			}
 			continue;
 		}
-		if (dpage) {
-			if (spage && spage != simmm_zero_pfn(sim))
-				simmm_folio_copy(sim, backing_page(sim, dpage), spage);
+		if (dpage && spage && spage != simmm_zero_pfn(sim) &&
+		    !copy_or_release(sim, dpage, backing_page(sim, dpage), spage))
+			dpage = 0;
+		if (dpage)
 			args->dst[i] = simmm_migrate_pfn(dpage) | write;
-		}
 		i++;
 	}
 }
@@ -802,7 +824,8 @@ static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *ar
 			dpt_erase(&owner->pt, vpn + i);
 			simmm_mutex_unlock(sim, &owner->mutex);
 		}
-		simmm_folio_copy(sim, dpage, backing_page(sim, spage));
+		if (!copy_or_release(sim, dpage, dpage, backing_page(sim, spage)))
+			return SIMMM_VM_FAULT_OOM;
 		args->dst[i] = simmm_migrate_pfn(dpage) |
 			       (args->src[i] & SIMMM_MIGRATE_PFN_WRITE);
 	}
@@ -896,12 +919,10 @@ static unsigned dmirror_devmem_fault(struct simmm_vm_fault *vmf)
 		ret = 0;
 		if (spage && (src & SIMMM_MIGRATE_PFN_MIGRATE)) {
 			dpage = sys_alloc_locked(sim);
-			if (!dpage) {
+			if (!dpage || !copy_or_release(sim, dpage, dpage, backing_page(sim, spage)))
 				ret = SIMMM_VM_FAULT_OOM;
-			} else {
-				simmm_folio_copy(sim, dpage, backing_page(sim, spage));
+			else
 				dst = simmm_migrate_pfn(dpage) | (src & SIMMM_MIGRATE_PFN_WRITE);
-			}
 		}
 	}
 	/* Unlike upstream, finish the migration on failure too, so the page
@@ -1121,9 +1142,8 @@ static int dmirror_device_evict_chunk(struct dchunk *c)
 		if (!spage || !(m.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
 			continue;
 		dpage = sys_alloc_locked(sim);
-		if (!dpage)
+		if (!dpage || !copy_or_release(sim, dpage, dpage, backing_page(sim, spage)))
 			continue; /* stays on the device; memunmap will refuse */
-		simmm_folio_copy(sim, dpage, backing_page(sim, spage));
 		m.dst[i] = simmm_migrate_pfn(dpage) | (m.src[i] & SIMMM_MIGRATE_PFN_WRITE);
 		mdevice->st.evicted++;
 	}
