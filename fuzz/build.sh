@@ -17,6 +17,12 @@
 # $OUT/<h>, with $OUT/<h>.dict, $OUT/<h>_seed_corpus.zip (fuzz/corpus/<h>)
 # and $OUT/<h>.options (libFuzzer flags, see docs/fuzzing.md).
 #
+# $SIMMM_LIB_CFLAGS is added for the library sources only; by default, when
+# $CFLAGS asks for libFuzzer coverage (fuzzer-no-link), it is
+# -fno-sanitize-coverage=trace-cmp: edge coverage stays, the comparison
+# hooks go (half of fuzz_mm_ops' cycles, see docs/fuzzing.md). Set it to
+# an empty string to keep them.
+#
 # Run from anywhere: paths are relative to this script.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +31,10 @@ CFLAGS=${CFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuz
 LIB_FUZZING_ENGINE=${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}
 OUT=${OUT:-$ROOT/build/oss-fuzz/out}
 BUILD=${WORK:-$(mktemp -d)}/simmm-fuzz-build
+case "$CFLAGS" in
+*fuzzer-no-link*) SIMMM_LIB_CFLAGS=${SIMMM_LIB_CFLAGS--fno-sanitize-coverage=trace-cmp} ;;
+*) SIMMM_LIB_CFLAGS=${SIMMM_LIB_CFLAGS-} ;;
+esac
 HARNESSES="fuzz_entries fuzz_mm_ops fuzz_races"
 
 mkdir -p "$OUT" "$BUILD/obj"
@@ -39,7 +49,7 @@ for src in "$ROOT"/src/*/*.c; do
 	rel=${src#"$ROOT"/src/}
 	obj="$BUILD/obj/${rel//\//_}.o"
 	# shellcheck disable=SC2086
-	$CC $CFLAGS $COMMON -DSIMMM_BUILDING=1 -I"$ROOT/src" -c "$src" -o "$obj" &
+	$CC $CFLAGS $SIMMM_LIB_CFLAGS $COMMON -DSIMMM_BUILDING=1 -I"$ROOT/src" -c "$src" -o "$obj" &
 	objs+=("$obj")
 	# at most $(nproc) compilers at once
 	while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n; done

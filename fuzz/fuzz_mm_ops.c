@@ -69,6 +69,7 @@ struct mobj {
 	struct simmm_file *file; /* files only (shmem objects belong to VMAs) */
 	uint64_t size;           /* bytes */
 	bool rdonly;
+	bool filled;             /* files: initial bytes written (file_fill) */
 	uint8_t data[MAXOBJP][NSLOT];
 };
 
@@ -95,6 +96,8 @@ static struct fz {
 	uint8_t touched[NP_MAX];
 	unsigned peek_cursor;
 	bool inject;
+	struct simmm_fault_config fc; /* the injection armed for this op */
+	uint64_t fail0;               /* RAM allocation failures before this op */
 	/* op trace for failure messages */
 	char trace[16384];
 	size_t tlen;
@@ -418,9 +421,12 @@ static int dec_prot(uint8_t b)
 }
 
 /*
- * May an op fail with -ENOMEM? Under injection, or when RAM is (nearly)
- * full: shmem folios are not reclaimable in simmm (reclaim.c), so a
- * window full of shared anonymous memory runs out for real.
+ * May an op fail with -ENOMEM? Under injection, or when RAM ran out during
+ * it (an allocation found no free block even after reclaim had its go, as
+ * when fork copies the pages of a pinned THP; the op frees what it took on
+ * failure, so free memory afterwards does not tell), or when RAM is (nearly)
+ * full: shmem folios are not reclaimable in simmm (reclaim.c), so a window
+ * full of shared anonymous memory runs out for real.
  */
 static bool oom_ok(void)
 {
@@ -428,7 +434,8 @@ static bool oom_ok(void)
 
 	if (F.inject)
 		return true;
-	return simmm_phys_stats(F.sim, &st) == 0 && st.free_pages < 16;
+	return simmm_phys_stats(F.sim, &st) == 0 &&
+	       (st.free_pages < 16 || st.alloc_failures > F.fail0);
 }
 
 /* Expect @rc == @want, or -ENOMEM when allowed. Return: the op happened. */
@@ -486,6 +493,42 @@ static void check_free_in_window(struct fzmm *m, simmm_addr_t a, uint64_t n)
 	}
 }
 
+/*
+ * Write file @k's initial bytes (0x40 + p / 0x50 + p at offset 0 of page p)
+ * the first time an op uses the file, not at setup: 48 zero-filled pages
+ * (3 MiB with 64 KiB pages) were most of an empty input's cost. Called
+ * before the op's first library call, with its injection suspended, so the
+ * op sees the same machine as if the file had been written before it. A
+ * write that finds RAM full (unreclaimable shmem) fails and changes nothing:
+ * that page stays zero in the model too.
+ */
+static void file_fill(unsigned k)
+{
+	struct mobj *o = &F.obj[k];
+	uint64_t np = k ? 16 : 32;
+	bool inject = F.inject;
+
+	if (o->filled)
+		return;
+	o->filled = true;
+	if (inject)
+		FZ_CHECK(simmm_fault_inject(F.sim, NULL) == 0, "fault_inject off");
+	F.inject = false; /* only a real shortage may fail the fill */
+	for (uint64_t p = 0; p < np; p++) {
+		uint8_t v = o->data[p][0];
+		long rc = simmm_file_pwrite(o->file, &v, 1, p * F.ps);
+
+		if (rc == -ENOMEM && oom_ok())
+			o->data[p][0] = 0;
+		else
+			FZ_CHECK(rc == 1, "file%u fill page %llu: %ld", k, (unsigned long long)p, rc);
+	}
+	tr("(file%u filled) ", k);
+	F.inject = inject;
+	if (inject)
+		FZ_CHECK(simmm_fault_inject(F.sim, &F.fc) == 0, "fault_inject");
+}
+
 static void op_mmap(struct fz_in *in)
 {
 	unsigned mi;
@@ -503,6 +546,8 @@ static void op_mmap(struct fz_in *in)
 	simmm_addr_t out = 0;
 	int want = 0, rc, oi = -1;
 
+	if (file)
+		file_fill(fi);
 	tr("mmap mm%u page %llu n %llu prot %d %s%s%s%s%s pgoff %llu\n", mi,
 	   (unsigned long long)i, (unsigned long long)n, prot, shared ? "shared" : "private",
 	   file ? (fi ? " file1(ro)" : " file0") : " anon", fixed ? " FIXED" : "",
@@ -567,10 +612,21 @@ static void op_mmap(struct fz_in *in)
 		}
 	}
 	/* MAP_POPULATE write-faults private writable mappings (COW broken up
-	 * front) and stops at the first page that fails (beyond EOF) */
-	if ((kind & 16) && !shared && (prot & SIMMM_PROT_WRITE))
-		for (uint64_t k = 0; k < n && page_backed(&m->pg[i + k]); k++)
+	 * front) and stops at the first page that fails (beyond EOF; or, and
+	 * mmap still succeeds, at an allocation that fails: then only the
+	 * pages with a writable entry got their copy) */
+	if ((kind & 16) && !shared && (prot & SIMMM_PROT_WRITE)) {
+		bool partial = oom_ok();
+
+		for (uint64_t k = 0; k < n && page_backed(&m->pg[i + k]); k++) {
+			struct simmm_translation t;
+
+			if (partial && (simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i + k),
+								&t) || !t.present || !t.write))
+				continue;
 			materialize(&m->pg[i + k]);
+		}
+	}
 	peek_range(i, n);
 }
 
@@ -727,11 +783,10 @@ static void op_mremap(struct fz_in *in)
 		peek_range(i, ol);
 		return;
 	}
-	if (rc == -ENOMEM && (!maymove || F.inject || oom_ok())) {
-		/* cannot grow in place, an injected failure, or RAM really ran
-		 * out (a destination table, a THP split at an edge): nothing
-		 * changed */
-		FZ_CHECK(F.inject || oom_ok() || nl > ol, "mremap shrink failed");
+	if (rc == -ENOMEM && (!maymove || oom_ok())) {
+		/* cannot grow in place, or no memory (injected or RAM full of
+		 * unreclaimable shmem, for the moved page tables): nothing changed */
+		FZ_CHECK(oom_ok() || nl > ol, "mremap shrink failed");
 		peek_range(i, ol > nl ? ol : nl);
 		return;
 	}
@@ -1011,8 +1066,10 @@ static void op_fwrite(struct fz_in *in)
 	uint64_t off = pg * F.ps + slot_off(s);
 	long rc;
 
+	file_fill(fi);
 	tr("fwrite file%u page %llu slot %u %#x\n", fi, (unsigned long long)pg, s, v);
 	rc = simmm_file_pwrite(o->file, &v, 1, off);
+	tr("  -> %ld\n", rc);
 	if (rc == -ENOMEM && oom_ok())
 		return;
 	FZ_CHECK(rc == 1, "pwrite rc %ld", rc);
@@ -1039,7 +1096,10 @@ static void op_fread(struct fz_in *in)
 	struct mobj *o = &F.obj[fi];
 	uint64_t off = pg * F.ps + slot_off(s);
 	uint8_t v = 0xee;
-	long rc = simmm_file_pread(o->file, &v, 1, off);
+	long rc;
+
+	file_fill(fi);
+	rc = simmm_file_pread(o->file, &v, 1, off);
 
 	tr("fread file%u page %llu slot %u -> %ld %#x\n", fi, (unsigned long long)pg, s, rc, v);
 	if (rc == -ENOMEM && oom_ok())
@@ -1064,7 +1124,8 @@ static void verify_pages(unsigned mi, uint64_t i, uint64_t n)
 
 		/* One access of the whole page (one fault, one copy) instead of
 		 * one per slot; a forbidden page is probed with one byte. */
-		memset(buf, 0xee, ok ? F.ps : 1);
+		for (unsigned s = 0; s < NSLOT; s++)
+			buf[slot_off(s)] = 0xee; /* what is compared */
 		rc = simmm_mm_access(m->mm, pa(k), buf, ok ? F.ps : 1, SIMMM_ACCESS_READ);
 		if (rc == -ENOMEM && oom_ok())
 			return;
@@ -1134,12 +1195,9 @@ static int setup(uint8_t gsel)
 		o->rdonly = k;
 		FZ_CHECK(simmm_file_create(F.sim, o->size, k ? SIMMM_FILE_RDONLY : 0, &o->file) == 0,
 			 "file_create");
-		for (uint64_t p = 0; p < (k ? 16u : 32u); p++) {
-			uint8_t v = (uint8_t)(0x40 + 16 * k + p);
-
-			FZ_CHECK(simmm_file_pwrite(o->file, &v, 1, p * F.ps) == 1, "pwrite");
-			o->data[p][0] = v;
-		}
+		/* the bytes are written by file_fill() when first used */
+		for (uint64_t p = 0; p < (k ? 16u : 32u); p++)
+			o->data[p][0] = (uint8_t)(0x40 + 16 * k + p);
 	}
 	F.nobj = 2;
 	return 0;
@@ -1198,14 +1256,16 @@ int fz_mm_ops_one(const uint8_t *data, size_t size)
 	while (in.left && F.nops < MAXOPS) {
 		uint8_t ob = fz_u8(&in);
 		unsigned op = (ob & 0x7f) % NR_OPS;
-		struct simmm_fault_config fc = {.mode = SIMMM_FAULT_NTH};
-
+		struct simmm_phys_stats st;
 		F.nops++;
 		F.inject = ob & 0x80;
+		FZ_CHECK(simmm_phys_stats(F.sim, &st) == 0, "phys_stats");
+		F.fail0 = st.alloc_failures;
 		if (F.inject) {
-			fc.nth = 1 + fz_u8(&in) % 32;
-			tr("[inject nth=%llu] ", (unsigned long long)fc.nth);
-			FZ_CHECK(simmm_fault_inject(F.sim, &fc) == 0, "fault_inject");
+			F.fc = (struct simmm_fault_config){.mode = SIMMM_FAULT_NTH};
+			F.fc.nth = 1 + fz_u8(&in) % 32;
+			tr("[inject nth=%llu] ", (unsigned long long)F.fc.nth);
+			FZ_CHECK(simmm_fault_inject(F.sim, &F.fc) == 0, "fault_inject");
 		}
 		tr("%u: [%s] ", F.nops, op_names[op]);
 		ops[op](&in);

@@ -55,6 +55,14 @@
 #define SWAP_PAGES 512
 #define MAX_STEPS 200000
 #define INFLIGHT  UINT32_MAX
+/* Extended inputs (header bit 7): record arg bits of device ops, and of
+ * CPU reclaim, select the variants below (see fuzz/README.md). */
+#define A_PERPAGE 0x10  /* fault/snapshot: per-page request flags in hmm_pfns */
+#define A_FIRST   0x40  /* with A_PERPAGE: only the first page asks */
+#define A_DMIRROR 0x20  /* the op goes to the task's dmirror file instead */
+#define A_TOGGLE  0x10  /* mirror-read: unregister / register again (close / reopen) */
+#define A_REAP    0x80  /* CPU reclaim: an OOM-reaper-like non-blockable invalidation */
+#define DM_CHUNK  (2ULL << 20) /* dmirror device memory chunk (one PMD) */
 
 enum { PR_UNMAPPED, PR_NONE, PR_R, PR_RW };
 enum { C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLAIM,
@@ -103,6 +111,9 @@ struct fdev {
 	struct simmm_mmu_interval_notifier mn;
 	struct simmm_mutex lock;
 	unsigned id;
+	uint32_t tid;   /* the device's task */
+	bool in_hmm;    /* its task is inside its own hmm_range_fault() ... */
+	simmm_addr_t hmm_start; /* ... of the range starting here */
 	bool mn_on;
 	void *free_head;
 	uint64_t nfree;
@@ -114,11 +125,13 @@ struct rec {
 };
 
 struct task {
+	uint32_t tid;
 	bool dev;
 	unsigned idx; /* cpu index or device index */
 	char name[8];
 	struct rec rec[MAXREC];
 	unsigned n;
+	uint8_t buf[MAXN][4096]; /* dmirror command buffer */
 };
 
 static struct fz {
@@ -132,6 +145,12 @@ static struct fz {
 	uint8_t nextv;
 	bool forked;
 	bool strict_refault; /* header bit 3: migrate_to_ram never backs off */
+	bool ext;            /* header bit 7: extended record variants */
+	/* the dmirror driver (src/device): one device, one open file per
+	 * device task, created by the first dmirror op of the task */
+	struct simmm_dmirror_device *dmdev;
+	struct simmm_dmirror *dm[MAXDEV];
+	bool dm_closed[MAXDEV]; /* closed by a toggle: reopened by the next */
 	char log[32768];
 	size_t llen;
 } F;
@@ -279,8 +298,7 @@ static unsigned clip_n(unsigned p, unsigned n)
 
 static void verify_dev(struct fdev *d, const char *when)
 {
-	struct simmm_mm *mm = F.m[0].mm;
-	struct simmm_pgtable *pgt = simmm_mm_pgtable(mm);
+	struct simmm_pgtable *pgt = NULL;
 
 	for (unsigned p = 0; p < NP; p++) {
 		struct mir *m = &d->mir[p];
@@ -290,6 +308,10 @@ static void verify_dev(struct fdev *d, const char *when)
 
 		if (!m->v)
 			continue;
+		/* A mirrored page means a registered notifier, whose mmgrab
+		 * keeps mm0's struct alive (a toggle clears the mirror). */
+		if (!pgt)
+			pgt = simmm_mm_pgtable(F.m[0].mm);
 		FZ_CHECK(pgt, "%s: dev%u page %u mirrored (pfn %#llx) but mm0 has no page table", when,
 			 d->id, p, (unsigned long long)m->pfn);
 		memset(&t, 0, sizeof(t));
@@ -327,6 +349,11 @@ static bool dev_invalidate(struct simmm_mmu_interval_notifier *sub,
 {
 	struct fdev *d = (struct fdev *)((char *)sub - offsetof(struct fdev, mn));
 
+	/* mmu_interval_notifier_remove() returned: no callback may run on the
+	 * notifier any more (the driver may free it). */
+	FZ_CHECK(d->mn_on, "dev%u: invalidate callback (%s [%#llx, %#llx)) after its notifier "
+		 "was removed", d->id, simmm_mmu_notifier_event_name(r->event),
+		 (unsigned long long)r->start, (unsigned long long)r->end);
 	/* Our own make_device_exclusive(): the device keeps what it maps and
 	 * the read_retry of the exclusive op must not see it (nouveau does
 	 * the same; dmirror instead maps without a read_retry, which races
@@ -338,6 +365,8 @@ static bool dev_invalidate(struct simmm_mmu_interval_notifier *sub,
 	} else if (simmm_mutex_trylock(F.sim, &d->lock) != 1) {
 		return false;
 	}
+	FZ_CHECK(d->mn_on, "dev%u: invalidate callback (%s) ran on after its notifier was removed",
+		 d->id, simmm_mmu_notifier_event_name(r->event));
 	simmm_mmu_interval_set_seq(sub, cur_seq);
 	for (unsigned p = 0; p < NP; p++)
 		if (pa(p) >= r->start && pa(p) < r->end)
@@ -428,6 +457,16 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 		.flags = SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE, .fault_page = vmf->page,
 	};
 
+	/* hmm_range_fault() reports the caller's own device-private pages and
+	 * never faults them for themselves (mm/hmm.c, hmm_vma_handle_pte()).
+	 * It may still fault one when an earlier page of the walk needed a
+	 * fault: hmm_vma_fault() faults everything from there to the end of
+	 * the walk step. So only the first page of the range is certain. */
+	FZ_CHECK(!(d->in_hmm && simmm_sched_current(F.sim) == d->tid &&
+		   vmf->address == d->hmm_start),
+		 "dev%u: its own hmm_range_fault() faulted its device-private page %#llx back to "
+		 "RAM (migrate_to_ram at %#llx)", d->id, (unsigned long long)vmf->page,
+		 (unsigned long long)vmf->address);
 	if (simmm_migrate_vma_setup(&m))
 		return SIMMM_VM_FAULT_SIGBUS;
 	fill_dst(d, &src, &dst, 1);
@@ -603,6 +642,31 @@ static void snapshot_child(uint32_t fs, uint32_t fe)
 	}
 }
 
+/*
+ * Extended reclaim with A_REAP: what the OOM reaper does to a victim's
+ * mappings before it zaps them (__oom_reap_task_mm): mmap read lock, one
+ * non-blockable MMU_NOTIFY_UNMAP invalidation; -EAGAIN (a subscriber
+ * would have to sleep) means "try later". simmm has no OOM killer, so the
+ * zap itself is not modelled: the invalidation only drops mirrors.
+ */
+static void cpu_reap(struct mmst *ms)
+{
+	struct simmm_mmu_notifier_range r;
+	int rc;
+
+	if (ms->gone || !simmm_mmget_not_zero(ms->mm))
+		return;
+	FZ_CHECK(simmm_mmap_read_lock(ms->mm) == 0, "mmap_read_lock");
+	simmm_mmu_notifier_range_init(&r, SIMMM_MMU_NOTIFY_UNMAP, 0, ms->mm, F.base, pa(NP));
+	rc = simmm_mmu_notifier_invalidate_range_start_nonblock(&r);
+	lg("    %s non-blockable invalidation -> %d\n", cur_name(), rc);
+	FZ_CHECK(rc == 0 || rc == -EAGAIN, "invalidate_range_start_nonblock: %d", rc);
+	if (rc == 0)
+		FZ_CHECK(simmm_mmu_notifier_invalidate_range_end(&r) == 0, "invalidate_range_end");
+	FZ_CHECK(simmm_mmap_read_unlock(ms->mm) == 0, "mmap_read_unlock");
+	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
 static void cpu_op(struct task *t, const struct rec *r)
 {
 	unsigned op = r->op % NR_COPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
@@ -614,6 +678,10 @@ static void cpu_op(struct task *t, const struct rec *r)
 	lg("%s: %s page %u arg %#x (tick %u)\n", t->name, cop_names[op], p, r->arg, F.tick);
 	switch (op) {
 	case C_RECLAIM:
+		if (F.ext && (r->arg & A_REAP)) {
+			cpu_reap(ms);
+			return;
+		}
 		rc = simmm_reclaim(F.sim, 1 + r->arg % 16, NULL);
 		FZ_CHECK(rc == 0 || rc == -ENOSPC || (rc == -ENOMEM && enomem_ok(hits0)),
 			 "reclaim: %d", rc);
@@ -721,13 +789,42 @@ static void cpu_op(struct task *t, const struct rec *r)
 
 /* ---- device operations ------------------------------------------------------------------- */
 
-static bool hmm_err_ok(int rc, uint64_t hits0)
+/*
+ * May a device's access to [p, p + n) of @ms fail with -EFAULT (or, for a
+ * write, -EPERM) over [rs, now]? Only if some page may be unmapped or
+ * PROT_NONE (read-only for a write) meanwhile, or memory ran short (a
+ * fault-back that gets no system page is SIGBUS).
+ */
+static bool dev_fault_ok(struct mmst *ms, unsigned p, unsigned n, bool write, uint32_t rs,
+			 uint64_t hits0)
 {
-	return rc == -EFAULT || rc == -EPERM || rc == -EBUSY || (rc == -ENOMEM && enomem_ok(hits0));
+	unsigned bad = 1u << PR_UNMAPPED | 1u << PR_NONE | (write ? 1u << PR_R : 0);
+
+	if (enomem_ok(hits0))
+		return true;
+	for (unsigned k = 0; k < n; k++)
+		if (prot_any(&ms->prot[p + k], bad, rs, F.tick + 1))
+			return true;
+	return false;
 }
 
-/* The driver protocol: read_begin, fault, driver lock, read_retry, program. */
-static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint64_t hits0)
+static bool hmm_err_ok(int rc, unsigned p, unsigned n, bool write, uint32_t rs, uint64_t hits0)
+{
+	if (rc == -EBUSY || (rc == -ENOMEM && enomem_ok(hits0)))
+		return true;
+	if (rc == -EFAULT || (rc == -EPERM && write))
+		return dev_fault_ok(&F.m[0], p, n, write, rs, hits0);
+	return false;
+}
+
+/*
+ * The driver protocol: read_begin, fault, driver lock, read_retry, program.
+ * Extended inputs with A_PERPAGE put the request in each hmm_pfns entry
+ * (default_flags 0, pfn_flags_mask REQ_FAULT | REQ_WRITE), the way a driver
+ * asks for some pages only; with A_FIRST only the first page asks.
+ */
+static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8_t arg,
+		      uint64_t hits0)
 {
 	struct simmm_mm *mm = F.m[0].mm;
 	uint64_t pfns[MAXN];
@@ -735,28 +832,43 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint6
 		.notifier = &d->mn, .start = pa(p), .end = pa(p + n), .hmm_pfns = pfns,
 		.dev_private_owner = d,
 	};
+	bool perpage = F.ext && (arg & A_PERPAGE);
+	uint64_t req = op == D_FAULT_READ  ? SIMMM_HMM_PFN_REQ_FAULT
+		       : op == D_FAULT_WRITE ? SIMMM_HMM_PFN_REQ_FAULT | SIMMM_HMM_PFN_REQ_WRITE
+					     : 0;
+	uint64_t want[MAXN];
 	uint32_t rs = F.tick + 1;
 	int rc;
 
-	if (op == D_FAULT_READ)
-		range.default_flags = SIMMM_HMM_PFN_REQ_FAULT;
-	else if (op == D_FAULT_WRITE)
-		range.default_flags = SIMMM_HMM_PFN_REQ_FAULT | SIMMM_HMM_PFN_REQ_WRITE;
+	if (!d->mn_on)
+		return; /* unregistered: no mirror */
+	for (unsigned k = 0; k < n; k++)
+		want[k] = (!perpage || !(arg & A_FIRST) || k == 0) ? req : 0;
+	if (perpage)
+		range.pfn_flags_mask = SIMMM_HMM_PFN_REQ_FAULT | SIMMM_HMM_PFN_REQ_WRITE;
+	else
+		range.default_flags = req;
 	for (int tries = 0; tries < 6; tries++) {
 		memset(pfns, 0, sizeof(pfns));
+		if (perpage)
+			memcpy(pfns, want, n * sizeof(*pfns));
 		range.notifier_seq = simmm_mmu_interval_read_begin(&d->mn);
 		if (!simmm_mmget_not_zero(mm))
 			return;
 		FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+		d->in_hmm = true;
+		d->hmm_start = range.start;
 		rc = simmm_hmm_range_fault(&range);
+		d->in_hmm = false;
 		FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
 		FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
-		lg("    %s hmm_range_fault -> %d\n", cur_name(), rc);
+		lg("    %s hmm_range_fault%s -> %d\n", cur_name(), perpage ? " (per-page)" : "", rc);
 		if (rc == -EBUSY)
 			continue;
 		if (rc) {
-			FZ_CHECK(hmm_err_ok(rc, hits0), "hmm_range_fault: %d (%s)", rc,
-				 simmm_strerror(rc));
+			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, rs, hits0),
+				 "hmm_range_fault: %d (%s) over pages %u..%u, which the model says "
+				 "stay mapped and accessible", rc, simmm_strerror(rc), p, p + n - 1);
 			return;
 		}
 		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
@@ -777,13 +889,14 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint6
 			lg("    dev%u mirrors page %u: pfn %#llx%s\n", d->id, p + k,
 			   (unsigned long long)m->pfn, m->w ? " W" : "");
 		}
-		if (op != D_SNAPSHOT)
-			for (unsigned k = 0; k < n; k++)
-				FZ_CHECK(d->mir[p + k].v && (op != D_FAULT_WRITE || d->mir[p + k].w ||
-							     simmm_is_device_private_page(F.sim,
-											  d->mir[p + k].pfn)),
-					 "hmm_range_fault succeeded without %s page %u",
-					 op == D_FAULT_WRITE ? "a writable" : "a valid", p + k);
+		for (unsigned k = 0; k < n; k++)
+			if (want[k])
+				FZ_CHECK(d->mir[p + k].v &&
+						 (!(want[k] & SIMMM_HMM_PFN_REQ_WRITE) || d->mir[p + k].w ||
+						  simmm_is_device_private_page(F.sim, d->mir[p + k].pfn)),
+					 "hmm_range_fault succeeded without %s page %u (request %#llx)",
+					 (want[k] & SIMMM_HMM_PFN_REQ_WRITE) ? "a writable" : "a valid",
+					 p + k, (unsigned long long)want[k]);
 		verify_dev(d, "at programming");
 		for (unsigned k = 0; k < n; k++)
 			if (d->mir[p + k].v)
@@ -839,9 +952,12 @@ static void dev_exclusive(struct fdev *d, unsigned p, uint64_t hits0)
 {
 	struct simmm_mm *mm = F.m[0].mm;
 	simmm_pfn_t pfn = 0;
+	uint64_t seq;
 	int rc;
 
-	uint64_t seq = simmm_mmu_interval_read_begin(&d->mn);
+	if (!d->mn_on)
+		return;
+	seq = simmm_mmu_interval_read_begin(&d->mn);
 
 	if (!simmm_mmget_not_zero(mm))
 		return;
@@ -890,18 +1006,225 @@ static void dev_evict(struct fdev *d)
 		 "migrate_device_finalize");
 }
 
+/* Extended mirror-read with A_TOGGLE: unregister the mirror (the driver
+ * may free its notifier once remove returns) or register it again. */
+static void dev_toggle(struct fdev *d, uint64_t hits0)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	int rc;
+
+	if (d->mn_on) {
+		rc = simmm_mmu_interval_notifier_remove(&d->mn);
+		FZ_CHECK(rc == 0, "dev%u interval_notifier_remove: %d", d->id, rc);
+		d->mn_on = false;
+		lg("    dev%u unregistered its mirror\n", d->id);
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
+		memset(d->mir, 0, sizeof(d->mir));
+		simmm_mutex_unlock(F.sim, &d->lock);
+		return;
+	}
+	if (F.m[0].gone || !simmm_mmget_not_zero(mm))
+		return;
+	/* Callbacks may come as soon as the notifier is in the tree, before
+	 * insert returns. */
+	d->mn_on = true;
+	rc = simmm_mmu_interval_notifier_insert(&d->mn, mm, F.base, NP * F.ps, &dev_mn_ops);
+	lg("    dev%u registers its mirror again: %d\n", d->id, rc);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "interval_notifier_insert: %d",
+		 rc);
+	d->mn_on = rc == 0;
+	FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+}
+
+/* ---- the dmirror driver (src/device) ------------------------------------------------------ */
+
+/* The task's open dmirror file: the device and the file are created by
+ * the first dmirror op (not after a toggle closed it). */
+static struct simmm_dmirror *dm_file(unsigned i, uint64_t hits0)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	int rc;
+
+	if (F.dm[i] || F.dm_closed[i])
+		return F.dm[i];
+	if (!F.dmdev) {
+		rc = simmm_dmirror_device_create(F.sim, SIMMM_MEM_DEVICE_PRIVATE, DM_CHUNK,
+						 &F.dmdev);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "dmirror_device_create: %d",
+			 rc);
+		if (rc)
+			return NULL;
+	}
+	if (F.m[0].gone || !simmm_mmget_not_zero(mm))
+		return NULL;
+	rc = simmm_dmirror_open(F.dmdev, mm, &F.dm[i]);
+	lg("    %s dmirror_open -> %d\n", cur_name(), rc);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "dmirror_open: %d", rc);
+	FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+	return F.dm[i];
+}
+
+/* Errors a dmirror command over [p, p + n) may return. */
+static bool dm_err_ok(int rc, unsigned cmd, unsigned p, unsigned n, uint32_t rs, uint64_t hits0)
+{
+	bool write = cmd == SIMMM_DMIRROR_WRITE;
+	bool mig = cmd == SIMMM_DMIRROR_MIGRATE_TO_DEV || cmd == SIMMM_DMIRROR_MIGRATE_TO_SYS;
+
+	switch (rc) {
+	case -EBUSY: /* the driver's fault timeout */
+		return true;
+	case -ENOMEM:
+		return enomem_ok(hits0);
+	case -ENOENT: /* MIGRATE_TO_DEV read-back: a page did not migrate */
+		return cmd == SIMMM_DMIRROR_MIGRATE_TO_DEV;
+	case -EINVAL: /* the process is gone; a migration over a hole / PROT_NONE */
+		return F.m[0].gone || (mig && dev_fault_ok(&F.m[0], p, n, false, rs, 0));
+	case -EFAULT:
+	case -EPERM:
+		return dev_fault_ok(&F.m[0], p, n, write || rc == -EPERM, rs, hits0);
+	default:
+		return false;
+	}
+}
+
+/* Check the first byte of each page of a dmirror read-back. */
+static void dm_check_data(struct task *t, unsigned p, unsigned n, uint32_t rs, const char *what)
+{
+	uint32_t re = tk();
+	char c[512];
+
+	if (F.m[0].gone)
+		return;
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t v = t->buf[k][0];
+
+		if (reg_allows(&F.m[0].data[p + k], v, rs, re))
+			continue;
+		reg_cands(&F.m[0].data[p + k], rs, re, c, sizeof(c));
+		FZ_FAIL("dmirror%u %s read %#x from page %u over [%u,%u]; writes: %s", t->idx, what, v,
+			p + k, rs, re, c);
+	}
+}
+
+/*
+ * A limitation of lib/test_hmm.c, kept by simmm's dmirror: a WRITE that
+ * meets a page of its own device memory mapped read-only (COW-shared after
+ * fork, or mprotect) gets it reported VALID without WRITE by
+ * hmm_range_fault() (the owner's device pages are never faulted), and
+ * dmirror_do_fault() WARNs and fails with -EFAULT. Accepted (the WARN
+ * forgotten) only when that can be the case: after a fork, or when a page
+ * may be read-only.
+ */
+static bool dm_write_ro(unsigned p, unsigned n, uint32_t rs, uint64_t nrep)
+{
+	uint64_t cnt = 0;
+	const char *r = simmm_reports(F.sim, &cnt);
+	bool ro = F.forked;
+
+	for (unsigned k = 0; k < n && !ro; k++)
+		ro = prot_any(&F.m[0].prot[p + k], 1u << PR_R, rs, F.tick + 1);
+	if (ro && nrep == 0 && cnt == 1 && r && strstr(r, "write fault returned a read-only entry")) {
+		lg("    (dmirror WARN on its own read-only device page: forgotten)\n");
+		simmm_reports_clear(F.sim);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * An extended device op with A_DMIRROR: the same operation through the
+ * task's dmirror file (lib/test_hmm.c's ioctls): fault-read READ,
+ * fault-write WRITE, snapshot SNAPSHOT, migrate-to-dev/-sys MIGRATE_TO_*,
+ * exclusive CHECK_EXCLUSIVE (EXCLUSIVE itself maps without read_retry,
+ * see docs/fuzzing.md), evict RELEASE, mirror-read CHECK_EXCLUSIVE or, with
+ * A_TOGGLE, close / reopen the file. Data read back is checked against the
+ * registers; dmirror's own mirror is not compared with the CPU.
+ */
+static void dm_op(struct task *t, unsigned op, unsigned p, unsigned n, uint8_t arg,
+		  uint64_t hits0)
+{
+	static const unsigned cmds[NR_DOPS] = {
+		SIMMM_DMIRROR_READ, SIMMM_DMIRROR_WRITE, SIMMM_DMIRROR_SNAPSHOT,
+		SIMMM_DMIRROR_MIGRATE_TO_DEV, SIMMM_DMIRROR_MIGRATE_TO_SYS,
+		SIMMM_DMIRROR_CHECK_EXCLUSIVE, SIMMM_DMIRROR_RELEASE, SIMMM_DMIRROR_CHECK_EXCLUSIVE,
+	};
+	unsigned i = t->idx, cmdno = cmds[op];
+	struct simmm_dmirror_cmd cmd = {.addr = pa(p), .ptr = t->buf, .npages = n};
+	struct simmm_dmirror *dm;
+	unsigned wi[MAXN];
+	uint32_t rs = F.tick + 1;
+	uint64_t nrep;
+	bool ro = false;
+	uint8_t v = 0;
+	int rc;
+
+	if (op == D_MIRROR_READ && (arg & A_TOGGLE)) {
+		if (F.dm[i]) {
+			rc = simmm_dmirror_close(F.dm[i]);
+			lg("    %s dmirror_close -> %d\n", cur_name(), rc);
+			FZ_CHECK(rc == 0, "dmirror_close: %d", rc);
+			F.dm[i] = NULL;
+			F.dm_closed[i] = true;
+		} else {
+			F.dm_closed[i] = false;
+			dm_file(i, hits0);
+		}
+		return;
+	}
+	dm = dm_file(i, hits0);
+	if (!dm)
+		return;
+	memset(t->buf, 0, n * sizeof(t->buf[0]));
+	if (cmdno == SIMMM_DMIRROR_WRITE) {
+		uint32_t s = tk();
+
+		v = newv();
+		for (unsigned k = 0; k < n; k++) {
+			t->buf[k][0] = v;
+			wi[k] = reg_begin(&F.m[0].data[p + k], v, s);
+		}
+	}
+	nrep = simmm_reports_count(F.sim, 0);
+	rc = simmm_dmirror_ioctl(dm, cmdno, &cmd);
+	if (cmdno == SIMMM_DMIRROR_WRITE && rc == -EFAULT)
+		ro = dm_write_ro(p, n, rs, nrep);
+	lg("    %s dmirror ioctl %u [%u, %u) %s-> %d (cpages %llu)\n", cur_name(), cmdno, p, p + n,
+	   v ? "writes " : "", rc, (unsigned long long)cmd.cpages);
+	if (cmdno == SIMMM_DMIRROR_WRITE) {
+		uint32_t e = tk();
+
+		for (unsigned k = 0; k < n; k++)
+			reg_end(&F.m[0].data[p + k], wi[k], rc == 0, true, e);
+	}
+	if (rc) {
+		FZ_CHECK(ro || dm_err_ok(rc, cmdno, p, n, rs, hits0), "dmirror ioctl %u over pages %u..%u: %d (%s)",
+			 cmdno, p, p + n - 1, rc, simmm_strerror(rc));
+		return;
+	}
+	if (cmdno == SIMMM_DMIRROR_READ)
+		dm_check_data(t, p, n, rs, "READ");
+	else if (cmdno == SIMMM_DMIRROR_MIGRATE_TO_DEV)
+		dm_check_data(t, p, n, rs, "MIGRATE_TO_DEV read-back");
+}
+
 static void dev_op(struct task *t, const struct rec *r)
 {
 	struct fdev *d = &F.dev[t->idx];
 	unsigned op = r->op % NR_DOPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
 	uint64_t hits0 = simmm_fault_hits(F.sim);
 
-	lg("%s: %s page %u n %u (tick %u)\n", t->name, dop_names[op], p, n, F.tick);
+	lg("%s: %s page %u n %u%s%s (tick %u)\n", t->name, dop_names[op], p, n,
+	   F.ext && (r->arg & A_DMIRROR) ? " dmirror" : "",
+	   F.ext && (r->arg & 0xf0) ? " (ext)" : "", F.tick);
+	if (F.ext && (r->arg & A_DMIRROR)) {
+		dm_op(t, op, p, n, r->arg, hits0);
+		return;
+	}
 	switch (op) {
 	case D_FAULT_READ:
 	case D_FAULT_WRITE:
 	case D_SNAPSHOT:
-		dev_fault(d, op, p, n, hits0);
+		dev_fault(d, op, p, n, r->arg, hits0);
 		break;
 	case D_TO_DEV:
 	case D_TO_SYS:
@@ -916,6 +1239,10 @@ static void dev_op(struct task *t, const struct rec *r)
 	case D_MIRROR_READ: {
 		uint32_t rs = tk();
 
+		if (F.ext && (r->arg & A_TOGGLE)) {
+			dev_toggle(d, hits0);
+			break;
+		}
 		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
 		for (unsigned k = 0; k < NP; k++)
 			if (d->mir[k].v)
@@ -956,6 +1283,7 @@ static void setup(uint8_t b0)
 	F.ncpu = 1 + (b0 & 1);
 	F.ndev = 1 + ((b0 >> 1) & 1);
 	F.strict_refault = b0 & 8;
+	F.ext = b0 & 0x80;
 	F.nextv = 1;
 	simmm_config_init(&cfg);
 	cfg.geometry = "x86_64-4level";
@@ -1010,6 +1338,41 @@ static void final_read(struct mmst *ms, const char *name)
 	}
 }
 
+/*
+ * Evict every page of device @d with nothing else running (dmirror's
+ * RELEASE): the reverse-map walk of migrate_device_range() must find and
+ * replace every CPU mapping of a device page (device-private entries in
+ * every process that maps it), so no page it could not migrate may stay
+ * mapped. A page may legitimately stay (it gets no system page, a
+ * reference is held elsewhere), but then not because of a mapping.
+ */
+static void final_evict(struct fdev *d)
+{
+	uint64_t src[NDEVP], dst[NDEVP];
+	int rc;
+
+	lg("final evict dev%u\n", d->id);
+	rc = simmm_migrate_device_range(F.sim, src, d->pgmap.start_pfn, NDEVP);
+	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
+	for (unsigned i = 0; i < NDEVP; i++) {
+		struct simmm_page_info pi;
+		simmm_pfn_t pfn = d->pgmap.start_pfn + i;
+
+		if (src[i] & SIMMM_MIGRATE_PFN_MIGRATE)
+			continue;
+		if (simmm_page_info(F.sim, pfn, &pi) || pi.refcount <= 0)
+			continue;
+		FZ_CHECK(pi.mapcount == 0,
+			 "final eviction: dev%u page %#llx is still mapped (mapcount %d, refcount %d) "
+			 "after the reverse-map walk", d->id, (unsigned long long)pfn, pi.mapcount,
+			 pi.refcount);
+	}
+	fill_dst(d, src, dst, NDEVP);
+	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, NDEVP) == 0, "migrate_device_pages");
+	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, NDEVP) == 0,
+		 "migrate_device_finalize");
+}
+
 static void teardown(void)
 {
 	int rc, leaks;
@@ -1017,11 +1380,25 @@ static void teardown(void)
 	simmm_fault_inject(F.sim, NULL);
 	FZ_CHECK(simmm_reports_count(F.sim, 0) == 0, "reports after the run");
 	verify_all("after the run");
+	for (unsigned i = 0; i < F.ndev; i++)
+		final_evict(&F.dev[i]);
+	FZ_CHECK(simmm_reports_count(F.sim, 0) == 0, "reports after the final eviction");
+	verify_all("after the final eviction");
 	final_read(&F.m[0], "mm0");
 	final_read(&F.m[1], "mm1");
 	verify_all("after the read-back");
 	rc = simmm_check(F.sim);
 	FZ_CHECK(rc == 0, "simmm_check: %d violations", rc);
+	for (unsigned i = 0; i < MAXDEV; i++) {
+		if (F.dm[i])
+			FZ_CHECK(simmm_dmirror_close(F.dm[i]) == 0, "dmirror_close");
+		F.dm[i] = NULL;
+	}
+	if (F.dmdev) {
+		rc = simmm_dmirror_device_destroy(F.dmdev);
+		FZ_CHECK(rc == 0, "dmirror_device_destroy: %d", rc);
+		F.dmdev = NULL;
+	}
 	for (unsigned i = 0; i < F.ndev; i++)
 		if (F.dev[i].mn_on)
 			FZ_CHECK(simmm_mmu_interval_notifier_remove(&F.dev[i].mn) == 0,
@@ -1076,8 +1453,14 @@ int fz_races_one(const uint8_t *data, size_t size)
 	/* the rest of the input is the schedule */
 	FZ_CHECK(simmm_sched_replay(F.sim, in.p, in.left) == 0, "sched_replay");
 	lg("%u records, %zu schedule bytes\n", nrec, in.left);
-	for (unsigned i = 0; i < F.ntask; i++)
-		FZ_CHECK(simmm_sched_spawn(F.sim, F.task[i].name, task_fn, &F.task[i]) > 0, "spawn");
+	for (unsigned i = 0; i < F.ntask; i++) {
+		int id = simmm_sched_spawn(F.sim, F.task[i].name, task_fn, &F.task[i]);
+
+		FZ_CHECK(id > 0, "spawn");
+		F.task[i].tid = (uint32_t)id;
+		if (F.task[i].dev)
+			F.dev[F.task[i].idx].tid = (uint32_t)id;
+	}
 	rc = simmm_sched_run(F.sim, MAX_STEPS);
 	lg("run -> %d after %llu steps\n", rc, (unsigned long long)simmm_sched_steps(F.sim));
 	FZ_CHECK(rc == SIMMM_SCHED_DONE, "simmm_sched_run: %d (%s)", rc,

@@ -216,6 +216,7 @@ def mm_seeds():
 
 # ---- fuzz_races ---------------------------------------------------------------
 # Header: b0 = ncpu-1 (bit 0) | ndev-1 (bit 1) << 1 | premigrate (bit 2) | seed-1 << 4,
+# bit 7 (seeds 9..16) = extended record variants;
 # b1 = number of 4-byte records [task, op, page, arg]; then the replay schedule.
 # Tasks: cpu0, cpu1 (if 2 CPUs), then dev0, dev1. Opcodes per task kind:
 C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLAIM, \
@@ -223,10 +224,18 @@ C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLA
 D_FAULT_READ, D_FAULT_WRITE, D_SNAPSHOT, D_TO_DEV, D_TO_SYS, D_EXCLUSIVE, D_EVICT, \
     D_MIRROR_READ = range(8)
 P_NONE, P_R, P_RW = 0, 1, 2
+# Extended variants (ext=True), as `extra` bits (arg = (n-1) | extra << 2):
+X_PERPAGE = 4   # fault/snapshot: per-page request flags (A_PERPAGE)
+X_TOGGLE = 4    # mirror-read: unregister/register the mirror, close/reopen dmirror
+X_DMIRROR = 8   # the device op goes to the task's dmirror file (A_DMIRROR)
+X_FIRST = 16    # with X_PERPAGE: only the first page asks
+X_REAP = 32     # CPU reclaim: OOM-reaper-like non-blockable invalidation
 
-def races(ncpu=1, ndev=1, premigrate=False, seed=1, recs=(), sched=b""):
-    """recs: (task, op, page, n=1, extra=0); arg = (n-1) | extra << 2."""
+def races(ncpu=1, ndev=1, premigrate=False, seed=1, recs=(), sched=b"", ext=False):
+    """recs: (task, op, page, n=1, extra=0); arg = (n-1) | extra << 2.
+    ext=True sets header bit 7 (the seed becomes seed + 8)."""
     b0 = (ncpu - 1) | (ndev - 1) << 1 | (4 if premigrate else 0) | (seed - 1) << 4
+    b0 |= 0x80 if ext else 0
     body = b""
     for r in recs:
         task, op, page = r[0], r[1], r[2]
@@ -290,6 +299,35 @@ def races_seeds():
                                   for i in range(32)], sched=alt(200, (1, 0, 2, 3, 0)))
     s["empty-schedule"] = races(recs=[(1, D_FAULT_READ, 0, 4), (0, C_WRITE, 0),
                                       (1, D_FAULT_READ, 0, 4)])
+    # extended inputs: per-page requests, mirror lifecycle, dmirror, reaper
+    s["ext-perpage"] = races(ext=True, recs=[(1, D_FAULT_READ, 0, 4, X_PERPAGE),
+                                            (0, C_DONTNEED, 1, 2), (1, D_FAULT_WRITE, 1, 3, X_PERPAGE),
+                                            (0, C_RECLAIM, 0, 1, 3),
+                                            (1, D_FAULT_READ, 2, 4, X_PERPAGE | X_FIRST),
+                                            (1, D_SNAPSHOT, 0, 4, X_PERPAGE)], sched=alt(60))
+    s["ext-toggle"] = races(ext=True, ndev=2,
+                            recs=[(1, D_FAULT_READ, 0, 4), (2, D_FAULT_WRITE, 1, 2),
+                                  (0, C_MUNMAP, 0, 2), (2, D_MIRROR_READ, 0, 1, X_TOGGLE),
+                                  (1, D_MIRROR_READ, 0, 1, X_TOGGLE), (0, C_MMAP, 0, 2),
+                                  (1, D_MIRROR_READ, 0, 1, X_TOGGLE), (1, D_FAULT_READ, 0, 2),
+                                  (2, D_MIRROR_READ, 0, 1, X_TOGGLE)], sched=alt(80, (0, 1, 2)))
+    s["ext-dmirror"] = races(ext=True, ndev=2,
+                             recs=[(1, D_FAULT_READ, 0, 4, X_DMIRROR), (0, C_WRITE, 1),
+                                   (1, D_FAULT_WRITE, 2, 2, X_DMIRROR), (2, D_FAULT_READ, 0, 4),
+                                   (1, D_TO_DEV, 4, 4, X_DMIRROR), (0, C_READ, 5),
+                                   (2, D_TO_DEV, 8, 2), (1, D_SNAPSHOT, 0, 4, X_DMIRROR),
+                                   (1, D_TO_SYS, 4, 4, X_DMIRROR), (0, C_MPROTECT, 8, 2, P_R),
+                                   (1, D_MIRROR_READ, 0, 1, X_DMIRROR),
+                                   (2, D_FAULT_READ, 0, 2, X_DMIRROR), (1, D_EVICT, 0, 1, X_DMIRROR),
+                                   (1, D_MIRROR_READ, 0, 1, X_DMIRROR | X_TOGGLE),
+                                   (0, C_DONTNEED, 0, 4),
+                                   (1, D_MIRROR_READ, 0, 1, X_DMIRROR | X_TOGGLE),
+                                   (1, D_FAULT_READ, 0, 2, X_DMIRROR)], sched=alt(160, (0, 1, 2)))
+    s["ext-reap"] = races(ext=True, ncpu=2,
+                          recs=[(2, D_FAULT_READ, 0, 4), (0, C_RECLAIM, 0, 1, X_REAP),
+                                (1, C_WRITE, 1), (2, D_FAULT_WRITE, 0, 2, X_DMIRROR),
+                                (1, C_RECLAIM, 0, 1, X_REAP), (2, D_MIRROR_READ, 0),
+                                (0, C_READ, 0)], sched=alt(60, (0, 1, 2)))
     return s
 
 def main():

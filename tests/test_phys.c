@@ -7,6 +7,7 @@
 
 #include "testutil.h"
 #include "page/page.h"
+#include "page/phys.h"
 
 /* Reference model: a byte per frame, 1 = allocated. Checks that the buddy
  * hands out aligned, disjoint, in-RAM blocks and that the free count is
@@ -263,6 +264,74 @@ static void sparse_memmap_footprint(void **state)
 	tu_sim_free(&sim);
 }
 
+/* The last section ends with RAM: a machine of one section and 100 frames
+ * pays for 2^14 + 100 struct pages; every frame of the short section can be
+ * used, checked and released (a leak in it is found at destroy). */
+static void partial_last_section(void **state)
+{
+	const uint64_t nr = SIMMM_SECTION_PAGES + 100;
+	simmm_config cfg;
+	struct simmm_phys_stats st;
+	struct simmm_alloc_stats as;
+	simmm_pfn_t pfn, top = 0, *got = calloc(nr, sizeof(*got));
+	uint64_t n = 0;
+	(void)state;
+	assert_non_null(got);
+	simmm_config_init(&cfg);
+	cfg.ram_bytes = nr << 12;
+	cfg.flags = SIMMM_CFG_QUIET;
+	simmm_sim *sim = tu_sim_new_cfg(&cfg);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.sections, 2);
+	/* Take every frame: the allocator hands out all of the short section. */
+	while (simmm_page_alloc(sim, 0, &pfn) == 0) {
+		got[n++] = pfn;
+		top = pfn > top ? pfn : top;
+	}
+	assert_int_equal(n, nr - 1); /* all but the zero page */
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.alloc_failures, 1); /* the last try */
+	assert_int_equal(simmm_page_alloc(sim, 1, &pfn), -ENOMEM);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.alloc_failures, 2);
+	simmm_reports_clear(sim); /* the -ENOMEM of the last try may warn */
+	assert_int_equal(top, nr - 1);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.sections_present, 2);
+	assert_int_equal(st.memmap_bytes, nr * sizeof(struct simmm_page));
+	TU_ASSERT_OK(simmm_alloc_stats(sim, &as));
+	assert_int_equal(as.live_bytes[SIMMM_ALLOC_MEMMAP], st.memmap_bytes + 2 * sizeof(void *));
+	TU_CHECK(sim);
+	for (uint64_t i = 0; i < n; i++)
+		if (got[i] != nr - 1)
+			assert_int_equal(simmm_page_put(sim, got[i]), 0);
+	TU_CHECK(sim);
+	free(got);
+	assert_int_equal(simmm_sim_destroy(&sim), 1); /* the last frame */
+}
+
+/* A machine smaller than a section has a memmap only as large as its RAM;
+ * device frames still start on the next section boundary, in their own
+ * memmap. */
+static void small_machine_memmap(void **state)
+{
+	simmm_sim *sim = tu_sim_new(NULL, 128 << 12, 1);
+	struct simmm_phys_stats st;
+	struct simmm_dev_pagemap pg = {.type = SIMMM_MEM_FS_DAX};
+	simmm_pfn_t pfn;
+	(void)state;
+	TU_ASSERT_OK(simmm_page_alloc(sim, 0, &pfn));
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	assert_int_equal(st.memmap_bytes, 128 * sizeof(struct simmm_page));
+	TU_ASSERT_OK(simmm_memremap_pages(sim, &pg, 8));
+	assert_int_equal(pg.start_pfn, SIMMM_SECTION_PAGES);
+	assert_true(simmm_is_zone_device_page(sim, pg.start_pfn + 7));
+	TU_CHECK(sim);
+	assert_int_equal(simmm_memunmap_pages(&pg), 0);
+	assert_int_equal(simmm_page_put(sim, pfn), 0);
+	tu_sim_free(&sim);
+}
+
 static void table_pages(void **state)
 {
 	simmm_sim *sim = tu_sim_new(NULL, 1 << 24, 1);
@@ -312,6 +381,8 @@ int main(void)
 		cmocka_unit_test(lazy_contents),
 		cmocka_unit_test(no_contents_mode),
 		cmocka_unit_test(sparse_memmap_footprint),
+		cmocka_unit_test(partial_last_section),
+		cmocka_unit_test(small_machine_memmap),
 		cmocka_unit_test(table_pages),
 		cmocka_unit_test(destroy_reports_leaks),
 	};

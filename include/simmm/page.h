@@ -64,6 +64,9 @@ struct simmm_phys_stats {
 	uint64_t sections;        /* memmap sections in total */
 	uint64_t sections_present;/* memmap sections instantiated */
 	uint64_t memmap_bytes;    /* bytes of struct page in use */
+	uint64_t alloc_failures;  /* allocations that found no free block of
+				   * their order (RAM exhausted there; injected
+				   * failures are not counted) */
 	uint64_t free_blocks[32]; /* free buddy blocks by order */
 	unsigned max_order;       /* largest order served */
 };

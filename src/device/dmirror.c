@@ -160,6 +160,14 @@ static simmm_pfn_t sys_alloc_locked(simmm_sim *sim)
 	return sys_alloc_order_locked(sim, 0);
 }
 
+/* Give back a locked folio with one reference that a migration will not
+ * use (a device folio goes back to the free list through ->folio_free). */
+static void page_release_locked(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	simmm_unlock_page(sim, pfn);
+	simmm_page_put(sim, pfn);
+}
+
 /* The retry loop of dmirror_range_fault()/dmirror_range_snapshot(): time
  * must pass for the timeout to matter, also outside a scheduler task. */
 static void backoff(simmm_sim *sim)
@@ -673,12 +681,23 @@ static bool fail_alloc_once(struct simmm_dmirror *dmirror)
 	return true;
 }
 
-/* Copy page @k of the source @spage (0: a hole or the zero page: nothing
- * to copy, device data pages start zeroed) into device page @dpage. */
-static void copy_to_dev(simmm_sim *sim, simmm_pfn_t dpage, simmm_pfn_t spage, uint64_t k)
+/* Copy pages @k .. @k + @nr - 1 of the source @spage (0: a hole or the
+ * zero page: nothing to copy, device data pages start zeroed) into the
+ * device folio @dpage. Unlike the kernel's copy_highpage(), simmm's copy
+ * can fail (-ENOMEM: the contents cannot be allocated); @dpage is then
+ * given back and the entry declined, so the data stays where it is
+ * instead of being lost. */
+static bool copy_in(simmm_sim *sim, simmm_pfn_t dpage, simmm_pfn_t spage, uint64_t k, uint64_t nr)
 {
-	if (spage && spage != simmm_zero_pfn(sim))
-		simmm_copy_highpage(sim, backing_page(sim, dpage), spage + k);
+	if (!spage || spage == simmm_zero_pfn(sim))
+		return true;
+	for (uint64_t j = 0; j < nr; j++) {
+		if (simmm_copy_highpage(sim, backing_page(sim, dpage + j), spage + k + j)) {
+			page_release_locked(sim, dpage);
+			return false;
+		}
+	}
+	return true;
 }
 
 /* One new device page for page @k of @spage, with its data. */
@@ -687,8 +706,8 @@ static simmm_pfn_t dev_page_with_data(struct simmm_dmirror *dmirror, simmm_pfn_t
 {
 	simmm_pfn_t dpage = dmirror_devmem_alloc_page(dmirror, false);
 
-	if (dpage)
-		copy_to_dev(dmirror->mdevice->sim, dpage, spage, k);
+	if (dpage && !copy_in(dmirror->mdevice->sim, dpage, spage, k, 1))
+		return 0;
 	return dpage;
 }
 
@@ -735,12 +754,11 @@ static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 			}
 			continue;
 		}
-		if (dpage) {
-			for (uint64_t k = 0; k < nr; k++)
-				copy_to_dev(sim, dpage + k, spage, k);
+		if (dpage && !copy_in(sim, dpage, spage, 0, nr))
+			dpage = 0;
+		if (dpage)
 			args->dst[i] = simmm_migrate_pfn(dpage) | write |
 				       (huge ? SIMMM_MIGRATE_PFN_COMPOUND : 0);
-		}
 		for (uint64_t k = 1; k < nr && i + k < n; k++)
 			args->dst[i + k] = 0;
 		i += nr;
@@ -930,11 +948,17 @@ static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *ar
 					return SIMMM_VM_FAULT_OOM;
 				if (huge)
 					mdevice->st.fallback_pages++;
-				args->dst[i + k] = simmm_migrate_pfn(d) | write;
 			}
 			if (dmirror)
 				erase_mirrors(dmirror, spage + k, vpn + i + k);
-			simmm_copy_highpage(sim, d, backing_page(sim, spage + k));
+			/* simmm's copy can fail (-ENOMEM for the contents): give
+			 * the page back, the entry stays on the device. */
+			if (simmm_copy_highpage(sim, d, backing_page(sim, spage + k))) {
+				page_release_locked(sim, dpage ? dpage : d);
+				return SIMMM_VM_FAULT_OOM;
+			}
+			if (!dpage)
+				args->dst[i + k] = simmm_migrate_pfn(d) | write;
 		}
 		if (dpage)
 			args->dst[i] = simmm_migrate_pfn(dpage) | write | SIMMM_MIGRATE_PFN_COMPOUND;
@@ -1266,18 +1290,29 @@ static int dmirror_device_evict_chunk(struct dchunk *c)
 		if (m.src[i] & SIMMM_MIGRATE_PFN_COMPOUND) {
 			nr = pmd_pages(mdevice);
 			dpage = sys_alloc_order_locked(sim, pmd_order(mdevice));
-			if (dpage)
-				m.dst[i] = simmm_migrate_pfn(dpage) | write | SIMMM_MIGRATE_PFN_COMPOUND;
 		}
 		for (uint64_t k = 0; k < nr && i + k < m.n; k++) {
 			simmm_pfn_t d = dpage ? dpage + k : sys_alloc_locked(sim);
 
 			if (!d)
 				continue; /* stays on the device; memunmap will refuse */
-			if (!dpage)
+			if (simmm_copy_highpage(sim, d, backing_page(sim, spage + k))) {
+				/* No memory for the copy: decline, keep the data. */
+				page_release_locked(sim, dpage ? dpage : d);
+				if (dpage) {
+					dpage = 0;
+					break;
+				}
+				continue;
+			}
+			if (!dpage) {
 				m.dst[i + k] = simmm_migrate_pfn(d) | write;
-			simmm_copy_highpage(sim, d, backing_page(sim, spage + k));
-			mdevice->st.evicted++;
+				mdevice->st.evicted++;
+			}
+		}
+		if (dpage) {
+			m.dst[i] = simmm_migrate_pfn(dpage) | write | SIMMM_MIGRATE_PFN_COMPOUND;
+			mdevice->st.evicted += nr;
 		}
 		i += nr - 1;
 	}

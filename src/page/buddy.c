@@ -92,8 +92,10 @@ struct simmm_page *simmm__alloc_pages(simmm_sim *sim, unsigned order)
 	for (o = order; o <= ph->max_order; o++)
 		if (ph->area[o].nr)
 			break;
-	if (o > ph->max_order)
+	if (o > ph->max_order) {
+		ph->alloc_failures++; /* RAM exhausted at this order */
 		return NULL;
+	}
 	fa = &ph->area[o];
 	pfn = fa->pfns[fa->nr - 1];
 

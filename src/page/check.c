@@ -132,7 +132,7 @@ static int check_head(simmm_sim *sim, const struct simmm_page *h, uint64_t *used
 int simmm__phys_check(simmm_sim *sim, void *arg)
 {
 	struct simmm_phys *ph = phys_of(sim);
-	uint64_t used = 0, contents = 0, tables = 0, dev_memmap = 0;
+	uint64_t used = 0, contents = 0, tables = 0, dev_memmap = 0, ram_memmap = 0;
 	struct blk *blocks;
 	size_t nblocks, bi = 0;
 	int bad;
@@ -144,7 +144,8 @@ int simmm__phys_check(simmm_sim *sim, void *arg)
 		uint64_t base = s << SIMMM_SECTION_SHIFT;
 		if (!sec)
 			continue;
-		for (uint64_t i = 0; i < SIMMM_SECTION_PAGES && base + i < ph->nr_pages; i++) {
+		ram_memmap += simmm__section_frames(ph, s) * sizeof(struct simmm_page);
+		for (uint64_t i = 0; i < simmm__section_frames(ph, s); i++) {
 			struct simmm_page *p = &sec[i];
 			uint64_t pfn = base + i;
 			while (bi < nblocks && blocks[bi].pfn + (1ULL << blocks[bi].order) <= pfn)
@@ -182,8 +183,10 @@ int simmm__phys_check(simmm_sim *sim, void *arg)
 		VIOL("accounting: %llu content bytes allocated for %llu pages",
 		     (unsigned long long)sim->alloc.live_bytes[SIMMM_ALLOC_CONTENTS],
 		     (unsigned long long)ph->content_pages);
-	uint64_t memmap = ph->sections_present * SIMMM_SECTION_PAGES * sizeof(struct simmm_page) +
-			  ph->nr_sections * sizeof(*ph->sections) + dev_memmap;
+	if (ram_memmap != ph->memmap_bytes)
+		VIOL("accounting: present sections hold %llu memmap bytes, counter says %llu",
+		     (unsigned long long)ram_memmap, (unsigned long long)ph->memmap_bytes);
+	uint64_t memmap = ram_memmap + ph->nr_sections * sizeof(*ph->sections) + dev_memmap;
 	if (sim->alloc.live_bytes[SIMMM_ALLOC_MEMMAP] != memmap)
 		VIOL("accounting: memmap bytes %llu, expected %llu",
 		     (unsigned long long)sim->alloc.live_bytes[SIMMM_ALLOC_MEMMAP],

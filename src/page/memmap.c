@@ -4,6 +4,7 @@
  * time, the first time a frame of the section is handed out, like the
  * kernel's SPARSEMEM with memory hot-add granularity. Sections are never
  * released before destroy (the kernel keeps the memmap of online memory).
+ * The last section stops at the end of RAM (simmm__section_frames()).
  */
 #include <string.h>
 
@@ -19,9 +20,9 @@ int simmm__memmap_init(simmm_sim *sim)
 	return ph->sections ? 0 : -ENOMEM;
 }
 
-static size_t section_bytes(void)
+static size_t section_bytes(const struct simmm_phys *ph, uint64_t s)
 {
-	return SIMMM_SECTION_PAGES * sizeof(struct simmm_page);
+	return simmm__section_frames(ph, s) * sizeof(struct simmm_page);
 }
 
 void simmm__memmap_fini(simmm_sim *sim)
@@ -34,7 +35,7 @@ void simmm__memmap_fini(simmm_sim *sim)
 	if (!ph->sections)
 		return;
 	for (uint64_t s = 0; s < ph->nr_sections; s++)
-		simmm__free(sim, SIMMM_ALLOC_MEMMAP, ph->sections[s], section_bytes());
+		simmm__free(sim, SIMMM_ALLOC_MEMMAP, ph->sections[s], section_bytes(ph, s));
 	simmm__free(sim, SIMMM_ALLOC_MEMMAP, ph->sections,
 		    ph->nr_sections * sizeof(*ph->sections));
 	ph->sections = NULL;
@@ -43,13 +44,15 @@ void simmm__memmap_fini(simmm_sim *sim)
 static int section_create(simmm_sim *sim, uint64_t s)
 {
 	struct simmm_phys *ph = phys_of(sim);
-	struct simmm_page *pages = simmm__zalloc(sim, SIMMM_ALLOC_MEMMAP, section_bytes());
+	uint64_t nr = simmm__section_frames(ph, s);
+	struct simmm_page *pages = simmm__zalloc(sim, SIMMM_ALLOC_MEMMAP, section_bytes(ph, s));
 	if (!pages)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < SIMMM_SECTION_PAGES; i++)
+	for (uint64_t i = 0; i < nr; i++)
 		pages[i].pfn = (s << SIMMM_SECTION_SHIFT) + i;
 	ph->sections[s] = pages;
 	ph->sections_present++;
+	ph->memmap_bytes += section_bytes(ph, s);
 	return 0;
 }
 

@@ -202,9 +202,9 @@ static uint64_t release_leaked(simmm_sim *sim, bool quiet)
 		struct simmm_page *sec = ph->sections[s];
 		if (!sec)
 			continue;
-		for (uint64_t i = 0; i < SIMMM_SECTION_PAGES; i++) {
+		for (uint64_t i = 0; i < simmm__section_frames(ph, s); i++) {
 			struct simmm_page *p = &sec[i];
-			if (p->pfn >= ph->nr_pages || p->head_delta || p->refcount <= 0)
+			if (p->head_delta || p->refcount <= 0)
 				continue;
 			if (p->flags & PG_zero) {
 				p->flags &= ~PG_reserved;
@@ -414,7 +414,8 @@ int simmm_phys_stats(const simmm_sim *sim, struct simmm_phys_stats *out)
 	out->content_pages = ph->content_pages;
 	out->sections = ph->nr_sections;
 	out->sections_present = ph->sections_present;
-	out->memmap_bytes = ph->sections_present * SIMMM_SECTION_PAGES * sizeof(struct simmm_page);
+	out->memmap_bytes = ph->memmap_bytes;
+	out->alloc_failures = ph->alloc_failures;
 	for (unsigned o = 0; o <= ph->max_order && o < 32; o++)
 		out->free_blocks[o] = ph->area[o].nr;
 	out->max_order = ph->max_order;

@@ -39,10 +39,12 @@ struct simmm_phys {
 	struct simmm_page **sections;
 	uint64_t nr_sections;
 	uint64_t sections_present;
+	uint64_t memmap_bytes;   /* struct page bytes of the present sections */
 	struct free_area area[SIMMM_MAX_ORDER + 1];
 	uint64_t free_pages;
 	uint64_t table_pages;
 	uint64_t content_pages;
+	uint64_t alloc_failures; /* allocations that found no free block */
 	simmm_pfn_t zero_pfn;
 	struct simmm_devmem *devmem; /* ZONE_DEVICE ranges above RAM (devmem.c) */
 };
@@ -62,6 +64,17 @@ int simmm__memmap_populate(simmm_sim *sim, simmm_pfn_t pfn, uint64_t nr);
 static inline struct simmm_phys *phys_of(const simmm_sim *sim)
 {
 	return sim->phys;
+}
+
+/* Frames section @s holds: SIMMM_SECTION_PAGES, except the last section of
+ * a RAM size that is not a multiple of it, which ends with RAM (a 128-frame
+ * machine pays for 128 struct pages, not 2^14). Device frames live in their
+ * own memmaps (devmem.c), never in these sections. */
+static inline uint64_t simmm__section_frames(const struct simmm_phys *ph, uint64_t s)
+{
+	uint64_t left = ph->nr_pages - (s << SIMMM_SECTION_SHIFT);
+
+	return left < SIMMM_SECTION_PAGES ? left : SIMMM_SECTION_PAGES;
 }
 
 #endif
