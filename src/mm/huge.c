@@ -426,7 +426,9 @@ static void notify_device_split(simmm_sim *sim, struct simmm_page *head, struct 
 		pgmap->ops->folio_split(pgmap, head->pfn, p->pfn);
 }
 
-static void split_distribute(simmm_sim *sim, struct simmm_page *head)
+/* @ref (a page of the folio, or NULL) gets one more reference on its new
+ * folio, before unmapped tails are freed. */
+static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct simmm_page *ref_page)
 {
 	uint64_t nr = 1ULL << head->order;
 	bool on_lru = head->flags & PG_lru;
@@ -438,6 +440,8 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head)
 		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
 		int ref = split_one(head, p, i);
 
+		if (p == ref_page)
+			ref = ++p->refcount;
 		if (i)
 			notify_device_split(sim, head, p);
 		if (ref == 0) {
@@ -466,6 +470,19 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head)
  */
 int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
 {
+	return simmm__split_folio_ref(sim, folio, NULL);
+}
+
+/**
+ * simmm__split_folio_ref() - simmm__split_folio(), and @page (a page of
+ * @folio, or NULL) gets a reference on its new folio. The split may sleep
+ * (the rmap walk), so a page the caller cares about may lose its last
+ * mapping meanwhile and would be freed with the unmapped tails: the fault
+ * path's page in migrate_vma_split_folio(), whose reference is on the head.
+ * Context, Return: as simmm__split_folio(); no reference is taken on error.
+ */
+int simmm__split_folio_ref(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *page)
+{
 	struct split_walk w = {0};
 
 	folio = simmm__compound_head(sim, folio);
@@ -481,7 +498,7 @@ int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
 		return w.err;
 	if (entire_mapcount(sim, folio) || !can_split_folio(sim, folio))
 		return -EBUSY;
-	split_distribute(sim, folio);
+	split_distribute(sim, folio, page);
 	return 0;
 }
 
