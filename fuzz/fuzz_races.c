@@ -33,6 +33,13 @@
  * Allocation failures (an "inject" op arms SIMMM_FAULT_NTH) make ops fail
  * with -ENOMEM (or a CPU fault with SIGBUS when migrate_to_ram cannot
  * allocate); such an op must change nothing (zaps may be partial).
+ *
+ * THP mode (header byte 1 / 33 == 4): 2048 frames of RAM, the window's VMA
+ * a whole PMD with MADV_HUGEPAGE (a PMD-mapped THP; the model tracks its
+ * first NP pages, the rest must stay zero), devices with a PMD-aligned
+ * device THP, whole-PMD migrations (SELECT_COMPOUND, a THP or base-page
+ * destinations as the input offers), PMD fault-back and eviction of device
+ * THPs, and -EFAULT from hmm_range_fault() judged by the model.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -63,6 +70,13 @@
 #define A_TOGGLE  0x10  /* mirror-read: unregister / register again (close / reopen) */
 #define A_REAP    0x80  /* CPU reclaim: an OOM-reaper-like non-blockable invalidation */
 #define DM_CHUNK  (2ULL << 20) /* dmirror device memory chunk (one PMD) */
+/* THP mode (header byte 1 / 33 == B1_THP): a PMD-sized window VMA with
+ * MADV_HUGEPAGE, more RAM, PMD-capable devices (see "THP mode" below) */
+#define B1_THP        4
+#define PMD_ORDER     9
+#define PMD_NR        (1u << PMD_ORDER)
+#define THP_RAM_PAGES 2048
+#define THP_DEVP      (PMD_NR + NDEVP) /* one device THP's frames + NDEVP */
 
 enum { PR_UNMAPPED, PR_NONE, PR_R, PR_RW };
 enum { C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLAIM,
@@ -118,6 +132,7 @@ struct fdev {
 	void *free_head;
 	uint64_t nfree;
 	struct mir mir[NP];
+	uint64_t nframes; /* NDEVP, or THP_DEVP in THP mode */
 };
 
 struct rec {
@@ -151,6 +166,7 @@ static struct fz {
 	struct simmm_dmirror_device *dmdev;
 	struct simmm_dmirror *dm[MAXDEV];
 	bool dm_closed[MAXDEV]; /* closed by a toggle: reopened by the next */
+	bool thp;            /* header byte 1 / 33 == B1_THP: THP mode */
 	char log[32768];
 	size_t llen;
 } F;
@@ -168,8 +184,8 @@ __attribute__((format(printf, 1, 2))) static void lg(const char *fmt, ...)
 
 static void races_dump(void)
 {
-	fprintf(stderr, "---- fuzz_races log (%u cpu, %u dev, window %#llx) ----\n%s",
-		F.ncpu, F.ndev, (unsigned long long)F.base, F.log);
+	fprintf(stderr, "---- fuzz_races log (%u cpu, %u dev, window %#llx%s) ----\n%s",
+		F.ncpu, F.ndev, (unsigned long long)F.base, F.thp ? ", THP mode" : "", F.log);
 	if (F.sim) {
 		uint64_t n = 0;
 		const char *r = simmm_reports(F.sim, &n);
@@ -296,6 +312,17 @@ static unsigned clip_n(unsigned p, unsigned n)
 
 /* ---- mirror coherence --------------------------------------------------------------- */
 
+/* The pfn a swap-format entry gives page @p: a device-private PMD entry (a
+ * device THP, THP mode) names the folio's head. */
+static simmm_pfn_t swp_pfn_at(const struct simmm_translation *t, unsigned p)
+{
+	simmm_pfn_t pfn = simmm_swp_offset_pfn(t->entry);
+
+	if (t->level == SIMMM_LVL_PMD)
+		pfn += (pa(p) >> simmm_sim_geometry(F.sim)->page_shift) & (PMD_NR - 1);
+	return pfn;
+}
+
 static void verify_dev(struct fdev *d, const char *when)
 {
 	struct simmm_pgtable *pgt = NULL;
@@ -318,15 +345,15 @@ static void verify_dev(struct fdev *d, const char *when)
 		rc = simmm_pgtable_translate(pgt, pa(p), &t);
 		if (m->atomic)
 			ok = rc == 0 && simmm_is_device_exclusive_entry(t.entry) &&
-			     simmm_swp_offset_pfn(t.entry) == m->pfn;
+			     swp_pfn_at(&t, p) == m->pfn;
 		else if (simmm_is_device_private_page(F.sim, m->pfn))
 			ok = rc == 0 && simmm_is_device_private_entry(t.entry) &&
-			     simmm_swp_offset_pfn(t.entry) == m->pfn &&
+			     swp_pfn_at(&t, p) == m->pfn &&
 			     (!m->w || simmm_is_writable_device_private_entry(t.entry));
 		else if (rc == 0 && simmm_is_device_exclusive_entry(t.entry))
 			/* a device took exclusive access to the page it maps: the
 			 * pfn is still the same page (nouveau keeps such entries) */
-			ok = simmm_swp_offset_pfn(t.entry) == m->pfn;
+			ok = swp_pfn_at(&t, p) == m->pfn;
 		else
 			ok = rc == 0 && t.present && t.pfn == m->pfn && t.user && (!m->w || t.write);
 		FZ_CHECK(ok,
@@ -406,17 +433,22 @@ static simmm_pfn_t dev_alloc(struct fdev *d)
 	return pfn;
 }
 
-static simmm_pfn_t sys_alloc(void)
+static simmm_pfn_t sys_alloc_order(unsigned order)
 {
 	simmm_pfn_t pfn;
 
-	if (simmm_page_alloc(F.sim, 0, &pfn))
+	if (simmm_page_alloc(F.sim, order, &pfn))
 		return 0;
 	if (simmm_lock_page(F.sim, pfn)) {
 		simmm_page_put(F.sim, pfn);
 		return 0;
 	}
 	return pfn;
+}
+
+static simmm_pfn_t sys_alloc(void)
+{
+	return sys_alloc_order(0);
 }
 
 static void release_locked(simmm_pfn_t pfn)
@@ -489,16 +521,181 @@ static const struct simmm_dev_pagemap_ops dev_ops = {
 	.migrate_to_ram = dev_migrate_to_ram,
 };
 
+/* ---- THP mode: the device side -------------------------------------------------------
+ *
+ * Each device has THP_DEVP frames: [0, PMD_NR) of its pagemap (PMD aligned:
+ * pagemaps start on a section boundary) can be handed out as one device
+ * THP when all of them are free; base pages come from the same free list,
+ * which starts with the NDEVP frames above the THP. A COMPOUND entry (a
+ * PMD-mapped THP, a device THP, a whole-PMD hole) gets a THP destination
+ * if the offer allows and one is free, else base pages (as dmirror falls
+ * back), for at most offer_cap[] pages: pages without dst stay, and
+ * migrate_vma_pages() splits the source. */
+enum { OFFER_THP, OFFER_BASE, OFFER_BASE8, OFFER_BASE1 };
+
+static const uint64_t offer_cap[4] = {PMD_NR, PMD_NR, 8, 1};
+
+/* The device THP, locked, one reference; 0 when one of its frames is in use. */
+static simmm_pfn_t dev_alloc_thp(struct fdev *d)
+{
+	simmm_pfn_t head = d->pgmap.start_pfn, keep[NDEVP], pfn;
+	unsigned nkeep = 0, nblock = 0;
+
+	for (void *it = d->free_head; it; it = simmm_zone_device_data(F.sim, pfn)) {
+		pfn = (simmm_pfn_t)(uintptr_t)it - 1;
+		if (pfn < head + PMD_NR)
+			nblock++;
+		else
+			keep[nkeep++] = pfn;
+	}
+	if (nblock < PMD_NR)
+		return 0;
+	d->free_head = NULL;
+	d->nfree = 0;
+	while (nkeep) { /* the frames above the THP stay free, in order */
+		pfn = keep[--nkeep];
+		simmm_set_zone_device_data(F.sim, pfn, d->free_head);
+		d->free_head = (void *)(uintptr_t)(pfn + 1);
+		d->nfree++;
+	}
+	FZ_CHECK(simmm_zone_device_folio_init(F.sim, head, PMD_ORDER) == 0,
+		 "zone_device_folio_init %#llx", (unsigned long long)head);
+	return head;
+}
+
+/* dst for the COMPOUND entry src[0] of @nr pages (see above). */
+static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t nr,
+			  unsigned offer)
+{
+	simmm_pfn_t s = simmm_migrate_pfn_to_page(src[0]), p;
+	bool to_sys = s && simmm_is_zone_device_page(F.sim, s);
+	uint64_t w = src[0] & SIMMM_MIGRATE_PFN_WRITE, k = 0;
+
+	memset(dst, 0, nr * sizeof(*dst));
+	if (offer == OFFER_THP) {
+		p = to_sys ? sys_alloc_order(PMD_ORDER) : dev_alloc_thp(d);
+		if (p && (!s || simmm_folio_copy(F.sim, p, s) == 0)) {
+			dst[0] = simmm_migrate_pfn(p) | w | SIMMM_MIGRATE_PFN_COMPOUND;
+			lg("    %s: THP %#llx for %#llx\n", cur_name(), (unsigned long long)p,
+			   (unsigned long long)s);
+			return;
+		}
+		if (p)
+			release_locked(p);
+	}
+	for (; k < nr && k < offer_cap[offer]; k++) {
+		p = to_sys ? sys_alloc() : dev_alloc(d);
+		if (!p)
+			break;
+		if (s && simmm_copy_highpage(F.sim, p, s + k)) {
+			release_locked(p);
+			break;
+		}
+		dst[k] = simmm_migrate_pfn(p) | w;
+	}
+	lg("    %s: %llu base pages for %#llx\n", cur_name(), (unsigned long long)k,
+	   (unsigned long long)s);
+}
+
+/* fill_dst() that gives COMPOUND entries THPs or base pages. */
+static void fill_dst_thp(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n,
+			 unsigned offer)
+{
+	for (uint64_t i = 0; i < n;) {
+		uint64_t nr = n - i < PMD_NR ? n - i : PMD_NR;
+
+		if ((src[i] & SIMMM_MIGRATE_PFN_MIGRATE) && (src[i] & SIMMM_MIGRATE_PFN_COMPOUND)) {
+			fill_compound(d, &src[i], &dst[i], nr, offer);
+			i += nr;
+		} else {
+			fill_dst(d, &src[i], &dst[i], 1);
+			i++;
+		}
+	}
+}
+
+static uint64_t *zcalloc(uint64_t n)
+{
+	uint64_t *a = calloc(n, sizeof(*a));
+
+	FZ_CHECK(a, "calloc");
+	return a;
+}
+
+/* ->migrate_to_ram in THP mode: a fault on a device THP's PMD entry brings
+ * the whole folio home (SELECT_COMPOUND over the PMD, as dmirror_devmem_fault
+ * does), after a yield ("copying") so others meet the PMD migration entry;
+ * a pte fault (also of a pte-mapped device THP: setup splits it) moves its
+ * page, as outside THP mode. */
+static unsigned dev_thp_migrate_to_ram(struct simmm_vm_fault *vmf)
+{
+	struct fdev *d = (struct fdev *)simmm_page_pgmap(F.sim, vmf->page);
+	uint64_t *src, *dst, pmd = PMD_NR * F.ps;
+	struct simmm_migrate_vma m = {
+		.vma = vmf->vma, .start = vmf->address & ~(pmd - 1), .pgmap_owner = d,
+		.flags = SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE | SIMMM_MIGRATE_VMA_SELECT_COMPOUND,
+		.fault_page = vmf->page,
+	};
+	bool any_dst = false, moved = false;
+	unsigned ret = 0;
+
+	if (!vmf->pmd)
+		return dev_migrate_to_ram(vmf);
+	m.end = m.start + pmd;
+	m.src = src = zcalloc(PMD_NR);
+	m.dst = dst = zcalloc(PMD_NR);
+	if (simmm_migrate_vma_setup(&m)) {
+		ret = SIMMM_VM_FAULT_SIGBUS;
+		goto out;
+	}
+	lg("    %s migrate_to_ram PMD %#llx: cpages %llu\n", cur_name(),
+	   (unsigned long long)m.start, (unsigned long long)m.cpages);
+	simmm_sched_yield(F.sim);
+	fill_dst_thp(d, src, dst, m.npages, OFFER_THP);
+	for (uint64_t i = 0; i < m.npages; i++)
+		any_dst |= dst[i] != 0;
+	simmm_migrate_vma_pages(&m);
+	for (uint64_t i = 0; i < m.npages; i++)
+		moved |= (src[i] & SIMMM_MIGRATE_PFN_MIGRATE) && dst[i];
+	simmm_migrate_vma_finalize(&m);
+	/* as dev_migrate_to_ram() */
+	if (!moved && !F.strict_refault && simmm_sched_current(F.sim))
+		simmm_sched_sleep(F.sim, 1);
+	ret = (m.cpages && !any_dst) ? SIMMM_VM_FAULT_SIGBUS : 0;
+out:
+	free(src);
+	free(dst);
+	return ret;
+}
+
+static void dev_folio_split(struct simmm_dev_pagemap *pgmap, simmm_pfn_t head, simmm_pfn_t tail)
+{
+	if (tail == head + 1)
+		lg("    dev%u: device THP %#llx split\n", ((struct fdev *)pgmap)->id,
+		   (unsigned long long)head);
+}
+
+static const struct simmm_dev_pagemap_ops dev_thp_ops = {
+	.folio_free = dev_folio_free,
+	.migrate_to_ram = dev_thp_migrate_to_ram,
+	.folio_split = dev_folio_split,
+};
+
 static void dev_init(struct fdev *d, unsigned id)
 {
 	memset(d, 0, sizeof(*d));
 	d->id = id;
+	d->nframes = F.thp ? THP_DEVP : NDEVP;
 	d->pgmap.type = SIMMM_MEM_DEVICE_PRIVATE;
-	d->pgmap.ops = &dev_ops;
+	d->pgmap.ops = F.thp ? &dev_thp_ops : &dev_ops;
 	d->pgmap.owner = d;
 	simmm_mutex_init(&d->lock, id ? "dmirror1" : "dmirror0");
-	FZ_CHECK(simmm_memremap_pages(F.sim, &d->pgmap, NDEVP) == 0, "memremap_pages");
-	for (uint64_t i = NDEVP; i-- > 0;) {
+	FZ_CHECK(simmm_memremap_pages(F.sim, &d->pgmap, d->nframes) == 0, "memremap_pages");
+	FZ_CHECK(!F.thp || !(d->pgmap.start_pfn & (PMD_NR - 1)), "device THP not PMD aligned");
+	/* THP mode: the frames above the THP first */
+	for (uint64_t j = d->nframes; j-- > 0;) {
+		uint64_t i = (j + (F.thp ? PMD_NR : 0)) % d->nframes;
+
 		simmm_set_zone_device_data(F.sim, d->pgmap.start_pfn + i, d->free_head);
 		d->free_head = (void *)(uintptr_t)(d->pgmap.start_pfn + i + 1);
 		d->nfree++;
@@ -817,6 +1014,28 @@ static bool hmm_err_ok(int rc, unsigned p, unsigned n, bool write, uint32_t rs, 
 	return false;
 }
 
+/* THP mode: -EFAULT / -EPERM from hmm_range_fault() of pages [p, p + n)
+ * since @rs only when the model lets one of them be unmapped, PROT_NONE or
+ * (for a write fault) read-only meanwhile, or a fault-back met -ENOMEM; a
+ * snapshot faults nothing and never fails so. (A PMD migration entry
+ * misread as a bad PMD gives -EFAULT for readable pages.) */
+static bool thp_hmm_err_ok(unsigned op, unsigned p, unsigned n, int rc, uint32_t rs,
+			   uint64_t hits0)
+{
+	unsigned bad = 1u << PR_UNMAPPED | 1u << PR_NONE | (op == D_FAULT_WRITE ? 1u << PR_R : 0);
+
+	if (!F.thp || (rc != -EFAULT && rc != -EPERM))
+		return true;
+	if (op == D_SNAPSHOT)
+		return false;
+	if (F.m[0].gone || enomem_ok(hits0))
+		return true;
+	for (unsigned k = 0; k < n; k++)
+		if (prot_any(&F.m[0].prot[p + k], bad, rs, F.tick + 1))
+			return true;
+	return false;
+}
+
 /*
  * The driver protocol: read_begin, fault, driver lock, read_retry, program.
  * Extended inputs with A_PERPAGE put the request in each hmm_pfns entry
@@ -866,7 +1085,8 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 		if (rc == -EBUSY)
 			continue;
 		if (rc) {
-			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, rs, hits0),
+			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, rs, hits0) &&
+					 thp_hmm_err_ok(op, p, n, rc, rs, hits0),
 				 "hmm_range_fault: %d (%s) over pages %u..%u, which the model says "
 				 "stay mapped and accessible", rc, simmm_strerror(rc), p, p + n - 1);
 			return;
@@ -1207,6 +1427,68 @@ static void dm_op(struct task *t, unsigned op, unsigned p, unsigned n, uint8_t a
 		dm_check_data(t, p, n, rs, "MIGRATE_TO_DEV read-back");
 }
 
+/* THP mode, migrate-to-dev/-sys with arg bit 2: SELECT_COMPOUND over the
+ * whole PMD of the window (clipped to the VMA of page @p), a yield between
+ * setup and pages, destinations as @offer allows (fill_compound()). */
+static void dev_migrate_pmd(struct fdev *d, bool to_dev, unsigned p, unsigned offer,
+			    uint64_t hits0)
+{
+	struct simmm_mm *mm = F.m[0].mm;
+	uint64_t *src = zcalloc(PMD_NR), *dst = zcalloc(PMD_NR), pmd_end = F.base + PMD_NR * F.ps;
+	struct simmm_migrate_vma m = {
+		.src = src, .dst = dst, .pgmap_owner = d,
+		.flags = (to_dev ? SIMMM_MIGRATE_VMA_SELECT_SYSTEM
+				 : SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE) |
+			 SIMMM_MIGRATE_VMA_SELECT_COMPOUND,
+	};
+	struct simmm_vma_info vi;
+	int rc;
+
+	if (!simmm_mmget_not_zero(mm))
+		goto out_free;
+	FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+	m.vma = simmm_vma_lookup(mm, pa(p));
+	if (m.vma && simmm_vma_info(mm, pa(p), &vi) == 0) {
+		m.start = vi.start > F.base ? vi.start : F.base;
+		m.end = vi.end < pmd_end ? vi.end : pmd_end;
+		rc = simmm_migrate_vma_setup(&m);
+		lg("    %s migrate_vma_setup PMD offer %u [%#llx,%#llx) -> %d, cpages %llu%s\n",
+		   cur_name(), offer, (unsigned long long)m.start, (unsigned long long)m.end, rc,
+		   (unsigned long long)m.cpages,
+		   rc == 0 && (src[0] & SIMMM_MIGRATE_PFN_COMPOUND) ? " COMPOUND" : "");
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "migrate_vma_setup: %d", rc);
+		if (rc == 0) {
+			simmm_sched_yield(F.sim); /* "copying": others meet the PMD migration entry */
+			fill_dst_thp(d, src, dst, m.npages, offer);
+			FZ_CHECK(simmm_migrate_vma_pages(&m) == 0, "migrate_vma_pages");
+			FZ_CHECK(simmm_migrate_vma_finalize(&m) == 0, "migrate_vma_finalize");
+		}
+	}
+	FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
+	FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+out_free:
+	free(src);
+	free(dst);
+}
+
+/* dev_evict() in THP mode: a device THP goes to a system THP or base pages
+ * (dmirror_device_evict_chunk()). */
+static void dev_evict_thp(struct fdev *d)
+{
+	uint64_t *src = zcalloc(THP_DEVP), *dst = zcalloc(THP_DEVP);
+	int rc = simmm_migrate_device_range(F.sim, src, d->pgmap.start_pfn, THP_DEVP);
+
+	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
+	simmm_sched_yield(F.sim);
+	fill_dst_thp(d, src, dst, THP_DEVP, OFFER_THP);
+	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, THP_DEVP) == 0,
+		 "migrate_device_pages");
+	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, THP_DEVP) == 0,
+		 "migrate_device_finalize");
+	free(src);
+	free(dst);
+}
+
 static void dev_op(struct task *t, const struct rec *r)
 {
 	struct fdev *d = &F.dev[t->idx];
@@ -1228,13 +1510,19 @@ static void dev_op(struct task *t, const struct rec *r)
 		break;
 	case D_TO_DEV:
 	case D_TO_SYS:
-		dev_migrate(d, op == D_TO_DEV, p, n, hits0);
+		if (F.thp && (r->arg & 4))
+			dev_migrate_pmd(d, op == D_TO_DEV, p, (r->arg >> 3) & 3, hits0);
+		else
+			dev_migrate(d, op == D_TO_DEV, p, n, hits0);
 		break;
 	case D_EXCLUSIVE:
 		dev_exclusive(d, p, hits0);
 		break;
 	case D_EVICT:
-		dev_evict(d);
+		if (F.thp)
+			dev_evict_thp(d);
+		else
+			dev_evict(d);
 		break;
 	case D_MIRROR_READ: {
 		uint32_t rs = tk();
@@ -1271,7 +1559,21 @@ static void task_fn(simmm_sim *sim, void *arg)
 
 /* ---- setup and teardown --------------------------------------------------------------------- */
 
-static void setup(uint8_t b0)
+/* THP mode: the window's VMA is a whole PMD with MADV_HUGEPAGE, so the
+ * populating writes faulted in a PMD-mapped THP: check it. The model
+ * tracks its first NP pages, the others stay zero (thp_tail_check()). */
+static void setup_thp_window(void)
+{
+	struct simmm_translation t;
+
+	FZ_CHECK(simmm_geometry_level_order(simmm_sim_geometry(F.sim), SIMMM_LVL_PMD) == PMD_ORDER,
+		 "PMD order");
+	memset(&t, 0, sizeof(t));
+	FZ_CHECK(simmm_pgtable_translate(simmm_mm_pgtable(F.m[0].mm), F.base, &t) == 0 &&
+		 t.level == SIMMM_LVL_PMD && t.present, "THP window not PMD-mapped");
+}
+
+static void setup(uint8_t b0, uint8_t b1)
 {
 	simmm_config cfg;
 	simmm_addr_t out;
@@ -1284,10 +1586,11 @@ static void setup(uint8_t b0)
 	F.ndev = 1 + ((b0 >> 1) & 1);
 	F.strict_refault = b0 & 8;
 	F.ext = b0 & 0x80;
+	F.thp = b1 / (MAXREC + 1) == B1_THP;
 	F.nextv = 1;
 	simmm_config_init(&cfg);
 	cfg.geometry = "x86_64-4level";
-	cfg.ram_bytes = RAM_PAGES * 4096ULL;
+	cfg.ram_bytes = (F.thp ? THP_RAM_PAGES : RAM_PAGES) * 4096ULL;
 	cfg.swap_bytes = SWAP_PAGES * 4096ULL;
 	cfg.seed = 1 + (b0 >> 4);
 	cfg.flags = SIMMM_CFG_QUIET;
@@ -1299,9 +1602,13 @@ static void setup(uint8_t b0)
 	F.base = 0x10000000ULL;
 	FZ_CHECK(simmm_mm_create(F.sim, &F.m[0].mm) == 0, "mm_create");
 	F.m[0].exists = true;
-	FZ_CHECK(simmm_mmap(F.m[0].mm, F.base, NP * F.ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+	FZ_CHECK(simmm_mmap(F.m[0].mm, F.base, (F.thp ? PMD_NR : NP) * F.ps,
+			    SIMMM_PROT_READ | SIMMM_PROT_WRITE,
 			    SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0,
 			    &out) == 0, "mmap window");
+	if (F.thp)
+		FZ_CHECK(simmm_madvise(F.m[0].mm, F.base, PMD_NR * F.ps, SIMMM_MADV_HUGEPAGE) == 0,
+			 "MADV_HUGEPAGE");
 	for (unsigned p = 0; p < NP; p++) {
 		uint8_t v = (uint8_t)(0x80 + p);
 
@@ -1315,6 +1622,8 @@ static void setup(uint8_t b0)
 			 "populate");
 		F.m[0].data[p].w[0].v = v;
 	}
+	if (F.thp)
+		setup_thp_window();
 	F.tick = 1;
 	for (unsigned i = 0; i < F.ndev; i++) {
 		dev_init(&F.dev[i], i);
@@ -1323,8 +1632,11 @@ static void setup(uint8_t b0)
 			 "interval_notifier_insert");
 		F.dev[i].mn_on = true;
 	}
-	/* b0 bit 2: pages 0..NP/4-1 start on device 0 */
-	if (b0 & 4)
+	/* b0 bit 2: pages 0..NP/4-1 start on device 0 (THP mode: the whole
+	 * PMD, as a device THP) */
+	if ((b0 & 4) && F.thp)
+		dev_migrate_pmd(&F.dev[0], true, 0, OFFER_THP, 0);
+	else if (b0 & 4)
 		dev_migrate(&F.dev[0], true, 0, MAXN, 0);
 }
 
@@ -1348,13 +1660,13 @@ static void final_read(struct mmst *ms, const char *name)
  */
 static void final_evict(struct fdev *d)
 {
-	uint64_t src[NDEVP], dst[NDEVP];
+	uint64_t nf = d->nframes, *src = zcalloc(nf), *dst = zcalloc(nf);
 	int rc;
 
 	lg("final evict dev%u\n", d->id);
-	rc = simmm_migrate_device_range(F.sim, src, d->pgmap.start_pfn, NDEVP);
+	rc = simmm_migrate_device_range(F.sim, src, d->pgmap.start_pfn, nf);
 	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
-	for (unsigned i = 0; i < NDEVP; i++) {
+	for (unsigned i = 0; i < nf; i++) {
 		struct simmm_page_info pi;
 		simmm_pfn_t pfn = d->pgmap.start_pfn + i;
 
@@ -1367,10 +1679,33 @@ static void final_evict(struct fdev *d)
 			 "after the reverse-map walk", d->id, (unsigned long long)pfn, pi.mapcount,
 			 pi.refcount);
 	}
-	fill_dst(d, src, dst, NDEVP);
-	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, NDEVP) == 0, "migrate_device_pages");
-	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, NDEVP) == 0,
+	if (F.thp)
+		fill_dst_thp(d, src, dst, nf, OFFER_THP); /* a device THP: a THP or base pages */
+	else
+		fill_dst(d, src, dst, nf);
+	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, nf) == 0, "migrate_device_pages");
+	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, nf) == 0,
 		 "migrate_device_finalize");
+	free(src);
+	free(dst);
+}
+
+/* THP mode: pages of the window's PMD the model does not track read zero. */
+static void thp_tail_check(struct mmst *ms, const char *name)
+{
+	static const unsigned tail[] = {NP, NP + 1, PMD_NR / 2, PMD_NR - 1};
+
+	if (!F.thp || !ms->exists || ms->gone)
+		return;
+	for (unsigned i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+		uint64_t hits0 = simmm_fault_hits(F.sim);
+		uint8_t v = 0xff;
+		int rc = simmm_mm_access(ms->mm, pa(tail[i]), &v, 1, SIMMM_ACCESS_READ);
+
+		lg("final %s page %u -> %d, byte %#x\n", name, tail[i], rc, v);
+		FZ_CHECK((rc == 0 && v == 0) || (rc == -ENOMEM && enomem_ok(hits0)),
+			 "%s page %u (not written) read %d, byte %#x", name, tail[i], rc, v);
+	}
 }
 
 static void teardown(void)
@@ -1386,6 +1721,8 @@ static void teardown(void)
 	verify_all("after the final eviction");
 	final_read(&F.m[0], "mm0");
 	final_read(&F.m[1], "mm1");
+	thp_tail_check(&F.m[0], "mm0");
+	thp_tail_check(&F.m[1], "mm1");
 	verify_all("after the read-back");
 	rc = simmm_check(F.sim);
 	FZ_CHECK(rc == 0, "simmm_check: %d violations", rc);
@@ -1407,8 +1744,8 @@ static void teardown(void)
 		if (F.m[k].exists && !F.m[k].gone)
 			FZ_CHECK(simmm_mmput(F.m[k].mm) == 0, "mmput");
 	for (unsigned i = 0; i < F.ndev; i++) {
-		FZ_CHECK(F.dev[i].nfree == NDEVP, "dev%u: %llu of %u frames free after exit", i,
-			 (unsigned long long)F.dev[i].nfree, NDEVP);
+		FZ_CHECK(F.dev[i].nfree == F.dev[i].nframes, "dev%u: %llu of %llu frames free after exit",
+			 i, (unsigned long long)F.dev[i].nfree, (unsigned long long)F.dev[i].nframes);
 		rc = simmm_memunmap_pages(&F.dev[i].pgmap);
 		FZ_CHECK(rc == 0, "memunmap_pages: %d", rc);
 	}
@@ -1426,12 +1763,14 @@ int fz_races_one(const uint8_t *data, size_t size)
 {
 	struct fz_in in = {data, size};
 	unsigned nrec;
+	uint8_t b0;
 	int rc;
 
 	fz_dump_hook = races_dump;
 	if (size < 2)
 		return 0;
-	setup(fz_u8(&in));
+	b0 = fz_u8(&in);
+	setup(b0, in.p[0]); /* byte 1 is read again below */
 	F.ntask = F.ncpu + F.ndev;
 	for (unsigned i = 0; i < F.ntask; i++) {
 		struct task *t = &F.task[i];

@@ -217,7 +217,8 @@ def mm_seeds():
 # ---- fuzz_races ---------------------------------------------------------------
 # Header: b0 = ncpu-1 (bit 0) | ndev-1 (bit 1) << 1 | premigrate (bit 2) | seed-1 << 4,
 # bit 7 (seeds 9..16) = extended record variants;
-# b1 = number of 4-byte records [task, op, page, arg]; then the replay schedule.
+# b1 = number of 4-byte records [task, op, page, arg] (+ 4 * 33 = THP mode); then the
+# replay schedule.
 # Tasks: cpu0, cpu1 (if 2 CPUs), then dev0, dev1. Opcodes per task kind:
 C_READ, C_WRITE, C_MUNMAP, C_MMAP, C_MPROTECT, C_DONTNEED, C_FORK_WRITE, C_RECLAIM, \
     C_INJECT, C_EXIT = range(10)
@@ -231,9 +232,13 @@ X_DMIRROR = 8   # the device op goes to the task's dmirror file (A_DMIRROR)
 X_FIRST = 16    # with X_PERPAGE: only the first page asks
 X_REAP = 32     # CPU reclaim: OOM-reaper-like non-blockable invalidation
 
-def races(ncpu=1, ndev=1, premigrate=False, seed=1, recs=(), sched=b"", ext=False):
+# THP mode: extra of D_TO_DEV / D_TO_SYS: bit 0 = the whole PMD, bits 1-2 = the offer
+PMD, PMD_BASE, PMD_BASE8, PMD_BASE1 = 1, 1 | 1 << 1, 1 | 2 << 1, 1 | 3 << 1
+B1_THP = 4 * 33
+
+def races(ncpu=1, ndev=1, premigrate=False, seed=1, recs=(), sched=b"", ext=False, thp=False):
     """recs: (task, op, page, n=1, extra=0); arg = (n-1) | extra << 2.
-    ext=True sets header bit 7 (the seed becomes seed + 8)."""
+    ext=True sets header bit 7 (the seed becomes seed + 8); thp=True: THP mode."""
     b0 = (ncpu - 1) | (ndev - 1) << 1 | (4 if premigrate else 0) | (seed - 1) << 4
     b0 |= 0x80 if ext else 0
     body = b""
@@ -242,7 +247,7 @@ def races(ncpu=1, ndev=1, premigrate=False, seed=1, recs=(), sched=b"", ext=Fals
         n = r[3] if len(r) > 3 else 1
         extra = r[4] if len(r) > 4 else 0
         body += bytes([task, op, page, ((n - 1) & 3) | (extra << 2) & 0xff])
-    return bytes([b0, len(recs)]) + body + bytes(sched)
+    return bytes([b0, len(recs) + (B1_THP if thp else 0)]) + body + bytes(sched)
 
 def alt(n, pattern=(0, 1)):
     """n schedule choices cycling through pattern (indices among runnable tasks)."""
@@ -328,6 +333,32 @@ def races_seeds():
                                 (1, C_WRITE, 1), (2, D_FAULT_WRITE, 0, 2, X_DMIRROR),
                                 (1, C_RECLAIM, 0, 1, X_REAP), (2, D_MIRROR_READ, 0),
                                 (0, C_READ, 0)], sched=alt(60, (0, 1, 2)))
+    # THP mode: the window is one PMD-mapped THP
+    # 1 CPU + 2 devices (tasks 0 = cpu0, 1 = dev0, 2 = dev1): dev1's HMM faults and
+    # cpu0's access meet dev0's PMD migration entries (both directions)
+    s["thp-pmd-vs-hmm"] = races(ndev=2, thp=True,
+                                recs=[(1, D_TO_DEV, 0, 1, PMD), (2, D_FAULT_READ, 0, 4),
+                                      (0, C_READ, 2), (1, D_TO_SYS, 0, 1, PMD),
+                                      (2, D_FAULT_WRITE, 1, 2), (0, C_WRITE, 3)],
+                                sched=alt(60, (1, 2, 0)))
+    # the whole PMD starts as a device THP: PMD fault-back, pte fault after a split
+    s["thp-premigrated"] = races(ndev=2, premigrate=True, thp=True,
+                                 recs=[(0, C_READ, 3), (1, D_SNAPSHOT, 0, 4),
+                                       (1, D_TO_DEV, 0, 1, PMD), (2, D_FAULT_READ, 4, 2),
+                                       (0, C_MPROTECT, 8, 1, P_R), (0, C_WRITE, 5),
+                                       (1, D_EVICT, 0)], sched=alt(60, (0, 1, 2)))
+    # compound sources split for small destinations, both directions
+    s["thp-split-partial"] = races(thp=True,
+                                   recs=[(1, D_TO_DEV, 0, 1, PMD_BASE8), (0, C_READ, 9),
+                                         (1, D_TO_DEV, 0, 1, PMD), (1, D_FAULT_WRITE, 2, 2),
+                                         (0, C_WRITE, 4), (1, D_TO_SYS, 0, 1, PMD_BASE1),
+                                         (0, C_FORK_WRITE, 5), (1, D_TO_SYS, 0, 1, PMD)],
+                                   sched=alt(60))
+    s["thp-device-thp-split"] = races(premigrate=True, thp=True,
+                                      recs=[(1, D_TO_SYS, 0, 1, PMD_BASE), (0, C_READ, 1),
+                                            (1, D_TO_DEV, 0, 1, PMD), (0, C_DONTNEED, 2, 2),
+                                            (1, D_TO_SYS, 0, 1, PMD), (0, C_READ, 2)],
+                                      sched=alt(40))
     return s
 
 def main():

@@ -2509,6 +2509,125 @@ static void race_eviction_chaos(void **state)
 	}
 }
 
+/* ---- a partial zap of a THP under migration ------------------------------------------ */
+
+/* A mirror whose invalidate sleeps (a driver taking its lock). */
+static bool sleepy_invalidate(struct simmm_mmu_interval_notifier *sub,
+			      const struct simmm_mmu_notifier_range *range, uint64_t cur_seq)
+{
+	if (simmm_mmu_notifier_range_blockable(range))
+		simmm_sched_yield(simmm_mm_sim(sub->mm));
+	simmm_mmu_interval_set_seq(sub, cur_seq);
+	return true;
+}
+
+static const struct simmm_mmu_interval_notifier_ops sleepy_ops = {.invalidate = sleepy_invalidate};
+
+static void task_dontneed_2_3(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_unmap = simmm_madvise(r->mm, r->a + 2 * r->ps, 2 * r->ps, SIMMM_MADV_DONTNEED);
+}
+
+/* MADV_DONTNEED of two pages of a THP while a device migrates it as a unit,
+ * to the device or (a device THP) home, with huge or base-page
+ * destinations. The zap splits the PMD, and the split's notifier sleeps:
+ * the PMD migration entry it saw may be a device-private PMD or a THP by
+ * then (or the other way round). The split must use the entry it finds
+ * after the notifier; it once split the stale one, leaving pte mappings
+ * without references ("freed while mapped" when the zap dropped them;
+ * found by fuzz_races in THP mode). */
+static void race_dontneed_vs_thp_migration(void **state)
+{
+	uint64_t iters = tu_iters(40), base = tu_seed();
+
+	(void)state;
+	for (uint64_t i = 0; i < iters; i++) {
+		enum simmm_sched_policy pol = (i & 1) ? SIMMM_SCHED_PCT : SIMMM_SCHED_RANDOM;
+		bool home = i & 2;
+		struct race *r = race_new(base + i, pol, home ? START_DEVICE : START_THP);
+		struct simmm_mmu_interval_notifier mn = {0};
+		unsigned char c[2];
+
+		r->dev.huge = !(i & 4);
+		TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&mn, r->mm, r->a, NR * r->ps,
+								&sleepy_ops));
+		assert_true(simmm_sched_spawn(r->sim, "dev", home ? task_to_system : task_to_device,
+					      r) > 0);
+		assert_true(simmm_sched_spawn(r->sim, "cpu", task_dontneed_2_3, r) > 0);
+		race_run(r);
+		if (r->err_dev || r->err_unmap)
+			fail_msg("seed %llu policy %d: device %d dontneed %d",
+				 (unsigned long long)(base + i), (int)pol, r->err_dev, r->err_unmap);
+		assert_int_equal(tu_verify(r->mm, r->a, 2, r->ps, r->seed), 0);
+		assert_int_equal(tu_verify(r->mm, r->a + 4 * r->ps, NR - 4, r->ps, r->seed + 4), 0);
+		for (uint64_t k = 2; k < 4; k++)
+			TU_ASSERT_OK(simmm_mm_access(r->mm, r->a + k * r->ps, &c[k - 2], 1,
+						     SIMMM_ACCESS_READ));
+		assert_int_equal(c[0] | c[1], 0);
+		TU_CHECK(r->sim);
+		TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&mn));
+		race_free(r);
+	}
+}
+
+/* ---- the faulting page of a device THP zapped during the fault's split ---------------- */
+
+struct zap_fault {
+	struct race *r;
+	unsigned char byte;
+	int err;
+};
+
+static void task_read_page5(simmm_sim *sim, void *arg)
+{
+	struct zap_fault *z = arg;
+
+	(void)sim;
+	z->err = simmm_mm_access(z->r->mm, z->r->a + 5 * z->r->ps, &z->byte, 1, SIMMM_ACCESS_READ);
+}
+
+static void task_dontneed_5_6(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_unmap = simmm_madvise(r->mm, r->a + 5 * r->ps, 2 * r->ps, SIMMM_MADV_DONTNEED);
+}
+
+/* A CPU fault on a pte of a pte-mapped device THP (its driver migrates the
+ * one page: setup splits the folio, the fault's lock and reference move to
+ * the page's new folio) while MADV_DONTNEED zaps that very page: the split
+ * sleeps (the rmap lock), and the zap may drop the page's last mapping
+ * meanwhile. The split must not free it: the fault still holds it. It
+ * once did, and the fault then took a reference on a free page ("refcount
+ * <= 0"; found by fuzz_races in THP mode). */
+static void race_dontneed_vs_device_thp_fault_split(void **state)
+{
+	uint64_t iters = tu_iters(40), base = tu_seed();
+
+	(void)state;
+	for (uint64_t i = 0; i < iters; i++) {
+		enum simmm_sched_policy pol = (i & 1) ? SIMMM_SCHED_PCT : SIMMM_SCHED_RANDOM;
+		struct race *r = race_new(base + i, pol, START_DEVICE);
+		struct zap_fault z = {.r = r};
+
+		TU_ASSERT_OK(simmm_munmap(r->mm, r->a, r->ps)); /* pte-mapped from now on */
+		assert_true(simmm_sched_spawn(r->sim, "cpu", task_read_page5, &z) > 0);
+		assert_true(simmm_sched_spawn(r->sim, "zap", task_dontneed_5_6, r) > 0);
+		race_run(r);
+		if (z.err || r->err_unmap)
+			fail_msg("seed %llu policy %d: read %d dontneed %d",
+				 (unsigned long long)(base + i), (int)pol, z.err, r->err_unmap);
+		assert_true(z.byte == 0 || z.byte == (unsigned char)(r->seed + 5));
+		assert_int_equal(tu_verify(r->mm, r->a + r->ps, 3, r->ps, r->seed + 1), 0);
+		assert_int_equal(tu_verify(r->mm, r->a + 7 * r->ps, NR - 7, r->ps, r->seed + 7), 0);
+		race_free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2541,6 +2660,8 @@ int main(void)
 		cmocka_unit_test(race_cpu_write_vs_compound_hole),
 		cmocka_unit_test(race_two_devices_one_thp),
 		cmocka_unit_test(race_eviction_chaos),
+		cmocka_unit_test(race_dontneed_vs_thp_migration),
+		cmocka_unit_test(race_dontneed_vs_device_thp_fault_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

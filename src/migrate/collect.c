@@ -71,7 +71,9 @@ static void collect_hole(struct collect *c, simmm_addr_t start, simmm_addr_t end
  * pages can be collected one by one. The fault path's folio is locked and
  * referenced by the fault already; after the split its lock and reference
  * belong with the faulting page's new folio (do_swap_page() unlocks and
- * puts vmf->page's folio), so they move there. */
+ * puts vmf->page's folio), so they move there. The split takes that
+ * reference itself: the faulting page may have been zapped while the split
+ * slept, and must not be freed with the unmapped tails. */
 static enum collect_result split_large(struct collect *c, struct simmm_page *folio)
 {
 	struct simmm_page *fault_page = c->m->fault_page
@@ -88,7 +90,7 @@ static enum collect_result split_large(struct collect *c, struct simmm_page *fol
 			return COLLECT_SKIP_PMD;
 		}
 	}
-	err = simmm__split_folio(c->sim, folio);
+	err = simmm__split_folio_ref(c->sim, folio, is_fault ? fault_page : NULL);
 	if (!is_fault || err) {
 		if (!is_fault) {
 			simmm__folio_unlock(c->sim, folio);
@@ -97,11 +99,12 @@ static enum collect_result split_large(struct collect *c, struct simmm_page *fol
 		return err ? COLLECT_SKIP_PMD : COLLECT_RETRY;
 	}
 	nf = simmm__compound_head(c->sim, fault_page);
-	if (nf != folio) {
-		/* folio_lock(), not a trylock: the new folio is mapped, so
+	if (nf == folio) {
+		simmm__put_user_folio(c->sim, folio); /* the split's reference */
+	} else {
+		/* folio_lock(), not a trylock: the new folio may be mapped, so
 		 * another migration's collect may have locked it since the
 		 * split (our reference makes that one fail and restore it). */
-		simmm__folio_get(c->sim, nf);
 		NEVER(simmm__folio_lock(c->sim, nf));
 		simmm__folio_unlock(c->sim, folio);
 		simmm__put_user_folio(c->sim, folio);

@@ -305,12 +305,11 @@ static int split_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
  * Return: 0 (also when there is nothing to split); -EINVAL for hugetlb;
  * -ENOMEM (no table: nothing changed); a notifier's -EAGAIN.
  */
-int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+/* The PMD entry at @haddr if it is one split_huge_pmd() splits (a leaf or
+ * a PMD migration / device entry), else 0. */
+static simmm_entry_t splittable_pmd(struct simmm_mm *mm, simmm_addr_t haddr)
 {
-	simmm_addr_t haddr = addr & ~(pmd_size(mm->sim) - 1);
-	struct simmm_change c;
 	simmm_entry_t *slot, e;
-	int err;
 
 	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot))
 		return 0;
@@ -319,13 +318,30 @@ int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
 		return 0;
 	if (!simmm_entry_is_leaf(e, SIMMM_LVL_PMD) && !simmm_is_pfn_swap_entry(e))
 		return 0;
+	return e;
+}
+
+int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr)
+{
+	simmm_addr_t haddr = addr & ~(pmd_size(mm->sim) - 1);
+	struct simmm_change c;
+	simmm_entry_t e;
+	int err;
+
+	if (!splittable_pmd(mm, haddr))
+		return 0;
 	if (vma && simmm__is_vm_hugetlb(vma))
 		return -EINVAL;
 	err = simmm__change_begin(&c, mm, haddr, haddr + pmd_size(mm->sim),
 				  SIMMM_MMU_NOTIFY_CLEAR, NULL);
 	if (err)
 		return err;
-	err = split_pmd_entry(mm, vma, haddr, e);
+	/* The notifiers may have slept: a migration (under the mmap read
+	 * lock too) may have turned a PMD migration entry into a device THP's
+	 * or a THP's PMD, or the other way round. Split what is there now, as
+	 * upstream reads the PMD under its lock after invalidate_range_start. */
+	e = splittable_pmd(mm, haddr);
+	err = e ? split_pmd_entry(mm, vma, haddr, e) : 0;
 	simmm__change_end(&c);
 	return err;
 }
@@ -410,7 +426,9 @@ static void notify_device_split(simmm_sim *sim, struct simmm_page *head, struct 
 		pgmap->ops->folio_split(pgmap, head->pfn, p->pfn);
 }
 
-static void split_distribute(simmm_sim *sim, struct simmm_page *head)
+/* @ref (a page of the folio, or NULL) gets one more reference on its new
+ * folio, before unmapped tails are freed. */
+static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct simmm_page *ref_page)
 {
 	uint64_t nr = 1ULL << head->order;
 	bool on_lru = head->flags & PG_lru;
@@ -422,6 +440,8 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head)
 		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
 		int ref = split_one(head, p, i);
 
+		if (p == ref_page)
+			ref = ++p->refcount;
 		if (i)
 			notify_device_split(sim, head, p);
 		if (ref == 0) {
@@ -450,6 +470,19 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head)
  */
 int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
 {
+	return simmm__split_folio_ref(sim, folio, NULL);
+}
+
+/**
+ * simmm__split_folio_ref() - simmm__split_folio(), and @page (a page of
+ * @folio, or NULL) gets a reference on its new folio. The split may sleep
+ * (the rmap walk), so a page the caller cares about may lose its last
+ * mapping meanwhile and would be freed with the unmapped tails: the fault
+ * path's page in migrate_vma_split_folio(), whose reference is on the head.
+ * Context, Return: as simmm__split_folio(); no reference is taken on error.
+ */
+int simmm__split_folio_ref(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *page)
+{
 	struct split_walk w = {0};
 
 	folio = simmm__compound_head(sim, folio);
@@ -465,7 +498,7 @@ int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
 		return w.err;
 	if (entire_mapcount(sim, folio) || !can_split_folio(sim, folio))
 		return -EBUSY;
-	split_distribute(sim, folio);
+	split_distribute(sim, folio, page);
 	return 0;
 }
 

@@ -404,6 +404,8 @@ unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma
 int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
 /* Split a large folio into base pages (split_folio); -EBUSY when pinned. */
 int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio);
+/* The same, and @page's new folio gets a reference (see huge.c). */
+int simmm__split_folio_ref(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *page);
 /* Split a locked, unmapped large folio under migration: every new folio is
  * locked with one reference (the head keeps 1 + @extra). -EBUSY if not. */
 int simmm__split_folio_unmapped(simmm_sim *sim, struct simmm_page *folio, int extra);
