@@ -1234,13 +1234,15 @@ static void dev_toggle(struct fdev *d, uint64_t hits0)
 	int rc;
 
 	if (d->mn_on) {
+		/* The mirror goes first: once remove starts, nothing keeps it
+		 * coherent (a range started after the removal skips us). */
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
+		memset(d->mir, 0, sizeof(d->mir));
+		simmm_mutex_unlock(F.sim, &d->lock);
 		rc = simmm_mmu_interval_notifier_remove(&d->mn);
 		FZ_CHECK(rc == 0, "dev%u interval_notifier_remove: %d", d->id, rc);
 		d->mn_on = false;
 		lg("    dev%u unregistered its mirror\n", d->id);
-		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
-		memset(d->mir, 0, sizeof(d->mir));
-		simmm_mutex_unlock(F.sim, &d->lock);
 		return;
 	}
 	if (F.m[0].gone || !simmm_mmget_not_zero(mm))
