@@ -839,7 +839,17 @@ static int mig_chunk(struct simmm_dmirror *dmirror, uint64_t addr, uint64_t end,
 	return 0;
 }
 
-static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *args,
+						    struct simmm_dmirror *dmirror,
+						    struct simmm_dmirror_device *mdevice);
+
+/* The two MIGRATE commands: per chunk of one VMA and one PMD, setup with
+ * SELECT_COMPOUND (system memory towards the device, our device memory
+ * back), the driver's allocation and copy, pages, (towards the device)
+ * mapping the mirror, finalize. MIGRATE_TO_SYS counts the entries that
+ * moved in cmd->cpages. */
+static int dmirror_migrate(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd,
+			   bool to_dev)
 {
 	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
 	simmm_sim *sim = mdevice->sim;
@@ -853,6 +863,8 @@ static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm
 	ret = mig_bufs_init(sim, &m, pmd_pages(mdevice));
 	if (ret)
 		goto out_put;
+	if (!to_dev)
+		cmd->cpages = 0;
 	ret = simmm_mmap_read_lock(mm);
 	if (ret)
 		goto out_free;
@@ -868,13 +880,26 @@ static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm
 		args.start = addr;
 		args.end = next;
 		args.pgmap_owner = mdevice;
-		args.flags = SIMMM_MIGRATE_VMA_SELECT_SYSTEM | SIMMM_MIGRATE_VMA_SELECT_COMPOUND;
+		args.flags = SIMMM_MIGRATE_VMA_SELECT_COMPOUND |
+			     (to_dev ? SIMMM_MIGRATE_VMA_SELECT_SYSTEM
+			      : is_private(mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
+						    : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT);
 		ret = simmm_migrate_vma_setup(&args);
 		if (ret)
 			break;
-		dmirror_migrate_alloc_and_copy(&args, dmirror, vm_flags);
+		if (to_dev)
+			dmirror_migrate_alloc_and_copy(&args, dmirror, vm_flags);
+		else
+			dmirror_devmem_fault_alloc_and_copy(&args, dmirror, mdevice);
 		simmm_migrate_vma_pages(&args);
-		dmirror_migrate_finalize_and_map(&args, dmirror);
+		if (to_dev)
+			dmirror_migrate_finalize_and_map(&args, dmirror);
+		for (uint64_t i = 0; !to_dev && i < args.npages; i++)
+			if ((args.src[i] & SIMMM_MIGRATE_PFN_VALID) &&
+			    (args.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+				cmd->cpages += (args.src[i] & SIMMM_MIGRATE_PFN_COMPOUND)
+						       ? pmd_pages(mdevice)
+						       : 1;
 		simmm_migrate_vma_finalize(&args);
 	}
 	simmm_mmap_read_unlock(mm);
@@ -882,10 +907,15 @@ out_free:
 	mig_bufs_fini(sim, &m);
 out_put:
 	simmm_mmput(mm);
-	if (ret)
-		return ret;
+	return ret;
+}
+
+static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+{
+	int ret = dmirror_migrate(dmirror, cmd, true);
+
 	/* Return the migrated data for verification. */
-	return dmirror_read_back(dmirror, cmd);
+	return ret ? ret : dmirror_read_back(dmirror, cmd);
 }
 
 /* Forget device page @spage's mirror entry at @vpn, in @dmirror and in the
@@ -967,60 +997,6 @@ static unsigned dmirror_devmem_fault_alloc_and_copy(struct simmm_migrate_vma *ar
 	return 0;
 }
 
-static int dmirror_migrate_to_system(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
-{
-	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
-	simmm_sim *sim = mdevice->sim;
-	struct simmm_mm *mm = dmirror->mm;
-	uint64_t start = cmd->addr, end = start + (cmd->npages << mdevice->pshift), next;
-	struct mig_bufs m;
-	int ret;
-
-	if (!simmm_mmget_not_zero(mm))
-		return -EINVAL;
-	ret = mig_bufs_init(sim, &m, pmd_pages(mdevice));
-	if (ret)
-		goto out_put;
-	cmd->cpages = 0;
-	ret = simmm_mmap_read_lock(mm);
-	if (ret)
-		goto out_free;
-	for (uint64_t addr = start; addr < end; addr = next) {
-		struct simmm_migrate_vma args = {0};
-		uint64_t vm_flags;
-
-		ret = mig_chunk(dmirror, addr, end, &args.vma, &vm_flags, &next);
-		if (ret)
-			break;
-		args.src = m.src;
-		args.dst = m.dst;
-		args.start = addr;
-		args.end = next;
-		args.pgmap_owner = mdevice;
-		args.flags = (is_private(mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
-						  : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT) |
-			     SIMMM_MIGRATE_VMA_SELECT_COMPOUND;
-		ret = simmm_migrate_vma_setup(&args);
-		if (ret)
-			break;
-		dmirror_devmem_fault_alloc_and_copy(&args, dmirror, mdevice);
-		simmm_migrate_vma_pages(&args);
-		for (uint64_t i = 0; i < args.npages; i++) {
-			uint64_t nr = (args.src[i] & SIMMM_MIGRATE_PFN_COMPOUND) ? pmd_pages(mdevice) : 1;
-
-			if ((args.src[i] & SIMMM_MIGRATE_PFN_VALID) &&
-			    (args.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
-				cmd->cpages += nr;
-		}
-		simmm_migrate_vma_finalize(&args);
-	}
-	simmm_mmap_read_unlock(mm);
-out_free:
-	mig_bufs_fini(sim, &m);
-out_put:
-	simmm_mmput(mm);
-	return ret;
-}
 
 /* ->migrate_to_ram (dmirror_devmem_fault): bring the faulting page home; a
  * fault on a device THP's PMD entry (vmf->pmd) brings the whole folio
@@ -1560,7 +1536,7 @@ int simmm_dmirror_ioctl(struct simmm_dmirror *dmirror, unsigned command,
 		ret = dmirror_migrate_to_device(dmirror, &cmd);
 		break;
 	case SIMMM_DMIRROR_MIGRATE_TO_SYS:
-		ret = dmirror_migrate_to_system(dmirror, &cmd);
+		ret = dmirror_migrate(dmirror, &cmd, false);
 		break;
 	case SIMMM_DMIRROR_EXCLUSIVE:
 		ret = dmirror_exclusive(dmirror, &cmd);
