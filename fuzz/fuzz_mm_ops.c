@@ -16,11 +16,13 @@
  *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
- * table entries against the model, frame contents of present entries;
+ * table entries against the model, frame contents of present entries and,
+ * through simmm_mm_peek(), what a read of any other page would return;
  * simmm_check() == 0 and no report. With allocation-failure injection
  * (SIMMM_FAULT_NTH for one op), the op must return what the model expects
- * or -ENOMEM with the model unchanged. At the end every touched page is
- * read back through simmm_mm_access(), everything is released, and
+ * or -ENOMEM with the model unchanged. At the end every touched page of
+ * every mm is peeked (entries, VMA, contents; the verify op reads through
+ * faults), everything is released, and
  * simmm_sim_destroy() must report no leak.
  */
 #include <stdarg.h>
@@ -95,6 +97,12 @@ static struct fz {
 	struct pinset pins[MAXPINS];
 	uint8_t touched[NP_MAX];
 	unsigned peek_cursor;
+	/* The last VMA peek_page() looked up per mm, valid during one sweep
+	 * of peeks (nothing changes the mms then): one lookup per VMA. */
+	struct {
+		bool valid;
+		struct simmm_vma_info vi;
+	} vc[NMM];
 	bool inject;
 	struct simmm_fault_config fc; /* the injection armed for this op */
 	uint64_t fail0;               /* RAM allocation failures before this op */
@@ -295,13 +303,50 @@ static uint64_t vm_of_prot(int prot)
 	       (prot & SIMMM_PROT_EXEC ? SIMMM_VM_EXEC : 0);
 }
 
+/*
+ * Compare the three slots of page @i of mm @mi with the model through
+ * simmm_mm_peek(): what a load would read, without faulting or changing
+ * anything (protections ignored, so PROT_NONE pages are compared too). A
+ * page without a VMA or beyond its file's EOF must give -EFAULT.
+ */
+static void peek_slots(unsigned mi, uint64_t i, const char *who)
+{
+	struct mpage *p = &F.m[mi].pg[i];
+	bool ok = p->mapped && page_backed(p);
+
+	static uint8_t buf[1u << 16]; /* the largest page (arm64-64k) */
+	/* One peek of the whole page: one lookup instead of one per slot. */
+	int rc = simmm_mm_peek(F.m[mi].mm, pa(i), buf, ok ? F.ps : 1);
+
+	FZ_CHECK(rc == (ok ? 0 : -EFAULT), "mm%u page %llu: %s rc %d", mi, (unsigned long long)i,
+		 who, rc);
+	for (unsigned s = 0; ok && s < NSLOT; s++) {
+		uint8_t v = buf[slot_off(s)];
+		bool alt0;
+		uint8_t want = expect(p, s, &alt0);
+
+		FZ_CHECK(v == want || (alt0 && v == 0), "mm%u page %llu slot %u: %s reads %#x, model %#x%s",
+			 mi, (unsigned long long)i, s, who, v, want, alt0 ? " (or 0)" : "");
+	}
+}
+
 static void peek_page(unsigned mi, uint64_t i)
 {
 	struct fzmm *m = &F.m[mi];
 	struct mpage *p = &m->pg[i];
 	struct simmm_vma_info vi;
 	struct simmm_translation t;
-	int rc = simmm_vma_info(m->mm, pa(i), &vi);
+	int rc;
+
+	if (F.vc[mi].valid && pa(i) >= F.vc[mi].vi.start && pa(i) < F.vc[mi].vi.end) {
+		vi = F.vc[mi].vi;
+		rc = 0;
+	} else {
+		rc = simmm_vma_info(m->mm, pa(i), &vi);
+		F.vc[mi].valid = rc == 0;
+		if (rc == 0)
+			F.vc[mi].vi = vi;
+	}
 
 	if (!p->mapped) {
 		FZ_CHECK(rc == -ENOENT, "mm%u page %llu: VMA where the model has none (rc %d)", mi,
@@ -327,8 +372,12 @@ static void peek_page(unsigned mi, uint64_t i)
 	rc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i), &t);
 	FZ_CHECK(rc == 0 || rc == -ENOENT, "mm%u page %llu: translate %d", mi,
 		 (unsigned long long)i, rc);
-	if (rc || !t.present)
+	if (rc || !t.present) {
+		/* No frame mapped (none, swap, a marker): what a read would
+		 * fault in, peeked without faulting. */
+		peek_slots(mi, i, "peek (not present)");
 		return;
+	}
 	if (!(p->prot & SIMMM_PROT_WRITE))
 		FZ_CHECK(!t.write, "mm%u page %llu: writable entry %#llx, model prot %d", mi,
 			 (unsigned long long)i, (unsigned long long)t.entry, p->prot);
@@ -336,8 +385,10 @@ static void peek_page(unsigned mi, uint64_t i)
 		FZ_CHECK(simmm_pte_protnone(t.entry), "mm%u page %llu: PROT_NONE page entry %#llx",
 			 mi, (unsigned long long)i, (unsigned long long)t.entry);
 	FZ_CHECK(page_backed(p), "mm%u page %llu: mapped beyond EOF", mi, (unsigned long long)i);
-	if (simmm_pte_protnone(t.entry))
-		return; /* translate gives no pfn for PROT_NONE leaves */
+	if (simmm_pte_protnone(t.entry)) {
+		peek_slots(mi, i, "peek (PROT_NONE)");
+		return;
+	}
 	for (unsigned s = 0; s < NSLOT; s++) {
 		uint8_t v = 0xA5;
 		bool alt0;
@@ -352,10 +403,18 @@ static void peek_page(unsigned mi, uint64_t i)
 	}
 }
 
+/* A sweep of peeks begins: the mms may have changed since the last. */
+static void peek_sweep_begin(void)
+{
+	for (unsigned mi = 0; mi < NMM; mi++)
+		F.vc[mi].valid = false;
+}
+
 static void peek_range(uint64_t i, uint64_t n)
 {
 	uint64_t lo = i ? i - 1 : 0, hi = i + n + 1 < F.np ? i + n + 1 : F.np;
 
+	peek_sweep_begin();
 	for (unsigned mi = 0; mi < NMM; mi++)
 		if (F.m[mi].mm)
 			for (uint64_t k = lo; k < hi; k++)
@@ -1208,14 +1267,13 @@ static void teardown(void)
 	int leaks;
 
 	tr("teardown\n");
+	peek_sweep_begin();
 	for (unsigned mi = 0; mi < NMM; mi++) {
 		if (!F.m[mi].mm)
 			continue;
 		for (uint64_t k = 0; k < F.np; k++)
-			if (F.touched[k]) {
+			if (F.touched[k])
 				peek_page(mi, k);
-				verify_pages(mi, k, 1);
-			}
 	}
 	check_sim();
 	for (unsigned k = 0; k < MAXPINS; k++)

@@ -370,6 +370,27 @@ SIMMM_API int simmm_mm_access(struct simmm_mm *mm, simmm_addr_t addr, void *buf,
 			      enum simmm_access access);
 
 /**
+ * simmm_mm_peek() - read @len bytes at @addr of @mm as a load would see
+ * them, without faulting and without changing anything: no young/dirty
+ * bits, no page-cache or swap-cache folio created, no statistics, no trace
+ * event. For oracles, debuggers and teaching tools. VMA protections are
+ * ignored (as ptrace's FOLL_FORCE reads). A present or PROT_NONE leaf
+ * reads its frame; a migration, device-private or device-exclusive entry
+ * the page it names; a swap entry the swap-cache folio, else the slot; no
+ * entry reads zeros (anonymous) or the page cache, else the backing store
+ * (files, shmem).
+ * @buf: destination of @len bytes.
+ * Locking: takes the mmap lock for read.
+ * Return: 0; -EINVAL: NULL/dead @mm, NULL @buf with a non-zero @len, a
+ * range that overflows; -EFAULT: no VMA, a file page beyond EOF, a
+ * VM_PFNMAP/VM_IO hole, a hwpoison or guard marker, a range beyond the
+ * user VA limit; -EOPNOTSUPP: a hole of a shared hugetlb mapping (not
+ * modelled); -EUCLEAN: a corrupt page table or swap entry. Pages before
+ * the failing one were copied.
+ */
+SIMMM_API int simmm_mm_peek(struct simmm_mm *mm, simmm_addr_t addr, void *buf, uint64_t len);
+
+/**
  * simmm_vm_insert_page() - vm_insert_page(): a driver's mmap handler maps
  * the system page @pfn at @addr of a VM_MIXEDMAP mapping (simmm_mmap()
  * with SIMMM_MAP_MIXEDMAP) with a normal pte, taking a reference and a

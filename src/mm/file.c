@@ -160,6 +160,25 @@ struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, i
 	return page;
 }
 
+/* What a read fault of page @index would find, without creating the cache
+ * page (simmm_mm_peek()): the cached page, else the backing store's
+ * written-back bytes, else zeros (a hole, or tmpfs). */
+void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, void *buf,
+			 uint64_t n)
+{
+	struct simmm_page *page = cache_page(file, index);
+	const void *data = NULL;
+
+	if (page)
+		data = simmm__page_data(file->sim, page, false);
+	else if (index < file->store_cap)
+		data = file->store[index];
+	if (data)
+		memcpy(buf, (const uint8_t *)data + off, n);
+	else
+		memset(buf, 0, n);
+}
+
 void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
 {
 	simmm_sim *sim = file->sim;

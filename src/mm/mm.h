@@ -375,6 +375,8 @@ void simmm__file_put(struct simmm_file *file);
 /* Write back a page-cache page's data to the backing store and drop it
  * from the cache (reclaim of a clean or written-back file page). */
 void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
+void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, void *buf,
+			 uint64_t n);
 /* folio_migrate_mapping() for a page-cache folio: @newfolio takes its
  * cache slot, mapping, index and the cache's reference. */
 void simmm__filemap_migrate(struct simmm_file *file, struct simmm_page *folio,

@@ -75,6 +75,7 @@ struct simmm_page *simmm__swap_in_major(simmm_sim *sim, simmm_entry_t swp, int *
 int simmm__swap_count(simmm_sim *sim, simmm_entry_t swp);
 /* The swap-cache folio of @swp (no reference taken), or NULL. */
 struct simmm_page *simmm__swap_cache_lookup(simmm_sim *sim, simmm_entry_t swp);
+int simmm__swap_peek(simmm_sim *sim, simmm_entry_t swp, uint64_t off, void *buf, uint64_t n);
 /* delete_from_swap_cache(): drop @folio from the swap cache (and its
  * cache reference); frees the slot when no swap entry references it. */
 void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio);

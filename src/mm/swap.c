@@ -204,6 +204,28 @@ struct simmm_page *simmm__swap_cache_lookup(simmm_sim *sim, simmm_entry_t swp)
 	return simmm__pfn_to_page(sim, s->cache_pfn);
 }
 
+/* What a read of the swapped-out page @swp would see, without reading it
+ * in (simmm_mm_peek()): the swap-cache folio if there is one (it is newer
+ * than the slot), else the slot's written contents, else zeros. 0, or
+ * -ENOENT for an entry that is not an allocated slot of our device. */
+int simmm__swap_peek(simmm_sim *sim, simmm_entry_t swp, uint64_t off, void *buf, uint64_t n)
+{
+	struct simmm_swap_slot *s = slot_of(swap_of(sim), swp);
+	const void *data;
+
+	if (!s || !s->used)
+		return -ENOENT;
+	if (s->cache_pfn)
+		data = simmm__page_data(sim, simmm__pfn_to_page(sim, s->cache_pfn), false);
+	else
+		data = s->data;
+	if (data)
+		memcpy(buf, (const uint8_t *)data + off, n);
+	else
+		memset(buf, 0, n);
+	return 0;
+}
+
 /* add_to_swap_cache(): the cache takes a folio reference. */
 static void cache_add(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_slot *s,
 		      struct simmm_page *folio)
