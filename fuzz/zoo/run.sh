@@ -20,8 +20,8 @@
 # touched), build the fuzzers with fuzz/build.sh (ASan + UBSan + libFuzzer,
 # asserts on), and run the harness named by the patch's "# Harness:" line
 # on one core from the in-tree corpus (fuzz/corpus/<harness>, read only),
-# with -fork=1 -ignore_crashes=1 so that other crashes (the known open bugs
-# in fuzz/regressions/<harness>-open/) do not stop it. Every crash input is
+# with -fork=1 -ignore_crashes=1 so that other crashes (known open bugs,
+# kept in fuzz/regressions/<harness>-open/) do not stop it. Every crash input is
 # replayed at once with the patched binary; it counts as the zoo bug when
 # its output matches the patch's "# Signature:" (an extended regex) AND the
 # same input does not reproduce that signature on the clean tree (built

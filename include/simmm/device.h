@@ -131,13 +131,15 @@ SIMMM_API int simmm_dmirror_device_create(simmm_sim *sim, enum simmm_memtype typ
 
 /**
  * simmm_dmirror_device_destroy() - remove a device (module unload): every
- * chunk is evicted (its pages migrated to system memory) and unregistered.
- * Every open of the device must be closed first.
+ * chunk is evicted (its pages migrated to system memory) and unregistered,
+ * as RELEASE does. Every open of the device must be closed first.
  * @dev: the device; NULL does nothing.
  *
- * Context: the machine's thread or a task.
+ * Context: the machine's thread or a task (in a task it waits until every
+ * device page is back in system memory).
  * Return: 0; -EBUSY: opens remain, or a chunk could not be unregistered
- * (pages still referenced, e.g. pinned; nothing more is torn down).
+ * (outside a task: pages still in use after one eviction pass; the device
+ * is then not freed).
  */
 SIMMM_API int simmm_dmirror_device_destroy(struct simmm_dmirror_device *dev);
 
@@ -176,10 +178,17 @@ SIMMM_API int simmm_dmirror_open(struct simmm_dmirror_device *dev, struct simmm_
 /**
  * simmm_dmirror_close() - close (dmirror_fops_release): remove the
  * notifier, drop the mirror.
- * @dmirror: the open file; NULL does nothing.
+ * @dmirror: the open file; NULL does nothing. It must not be used after
+ *           this call.
+ *
+ * Pages this file migrated to the device stay there and fault back as
+ * before. Unlike upstream, which frees the file while those pages still
+ * point at it, each of them holds a reference on the file's struct: it is
+ * freed when the last of them leaves the device (a fault-back running
+ * concurrently keeps using valid memory).
  *
  * Context: may sleep; not from a notifier callback.
- * Return: 0; the notifier remove's errors (the file is freed anyway).
+ * Return: 0; the notifier remove's errors (the file is closed anyway).
  */
 SIMMM_API int simmm_dmirror_close(struct simmm_dmirror *dmirror);
 
@@ -204,6 +213,10 @@ SIMMM_API int simmm_dmirror_close(struct simmm_dmirror *dmirror);
  *   read the range back into @ptr.
  * CHECK_EXCLUSIVE: whether ATOMIC entries remain.
  * RELEASE: evict all device memory of the device, unregister the chunks.
+ *   In a task it returns once every page of those chunks is back in system
+ *   memory (evicting again while concurrent commands or faults still hold
+ *   some); chunks added meanwhile stay. Outside a task one eviction pass is
+ *   made, and a chunk with pages left stays for the next RELEASE.
  * FLAGS: set the flag word to @npages (SIMMM_DMIRROR_FLAG_FAIL_ALLOC: the
  *   next device or system page allocation of a migration fails once).
  *

@@ -13,6 +13,25 @@
  * there (upstream keeps that pointer in the backing page's
  * zone_device_data; a simmm system page has none).
  *
+ * Lifetimes. Upstream's lib/test_hmm.c keeps that file pointer without a
+ * reference: dmirror_fops_release() frees the file while pages it migrated
+ * may still be on the device, and a later CPU fault-back
+ * (dmirror_devmem_fault()) dereferences it. The selftests unmap their
+ * buffers before they close, and an exiting process drops its mm before
+ * its files, so upstream does not trip over it. simmm's tests and fuzzers
+ * close files while the mm lives and other tasks fault; clearing the
+ * pointers at close (simmm's first attempt) does not help a fault-back
+ * that read the pointer before and uses it after migrate_vma_setup() or an
+ * allocation slept. So here every device page in use holds a reference on
+ * its file (struct simmm_dmirror.refs): close marks the file closed and
+ * drops the open's reference, the last device page freed frees the struct,
+ * and a fault-back treats a closed file's page as unowned.
+ *
+ * Locks, outermost first: devmem_lock (the chunk array; never held while
+ * waiting for device pages to be freed), a file's mutex (its mirror),
+ * mdevice->lock (a spinlock: free lists, per-chunk counts of pages handed
+ * out, file references, stats).
+ *
  * The mirror. Each open file keeps a device page table (dpt.h): virtual
  * page -> page holding the data, tagged READ / WRITE / ATOMIC. It holds no
  * references: the interval notifier over the whole address space erases
@@ -47,7 +66,10 @@ struct dchunk {
 	struct simmm_dev_pagemap pgmap; /* first: page_pgmap() -> chunk */
 	struct simmm_dmirror_device *mdevice;
 	struct dpage *pages;
-	bool remove;
+	uint64_t nr_out;   /* pages taken off the free lists, not yet freed (lock) */
+	bool remove;       /* pages are not handed out again (lock) */
+	bool claimed;      /* a RELEASE is draining the chunk (devmem_lock) */
+	struct dchunk *next_drain; /* that RELEASE's list */
 };
 
 struct simmm_dmirror_device {
@@ -77,6 +99,8 @@ struct simmm_dmirror {
 	struct dpt pt;
 	uint64_t flags;
 	struct simmm_dmirror *next_open;
+	unsigned long refs; /* the open + one per device page it migrated (lock) */
+	bool closed;        /* simmm_dmirror_close() ran */
 };
 
 /* A temporary notifier for one snapshot chunk (struct dmirror_interval). */
@@ -177,6 +201,40 @@ static void backoff(simmm_sim *sim)
 		simmm_sched_sleep(sim, 1);
 }
 
+/* The last reference is gone: the file was closed and no device page it
+ * migrated is in use any more. */
+static void dmirror_free(struct simmm_dmirror *dmirror)
+{
+	simmm_sim *sim = dmirror->mdevice->sim;
+
+	dpt_destroy(&dmirror->pt);
+	simmm__free(sim, SIMMM_ALLOC_META, dmirror, sizeof(*dmirror));
+}
+
+/* Drop a reference on @dmirror (see "Lifetimes" above). */
+static void dmirror_put(struct simmm_dmirror *dmirror)
+{
+	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
+	bool last;
+
+	simmm_spin_lock(mdevice->sim, &mdevice->lock);
+	last = --dmirror->refs == 0;
+	simmm_spin_unlock(mdevice->sim, &mdevice->lock);
+	if (last)
+		dmirror_free(dmirror);
+}
+
+/* The file that migrated device page @pfn of chunk @c, NULL once it has
+ * been closed. The caller holds the page (a reference or its lock with a
+ * reference held by a migration), so the page's reference keeps the struct
+ * alive; a close after this call only marks it closed. */
+static struct simmm_dmirror *page_owner(struct dchunk *c, simmm_pfn_t pfn)
+{
+	struct simmm_dmirror *owner = page_to_dpage(c, pfn)->dmirror;
+
+	return owner && !owner->closed ? owner : NULL;
+}
+
 /* ---- device memory ------------------------------------------------------------- */
 
 static void free_list_push(struct simmm_dmirror_device *mdevice, simmm_pfn_t pfn)
@@ -238,8 +296,9 @@ static int dmirror_allocate_chunk(struct simmm_dmirror_device *mdevice, simmm_pf
 	if (ret)
 		goto err_unlock;
 	mdevice->chunks[mdevice->nchunks++] = c;
-	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
 
+	/* Still under devmem_lock: a RELEASE must not claim the chunk (and
+	 * take its free pages off the lists) before they are on them. */
 	simmm_spin_lock(sim, &mdevice->lock);
 	mdevice->st.chunks++;
 	mdevice->st.chunks_added++;
@@ -255,8 +314,10 @@ static int dmirror_allocate_chunk(struct simmm_dmirror_device *mdevice, simmm_pf
 	if (ppage) {
 		*ppage = free_list_pop(mdevice, huge ? &mdevice->free_huge : &mdevice->free_head);
 		mdevice->st.calloc += huge ? pmd_pages(mdevice) : 1;
+		c->nr_out += huge ? pmd_pages(mdevice) : 1;
 	}
 	simmm_spin_unlock(sim, &mdevice->lock);
+	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
 	return 0;
 
 err_unlock:
@@ -267,15 +328,22 @@ err_chunk:
 	return ret;
 }
 
-/* Back to the free list it came from (an allocation that failed late). */
+/* Back to the free list it came from (an allocation that failed late),
+ * or dropped when its chunk is being removed meanwhile. */
 static void free_list_return(struct simmm_dmirror_device *mdevice, simmm_pfn_t dpage, bool huge)
 {
+	struct dchunk *c = page_to_chunk(mdevice->sim, dpage);
+	uint64_t nr = huge ? pmd_pages(mdevice) : 1;
+
 	simmm_spin_lock(mdevice->sim, &mdevice->lock);
-	if (huge)
+	if (c->remove)
+		simmm_set_zone_device_data(mdevice->sim, dpage, NULL);
+	else if (huge)
 		free_huge_push(mdevice, dpage);
 	else
 		free_list_push(mdevice, dpage);
-	mdevice->st.calloc -= huge ? pmd_pages(mdevice) : 1;
+	mdevice->st.calloc -= nr;
+	c->nr_out -= nr;
 	simmm_spin_unlock(mdevice->sim, &mdevice->lock);
 }
 
@@ -294,10 +362,14 @@ static simmm_pfn_t dmirror_devmem_alloc_page(struct simmm_dmirror *dmirror, bool
 
 	if (huge && (!pmd_order(mdevice) || mdevice->chunk_pages < nr))
 		return 0;
+	/* A page off the free list counts as handed out (nr_out) from here
+	 * on: a RELEASE now waits for it, even before it is initialised. */
 	simmm_spin_lock(sim, &mdevice->lock);
 	dpage = free_list_pop(mdevice, huge ? &mdevice->free_huge : &mdevice->free_head);
-	if (dpage)
+	if (dpage) {
 		mdevice->st.calloc += nr;
+		page_to_chunk(sim, dpage)->nr_out += nr;
+	}
 	simmm_spin_unlock(sim, &mdevice->lock);
 	if (!dpage && dmirror_allocate_chunk(mdevice, &dpage, huge))
 		return 0;
@@ -307,17 +379,21 @@ static simmm_pfn_t dmirror_devmem_alloc_page(struct simmm_dmirror *dmirror, bool
 	for (; is_private(mdevice) && got < nr; got++)
 		if (simmm_page_alloc(sim, 0, &rpage[got]))
 			goto error;
-	/* -EINVAL/-EBUSY: the pagemap is going away (RELEASE raced with us). */
+	/* Cannot fail for a page off our free list: a RELEASE unregisters the
+	 * chunk (pagemap dying) only once no page of it is handed out. */
 	if (simmm_zone_device_folio_init(sim, dpage, huge ? pmd_order(mdevice) : 0))
 		goto error;
 	c = page_to_chunk(sim, dpage);
+	simmm_spin_lock(sim, &mdevice->lock);
 	for (uint64_t i = 0; i < nr; i++) {
 		struct dpage *dp = page_to_dpage(c, dpage + i);
 
 		dp->backing = is_private(mdevice) ? rpage[i] : dpage + i;
-		dp->dmirror = dmirror;
+		dp->dmirror = dmirror; /* a reference (see "Lifetimes") */
+		dmirror->refs++;
 		simmm_set_zone_device_data(sim, dpage + i, dp);
 	}
+	simmm_spin_unlock(sim, &mdevice->lock);
 	if (huge)
 		mdevice->st.huge_alloc++;
 	simmm__free(sim, SIMMM_ALLOC_META, rpage, nr * sizeof(*rpage));
@@ -327,13 +403,13 @@ error:
 		simmm_page_put(sim, rpage[--got]);
 	if (rpage)
 		simmm__free(sim, SIMMM_ALLOC_META, rpage, nr * sizeof(*rpage));
-	if (page_to_chunk(sim, dpage) && !page_to_chunk(sim, dpage)->remove)
-		free_list_return(mdevice, dpage, huge);
+	free_list_return(mdevice, dpage, huge);
 	return 0;
 }
 
-/* ->folio_free (dmirror_devmem_free): drop the backing page, return the
- * pages to the free list unless their chunk is being removed. */
+/* ->folio_free (dmirror_devmem_free): drop the backing page and the
+ * file's reference, return the pages to the free list unless their chunk
+ * is being removed. */
 static void dmirror_devmem_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, unsigned order,
 				void *data)
 {
@@ -345,18 +421,26 @@ static void dmirror_devmem_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn
 	for (uint64_t i = 0; i < (1ULL << order); i++) {
 		struct dpage *dp = page_to_dpage(c, pfn + i);
 		simmm_pfn_t rpage = dp->backing;
+		struct simmm_dmirror *owner;
+		bool last = false;
 
 		dp->backing = 0;
-		dp->dmirror = NULL;
 		if (rpage && rpage != pfn + i)
 			simmm_page_put(sim, rpage);
 		simmm_spin_lock(sim, &mdevice->lock);
+		owner = dp->dmirror;
+		dp->dmirror = NULL;
+		if (owner)
+			last = --owner->refs == 0;
 		mdevice->st.cfree++;
+		c->nr_out--;
 		if (c->remove)
 			simmm_set_zone_device_data(sim, pfn + i, NULL);
 		else if (!order)
 			free_list_push(mdevice, pfn + i);
 		simmm_spin_unlock(sim, &mdevice->lock);
+		if (last)
+			dmirror_free(owner);
 	}
 	/* A whole device THP goes back to the free folios. */
 	if (order && !c->remove) {
@@ -919,12 +1003,14 @@ static int dmirror_migrate_to_device(struct simmm_dmirror *dmirror, struct simmm
 }
 
 /* Forget device page @spage's mirror entry at @vpn, in @dmirror and in the
- * open file that migrated it (if another one). */
+ * open file that migrated it (if another one). @spage is collected by the
+ * caller's migration (locked, referenced), so its owner stays allocated
+ * across the sleep on @dmirror's mutex even if it is closed meanwhile. */
 static void erase_mirrors(struct simmm_dmirror *dmirror, simmm_pfn_t spage, uint64_t vpn)
 {
 	simmm_sim *sim = dmirror->mdevice->sim;
 	struct dchunk *c = page_to_chunk(sim, spage);
-	struct simmm_dmirror *owner = c ? page_to_dpage(c, spage)->dmirror : NULL;
+	struct simmm_dmirror *owner = c ? page_owner(c, spage) : NULL;
 
 	simmm_mutex_lock(sim, &dmirror->mutex);
 	dpt_erase(&dmirror->pt, vpn);
@@ -1036,10 +1122,13 @@ static unsigned dmirror_devmem_fault(struct simmm_vm_fault *vmf)
 		goto out;
 	}
 	/* The open file that migrated the page (upstream: the backing page's
-	 * zone_device_data); cleared when that file is closed. Nobody mirrors
-	 * it any more: just copy. */
-	ret = dmirror_devmem_fault_alloc_and_copy(&args, page_to_dpage(c, vmf->page)->dmirror,
-						  mdevice);
+	 * zone_device_data, an unreferenced pointer that a close frees under
+	 * this fault). Here the faulting page, which the fault holds, holds a
+	 * reference on the file, so it stays valid across the sleeps of setup
+	 * and of the copy below even if the file is closed meanwhile (a closed
+	 * file is treated as gone: nobody mirrors the page any more, just
+	 * copy). */
+	ret = dmirror_devmem_fault_alloc_and_copy(&args, page_owner(c, vmf->page), mdevice);
 	/* Unlike upstream, finish the migration on failure too, so the page
 	 * is unlocked and its pte restored before the fault fails. */
 	simmm_migrate_vma_pages(&args);
@@ -1271,7 +1360,7 @@ static int dmirror_device_evict_chunk(struct dchunk *c)
 			simmm_pfn_t d = dpage ? dpage + k : sys_alloc_locked(sim);
 
 			if (!d)
-				continue; /* stays on the device; memunmap will refuse */
+				continue; /* stays on the device: the drain retries */
 			if (simmm_copy_highpage(sim, d, backing_page(sim, spage + k))) {
 				/* No memory for the copy: decline, keep the data. */
 				page_release_locked(sim, dpage ? dpage : d);
@@ -1333,42 +1422,110 @@ static void remove_free_from(struct dchunk *c, simmm_pfn_t *head)
 	}
 }
 
-/* dmirror_device_remove_chunks(): RELEASE / module unload. */
-static int dmirror_device_remove_chunks(struct simmm_dmirror_device *mdevice)
+/*
+ * Evict until no page of @c is handed out any more. One pass of
+ * migrate_device_range() is not enough: it skips pages locked by someone
+ * else (a CPU fault-back or MIGRATE_TO_SYS that may still fail and put the
+ * page back), and a page a concurrent MIGRATE_TO_DEV took off the free list
+ * before the chunk was marked is not mapped yet when the pass runs; it is
+ * installed in the page table afterwards and nobody would free it, so
+ * memunmap_pages() waited forever (fuzz_races' dmirror-release-vs-migrate-
+ * deadlock). Upstream's dmirror_device_evict_chunk() allocates with
+ * __GFP_NOFAIL and relies on the one pass; simmm's allocation and copy can
+ * fail, so a page may also stay for that reason. In a task the drain sleeps
+ * and evicts again (like a __GFP_NOFAIL allocation, it does not give up);
+ * outside a task nothing else could make progress, so one pass is made and
+ * memunmap_pages() reports what is left. No lock is held here.
+ */
+static void dmirror_device_drain_chunk(struct dchunk *c)
 {
+	struct simmm_dmirror_device *mdevice = c->mdevice;
 	simmm_sim *sim = mdevice->sim;
-	int ret = 0;
+	uint64_t out;
 
-	simmm_mutex_lock(sim, &mdevice->devmem_lock);
-	while (mdevice->nchunks) {
-		struct dchunk *c = mdevice->chunks[mdevice->nchunks - 1];
-		int err;
-
-		simmm_spin_lock(sim, &mdevice->lock);
-		c->remove = true;
-		dmirror_remove_free_pages(c);
-		simmm_spin_unlock(sim, &mdevice->lock);
-
+	for (;;) {
 		dmirror_device_evict_chunk(c);
-		err = simmm_memunmap_pages(&c->pgmap);
-		if (err) {
-			ret = err;
-			break;
-		}
-		mdevice->nchunks--;
-		mdevice->st.chunks--;
-		simmm__free(sim, SIMMM_ALLOC_META, c->pages, mdevice->chunk_pages * sizeof(*c->pages));
-		simmm__free(sim, SIMMM_ALLOC_META, c, sizeof(*c));
+		simmm_spin_lock(sim, &mdevice->lock);
+		out = c->nr_out;
+		simmm_spin_unlock(sim, &mdevice->lock);
+		if (!out || !simmm_sched_current(sim))
+			return;
+		simmm_sched_sleep(sim, 1);
 	}
+}
+
+/* Take @c out of the chunk array and free it. Called with devmem_lock. */
+static void dmirror_chunk_unlink(struct dchunk *c)
+{
+	struct simmm_dmirror_device *mdevice = c->mdevice;
+	simmm_sim *sim = mdevice->sim;
+
+	for (unsigned k = 0; k < mdevice->nchunks; k++) {
+		if (mdevice->chunks[k] != c)
+			continue;
+		mdevice->chunks[k] = mdevice->chunks[--mdevice->nchunks];
+		break;
+	}
+	simmm_spin_lock(sim, &mdevice->lock);
+	mdevice->st.chunks--;
+	simmm_spin_unlock(sim, &mdevice->lock);
+	simmm__free(sim, SIMMM_ALLOC_META, c->pages, mdevice->chunk_pages * sizeof(*c->pages));
+	simmm__free(sim, SIMMM_ALLOC_META, c, sizeof(*c));
 	if (!mdevice->nchunks) {
 		simmm__free(sim, SIMMM_ALLOC_META, mdevice->chunks,
 			    mdevice->cap_chunks * sizeof(*mdevice->chunks));
 		mdevice->chunks = NULL;
 		mdevice->cap_chunks = 0;
-		mdevice->free_head = 0;
-		mdevice->free_huge = 0;
+	}
+}
+
+/*
+ * dmirror_device_remove_chunks(): RELEASE / module unload. Upstream holds
+ * devmem_lock across the eviction and memunmap_pages(), which waits for
+ * every page of the chunk to be freed; a migration to the device that holds
+ * device pages and needs devmem_lock for a new chunk then never finishes
+ * (ABBA). Here the chunks are claimed and marked under the lock (no page of
+ * them is handed out again), then drained and unregistered without it; a
+ * chunk added meanwhile is not removed. A chunk that cannot be unregistered
+ * (outside a task, pages still in use) stays marked for a later RELEASE.
+ * Return: 0, or memunmap_pages()' error for such a chunk.
+ */
+static int dmirror_device_remove_chunks(struct simmm_dmirror_device *mdevice)
+{
+	simmm_sim *sim = mdevice->sim;
+	struct dchunk *list = NULL, *c;
+	int ret = 0;
+
+	simmm_mutex_lock(sim, &mdevice->devmem_lock);
+	for (unsigned k = 0; k < mdevice->nchunks; k++) {
+		c = mdevice->chunks[k];
+		if (c->claimed)
+			continue; /* another RELEASE is draining it */
+		c->claimed = true;
+		simmm_spin_lock(sim, &mdevice->lock);
+		c->remove = true;
+		dmirror_remove_free_pages(c);
+		simmm_spin_unlock(sim, &mdevice->lock);
+		c->next_drain = list;
+		list = c;
 	}
 	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
+
+	while ((c = list) != NULL) {
+		int err;
+
+		list = c->next_drain;
+		dmirror_device_drain_chunk(c);
+		err = simmm_memunmap_pages(&c->pgmap);
+		simmm_mutex_lock(sim, &mdevice->devmem_lock);
+		if (err) {
+			c->claimed = false;
+			ret = err;
+		} else {
+			dmirror_chunk_unlink(c);
+		}
+		simmm_mutex_unlock(sim, &mdevice->devmem_lock);
+	}
 	return ret;
 }
 
@@ -1447,6 +1604,7 @@ int simmm_dmirror_open(struct simmm_dmirror_device *mdevice, struct simmm_mm *mm
 		return -ENOMEM;
 	dmirror->mdevice = mdevice;
 	dmirror->mm = mm;
+	dmirror->refs = 1;
 	simmm_mutex_init(&dmirror->mutex, "dmirror_mutex");
 	dpt_init(&dmirror->pt, mdevice->sim);
 	ret = simmm_mmu_interval_notifier_insert(&dmirror->notifier, mm, 0,
@@ -1466,33 +1624,22 @@ int simmm_dmirror_close(struct simmm_dmirror *dmirror)
 {
 	struct simmm_dmirror_device *mdevice;
 	struct simmm_dmirror **link;
-	simmm_sim *sim;
 	int ret;
 
 	if (!dmirror)
 		return 0;
 	mdevice = dmirror->mdevice;
-	sim = mdevice->sim;
 	ret = simmm_mmu_interval_notifier_remove(&dmirror->notifier);
-	/* Forget the pages this file migrated (a later CPU fault on them
-	 * must not touch the freed mirror). */
-	simmm_mutex_lock(sim, &mdevice->devmem_lock);
-	for (unsigned k = 0; k < mdevice->nchunks; k++) {
-		struct dchunk *c = mdevice->chunks[k];
-
-		for (uint64_t i = 0; i < mdevice->chunk_pages; i++)
-			if (c->pages[i].dmirror == dmirror)
-				c->pages[i].dmirror = NULL;
-	}
-	simmm_mutex_unlock(sim, &mdevice->devmem_lock);
 	for (link = &mdevice->opens; *link; link = &(*link)->next_open)
 		if (*link == dmirror) {
 			*link = dmirror->next_open;
 			break;
 		}
 	mdevice->nopen--;
-	dpt_destroy(&dmirror->pt);
-	simmm__free(sim, SIMMM_ALLOC_META, dmirror, sizeof(*dmirror));
+	/* Device pages this file migrated keep the struct until they are
+	 * freed (a fault-back in flight may be using it); they see it closed. */
+	dmirror->closed = true;
+	dmirror_put(dmirror);
 	return ret;
 }
 

@@ -159,9 +159,15 @@ int simmm_zone_device_folio_init(simmm_sim *sim, simmm_pfn_t pfn, unsigned order
 	err = simmm__devmem_folio_init(sim, pfn, order);
 	if (err)
 		return err;
-	/* The fresh folio is returned locked, as lock_page() there does; no
-	 * one else can know it yet, so the trylock cannot fail. */
-	if (NEVER(!simmm__folio_trylock(sim, p))) {
+	/* The fresh folio is returned locked, as lock_page() there does. A
+	 * pfn scanner can see it as soon as it has a reference: eviction's
+	 * migrate_device_range() (folio_get_nontail_page() + folio_trylock())
+	 * of the chunk being removed. In the kernel such a scanner makes
+	 * lock_page() sleep until it lets go; here the lock is taken without a
+	 * scheduling point in between (like the PTL-protected trylock), so the
+	 * scanner finds the folio locked and skips it, and this trylock cannot
+	 * fail. */
+	if (NEVER(!simmm__folio_trylock_atomic(sim, p))) {
 		simmm__folio_put(sim, p);
 		return -EBUSY;
 	}

@@ -3,8 +3,10 @@
  * Unit tests of the dmirror device beyond hmm-tests: its page-table hash
  * against a reference, argument checking, the lifetime rules (close with
  * pages still on the device, destroy with open files, an exited process),
- * RELEASE followed by new allocations, a non-blockable invalidation, and
- * an allocation-failure sweep over its migrations (no data lost).
+ * RELEASE followed by new allocations, a non-blockable invalidation, an
+ * allocation-failure sweep over its migrations (no data lost), and two
+ * races on the deterministic scheduler found by fuzz_races (close vs the
+ * fault-back, RELEASE vs a migration to the device).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +352,270 @@ static void alloc_failure_sweep(void **state)
 	assert_int_equal(res.violations, 0);
 }
 
+/* ---- races on the deterministic scheduler ------------------------------------ */
+
+/*
+ * A quarantining allocator for the race tests: a freed block is poisoned
+ * and kept back for a while before it really goes, so a use after free
+ * reads garbage (and fails the test) in every build, not only under ASan,
+ * whose own quarantine this replaces for the machine's allocations.
+ */
+#define QUARANTINE 4096
+
+struct quarantine {
+	void *blk[QUARANTINE];
+	unsigned next, n;
+};
+
+static void *q_alloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return malloc(size ? size : 1); /* 16-aligned on the supported hosts */
+}
+
+static void q_free(void *ctx, void *ptr, size_t size)
+{
+	struct quarantine *q = ctx;
+
+	memset(ptr, 0x6b, size);
+	if (q->n == QUARANTINE)
+		free(q->blk[q->next]);
+	else
+		q->n++;
+	q->blk[q->next] = ptr;
+	q->next = (q->next + 1) % QUARANTINE;
+}
+
+static void q_drain(struct quarantine *q)
+{
+	for (unsigned i = 0; i < q->n; i++)
+		free(q->blk[i]);
+	q->n = q->next = 0;
+}
+
+enum race_op {
+	RACE_CPU_READ,       /* a CPU read faults the pages back (migrate_to_ram) */
+	RACE_MIGRATE_TO_SYS, /* another file's MIGRATE_TO_SYS brings them back */
+	RACE_MIGRATE_FRESH,  /* MIGRATE_TO_DEV into an empty device */
+	RACE_MIGRATE_ABBA,   /* MIGRATE_TO_DEV that needs a second chunk */
+};
+
+#define RACE_PAGES 2
+
+struct race {
+	struct quarantine q;
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	struct simmm_dmirror_device *dev;
+	struct simmm_dmirror *fd, *fd2; /* fd: migrated / migrates; fd2: the other file */
+	uint64_t ps, a;
+	enum race_op op;
+	unsigned char *buf;
+	int ret, ret2;
+	uint64_t cpages;
+};
+
+/* Task 1: the operation on the device pages (results only, no asserts). */
+static void race_op_task(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	struct simmm_dmirror_cmd c = {.addr = r->a, .ptr = r->buf, .npages = RACE_PAGES};
+
+	(void)sim;
+	switch (r->op) {
+	case RACE_CPU_READ:
+		r->ret = simmm_mm_access(r->mm, r->a, r->buf, RACE_PAGES * r->ps,
+					 SIMMM_ACCESS_READ);
+		break;
+	case RACE_MIGRATE_TO_SYS:
+		r->ret = simmm_dmirror_ioctl(r->fd2, SIMMM_DMIRROR_MIGRATE_TO_SYS, &c);
+		break;
+	case RACE_MIGRATE_FRESH:
+	case RACE_MIGRATE_ABBA:
+		r->ret = simmm_dmirror_ioctl(r->fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c);
+		break;
+	}
+	r->cpages = c.cpages;
+}
+
+/* Task 2: close the file that migrated the pages, or RELEASE. */
+static void race_other_task(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	struct simmm_dmirror_cmd c = {.addr = r->a, .npages = 1};
+
+	(void)sim;
+	if (r->op == RACE_CPU_READ || r->op == RACE_MIGRATE_TO_SYS) {
+		r->ret2 = simmm_dmirror_close(r->fd);
+		r->fd = NULL;
+	} else {
+		r->ret2 = simmm_dmirror_ioctl(r->fd2, SIMMM_DMIRROR_RELEASE, &c);
+	}
+}
+
+/*
+ * One run: the setup of @op outside the scheduler, then task 1 alone for
+ * @k scheduling choices and task 2 preferred from there (replay bytes), as
+ * tests/test_hmm_race.c injects its invalidation. Returns the steps taken.
+ * Every outcome is checked after the run: both tasks finished, no report,
+ * the checker is clean, the data is intact and every device page is free
+ * again after a final RELEASE.
+ */
+static uint64_t race_run(enum race_op op, unsigned k)
+{
+	static const struct simmm_allocator qa = {.alloc = q_alloc, .free = q_free};
+	struct race *r = calloc(1, sizeof(*r));
+	struct simmm_allocator alloc = qa;
+	struct simmm_dmirror_stats st;
+	struct simmm_sched_config sc;
+	struct simmm_dmirror_cmd c;
+	uint64_t steps, prefill = 0, pa = 0;
+	bool toy = op == RACE_MIGRATE_ABBA;
+	simmm_config cfg;
+	uint8_t bytes[1024];
+	int rc;
+
+	alloc.ctx = &r->q;
+	simmm_config_init(&cfg);
+	/* toy-15bit: a PMD, and so a chunk, is 32 pages; cheap to fill. */
+	cfg.geometry = toy ? "toy-15bit" : NULL;
+	cfg.ram_bytes = toy ? 1ULL << 20 : 64ULL << 20;
+	cfg.seed = 1;
+	cfg.allocator = SIMMM_ALLOCATOR_CUSTOM;
+	cfg.custom_allocator = &alloc;
+	r->sim = tu_sim_new_cfg(&cfg);
+	r->op = op;
+	r->ps = 1ULL << simmm_sim_geometry(r->sim)->page_shift;
+	r->buf = calloc(RACE_PAGES, r->ps);
+	simmm_lockdep_enable(r->sim, true);
+	/* Chunks of one PMD (the size is rounded up). */
+	TU_ASSERT_OK(simmm_dmirror_device_create(r->sim, SIMMM_MEM_DEVICE_PRIVATE, 1, &r->dev));
+	TU_ASSERT_OK(simmm_mm_create(r->sim, &r->mm));
+	TU_ASSERT_OK(simmm_dmirror_open(r->dev, r->mm, &r->fd));
+	TU_ASSERT_OK(simmm_dmirror_open(r->dev, r->mm, &r->fd2));
+	if (op == RACE_MIGRATE_ABBA) {
+		/* The other file fills the first chunk but one page: the
+		 * migration takes that page, then needs devmem_lock for a new
+		 * chunk while it holds it. */
+		prefill = (1ULL << simmm_sim_geometry(r->sim)->level[SIMMM_LVL_PMD].shift) / r->ps - 1;
+		TU_ASSERT_OK(simmm_mmap(r->mm, 0, prefill * r->ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+					SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &pa));
+		TU_ASSERT_OK(tu_fill(r->mm, pa, prefill, r->ps, 100));
+		for (uint64_t i = 0; i < prefill; i++) {
+			unsigned char *one = malloc(r->ps);
+
+			c = (struct simmm_dmirror_cmd){.addr = pa + i * r->ps, .ptr = one, .npages = 1};
+			TU_ASSERT_OK(simmm_dmirror_ioctl(r->fd2, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c));
+			free(one);
+		}
+		TU_ASSERT_OK(simmm_dmirror_device_stats(r->dev, &st));
+		assert_int_equal(st.chunks, 1);
+		assert_int_equal(st.calloc - st.cfree, prefill);
+	}
+	TU_ASSERT_OK(simmm_mmap(r->mm, 0, RACE_PAGES * r->ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &r->a));
+	TU_ASSERT_OK(tu_fill(r->mm, r->a, RACE_PAGES, r->ps, 20));
+	if (op == RACE_CPU_READ || op == RACE_MIGRATE_TO_SYS) {
+		c = (struct simmm_dmirror_cmd){.addr = r->a, .ptr = r->buf, .npages = RACE_PAGES};
+		TU_ASSERT_OK(simmm_dmirror_ioctl(r->fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c));
+		assert_int_equal(c.cpages, RACE_PAGES);
+	}
+
+	simmm_sched_config_init(r->sim, &sc);
+	sc.policy = SIMMM_SCHED_REPLAY;
+	memset(bytes, 0, sizeof(bytes));
+	memset(bytes + (k < 512 ? k : 512), 1, 400);
+	sc.replay = bytes;
+	sc.replay_len = sizeof(bytes);
+	TU_ASSERT_OK(simmm_sched_configure(r->sim, &sc));
+	assert_true(simmm_sched_spawn(r->sim, "op", race_op_task, r) > 0);
+	assert_true(simmm_sched_spawn(r->sim, "close/release", race_other_task, r) > 0);
+	rc = simmm_sched_run(r->sim, 2000000);
+	if (rc != SIMMM_SCHED_DONE)
+		fail_msg("op %d k %u: run %d:\n%s", op, k, rc, simmm_reports(r->sim, NULL));
+	steps = simmm_sched_steps(r->sim);
+	if (simmm_reports_count(r->sim, 0))
+		fail_msg("op %d k %u: reports:\n%s", op, k, simmm_reports(r->sim, NULL));
+	TU_CHECK(r->sim);
+	TU_ASSERT_OK(r->ret2);
+	switch (op) {
+	case RACE_CPU_READ:
+		TU_ASSERT_OK(r->ret);
+		for (int i = 0; i < RACE_PAGES; i++)
+			assert_int_equal(r->buf[i * r->ps], 20 + i);
+		break;
+	case RACE_MIGRATE_TO_SYS:
+		TU_ASSERT_OK(r->ret);
+		assert_int_equal(r->cpages, RACE_PAGES);
+		break;
+	default:
+		/* Before or after the RELEASE: the pages migrated, or an
+		 * allocation failed cleanly (-ENOENT from the read-back). */
+		if (r->ret && r->ret != -ENOENT)
+			fail_msg("op %d k %u: MIGRATE_TO_DEV %d", op, k, r->ret);
+		break;
+	}
+	/* Everything comes back; the device is empty after a last RELEASE. */
+	c = (struct simmm_dmirror_cmd){.addr = r->a, .npages = 1};
+	TU_ASSERT_OK(simmm_dmirror_ioctl(r->fd2, SIMMM_DMIRROR_RELEASE, &c));
+	TU_ASSERT_OK(simmm_dmirror_device_stats(r->dev, &st));
+	assert_int_equal(st.chunks, 0);
+	assert_int_equal(st.calloc, st.cfree);
+	TU_ASSERT_OK(tu_verify(r->mm, r->a, RACE_PAGES, r->ps, 20));
+	if (prefill)
+		TU_ASSERT_OK(tu_verify(r->mm, pa, prefill, r->ps, 100));
+	TU_CHECK(r->sim);
+	TU_ASSERT_OK(simmm_dmirror_close(r->fd));
+	TU_ASSERT_OK(simmm_dmirror_close(r->fd2));
+	TU_ASSERT_OK(simmm_mmput(r->mm));
+	TU_ASSERT_OK(simmm_dmirror_device_destroy(r->dev));
+	tu_sim_free(&r->sim);
+	q_drain(&r->q);
+	free(r->buf);
+	free(r);
+	return steps;
+}
+
+/* Every k from 0 to the length of an undisturbed run of task 1. */
+static void race_every_point(enum race_op op)
+{
+	uint64_t kmax = race_run(op, 100000) + 2;
+
+	for (unsigned k = 0; k <= kmax; k++)
+		race_run(op, k);
+	print_message("op %d: %llu interleavings\n", op, (unsigned long long)kmax + 1);
+}
+
+/*
+ * dmirror close vs fault-back (fuzz_races: dmirror-close-vs-fault-use-after-free):
+ * the fault-back read the file that migrated the page when it started and
+ * used it after migrate_vma_setup() and its own allocations slept; a close
+ * of that file meanwhile freed it (use after free of its mutex). The same
+ * for another file's MIGRATE_TO_SYS, which erases the owner's mirror
+ * entries after sleeping on its own mutex.
+ */
+static void close_vs_fault_back(void **state)
+{
+	(void)state;
+	race_every_point(RACE_CPU_READ);
+	race_every_point(RACE_MIGRATE_TO_SYS);
+}
+
+/*
+ * RELEASE vs MIGRATE_TO_DEV (fuzz_races: dmirror-release-vs-migrate-deadlock):
+ * RELEASE held devmem_lock while memunmap_pages() waited for the chunk's
+ * pages; a migration holding a page of the chunk and waiting for
+ * devmem_lock to add a chunk never finished (ABBA), and a page taken off the
+ * free list before RELEASE marked the chunk was mapped after eviction's one
+ * pass, so nothing ever freed it (RELEASE alone waited forever).
+ */
+static void release_vs_migrate(void **state)
+{
+	(void)state;
+	race_every_point(RACE_MIGRATE_FRESH);
+	race_every_point(RACE_MIGRATE_ABBA);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +626,8 @@ int main(void)
 		cmocka_unit_test(exited_process),
 		cmocka_unit_test(nonblock_invalidate),
 		cmocka_unit_test(alloc_failure_sweep),
+		cmocka_unit_test(close_vs_fault_back),
+		cmocka_unit_test(release_vs_migrate),
 	};
 
 	tu_seed();
