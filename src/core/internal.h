@@ -119,6 +119,11 @@ struct simmm_sim {
 	struct simmm_report_state reports;
 
 	struct simmm_phys *phys;        /* physical memory (src/page) */
+	/* phys->sections, mirrored here so that simmm__pfn_to_page() can be
+	 * an inline two-load lookup for RAM pfns (it is the hottest helper
+	 * of every page-table and rmap walk); set and cleared by
+	 * src/page/memmap.c only. */
+	struct simmm_page **memmap;
 
 	/* The deterministic scheduler, created on first use so that code
 	 * that never spawns a task pays nothing (src/core/sched.c). */

@@ -107,8 +107,9 @@ struct simmm_page *pt_child(struct simmm_pgtable *pt, unsigned r, simmm_entry_t 
 
 	if (pt_is_bottom(pt, r) || !simmm_entry_is_table(e, (enum simmm_level)pt->lv[r].hi))
 		return NULL;
-	if (!simmm__pfn_valid(pt->sim, simmm_pte_pfn(e)))
-		return NULL;
+	/* No separate simmm__pfn_valid(): pfn_to_page() is NULL exactly for
+	 * the pfns it rejects (and for RAM whose memmap was never needed,
+	 * which holds no table either). */
 	c = simmm__pfn_to_page(pt->sim, simmm_pte_pfn(e));
 	if (!c || !(c->flags & PG_table) || c->mapping != pt || c->private != pt->lv[r + 1].hi)
 		return NULL;
