@@ -173,6 +173,15 @@ void simmm__report(simmm_sim *sim, enum simmm_report_kind kind, const char *fmt,
 	SIMMM_PRINTF(3, 4);
 void simmm__reports_fini(simmm_sim *sim);
 
+/* ---- page tables (src/pgtable/pgtable.c) -------------------------------- */
+
+struct simmm_pgtable;
+struct simmm_translation;
+/* simmm_pgtable_translate() that also returns, on success, the leaf's slot
+ * (what simmm_pgtable_lookup() at out->level would return) in one walk. */
+int simmm__pgtable_translate_slot(struct simmm_pgtable *pt, simmm_addr_t addr,
+				  struct simmm_translation *out, uint64_t **slot);
+
 /* ---- subsystem hooks (src/core/sim.c) ---------------------------------- */
 
 /* A checker returns the number of violations it reported. */
