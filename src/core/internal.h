@@ -73,6 +73,11 @@ struct simmm_hook {
 	void *arg;
 };
 
+/* Page contents and table-entry arrays are freed and reallocated all the
+ * time (reclaim, swap-in, zap, refault): keep this many page-sized blocks
+ * per instance instead of returning them to the backend. */
+#define SIMMM_PAGEBUF_CACHE 64
+
 struct simmm_alloc_state {
 	enum simmm_allocator_kind kind;
 	struct simmm_allocator backend; /* resolved vtable */
@@ -86,6 +91,12 @@ struct simmm_alloc_state {
 	uint64_t peak_bytes[SIMMM_ALLOC_NR_CATS];
 	uint64_t live_allocs;
 	uint64_t total_allocs;
+	/* Page-sized blocks freed back and kept for reuse (src/core/alloc.c):
+	 * a FIFO ring of up to SIMMM_PAGEBUF_CACHE blocks of pagebuf_size
+	 * bytes; pagebuf_size 0 when the backend is the user's. */
+	size_t pagebuf_size;
+	uint32_t pagebuf_head, pagebuf_nr;
+	void *pagebuf[SIMMM_PAGEBUF_CACHE];
 };
 
 struct simmm_trace_state {
