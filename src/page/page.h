@@ -96,7 +96,8 @@ bool simmm__devpfn_valid(const simmm_sim *sim, simmm_pfn_t pfn);
  * (the frame is then free and pristine) or the pfn is out of range.
  * Inline because every walk step calls it; RAM pfns never leave this
  * function, device pfns take the range search out of line. */
-static inline struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn)
+static SIMMM_ALWAYS_INLINE struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim,
+							      simmm_pfn_t pfn)
 {
 	struct simmm_page *sec;
 
@@ -117,7 +118,7 @@ static inline bool simmm__pfn_valid(const simmm_sim *sim, simmm_pfn_t pfn)
 	return pfn < sim->ram_pages || simmm__devpfn_valid(sim, pfn);
 }
 
-static inline struct simmm_page *simmm__compound_head(const simmm_sim *sim,
+static SIMMM_ALWAYS_INLINE struct simmm_page *simmm__compound_head(const simmm_sim *sim,
 						       struct simmm_page *p)
 {
 	return p->head_delta ? simmm__pfn_to_page(sim, p->pfn - p->head_delta) : p;

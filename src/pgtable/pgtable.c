@@ -101,21 +101,6 @@ void pt_table_free(struct simmm_pgtable *pt, struct simmm_page *tbl, unsigned r)
 	simmm__pt_page_free(pt->sim, tbl);
 }
 
-struct simmm_page *pt_child(struct simmm_pgtable *pt, unsigned r, simmm_entry_t e)
-{
-	struct simmm_page *c;
-
-	if (pt_is_bottom(pt, r) || !simmm_entry_is_table(e, (enum simmm_level)pt->lv[r].hi))
-		return NULL;
-	/* No separate simmm__pfn_valid(): pfn_to_page() is NULL exactly for
-	 * the pfns it rejects (and for RAM whose memmap was never needed,
-	 * which holds no table either). */
-	c = simmm__pfn_to_page(pt->sim, simmm_pte_pfn(e));
-	if (!c || !(c->flags & PG_table) || c->mapping != pt || c->private != pt->lv[r + 1].hi)
-		return NULL;
-	return c;
-}
-
 /* Swap-format entries have no bits outside type, offset and the three
  * swap-pte bits; present ones never carry SIMMM_E_SWP. */
 static bool pt_swp_ok(simmm_entry_t e)
