@@ -13,6 +13,25 @@
 
 #include "core/internal.h"
 
+/* Poison cached page buffers under ASan (whether or not the build defines
+ * SIMMM_ASAN) so a stale pointer into freed contents is still reported. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIMMM_PAGEBUF_POISON 1
+#endif
+#endif
+#if !defined(SIMMM_PAGEBUF_POISON) && defined(__SANITIZE_ADDRESS__)
+#define SIMMM_PAGEBUF_POISON 1
+#endif
+#ifdef SIMMM_PAGEBUF_POISON
+#include <sanitizer/asan_interface.h>
+#define pagebuf_poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define pagebuf_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define pagebuf_poison(p, n) ((void)(p), (void)(n))
+#define pagebuf_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 #ifdef SIMMM_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
@@ -115,7 +134,53 @@ int simmm__alloc_init(simmm_sim *sim, const simmm_config *cfg)
 		return -EINVAL;
 	}
 	simmm__rng_seed(&a->fault_rng, sim->seed ^ 0xfa17fa17fa17fa17ULL);
+	/* A user backend sees every block: its calls may be what it tests. */
+	a->pagebuf_size = kind == SIMMM_ALLOCATOR_CUSTOM ? 0 : sim->page_size;
 	return 0;
+}
+
+/* ---- the page-buffer cache ----------------------------------------------
+ *
+ * It sits below the injector and the accounting: a block taken from the
+ * cache is still one allocation attempt for the injector and one live
+ * allocation for the leak report, exactly like a block from the backend.
+ * FIFO rather than LIFO so a freed block stays unused (and, under ASan,
+ * poisoned: a stale pointer into freed contents still faults) for as
+ * long as the ring allows. */
+
+static void *backend_alloc(struct simmm_alloc_state *a, size_t size)
+{
+	if (size == a->pagebuf_size && a->pagebuf_nr) {
+		void *p = a->pagebuf[a->pagebuf_head];
+
+		a->pagebuf_head = (a->pagebuf_head + 1) % SIMMM_PAGEBUF_CACHE;
+		a->pagebuf_nr--;
+		pagebuf_unpoison(p, size);
+		return p;
+	}
+	return a->backend.alloc(a->backend.ctx, size);
+}
+
+static void backend_free(struct simmm_alloc_state *a, void *ptr, size_t size)
+{
+	if (size == a->pagebuf_size && a->pagebuf_nr < SIMMM_PAGEBUF_CACHE) {
+		pagebuf_poison(ptr, size);
+		a->pagebuf[(a->pagebuf_head + a->pagebuf_nr++) % SIMMM_PAGEBUF_CACHE] = ptr;
+		return;
+	}
+	a->backend.free(a->backend.ctx, ptr, size);
+}
+
+static void pagebuf_drain(struct simmm_alloc_state *a)
+{
+	while (a->pagebuf_nr) {
+		void *p = a->pagebuf[a->pagebuf_head];
+
+		a->pagebuf_head = (a->pagebuf_head + 1) % SIMMM_PAGEBUF_CACHE;
+		a->pagebuf_nr--;
+		pagebuf_unpoison(p, a->pagebuf_size);
+		a->backend.free(a->backend.ctx, p, a->pagebuf_size);
+	}
 }
 
 /* Arm the injector; counting restarts. */
@@ -173,7 +238,7 @@ void *simmm__malloc(simmm_sim *sim, enum simmm_alloc_cat cat, size_t size)
 		simmm__trace(sim, SIMMM_EV_ALLOC_FAIL, 0, 0, size, cat);
 		return NULL;
 	}
-	p = a->backend.alloc(a->backend.ctx, size);
+	p = backend_alloc(a, size);
 	if (p)
 		account(a, cat, size);
 	return p;
@@ -190,7 +255,7 @@ void *simmm__zalloc(simmm_sim *sim, enum simmm_alloc_cat cat, size_t size)
 void *simmm__zalloc_nofail(simmm_sim *sim, enum simmm_alloc_cat cat, size_t size)
 {
 	struct simmm_alloc_state *a = &sim->alloc;
-	void *p = a->backend.alloc(a->backend.ctx, size);
+	void *p = backend_alloc(a, size);
 	if (!p) {
 		fprintf(stderr, "simmm: host out of memory (%zu bytes)\n", size);
 		abort();
@@ -208,7 +273,7 @@ void simmm__free(simmm_sim *sim, enum simmm_alloc_cat cat, void *ptr, size_t siz
 	SIMMM_BUG_ON(a->live_bytes[cat] < size || a->live_allocs == 0);
 	a->live_bytes[cat] -= size;
 	a->live_allocs--;
-	a->backend.free(a->backend.ctx, ptr, size);
+	backend_free(a, ptr, size);
 }
 
 int simmm__grow(simmm_sim *sim, enum simmm_alloc_cat cat, void **arr, size_t elem,
@@ -239,6 +304,7 @@ int simmm__alloc_fini(struct simmm_alloc_state *a, uint64_t expected_live, bool 
 {
 	int leaks = (int)(a->live_allocs - expected_live);
 
+	pagebuf_drain(a);
 	if (leaks && !quiet) {
 		fprintf(stderr, "simmm: %d allocation(s) leaked at destroy:", leaks);
 		for (int c = 0; c < SIMMM_ALLOC_NR_CATS; c++)

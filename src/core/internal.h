@@ -43,6 +43,17 @@ static inline bool simmm__always(bool x) { return x; }
 #define SIMMM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SIMMM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SIMMM_NOINLINE __attribute__((noinline))
+/* For the small helpers called in every walk step. Under the sanitizers
+ * (the fuzz build: ASan + UBSan + sancov) clang leaves them out of line,
+ * and each call then also pays a coverage counter and a stack-depth
+ * probe: force them in there. Optimised builds inline the tiny ones on
+ * their own, and forcing pt_child() into every walker cost the gcc build
+ * ~15 % on migrate.to_device_1g, so they keep the compiler's choice. */
+#ifdef SIMMM_ASAN
+#define SIMMM_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SIMMM_ALWAYS_INLINE inline
+#endif
 #define SIMMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 #define SIMMM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -73,6 +84,11 @@ struct simmm_hook {
 	void *arg;
 };
 
+/* Page contents and table-entry arrays are freed and reallocated all the
+ * time (reclaim, swap-in, zap, refault): keep this many page-sized blocks
+ * per instance instead of returning them to the backend. */
+#define SIMMM_PAGEBUF_CACHE 64
+
 struct simmm_alloc_state {
 	enum simmm_allocator_kind kind;
 	struct simmm_allocator backend; /* resolved vtable */
@@ -86,6 +102,12 @@ struct simmm_alloc_state {
 	uint64_t peak_bytes[SIMMM_ALLOC_NR_CATS];
 	uint64_t live_allocs;
 	uint64_t total_allocs;
+	/* Page-sized blocks freed back and kept for reuse (src/core/alloc.c):
+	 * a FIFO ring of up to SIMMM_PAGEBUF_CACHE blocks of pagebuf_size
+	 * bytes; pagebuf_size 0 when the backend is the user's. */
+	size_t pagebuf_size;
+	uint32_t pagebuf_head, pagebuf_nr;
+	void *pagebuf[SIMMM_PAGEBUF_CACHE];
 };
 
 struct simmm_trace_state {
@@ -119,6 +141,11 @@ struct simmm_sim {
 	struct simmm_report_state reports;
 
 	struct simmm_phys *phys;        /* physical memory (src/page) */
+	/* phys->sections, mirrored here so that simmm__pfn_to_page() can be
+	 * an inline two-load lookup for RAM pfns (it is the hottest helper
+	 * of every page-table and rmap walk); set and cleared by
+	 * src/page/memmap.c only. */
+	struct simmm_page **memmap;
 
 	/* The deterministic scheduler, created on first use so that code
 	 * that never spawns a task pays nothing (src/core/sched.c). */
@@ -167,6 +194,15 @@ void simmm__trace_fini(simmm_sim *sim);
 void simmm__report(simmm_sim *sim, enum simmm_report_kind kind, const char *fmt, ...)
 	SIMMM_PRINTF(3, 4);
 void simmm__reports_fini(simmm_sim *sim);
+
+/* ---- page tables (src/pgtable/pgtable.c) -------------------------------- */
+
+struct simmm_pgtable;
+struct simmm_translation;
+/* simmm_pgtable_translate() that also returns, on success, the leaf's slot
+ * (what simmm_pgtable_lookup() at out->level would return) in one walk. */
+int simmm__pgtable_translate_slot(struct simmm_pgtable *pt, simmm_addr_t addr,
+				  struct simmm_translation *out, uint64_t **slot);
 
 /* ---- subsystem hooks (src/core/sim.c) ---------------------------------- */
 

@@ -163,7 +163,7 @@ struct simmm_mm_global {
 struct simmm_mm_global *simmm__mm_global(simmm_sim *sim);
 
 #define SIMMM_MM_MAGIC 0x4d4d4d53u /* "SMMM" */
-static inline bool simmm__mm_ok(const struct simmm_mm *mm)
+static SIMMM_ALWAYS_INLINE bool simmm__mm_ok(const struct simmm_mm *mm)
 {
 	return mm && mm->magic == SIMMM_MM_MAGIC && simmm__sim_ok(mm->sim);
 }

@@ -286,7 +286,7 @@ bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct sim
 
 	if (addr < vma->vm_start || addr >= vma->vm_end)
 		return false;
-	if (simmm_pgtable_translate(vma->mm->pgt, addr, &t))
+	if (simmm__pgtable_translate_slot(vma->mm->pgt, addr, &t, slot))
 		return false;
 	if (!simmm_entry_pfn(t.entry, &pfn))
 		return false;
@@ -307,7 +307,7 @@ bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct sim
 	if (pfn < folio->pfn || pfn >= folio->pfn + nr)
 		return false;
 	*lvl = t.level;
-	return simmm_pgtable_lookup(vma->mm->pgt, addr, t.level, slot) == 0;
+	return true;
 }
 
 /* The tree is read-locked: no VMA of it can be unlinked, so @next stays

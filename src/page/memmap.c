@@ -17,6 +17,7 @@ int simmm__memmap_init(simmm_sim *sim)
 	ph->nr_sections = (ph->nr_pages + SIMMM_SECTION_PAGES - 1) >> SIMMM_SECTION_SHIFT;
 	ph->sections = simmm__zalloc(sim, SIMMM_ALLOC_MEMMAP,
 				     ph->nr_sections * sizeof(*ph->sections));
+	sim->memmap = ph->sections;
 	return ph->sections ? 0 : -ENOMEM;
 }
 
@@ -39,6 +40,7 @@ void simmm__memmap_fini(simmm_sim *sim)
 	simmm__free(sim, SIMMM_ALLOC_MEMMAP, ph->sections,
 		    ph->nr_sections * sizeof(*ph->sections));
 	ph->sections = NULL;
+	sim->memmap = NULL;
 }
 
 static int section_create(simmm_sim *sim, uint64_t s)
@@ -71,24 +73,17 @@ int simmm__memmap_populate(simmm_sim *sim, simmm_pfn_t pfn, uint64_t nr)
 	return 0;
 }
 
-/* RAM frames, and device frames of a registered pagemap (pfn_valid() is
- * true for ZONE_DEVICE memory in the kernel too). */
-bool simmm__pfn_valid(const simmm_sim *sim, simmm_pfn_t pfn)
+/* The pfn >= RAM halves of simmm__pfn_valid() and simmm__pfn_to_page(). */
+bool simmm__devpfn_valid(const simmm_sim *sim, simmm_pfn_t pfn)
 {
 	struct simmm_phys *ph = phys_of(sim);
 
-	return pfn < ph->nr_pages || (ph->devmem && simmm__devmem_page(ph, pfn));
+	return ph->devmem && simmm__devmem_page(ph, pfn);
 }
 
-struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn)
+struct simmm_page *simmm__devpfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn)
 {
-	const struct simmm_phys *ph = phys_of(sim);
-	struct simmm_page *sec;
-
-	if (SIMMM_UNLIKELY(pfn >= ph->nr_pages))
-		return simmm__devmem_page(phys_of(sim), pfn);
-	sec = ph->sections[pfn >> SIMMM_SECTION_SHIFT];
-	return sec ? &sec[pfn & (SIMMM_SECTION_PAGES - 1)] : NULL;
+	return simmm__devmem_page(phys_of(sim), pfn);
 }
 
 struct simmm_page *simmm__pfn_to_page_alloc(simmm_sim *sim, simmm_pfn_t pfn)

@@ -84,15 +84,41 @@ _Static_assert(sizeof(struct simmm_page) == 64, "struct simmm_page must stay 64 
 
 /* ---- memmap ------------------------------------------------------------- */
 
+#define SIMMM_SECTION_SHIFT 14 /* 2^14 frames per memmap section */
+#define SIMMM_SECTION_PAGES (1ULL << SIMMM_SECTION_SHIFT)
+
+/* Device frames (pfn >= RAM): the out-of-line halves of the two helpers
+ * below (src/page/memmap.c). */
+struct simmm_page *simmm__devpfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn);
+bool simmm__devpfn_valid(const simmm_sim *sim, simmm_pfn_t pfn);
+
 /* Frame's metadata, or NULL when its memmap section was never needed
- * (the frame is then free and pristine) or the pfn is out of range. */
-struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim, simmm_pfn_t pfn);
+ * (the frame is then free and pristine) or the pfn is out of range.
+ * Inline because every walk step calls it; RAM pfns never leave this
+ * function, device pfns take the range search out of line. */
+static SIMMM_ALWAYS_INLINE struct simmm_page *simmm__pfn_to_page(const simmm_sim *sim,
+							      simmm_pfn_t pfn)
+{
+	struct simmm_page *sec;
+
+	if (SIMMM_UNLIKELY(pfn >= sim->ram_pages))
+		return simmm__devpfn_to_page(sim, pfn);
+	sec = sim->memmap[pfn >> SIMMM_SECTION_SHIFT];
+	return sec ? &sec[pfn & (SIMMM_SECTION_PAGES - 1)] : NULL;
+}
+
 /* Like simmm__pfn_to_page() but creates the section; NULL on -ENOMEM or a
  * pfn out of range. */
 struct simmm_page *simmm__pfn_to_page_alloc(simmm_sim *sim, simmm_pfn_t pfn);
-bool simmm__pfn_valid(const simmm_sim *sim, simmm_pfn_t pfn);
 
-static inline struct simmm_page *simmm__compound_head(const simmm_sim *sim,
+/* RAM frames, and device frames of a registered pagemap (pfn_valid() is
+ * true for ZONE_DEVICE memory in the kernel too). */
+static inline bool simmm__pfn_valid(const simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return pfn < sim->ram_pages || simmm__devpfn_valid(sim, pfn);
+}
+
+static SIMMM_ALWAYS_INLINE struct simmm_page *simmm__compound_head(const simmm_sim *sim,
 						       struct simmm_page *p)
 {
 	return p->head_delta ? simmm__pfn_to_page(sim, p->pfn - p->head_delta) : p;

@@ -16,8 +16,6 @@
 
 #include "page/page.h"
 
-#define SIMMM_SECTION_SHIFT 14 /* 2^14 frames per memmap section */
-#define SIMMM_SECTION_PAGES (1ULL << SIMMM_SECTION_SHIFT)
 #define SIMMM_MAX_ORDER 30
 #define SIMMM_MIN_MAX_ORDER 10 /* the kernel's MAX_PAGE_ORDER */
 

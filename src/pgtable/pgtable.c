@@ -101,20 +101,6 @@ void pt_table_free(struct simmm_pgtable *pt, struct simmm_page *tbl, unsigned r)
 	simmm__pt_page_free(pt->sim, tbl);
 }
 
-struct simmm_page *pt_child(struct simmm_pgtable *pt, unsigned r, simmm_entry_t e)
-{
-	struct simmm_page *c;
-
-	if (pt_is_bottom(pt, r) || !simmm_entry_is_table(e, (enum simmm_level)pt->lv[r].hi))
-		return NULL;
-	if (!simmm__pfn_valid(pt->sim, simmm_pte_pfn(e)))
-		return NULL;
-	c = simmm__pfn_to_page(pt->sim, simmm_pte_pfn(e));
-	if (!c || !(c->flags & PG_table) || c->mapping != pt || c->private != pt->lv[r + 1].hi)
-		return NULL;
-	return c;
-}
-
 /* Swap-format entries have no bits outside type, offset and the three
  * swap-pte bits; present ones never carry SIMMM_E_SWP. */
 static bool pt_swp_ok(simmm_entry_t e)
@@ -406,8 +392,10 @@ static void pt_leaf_result(const struct simmm_pgtable *pt, unsigned r, simmm_add
 	out->exec = rights & SIMMM_E_EXEC;
 }
 
-int simmm_pgtable_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
-			    struct simmm_translation *out)
+/* simmm_pgtable_translate(), also handing back the leaf's slot (on
+ * success only) so that callers wanting both need not walk twice. */
+static int pt_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
+			struct simmm_translation *out, simmm_entry_t **slotp)
 {
 	struct simmm_page *tbl, *child;
 	uint64_t rights = SIMMM_E_WRITE | SIMMM_E_USER | SIMMM_E_EXEC;
@@ -421,7 +409,8 @@ int simmm_pgtable_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
 		return err;
 	tbl = pt->root;
 	for (unsigned r = 0; r < pt->nreal; r++) {
-		simmm_entry_t e = pt_ents(tbl)[pt_index(pt, r, addr)];
+		simmm_entry_t *slot = &pt_ents(tbl)[pt_index(pt, r, addr)];
+		simmm_entry_t e = *slot;
 		out->level = pt_leaf_level(pt, r);
 		if (e == 0)
 			return -ENOENT;
@@ -429,6 +418,7 @@ int simmm_pgtable_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
 			if (!pt_entry_ok(pt, r, e))
 				return -EUCLEAN;
 			pt_leaf_result(pt, r, addr, e, rights, out);
+			*slotp = slot;
 			return 0;
 		}
 		child = pt_child(pt, r, e);
@@ -438,4 +428,20 @@ int simmm_pgtable_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
 		tbl = child;
 	}
 	return -EUCLEAN; /* unreachable: the bottom level always returns */
+}
+
+int simmm_pgtable_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
+			    struct simmm_translation *out)
+{
+	simmm_entry_t *slot;
+
+	return pt_translate(pt, addr, out, &slot);
+}
+
+/* The slot is the one simmm_pgtable_lookup(addr, out->level) would find:
+ * that descent meets the same table entries the translation just did. */
+int simmm__pgtable_translate_slot(struct simmm_pgtable *pt, simmm_addr_t addr,
+				  struct simmm_translation *out, simmm_entry_t **slot)
+{
+	return pt_translate(pt, addr, out, slot);
 }

@@ -63,12 +63,13 @@ struct pt_loc {
 	simmm_addr_t base;  /* first address of the slot's entry */
 };
 
-static inline uint64_t *pt_ents(struct simmm_page *tbl)
+static SIMMM_ALWAYS_INLINE uint64_t *pt_ents(struct simmm_page *tbl)
 {
 	return (uint64_t *)tbl->data;
 }
 
-static inline unsigned pt_index(const struct simmm_pgtable *pt, unsigned r, simmm_addr_t a)
+static SIMMM_ALWAYS_INLINE unsigned pt_index(const struct simmm_pgtable *pt, unsigned r,
+					     simmm_addr_t a)
 {
 	return (unsigned)((a >> pt->lv[r].shift) & pt->lv[r].mask);
 }
@@ -102,8 +103,23 @@ static inline void pt_store(struct simmm_page *tbl, uint64_t *slot, simmm_entry_
 }
 
 /* The child table of a table-pointer entry at real level r, or NULL when
- * the pfn is not a table page of this pgtable for level r + 1. */
-struct simmm_page *pt_child(struct simmm_pgtable *pt, unsigned r, simmm_entry_t e);
+ * the pfn is not a table page of this pgtable for level r + 1. Inline: it
+ * runs at every level of every walk. */
+static SIMMM_ALWAYS_INLINE struct simmm_page *pt_child(struct simmm_pgtable *pt, unsigned r,
+							simmm_entry_t e)
+{
+	struct simmm_page *c;
+
+	if (pt_is_bottom(pt, r) || !simmm_entry_is_table(e, (enum simmm_level)pt->lv[r].hi))
+		return NULL;
+	/* No separate simmm__pfn_valid(): pfn_to_page() is NULL exactly for
+	 * the pfns it rejects (and for RAM whose memmap was never needed,
+	 * which holds no table either). */
+	c = simmm__pfn_to_page(pt->sim, simmm_pte_pfn(e));
+	if (!c || !(c->flags & PG_table) || c->mapping != pt || c->private != pt->lv[r + 1].hi)
+		return NULL;
+	return c;
+}
 
 /* Is @e acceptable as a non-table entry at real level r? */
 bool pt_entry_ok(const struct simmm_pgtable *pt, unsigned r, simmm_entry_t e);
