@@ -1644,6 +1644,10 @@ int simmm_dmirror_device_destroy(struct simmm_dmirror_device *mdevice)
 	ret = dmirror_device_remove_chunks(mdevice);
 	if (ret)
 		return -EBUSY;
+	/* The chunk array is freed with the last chunk; one grown for a chunk
+	 * whose memremap_pages() then failed never held one. */
+	simmm__free(mdevice->sim, SIMMM_ALLOC_META, mdevice->chunks,
+		    mdevice->cap_chunks * sizeof(*mdevice->chunks));
 	simmm__free(mdevice->sim, SIMMM_ALLOC_META, mdevice, sizeof(*mdevice));
 	return 0;
 }
