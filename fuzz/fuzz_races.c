@@ -1146,7 +1146,10 @@ static void dev_migrate(struct fdev *d, bool to_dev, unsigned p, unsigned n, uin
 	struct simmm_vma_info vi;
 	int rc;
 
-	if (!simmm_mmget_not_zero(mm))
+	/* The device's notifier is its only mmgrab() of mm0 (the harness
+	 * keeps none): a driver that unregistered has no mm to migrate in
+	 * (dmirror takes the mm from its notifier). */
+	if (!d->mn_on || !simmm_mmget_not_zero(mm))
 		return;
 	FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
 	m.vma = simmm_vma_lookup(mm, pa(p));
@@ -1446,7 +1449,7 @@ static void dev_migrate_pmd(struct fdev *d, bool to_dev, unsigned p, unsigned of
 	struct simmm_vma_info vi;
 	int rc;
 
-	if (!simmm_mmget_not_zero(mm))
+	if (!d->mn_on || !simmm_mmget_not_zero(mm)) /* as dev_migrate() */
 		goto out_free;
 	FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
 	m.vma = simmm_vma_lookup(mm, pa(p));

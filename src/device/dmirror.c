@@ -91,12 +91,23 @@ struct simmm_dmirror_device {
 	struct simmm_dmirror_stats st;
 };
 
+/* A migration chunk of one file in flight, from before its
+ * migrate_vma_setup() to the mapping of its pages (on the migrating
+ * task's stack; the list is under the file mutex). */
+struct dmirror_mig {
+	uint64_t start, end; /* the chunk */
+	uint32_t task;       /* simmm_sched_current() of the migrating task */
+	bool raced;          /* another task invalidated part of the chunk */
+	struct dmirror_mig *next;
+};
+
 struct simmm_dmirror {
 	struct simmm_mmu_interval_notifier notifier; /* first */
 	struct simmm_dmirror_device *mdevice;
 	struct simmm_mm *mm;
 	struct simmm_mutex mutex;
 	struct dpt pt;
+	struct dmirror_mig *migs; /* MIGRATE_TO_DEV chunks in flight (mutex) */
 	uint64_t flags;
 	struct simmm_dmirror *next_open;
 	unsigned long refs; /* the open + one per device page it migrated (lock) */
@@ -473,13 +484,33 @@ static bool dmirror_interval_invalidate(struct simmm_mmu_interval_notifier *mni,
 	simmm_sim *sim = dmirror->mdevice->sim;
 	unsigned shift = dmirror->mdevice->pshift;
 
-	/* Our own migrations update the mirror themselves. */
-	if (range->event == SIMMM_MMU_NOTIFY_MIGRATE && range->owner == dmirror->mdevice)
-		return true;
 	if (simmm_mmu_notifier_range_blockable(range))
 		simmm_mutex_lock(sim, &dmirror->mutex);
 	else if (simmm_mutex_trylock(sim, &dmirror->mutex) != 1)
 		return false;
+	/*
+	 * Our own migration updates the mirror itself. Upstream ignores every
+	 * MMU_NOTIFY_MIGRATE whose owner is the device, but all open files of
+	 * a device share that owner (it is the pgmap owner the migration
+	 * selects pages by): a file then kept the mirror of a page another
+	 * file migrated to the device or a CPU fault brought home, and read
+	 * whatever its freed page held next. Only the MIGRATE invalidations
+	 * of this file's own migration chunk, from the migrating task, are
+	 * ignored; any other invalidation of a chunk in flight means its new
+	 * device entries may be gone before they are mirrored.
+	 */
+	for (struct dmirror_mig *mg = dmirror->migs; mg; mg = mg->next) {
+		if (range->end <= mg->start || range->start >= mg->end)
+			continue;
+		if (mg->task != simmm_sched_current(sim)) {
+			mg->raced = true;
+		} else if (range->event == SIMMM_MMU_NOTIFY_MIGRATE &&
+			   range->owner == dmirror->mdevice && range->start >= mg->start &&
+			   range->end <= mg->end) {
+			simmm_mutex_unlock(sim, &dmirror->mutex);
+			return true;
+		}
+	}
 	simmm_mmu_interval_set_seq(mni, cur_seq);
 	dpt_erase_range(&dmirror->pt, range->start >> shift,
 			(range->end >> shift) + ((range->end & (dmirror->mdevice->psize - 1)) != 0));
@@ -849,10 +880,35 @@ static void dmirror_migrate_alloc_and_copy(struct simmm_migrate_vma *args,
 	}
 }
 
+/* Link @mg into @dmirror's chunks in flight. */
+static void mig_link(struct simmm_dmirror *dmirror, struct dmirror_mig *mg)
+{
+	simmm_mutex_lock(dmirror->mdevice->sim, &dmirror->mutex);
+	mg->next = dmirror->migs;
+	dmirror->migs = mg;
+	simmm_mutex_unlock(dmirror->mdevice->sim, &dmirror->mutex);
+}
+
+/* Unlink @mg from @dmirror's chunks in flight (mutex held). */
+static void mig_unlink_locked(struct simmm_dmirror *dmirror, struct dmirror_mig *mg)
+{
+	struct dmirror_mig **pp = &dmirror->migs;
+
+	while (*pp != mg)
+		pp = &(*pp)->next;
+	*pp = mg->next;
+}
+
 /* dmirror_migrate_finalize_and_map(): mirror the pages that migrated; a
- * device THP maps all its pages. */
+ * device THP maps all its pages. Nothing is mapped when another task
+ * invalidated part of the chunk @mg meanwhile (see
+ * dmirror_interval_invalidate()): a MADV_DONTNEED or munmap may have
+ * zapped the new device entries, and finalize would free their pages under
+ * the mirror (upstream maps without such a check); the read-back then
+ * fails with -ENOENT, as when a page did not migrate. */
 static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
-					    struct simmm_dmirror *dmirror)
+					    struct simmm_dmirror *dmirror,
+					    struct dmirror_mig *mg)
 {
 	struct simmm_dmirror_device *mdevice = dmirror->mdevice;
 	simmm_sim *sim = mdevice->sim;
@@ -861,6 +917,9 @@ static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
 	int ret = 0;
 
 	simmm_mutex_lock(sim, &dmirror->mutex);
+	mig_unlink_locked(dmirror, mg);
+	if (mg->raced)
+		n = 0;
 	for (uint64_t i = 0; i < n && !ret; i++) {
 		simmm_pfn_t dpage = simmm_migrate_pfn_to_page(args->dst[i]);
 		uint64_t nr = (args->dst[i] & SIMMM_MIGRATE_PFN_COMPOUND) ? pmd_pages(mdevice) : 1;
@@ -954,6 +1013,7 @@ static int dmirror_migrate(struct simmm_dmirror *dmirror, struct simmm_dmirror_c
 		goto out_free;
 	for (uint64_t addr = start; addr < end; addr = next) {
 		struct simmm_migrate_vma args = {0};
+		struct dmirror_mig mg = {0};
 		uint64_t vm_flags;
 
 		ret = mig_chunk(dmirror, addr, end, &args.vma, &vm_flags, &next);
@@ -968,16 +1028,28 @@ static int dmirror_migrate(struct simmm_dmirror *dmirror, struct simmm_dmirror_c
 			     (to_dev ? SIMMM_MIGRATE_VMA_SELECT_SYSTEM
 			      : is_private(mdevice) ? SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE
 						    : SIMMM_MIGRATE_VMA_SELECT_DEVICE_COHERENT);
+		mg = (struct dmirror_mig){.start = addr, .end = next,
+					  .task = simmm_sched_current(sim)};
+		mig_link(dmirror, &mg);
 		ret = simmm_migrate_vma_setup(&args);
-		if (ret)
+		if (ret) {
+			simmm_mutex_lock(sim, &dmirror->mutex);
+			mig_unlink_locked(dmirror, &mg);
+			simmm_mutex_unlock(sim, &dmirror->mutex);
 			break;
+		}
 		if (to_dev)
 			dmirror_migrate_alloc_and_copy(&args, dmirror, vm_flags);
 		else
 			dmirror_devmem_fault_alloc_and_copy(&args, dmirror, mdevice);
 		simmm_migrate_vma_pages(&args);
-		if (to_dev)
-			dmirror_migrate_finalize_and_map(&args, dmirror);
+		if (to_dev) {
+			dmirror_migrate_finalize_and_map(&args, dmirror, &mg);
+		} else {
+			simmm_mutex_lock(sim, &dmirror->mutex);
+			mig_unlink_locked(dmirror, &mg);
+			simmm_mutex_unlock(sim, &dmirror->mutex);
+		}
 		for (uint64_t i = 0; !to_dev && i < args.npages; i++)
 			if ((args.src[i] & SIMMM_MIGRATE_PFN_VALID) &&
 			    (args.src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
@@ -1572,6 +1644,10 @@ int simmm_dmirror_device_destroy(struct simmm_dmirror_device *mdevice)
 	ret = dmirror_device_remove_chunks(mdevice);
 	if (ret)
 		return -EBUSY;
+	/* The chunk array is freed with the last chunk; one grown for a chunk
+	 * whose memremap_pages() then failed never held one. */
+	simmm__free(mdevice->sim, SIMMM_ALLOC_META, mdevice->chunks,
+		    mdevice->cap_chunks * sizeof(*mdevice->chunks));
 	simmm__free(mdevice->sim, SIMMM_ALLOC_META, mdevice, sizeof(*mdevice));
 	return 0;
 }

@@ -6,7 +6,9 @@
  * RELEASE followed by new allocations, a non-blockable invalidation, an
  * allocation-failure sweep over its migrations (no data lost), and two
  * races on the deterministic scheduler found by fuzz_races (close vs the
- * fault-back, RELEASE vs a migration to the device).
+ * fault-back, RELEASE vs a migration to the device, MADV_DONTNEED vs a
+ * migration to the device), and two files of one device mirroring the
+ * same pages.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -616,6 +618,199 @@ static void release_vs_migrate(void **state)
 	race_every_point(RACE_MIGRATE_ABBA);
 }
 
+/* One page through a file's READ (the first byte), 0 or the error. */
+static int read_one(struct fx *f, struct simmm_dmirror *fd, uint64_t addr, unsigned char *v)
+{
+	unsigned char *buf = malloc(f->ps);
+	struct simmm_dmirror_cmd c = {.addr = addr, .ptr = buf, .npages = 1};
+	int ret = simmm_dmirror_ioctl(fd, SIMMM_DMIRROR_READ, &c);
+
+	*v = buf[0];
+	free(buf);
+	return ret;
+}
+
+/* MIGRATE_TO_DEV of one page through @fd. */
+static int migrate_one(struct fx *f, struct simmm_dmirror *fd, uint64_t addr)
+{
+	unsigned char *buf = malloc(f->ps);
+	struct simmm_dmirror_cmd c = {.addr = addr, .ptr = buf, .npages = 1};
+	int ret = simmm_dmirror_ioctl(fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c);
+
+	free(buf);
+	return ret;
+}
+
+/*
+ * Two files of one device (fuzz_races: dmirror-other-file-stale-mirror):
+ * every migration invalidates with the device as owner, and upstream's
+ * notifier ignored all of them, so the second file kept mirroring a
+ * system page the first one migrated away, then the backing page of a
+ * device page a CPU fault brought home; both pages were freed and reused,
+ * and its READ returned another page's data. Sequential, no race needed.
+ */
+static void other_file_stale_mirror(void **state)
+{
+	struct simmm_dmirror *fd2;
+	unsigned char v = 0, page[4096];
+	struct fx f;
+	uint64_t a, b;
+
+	(void)state;
+	fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
+	TU_ASSERT_OK(simmm_dmirror_open(f.dev, f.mm, &fd2));
+	a = map_filled(&f, 2, 20);
+	/* fd2 mirrors the system page; fd migrates it, then page 1 (whose
+	 * backing page is allocated after the freed system page). */
+	TU_ASSERT_OK(read_one(&f, fd2, a, &v));
+	assert_int_equal(v, 20);
+	TU_ASSERT_OK(migrate_one(&f, f.fd, a));
+	TU_ASSERT_OK(migrate_one(&f, f.fd, a + f.ps));
+	TU_ASSERT_OK(read_one(&f, fd2, a, &v));
+	assert_int_equal(v, 20);
+	/* fd2 now mirrors fd's device page; a CPU write brings it home (its
+	 * backing page is freed), a new page takes the freed frame. */
+	memset(page, 77, sizeof(page));
+	TU_ASSERT_OK(simmm_mm_access(f.mm, a, page, 1, SIMMM_ACCESS_WRITE));
+	b = map_filled(&f, 2, 90);
+	(void)b;
+	TU_ASSERT_OK(read_one(&f, fd2, a, &v));
+	assert_int_equal(v, 77);
+	TU_ASSERT_OK(read_one(&f, fd2, a + f.ps, &v));
+	assert_int_equal(v, 21);
+	TU_CHECK(f.sim);
+	TU_ASSERT_OK(simmm_dmirror_close(fd2));
+	fx_fini(&f);
+}
+
+struct zap_race {
+	struct fx f;
+	uint64_t a;
+	unsigned char *buf;
+	int ret, ret2;
+};
+
+enum { ZAP_PAGES = 2 };
+
+/* Task 1: MIGRATE_TO_DEV of the pages (results only, no asserts). */
+static void zap_migrate_task(simmm_sim *sim, void *arg)
+{
+	struct zap_race *r = arg;
+	struct simmm_dmirror_cmd c = {.addr = r->a, .ptr = r->buf, .npages = ZAP_PAGES};
+
+	(void)sim;
+	r->ret = simmm_dmirror_ioctl(r->f.fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c);
+}
+
+/* Task 2: MADV_DONTNEED of the same pages. */
+static void zap_dontneed_task(simmm_sim *sim, void *arg)
+{
+	struct zap_race *r = arg;
+
+	(void)sim;
+	r->ret2 = simmm_madvise(r->f.mm, r->a, ZAP_PAGES * r->f.ps, SIMMM_MADV_DONTNEED);
+}
+
+/* One run with the DONTNEED preferred after @k choices; returns the steps. */
+static uint64_t zap_run(unsigned k)
+{
+	struct zap_race *r = calloc(1, sizeof(*r));
+	struct simmm_sched_config sc;
+	unsigned char v, cpu;
+	uint8_t bytes[1024];
+	uint64_t steps;
+	int rc;
+
+	fx_init(&r->f, SIMMM_MEM_DEVICE_PRIVATE);
+	r->buf = calloc(ZAP_PAGES, r->f.ps);
+	r->a = map_filled(&r->f, ZAP_PAGES, 20);
+	simmm_sched_config_init(r->f.sim, &sc);
+	sc.policy = SIMMM_SCHED_REPLAY;
+	memset(bytes, 0, sizeof(bytes));
+	memset(bytes + (k < 512 ? k : 512), 1, 400);
+	sc.replay = bytes;
+	sc.replay_len = sizeof(bytes);
+	TU_ASSERT_OK(simmm_sched_configure(r->f.sim, &sc));
+	assert_true(simmm_sched_spawn(r->f.sim, "migrate", zap_migrate_task, r) > 0);
+	assert_true(simmm_sched_spawn(r->f.sim, "dontneed", zap_dontneed_task, r) > 0);
+	rc = simmm_sched_run(r->f.sim, 2000000);
+	if (rc != SIMMM_SCHED_DONE)
+		fail_msg("k %u: run %d:\n%s", k, rc, simmm_reports(r->f.sim, NULL));
+	steps = simmm_sched_steps(r->f.sim);
+	if (simmm_reports_count(r->f.sim, 0))
+		fail_msg("k %u: reports:\n%s", k, simmm_reports(r->f.sim, NULL));
+	TU_CHECK(r->f.sim);
+	TU_ASSERT_OK(r->ret2);
+	if (r->ret && r->ret != -ENOENT)
+		fail_msg("k %u: MIGRATE_TO_DEV %d", k, r->ret);
+	/* New pages take the frames freed by the zap; the mirror must not
+	 * read them: READ gives what the CPU reads. */
+	map_filled(&r->f, 4, 90);
+	for (unsigned i = 0; i < ZAP_PAGES; i++) {
+		TU_ASSERT_OK(read_one(&r->f, r->f.fd, r->a + i * r->f.ps, &v));
+		TU_ASSERT_OK(simmm_mm_access(r->f.mm, r->a + i * r->f.ps, &cpu, 1,
+					     SIMMM_ACCESS_READ));
+		if (v != cpu)
+			fail_msg("k %u: page %u: READ %#x, CPU %#x", k, i, v, cpu);
+	}
+	TU_CHECK(r->f.sim);
+	fx_fini(&r->f);
+	free(r->buf);
+	free(r);
+	return steps;
+}
+
+/*
+ * MIGRATE_TO_DEV vs MADV_DONTNEED (fuzz_races:
+ * dmirror-migrate-vs-dontneed-stale-mirror): the zap between setup and
+ * finalize removed the new device entries, finalize freed the device
+ * pages, and the driver had mirrored them anyway: a later READ returned
+ * whatever reused the freed backing page. DONTNEED at every scheduling
+ * point of the migration.
+ */
+static void migrate_vs_dontneed(void **state)
+{
+	uint64_t kmax = zap_run(100000) + 2;
+
+	(void)state;
+	for (unsigned k = 0; k <= kmax; k++)
+		zap_run(k);
+	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+}
+
+/*
+ * The first chunk's memremap_pages() failing (fuzz_races:
+ * dmirror-chunk-array-leak): the chunk array grown for it was freed only
+ * with the last chunk, so a device that never got one leaked it at
+ * destroy. An injected failure at every allocation of the first
+ * MIGRATE_TO_DEV; the simulator must then be destroyed without a leak.
+ */
+static void first_chunk_failure_no_leak(void **state)
+{
+	(void)state;
+	for (unsigned nth = 1; nth <= 12; nth++) {
+		struct simmm_fault_config fc = {.mode = SIMMM_FAULT_NTH, .nth = nth};
+		unsigned char *buf;
+		struct simmm_dmirror_cmd c;
+		struct fx f;
+		uint64_t a;
+
+		fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
+		buf = malloc(f.ps);
+		a = map_filled(&f, 1, 7);
+		TU_ASSERT_OK(simmm_fault_inject(f.sim, &fc));
+		c = (struct simmm_dmirror_cmd){.addr = a, .ptr = buf, .npages = 1};
+		(void)simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c);
+		TU_ASSERT_OK(simmm_fault_inject(f.sim, NULL));
+		TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 7));
+		TU_ASSERT_OK(simmm_dmirror_close(f.fd));
+		TU_ASSERT_OK(simmm_mmput(f.mm));
+		TU_ASSERT_OK(simmm_dmirror_device_destroy(f.dev));
+		assert_int_equal(simmm_sim_destroy(&f.sim), 0);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +823,9 @@ int main(void)
 		cmocka_unit_test(alloc_failure_sweep),
 		cmocka_unit_test(close_vs_fault_back),
 		cmocka_unit_test(release_vs_migrate),
+		cmocka_unit_test(other_file_stale_mirror),
+		cmocka_unit_test(migrate_vs_dontneed),
+		cmocka_unit_test(first_chunk_failure_no_leak),
 	};
 
 	tu_seed();
