@@ -2,6 +2,7 @@
 /* The interval tree against a brute-force reference: random inserts and
  * removes, overlap queries in start order, in-order traversal. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 #include "core/itree.h"
@@ -79,11 +80,68 @@ static void itree_verify_catches_corruption(void **state)
 	assert_null(simmm__itree_iter_first(&(struct simmm_itree){0}, 0, 100));
 }
 
+/*
+ * Equal starts keep insertion order, whatever the node addresses: the same
+ * sequence of inserts and removes gives the same walk order whether the
+ * nodes sit at rising or falling addresses (an address tie-break made
+ * rmap walks, and so whole fuzz runs, depend on the host allocator).
+ */
+static void itree_equal_starts_insertion_order(void **state)
+{
+	enum { M = 64 };
+	struct simmm_itree_node *arr = calloc(M, sizeof(*arr));
+	struct simmm_rng rng;
+	(void)state;
+
+	simmm__rng_seed(&rng, tu_seed());
+	for (int dir = 0; dir < 2; dir++) {
+		struct simmm_itree t = {0};
+		struct simmm_itree_node *order[M];
+		size_t n = 0;
+
+		/* dir 0: node k at arr[k] (rising addresses); dir 1: at
+		 * arr[M-1-k] (falling). Every node starts at 100 or 200. */
+		for (int k = 0; k < M; k++) {
+			struct simmm_itree_node *x = &arr[dir ? M - 1 - k : k];
+
+			memset(x, 0, sizeof(*x));
+			x->start = k % 3 ? 100 : 200;
+			x->last = x->start + (uint64_t)(M - k); /* later inserts end earlier */
+			simmm__itree_insert(&t, x);
+			order[n++] = x;
+			if (k % 5 == 4) { /* remove an earlier one: rotations happen */
+				size_t r = (size_t)simmm__rng_below(&rng, n);
+				simmm__itree_remove(&t, order[r]);
+				memmove(&order[r], &order[r + 1], (n - r - 1) * sizeof(order[0]));
+				n--;
+			}
+			assert_int_equal(simmm__itree_verify(&t), 0);
+		}
+		/* The walk: starts ascending, equal starts in insertion order. */
+		size_t i = 0;
+		for (uint64_t s = 100; s <= 200; s += 100)
+			for (size_t k = 0; k < n; k++)
+				if (order[k]->start == s) {
+					struct simmm_itree_node *w = simmm__itree_iter_first(&t, 0, 1000);
+
+					for (size_t j = 0; j < i; j++)
+						w = simmm__itree_iter_next(w, 0, 1000);
+					assert_ptr_equal(w, order[k]);
+					i++;
+				}
+		assert_int_equal(i, t.count);
+		/* Restart the rng so both directions see the same removals. */
+		simmm__rng_seed(&rng, tu_seed());
+	}
+	free(arr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(itree_random_vs_bruteforce),
 		cmocka_unit_test(itree_verify_catches_corruption),
+		cmocka_unit_test(itree_equal_starts_insertion_order),
 	};
 	return cmocka_run_group_tests_name("itree", tests, NULL, NULL);
 }

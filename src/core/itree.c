@@ -81,13 +81,19 @@ static void rebalance(struct simmm_itree *t, struct simmm_itree_node *n)
 	}
 }
 
+/*
+ * Ordered by start alone, and a node goes to the right of every node with
+ * the same start: equal starts keep their insertion order, as in the
+ * kernel's interval_tree_insert() (which descends left only for a smaller
+ * start). The order must not depend on node addresses: an rmap walk visits
+ * the VMAs of a file or an anon_vma in this order, and an order that
+ * changed with where the host allocator put the nodes made the same input
+ * take different paths in two runs of one process (found by comparing
+ * fuzz_mm_ops traces under ASan).
+ */
 static bool less(const struct simmm_itree_node *a, const struct simmm_itree_node *b)
 {
-	if (a->start != b->start)
-		return a->start < b->start;
-	if (a->last != b->last)
-		return a->last < b->last;
-	return (uintptr_t)a < (uintptr_t)b;
+	return a->start < b->start;
 }
 
 void simmm__itree_insert(struct simmm_itree *t, struct simmm_itree_node *n)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An intrusive interval tree: an AVL tree ordered by (start, last, node
- * address) and augmented with the largest `last` of each subtree, like the
+ * An intrusive interval tree: an AVL tree ordered by start (equal starts
+ * in insertion order, as the kernel's interval tree keeps them; never by
+ * node address, which would make walks host-dependent) and augmented with
+ * the largest `last` of each subtree, like the
  * kernel's lib/interval_tree (which is a red-black tree; AVL gives the
  * same O(log n) bounds with a simpler deterministic shape).
  *
