@@ -10,6 +10,8 @@
 #include <simmm/sched.h>
 #include <simmm/simmm.h>
 
+#include <simmm/trace.h>
+
 #include "fuzz_common.h"
 
 unsigned fz_check_every;
@@ -17,6 +19,14 @@ uint32_t fz_trace_ring;
 int fz_verbose;
 void (*fz_dump_hook)(void);
 simmm_sim *fz_cur_sim;
+
+uint64_t fz_run_digest;
+
+void fz_note_sim(const simmm_sim *sim)
+{
+	fz_run_digest = (fz_run_digest ^ simmm_trace_hash(sim)) * 0x100000001b3ULL;
+	fz_run_digest = (fz_run_digest ^ simmm_trace_count(sim)) * 0x100000001b3ULL;
+}
 
 unsigned fz_check_every_get(unsigned harness_default)
 {

@@ -65,6 +65,16 @@ extern int fz_verbose; /* print the harness's op log even on success */
 extern void (*fz_dump_hook)(void);
 extern simmm_sim *fz_cur_sim;
 
+/*
+ * A digest of everything the harness's instances did: fz_note_sim() folds
+ * an instance's trace hash and event count into fz_run_digest just before
+ * the harness destroys it. simmm-replay --determinism compares the digests
+ * of the same input run in different orders in one process: the project
+ * promises that the same input gives the same trace, whatever ran before.
+ */
+extern uint64_t fz_run_digest;
+void fz_note_sim(const simmm_sim *sim);
+
 /* Print the instance's trace ring (task names, locks, entries changed). */
 void fz_print_trace(simmm_sim *sim, FILE *f);
 

@@ -1286,6 +1286,7 @@ static void teardown(void)
 		FZ_CHECK(simmm_file_put(F.obj[k].file) == 0, "file_put");
 	check_sim();
 	fz_cur_sim = NULL;
+	fz_note_sim(F.sim);
 	leaks = simmm_sim_destroy(&F.sim);
 	FZ_CHECK(leaks == 0, "sim_destroy: %d leaks", leaks);
 	if (fz_verbose || getenv("FUZZ_MM_TRACE"))

@@ -1758,6 +1758,7 @@ static void teardown(void)
 	rc = simmm_check(F.sim);
 	FZ_CHECK(rc == 0, "simmm_check after teardown: %d violations", rc);
 	fz_cur_sim = NULL;
+	fz_note_sim(F.sim);
 	leaks = simmm_sim_destroy(&F.sim);
 	FZ_CHECK(leaks == 0, "sim_destroy: %d leaks", leaks);
 }

@@ -26,6 +26,12 @@
  *   --check-every N   simmm_check() every N ops instead of every op.
  *   --trace-ring N    trace events kept and printed (default 65536).
  *   --quiet           no trace or log output (exit status only).
+ *   --determinism     run all inputs in one process, in order and then in
+ *                     reverse order, and compare each input's digest of
+ *                     trace hashes (fz_run_digest): the same input must
+ *                     trace the same whatever ran before it in the process
+ *                     (as under libFuzzer). Reports every input that
+ *                     differs; exit 1 if any (or if the process crashed).
  *   -v, --verbose     print the harness's op log for passing inputs too.
  *
  * Exit status: 0 all inputs passed, 1 some failed, 2 usage errors.
@@ -50,7 +56,7 @@ void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
 
 struct opts {
 	const struct fz_harness *h;
-	bool minimize, quiet;
+	bool minimize, quiet, determinism;
 	const char *out;
 	unsigned max_tries;
 	unsigned check_every;
@@ -281,11 +287,98 @@ static uint8_t *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* --determinism: the inputs, collected first, then run in one child. */
+static char **det_paths;
+static size_t det_n, det_cap;
+
+static void det_add(const char *path)
+{
+	if (det_n == det_cap) {
+		det_cap = det_cap ? 2 * det_cap : 64;
+		det_paths = realloc(det_paths, det_cap * sizeof(*det_paths));
+		if (!det_paths)
+			exit(2);
+	}
+	det_paths[det_n] = strdup(path);
+	if (!det_paths[det_n])
+		exit(2);
+	det_n++;
+}
+
+/* Run input @i in this process; its digest. */
+static uint64_t det_run_one(size_t i)
+{
+	size_t len;
+	uint8_t *d = read_file(det_paths[i], &len);
+
+	if (!d)
+		exit(2);
+	fz_run_digest = 0;
+	O.h->fn(d, len);
+	free(d);
+	return fz_run_digest;
+}
+
+/* Both passes in one forked child (an input that crashes ends the check). */
+static int run_determinism(unsigned *nrun, unsigned *nfail)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		uint64_t *first = calloc(det_n ? det_n : 1, sizeof(*first));
+		unsigned bad = 0;
+
+		if (!first)
+			_exit(2);
+		fz_trace_ring = 0;
+		fz_check_every = O.check_every;
+		for (size_t i = 0; i < det_n; i++)
+			first[i] = det_run_one(i);
+		for (size_t k = det_n; k-- > 0;) {
+			uint64_t again = det_run_one(k);
+
+			if (again != first[k]) {
+				printf("NONDETERMINISTIC %s: digest %016llx in order, %016llx in reverse\n",
+				       det_paths[k], (unsigned long long)first[k],
+				       (unsigned long long)again);
+				bad++;
+			}
+		}
+		fflush(NULL);
+		free(first);
+		_exit(bad ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*nrun += (unsigned)det_n;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+		printf("simmm-replay: the determinism run crashed (status %#x): replay the inputs "
+		       "one by one to find the failing one\n", status);
+		*nfail += 1;
+	} else if (WEXITSTATUS(status)) {
+		*nfail += 1;
+	}
+	return 0;
+}
+
 static int run_path(const char *path, unsigned *nrun, unsigned *nfail)
 {
 	char sig[512];
 	size_t len;
-	uint8_t *d = read_file(path, &len);
+	uint8_t *d;
+
+	if (O.determinism) {
+		det_add(path);
+		return 0;
+	}
+	d = read_file(path, &len);
 
 	if (!d)
 		return -1;
@@ -376,7 +469,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: simmm-replay [--minimize] [--out FILE] [--max-tries N] [--check-every N]\n"
-		"                    [--trace-ring N] [--quiet] [-v] <harness> <file|dir>...\n"
+		"                    [--trace-ring N] [--quiet] [--determinism] [-v] <harness> <file|dir>...\n"
 		"       simmm-replay --list\nharnesses:");
 	for (const struct fz_harness *h = fz_harnesses; h->name; h++)
 		fprintf(stderr, " %s", h->name);
@@ -395,6 +488,8 @@ int main(int argc, char **argv)
 			O.minimize = true;
 		} else if (!strcmp(a, "--quiet")) {
 			O.quiet = true;
+		} else if (!strcmp(a, "--determinism")) {
+			O.determinism = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			O.verbose = 1;
 		} else if (!strcmp(a, "--list")) {
@@ -444,6 +539,12 @@ int main(int argc, char **argv)
 			run_dir(argv[i], &nrun, &nfail);
 		else
 			run_path(argv[i], &nrun, &nfail);
+	}
+	if (O.determinism) {
+		run_determinism(&nrun, &nfail);
+		printf("simmm-replay %s --determinism: %u inputs, run twice in one process: %s\n",
+		       O.h->name, nrun, nfail ? "DIFFERENCES" : "identical traces");
+		return nfail ? 1 : (nrun ? 0 : 2);
 	}
 	printf("simmm-replay %s: %u inputs, %u failed\n", O.h->name, nrun, nfail);
 	return nfail ? 1 : (nrun ? 0 : 2);
