@@ -87,6 +87,30 @@ static void death_cb(void)
  * it is inherited and the trace ring is printed on failure.
  * Return: 0 passed, 1 failed.
  */
+/* fork() with stdio flushed first (exit 2 if the host refuses). */
+static pid_t fork_child(void)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	return pid;
+}
+
+/* The child's wait status. */
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
 static int run_child(const uint8_t *data, size_t len, bool quiet, char *sig, size_t siglen)
 {
 	char tmpl[] = "/tmp/simmm-replay-XXXXXX";
@@ -103,12 +127,7 @@ static int run_child(const uint8_t *data, size_t len, bool quiet, char *sig, siz
 		}
 		unlink(tmpl);
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(2);
-	}
+	pid = fork_child();
 	if (pid == 0) {
 		if (quiet) {
 			dup2(fd, 2);
@@ -129,8 +148,7 @@ static int run_child(const uint8_t *data, size_t len, bool quiet, char *sig, siz
 		fflush(NULL);
 		_exit(0);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = wait_child(pid);
 	if (quiet) {
 		char line[512];
 		FILE *f = fdopen(fd, "r");
@@ -325,12 +343,7 @@ static int run_determinism(unsigned *nrun, unsigned *nfail)
 	int status = 0;
 	pid_t pid;
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(2);
-	}
+	pid = fork_child();
 	if (pid == 0) {
 		uint64_t *first = calloc(det_n ? det_n : 1, sizeof(*first));
 		unsigned bad = 0;
@@ -355,8 +368,7 @@ static int run_determinism(unsigned *nrun, unsigned *nfail)
 		free(first);
 		_exit(bad ? 1 : 0);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = wait_child(pid);
 	*nrun += (unsigned)det_n;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
 		printf("simmm-replay: the determinism run crashed (status %#x): replay the inputs "
