@@ -8,8 +8,8 @@
  * races on the deterministic scheduler found by fuzz_races (close vs the
  * fault-back, RELEASE vs a migration to the device, MADV_DONTNEED vs a
  * migration to the device, also through a file opened while an
- * invalidation was in progress), and two files of one device mirroring the
- * same pages.
+ * invalidation was in progress), two files of one device mirroring the
+ * same pages, and WRITE to a page swapped in by a read fault, then migrated.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -827,6 +827,41 @@ static void migrate_vs_dontneed_deferred_notifier(void **state)
 }
 
 /*
+ * READ swaps a page in by a read fault, MIGRATE_TO_DEV moves it to the
+ * device, WRITE writes it (fuzz_races: dmirror-write-after-read-swapin).
+ * simmm's swap-in mapped the exclusive page read-only on a read fault
+ * (upstream maps it writable since 6.11), the migration made a read-only
+ * device entry, and WRITE's hmm_range_fault(REQ_WRITE) reported the
+ * device's own page read-only: dmirror WARNed and failed with -EFAULT.
+ */
+static void write_after_read_swapin(void **state)
+{
+	unsigned char *buf;
+	struct simmm_dmirror_cmd c;
+	unsigned char v = 0;
+	uint64_t a, n = 0;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
+	buf = malloc(f.ps);
+	a = map_filled(&f, 1, 30);
+	TU_ASSERT_OK(simmm_reclaim(f.sim, 100, &n));
+	assert_int_equal(n, 1);
+	TU_ASSERT_OK(read_one(&f, f.fd, a, &v));
+	assert_int_equal(v, 30);
+	TU_ASSERT_OK(migrate_one(&f, f.fd, a));
+	memset(buf, 31, f.ps);
+	c = (struct simmm_dmirror_cmd){.addr = a, .ptr = buf, .npages = 1};
+	TU_ASSERT_OK(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c));
+	assert_int_equal(simmm_reports_count(f.sim, 0), 0);
+	TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 31));
+	TU_CHECK(f.sim);
+	free(buf);
+	fx_fini(&f);
+}
+
+/*
  * The first chunk's memremap_pages() failing (fuzz_races:
  * dmirror-chunk-array-leak): the chunk array grown for it was freed only
  * with the last chunk, so a device that never got one leaked it at
@@ -874,6 +909,7 @@ int main(void)
 		cmocka_unit_test(other_file_stale_mirror),
 		cmocka_unit_test(migrate_vs_dontneed),
 		cmocka_unit_test(migrate_vs_dontneed_deferred_notifier),
+		cmocka_unit_test(write_after_read_swapin),
 		cmocka_unit_test(first_chunk_failure_no_leak),
 	};
 
