@@ -112,6 +112,55 @@ static void test_swap_fork_share(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * do_swap_page() maps an exclusive page of a writable VMA writable even on
+ * a read fault (6.11, "mm: swap: reuse exclusive folio directly instead of
+ * wp page faults"), clean; the next store needs no fault. A page shared
+ * after fork (swap entry not exclusive) stays read-only. simmm mapped every
+ * read swap-in read-only (fuzz_races: a device that migrated such a page
+ * got a read-only device entry and its WRITE failed with -EFAULT).
+ */
+static void test_swap_in_read_exclusive_writable(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	struct simmm_translation t;
+	struct simmm_mm_stats st;
+	uint64_t n = 0;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	assert_int_equal(n, 2);
+	assert_true(simmm_pte_swp_exclusive(mx_tr(mm, a).entry));
+	mx_expect(mm, a, 1);
+	TU_CHECK(sim);
+	t = mx_tr(mm, a);
+	assert_true(t.present);
+	assert_true(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	st = mx_stats(mm);
+	mx_write(mm, a, 3);
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults);
+	assert_int_equal(mx_stats(mm).minor_faults, st.minor_faults);
+	assert_true(simmm_pte_dirty(mx_tr(mm, a).entry));
+	mx_expect(mm, a, 3);
+	/* Page 1: swapped, then shared by fork: read-only in both. */
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	assert_false(simmm_pte_swp_exclusive(mx_tr(mm, a + PS).entry));
+	mx_expect(mm, a + PS, 2);
+	mx_expect(child, a + PS, 2);
+	TU_CHECK(sim);
+	assert_false(mx_tr(mm, a + PS).write);
+	assert_false(mx_tr(child, a + PS).write);
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 static void test_swap_full(void **state)
 {
 	(void)state;
@@ -327,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_swap_roundtrip),
 		cmocka_unit_test(test_swap_untouched_zero_page),
 		cmocka_unit_test(test_swap_fork_share),
+		cmocka_unit_test(test_swap_in_read_exclusive_writable),
 		cmocka_unit_test(test_swap_full),
 		cmocka_unit_test(test_no_swap),
 		cmocka_unit_test(test_file_reclaim),

@@ -889,6 +889,27 @@ static void mig_link(struct simmm_dmirror *dmirror, struct dmirror_mig *mg)
 	simmm_mutex_unlock(dmirror->mdevice->sim, &dmirror->mutex);
 }
 
+/*
+ * Before MIGRATE_TO_DEV collects a chunk (its chunk already linked): wait
+ * until no invalidation that reached, or should reach, our notifier is
+ * still running. The "raced" mark of dmirror_interval_invalidate() only
+ * sees invalidations whose callback runs after the link. Two kinds do not:
+ * one whose callback ran just before the link and whose zap comes after
+ * setup collected (MADV_DONTNEED then clears the migration entries), and
+ * every invalidation while the notifier's insertion is deferred: a file
+ * opened while some range of the mm is being invalidated is not in the
+ * interval tree until the mm's invalidations have all ended
+ * (mmu_interval_notifier_insert() during an odd invalidate_seq), so its
+ * callback misses them all. mmu_interval_read_begin() sleeps in exactly
+ * those cases (the notifier's seq is the mm's odd one) until the last of
+ * them ended and the notifier is in the tree. Upstream's lib/test_hmm.c
+ * maps migrated pages without any such check.
+ */
+static void mig_wait_notifier(struct simmm_dmirror *dmirror)
+{
+	(void)simmm_mmu_interval_read_begin(&dmirror->notifier);
+}
+
 /* Unlink @mg from @dmirror's chunks in flight (mutex held). */
 static void mig_unlink_locked(struct simmm_dmirror *dmirror, struct dmirror_mig *mg)
 {
@@ -1031,6 +1052,8 @@ static int dmirror_migrate(struct simmm_dmirror *dmirror, struct simmm_dmirror_c
 		mg = (struct dmirror_mig){.start = addr, .end = next,
 					  .task = simmm_sched_current(sim)};
 		mig_link(dmirror, &mg);
+		if (to_dev)
+			mig_wait_notifier(dmirror);
 		ret = simmm_migrate_vma_setup(&args);
 		if (ret) {
 			simmm_mutex_lock(sim, &dmirror->mutex);

@@ -343,11 +343,29 @@ static unsigned swap_in(struct fault *f)
 	e = simmm__mk_pte(mm, f->vma, page->pfn, false);
 	if (simmm_pte_swp_soft_dirty(f->orig))
 		e = simmm_pte_mksoft_dirty(e);
-	if (is_write(f) && exclusive && (f->vma->vm_flags & SIMMM_VM_WRITE)) {
-		/* An exclusive page may be written at once (do_swap_page). */
-		e = simmm_pte_mkdirty(simmm_pte_mkwrite(e));
-		folio->flags |= PG_dirty;
-		f->flags &= ~SIMMM_FAULT_FLAG_WRITE;
+	/*
+	 * An exclusive page in a writable VMA is mapped writable on any fault,
+	 * read faults included (do_swap_page() since 6.11, "mm: swap: reuse
+	 * exclusive folio directly instead of wp page faults"); only a write
+	 * fault also dirties it. Mapping it read-only after a read fault made
+	 * the next write take a wp fault, and a device that migrated the page
+	 * meanwhile got a read-only device-private entry, so its own
+	 * hmm_range_fault(REQ_WRITE) reported the page read-only (dmirror's
+	 * WRITE then fails with -EFAULT, as upstream for such an entry). As
+	 * upstream, uffd-wp keeps the page write-protected. Soft-dirty
+	 * write-protection (pte_needs_soft_dirty_wp()) is not modelled: simmm's
+	 * VMAs never carry VM_SOFTDIRTY, and its CPU writes set soft-dirty
+	 * through pte_mkdirty() whether or not they fault (as mprotect's
+	 * can_change_pte_writable() in change.c).
+	 */
+	if (exclusive && (f->vma->vm_flags & SIMMM_VM_WRITE) &&
+	    !((f->vma->vm_flags & SIMMM_VM_UFFD_WP) && simmm_pte_swp_uffd_wp(f->orig))) {
+		e = simmm_pte_mkwrite(e);
+		if (is_write(f)) {
+			e = simmm_pte_mkdirty(e);
+			folio->flags |= PG_dirty;
+			f->flags &= ~SIMMM_FAULT_FLAG_WRITE;
+		}
 	}
 	set_pte(f, e);
 	mm->stats.swapin_faults++;

@@ -7,14 +7,16 @@
  * allocation-failure sweep over its migrations (no data lost), and two
  * races on the deterministic scheduler found by fuzz_races (close vs the
  * fault-back, RELEASE vs a migration to the device, MADV_DONTNEED vs a
- * migration to the device), and two files of one device mirroring the
- * same pages.
+ * migration to the device, also through a file opened while an
+ * invalidation was in progress), two files of one device mirroring the
+ * same pages, and WRITE to a page swapped in by a read fault, then migrated.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
 #include <simmm/device.h>
+#include <simmm/mmu_notifier.h>
 
 #include "device/dpt.h"
 #include "test_migrate_util.h"
@@ -685,9 +687,11 @@ static void other_file_stale_mirror(void **state)
 
 struct zap_race {
 	struct fx f;
+	struct simmm_dmirror *fd; /* the migrating file */
 	uint64_t a;
 	unsigned char *buf;
-	int ret, ret2;
+	int ret, ret2, ret3;
+	struct simmm_mmu_notifier_range held; /* deferred mode: the open invalidation */
 };
 
 enum { ZAP_PAGES = 2 };
@@ -699,7 +703,7 @@ static void zap_migrate_task(simmm_sim *sim, void *arg)
 	struct simmm_dmirror_cmd c = {.addr = r->a, .ptr = r->buf, .npages = ZAP_PAGES};
 
 	(void)sim;
-	r->ret = simmm_dmirror_ioctl(r->f.fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c);
+	r->ret = simmm_dmirror_ioctl(r->fd, SIMMM_DMIRROR_MIGRATE_TO_DEV, &c);
 }
 
 /* Task 2: MADV_DONTNEED of the same pages. */
@@ -711,8 +715,21 @@ static void zap_dontneed_task(simmm_sim *sim, void *arg)
 	r->ret2 = simmm_madvise(r->f.mm, r->a, ZAP_PAGES * r->f.ps, SIMMM_MADV_DONTNEED);
 }
 
-/* One run with the DONTNEED preferred after @k choices; returns the steps. */
-static uint64_t zap_run(unsigned k)
+/* Deferred mode, task 3: end the invalidation that was open when the
+ * migrating file was opened, once the others are done or asleep. */
+static void zap_end_task(simmm_sim *sim, void *arg)
+{
+	struct zap_race *r = arg;
+
+	(void)simmm_sched_sleep(sim, 50);
+	r->ret3 = simmm_mmu_notifier_invalidate_range_end(&r->held);
+}
+
+/* One run with the DONTNEED preferred after @k choices; returns the steps.
+ * @deferred: the migrating file is opened while an invalidation of another
+ * range of the mm is in progress (its notifier's insertion is deferred to
+ * that invalidation's end, which a third task brings 50 ms later). */
+static uint64_t zap_run(unsigned k, bool deferred)
 {
 	struct zap_race *r = calloc(1, sizeof(*r));
 	struct simmm_sched_config sc;
@@ -724,6 +741,13 @@ static uint64_t zap_run(unsigned k)
 	fx_init(&r->f, SIMMM_MEM_DEVICE_PRIVATE);
 	r->buf = calloc(ZAP_PAGES, r->f.ps);
 	r->a = map_filled(&r->f, ZAP_PAGES, 20);
+	r->fd = r->f.fd;
+	if (deferred) {
+		simmm_mmu_notifier_range_init(&r->held, SIMMM_MMU_NOTIFY_CLEAR, 0, r->f.mm,
+					      r->a + 16 * r->f.ps, r->a + 17 * r->f.ps);
+		TU_ASSERT_OK(simmm_mmu_notifier_invalidate_range_start(&r->held));
+		TU_ASSERT_OK(simmm_dmirror_open(r->f.dev, r->f.mm, &r->fd));
+	}
 	simmm_sched_config_init(r->f.sim, &sc);
 	sc.policy = SIMMM_SCHED_REPLAY;
 	memset(bytes, 0, sizeof(bytes));
@@ -733,6 +757,8 @@ static uint64_t zap_run(unsigned k)
 	TU_ASSERT_OK(simmm_sched_configure(r->f.sim, &sc));
 	assert_true(simmm_sched_spawn(r->f.sim, "migrate", zap_migrate_task, r) > 0);
 	assert_true(simmm_sched_spawn(r->f.sim, "dontneed", zap_dontneed_task, r) > 0);
+	if (deferred)
+		assert_true(simmm_sched_spawn(r->f.sim, "end", zap_end_task, r) > 0);
 	rc = simmm_sched_run(r->f.sim, 2000000);
 	if (rc != SIMMM_SCHED_DONE)
 		fail_msg("k %u: run %d:\n%s", k, rc, simmm_reports(r->f.sim, NULL));
@@ -741,19 +767,22 @@ static uint64_t zap_run(unsigned k)
 		fail_msg("k %u: reports:\n%s", k, simmm_reports(r->f.sim, NULL));
 	TU_CHECK(r->f.sim);
 	TU_ASSERT_OK(r->ret2);
+	TU_ASSERT_OK(r->ret3);
 	if (r->ret && r->ret != -ENOENT)
 		fail_msg("k %u: MIGRATE_TO_DEV %d", k, r->ret);
 	/* New pages take the frames freed by the zap; the mirror must not
 	 * read them: READ gives what the CPU reads. */
 	map_filled(&r->f, 4, 90);
 	for (unsigned i = 0; i < ZAP_PAGES; i++) {
-		TU_ASSERT_OK(read_one(&r->f, r->f.fd, r->a + i * r->f.ps, &v));
+		TU_ASSERT_OK(read_one(&r->f, r->fd, r->a + i * r->f.ps, &v));
 		TU_ASSERT_OK(simmm_mm_access(r->f.mm, r->a + i * r->f.ps, &cpu, 1,
 					     SIMMM_ACCESS_READ));
 		if (v != cpu)
 			fail_msg("k %u: page %u: READ %#x, CPU %#x", k, i, v, cpu);
 	}
 	TU_CHECK(r->f.sim);
+	if (r->fd != r->f.fd)
+		TU_ASSERT_OK(simmm_dmirror_close(r->fd));
 	fx_fini(&r->f);
 	free(r->buf);
 	free(r);
@@ -770,12 +799,66 @@ static uint64_t zap_run(unsigned k)
  */
 static void migrate_vs_dontneed(void **state)
 {
-	uint64_t kmax = zap_run(100000) + 2;
+	uint64_t kmax = zap_run(100000, false) + 2;
 
 	(void)state;
 	for (unsigned k = 0; k <= kmax; k++)
-		zap_run(k);
+		zap_run(k, false);
 	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+}
+
+/*
+ * The same race on a file opened while another range of the mm was being
+ * invalidated (fuzz_races: dmirror-deferred-notifier-migrate-vs-dontneed):
+ * mmu_interval_notifier_insert() defers such a notifier until the mm's
+ * invalidations have all ended, so its callback never saw the DONTNEED
+ * and the migration mapped the freed device pages (READ then returned the
+ * data of whatever reused them). MIGRATE_TO_DEV now waits in
+ * mmu_interval_read_begin() first. DONTNEED at every scheduling point.
+ */
+static void migrate_vs_dontneed_deferred_notifier(void **state)
+{
+	uint64_t kmax = zap_run(100000, true) + 2;
+
+	(void)state;
+	for (unsigned k = 0; k <= kmax; k++)
+		zap_run(k, true);
+	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+}
+
+/*
+ * READ swaps a page in by a read fault, MIGRATE_TO_DEV moves it to the
+ * device, WRITE writes it (fuzz_races: dmirror-write-after-read-swapin).
+ * simmm's swap-in mapped the exclusive page read-only on a read fault
+ * (upstream maps it writable since 6.11), the migration made a read-only
+ * device entry, and WRITE's hmm_range_fault(REQ_WRITE) reported the
+ * device's own page read-only: dmirror WARNed and failed with -EFAULT.
+ */
+static void write_after_read_swapin(void **state)
+{
+	unsigned char *buf;
+	struct simmm_dmirror_cmd c;
+	unsigned char v = 0;
+	uint64_t a, n = 0;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
+	buf = malloc(f.ps);
+	a = map_filled(&f, 1, 30);
+	TU_ASSERT_OK(simmm_reclaim(f.sim, 100, &n));
+	assert_int_equal(n, 1);
+	TU_ASSERT_OK(read_one(&f, f.fd, a, &v));
+	assert_int_equal(v, 30);
+	TU_ASSERT_OK(migrate_one(&f, f.fd, a));
+	memset(buf, 31, f.ps);
+	c = (struct simmm_dmirror_cmd){.addr = a, .ptr = buf, .npages = 1};
+	TU_ASSERT_OK(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c));
+	assert_int_equal(simmm_reports_count(f.sim, 0), 0);
+	TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 31));
+	TU_CHECK(f.sim);
+	free(buf);
+	fx_fini(&f);
 }
 
 /*
@@ -825,6 +908,8 @@ int main(void)
 		cmocka_unit_test(release_vs_migrate),
 		cmocka_unit_test(other_file_stale_mirror),
 		cmocka_unit_test(migrate_vs_dontneed),
+		cmocka_unit_test(migrate_vs_dontneed_deferred_notifier),
+		cmocka_unit_test(write_after_read_swapin),
 		cmocka_unit_test(first_chunk_failure_no_leak),
 	};
 
