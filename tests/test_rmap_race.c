@@ -13,7 +13,9 @@
  *  5. two CPU threads faulting one device-private page livelocked (each
  *     held a reference while waiting, failing the other's migration);
  *  6. a CPU fault racing a device that migrates the page back and forth
- *     gave up after 8 faults although every one made progress.
+ *     gave up after 8 faults although every one made progress;
+ *  7. device eviction's scan, preempted between its reference on a device
+ *     page and its trylock, failed every CPU fault's migration of the page.
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -387,6 +389,53 @@ static void cow_fault_vs_device_pingpong(void **state)
 	race_free(r);
 }
 
+/* 7. Eviction's scan (migrate_device_range()) stops at its first
+ * scheduling point, then the CPU reads the device page on a replayed
+ * schedule that always picks the CPU: the scan must not hold a reference
+ * there, or every migrate_to_ram fails its refcount check and the driver
+ * (no back-off, as upstream's) refaults until the access gives up with
+ * -EDEADLK. Upstream takes the reference and trylocks without sleeping in
+ * between; the fault succeeds. */
+static void task_evict_b(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_b = tdev_evict(&r->dev);
+}
+
+static void evict_scan_vs_cpu_fault(void **state)
+{
+	struct race *r = race_new();
+	uint64_t migrated = 0;
+	uint8_t *sched = calloc(4096, 1);
+	int a;
+	(void)state;
+
+	assert_non_null(sched);
+	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+	TU_ASSERT_OK(tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+				  &migrated));
+	assert_int_equal(migrated, 1);
+	r->dev.no_backoff = true;
+	/* The first choice runs the scan (the second task) to its first
+	 * scheduling point; every later one the CPU (the lowest id). */
+	sched[0] = 1;
+	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 4096));
+	free(sched);
+	a = simmm_sched_spawn(r->sim, "cpu", task_read, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "evict", task_evict_b, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	assert_int_equal(r->dev.to_ram_done, 1);
+	assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+	assert_int_equal(r->dev.nfree, 8);
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -399,6 +448,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(reclaim_vs_dontneed_swapcache),
 		cmocka_unit_test(two_cpus_fault_one_device_page),
 		cmocka_unit_test(cow_fault_vs_device_pingpong),
+		cmocka_unit_test(evict_scan_vs_cpu_fault),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

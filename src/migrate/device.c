@@ -16,8 +16,19 @@ static uint64_t pfn_lock(simmm_sim *sim, simmm_pfn_t pfn)
 	/* folio_get_nontail_page(): free pages and tails are skipped. */
 	if (!page || page->head_delta || page->refcount <= 0)
 		return 0;
+	/* Other CPUs run between two pages of the scan, not between the
+	 * reference and the trylock: upstream takes both without sleeping,
+	 * so a reference without the lock is only ever held for an instant.
+	 * With a scheduling point between them the scan could sit preempted
+	 * on that reference while a CPU fault on the folio failed its
+	 * refcount check (the split of a pte-mapped device THP, the unmap)
+	 * and refaulted again and again with nothing to wait for (found by
+	 * fuzz_races: -EDEADLK from simmm_mm_access()). */
+	simmm_sched_point(sim, "migrate_device_pfn_lock");
+	if (page->head_delta || page->refcount <= 0)
+		return 0;
 	simmm__folio_get(sim, page);
-	if (!simmm__folio_trylock(sim, page)) {
+	if (!simmm__folio_trylock_atomic(sim, page)) {
 		simmm__folio_put(sim, page);
 		return 0;
 	}
