@@ -704,7 +704,13 @@ static int dmirror_do_write(struct simmm_dmirror *dmirror, uint64_t start, uint6
 	return 0;
 }
 
-static int dmirror_read(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
+/*
+ * READ and WRITE (dmirror_read()/dmirror_write() upstream, one loop here):
+ * copy through the mirror under its mutex; a page the mirror lacks
+ * (-ENOENT) is faulted in with hmm_range_fault() from the first page not
+ * yet copied, and the copy resumes there.
+ */
+static int dmirror_rw(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd, bool write)
 {
 	simmm_sim *sim = dmirror->mdevice->sim;
 	uint64_t size = cmd->npages << dmirror->mdevice->pshift;
@@ -715,49 +721,23 @@ static int dmirror_read(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd 
 	ret = bounce_init(sim, &b, start, size);
 	if (ret)
 		return ret;
+	if (write)
+		memcpy(b.ptr, cmd->ptr, size);
 	for (;;) {
 		simmm_mutex_lock(sim, &dmirror->mutex);
-		ret = dmirror_do_read(dmirror, start, end, &b);
+		ret = write ? dmirror_do_write(dmirror, start, end, &b)
+			    : dmirror_do_read(dmirror, start, end, &b);
 		simmm_mutex_unlock(sim, &dmirror->mutex);
 		if (ret != -ENOENT)
 			break;
 		start = cmd->addr + (b.cpages << dmirror->mdevice->pshift);
-		ret = dmirror_fault(dmirror, start, end, false);
+		ret = dmirror_fault(dmirror, start, end, write);
 		if (ret)
 			break;
 		cmd->faults++;
 	}
-	if (ret == 0)
+	if (ret == 0 && !write)
 		memcpy(cmd->ptr, b.ptr, size);
-	cmd->cpages = b.cpages;
-	bounce_fini(sim, &b);
-	return ret;
-}
-
-static int dmirror_write(struct simmm_dmirror *dmirror, struct simmm_dmirror_cmd *cmd)
-{
-	simmm_sim *sim = dmirror->mdevice->sim;
-	uint64_t size = cmd->npages << dmirror->mdevice->pshift;
-	uint64_t start = cmd->addr, end = start + size;
-	struct bounce b;
-	int ret;
-
-	ret = bounce_init(sim, &b, start, size);
-	if (ret)
-		return ret;
-	memcpy(b.ptr, cmd->ptr, size);
-	for (;;) {
-		simmm_mutex_lock(sim, &dmirror->mutex);
-		ret = dmirror_do_write(dmirror, start, end, &b);
-		simmm_mutex_unlock(sim, &dmirror->mutex);
-		if (ret != -ENOENT)
-			break;
-		start = cmd->addr + (b.cpages << dmirror->mdevice->pshift);
-		ret = dmirror_fault(dmirror, start, end, true);
-		if (ret)
-			break;
-		cmd->faults++;
-	}
 	cmd->cpages = b.cpages;
 	bounce_fini(sim, &b);
 	return ret;
@@ -1773,10 +1753,10 @@ int simmm_dmirror_ioctl(struct simmm_dmirror *dmirror, unsigned command,
 	cmd.faults = 0;
 	switch (command) {
 	case SIMMM_DMIRROR_READ:
-		ret = dmirror_read(dmirror, &cmd);
+		ret = dmirror_rw(dmirror, &cmd, false);
 		break;
 	case SIMMM_DMIRROR_WRITE:
-		ret = dmirror_write(dmirror, &cmd);
+		ret = dmirror_rw(dmirror, &cmd, true);
 		break;
 	case SIMMM_DMIRROR_MIGRATE_TO_DEV:
 		ret = dmirror_migrate_to_device(dmirror, &cmd);
