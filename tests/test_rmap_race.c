@@ -436,6 +436,62 @@ static void evict_scan_vs_cpu_fault(void **state)
 	race_free(r);
 }
 
+/* 8. The same window in migrate_vma_setup()'s collect walk: a second
+ * migration of the device page back to system memory stops after K
+ * scheduling points (K = 1, 2, ...), then the CPU reads the page on a
+ * schedule that always picks the CPU. Wherever the walk stops it must not
+ * hold the page's reference without its lock (the kernel takes both under
+ * the pte lock): the CPU's migrate_to_ram (no back-off) would fail its
+ * refcount check and refault until -EDEADLK. */
+static void task_migrate_back_b(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	uint64_t migrated = 0;
+
+	(void)sim;
+	r->err_b = tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+				&migrated);
+	r->reclaimed += migrated;
+}
+
+static void collect_vs_cpu_fault(void **state)
+{
+	unsigned stops = 0;
+	(void)state;
+
+	for (unsigned k = 1; k <= 48; k++) {
+		struct race *r = race_new();
+		uint64_t migrated = 0;
+		uint8_t *sched = calloc(4096, 1);
+		int a;
+
+		assert_non_null(sched);
+		TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
+		TU_ASSERT_OK(tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
+					  &migrated));
+		assert_int_equal(migrated, 1);
+		r->dev.no_backoff = true;
+		memset(sched, 1, k); /* the migration (second task), then the CPU */
+		TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 4096));
+		free(sched);
+		a = simmm_sched_spawn(r->sim, "cpu", task_read, r);
+		assert_true(a > 0);
+		r->g.task = (uint32_t)a;
+		assert_true(simmm_sched_spawn(r->sim, "migrate", task_migrate_back_b, r) > 0);
+		race_run(r);
+		TU_ASSERT_OK(r->err_a);
+		TU_ASSERT_OK(r->err_b);
+		/* Exactly one of the two moved the page home. */
+		assert_int_equal(r->dev.to_ram_done + r->reclaimed, 1);
+		stops += r->dev.to_ram_done; /* the CPU's fault did it */
+		assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+		assert_int_equal(r->dev.nfree, 8);
+		race_free(r);
+	}
+	/* Some K stopped the walk before it took the page, so the CPU won. */
+	assert_true(stops > 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -449,6 +505,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(two_cpus_fault_one_device_page),
 		cmocka_unit_test(cow_fault_vs_device_pingpong),
 		cmocka_unit_test(evict_scan_vs_cpu_fault),
+		cmocka_unit_test(collect_vs_cpu_fault),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

@@ -3,11 +3,14 @@
  * migrate_vma_setup(): the argument checks and the collect walk
  * (migrate_vma_collect() / migrate_vma_collect_pmd()), then the unmap.
  *
- * The walk looks at one address at a time. Everything between reading a
- * pte and replacing it runs without a scheduling point except the folio
- * trylock (a lock operation is one under the simulated scheduler), so
- * after it the pte is looked up again and must still be the same (the
- * kernel holds the pte lock instead); otherwise the address is retried.
+ * The walk looks at one address at a time. The kernel holds the pte lock
+ * over a PMD's ptes and takes each page's reference and trylock under it,
+ * so no other CPU sees a reference without its lock for longer than an
+ * instant. Here other tasks may run once per candidate page: at the
+ * scheduling point in grab(), before the reference, after which the entry
+ * is looked up again (changed: the address is retried) and the reference
+ * and the trylock are taken back to back. Between reading an entry and
+ * replacing it nothing else schedules.
  */
 #include <string.h>
 
@@ -20,6 +23,7 @@ enum collect_result {
 	COLLECT_DONE_PMD, /* a whole PMD collected as one COMPOUND entry */
 	COLLECT_RETRY,    /* the entry changed (or was split): look again */
 	COLLECT_SKIP_PMD, /* nothing to collect up to the next PMD boundary */
+	COLLECT_BUSY,     /* grab(): the folio is locked by someone else */
 };
 
 struct collect {
@@ -41,6 +45,41 @@ static void collect_skip(struct collect *c, simmm_addr_t start, simmm_addr_t end
 {
 	for (simmm_addr_t a = start; a < end; a += c->ps)
 		push(c, 0);
+}
+
+/* Same entry after a scheduling point? Hardware may have set young or
+ * dirty meanwhile; anything else means someone changed the entry. */
+static bool pte_still(simmm_entry_t old, simmm_entry_t now)
+{
+	if (simmm_pte_present(old))
+		return ((old ^ now) & ~(SIMMM_E_YOUNG | SIMMM_E_DIRTY)) == 0;
+	return old == now;
+}
+
+/*
+ * Reference and lock @folio, mapped by @old at @addr/@lvl, for the walk:
+ * COLLECT_DONE with both held, COLLECT_RETRY if the entry changed at the
+ * scheduling point, COLLECT_BUSY if the folio is locked (best effort:
+ * never wait for another migration). The scheduling point comes before
+ * the reference, not between it and the trylock: a reference held without
+ * the lock while this task sat preempted would make a CPU fault's split
+ * or unmap of the folio fail its refcount check and refault with nothing
+ * to wait for (the eviction scan had that bug, see migrate_device_range).
+ */
+static enum collect_result grab(struct collect *c, simmm_addr_t addr, enum simmm_level lvl,
+				simmm_entry_t old, struct simmm_page *folio)
+{
+	simmm_entry_t *slot;
+
+	simmm_sched_point(c->sim, "migrate_vma_collect");
+	if (simmm_pgtable_lookup(c->mm->pgt, addr, lvl, &slot) || !pte_still(old, *slot))
+		return COLLECT_RETRY;
+	simmm__folio_get(c->sim, folio);
+	if (!simmm__folio_trylock_atomic(c->sim, folio)) {
+		simmm__put_user_folio(c->sim, folio);
+		return COLLECT_BUSY;
+	}
+	return COLLECT_DONE;
 }
 
 /* migrate_vma_collect_hole(): only anonymous memory may be populated. A
@@ -74,7 +113,9 @@ static void collect_hole(struct collect *c, simmm_addr_t start, simmm_addr_t end
  * puts vmf->page's folio), so they move there. The split takes that
  * reference itself: the faulting page may have been zapped while the split
  * slept, and must not be freed with the unmapped tails. */
-static enum collect_result split_large(struct collect *c, struct simmm_page *folio)
+static enum collect_result split_large(struct collect *c, simmm_addr_t addr,
+				       enum simmm_level lvl, simmm_entry_t entry,
+				       struct simmm_page *folio)
 {
 	struct simmm_page *fault_page = c->m->fault_page
 						? simmm__pfn_to_page(c->sim, c->m->fault_page)
@@ -84,11 +125,10 @@ static enum collect_result split_large(struct collect *c, struct simmm_page *fol
 	int err;
 
 	if (!is_fault) {
-		simmm__folio_get(c->sim, folio);
-		if (!simmm__folio_trylock(c->sim, folio)) {
-			simmm__put_user_folio(c->sim, folio);
-			return COLLECT_SKIP_PMD;
-		}
+		enum collect_result res = grab(c, addr, lvl, entry, folio);
+
+		if (res != COLLECT_DONE)
+			return res == COLLECT_BUSY ? COLLECT_SKIP_PMD : res;
 	}
 	err = simmm__split_folio_ref(c->sim, folio, is_fault ? fault_page : NULL);
 	if (!is_fault || err) {
@@ -115,8 +155,8 @@ static enum collect_result split_large(struct collect *c, struct simmm_page *fol
 
 /* The selection rules: which entry is a candidate, with which bits.
  * Returns the page (or NULL) and sets *mpfn; *res for early outcomes. */
-static struct simmm_page *select_page(struct collect *c, simmm_entry_t pte, uint64_t *mpfn,
-				      enum collect_result *res)
+static struct simmm_page *select_page(struct collect *c, simmm_addr_t addr, simmm_entry_t pte,
+				      uint64_t *mpfn, enum collect_result *res)
 {
 	struct simmm_migrate_vma *m = c->m;
 	struct simmm_dev_pagemap *pgmap;
@@ -138,7 +178,8 @@ static struct simmm_page *select_page(struct collect *c, simmm_entry_t pte, uint
 		if (simmm__compound_head(c->sim, page)->order) {
 			/* A pte of a device THP (its PMD was split): the
 			 * folio is split so this page can move alone. */
-			*res = split_large(c, simmm__compound_head(c->sim, page));
+			*res = split_large(c, addr, SIMMM_LVL_PTE, pte,
+					   simmm__compound_head(c->sim, page));
 			return NULL;
 		}
 		*mpfn = simmm_migrate_pfn(page->pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
@@ -167,7 +208,7 @@ static struct simmm_page *select_page(struct collect *c, simmm_entry_t pte, uint
 		return NULL; /* DAX, generic, p2pdma memory is never migrated */
 	}
 	if (simmm__compound_head(c->sim, page)->order) {
-		*res = split_large(c, simmm__compound_head(c->sim, page));
+		*res = split_large(c, addr, SIMMM_LVL_PTE, pte, simmm__compound_head(c->sim, page));
 		return NULL;
 	}
 	*mpfn = simmm_migrate_pfn(pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
@@ -176,16 +217,8 @@ static struct simmm_page *select_page(struct collect *c, simmm_entry_t pte, uint
 	return page;
 }
 
-/* Same entry after a scheduling point? Hardware may have set young or
- * dirty meanwhile; anything else means someone changed the pte. */
-static bool pte_still(simmm_entry_t old, simmm_entry_t now)
-{
-	if (simmm_pte_present(old))
-		return ((old ^ now) & ~(SIMMM_E_YOUNG | SIMMM_E_DIRTY)) == 0;
-	return old == now;
-}
-
-/* Lock, unshare, install the migration entry. The folio is referenced. */
+/* Unshare, install the migration entry. The folio is referenced and
+ * locked (grab(), or the fault path's folio). */
 static enum collect_result take_page(struct collect *c, simmm_addr_t addr, simmm_entry_t pte,
 				     struct simmm_page *page, uint64_t *mpfn)
 {
@@ -193,13 +226,9 @@ static enum collect_result take_page(struct collect *c, simmm_addr_t addr, simmm
 	bool locked_here = folio != c->fault_folio, exclusive;
 	simmm_entry_t *slot;
 
-	if (locked_here && !simmm__folio_trylock(c->sim, folio)) {
-		simmm__put_user_folio(c->sim, folio);
-		*mpfn = 0; /* best effort: never wait for another migration */
-		return COLLECT_DONE;
-	}
+	/* Nothing scheduled since grab() looked: the same entry. */
 	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PTE, &slot) ||
-	    !pte_still(pte, *slot)) {
+	    NEVER(!pte_still(pte, *slot))) {
 		if (locked_here)
 			simmm__folio_unlock(c->sim, folio);
 		simmm__put_user_folio(c->sim, folio);
@@ -238,7 +267,7 @@ static enum collect_result collect_pte(struct collect *c, simmm_addr_t addr, sim
 		collect_hole(c, addr, addr + c->ps);
 		return COLLECT_DONE;
 	}
-	page = select_page(c, pte, &mpfn, &res);
+	page = select_page(c, addr, pte, &mpfn, &res);
 	if (res != COLLECT_DONE)
 		return res;
 	/* No page, or no mapping (not anonymous, not page cache). */
@@ -247,7 +276,19 @@ static enum collect_result collect_pte(struct collect *c, simmm_addr_t addr, sim
 		mpfn = 0;
 	}
 	if (page) {
-		simmm__folio_get(c->sim, page);
+		struct simmm_page *folio = simmm__compound_head(c->sim, page);
+
+		if (folio == c->fault_folio) {
+			simmm__folio_get(c->sim, folio);
+		} else {
+			res = grab(c, addr, SIMMM_LVL_PTE, pte, folio);
+			if (res == COLLECT_RETRY)
+				return res;
+			if (res == COLLECT_BUSY) {
+				push(c, 0);
+				return COLLECT_DONE;
+			}
+		}
 		res = take_page(c, addr, pte, page, &mpfn);
 		if (res != COLLECT_DONE)
 			return res;
@@ -308,11 +349,8 @@ static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm
 	uint64_t nr = 1ULL << folio->order;
 	simmm_entry_t *slot;
 
-	if (locked_here && !simmm__folio_trylock(c->sim, folio)) {
-		simmm__put_user_folio(c->sim, folio);
-		return COLLECT_SKIP_PMD;
-	}
-	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PMD, &slot) || *slot != pmd) {
+	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
+	    NEVER(*slot != pmd)) {
 		if (locked_here)
 			simmm__folio_unlock(c->sim, folio);
 		simmm__put_user_folio(c->sim, folio);
@@ -383,10 +421,17 @@ static enum collect_result collect_huge(struct collect *c, simmm_addr_t addr,
 	if (!(c->m->flags & SIMMM_MIGRATE_VMA_SELECT_COMPOUND) || (addr & (pmd - 1)) ||
 	    c->m->end - addr < pmd || folio->order != simmm__pmd_order(c->sim) ||
 	    (folio->flags & PG_swapcache))
-		return split_large(c, folio);
+		return split_large(c, addr, SIMMM_LVL_PMD, t->entry, folio);
 	if (!folio->mapping)
 		return COLLECT_SKIP_PMD;
-	simmm__folio_get(c->sim, folio);
+	if (folio == c->fault_folio) {
+		simmm__folio_get(c->sim, folio);
+	} else {
+		enum collect_result res = grab(c, addr, SIMMM_LVL_PMD, t->entry, folio);
+
+		if (res != COLLECT_DONE)
+			return res == COLLECT_BUSY ? COLLECT_SKIP_PMD : res;
+	}
 	return take_huge(c, addr, t->entry, folio, mpfn);
 }
 
