@@ -7,6 +7,7 @@
  */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define RAM (64ULL << 20)
@@ -521,6 +522,113 @@ static void test_nonblock_is_per_task(void **state)
 
 /* }==================================================================== */
 
+/* Many bit locks (a migration's batch of folio locks) released oldest
+ * first, newest first, and in a scattered order: every one is found (an
+ * unlock is never "not held"), re-locking a held one is still recursion,
+ * the count is right after every step and the order graph is unaffected.
+ * Bit locks are kept apart from the ordered locks, with holes (see
+ * struct simmm_task): this walks the holes, the trims and the compaction. */
+static void test_many_bit_locks(void **state)
+{
+	enum { N = 300 };
+	simmm_sim *sim = new_sim();
+	struct simmm_mutex m = SIMMM_MUTEX_INIT("outer");
+	uint32_t *w = calloc(N, sizeof(*w)), *ex = calloc(N, sizeof(*ex));
+	unsigned held = 0;
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(ex);
+	TU_ASSERT_OK(simmm_mutex_lock(sim, &m));
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < N; i++) {
+			TU_ASSERT_OK(simmm_bit_lock(sim, &w[i], 1, 1000 + i));
+			assert_int_equal(simmm_lock_held_count(sim), 1 + ++held);
+		}
+		/* Recursion on one in the middle is still seen. */
+		assert_int_equal(simmm_bit_lock(sim, &w[N / 2], 1, 1000 + N / 2), -EDEADLK);
+		expect_reports(sim, SIMMM_REPORT_LOCKDEP, 1, NEEDLES("recursive"));
+		for (unsigned k = 0; k < N; k++) {
+			/* round 0: oldest first; 1: newest first; 2: stride 7 */
+			unsigned i = round == 0 ? k : round == 1 ? N - 1 - k : (k * 7) % N;
+
+			TU_ASSERT_OK(simmm_bit_unlock(sim, &w[i], 1, 1000 + i));
+			assert_int_equal(simmm_lock_held_count(sim), 1 + --held);
+			/* A sliding window: new locks stay held while the old go,
+			 * so the live ones move up until they are squeezed down. */
+			if (round == 0) {
+				TU_ASSERT_OK(simmm_bit_lock(sim, &ex[k], 1, 5000 + k));
+				assert_int_equal(simmm_lock_held_count(sim), 1 + ++held);
+			}
+		}
+		for (unsigned k = 0; round == 0 && k < N; k++) {
+			unsigned i = (k * 7) % N;
+
+			TU_ASSERT_OK(simmm_bit_unlock(sim, &ex[i], 1, 5000 + i));
+			assert_int_equal(simmm_lock_held_count(sim), 1 + --held);
+		}
+		assert_int_equal(w[0] | w[N / 2] | w[N - 1] | ex[0] | ex[N - 1], 0);
+	}
+	TU_ASSERT_OK(simmm_mutex_unlock(sim, &m));
+	assert_int_equal(simmm_lock_held_count(sim), 0);
+	assert_int_equal(simmm_reports_count(sim, 0), 0);
+	free(w);
+	free(ex);
+	tu_sim_free(&sim);
+}
+
+/* A bit lock released by a task that does not hold it (a hand-off, like
+ * I/O completion unlocking a folio): the holder's record goes, its other
+ * bit locks stay, and nothing is reported. */
+struct handoff {
+	uint32_t w[3];
+	struct simmm_completion locked, done;
+	unsigned held_after, unlocker_held;
+	int rc;
+};
+
+static void handoff_locker(simmm_sim *sim, void *arg)
+{
+	struct handoff *h = arg;
+
+	for (unsigned i = 0; i < 3; i++)
+		simmm_bit_lock(sim, &h->w[i], 1, 70 + i);
+	simmm_complete(sim, &h->locked);
+	simmm_wait_for_completion(sim, &h->done);
+	h->held_after = simmm_lock_held_count(sim);
+	simmm_bit_unlock(sim, &h->w[0], 1, 70);
+	simmm_bit_unlock(sim, &h->w[2], 1, 72);
+}
+
+static void handoff_unlocker(simmm_sim *sim, void *arg)
+{
+	struct handoff *h = arg;
+
+	simmm_wait_for_completion(sim, &h->locked);
+	h->unlocker_held = simmm_lock_held_count(sim);
+	h->rc = simmm_bit_unlock(sim, &h->w[1], 1, 71);
+	simmm_complete(sim, &h->done);
+}
+
+static void test_bit_lock_handoff(void **state)
+{
+	simmm_sim *sim = new_sim();
+	struct handoff h = {.rc = -1, .unlocker_held = 99};
+
+	(void)state;
+	simmm_init_completion(&h.locked, "locked");
+	simmm_init_completion(&h.done, "done");
+	assert_true(simmm_sched_spawn(sim, "locker", handoff_locker, &h) > 0);
+	assert_true(simmm_sched_spawn(sim, "unlocker", handoff_unlocker, &h) > 0);
+	assert_int_equal(simmm_sched_run(sim, 0), SIMMM_SCHED_DONE);
+	TU_ASSERT_OK(h.rc);
+	assert_int_equal(h.held_after, 2);
+	assert_int_equal(h.unlocker_held, 0);
+	assert_int_equal(h.w[0] | h.w[1] | h.w[2], 0);
+	assert_int_equal(simmm_reports_count(sim, 0), 0);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +644,8 @@ int main(void)
 		cmocka_unit_test(test_sleep_in_atomic),
 		cmocka_unit_test(test_sleep_in_nonblock),
 		cmocka_unit_test(test_nonblock_is_per_task),
+		cmocka_unit_test(test_many_bit_locks),
+		cmocka_unit_test(test_bit_lock_handoff),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,6 +301,155 @@ struct simmm_held *simmm__ld_find(const struct simmm_task *t, const void *obj, u
 	return NULL;
 }
 
+/* {==================================================================== */
+/* held bit locks                                                         */
+
+static size_t bo_hash(const void *word, uint64_t key)
+{
+	uint64_t h = (uint64_t)(uintptr_t)word * 0x9E3779B97F4A7C15ULL ^ key * 0xC2B2AE3D27D4EB4FULL;
+
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct simmm_bit_owner *bo_find(const struct simmm_sched *s, const void *word,
+				       uint64_t key)
+{
+	size_t m = s->bo_cap - 1;
+
+	if (!s->bo_cap)
+		return NULL;
+	for (size_t i = bo_hash(word, key) & m;; i = (i + 1) & m) {
+		struct simmm_bit_owner *b = &s->bo[i];
+
+		if (!b->word)
+			return NULL;
+		if (b->word == word && b->key == key)
+			return b;
+	}
+}
+
+static void bo_put(struct simmm_sched *s, const struct simmm_bit_owner *e)
+{
+	size_t m = s->bo_cap - 1, i = bo_hash(e->word, e->key) & m;
+
+	while (s->bo[i].word)
+		i = (i + 1) & m;
+	s->bo[i] = *e;
+	s->bo_n++;
+}
+
+static void bo_insert(struct simmm_sched *s, const struct simmm_bit_owner *e)
+{
+	if ((s->bo_n + 1) * 2 > s->bo_cap) {
+		struct simmm_bit_owner *old = s->bo;
+		size_t ocap = s->bo_cap;
+
+		s->bo_cap = ocap ? ocap * 2 : 64;
+		s->bo = simmm__zalloc_nofail(s->sim, SIMMM_ALLOC_SCHED, s->bo_cap * sizeof(*s->bo));
+		s->bo_n = 0;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].word)
+				bo_put(s, &old[i]);
+		simmm__free(s->sim, SIMMM_ALLOC_SCHED, old, ocap * sizeof(*old));
+	}
+	bo_put(s, e);
+}
+
+/* Backward-shift deletion: no tombstones, probe chains stay short. */
+static void bo_remove(struct simmm_sched *s, struct simmm_bit_owner *b)
+{
+	size_t m = s->bo_cap - 1, i = (size_t)(b - s->bo), j = i;
+
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & m;
+		if (!s->bo[j].word)
+			break;
+		k = bo_hash(s->bo[j].word, s->bo[j].key) & m;
+		/* The entry at j may fill the hole at i unless its home k
+		 * lies cyclically in (i, j]. */
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			s->bo[i] = s->bo[j];
+			i = j;
+		}
+	}
+	s->bo[i].word = NULL;
+	s->bo_n--;
+}
+
+struct simmm_held *simmm__ld_find_bit(const struct simmm_task *t, const void *word, uint64_t key)
+{
+	const struct simmm_bit_owner *b = bo_find(t->sched, word, key);
+
+	return b && b->t == t ? &t->bits[b->idx] : NULL;
+}
+
+size_t simmm__ld_nr_held(const struct simmm_task *t)
+{
+	return t->nr_held + t->bits_live;
+}
+
+static void bit_push(struct simmm_sched *s, struct simmm_task *t, const struct simmm_held *h)
+{
+	if (t->bits_hi == t->cap_bits && t->bits_lo) {
+		/* Full with holes or a gap below: squeeze the live ones down. */
+		size_t n = 0;
+
+		for (size_t i = t->bits_lo; i < t->bits_hi; i++) {
+			if (!t->bits[i].obj)
+				continue;
+			t->bits[n] = t->bits[i];
+			bo_find(s, t->bits[n].obj, t->bits[n].key)->idx = n;
+			n++;
+		}
+		t->bits_lo = 0;
+		t->bits_hi = n;
+	}
+	simmm__grow(s->sim, SIMMM_ALLOC_SCHED, (void **)&t->bits, sizeof(*t->bits), &t->cap_bits,
+		    t->bits_hi + 1, true);
+	bo_insert(s, &(struct simmm_bit_owner){.word = h->obj, .key = h->key, .t = t,
+					       .idx = t->bits_hi});
+	t->bits[t->bits_hi++] = *h;
+	t->bits_live++;
+}
+
+static void bit_remove(struct simmm_sched *s, struct simmm_bit_owner *b)
+{
+	struct simmm_task *t = b->t;
+
+	t->bits[b->idx].obj = NULL;
+	bo_remove(s, b);
+	t->bits_live--;
+	while (t->bits_hi > t->bits_lo && !t->bits[t->bits_hi - 1].obj)
+		t->bits_hi--;
+	while (t->bits_lo < t->bits_hi && !t->bits[t->bits_lo].obj)
+		t->bits_lo++;
+	if (t->bits_lo == t->bits_hi)
+		t->bits_lo = t->bits_hi = 0;
+}
+
+bool simmm__ld_release_bit(struct simmm_sched *s, const void *word, uint64_t key)
+{
+	struct simmm_bit_owner *b = s ? bo_find(s, word, key) : NULL;
+
+	if (b)
+		bit_remove(s, b);
+	return b != NULL;
+}
+
+void simmm__ld_forget_bits(struct simmm_sched *s, struct simmm_task *t)
+{
+	for (size_t i = t->bits_lo; i < t->bits_hi; i++)
+		if (t->bits[i].obj)
+			bo_remove(s, bo_find(s, t->bits[i].obj, t->bits[i].key));
+	t->bits_lo = t->bits_hi = t->bits_live = 0;
+}
+
+/* }==================================================================== */
+/* {==================================================================== */
+/* ordered locks                                                          */
+
 void simmm__ld_order(struct simmm_sched *s, const struct simmm_held *h)
 {
 	const struct simmm_task *t;
@@ -322,6 +471,10 @@ void simmm__ld_acquire(struct simmm_sched *s, const struct simmm_held *h, bool o
 	if (order)
 		simmm__ld_order(s, h);
 	t = s->cur;
+	if (h->kind == SIMMM_LOCK_BIT) {
+		bit_push(s, t, h); /* no class: nothing to order */
+		return;
+	}
 	simmm__grow(s->sim, SIMMM_ALLOC_SCHED, (void **)&t->held, sizeof(*t->held), &t->cap_held,
 		    t->nr_held + 1, true);
 	t->held[t->nr_held++] = *h;
@@ -337,8 +490,14 @@ bool simmm__ld_release(struct simmm_sched *s, struct simmm_task *t, const void *
 	if (!s || !t)
 		return false;
 	h = simmm__ld_find(t, obj, key);
-	if (!h)
-		return false;
+	if (!h) {
+		struct simmm_bit_owner *b = bo_find(s, obj, key);
+
+		if (!b || b->t != t)
+			return false;
+		bit_remove(s, b);
+		return true;
+	}
 	if (h->kind == SIMMM_LOCK_SPIN && t->atomic)
 		t->atomic--;
 	i = (size_t)(h - t->held);
@@ -353,15 +512,17 @@ size_t simmm__ld_describe_held(const struct simmm_task *t, char *buf, size_t len
 
 	if (len)
 		buf[0] = '\0';
+	/* The ordered locks oldest first, then the bit locks oldest first. */
 	for (size_t i = 0; i < t->nr_held && n < len; i++) {
 		const struct simmm_held *h = &t->held[i];
-		if (h->kind == SIMMM_LOCK_BIT)
-			n += (size_t)snprintf(buf + n, len - n, "%sbit lock key %#llx", i ? ", " : "",
-					      (unsigned long long)h->key);
-		else
-			n += (size_t)snprintf(buf + n, len - n, "%s%s '%s' (id %u)", i ? ", " : "",
-					      kind_name(h->kind, h->mode), h->name, h->id);
+
+		n += (size_t)snprintf(buf + n, len - n, "%s%s '%s' (id %u)", i ? ", " : "",
+				      kind_name(h->kind, h->mode), h->name, h->id);
 	}
+	for (size_t i = t->bits_lo; i < t->bits_hi && n < len; i++)
+		if (t->bits[i].obj)
+			n += (size_t)snprintf(buf + n, len - n, "%sbit lock key %#llx",
+					      n ? ", " : "", (unsigned long long)t->bits[i].key);
 	return n < len ? n : (len ? len - 1 : 0);
 }
 
@@ -425,11 +586,11 @@ void simmm__ld_task_exit(struct simmm_sched *s, struct simmm_task *t)
 {
 	char held[700];
 
-	if (t->nr_held) {
+	if (simmm__ld_nr_held(t)) {
 		simmm__ld_describe_held(t, held, sizeof(held));
 		simmm__report(s->sim, SIMMM_REPORT_LOCKDEP,
 			      "lockdep: task %u '%s' exited with %zu lock(s) held: %s", t->id,
-			      t->name, t->nr_held, held);
+			      t->name, simmm__ld_nr_held(t), held);
 	}
 	if (t->nonblock)
 		simmm__report(s->sim, SIMMM_REPORT_LOCKDEP,
@@ -438,6 +599,7 @@ void simmm__ld_task_exit(struct simmm_sched *s, struct simmm_task *t)
 	/* The locks stay taken: whoever waits for them will deadlock, as
 	 * they would in the kernel. */
 	t->nr_held = 0;
+	simmm__ld_forget_bits(s, t);
 	t->atomic = 0;
 	t->nonblock = 0;
 }

@@ -17,7 +17,9 @@
 static void sched_free_task(struct simmm_sched *s, struct simmm_task *t)
 {
 	simmm__fiber_free(s, t);
+	simmm__ld_forget_bits(s, t); /* a task dropped while holding bit locks */
 	simmm__free(s->sim, SIMMM_ALLOC_SCHED, t->held, t->cap_held * sizeof(*t->held));
+	simmm__free(s->sim, SIMMM_ALLOC_SCHED, t->bits, t->cap_bits * sizeof(*t->bits));
 	simmm__free(s->sim, SIMMM_ALLOC_SCHED, t, sizeof(*t));
 }
 
@@ -46,6 +48,9 @@ static void sched_fini(simmm_sim *sim, void *arg)
 	simmm__free(sim, SIMMM_ALLOC_SCHED, s->choices, s->cap_choices);
 	simmm__free(sim, SIMMM_ALLOC_SCHED, s->main.held,
 		    s->main.cap_held * sizeof(*s->main.held));
+	simmm__free(sim, SIMMM_ALLOC_SCHED, s->main.bits,
+		    s->main.cap_bits * sizeof(*s->main.bits));
+	simmm__free(sim, SIMMM_ALLOC_SCHED, s->bo, s->bo_cap * sizeof(*s->bo));
 	simmm__policy_fini(s);
 	simmm__ld_fini(s);
 	simmm__fiber_main_fini(s);

@@ -63,6 +63,13 @@ struct simmm_task {
 	const char *last_point;       /* label of the last simmm_sched_point() */
 	struct simmm_held *held;      /* lockdep: held locks, oldest first */
 	size_t nr_held, cap_held;
+	/* Held bit locks (folio locks: a migration holds hundreds), apart
+	 * from @held so the order check never walks them (they have no
+	 * class): live entries in [bits_lo, bits_hi), oldest first; a
+	 * released one is a hole (obj NULL) until an end reaches it. Found
+	 * through the scheduler's owner table (struct simmm_bit_owner). */
+	struct simmm_held *bits;
+	size_t bits_lo, bits_hi, bits_live, cap_bits;
 	unsigned atomic;              /* spinlocks held */
 	unsigned nonblock;            /* non-blockable sections entered */
 	uint64_t prio;                /* PCT priority, higher runs first */
@@ -87,10 +94,23 @@ struct simmm_lockdep {
 
 enum { SCHED_STOP_NONE = 0, SCHED_STOP_LIMIT };
 
+/* Who holds a bit lock: (word, key) -> task and index in its @bits. A
+ * bit lock has one holder, so one table per scheduler finds it in O(1)
+ * for any release order and for a release by another task (hand-off).
+ * Open addressing, linear probing; word NULL = empty slot. */
+struct simmm_bit_owner {
+	const void *word;
+	uint64_t key;
+	struct simmm_task *t;
+	size_t idx;
+};
+
 struct simmm_sched {
 	simmm_sim *sim;
 	struct simmm_task main;       /* id 0: the context outside tasks */
 	struct simmm_task *cur;
+	struct simmm_bit_owner *bo;   /* held bit locks (lockdep.c) */
+	size_t bo_cap, bo_n;
 	struct simmm_task **tasks;    /* by id - base */
 	size_t cap_tasks;
 	uint32_t base, next_id;
@@ -186,6 +206,13 @@ uint32_t simmm__ld_map_id(struct simmm_sched *s, struct simmm_lock_map *map);
 /* 0, or -EPERM after a report when the current context may not sleep. */
 int simmm__ld_might_sleep(struct simmm_sched *s, const char *what, const char *name);
 struct simmm_held *simmm__ld_find(const struct simmm_task *t, const void *obj, uint64_t key);
+struct simmm_held *simmm__ld_find_bit(const struct simmm_task *t, const void *word, uint64_t key);
+size_t simmm__ld_nr_held(const struct simmm_task *t);
+/* Forget bit lock (@word, @key) in whichever task holds it (a bit lock
+ * may be released by another task: hand-off); false if none does. */
+bool simmm__ld_release_bit(struct simmm_sched *s, const void *word, uint64_t key);
+/* Forget every bit lock @t holds (its exit or its freeing). */
+void simmm__ld_forget_bits(struct simmm_sched *s, struct simmm_task *t);
 /* Learn "held locks before @h" and report an inversion. Blocking acquires
  * call it before they wait, so an inversion is reported even when this
  * very run deadlocks on it; trylocks never (they cannot wait). */

@@ -434,7 +434,7 @@ static int bit_checks(struct simmm_sched *s, const uint32_t *word, uint32_t mask
 
 	if (err)
 		return err;
-	if ((*word & mask) && s && simmm__ld_find(s->cur, word, key)) {
+	if ((*word & mask) && s && simmm__ld_find_bit(s->cur, word, key)) {
 		simmm__ld_report_recursion(s, "bit lock", "key", key);
 		return -EDEADLK;
 	}
@@ -498,13 +498,7 @@ int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uin
  * hand-off, like I/O completion unlocking a folio). */
 static void bit_forget(struct simmm_sched *s, const uint32_t *word, uint64_t key)
 {
-	if (!s || simmm__ld_release(s, s->cur, word, key))
-		return;
-	if (simmm__ld_release(s, &s->main, word, key))
-		return;
-	for (uint32_t id = s->base; id < s->next_id; id++)
-		if (simmm__ld_release(s, s->tasks[id - s->base], word, key))
-			return;
+	simmm__ld_release_bit(s, word, key);
 }
 
 int simmm_bit_unlock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
@@ -559,7 +553,7 @@ unsigned simmm_lock_held_count(const simmm_sim *sim)
 {
 	if (!simmm__sim_ok(sim) || !sim->sched)
 		return 0;
-	return (unsigned)sim->sched->cur->nr_held;
+	return (unsigned)simmm__ld_nr_held(sim->sched->cur);
 }
 
 /* }==================================================================== */
