@@ -494,13 +494,6 @@ int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uin
 	return 1;
 }
 
-/* Drop the held record: the unlocker's own, else whoever locked it (a
- * hand-off, like I/O completion unlocking a folio). */
-static void bit_forget(struct simmm_sched *s, const uint32_t *word, uint64_t key)
-{
-	simmm__ld_release_bit(s, word, key);
-}
-
 int simmm_bit_unlock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
 {
 	struct simmm_sched *s;
@@ -513,7 +506,9 @@ int simmm_bit_unlock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key
 		return -EPERM;
 	}
 	*word &= ~mask;
-	bit_forget(s, word, key);
+	/* The holder's record goes, whoever unlocks (a hand-off, like I/O
+	 * completion unlocking a folio, is legal). */
+	simmm__ld_release_bit(s, word, key);
 	lk_trace(s, SIMMM_EV_LOCK_RELEASE, key, SIMMM_LOCK_BIT, SIMMM_LOCK_WRITE);
 	simmm__sched_wake(s, word, key, key);
 	simmm__sched_point(s, "bit_unlock");
