@@ -404,13 +404,16 @@ static void task_evict_b(simmm_sim *sim, void *arg)
 	r->err_b = tdev_evict(&r->dev);
 }
 
-static void evict_scan_vs_cpu_fault(void **state)
+/* A race over the device page: the page migrated to a fresh device with
+ * no back-off, a replayed schedule that picks the second task for the
+ * first @k choices and the CPU (the lowest id) for every later one, and
+ * the CPU's read of the page spawned. The caller spawns the second task. */
+static struct race *race_device_page(unsigned k)
 {
 	struct race *r = race_new();
 	uint64_t migrated = 0;
 	uint8_t *sched = calloc(4096, 1);
 	int a;
-	(void)state;
 
 	assert_non_null(sched);
 	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
@@ -418,14 +421,21 @@ static void evict_scan_vs_cpu_fault(void **state)
 				  &migrated));
 	assert_int_equal(migrated, 1);
 	r->dev.no_backoff = true;
-	/* The first choice runs the scan (the second task) to its first
-	 * scheduling point; every later one the CPU (the lowest id). */
-	sched[0] = 1;
+	memset(sched, 1, k);
 	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 4096));
 	free(sched);
 	a = simmm_sched_spawn(r->sim, "cpu", task_read, r);
 	assert_true(a > 0);
 	r->g.task = (uint32_t)a;
+	return r;
+}
+
+static void evict_scan_vs_cpu_fault(void **state)
+{
+	/* The first choice runs the scan to its first scheduling point. */
+	struct race *r = race_device_page(1);
+	(void)state;
+
 	assert_true(simmm_sched_spawn(r->sim, "evict", task_evict_b, r) > 0);
 	race_run(r);
 	TU_ASSERT_OK(r->err_a);
@@ -460,23 +470,8 @@ static void collect_vs_cpu_fault(void **state)
 	(void)state;
 
 	for (unsigned k = 1; k <= 48; k++) {
-		struct race *r = race_new();
-		uint64_t migrated = 0;
-		uint8_t *sched = calloc(4096, 1);
-		int a;
+		struct race *r = race_device_page(k);
 
-		assert_non_null(sched);
-		TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
-		TU_ASSERT_OK(tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
-					  &migrated));
-		assert_int_equal(migrated, 1);
-		r->dev.no_backoff = true;
-		memset(sched, 1, k); /* the migration (second task), then the CPU */
-		TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 4096));
-		free(sched);
-		a = simmm_sched_spawn(r->sim, "cpu", task_read, r);
-		assert_true(a > 0);
-		r->g.task = (uint32_t)a;
 		assert_true(simmm_sched_spawn(r->sim, "migrate", task_migrate_back_b, r) > 0);
 		race_run(r);
 		TU_ASSERT_OK(r->err_a);
