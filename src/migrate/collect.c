@@ -57,22 +57,25 @@ static bool pte_still(simmm_entry_t old, simmm_entry_t now)
 }
 
 /*
- * Reference and lock @folio, mapped by @old at @addr/@lvl, for the walk:
- * COLLECT_DONE with both held, COLLECT_RETRY if the entry changed at the
- * scheduling point, COLLECT_BUSY if the folio is locked (best effort:
- * never wait for another migration). The scheduling point comes before
+ * Reference and lock @folio, the folio of @page, mapped by @old at
+ * @addr/@lvl, for the walk: COLLECT_DONE with both held, COLLECT_RETRY if
+ * the entry changed at the scheduling point or the folio was split there
+ * (a split leaves the pte as it is: @folio may now be a free page of its
+ * own), COLLECT_BUSY if the folio is locked (best effort: never wait for
+ * another migration). The scheduling point comes before
  * the reference, not between it and the trylock: a reference held without
  * the lock while this task sat preempted would make a CPU fault's split
  * or unmap of the folio fail its refcount check and refault with nothing
  * to wait for (the eviction scan had that bug, see migrate_device_range).
  */
 static enum collect_result grab(struct collect *c, simmm_addr_t addr, enum simmm_level lvl,
-				simmm_entry_t old, struct simmm_page *folio)
+				simmm_entry_t old, struct simmm_page *page, struct simmm_page *folio)
 {
 	simmm_entry_t *slot;
 
 	simmm_sched_point(c->sim, "migrate_vma_collect");
-	if (simmm_pgtable_lookup(c->mm->pgt, addr, lvl, &slot) || !pte_still(old, *slot))
+	if (simmm_pgtable_lookup(c->mm->pgt, addr, lvl, &slot) || !pte_still(old, *slot) ||
+	    simmm__compound_head(c->sim, page) != folio)
 		return COLLECT_RETRY;
 	simmm__folio_get(c->sim, folio);
 	if (!simmm__folio_trylock_atomic(c->sim, folio)) {
@@ -115,8 +118,9 @@ static void collect_hole(struct collect *c, simmm_addr_t start, simmm_addr_t end
  * slept, and must not be freed with the unmapped tails. */
 static enum collect_result split_large(struct collect *c, simmm_addr_t addr,
 				       enum simmm_level lvl, simmm_entry_t entry,
-				       struct simmm_page *folio)
+				       struct simmm_page *page)
 {
+	struct simmm_page *folio = simmm__compound_head(c->sim, page);
 	struct simmm_page *fault_page = c->m->fault_page
 						? simmm__pfn_to_page(c->sim, c->m->fault_page)
 						: NULL;
@@ -125,7 +129,7 @@ static enum collect_result split_large(struct collect *c, simmm_addr_t addr,
 	int err;
 
 	if (!is_fault) {
-		enum collect_result res = grab(c, addr, lvl, entry, folio);
+		enum collect_result res = grab(c, addr, lvl, entry, page, folio);
 
 		if (res != COLLECT_DONE)
 			return res == COLLECT_BUSY ? COLLECT_SKIP_PMD : res;
@@ -178,8 +182,7 @@ static struct simmm_page *select_page(struct collect *c, simmm_addr_t addr, simm
 		if (simmm__compound_head(c->sim, page)->order) {
 			/* A pte of a device THP (its PMD was split): the
 			 * folio is split so this page can move alone. */
-			*res = split_large(c, addr, SIMMM_LVL_PTE, pte,
-					   simmm__compound_head(c->sim, page));
+			*res = split_large(c, addr, SIMMM_LVL_PTE, pte, page);
 			return NULL;
 		}
 		*mpfn = simmm_migrate_pfn(page->pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
@@ -208,7 +211,7 @@ static struct simmm_page *select_page(struct collect *c, simmm_addr_t addr, simm
 		return NULL; /* DAX, generic, p2pdma memory is never migrated */
 	}
 	if (simmm__compound_head(c->sim, page)->order) {
-		*res = split_large(c, addr, SIMMM_LVL_PTE, pte, simmm__compound_head(c->sim, page));
+		*res = split_large(c, addr, SIMMM_LVL_PTE, pte, page);
 		return NULL;
 	}
 	*mpfn = simmm_migrate_pfn(pfn) | SIMMM_MIGRATE_PFN_MIGRATE;
@@ -281,7 +284,7 @@ static enum collect_result collect_pte(struct collect *c, simmm_addr_t addr, sim
 		if (folio == c->fault_folio) {
 			simmm__folio_get(c->sim, folio);
 		} else {
-			res = grab(c, addr, SIMMM_LVL_PTE, pte, folio);
+			res = grab(c, addr, SIMMM_LVL_PTE, pte, page, folio);
 			if (res == COLLECT_RETRY)
 				return res;
 			if (res == COLLECT_BUSY) {
@@ -421,13 +424,13 @@ static enum collect_result collect_huge(struct collect *c, simmm_addr_t addr,
 	if (!(c->m->flags & SIMMM_MIGRATE_VMA_SELECT_COMPOUND) || (addr & (pmd - 1)) ||
 	    c->m->end - addr < pmd || folio->order != simmm__pmd_order(c->sim) ||
 	    (folio->flags & PG_swapcache))
-		return split_large(c, addr, SIMMM_LVL_PMD, t->entry, folio);
+		return split_large(c, addr, SIMMM_LVL_PMD, t->entry, page);
 	if (!folio->mapping)
 		return COLLECT_SKIP_PMD;
 	if (folio == c->fault_folio) {
 		simmm__folio_get(c->sim, folio);
 	} else {
-		enum collect_result res = grab(c, addr, SIMMM_LVL_PMD, t->entry, folio);
+		enum collect_result res = grab(c, addr, SIMMM_LVL_PMD, t->entry, page, folio);
 
 		if (res != COLLECT_DONE)
 			return res == COLLECT_BUSY ? COLLECT_SKIP_PMD : res;
