@@ -171,6 +171,66 @@ static void test_gup_errors(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * A read pin of a swapped-out page that fork shared, with RAM full but for
+ * one page: the swap-in takes it, the unshare (a COW write fault here)
+ * needs another, and direct reclaim finds only the page being copied. It
+ * must not reclaim it from under the copy (do_wp_page() holds a reference
+ * on the old folio across wp_page_copy()): the pin fails with -ENOMEM, as
+ * the machine really is out of memory. Reclaimed and freed, the copy read a
+ * freed page and GUP swapped the page in and lost it again until its
+ * retries ran out: -EFAULT (found by fuzz_mm_ops).
+ */
+static void test_pin_unshare_source_not_reclaimed(void **state)
+{
+	(void)state;
+	enum { NF = 512 };
+	simmm_sim *sim = mx_sim(NULL, 1 * MIB, 8 * MIB);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, PS), f = mx_anon(mm, 0, NF * PS);
+	static simmm_pfn_t fill[NF];
+	simmm_pfn_t pfn = 0;
+	unsigned n = 0;
+	long rc = 0;
+
+	mx_write(mm, a, 7);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	/* Fill RAM with pinned pages (reclaim skips them); direct reclaim
+	 * swaps the shared page out on the way. */
+	while (n < NF && (rc = simmm_pin_user_pages(mm, f + n * PS, 1, SIMMM_FOLL_WRITE,
+						    &fill[n])) == 1)
+		n++;
+	assert_int_equal(rc, -ENOMEM);
+	TU_CHECK(sim);
+	assert_false(mx_tr(mm, a).present);
+	assert_false(mx_tr(child, a).present);
+	/* One free page. */
+	assert_true(n > 0);
+	n--;
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &fill[n], 1));
+	TU_ASSERT_OK(simmm_madvise(mm, f + n * PS, PS, SIMMM_MADV_DONTNEED));
+	TU_CHECK(sim);
+	assert_int_equal(simmm_pin_user_pages(child, a, 1, 0, &pfn), -ENOMEM);
+	TU_CHECK(sim);
+	/* The page survived in the swap cache, mapped by the child. */
+	assert_true(mx_tr(child, a).present);
+	mx_expect(mm, a, 7);
+	mx_expect(child, a, 7);
+	TU_CHECK(sim);
+	/* With memory back, the pin unshares. */
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, fill, n));
+	assert_int_equal(simmm_pin_user_pages(child, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(child, a).pfn, pfn);
+	assert_int_not_equal(mx_tr(mm, a).pfn, pfn);
+	mx_expect(child, a, 7);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_pin_thp_pincount),
 		cmocka_unit_test(test_foll_write_breaks_cow),
 		cmocka_unit_test(test_gup_errors),
+		cmocka_unit_test(test_pin_unshare_source_not_reclaimed),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -201,14 +201,36 @@ static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
 }
 
-/* wp_page_copy(): break COW (or the zero page) with a private copy. */
+/* wp_page_copy(): break COW (or the zero page) with a private copy.
+ *
+ * The old folio is held by a reference of our own while the copy is
+ * allocated and filled, as do_wp_page() takes one (folio_get()) before it
+ * drops the pte lock and calls wp_page_copy(). The allocation may enter
+ * direct reclaim: without that reference the old folio had only its
+ * mapping's and the swap (or page) cache's, so reclaim could unmap and
+ * free it under us. Then the copy read a freed page (often the very frame
+ * the allocation returned), pte_same() failed, and GUP's next round swapped
+ * the page back in only for the next copy to lose it again: a read pin of a
+ * swapped-out page shared after fork (its unshare is a write fault here)
+ * failed with -EFAULT once its retries ran out (found by fuzz_mm_ops). With
+ * the reference, reclaim skips the folio (the kernel's refcount freeze in
+ * __remove_mapping() would fail). The kernel keeps it until wp_page_copy()
+ * returns; simmm drops it once the copy is made: the old folio is not read
+ * again, and it is touched again only if pte_same() finds it still mapped
+ * (test_rmap_race's cow_fault_vs_device_pingpong migrates the page inside
+ * the notifier bracket below, which the longer hold would refuse). */
 static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 {
 	simmm_sim *sim = f->mm->sim;
-	struct simmm_page *folio, *old_folio;
+	struct simmm_page *folio, *old_folio = old ? simmm__compound_head(sim, old) : NULL;
 	struct simmm_change c;
-	unsigned ret = new_anon_page(f, old, &folio);
+	unsigned ret;
 
+	if (old_folio)
+		simmm__folio_get(sim, old_folio);
+	ret = new_anon_page(f, old, &folio);
+	if (old_folio)
+		simmm__put_user_folio(sim, old_folio);
 	if (ret)
 		return ret;
 	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
