@@ -167,6 +167,11 @@ static struct fz {
 	struct simmm_dmirror *dm[MAXDEV];
 	bool dm_closed[MAXDEV]; /* closed by a toggle: reopened by the next */
 	bool thp;            /* header byte 1 / 33 == B1_THP: THP mode */
+	/* dm_write_ro(): the task of each report since the last clear (from
+	 * the trace), and per device, 1 + the page of a read-only-entry WARN
+	 * its WRITE raised, taken off the log, not yet claimed */
+	uint32_t rep_tid[64];
+	unsigned ro_warn[MAXDEV];
 	char log[32768];
 	size_t llen;
 } F;
@@ -1337,23 +1342,81 @@ static void dm_check_data(struct task *t, unsigned p, unsigned n, uint32_t rs, c
  * fork, or mprotect) gets it reported VALID without WRITE by
  * hmm_range_fault() (the owner's device pages are never faulted), and
  * dmirror_do_fault() WARNs and fails with -EFAULT. Accepted (the WARN
- * forgotten) only when that can be the case: after a fork, or when a page
+ * forgotten) only when that can be the case: after a fork, or when the page
  * may be read-only.
+ *
+ * The WARN in the log is not necessarily this WRITE's: device tasks run
+ * WRITEs concurrently and each can raise its own (the log then holds two),
+ * or another task's WARN arrives while this WRITE fails -EFAULT for a reason
+ * of its own (an unmapped page). So each WARN goes to the task that raised
+ * it (the trace's report event names it): when the log holds only such
+ * WARNs, they are taken off it, one per task (the WARN ends its ioctl), and
+ * a failing WRITE claims its task's, on a page of its range. A WARN never
+ * claimed fails the run at teardown.
  */
-static bool dm_write_ro(unsigned p, unsigned n, uint32_t rs, uint64_t nrep)
-{
-	uint64_t cnt = 0;
-	const char *r = simmm_reports(F.sim, &cnt);
-	bool ro = F.forked;
+static const char RO_WARN[] = "dmirror: write fault returned a read-only entry at ";
 
-	for (unsigned k = 0; k < n && !ro; k++)
-		ro = prot_any(&F.m[0].prot[p + k], 1u << PR_R, rs, F.tick + 1);
-	if (ro && nrep == 0 && cnt == 1 && r && strstr(r, "write fault returned a read-only entry")) {
-		lg("    (dmirror WARN on its own read-only device page: forgotten)\n");
-		simmm_reports_clear(F.sim);
-		return true;
+static void races_trace(void *arg, const struct simmm_trace_event *ev)
+{
+	(void)arg;
+	if (ev->type == SIMMM_EV_REPORT && ev->arg1 >= 1 && ev->arg1 <= 64)
+		F.rep_tid[ev->arg1 - 1] = ev->task;
+}
+
+static int dev_of_tid(uint32_t tid)
+{
+	for (unsigned i = 0; i < F.ntask; i++)
+		if (F.task[i].tid == tid && F.task[i].dev)
+			return (int)F.task[i].idx;
+	return -1;
+}
+
+static void dm_take_ro_warns(void)
+{
+	uint64_t cnt = 0, seen = 0;
+	const char *r = simmm_reports(F.sim, &cnt), *l, *eol;
+	unsigned pg[64], warn[MAXDEV];
+	int dev[64];
+
+	if (!cnt || cnt > 64 || !r)
+		return;
+	memcpy(warn, F.ro_warn, sizeof(warn));
+	for (l = r; *l && seen < 64; l = eol ? eol + 1 : l + strlen(l)) {
+		const char *m = strstr(l, RO_WARN);
+		uint64_t a;
+
+		eol = strchr(l, '\n');
+		if (!m || (eol && m > eol))
+			return; /* another report: left for the run to fail on */
+		a = strtoull(m + sizeof(RO_WARN) - 1, NULL, 0);
+		dev[seen] = dev_of_tid(F.rep_tid[seen]);
+		if (a < F.base || a >= pa(NP) || (a - F.base) % F.ps || dev[seen] < 0 ||
+		    warn[dev[seen]])
+			return;
+		pg[seen] = (unsigned)((a - F.base) / F.ps);
+		warn[dev[seen]] = 1 + pg[seen];
+		seen++;
 	}
-	return false;
+	if (seen != cnt || *l)
+		return;
+	memcpy(F.ro_warn, warn, sizeof(warn));
+	simmm_reports_clear(F.sim);
+}
+
+static bool dm_write_ro(struct task *t, unsigned p, unsigned n, uint32_t rs)
+{
+	unsigned q;
+
+	dm_take_ro_warns();
+	if (!F.ro_warn[t->idx])
+		return false;
+	q = F.ro_warn[t->idx] - 1;
+	if (q < p || q >= p + n ||
+	    (!F.forked && !prot_any(&F.m[0].prot[q], 1u << PR_R, rs, F.tick + 1)))
+		return false; /* not explained: fails at teardown */
+	F.ro_warn[t->idx] = 0;
+	lg("    (dmirror WARN on its own read-only device page %u: forgotten)\n", q);
+	return true;
 }
 
 /*
@@ -1378,7 +1441,6 @@ static void dm_op(struct task *t, unsigned op, unsigned p, unsigned n, uint8_t a
 	struct simmm_dmirror *dm;
 	unsigned wi[MAXN];
 	uint32_t rs = F.tick + 1;
-	uint64_t nrep;
 	bool ro = false;
 	uint8_t v = 0;
 	int rc;
@@ -1409,10 +1471,9 @@ static void dm_op(struct task *t, unsigned op, unsigned p, unsigned n, uint8_t a
 			wi[k] = reg_begin(&F.m[0].data[p + k], v, s);
 		}
 	}
-	nrep = simmm_reports_count(F.sim, 0);
 	rc = simmm_dmirror_ioctl(dm, cmdno, &cmd);
 	if (cmdno == SIMMM_DMIRROR_WRITE && rc == -EFAULT)
-		ro = dm_write_ro(p, n, rs, nrep);
+		ro = dm_write_ro(t, p, n, rs);
 	lg("    %s dmirror ioctl %u [%u, %u) %s-> %d (cpages %llu)\n", cur_name(), cmdno, p, p + n,
 	   v ? "writes " : "", rc, (unsigned long long)cmd.cpages);
 	if (cmdno == SIMMM_DMIRROR_WRITE) {
@@ -1600,6 +1661,7 @@ static void setup(uint8_t b0, uint8_t b1)
 	cfg.seed = 1 + (b0 >> 4);
 	cfg.flags = SIMMM_CFG_QUIET;
 	cfg.trace_ring = fz_trace_ring ? fz_trace_ring : 16;
+	cfg.trace_cb = races_trace;
 	rc = simmm_sim_create(&cfg, &F.sim);
 	FZ_CHECK(rc == 0, "sim_create %d", rc);
 	fz_cur_sim = F.sim;
@@ -1719,6 +1781,9 @@ static void teardown(void)
 
 	simmm_fault_inject(F.sim, NULL);
 	FZ_CHECK(simmm_reports_count(F.sim, 0) == 0, "reports after the run");
+	for (unsigned i = 0; i < MAXDEV; i++)
+		FZ_CHECK(!F.ro_warn[i], "dev%u's dmirror WARN on page %u not explained by its WRITE", i,
+			 F.ro_warn[i] - 1);
 	verify_all("after the run");
 	for (unsigned i = 0; i < F.ndev; i++)
 		final_evict(&F.dev[i]);
