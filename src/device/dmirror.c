@@ -905,8 +905,9 @@ static void mig_unlink_locked(struct simmm_dmirror *dmirror, struct dmirror_mig 
  * invalidated part of the chunk @mg meanwhile (see
  * dmirror_interval_invalidate()): a MADV_DONTNEED or munmap may have
  * zapped the new device entries, and finalize would free their pages under
- * the mirror (upstream maps without such a check); the read-back then
- * fails with -ENOENT, as when a page did not migrate. */
+ * the mirror (upstream maps without such a check); the chunk's mirror is
+ * erased instead, and the read-back fails with -ENOENT, as when a page did
+ * not migrate. */
 static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
 					    struct simmm_dmirror *dmirror,
 					    struct dmirror_mig *mg)
@@ -919,8 +920,22 @@ static int dmirror_migrate_finalize_and_map(struct simmm_migrate_vma *args,
 
 	simmm_mutex_lock(sim, &dmirror->mutex);
 	mig_unlink_locked(dmirror, mg);
-	if (mg->raced)
+	if (mg->raced) {
+		/*
+		 * dmirror_interval_invalidate() skipped the erase of setup's
+		 * MIGRATE invalidation of this chunk: upstream relies on
+		 * finalize_and_map() overwriting the mirror of every page that
+		 * migrated with its device page. Mapping nothing here would
+		 * leave a page mirrored before the migration (a READ's
+		 * hmm_range_fault()) on its old system page, which
+		 * migrate_vma_finalize() frees once the page moved: a READ
+		 * then copies whatever reuses that frame. Do the erase the
+		 * skipped invalidation would have done, as any invalidation
+		 * of the range does (the next READ faults the pages in).
+		 */
+		dpt_erase_range(&dmirror->pt, vpn, vpn + n);
 		n = 0;
+	}
 	for (uint64_t i = 0; i < n && !ret; i++) {
 		simmm_pfn_t dpage = simmm_migrate_pfn_to_page(args->dst[i]);
 		uint64_t nr = (args->dst[i] & SIMMM_MIGRATE_PFN_COMPOUND) ? pmd_pages(mdevice) : 1;
