@@ -172,6 +172,9 @@ static struct fz {
 	 * its WRITE raised, taken off the log, not yet claimed */
 	uint32_t rep_tid[64];
 	unsigned ro_warn[MAXDEV];
+	/* per page, the start tick of the first dmirror MIGRATE_TO_DEV over
+	 * it (0: none yet): since then it may be dmirror's own device page */
+	uint32_t dm_mig[NP];
 	char log[32768];
 	size_t llen;
 } F;
@@ -1343,7 +1346,8 @@ static void dm_check_data(struct task *t, unsigned p, unsigned n, uint32_t rs, c
  * hmm_range_fault() (the owner's device pages are never faulted), and
  * dmirror_do_fault() WARNs and fails with -EFAULT. Accepted (the WARN
  * forgotten) only when that can be the case: after a fork, or when the page
- * may be read-only.
+ * may have been read-only since a dmirror migration of it began (the
+ * device entry stays read-only when write permission comes back).
  *
  * The WARN in the log is not necessarily this WRITE's: device tasks run
  * WRITEs concurrently and each can raise its own (the log then holds two),
@@ -1411,8 +1415,28 @@ static bool dm_write_ro(struct task *t, unsigned p, unsigned n, uint32_t rs)
 	if (!F.ro_warn[t->idx])
 		return false;
 	q = F.ro_warn[t->idx] - 1;
+	/*
+	 * Without a fork, the page is read-only device memory only if it was
+	 * (or may have been) read-only at some time since a dmirror migration
+	 * of it began, not necessarily during this WRITE: a device-private
+	 * entry keeps the write permission it got when it was made. Upstream
+	 * migrate_vma_collect_pmd() makes a read-only migration entry of a
+	 * read-only pte and remove_migration_pte() a read-only device-private
+	 * entry of it; mprotect's change_pte_range() only ever downgrades a
+	 * writable device-private (or migration) entry, never upgrades one
+	 * when write permission comes back. So mprotect(PROT_READ) before or
+	 * during the migration, or while the page is on the device, followed
+	 * by mprotect(PROT_READ | PROT_WRITE), leaves a read-only device entry
+	 * in a writable VMA until the page leaves device memory, and a later
+	 * WRITE meets it. The first migration's start is kept (a later
+	 * MIGRATE_TO_DEV skips a page already on the device), so this may
+	 * accept a page that has since left the device; it still needs the
+	 * WARN of this task on a page of the range, and a page that was
+	 * writable for as long as it may have been on the device is rejected.
+	 */
 	if (q < p || q >= p + n ||
-	    (!F.forked && !prot_any(&F.m[0].prot[q], 1u << PR_R, rs, F.tick + 1)))
+	    (!F.forked && (!F.dm_mig[q] || !prot_any(&F.m[0].prot[q], 1u << PR_R, F.dm_mig[q],
+						     F.tick + 1))))
 		return false; /* not explained: fails at teardown */
 	F.ro_warn[t->idx] = 0;
 	lg("    (dmirror WARN on its own read-only device page %u: forgotten)\n", q);
@@ -1471,6 +1495,10 @@ static void dm_op(struct task *t, unsigned op, unsigned p, unsigned n, uint8_t a
 			wi[k] = reg_begin(&F.m[0].data[p + k], v, s);
 		}
 	}
+	if (cmdno == SIMMM_DMIRROR_MIGRATE_TO_DEV)
+		for (unsigned k = 0; k < n; k++)
+			if (!F.dm_mig[p + k])
+				F.dm_mig[p + k] = rs;
 	rc = simmm_dmirror_ioctl(dm, cmdno, &cmd);
 	if (cmdno == SIMMM_DMIRROR_WRITE && rc == -EFAULT)
 		ro = dm_write_ro(t, p, n, rs);
