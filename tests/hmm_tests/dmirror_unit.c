@@ -908,6 +908,49 @@ static void write_after_read_swapin(void **state)
 }
 
 /*
+ * Upstream behaviour the fuzz_races oracle relies on
+ * (dmirror-write-ro-migrated-then-rw): a page migrated to the device while
+ * PROT_READ gets a read-only device-private entry, and mprotect back to
+ * PROT_READ | PROT_WRITE leaves it read-only (change_pte_range() only
+ * downgrades non-present entries). WRITE's hmm_range_fault(REQ_WRITE)
+ * reports the owner's page as is, VALID without WRITE, and
+ * dmirror_do_fault() WARNs and fails with -EFAULT; the CPU's write fault
+ * brings the page back to RAM, writable, and WRITE then succeeds.
+ */
+static void write_ro_migrated_then_rw(void **state)
+{
+	static const char warn[] = "dmirror: write fault returned a read-only entry at ";
+	unsigned char *buf;
+	struct simmm_dmirror_cmd c;
+	struct fx f;
+	uint64_t a;
+
+	(void)state;
+	fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
+	buf = malloc(f.ps);
+	a = map_filled(&f, 1, 40);
+	TU_ASSERT_OK(simmm_mprotect(f.mm, a, f.ps, SIMMM_PROT_READ));
+	TU_ASSERT_OK(migrate_one(&f, f.fd, a));
+	TU_ASSERT_OK(simmm_mprotect(f.mm, a, f.ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE));
+	memset(buf, 41, f.ps);
+	c = (struct simmm_dmirror_cmd){.addr = a, .ptr = buf, .npages = 1};
+	assert_int_equal(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c), -EFAULT);
+	assert_int_equal(simmm_reports_count(f.sim, 0), 1);
+	assert_non_null(strstr(simmm_reports(f.sim, NULL), warn));
+	simmm_reports_clear(f.sim);
+	TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 40));
+	TU_CHECK(f.sim);
+	/* the CPU fault (tu_verify reads: migrate_to_ram) made it a RAM page
+	 * again; a write fault through hmm_range_fault() now succeeds */
+	TU_ASSERT_OK(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c));
+	assert_int_equal(simmm_reports_count(f.sim, 0), 0);
+	TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 41));
+	TU_CHECK(f.sim);
+	free(buf);
+	fx_fini(&f);
+}
+
+/*
  * The first chunk's memremap_pages() failing (fuzz_races:
  * dmirror-chunk-array-leak): the chunk array grown for it was freed only
  * with the last chunk, so a device that never got one leaked it at
@@ -957,6 +1000,7 @@ int main(void)
 		cmocka_unit_test(migrate_vs_dontneed_deferred_notifier),
 		cmocka_unit_test(migrate_vs_partial_dontneed_mirrored),
 		cmocka_unit_test(write_after_read_swapin),
+		cmocka_unit_test(write_ro_migrated_then_rw),
 		cmocka_unit_test(first_chunk_failure_no_leak),
 	};
 
