@@ -815,6 +815,17 @@ static uint64_t zap_run(unsigned k, enum zap_mode mode)
 	return steps;
 }
 
+/* The race at every scheduling point of the migration: k = 0 .. one past
+ * the number of points a run with no DONTNEED passes. */
+static void zap_sweep(enum zap_mode mode)
+{
+	uint64_t kmax = zap_run(100000, mode) + 2;
+
+	for (unsigned k = 0; k <= kmax; k++)
+		zap_run(k, mode);
+	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+}
+
 /*
  * MIGRATE_TO_DEV vs MADV_DONTNEED (fuzz_races:
  * dmirror-migrate-vs-dontneed-stale-mirror): the zap between setup and
@@ -825,12 +836,8 @@ static uint64_t zap_run(unsigned k, enum zap_mode mode)
  */
 static void migrate_vs_dontneed(void **state)
 {
-	uint64_t kmax = zap_run(100000, ZAP_ALL) + 2;
-
 	(void)state;
-	for (unsigned k = 0; k <= kmax; k++)
-		zap_run(k, ZAP_ALL);
-	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+	zap_sweep(ZAP_ALL);
 }
 
 /*
@@ -844,12 +851,8 @@ static void migrate_vs_dontneed(void **state)
  */
 static void migrate_vs_dontneed_deferred_notifier(void **state)
 {
-	uint64_t kmax = zap_run(100000, ZAP_DEFERRED) + 2;
-
 	(void)state;
-	for (unsigned k = 0; k <= kmax; k++)
-		zap_run(k, ZAP_DEFERRED);
-	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+	zap_sweep(ZAP_DEFERRED);
 }
 
 /*
@@ -864,12 +867,8 @@ static void migrate_vs_dontneed_deferred_notifier(void **state)
  */
 static void migrate_vs_partial_dontneed_mirrored(void **state)
 {
-	uint64_t kmax = zap_run(100000, ZAP_PARTIAL) + 2;
-
 	(void)state;
-	for (unsigned k = 0; k <= kmax; k++)
-		zap_run(k, ZAP_PARTIAL);
-	print_message("%llu interleavings\n", (unsigned long long)kmax + 1);
+	zap_sweep(ZAP_PARTIAL);
 }
 
 /*
