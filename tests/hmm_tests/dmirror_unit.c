@@ -633,6 +633,19 @@ static int read_one(struct fx *f, struct simmm_dmirror *fd, uint64_t addr, unsig
 	return ret;
 }
 
+/* WRITE of one page through @fd, every byte @v. */
+static int write_one(struct fx *f, struct simmm_dmirror *fd, uint64_t addr, unsigned char v)
+{
+	unsigned char *buf = malloc(f->ps);
+	struct simmm_dmirror_cmd c = {.addr = addr, .ptr = buf, .npages = 1};
+	int ret;
+
+	memset(buf, v, f->ps);
+	ret = simmm_dmirror_ioctl(fd, SIMMM_DMIRROR_WRITE, &c);
+	free(buf);
+	return ret;
+}
+
 /* MIGRATE_TO_DEV of one page through @fd. */
 static int migrate_one(struct fx *f, struct simmm_dmirror *fd, uint64_t addr)
 {
@@ -881,28 +894,22 @@ static void migrate_vs_partial_dontneed_mirrored(void **state)
  */
 static void write_after_read_swapin(void **state)
 {
-	unsigned char *buf;
-	struct simmm_dmirror_cmd c;
 	unsigned char v = 0;
 	uint64_t a, n = 0;
 	struct fx f;
 
 	(void)state;
 	fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
-	buf = malloc(f.ps);
 	a = map_filled(&f, 1, 30);
 	TU_ASSERT_OK(simmm_reclaim(f.sim, 100, &n));
 	assert_int_equal(n, 1);
 	TU_ASSERT_OK(read_one(&f, f.fd, a, &v));
 	assert_int_equal(v, 30);
 	TU_ASSERT_OK(migrate_one(&f, f.fd, a));
-	memset(buf, 31, f.ps);
-	c = (struct simmm_dmirror_cmd){.addr = a, .ptr = buf, .npages = 1};
-	TU_ASSERT_OK(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c));
+	TU_ASSERT_OK(write_one(&f, f.fd, a, 31));
 	assert_int_equal(simmm_reports_count(f.sim, 0), 0);
 	TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 31));
 	TU_CHECK(f.sim);
-	free(buf);
 	fx_fini(&f);
 }
 
@@ -919,21 +926,16 @@ static void write_after_read_swapin(void **state)
 static void write_ro_migrated_then_rw(void **state)
 {
 	static const char warn[] = "dmirror: write fault returned a read-only entry at ";
-	unsigned char *buf;
-	struct simmm_dmirror_cmd c;
 	struct fx f;
 	uint64_t a;
 
 	(void)state;
 	fx_init(&f, SIMMM_MEM_DEVICE_PRIVATE);
-	buf = malloc(f.ps);
 	a = map_filled(&f, 1, 40);
 	TU_ASSERT_OK(simmm_mprotect(f.mm, a, f.ps, SIMMM_PROT_READ));
 	TU_ASSERT_OK(migrate_one(&f, f.fd, a));
 	TU_ASSERT_OK(simmm_mprotect(f.mm, a, f.ps, SIMMM_PROT_READ | SIMMM_PROT_WRITE));
-	memset(buf, 41, f.ps);
-	c = (struct simmm_dmirror_cmd){.addr = a, .ptr = buf, .npages = 1};
-	assert_int_equal(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c), -EFAULT);
+	assert_int_equal(write_one(&f, f.fd, a, 41), -EFAULT);
 	assert_int_equal(simmm_reports_count(f.sim, 0), 1);
 	assert_non_null(strstr(simmm_reports(f.sim, NULL), warn));
 	simmm_reports_clear(f.sim);
@@ -941,11 +943,10 @@ static void write_ro_migrated_then_rw(void **state)
 	TU_CHECK(f.sim);
 	/* the CPU fault (tu_verify reads: migrate_to_ram) made it a RAM page
 	 * again; a write fault through hmm_range_fault() now succeeds */
-	TU_ASSERT_OK(simmm_dmirror_ioctl(f.fd, SIMMM_DMIRROR_WRITE, &c));
+	TU_ASSERT_OK(write_one(&f, f.fd, a, 41));
 	assert_int_equal(simmm_reports_count(f.sim, 0), 0);
 	TU_ASSERT_OK(tu_verify(f.mm, a, 1, f.ps, 41));
 	TU_CHECK(f.sim);
-	free(buf);
 	fx_fini(&f);
 }
 
