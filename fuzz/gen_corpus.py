@@ -42,7 +42,7 @@ def entries_seeds():
 
 # ---- fuzz_mm_ops --------------------------------------------------------------
 
-GEO = {"x86": 0, "arm64k": 1, "riscv": 2, "toy": 3}
+GEO = {"x86": 0, "arm64k": 1, "mini": 2, "toy": 3}
 (MMAP, MUNMAP, MPROTECT, MADVISE, MREMAP, FORK, ACCESS, RECLAIM, PIN, UNPIN, MMPUT,
  FWRITE, FREAD, VERIFY, THP) = range(15)
 NONE, R, RW, RX = 0, 1, 2, 3          # dec_prot() indices
@@ -200,18 +200,20 @@ def mm_seeds():
                                        fork(0), fork(1), write(2, 0, 2), write(1, 0, 3),
                                        read(0, 0), mmput(1), fork(2), read(1, 0), mmput(2),
                                        mmput(1))
-    # THP on the 4 KiB geometries: a PMD-aligned 512-page block in the window
-    for g in ("x86", "riscv"):
+    # THP on the geometries with PMD leaves: x86 (512-page PMDs, a 1 024-page
+    # window) and mini-thp (16-page PMDs, a 64-page window). P = PMD pages;
+    # rd, mp, un, dst = the pages read, mprotected, unmapped; the mremap target
+    for g, P, rd, mp, un, dst in (("x86", 512, 300, 100, 200, 100), ("mini", 16, 9, 3, 6, 40)):
         s["thp-" + g] = scenario(g, thp(1), mmap(0, 0, big(16), RW, M_FIXED),
                                  madvise(0, 0, big(8), HUGEPAGE),
-                                 write(0, 3, 0x33), read(0, 300), fork(0), write(1, 7, 0x44),
-                                 mprotect(0, 100, 5, R), munmap(0, 200, 1), write(0, 511, 5),
+                                 write(0, 3, 0x33), read(0, rd), fork(0), write(1, 7, 0x44),
+                                 mprotect(0, mp, 5, R), munmap(0, un, 1), write(0, P - 1, 5),
                                  madvise(0, 0, big(8), COLLAPSE),
                                  reclaim(255), verify(0, 0, 16), mmput(1))
         s["thp-always-" + g] = scenario(g, thp(2), mmap(0, 0, big(16), RW, M_FIXED),
-                                        write(0, 513, 1), pin(0, 512, 4, longterm=True),
-                                        fork(0), write(0, 514, 2), madvise(0, 512, 3, DONTNEED),
-                                        mremap(0, 512, 8, 8, 3, 100), read(0, 100), unpin(0))
+                                        write(0, P + 1, 1), pin(0, P, 4, longterm=True),
+                                        fork(0), write(0, P + 2, 2), madvise(0, P, 3, DONTNEED),
+                                        mremap(0, P, 8, 8, 3, dst), read(0, dst), unpin(0))
     return s
 
 # ---- fuzz_races ---------------------------------------------------------------
