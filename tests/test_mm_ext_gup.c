@@ -616,6 +616,110 @@ static void test_unshare_fault_flags(void **state)
 	tu_sim_free(&sim);
 }
 
+/* A PMD-mapped THP written at @a: its head pfn. */
+static simmm_pfn_t thp_at(struct simmm_mm *mm, simmm_addr_t a, unsigned tag)
+{
+	TU_ASSERT_OK(simmm_madvise(mm, a, 2 * MIB, SIMMM_MADV_HUGEPAGE));
+	mx_write(mm, a, tag);
+	mx_write(mm, a + PS, tag + 1);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
+	return mx_tr(mm, a).pfn;
+}
+
+static bool thp_all_exclusive(simmm_sim *sim, simmm_pfn_t head)
+{
+	for (uint64_t i = 0; i < 512; i++)
+		if (!anon_exclusive(sim, head + i))
+			return false;
+	return true;
+}
+
+/*
+ * Unshare on a PMD-mapped THP (do_huge_pmd_wp_page() with unshare). Shared
+ * after fork: the PMD is split and the PTE path copies the one small page,
+ * read-only. Alone again (the child unmapped it): the THP is marked
+ * exclusive and the PMD left as it was, in a writable VMA and a PROT_READ
+ * one alike; a later write reuses it whole. A FOLL_FORCE write into a
+ * PROT_READ VMA reuses a THP nobody else maps too, without making the PMD
+ * writable (maybe_pmd_mkwrite()).
+ */
+static void test_pin_unshare_thp(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon_aligned(mm, 2 * MIB, 8 * MIB);
+	simmm_addr_t b = a + 2 * MIB, c = a + 4 * MIB, d = a + 6 * MIB;
+	simmm_pfn_t pfn = 0;
+
+	simmm_pfn_t ha = thp_at(mm, a, 1), hb = thp_at(mm, b, 3), hc = thp_at(mm, c, 5);
+	simmm_pfn_t hd = thp_at(mm, d, 7);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, b, 6 * MIB));
+	TU_ASSERT_OK(simmm_mprotect(mm, c, 4 * MIB, SIMMM_PROT_READ));
+	TU_CHECK(sim);
+	/* Shared: split, one small read-only copy. */
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
+	assert_int_equal(mx_tr(mm, a).pfn, ha);
+	struct simmm_translation t = mx_tr(mm, a + PS);
+	assert_int_equal(t.pfn, pfn);
+	assert_true(pfn < ha || pfn >= ha + 512);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(mx_tr(child, a).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(child, a + PS).pfn, ha + 1);
+	mx_expect(mm, a + PS, 2);
+	mx_expect(child, a + PS, 2);
+	mx_expect(mm, a, 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Alone, writable VMA: exclusive, the PMD untouched. */
+	simmm_entry_t before = mx_tr(mm, b).entry;
+	assert_false(simmm_pte_write(before));
+	assert_false(thp_all_exclusive(sim, hb));
+	assert_int_equal(simmm_pin_user_pages(mm, b + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hb + 1);
+	assert_int_equal(mx_tr(mm, b).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(mm, b).entry, before);
+	assert_true(thp_all_exclusive(sim, hb));
+	assert_int_equal(mx_page(sim, hb).pincount, 1);
+	struct simmm_mm_stats st = mx_stats(mm);
+	mx_write(mm, b + 2 * PS, 9);
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, b).write);
+	assert_int_equal(mx_tr(mm, b).pfn, hb);
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults + 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Alone, PROT_READ VMA: the same. */
+	before = mx_tr(mm, c).entry;
+	assert_int_equal(simmm_pin_user_pages(mm, c, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hc);
+	assert_int_equal(mx_tr(mm, c).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(mm, c).entry, before);
+	assert_true(thp_all_exclusive(sim, hc));
+	mx_expect(mm, c + PS, 6);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* FOLL_FORCE write, PROT_READ VMA: reused, dirty, still read-only. */
+	assert_int_equal(simmm_get_user_pages(mm, d, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE, &pfn),
+			 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hd);
+	t = mx_tr(mm, d);
+	assert_int_equal(t.level, SIMMM_LVL_PMD);
+	assert_false(t.write);
+	assert_true(simmm_pte_dirty(t.entry));
+	assert_true(thp_all_exclusive(sim, hd));
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_pin_unshare_swapped),
 		cmocka_unit_test(test_pin_unshare_notifier),
 		cmocka_unit_test(test_unshare_fault_flags),
+		cmocka_unit_test(test_pin_unshare_thp),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);
