@@ -720,6 +720,55 @@ static void test_pin_unshare_thp(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * FOLL_FORCE writes into a PROT_READ private VMA (ptrace): a page fork
+ * shared is copied, a page nobody else maps is reused; either way the
+ * entry is dirty but stays read-only (maybe_mkwrite()) and GUP follows it
+ * (can_follow_write_pte()). The reuse used to make the entry writable.
+ */
+static void test_force_write_readonly_vma(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	simmm_pfn_t pfn = 0;
+	uint8_t v = 0x5a;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	simmm_pfn_t orig0 = mx_tr(mm, a).pfn, orig1 = mx_tr(mm, a + PS).pfn;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, a + PS, PS));
+	TU_ASSERT_OK(simmm_mprotect(mm, a, 2 * PS, SIMMM_PROT_READ));
+	TU_CHECK(sim);
+	for (int i = 0; i < 2; i++) {
+		simmm_addr_t at = a + (simmm_addr_t)i * PS;
+
+		assert_int_equal(simmm_get_user_pages(mm, at, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE,
+						      &pfn), 1);
+		TU_CHECK(sim);
+		struct simmm_translation t = mx_tr(mm, at);
+		assert_int_equal(t.pfn, pfn);
+		assert_false(t.write);
+		assert_true(simmm_pte_dirty(t.entry));
+		assert_true(anon_exclusive(sim, pfn));
+		if (i == 0)
+			assert_int_not_equal(pfn, orig0);
+		else
+			assert_int_equal(pfn, orig1);
+		TU_ASSERT_OK(simmm_page_write(sim, pfn, 0, &v, 1));
+		TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	}
+	TU_ASSERT_OK(simmm_mm_access(mm, a + PS, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x5a);
+	mx_expect(child, a, 1);
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_pin_unshare_notifier),
 		cmocka_unit_test(test_unshare_fault_flags),
 		cmocka_unit_test(test_pin_unshare_thp),
+		cmocka_unit_test(test_force_write_readonly_vma),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -214,18 +214,21 @@ static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
 }
 
-/* The copy's entry (wp_page_copy()). A write fault maps it writable (where
- * the VMA is) and dirty. An unshare fault maps it read-only and clean, with
- * the old entry's soft-dirty and uffd-wp bits (upstream BUG()s on a writable
- * entry there): the pin needs a page nobody else maps, not write access, and
- * a later write takes an ordinary wp fault that reuses the exclusive copy. */
+/* The copy's entry (wp_page_copy()). A write fault maps it dirty, and
+ * writable where the VMA is (maybe_mkwrite(pte_mkdirty()): a FOLL_FORCE
+ * write into a PROT_READ VMA gets a dirty read-only copy). An unshare fault
+ * maps it read-only and clean, with the old entry's soft-dirty and uffd-wp
+ * bits (upstream BUG()s on a writable entry there): the pin needs a page
+ * nobody else maps, not write access, and a later write takes an ordinary
+ * wp fault that reuses the exclusive copy. */
 static simmm_entry_t copy_pte(struct fault *f, simmm_pfn_t pfn)
 {
-	simmm_entry_t e;
+	simmm_entry_t e = simmm__mk_pte(f->mm, f->vma, pfn, false);
 
-	if (!is_unshare(f))
-		return simmm__mk_pte(f->mm, f->vma, pfn, true);
-	e = simmm__mk_pte(f->mm, f->vma, pfn, false);
+	if (!is_unshare(f)) {
+		e = simmm_pte_mkdirty(e);
+		return f->vma->vm_flags & SIMMM_VM_WRITE ? simmm_pte_mkwrite(e) : e;
+	}
 	if (simmm_pte_soft_dirty(f->orig))
 		e = simmm_pte_mksoft_dirty(e);
 	if (simmm_pte_uffd_wp(f->orig))
@@ -289,6 +292,22 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 	return 0;
 }
 
+/* wp_page_reuse(): maybe_mkwrite(pte_mkdirty()). Writable only where the
+ * VMA is: a FOLL_FORCE write into a PROT_READ private VMA (ptrace) reuses
+ * the page, which GUP then follows through the read-only entry
+ * (can_follow_write_pte()); the entry must not become writable. */
+static void wp_page_reuse(struct fault *f, struct simmm_page *folio)
+{
+	simmm_entry_t e = simmm_pte_mkyoung(simmm_pte_mkdirty(f->orig));
+
+	if (folio->flags & PG_swapcache)
+		folio->flags |= PG_dirty; /* the swap copy is stale now */
+	if (f->vma->vm_flags & SIMMM_VM_WRITE)
+		e = simmm_pte_mkwrite(e);
+	set_pte(f, e);
+	f->mm->stats.reuse_faults++;
+}
+
 /*
  * do_wp_page(): a write fault on a read-only entry, or an unshare fault
  * (GUP pinning a page read-only that it may not share).
@@ -321,10 +340,7 @@ static unsigned do_wp_page(struct fault *f)
 		page->flags |= PG_anon_exclusive;
 		if (is_unshare(f))
 			return 0;
-		if (folio->flags & PG_swapcache)
-			folio->flags |= PG_dirty; /* the swap copy is stale now */
-		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
-		f->mm->stats.reuse_faults++;
+		wp_page_reuse(f, folio);
 		return 0;
 	}
 	if (!page && !simmm_pte_special(f->orig))
