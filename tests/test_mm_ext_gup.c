@@ -769,6 +769,70 @@ static void test_force_write_readonly_vma(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * Unshare of private hugetlb pages (hugetlb_wp() with unshare): shared
+ * after fork, the whole huge page is copied and mapped read-only and clean;
+ * alone again, it is marked exclusive and its entry left as it was. The
+ * parent's later write reuses the pinned copy.
+ */
+static void test_pin_unshare_hugetlb(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = 0, b;
+	simmm_pfn_t pfn = 0;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 4 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+					(21 << SIMMM_MAP_HUGE_SHIFT),
+				NULL, 0, &a));
+	b = a + 2 * MIB;
+	mx_write(mm, a + PS, 1);
+	mx_write(mm, b, 2);
+	simmm_pfn_t ha = mx_tr(mm, a).pfn, hb = mx_tr(mm, b).pfn;
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, b, 2 * MIB));
+	TU_CHECK(sim);
+	struct simmm_mm_stats st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_int_equal(t.level, SIMMM_LVL_PMD);
+	assert_int_not_equal(t.pfn, ha);
+	assert_int_equal(pfn, t.pfn + 1);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, t.pfn) && anon_exclusive(sim, pfn));
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults + 1);
+	assert_int_equal(mx_tr(child, a).pfn, ha);
+	mx_expect(mm, a + PS, 1);
+	mx_expect(child, a + PS, 1);
+	st = mx_stats(mm);
+	mx_write(mm, a, 3);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, a).pfn, pfn - 1);
+	assert_true(mx_tr(mm, a).write);
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults + 1);
+	mx_expect_zero(child, a);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Alone: exclusive, entry untouched. */
+	simmm_entry_t before = mx_tr(mm, b).entry;
+	assert_false(simmm_pte_write(before));
+	assert_int_equal(simmm_pin_user_pages(mm, b, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hb);
+	assert_int_equal(mx_tr(mm, b).entry, before);
+	assert_true(anon_exclusive(sim, hb));
+	mx_expect(mm, b, 2);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_unshare_fault_flags),
 		cmocka_unit_test(test_pin_unshare_thp),
 		cmocka_unit_test(test_force_write_readonly_vma),
+		cmocka_unit_test(test_pin_unshare_hugetlb),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);
