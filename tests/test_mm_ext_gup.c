@@ -833,6 +833,91 @@ static void test_pin_unshare_hugetlb(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * R/O FOLL_LONGTERM pins in COW mappings (6.2, "mm/gup: reliable R/O
+ * long-term pinning in COW mappings"): the zero page, the huge zero page and
+ * a page-cache page of a private file mapping are unshared into exclusive
+ * anonymous copies mapped read-only, so that a later write cannot replace
+ * what the pin holds (it reuses the copy). A short-term pin keeps the zero
+ * page (snapshot semantics); a shared mapping keeps its page-cache page.
+ */
+static void test_pin_longterm_unshare_cow(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = NULL;
+	simmm_addr_t z = mx_anon(mm, 0, PS), h = mx_anon_aligned(mm, 2 * MIB, 2 * MIB);
+	simmm_addr_t pr = 0, sh = 0;
+	simmm_pfn_t pfn = 0, pins[4];
+	struct simmm_translation t;
+	uint8_t v = 'a';
+
+	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
+	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_PRIVATE,
+				f, 0, &pr));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
+				f, 0, &sh));
+	TU_ASSERT_OK(simmm_madvise(mm, h, 2 * MIB, SIMMM_MADV_HUGEPAGE));
+	mx_expect_zero(mm, z);
+	mx_expect_zero(mm, h);
+	assert_int_equal(mx_tr(mm, h).level, SIMMM_LVL_PMD);
+	assert_true(simmm__is_huge_zero_pfn(sim, mx_tr(mm, h).pfn));
+	TU_ASSERT_OK(simmm_mm_access(mm, pr, &v, 1, SIMMM_ACCESS_READ));
+	TU_ASSERT_OK(simmm_mm_access(mm, sh, &v, 1, SIMMM_ACCESS_READ));
+	simmm_pfn_t cache = mx_tr(mm, sh).pfn;
+	assert_int_equal(mx_tr(mm, pr).pfn, cache);
+	TU_CHECK(sim);
+	/* Short-term: the zero page itself. */
+	assert_int_equal(simmm_pin_user_pages(mm, z, 1, 0, &pfn), 1);
+	assert_int_equal(pfn, simmm_zero_pfn(sim));
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Long-term: copies, read-only. */
+	assert_int_equal(simmm_pin_user_pages(mm, z, 1, SIMMM_FOLL_LONGTERM, &pins[0]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, pr, 1, SIMMM_FOLL_LONGTERM, &pins[1]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, sh, 1, SIMMM_FOLL_LONGTERM, &pins[2]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, h + PS, 1, SIMMM_FOLL_LONGTERM, &pins[3]), 1);
+	TU_CHECK(sim);
+	simmm_addr_t at[4] = {z, pr, sh, h + PS};
+	for (int i = 0; i < 4; i++) {
+		t = mx_tr(mm, at[i]);
+		assert_int_equal(t.pfn, pins[i]);
+		assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS + (i == 2));
+		if (i == 2) { /* shared: the page-cache page */
+			assert_int_equal(pins[i], cache);
+			continue;
+		}
+		assert_false(t.write);
+		assert_false(simmm_pte_dirty(t.entry));
+		assert_true(simmm__pfn_to_page(sim, pins[i])->flags & PG_anon);
+		assert_true(anon_exclusive(sim, pins[i]));
+	}
+	assert_int_not_equal(pins[0], simmm_zero_pfn(sim));
+	assert_int_not_equal(pins[1], cache);
+	assert_false(simmm__is_huge_zero_pfn(sim, pins[3]));
+	assert_int_equal(mx_tr(mm, h).level, SIMMM_LVL_PTE);
+	assert_int_equal(mx_tr(mm, h).pfn, simmm_zero_pfn(sim));
+	/* The private copy no longer follows the file; the shared page does. */
+	v = 'b';
+	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_page_read(sim, pins[1], 0, &v, 1));
+	assert_int_equal(v, 'a');
+	TU_ASSERT_OK(simmm_page_read(sim, pins[2], 0, &v, 1));
+	assert_int_equal(v, 'b');
+	/* A write reuses the pinned copy: the pin keeps seeing the memory. */
+	mx_write(mm, z, 5);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, z).pfn, pins[0]);
+	TU_ASSERT_OK(simmm_page_read(sim, pins[0], 0, &v, 1));
+	assert_int_equal(v, (uint8_t)(5 * 31));
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 4));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_pin_unshare_thp),
 		cmocka_unit_test(test_force_write_readonly_vma),
 		cmocka_unit_test(test_pin_unshare_hugetlb),
+		cmocka_unit_test(test_pin_longterm_unshare_cow),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,16 +48,25 @@ static bool is_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn)
 	return pfn == simmm__zero_pfn(sim) || simmm__is_huge_zero_pfn(sim, pfn);
 }
 
-/* gup_must_unshare(): a read pin of a shared anonymous page would hold a
- * page that a later COW takes away from under it; unshare first
- * (FAULT_FLAG_UNSHARE) so the pin is exclusive. A write pin needs no check:
- * a writable entry of an anonymous page is exclusive. */
-static bool must_unshare(simmm_sim *sim, struct simmm_page *page, unsigned flags)
+/*
+ * gup_must_unshare(): must a pin unshare @page before holding it? A read
+ * pin of a shared anonymous page would hold a page that a later COW takes
+ * away from under it; unshare first (FAULT_FLAG_UNSHARE) so the pin is
+ * exclusive. A write pin needs no check: a writable entry of an anonymous
+ * page is exclusive. Since 6.2 ("mm/gup: reliable R/O long-term pinning in
+ * COW mappings") a R/O FOLL_LONGTERM pin also unshares anything else a COW
+ * mapping maps (a page-cache page, the zero pages): the next write would
+ * replace it; short-term pins have snapshot semantics and keep it.
+ */
+static bool must_unshare(simmm_sim *sim, struct simmm_vma *vma, struct simmm_page *page,
+			 unsigned flags)
 {
 	struct simmm_page *folio = simmm__compound_head(sim, page);
 
-	if (!(flags & SIMMM_FOLL_PIN) || (flags & SIMMM_FOLL_WRITE) || !(folio->flags & PG_anon))
+	if (!(flags & SIMMM_FOLL_PIN) || (flags & SIMMM_FOLL_WRITE))
 		return false;
+	if (!(folio->flags & PG_anon))
+		return (flags & SIMMM_FOLL_LONGTERM) && simmm__is_cow_mapping(vma->vm_flags);
 	return !(page->flags & PG_anon_exclusive);
 }
 
@@ -86,17 +95,16 @@ static enum follow_result follow_page(struct simmm_mm *mm, struct simmm_vma *vma
 		    !(page->flags & PG_anon_exclusive) || (vma->vm_flags & SIMMM_VM_WRITE))
 			return FOLLOW_FAULT;
 	}
-	if (is_zero_pfn(sim, t.pfn)) {
-		*pfn = t.pfn;
-		return FOLLOW_OK;
-	}
 	page = simmm__pfn_to_page(sim, t.pfn);
-	if (!page || (simmm_pte_special(t.entry) && !simmm_pte_devmap(t.entry))) {
+	if (!page || (simmm_pte_special(t.entry) && !simmm_pte_devmap(t.entry) &&
+		      !is_zero_pfn(sim, t.pfn))) {
 		*err = -EFAULT; /* no struct page (vm_normal_page() NULL) */
 		return FOLLOW_OK;
 	}
 	*pfn = t.pfn;
-	return must_unshare(sim, page, flags) ? FOLLOW_UNSHARE : FOLLOW_OK;
+	if (simmm_pte_write(t.entry))
+		return FOLLOW_OK;
+	return must_unshare(sim, vma, page, flags) ? FOLLOW_UNSHARE : FOLLOW_OK;
 }
 
 /* faultin_page(). Returns 0 or an errno. */
