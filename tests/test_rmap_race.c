@@ -498,7 +498,9 @@ static void collect_vs_cpu_fault(void **state)
  * child's swap entry) and unshares it again. The pin must end with an
  * exclusive copy mapped read-only and clean, as upstream's retry of
  * FAULT_FLAG_UNSHARE gives; GUP's old fallback turned the second unshare
- * into a write fault (a writable, dirty copy). */
+ * into a write fault (a writable, dirty copy). The window relies on
+ * wp_page_copy() dropping its reference on the old folio before the
+ * bracket (see there). */
 static void task_pin_read(simmm_sim *sim, void *arg)
 {
 	struct race *r = arg;

@@ -256,7 +256,11 @@ static simmm_entry_t copy_pte(struct fault *f, simmm_pfn_t pfn)
  * returns; simmm drops it once the copy is made: the old folio is not read
  * again, and it is touched again only if pte_same() finds it still mapped
  * (test_rmap_race's cow_fault_vs_device_pingpong migrates the page inside
- * the notifier bracket below, which the longer hold would refuse). */
+ * the notifier bracket below, which the longer hold would refuse; its
+ * unshare_copy_vs_reclaim swaps the page out there, which the kernel's
+ * reclaim would still do under the longer hold, unmapping the folio and only
+ * failing to free it, but simmm's skips a folio with extra references
+ * before unmapping it). */
 static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 {
 	simmm_sim *sim = f->mm->sim;
