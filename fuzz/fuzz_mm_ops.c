@@ -1105,7 +1105,11 @@ static void op_pin(struct fz_in *in)
 	for (uint64_t k = 0; k < ps->n; k++) {
 		struct mpage *p = &m->pg[i + k];
 
-		if ((flags & SIMMM_FOLL_WRITE) && !p->shared)
+		/* A write breaks COW; so does a R/O long-term pin of anything
+		 * a private mapping maps but an exclusive anonymous page (the
+		 * unshare copies a page-cache or zero page, 6.2+). */
+		if (!p->shared && ((flags & SIMMM_FOLL_WRITE) ||
+				   (pin && (flags & SIMMM_FOLL_LONGTERM))))
 			materialize(p);
 		for (unsigned s = 0; s < NSLOT; s++) {
 			uint8_t v = 0xA5;

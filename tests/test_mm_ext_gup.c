@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * GUP: get/pin/unpin with exact refcounts, FOLL_WRITE breaking COW, pins
- * unsharing COW pages, FOLL_SPLIT_PMD, FOLL_NOFAULT, FOLL_FORCE, the zero
- * pages, bad input.
+ * unsharing COW pages (FAULT_FLAG_UNSHARE: reuse or a read-only copy, in
+ * writable and read-only VMAs, from swap, the notifier event), FOLL_SPLIT_PMD,
+ * FOLL_NOFAULT, FOLL_FORCE, the zero pages, bad input.
  */
 #include "test_mm_ext_util.h"
 
+#include <simmm/mmu_notifier.h>
+
 #define BIAS SIMMM_GUP_PIN_COUNTING_BIAS
+
+static bool anon_exclusive(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return simmm__pfn_to_page(sim, pfn)->flags & PG_anon_exclusive;
+}
 
 static void test_get_put(void **state)
 {
@@ -231,6 +239,685 @@ static void test_pin_unshare_source_not_reclaimed(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * FAULT_FLAG_UNSHARE (5.17+): a read pin of a page fork shared, in a
+ * writable VMA, gets an exclusive copy mapped read-only and clean
+ * (wp_page_copy() with unshare), not a write fault's writable, dirty one;
+ * the child keeps the old page. The parent's next write reuses the pinned
+ * copy: the pin and the page table stay coherent, no second copy.
+ */
+static void test_pin_unshare_copy_writable_vma(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint8_t b = 0;
+
+	mx_write(mm, a, 1);
+	simmm_pfn_t orig = mx_tr(mm, a).pfn;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	struct simmm_mm_stats st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_int_not_equal(pfn, orig);
+	assert_int_equal(t.pfn, pfn);
+	assert_true(t.present);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(mx_page(sim, pfn).refcount, 1 + BIAS);
+	assert_int_equal(mx_page(sim, pfn).mapcount, 1);
+	assert_int_equal(mx_page(sim, orig).mapcount, 1);
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults + 1);
+	assert_int_equal(mx_tr(child, a).pfn, orig);
+	mx_expect(child, a, 1);
+	mx_expect(mm, a, 1);
+	TU_CHECK(sim);
+	/* The parent's write: reuse, the pinned page becomes writable. */
+	st = mx_stats(mm);
+	mx_write(mm, a, 2);
+	TU_CHECK(sim);
+	t = mx_tr(mm, a);
+	assert_int_equal(t.pfn, pfn);
+	assert_true(t.write);
+	assert_true(simmm_pte_dirty(t.entry));
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults + 1);
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults);
+	TU_ASSERT_OK(simmm_page_read(sim, pfn, 0, &b, 1));
+	assert_int_equal(b, (uint8_t)(2 * 31));
+	mx_expect(child, a, 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * The same in a PROT_READ VMA: the unshare fault is allowed without
+ * VM_WRITE (a COW mapping) and copies, as upstream since 5.17; before,
+ * the pin held the page the child shares.
+ */
+static void test_pin_unshare_copy_readonly_vma(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+
+	mx_write(mm, a, 1);
+	simmm_pfn_t orig = mx_tr(mm, a).pfn;
+	TU_ASSERT_OK(simmm_mprotect(mm, a, PS, SIMMM_PROT_READ));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_int_not_equal(pfn, orig);
+	assert_int_equal(t.pfn, pfn);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(mx_page(sim, orig).mapcount, 1);
+	assert_int_equal(mx_tr(child, a).pfn, orig);
+	mx_expect(mm, a, 1);
+	mx_expect(child, a, 1);
+	/* The child, writable again, now reuses the old page alone. */
+	TU_ASSERT_OK(simmm_mprotect(child, a, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE));
+	mx_write(child, a, 3);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(child, a).pfn, orig);
+	mx_expect(child, a, 3);
+	mx_expect(mm, a, 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * No copy where the page is ours: an exclusive page is pinned without a
+ * fault; a page fork shared whose other user is gone is unshared by reuse
+ * (marked exclusive, the entry left read-only and clean: no write fault).
+ */
+static void test_pin_unshare_reuse(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	simmm_pfn_t pfn = 0;
+
+	mx_write(mm, a, 1);
+	simmm_entry_t before = mx_tr(mm, a).entry;
+	struct simmm_mm_stats st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, simmm_pte_pfn(before));
+	assert_int_equal(mx_tr(mm, a).entry, before);
+	assert_int_equal(mx_stats(mm).minor_faults, st.minor_faults);
+	assert_int_equal(mx_page(sim, pfn).refcount, 1 + BIAS);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Page 1: shared by fork, then the child unmaps it. */
+	mx_write(mm, a + PS, 2);
+	simmm_pfn_t orig = mx_tr(mm, a + PS).pfn;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, a + PS, PS));
+	TU_CHECK(sim);
+	before = mx_tr(mm, a + PS).entry;
+	assert_false(simmm_pte_write(before));
+	assert_false(anon_exclusive(sim, orig));
+	st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, orig);
+	assert_true(anon_exclusive(sim, orig));
+	assert_int_equal(mx_tr(mm, a + PS).entry, before);
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults);
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults); /* no PGREUSE */
+	assert_int_equal(mx_stats(mm).minor_faults, st.minor_faults + 1);
+	mx_expect(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * A read pin of a swapped-out page fork shared. do_swap_page() treats the
+ * unshare as a read fault: the page comes back read-only and shared (its
+ * swap entry was not exclusive); GUP's next round unshares it with a
+ * read-only copy, the child's swap entry and the swap cache untouched.
+ * When the child is gone first, the swapped-in page is reused instead.
+ */
+static void test_pin_unshare_swapped(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	assert_int_equal(n, 2);
+	TU_CHECK(sim);
+	simmm_entry_t swp = simmm_pte_to_swp_entry(mx_tr(mm, a).entry);
+	assert_false(simmm_pte_swp_exclusive(mx_tr(mm, a).entry));
+	struct simmm_mm_stats st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_int_equal(t.pfn, pfn);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(mx_stats(mm).swapin_faults, st.swapin_faults + 1);
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults + 1);
+	/* The swapped-in page stays in the swap cache for the child. */
+	assert_true(simmm_is_real_swap_entry(mx_tr(child, a).entry));
+	assert_int_equal(simmm__swap_count(sim, swp), 1);
+	struct simmm_page *cached = simmm__swap_cache_lookup(sim, swp);
+	assert_non_null(cached);
+	assert_int_not_equal(cached->pfn, pfn);
+	mx_expect(mm, a, 1);
+	mx_expect(child, a, 1);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Page 1: the child exits first, the swap entry is the parent's alone
+	 * but not exclusive: swapped in read-only, then reused. */
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_CHECK(sim);
+	assert_false(simmm_pte_swp_exclusive(mx_tr(mm, a + PS).entry));
+	st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	t = mx_tr(mm, a + PS);
+	assert_int_equal(t.pfn, pfn);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults);
+	assert_int_equal(mx_stats(mm).swapin_faults, st.swapin_faults + 1);
+	assert_int_equal(mx_swap_used(sim), 0);
+	mx_expect(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* A notifier watching the unshare: the event, the range, and that the
+ * pte moves to the copy inside the bracket. */
+struct unshare_log {
+	struct simmm_mmu_notifier mn;
+	struct simmm_mm *mm;
+	simmm_addr_t addr;
+	int nstart, nend;
+	struct simmm_mmu_notifier_range last;
+	simmm_pfn_t pfn_at_start, pfn_at_end;
+};
+
+static int unshare_log_start(struct simmm_mmu_notifier *mn,
+			     const struct simmm_mmu_notifier_range *r)
+{
+	struct unshare_log *l = (struct unshare_log *)(void *)mn;
+
+	l->nstart++;
+	l->last = *r;
+	l->pfn_at_start = mx_tr(l->mm, l->addr).pfn;
+	return 0;
+}
+
+static void unshare_log_end(struct simmm_mmu_notifier *mn,
+			    const struct simmm_mmu_notifier_range *r)
+{
+	struct unshare_log *l = (struct unshare_log *)(void *)mn;
+
+	(void)r;
+	l->nend++;
+	l->pfn_at_end = mx_tr(l->mm, l->addr).pfn;
+}
+
+static const struct simmm_mmu_notifier_ops unshare_log_ops = {
+	.invalidate_range_start = unshare_log_start,
+	.invalidate_range_end = unshare_log_end,
+};
+
+/*
+ * The unshare copy is bracketed by one MMU_NOTIFY_CLEAR invalidation of
+ * the page, as upstream's wp_page_copy() does for COW and unshare alike;
+ * an unshare that reuses the page changes no entry and notifies nothing.
+ */
+static void test_pin_unshare_notifier(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	struct unshare_log l;
+	simmm_pfn_t pfn = 0;
+
+	memset(&l, 0, sizeof(l));
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	simmm_pfn_t orig = mx_tr(mm, a).pfn;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	l.mn.ops = &unshare_log_ops;
+	l.mm = mm;
+	l.addr = a;
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&l.mn, mm));
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(l.nstart, 1);
+	assert_int_equal(l.nend, 1);
+	assert_int_equal(l.last.event, SIMMM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(l.last.start, a);
+	assert_int_equal(l.last.end, a + PS);
+	assert_ptr_equal(l.last.mm, mm);
+	assert_int_equal(l.pfn_at_start, orig);
+	assert_int_equal(l.pfn_at_end, pfn);
+	assert_int_not_equal(pfn, orig);
+	assert_false(mx_tr(mm, a).write);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Reuse: the child's side is gone, nothing to invalidate. */
+	TU_ASSERT_OK(simmm_munmap(child, a + PS, PS));
+	l.nstart = l.nend = 0;
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(l.nstart, 0);
+	assert_int_equal(l.nend, 0);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&l.mn, mm));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * handle_mm_fault(FAULT_FLAG_UNSHARE) itself. sanitize_fault_flags(): with
+ * FAULT_FLAG_WRITE it is a WARN and SIGSEGV; outside a COW mapping it is
+ * an ordinary read fault (a PROT_READ shared page stays read-only, where
+ * do_wp_page() would have made it writable). In a COW mapping do_wp_page()
+ * breaks COW on anything but an exclusive anonymous page (6.2, "mm: extend
+ * FAULT_FLAG_UNSHARE support to anything in a COW mapping"): the zero page
+ * and a page-cache page give way to read-only anonymous copies.
+ */
+static void test_unshare_fault_flags(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = NULL;
+	simmm_addr_t z = mx_anon(mm, 0, PS), sh = 0, pr = 0;
+	struct simmm_translation t;
+	uint8_t v = 'a';
+
+	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
+	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ, SIMMM_MAP_SHARED, f, 0, &sh));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ, SIMMM_MAP_PRIVATE, f, 0, &pr));
+	mx_expect_zero(mm, z);
+	TU_ASSERT_OK(simmm_mm_access(mm, sh, &v, 1, SIMMM_ACCESS_READ));
+	TU_ASSERT_OK(simmm_mm_access(mm, pr, &v, 1, SIMMM_ACCESS_READ));
+	TU_CHECK(sim);
+	simmm_pfn_t cache = mx_tr(mm, pr).pfn;
+	simmm_entry_t sh_before = mx_tr(mm, sh).entry;
+	struct simmm_mm_stats st = mx_stats(mm);
+	TU_ASSERT_OK(simmm_mmap_read_lock(mm));
+	assert_int_equal(simmm_handle_mm_fault(mm, z, SIMMM_FAULT_FLAG_UNSHARE |
+						      SIMMM_FAULT_FLAG_WRITE),
+			 SIMMM_VM_FAULT_SIGSEGV);
+	assert_int_equal(simmm_reports_count(sim, SIMMM_REPORT_WARN), 1);
+	simmm_reports_clear(sim);
+	assert_int_equal(mx_tr(mm, z).pfn, simmm_zero_pfn(sim));
+	assert_int_equal(simmm_handle_mm_fault(mm, sh, SIMMM_FAULT_FLAG_UNSHARE), 0);
+	assert_int_equal(simmm_handle_mm_fault(mm, z, SIMMM_FAULT_FLAG_UNSHARE), 0);
+	assert_int_equal(simmm_handle_mm_fault(mm, pr, SIMMM_FAULT_FLAG_UNSHARE), 0);
+	TU_ASSERT_OK(simmm_mmap_read_unlock(mm));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, sh).entry & ~SIMMM_E_YOUNG, sh_before & ~SIMMM_E_YOUNG);
+	t = mx_tr(mm, z);
+	assert_int_not_equal(t.pfn, simmm_zero_pfn(sim));
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, t.pfn));
+	t = mx_tr(mm, pr);
+	assert_int_not_equal(t.pfn, cache);
+	assert_false(t.write);
+	assert_true(simmm__pfn_to_page(sim, t.pfn)->flags & PG_anon);
+	assert_true(anon_exclusive(sim, t.pfn));
+	assert_int_equal(mx_stats(mm).rss_anon, st.rss_anon + 2);
+	assert_int_equal(mx_stats(mm).rss_file, st.rss_file - 1);
+	/* The private copy no longer follows the file. */
+	v = 'b';
+	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_mm_access(mm, sh, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 'b');
+	TU_ASSERT_OK(simmm_mm_access(mm, pr, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 'a');
+	mx_expect_zero(mm, z);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* A PMD-mapped THP written at @a: its head pfn. */
+static simmm_pfn_t thp_at(struct simmm_mm *mm, simmm_addr_t a, unsigned tag)
+{
+	TU_ASSERT_OK(simmm_madvise(mm, a, 2 * MIB, SIMMM_MADV_HUGEPAGE));
+	mx_write(mm, a, tag);
+	mx_write(mm, a + PS, tag + 1);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
+	return mx_tr(mm, a).pfn;
+}
+
+static bool thp_all_exclusive(simmm_sim *sim, simmm_pfn_t head)
+{
+	for (uint64_t i = 0; i < 512; i++)
+		if (!anon_exclusive(sim, head + i))
+			return false;
+	return true;
+}
+
+/*
+ * Unshare on a PMD-mapped THP (do_huge_pmd_wp_page() with unshare). Shared
+ * after fork: the PMD is split and the PTE path copies the one small page,
+ * read-only. Alone again (the child unmapped it): the THP is marked
+ * exclusive and the PMD left as it was, in a writable VMA and a PROT_READ
+ * one alike; a later write reuses it whole. A FOLL_FORCE write into a
+ * PROT_READ VMA reuses a THP nobody else maps too, without making the PMD
+ * writable (maybe_pmd_mkwrite()).
+ */
+static void test_pin_unshare_thp(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon_aligned(mm, 2 * MIB, 8 * MIB);
+	simmm_addr_t b = a + 2 * MIB, c = a + 4 * MIB, d = a + 6 * MIB;
+	simmm_pfn_t pfn = 0;
+
+	simmm_pfn_t ha = thp_at(mm, a, 1), hb = thp_at(mm, b, 3), hc = thp_at(mm, c, 5);
+	simmm_pfn_t hd = thp_at(mm, d, 7);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, b, 6 * MIB));
+	TU_ASSERT_OK(simmm_mprotect(mm, c, 4 * MIB, SIMMM_PROT_READ));
+	TU_CHECK(sim);
+	/* Shared: split, one small read-only copy. */
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
+	assert_int_equal(mx_tr(mm, a).pfn, ha);
+	struct simmm_translation t = mx_tr(mm, a + PS);
+	assert_int_equal(t.pfn, pfn);
+	assert_true(pfn < ha || pfn >= ha + 512);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+	assert_int_equal(mx_tr(child, a).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(child, a + PS).pfn, ha + 1);
+	mx_expect(mm, a + PS, 2);
+	mx_expect(child, a + PS, 2);
+	mx_expect(mm, a, 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Alone, writable VMA: exclusive, the PMD untouched. */
+	simmm_entry_t before = mx_tr(mm, b).entry;
+	assert_false(simmm_pte_write(before));
+	assert_false(thp_all_exclusive(sim, hb));
+	assert_int_equal(simmm_pin_user_pages(mm, b + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hb + 1);
+	assert_int_equal(mx_tr(mm, b).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(mm, b).entry, before);
+	assert_true(thp_all_exclusive(sim, hb));
+	assert_int_equal(mx_page(sim, hb).pincount, 1);
+	struct simmm_mm_stats st = mx_stats(mm);
+	mx_write(mm, b + 2 * PS, 9);
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, b).write);
+	assert_int_equal(mx_tr(mm, b).pfn, hb);
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults + 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Alone, PROT_READ VMA: the same. */
+	before = mx_tr(mm, c).entry;
+	assert_int_equal(simmm_pin_user_pages(mm, c, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hc);
+	assert_int_equal(mx_tr(mm, c).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(mm, c).entry, before);
+	assert_true(thp_all_exclusive(sim, hc));
+	mx_expect(mm, c + PS, 6);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* FOLL_FORCE write, PROT_READ VMA: reused, dirty, still read-only. */
+	assert_int_equal(simmm_get_user_pages(mm, d, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE, &pfn),
+			 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hd);
+	t = mx_tr(mm, d);
+	assert_int_equal(t.level, SIMMM_LVL_PMD);
+	assert_false(t.write);
+	assert_true(simmm_pte_dirty(t.entry));
+	assert_true(thp_all_exclusive(sim, hd));
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * FOLL_FORCE writes into a PROT_READ private VMA (ptrace): a page fork
+ * shared is copied, a page nobody else maps is reused; either way the
+ * entry is dirty but stays read-only (maybe_mkwrite()) and GUP follows it
+ * (can_follow_write_pte()). The reuse used to make the entry writable.
+ */
+static void test_force_write_readonly_vma(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	simmm_pfn_t pfn = 0;
+	uint8_t v = 0x5a;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	simmm_pfn_t orig0 = mx_tr(mm, a).pfn, orig1 = mx_tr(mm, a + PS).pfn;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, a + PS, PS));
+	TU_ASSERT_OK(simmm_mprotect(mm, a, 2 * PS, SIMMM_PROT_READ));
+	TU_CHECK(sim);
+	for (int i = 0; i < 2; i++) {
+		simmm_addr_t at = a + (simmm_addr_t)i * PS;
+
+		assert_int_equal(simmm_get_user_pages(mm, at, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE,
+						      &pfn), 1);
+		TU_CHECK(sim);
+		struct simmm_translation t = mx_tr(mm, at);
+		assert_int_equal(t.pfn, pfn);
+		assert_false(t.write);
+		assert_true(simmm_pte_dirty(t.entry));
+		assert_true(anon_exclusive(sim, pfn));
+		if (i == 0)
+			assert_int_not_equal(pfn, orig0);
+		else
+			assert_int_equal(pfn, orig1);
+		TU_ASSERT_OK(simmm_page_write(sim, pfn, 0, &v, 1));
+		TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	}
+	TU_ASSERT_OK(simmm_mm_access(mm, a + PS, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x5a);
+	mx_expect(child, a, 1);
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * Unshare of private hugetlb pages (hugetlb_wp() with unshare): shared
+ * after fork, the whole huge page is copied and mapped read-only and clean;
+ * alone again, it is marked exclusive and its entry left as it was. The
+ * parent's later write reuses the pinned copy.
+ */
+static void test_pin_unshare_hugetlb(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = 0, b;
+	simmm_pfn_t pfn = 0;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 4 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+					(21 << SIMMM_MAP_HUGE_SHIFT),
+				NULL, 0, &a));
+	b = a + 2 * MIB;
+	mx_write(mm, a + PS, 1);
+	mx_write(mm, b, 2);
+	simmm_pfn_t ha = mx_tr(mm, a).pfn, hb = mx_tr(mm, b).pfn;
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_munmap(child, b, 2 * MIB));
+	TU_CHECK(sim);
+	struct simmm_mm_stats st = mx_stats(mm);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_int_equal(t.level, SIMMM_LVL_PMD);
+	assert_int_not_equal(t.pfn, ha);
+	assert_int_equal(pfn, t.pfn + 1);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, t.pfn) && anon_exclusive(sim, pfn));
+	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults + 1);
+	assert_int_equal(mx_tr(child, a).pfn, ha);
+	mx_expect(mm, a + PS, 1);
+	mx_expect(child, a + PS, 1);
+	st = mx_stats(mm);
+	mx_write(mm, a, 3);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, a).pfn, pfn - 1);
+	assert_true(mx_tr(mm, a).write);
+	assert_int_equal(mx_stats(mm).reuse_faults, st.reuse_faults + 1);
+	mx_expect_zero(child, a);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Alone: exclusive, entry untouched. */
+	simmm_entry_t before = mx_tr(mm, b).entry;
+	assert_false(simmm_pte_write(before));
+	assert_int_equal(simmm_pin_user_pages(mm, b, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(pfn, hb);
+	assert_int_equal(mx_tr(mm, b).entry, before);
+	assert_true(anon_exclusive(sim, hb));
+	mx_expect(mm, b, 2);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * R/O FOLL_LONGTERM pins in COW mappings (6.2, "mm/gup: reliable R/O
+ * long-term pinning in COW mappings"): the zero page, the huge zero page and
+ * a page-cache page of a private file mapping are unshared into exclusive
+ * anonymous copies mapped read-only, so that a later write cannot replace
+ * what the pin holds (it reuses the copy). A short-term pin keeps the zero
+ * page (snapshot semantics); a shared mapping keeps its page-cache page.
+ */
+static void test_pin_longterm_unshare_cow(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = NULL;
+	simmm_addr_t z = mx_anon(mm, 0, PS), h = mx_anon_aligned(mm, 2 * MIB, 2 * MIB);
+	simmm_addr_t pr = 0, sh = 0;
+	simmm_pfn_t pfn = 0, pins[4];
+	struct simmm_translation t;
+	uint8_t v = 'a';
+
+	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
+	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_PRIVATE,
+				f, 0, &pr));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
+				f, 0, &sh));
+	TU_ASSERT_OK(simmm_madvise(mm, h, 2 * MIB, SIMMM_MADV_HUGEPAGE));
+	mx_expect_zero(mm, z);
+	mx_expect_zero(mm, h);
+	assert_int_equal(mx_tr(mm, h).level, SIMMM_LVL_PMD);
+	assert_true(simmm__is_huge_zero_pfn(sim, mx_tr(mm, h).pfn));
+	TU_ASSERT_OK(simmm_mm_access(mm, pr, &v, 1, SIMMM_ACCESS_READ));
+	TU_ASSERT_OK(simmm_mm_access(mm, sh, &v, 1, SIMMM_ACCESS_READ));
+	simmm_pfn_t cache = mx_tr(mm, sh).pfn;
+	assert_int_equal(mx_tr(mm, pr).pfn, cache);
+	TU_CHECK(sim);
+	/* Short-term: the zero page itself. */
+	assert_int_equal(simmm_pin_user_pages(mm, z, 1, 0, &pfn), 1);
+	assert_int_equal(pfn, simmm_zero_pfn(sim));
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	/* Long-term: copies, read-only. */
+	assert_int_equal(simmm_pin_user_pages(mm, z, 1, SIMMM_FOLL_LONGTERM, &pins[0]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, pr, 1, SIMMM_FOLL_LONGTERM, &pins[1]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, sh, 1, SIMMM_FOLL_LONGTERM, &pins[2]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, h + PS, 1, SIMMM_FOLL_LONGTERM, &pins[3]), 1);
+	TU_CHECK(sim);
+	simmm_addr_t at[4] = {z, pr, sh, h + PS};
+	for (int i = 0; i < 4; i++) {
+		t = mx_tr(mm, at[i]);
+		assert_int_equal(t.pfn, pins[i]);
+		assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS + (i == 2));
+		if (i == 2) { /* shared: the page-cache page */
+			assert_int_equal(pins[i], cache);
+			continue;
+		}
+		assert_false(t.write);
+		assert_false(simmm_pte_dirty(t.entry));
+		assert_true(simmm__pfn_to_page(sim, pins[i])->flags & PG_anon);
+		assert_true(anon_exclusive(sim, pins[i]));
+	}
+	assert_int_not_equal(pins[0], simmm_zero_pfn(sim));
+	assert_int_not_equal(pins[1], cache);
+	assert_false(simmm__is_huge_zero_pfn(sim, pins[3]));
+	assert_int_equal(mx_tr(mm, h).level, SIMMM_LVL_PTE);
+	assert_int_equal(mx_tr(mm, h).pfn, simmm_zero_pfn(sim));
+	/* The private copy no longer follows the file; the shared page does. */
+	v = 'b';
+	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_page_read(sim, pins[1], 0, &v, 1));
+	assert_int_equal(v, 'a');
+	TU_ASSERT_OK(simmm_page_read(sim, pins[2], 0, &v, 1));
+	assert_int_equal(v, 'b');
+	/* A write reuses the pinned copy: the pin keeps seeing the memory. */
+	mx_write(mm, z, 5);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, z).pfn, pins[0]);
+	TU_ASSERT_OK(simmm_page_read(sim, pins[0], 0, &v, 1));
+	assert_int_equal(v, (uint8_t)(5 * 31));
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 4));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +927,16 @@ int main(void)
 		cmocka_unit_test(test_foll_write_breaks_cow),
 		cmocka_unit_test(test_gup_errors),
 		cmocka_unit_test(test_pin_unshare_source_not_reclaimed),
+		cmocka_unit_test(test_pin_unshare_copy_writable_vma),
+		cmocka_unit_test(test_pin_unshare_copy_readonly_vma),
+		cmocka_unit_test(test_pin_unshare_reuse),
+		cmocka_unit_test(test_pin_unshare_swapped),
+		cmocka_unit_test(test_pin_unshare_notifier),
+		cmocka_unit_test(test_unshare_fault_flags),
+		cmocka_unit_test(test_pin_unshare_thp),
+		cmocka_unit_test(test_force_write_readonly_vma),
+		cmocka_unit_test(test_pin_unshare_hugetlb),
+		cmocka_unit_test(test_pin_longterm_unshare_cow),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,11 @@
  *  6. a CPU fault racing a device that migrates the page back and forth
  *     gave up after 8 faults although every one made progress;
  *  7. device eviction's scan, preempted between its reference on a device
- *     page and its trylock, failed every CPU fault's migration of the page.
+ *     page and its trylock, failed every CPU fault's migration of the page;
+ *  8. the same window in migrate_vma_setup()'s collect walk;
+ *  9. a read pin's unshare copy losing its pte_same() check to reclaim must
+ *     still end with an exclusive read-only copy (GUP fell back to a write
+ *     fault after a first unshare).
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -89,6 +93,7 @@ struct race {
 	bool exit;             /* the other task exits instead of munmap */
 	int err_a, err_b, err_c;
 	uint64_t reclaimed;
+	simmm_pfn_t pin;
 };
 
 static struct race *race_new(void)
@@ -487,6 +492,73 @@ static void collect_vs_cpu_fault(void **state)
 	assert_true(stops > 0);
 }
 
+/* 9. A read pin of a COW-shared page stops in its unshare copy's notifier
+ * bracket while reclaim swaps the page out of both mms. The copy backs off
+ * (pte_same()), GUP swaps the page back in (read-only, still shared: the
+ * child's swap entry) and unshares it again. The pin must end with an
+ * exclusive copy mapped read-only and clean, as upstream's retry of
+ * FAULT_FLAG_UNSHARE gives; GUP's old fallback turned the second unshare
+ * into a write fault (a writable, dirty copy). The window relies on
+ * wp_page_copy() dropping its reference on the old folio before the
+ * bracket (see there). */
+static void task_pin_read(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	long n;
+
+	(void)sim;
+	n = simmm_pin_user_pages(r->mm, r->a, 1, 0, &r->pin);
+	r->err_a = n == 1 ? 0 : n < 0 ? (int)n : -EIO;
+}
+
+static void task_reclaim_inside(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < GATE_YIELDS && !r->g.inside; i++)
+		simmm_sched_yield(sim);
+	r->err_b = simmm_reclaim(sim, 64, &r->reclaimed);
+	r->g.other_done = true;
+}
+
+static void unshare_copy_vs_reclaim(void **state)
+{
+	struct race *r = race_new();
+	struct simmm_mm *child;
+	struct simmm_translation t;
+	char c = 0;
+	int a;
+	(void)state;
+
+	TU_ASSERT_OK(simmm_fork(r->mm, &child));
+	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
+	a = simmm_sched_spawn(r->sim, "pin", task_pin_read, r);
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "reclaim", task_reclaim_inside, r) > 0);
+	race_run(r);
+	assert_true(r->g.stops == 1 && r->g.other_done_inside);
+	TU_ASSERT_OK(r->err_a);
+	TU_ASSERT_OK(r->err_b);
+	assert_true(r->reclaimed >= 1);
+	assert_true(simmm_is_real_swap_entry(tu_pte(child, r->a)));
+	memset(&t, 0, sizeof(t));
+	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(r->mm), r->a, &t));
+	assert_true(t.present);
+	assert_int_equal(t.pfn, r->pin);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(simmm__pfn_to_page(r->sim, r->pin)->flags & PG_anon_exclusive);
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'x');
+	TU_ASSERT_OK(simmm_mm_access(child, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'x');
+	TU_ASSERT_OK(simmm_unpin_user_pages(r->sim, &r->pin, 1));
+	TU_CHECK(r->sim);
+	TU_ASSERT_OK(simmm_mmput(child));
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -501,6 +573,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(cow_fault_vs_device_pingpong),
 		cmocka_unit_test(evict_scan_vs_cpu_fault),
 		cmocka_unit_test(collect_vs_cpu_fault),
+		cmocka_unit_test(unshare_copy_vs_reclaim),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

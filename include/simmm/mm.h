@@ -154,8 +154,9 @@ enum simmm_thp_policy {
  * struct simmm_mm_stats - per-mm counters.
  * @minor_faults, @major_faults: as the kernel's maj_flt/min_flt (major =
  *   needed I/O: swap-in, file read from the backing store).
- * @cow_faults: write faults that copied a page.
- * @reuse_faults: write faults that reused an exclusive anonymous page.
+ * @cow_faults: write or unshare (GUP read pin) faults that copied a page.
+ * @reuse_faults: write faults that reused an exclusive anonymous page (an
+ *   unshare that reuses the page is not counted, as upstream's PGREUSE).
  * @zero_faults: read faults that mapped the (huge) zero page.
  * @anon_faults: faults that allocated a new anonymous page.
  * @file_faults: faults on file or shmem pages.
@@ -417,7 +418,10 @@ SIMMM_API int simmm_clear_refs_soft_dirty(struct simmm_mm *mm);
 /**
  * simmm_handle_mm_fault() - fault one address in, as HMM and GUP do
  * (handle_mm_fault() with FAULT_FLAG_* bits). The caller holds the mmap
- * lock for read (simmm_mmap_read_lock()).
+ * lock for read (simmm_mmap_read_lock()). SIMMM_FAULT_FLAG_UNSHARE breaks
+ * COW without write access (the page becomes exclusive, reused or copied,
+ * and stays read-only); outside a private mapping it is a read fault, and
+ * with SIMMM_FAULT_FLAG_WRITE a WARN report and SIGSEGV.
  * Return: the vm_fault_t bits (0 = handled, SIMMM_VM_FAULT_* otherwise);
  * SIMMM_VM_FAULT_SIGSEGV for an address without a suitable VMA.
  */

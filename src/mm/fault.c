@@ -31,6 +31,14 @@ static bool is_write(const struct fault *f)
 	return f->flags & SIMMM_FAULT_FLAG_WRITE;
 }
 
+/* FAULT_FLAG_UNSHARE (GUP's R/O pin of a page it may not share): break COW
+ * without writing. simmm__handle_mm_fault() has already dropped the flag
+ * outside COW mappings, as sanitize_fault_flags() does. */
+static bool is_unshare(const struct fault *f)
+{
+	return f->flags & SIMMM_FAULT_FLAG_UNSHARE;
+}
+
 /* ---- entries ------------------------------------------------------------------- */
 
 uint64_t simmm__vm_get_page_prot(uint64_t vm_flags)
@@ -149,12 +157,17 @@ static bool pte_unchanged(struct fault *f)
 	return *slot == f->orig;
 }
 
-static void map_new_anon(struct fault *f, struct simmm_page *folio)
+static void map_new_anon_pte(struct fault *f, struct simmm_page *folio, simmm_entry_t e)
 {
 	simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, true);
 	simmm__lru_add(f->mm->sim, folio);
-	set_pte(f, simmm__mk_pte(f->mm, f->vma, folio->pfn, true));
+	set_pte(f, e);
 	simmm__rss_add(f->mm, f->vma, folio, 1);
+}
+
+static void map_new_anon(struct fault *f, struct simmm_page *folio)
+{
+	map_new_anon_pte(f, folio, simmm__mk_pte(f->mm, f->vma, folio->pfn, true));
 }
 
 static unsigned do_anonymous_page(struct fault *f)
@@ -201,7 +214,31 @@ static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
 }
 
-/* wp_page_copy(): break COW (or the zero page) with a private copy.
+/* The copy's entry (wp_page_copy()). A write fault maps it dirty, and
+ * writable where the VMA is (maybe_mkwrite(pte_mkdirty()): a FOLL_FORCE
+ * write into a PROT_READ VMA gets a dirty read-only copy). An unshare fault
+ * maps it read-only and clean, with the old entry's soft-dirty and uffd-wp
+ * bits (upstream BUG()s on a writable entry there): the pin needs a page
+ * nobody else maps, not write access, and a later write takes an ordinary
+ * wp fault that reuses the exclusive copy. */
+static simmm_entry_t copy_pte(struct fault *f, simmm_pfn_t pfn)
+{
+	simmm_entry_t e = simmm__mk_pte(f->mm, f->vma, pfn, false);
+
+	if (!is_unshare(f)) {
+		e = simmm_pte_mkdirty(e);
+		return f->vma->vm_flags & SIMMM_VM_WRITE ? simmm_pte_mkwrite(e) : e;
+	}
+	if (simmm_pte_soft_dirty(f->orig))
+		e = simmm_pte_mksoft_dirty(e);
+	if (simmm_pte_uffd_wp(f->orig))
+		e = simmm_pte_mkuffd_wp(e);
+	return e;
+}
+
+/* wp_page_copy(): break COW (or the zero page) with a private copy, for a
+ * write fault or an unshare (copy_pte()); the notifier sees CLEAR for
+ * both, as upstream's wp_page_copy() uses whatever the reason.
  *
  * The old folio is held by a reference of our own while the copy is
  * allocated and filled, as do_wp_page() takes one (folio_get()) before it
@@ -211,14 +248,19 @@ static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
  * free it under us. Then the copy read a freed page (often the very frame
  * the allocation returned), pte_same() failed, and GUP's next round swapped
  * the page back in only for the next copy to lose it again: a read pin of a
- * swapped-out page shared after fork (its unshare is a write fault here)
- * failed with -EFAULT once its retries ran out (found by fuzz_mm_ops). With
+ * swapped-out page shared after fork (swapped in, then unshared by a copy;
+ * a write fault before simmm modelled FAULT_FLAG_UNSHARE) failed with
+ * -EFAULT once its retries ran out (found by fuzz_mm_ops). With
  * the reference, reclaim skips the folio (the kernel's refcount freeze in
  * __remove_mapping() would fail). The kernel keeps it until wp_page_copy()
  * returns; simmm drops it once the copy is made: the old folio is not read
  * again, and it is touched again only if pte_same() finds it still mapped
  * (test_rmap_race's cow_fault_vs_device_pingpong migrates the page inside
- * the notifier bracket below, which the longer hold would refuse). */
+ * the notifier bracket below, which the longer hold would refuse; its
+ * unshare_copy_vs_reclaim swaps the page out there, which the kernel's
+ * reclaim would still do under the longer hold, unmapping the folio and only
+ * failing to free it, but simmm's skips a folio with extra references
+ * before unmapping it). */
 static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 {
 	simmm_sim *sim = f->mm->sim;
@@ -240,7 +282,7 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 		simmm__folio_put(sim, folio);
 		return 0;
 	}
-	map_new_anon(f, folio);
+	map_new_anon_pte(f, folio, copy_pte(f, folio->pfn));
 	if (old) {
 		old_folio = simmm__compound_head(sim, old);
 		simmm__page_remove_rmap_pte(sim, old);
@@ -254,28 +296,55 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 	return 0;
 }
 
+/* wp_page_reuse(): maybe_mkwrite(pte_mkdirty()). Writable only where the
+ * VMA is: a FOLL_FORCE write into a PROT_READ private VMA (ptrace) reuses
+ * the page, which GUP then follows through the read-only entry
+ * (can_follow_write_pte()); the entry must not become writable. */
+static void wp_page_reuse(struct fault *f, struct simmm_page *folio)
+{
+	simmm_entry_t e = simmm_pte_mkyoung(simmm_pte_mkdirty(f->orig));
+
+	if (folio->flags & PG_swapcache)
+		folio->flags |= PG_dirty; /* the swap copy is stale now */
+	if (f->vma->vm_flags & SIMMM_VM_WRITE)
+		e = simmm_pte_mkwrite(e);
+	set_pte(f, e);
+	f->mm->stats.reuse_faults++;
+}
+
+/*
+ * do_wp_page(): a write fault on a read-only entry, or an unshare fault
+ * (GUP pinning a page read-only that it may not share).
+ *
+ * In a private mapping an anonymous page that nobody else can see is
+ * reused: it becomes PG_anon_exclusive and, for a write, writable and
+ * dirty; an unshare leaves the entry as it is (no PGREUSE either, as
+ * upstream returns before wp_page_reuse()). Anything else is copied:
+ * a shared anonymous page, a page-cache page, the zero page. That holds
+ * for unshare too: since 6.2 ("mm: extend FAULT_FLAG_UNSHARE support to
+ * anything in a COW mapping") an unshare breaks COW on whatever is not an
+ * exclusive anonymous page, mapping the copy read-only (5.17 to 6.1 only
+ * unshared anonymous pages).
+ */
 static unsigned do_wp_page(struct fault *f)
 {
 	simmm_sim *sim = f->mm->sim;
 	struct simmm_page *page = simmm__vm_normal_page(f->vma, f->orig);
+	struct simmm_page *folio = page ? simmm__compound_head(sim, page) : NULL;
 
 	if (f->vma->vm_flags & SIMMM_VM_SHARED) {
-		/* wp_page_shared() / wp_pfn_shared(): just make it writable. */
+		/* wp_page_shared() / wp_pfn_shared(): just make it writable
+		 * (only writes get here: no unshare in a shared mapping). */
 		if (page)
-			simmm__compound_head(sim, page)->flags |= PG_dirty;
+			folio->flags |= PG_dirty;
 		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
 		return 0;
 	}
-	if (page && !(simmm__compound_head(sim, page)->flags & PG_anon))
-		return wp_page_copy(f, page); /* a page-cache page: always copy */
-	if (page && can_reuse(sim, page)) {
-		struct simmm_page *folio = simmm__compound_head(sim, page);
-
+	if (folio && (folio->flags & PG_anon) && can_reuse(sim, page)) {
 		page->flags |= PG_anon_exclusive;
-		if (folio->flags & PG_swapcache)
-			folio->flags |= PG_dirty; /* the swap copy is stale now */
-		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
-		f->mm->stats.reuse_faults++;
+		if (is_unshare(f))
+			return 0;
+		wp_page_reuse(f, folio);
 		return 0;
 	}
 	if (!page && !simmm_pte_special(f->orig))
@@ -391,6 +460,17 @@ static unsigned swap_in(struct fault *f)
 	}
 	set_pte(f, e);
 	mm->stats.swapin_faults++;
+	/*
+	 * Only a write goes on into do_wp_page(). An unshare (GUP's read pin)
+	 * is a read fault here, as in upstream's do_swap_page(), which checks
+	 * FAULT_FLAG_WRITE alone: a page whose swap entry was exclusive was
+	 * mapped exclusive above; a shared one is mapped read-only and not
+	 * exclusive, and GUP's next round unshares the present page through
+	 * do_wp_page() (reused once no swap entry and no other mm holds it,
+	 * else copied). Upstream also maps exclusive a fresh folio read around
+	 * the swap cache (SWP_SYNCHRONOUS_IO, swap count 1); simmm always
+	 * reads through the swap cache.
+	 */
 	if (is_write(f)) {
 		unsigned ret;
 
@@ -582,9 +662,11 @@ static unsigned handle_pte_fault(struct fault *f)
 		f->orig = simmm_entry_modify(f->orig, simmm__vm_get_page_prot(f->vma->vm_flags));
 		set_pte(f, f->orig);
 	}
-	if (is_write(f) && !simmm_pte_write(f->orig))
+	if ((is_write(f) || is_unshare(f)) && !simmm_pte_write(f->orig))
 		return do_wp_page(f);
-	/* A spurious fault: the hardware would now set young (and dirty). */
+	/* A spurious fault: the hardware would now set young (and dirty). A
+	 * writable entry needs no unsharing: a writable anonymous page is
+	 * exclusive. */
 	f->orig = simmm_pte_mkyoung(f->orig);
 	if (is_write(f))
 		f->orig = simmm_pte_mkdirty(f->orig);
@@ -638,8 +720,9 @@ static unsigned handle_pmd_stage(struct fault *f, bool *done)
 	}
 	if (!t.present)
 		return 0;
-	if (is_write(f) && !simmm_pte_write(t.entry)) {
-		/* do_huge_pmd_wp_page(): reuse, or split and fall back to ptes. */
+	if ((is_write(f) || is_unshare(f)) && !simmm_pte_write(t.entry)) {
+		/* wp_huge_pmd() -> do_huge_pmd_wp_page(): reuse, or split and
+		 * fall back to ptes (a write or an unshare alike). */
 		ret = simmm__do_huge_pmd_wp_page(f->mm, f->vma, f->addr, f->flags);
 		*done = !(ret & SIMMM_VM_FAULT_FALLBACK);
 		return ret;
@@ -666,14 +749,34 @@ static void account_fault(struct simmm_mm *mm, unsigned ret)
 		mm->stats.minor_faults++;
 }
 
+/* sanitize_fault_flags(): FAULT_FLAG_UNSHARE never comes with WRITE (a
+ * WARN, SIGSEGV) and means nothing outside COW mappings, where it becomes
+ * an ordinary read fault. Return: 0 or VM_FAULT_SIGSEGV. */
+static unsigned sanitize_fault_flags(struct simmm_mm *mm, struct simmm_vma *vma, unsigned *flags)
+{
+	if (!(*flags & SIMMM_FAULT_FLAG_UNSHARE))
+		return 0;
+	if (*flags & SIMMM_FAULT_FLAG_WRITE) {
+		simmm__report(mm->sim, SIMMM_REPORT_WARN,
+			      "handle_mm_fault: FAULT_FLAG_UNSHARE with FAULT_FLAG_WRITE");
+		return SIMMM_VM_FAULT_SIGSEGV;
+	}
+	if (!simmm__is_cow_mapping(vma->vm_flags))
+		*flags &= ~SIMMM_FAULT_FLAG_UNSHARE;
+	return 0;
+}
+
 unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
 				unsigned flags)
 {
-	struct fault f = {.mm = mm, .vma = vma, .real = addr, .flags = flags,
+	struct fault f = {.mm = mm, .vma = vma, .real = addr,
 			  .addr = addr & ~(mm->sim->page_size - 1)};
-	unsigned ret;
+	unsigned ret = sanitize_fault_flags(mm, vma, &flags);
 	bool done;
 
+	if (ret)
+		return ret; /* an error: not accounted (mm_account_fault()) */
+	f.flags = flags;
 	if (vma->vm_flags & SIMMM_VM_HUGETLB) {
 		ret = simmm__hugetlb_fault(mm, vma, addr, flags);
 		if (!(ret & SIMMM_VM_FAULT_ERROR))

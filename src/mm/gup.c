@@ -6,7 +6,9 @@
  * page up (follow_page_mask()), and if it is missing, not writable for
  * FOLL_WRITE, or a shared anonymous page a pin must not hold
  * (gup_must_unshare()), fault it (faultin_page(): FAULT_FLAG_WRITE or
- * FAULT_FLAG_UNSHARE) and look again. The reference (try_grab_folio()):
+ * FAULT_FLAG_UNSHARE, the latter allowed without VM_WRITE and ending with
+ * an exclusive page, reused or a read-only copy) and look again. The
+ * reference (try_grab_folio()):
  *   FOLL_GET: +1 on the folio;
  *   FOLL_PIN: small folio +GUP_PIN_COUNTING_BIAS; large folio +1 and
  *             +1 pincount (head->u.pincount);
@@ -46,26 +48,29 @@ static bool is_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn)
 	return pfn == simmm__zero_pfn(sim) || simmm__is_huge_zero_pfn(sim, pfn);
 }
 
-/* gup_must_unshare(): a pin of a shared anonymous page would see a page
- * that a later COW takes away; unshare first so the pin is exclusive. */
-static bool must_unshare(simmm_sim *sim, struct simmm_page *page, unsigned flags)
+/*
+ * gup_must_unshare(): must a pin unshare @page before holding it? A read
+ * pin of a shared anonymous page would hold a page that a later COW takes
+ * away from under it; unshare first (FAULT_FLAG_UNSHARE) so the pin is
+ * exclusive. A write pin needs no check: a writable entry of an anonymous
+ * page is exclusive. Since 6.2 ("mm/gup: reliable R/O long-term pinning in
+ * COW mappings") a R/O FOLL_LONGTERM pin also unshares anything else a COW
+ * mapping maps (a page-cache page, the zero pages): the next write would
+ * replace it; short-term pins have snapshot semantics and keep it.
+ */
+static bool must_unshare(simmm_sim *sim, struct simmm_vma *vma, struct simmm_page *page,
+			 unsigned flags)
 {
 	struct simmm_page *folio = simmm__compound_head(sim, page);
 
-	if (!(flags & SIMMM_FOLL_PIN) || (flags & SIMMM_FOLL_WRITE) || !(folio->flags & PG_anon))
+	if (!(flags & SIMMM_FOLL_PIN) || (flags & SIMMM_FOLL_WRITE))
 		return false;
+	if (!(folio->flags & PG_anon))
+		return (flags & SIMMM_FOLL_LONGTERM) && simmm__is_cow_mapping(vma->vm_flags);
 	return !(page->flags & PG_anon_exclusive);
 }
 
-enum follow_result { FOLLOW_OK, FOLLOW_FAULT, FOLLOW_UNSHARE, FOLLOW_SPLIT, FOLLOW_FAULT_WRITE };
-
-/* The fault handler left the page shared after FAULT_FLAG_UNSHARE (a
- * handler without unshare support): break COW with a write fault where
- * the VMA allows it, else pin the shared page (pre-5.17 behaviour). */
-static enum follow_result unshare_fallback(struct simmm_vma *vma)
-{
-	return (vma->vm_flags & SIMMM_VM_WRITE) ? FOLLOW_FAULT_WRITE : FOLLOW_OK;
-}
+enum follow_result { FOLLOW_OK, FOLLOW_FAULT, FOLLOW_UNSHARE, FOLLOW_SPLIT };
 
 /* follow_page_mask(): the page at @addr if the access @flags asks for is
  * possible through the current entry. */
@@ -90,17 +95,16 @@ static enum follow_result follow_page(struct simmm_mm *mm, struct simmm_vma *vma
 		    !(page->flags & PG_anon_exclusive) || (vma->vm_flags & SIMMM_VM_WRITE))
 			return FOLLOW_FAULT;
 	}
-	if (is_zero_pfn(sim, t.pfn)) {
-		*pfn = t.pfn;
-		return FOLLOW_OK;
-	}
 	page = simmm__pfn_to_page(sim, t.pfn);
-	if (!page || (simmm_pte_special(t.entry) && !simmm_pte_devmap(t.entry))) {
+	if (!page || (simmm_pte_special(t.entry) && !simmm_pte_devmap(t.entry) &&
+		      !is_zero_pfn(sim, t.pfn))) {
 		*err = -EFAULT; /* no struct page (vm_normal_page() NULL) */
 		return FOLLOW_OK;
 	}
 	*pfn = t.pfn;
-	return must_unshare(sim, page, flags) ? FOLLOW_UNSHARE : FOLLOW_OK;
+	if (simmm_pte_write(t.entry))
+		return FOLLOW_OK;
+	return must_unshare(sim, vma, page, flags) ? FOLLOW_UNSHARE : FOLLOW_OK;
 }
 
 /* faultin_page(). Returns 0 or an errno. */
@@ -182,29 +186,29 @@ static int gup_longterm_check(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_
 	return g->lru->longterm_fn(sim, mm, addr, page) ? -EFAULT : -EAGAIN;
 }
 
-/* One page: returns 0 with *pfn referenced, or an errno. */
+/*
+ * One page: returns 0 with *pfn referenced, or an errno. Each round looks
+ * the page up and, if the entry does not allow the access or the page must
+ * be unshared first, faults and looks again (__get_user_pages()). An
+ * unshare that does not finish in one fault is simply faulted again, as
+ * upstream retries -EMLINK: a shared swap entry is swapped in first (a read
+ * fault, still shared), or the copy lost its pte_same() check to a
+ * concurrent change. Bounded by GUP_MAX_RETRIES rounds (-EFAULT).
+ */
 static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn)
 {
 	struct simmm_vma *vma = simmm__vma_lookup(mm, addr);
 	int err = vma ? gup_check_vma(vma, flags) : -EFAULT;
-
-	bool unshared = false;
 
 	for (int tries = 0; !err && tries < GUP_MAX_RETRIES; tries++) {
 		enum follow_result r = follow_page(mm, vma, addr, flags, pfn, &err);
 
 		if (err)
 			break;
-		if (r == FOLLOW_UNSHARE && unshared)
-			r = unshare_fallback(vma);
 		if (r == FOLLOW_SPLIT)
 			err = simmm__split_huge_pmd(mm, vma, addr);
-		else if (r == FOLLOW_UNSHARE)
-			err = gup_faultin(mm, vma, addr, flags, unshared = true);
-		else if (r == FOLLOW_FAULT_WRITE)
-			err = gup_faultin(mm, vma, addr, flags | SIMMM_FOLL_WRITE, false);
 		else if (r != FOLLOW_OK)
-			err = gup_faultin(mm, vma, addr, flags, false);
+			err = gup_faultin(mm, vma, addr, flags, r == FOLLOW_UNSHARE);
 		else if ((err = gup_longterm_check(mm, addr, *pfn, flags)) == -EAGAIN)
 			err = 0; /* migrated away: look again */
 		else if (!err) {

@@ -204,14 +204,16 @@ static struct simmm_page *pmd_folio(simmm_sim *sim, simmm_entry_t e)
 	return p && p->refcount > 0 ? p : NULL;
 }
 
-/* The anon folio is ours alone: every page anon-exclusive, or nobody else
- * holds a reference (do_huge_pmd_wp_page()'s reuse test). */
+/* The anon folio is ours alone (do_huge_pmd_wp_page()'s reuse test): it
+ * is anon-exclusive, or nobody else holds a reference (a pin is one). */
 static bool thp_exclusive(simmm_sim *sim, struct simmm_page *folio)
 {
-	if (!(folio->flags & PG_anon) || simmm__folio_maybe_dma_pinned(sim, folio))
+	if (!(folio->flags & PG_anon))
 		return false;
 	if (folio->flags & PG_anon_exclusive)
 		return true;
+	if (simmm__folio_maybe_dma_pinned(sim, folio))
+		return false;
 	return folio->refcount == 1 && simmm__folio_mapcount(sim, folio) == 1;
 }
 
@@ -223,23 +225,29 @@ unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 	struct simmm_page *folio;
 	simmm_entry_t *slot, e;
 
-	(void)flags;
 	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot) ||
 	    !simmm_entry_is_leaf(*slot, SIMMM_LVL_PMD))
 		return SIMMM_VM_FAULT_FALLBACK;
 	e = *slot;
 	folio = pmd_folio(sim, e);
-	if (folio && (vma->vm_flags & SIMMM_VM_WRITE) && thp_exclusive(sim, folio)) {
-		/* Reuse: wp_huge_pmd() -> maybe_pmd_mkwrite(pmd_mkdirty()). */
+	if (folio && thp_exclusive(sim, folio)) {
 		for (uint64_t i = 0; i < (1ULL << folio->order); i++)
 			simmm__pfn_to_page(sim, folio->pfn + i)->flags |= PG_anon_exclusive;
-		e = simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(e)));
+		/* An unshare (GUP's read pin) only needed the page exclusive:
+		 * the PMD stays read-only and clean, VM_WRITE or not. */
+		if (flags & SIMMM_FAULT_FLAG_UNSHARE)
+			return 0;
+		/* Reuse: maybe_pmd_mkwrite(pmd_mkdirty()), so a FOLL_FORCE
+		 * write into a read-only VMA reuses without a writable PMD. */
+		e = simmm_pte_mkyoung(simmm_pte_mkdirty(e));
+		if (vma->vm_flags & SIMMM_VM_WRITE)
+			e = simmm_pte_mkwrite(e);
 		simmm_pgtable_set(mm->pgt, haddr, SIMMM_LVL_PMD, e);
 		mm->stats.reuse_faults++;
 		return 0;
 	}
 	/* Huge zero page or a shared THP: split the PMD and let the PTE path
-	 * COW one small page (upstream since v5.8). */
+	 * COW (or unshare) one small page (upstream since v5.8). */
 	if (simmm__split_huge_pmd(mm, vma, haddr))
 		return SIMMM_VM_FAULT_OOM;
 	return SIMMM_VM_FAULT_FALLBACK;

@@ -182,14 +182,16 @@ struct hfault {
 	unsigned order;
 	enum simmm_level lvl;
 	bool write;
+	bool unshare; /* FAULT_FLAG_UNSHARE: a private (COW) mapping */
 };
 
+/* make_huge_pte(): writable and dirty only if @write and the VMA has
+ * VM_WRITE, else read-only and clean; young. */
 static simmm_entry_t huge_pte(struct hfault *f, simmm_pfn_t pfn, bool write)
 {
 	simmm_entry_t e = simmm__mk_pte(f->mm, f->vma, pfn, write);
 
-	e = simmm_entry_mkleaf(simmm_pte_mkyoung(e));
-	return write ? simmm_pte_mkdirty(e) : e;
+	return simmm_entry_mkleaf(simmm_pte_mkyoung(e));
 }
 
 /* hugetlb_no_page(): a none entry. */
@@ -232,19 +234,31 @@ static bool hugetlb_exclusive(simmm_sim *sim, struct simmm_page *folio)
 	       (folio->refcount == 1 && simmm__folio_mapcount(sim, folio) == 1);
 }
 
-/* hugetlb_wp(): a write to a read-only private huge page. */
+/*
+ * hugetlb_wp(): a write or an unshare (GUP's read pin) of a read-only
+ * private huge page. A page nobody else can see is reused: marked
+ * anon-exclusive and, for a write, made writable and dirty if the VMA is
+ * writable (set_huge_ptep_maybe_writable()); an unshare leaves the entry
+ * as it was. Otherwise the whole huge page is copied, the copy mapped
+ * read-only and clean for an unshare (make_huge_pte(vma, folio, !unshare)),
+ * inside one MMU_NOTIFY_CLEAR bracket either way; uffd-wp carries over.
+ */
 static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 {
 	simmm_sim *sim = f->mm->sim;
 	struct simmm_page *folio = simmm__pfn_to_page(sim, simmm_pte_pfn(old)), *copy;
 	uint64_t nr = 1ULL << f->order;
 	struct simmm_change c;
+	simmm_entry_t e;
 
 	if (!(folio->flags & PG_anon) || hugetlb_exclusive(sim, folio)) {
 		for (uint64_t i = 0; i < nr && (folio->flags & PG_anon); i++)
 			simmm__pfn_to_page(sim, folio->pfn + i)->flags |= PG_anon_exclusive;
-		simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl,
-				  simmm_pte_mkdirty(simmm_pte_mkwrite(simmm_pte_mkyoung(old))));
+		if (f->unshare)
+			return 0;
+		if (f->vma->vm_flags & SIMMM_VM_WRITE)
+			simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl,
+					  simmm_pte_mkdirty(simmm_pte_mkwrite(simmm_pte_mkyoung(old))));
 		f->mm->stats.reuse_faults++;
 		return 0;
 	}
@@ -262,7 +276,10 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 		simmm__folio_put(sim, copy);
 		return SIMMM_VM_FAULT_RETRY;
 	}
-	simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl, huge_pte(f, copy->pfn, true));
+	e = huge_pte(f, copy->pfn, !f->unshare);
+	if (simmm_pte_uffd_wp(old))
+		e = simmm_pte_mkuffd_wp(e);
+	simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl, e);
 	simmm__folio_remove_rmap_entire(sim, folio);
 	simmm__folio_put(sim, folio);
 	simmm__folio_add_new_anon_rmap(copy, f->vma, f->haddr, true);
@@ -274,8 +291,8 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 /**
  * simmm__hugetlb_fault() - hugetlb_fault() for an address of a VM_HUGETLB
  * VMA: map the huge page (shared: the file's page; private: a new
- * anonymous page) as a PMD or PUD leaf, or copy/reuse on a write to a
- * read-only private page.
+ * anonymous page) as a PMD or PUD leaf, or copy/reuse on a write or an
+ * unshare (FAULT_FLAG_UNSHARE) of a read-only private page.
  * Context: mmap lock held (read).
  * Return: 0; VM_FAULT_SIGBUS (no huge page available, or a size the
  * geometry cannot map); VM_FAULT_OOM (page-table or metadata allocation).
@@ -285,7 +302,8 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 {
 	simmm_sim *sim = mm->sim;
 	struct hfault f = {.mm = mm, .vma = vma, .order = vma->hugetlb_order,
-			   .write = (flags & SIMMM_FAULT_FLAG_WRITE) != 0};
+			   .write = (flags & SIMMM_FAULT_FLAG_WRITE) != 0,
+			   .unshare = (flags & SIMMM_FAULT_FLAG_UNSHARE) != 0};
 	simmm_entry_t *slot;
 	int err;
 
@@ -301,7 +319,9 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 		return hugetlb_no_page(&f);
 	if (err || !simmm_entry_is_leaf(*slot, f.lvl))
 		return SIMMM_VM_FAULT_SIGBUS; /* migration entries: not modelled */
-	if (f.write && !simmm_pte_write(*slot)) {
+	if ((f.write || f.unshare) && !simmm_pte_write(*slot)) {
+		/* Only writes get here in a shared mapping (no unshare outside
+		 * COW mappings, see sanitize_fault_flags()). */
 		if (vma->vm_flags & SIMMM_VM_SHARED)
 			return simmm_pgtable_set(mm->pgt, f.haddr, f.lvl,
 						 simmm_pte_mkdirty(simmm_pte_mkwrite(*slot)))

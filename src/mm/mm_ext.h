@@ -130,11 +130,14 @@ int simmm__lru_check(simmm_sim *sim);
 
 /* ---- huge.c ------------------------------------------------------------------- */
 
-/* do_huge_pmd_wp_page(): a write fault on a present read-only PMD leaf.
- * Reuses an exclusive THP (mkwrite), otherwise splits the PMD (huge zero
- * page: into zero-page ptes) and returns VM_FAULT_FALLBACK so the caller
- * retries at PTE level, where the small-page COW happens (upstream since
- * v5.8). Called by fault.c with the mmap lock held for read. */
+/* do_huge_pmd_wp_page(): a write or unshare fault (@flags) on a present
+ * read-only PMD leaf. Reuses a THP nobody else can see: marks it
+ * anon-exclusive and, for a write, dirty and writable where the VMA is
+ * (an unshare leaves the PMD as it was). Otherwise splits the PMD (huge
+ * zero page: into zero-page ptes) and returns VM_FAULT_FALLBACK so the
+ * caller retries at PTE level, where the small-page COW or unshare copy
+ * happens (upstream since v5.8). Called by fault.c with the mmap lock held
+ * for read. */
 unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 				    simmm_addr_t addr, unsigned flags);
 /* Is @pfn the huge zero folio (any of its pages)? */
