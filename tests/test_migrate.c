@@ -676,6 +676,7 @@ static void device_exclusive(void **state)
 	simmm_pfn_t p, q;
 	simmm_entry_t e;
 	char c = 42;
+	unsigned clear0;
 
 	(void)state;
 	assert_int_equal(simmm_make_device_exclusive(f->mm, a, &f->dev, &p), -EINVAL); /* no lock */
@@ -693,13 +694,15 @@ static void device_exclusive(void **state)
 	TU_CHECK(f->sim);
 	TU_ASSERT_OK(simmm_unlock_page(f->sim, p));
 	assert_true(simmm_page_put(f->sim, p) >= 1);
-	/* The CPU takes it back: EXCLUSIVE again, owner NULL, pte writable. */
+	/* The CPU takes it back: CLEAR with owner NULL (6.15+), pte writable. */
+	clear0 = f->rec.events[SIMMM_MMU_NOTIFY_CLEAR];
 	TU_ASSERT_OK(simmm_mm_access(f->mm, a, &c, 1, SIMMM_ACCESS_WRITE));
 	e = tu_pte(f->mm, a);
 	assert_true(simmm_pte_present(e) && simmm_pte_write(e));
 	assert_int_equal(simmm_pte_pfn(e), p);
-	assert_int_equal(f->rec.events[SIMMM_MMU_NOTIFY_EXCLUSIVE], 2);
-	assert_null(f->rec.owner[SIMMM_MMU_NOTIFY_EXCLUSIVE]);
+	assert_int_equal(f->rec.events[SIMMM_MMU_NOTIFY_EXCLUSIVE], 1);
+	assert_int_equal(f->rec.events[SIMMM_MMU_NOTIFY_CLEAR], clear0 + 1);
+	assert_null(f->rec.owner[SIMMM_MMU_NOTIFY_CLEAR]);
 	assert_int_equal(STAT(f, exclusive_faults), 1);
 	TU_CHECK(f->sim);
 	/* Not anonymous: -EOPNOTSUPP. */

@@ -53,7 +53,8 @@ enum simmm_mmu_notifier_event {
 	SIMMM_MMU_NOTIFY_SOFT_DIRTY,     /* clearing soft-dirty */
 	SIMMM_MMU_NOTIFY_RELEASE,        /* exit: the whole address space */
 	SIMMM_MMU_NOTIFY_MIGRATE,        /* migrate_vma / device migration (owner set) */
-	SIMMM_MMU_NOTIFY_EXCLUSIVE,      /* make_device_exclusive (owner set) */
+	SIMMM_MMU_NOTIFY_EXCLUSIVE,      /* conversion to device-exclusive (owner set); the
+					  * CPU's fault-back is CLEAR, owner NULL (6.15+) */
 	SIMMM_MMU_NOTIFY_NR_EVENTS,
 };
 

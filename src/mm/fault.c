@@ -546,7 +546,11 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 	return ret;
 }
 
-/* remove_device_exclusive_entry(): put the original writable pte back. */
+/* remove_device_exclusive_entry(): put the original writable pte back.
+ * The invalidation is MMU_NOTIFY_CLEAR with no owner, as upstream since
+ * 6.15 (the device-exclusive fixes that redefined MMU_NOTIFY_EXCLUSIVE as
+ * the conversion *to* device-exclusive only; before, the fault-back sent
+ * EXCLUSIVE with a NULL owner). No owner: every device invalidates. */
 static unsigned device_exclusive_fault(struct fault *f, struct simmm_page *page)
 {
 	simmm_sim *sim = f->mm->sim;
@@ -560,7 +564,7 @@ static unsigned device_exclusive_fault(struct fault *f, struct simmm_page *page)
 		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
 	}
 	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
-			    SIMMM_MMU_NOTIFY_EXCLUSIVE, NULL);
+			    SIMMM_MMU_NOTIFY_CLEAR, NULL);
 	if (simmm_pgtable_lookup(f->mm->pgt, f->addr, SIMMM_LVL_PTE, &f->slot) == 0 &&
 	    *f->slot == f->orig) {
 		e = simmm_pte_mkold(simmm__mk_pte(f->mm, f->vma, page->pfn, true));
