@@ -122,6 +122,19 @@ static void race_run(struct race *r)
 	TU_CHECK(r->sim);
 }
 
+/* Spawn the gated task @gname (the one whose bracket the gate stops) and
+ * the other, @oname, then run both to the end. */
+static void race_pair(struct race *r, const char *gname, simmm_task_fn gfn, const char *oname,
+		      simmm_task_fn ofn)
+{
+	int a = simmm_sched_spawn(r->sim, gname, gfn, r);
+
+	assert_true(a > 0);
+	r->g.task = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, oname, ofn, r) > 0);
+	race_run(r);
+}
+
 static void race_free(struct race *r)
 {
 	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&r->g.mn, r->mm));
@@ -157,15 +170,10 @@ static void task_reclaim(simmm_sim *sim, void *arg)
 static void reclaim_vs_unmap(bool exit)
 {
 	struct race *r = race_new();
-	int a;
 
 	r->exit = exit;
 	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
-	a = simmm_sched_spawn(r->sim, "reclaim", task_reclaim, r);
-	assert_true(a > 0);
-	r->g.task = (uint32_t)a;
-	assert_true(simmm_sched_spawn(r->sim, exit ? "exit" : "munmap", task_unmap, r) > 0);
-	race_run(r);
+	race_pair(r, "reclaim", task_reclaim, exit ? "exit" : "munmap", task_unmap);
 	assert_int_equal(r->g.stops, 1);
 	/* The VMA could not go while the walk was inside it. */
 	assert_false(r->g.other_done_inside);
@@ -201,7 +209,6 @@ static void evict_walk_vs_munmap(void **state)
 {
 	struct race *r = race_new();
 	uint64_t migrated = 0;
-	int a;
 	(void)state;
 
 	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
@@ -210,11 +217,7 @@ static void evict_walk_vs_munmap(void **state)
 	assert_int_equal(migrated, 1);
 	assert_true(simmm_is_device_private_entry(tu_pte(r->mm, r->a)));
 	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
-	a = simmm_sched_spawn(r->sim, "evict", task_evict, r);
-	assert_true(a > 0);
-	r->g.task = (uint32_t)a;
-	assert_true(simmm_sched_spawn(r->sim, "munmap", task_unmap, r) > 0);
-	race_run(r);
+	race_pair(r, "evict", task_evict, "munmap", task_unmap);
 	assert_int_equal(r->g.stops, 1);
 	assert_false(r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
@@ -269,16 +272,11 @@ static void reclaim_vs_dontneed_swapcache(void **state)
 {
 	struct race *r = race_new();
 	uint64_t used = 1;
-	int a;
 	(void)state;
 
 	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
 	r->g.at_end = true;
-	a = simmm_sched_spawn(r->sim, "reclaim", task_reclaim, r);
-	assert_true(a > 0);
-	r->g.task = (uint32_t)a;
-	assert_true(simmm_sched_spawn(r->sim, "dontneed", task_dontneed, r) > 0);
-	race_run(r);
+	race_pair(r, "reclaim", task_reclaim, "dontneed", task_dontneed);
 	assert_true(r->g.stops == 1 && r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
@@ -312,7 +310,6 @@ static void two_cpus_fault_one_device_page(void **state)
 {
 	struct race *r = race_new();
 	uint64_t migrated = 0;
-	int a;
 	(void)state;
 
 	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
@@ -320,11 +317,7 @@ static void two_cpus_fault_one_device_page(void **state)
 				  &migrated));
 	assert_int_equal(migrated, 1);
 	r->dev.no_backoff = true;
-	a = simmm_sched_spawn(r->sim, "cpu0", task_read, r);
-	assert_true(a > 0);
-	r->g.task = (uint32_t)a;
-	assert_true(simmm_sched_spawn(r->sim, "cpu1", task_read, r) > 0);
-	race_run(r);
+	race_pair(r, "cpu0", task_read, "cpu1", task_read);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_c);
 	assert_int_equal(r->dev.to_ram_done, 1);
@@ -369,18 +362,13 @@ static void cow_fault_vs_device_pingpong(void **state)
 	struct race *r = race_new();
 	struct simmm_mm *child;
 	char c = 0;
-	int a;
 	(void)state;
 
 	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
 	TU_ASSERT_OK(simmm_fork(r->mm, &child));
 	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
 	r->g.max_stops = ROUNDS;
-	a = simmm_sched_spawn(r->sim, "cpu", task_cow_write, r);
-	assert_true(a > 0);
-	r->g.task = (uint32_t)a;
-	assert_true(simmm_sched_spawn(r->sim, "dev", task_pingpong, r) > 0);
-	race_run(r);
+	race_pair(r, "cpu", task_cow_write, "dev", task_pingpong);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
 	assert_int_equal(r->g.stops, ROUNDS);
@@ -527,16 +515,11 @@ static void unshare_copy_vs_reclaim(void **state)
 	struct simmm_mm *child;
 	struct simmm_translation t;
 	char c = 0;
-	int a;
 	(void)state;
 
 	TU_ASSERT_OK(simmm_fork(r->mm, &child));
 	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
-	a = simmm_sched_spawn(r->sim, "pin", task_pin_read, r);
-	assert_true(a > 0);
-	r->g.task = (uint32_t)a;
-	assert_true(simmm_sched_spawn(r->sim, "reclaim", task_reclaim_inside, r) > 0);
-	race_run(r);
+	race_pair(r, "pin", task_pin_read, "reclaim", task_reclaim_inside);
 	assert_true(r->g.stops == 1 && r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
