@@ -16,6 +16,17 @@ static bool anon_exclusive(simmm_sim *sim, simmm_pfn_t pfn)
 	return simmm__pfn_to_page(sim, pfn)->flags & PG_anon_exclusive;
 }
 
+/* What an unshare leaves: @t maps @pfn read-only and clean, and the page is
+ * PG_anon_exclusive. */
+static void assert_unshared(simmm_sim *sim, struct simmm_translation t, simmm_pfn_t pfn)
+{
+	assert_true(t.present);
+	assert_int_equal(t.pfn, pfn);
+	assert_false(t.write);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true(anon_exclusive(sim, pfn));
+}
+
 static void test_get_put(void **state)
 {
 	(void)state;
@@ -264,11 +275,7 @@ static void test_pin_unshare_copy_writable_vma(void **state)
 	TU_CHECK(sim);
 	struct simmm_translation t = mx_tr(mm, a);
 	assert_int_not_equal(pfn, orig);
-	assert_int_equal(t.pfn, pfn);
-	assert_true(t.present);
-	assert_false(t.write);
-	assert_false(simmm_pte_dirty(t.entry));
-	assert_true(anon_exclusive(sim, pfn));
+	assert_unshared(sim, t, pfn);
 	assert_int_equal(mx_page(sim, pfn).refcount, 1 + BIAS);
 	assert_int_equal(mx_page(sim, pfn).mapcount, 1);
 	assert_int_equal(mx_page(sim, orig).mapcount, 1);
@@ -320,10 +327,7 @@ static void test_pin_unshare_copy_readonly_vma(void **state)
 	TU_CHECK(sim);
 	struct simmm_translation t = mx_tr(mm, a);
 	assert_int_not_equal(pfn, orig);
-	assert_int_equal(t.pfn, pfn);
-	assert_false(t.write);
-	assert_false(simmm_pte_dirty(t.entry));
-	assert_true(anon_exclusive(sim, pfn));
+	assert_unshared(sim, t, pfn);
 	assert_int_equal(mx_page(sim, orig).mapcount, 1);
 	assert_int_equal(mx_tr(child, a).pfn, orig);
 	mx_expect(mm, a, 1);
@@ -419,10 +423,7 @@ static void test_pin_unshare_swapped(void **state)
 	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
 	TU_CHECK(sim);
 	struct simmm_translation t = mx_tr(mm, a);
-	assert_int_equal(t.pfn, pfn);
-	assert_false(t.write);
-	assert_false(simmm_pte_dirty(t.entry));
-	assert_true(anon_exclusive(sim, pfn));
+	assert_unshared(sim, t, pfn);
 	assert_int_equal(mx_stats(mm).swapin_faults, st.swapin_faults + 1);
 	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults + 1);
 	/* The swapped-in page stays in the swap cache for the child. */
@@ -444,10 +445,7 @@ static void test_pin_unshare_swapped(void **state)
 	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pfn), 1);
 	TU_CHECK(sim);
 	t = mx_tr(mm, a + PS);
-	assert_int_equal(t.pfn, pfn);
-	assert_false(t.write);
-	assert_false(simmm_pte_dirty(t.entry));
-	assert_true(anon_exclusive(sim, pfn));
+	assert_unshared(sim, t, pfn);
 	assert_int_equal(mx_stats(mm).cow_faults, st.cow_faults);
 	assert_int_equal(mx_stats(mm).swapin_faults, st.swapin_faults + 1);
 	assert_int_equal(mx_swap_used(sim), 0);
@@ -664,11 +662,8 @@ static void test_pin_unshare_thp(void **state)
 	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
 	assert_int_equal(mx_tr(mm, a).pfn, ha);
 	struct simmm_translation t = mx_tr(mm, a + PS);
-	assert_int_equal(t.pfn, pfn);
 	assert_true(pfn < ha || pfn >= ha + 512);
-	assert_false(t.write);
-	assert_false(simmm_pte_dirty(t.entry));
-	assert_true(anon_exclusive(sim, pfn));
+	assert_unshared(sim, t, pfn);
 	assert_int_equal(mx_tr(child, a).level, SIMMM_LVL_PMD);
 	assert_int_equal(mx_tr(child, a + PS).pfn, ha + 1);
 	mx_expect(mm, a + PS, 2);
