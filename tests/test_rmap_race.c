@@ -20,6 +20,9 @@
  *  9. a read pin's unshare copy losing its pte_same() check to reclaim must
  *     still end with an exclusive read-only copy (GUP fell back to a write
  *     fault after a first unshare).
+ * 10. a CPU write to a device-exclusive page while a device keeps taking
+ *     its folio lock gave up after 8 faults, each of which had slept on
+ *     the lock and been woken: progress, not a livelock.
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -542,6 +545,74 @@ static void unshare_copy_vs_reclaim(void **state)
 	race_free(r);
 }
 
+/* 10. The device takes the folio lock LOCK_ROUNDS times, sleeping with it;
+ * the replay schedule lets it take the lock again after the CPU was woken
+ * and before the CPU's refault tries it, so every CPU fault sleeps
+ * in remove_device_exclusive_entry()'s folio_lock_or_retry(), is woken,
+ * and finds the entry unchanged. Each is progress: the write succeeds once
+ * the device is done (fuzz_races found -EDEADLK here). */
+#define LOCK_ROUNDS 12
+
+static void task_lock_rounds(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < LOCK_ROUNDS; i++) {
+		if (simmm_trylock_page(sim, r->pin) != 1) {
+			r->err_b = -EBUSY;
+			return;
+		}
+		simmm_sched_sleep(sim, 1);
+		r->err_b = simmm_unlock_page(sim, r->pin);
+		if (r->err_b)
+			return;
+		r->g.rounds++;
+	}
+}
+
+static void task_write_y(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+
+	(void)sim;
+	r->err_a = simmm_mm_access(r->mm, r->a, "y", 1, SIMMM_ACCESS_WRITE);
+}
+
+static void exclusive_fault_vs_lock_holder(void **state)
+{
+	struct race *r = race_new();
+	uint8_t sched[256];
+	struct simmm_mm_stats st;
+	char c = 0;
+	(void)state;
+
+	/* Alternating choices (1, 0, 1, 0...) give the device the lock again
+	 * between the CPU's wakeup and its refault's trylock in every round
+	 * (without the rule, the write fails with -EDEADLK after 9 faults). */
+	for (size_t i = 0; i < sizeof(sched); i++)
+		sched[i] = (uint8_t)!(i & 1);
+
+	TU_ASSERT_OK(simmm_mmap_read_lock(r->mm));
+	TU_ASSERT_OK(simmm_make_device_exclusive(r->mm, r->a, r, &r->pin));
+	TU_ASSERT_OK(simmm_mmap_read_unlock(r->mm));
+	TU_ASSERT_OK(simmm_unlock_page(r->sim, r->pin));
+	assert_true(simmm_page_put(r->sim, r->pin) >= 1);
+	assert_true(simmm_is_device_exclusive_entry(tu_pte(r->mm, r->a)));
+	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, sizeof(sched)));
+	assert_true(simmm_sched_spawn(r->sim, "dev", task_lock_rounds, r) > 0);
+	assert_true(simmm_sched_spawn(r->sim, "cpu", task_write_y, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_b);
+	assert_int_equal(r->g.rounds, LOCK_ROUNDS);
+	TU_ASSERT_OK(r->err_a);
+	assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+	TU_ASSERT_OK(simmm_mm_stats(r->mm, &st));
+	assert_int_equal(st.exclusive_faults, 1);
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'y');
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -557,6 +628,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(evict_scan_vs_cpu_fault),
 		cmocka_unit_test(collect_vs_cpu_fault),
 		cmocka_unit_test(unshare_copy_vs_reclaim),
+		cmocka_unit_test(exclusive_fault_vs_lock_holder),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

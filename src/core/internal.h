@@ -76,6 +76,13 @@ struct simmm_sched;  /* src/core/sched*.c */
  * gives the spinlock's atomicity by not switching, so the trylock must not
  * switch either. 1 taken, 0 busy, -EINVAL. */
 int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key);
+/* simmm_bit_unlock() without its scheduling point: the caller has one
+ * more thing to do that the kernel does without sleeping (unlock_page();
+ * put_page()) and takes the point after it. 0, -EINVAL, -EPERM. */
+int simmm__bit_unlock_nosched(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key);
+/* How many of the current task's blocking waits another task has ended (a
+ * wake, not a timeout); 0 outside a task. Progress made elsewhere. */
+uint64_t simmm__sched_nr_woken(simmm_sim *sim);
 
 
 struct simmm_hook {

@@ -310,6 +310,11 @@ uint32_t simmm_sched_current(const simmm_sim *sim)
 	return simmm__sim_ok(sim) ? sim->cur_task : 0;
 }
 
+uint64_t simmm__sched_nr_woken(simmm_sim *sim)
+{
+	return sim->sched && sim->cur_task ? sim->sched->cur->nr_woken : 0;
+}
+
 uint32_t simmm_sched_nr_tasks(const simmm_sim *sim)
 {
 	if (!simmm__sim_ok(sim) || !sim->sched)

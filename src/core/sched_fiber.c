@@ -248,6 +248,8 @@ int simmm__sched_wait(struct simmm_sched *s, const struct simmm_waitinfo *w,
 	s->nr_blocked++;
 	simmm__sched_trace(s, SIMMM_EV_WAIT, w->id, w->kind, 0);
 	sched_switch_away(s, false);
+	if (!t->timed_out)
+		t->nr_woken++;
 	return t->timed_out ? -ETIMEDOUT : 0;
 }
 

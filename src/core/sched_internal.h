@@ -73,6 +73,7 @@ struct simmm_task {
 	unsigned atomic;              /* spinlocks held */
 	unsigned nonblock;            /* non-blockable sections entered */
 	uint64_t prio;                /* PCT priority, higher runs first */
+	uint64_t nr_woken;            /* blocking waits another task ended */
 };
 
 /* Lockdep state: classes, the dependency graph, the key -> class map. */

@@ -494,7 +494,7 @@ int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uin
 	return 1;
 }
 
-int simmm_bit_unlock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
+int simmm__bit_unlock_nosched(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
 {
 	struct simmm_sched *s;
 
@@ -511,8 +511,16 @@ int simmm_bit_unlock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key
 	simmm__ld_release_bit(s, word, key);
 	lk_trace(s, SIMMM_EV_LOCK_RELEASE, key, SIMMM_LOCK_BIT, SIMMM_LOCK_WRITE);
 	simmm__sched_wake(s, word, key, key);
-	simmm__sched_point(s, "bit_unlock");
 	return 0;
+}
+
+int simmm_bit_unlock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
+{
+	int err = simmm__bit_unlock_nosched(sim, word, mask, key);
+
+	if (!err)
+		simmm__sched_point(simmm__sched_get(sim), "bit_unlock");
+	return err;
 }
 
 int simmm_bit_wait_unlocked(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)

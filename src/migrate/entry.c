@@ -56,9 +56,12 @@ void simmm__mig_release_src(simmm_sim *sim, struct simmm_page *folio,
 			    struct simmm_page *fault_folio)
 {
 	simmm__mig_anon_vma_put(sim, folio);
+	/* the migration reference (simmm__folio_unlock_put(): none outlives
+	 * the lock across a scheduling point) */
 	if (folio != fault_folio)
-		simmm__folio_unlock(sim, folio);
-	simmm__put_user_folio(sim, folio); /* the migration reference */
+		simmm__folio_unlock_put(sim, folio);
+	else
+		simmm__put_user_folio(sim, folio);
 }
 
 simmm_entry_t simmm__mig_entry(simmm_entry_t old, struct simmm_page *page, bool write,

@@ -12,8 +12,9 @@
 static void release_dst(simmm_sim *sim, struct simmm_page *dfolio)
 {
 	if (dfolio->flags & PG_locked)
-		simmm__folio_unlock(sim, dfolio);
-	simmm__put_user_folio(sim, dfolio);
+		simmm__folio_unlock_put(sim, dfolio);
+	else
+		simmm__put_user_folio(sim, dfolio);
 }
 
 void simmm__migrate_finalize(simmm_sim *sim, uint64_t *src, uint64_t *dst, uint64_t npages,

@@ -13,10 +13,12 @@
 
 /* Faults in a row that leave the entry at the address as it was before the
  * access gives up (a fault that resolves nothing), and faults in all. A
- * fault that changes the entry, or waits until another task changes it,
- * is progress: the kernel retries for as long as that goes on (a device
- * migrating the page back and forth under a CPU fault), and so do we, up
- * to the cap. */
+ * fault that changes the entry, or sleeps until another task wakes it (a
+ * folio lock, a migration entry), is progress: the kernel retries for as
+ * long as that goes on (a device migrating the page back and forth under a
+ * CPU fault; devices taking the folio lock in turn, make_device_exclusive()
+ * after make_device_exclusive(), while the CPU waits for it in
+ * remove_device_exclusive_entry()), and so do we, up to the cap. */
 #define ACCESS_MAX_STUCK 8
 #define ACCESS_MAX_FAULTS 1024
 
@@ -126,6 +128,7 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 	for (unsigned faults = 0, stuck = 0;; faults++) {
 		struct simmm_translation t;
 		simmm_entry_t before;
+		uint64_t woken;
 		int err;
 
 		if (simmm_pgtable_translate(mm->pgt, addr, &t) == 0 && hw_allows(&t, acc)) {
@@ -137,10 +140,13 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 		if (stuck >= ACCESS_MAX_STUCK || faults >= ACCESS_MAX_FAULTS)
 			return -EDEADLK;
 		before = entry_at(mm, addr);
+		woken = simmm__sched_nr_woken(mm->sim);
 		err = user_fault(mm, addr, acc);
 		if (err && err != -EAGAIN)
 			return err;
-		stuck = entry_at(mm, addr) == before ? stuck + 1 : 0;
+		stuck = entry_at(mm, addr) == before && simmm__sched_nr_woken(mm->sim) == woken
+				? stuck + 1
+				: 0;
 	}
 }
 

@@ -540,9 +540,7 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 	/* unlock_page(vmf->page); put_page(vmf->page): if the driver split
 	 * a device THP, our lock and reference moved with the page to its
 	 * new (order-0) folio (migrate_vma_split_folio()). */
-	folio = simmm__compound_head(sim, page);
-	simmm__folio_unlock(sim, folio);
-	simmm__folio_put(sim, folio);
+	simmm__folio_unlock_put(sim, simmm__compound_head(sim, page));
 	return ret;
 }
 

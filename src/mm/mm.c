@@ -300,3 +300,22 @@ void simmm__folio_unlock(simmm_sim *sim, struct simmm_page *folio)
 {
 	simmm_bit_unlock(sim, &folio->flags, PG_locked, folio->pfn);
 }
+
+/*
+ * folio_unlock(); folio_put(): the pair do_swap_page() ends a device-private
+ * fault with and migrate_device_finalize() releases a source or destination
+ * with. Neither sleeps, so upstream the reference outlives the lock for an
+ * instant. simmm's unlock is a scheduling point; with the put after it, a
+ * task preempted there kept a reference nobody waits for, and another CPU's
+ * fault on the folio (a migration or a device THP split failing its
+ * refcount check on it) refaulted in vain for as long as the schedule
+ * wanted: with a driver that does not back off (lib/test_hmm's), a
+ * livelock (found by fuzz_races: -EDEADLK from simmm_mm_access()). The
+ * scheduling point now comes after the put.
+ */
+void simmm__folio_unlock_put(simmm_sim *sim, struct simmm_page *folio)
+{
+	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
+	simmm__put_user_folio(sim, folio);
+	simmm_sched_point(sim, "folio_unlock_put");
+}

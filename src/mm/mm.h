@@ -278,6 +278,8 @@ bool simmm__folio_trylock(simmm_sim *sim, struct simmm_page *folio);
 /* trylock_page() under the PTL: no scheduling point (see internal.h). */
 bool simmm__folio_trylock_atomic(simmm_sim *sim, struct simmm_page *folio);
 void simmm__folio_unlock(simmm_sim *sim, struct simmm_page *folio);
+/* folio_unlock() then folio_put() with no scheduling point between them. */
+void simmm__folio_unlock_put(simmm_sim *sim, struct simmm_page *folio);
 /* access_error()/check_vma_flags(): does @vma allow this fault? */
 bool simmm__fault_access_ok(const struct simmm_vma *vma, unsigned flags);
 /* Wait until the migration entry at @addr is gone (migration_entry_wait).
