@@ -362,8 +362,8 @@ SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
  * SIGBUS-like conditions counted in stats (hwpoison, beyond EOF, a driver
  * declining a device fault-back); -ENOMEM (OOM); -EDEADLK: the page is
  * under migration and no simulated task exists that could finish it, or
- * 8 faults in a row left the entry unchanged (1024 faults in all: a
- * livelock); -EINVAL for NULL/dead @mm, a bad @access,
+ * 8 faults in a row left the entry unchanged without sleeping until
+ * another task woke them (1024 faults in all: a livelock); -EINVAL for NULL/dead @mm, a bad @access,
  * NULL @buf for a write, or a range that overflows. Pages before the
  * failing one were accessed.
  */
