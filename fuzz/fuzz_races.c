@@ -175,6 +175,11 @@ static struct fz {
 	/* per page, the start tick of the first dmirror MIGRATE_TO_DEV over
 	 * it (0: none yet): since then it may be dmirror's own device page */
 	uint32_t dm_mig[NP];
+	/* A pte of the page may have been made read-only in a writable VMA:
+	 * an mprotect (any protection) over it, or a reclaim (see
+	 * dm_write_ro()). */
+	bool ro_pte_maybe[NP];
+	bool reclaimed;
 	char log[32768];
 	size_t llen;
 } F;
@@ -887,6 +892,7 @@ static void cpu_op(struct task *t, const struct rec *r)
 			cpu_reap(ms);
 			return;
 		}
+		F.reclaimed = true;
 		rc = simmm_reclaim(F.sim, 1 + r->arg % 16, NULL);
 		FZ_CHECK(rc == 0 || rc == -ENOSPC || (rc == -ENOMEM && enomem_ok(hits0)),
 			 "reclaim: %d", rc);
@@ -952,6 +958,8 @@ static void cpu_op(struct task *t, const struct rec *r)
 		c.prot = true;
 		c.pv = pr[k];
 		change_begin(ms, &c);
+		for (unsigned q = p; q < p + n && q < NP; q++)
+			F.ro_pte_maybe[q] = true;
 		rc = simmm_mprotect(ms->mm, pa(p), n * F.ps, prots[k]);
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))),
 			 "mprotect: %d", rc);
@@ -1433,10 +1441,22 @@ static bool dm_write_ro(struct task *t, unsigned p, unsigned n, uint32_t rs)
 	 * accept a page that has since left the device; it still needs the
 	 * WARN of this task on a page of the range, and a page that was
 	 * writable for as long as it may have been on the device is rejected.
+	 *
+	 * The pte that migration collects may also be read-only in a
+	 * writable VMA, and the device entry is then made read-only too:
+	 * change_pte_range() downgrades a writable device-private entry
+	 * whatever the new protection ("a protection check is difficult"), so
+	 * any mprotect over a page on some device (fuzz_races' own devices
+	 * included) leaves it read-only, and the CPU fault that brings it back
+	 * maps it read-only (a readable migration entry); do_swap_page() maps
+	 * a page read-only when its swap entry was not exclusive. So an
+	 * mprotect over the page at any time, or a reclaim, also explains the
+	 * WARN of a page a dmirror migration has collected.
 	 */
 	if (q < p || q >= p + n ||
-	    (!F.forked && (!F.dm_mig[q] || !prot_any(&F.m[0].prot[q], 1u << PR_R, F.dm_mig[q],
-						     F.tick + 1))))
+	    (!F.forked &&
+	     (!F.dm_mig[q] || (!prot_any(&F.m[0].prot[q], 1u << PR_R, F.dm_mig[q], F.tick + 1) &&
+			       !F.ro_pte_maybe[q] && !F.reclaimed))))
 		return false; /* not explained: fails at teardown */
 	F.ro_warn[t->idx] = 0;
 	lg("    (dmirror WARN on its own read-only device page %u: forgotten)\n", q);
