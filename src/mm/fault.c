@@ -57,6 +57,11 @@ uint64_t simmm__vm_get_page_prot(uint64_t vm_flags)
 	return p;
 }
 
+simmm_entry_t simmm__maybe_mkwrite(const struct simmm_vma *vma, simmm_entry_t e)
+{
+	return (vma->vm_flags & SIMMM_VM_WRITE) ? simmm_pte_mkwrite(e) : e;
+}
+
 simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
 			    bool write)
 {
@@ -225,10 +230,8 @@ static simmm_entry_t copy_pte(struct fault *f, simmm_pfn_t pfn)
 {
 	simmm_entry_t e = simmm__mk_pte(f->mm, f->vma, pfn, false);
 
-	if (!is_unshare(f)) {
-		e = simmm_pte_mkdirty(e);
-		return f->vma->vm_flags & SIMMM_VM_WRITE ? simmm_pte_mkwrite(e) : e;
-	}
+	if (!is_unshare(f))
+		return simmm__maybe_mkwrite(f->vma, simmm_pte_mkdirty(e));
 	if (simmm_pte_soft_dirty(f->orig))
 		e = simmm_pte_mksoft_dirty(e);
 	if (simmm_pte_uffd_wp(f->orig))
@@ -302,13 +305,9 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
  * (can_follow_write_pte()); the entry must not become writable. */
 static void wp_page_reuse(struct fault *f, struct simmm_page *folio)
 {
-	simmm_entry_t e = simmm_pte_mkyoung(simmm_pte_mkdirty(f->orig));
-
 	if (folio->flags & PG_swapcache)
 		folio->flags |= PG_dirty; /* the swap copy is stale now */
-	if (f->vma->vm_flags & SIMMM_VM_WRITE)
-		e = simmm_pte_mkwrite(e);
-	set_pte(f, e);
+	set_pte(f, simmm__maybe_mkwrite(f->vma, simmm_pte_mkyoung(simmm_pte_mkdirty(f->orig))));
 	f->mm->stats.reuse_faults++;
 }
 

@@ -239,9 +239,7 @@ unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 			return 0;
 		/* Reuse: maybe_pmd_mkwrite(pmd_mkdirty()), so a FOLL_FORCE
 		 * write into a read-only VMA reuses without a writable PMD. */
-		e = simmm_pte_mkyoung(simmm_pte_mkdirty(e));
-		if (vma->vm_flags & SIMMM_VM_WRITE)
-			e = simmm_pte_mkwrite(e);
+		e = simmm__maybe_mkwrite(vma, simmm_pte_mkyoung(simmm_pte_mkdirty(e)));
 		simmm_pgtable_set(mm->pgt, haddr, SIMMM_LVL_PMD, e);
 		mm->stats.reuse_faults++;
 		return 0;

@@ -260,6 +260,9 @@ void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level l
 unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
 				unsigned flags);
 /* Build a present entry for @vma's protection (vm_get_page_prot). */
+/* maybe_mkwrite(): @e made writable if @vma has VM_WRITE, else as it is
+ * (a FOLL_FORCE write into a read-only private VMA). */
+simmm_entry_t simmm__maybe_mkwrite(const struct simmm_vma *vma, simmm_entry_t e);
 simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
 			    bool write);
 uint64_t simmm__vm_get_page_prot(uint64_t vm_flags);
