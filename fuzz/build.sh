@@ -27,7 +27,7 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CC=${CC:-clang}
-CFLAGS=${CFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link}
+CFLAGS=${CFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined}
 LIB_FUZZING_ENGINE=${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}
 OUT=${OUT:-$ROOT/build/oss-fuzz/out}
 BUILD=${WORK:-$(mktemp -d)}/simmm-fuzz-build
@@ -35,11 +35,21 @@ case "$CFLAGS" in
 *fuzzer-no-link*) SIMMM_LIB_CFLAGS=${SIMMM_LIB_CFLAGS--fno-sanitize-coverage=trace-cmp} ;;
 *) SIMMM_LIB_CFLAGS=${SIMMM_LIB_CFLAGS-} ;;
 esac
+# The oracles stay out of the coverage (fuzz/coverage-ignore.txt) whenever
+# the compiler instruments for it.
+case "$CFLAGS" in
+*fuzzer-no-link* | *-fsanitize-coverage=*) CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ROOT/fuzz/coverage-ignore.txt" ;;
+esac
 HARNESSES="fuzz_entries fuzz_mm_ops fuzz_races"
 
 mkdir -p "$OUT" "$BUILD/obj"
 # Same language settings as CMakeLists.txt; -Werror is left to CI.
-COMMON="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIMMM_FUZZING=1 -DSIMMM_ASAN=1"
+COMMON="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIMMM_FUZZING=1"
+# SIMMM_ASAN (a sanitizer build: small walk helpers forced inline) only
+# with ASan; OSS-Fuzz also builds UBSan-only and coverage-only variants.
+case "$CFLAGS" in
+*-fsanitize=*address*) COMMON="$COMMON -DSIMMM_ASAN=1" ;;
+esac
 COMMON="$COMMON -I$ROOT/include -fno-strict-aliasing -fvisibility=hidden"
 
 # -fvisibility=hidden as in CMake: SIMMM_API marks the public functions

@@ -15,15 +15,7 @@
 
 /* Poison cached page buffers under ASan (whether or not the build defines
  * SIMMM_ASAN) so a stale pointer into freed contents is still reported. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIMMM_PAGEBUF_POISON 1
-#endif
-#endif
-#if !defined(SIMMM_PAGEBUF_POISON) && defined(__SANITIZE_ADDRESS__)
-#define SIMMM_PAGEBUF_POISON 1
-#endif
-#ifdef SIMMM_PAGEBUF_POISON
+#ifdef SIMMM_HAVE_ASAN
 #include <sanitizer/asan_interface.h>
 #define pagebuf_poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define pagebuf_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)

@@ -49,6 +49,18 @@ static inline bool simmm__always(bool x) { return x; }
  * probe: force them in there. Optimised builds inline the tiny ones on
  * their own, and forcing pt_child() into every walker cost the gcc build
  * ~15 % on migrate.to_device_1g, so they keep the compiler's choice. */
+/* SIMMM_HAVE_ASAN: this translation unit is compiled with AddressSanitizer
+ * (whatever the build defines): fiber switches must be announced to it
+ * and cached blocks poisoned. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIMMM_HAVE_ASAN 1
+#endif
+#endif
+#if !defined(SIMMM_HAVE_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define SIMMM_HAVE_ASAN 1
+#endif
+
 #ifdef SIMMM_ASAN
 #define SIMMM_ALWAYS_INLINE inline __attribute__((always_inline))
 #else

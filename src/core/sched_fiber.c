@@ -13,12 +13,12 @@
 #include <string.h>
 #include <ucontext.h>
 
-#ifdef SIMMM_ASAN
+#include "core/sched_internal.h"
+
+#ifdef SIMMM_HAVE_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
-
-#include "core/sched_internal.h"
 
 #define STACK_CANARY_WORDS 8
 #define STACK_CANARY 0x5ca1ab1ec0ffee11ULL
@@ -84,7 +84,7 @@ void simmm__fiber_free(struct simmm_sched *s, struct simmm_task *t)
 
 	if (!f)
 		return;
-#ifdef SIMMM_ASAN
+#ifdef SIMMM_HAVE_ASAN
 	/* A task abandoned mid-run leaves stack redzones poisoned. */
 	ASAN_UNPOISON_MEMORY_REGION(f->stack, f->stack_size);
 #endif
@@ -117,7 +117,7 @@ static void canary_check(const struct simmm_task *t)
  * annotate switches back to it) are learnt. */
 static void fiber_landed(struct simmm_sched *s, void *fake_stack)
 {
-#ifdef SIMMM_ASAN
+#ifdef SIMMM_HAVE_ASAN
 	const void *bottom = NULL;
 	size_t size = 0;
 
@@ -138,7 +138,7 @@ static void fiber_landed(struct simmm_sched *s, void *fake_stack)
 static void fiber_switch(struct simmm_sched *s, struct simmm_task *from, struct simmm_task *to,
 			 bool exiting)
 {
-#ifdef SIMMM_ASAN
+#ifdef SIMMM_HAVE_ASAN
 	void *fake = NULL;
 	__sanitizer_start_switch_fiber(exiting ? NULL : &fake, to->fiber->stack,
 				       to->fiber->stack_size);
