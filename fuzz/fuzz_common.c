@@ -28,6 +28,25 @@ void fz_note_sim(const simmm_sim *sim)
 	fz_run_digest = (fz_run_digest ^ simmm_trace_count(sim)) * 0x100000001b3ULL;
 }
 
+/*
+ * One block pool for every instance the process creates (the harnesses run
+ * one input at a time): the next input's instance starts on the memory the
+ * last one freed instead of cold pages (docs/fuzzing.md, "Sixth round").
+ * FUZZ_NO_POOL=1 gives each instance the default allocator instead.
+ */
+void fz_config_allocator(simmm_config *cfg)
+{
+	static struct simmm_pool *pool;
+	static int off = -1;
+
+	if (off < 0)
+		off = getenv("FUZZ_NO_POOL") && atoi(getenv("FUZZ_NO_POOL")) > 0;
+	if (off || (!pool && simmm_pool_create(0, &pool)))
+		return;
+	cfg->allocator = SIMMM_ALLOCATOR_CUSTOM;
+	cfg->custom_allocator = simmm_pool_allocator(pool);
+}
+
 unsigned fz_check_every_get(unsigned harness_default)
 {
 	const char *e = getenv("FUZZ_CHECK_EVERY");

@@ -75,6 +75,9 @@ extern simmm_sim *fz_cur_sim;
 extern uint64_t fz_run_digest;
 void fz_note_sim(const simmm_sim *sim);
 
+/* Give @cfg the process's block pool (simmm_pool_*) as its allocator. */
+void fz_config_allocator(simmm_config *cfg);
+
 /* Print the instance's trace ring (task names, locks, entries changed). */
 void fz_print_trace(simmm_sim *sim, FILE *f);
 

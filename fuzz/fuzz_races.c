@@ -1703,6 +1703,7 @@ static void setup(uint8_t b0, uint8_t b1)
 	F.thp = b1 / (MAXREC + 1) == B1_THP;
 	F.nextv = 1;
 	simmm_config_init(&cfg);
+	fz_config_allocator(&cfg);
 	cfg.geometry = "x86_64-4level";
 	cfg.ram_bytes = (F.thp ? THP_RAM_PAGES : RAM_PAGES) * 4096ULL;
 	cfg.swap_bytes = SWAP_PAGES * 4096ULL;

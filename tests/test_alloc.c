@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The allocator layer: backends, accounting by category, failure injection
- * in its three modes, and the allocation-failure sweep over create/destroy
- * and every physical-memory allocation path. */
+ * in its three modes, the allocation-failure sweep over create/destroy
+ * and every physical-memory allocation path, and the block pool. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +247,152 @@ static void sweep_detects_leaks(void **state)
 	assert_int_equal(simmm_fault_sweep(NULL, NULL, NULL, 0, &res), -EINVAL);
 }
 
+/* ---- the block pool ---------------------------------------------------- */
+
+/* One instance's life on @pool: pages allocated, written, freed; returns
+ * the trace digest (what the instance did). */
+static uint64_t pool_run(struct simmm_pool *pool, struct simmm_sweep_result *sweep)
+{
+	simmm_config cfg;
+	simmm_sim *sim;
+	uint64_t h;
+
+	simmm_config_init(&cfg);
+	cfg.ram_bytes = 1 << 24;
+	cfg.allocator = SIMMM_ALLOCATOR_CUSTOM;
+	cfg.custom_allocator = simmm_pool_allocator(pool);
+	if (sweep) {
+		TU_ASSERT_OK(simmm_fault_sweep(&cfg, phys_scenario, NULL, 0, sweep));
+		return 0;
+	}
+	sim = tu_sim_new_cfg(&cfg);
+	assert_int_equal(phys_scenario(sim, NULL), 0);
+	TU_CHECK(sim);
+	h = simmm_trace_hash(sim);
+	assert_int_equal(simmm_sim_destroy(&sim), 0);
+	return h;
+}
+
+/* The second instance of the same scenario is served from what the first
+ * freed (no malloc at all), and does exactly what the first did. */
+static void pool_reuses_blocks(void **state)
+{
+	struct simmm_pool *pool;
+	struct simmm_pool_stats a, b;
+	uint64_t h1, h2;
+	(void)state;
+	TU_ASSERT_OK(simmm_pool_create(0, &pool));
+	h1 = pool_run(pool, NULL);
+	TU_ASSERT_OK(simmm_pool_stats(pool, &a));
+	assert_int_equal(a.live_blocks, 0);
+	assert_true(a.misses > 0);
+	assert_true(a.cached_blocks > 0);
+	assert_true(a.cached_bytes >= 16 * 4096); /* the 16 pages' contents at least */
+	h2 = pool_run(pool, NULL);
+	TU_ASSERT_OK(simmm_pool_stats(pool, &b));
+	assert_true(h1 == h2);
+	assert_int_equal(b.misses, a.misses);
+	assert_true(b.hits >= a.cached_blocks);
+	assert_int_equal(b.cached_blocks, a.cached_blocks);
+	assert_int_equal(b.live_blocks, 0);
+	TU_ASSERT_OK(simmm_pool_destroy(pool));
+}
+
+/* Instances keep accounting and injecting above the pool: a fault sweep
+ * on a pool is clean and leaves nothing handed out. */
+static void pool_under_fault_sweep(void **state)
+{
+	struct simmm_pool *pool;
+	struct simmm_pool_stats st;
+	struct simmm_sweep_result res;
+	(void)state;
+	TU_ASSERT_OK(simmm_pool_create(0, &pool));
+	pool_run(pool, &res);
+	assert_true(res.steps > 16);
+	assert_int_equal(res.enomem, res.steps - 1);
+	assert_int_equal(res.violations, 0);
+	TU_ASSERT_OK(simmm_pool_stats(pool, &st));
+	assert_int_equal(st.live_blocks, 0);
+	assert_true(st.hits > st.misses); /* every step after the first reuses */
+	TU_ASSERT_OK(simmm_pool_destroy(pool));
+}
+
+/* The cap bounds the cache; trim empties it; destroy refuses while an
+ * instance still holds blocks; the NULL cases. */
+static void pool_cap_trim_destroy(void **state)
+{
+	struct simmm_pool *pool;
+	struct simmm_pool_stats st;
+	simmm_config cfg;
+	simmm_sim *sim;
+	(void)state;
+	TU_ASSERT_OK(simmm_pool_create(3 * 4096, &pool));
+	pool_run(pool, NULL);
+	TU_ASSERT_OK(simmm_pool_stats(pool, &st));
+	assert_true(st.cached_bytes <= 3 * 4096);
+	assert_true(st.released > 0);
+	assert_int_equal(st.live_blocks, 0);
+	TU_ASSERT_OK(simmm_pool_trim(pool));
+	TU_ASSERT_OK(simmm_pool_stats(pool, &st));
+	assert_int_equal(st.cached_blocks, 0);
+	assert_int_equal(st.cached_bytes, 0);
+
+	simmm_config_init(&cfg);
+	cfg.ram_bytes = 1 << 24;
+	cfg.allocator = SIMMM_ALLOCATOR_CUSTOM;
+	cfg.custom_allocator = simmm_pool_allocator(pool);
+	sim = tu_sim_new_cfg(&cfg);
+	assert_int_equal(simmm_pool_destroy(pool), -EBUSY);
+	TU_ASSERT_OK(simmm_pool_stats(pool, &st));
+	assert_true(st.live_blocks > 0);
+	assert_int_equal(simmm_sim_destroy(&sim), 0);
+	TU_ASSERT_OK(simmm_pool_destroy(pool));
+
+	assert_int_equal(simmm_pool_create(0, NULL), -EINVAL);
+	assert_null(simmm_pool_allocator(NULL));
+	assert_int_equal(simmm_pool_stats(NULL, &st), -EINVAL);
+	assert_int_equal(simmm_pool_trim(NULL), -EINVAL);
+	assert_int_equal(simmm_pool_destroy(NULL), 0);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_HAVE_ASAN 1
+#endif
+#endif
+#if !defined(TEST_HAVE_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define TEST_HAVE_ASAN 1
+#endif
+#ifdef TEST_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Under ASan a cached block is poisoned until it is handed out again. */
+static void pool_poisons_cached_blocks(void **state)
+{
+	struct simmm_pool *pool;
+	const struct simmm_allocator *va;
+	void *p, *q;
+	(void)state;
+	TU_ASSERT_OK(simmm_pool_create(0, &pool));
+	va = simmm_pool_allocator(pool);
+	p = va->alloc(va->ctx, 100);
+	assert_non_null(p);
+	memset(p, 1, 100);
+	va->free(va->ctx, p, 100);
+#ifdef TEST_HAVE_ASAN
+	assert_true(__asan_address_is_poisoned(p));
+	assert_true(__asan_address_is_poisoned((char *)p + 99));
+#endif
+	q = va->alloc(va->ctx, 100); /* the same size: the cached block */
+	assert_ptr_equal(p, q);
+#ifdef TEST_HAVE_ASAN
+	assert_false(__asan_address_is_poisoned(q));
+#endif
+	va->free(va->ctx, q, 100);
+	TU_ASSERT_OK(simmm_pool_destroy(pool));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +404,10 @@ int main(void)
 		cmocka_unit_test(create_under_injection),
 		cmocka_unit_test(sweep_phys),
 		cmocka_unit_test(sweep_detects_leaks),
+		cmocka_unit_test(pool_reuses_blocks),
+		cmocka_unit_test(pool_under_fault_sweep),
+		cmocka_unit_test(pool_cap_trim_destroy),
+		cmocka_unit_test(pool_poisons_cached_blocks),
 	};
 	return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
 }

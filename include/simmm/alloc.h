@@ -169,6 +169,84 @@ SIMMM_API int simmm_fault_sweep(const struct simmm_config *cfg, simmm_sweep_fn f
 				void *arg, uint64_t max_steps,
 				struct simmm_sweep_result *out);
 
+/**
+ * DOC: block pool for instances created one after another
+ *
+ * A fuzz harness, a fault sweep or a test suite creates and destroys an
+ * instance per input, step or test; each instance's allocator then starts
+ * on cold memory (a new jemalloc arena, or fresh pages from a sanitizer's
+ * allocator), and faulting and zeroing it can cost more than the work.
+ * A pool keeps the blocks destroyed instances freed, by exact size, and
+ * gives them to the next: pass simmm_pool_allocator() as
+ * simmm_config.custom_allocator (allocator = SIMMM_ALLOCATOR_CUSTOM).
+ * Instances still account, inject failures and report leaks themselves;
+ * what an instance does never depends on where its blocks came from.
+ * Under ASan a cached block is poisoned until it is handed out again.
+ *
+ * Locking: none. A pool is used by one thread at a time: instances that
+ * share it must not run concurrently (give each thread its own pool).
+ */
+struct simmm_pool;
+
+/**
+ * struct simmm_pool_stats - what a pool did.
+ * @hits: allocations served from the cache.
+ * @misses: allocations passed to malloc().
+ * @live_blocks: blocks handed out and not yet freed.
+ * @cached_blocks: blocks resting in the cache.
+ * @cached_bytes: their bytes.
+ * @released: blocks handed back to free() (cache full, trim, destroy).
+ */
+struct simmm_pool_stats {
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t live_blocks;
+	uint64_t cached_blocks;
+	uint64_t cached_bytes;
+	uint64_t released;
+};
+
+/**
+ * simmm_pool_create() - create an empty block pool.
+ * @max_cached_bytes: cache at most this many bytes (0 = 64 MiB); a block
+ *                    freed beyond it goes back to free().
+ * @out: receives the pool; NULL on failure.
+ *
+ * Return: 0; -EINVAL for NULL @out; -ENOMEM.
+ */
+SIMMM_API int simmm_pool_create(size_t max_cached_bytes, struct simmm_pool **out);
+
+/**
+ * simmm_pool_allocator() - the pool as a custom allocator backend.
+ * @pool: the pool (NULL gives NULL).
+ *
+ * Return: a vtable valid until simmm_pool_destroy(); every instance using
+ * it must be destroyed before the pool.
+ */
+SIMMM_API const struct simmm_allocator *simmm_pool_allocator(struct simmm_pool *pool);
+
+/**
+ * simmm_pool_stats() - read a pool's counters.
+ * Return: 0; -EINVAL for a NULL argument.
+ */
+SIMMM_API int simmm_pool_stats(const struct simmm_pool *pool, struct simmm_pool_stats *out);
+
+/**
+ * simmm_pool_trim() - hand every cached block back to free(); blocks in
+ * use are not affected and the pool stays usable.
+ * Return: 0; -EINVAL for NULL @pool.
+ */
+SIMMM_API int simmm_pool_trim(struct simmm_pool *pool);
+
+/**
+ * simmm_pool_destroy() - free the pool and its cached blocks.
+ * @pool: the pool (NULL is a no-op returning 0).
+ *
+ * Return: 0; -EBUSY (nothing freed) while blocks are still in use, i.e. an
+ * instance using the pool is alive.
+ */
+SIMMM_API int simmm_pool_destroy(struct simmm_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif
