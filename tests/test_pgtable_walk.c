@@ -537,6 +537,51 @@ static void test_walk_test_walk(void **state)
 	tu_sim_free(&sim);
 }
 
+/* pte_skip_none: pte_entry only for the slots that hold something; a table
+ * whose entries are all none is not scanned; upper-level walking, holes of
+ * upper levels and the other callbacks are unchanged. */
+static void test_walk_pte_skip_none(void **state)
+{
+	simmm_sim *sim = sim_for("x86_64-4level", 64 * MiB);
+	struct simmm_pgtable *pt = pt_new(sim);
+	struct simmm_walk_ops all = {.pmd_entry = c_pmd, .pte_entry = c_pte};
+	struct simmm_walk_ops some = all;
+	struct counts c = {0}, d = {0};
+	(void)state;
+	some.pte_skip_none = true;
+	build_mix(sim, pt);
+	/* Empty the second PTE table ([2M, 4M)) and punch three holes in
+	 * the first. */
+	for (simmm_addr_t a = 2 * MiB; a < 4 * MiB; a += 4096)
+		TU_ASSERT_OK(simmm_pgtable_clear(pt, a, SIMMM_LVL_PTE, NULL));
+	TU_ASSERT_OK(simmm_pgtable_clear(pt, 0, SIMMM_LVL_PTE, NULL));
+	TU_ASSERT_OK(simmm_pgtable_clear(pt, 8 * KiB, SIMMM_LVL_PTE, NULL));
+	TU_ASSERT_OK(simmm_pgtable_clear(pt, 2 * MiB - 4096, SIMMM_LVL_PTE, NULL));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_walk_range(pt, 0, 32 * MiB, &all, &c));
+	TU_ASSERT_OK(simmm_walk_range(pt, 0, 32 * MiB, &some, &d));
+	/* Without the flag: every slot of the four PTE tables. */
+	assert_int_equal(c.pte, 2048);
+	assert_int_equal(c.pte_present + c.pte_swap, 2048 - 512 - 3);
+	/* With it: exactly the live slots, the swap entry included. */
+	assert_int_equal(d.pte, 2048 - 512 - 3);
+	assert_int_equal(d.pte_present, c.pte_present);
+	assert_int_equal(d.pte_swap, 1);
+	assert_int_equal(d.pmd, c.pmd);
+	/* A clipped range inside the emptied table calls nothing. */
+	memset(&d, 0, sizeof(d));
+	TU_ASSERT_OK(simmm_walk_range(pt, 2 * MiB, 3 * MiB, &some, &d));
+	assert_int_equal(d.pte, 0);
+	/* The stop protocol still works on the skipping path. */
+	memset(&d, 0, sizeof(d));
+	d.stop_at = 16 * KiB;
+	d.stop_ret = 7;
+	assert_int_equal(simmm_walk_range(pt, 0, 32 * MiB, &some, &d), 7);
+	assert_int_equal(d.pte, 3); /* 4K (swap), 12K (8K is none), 16K stops */
+	pt_free(sim, &pt);
+	tu_sim_free(&sim);
+}
+
 /* An empty range costs a look per top-level slot, not per page. */
 static void test_walk_empty_is_cheap(void **state)
 {
@@ -1129,6 +1174,7 @@ static void test_random_ops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walk_pte_skip_none),
 		cmocka_unit_test(test_all_geometries),
 		cmocka_unit_test(test_alloc_level_trace),
 		cmocka_unit_test(test_bad_input_x86),

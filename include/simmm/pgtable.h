@@ -1004,6 +1004,9 @@ typedef int (*simmm_walk_entry_fn)(simmm_entry_t *entry, simmm_addr_t addr,
  * @test_walk: called once before the walk (like test_walk() for the one
  *     "VMA" that is the range): 0 walk, 1 skip (the walk returns 0), <0
  *     abort with that error.
+ * @pte_skip_none: @pte_entry is not called for none slots (simmm's fast
+ *     path for walkers that ignore them: the scan of a table costs one load
+ *     per none slot instead of a call; the kernel has no such flag).
  *
  * A walk descends into a table only if a callback exists for a level that
  * table serves or a lower one: cost follows the tables visited.
@@ -1019,6 +1022,7 @@ struct simmm_walk_ops {
 	int (*bad_entry)(simmm_entry_t *entry, simmm_addr_t addr, simmm_addr_t next,
 			 int depth, struct simmm_walk *walk);
 	int (*test_walk)(simmm_addr_t start, simmm_addr_t end, struct simmm_walk *walk);
+	bool pte_skip_none;
 };
 
 /**

@@ -299,6 +299,7 @@ static const struct simmm_walk_ops prot_ops = {
 	.pud_entry = prot_cb,
 	.pmd_entry = prot_cb,
 	.pte_entry = prot_cb,
+	.pte_skip_none = true,
 };
 
 static uint64_t prot_vm(int prot)
@@ -398,7 +399,7 @@ static int free_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 	return simmm_walk_update(walk, slot, simmm_pte_mkold(simmm_pte_mkclean(e)));
 }
 
-static const struct simmm_walk_ops free_ops = {.pte_entry = free_cb};
+static const struct simmm_walk_ops free_ops = {.pte_entry = free_cb, .pte_skip_none = true};
 
 static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, simmm_addr_t e,
 		      int advice)

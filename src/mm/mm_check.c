@@ -96,6 +96,7 @@ static const struct simmm_walk_ops check_ops = {
 	.pud_entry = leaf_cb,
 	.pmd_entry = leaf_cb,
 	.pte_entry = leaf_cb,
+	.pte_skip_none = true,
 };
 
 static void check_vmas(struct check *c, struct simmm_mm *mm)

@@ -65,6 +65,7 @@ static int sd_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 static const struct simmm_walk_ops sd_ops = {
 	.pmd_entry = sd_pmd,
 	.pte_entry = sd_pte,
+	.pte_skip_none = true,
 };
 
 int simmm_clear_refs_soft_dirty(struct simmm_mm *mm)

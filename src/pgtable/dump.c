@@ -50,6 +50,7 @@ static const struct simmm_walk_ops dump_ops = {
 	.pmd_entry = dump_entry,
 	.pte_entry = dump_entry,
 	.bad_entry = dump_bad,
+	.pte_skip_none = true,
 };
 
 long simmm_pgtable_dump(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,

@@ -403,7 +403,7 @@ static int pt_translate(struct simmm_pgtable *pt, simmm_addr_t addr,
 
 	if (!pt || !out)
 		return -EINVAL;
-	memset(out, 0, sizeof(*out));
+	*out = (struct simmm_translation){0};
 	err = pt_check_addr(pt, addr);
 	if (err)
 		return err;

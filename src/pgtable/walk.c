@@ -105,10 +105,16 @@ static int walk_upper(struct walk_ctx *c, unsigned r, struct simmm_page *tbl,
 	simmm_addr_t next;
 	int err;
 
-	if (tbl->u.pt_live == 0 && !c->w.ops->pte_hole)
+	bool holes = c->w.ops->pte_hole != NULL;
+
+	if (tbl->u.pt_live == 0 && !holes)
 		return 0;
 	for (; addr < end; addr = next, i++) {
 		next = pt_addr_end(pt, r, addr, end);
+		/* Without a hole callback a none entry costs one load: most
+		 * of a sparse table is none (the checker walks every table). */
+		if (!holes && ents[i] == 0)
+			continue;
 		err = walk_entry(c, r, tbl, &ents[i], addr, next);
 		if (err)
 			return err;
@@ -116,7 +122,8 @@ static int walk_upper(struct walk_ctx *c, unsigned r, struct simmm_page *tbl,
 	return 0;
 }
 
-/* walk_pte_range(): every slot, none included, goes to pte_entry. */
+/* walk_pte_range(): every slot, none included, goes to pte_entry (none
+ * slots skipped for ops->pte_skip_none). */
 static int walk_pte(struct walk_ctx *c, unsigned r, struct simmm_page *tbl,
 		    simmm_addr_t addr, simmm_addr_t end)
 {
@@ -126,9 +133,15 @@ static int walk_pte(struct walk_ctx *c, unsigned r, struct simmm_page *tbl,
 	unsigned tries;
 	int err;
 
+	bool skip_none = c->w.ops->pte_skip_none;
+
 	c->w.level = SIMMM_LVL_PTE;
 	c->w.table = tbl;
+	if (skip_none && tbl->u.pt_live == 0)
+		return 0;
 	for (; addr < end; addr += size, slot++) {
+		if (skip_none && *slot == 0)
+			continue;
 		tries = 0;
 		do {
 			c->w.action = SIMMM_WALK_SUBTREE;
