@@ -3,7 +3,8 @@
  * GUP: get/pin/unpin with exact refcounts, FOLL_WRITE breaking COW, pins
  * unsharing COW pages (FAULT_FLAG_UNSHARE: reuse or a read-only copy, in
  * writable and read-only VMAs, from swap, the notifier event), FOLL_SPLIT_PMD,
- * FOLL_NOFAULT, FOLL_FORCE, the zero pages, bad input.
+ * FOLL_NOFAULT, FOLL_FORCE, the zero pages, bad input; fork copying pinned
+ * pages for the child.
  */
 #include "test_mm_ext_util.h"
 
@@ -913,6 +914,136 @@ static void test_pin_longterm_unshare_cow(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * fork with DMA-pinned exclusive small pages (copy_present_page()): the
+ * child gets its own copy at once, so that no later COW can take a pinned
+ * page away from the parent. The copy is mapped maybe_mkwrite(pte_mkdirty()):
+ * writable and dirty where the VMA has VM_WRITE, whatever the parent's entry
+ * (page 1 is read-only, left so by an unshare), dirty but read-only where it
+ * does not (page 2, written by FOLL_FORCE). The parent's entries and pins
+ * are untouched, and the pins keep seeing what the parent maps.
+ */
+static void test_fork_copies_pinned_pages(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *other = NULL, *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS), r = 0;
+	simmm_pfn_t pins[3], pfn = 0;
+	simmm_entry_t before[3];
+	uint8_t v = 0x77;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ, SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS,
+				NULL, 0, &r));
+	simmm_addr_t at[3] = {a, a + PS, r};
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_fork(mm, &other));
+	/* Page 0: a write pin breaks COW (writable, dirty); page 1: a read
+	 * pin unshares (read-only, clean); page 2: FOLL_FORCE, read-only. */
+	assert_int_equal(simmm_pin_user_pages(mm, at[0], 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM,
+					      &pins[0]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, at[1], 1, SIMMM_FOLL_LONGTERM, &pins[1]), 1);
+	assert_int_equal(simmm_get_user_pages(mm, r, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE, &pfn),
+			 1);
+	TU_ASSERT_OK(simmm_page_write(sim, pfn, 0, &v, 1));
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	assert_int_equal(simmm_pin_user_pages(mm, r, 1, SIMMM_FOLL_LONGTERM, &pins[2]), 1);
+	TU_ASSERT_OK(simmm_mmput(other));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		before[i] = mx_tr(mm, at[i]).entry;
+		assert_true(anon_exclusive(sim, pins[i]));
+	}
+	assert_true(simmm_pte_write(before[0]));
+	assert_false(simmm_pte_write(before[1]));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		struct simmm_translation t = mx_tr(child, at[i]);
+
+		assert_int_equal(mx_tr(mm, at[i]).entry, before[i]);
+		assert_int_equal(mx_tr(mm, at[i]).pfn, pins[i]);
+		assert_true(anon_exclusive(sim, pins[i]));
+		assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS);
+		assert_int_equal(mx_page(sim, pins[i]).mapcount, 1);
+		assert_true(t.present);
+		assert_int_not_equal(t.pfn, pins[i]);
+		assert_true(anon_exclusive(sim, t.pfn));
+		assert_int_equal(mx_page(sim, t.pfn).refcount, 1);
+		assert_int_equal(mx_page(sim, t.pfn).mapcount, 1);
+		assert_true(simmm_pte_dirty(t.entry));
+		assert_int_equal(t.write, i < 2);
+	}
+	assert_int_equal(mx_stats(child).rss_anon, 3);
+	mx_expect(child, a, 1);
+	mx_expect(child, a + PS, 2);
+	TU_ASSERT_OK(simmm_mm_access(child, r, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x77);
+	/* The child's writes need no fault and stay in the child. */
+	mx_write(child, a, 3);
+	mx_write(child, a + PS, 4);
+	assert_int_equal(mx_stats(child).cow_faults, 0);
+	assert_int_equal(mx_stats(child).reuse_faults, 0);
+	mx_expect(mm, a, 1);
+	mx_expect(mm, a + PS, 2);
+	/* A DMA write through the pin is the parent's memory alone. */
+	v = 0x5a;
+	TU_ASSERT_OK(simmm_page_write(sim, pins[0], 0, &v, 1));
+	TU_ASSERT_OK(simmm_mm_access(mm, a, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x5a);
+	mx_expect(child, a, 3);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 3));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * The pinned page's copy keeps the parent's uffd-wp bit in a VMA that keeps
+ * uffd-wp (copy_present_page()), write-protected as pte_mkuffd_wp() makes
+ * it; elsewhere the fresh entry has none. simmm has no userfaultfd API: the
+ * test sets VM_UFFD_WP and the bit by hand.
+ */
+static void test_fork_pinned_page_uffd_wp(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 3 * PS), b = a + 2 * PS;
+	simmm_pfn_t pins[2];
+
+	TU_ASSERT_OK(simmm_munmap(mm, a + PS, PS)); /* two VMAs */
+	mx_write(mm, a, 1);
+	mx_write(mm, b, 2);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pins[0]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, b, 1, SIMMM_FOLL_WRITE, &pins[1]), 1);
+	simmm__vma_lookup(mm, a)->vm_flags |= SIMMM_VM_UFFD_WP;
+	for (int i = 0; i < 2; i++) {
+		simmm_addr_t at = i ? b : a;
+
+		TU_ASSERT_OK(simmm_pgtable_set(simmm_mm_pgtable(mm), at, SIMMM_LVL_PTE,
+					       simmm_pte_mkuffd_wp(mx_tr(mm, at).entry)));
+	}
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(child, a);
+	assert_int_not_equal(t.pfn, pins[0]);
+	assert_true(simmm_pte_uffd_wp(t.entry));
+	assert_false(t.write);
+	t = mx_tr(child, b);
+	assert_int_not_equal(t.pfn, pins[1]);
+	assert_false(simmm_pte_uffd_wp(t.entry));
+	assert_true(t.write);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 2));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +1063,8 @@ int main(void)
 		cmocka_unit_test(test_force_write_readonly_vma),
 		cmocka_unit_test(test_pin_unshare_hugetlb),
 		cmocka_unit_test(test_pin_longterm_unshare_cow),
+		cmocka_unit_test(test_fork_copies_pinned_pages),
+		cmocka_unit_test(test_fork_pinned_page_uffd_wp),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

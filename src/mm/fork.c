@@ -30,12 +30,17 @@ static int child_set(struct fork_ctx *c, simmm_addr_t addr, enum simmm_level lvl
 	return simmm_pgtable_set(c->dst->pgt, addr, lvl, e);
 }
 
-/* copy_present_page(): the child gets its own copy of a pinned page. */
+/* copy_present_page(): the child gets its own copy of a pinned page,
+ * mapped maybe_mkwrite(pte_mkdirty()) for the child's VMA whatever the
+ * parent's entry (read-only after an unshare, say), with the parent's
+ * uffd-wp bit if the child's VMA keeps uffd-wp. The parent's entry is left
+ * as it was: the page stays exclusive and writable for the pin's owner. */
 static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page *page,
-		       simmm_entry_t e)
+		       simmm_entry_t src)
 {
 	simmm_sim *sim = c->src->sim;
 	struct simmm_page *folio = simmm__alloc_user_folio(sim, 0);
+	simmm_entry_t e;
 	int err;
 
 	if (!folio)
@@ -49,7 +54,10 @@ static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page 
 	}
 	simmm__folio_add_new_anon_rmap(folio, c->dvma, addr, true);
 	simmm__lru_add(sim, folio);
-	e = simmm__mk_pte(c->dst, c->dvma, folio->pfn, simmm_pte_write(e));
+	e = simmm__mk_pte(c->dst, c->dvma, folio->pfn, false);
+	e = simmm__maybe_mkwrite(c->dvma, simmm_pte_mkdirty(e));
+	if ((c->dvma->vm_flags & SIMMM_VM_UFFD_WP) && simmm_pte_uffd_wp(src))
+		e = simmm_pte_mkuffd_wp(e);
 	simmm_pgtable_set(c->dst->pgt, addr, SIMMM_LVL_PTE, e);
 	simmm__rss_add(c->dst, c->dvma, folio, 1);
 	return 0;
