@@ -4,7 +4,7 @@
  * unsharing COW pages (FAULT_FLAG_UNSHARE: reuse or a read-only copy, in
  * writable and read-only VMAs, from swap, the notifier event), FOLL_SPLIT_PMD,
  * FOLL_NOFAULT, FOLL_FORCE, the zero pages, bad input; fork copying pinned
- * pages for the child.
+ * pages for the child (small pages, THPs, hugetlb; out of memory).
  */
 #include "test_mm_ext_util.h"
 
@@ -1003,41 +1003,46 @@ static void test_fork_copies_pinned_pages(void **state)
 
 /*
  * The pinned page's copy keeps the parent's uffd-wp bit in a VMA that keeps
- * uffd-wp (copy_present_page()), write-protected as pte_mkuffd_wp() makes
- * it; elsewhere the fresh entry has none. simmm has no userfaultfd API: the
- * test sets VM_UFFD_WP and the bit by hand.
+ * uffd-wp (copy_present_page(), and hugetlb_install_folio() for a huge
+ * page), write-protected as pte_mkuffd_wp() makes it; elsewhere the fresh
+ * entry has none. simmm has no userfaultfd API: the test sets VM_UFFD_WP
+ * and the bit by hand.
  */
 static void test_fork_pinned_page_uffd_wp(void **state)
 {
 	(void)state;
-	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
-	simmm_addr_t a = mx_anon(mm, 0, 3 * PS), b = a + 2 * PS;
-	simmm_pfn_t pins[2];
+	simmm_addr_t a = mx_anon(mm, 0, 3 * PS), b = a + 2 * PS, h = 0;
+	simmm_pfn_t pins[3];
 
 	TU_ASSERT_OK(simmm_munmap(mm, a + PS, PS)); /* two VMAs */
-	mx_write(mm, a, 1);
-	mx_write(mm, b, 2);
-	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pins[0]), 1);
-	assert_int_equal(simmm_pin_user_pages(mm, b, 1, SIMMM_FOLL_WRITE, &pins[1]), 1);
-	simmm__vma_lookup(mm, a)->vm_flags |= SIMMM_VM_UFFD_WP;
-	for (int i = 0; i < 2; i++) {
-		simmm_addr_t at = i ? b : a;
-
-		TU_ASSERT_OK(simmm_pgtable_set(simmm_mm_pgtable(mm), at, SIMMM_LVL_PTE,
-					       simmm_pte_mkuffd_wp(mx_tr(mm, at).entry)));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 2 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+					(21 << SIMMM_MAP_HUGE_SHIFT),
+				NULL, 0, &h));
+	simmm_addr_t at[3] = {a, b, h};
+	for (int i = 0; i < 3; i++) {
+		mx_write(mm, at[i], (unsigned)i + 1);
+		assert_int_equal(simmm_pin_user_pages(mm, at[i], 1, SIMMM_FOLL_WRITE, &pins[i]), 1);
+		struct simmm_translation t = mx_tr(mm, at[i]);
+		TU_ASSERT_OK(simmm_pgtable_set(simmm_mm_pgtable(mm), at[i], t.level,
+					       simmm_pte_mkuffd_wp(t.entry)));
 	}
+	simmm__vma_lookup(mm, a)->vm_flags |= SIMMM_VM_UFFD_WP;
+	simmm__vma_lookup(mm, h)->vm_flags |= SIMMM_VM_UFFD_WP;
 	TU_ASSERT_OK(simmm_fork(mm, &child));
 	TU_CHECK(sim);
-	struct simmm_translation t = mx_tr(child, a);
-	assert_int_not_equal(t.pfn, pins[0]);
-	assert_true(simmm_pte_uffd_wp(t.entry));
-	assert_false(t.write);
-	t = mx_tr(child, b);
-	assert_int_not_equal(t.pfn, pins[1]);
-	assert_false(simmm_pte_uffd_wp(t.entry));
-	assert_true(t.write);
-	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 2));
+	for (int i = 0; i < 3; i++) {
+		struct simmm_translation t = mx_tr(child, at[i]);
+
+		assert_true(t.present);
+		assert_int_not_equal(t.pfn, pins[i]);
+		assert_int_equal(simmm_pte_uffd_wp(t.entry), i != 1);
+		assert_int_equal(t.write, i == 1);
+	}
+	assert_int_equal(mx_tr(child, h).level, SIMMM_LVL_PMD);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 3));
 	TU_ASSERT_OK(simmm_mmput(child));
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
@@ -1327,6 +1332,199 @@ static void test_fork_pinned_thp_enomem(void **state)
 	assert_true(sw.forked > 0);
 }
 
+/* A private hugetlb mapping of @len bytes of 1 << @shift pages. */
+static simmm_addr_t map_hugetlb(struct simmm_mm *mm, uint64_t len, unsigned shift)
+{
+	simmm_addr_t a = 0;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, len, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+					((int)shift << SIMMM_MAP_HUGE_SHIFT),
+				NULL, 0, &a));
+	return a;
+}
+
+/*
+ * fork with a pinned private hugetlb page (copy_hugetlb_page_range():
+ * hugetlb_try_dup_anon_rmap() refuses): the child gets a new huge page with
+ * the same contents, mapped writable and dirty at the same level
+ * (hugetlb_install_folio()); the parent keeps its page, entry and pin, and
+ * writes stay on their side. The unpinned huge page next to it is shared
+ * read-only, as before.
+ */
+static void check_fork_pinned_hugetlb(const char *geo, uint64_t ram, unsigned shift,
+				      enum simmm_level lvl)
+{
+	simmm_sim *sim = mx_sim(geo, ram, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	uint64_t sz = 1ULL << shift, nr = sz / PS;
+	simmm_addr_t a = map_hugetlb(mm, 2 * sz, shift), b = a + sz;
+	simmm_pfn_t pin = 0;
+	uint8_t v = 0;
+
+	mx_write(mm, a + PS, 1);
+	mx_write(mm, b, 2);
+	simmm_pfn_t ha = mx_tr(mm, a).pfn, hb = mx_tr(mm, b).pfn;
+	assert_int_equal(mx_tr(mm, a).level, lvl);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM,
+					      &pin), 1);
+	assert_int_equal(pin, ha + 1);
+	simmm_entry_t before = mx_tr(mm, a).entry;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	/* The parent: as it was. */
+	assert_int_equal(mx_tr(mm, a).entry, before);
+	assert_true(mx_tr(mm, a).write);
+	assert_true(anon_exclusive(sim, ha));
+	assert_int_equal(mx_page(sim, ha).refcount, 2);
+	assert_int_equal(mx_page(sim, ha).pincount, 1);
+	/* The child: its own huge page. */
+	struct simmm_translation t = mx_tr(child, a);
+	assert_int_equal(t.level, lvl);
+	assert_true(t.write && simmm_pte_dirty(t.entry));
+	assert_true(t.pfn < ha || t.pfn >= ha + nr);
+	assert_int_equal(mx_page(sim, t.pfn).order, shift - 12);
+	assert_int_equal(mx_page(sim, t.pfn).refcount, 1);
+	assert_true(anon_exclusive(sim, t.pfn));
+	assert_int_equal(mx_stats(child).rss_anon, 0);
+	/* The unpinned one: shared read-only. */
+	assert_int_equal(mx_tr(child, b).pfn, hb);
+	assert_false(mx_tr(child, b).write);
+	assert_false(mx_tr(mm, b).write);
+	assert_int_equal(mx_page(sim, hb).refcount, 2);
+	/* Contents, writes, and the pin as the parent's memory. */
+	mx_expect(child, a + PS, 1);
+	mx_expect_zero(child, a);
+	mx_expect(child, b, 2);
+	struct simmm_mm_stats cst = mx_stats(child);
+	mx_write(child, a + PS, 3);
+	assert_int_equal(mx_stats(child).cow_faults, cst.cow_faults);
+	mx_expect(mm, a + PS, 1);
+	v = 0x3c;
+	TU_ASSERT_OK(simmm_page_write(sim, pin, 1, &v, 1));
+	TU_ASSERT_OK(simmm_mm_access(mm, a + PS + 1, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x3c);
+	TU_ASSERT_OK(simmm_mm_access(child, a + PS + 1, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, (uint8_t)(3 * 31 + 1));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+static void test_fork_pinned_hugetlb(void **state)
+{
+	(void)state;
+	check_fork_pinned_hugetlb("x86_64-4level", 64 * MIB, 21, SIMMM_LVL_PMD);
+	check_fork_pinned_hugetlb("x86_64-4level", 4 * GIB, 30, SIMMM_LVL_PUD);
+}
+
+/*
+ * No free huge page for the child's copy: fork fails with
+ * alloc_hugetlb_folio()'s -ENOSPC, as upstream's copy_hugetlb_page_range()
+ * passes it on, and leaves the parent and RAM as they were. Unpinned, the
+ * page is shared again and the same fork succeeds.
+ */
+static void test_fork_pinned_hugetlb_no_page(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 4 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = map_hugetlb(mm, 2 * MIB, 21);
+	struct simmm_phys_stats before, after;
+	simmm_pfn_t pin = 0;
+
+	mx_write(mm, a, 1);
+	simmm_pfn_t ha = mx_tr(mm, a).pfn;
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pin), 1);
+	simmm_entry_t entry = mx_tr(mm, a).entry;
+	TU_ASSERT_OK(simmm_phys_stats(sim, &before));
+	assert_int_equal(simmm_fork(mm, &child), -ENOSPC);
+	assert_null(child);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &after));
+	assert_int_equal(after.free_pages, before.free_pages);
+	assert_int_equal(mx_tr(mm, a).entry, entry);
+	assert_true(anon_exclusive(sim, ha));
+	assert_int_equal(mx_page(sim, ha).refcount, 2);
+	mx_expect(mm, a, 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(child, a).pfn, ha);
+	assert_false(anon_exclusive(sim, ha));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* Injected failures around the fork of a pinned hugetlb page: each run
+ * fails cleanly, and a failed bookkeeping allocation is -ENOMEM, never the
+ * -ENOSPC of a pool with no page (which the sweep would return). */
+static int sweep_fork_pinned_hugetlb(simmm_sim *sim, void *arg)
+{
+	uint64_t *forked = arg;
+	struct simmm_mm *mm = NULL, *child = NULL;
+	simmm_addr_t a = 0;
+	simmm_pfn_t pin = 0;
+	uint8_t v = 'h';
+	bool pinned = false;
+	int rc = simmm_mm_create(sim, &mm);
+
+	if (rc)
+		return rc;
+	rc = simmm_mmap(mm, 0, 2 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+			SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+				(21 << SIMMM_MAP_HUGE_SHIFT),
+			NULL, 0, &a);
+	if (!rc)
+		rc = simmm_mm_access(mm, a, &v, 1, SIMMM_ACCESS_WRITE);
+	/* An injected failure in the huge page fault surfaces as SIGBUS. */
+	if (rc == -EFAULT && simmm_fault_hits(sim))
+		rc = -ENOMEM;
+	if (!rc) {
+		long n = simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pin);
+
+		pinned = n == 1;
+		rc = pinned ? 0 : (int)n;
+	}
+	if (!rc)
+		rc = simmm_fork(mm, &child);
+	if (!rc) {
+		(*forked)++;
+		assert_int_not_equal(mx_tr(child, a).pfn, pin);
+		v = 0;
+		rc = simmm_mm_access(child, a, &v, 1, SIMMM_ACCESS_READ);
+		assert_true(rc || v == 'h');
+	}
+	if (pinned)
+		TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	if (child)
+		simmm_mmput(child);
+	simmm_mmput(mm);
+	return rc;
+}
+
+static void test_fork_pinned_hugetlb_enomem(void **state)
+{
+	(void)state;
+	simmm_config cfg;
+	struct simmm_sweep_result res;
+	uint64_t forked = 0;
+
+	simmm_config_init(&cfg);
+	cfg.geometry = "x86_64-4level";
+	cfg.ram_bytes = 64 * MIB;
+	cfg.flags |= SIMMM_CFG_QUIET;
+	TU_ASSERT_OK(simmm_fault_sweep(&cfg, sweep_fork_pinned_hugetlb, &forked, 5000, &res));
+	assert_int_equal(res.violations, 0);
+	assert_true(res.enomem > 0);
+	assert_true(forked > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1351,6 +1549,9 @@ int main(void)
 		cmocka_unit_test(test_fork_pinned_thp),
 		cmocka_unit_test(test_fork_pinned_thp_out_of_memory),
 		cmocka_unit_test(test_fork_pinned_thp_enomem),
+		cmocka_unit_test(test_fork_pinned_hugetlb),
+		cmocka_unit_test(test_fork_pinned_hugetlb_no_page),
+		cmocka_unit_test(test_fork_pinned_hugetlb_enomem),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -350,9 +350,11 @@ SIMMM_API int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t 
  * Anonymous pages pinned with FOLL_PIN are copied at fork, as upstream: an
  * anon-exclusive page of a folio that may be pinned gets its own copy in
  * the child; a PMD-mapped THP has the parent's PMD split first (the folio
- * stays whole, and the parent's pages, entries and pins are kept).
+ * stays whole, and the parent's pages, entries and pins are kept); a
+ * private hugetlb page is copied into a new huge page.
  * Return: 0; -EINVAL; -ENOMEM (the child is destroyed; the parent is
- * unchanged but for pinned THPs' PMDs already split).
+ * unchanged but for pinned THPs' PMDs already split); -ENOSPC: no free huge
+ * page for a pinned hugetlb page's copy (child destroyed, as for -ENOMEM).
  */
 SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
 

@@ -10,7 +10,9 @@
  * maps: a PTE-mapped one is copied for the child at once
  * (copy_present_page()); a PMD-mapped THP first has the parent's PMD split
  * (copy_huge_pmd() failing with -EAGAIN), then its pages are copied as
- * ptes in the same walk. Non-present entries follow copy_nonpresent_pte().
+ * ptes in the same walk; a private hugetlb page is copied whole into a new
+ * huge page (copy_hugetlb_page_range()), or fork fails with -ENOSPC when
+ * none is free. Non-present entries follow copy_nonpresent_pte().
  */
 #include <errno.h>
 
@@ -91,10 +93,11 @@ static int split_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_walk
 	return 0;
 }
 
-/* __folio_try_dup_anon_rmap() fails: an anon-exclusive page of a folio that
- * may be pinned (folio_needs_cow_for_dma()) cannot be shared with the child
- * without letting a later COW fault replace what the pin holds. For a PMD
- * mapping the page is the head, as there. */
+/* __folio_try_dup_anon_rmap() (hugetlb_try_dup_anon_rmap() for hugetlb)
+ * fails: an anon-exclusive page of a folio that may be pinned
+ * (folio_needs_cow_for_dma()) cannot be shared with the child without
+ * letting a later COW fault replace what the pin holds. For a PMD or PUD
+ * leaf the page is the head, as there. */
 static bool must_copy(const struct fork_ctx *c, struct simmm_page *folio, struct simmm_page *page)
 {
 	return c->cow && (folio->flags & PG_anon) && (page->flags & PG_anon_exclusive) &&
@@ -113,9 +116,11 @@ static int copy_present(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t ad
 	if (page) {
 		folio = simmm__compound_head(sim, page);
 		if (must_copy(c, folio, page)) {
+			if (simmm__is_vm_hugetlb(c->svma))
+				return simmm__hugetlb_copy_pinned(c->dvma, addr, folio, e);
 			if (lvl == SIMMM_LVL_PTE)
 				return copy_pinned(c, addr, page, e);
-			if (lvl == SIMMM_LVL_PMD && !simmm__is_vm_hugetlb(c->svma))
+			if (lvl == SIMMM_LVL_PMD)
 				return split_pinned(c, addr, walk);
 		}
 	}
