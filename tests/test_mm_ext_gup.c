@@ -3,7 +3,8 @@
  * GUP: get/pin/unpin with exact refcounts, FOLL_WRITE breaking COW, pins
  * unsharing COW pages (FAULT_FLAG_UNSHARE: reuse or a read-only copy, in
  * writable and read-only VMAs, from swap, the notifier event), FOLL_SPLIT_PMD,
- * FOLL_NOFAULT, FOLL_FORCE, the zero pages, bad input.
+ * FOLL_NOFAULT, FOLL_FORCE, the zero pages, bad input; fork copying pinned
+ * pages for the child (small pages, THPs, hugetlb; out of memory).
  */
 #include "test_mm_ext_util.h"
 
@@ -913,6 +914,617 @@ static void test_pin_longterm_unshare_cow(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * fork with DMA-pinned exclusive small pages (copy_present_page()): the
+ * child gets its own copy at once, so that no later COW can take a pinned
+ * page away from the parent. The copy is mapped maybe_mkwrite(pte_mkdirty()):
+ * writable and dirty where the VMA has VM_WRITE, whatever the parent's entry
+ * (page 1 is read-only, left so by an unshare), dirty but read-only where it
+ * does not (page 2, written by FOLL_FORCE). The parent's entries and pins
+ * are untouched, and the pins keep seeing what the parent maps.
+ */
+static void test_fork_copies_pinned_pages(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *other = NULL, *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS), r = 0;
+	simmm_pfn_t pins[3], pfn = 0;
+	simmm_entry_t before[3];
+	uint8_t v = 0x77;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ, SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS,
+				NULL, 0, &r));
+	simmm_addr_t at[3] = {a, a + PS, r};
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_fork(mm, &other));
+	/* Page 0: a write pin breaks COW (writable, dirty); page 1: a read
+	 * pin unshares (read-only, clean); page 2: FOLL_FORCE, read-only. */
+	assert_int_equal(simmm_pin_user_pages(mm, at[0], 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM,
+					      &pins[0]), 1);
+	assert_int_equal(simmm_pin_user_pages(mm, at[1], 1, SIMMM_FOLL_LONGTERM, &pins[1]), 1);
+	assert_int_equal(simmm_get_user_pages(mm, r, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_FORCE, &pfn),
+			 1);
+	TU_ASSERT_OK(simmm_page_write(sim, pfn, 0, &v, 1));
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	assert_int_equal(simmm_pin_user_pages(mm, r, 1, SIMMM_FOLL_LONGTERM, &pins[2]), 1);
+	TU_ASSERT_OK(simmm_mmput(other));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		before[i] = mx_tr(mm, at[i]).entry;
+		assert_true(anon_exclusive(sim, pins[i]));
+	}
+	assert_true(simmm_pte_write(before[0]));
+	assert_false(simmm_pte_write(before[1]));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		struct simmm_translation t = mx_tr(child, at[i]);
+
+		assert_int_equal(mx_tr(mm, at[i]).entry, before[i]);
+		assert_int_equal(mx_tr(mm, at[i]).pfn, pins[i]);
+		assert_true(anon_exclusive(sim, pins[i]));
+		assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS);
+		assert_int_equal(mx_page(sim, pins[i]).mapcount, 1);
+		assert_true(t.present);
+		assert_int_not_equal(t.pfn, pins[i]);
+		assert_true(anon_exclusive(sim, t.pfn));
+		assert_int_equal(mx_page(sim, t.pfn).refcount, 1);
+		assert_int_equal(mx_page(sim, t.pfn).mapcount, 1);
+		assert_true(simmm_pte_dirty(t.entry));
+		assert_int_equal(t.write, i < 2);
+	}
+	assert_int_equal(mx_stats(child).rss_anon, 3);
+	mx_expect(child, a, 1);
+	mx_expect(child, a + PS, 2);
+	TU_ASSERT_OK(simmm_mm_access(child, r, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x77);
+	/* The child's writes need no fault and stay in the child. */
+	mx_write(child, a, 3);
+	mx_write(child, a + PS, 4);
+	assert_int_equal(mx_stats(child).cow_faults, 0);
+	assert_int_equal(mx_stats(child).reuse_faults, 0);
+	mx_expect(mm, a, 1);
+	mx_expect(mm, a + PS, 2);
+	/* A DMA write through the pin is the parent's memory alone. */
+	v = 0x5a;
+	TU_ASSERT_OK(simmm_page_write(sim, pins[0], 0, &v, 1));
+	TU_ASSERT_OK(simmm_mm_access(mm, a, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x5a);
+	mx_expect(child, a, 3);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 3));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * The pinned page's copy keeps the parent's uffd-wp bit in a VMA that keeps
+ * uffd-wp (copy_present_page(), and hugetlb_install_folio() for a huge
+ * page), write-protected as pte_mkuffd_wp() makes it; elsewhere the fresh
+ * entry has none. simmm has no userfaultfd API: the test sets VM_UFFD_WP
+ * and the bit by hand.
+ */
+static void test_fork_pinned_page_uffd_wp(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 3 * PS), b = a + 2 * PS, h = 0;
+	simmm_pfn_t pins[3];
+
+	TU_ASSERT_OK(simmm_munmap(mm, a + PS, PS)); /* two VMAs */
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 2 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+					(21 << SIMMM_MAP_HUGE_SHIFT),
+				NULL, 0, &h));
+	simmm_addr_t at[3] = {a, b, h};
+	for (int i = 0; i < 3; i++) {
+		mx_write(mm, at[i], (unsigned)i + 1);
+		assert_int_equal(simmm_pin_user_pages(mm, at[i], 1, SIMMM_FOLL_WRITE, &pins[i]), 1);
+		struct simmm_translation t = mx_tr(mm, at[i]);
+		TU_ASSERT_OK(simmm_pgtable_set(simmm_mm_pgtable(mm), at[i], t.level,
+					       simmm_pte_mkuffd_wp(t.entry)));
+	}
+	simmm__vma_lookup(mm, a)->vm_flags |= SIMMM_VM_UFFD_WP;
+	simmm__vma_lookup(mm, h)->vm_flags |= SIMMM_VM_UFFD_WP;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		struct simmm_translation t = mx_tr(child, at[i]);
+
+		assert_true(t.present);
+		assert_int_not_equal(t.pfn, pins[i]);
+		assert_int_equal(simmm_pte_uffd_wp(t.entry), i != 1);
+		assert_int_equal(t.write, i == 1);
+	}
+	assert_int_equal(mx_tr(child, h).level, SIMMM_LVL_PMD);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 3));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* Every notifier call on the parent during a fork, in order. */
+struct fork_event {
+	bool start;
+	int event;
+	simmm_addr_t start_addr, end_addr;
+};
+
+struct fork_log {
+	struct simmm_mmu_notifier mn;
+	int n;
+	struct fork_event ev[8];
+};
+
+static void fork_log_add(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r,
+			 bool start)
+{
+	struct fork_log *l = (struct fork_log *)(void *)mn;
+
+	if (l->n < 8)
+		l->ev[l->n] = (struct fork_event){start, r->event, r->start, r->end};
+	l->n++;
+}
+
+static int fork_log_start(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r)
+{
+	fork_log_add(mn, r, true);
+	return 0;
+}
+
+static void fork_log_end(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r)
+{
+	fork_log_add(mn, r, false);
+}
+
+static const struct simmm_mmu_notifier_ops fork_log_ops = {
+	.invalidate_range_start = fork_log_start,
+	.invalidate_range_end = fork_log_end,
+};
+
+static void assert_fork_event(const struct fork_log *l, int i, bool start, int event,
+			      simmm_addr_t s, simmm_addr_t e)
+{
+	assert_int_equal(l->ev[i].start, start);
+	assert_int_equal(l->ev[i].event, event);
+	assert_int_equal(l->ev[i].start_addr, s);
+	assert_int_equal(l->ev[i].end_addr, e);
+}
+
+/*
+ * fork with a DMA-pinned, anon-exclusive THP mapped by a PMD. copy_huge_pmd()
+ * will not share it: it splits the parent's PMD (a CLEAR invalidation of the
+ * PMD inside fork's PROTECTION_PAGE one) and copy_pte_range() gives the
+ * child a small copy of every exclusive page, the whole folio being maybe
+ * pinned, not only the two pinned pages. The parent keeps its folio, large,
+ * exclusive, writable, now PTE-mapped, and its pins; writes stay on their
+ * side and the pinned frames stay the parent's memory. The THP next to it,
+ * not pinned, is still shared by one read-only PMD.
+ */
+static void test_fork_pinned_thp(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon_aligned(mm, 2 * MIB, 4 * MIB), b = a + 2 * MIB;
+	simmm_pfn_t pins[2], ha = thp_at(mm, a, 1), hb = thp_at(mm, b, 3);
+	struct fork_log l;
+	uint8_t v = 0;
+
+	mx_write(mm, a + 511 * PS, 5);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 2, SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM,
+					      pins), 2);
+	assert_int_equal(pins[0], ha + 1);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
+	assert_true(thp_all_exclusive(sim, ha));
+	TU_CHECK(sim);
+	memset(&l, 0, sizeof(l));
+	l.mn.ops = &fork_log_ops;
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&l.mn, mm));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&l.mn, mm));
+	assert_int_equal(l.n, 4);
+	assert_fork_event(&l, 0, true, SIMMM_MMU_NOTIFY_PROTECTION_PAGE, a, a + 4 * MIB);
+	assert_fork_event(&l, 1, true, SIMMM_MMU_NOTIFY_CLEAR, a, a + 2 * MIB);
+	assert_fork_event(&l, 2, false, SIMMM_MMU_NOTIFY_CLEAR, a, a + 2 * MIB);
+	assert_fork_event(&l, 3, false, SIMMM_MMU_NOTIFY_PROTECTION_PAGE, a, a + 4 * MIB);
+	/* The parent: the same folio, split, pinned, exclusive, writable. */
+	struct simmm_page_info pi = mx_page(sim, ha);
+	assert_int_equal(pi.order, 9);
+	assert_int_equal(pi.refcount, 512 + 2);
+	assert_int_equal(pi.pincount, 2);
+	for (uint64_t i = 0; i < 512; i++) {
+		struct simmm_translation t = mx_tr(mm, a + i * PS), ct = mx_tr(child, a + i * PS);
+
+		assert_int_equal(t.level, SIMMM_LVL_PTE);
+		assert_int_equal(t.pfn, ha + i);
+		assert_true(t.write);
+		assert_true(anon_exclusive(sim, ha + i));
+		assert_int_equal(mx_page(sim, ha + i).mapcount, 1);
+		/* The child: a small exclusive copy of each page, writable. */
+		assert_int_equal(ct.level, SIMMM_LVL_PTE);
+		assert_true(ct.present && ct.write && simmm_pte_dirty(ct.entry));
+		assert_true(ct.pfn < ha || ct.pfn >= ha + 512);
+		pi = mx_page(sim, ct.pfn);
+		assert_int_equal(pi.order, 0);
+		assert_int_equal(pi.refcount, 1);
+		assert_int_equal(pi.mapcount, 1);
+		assert_true(anon_exclusive(sim, ct.pfn));
+	}
+	assert_int_equal(mx_stats(mm).rss_anon, 1024);
+	assert_int_equal(mx_stats(child).rss_anon, 1024);
+	/* The THP nobody pinned: one read-only PMD on both sides. */
+	assert_int_equal(mx_tr(child, b).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(child, b).pfn, hb);
+	assert_int_equal(mx_tr(mm, b).level, SIMMM_LVL_PMD);
+	assert_false(mx_tr(mm, b).write);
+	assert_false(mx_tr(child, b).write);
+	assert_int_equal(mx_page(sim, hb).refcount, 2);
+	assert_false(anon_exclusive(sim, hb));
+	mx_expect(child, b + PS, 4);
+	/* Same contents in other frames; writes stay on their side, and
+	 * neither side's write faults. */
+	mx_expect(child, a, 1);
+	mx_expect(child, a + PS, 2);
+	mx_expect(child, a + 511 * PS, 5);
+	mx_expect_zero(child, a + 2 * PS);
+	struct simmm_mm_stats pst = mx_stats(mm), cst = mx_stats(child);
+	mx_write(child, a + PS, 7);
+	mx_write(mm, a + 511 * PS, 8);
+	TU_CHECK(sim);
+	assert_int_equal(mx_stats(child).cow_faults, cst.cow_faults);
+	assert_int_equal(mx_stats(mm).cow_faults, pst.cow_faults);
+	assert_int_equal(mx_stats(mm).reuse_faults, pst.reuse_faults);
+	assert_int_equal(mx_tr(mm, a + 511 * PS).pfn, ha + 511);
+	mx_expect(mm, a + PS, 2);
+	mx_expect(child, a + 511 * PS, 5);
+	/* The pins are the parent's memory, both ways. */
+	v = 0xa5;
+	TU_ASSERT_OK(simmm_page_write(sim, pins[0], 0, &v, 1));
+	TU_ASSERT_OK(simmm_mm_access(mm, a + PS, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0xa5);
+	TU_ASSERT_OK(simmm_mm_access(child, a + PS, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, (uint8_t)(7 * 31));
+	mx_write(mm, a + 2 * PS, 9);
+	TU_ASSERT_OK(simmm_page_read(sim, pins[1], 0, &v, 1));
+	assert_int_equal(v, (uint8_t)(9 * 31));
+	mx_expect_zero(child, a + 2 * PS);
+	TU_CHECK(sim);
+	/* Unpinned, the split folio's pages are shared COW by the next fork. */
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 2));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_CHECK(sim);
+	assert_int_equal(mx_page(sim, ha).refcount, 512);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(child, a + PS).pfn, ha + 1);
+	assert_false(mx_tr(mm, a + PS).write);
+	assert_false(anon_exclusive(sim, ha + 1));
+	assert_int_equal(mx_page(sim, ha + 1).mapcount, 2);
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * The child's copies exhaust RAM half-way (4 MiB: the THP is half of it):
+ * fork fails with -ENOMEM and leaves the parent split but otherwise as it
+ * was, pinned and intact; all the child got goes back with it, so RAM is
+ * what it was but for the parent's new PTE table.
+ */
+static void test_fork_pinned_thp_out_of_memory(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 4 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon_aligned(mm, 2 * MIB, 2 * MIB);
+	simmm_pfn_t pin = 0, ha = thp_at(mm, a, 1);
+	struct simmm_phys_stats before, after;
+
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM,
+					      &pin), 1);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &before));
+	assert_true(before.free_pages < 512);
+	assert_int_equal(simmm_fork(mm, &child), -ENOMEM);
+	assert_null(child);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &after));
+	assert_int_equal(after.free_pages, before.free_pages - 1);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
+	for (uint64_t i = 0; i < 512; i++)
+		assert_int_equal(mx_tr(mm, a + i * PS).pfn, ha + i);
+	assert_true(thp_all_exclusive(sim, ha));
+	assert_int_equal(mx_page(sim, ha).refcount, 512 + 1);
+	assert_int_equal(mx_stats(mm).rss_anon, 512);
+	mx_expect(mm, a, 1);
+	mx_expect(mm, a + PS, 2);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* Allocation failures around a fork of a pinned THP: each run must fail
+ * cleanly (checked and leak-checked by simmm_fault_sweep()); a fork that
+ * fails leaves the parent's pinned page mapped, with its data. */
+struct pinned_thp_sweep {
+	uint64_t failed_after_split; /* forks that failed with the PMD split */
+	uint64_t forked;
+};
+
+static int sweep_fork_pinned_thp(simmm_sim *sim, void *arg)
+{
+	struct pinned_thp_sweep *sw = arg;
+	struct simmm_mm *mm = NULL, *child = NULL;
+	struct simmm_translation t;
+	simmm_addr_t a = 0;
+	simmm_pfn_t pin = 0;
+	uint8_t v = 'x';
+	bool pinned = false;
+	int rc = simmm_mm_create(sim, &mm);
+
+	if (rc)
+		return rc;
+	rc = simmm_set_thp_policy(sim, SIMMM_THP_ALWAYS);
+	if (!rc)
+		rc = simmm_mmap(mm, 0x40000000, 2 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0,
+				&a);
+	if (!rc)
+		rc = simmm_mm_access(mm, a + PS, &v, 1, SIMMM_ACCESS_WRITE);
+	if (!rc) {
+		long n = simmm_pin_user_pages(mm, a + PS, 1,
+					      SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM, &pin);
+		pinned = n == 1;
+		rc = pinned ? 0 : (int)n;
+	}
+	if (!rc) {
+		bool was_pmd = mx_tr(mm, a).level == SIMMM_LVL_PMD;
+
+		rc = simmm_fork(mm, &child);
+		TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(mm), a + PS, &t));
+		assert_int_equal(t.pfn, pin);
+		assert_true(t.write);
+		TU_ASSERT_OK(simmm_page_read(sim, pin, 0, &v, 1));
+		assert_int_equal(v, 'x');
+		if (rc == -ENOMEM && was_pmd && t.level == SIMMM_LVL_PTE)
+			sw->failed_after_split++;
+		assert_true(rc == 0 || rc == -ENOMEM);
+	}
+	if (!rc) {
+		sw->forked++;
+		TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(child), a + PS, &t));
+		assert_int_not_equal(t.pfn, pin);
+		v = 0;
+		rc = simmm_mm_access(child, a + PS, &v, 1, SIMMM_ACCESS_READ);
+		assert_true(rc || v == 'x');
+	}
+	if (pinned)
+		TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	if (child)
+		simmm_mmput(child);
+	simmm_mmput(mm);
+	return rc;
+}
+
+static void test_fork_pinned_thp_enomem(void **state)
+{
+	(void)state;
+	simmm_config cfg;
+	struct simmm_sweep_result res;
+	struct pinned_thp_sweep sw = {0};
+
+	simmm_config_init(&cfg);
+	cfg.ram_bytes = 64 * MIB;
+	cfg.flags |= SIMMM_CFG_QUIET;
+	TU_ASSERT_OK(simmm_fault_sweep(&cfg, sweep_fork_pinned_thp, &sw, 5000, &res));
+	assert_int_equal(res.violations, 0);
+	assert_true(res.enomem > 0);
+	assert_true(sw.failed_after_split > 0); /* failures inside the copy */
+	assert_true(sw.forked > 0);
+}
+
+/* A private hugetlb mapping of @len bytes of 1 << @shift pages. */
+static simmm_addr_t map_hugetlb(struct simmm_mm *mm, uint64_t len, unsigned shift)
+{
+	simmm_addr_t a = 0;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, len, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+					((int)shift << SIMMM_MAP_HUGE_SHIFT),
+				NULL, 0, &a));
+	return a;
+}
+
+/*
+ * fork with a pinned private hugetlb page (copy_hugetlb_page_range():
+ * hugetlb_try_dup_anon_rmap() refuses): the child gets a new huge page with
+ * the same contents, mapped writable and dirty at the same level
+ * (hugetlb_install_folio()); the parent keeps its page, entry and pin, and
+ * writes stay on their side. The unpinned huge page next to it is shared
+ * read-only, as before.
+ */
+static void check_fork_pinned_hugetlb(const char *geo, uint64_t ram, unsigned shift,
+				      enum simmm_level lvl)
+{
+	simmm_sim *sim = mx_sim(geo, ram, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	uint64_t sz = 1ULL << shift, nr = sz / PS;
+	simmm_addr_t a = map_hugetlb(mm, 2 * sz, shift), b = a + sz;
+	simmm_pfn_t pin = 0;
+	uint8_t v = 0;
+
+	mx_write(mm, a + PS, 1);
+	mx_write(mm, b, 2);
+	simmm_pfn_t ha = mx_tr(mm, a).pfn, hb = mx_tr(mm, b).pfn;
+	assert_int_equal(mx_tr(mm, a).level, lvl);
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM,
+					      &pin), 1);
+	assert_int_equal(pin, ha + 1);
+	simmm_entry_t before = mx_tr(mm, a).entry;
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	/* The parent: as it was. */
+	assert_int_equal(mx_tr(mm, a).entry, before);
+	assert_true(mx_tr(mm, a).write);
+	assert_true(anon_exclusive(sim, ha));
+	assert_int_equal(mx_page(sim, ha).refcount, 2);
+	assert_int_equal(mx_page(sim, ha).pincount, 1);
+	/* The child: its own huge page. */
+	struct simmm_translation t = mx_tr(child, a);
+	assert_int_equal(t.level, lvl);
+	assert_true(t.write && simmm_pte_dirty(t.entry));
+	assert_true(t.pfn < ha || t.pfn >= ha + nr);
+	assert_int_equal(mx_page(sim, t.pfn).order, shift - 12);
+	assert_int_equal(mx_page(sim, t.pfn).refcount, 1);
+	assert_true(anon_exclusive(sim, t.pfn));
+	assert_int_equal(mx_stats(child).rss_anon, 0);
+	/* The unpinned one: shared read-only. */
+	assert_int_equal(mx_tr(child, b).pfn, hb);
+	assert_false(mx_tr(child, b).write);
+	assert_false(mx_tr(mm, b).write);
+	assert_int_equal(mx_page(sim, hb).refcount, 2);
+	/* Contents, writes, and the pin as the parent's memory. */
+	mx_expect(child, a + PS, 1);
+	mx_expect_zero(child, a);
+	mx_expect(child, b, 2);
+	struct simmm_mm_stats cst = mx_stats(child);
+	mx_write(child, a + PS, 3);
+	assert_int_equal(mx_stats(child).cow_faults, cst.cow_faults);
+	mx_expect(mm, a + PS, 1);
+	v = 0x3c;
+	TU_ASSERT_OK(simmm_page_write(sim, pin, 1, &v, 1));
+	TU_ASSERT_OK(simmm_mm_access(mm, a + PS + 1, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x3c);
+	TU_ASSERT_OK(simmm_mm_access(child, a + PS + 1, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, (uint8_t)(3 * 31 + 1));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+static void test_fork_pinned_hugetlb(void **state)
+{
+	(void)state;
+	check_fork_pinned_hugetlb("x86_64-4level", 64 * MIB, 21, SIMMM_LVL_PMD);
+	check_fork_pinned_hugetlb("x86_64-4level", 4 * GIB, 30, SIMMM_LVL_PUD);
+}
+
+/*
+ * No free huge page for the child's copy: fork fails with
+ * alloc_hugetlb_folio()'s -ENOSPC, as upstream's copy_hugetlb_page_range()
+ * passes it on, and leaves the parent and RAM as they were. Unpinned, the
+ * page is shared again and the same fork succeeds.
+ */
+static void test_fork_pinned_hugetlb_no_page(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 4 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = map_hugetlb(mm, 2 * MIB, 21);
+	struct simmm_phys_stats before, after;
+	simmm_pfn_t pin = 0;
+
+	mx_write(mm, a, 1);
+	simmm_pfn_t ha = mx_tr(mm, a).pfn;
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pin), 1);
+	simmm_entry_t entry = mx_tr(mm, a).entry;
+	TU_ASSERT_OK(simmm_phys_stats(sim, &before));
+	assert_int_equal(simmm_fork(mm, &child), -ENOSPC);
+	assert_null(child);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_phys_stats(sim, &after));
+	assert_int_equal(after.free_pages, before.free_pages);
+	assert_int_equal(mx_tr(mm, a).entry, entry);
+	assert_true(anon_exclusive(sim, ha));
+	assert_int_equal(mx_page(sim, ha).refcount, 2);
+	mx_expect(mm, a, 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(child, a).pfn, ha);
+	assert_false(anon_exclusive(sim, ha));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* Injected failures around the fork of a pinned hugetlb page: each run
+ * fails cleanly, and a failed bookkeeping allocation is -ENOMEM, never the
+ * -ENOSPC of a pool with no page (which the sweep would return). */
+static int sweep_fork_pinned_hugetlb(simmm_sim *sim, void *arg)
+{
+	uint64_t *forked = arg;
+	struct simmm_mm *mm = NULL, *child = NULL;
+	simmm_addr_t a = 0;
+	simmm_pfn_t pin = 0;
+	uint8_t v = 'h';
+	bool pinned = false;
+	int rc = simmm_mm_create(sim, &mm);
+
+	if (rc)
+		return rc;
+	rc = simmm_mmap(mm, 0, 2 * MIB, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+			SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_HUGETLB |
+				(21 << SIMMM_MAP_HUGE_SHIFT),
+			NULL, 0, &a);
+	if (!rc)
+		rc = simmm_mm_access(mm, a, &v, 1, SIMMM_ACCESS_WRITE);
+	/* An injected failure in the huge page fault surfaces as SIGBUS. */
+	if (rc == -EFAULT && simmm_fault_hits(sim))
+		rc = -ENOMEM;
+	if (!rc) {
+		long n = simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pin);
+
+		pinned = n == 1;
+		rc = pinned ? 0 : (int)n;
+	}
+	if (!rc)
+		rc = simmm_fork(mm, &child);
+	if (!rc) {
+		(*forked)++;
+		assert_int_not_equal(mx_tr(child, a).pfn, pin);
+		v = 0;
+		rc = simmm_mm_access(child, a, &v, 1, SIMMM_ACCESS_READ);
+		assert_true(rc || v == 'h');
+	}
+	if (pinned)
+		TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	if (child)
+		simmm_mmput(child);
+	simmm_mmput(mm);
+	return rc;
+}
+
+static void test_fork_pinned_hugetlb_enomem(void **state)
+{
+	(void)state;
+	simmm_config cfg;
+	struct simmm_sweep_result res;
+	uint64_t forked = 0;
+
+	simmm_config_init(&cfg);
+	cfg.geometry = "x86_64-4level";
+	cfg.ram_bytes = 64 * MIB;
+	cfg.flags |= SIMMM_CFG_QUIET;
+	TU_ASSERT_OK(simmm_fault_sweep(&cfg, sweep_fork_pinned_hugetlb, &forked, 5000, &res));
+	assert_int_equal(res.violations, 0);
+	assert_true(res.enomem > 0);
+	assert_true(forked > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +1544,14 @@ int main(void)
 		cmocka_unit_test(test_force_write_readonly_vma),
 		cmocka_unit_test(test_pin_unshare_hugetlb),
 		cmocka_unit_test(test_pin_longterm_unshare_cow),
+		cmocka_unit_test(test_fork_copies_pinned_pages),
+		cmocka_unit_test(test_fork_pinned_page_uffd_wp),
+		cmocka_unit_test(test_fork_pinned_thp),
+		cmocka_unit_test(test_fork_pinned_thp_out_of_memory),
+		cmocka_unit_test(test_fork_pinned_thp_enomem),
+		cmocka_unit_test(test_fork_pinned_hugetlb),
+		cmocka_unit_test(test_fork_pinned_hugetlb_no_page),
+		cmocka_unit_test(test_fork_pinned_hugetlb_enomem),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

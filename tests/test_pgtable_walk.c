@@ -509,6 +509,44 @@ static void test_walk_action_and_return(void **state)
 	tu_sim_free(&sim);
 }
 
+/* A pmd_entry that splits the present leaf it is given and asks to see
+ * the slot again, as fork does with a pinned THP: the walk must find the
+ * new table and descend into it. */
+static int split_pmd(simmm_entry_t *e, simmm_addr_t a, simmm_addr_t n, struct simmm_walk *w)
+{
+	struct counts *c = w->private;
+
+	c->pmd++;
+	if (simmm_entry_is_leaf(*e, SIMMM_LVL_PMD) && simmm_pte_present(*e)) {
+		c->pmd_leaf++;
+		TU_ASSERT_OK(simmm_pgtable_split(w->pt, a, SIMMM_LVL_PMD));
+		w->action = SIMMM_WALK_AGAIN;
+	}
+	return 0;
+}
+
+static void test_walk_split_again(void **state)
+{
+	simmm_sim *sim = sim_for("x86_64-4level", 64 * MiB);
+	struct simmm_pgtable *pt = pt_new(sim);
+	struct simmm_walk_ops ops = {.pmd_entry = split_pmd, .pte_entry = c_pte};
+	struct simmm_translation tr;
+	struct counts c = {0};
+	(void)state;
+	build_mix(sim, pt);
+	TU_ASSERT_OK(simmm_walk_range(pt, 16 * MiB, 18 * MiB, &ops, &c));
+	TU_CHECK(sim);
+	assert_int_equal(c.pmd, 2);      /* the leaf, then the table */
+	assert_int_equal(c.pmd_leaf, 1);
+	assert_int_equal(c.pte, 512);
+	assert_int_equal(c.pte_present, 512);
+	TU_ASSERT_OK(simmm_pgtable_translate(pt, 16 * MiB + 5 * 4096, &tr));
+	assert_int_equal(tr.level, SIMMM_LVL_PTE);
+	assert_int_equal(tr.pfn, 0x200000 + 5);
+	pt_free(sim, &pt);
+	tu_sim_free(&sim);
+}
+
 static int tw_skip(simmm_addr_t s, simmm_addr_t e, struct simmm_walk *w) { return 1; }
 static int tw_fail(simmm_addr_t s, simmm_addr_t e, struct simmm_walk *w) { return -EPERM; }
 static int tw_ok(simmm_addr_t s, simmm_addr_t e, struct simmm_walk *w)
@@ -1181,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input_other),
 		cmocka_unit_test(test_walk_counts),
 		cmocka_unit_test(test_walk_action_and_return),
+		cmocka_unit_test(test_walk_split_again),
 		cmocka_unit_test(test_walk_test_walk),
 		cmocka_unit_test(test_walk_empty_is_cheap),
 		cmocka_unit_test(test_walk_bad_entries),

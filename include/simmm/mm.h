@@ -347,8 +347,14 @@ SIMMM_API int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t 
  * non-present entries are copied as copy_nonpresent_pte() does (swap
  * counts, writable migration/device-private entries made readable in both),
  * VM_DONTCOPY VMAs are skipped, VM_WIPEONFORK ones are empty in the child.
- * Anonymous pages pinned with FOLL_PIN are copied at fork, as upstream.
- * Return: 0; -EINVAL; -ENOMEM (the child is destroyed, parent unchanged).
+ * Anonymous pages pinned with FOLL_PIN are copied at fork, as upstream: an
+ * anon-exclusive page of a folio that may be pinned gets its own copy in
+ * the child; a PMD-mapped THP has the parent's PMD split first (the folio
+ * stays whole, and the parent's pages, entries and pins are kept); a
+ * private hugetlb page is copied into a new huge page.
+ * Return: 0; -EINVAL; -ENOMEM (the child is destroyed; the parent is
+ * unchanged but for pinned THPs' PMDs already split); -ENOSPC: no free huge
+ * page for a pinned hugetlb page's copy (child destroyed, as for -ENOMEM).
  */
 SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
 

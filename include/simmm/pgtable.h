@@ -960,8 +960,9 @@ SIMMM_API long simmm_pgtable_dump(struct simmm_pgtable *pt, simmm_addr_t start,
  *                      lower-level callback exists (the default).
  * @SIMMM_WALK_CONTINUE: do not descend; go to the next entry.
  * @SIMMM_WALK_AGAIN: re-read the entry and call the callbacks again (the
- *                    callback changed it). Bounded: after 64 AGAINs in a
- *                    row on one entry the walk fails with -ELOOP.
+ *                    callback changed it, or split its leaf into a table,
+ *                    which the walk then descends into). Bounded: after 64
+ *                    AGAINs in a row on one entry the walk fails with -ELOOP.
  */
 enum simmm_walk_action {
 	SIMMM_WALK_SUBTREE = 0,
@@ -1056,7 +1057,11 @@ struct simmm_walk {
  * returned. Absent subtrees are skipped at every level, so an empty range
  * costs one look at each populated top-level slot. The walker allocates
  * nothing. Callbacks may change the entry they are given only through
- * simmm_walk_update() and must not otherwise mutate @pt.
+ * simmm_walk_update(), or, above PTE level, replace a leaf they are given
+ * by a table of the level below (simmm_pgtable_split(), as copy_huge_pmd()
+ * splits a pinned THP for copy_pmd_range() to copy as ptes) and ask for
+ * SIMMM_WALK_AGAIN, so that the walk reads the table and descends into it;
+ * they must not otherwise mutate @pt.
  *
  * Context: the machine's thread.
  * Return: 0 when the range was walked; a callback's non-zero value; -ELOOP

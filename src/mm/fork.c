@@ -4,13 +4,19 @@
  * anonymous pages become shared copy-on-write: both sides write-protected
  * (the parent's range announced with PROTECTION_PAGE first), the page's
  * mapcount and reference taken for the child and PG_anon_exclusive
- * cleared (page_try_dup_anon_rmap). Pinned exclusive pages are copied at
- * once (page_needs_cow_for_dma). Non-present entries follow
- * copy_nonpresent_pte().
+ * cleared (folio_try_dup_anon_rmap_*()). An exclusive page of a folio that
+ * may be DMA-pinned is never shared (folio_needs_cow_for_dma()), or a
+ * later COW fault would leave the pin holding a page the parent no longer
+ * maps: a PTE-mapped one is copied for the child at once
+ * (copy_present_page()); a PMD-mapped THP first has the parent's PMD split
+ * (copy_huge_pmd() failing with -EAGAIN), then its pages are copied as
+ * ptes in the same walk; a private hugetlb page is copied whole into a new
+ * huge page (copy_hugetlb_page_range()), or fork fails with -ENOSPC when
+ * none is free. Non-present entries follow copy_nonpresent_pte().
  */
 #include <errno.h>
 
-#include "mm/mm.h"
+#include "mm/mm_ext.h"
 #include "notifier/notifier.h"
 
 struct fork_ctx {
@@ -30,12 +36,17 @@ static int child_set(struct fork_ctx *c, simmm_addr_t addr, enum simmm_level lvl
 	return simmm_pgtable_set(c->dst->pgt, addr, lvl, e);
 }
 
-/* copy_present_page(): the child gets its own copy of a pinned page. */
+/* copy_present_page(): the child gets its own copy of a pinned page,
+ * mapped maybe_mkwrite(pte_mkdirty()) for the child's VMA whatever the
+ * parent's entry (read-only after an unshare, say), with the parent's
+ * uffd-wp bit if the child's VMA keeps uffd-wp. The parent's entry is left
+ * as it was: the page stays exclusive and writable for the pin's owner. */
 static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page *page,
-		       simmm_entry_t e)
+		       simmm_entry_t src)
 {
 	simmm_sim *sim = c->src->sim;
 	struct simmm_page *folio = simmm__alloc_user_folio(sim, 0);
+	simmm_entry_t e;
 	int err;
 
 	if (!folio)
@@ -49,10 +60,48 @@ static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page 
 	}
 	simmm__folio_add_new_anon_rmap(folio, c->dvma, addr, true);
 	simmm__lru_add(sim, folio);
-	e = simmm__mk_pte(c->dst, c->dvma, folio->pfn, simmm_pte_write(e));
+	e = simmm__mk_pte(c->dst, c->dvma, folio->pfn, false);
+	e = simmm__maybe_mkwrite(c->dvma, simmm_pte_mkdirty(e));
+	if ((c->dvma->vm_flags & SIMMM_VM_UFFD_WP) && simmm_pte_uffd_wp(src))
+		e = simmm_pte_mkuffd_wp(e);
 	simmm_pgtable_set(c->dst->pgt, addr, SIMMM_LVL_PTE, e);
 	simmm__rss_add(c->dst, c->dvma, folio, 1);
 	return 0;
+}
+
+/*
+ * copy_huge_pmd(): folio_try_dup_anon_rmap_pmd() will not share an
+ * exclusive THP that may be pinned, so the parent's PMD is split instead
+ * (__split_huge_pmd(): a CLEAR invalidation of the PMD, nested in fork's
+ * PROTECTION_PAGE one; the folio stays large, its pages exclusive and mapped
+ * as before by ptes) and copy_pmd_range() copies the range as ptes: the walk
+ * reads the slot again and descends into the new table. There every
+ * exclusive page of the folio is copied (copy_present_ptes() cannot dup the
+ * folio's batch, folio_try_dup_anon_rmap_ptes() failing as soon as one page
+ * of a maybe-pinned folio is exclusive, and retries page by page, each page
+ * going to copy_present_page()), not only the pages the pins hold. simmm
+ * deposits no table with a THP, so the split can fail with -ENOMEM, which
+ * fails the fork and leaves the PMD as it was.
+ */
+static int split_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_walk *walk)
+{
+	int err = simmm__split_huge_pmd(c->src, c->svma, addr);
+
+	if (err)
+		return err;
+	walk->action = SIMMM_WALK_AGAIN;
+	return 0;
+}
+
+/* __folio_try_dup_anon_rmap() (hugetlb_try_dup_anon_rmap() for hugetlb)
+ * fails: an anon-exclusive page of a folio that may be pinned
+ * (folio_needs_cow_for_dma()) cannot be shared with the child without
+ * letting a later COW fault replace what the pin holds. For a PMD or PUD
+ * leaf the page is the head, as there. */
+static bool must_copy(const struct fork_ctx *c, struct simmm_page *folio, struct simmm_page *page)
+{
+	return c->cow && (folio->flags & PG_anon) && (page->flags & PG_anon_exclusive) &&
+	       simmm__folio_maybe_dma_pinned(c->src->sim, folio);
 }
 
 static int copy_present(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t addr,
@@ -66,9 +115,14 @@ static int copy_present(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t ad
 
 	if (page) {
 		folio = simmm__compound_head(sim, page);
-		if (c->cow && lvl == SIMMM_LVL_PTE && (folio->flags & PG_anon) &&
-		    (page->flags & PG_anon_exclusive) && simmm__folio_maybe_dma_pinned(sim, folio))
-			return copy_pinned(c, addr, page, e);
+		if (must_copy(c, folio, page)) {
+			if (simmm__is_vm_hugetlb(c->svma))
+				return simmm__hugetlb_copy_pinned(c->dvma, addr, folio, e);
+			if (lvl == SIMMM_LVL_PTE)
+				return copy_pinned(c, addr, page, e);
+			if (lvl == SIMMM_LVL_PMD)
+				return split_pinned(c, addr, walk);
+		}
 	}
 	e = c->cow ? simmm_pte_wrprotect(e) : e;
 	if (c->svma->vm_flags & SIMMM_VM_SHARED)

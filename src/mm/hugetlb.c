@@ -7,7 +7,8 @@
  * when the last reference goes, like the kernel's surplus pages with
  * nr_overcommit_hugepages unlimited (no preallocation, no reservations).
  * An allocation failure is SIGBUS, as alloc_hugetlb_folio()'s -ENOSPC
- * makes hugetlb_no_page() return. A hugetlb folio is marked in its first
+ * makes hugetlb_no_page() return, and fails a fork that must copy a
+ * pinned page with that -ENOSPC. A hugetlb folio is marked in its first
  * tail (private = HUGETLB_MAGIC), as the kernel keeps hugetlb state in
  * tail pages.
  *
@@ -16,7 +17,8 @@
  * pool's table, which holds a folio reference, like a hugetlbfs page
  * cache: the pages stay until the file dies (file.c calls
  * simmm__hugetlb_file_release()) or the machine is destroyed. Private
- * mappings get anonymous pages, copied on write after fork (hugetlb_wp()).
+ * mappings get anonymous pages, copied on write after fork (hugetlb_wp()),
+ * or at fork if they may be pinned (simmm__hugetlb_copy_pinned()).
  * hugetlb pages are never on the LRU (never reclaimed or swapped), never
  * split, and not counted in rss (HugetlbPages), see mm.h.
  */
@@ -187,11 +189,17 @@ struct hfault {
 
 /* make_huge_pte(): writable and dirty only if @write and the VMA has
  * VM_WRITE, else read-only and clean; young. */
-static simmm_entry_t huge_pte(struct hfault *f, simmm_pfn_t pfn, bool write)
+static simmm_entry_t make_huge_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
+				   bool write)
 {
-	simmm_entry_t e = simmm__mk_pte(f->mm, f->vma, pfn, write);
+	simmm_entry_t e = simmm__mk_pte(mm, vma, pfn, write);
 
 	return simmm_entry_mkleaf(simmm_pte_mkyoung(e));
+}
+
+static simmm_entry_t huge_pte(struct hfault *f, simmm_pfn_t pfn, bool write)
+{
+	return make_huge_pte(f->mm, f->vma, pfn, write);
 }
 
 /* hugetlb_no_page(): a none entry. */
@@ -223,6 +231,18 @@ static unsigned hugetlb_no_page(struct hfault *f)
 		simmm__folio_add_rmap_entire(sim, folio);
 	else
 		simmm__folio_add_new_anon_rmap(folio, f->vma, f->haddr, true);
+	return 0;
+}
+
+/* Fill @copy with the contents of @src, page by page. */
+static int copy_huge_contents(simmm_sim *sim, struct simmm_page *copy, struct simmm_page *src)
+{
+	for (uint64_t i = 0; i < (1ULL << src->order); i++) {
+		int err = simmm__page_copy(sim, simmm__pfn_to_page(sim, copy->pfn + i),
+					   simmm__pfn_to_page(sim, src->pfn + i));
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -265,12 +285,10 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 	copy = hugetlb_alloc(sim, f->pool, f->order, f->lvl);
 	if (!copy)
 		return SIMMM_VM_FAULT_SIGBUS;
-	for (uint64_t i = 0; i < nr; i++)
-		if (simmm__page_copy(sim, simmm__pfn_to_page(sim, copy->pfn + i),
-				     simmm__pfn_to_page(sim, folio->pfn + i))) {
-			simmm__folio_put(sim, copy);
-			return SIMMM_VM_FAULT_OOM;
-		}
+	if (copy_huge_contents(sim, copy, folio)) {
+		simmm__folio_put(sim, copy);
+		return SIMMM_VM_FAULT_OOM;
+	}
 	if (simmm__change_begin(&c, f->mm, f->haddr, f->haddr + (sim->page_size << f->order),
 				SIMMM_MMU_NOTIFY_CLEAR, NULL)) {
 		simmm__folio_put(sim, copy);
@@ -285,6 +303,56 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 	simmm__folio_add_new_anon_rmap(copy, f->vma, f->haddr, true);
 	simmm__change_end(&c);
 	f->mm->stats.cow_faults++;
+	return 0;
+}
+
+/* ---- fork ------------------------------------------------------------------------- */
+
+/**
+ * simmm__hugetlb_copy_pinned() - copy_hugetlb_page_range() when
+ * hugetlb_try_dup_anon_rmap() refuses to share a private huge page (it is
+ * anon-exclusive and may be pinned): the child gets a new huge page with
+ * the same contents, installed as hugetlb_install_folio() does
+ * (make_huge_pte(vma, folio, true): writable and dirty where @dvma has
+ * VM_WRITE; uffd-wp carried over into a uffd-wp VMA), anon-exclusive. The
+ * parent's entry and page are left as they were, so its pins keep seeing
+ * what it maps.
+ * @dvma: the child's VMA. @haddr: the huge page's address.
+ * @src: the parent's folio (head). @old: the parent's entry.
+ * Context: fork (the parent's mmap lock held for write).
+ * Return: 0; -ENOSPC when no huge page is free (alloc_hugetlb_folio()'s
+ * error, which fork returns as it is); -ENOMEM for the child's page table,
+ * or the simulation's own bookkeeping or page contents.
+ */
+int simmm__hugetlb_copy_pinned(struct simmm_vma *dvma, simmm_addr_t haddr,
+			       struct simmm_page *src, simmm_entry_t old)
+{
+	struct simmm_mm *mm = dvma->mm;
+	simmm_sim *sim = mm->sim;
+	struct simmm_hugetlb_pool *pool = pool_of(sim, false);
+	enum simmm_level lvl = hugetlb_level(sim, src->order);
+	struct simmm_page *copy;
+	simmm_entry_t e;
+	int err;
+
+	if (!pool || lvl == SIMMM_LVL_PTE)
+		return -EINVAL; /* a hugetlb page exists: so do its pool and level */
+	err = simmm_pgtable_alloc_level(mm->pgt, haddr, lvl, NULL);
+	if (err)
+		return err;
+	copy = hugetlb_alloc(sim, pool, src->order, lvl);
+	if (!copy)
+		return simmm__buddy_exhausted(sim, src->order) ? -ENOSPC : -ENOMEM;
+	err = copy_huge_contents(sim, copy, src);
+	if (err) {
+		simmm__folio_put(sim, copy);
+		return err;
+	}
+	e = make_huge_pte(mm, dvma, copy->pfn, true);
+	if ((dvma->vm_flags & SIMMM_VM_UFFD_WP) && simmm_pte_uffd_wp(old))
+		e = simmm_pte_mkuffd_wp(e);
+	simmm_pgtable_set(mm->pgt, haddr, lvl, e);
+	simmm__folio_add_new_anon_rmap(copy, dvma, haddr, true);
 	return 0;
 }
 

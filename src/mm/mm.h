@@ -402,6 +402,9 @@ void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
 /* Allocate a folio for user memory, reclaiming if allowed. */
 struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order);
+/* After a failed allocation of @order: was RAM out of such blocks (true),
+ * or did the injector fail a bookkeeping allocation (false)? */
+bool simmm__buddy_exhausted(simmm_sim *sim, unsigned order);
 
 /* ---- huge.c -------------------------------------------------------------------- */
 bool simmm__thp_vma_allowable(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);

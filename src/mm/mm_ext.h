@@ -151,6 +151,10 @@ unsigned simmm__pmd_order(simmm_sim *sim);
 uint64_t simmm__hugetlb_in_use(simmm_sim *sim, unsigned order);
 /* Is @folio a hugetlb page (marked in its first tail)? */
 bool simmm__folio_is_hugetlb(simmm_sim *sim, struct simmm_page *folio);
+/* fork: map a copy of the pinned anon-exclusive huge page @src (entry @old
+ * in the parent) at @haddr of the child's @dvma; see hugetlb.c. */
+int simmm__hugetlb_copy_pinned(struct simmm_vma *dvma, simmm_addr_t haddr,
+			       struct simmm_page *src, simmm_entry_t old);
 void simmm__hugetlb_fini(simmm_sim *sim);
 /* Release the shared hugetlb pages of @file (called when the file dies). */
 void simmm__hugetlb_file_release(simmm_sim *sim, struct simmm_file *file);

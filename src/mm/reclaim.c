@@ -326,7 +326,7 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 /* The buddy allocator really lacks a block of @order (as opposed to an
  * injected metadata failure, which must not trigger reclaim: a failed call
  * leaves the state as it was). */
-static bool buddy_exhausted(simmm_sim *sim, unsigned order)
+bool simmm__buddy_exhausted(simmm_sim *sim, unsigned order)
 {
 	struct simmm_phys_stats st;
 
@@ -352,7 +352,7 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 	struct simmm_page *folio = simmm__alloc_pages(sim, order);
 
 	for (int tries = 0; !folio && tries < 4; tries++) {
-		if (order || !g || !g->auto_reclaim || !buddy_exhausted(sim, order))
+		if (order || !g || !g->auto_reclaim || !simmm__buddy_exhausted(sim, order))
 			break;
 		if (!simmm__shrink_lru(sim, SWAP_CLUSTER_MAX, NULL))
 			break;
