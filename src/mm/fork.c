@@ -235,6 +235,7 @@ static const struct simmm_walk_ops copy_ops = {
 	.pud_entry = copy_cb,
 	.pmd_entry = copy_cb,
 	.pte_entry = copy_cb,
+	.pte_skip_none = true,
 };
 
 /* vma_needs_copy(): file pages can be faulted in again by the child. */
