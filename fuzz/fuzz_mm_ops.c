@@ -700,15 +700,18 @@ static void op_mmap(struct fz_in *in)
 	/* MAP_POPULATE write-faults private writable mappings (COW broken up
 	 * front) and stops at the first page that fails (beyond EOF; or, and
 	 * mmap still succeeds, at an allocation that fails: then only the
-	 * pages with a writable entry got their copy) */
+	 * pages with their copy got it: a writable entry, or a swap entry
+	 * when the populate's own direct reclaim swapped a copy it had just
+	 * made back out) */
 	if ((kind & 16) && !shared && (prot & SIMMM_PROT_WRITE)) {
 		bool partial = oom_ok();
 
 		for (uint64_t k = 0; k < n && page_backed(&m->pg[i + k]); k++) {
 			struct simmm_translation t;
 
-			if (partial && (simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i + k),
-								&t) || !t.present || !t.write))
+			if (partial &&
+			    (simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i + k), &t) ||
+			     !(t.present ? t.write : simmm_is_real_swap_entry(t.entry))))
 				continue;
 			materialize(&m->pg[i + k]);
 		}
