@@ -831,11 +831,14 @@ static void test_pin_unshare_hugetlb(void **state)
 
 /*
  * R/O FOLL_LONGTERM pins in COW mappings (6.2, "mm/gup: reliable R/O
- * long-term pinning in COW mappings"): the zero page, the huge zero page and
- * a page-cache page of a private file mapping are unshared into exclusive
- * anonymous copies mapped read-only, so that a later write cannot replace
- * what the pin holds (it reuses the copy). A short-term pin keeps the zero
- * page (snapshot semantics); a shared mapping keeps its page-cache page.
+ * long-term pinning in COW mappings"): the zero page and a page-cache page
+ * of a private file mapping are unshared into exclusive anonymous copies
+ * mapped read-only, so that a later write cannot replace what the pin holds
+ * (it reuses the copy). The huge zero page is unshared into a whole new THP
+ * since v6.13 ("mm: Allocate THP on hugezeropage wp-fault"), which
+ * do_huge_zero_wp_pmd() maps dirty and writable (VM_WRITE) for an unshare
+ * as for a write. A short-term pin keeps the zero page (snapshot
+ * semantics); a shared mapping keeps its page-cache page.
  */
 static void test_pin_longterm_unshare_cow(void **state)
 {
@@ -879,11 +882,21 @@ static void test_pin_longterm_unshare_cow(void **state)
 	for (int i = 0; i < 4; i++) {
 		t = mx_tr(mm, at[i]);
 		assert_int_equal(t.pfn, pins[i]);
-		assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS + (i == 2));
 		if (i == 2) { /* shared: the page-cache page */
 			assert_int_equal(pins[i], cache);
+			assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS + 1);
 			continue;
 		}
+		if (i == 3) { /* the huge zero page: a THP, pinned once */
+			assert_int_equal(t.level, SIMMM_LVL_PMD);
+			assert_true(t.write);
+			assert_true(simmm_pte_dirty(t.entry));
+			assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + 1);
+			assert_int_equal(mx_page(sim, pins[i]).pincount, 1);
+			assert_true(anon_exclusive(sim, pins[i]));
+			continue;
+		}
+		assert_int_equal(mx_page(sim, pins[i]).refcount, 1 + BIAS);
 		assert_false(t.write);
 		assert_false(simmm_pte_dirty(t.entry));
 		assert_true(simmm__pfn_to_page(sim, pins[i])->flags & PG_anon);
@@ -892,8 +905,9 @@ static void test_pin_longterm_unshare_cow(void **state)
 	assert_int_not_equal(pins[0], simmm_zero_pfn(sim));
 	assert_int_not_equal(pins[1], cache);
 	assert_false(simmm__is_huge_zero_pfn(sim, pins[3]));
-	assert_int_equal(mx_tr(mm, h).level, SIMMM_LVL_PTE);
-	assert_int_equal(mx_tr(mm, h).pfn, simmm_zero_pfn(sim));
+	assert_int_equal(mx_tr(mm, h).pfn, pins[3] - 1); /* the THP's head */
+	assert_int_equal(mx_page(sim, pins[3]).order, 9);
+	mx_expect_zero(mm, h);
 	/* The private copy no longer follows the file; the shared page does. */
 	v = 'b';
 	assert_int_equal(simmm_file_pwrite(f, &v, 1, 0), 1);

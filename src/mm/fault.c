@@ -722,8 +722,9 @@ static unsigned handle_pmd_stage(struct fault *f, bool *done)
 	if (!t.present)
 		return 0;
 	if ((is_write(f) || is_unshare(f)) && !simmm_pte_write(t.entry)) {
-		/* wp_huge_pmd() -> do_huge_pmd_wp_page(): reuse, or split and
-		 * fall back to ptes (a write or an unshare alike). */
+		/* wp_huge_pmd() -> do_huge_pmd_wp_page(): a new THP for the
+		 * huge zero page, reuse, or split and fall back to ptes (a
+		 * write or an unshare alike). */
 		ret = simmm__do_huge_pmd_wp_page(f->mm, f->vma, f->addr, f->flags);
 		*done = !(ret & SIMMM_VM_FAULT_FALLBACK);
 		return ret;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Transparent huge pages (mm/huge_memory.c, mm/khugepaged.c): the policy,
- * the anonymous PMD fault, the huge zero page, write faults on PMD leaves,
- * PMD and folio splitting, and MADV_COLLAPSE.
+ * the anonymous PMD fault, the huge zero page, write faults on PMD leaves
+ * (reuse, a new THP for the huge zero page, or a split), PMD and folio
+ * splitting, and MADV_COLLAPSE.
  *
  * Accounting (see mm.h's contract): a PMD leaf holds one folio reference
  * and one entire mapcount (head[1].u.pincount); its rss counts its pages.
@@ -150,6 +151,32 @@ static unsigned huge_zero_fault(struct simmm_mm *mm, struct simmm_vma *vma, simm
 	return ret;
 }
 
+/* map_anon_folio_pmd()'s entry for a new PMD-order anonymous folio: dirty
+ * and young, writable where the VMA has VM_WRITE (maybe_pmd_mkwrite()), so
+ * a FOLL_FORCE write into a read-only private VMA gets a read-only PMD. */
+static simmm_entry_t anon_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma,
+				    struct simmm_page *folio)
+{
+	simmm_entry_t e = simmm__mk_pte(mm, vma, folio->pfn, true);
+
+	return simmm_entry_mkleaf(simmm_pte_mkyoung(simmm_pte_mkdirty(e)));
+}
+
+/* The rest of map_anon_folio_pmd() once the PMD maps @folio: the new anon
+ * rmap (entire mapcount, anon-exclusive), the LRU, rss and THP_FAULT_ALLOC.
+ * The kernel also queues the folio for the deferred split of underused
+ * THPs (deferred_split_folio(); the huge zero replacement only since "add
+ * pmd folio to ds_queue in do_huge_zero_wp_pmd()", merged for 6.19 and
+ * marked for stable); simmm has no such queue. */
+static void account_anon_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr,
+			     struct simmm_page *folio)
+{
+	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
+	simmm__lru_add(mm->sim, folio);
+	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
+	mm->stats.thp_faults++;
+}
+
 /**
  * simmm__do_huge_pmd_anonymous_page() - a fault on a none PMD in a VMA
  * where simmm__thp_vma_allowable() holds. Read: the huge zero page. Write:
@@ -166,7 +193,6 @@ unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma
 	simmm_sim *sim = mm->sim;
 	simmm_addr_t haddr = addr & ~(pmd_size(sim) - 1);
 	struct simmm_page *folio;
-	simmm_entry_t e;
 	unsigned ret;
 
 	if (!thp_vma_suitable(mm, vma, addr))
@@ -178,17 +204,12 @@ unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma
 	folio = simmm__alloc_user_folio(sim, simmm__pmd_order(sim));
 	if (!folio)
 		return SIMMM_VM_FAULT_FALLBACK; /* THP_FAULT_FALLBACK */
-	e = simmm__mk_pte(mm, vma, folio->pfn, true);
-	e = simmm_entry_mkleaf(simmm_pte_mkyoung(simmm_pte_mkdirty(e)));
-	ret = set_pmd_or_fallback(mm, haddr, e);
+	ret = set_pmd_or_fallback(mm, haddr, anon_pmd_entry(mm, vma, folio));
 	if (ret) {
 		simmm__folio_put(sim, folio);
 		return ret;
 	}
-	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
-	simmm__lru_add(sim, folio);
-	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
-	mm->stats.thp_faults++;
+	account_anon_pmd(mm, vma, haddr, folio);
 	return 0;
 }
 
@@ -217,6 +238,64 @@ static bool thp_exclusive(simmm_sim *sim, struct simmm_page *folio)
 	return folio->refcount == 1 && simmm__folio_mapcount(sim, folio) == 1;
 }
 
+/*
+ * do_huge_zero_wp_pmd() (v6.13, "mm: Allocate THP on hugezeropage
+ * wp-fault"): replace the huge zero PMD @orig by a new PMD-order folio,
+ * zero until written, mapped as a fresh THP fault maps one. Upstream takes
+ * this path for FAULT_FLAG_UNSHARE too (do_huge_pmd_wp_page() tests the
+ * huge zero PMD before it looks at unshare, and map_anon_folio_pmd() knows
+ * no unshare), so a GUP R/O long-term pin of the huge zero PMD also ends
+ * with a writable (VM_WRITE), dirty THP. No THP policy is consulted here
+ * either: the policy gates only a fault on a none PMD.
+ * Return: 0, also when the PMD changed under the notifiers (upstream's
+ * pmd_same() test: the access simply faults again); VM_FAULT_FALLBACK when
+ * no folio could be had (or the notifiers refused to start, which only a
+ * non-blockable range may): the caller splits the PMD instead.
+ */
+static unsigned huge_zero_wp(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr,
+			     simmm_entry_t orig)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_page *folio;
+	struct simmm_change c;
+	simmm_entry_t *slot;
+
+	/* do_huge_pmd_wp_page() asserts the anon_vma: the read fault that
+	 * mapped the huge zero page prepared it (fork and mremap keep it). */
+	if (NEVER(!vma->anon_vma))
+		return SIMMM_VM_FAULT_FALLBACK;
+	/* vma_alloc_anon_folio_pmd(): the same allocation, and the same
+	 * failure semantics (no reclaim for a large order), as a THP fault. */
+	folio = simmm__alloc_user_folio(sim, simmm__pmd_order(sim));
+	if (!folio)
+		return SIMMM_VM_FAULT_FALLBACK; /* THP_FAULT_FALLBACK */
+	if (simmm__change_begin(&c, mm, haddr, haddr + pmd_size(sim), SIMMM_MMU_NOTIFY_CLEAR,
+				NULL)) {
+		simmm__folio_put(sim, folio);
+		return SIMMM_VM_FAULT_FALLBACK;
+	}
+	/* The notifiers may have slept and the PMD moved on (a zap, a
+	 * migration): only the PMD this fault saw is replaced. */
+	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot) || *slot != orig) {
+		simmm__change_end(&c);
+		simmm__folio_put(sim, folio);
+		return 0;
+	}
+	/* pmdp_huge_clear_flush() + set_pmd_at(): the huge zero PMD held no
+	 * reference, mapcount or rss (it is special), so nothing of it is
+	 * dropped; the kernel's deposited table stays with the new PMD (simmm
+	 * deposits none), so nr_ptes does not change either. */
+	if (NEVER(simmm_pgtable_set(mm->pgt, haddr, SIMMM_LVL_PMD,
+				    anon_pmd_entry(mm, vma, folio)))) {
+		simmm__change_end(&c);
+		simmm__folio_put(sim, folio);
+		return SIMMM_VM_FAULT_FALLBACK;
+	}
+	account_anon_pmd(mm, vma, haddr, folio);
+	simmm__change_end(&c);
+	return 0;
+}
+
 unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 				    simmm_addr_t addr, unsigned flags)
 {
@@ -224,11 +303,18 @@ unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 	simmm_addr_t haddr = addr & ~(pmd_size(sim) - 1);
 	struct simmm_page *folio;
 	simmm_entry_t *slot, e;
+	unsigned ret;
 
 	if (simmm_pgtable_lookup(mm->pgt, haddr, SIMMM_LVL_PMD, &slot) ||
 	    !simmm_entry_is_leaf(*slot, SIMMM_LVL_PMD))
 		return SIMMM_VM_FAULT_FALLBACK;
 	e = *slot;
+	if (simmm_pte_present(e) && simmm__is_huge_zero_pfn(sim, simmm_pte_pfn(e))) {
+		ret = huge_zero_wp(mm, vma, haddr, e);
+		if (!(ret & SIMMM_VM_FAULT_FALLBACK))
+			return ret;
+		/* No THP to be had: split, as before v6.13 (below). */
+	}
 	folio = pmd_folio(sim, e);
 	if (folio && thp_exclusive(sim, folio)) {
 		for (uint64_t i = 0; i < (1ULL << folio->order); i++)
@@ -244,8 +330,10 @@ unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 		mm->stats.reuse_faults++;
 		return 0;
 	}
-	/* Huge zero page or a shared THP: split the PMD and let the PTE path
-	 * COW (or unshare) one small page (upstream since v5.8). */
+	/* A shared THP, or the huge zero page when no THP could replace it:
+	 * split the PMD and let the PTE path COW (or unshare) one small page
+	 * (upstream since v5.8; a split -ENOMEM, simmm depositing no table,
+	 * is the fault's OOM). */
 	if (simmm__split_huge_pmd(mm, vma, haddr))
 		return SIMMM_VM_FAULT_OOM;
 	return SIMMM_VM_FAULT_FALLBACK;

@@ -131,13 +131,16 @@ int simmm__lru_check(simmm_sim *sim);
 /* ---- huge.c ------------------------------------------------------------------- */
 
 /* do_huge_pmd_wp_page(): a write or unshare fault (@flags) on a present
- * read-only PMD leaf. Reuses a THP nobody else can see: marks it
- * anon-exclusive and, for a write, dirty and writable where the VMA is
- * (an unshare leaves the PMD as it was). Otherwise splits the PMD (huge
- * zero page: into zero-page ptes) and returns VM_FAULT_FALLBACK so the
- * caller retries at PTE level, where the small-page COW or unshare copy
- * happens (upstream since v5.8). Called by fault.c with the mmap lock held
- * for read. */
+ * read-only PMD leaf. The huge zero PMD is replaced by a new THP, mapped
+ * dirty and writable where the VMA is, for a write and an unshare alike
+ * (since v6.13). A THP nobody else can see is reused: marked
+ * anon-exclusive and, for a write, dirty and writable where the VMA is (an
+ * unshare leaves the PMD as it was). Otherwise (a shared THP, or no THP to
+ * replace the huge zero page with) the PMD is split (huge zero page: into
+ * zero-page ptes) and VM_FAULT_FALLBACK returned so the caller retries at
+ * PTE level, where the small-page COW or unshare copy happens (upstream
+ * since v5.8); VM_FAULT_OOM when the split finds no table. Called by
+ * fault.c with the mmap lock held for read. */
 unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 				    simmm_addr_t addr, unsigned flags);
 /* Is @pfn the huge zero folio (any of its pages)? */
