@@ -25,7 +25,9 @@
  *    migration of its THP (both directions), CPU faults on a pte-mapped
  *    device THP (with and without a migrating device), a CPU write into a
  *    compound hole, two devices on one THP, and an eviction against a
- *    reader, a fork and a partial munmap.
+ *    reader, a fork and a partial munmap; and, on one replayed schedule,
+ *    a CPU fault that must split a device THP, run at the unlock of
+ *    another CPU fault on it.
  * Task bodies only record; the assertions run after simmm_sched_run().
  *
  * Most tests use a small raw driver ("tdrv") so every bit can be checked.
@@ -71,6 +73,12 @@ struct tdrv {
 	bool no_compound;       /* ->migrate_to_ram() moves one page, even
 				 * from a device PMD (a driver unaware of
 				 * device THPs) */
+	bool skip_holes;        /* tdrv_fill() gives holes no destination, as
+				 * dmirror's fault path (for tests that only
+				 * fault: a migration to the device would then
+				 * populate nothing) */
+	void (*to_ram_hook)(struct tdrv *d, void *arg); /* first in ->migrate_to_ram() */
+	void *hook_arg;
 };
 
 static void tdrv_folio_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, unsigned order,
@@ -171,7 +179,7 @@ static void tdrv_fill(struct tdrv *d, const uint64_t *src, uint64_t *dst, uint64
 
 		for (uint64_t k = 0; k < nr && i + k < n; k++)
 			dst[i + k] = 0;
-		if (!(src[i] & MIG)) {
+		if (!(src[i] & MIG) || (!s && d->skip_holes)) {
 			i++;
 			continue;
 		}
@@ -201,9 +209,11 @@ static unsigned tdrv_to_ram(struct simmm_vm_fault *vmf)
 		.vma = vmf->vma, .src = src, .dst = dst, .start = vmf->address & ~(nr * ps - 1),
 		.pgmap_owner = d, .flags = DEVP | (pmd ? CMPD : 0), .fault_page = vmf->page,
 	};
-	bool any_dst = false;
+	bool any_dst = false, any_page = false;
 	unsigned ret = 0;
 
+	if (d->to_ram_hook)
+		d->to_ram_hook(d, d->hook_arg);
 	m.end = m.start + nr * ps;
 	d->to_ram++;
 	d->to_ram_pmd += vmf->pmd;
@@ -214,8 +224,10 @@ static unsigned tdrv_to_ram(struct simmm_vm_fault *vmf)
 	}
 	if (!d->decline)
 		tdrv_fill(d, src, dst, m.npages);
-	for (uint64_t i = 0; i < m.npages; i++)
+	for (uint64_t i = 0; i < m.npages; i++) {
 		any_dst |= dst[i] != 0;
+		any_page |= (src[i] & MIG) && simmm_migrate_pfn_to_page(src[i]);
+	}
 	simmm_migrate_vma_pages(&m);
 	for (uint64_t i = 0; i < m.npages; i++)
 		moved += (src[i] & MIG) && simmm_migrate_pfn_to_page(src[i]);
@@ -225,7 +237,9 @@ static unsigned tdrv_to_ram(struct simmm_vm_fault *vmf)
 	 * back off before the CPU refaults, as test_migrate_util does. */
 	if (m.cpages && any_dst && !moved && simmm_sched_current(sim))
 		simmm_sched_sleep(sim, 1);
-	if (m.cpages && !any_dst)
+	/* SIGBUS for a page that could not come home (a hole left alone
+	 * with skip_holes is not one). */
+	if ((d->skip_holes ? any_page : m.cpages != 0) && !any_dst)
 		ret = SIMMM_VM_FAULT_SIGBUS;
 out:
 	free(src);
@@ -2628,6 +2642,156 @@ static void race_dontneed_vs_device_thp_fault_split(void **state)
 	}
 }
 
+/* ---- a reference kept across the scheduling point of the fault's unlock ---------------- */
+
+#define WIN_READ 15  /* the reader's page, zapped under its fault */
+#define WIN_WRITE 7  /* the writer's page of the same device THP */
+
+struct unlock_window {
+	struct race *r;
+	uint32_t reader;
+	struct simmm_completion in_driver, zapped;
+	unsigned reader_calls, writer_calls;
+	bool read_done;
+	bool window;         /* the writer's migrate_to_ram ran before the
+			      * reader's fault returned */
+	unsigned char byte;  /* what the reader read */
+	int err_read, err_zap, err_write;
+};
+
+/* The reader's first ->migrate_to_ram() waits (folio lock and reference
+ * held) until the writer has zapped its page; the writer's first records
+ * whether it runs inside the reader's fault: the reader's unlock let it
+ * in (it needs the lock), the reader's refault has not mapped its page. */
+static void window_hook(struct tdrv *d, void *arg)
+{
+	struct unlock_window *w = arg;
+
+	if (simmm_sched_current(d->sim) == w->reader) {
+		if (w->reader_calls++ == 0) {
+			simmm_complete(d->sim, &w->in_driver);
+			simmm_wait_for_completion(d->sim, &w->zapped);
+		}
+		return;
+	}
+	if (w->writer_calls++ == 0)
+		w->window = !w->read_done && !tu_pte(w->r->mm, w->r->a + WIN_READ * w->r->ps);
+}
+
+static void task_window_read(simmm_sim *sim, void *arg)
+{
+	struct unlock_window *w = arg;
+
+	(void)sim;
+	w->err_read = simmm_mm_access(w->r->mm, w->r->a + WIN_READ * w->r->ps, &w->byte, 1,
+				      SIMMM_ACCESS_READ);
+	w->read_done = true;
+}
+
+static void task_window_zap_write(simmm_sim *sim, void *arg)
+{
+	struct unlock_window *w = arg;
+
+	simmm_wait_for_completion(sim, &w->in_driver);
+	w->err_zap = simmm_madvise(w->r->mm, w->r->a + WIN_READ * w->r->ps, w->r->ps,
+				   SIMMM_MADV_DONTNEED);
+	simmm_complete(sim, &w->zapped);
+	w->err_write = simmm_mm_access(w->r->mm, w->r->a + WIN_WRITE * w->r->ps, "w", 1,
+				       SIMMM_ACCESS_WRITE);
+}
+
+/* fuzz_races finding 8 (docs/fuzzing.md): the reader's fault on page 15
+ * of a pte-mapped device THP holds the folio's lock and a reference in
+ * ->migrate_to_ram() when the writer zaps page 15 (MADV_DONTNEED), so
+ * the driver migrates nothing and the folio stays whole. The writer's
+ * write to page 7 sleeps on the folio lock; the reader's unlock wakes it,
+ * and the replayed schedule picks the writer at every choice from then on.
+ * Its fault must split the folio to migrate page 7, and the split's
+ * refcount check counts the reader's reference if the reader has not
+ * dropped it yet: simmm__folio_unlock_put() drops it before its
+ * scheduling point, as upstream's unlock_page(); put_page(), neither of
+ * which sleeps. With the scheduling point between them (the old
+ * folio_unlock(); folio_put()), every split fails, and the write refaults
+ * until simmm_mm_access() gives up with -EDEADLK. */
+static void race_device_fault_unlock_put_window(void **state)
+{
+	struct race *r = race_new(tu_seed(), SIMMM_SCHED_RANDOM, START_DEVICE);
+	struct unlock_window w = {.r = r};
+	uint8_t *sched = malloc(1U << 14);
+	simmm_pfn_t head = simmm_swp_offset_pfn(tr(r->mm, r->a).entry), pfn;
+	struct simmm_page_info pi;
+	unsigned char c = 0;
+	int a;
+	(void)state;
+
+	/* Pte-mapped from now on: the device THP's PMD is split. */
+	TU_ASSERT_OK(simmm_munmap(r->mm, r->a, r->ps));
+	assert_int_equal(tr(r->mm, r->a + WIN_READ * r->ps).level, SIMMM_LVL_PTE);
+	assert_int_equal(pinfo(r->sim, head).order, PMD_ORDER);
+	assert_int_equal(pinfo(r->sim, head).refcount, (int)NR - 1); /* one per pte */
+	TU_CHECK(r->sim);
+	simmm_init_completion(&w.in_driver, "in_driver");
+	simmm_init_completion(&w.zapped, "zapped");
+	r->dev.skip_holes = true;
+	r->dev.to_ram_hook = window_hook;
+	r->dev.hook_arg = &w;
+	/* Two tasks, the reader first: choice 1 is always the writer. */
+	assert_non_null(sched);
+	memset(sched, 1, 1U << 14);
+	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 1U << 14));
+	free(sched);
+	a = simmm_sched_spawn(r->sim, "reader", task_window_read, &w);
+	assert_true(a > 0);
+	w.reader = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "writer", task_window_zap_write, &w) > 0);
+	race_run(r);
+	if (w.err_read || w.err_zap || w.err_write)
+		fail_msg("read %d dontneed %d write %d (after %u writer faults into the driver)",
+			 w.err_read, w.err_zap, w.err_write, w.writer_calls);
+	/* The reader's driver found its page zapped and moved nothing; the
+	 * writer got in at the reader's unlock, and its first fault split the
+	 * folio and brought page 7 home. */
+	assert_int_equal(w.reader_calls, 1);
+	assert_true(w.window);
+	assert_int_equal(w.writer_calls, 1);
+	assert_int_equal(r->dev.to_ram, 2);
+	assert_int_equal(r->dev.to_ram_done, 1);
+	assert_int_equal(r->dev.split_folios, 1);
+	assert_int_equal(w.byte, 0);
+	/* Nothing kept: the unmapped page 0, the zapped page 15 and page 7's
+	 * source went back to the device; each other page is a folio of its
+	 * own, referenced by its pte alone. */
+	assert_int_equal(tdrv_nfree(&r->dev), 2 * NR - (NR - 3));
+	for (uint64_t i = 1; i < NR; i++) {
+		simmm_entry_t e = tr(r->mm, r->a + i * r->ps).entry;
+
+		if (i == WIN_READ || i == WIN_WRITE)
+			continue;
+		assert_true(simmm_is_device_private_entry(e));
+		pfn = simmm_swp_offset_pfn(e);
+		assert_int_equal(pfn, head + i);
+		pi = pinfo(r->sim, pfn);
+		assert_true(pi.order == 0 && pi.refcount == 1 && pi.mapcount == 1);
+		assert_false(pi.flags & PG_locked);
+	}
+	assert_true(tr(r->mm, r->a + WIN_WRITE * r->ps).present);
+	pi = pinfo(r->sim, simmm_pte_pfn(tr(r->mm, r->a + WIN_WRITE * r->ps).entry));
+	assert_true(pi.order == 0 && pi.refcount == 1 && pi.mapcount == 1);
+	TU_CHECK(r->sim);
+	/* The data: the write, the zapped page reads zero, the rest as filled. */
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a + WIN_WRITE * r->ps, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 'w');
+	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a + WIN_READ * r->ps, &c, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(c, 0);
+	assert_int_equal(tu_verify(r->mm, r->a + r->ps, WIN_WRITE - 1, r->ps, r->seed + 1), 0);
+	assert_int_equal(tu_verify(r->mm, r->a + (WIN_WRITE + 1) * r->ps, WIN_READ - WIN_WRITE - 1,
+				   r->ps, r->seed + WIN_WRITE + 1), 0);
+	assert_int_equal(tu_verify(r->mm, r->a + (WIN_READ + 1) * r->ps, NR - WIN_READ - 1, r->ps,
+				   r->seed + WIN_READ + 1), 0);
+	TU_CHECK(r->sim);
+	race_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2662,6 +2826,7 @@ int main(void)
 		cmocka_unit_test(race_eviction_chaos),
 		cmocka_unit_test(race_dontneed_vs_thp_migration),
 		cmocka_unit_test(race_dontneed_vs_device_thp_fault_split),
+		cmocka_unit_test(race_device_fault_unlock_put_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
