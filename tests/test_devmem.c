@@ -220,6 +220,97 @@ static void memunmap_busy(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * memunmap_pages() completes only after the last page's ->folio_free()
+ * returned: upstream drops the page's pgmap reference after the driver's
+ * callback. A callback that sleeps (dmirror takes its lock) must not let
+ * a waiting memunmap_pages() free the range under the freeing task. The
+ * waiter is woken meanwhile by the last free of another device's range
+ * (one wait queue serves all ranges). Found by fuzz_races: a dmirror
+ * RELEASE freed the range while exit_mmap() was still in devmem_free
+ * (input dmirror-release-vs-exit-devmem-free).
+ */
+struct slow_free {
+	struct tdev a, b;
+	simmm_pfn_t pa, pb;
+	bool unmapped;          /* memunmap_pages(&a) returned */
+	bool unmapped_in_free;  /* ... while a's ->folio_free() still ran */
+	int ret;
+};
+
+static void slow_folio_free(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, unsigned order,
+			    void *data)
+{
+	struct slow_free *sf = (struct slow_free *)pgmap; /* a is the first member */
+
+	tdev_folio_free(pgmap, pfn, order, data);
+	simmm_sched_sleep(sf->a.sim, 10); /* the driver's lock, say */
+	sf->unmapped_in_free |= sf->unmapped;
+}
+
+static const struct simmm_dev_pagemap_ops slow_ops = {
+	.folio_free = slow_folio_free,
+	.migrate_to_ram = tdev_migrate_to_ram,
+};
+
+static void sf_unmapper(simmm_sim *sim, void *arg)
+{
+	struct slow_free *sf = arg;
+
+	(void)sim;
+	sf->ret = simmm_memunmap_pages(&sf->a.pgmap);
+	sf->unmapped = true;
+}
+
+static void sf_put_a(simmm_sim *sim, void *arg)
+{
+	struct slow_free *sf = arg;
+
+	simmm_sched_sleep(sim, 1);
+	simmm_page_put(sim, sf->pa); /* sleeps in slow_folio_free() */
+}
+
+static void sf_put_b(simmm_sim *sim, void *arg)
+{
+	struct slow_free *sf = arg;
+
+	simmm_sched_sleep(sim, 5); /* inside a's callback */
+	simmm_page_put(sim, sf->pb); /* b's last page: wakes the waiters */
+}
+
+static void memunmap_waits_for_folio_free(void **state)
+{
+	simmm_sim *sim = new_sim();
+	struct slow_free sf;
+
+	(void)state;
+	memset(&sf, 0, sizeof(sf));
+	TU_ASSERT_OK(tdev_init(&sf.a, sim, SIMMM_MEM_DEVICE_PRIVATE, 4));
+	sf.a.pgmap.ops = &slow_ops;
+	TU_ASSERT_OK(tdev_init(&sf.b, sim, SIMMM_MEM_DEVICE_PRIVATE, 4));
+	sf.pa = tdev_alloc(&sf.a);
+	sf.pb = tdev_alloc(&sf.b);
+	assert_int_not_equal(sf.pa, 0);
+	assert_int_not_equal(sf.pb, 0);
+	TU_ASSERT_OK(simmm_unlock_page(sim, sf.pa));
+	TU_ASSERT_OK(simmm_unlock_page(sim, sf.pb));
+	TU_CHECK(sim);
+	assert_true(simmm_sched_spawn(sim, "unmap", sf_unmapper, &sf) > 0);
+	assert_true(simmm_sched_spawn(sim, "put-a", sf_put_a, &sf) > 0);
+	assert_true(simmm_sched_spawn(sim, "put-b", sf_put_b, &sf) > 0);
+	TU_ASSERT_OK(simmm_sched_run(sim, 0));
+	assert_int_equal(sf.ret, 0);
+	assert_true(sf.unmapped);
+	assert_false(sf.unmapped_in_free);
+	assert_int_equal(sf.a.frees, 1);
+	assert_int_equal(sf.b.frees, 1);
+	assert_null(simmm_page_pgmap(sim, sf.pa));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_memunmap_pages(&sf.b.pgmap));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +319,7 @@ int main(void)
 		cmocka_unit_test(refcount_rules),
 		cmocka_unit_test(folio_init_orders),
 		cmocka_unit_test(memunmap_busy),
+		cmocka_unit_test(memunmap_waits_for_folio_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

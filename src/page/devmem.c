@@ -277,14 +277,22 @@ void simmm__devmem_free(simmm_sim *sim, struct simmm_page *head)
 	pgmap = r->pgmap;
 	for (uint64_t i = 0; i < nr; i++)
 		frame_reset(sim, &head[i]);
-	r->nr_used -= nr;
 	/* free_zone_device_folio(): private, coherent and p2pdma memory goes
 	 * back to the driver; DAX and generic pages are simply idle again. */
 	if ((pgmap->type == SIMMM_MEM_DEVICE_PRIVATE || pgmap->type == SIMMM_MEM_DEVICE_COHERENT ||
 	     pgmap->type == SIMMM_MEM_PCI_P2PDMA) &&
 	    pgmap->ops && pgmap->ops->folio_free)
 		pgmap->ops->folio_free(pgmap, head->pfn, order, (void *)(uintptr_t)head->private);
-	/* The last free completes a pending memunmap_pages() (pgmap->done). */
+	/*
+	 * Only then the pgmap reference the pages held (upstream drops it
+	 * after ->folio_free() too): the last one completes a pending
+	 * memunmap_pages(), which frees @r as soon as it runs. The driver's
+	 * callback may sleep (dmirror takes its lock): counted down before it,
+	 * a RELEASE waiting on the range woke there and freed @r under us
+	 * (fuzz_races, dmirror-release-vs-exit-devmem-free). Nothing below
+	 * the count may touch @r but the test.
+	 */
+	r->nr_used -= nr;
 	if (!r->nr_used && dm->waiters)
 		simmm_wake_up_all(sim, &dm->wq);
 }
