@@ -214,6 +214,14 @@ def mm_seeds():
                                         write(0, P + 1, 1), pin(0, P, 4, longterm=True),
                                         fork(0), write(0, P + 2, 2), madvise(0, P, 3, DONTNEED),
                                         mremap(0, P, 8, 8, 3, dst), read(0, dst), unpin(0))
+        # a read maps the huge zero PMD, a write replaces it by a THP (6.13+),
+        # a fork shares that THP, the child's write splits it (on x86 the huge
+        # zero folio takes half of the 1 024 frames: the write falls back to
+        # the split; mini-thp replaces)
+        s["thp-huge-zero-" + g] = scenario(g, thp(2), mmap(0, 0, big(16), RW, M_FIXED),
+                                           read(0, P + 1), write(0, P + 3, 7), read(0, P + 5),
+                                           fork(0), write(1, P + 6, 8), read(0, P + 6),
+                                           verify(0, P, 8), mmput(1))
     return s
 
 # ---- fuzz_races ---------------------------------------------------------------
