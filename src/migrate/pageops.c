@@ -52,13 +52,7 @@ int simmm_folio_copy(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t src)
 
 	if (!d || !s || d->order != s->order)
 		return -EINVAL;
-	for (uint64_t i = 0; i < (1ULL << s->order); i++) {
-		int err = simmm__page_copy(sim, simmm__pfn_to_page(sim, d->pfn + i),
-					   simmm__pfn_to_page(sim, s->pfn + i));
-		if (err)
-			return err;
-	}
-	return 0;
+	return simmm__folio_copy_contents(sim, d, s);
 }
 
 int simmm_copy_highpage(simmm_sim *sim, simmm_pfn_t dst, simmm_pfn_t src)

@@ -234,18 +234,6 @@ static unsigned hugetlb_no_page(struct hfault *f)
 	return 0;
 }
 
-/* Fill @copy with the contents of @src, page by page. */
-static int copy_huge_contents(simmm_sim *sim, struct simmm_page *copy, struct simmm_page *src)
-{
-	for (uint64_t i = 0; i < (1ULL << src->order); i++) {
-		int err = simmm__page_copy(sim, simmm__pfn_to_page(sim, copy->pfn + i),
-					   simmm__pfn_to_page(sim, src->pfn + i));
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 static bool hugetlb_exclusive(simmm_sim *sim, struct simmm_page *folio)
 {
 	if (simmm__folio_maybe_dma_pinned(sim, folio) && !(folio->flags & PG_anon_exclusive))
@@ -285,7 +273,7 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 	copy = hugetlb_alloc(sim, f->pool, f->order, f->lvl);
 	if (!copy)
 		return SIMMM_VM_FAULT_SIGBUS;
-	if (copy_huge_contents(sim, copy, folio)) {
+	if (simmm__folio_copy_contents(sim, copy, folio)) {
 		simmm__folio_put(sim, copy);
 		return SIMMM_VM_FAULT_OOM;
 	}
@@ -343,7 +331,7 @@ int simmm__hugetlb_copy_pinned(struct simmm_vma *dvma, simmm_addr_t haddr,
 	copy = hugetlb_alloc(sim, pool, src->order, lvl);
 	if (!copy)
 		return simmm__buddy_exhausted(sim, src->order) ? -ENOSPC : -ENOMEM;
-	err = copy_huge_contents(sim, copy, src);
+	err = simmm__folio_copy_contents(sim, copy, src);
 	if (err) {
 		simmm__folio_put(sim, copy);
 		return err;

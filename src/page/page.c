@@ -103,6 +103,17 @@ int simmm__page_copy(simmm_sim *sim, struct simmm_page *dst, struct simmm_page *
 	return 0;
 }
 
+int simmm__folio_copy_contents(simmm_sim *sim, struct simmm_page *dst, struct simmm_page *src)
+{
+	for (uint64_t i = 0; i < (1ULL << src->order); i++) {
+		int err = simmm__page_copy(sim, simmm__pfn_to_page(sim, dst->pfn + i),
+					   simmm__pfn_to_page(sim, src->pfn + i));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* ---- page-table pages ------------------------------------------------------ */
 
 /* A table page records log2(entries) in pgmap_id (tables are never

@@ -156,6 +156,10 @@ void *simmm__page_data(simmm_sim *sim, struct simmm_page *page, bool alloc);
 /* Copy one frame's contents to another (lazy: a never-written source
  * leaves the destination without contents). 0 or -ENOMEM. */
 int simmm__page_copy(simmm_sim *sim, struct simmm_page *dst, struct simmm_page *src);
+/* Copy every frame of folio @src to the frames of @dst (same order, not
+ * checked), page by page as above. 0 or -ENOMEM (frames before the failing
+ * one were copied). */
+int simmm__folio_copy_contents(simmm_sim *sim, struct simmm_page *dst, struct simmm_page *src);
 /* Drop contents (the frame reads as zeros again). */
 void simmm__page_zero(simmm_sim *sim, struct simmm_page *page);
 
