@@ -21,6 +21,36 @@ static simmm_addr_t thp_region(struct simmm_mm *mm, uint64_t len)
 	return a;
 }
 
+/* @a is mapped by a THP PMD as a fresh anonymous THP fault leaves it:
+ * dirty, writable iff @writable, one reference (plus one per FOLL_PIN of
+ * @pins) and the entire mapcount, anon-exclusive, on the LRU. Returns the
+ * head pfn. */
+static simmm_pfn_t assert_fresh_thp(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a,
+				    bool writable, int pins)
+{
+	struct simmm_translation t = mx_tr(mm, a);
+	simmm_pfn_t head = t.pfn;
+	struct simmm_page *folio = simmm__pfn_to_page(sim, head);
+
+	assert_int_equal(t.level, SIMMM_LVL_PMD);
+	assert_true(t.present);
+	assert_int_equal(t.write, writable);
+	assert_true(simmm_pte_dirty(t.entry));
+	assert_false(simmm_pte_special(t.entry));
+	assert_false(simmm__is_huge_zero_pfn(sim, head));
+	struct simmm_page_info pi = mx_page(sim, head);
+	assert_int_equal(pi.head_pfn, head);
+	assert_int_equal(pi.order, 9);
+	assert_int_equal(pi.refcount, 1 + pins);
+	assert_int_equal(pi.pincount, pins);
+	assert_int_equal(pi.mapcount, 0); /* the entire mapcount holds the mapping */
+	assert_int_equal(simmm__folio_mapcount(sim, folio), 1);
+	assert_true(folio->flags & PG_anon);
+	assert_true(folio->flags & PG_anon_exclusive);
+	assert_true(folio->flags & PG_lru);
+	return head;
+}
+
 static void test_thp_fault(void **state)
 {
 	(void)state;
@@ -30,16 +60,10 @@ static void test_thp_fault(void **state)
 
 	mx_write(mm, a + 5 * PS, 5);
 	TU_CHECK(sim);
-	struct simmm_translation t = mx_tr(mm, a);
-	assert_int_equal(t.level, SIMMM_LVL_PMD);
-	assert_true(t.present && t.write);
+	assert_fresh_thp(sim, mm, a, true, 0); /* PMD leaf, order 9, one ref, entire mapcount */
 	struct simmm_mm_stats st = mx_stats(mm);
 	assert_int_equal(st.thp_faults, 1);
 	assert_int_equal(st.rss_anon, NR);
-	struct simmm_page_info pi = mx_page(sim, simmm_pte_pfn(t.entry));
-	assert_int_equal(pi.order, 9);
-	assert_int_equal(pi.refcount, 1);
-	assert_int_equal(pi.mapcount, 0); /* the entire mapcount holds the mapping */
 	mx_expect(mm, a + 5 * PS, 5);
 	mx_expect_zero(mm, a + 6 * PS);
 	TU_CHECK(sim);
@@ -164,36 +188,6 @@ static void map_huge_zero(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a)
 	assert_int_equal(t.level, SIMMM_LVL_PMD);
 	assert_false(t.write);
 	assert_true(simmm__is_huge_zero_pfn(sim, t.pfn));
-}
-
-/* @a is mapped by a THP PMD as a fresh anonymous THP fault leaves it:
- * dirty, writable iff @writable, one reference (plus one per FOLL_PIN of
- * @pins) and the entire mapcount, anon-exclusive, on the LRU. Returns the
- * head pfn. */
-static simmm_pfn_t assert_fresh_thp(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a,
-				    bool writable, int pins)
-{
-	struct simmm_translation t = mx_tr(mm, a);
-	simmm_pfn_t head = t.pfn;
-	struct simmm_page *folio = simmm__pfn_to_page(sim, head);
-
-	assert_int_equal(t.level, SIMMM_LVL_PMD);
-	assert_true(t.present);
-	assert_int_equal(t.write, writable);
-	assert_true(simmm_pte_dirty(t.entry));
-	assert_false(simmm_pte_special(t.entry));
-	assert_false(simmm__is_huge_zero_pfn(sim, head));
-	struct simmm_page_info pi = mx_page(sim, head);
-	assert_int_equal(pi.head_pfn, head);
-	assert_int_equal(pi.order, 9);
-	assert_int_equal(pi.refcount, 1 + pins);
-	assert_int_equal(pi.pincount, pins);
-	assert_int_equal(pi.mapcount, 0); /* the entire mapcount holds the mapping */
-	assert_int_equal(simmm__folio_mapcount(sim, folio), 1);
-	assert_true(folio->flags & PG_anon);
-	assert_true(folio->flags & PG_anon_exclusive);
-	assert_true(folio->flags & PG_lru);
-	return head;
 }
 
 /*

@@ -197,11 +197,6 @@ static simmm_entry_t make_huge_pte(struct simmm_mm *mm, struct simmm_vma *vma, s
 	return simmm_entry_mkleaf(simmm_pte_mkyoung(e));
 }
 
-static simmm_entry_t huge_pte(struct hfault *f, simmm_pfn_t pfn, bool write)
-{
-	return make_huge_pte(f->mm, f->vma, pfn, write);
-}
-
 /* hugetlb_no_page(): a none entry. */
 static unsigned hugetlb_no_page(struct hfault *f)
 {
@@ -222,7 +217,7 @@ static unsigned hugetlb_no_page(struct hfault *f)
 	 * only on a write fault (make_huge_pte(..., VM_SHARED) + hugetlb_wp
 	 * reusing the exclusive page). */
 	err = simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl,
-				huge_pte(f, folio->pfn, shared || f->write));
+				make_huge_pte(f->mm, f->vma, folio->pfn, shared || f->write));
 	if (err) {
 		simmm__folio_put(sim, folio);
 		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
@@ -282,7 +277,7 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 		simmm__folio_put(sim, copy);
 		return SIMMM_VM_FAULT_RETRY;
 	}
-	e = huge_pte(f, copy->pfn, !f->unshare);
+	e = make_huge_pte(f->mm, f->vma, copy->pfn, !f->unshare);
 	if (simmm_pte_uffd_wp(old))
 		e = simmm_pte_mkuffd_wp(e);
 	simmm_pgtable_set(f->mm->pgt, f->haddr, f->lvl, e);
