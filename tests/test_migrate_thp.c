@@ -2792,6 +2792,136 @@ static void race_device_fault_unlock_put_window(void **state)
 	race_free(r);
 }
 
+/* ---- a reference kept across the scheduling point of a split's unlock ------------------ */
+
+#define SPL_A 5 /* the first fault's page: its driver splits the device THP */
+#define SPL_B 0 /* the second fault's page: the head's */
+
+struct split_window {
+	struct race *r;
+	uint32_t a;                /* task id of the first fault */
+	struct simmm_completion in_driver;
+	unsigned a_calls, b_calls; /* ->migrate_to_ram() calls per task */
+	unsigned b_calls_at_a_done;
+	bool a_done;
+	unsigned char byte_a, byte_b;
+	int err_a, err_b;
+};
+
+/* The first fault's driver lets the second fault in (it sleeps on the
+ * head's lock, which the first holds) before it splits the folio. */
+static void split_window_hook(struct tdrv *d, void *arg)
+{
+	struct split_window *w = arg;
+
+	if (simmm_sched_current(d->sim) != w->a) {
+		w->b_calls++;
+		return;
+	}
+	if (w->a_calls++ == 0) {
+		simmm_complete(d->sim, &w->in_driver);
+		TU_ASSERT_OK(simmm_sched_sleep(d->sim, 1));
+	}
+}
+
+static void task_split_a(simmm_sim *sim, void *arg)
+{
+	struct split_window *w = arg;
+
+	(void)sim;
+	w->err_a = simmm_mm_access(w->r->mm, w->r->a + SPL_A * w->r->ps, &w->byte_a, 1,
+				   SIMMM_ACCESS_READ);
+	w->a_done = true;
+	w->b_calls_at_a_done = w->b_calls;
+}
+
+static void task_split_b(simmm_sim *sim, void *arg)
+{
+	struct split_window *w = arg;
+
+	simmm_wait_for_completion(sim, &w->in_driver);
+	w->err_b = simmm_mm_access(w->r->mm, w->r->a + SPL_B * w->r->ps, &w->byte_b, 1,
+				   SIMMM_ACCESS_READ);
+}
+
+/* fuzz_races finding (docs/fuzzing.md, seventh round; regression
+ * fuzz/regressions/fuzz_races/thp-split-unlock-put-edeadlk): a fault on
+ * page 5 of a pte-mapped device THP splits the folio in its driver's
+ * migrate_vma_setup() (migrate_vma_split_folio()), moves its lock to page
+ * 5's new folio and drops the old head's lock and reference. A fault on
+ * page 0 sleeps on the head's lock meanwhile; the unlock wakes it and the
+ * replayed schedule picks it at every choice from then on. Its migration
+ * of page 0 checks page 0's refcount, which counts the first fault's
+ * reference if that is still held: upstream's folio_unlock(); folio_put()
+ * never sleep between them, and simmm__folio_unlock_put() drops it before
+ * its scheduling point. With the scheduling point between them (the old
+ * split path), the second fault's migration fails, and with a driver that
+ * does not back off (lib/test_hmm's, fuzz_races' strict mode) it refaults
+ * until simmm_mm_access() gives up with -EDEADLK. */
+static void race_split_unlock_put_window(void **state)
+{
+	struct race *r = race_new(tu_seed(), SIMMM_SCHED_RANDOM, START_DEVICE);
+	struct split_window w = {.r = r};
+	uint8_t *sched = malloc(1U << 14);
+	simmm_pfn_t head = simmm_swp_offset_pfn(tr(r->mm, r->a).entry);
+	struct simmm_page_info pi;
+	int a;
+	(void)state;
+
+	/* Pte-mapped from now on: zapping page 3 splits the device PMD. */
+	TU_ASSERT_OK(simmm_madvise(r->mm, r->a + 3 * r->ps, r->ps, SIMMM_MADV_DONTNEED));
+	assert_int_equal(tr(r->mm, r->a + SPL_A * r->ps).level, SIMMM_LVL_PTE);
+	assert_int_equal(pinfo(r->sim, head).order, PMD_ORDER);
+	assert_int_equal(pinfo(r->sim, head).refcount, (int)NR - 1); /* one per pte */
+	TU_CHECK(r->sim);
+	simmm_init_completion(&w.in_driver, "in_driver");
+	r->dev.skip_holes = true;
+	r->dev.to_ram_hook = split_window_hook;
+	r->dev.hook_arg = &w;
+	/* Two tasks, the first fault first: choice 1 is always the second. */
+	assert_non_null(sched);
+	memset(sched, 1, 1U << 14);
+	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 1U << 14));
+	free(sched);
+	a = simmm_sched_spawn(r->sim, "fault5", task_split_a, &w);
+	assert_true(a > 0);
+	w.a = (uint32_t)a;
+	assert_true(simmm_sched_spawn(r->sim, "fault0", task_split_b, &w) > 0);
+	race_run(r);
+	if (w.err_a || w.err_b)
+		fail_msg("page %d: %d, page %d: %d (after %u faults of the second into the driver)",
+			 SPL_A, w.err_a, SPL_B, w.err_b, w.b_calls);
+	/* One split, by the first fault; the second fault got in at the
+	 * old head's unlock, before the first fault returned, and its first
+	 * migration brought page 0 home. */
+	assert_int_equal(w.a_calls, 1);
+	assert_int_equal(w.b_calls, 1);
+	assert_int_equal(w.b_calls_at_a_done, 1);
+	assert_int_equal(r->dev.split_folios, 1);
+	assert_int_equal(r->dev.to_ram_done, 2);
+	for (uint64_t i = 0; i < NR; i++) {
+		simmm_entry_t e = tr(r->mm, r->a + i * r->ps).entry;
+
+		if (i == 3)
+			continue;
+		if (i == SPL_A || i == SPL_B) {
+			assert_true(tr(r->mm, r->a + i * r->ps).present);
+			pi = pinfo(r->sim, simmm_pte_pfn(e));
+			assert_int_equal(pi.memtype, SIMMM_MEM_SYSTEM);
+		} else {
+			assert_true(simmm_is_device_private_entry(e));
+			pi = pinfo(r->sim, simmm_swp_offset_pfn(e));
+			assert_int_equal(simmm_swp_offset_pfn(e), head + i);
+		}
+		assert_true(pi.order == 0 && pi.refcount == 1 && pi.mapcount == 1);
+		assert_false(pi.flags & PG_locked);
+	}
+	TU_CHECK(r->sim);
+	assert_int_equal(tu_verify(r->mm, r->a + SPL_B * r->ps, 1, r->ps, r->seed + SPL_B), 0);
+	assert_int_equal(tu_verify(r->mm, r->a + SPL_A * r->ps, 1, r->ps, r->seed + SPL_A), 0);
+	race_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2827,6 +2957,7 @@ int main(void)
 		cmocka_unit_test(race_dontneed_vs_thp_migration),
 		cmocka_unit_test(race_dontneed_vs_device_thp_fault_split),
 		cmocka_unit_test(race_device_fault_unlock_put_window),
+		cmocka_unit_test(race_split_unlock_put_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,8 +137,7 @@ static enum collect_result split_large(struct collect *c, simmm_addr_t addr,
 	err = simmm__split_folio_ref(c->sim, folio, is_fault ? fault_page : NULL);
 	if (!is_fault || err) {
 		if (!is_fault) {
-			simmm__folio_unlock(c->sim, folio);
-			simmm__put_user_folio(c->sim, folio);
+			simmm__folio_unlock_put(c->sim, folio);
 		}
 		return err ? COLLECT_SKIP_PMD : COLLECT_RETRY;
 	}
@@ -150,8 +149,7 @@ static enum collect_result split_large(struct collect *c, simmm_addr_t addr,
 		 * another migration's collect may have locked it since the
 		 * split (our reference makes that one fail and restore it). */
 		NEVER(simmm__folio_lock(c->sim, nf));
-		simmm__folio_unlock(c->sim, folio);
-		simmm__put_user_folio(c->sim, folio);
+		simmm__folio_unlock_put(c->sim, folio);
 	}
 	c->fault_folio = nf;
 	return COLLECT_RETRY;
@@ -233,8 +231,9 @@ static enum collect_result take_page(struct collect *c, simmm_addr_t addr, simmm
 	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PTE, &slot) ||
 	    NEVER(!pte_still(pte, *slot))) {
 		if (locked_here)
-			simmm__folio_unlock(c->sim, folio);
-		simmm__put_user_folio(c->sim, folio);
+			simmm__folio_unlock_put(c->sim, folio);
+		else
+			simmm__put_user_folio(c->sim, folio);
 		return COLLECT_RETRY;
 	}
 	pte = *slot;
@@ -242,8 +241,9 @@ static enum collect_result take_page(struct collect *c, simmm_addr_t addr, simmm
 	if (exclusive && simmm__folio_maybe_dma_pinned(c->sim, folio)) {
 		/* folio_try_share_anon_rmap_pte() fails: the pte stays. */
 		if (locked_here)
-			simmm__folio_unlock(c->sim, folio);
-		simmm__put_user_folio(c->sim, folio);
+			simmm__folio_unlock_put(c->sim, folio);
+		else
+			simmm__put_user_folio(c->sim, folio);
 		*mpfn = 0;
 		return COLLECT_DONE;
 	}
@@ -355,8 +355,9 @@ static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm
 	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
 	    NEVER(*slot != pmd)) {
 		if (locked_here)
-			simmm__folio_unlock(c->sim, folio);
-		simmm__put_user_folio(c->sim, folio);
+			simmm__folio_unlock_put(c->sim, folio);
+		else
+			simmm__put_user_folio(c->sim, folio);
 		return COLLECT_RETRY;
 	}
 	/* PageAnonExclusive is per page but set and cleared for the whole
@@ -365,8 +366,9 @@ static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm
 	if (exclusive && simmm__folio_maybe_dma_pinned(c->sim, folio)) {
 		/* folio_try_share_anon_rmap_pmd() fails: the PMD stays. */
 		if (locked_here)
-			simmm__folio_unlock(c->sim, folio);
-		simmm__put_user_folio(c->sim, folio);
+			simmm__folio_unlock_put(c->sim, folio);
+		else
+			simmm__put_user_folio(c->sim, folio);
 		return COLLECT_SKIP_PMD;
 	}
 	for (uint64_t i = 0; i < nr; i++)

@@ -51,8 +51,7 @@ static int try_exclusive(struct simmm_mm *mm, simmm_addr_t addr, void *owner, si
 	slot = still_writable(mm, addr, pfn);
 	if (!slot) {
 		simmm__change_end(&c);
-		simmm__folio_unlock(sim, folio);
-		simmm__put_user_folio(sim, folio);
+		simmm__folio_unlock_put(sim, folio);
 		return 1;
 	}
 	old = *slot;

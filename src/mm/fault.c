@@ -571,8 +571,7 @@ static unsigned device_exclusive_fault(struct fault *f, struct simmm_page *page)
 		f->mm->stats.exclusive_faults++;
 	}
 	simmm__change_end(&c);
-	simmm__folio_unlock(sim, folio);
-	simmm__folio_put(sim, folio);
+	simmm__folio_unlock_put(sim, folio);
 	return 0;
 }
 
