@@ -1016,6 +1016,83 @@ static void test_fork_copies_pinned_pages(void **state)
 }
 
 /*
+ * folio_needs_cow_for_dma() asks MMF_HAS_PINNED first: a small folio with
+ * GUP_PIN_COUNTING_BIAS plain references "may be pinned", but in an mm
+ * that never pinned fork shares it copy-on-write; once the mm has pinned
+ * anything (the flag is sticky and not inherited), the same page is
+ * copied for the child.
+ */
+static void test_fork_has_pinned_flag(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL, *grandchild = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	simmm_pfn_t held, pin;
+	struct simmm_translation t;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	held = mx_tr(mm, a).pfn;
+	for (int i = 0; i < BIAS; i++)
+		TU_ASSERT_OK(simmm_page_get(sim, held));
+	assert_true(anon_exclusive(sim, held));
+	TU_CHECK(sim);
+	/* Never pinned: shared. */
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	t = mx_tr(child, a);
+	assert_int_equal(t.pfn, held);
+	assert_false(t.write);
+	assert_false(anon_exclusive(sim, held));
+	assert_int_equal(mx_page(sim, held).mapcount, 2);
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_CHECK(sim);
+	/* The parent's write copies (the page is its alone again, but the
+	 * references make do_wp_page() copy): a fresh exclusive page. */
+	mx_write(mm, a, 3);
+	assert_int_not_equal(mx_tr(mm, a).pfn, held);
+	for (int i = 0; i < BIAS - 1; i++)
+		assert_true(simmm_page_put(sim, held) > 0);
+	assert_int_equal(mx_page(sim, held).refcount, 1); /* the last one is ours */
+	assert_int_equal(simmm_page_put(sim, held), 0);
+	held = mx_tr(mm, a).pfn;
+	for (int i = 0; i < BIAS; i++)
+		TU_ASSERT_OK(simmm_page_get(sim, held));
+	assert_true(anon_exclusive(sim, held));
+	/* A pin of page 1 sets MMF_HAS_PINNED: page 0 is copied now. */
+	assert_int_equal(simmm_pin_user_pages(mm, a + PS, 1, 0, &pin), 1);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	t = mx_tr(child, a);
+	assert_int_not_equal(t.pfn, held);
+	assert_true(anon_exclusive(sim, held));
+	assert_int_equal(mx_page(sim, held).mapcount, 1);
+	mx_expect(child, a, 3);
+	/* Page 1 (no longer pinned) is shared. */
+	assert_int_equal(mx_tr(child, a + PS).pfn, mx_tr(mm, a + PS).pfn);
+	/* Not inherited: the child never pinned, so its fork shares even a
+	 * page with the bias of references. */
+	simmm_pfn_t cp = t.pfn;
+
+	for (int i = 0; i < BIAS; i++)
+		TU_ASSERT_OK(simmm_page_get(sim, cp));
+	TU_ASSERT_OK(simmm_fork(child, &grandchild));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(grandchild, a).pfn, cp);
+	for (int i = 0; i < BIAS; i++) {
+		assert_true(simmm_page_put(sim, held) > 0);
+		assert_true(simmm_page_put(sim, cp) > 0);
+	}
+	TU_ASSERT_OK(simmm_mmput(grandchild));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
  * The pinned page's copy keeps the parent's uffd-wp bit in a VMA that keeps
  * uffd-wp (copy_present_page(), and hugetlb_install_folio() for a huge
  * page), write-protected as pte_mkuffd_wp() makes it; elsewhere the fresh
@@ -1559,6 +1636,7 @@ int main(void)
 		cmocka_unit_test(test_pin_unshare_hugetlb),
 		cmocka_unit_test(test_pin_longterm_unshare_cow),
 		cmocka_unit_test(test_fork_copies_pinned_pages),
+		cmocka_unit_test(test_fork_has_pinned_flag),
 		cmocka_unit_test(test_fork_pinned_page_uffd_wp),
 		cmocka_unit_test(test_fork_pinned_thp),
 		cmocka_unit_test(test_fork_pinned_thp_out_of_memory),

@@ -96,6 +96,65 @@ static void soft_dirty_cycle(void **state)
 	tu_sim_free(&sim);
 }
 
+/* pte_is_pinned(): a writable pte whose page may be DMA-pinned keeps its
+ * write bit and soft-dirty state, but only in an mm that ever pinned
+ * (MMF_HAS_PINNED). A small folio with GUP_PIN_COUNTING_BIAS plain
+ * references "may be pinned" too: in an mm that never pinned it is
+ * write-protected like any other page. */
+static void soft_dirty_pinned_pages(void **state)
+{
+	simmm_sim *sim = tu_sim_new(NULL, 64 << 20, 1);
+	struct simmm_mm *mm;
+	simmm_addr_t a;
+	simmm_pfn_t held, pin;
+	struct simmm_translation t;
+	(void)state;
+
+	TU_ASSERT_OK(simmm_mm_create(sim, &mm));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 3 * 4096, SIMMM_PROT_READ | SIMMM_PROT_WRITE,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL, 0, &a));
+	for (int i = 0; i < 3; i++)
+		TU_ASSERT_OK(simmm_mm_access(mm, a + i * 4096, "dirty!", 7, SIMMM_ACCESS_WRITE));
+	/* Page 0: plain references up to the bias. */
+	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(mm), a, &t));
+	held = t.pfn;
+	for (int i = 0; i < SIMMM_GUP_PIN_COUNTING_BIAS; i++)
+		TU_ASSERT_OK(simmm_page_get(sim, held));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_clear_refs_soft_dirty(mm));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		simmm_entry_t e = entry_at(mm, a + i * 4096);
+
+		assert_false(simmm_pte_write(e));
+		assert_false(simmm_pte_soft_dirty(e));
+	}
+	/* Dirty again, then pin page 1: the mm has pinned now. */
+	for (int i = 0; i < 3; i++)
+		TU_ASSERT_OK(simmm_mm_access(mm, a + i * 4096, "again", 6, SIMMM_ACCESS_WRITE));
+	assert_int_equal(simmm_pin_user_pages(mm, a + 4096, 1, SIMMM_FOLL_WRITE, &pin), 1);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_clear_refs_soft_dirty(mm));
+	TU_CHECK(sim);
+	for (int i = 0; i < 3; i++) {
+		simmm_entry_t e = entry_at(mm, a + i * 4096);
+
+		/* Pages 0 (the bias of references) and 1 (the pin) stay. */
+		assert_int_equal(simmm_pte_write(e), i < 2);
+		assert_int_equal(simmm_pte_soft_dirty(e), i < 2);
+	}
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
+	for (int i = 0; i < SIMMM_GUP_PIN_COUNTING_BIAS; i++)
+		assert_true(simmm_page_put(sim, held) > 0);
+	/* Unpinned, the flag stays: nothing may be pinned now, all go. */
+	TU_ASSERT_OK(simmm_clear_refs_soft_dirty(mm));
+	for (int i = 0; i < 3; i++)
+		assert_false(simmm_pte_write(entry_at(mm, a + i * 4096)));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
 /* Shared file mappings: write-protected, then written again through the
  * mapping; pread sees the data. */
 static void soft_dirty_shared_file(void **state)
@@ -129,6 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(soft_dirty_cycle),
 		cmocka_unit_test(soft_dirty_shared_file),
+		cmocka_unit_test(soft_dirty_pinned_pages),
 	};
 	return cmocka_run_group_tests_name("softdirty", tests, NULL, NULL);
 }

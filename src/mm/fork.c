@@ -96,12 +96,14 @@ static int split_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_walk
 /* __folio_try_dup_anon_rmap() (hugetlb_try_dup_anon_rmap() for hugetlb)
  * fails: an anon-exclusive page of a folio that may be pinned
  * (folio_needs_cow_for_dma()) cannot be shared with the child without
- * letting a later COW fault replace what the pin holds. For a PMD or PUD
- * leaf the page is the head, as there. */
+ * letting a later COW fault replace what the pin holds. Only in an mm
+ * that ever pinned (MMF_HAS_PINNED): elsewhere a small folio's refcount
+ * at GUP_PIN_COUNTING_BIAS is plain references, and the page is shared.
+ * For a PMD or PUD leaf the page is the head, as there. */
 static bool must_copy(const struct fork_ctx *c, struct simmm_page *folio, struct simmm_page *page)
 {
 	return c->cow && (folio->flags & PG_anon) && (page->flags & PG_anon_exclusive) &&
-	       simmm__folio_maybe_dma_pinned(c->src->sim, folio);
+	       c->src->has_pinned && simmm__folio_maybe_dma_pinned(c->src->sim, folio);
 }
 
 static int copy_present(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t addr,

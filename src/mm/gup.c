@@ -231,6 +231,9 @@ long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, uns
 {
 	uint64_t i;
 
+	/* mm_set_has_pinned_flag(): before the walk, whatever it finds. */
+	if (flags & SIMMM_FOLL_PIN)
+		mm->has_pinned = true;
 	for (i = 0; i < nr; i++) {
 		int err = gup_one(mm, start + i * mm->sim->page_size, flags, &pfns[i]);
 		if (err)

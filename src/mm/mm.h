@@ -144,6 +144,9 @@ struct simmm_mm {
 	struct simmm_mmu_notifier_subscriptions *notifier_subscriptions;
 	struct simmm_mm *next, *prev; /* in the machine's list of mms */
 	uint64_t id;                  /* 1, 2, ... per machine, for traces */
+	/* MMF_HAS_PINNED: a FOLL_PIN GUP was started on this mm. Sticky for
+	 * the mm's life and not inherited by fork (not in MMF_INIT_MASK). */
+	bool has_pinned;
 };
 
 /* Per-machine mm state, hung off sim via a finaliser-owned object. */

@@ -8,9 +8,11 @@
  * brackets a walk that write-protects every present pte and PMD leaf and
  * clears its soft-dirty bit (swap-format entries lose their swp soft-dirty
  * bit). The next write faults and pte_mkdirty() sets soft-dirty again,
- * which is how CRIU-style trackers see the pages written since. Pages that
- * may be DMA-pinned are left writable, as clear_soft_dirty() does since the
- * COW/GUP fixes (write-protecting them would break the pin's coherence).
+ * which is how CRIU-style trackers see the pages written since. A writable
+ * pte of a COW mapping whose page may be DMA-pinned, in an mm that ever
+ * pinned (MMF_HAS_PINNED), is left alone, as clear_soft_dirty() does since
+ * the COW/GUP fixes (pte_is_pinned(): write-protecting it would break the
+ * pin's coherence); PMD leaves have no such exception.
  */
 #include <simmm/mmu_notifier.h>
 
@@ -18,15 +20,31 @@
 
 struct sd_ctx {
 	struct simmm_mm *mm;
+	struct simmm_vma *vma; /* the VMA being walked */
 };
 
-static simmm_entry_t clear_sd(struct simmm_mm *mm, simmm_entry_t e, enum simmm_level lvl)
+/* pte_is_pinned(): a writable pte of a COW mapping, in an mm that ever
+ * pinned (MMF_HAS_PINNED), mapping a folio that may be pinned, keeps its
+ * write bit and soft-dirty state: write-protecting it would let the next
+ * write fault replace the page under the pin. */
+static bool pte_is_pinned(const struct sd_ctx *c, simmm_entry_t e)
+{
+	struct simmm_page *page;
+
+	if (!simmm_pte_write(e) || !simmm__is_cow_mapping(c->vma->vm_flags) ||
+	    !c->mm->has_pinned)
+		return false;
+	page = simmm__vm_normal_page(c->vma, e);
+	return page && simmm__folio_maybe_dma_pinned(c->mm->sim, simmm__compound_head(c->mm->sim, page));
+}
+
+/* clear_soft_dirty() / clear_soft_dirty_pmd(): the pinned-page exception
+ * is the pte's alone (a PMD leaf is write-protected regardless). */
+static simmm_entry_t clear_sd(const struct sd_ctx *c, simmm_entry_t e, enum simmm_level lvl)
 {
 	if (simmm_pte_present(e)) {
-		struct simmm_page *page = simmm__pfn_to_page(mm->sim, simmm_pte_pfn(e));
-		if (page && simmm__folio_maybe_dma_pinned(mm->sim, simmm__compound_head(mm->sim, page)))
+		if (lvl == SIMMM_LVL_PTE && pte_is_pinned(c, e))
 			return e;
-		(void)lvl;
 		return simmm_pte_clear_soft_dirty(simmm_pte_wrprotect(e));
 	}
 	if (simmm_is_swap_pte(e))
@@ -43,7 +61,7 @@ static int sd_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 	(void)addr, (void)next;
 	if (simmm_entry_none(e))
 		return 0;
-	n = clear_sd(c->mm, e, SIMMM_LVL_PTE);
+	n = clear_sd(c, e, SIMMM_LVL_PTE);
 	return n == e ? 0 : simmm_walk_update(walk, slot, n);
 }
 
@@ -58,7 +76,7 @@ static int sd_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 	if (simmm_entry_is_table(e, SIMMM_LVL_PMD) || simmm_entry_none(e))
 		return 0;
 	walk->action = SIMMM_WALK_CONTINUE;
-	n = clear_sd(c->mm, e, SIMMM_LVL_PMD);
+	n = clear_sd(c, e, SIMMM_LVL_PMD);
 	return n == e ? 0 : simmm_walk_update(walk, slot, n);
 }
 
@@ -87,6 +105,7 @@ int simmm_clear_refs_soft_dirty(struct simmm_mm *mm)
 		 * entries have no struct page to track. */
 		if (v->vm_flags & (SIMMM_VM_HUGETLB | SIMMM_VM_PFNMAP))
 			continue;
+		ctx.vma = v;
 		err = simmm_walk_range(mm->pgt, v->vm_start, v->vm_end, &sd_ops, &ctx);
 	}
 	simmm__change_end(&c);
