@@ -50,9 +50,21 @@ static void check_private(const char *geo, uint64_t ram, unsigned shift, enum si
 	mx_expect_zero(mm, a);
 	TU_ASSERT_OK(simmm_mmput(child));
 	TU_CHECK(sim);
-	/* Alone again: the parent's write reuses its page. */
+	/* Alone again: the parent's write reuses its page, although a
+	 * FOLL_GET reference is held on it (hugetlb_wp() goes by the
+	 * mapcount alone, unlike do_wp_page()). */
+	simmm_pfn_t got = 0;
+
+	assert_false(simmm_pte_write(mx_tr(mm, a).entry));
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &got), 1);
+	assert_int_equal(got, head);
+	assert_int_equal(mx_page(sim, head).refcount, 2);
 	mx_write(mm, a, 5);
 	assert_int_equal(simmm_pte_pfn(mx_tr(mm, a).entry), head);
+	assert_true(mx_tr(mm, a).write);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &got, 1));
+	assert_int_equal(mx_page(sim, head).refcount, 1);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_munmap(mm, a, sz));
 	TU_CHECK(sim);

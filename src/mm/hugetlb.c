@@ -229,12 +229,15 @@ static unsigned hugetlb_no_page(struct hfault *f)
 	return 0;
 }
 
+/* hugetlb_wp() reuses an anonymous huge page it maps alone, judged by the
+ * mapcount, not the refcount: upstream deliberately ignores other
+ * references (a FOLL_GET user, a transient one) rather than copy, which
+ * could fail fork()+exit() users short of free huge pages. An
+ * anon-exclusive page has mapcount 1; a pinned one is anon-exclusive
+ * (pins unshare first), so pins need no check of their own. */
 static bool hugetlb_exclusive(simmm_sim *sim, struct simmm_page *folio)
 {
-	if (simmm__folio_maybe_dma_pinned(sim, folio) && !(folio->flags & PG_anon_exclusive))
-		return false;
-	return (folio->flags & PG_anon_exclusive) ||
-	       (folio->refcount == 1 && simmm__folio_mapcount(sim, folio) == 1);
+	return simmm__folio_mapcount(sim, folio) == 1;
 }
 
 /*
