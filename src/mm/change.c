@@ -118,7 +118,16 @@ static void zap_cb(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_ent
 {
 	struct zap_ctx *z = arg;
 
-	(void)addr;
+	/* zap_huge_pmd(): an anonymous PMD mapping (a THP, the huge zero
+	 * PMD, a PMD migration or device THP entry) frees its deposited
+	 * table (zap_deposited_table(): pte_free() + mm_dec_nr_ptes()),
+	 * before the folio's rmap goes (the test reads PG_anon). */
+	if (lvl == SIMMM_LVL_PMD && simmm__pmd_has_deposit(z->mm->sim, old)) {
+		struct simmm_page *pgtable = simmm__pgtable_withdraw(z->mm->pgt, addr);
+
+		if (!NEVER(!pgtable))
+			simmm__pte_free(z->mm->pgt, pgtable);
+	}
 	if (simmm_pte_present(old))
 		zap_present(z->mm, z->vma, lvl, old);
 	else
