@@ -142,12 +142,20 @@ static void test_fault_without_table_is_oom(void **state)
 	uint64_t nt = tables(mm), nfree = free_pages(sim);
 	struct simmm_mm_stats before = mx_stats(mm);
 
-	inject_from(sim, 1);
+	/* Only the table fails (a fallback to small pages would succeed:
+	 * its PTE table and page are later allocations). */
+	uint64_t hits = simmm_fault_hits(sim);
+	struct simmm_fault_config once = {.mode = SIMMM_FAULT_NTH, .nth = 1};
+
+	TU_ASSERT_OK(simmm_fault_inject(sim, &once));
 	assert_int_equal(simmm_mm_access(mm, a + PMD, &v, 1, SIMMM_ACCESS_WRITE), -ENOMEM);
+	assert_int_equal(simmm_fault_hits(sim), hits + 1);
 	TU_CHECK(sim);
 	assert_int_equal(simmm_pgtable_translate(simmm_mm_pgtable(mm), a + PMD,
 						 &(struct simmm_translation){0}), -ENOENT);
+	TU_ASSERT_OK(simmm_fault_inject(sim, &once));
 	assert_int_equal(simmm_mm_access(mm, a + PMD, &v, 1, SIMMM_ACCESS_READ), -ENOMEM);
+	assert_int_equal(simmm_fault_hits(sim), hits + 2);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_fault_inject(sim, NULL));
 	assert_int_equal(tables(mm), nt);
