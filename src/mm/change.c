@@ -204,7 +204,8 @@ static int syscall_range(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, s
 }
 
 /* Split VMAs so that boundaries exist at start and end; all allocations
- * (two VMAs, THP edge splits) happen before the first VMA changes. */
+ * (two VMAs) happen before the first VMA changes, and the THP edge splits
+ * (which allocate nothing: deposited tables) too. */
 static int carve_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
 {
 	struct simmm_vma *a = simmm__vma_lookup(mm, start), *b = simmm__vma_lookup(mm, end - 1);
