@@ -1850,6 +1850,90 @@ static void device_thp_without_compound_support(void **state)
 	fx_free(f);
 }
 
+/* Tables deposited in @mm (one per anonymous PMD mapping). */
+static uint64_t ndep(struct simmm_mm *mm)
+{
+	return simmm__pgtable_deposited_total(simmm_mm_pgtable(mm));
+}
+
+/*
+ * Deposited page tables and device THPs [6.19]: a THP keeps its deposit
+ * through its PMD migration entry, its device-private PMD and the
+ * eviction back; migrate_vma_insert_huge_pmd_page() allocates one for a
+ * new device THP (the entry aborts when it cannot), over the huge zero
+ * PMD takes that one's instead (the new table is freed); munmap frees
+ * them.
+ */
+static void device_thp_deposits(void **state)
+{
+	struct fx *f = fx_new();
+	uint64_t a = fx_thp(f, 1, 30), h, h2, z, t0, idx, hits;
+	struct simmm_fault_config once = {.mode = SIMMM_FAULT_NTH, .nth = 1};
+	struct simmm_migrate_vma m;
+	simmm_pfn_t d;
+
+	(void)state;
+	assert_int_equal(ndep(f->mm), 1);
+	t0 = mstats(f->mm).pgtable_pages;
+	d = fx_to_device(f, a);
+	assert_int_equal(ndep(f->mm), 1);
+	idx = evict_begin(f, d);
+	assert_true(simmm_is_migration_entry(tr(f->mm, a).entry));
+	assert_int_equal(ndep(f->mm), 1);
+	TU_CHECK(f->sim);
+	f->dev.huge = true;
+	evict_end(f);
+	assert_int_equal(pmd_pfn(f->mm, a), simmm_migrate_pfn_to_page(f->dst[idx]));
+	assert_true(tr(f->mm, a).present);
+	assert_int_equal(ndep(f->mm), 1);
+	assert_int_equal(mstats(f->mm).pgtable_pages, t0);
+	TU_CHECK(f->sim);
+	/* A compound hole: the device THP comes with a new deposit. */
+	h = fx_region(f, f->mm, 1, true);
+	m = hole_setup(f, &f->dev, h);
+	tdrv_fill(&f->dev, f->src, f->dst, m.npages);
+	d = simmm_migrate_pfn_to_page(f->dst[0]);
+	TU_ASSERT_OK(simmm_migrate_vma_pages(&m));
+	assert_int_equal(f->src[0], MIG | CMP);
+	fx_end(f->mm, &m);
+	assert_true(dev_pmd(f->mm, h, d));
+	assert_int_equal(ndep(f->mm), 2);
+	TU_CHECK(f->sim);
+	/* No table for the deposit: the entry aborts, the hole stays. */
+	h2 = fx_region(f, f->mm, 1, true);
+	m = hole_setup(f, &f->dev, h2);
+	tdrv_fill(&f->dev, f->src, f->dst, m.npages);
+	hits = simmm_fault_hits(f->sim);
+	TU_ASSERT_OK(simmm_fault_inject(f->sim, &once));
+	TU_ASSERT_OK(simmm_migrate_vma_pages(&m));
+	TU_ASSERT_OK(simmm_fault_inject(f->sim, NULL));
+	assert_int_equal(simmm_fault_hits(f->sim), hits + 1);
+	assert_false(f->src[0] & MIG);
+	fx_end(f->mm, &m);
+	assert_int_equal(tr(f->mm, h2).entry, 0);
+	assert_int_equal(ndep(f->mm), 2);
+	TU_CHECK(f->sim);
+	/* Over the huge zero PMD: its deposit stays, no table is added. */
+	z = huge_zero_region(f);
+	assert_int_equal(ndep(f->mm), 3);
+	t0 = mstats(f->mm).pgtable_pages;
+	m = hole_setup(f, &f->dev, z);
+	tdrv_fill(&f->dev, f->src, f->dst, m.npages);
+	d = simmm_migrate_pfn_to_page(f->dst[0]);
+	TU_ASSERT_OK(simmm_migrate_vma_pages(&m));
+	fx_end(f->mm, &m);
+	assert_true(dev_pmd(f->mm, z, d));
+	assert_int_equal(ndep(f->mm), 3);
+	assert_int_equal(mstats(f->mm).pgtable_pages, t0);
+	TU_CHECK(f->sim);
+	/* munmap frees the device THPs' deposits. */
+	TU_ASSERT_OK(simmm_munmap(f->mm, h, f->pmd));
+	TU_ASSERT_OK(simmm_munmap(f->mm, z, f->pmd));
+	assert_int_equal(ndep(f->mm), 1);
+	TU_CHECK(f->sim);
+	fx_free(f);
+}
+
 static void coherent_thp(void **state)
 {
 	struct fx *f = fx_new();
@@ -2947,6 +3031,7 @@ int main(void)
 		cmocka_unit_test(evict_device_thp_two_mms),
 		cmocka_unit_test(eviction_with_mm_changes),
 		cmocka_unit_test(coherent_thp),
+		cmocka_unit_test(device_thp_deposits),
 		cmocka_unit_test(dmirror_device_thp),
 		cmocka_unit_test(race_reader_vs_thp_to_device),
 		cmocka_unit_test(race_fault_back_vs_thp_to_system),

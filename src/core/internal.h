@@ -223,6 +223,21 @@ struct simmm_translation;
 int simmm__pgtable_translate_slot(struct simmm_pgtable *pt, simmm_addr_t addr,
 				  struct simmm_translation *out, uint64_t **slot);
 
+/* Deposited page tables (src/pgtable/deposit.c): pte_alloc_one(),
+ * pte_free(), pgtable_trans_huge_deposit()/withdraw() on the PMD table
+ * holding the PMD entry of @addr, the split of a PMD entry into a
+ * withdrawn table, and the collapse that deposits the old table. */
+struct simmm_page;
+struct simmm_page *simmm__pte_alloc_one(struct simmm_pgtable *pt);
+void simmm__pte_free(struct simmm_pgtable *pt, struct simmm_page *tbl);
+void simmm__pgtable_deposit(struct simmm_pgtable *pt, simmm_addr_t addr, struct simmm_page *tbl);
+struct simmm_page *simmm__pgtable_withdraw(struct simmm_pgtable *pt, simmm_addr_t addr);
+uint64_t simmm__pgtable_nr_deposited(struct simmm_pgtable *pt, simmm_addr_t addr,
+				     simmm_pfn_t *table);
+uint64_t simmm__pgtable_deposited_total(const struct simmm_pgtable *pt);
+int simmm__pgtable_split_deposited(struct simmm_pgtable *pt, simmm_addr_t addr);
+int simmm__pgtable_collapse_deposit(struct simmm_pgtable *pt, simmm_addr_t addr);
+
 /* ---- subsystem hooks (src/core/sim.c) ---------------------------------- */
 
 /* A checker returns the number of violations it reported. */

@@ -96,9 +96,9 @@ static void insert_page(struct simmm_migrate_vma *m, simmm_addr_t addr, struct s
 	if (!simmm__vma_is_anonymous(vma) || folio->order ||
 	    !new_entry(vma, folio, SIMMM_LVL_PTE, &e))
 		return;
-	/* The huge zero page collected as a hole is split first [6.19+]; any
-	 * other pmd_trans_huge() there (-EEXIST) or no memory for tables:
-	 * abort. */
+	/* The huge zero page collected as a hole is split first [6.19+],
+	 * into its deposited table; any other pmd_trans_huge() there
+	 * (-EEXIST) or no memory for tables: abort. */
 	if (huge_zero_at(mm, addr) && simmm__split_huge_pmd(mm, vma, addr))
 		return;
 	if (simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PTE, &slot) ||
@@ -165,7 +165,10 @@ static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm
 /* migrate_vma_insert_huge_pmd_page() [6.19+]: a COMPOUND hole gets a huge
  * destination mapped by one PMD: a device THP entry for private memory, a
  * huge PMD otherwise. Only over a PMD that is still none: a CPU fault that
- * filled (part of) the hole meanwhile wins. */
+ * filled (part of) the hole meanwhile wins. A PTE table for the deposit is
+ * allocated first (pte_alloc_one(): failing, the entry aborts); over the
+ * huge zero PMD it is freed again, the zero PMD's deposit staying with
+ * the new PMD. */
 static void insert_huge_page(struct simmm_migrate_vma *m, simmm_addr_t addr,
 			     struct simmm_page *page, uint64_t *src)
 {
@@ -173,7 +176,9 @@ static void insert_huge_page(struct simmm_migrate_vma *m, simmm_addr_t addr,
 	struct simmm_mm *mm = vma->mm;
 	simmm_sim *sim = mm->sim;
 	struct simmm_page *folio = simmm__compound_head(sim, page);
+	struct simmm_page *pgtable;
 	simmm_entry_t *slot, e;
+	bool zero;
 
 	*src &= ~SIMMM_MIGRATE_PFN_MIGRATE;
 	if (!simmm__vma_is_anonymous(vma) || folio->order != simmm__pmd_order(sim) ||
@@ -182,12 +187,20 @@ static void insert_huge_page(struct simmm_migrate_vma *m, simmm_addr_t addr,
 	if (simmm_pgtable_alloc_level(mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
 	    simmm__anon_vma_prepare(mm, vma))
 		return;
-	if (vma->vm_flags & SIMMM_VM_UFFD_MISSING)
+	pgtable = simmm__pte_alloc_one(mm->pgt);
+	if (!pgtable)
 		return;
 	/* Over a none PMD or the huge zero page (which holds nothing). */
-	if (!simmm_entry_none(*slot) && !huge_zero_at(mm, addr))
+	zero = huge_zero_at(mm, addr);
+	if ((vma->vm_flags & SIMMM_VM_UFFD_MISSING) || (!simmm_entry_none(*slot) && !zero)) {
+		simmm__pte_free(mm->pgt, pgtable);
 		return;
+	}
 	map_new_folio(vma, addr, folio, SIMMM_LVL_PMD, e);
+	if (zero)
+		simmm__pte_free(mm->pgt, pgtable);
+	else
+		simmm__pgtable_deposit(mm->pgt, addr, pgtable);
 	*src = SIMMM_MIGRATE_PFN_MIGRATE | SIMMM_MIGRATE_PFN_COMPOUND;
 }
 

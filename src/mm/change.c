@@ -118,7 +118,16 @@ static void zap_cb(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_ent
 {
 	struct zap_ctx *z = arg;
 
-	(void)addr;
+	/* zap_huge_pmd(): an anonymous PMD mapping (a THP, the huge zero
+	 * PMD, a PMD migration or device THP entry) frees its deposited
+	 * table (zap_deposited_table(): pte_free() + mm_dec_nr_ptes()),
+	 * before the folio's rmap goes (the test reads PG_anon). */
+	if (lvl == SIMMM_LVL_PMD && simmm__pmd_has_deposit(z->mm->sim, old)) {
+		struct simmm_page *pgtable = simmm__pgtable_withdraw(z->mm->pgt, addr);
+
+		if (!NEVER(!pgtable))
+			simmm__pte_free(z->mm->pgt, pgtable);
+	}
 	if (simmm_pte_present(old))
 		zap_present(z->mm, z->vma, lvl, old);
 	else
@@ -195,7 +204,8 @@ static int syscall_range(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, s
 }
 
 /* Split VMAs so that boundaries exist at start and end; all allocations
- * (two VMAs, THP edge splits) happen before the first VMA changes. */
+ * (two VMAs) happen before the first VMA changes, and the THP edge splits
+ * (which allocate nothing: deposited tables) too. */
 static int carve_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
 {
 	struct simmm_vma *a = simmm__vma_lookup(mm, start), *b = simmm__vma_lookup(mm, end - 1);

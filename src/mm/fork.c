@@ -79,9 +79,8 @@ static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page 
  * exclusive page of the folio is copied (copy_present_ptes() cannot dup the
  * folio's batch, folio_try_dup_anon_rmap_ptes() failing as soon as one page
  * of a maybe-pinned folio is exclusive, and retries page by page, each page
- * going to copy_present_page()), not only the pages the pins hold. simmm
- * deposits no table with a THP, so the split can fail with -ENOMEM, which
- * fails the fork and leaves the PMD as it was.
+ * going to copy_present_page()), not only the pages the pins hold. The
+ * split withdraws the PMD's deposited table: it cannot fail for memory.
  */
 static int split_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_walk *walk)
 {
@@ -219,6 +218,44 @@ static int copy_nonpresent(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t
 	return 0;
 }
 
+/* Did the copy give the child a PMD entry at @addr (not a pinned THP's
+ * split, after which the walk copies ptes)? */
+static bool child_has_pmd(struct fork_ctx *c, simmm_addr_t addr)
+{
+	simmm_entry_t *slot;
+
+	return !simmm_pgtable_lookup(c->dst->pgt, addr, SIMMM_LVL_PMD, &slot) &&
+	       !simmm_entry_none(*slot) && !simmm_entry_is_table(*slot, SIMMM_LVL_PMD);
+}
+
+/*
+ * copy_huge_pmd(): an anonymous PMD mapping (a THP, the huge zero PMD, a
+ * PMD migration or device THP entry) gets a PTE table for the child's
+ * deposit before anything is looked at (pte_alloc_one(); failing, the
+ * fork fails with -ENOMEM, the parent untouched, even where a pinned THP
+ * would have been split). It is deposited with the child's PMD
+ * (pgtable_trans_huge_deposit() + mm_inc_nr_ptes()), or freed when the
+ * parent's PMD was split instead (-EAGAIN there).
+ */
+static int copy_pmd(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t addr,
+		    struct simmm_walk *walk)
+{
+	struct simmm_page *pgtable = simmm__pte_alloc_one(c->dst->pgt);
+	int err;
+
+	if (!pgtable)
+		return -ENOMEM;
+	if (simmm_pte_present(*slot))
+		err = copy_present(c, slot, addr, SIMMM_LVL_PMD, walk);
+	else
+		err = copy_nonpresent(c, slot, addr, SIMMM_LVL_PMD, walk);
+	if (!err && child_has_pmd(c, addr))
+		simmm__pgtable_deposit(c->dst->pgt, addr, pgtable);
+	else
+		simmm__pte_free(c->dst->pgt, pgtable);
+	return err;
+}
+
 static int copy_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 		   struct simmm_walk *walk)
 {
@@ -228,6 +265,8 @@ static int copy_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 	if (simmm_entry_none(*slot) || simmm_entry_is_table(*slot, walk->level))
 		return 0;
 	walk->action = SIMMM_WALK_CONTINUE;
+	if (walk->level == SIMMM_LVL_PMD && simmm__pmd_has_deposit(c->src->sim, *slot))
+		return copy_pmd(c, slot, addr, walk);
 	if (simmm_pte_present(*slot))
 		return copy_present(c, slot, addr, walk->level, walk);
 	return copy_nonpresent(c, slot, addr, walk->level, walk);

@@ -10,9 +10,16 @@
  * The huge zero PMD is a special entry: no reference, no mapcount, no rss,
  * like the kernel's (pmd_mkspecial since v6.12's huge zero folio rework).
  *
- * simmm does not deposit a page table with each THP (the kernel's
- * pgtable_trans_huge_deposit()): splitting allocates the PTE table then,
- * so a split can fail with -ENOMEM, leaving the PMD as it was.
+ * Deposited tables (pgtable_trans_huge_deposit(), src/pgtable/deposit.c):
+ * every anonymous PMD mapping (a THP leaf, the huge zero PMD, a PMD
+ * migration entry of an anonymous THP, a device THP's entry) has one PTE
+ * table deposited with its PMD table, allocated when the mapping is made
+ * (the THP and huge zero faults, fork's copy_huge_pmd(), a device THP's
+ * insertion) or inherited (collapse deposits the old PTE table, a write to
+ * the huge zero PMD keeps its table). A PMD split withdraws it and never
+ * allocates; a zap frees it (zap_deposited_table()). hugetlb PMDs have no
+ * deposit, as upstream. nr_tables (stats.pgtable_pages) counts deposited
+ * tables like the kernel's nr_ptes.
  */
 #include <string.h>
 
@@ -122,6 +129,41 @@ bool simmm__is_huge_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn)
 	return hz && pfn >= hz && pfn < hz + (1ULL << simmm__pmd_order(sim));
 }
 
+/* ---- deposited tables ------------------------------------------------------------------ */
+
+/**
+ * simmm__pmd_has_deposit() - does the PMD entry @e come with a deposited
+ * PTE table? zap_huge_pmd()'s rule on an architecture without
+ * arch_needs_pgtable_deposit(): the huge zero PMD, and a PMD mapping of an
+ * anonymous folio, present or not (a PMD migration entry, a device THP's
+ * device-private entry, 6.19+). hugetlb PMDs (a hugetlb folio; private
+ * ones are anonymous too) have none; simmm has no other PMD mappings.
+ * @sim: the machine.
+ * @e: a PMD-level entry (none and table pointers have none).
+ */
+bool simmm__pmd_has_deposit(simmm_sim *sim, simmm_entry_t e)
+{
+	struct simmm_page *page;
+	simmm_pfn_t pfn;
+
+	if (simmm_entry_none(e) || simmm_entry_is_table(e, SIMMM_LVL_PMD))
+		return false;
+	if (simmm_pte_present(e)) {
+		pfn = simmm_pte_pfn(e);
+		if (simmm__is_huge_zero_pfn(sim, pfn))
+			return true;
+	} else if (simmm_is_migration_entry(e) || simmm_is_device_private_entry(e)) {
+		pfn = simmm_swp_offset_pfn(e);
+	} else {
+		return false;
+	}
+	page = simmm__pfn_to_page(sim, pfn);
+	if (!page)
+		return false;
+	page = simmm__compound_head(sim, page);
+	return (page->flags & PG_anon) && !simmm__folio_is_hugetlb(sim, page);
+}
+
 /* ---- the anonymous PMD fault ---------------------------------------------------------- */
 
 static unsigned set_pmd_or_fallback(struct simmm_mm *mm, simmm_addr_t haddr, simmm_entry_t e)
@@ -135,20 +177,32 @@ static unsigned set_pmd_or_fallback(struct simmm_mm *mm, simmm_addr_t haddr, sim
 }
 
 /* do_huge_pmd_anonymous_page()'s read path: map the huge zero page
- * read-only (set_huge_zero_folio()). */
+ * read-only with a deposited table (set_huge_zero_folio()). The table is
+ * allocated first, as upstream: no table is VM_FAULT_OOM, no huge zero
+ * folio VM_FAULT_FALLBACK. */
 static unsigned huge_zero_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr)
 {
-	simmm_pfn_t hz = simmm__huge_zero_pfn(mm->sim);
+	struct simmm_page *pgtable = simmm__pte_alloc_one(mm->pgt);
+	simmm_pfn_t hz;
 	simmm_entry_t e;
 	unsigned ret;
 
-	if (!hz)
+	if (!pgtable)
+		return SIMMM_VM_FAULT_OOM;
+	hz = simmm__huge_zero_pfn(mm->sim);
+	if (!hz) {
+		simmm__pte_free(mm->pgt, pgtable);
 		return SIMMM_VM_FAULT_FALLBACK;
+	}
 	e = simmm_entry_mkleaf(simmm_pte_mkspecial(simmm__mk_pte(mm, vma, hz, false)));
 	ret = set_pmd_or_fallback(mm, haddr, e);
-	if (!ret)
-		mm->stats.zero_faults++;
-	return ret;
+	if (ret) {
+		simmm__pte_free(mm->pgt, pgtable);
+		return ret;
+	}
+	simmm__pgtable_deposit(mm->pgt, haddr, pgtable);
+	mm->stats.zero_faults++;
+	return 0;
 }
 
 /* map_anon_folio_pmd()'s entry for a new PMD-order anonymous folio: dirty
@@ -182,17 +236,22 @@ static void account_anon_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_a
  * where simmm__thp_vma_allowable() holds. Read: the huge zero page. Write:
  * a new PMD-order folio (contents zero until written), mapped writable and
  * dirty by one PMD leaf, anon-exclusive, on the LRU, rss += its pages.
+ * Either way a PTE table is deposited for a later split
+ * (pgtable_trans_huge_deposit()).
  * Context: mmap lock held (read).
- * Return: 0; VM_FAULT_FALLBACK when no PMD-order folio is free or a PTE
- * table already occupies the PMD (the caller then faults a small page, as
- * upstream); VM_FAULT_OOM when the anon_vma or a table cannot be allocated.
+ * Return: 0; VM_FAULT_FALLBACK when no PMD-order folio (or huge zero
+ * folio) is free or a PTE table already occupies the PMD (the caller then
+ * faults a small page, as upstream); VM_FAULT_OOM when the anon_vma, the
+ * table to deposit or a table on the way to the PMD cannot be allocated
+ * (__do_huge_pmd_anonymous_page(): pte_alloc_one() failing after the
+ * folio was had is VM_FAULT_OOM, not a fallback).
  */
 unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma *vma,
 					   simmm_addr_t addr, unsigned flags)
 {
 	simmm_sim *sim = mm->sim;
 	simmm_addr_t haddr = addr & ~(pmd_size(sim) - 1);
-	struct simmm_page *folio;
+	struct simmm_page *folio, *pgtable;
 	unsigned ret;
 
 	if (!thp_vma_suitable(mm, vma, addr))
@@ -204,11 +263,18 @@ unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma
 	folio = simmm__alloc_user_folio(sim, simmm__pmd_order(sim));
 	if (!folio)
 		return SIMMM_VM_FAULT_FALLBACK; /* THP_FAULT_FALLBACK */
+	pgtable = simmm__pte_alloc_one(mm->pgt);
+	if (!pgtable) {
+		simmm__folio_put(sim, folio);
+		return SIMMM_VM_FAULT_OOM;
+	}
 	ret = set_pmd_or_fallback(mm, haddr, anon_pmd_entry(mm, vma, folio));
 	if (ret) {
+		simmm__pte_free(mm->pgt, pgtable);
 		simmm__folio_put(sim, folio);
 		return ret;
 	}
+	simmm__pgtable_deposit(mm->pgt, haddr, pgtable);
 	account_anon_pmd(mm, vma, haddr, folio);
 	return 0;
 }
@@ -283,8 +349,8 @@ static unsigned huge_zero_wp(struct simmm_mm *mm, struct simmm_vma *vma, simmm_a
 	}
 	/* pmdp_huge_clear_flush() + set_pmd_at(): the huge zero PMD held no
 	 * reference, mapcount or rss (it is special), so nothing of it is
-	 * dropped; the kernel's deposited table stays with the new PMD (simmm
-	 * deposits none), so nr_ptes does not change either. */
+	 * dropped; its deposited table stays with the new PMD, so nr_ptes
+	 * does not change either. */
 	if (NEVER(simmm_pgtable_set(mm->pgt, haddr, SIMMM_LVL_PMD,
 				    anon_pmd_entry(mm, vma, folio)))) {
 		simmm__change_end(&c);
@@ -331,25 +397,26 @@ unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 		return 0;
 	}
 	/* A shared THP, or the huge zero page when no THP could replace it:
-	 * split the PMD and let the PTE path COW (or unshare) one small page
-	 * (upstream since v5.8; a split -ENOMEM, simmm depositing no table,
-	 * is the fault's OOM). */
-	if (simmm__split_huge_pmd(mm, vma, haddr))
-		return SIMMM_VM_FAULT_OOM;
+	 * split the PMD (into its deposited table: nothing to fail) and let
+	 * the PTE path COW (or unshare) one small page (upstream since v5.8,
+	 * do_huge_pmd_wp_page()'s fallback, which ignores the split's result
+	 * as the fault is retried on whatever is there). */
+	simmm__split_huge_pmd(mm, vma, haddr);
 	return SIMMM_VM_FAULT_FALLBACK;
 }
 
 /* ---- split_huge_pmd ------------------------------------------------------------------ */
 
 /* The huge zero PMD becomes a table of small zero-page ptes
- * (__split_huge_zero_page_pmd()). */
+ * (__split_huge_zero_page_pmd(): the deposited table is withdrawn and
+ * populated). */
 static int split_zero_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr)
 {
 	simmm_sim *sim = mm->sim;
 	simmm_entry_t z = simmm_pte_mkspecial(simmm__mk_pte(mm, vma, simmm__zero_pfn(sim), false));
-	int err = simmm_pgtable_split(mm->pgt, haddr, SIMMM_LVL_PMD);
+	int err = simmm__pgtable_split_deposited(mm->pgt, haddr);
 
-	if (err)
+	if (NEVER(err))
 		return err;
 	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size)
 		simmm_pgtable_set(mm->pgt, a, SIMMM_LVL_PTE, z); /* the table exists */
@@ -382,8 +449,11 @@ static int split_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
 		folio = pmd_folio(sim, e);
 	else if (simmm_is_device_private_entry(e) || simmm_is_device_exclusive_entry(e))
 		folio = simmm__pfn_to_page(sim, simmm_swp_offset_pfn(e)); /* mapped, too */
-	err = simmm_pgtable_split(mm->pgt, haddr, SIMMM_LVL_PMD);
-	if (err)
+	/* __split_huge_pmd_locked(): the PTE table is the one deposited when
+	 * the PMD was mapped (pgtable_trans_huge_withdraw()): no allocation.
+	 * Every PMD entry split here is anonymous and has one (mm checker). */
+	err = simmm__pgtable_split_deposited(mm->pgt, haddr);
+	if (NEVER(err))
 		return err;
 	/* Migration entries hold no mapcount: their split is the table's. */
 	if (folio)
@@ -395,9 +465,11 @@ static int split_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
  * simmm__split_huge_pmd() - __split_huge_pmd(): replace the PMD leaf (or
  * PMD migration / device entry) covering @addr by a PTE table mapping the
  * same folio; the folio stays large. Notifier CLEAR over the PMD range.
+ * The PTE table is the one deposited with the PMD: the split allocates
+ * nothing and cannot fail for memory.
  * Context: mmap lock held.
  * Return: 0 (also when there is nothing to split); -EINVAL for hugetlb;
- * -ENOMEM (no table: nothing changed); a notifier's -EAGAIN.
+ * a notifier's -EAGAIN (only a non-blockable range may see one).
  */
 /* The PMD entry at @haddr if it is one split_huge_pmd() splits (a leaf or
  * a PMD migration / device entry), else 0. */
@@ -558,9 +630,8 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct sim
  * Context: the caller holds one reference on @folio (kept on the head).
  * Return: 0 (also for an order-0 folio); -EBUSY when pinned or referenced
  * beyond its mappings (can_split_folio()); -EINVAL for file, hugetlb or
- * huge-zero folios (simmm creates no large page-cache folios); -ENOMEM
- * when a PMD split cannot allocate its table (some PMDs may be split
- * already, a valid state).
+ * huge-zero folios (simmm creates no large page-cache folios). The PMD
+ * splits use deposited tables and cannot fail for memory.
  */
 int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio)
 {
@@ -749,7 +820,9 @@ static int collapse_copy(struct simmm_mm *mm, struct simmm_page *folio, simmm_ad
 
 /* Point every pte at the new folio's pages (dropping what the old ones
  * held through the zap path) and fold the now uniform table into a leaf
- * (pmdp_collapse_flush() + set_pmd_at()). Cannot fail: no allocation. */
+ * (pmdp_collapse_flush() + set_pmd_at()); the old PTE table becomes the
+ * leaf's deposit (collapse_huge_page(): pgtable_trans_huge_deposit() of
+ * pmd_pgtable(_pmd)). Cannot fail: no allocation. */
 static void collapse_install(struct simmm_mm *mm, struct simmm_vma *vma,
 			     struct simmm_page *folio, simmm_addr_t haddr)
 {
@@ -767,7 +840,7 @@ static void collapse_install(struct simmm_mm *mm, struct simmm_vma *vma,
 		simmm_pgtable_set(mm->pgt, a, SIMMM_LVL_PTE,
 				  proto + (i << SIMMM_E_PFN_SHIFT));
 	}
-	simmm_pgtable_collapse(mm->pgt, haddr, SIMMM_LVL_PMD);
+	NEVER(simmm__pgtable_collapse_deposit(mm->pgt, haddr));
 	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
 	simmm__lru_add(sim, folio);
 	simmm__rss_add(mm, vma, folio, 1LL << folio->order);

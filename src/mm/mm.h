@@ -250,10 +250,12 @@ int simmm__change_begin(struct simmm_change *c, struct simmm_mm *mm, simmm_addr_
 			simmm_addr_t end, int event, void *owner);
 void simmm__change_end(struct simmm_change *c);
 /* zap_page_range_single(): clear entries in [start, end) of @vma dropping
- * rmap, refs, swap counts; inside an already-begun change. */
+ * rmap, refs, swap counts and PMDs' deposited tables; inside an
+ * already-begun change. */
 int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
 		     simmm_addr_t end);
-/* Split a THP leaf straddling @addr (munmap/mprotect/zap edges). 0/-ENOMEM. */
+/* Split a THP leaf straddling @addr (munmap/mprotect/zap edges): 0, or a
+ * notifier's error (the split uses the deposited table). */
 int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
 /* Drop what one cleared entry held (the simmm_pt_clear_fn used by zaps). */
 void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
@@ -413,8 +415,11 @@ bool simmm__buddy_exhausted(simmm_sim *sim, unsigned order);
 bool simmm__thp_vma_allowable(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
 unsigned simmm__do_huge_pmd_anonymous_page(struct simmm_mm *mm, struct simmm_vma *vma,
 					   simmm_addr_t addr, unsigned flags);
-/* Split a PMD-mapped THP at @addr into PTE mappings (keeps the folio). */
+/* Split a PMD-mapped THP at @addr into PTE mappings (keeps the folio),
+ * into the PMD's deposited table: never fails for memory. */
 int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
+/* Does PMD entry @e carry a deposited PTE table (anonymous or huge zero)? */
+bool simmm__pmd_has_deposit(simmm_sim *sim, simmm_entry_t e);
 /* Split a large folio into base pages (split_folio); -EBUSY when pinned. */
 int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio);
 /* The same, and @page's new folio gets a reference (see huge.c). */

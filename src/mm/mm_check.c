@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mm invariant checker (see the list in mm.h): VMA tree shape, every
- * entry inside a VMA, rss counters equal to what the tables map, and
- * mapcounts equal to the number of mappings across all mms.
+ * entry inside a VMA, rss counters equal to what the tables map,
+ * mapcounts equal to the number of mappings across all mms, and one
+ * deposited PTE table per anonymous PMD mapping in its PMD table.
  */
 #include <stdlib.h>
 
@@ -21,6 +22,12 @@ struct check {
 	int64_t swap;
 	struct maprec *recs;
 	size_t nr, cap;
+	/* Deposits: the PMD table being counted (pfn, first address seen),
+	 * the tables deposited with it, the PMD mappings found in it that
+	 * need one, and such mappings in the whole mm. */
+	simmm_pfn_t dep_tbl;
+	simmm_addr_t dep_addr;
+	uint64_t dep_have, dep_want, dep_entries;
 };
 
 #define BAD(c, ...)                                                          \
@@ -81,12 +88,46 @@ static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl,
 		add_rec(c, simmm__compound_head(c->sim, page)->pfn, true);
 }
 
+/* The PMD table of the mappings counted so far is done: it must hold
+ * exactly one deposited table per mapping that needs one. */
+static void deposit_flush(struct check *c)
+{
+	if (c->dep_tbl && c->dep_have != c->dep_want)
+		BAD(c, "mm %llu: PMD table %#llx (at %#llx) has %llu deposited tables for %llu "
+		    "anonymous PMD mappings", (unsigned long long)c->mm->id,
+		    (unsigned long long)c->dep_tbl, (unsigned long long)c->dep_addr,
+		    (unsigned long long)c->dep_have, (unsigned long long)c->dep_want);
+	c->dep_tbl = 0;
+}
+
+/* A PMD mapping with a deposit (simmm__pmd_has_deposit()) at @addr. The
+ * walk goes in address order, so one PMD table's mappings come together. */
+static void deposit_count(struct check *c, simmm_addr_t addr)
+{
+	simmm_pfn_t tbl;
+	uint64_t have = simmm__pgtable_nr_deposited(c->mm->pgt, addr, &tbl);
+
+	if (tbl != c->dep_tbl) {
+		deposit_flush(c);
+		c->dep_tbl = tbl;
+		c->dep_addr = addr;
+		c->dep_have = have;
+		c->dep_want = 0;
+	}
+	c->dep_want++;
+	c->dep_entries++;
+}
+
 static int leaf_cb(simmm_entry_t *entry, simmm_addr_t addr, simmm_addr_t next,
 		   struct simmm_walk *walk)
 {
+	struct check *c = walk->private;
+
 	(void)next;
 	if (simmm_entry_none(*entry) || simmm_entry_is_table(*entry, walk->level))
 		return 0;
+	if (walk->level == SIMMM_LVL_PMD && simmm__pmd_has_deposit(c->sim, *entry))
+		deposit_count(c, addr);
 	check_leaf(walk->private, addr, walk->level, *entry);
 	walk->action = SIMMM_WALK_CONTINUE;
 	return 0;
@@ -128,10 +169,20 @@ static void check_mm(struct check *c, struct simmm_mm *mm)
 {
 	c->mm = mm;
 	c->rss[0] = c->rss[1] = c->rss[2] = c->swap = 0;
+	c->dep_tbl = 0;
+	c->dep_entries = 0;
 	check_vmas(c, mm);
 	if (!mm->pgt)
 		return;
 	simmm_walk_range(mm->pgt, 0, c->sim->geo.user_va_end, &check_ops, c);
+	deposit_flush(c);
+	/* With every PMD table holding a mapping balanced, a deposit left
+	 * over anywhere else (a leak: a zap that did not free it) shows as
+	 * a difference of the totals. */
+	if (c->dep_entries != simmm__pgtable_deposited_total(mm->pgt))
+		BAD(c, "mm %llu: %llu anonymous PMD mappings, %llu deposited tables",
+		    (unsigned long long)mm->id, (unsigned long long)c->dep_entries,
+		    (unsigned long long)simmm__pgtable_deposited_total(mm->pgt));
 	if (c->rss[0] != mm->stats.rss_anon || c->rss[1] != mm->stats.rss_file ||
 	    c->rss[2] != mm->stats.rss_shmem || c->swap != mm->stats.swap_ents)
 		BAD(c, "mm %llu: rss anon/file/shmem/swap %lld/%lld/%lld/%lld, tables say "

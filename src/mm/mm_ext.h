@@ -139,8 +139,8 @@ int simmm__lru_check(simmm_sim *sim);
  * replace the huge zero page with) the PMD is split (huge zero page: into
  * zero-page ptes) and VM_FAULT_FALLBACK returned so the caller retries at
  * PTE level, where the small-page COW or unshare copy happens (upstream
- * since v5.8); VM_FAULT_OOM when the split finds no table. Called by
- * fault.c with the mmap lock held for read. */
+ * since v5.8); the split uses the deposited table and cannot fail for
+ * memory. Called by fault.c with the mmap lock held for read. */
 unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 				    simmm_addr_t addr, unsigned flags);
 /* Is @pfn the huge zero folio (any of its pages)? */

@@ -3,8 +3,9 @@
  * The address-space system calls: mmap (do_mmap/mmap_region), munmap
  * (do_vmi_munmap), mprotect (mprotect_fixup/change_protection), and
  * exit_mmap. Each validates first, then allocates everything it may need
- * (VMA splits, THP edge splits) before the first visible change, so a
- * -ENOMEM leaves the mm as it was.
+ * (VMA splits; THP edge splits need nothing, they use the deposited
+ * tables) before the first visible change, so a -ENOMEM leaves the mm as
+ * it was.
  */
 #include <errno.h>
 
@@ -414,8 +415,10 @@ static int mremap_validate(struct simmm_mm *mm, struct mremap_req *r)
 	return 0;
 }
 
-/* Split THP leaves of the range so entries move as ptes (upstream moves
- * aligned PMDs whole; simmm splits: same data, same rmap). */
+/* Split THP leaves of the range so entries move as ptes, each into its
+ * deposited table (upstream's move_huge_pmd() moves aligned PMDs whole,
+ * withdrawing the deposit from the old PMD table and depositing it in the
+ * new one; simmm splits: same data, same rmap, no deposit left behind). */
 static int split_huge_in(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			 simmm_addr_t e)
 {

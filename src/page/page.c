@@ -137,7 +137,8 @@ struct simmm_page *simmm__pt_page_alloc(simmm_sim *sim, unsigned nr_entries, voi
 	p->flags |= PG_table;
 	p->data = entries;
 	p->mapping = owner;
-	p->private = level;
+	p->pt_level = (int32_t)level;
+	p->pt_deposit = 0;
 	p->pgmap_id = (uint16_t)lg;
 	p->u.pt_live = 0;
 	phys_of(sim)->table_pages++;
@@ -158,6 +159,8 @@ void simmm__pt_page_free(simmm_sim *sim, struct simmm_page *p)
 	p->flags &= ~PG_table;
 	p->pgmap_id = 0;
 	p->u.pt_live = 0;
+	p->pt_level = 0;
+	p->pt_deposit = 0;
 	p->mapping = NULL;
 	phys_of(sim)->table_pages--;
 	simmm__folio_put(sim, p);
@@ -352,7 +355,7 @@ int simmm_page_info(const simmm_sim *sim, simmm_pfn_t pfn, struct simmm_page_inf
 	out->head_pfn = head->pfn;
 	out->order = head->order;
 	out->refcount = head->refcount;
-	out->mapcount = p->mapcount;
+	out->mapcount = (head->flags & PG_table) ? 0 : p->mapcount;
 	out->pincount = (head->flags & PG_table) ? 0 : head->u.pincount;
 	out->flags = p->flags | (head->flags & ~(PG_head));
 	out->memtype = (enum simmm_memtype)head->memtype;

@@ -62,8 +62,11 @@ enum {
 struct simmm_page {
 	uint32_t flags;       /* PG_* */
 	int32_t refcount;     /* _refcount; 0 = free (or a tail page) */
-	int32_t mapcount;     /* page-table mappings of this page (0-based,
-			       * unlike the kernel's -1-based _mapcount) */
+	union {
+		int32_t mapcount; /* page-table mappings of this page (0-based,
+				   * unlike the kernel's -1-based _mapcount) */
+		int32_t pt_level; /* PG_table: the kernel level of its entries */
+	};
 	uint32_t head_delta;  /* pfn - head pfn; 0 for heads and order-0 */
 	uint8_t order;        /* folio order (head only) */
 	uint8_t memtype;      /* enum simmm_memtype */
@@ -77,7 +80,15 @@ struct simmm_page {
 	void *mapping;        /* anon_vma / address_space / owning pgtable */
 	uint64_t index;       /* offset in mapping (pages) / table: VA covered */
 	void *data;           /* contents (lazily allocated) / table entries */
-	uint64_t private;     /* swap entry, zone_device_data, table level */
+	union {
+		uint64_t private;    /* swap entry, zone_device_data */
+		/* PG_table: the deposited page tables (the kernel's
+		 * pmd_huge_pte in a PMD table's ptdesc, and the pt_list link
+		 * of a deposited one): a PMD table holds the pfn of its first
+		 * deposited table, a deposited table that of the next one;
+		 * 0 ends the list (pfn 0 is never a table). */
+		uint64_t pt_deposit;
+	};
 };
 
 _Static_assert(sizeof(struct simmm_page) == 64, "struct simmm_page must stay 64 bytes");
@@ -167,7 +178,7 @@ void simmm__page_zero(simmm_sim *sim, struct simmm_page *page);
 
 /* An order-0 frame marked PG_table with a zeroed entry array of @nr_entries
  * 64-bit entries (PGTABLE category), refcount 1, pt_live 0, mapping = @owner,
- * private = @level. NULL on -ENOMEM. */
+ * pt_level = @level, no deposits. NULL on -ENOMEM. */
 struct simmm_page *simmm__pt_page_alloc(simmm_sim *sim, unsigned nr_entries,
 					 void *owner, unsigned level);
 /* Free a table page allocated above (its entries must all be none). */

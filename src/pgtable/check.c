@@ -12,6 +12,8 @@ struct check_ctx {
 	struct simmm_pgtable *pt;
 	int bad;
 	uint64_t tables;
+	uint64_t deposited;
+	int deposit_r;   /* real level of the tables PMD tables deposit, or -1 */
 };
 
 SIMMM_PRINTF(2, 3)
@@ -98,7 +100,7 @@ static void check_table(struct check_ctx *c, unsigned r, struct simmm_page *tbl,
 	uint32_t live = 0;
 
 	c->tables++;
-	if (!(tbl->flags & PG_table) || tbl->mapping != c->pt || tbl->private != l->hi)
+	if (!(tbl->flags & PG_table) || tbl->mapping != c->pt || tbl->pt_level != l->hi)
 		check_fail(c, "table %#llx: not a %s table of this pgtable",
 			   (unsigned long long)tbl->pfn, simmm_level_name((enum simmm_level)l->hi));
 	for (uint64_t i = 0; i < l->nent; i++) {
@@ -110,15 +112,31 @@ static void check_table(struct check_ctx *c, unsigned r, struct simmm_page *tbl,
 	if (live != tbl->u.pt_live)
 		check_fail(c, "table %#llx: pt_live %u, %u entries in use",
 			   (unsigned long long)tbl->pfn, tbl->u.pt_live, live);
+	if (c->deposit_r == (int)r + 1) {
+		uint64_t n;
+
+		c->bad += pt_check_deposits(c->pt, tbl, r + 1, &n);
+		c->deposited += n;
+	} else if (tbl->pt_deposit) {
+		check_fail(c, "%s table %#llx has deposited tables",
+			   simmm_level_name((enum simmm_level)l->hi), (unsigned long long)tbl->pfn);
+	}
 }
 
 int pt_check(simmm_sim *sim, void *arg)
 {
-	struct check_ctx c = {.pt = arg};
+	struct check_ctx c = {.pt = arg, .deposit_r = -1};
+	int rp = pt_real_level(c.pt, SIMMM_LVL_PMD);
 
+	if (rp >= 0 && !pt_is_bottom(c.pt, (unsigned)rp) && c.pt->lv[rp].leaf)
+		c.deposit_r = rp + 1;
 	check_table(&c, 0, c.pt->root, 0);
-	if (c.tables != c.pt->nr_tables)
-		check_fail(&c, "%llu tables reachable, %llu accounted",
-			   (unsigned long long)c.tables, (unsigned long long)c.pt->nr_tables);
+	if (c.deposited != c.pt->nr_deposited)
+		check_fail(&c, "%llu tables on deposit lists, %llu accounted",
+			   (unsigned long long)c.deposited, (unsigned long long)c.pt->nr_deposited);
+	if (c.tables + c.deposited != c.pt->nr_tables)
+		check_fail(&c, "%llu tables reachable + %llu deposited, %llu accounted",
+			   (unsigned long long)c.tables, (unsigned long long)c.deposited,
+			   (unsigned long long)c.pt->nr_tables);
 	return c.bad;
 }

@@ -96,6 +96,25 @@ struct simmm_page *pt_table_alloc(struct simmm_pgtable *pt, unsigned r, simmm_ad
 
 void pt_table_free(struct simmm_pgtable *pt, struct simmm_page *tbl, unsigned r)
 {
+	/* A PMD table freed with tables still deposited: the kernel's
+	 * pagetable_pmd_dtor() warns (VM_BUG_ON_PAGE(pmd_huge_pte)) and they
+	 * leak; simmm reports and frees them, so one bug is one report. */
+	if (tbl->pt_deposit) {
+		simmm__report(pt->sim, SIMMM_REPORT_WARN,
+			      "pgtable: %s table %#llx freed with deposited tables",
+			      simmm_level_name((enum simmm_level)pt->lv[r].hi),
+			      (unsigned long long)tbl->pfn);
+		while (tbl->pt_deposit) {
+			struct simmm_page *d = simmm__pfn_to_page(pt->sim, tbl->pt_deposit);
+
+			if (NEVER(!d || !(d->flags & PG_table) || r + 1 >= pt->nreal))
+				break;
+			tbl->pt_deposit = d->pt_deposit;
+			d->pt_deposit = 0;
+			pt->nr_deposited--;
+			pt_table_free(pt, d, r + 1);
+		}
+	}
 	simmm__trace(pt->sim, SIMMM_EV_PT_FREE, tbl->index, tbl->pfn, pt->lv[r].hi, 0);
 	pt->nr_tables--;
 	simmm__pt_page_free(pt->sim, tbl);

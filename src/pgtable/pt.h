@@ -6,7 +6,7 @@
  *
  * Invariants (checked by pt_check(), registered as the "pgtable" checker):
  *  - Every table page is a PG_table frame with mapping == the pgtable,
- *    private == the kernel level of its entries (the real level, "hi"),
+ *    pt_level == the kernel level of its entries (the real level, "hi"),
  *    index == the first address it covers, and u.pt_live == the number of
  *    non-none entries in it.
  *  - A present entry above PTE is either a table pointer (no leaf bit) to
@@ -14,7 +14,12 @@
  *    level that may hold leaves. PTE entries never carry the leaf bit.
  *  - Swap-format entries above PTE only at leaf-capable levels (PMD
  *    migration entries).
- *  - nr_tables == table pages reachable from the root, root included.
+ *  - nr_tables == table pages reachable from the root, root included, plus
+ *    nr_deposited, the tables on deposit lists (deposit.c): a PMD table's
+ *    pt_deposit heads a list of empty PTE-level tables of this pgtable,
+ *    linked through their pt_deposit; no other table has one.
+ *  - A table is freed with no deposits (a WARN otherwise, as the kernel's
+ *    pagetable_pmd_dtor() checks pmd_huge_pte).
  *  - A present (non-special) leaf or pfn-carrying swap entry whose pfn is
  *    RAM refers to an allocated frame, never a free or table frame.
  *
@@ -52,7 +57,8 @@ struct simmm_pgtable {
 	int8_t real_of[SIMMM_NR_LEVELS]; /* kernel level -> real level */
 	uint8_t page_shift;
 	uint64_t va_end;                 /* user_va_end */
-	uint64_t nr_tables;
+	uint64_t nr_tables;              /* linked and deposited */
+	uint64_t nr_deposited;           /* on PMD tables' deposit lists */
 };
 
 /* A slot found by pt_locate(): the table page, index and real level. */
@@ -116,7 +122,7 @@ static SIMMM_ALWAYS_INLINE struct simmm_page *pt_child(struct simmm_pgtable *pt,
 	 * the pfns it rejects (and for RAM whose memmap was never needed,
 	 * which holds no table either). */
 	c = simmm__pfn_to_page(pt->sim, simmm_pte_pfn(e));
-	if (!c || !(c->flags & PG_table) || c->mapping != pt || c->private != pt->lv[r + 1].hi)
+	if (!c || !(c->flags & PG_table) || c->mapping != pt || c->pt_level != pt->lv[r + 1].hi)
 		return NULL;
 	return c;
 }
@@ -148,6 +154,14 @@ void pt_set_traced(struct simmm_pgtable *pt, struct pt_loc *loc, simmm_entry_t e
 int pt_split_into(struct simmm_pgtable *pt, struct pt_loc *loc, struct simmm_page *child);
 /* Would a split of the leaf at @loc work? 0 or the error of split. */
 int pt_split_ok(const struct simmm_pgtable *pt, const struct pt_loc *loc);
+
+/* simmm_pgtable_collapse(); with @deposit the emptied table becomes the
+ * new leaf's deposit (deposit.c) instead of being freed. */
+int pt_collapse(struct simmm_pgtable *pt, simmm_addr_t addr, enum simmm_level lvl, bool deposit);
+/* Check the deposit list of PMD table @pmd (its tables are of real level
+ * @r); *@n gets its length. Returns the number of violations reported. */
+int pt_check_deposits(struct simmm_pgtable *pt, struct simmm_page *pmd, unsigned r,
+		      uint64_t *n);
 
 /* Clear [start, end) below the root, freeing emptied tables. Leaves are
  * assumed not to straddle the range boundaries. */

@@ -118,7 +118,7 @@ static bool pt_collapsible(const struct simmm_pgtable *pt, unsigned cr, struct s
 	return true;
 }
 
-int simmm_pgtable_collapse(struct simmm_pgtable *pt, simmm_addr_t addr, enum simmm_level lvl)
+int pt_collapse(struct simmm_pgtable *pt, simmm_addr_t addr, enum simmm_level lvl, bool deposit)
 {
 	struct simmm_page *child;
 	struct pt_loc loc;
@@ -142,13 +142,22 @@ int simmm_pgtable_collapse(struct simmm_pgtable *pt, simmm_addr_t addr, enum sim
 		return -EBUSY;
 	e = simmm_entry_mkleaf(pt_ents(child)[0]);
 	/* The leaf replaces the table pointer in one store; the emptied table
-	 * is then freed, as khugepaged frees the old pte table. */
+	 * is then freed, or kept as the leaf's deposit (collapse_huge_page()
+	 * deposits pmd_pgtable() of the old PMD: no allocation). */
 	*loc.slot = e;
 	for (uint64_t i = 0; i < pt->lv[loc.r + 1].nent; i++)
 		pt_ents(child)[i] = 0;
 	child->u.pt_live = 0;
 	simmm__trace(pt->sim, SIMMM_EV_PT_COLLAPSE, loc.base, simmm_pte_pfn(e),
 		     pt_leaf_level(pt, loc.r), e);
-	pt_table_free(pt, child, loc.r + 1);
+	if (deposit)
+		simmm__pgtable_deposit(pt, addr, child);
+	else
+		pt_table_free(pt, child, loc.r + 1);
 	return 0;
+}
+
+int simmm_pgtable_collapse(struct simmm_pgtable *pt, simmm_addr_t addr, enum simmm_level lvl)
+{
+	return pt_collapse(pt, addr, lvl, false);
 }

@@ -108,7 +108,7 @@ static struct simmm_page *pool_take(struct simmm_pgtable *pt, struct simmm_page 
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct simmm_page *p = pool[i];
-		if (p && p->private == pt->lv[r].hi) {
+		if (p && p->pt_level == pt->lv[r].hi) {
 			pool[i] = NULL;
 			return p;
 		}
