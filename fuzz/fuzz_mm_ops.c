@@ -1031,6 +1031,15 @@ static void op_access(struct fz_in *in)
 	rc = simmm_mm_access(m->mm, pa(i) + slot_off(s), acc == SIMMM_ACCESS_WRITE ? buf : rbuf,
 			     len, acc);
 	if (rc == -ENOMEM && oom_ok()) {
+		/* The pages before the failing one were accessed: a write
+		 * that spans two pages may have landed in the first. What
+		 * the first page's slot reads now tells (an unchanged value
+		 * needs no model update either way). */
+		uint8_t v;
+
+		if (acc == SIMMM_ACCESS_WRITE && len == 2 && nok == 2 &&
+		    simmm_mm_peek(m->mm, pa(i) + slot_off(s), &v, 1) == 0 && v == buf[0])
+			model_write(&m->pg[pg[0]], sl[0], buf[0]);
 		peek_range(i, 2);
 		return;
 	}
