@@ -252,7 +252,11 @@ void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio)
 	s->cache_pfn = 0;
 	sw->nr_cached--;
 	slot_maybe_release(sim, sw, s);
-	simmm__folio_put(sim, folio); /* pairs with folio_get in cache_add() */
+	/* pairs with folio_get in cache_add(). It may be the last reference:
+	 * a folio that reclaim unmapped but could not free (an extra
+	 * reference, since dropped) leaves the swap cache when a zap frees
+	 * its last swap entry. */
+	simmm__put_user_folio(sim, folio);
 }
 
 simmm_entry_t simmm__swap_add_to_cache(simmm_sim *sim, struct simmm_page *folio)
