@@ -401,8 +401,6 @@ int simmm__shmem_create(simmm_sim *sim, uint64_t size, struct simmm_file **out);
 
 /* ---- swap.c -------------------------------------------------------------------- */
 int simmm__swap_init(simmm_sim *sim);
-/* Allocate a slot and store the folio's data; returns the swap entry or 0. */
-simmm_entry_t simmm__swap_out(simmm_sim *sim, struct simmm_page *page);
 /* Read the slot into a new page (or find it in the swap cache). */
 struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err);
 void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp);  /* swap_duplicate */

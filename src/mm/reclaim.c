@@ -217,7 +217,9 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	if (folio->flags & PG_swapcache) {
 		swp = folio->private;
 	} else {
-		swp = simmm__swap_out(sim, folio);
+		/* add_to_swap(): a slot and the swap cache, nothing written
+		 * yet (pageout() below writes, after the unmap). */
+		swp = simmm__swap_add_to_cache(sim, folio);
 		if (!swp)
 			return SCAN_NOSWAP;
 	}
