@@ -179,8 +179,14 @@ void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, 
 		memset(buf, 0, n);
 }
 
-/* pageout() of a page-cache page: the store gets the page's bytes (no
- * contents = zeros) and the page is clean. */
+/**
+ * simmm__filemap_writeback() - pageout() of a page-cache page: the file's
+ * backing store gets the page's bytes (no contents = zeros) and the page
+ * is clean; it stays in the cache (reclaim drops it with
+ * simmm__filemap_evict() only if __remove_mapping()'s freeze would work).
+ * @file: the page's file.
+ * @page: a page of @file's page cache.
+ */
 void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page)
 {
 	simmm_sim *sim = file->sim;
@@ -205,6 +211,13 @@ void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page)
 	page->flags &= ~PG_dirty;
 }
 
+/**
+ * simmm__filemap_evict() - reclaim of a page-cache page nobody else holds:
+ * simmm__filemap_writeback(), then the page leaves the cache (its
+ * reference dropped, as __remove_mapping() does).
+ * @file: the page's file.
+ * @page: a page of @file's page cache.
+ */
 void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
 {
 	if (NEVER(cache_page(file, page->index) != page))
