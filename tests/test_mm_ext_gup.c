@@ -195,11 +195,14 @@ static void test_gup_errors(void **state)
  * A read pin of a swapped-out page that fork shared, with RAM full but for
  * one page: the swap-in takes it, the unshare (a COW write fault here)
  * needs another, and direct reclaim finds only the page being copied. It
- * must not reclaim it from under the copy (do_wp_page() holds a reference
- * on the old folio across wp_page_copy()): the pin fails with -ENOMEM, as
- * the machine really is out of memory. Reclaimed and freed, the copy read a
+ * must not free it from under the copy (do_wp_page() holds a reference on
+ * the old folio across wp_page_copy()): the pin fails with -ENOMEM, as the
+ * machine really is out of memory. Reclaimed and freed, the copy read a
  * freed page and GUP swapped the page in and lost it again until its
- * retries ran out: -EFAULT (found by fuzz_mm_ops).
+ * retries ran out: -EFAULT (found by fuzz_mm_ops). As upstream, reclaim
+ * still unmaps the page (the copy's reference does not keep it mapped) and
+ * writes it out; only __remove_mapping()'s refcount freeze fails, so the
+ * page stays in the swap cache, where the next fault finds it.
  */
 static void test_pin_unshare_source_not_reclaimed(void **state)
 {
@@ -232,10 +235,17 @@ static void test_pin_unshare_source_not_reclaimed(void **state)
 	TU_CHECK(sim);
 	assert_int_equal(simmm_pin_user_pages(child, a, 1, 0, &pfn), -ENOMEM);
 	TU_CHECK(sim);
-	/* The page survived in the swap cache, mapped by the child. */
-	assert_true(mx_tr(child, a).present);
+	/* The page survived in the swap cache; the child's pte is a swap
+	 * entry for it again, and both sides fault it back without I/O. */
+	struct simmm_translation t = mx_tr(child, a);
+	assert_false(t.present);
+	assert_true(simmm_is_real_swap_entry(t.entry));
+	assert_non_null(simmm__swap_cache_lookup(sim, simmm_pte_to_swp_entry(t.entry)));
+	uint64_t major = mx_stats(child).major_faults + mx_stats(mm).major_faults;
 	mx_expect(mm, a, 7);
 	mx_expect(child, a, 7);
+	assert_int_equal(mx_stats(child).major_faults + mx_stats(mm).major_faults, major);
+	assert_true(mx_tr(child, a).present);
 	TU_CHECK(sim);
 	/* With memory back, the pin unshares. */
 	TU_ASSERT_OK(simmm_unpin_user_pages(sim, fill, n));

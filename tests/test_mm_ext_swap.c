@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Swap and reclaim: round trips, sharing after fork, a full device, file
- * pages, MADV_FREE, pinned pages, auto reclaim under a tiny RAM, and an
- * allocation-failure sweep over a reclaim scenario.
+ * pages, MADV_FREE, pinned pages, pages with FOLL_GET references (unmapped,
+ * not freed), auto reclaim under a tiny RAM, and an allocation-failure
+ * sweep over a reclaim scenario.
  */
 #include "test_mm_ext_util.h"
 
@@ -291,6 +292,352 @@ static void test_pinned_not_reclaimed(void **state)
 	tu_sim_free(&sim);
 }
 
+/* Pages read or written from the swap device so far. */
+static uint64_t swpin(simmm_sim *sim)
+{
+	return simmm__mm_global(sim)->swap->swpin;
+}
+
+/*
+ * A FOLL_GET reference does not keep a page mapped (FOLL_PIN exists for
+ * that): reclaim unmaps a referenced anonymous page into a swap entry and
+ * writes it out, as shrink_folio_list() does, but __remove_mapping()'s
+ * refcount freeze fails. The folio stays in the swap cache, unmapped, is
+ * neither freed nor counted, and the next access faults the same frame
+ * back from the swap cache, with what the reference's holder wrote, no
+ * swap-in I/O. Dropped, the reference no longer keeps it: the next
+ * reclaim frees it.
+ */
+static void test_gup_get_unmapped_not_freed(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0, out, in, nr_lru;
+	uint8_t v = 0x5a;
+
+	mx_write(mm, a, 4);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(mx_page(sim, pfn).refcount, 2); /* mapping + GUP */
+	out = simmm__mm_global(sim)->swap->swpout;
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0); /* not freed, not counted */
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_false(t.present);
+	assert_true(simmm_is_real_swap_entry(t.entry));
+	assert_true(simmm_pte_swp_exclusive(t.entry));
+	simmm_entry_t swp = simmm_pte_to_swp_entry(t.entry);
+	assert_int_equal(simmm__swap_count(sim, swp), 1);
+	assert_non_null(simmm__swap_cache_lookup(sim, swp));
+	assert_int_equal(simmm__swap_cache_lookup(sim, swp)->pfn, pfn);
+	assert_int_equal(simmm__mm_global(sim)->swap->swpout, out + 1); /* written out */
+	struct simmm_page_info pi = mx_page(sim, pfn);
+	assert_false(pi.free);
+	assert_int_equal(pi.refcount, 2); /* swap cache + GUP */
+	assert_int_equal(pi.mapcount, 0);
+	assert_true(pi.flags & PG_swapcache);
+	assert_true(pi.flags & PG_lru); /* rotated, still on the LRU */
+	simmm__lru_stats(sim, &nr_lru, NULL);
+	assert_int_equal(nr_lru, 1);
+	assert_int_equal(mx_stats(mm).rss_anon, 0);
+	assert_int_equal(mx_stats(mm).swap_ents, 1);
+	/* Again: it stays, still not counted. */
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_int_equal(simmm__swap_cache_lookup(sim, swp)->pfn, pfn);
+	/* The holder writes through its reference; the process sees it. */
+	TU_ASSERT_OK(simmm_page_write(sim, pfn, 1, &v, 1));
+	in = swpin(sim);
+	uint64_t major = mx_stats(mm).major_faults;
+	uint8_t buf[2];
+	TU_ASSERT_OK(simmm_mm_access(mm, a, buf, 2, SIMMM_ACCESS_READ));
+	TU_CHECK(sim);
+	assert_int_equal(buf[0], (uint8_t)(4 * 31));
+	assert_int_equal(buf[1], 0x5a);
+	t = mx_tr(mm, a);
+	assert_true(t.present);
+	assert_int_equal(t.pfn, pfn);
+	assert_true(t.write); /* the exclusive swap entry: writable again */
+	assert_int_equal(swpin(sim), in);
+	assert_int_equal(mx_stats(mm).major_faults, major);
+	assert_int_equal(mx_stats(mm).swapin_faults, 1);
+	assert_int_equal(mx_swap_used(sim), 0);
+	assert_int_equal(mx_page(sim, pfn).refcount, 2); /* mapping + GUP */
+	/* The reference dropped, the next reclaim frees the page. */
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(mx_page(sim, pfn).free);
+	assert_true(simmm_is_real_swap_entry(mx_tr(mm, a).entry));
+	TU_ASSERT_OK(simmm_mm_access(mm, a, buf, 2, SIMMM_ACCESS_READ));
+	assert_int_equal(buf[1], 0x5a);
+	assert_int_equal(swpin(sim), in + 1); /* this time from the device */
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * The reference outlives the mapping: the process unmaps the page while
+ * it sits in the swap cache, then the holder lets go. The swap cache's
+ * reference is the last one and frees the page, which leaves the LRU
+ * first (simmm__put_user_folio()).
+ */
+static void test_gup_get_outlives_swap_entry(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0, nr_lru = 0;
+
+	mx_write(mm, a, 6);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_false(mx_tr(mm, a).present);
+	/* munmap frees the last swap entry: the folio leaves the swap cache,
+	 * the GUP reference keeps it. */
+	TU_ASSERT_OK(simmm_munmap(mm, a, PS));
+	TU_CHECK(sim);
+	assert_int_equal(mx_swap_used(sim), 0);
+	assert_false(mx_page(sim, pfn).free);
+	assert_int_equal(mx_page(sim, pfn).refcount, 1);
+	assert_false(mx_page(sim, pfn).flags & PG_swapcache);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_CHECK(sim);
+	assert_true(mx_page(sim, pfn).free);
+	simmm__lru_stats(sim, &nr_lru, NULL);
+	assert_int_equal(nr_lru, 0);
+	/* The other order: the holder lets go first, then the zap frees the
+	 * swap cache's reference, the last one, of an LRU folio. */
+	a = mx_anon(mm, 0, PS);
+	mx_write(mm, a, 7);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	assert_int_equal(n, 0);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_CHECK(sim);
+	assert_int_equal(mx_page(sim, pfn).refcount, 1); /* the swap cache's */
+	TU_ASSERT_OK(simmm_munmap(mm, a, PS));
+	TU_CHECK(sim);
+	assert_true(mx_page(sim, pfn).free);
+	simmm__lru_stats(sim, &nr_lru, NULL);
+	assert_int_equal(nr_lru, 0);
+	assert_int_equal(mx_swap_used(sim), 0);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * A FOLL_PIN-pinned anon-exclusive page that is already in the swap cache
+ * (so reclaim's "no pinned folio into swap" check does not apply) reaches
+ * try_to_unmap(), which leaves it mapped: folio_try_share_anon_rmap_pte()
+ * fails on a maybe-pinned folio. Unpinned, it goes.
+ */
+static void test_pinned_swapcache_stays_mapped(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0;
+
+	mx_write(mm, a, 9);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pfn), 1);
+	struct simmm_page *folio = simmm__pfn_to_page(sim, pfn);
+	assert_true(folio->flags & PG_anon_exclusive);
+	simmm_entry_t swp = simmm__swap_add_to_cache(sim, folio);
+	assert_true(swp != 0);
+	TU_CHECK(sim);
+	/* try_to_unmap() itself, with a caller's reference as reclaim's. */
+	simmm__folio_get(sim, folio);
+	assert_false(simmm__try_to_unmap(sim, folio, swp));
+	simmm__put_user_folio(sim, folio);
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, a).present);
+	assert_int_equal(simmm__swap_count(sim, swp), 0);
+	assert_true(folio->flags & PG_anon_exclusive);
+	/* And through reclaim. */
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_true(t.present);
+	assert_int_equal(t.pfn, pfn);
+	assert_true(folio->flags & PG_anon_exclusive);
+	assert_int_equal(mx_stats(mm).swap_ents, 0);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(simmm_is_real_swap_entry(mx_tr(mm, a).entry));
+	mx_expect(mm, a, 9);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
+/*
+ * A FOLL_GET-referenced page of a shared file mapping: reclaim unmaps it
+ * and writes it back, but it stays in the page cache (the freeze fails),
+ * clean; the next access maps the same frame without I/O. The reference
+ * dropped, the next reclaim drops it from the cache.
+ */
+static void test_gup_get_file_page_stays_cached(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = NULL;
+	simmm_addr_t a = 0;
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0;
+	uint8_t buf[64];
+
+	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
+				f, 0, &a));
+	mx_write(mm, a, 3);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_int_equal(mx_page(sim, pfn).refcount, 3); /* cache + mapping + GUP */
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_false(t.present);
+	assert_true(simmm_entry_none(t.entry));
+	assert_int_equal(mx_stats(mm).rss_file, 0);
+	struct simmm_page_info pi = mx_page(sim, pfn);
+	assert_int_equal(pi.refcount, 2); /* cache + GUP */
+	assert_int_equal(pi.mapcount, 0);
+	assert_false(pi.flags & PG_dirty); /* written back */
+	assert_true(pi.flags & PG_lru);
+	assert_ptr_equal(simmm__pfn_to_page(sim, pfn)->mapping, f);
+	/* The next access: the same frame from the page cache, minor. */
+	uint64_t major = mx_stats(mm).major_faults;
+	mx_expect(mm, a, 3);
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, a).pfn, pfn);
+	assert_int_equal(mx_stats(mm).major_faults, major);
+	/* Unmapped again, then the reference goes: the page leaves the cache,
+	 * its data in the backing store. */
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_false(mx_tr(mm, a).present);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(mx_page(sim, pfn).free);
+	assert_int_equal(simmm_file_pread(f, buf, sizeof(buf), 0), (long)sizeof(buf));
+	assert_int_equal(buf[1], (uint8_t)(3 * 31 + 1));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * A FOLL_PIN-pinned page of a shared file mapping is unmapped all the same
+ * (try_to_unmap() asks no pin of a file page), then kept before pageout
+ * (shrink_folio_list() since 6.4: the pin's holder may still be writing
+ * it): still dirty, still cached. Unpinned, it is written back and goes.
+ */
+static void test_pinned_file_page_unmapped(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = NULL;
+	simmm_addr_t a = 0;
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0;
+	uint8_t buf[64];
+
+	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
+				f, 0, &a));
+	mx_write(mm, a, 8);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pfn), 1);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_true(simmm_entry_none(mx_tr(mm, a).entry));
+	struct simmm_page_info pi = mx_page(sim, pfn);
+	assert_int_equal(pi.mapcount, 0);
+	assert_true(pi.flags & PG_dirty); /* not written back */
+	assert_ptr_equal(simmm__pfn_to_page(sim, pfn)->mapping, f);
+	assert_int_equal(simmm_file_pread(f, buf, sizeof(buf), 0), (long)sizeof(buf));
+	assert_int_equal(buf[1], (uint8_t)(8 * 31 + 1)); /* read(2): the cached page */
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(mx_page(sim, pfn).free);
+	mx_expect(mm, a, 8);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * A clean MADV_FREE'd page with a FOLL_GET reference (taken after the
+ * MADV_FREE: simmm's MADV_FREE leaves a referenced folio alone) is not
+ * discarded: try_to_unmap_one() leaves a lazyfree folio with references
+ * beyond its mappings mapped, and lazyfree (not swap-backed: it was not
+ * written again), since 6.14. Without the reference it is discarded.
+ */
+static void test_madv_free_referenced_kept(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0;
+
+	mx_write(mm, a, 2);
+	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_FREE));
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_CHECK(sim);
+	assert_false(mx_page(sim, pfn).flags & PG_swapbacked);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_true(mx_tr(mm, a).present);
+	assert_int_equal(mx_tr(mm, a).pfn, pfn);
+	assert_false(mx_page(sim, pfn).flags & PG_swapbacked);
+	mx_expect(mm, a, 2);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	mx_expect_zero(mm, a);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
 /* RAM of 1 MiB, a 2 MiB mapping written in full: the buddy allocator runs
  * dry and direct reclaim swaps the cold pages out. */
 static void test_auto_reclaim(void **state)
@@ -382,6 +729,12 @@ int main(void)
 		cmocka_unit_test(test_file_reclaim),
 		cmocka_unit_test(test_madv_free),
 		cmocka_unit_test(test_pinned_not_reclaimed),
+		cmocka_unit_test(test_gup_get_unmapped_not_freed),
+		cmocka_unit_test(test_gup_get_outlives_swap_entry),
+		cmocka_unit_test(test_pinned_swapcache_stays_mapped),
+		cmocka_unit_test(test_gup_get_file_page_stays_cached),
+		cmocka_unit_test(test_pinned_file_page_unmapped),
+		cmocka_unit_test(test_madv_free_referenced_kept),
 		cmocka_unit_test(test_auto_reclaim),
 		cmocka_unit_test(test_sweep_reclaim),
 	};

@@ -12,14 +12,18 @@
  *     reclaim, holding its lock, was between add_to_swap() and pageout;
  *  5. two CPU threads faulting one device-private page livelocked (each
  *     held a reference while waiting, failing the other's migration);
- *  6. a CPU fault racing a device that migrates the page back and forth
- *     gave up after 8 faults although every one made progress;
+ *  6. a device migrating a page while a CPU COW fault copies it: the
+ *     fault's reference on the old page (held until wp_page_copy()
+ *     returns, as upstream) makes the migration leave it (simmm once
+ *     dropped it early, and the migration made the fault lose its
+ *     pte_same() check);
  *  7. device eviction's scan, preempted between its reference on a device
  *     page and its trylock, failed every CPU fault's migration of the page;
  *  8. the same window in migrate_vma_setup()'s collect walk;
- *  9. a read pin's unshare copy losing its pte_same() check to reclaim must
- *     still end with an exclusive read-only copy (GUP fell back to a write
- *     fault after a first unshare).
+ *  9. a read pin's unshare copy losing its pte_same() check to reclaim
+ *     (which unmaps the page but cannot free it) must still end with an
+ *     exclusive read-only copy (GUP fell back to a write fault after a
+ *     first unshare).
  * 10. a CPU write to a device-exclusive page while a device keeps taking
  *     its folio lock gave up after 8 faults, each of which had slept on
  *     the lock and been woken: progress, not a livelock.
@@ -97,6 +101,8 @@ struct race {
 	int err_a, err_b, err_c;
 	uint64_t reclaimed;
 	simmm_pfn_t pin;
+	uint64_t migrated[2]; /* per round (6.) */
+	bool inside[2];       /* ... and whether the gated task was stopped */
 };
 
 static struct race *race_new(void)
@@ -328,11 +334,17 @@ static void two_cpus_fault_one_device_page(void **state)
 	race_free(r);
 }
 
-/* 6. A device migrating a COW-shared page to its memory and back, again and
- * again, while a CPU write fault on it keeps losing its pte_same() check:
- * every fault makes progress (the entry changes), so the access goes on as
- * the kernel's would, instead of giving up with -EDEADLK after 8 faults. */
-#define ROUNDS 6
+/* 6. A device migrating a COW-shared page to its memory while a CPU write
+ * fault is inside its COW copy's notifier bracket. The fault holds a
+ * reference on the old page from do_wp_page() until wp_page_copy()
+ * returns, as upstream: the migration finds a reference beyond the
+ * mappings (migrate_vma_check_page()) and leaves the page where it is, and
+ * the copy completes in one round. Once the fault is done the device
+ * migrates the parent's new copy. (simmm dropped the reference as soon as
+ * the copy was made; then every round migrated the page, the fault lost
+ * its pte_same() check ROUNDS times, and the test checked that those
+ * faults, all making progress, did not end in -EDEADLK.) */
+#define ROUNDS 2
 
 static void task_cow_write(simmm_sim *sim, void *arg)
 {
@@ -340,24 +352,22 @@ static void task_cow_write(simmm_sim *sim, void *arg)
 
 	(void)sim;
 	r->err_a = simmm_mm_access(r->mm, r->a, "y", 1, SIMMM_ACCESS_WRITE);
+	r->g.other_done = true; /* the device's second round waits for it */
 }
 
 static void task_pingpong(simmm_sim *sim, void *arg)
 {
 	struct race *r = arg;
-	uint64_t migrated = 0;
 
+	/* Round 0 inside the CPU's bracket, round 1 after the CPU's fault. */
 	for (unsigned k = 0; k < ROUNDS && !r->err_b; k++) {
-		/* The CPU's (k + 1)-th stop in its COW bracket. */
-		for (int i = 0; i < GATE_YIELDS && !(r->g.inside && r->g.stops == k + 1); i++)
+		for (int i = 0; i < GATE_YIELDS && !(k ? r->g.other_done : r->g.inside); i++)
 			simmm_sched_yield(sim);
+		r->inside[k] = r->g.inside;
 		r->err_b = tdev_migrate(&r->dev, r->mm, r->a, 1, SIMMM_MIGRATE_VMA_SELECT_SYSTEM,
-					&migrated);
-
-		r->reclaimed += migrated; /* pages moved to the device */
+					&r->migrated[k]);
 		r->g.rounds++;
 	}
-	r->g.other_done = true;
 }
 
 static void cow_fault_vs_device_pingpong(void **state)
@@ -369,13 +379,20 @@ static void cow_fault_vs_device_pingpong(void **state)
 
 	TU_ASSERT_OK(tdev_init(&r->dev, r->sim, SIMMM_MEM_DEVICE_PRIVATE, 8));
 	TU_ASSERT_OK(simmm_fork(r->mm, &child));
+	simmm_pfn_t old = simmm_pte_pfn(tu_pte(child, r->a));
 	r->g.event = SIMMM_MMU_NOTIFY_CLEAR;
 	r->g.max_stops = ROUNDS;
 	race_pair(r, "cpu", task_cow_write, "dev", task_pingpong);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
-	assert_int_equal(r->g.stops, ROUNDS);
-	assert_int_equal(r->reclaimed, ROUNDS); /* every round moved the page */
+	assert_int_equal(r->g.stops, 1);   /* one COW copy, no retry */
+	assert_true(r->inside[0]);
+	assert_int_equal(r->migrated[0], 0); /* the fault's reference */
+	assert_false(r->inside[1]);
+	assert_int_equal(r->migrated[1], 1); /* the parent's new copy */
+	assert_true(simmm_is_device_private_entry(tu_pte(r->mm, r->a)));
+	assert_int_equal(simmm_pte_pfn(tu_pte(child, r->a)), old);
+	TU_CHECK(r->sim);
 	TU_ASSERT_OK(simmm_mm_access(r->mm, r->a, &c, 1, SIMMM_ACCESS_READ));
 	assert_int_equal(c, 'y');
 	TU_ASSERT_OK(simmm_mm_access(child, r->a, &c, 1, SIMMM_ACCESS_READ));
@@ -484,14 +501,17 @@ static void collect_vs_cpu_fault(void **state)
 }
 
 /* 9. A read pin of a COW-shared page stops in its unshare copy's notifier
- * bracket while reclaim swaps the page out of both mms. The copy backs off
- * (pte_same()), GUP swaps the page back in (read-only, still shared: the
- * child's swap entry) and unshares it again. The pin must end with an
- * exclusive copy mapped read-only and clean, as upstream's retry of
- * FAULT_FLAG_UNSHARE gives; GUP's old fallback turned the second unshare
- * into a write fault (a writable, dirty copy). The window relies on
- * wp_page_copy() dropping its reference on the old folio before the
- * bracket (see there). */
+ * bracket while reclaim unmaps the page from both mms into swap entries
+ * and writes it out; the copy's reference on the old folio (held until
+ * wp_page_copy() returns, as upstream) makes __remove_mapping()'s freeze
+ * fail, so the folio stays in the swap cache and nothing is reclaimed. The
+ * copy backs off (pte_same()), GUP faults the page back from the swap cache
+ * (no I/O; read-only, still shared: the child's swap entry) and unshares
+ * it again. The pin must end with an exclusive copy mapped read-only and
+ * clean, as upstream's retry of FAULT_FLAG_UNSHARE gives; GUP's old
+ * fallback turned the second unshare into a write fault (a writable, dirty
+ * copy). (When simmm dropped the reference before the bracket, reclaim
+ * freed the old folio here and the GUP read it back from the device.) */
 static void task_pin_read(simmm_sim *sim, void *arg)
 {
 	struct race *r = arg;
@@ -517,6 +537,7 @@ static void unshare_copy_vs_reclaim(void **state)
 	struct race *r = race_new();
 	struct simmm_mm *child;
 	struct simmm_translation t;
+	struct simmm_mm_stats st;
 	char c = 0;
 	(void)state;
 
@@ -526,8 +547,16 @@ static void unshare_copy_vs_reclaim(void **state)
 	assert_true(r->g.stops == 1 && r->g.other_done_inside);
 	TU_ASSERT_OK(r->err_a);
 	TU_ASSERT_OK(r->err_b);
-	assert_true(r->reclaimed >= 1);
+	assert_int_equal(r->reclaimed, 0);
 	assert_true(simmm_is_real_swap_entry(tu_pte(child, r->a)));
+	/* The old folio: still in the swap cache, where GUP found it. */
+	struct simmm_page *old =
+		simmm__swap_cache_lookup(r->sim, simmm_pte_to_swp_entry(tu_pte(child, r->a)));
+	assert_non_null(old);
+	assert_int_not_equal(old->pfn, r->pin);
+	assert_int_equal(simmm_mm_stats(r->mm, &st), 0);
+	assert_int_equal(st.major_faults, 0);
+	assert_int_equal(st.swapin_faults, 1);
 	memset(&t, 0, sizeof(t));
 	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(r->mm), r->a, &t));
 	assert_true(t.present);

@@ -243,27 +243,22 @@ static simmm_entry_t copy_pte(struct fault *f, simmm_pfn_t pfn)
  * write fault or an unshare (copy_pte()); the notifier sees CLEAR for
  * both, as upstream's wp_page_copy() uses whatever the reason.
  *
- * The old folio is held by a reference of our own while the copy is
- * allocated and filled, as do_wp_page() takes one (folio_get()) before it
- * drops the pte lock and calls wp_page_copy(). The allocation may enter
- * direct reclaim: without that reference the old folio had only its
- * mapping's and the swap (or page) cache's, so reclaim could unmap and
- * free it under us. Then the copy read a freed page (often the very frame
- * the allocation returned), pte_same() failed, and GUP's next round swapped
- * the page back in only for the next copy to lose it again: a read pin of a
- * swapped-out page shared after fork (swapped in, then unshared by a copy;
- * a write fault before simmm modelled FAULT_FLAG_UNSHARE) failed with
- * -EFAULT once its retries ran out (found by fuzz_mm_ops). With
- * the reference, reclaim skips the folio (the kernel's refcount freeze in
- * __remove_mapping() would fail). The kernel keeps it until wp_page_copy()
- * returns; simmm drops it once the copy is made: the old folio is not read
- * again, and it is touched again only if pte_same() finds it still mapped
- * (test_rmap_race's cow_fault_vs_device_pingpong migrates the page inside
- * the notifier bracket below, which the longer hold would refuse; its
- * unshare_copy_vs_reclaim swaps the page out there, which the kernel's
- * reclaim would still do under the longer hold, unmapping the folio and only
- * failing to free it, but simmm's skips a folio with extra references
- * before unmapping it). */
+ * The old folio is held by a reference of our own from before the copy is
+ * allocated until we return, as do_wp_page() takes one (folio_get()) before
+ * it drops the pte lock and calls wp_page_copy(), which puts it last. The
+ * allocation may enter direct reclaim, and the notifier bracket is a
+ * scheduling point. Reclaim may unmap the old folio meanwhile (a reference
+ * does not keep a page mapped) and write it out, but cannot free it: its
+ * refcount freeze fails, the folio stays in the swap (or page) cache, our
+ * copy reads live data, pte_same() fails and the fault is retried, finding
+ * the folio in the swap cache. Without the reference reclaim freed it and
+ * the copy read a freed page (often the very frame the allocation
+ * returned); GUP's next round swapped the page back in only for the next
+ * copy to lose it again, and a read pin of a swapped-out page shared after
+ * fork failed with -EFAULT once its retries ran out (found by
+ * fuzz_mm_ops). A device migrating the old folio while we sit in the
+ * bracket finds the extra reference too and leaves it where it is
+ * (migrate_vma_check_page()). */
 static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 {
 	simmm_sim *sim = f->mm->sim;
@@ -274,29 +269,29 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 	if (old_folio)
 		simmm__folio_get(sim, old_folio);
 	ret = new_anon_page(f, old, &folio);
-	if (old_folio)
-		simmm__put_user_folio(sim, old_folio);
 	if (ret)
-		return ret;
+		goto out;
 	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
 			    SIMMM_MMU_NOTIFY_CLEAR, NULL);
 	if (!pte_unchanged(f)) {
 		simmm__change_end(&c);
 		simmm__folio_put(sim, folio);
-		return 0;
+		goto out;
 	}
 	map_new_anon_pte(f, folio, copy_pte(f, folio->pfn));
 	if (old) {
-		old_folio = simmm__compound_head(sim, old);
 		simmm__page_remove_rmap_pte(sim, old);
 		simmm__rss_add(f->mm, f->vma, old_folio, -1);
-		simmm__put_user_folio(sim, old_folio);
+		simmm__put_user_folio(sim, old_folio); /* the mapping's */
 		f->mm->stats.cow_faults++;
 	} else {
 		f->mm->stats.anon_faults++;
 	}
 	simmm__change_end(&c);
-	return 0;
+out:
+	if (old_folio)
+		simmm__put_user_folio(sim, old_folio); /* ours */
+	return ret;
 }
 
 /* wp_page_reuse(): maybe_mkwrite(pte_mkdirty()). Writable only where the

@@ -179,7 +179,15 @@ void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, 
 		memset(buf, 0, n);
 }
 
-void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
+/**
+ * simmm__filemap_writeback() - pageout() of a page-cache page: the file's
+ * backing store gets the page's bytes (no contents = zeros) and the page
+ * is clean; it stays in the cache (reclaim drops it with
+ * simmm__filemap_evict() only if __remove_mapping()'s freeze would work).
+ * @file: the page's file.
+ * @page: a page of @file's page cache.
+ */
+void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page)
 {
 	simmm_sim *sim = file->sim;
 	uint64_t index = page->index;
@@ -188,7 +196,6 @@ void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
 
 	if (NEVER(cache_page(file, index) != page))
 		return;
-	/* Writeback: the store gets the page's bytes (no contents = zeros). */
 	simmm__grow(sim, SIMMM_ALLOC_META, (void **)&file->store, sizeof(*file->store), &cap,
 		    index + 1, true);
 	file->store_cap = cap;
@@ -201,7 +208,22 @@ void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
 		simmm__free(sim, SIMMM_ALLOC_META, file->store[index], sim->page_size);
 		file->store[index] = NULL;
 	}
-	cache_remove(file, index);
+	page->flags &= ~PG_dirty;
+}
+
+/**
+ * simmm__filemap_evict() - reclaim of a page-cache page nobody else holds:
+ * simmm__filemap_writeback(), then the page leaves the cache (its
+ * reference dropped, as __remove_mapping() does).
+ * @file: the page's file.
+ * @page: a page of @file's page cache.
+ */
+void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
+{
+	if (NEVER(cache_page(file, page->index) != page))
+		return;
+	simmm__filemap_writeback(file, page);
+	cache_remove(file, page->index);
 }
 
 void simmm__filemap_migrate(struct simmm_file *file, struct simmm_page *folio,

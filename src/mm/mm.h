@@ -368,7 +368,12 @@ void simmm__rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn
 bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct simmm_page *folio,
 			    simmm_entry_t **slot, enum simmm_level *lvl);
 /* try_to_unmap: replace every mapping by a swap entry (anon, @swp != 0) or
- * none (file); notifier CLEAR per mapping. Returns true if fully unmapped. */
+ * none (file); notifier CLEAR per mapping. Returns true if fully unmapped.
+ * The caller holds one reference of its own (reclaim's isolation). As
+ * try_to_unmap_one(), it leaves mapped (and stops the walk at) an
+ * anon-exclusive page of a maybe-DMA-pinned folio, and a lazyfree folio
+ * that is dirty or has references beyond its mappings and the caller's;
+ * other references (FOLL_GET) do not keep a page mapped. */
 bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp);
 /* folio_referenced: test-and-clear young bits through the rmap; the
  * number of young mappings, or -1 when the rmap lock was contended (the
@@ -385,6 +390,9 @@ void simmm__file_put(struct simmm_file *file);
 /* Write back a page-cache page's data to the backing store and drop it
  * from the cache (reclaim of a clean or written-back file page). */
 void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
+/* Only the write-back half: the store gets the page's data, the page is
+ * clean and stays in the cache (pageout() without __remove_mapping()). */
+void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page);
 void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, void *buf,
 			 uint64_t n);
 /* folio_migrate_mapping() for a page-cache folio: @newfolio takes its
@@ -395,8 +403,6 @@ int simmm__shmem_create(simmm_sim *sim, uint64_t size, struct simmm_file **out);
 
 /* ---- swap.c -------------------------------------------------------------------- */
 int simmm__swap_init(simmm_sim *sim);
-/* Allocate a slot and store the folio's data; returns the swap entry or 0. */
-simmm_entry_t simmm__swap_out(simmm_sim *sim, struct simmm_page *page);
 /* Read the slot into a new page (or find it in the swap cache). */
 struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err);
 void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp);  /* swap_duplicate */

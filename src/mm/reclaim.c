@@ -14,19 +14,29 @@
  *    notifier clear_young) > 0, or PG_referenced on an unmapped folio,
  *    rotates the folio to the tail instead of reclaiming it; so does a
  *    busy rmap lock (folio_referenced() only trylocks it);
- *  - pinned folios (folio_maybe_dma_pinned()) and folios with references
- *    beyond their mappings, caches and our isolation reference are skipped
- *    (the kernel would fail the refcount freeze in __remove_mapping());
+ *  - references beyond the mappings and the caches do not stop reclaim
+ *    before it unmaps, as in the kernel: a maybe-DMA-pinned anonymous
+ *    folio is not added to swap, try_to_unmap() leaves an anon-exclusive
+ *    page of a maybe-pinned folio mapped (folio_try_share_anon_rmap_pte()
+ *    fails) and a lazyfree folio with extra references too, a pinned folio
+ *    is kept once unmapped; anything else (a FOLL_GET reference, a fault
+ *    or COW copy in progress) is unmapped and written out, and only then
+ *    does __remove_mapping()'s refcount freeze (isolation + cache) fail:
+ *    the folio stays in the swap or page cache, unmapped, and rotates
+ *    (not freed, not counted). The next fault finds it there (a
+ *    swap-cache hit: the same frame, no I/O). A FOLL_GET reference keeps
+ *    a page alive, not mapped: FOLL_PIN exists for that;
  *  - large anonymous folios are split first (split_folio_to_list(), as
  *    shrink_folio_list() does when a THP cannot be swapped as a unit) and
- *    their pages are reclaimed one by one;
+ *    their pages are reclaimed one by one; a folio with extra references
+ *    cannot be split (upstream's can_split_folio()) and is kept;
  *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) clean folios are
  *    discarded: try_to_unmap() without a swap entry;
  *  - other anonymous folios go to swap: add_to_swap(), try_to_unmap() to
  *    swap entries, pageout, then they leave the swap cache and are freed;
- *  - file folios are unmapped and handed to filemap_evict(), which writes
- *    dirty data back to the file's backing store and drops the page-cache
- *    page; shmem (swap-backed file) folios are not reclaimed (simmm has no
+ *  - file folios are unmapped, their data written back to the file's
+ *    backing store, and dropped from the page cache (filemap_evict());
+ *    shmem (swap-backed file) folios are not reclaimed (simmm has no
  *    shmem swap-out path) and unevictable/mlocked folios stay.
  *
  * Reclaim runs on simmm_reclaim(), MADV_PAGEOUT (through mm-core) and when
@@ -153,17 +163,15 @@ enum scan_result {
 	SCAN_NOSWAP,     /* anon folio, but no swap slot */
 };
 
-/* References beyond the mappings, the page/swap cache and our isolation
- * reference: GUP gets and pins, a fault in progress... */
-static bool folio_extra_refs(simmm_sim *sim, struct simmm_page *folio)
+/* __remove_mapping()'s refcount freeze: an unmapped folio can go only if
+ * nobody but our isolation reference and its page or swap cache (one
+ * reference in simmm, where cached folios are order 0) holds it. Anything
+ * else (a FOLL_GET reference, a fault or a COW copy in progress) makes the
+ * kernel's folio_ref_freeze(folio, 1 + nr) fail: the folio stays in its
+ * cache, unmapped, for the next fault to find. */
+static bool folio_ref_freezable(struct simmm_page *folio, int cache_refs)
 {
-	int expected = simmm__folio_mapcount(sim, folio) + 1;
-
-	if (folio->flags & PG_swapcache)
-		expected++;
-	else if (!(folio->flags & PG_anon) && folio->mapping)
-		expected += 1 << folio->order; /* page cache */
-	return folio->refcount > expected;
+	return folio->refcount == 1 + cache_refs;
 }
 
 /* folio_check_references(), reduced to second chance. */
@@ -184,15 +192,19 @@ static enum scan_result reclaim_lazyfree(simmm_sim *sim, struct simmm_page *foli
 {
 	/* try_to_unmap_one() without a swap entry on a lazyfree folio drops
 	 * clean ptes; a pte dirtied since MADV_FREE makes it give up and
-	 * mark the folio swap-backed again. */
-	if (!simmm__try_to_unmap(sim, folio, 0)) {
-		folio->flags |= PG_swapbacked;
+	 * mark the folio swap-backed again, and so do references beyond the
+	 * mappings, without swap-backing it (see ttu_must_abort()). */
+	if (!simmm__try_to_unmap(sim, folio, 0))
 		return SCAN_KEEP;
-	}
 	if (folio->flags & PG_dirty) {
 		folio->flags |= PG_swapbacked;
 		return SCAN_KEEP;
 	}
+	/* shrink_folio_list(): a pinned folio is kept once unmapped, and a
+	 * lazyfree one is freed only if folio_ref_freeze(folio, 1) works: a
+	 * reference taken since the unmap keeps it. */
+	if (simmm__folio_maybe_dma_pinned(sim, folio) || !folio_ref_freezable(folio, 0))
+		return SCAN_KEEP;
 	return SCAN_RECLAIMED;
 }
 
@@ -205,10 +217,15 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	if (folio->flags & PG_swapcache) {
 		swp = folio->private;
 	} else {
-		swp = simmm__swap_out(sim, folio);
+		/* add_to_swap(): a slot and the swap cache, nothing written
+		 * yet (pageout() below writes, after the unmap). */
+		swp = simmm__swap_add_to_cache(sim, folio);
 		if (!swp)
 			return SCAN_NOSWAP;
 	}
+	/* An anon-exclusive page of a maybe-pinned folio stays mapped
+	 * (folio_try_share_anon_rmap_pte() fails); a page with a FOLL_GET
+	 * reference is unmapped like any other. */
 	if (!simmm__try_to_unmap(sim, folio, swp))
 		return SCAN_KEEP; /* stays in the swap cache for the rest */
 	/* The walk slept (notifier brackets). Our folio lock keeps the folio
@@ -217,10 +234,20 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	 * mapping rather than writing it. */
 	if (!(folio->flags & PG_swapcache) || folio->private != swp)
 		return SCAN_KEEP;
+	/* Unmapped, it cannot be newly pinned: a pinned one is kept before
+	 * pageout (shrink_folio_list() since 6.4, "mm: do not reclaim
+	 * private data from pinned page"). */
+	if (simmm__folio_maybe_dma_pinned(sim, folio))
+		return SCAN_KEEP;
 	/* pageout() after the unmap: the contents are final now. */
 	if (simmm__swap_writepage(sim, folio))
 		return SCAN_KEEP;
 	folio->flags &= ~PG_dirty;
+	/* __remove_mapping(): with an extra reference the folio stays in the
+	 * swap cache, clean and unmapped; the swap entries now in the ptes
+	 * fault this very folio back (a swap-cache hit, no I/O). */
+	if (!folio_ref_freezable(folio, 1))
+		return SCAN_KEEP;
 	simmm__swap_cache_del(sim, folio);
 	return SCAN_RECLAIMED;
 }
@@ -234,13 +261,20 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
 		return SCAN_DROP; /* shmem: no swap-out path in simmm */
 	/* try_to_unmap() may sleep and the file's last VMA may go meanwhile:
 	 * our reference keeps the inode (the kernel's folio lock holds off
-	 * truncation and eviction of the inode). */
+	 * truncation and eviction of the inode). File pages are unmapped
+	 * whatever references they have, pins included. */
 	simmm__file_get(file);
-	/* filemap_evict() writes back (if dirty) and drops the cache's
-	 * reference, like pageout() + __remove_mapping(). */
-	if (simmm__try_to_unmap(sim, folio, 0) && folio->mapping == file) {
-		simmm__filemap_evict(file, folio);
-		r = SCAN_RECLAIMED;
+	if (simmm__try_to_unmap(sim, folio, 0) && folio->mapping == file &&
+	    !simmm__folio_maybe_dma_pinned(sim, folio)) {
+		/* pageout() writes back (simmm: always; the kernel only a
+		 * dirty folio, and only from kswapd), then __remove_mapping()
+		 * drops the cache's reference unless someone else holds one:
+		 * then the folio stays in the page cache, clean and unmapped. */
+		simmm__filemap_writeback(file, folio);
+		if (folio_ref_freezable(folio, 1)) {
+			simmm__filemap_evict(file, folio);
+			r = SCAN_RECLAIMED;
+		}
 	}
 	simmm__file_put(file);
 	return r;
@@ -252,16 +286,23 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio)
 	if (folio->flags & (PG_unevictable | PG_mlocked | PG_reserved | PG_zero) ||
 	    simmm__is_zone_device_page(folio))
 		return SCAN_DROP;
-	if (simmm__folio_maybe_dma_pinned(sim, folio) || folio_extra_refs(sim, folio))
-		return SCAN_KEEP;
 	if (folio_recently_used(sim, folio))
 		return SCAN_KEEP;
+	/* shrink_folio_list() adds no maybe-pinned anonymous folio to swap
+	 * ("mm: don't put pinned pages into the swap cache", 5.13). Other
+	 * references do not stop it here: they are met by try_to_unmap()'s
+	 * and __remove_mapping()'s rules below. */
+	if ((folio->flags & (PG_anon | PG_swapbacked | PG_swapcache)) ==
+		    (PG_anon | PG_swapbacked) &&
+	    simmm__folio_maybe_dma_pinned(sim, folio))
+		return SCAN_KEEP;
 	if (folio->order) {
+		/* split_folio() fails (-EBUSY) on a folio with references
+		 * beyond its mappings, ours and the swap cache, as upstream's
+		 * can_split_folio() check keeps it (activate_locked). */
 		if (!(folio->flags & PG_anon) || simmm__split_folio(sim, folio))
 			return SCAN_KEEP;
 		/* The tails joined the LRU on their own; go on with the head. */
-		if (folio_extra_refs(sim, folio))
-			return SCAN_KEEP;
 	}
 	if (simmm__folio_trylock(sim, folio) == false)
 		return SCAN_KEEP;

@@ -358,6 +358,37 @@ struct ttu_arg {
 	bool failed;
 };
 
+/* try_to_unmap_one()'s walk_abort cases for one present pte of @folio, or
+ * false when the pte may go. The pte has not been touched yet: an abort
+ * leaves it as it was (upstream clears it and puts it back). */
+static bool ttu_must_abort(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *page,
+			   simmm_entry_t pte, bool lazyfree)
+{
+	if (lazyfree) {
+		/* MADV_FREE'd but written again (through the pte, or through an
+		 * earlier GUP reference that dirtied the folio): keep it,
+		 * swap-backed again. */
+		if (simmm_pte_dirty(pte) || (folio->flags & PG_dirty)) {
+			folio->flags |= PG_swapbacked;
+			return true;
+		}
+		/* Clean, but someone holds a reference beyond the mappings and
+		 * the caller's isolation reference (GUP, a direct-I/O read in
+		 * flight): discarding would lose what they write. Upstream
+		 * compares folio_ref_count() with 1 + folio_mapcount() and,
+		 * since 6.14 ("mm: set folio swapbacked iff folios are dirty in
+		 * try_to_unmap_one"), leaves the folio lazyfree. */
+		return folio->refcount != 1 + simmm__folio_mapcount(sim, folio);
+	}
+	/* An anon-exclusive page becomes a shared one as its pte turns into a
+	 * swap entry; folio_try_share_anon_rmap_pte() refuses that while the
+	 * folio may be DMA-pinned (the pin must keep seeing what the process
+	 * maps). A FOLL_GET reference does not stop it: that is why FOLL_PIN
+	 * exists. File pages are unmapped pinned or not. */
+	return (folio->flags & PG_anon) && (page->flags & PG_anon_exclusive) &&
+	       simmm__folio_maybe_dma_pinned(sim, folio);
+}
+
 /* The pages of @folio that @vma maps from @addr on: [*lo, *hi). */
 static void folio_span(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_t addr,
 		       simmm_addr_t *hi)
@@ -377,7 +408,7 @@ static void unmap_one_pte(struct simmm_vma *vma, simmm_addr_t addr, struct simmm
 	simmm_sim *sim = mm->sim;
 	simmm_entry_t old = *slot, e = 0;
 	struct simmm_page *page;
-	simmm_pfn_t pfn;
+	simmm_pfn_t pfn = 0;
 
 	simmm_entry_pfn(old, &pfn);
 	page = simmm__pfn_to_page(sim, pfn);
@@ -406,6 +437,7 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 	simmm_addr_t end, p;
 
 	bool lazyfree = (folio->flags & (PG_anon | PG_swapbacked)) == PG_anon;
+	bool abort = false;
 
 	if ((vma->vm_flags & SIMMM_VM_LOCKED) ||
 	    ((folio->flags & PG_anon) && !lazyfree && !arg->swp)) {
@@ -448,17 +480,16 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 			arg->failed = true; /* device entries, unsplittable leaves */
 			continue;
 		}
-		if (lazyfree && (simmm_pte_dirty(*slot) || (folio->flags & PG_dirty))) {
-			/* MADV_FREE'd but written again: keep it, swap-backed
-			 * again (try_to_unmap_one's lazyfree rule). */
-			folio->flags |= PG_swapbacked;
-			arg->failed = true;
-			continue;
+		if (ttu_must_abort(mm->sim, folio, simmm__pfn_to_page(mm->sim, simmm_pte_pfn(*slot)),
+				   *slot, lazyfree)) {
+			/* walk_abort: the rest of the folio stays mapped. */
+			arg->failed = abort = true;
+			break;
 		}
 		unmap_one_pte(vma, p, folio, slot, lazyfree ? 0 : arg->swp);
 	}
 	simmm__change_end(&c);
-	return true;
+	return !abort;
 }
 
 bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp)

@@ -252,7 +252,11 @@ void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio)
 	s->cache_pfn = 0;
 	sw->nr_cached--;
 	slot_maybe_release(sim, sw, s);
-	simmm__folio_put(sim, folio); /* pairs with folio_get in cache_add() */
+	/* pairs with folio_get in cache_add(). It may be the last reference:
+	 * a folio that reclaim unmapped but could not free (an extra
+	 * reference, since dropped) leaves the swap cache when a zap frees
+	 * its last swap entry. */
+	simmm__put_user_folio(sim, folio);
 }
 
 simmm_entry_t simmm__swap_add_to_cache(simmm_sim *sim, struct simmm_page *folio)
@@ -293,27 +297,6 @@ int simmm__swap_writepage(simmm_sim *sim, struct simmm_page *folio)
 }
 
 /* ---- the mm.h contracts ------------------------------------------------------------ */
-
-/**
- * simmm__swap_out() - add_to_swap() + swap_writepage() for an order-0
- * folio: a slot is allocated, the folio enters the swap cache and its
- * contents are stored. try_to_unmap() then turns each pte into the
- * returned entry, calling simmm__swap_dup() for each.
- * Return: the swap entry; 0 when there is no swap, the device is full, the
- * folio is large (reclaim splits first) or memory ran out (state unchanged).
- */
-simmm_entry_t simmm__swap_out(simmm_sim *sim, struct simmm_page *page)
-{
-	simmm_entry_t swp = simmm__swap_add_to_cache(sim, page);
-
-	if (!swp)
-		return 0;
-	if (simmm__swap_writepage(sim, page)) {
-		simmm__swap_cache_del(sim, page);
-		return 0;
-	}
-	return swp;
-}
 
 /* swapin_readahead() without the readahead: a new order-0 swap-cache folio
  * with the slot's contents, returned with the caller's reference. */
