@@ -2728,6 +2728,19 @@ static void race_dontneed_vs_device_thp_fault_split(void **state)
 
 /* ---- a reference kept across the scheduling point of the fault's unlock ---------------- */
 
+/* Replay a schedule whose every choice is 1: of two runnable tasks, the
+ * one with the higher id (the one spawned second). */
+static void replay_always_second(struct race *r)
+{
+	uint8_t *sched = malloc(1U << 14);
+
+	assert_non_null(sched);
+	memset(sched, 1, 1U << 14);
+	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 1U << 14));
+	free(sched);
+}
+
+
 #define WIN_READ 15  /* the reader's page, zapped under its fault */
 #define WIN_WRITE 7  /* the writer's page of the same device THP */
 
@@ -2801,7 +2814,6 @@ static void race_device_fault_unlock_put_window(void **state)
 {
 	struct race *r = race_new(tu_seed(), SIMMM_SCHED_RANDOM, START_DEVICE);
 	struct unlock_window w = {.r = r};
-	uint8_t *sched = malloc(1U << 14);
 	simmm_pfn_t head = simmm_swp_offset_pfn(tr(r->mm, r->a).entry), pfn;
 	struct simmm_page_info pi;
 	unsigned char c = 0;
@@ -2820,10 +2832,7 @@ static void race_device_fault_unlock_put_window(void **state)
 	r->dev.to_ram_hook = window_hook;
 	r->dev.hook_arg = &w;
 	/* Two tasks, the reader first: choice 1 is always the writer. */
-	assert_non_null(sched);
-	memset(sched, 1, 1U << 14);
-	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 1U << 14));
-	free(sched);
+	replay_always_second(r);
 	a = simmm_sched_spawn(r->sim, "reader", task_window_read, &w);
 	assert_true(a > 0);
 	w.reader = (uint32_t)a;
@@ -2946,7 +2955,6 @@ static void race_split_unlock_put_window(void **state)
 {
 	struct race *r = race_new(tu_seed(), SIMMM_SCHED_RANDOM, START_DEVICE);
 	struct split_window w = {.r = r};
-	uint8_t *sched = malloc(1U << 14);
 	simmm_pfn_t head = simmm_swp_offset_pfn(tr(r->mm, r->a).entry);
 	struct simmm_page_info pi;
 	int a;
@@ -2963,10 +2971,7 @@ static void race_split_unlock_put_window(void **state)
 	r->dev.to_ram_hook = split_window_hook;
 	r->dev.hook_arg = &w;
 	/* Two tasks, the first fault first: choice 1 is always the second. */
-	assert_non_null(sched);
-	memset(sched, 1, 1U << 14);
-	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 1U << 14));
-	free(sched);
+	replay_always_second(r);
 	a = simmm_sched_spawn(r->sim, "fault5", task_split_a, &w);
 	assert_true(a > 0);
 	w.a = (uint32_t)a;

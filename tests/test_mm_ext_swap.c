@@ -497,21 +497,30 @@ static void test_pinned_swapcache_stays_mapped(void **state)
  * clean; the next access maps the same frame without I/O. The reference
  * dropped, the next reclaim drops it from the cache.
  */
+/* A one-page file mapped shared and written with @val's pattern. */
+static struct simmm_file *shared_file_page(simmm_sim *sim, struct simmm_mm *mm, int val,
+					   simmm_addr_t *a)
+{
+	struct simmm_file *f = NULL;
+
+	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
+				f, 0, a));
+	mx_write(mm, *a, val);
+	return f;
+}
+
 static void test_gup_get_file_page_stays_cached(void **state)
 {
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim);
-	struct simmm_file *f = NULL;
 	simmm_addr_t a = 0;
+	struct simmm_file *f = shared_file_page(sim, mm, 3, &a);
 	simmm_pfn_t pfn = 0;
 	uint64_t n = 0;
 	uint8_t buf[64];
 
-	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
-	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
-				f, 0, &a));
-	mx_write(mm, a, 3);
 	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
 	TU_CHECK(sim);
 	assert_int_equal(mx_page(sim, pfn).refcount, 3); /* cache + mapping + GUP */
@@ -565,16 +574,12 @@ static void test_pinned_file_page_unmapped(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim);
-	struct simmm_file *f = NULL;
 	simmm_addr_t a = 0;
+	struct simmm_file *f = shared_file_page(sim, mm, 8, &a);
 	simmm_pfn_t pfn = 0;
 	uint64_t n = 0;
 	uint8_t buf[64];
 
-	TU_ASSERT_OK(simmm_file_create(sim, PS, 0, &f));
-	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ | SIMMM_PROT_WRITE, SIMMM_MAP_SHARED,
-				f, 0, &a));
-	mx_write(mm, a, 8);
 	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pfn), 1);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
