@@ -396,6 +396,95 @@ static void eviction_races_fault_back(void **state)
 	assert_true(hits[0] > 0); /* some schedule really interleaved them */
 }
 
+/* ---- a fault waiting on a device page whose pagemap goes away ------------------------ */
+
+struct gone_wait {
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	struct tdev dev;
+	uint64_t ps, a;
+	simmm_pfn_t pfn;
+	int err_get, err_lock, err_unlock, err_evict, err_memunmap, err_cpu;
+	bool memunmapped;  /* before the CPU's fault returned */
+	bool cpu_done;
+	char byte;
+};
+
+/* Holds the device page's lock while the CPU faults on it, then lets go
+ * and, before the woken CPU runs again, evicts the device's memory and
+ * removes the pagemap (dmirror's RELEASE). */
+static void task_lock_then_release(simmm_sim *sim, void *arg)
+{
+	struct gone_wait *w = arg;
+
+	w->err_get = simmm_page_get(sim, w->pfn);
+	w->err_lock = simmm_lock_page(sim, w->pfn);
+	simmm_sched_sleep(sim, 1); /* the CPU faults and sleeps on the lock */
+	w->err_unlock = simmm_unlock_page(sim, w->pfn);
+	simmm_page_put(sim, w->pfn);
+	w->err_evict = tdev_evict(&w->dev);
+	w->err_memunmap = simmm_memunmap_pages(&w->dev.pgmap);
+	w->memunmapped = !w->cpu_done;
+}
+
+static void task_cpu_read_gone(simmm_sim *sim, void *arg)
+{
+	struct gone_wait *w = arg;
+
+	(void)sim;
+	w->err_cpu = simmm_mm_access(w->mm, w->a, &w->byte, 1, SIMMM_ACCESS_READ);
+	w->cpu_done = true;
+}
+
+/* fuzz_races finding (docs/fuzzing.md, seventh round; regression
+ * fuzz/regressions/fuzz_races/device-fault-wait-freed-pagemap, an ASan
+ * use-after-poison): a CPU fault on a device-private entry whose page is
+ * locked sleeps until the unlock without a reference, as upstream
+ * (migration_entry_wait_on_locked()). Woken, it must not touch the page
+ * again: here the lock holder evicts the device's memory and removes its
+ * pagemap before the CPU runs (the replayed schedule always picks the
+ * holder), so the struct page is gone. The old wait re-read the page's
+ * flags after waking (ASan: use-after-poison of the freed pagemap); now
+ * the fault just refaults and finds the evicted page in system memory. */
+static void fault_wait_survives_pagemap_removal(void **state)
+{
+	struct gone_wait w = {0};
+	uint8_t sched[4096];
+	uint64_t moved = 0;
+	(void)state;
+
+	w.sim = tu_sim_new(NULL, 64ULL << 20, tu_seed());
+	w.ps = 1ULL << simmm_sim_geometry(w.sim)->page_shift;
+	simmm_lockdep_enable(w.sim, true);
+	TU_ASSERT_OK(simmm_mm_create(w.sim, &w.mm));
+	TU_ASSERT_OK(tdev_init(&w.dev, w.sim, SIMMM_MEM_DEVICE_PRIVATE, 4));
+	TU_ASSERT_OK(simmm_mmap(w.mm, 0, w.ps, RW, ANON, NULL, 0, &w.a));
+	TU_ASSERT_OK(tu_fill(w.mm, w.a, 1, w.ps, 42));
+	TU_ASSERT_OK(tdev_migrate(&w.dev, w.mm, w.a, 1, SYS, &moved));
+	assert_int_equal(moved, 1);
+	assert_true(simmm_is_device_private_entry(tu_pte(w.mm, w.a)));
+	w.pfn = simmm_swp_offset_pfn(tu_pte(w.mm, w.a));
+	TU_CHECK(w.sim);
+	/* Choice 0 everywhere: the holder (spawned first) whenever it can. */
+	memset(sched, 0, sizeof(sched));
+	TU_ASSERT_OK(simmm_sched_replay(w.sim, sched, sizeof(sched)));
+	assert_true(simmm_sched_spawn(w.sim, "holder", task_lock_then_release, &w) > 0);
+	assert_true(simmm_sched_spawn(w.sim, "cpu", task_cpu_read_gone, &w) > 0);
+	assert_int_equal(simmm_sched_run(w.sim, 1000000), SIMMM_SCHED_DONE);
+	TU_CHECK(w.sim);
+	if (w.err_get || w.err_lock || w.err_unlock || w.err_evict || w.err_memunmap)
+		fail_msg("holder: get %d lock %d unlock %d evict %d memunmap %d", w.err_get,
+			 w.err_lock, w.err_unlock, w.err_evict, w.err_memunmap);
+	/* The pagemap went while the CPU's fault slept on the lock. */
+	assert_true(w.memunmapped);
+	assert_int_equal(w.err_cpu, 0);
+	assert_true(simmm_pte_present(tu_pte(w.mm, w.a)));
+	assert_int_equal(tu_verify(w.mm, w.a, 1, w.ps, 42), 0);
+	TU_ASSERT_OK(simmm_mmput(w.mm));
+	TU_CHECK(w.sim);
+	tu_sim_free(&w.sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +494,7 @@ int main(void)
 		cmocka_unit_test(pin_before_unmap_keeps_page),
 		cmocka_unit_test(two_devices_same_range),
 		cmocka_unit_test(eviction_races_fault_back),
+		cmocka_unit_test(fault_wait_survives_pagemap_removal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,10 @@ int simmm__bit_trylock_atomic(simmm_sim *sim, uint32_t *word, uint32_t mask, uin
  * more thing to do that the kernel does without sleeping (unlock_page();
  * put_page()) and takes the point after it. 0, -EINVAL, -EPERM. */
 int simmm__bit_unlock_nosched(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key);
+/* Wait for one unlock of a set bit, never reading @word after the wait
+ * began (DROP: the caller holds no reference); 0 at once when clear.
+ * Context: a task; may sleep. */
+int simmm__bit_wait_unlocked_drop(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key);
 /* How many of the current task's blocking waits another task has ended (a
  * wake, not a timeout); 0 outside a task. Progress made elsewhere. */
 uint64_t simmm__sched_nr_woken(simmm_sim *sim);

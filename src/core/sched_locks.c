@@ -538,6 +538,34 @@ int simmm_bit_wait_unlocked(simmm_sim *sim, uint32_t *word, uint32_t mask, uint6
 	return err;
 }
 
+/*
+ * The kernel's folio_wait_bit_common() with DROP behaviour, as
+ * migration_entry_wait_on_locked() uses it: the caller holds no reference
+ * (only the PTL vouched for the page), so the bit is tested with no
+ * scheduling point after the caller's own look, and the word is never
+ * read again once the wait has begun: the holder may free the page, and
+ * a ZONE_DEVICE page's struct page goes with its pagemap. One wakeup (the
+ * unlock) ends the wait; the caller retries whatever it was doing.
+ */
+int simmm__bit_wait_unlocked_drop(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
+{
+	struct simmm_sched *s;
+	bool contended = false;
+	int err;
+
+	if (!bit_args_ok(sim, word, mask))
+		return -EINVAL;
+	s = simmm__sched_get(sim);
+	err = simmm__ld_might_sleep(s, "bit_wait_unlocked_drop", "bit lock");
+	if (err || !(*word & mask))
+		return err;
+	if (s && simmm__ld_find_bit(s->cur, word, key)) {
+		simmm__ld_report_recursion(s, "bit lock", "key", key);
+		return -EDEADLK;
+	}
+	return bit_wait(s, word, mask, key, &contended);
+}
+
 /* }==================================================================== */
 /* {==================================================================== */
 /* queries                                                                */

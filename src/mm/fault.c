@@ -513,9 +513,13 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 			return SIMMM_VM_FAULT_RETRY;
 		/* Sleep until the holder is done instead of spinning through
 		 * refaults it never gets to run between: like
-		 * migration_entry_wait_on_locked(), without a reference (the
-		 * struct page itself never goes away). */
-		simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+		 * migration_entry_wait_on_locked() ("otherwise wait", the
+		 * spec's do_swap_page()), without a reference and without
+		 * touching the page once woken: the holder may
+		 * free it and the device may go away with its struct pages
+		 * (memunmap_pages(); found by fuzz_races under ASan: the old
+		 * wait re-read the flags of a freed pagemap). */
+		simmm__bit_wait_unlocked_drop(sim, &folio->flags, PG_locked, folio->pfn);
 		return 0;
 	}
 	/* pte_same(): cheap insurance (no scheduling point since the fault
