@@ -277,34 +277,40 @@ bool simmm__folio_maybe_dma_pinned(simmm_sim *sim, struct simmm_page *folio)
 
 /* ---- walks ------------------------------------------------------------------------ */
 
+/* Does the leaf entry @e at @lvl, found for @addr, map a page of @folio?
+ * A present leaf; or a device-private / device-exclusive entry (they map
+ * the device page; migration entries do not map the folio). */
+static bool entry_maps_folio(struct simmm_vma *vma, simmm_addr_t addr, simmm_entry_t e,
+			     enum simmm_level lvl, struct simmm_page *folio)
+{
+	bool present = simmm_pte_present(e);
+	simmm_pfn_t pfn;
+
+	if (!simmm_entry_pfn(e, &pfn))
+		return false;
+	if (!present && !simmm_is_device_private_entry(e) && !simmm_is_device_exclusive_entry(e))
+		return false;
+	if (present && simmm_pte_special(e))
+		return false;
+	/* The frame at @addr (inside a huge leaf: its subpage). Computed from
+	 * the entry, not the translation's pfn, which is 0 for PROT_NONE
+	 * (protnone) leaves, which still map the folio. */
+	if (present)
+		pfn = simmm_pte_pfn(e) + ((addr & (simmm_level_size(vma->mm->pgt, lvl) - 1)) >>
+					  vma->mm->sim->geo.page_shift);
+	return pfn >= folio->pfn && pfn < folio->pfn + (1ULL << folio->order);
+}
+
 bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct simmm_page *folio,
 			    simmm_entry_t **slot, enum simmm_level *lvl)
 {
 	struct simmm_translation t;
-	simmm_pfn_t pfn;
-	uint64_t nr = 1ULL << folio->order;
 
 	if (addr < vma->vm_start || addr >= vma->vm_end)
 		return false;
 	if (simmm__pgtable_translate_slot(vma->mm->pgt, addr, &t, slot))
 		return false;
-	if (!simmm_entry_pfn(t.entry, &pfn))
-		return false;
-	/* A present leaf; or a device-private / device-exclusive entry (they
-	 * map the device page; migration entries do not map the folio). */
-	if (!t.present && !simmm_is_device_private_entry(t.entry) &&
-	    !simmm_is_device_exclusive_entry(t.entry))
-		return false;
-	if (t.present && simmm_pte_special(t.entry))
-		return false;
-	/* The frame at @addr (inside a huge leaf: its subpage). Computed from
-	 * the entry, not t.pfn, because translate leaves t.pfn at 0 for
-	 * PROT_NONE (protnone) leaves, which still map the folio. */
-	if (t.present)
-		pfn = simmm_pte_pfn(t.entry) +
-		      ((addr & (simmm_level_size(vma->mm->pgt, t.level) - 1)) >>
-		       vma->mm->sim->geo.page_shift);
-	if (pfn < folio->pfn || pfn >= folio->pfn + nr)
+	if (!entry_maps_folio(vma, addr, t.entry, t.level, folio))
 		return false;
 	*lvl = t.level;
 	return true;
@@ -507,23 +513,39 @@ static bool referenced_one(struct simmm_page *folio, struct simmm_vma *vma, simm
 			   void *a)
 {
 	int *count = a;
+	uint64_t ps = vma->mm->sim->page_size;
+	const struct simmm_level_desc *pte = &vma->mm->sim->geo.level[SIMMM_LVL_PTE];
+	uint64_t table_span = 1ULL << (pte->shift + pte->bits); /* one pte table's reach */
+	simmm_entry_t *slot = NULL; /* the last pte found, while still valid */
 	simmm_addr_t end, p;
 
 	folio_span(folio, vma, addr, &end);
-	for (p = addr; p < end; p += vma->mm->sim->page_size) {
-		simmm_entry_t *slot;
-		enum simmm_level lvl;
+	for (p = addr; p < end; p += ps) {
+		enum simmm_level lvl = SIMMM_LVL_PTE;
+		bool mapped;
 
-		if (!simmm__page_vma_mapped(vma, p, folio, &slot, &lvl))
+		/* page_vma_mapped_walk() goes on in the same pte table: the
+		 * next slot, no descent, as long as nothing could have
+		 * changed the tables (no scheduling point since the lookup:
+		 * a notifier callback below may have one). */
+		if (slot && (p & (table_span - 1)))
+			mapped = entry_maps_folio(vma, p, *++slot, SIMMM_LVL_PTE, folio);
+		else
+			mapped = simmm__page_vma_mapped(vma, p, folio, &slot, &lvl);
+		if (!mapped) {
+			slot = NULL;
 			continue;
+		}
 		/* ptep_clear_flush_young_notify(): the cpu's young bit, ORed
 		 * with the secondary MMUs' answer. */
 		if (simmm_pte_young(*slot)) {
 			*slot = simmm_pte_mkold(*slot);
 			(*count)++;
-		} else if (simmm__mmu_notifier_clear_flush_young(vma->mm, p,
-								 p + vma->mm->sim->page_size)) {
-			(*count)++;
+		} else {
+			if (simmm__mmu_notifier_clear_flush_young(vma->mm, p, p + ps))
+				(*count)++;
+			if (vma->mm->notifier_subscriptions)
+				slot = NULL; /* callbacks may sleep: look up again */
 		}
 		if (lvl != SIMMM_LVL_PTE)
 			break; /* one leaf maps the whole folio */
