@@ -530,6 +530,54 @@ static void test_thp_partial_munmap_mprotect(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * folio_referenced() on a pte-mapped THP counts and clears every young pte
+ * of the folio, following the pte table from slot to slot: holes (a
+ * zapped page, a migration-free none slot) and old ptes in between do not
+ * end the walk, nor does the folio's last page. A second call finds
+ * nothing young.
+ */
+static void test_thp_referenced_pte_mapped(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = thp_region(mm, PMD);
+	unsigned young = 0;
+
+	mx_write(mm, a, 1);
+	simmm_pfn_t head = simmm_pte_pfn(mx_tr(mm, a).entry);
+	struct simmm_page *folio = simmm__pfn_to_page(sim, head);
+
+	/* Split by zapping page 1; pages 2..NR-1 stay mapped by ptes. */
+	TU_ASSERT_OK(simmm_madvise(mm, a + PS, PS, SIMMM_MADV_DONTNEED));
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
+	TU_CHECK(sim);
+	/* Everything old, then a pattern of young ptes, the last page too. */
+	assert_true(simmm__folio_referenced(sim, folio) > 0);
+	assert_int_equal(simmm__folio_referenced(sim, folio), 0);
+	for (unsigned i = 0; i < NR; i++) {
+		simmm_entry_t *slot;
+
+		if (i == 1 || !(i % 3 == 0 || i == NR - 1))
+			continue;
+		TU_ASSERT_OK(simmm_pgtable_lookup(simmm_mm_pgtable(mm), a + i * PS, SIMMM_LVL_PTE,
+						  &slot));
+		*slot = simmm_pte_mkyoung(*slot);
+		young++;
+	}
+	TU_CHECK(sim);
+	assert_int_equal(simmm__folio_referenced(sim, folio), (int)young);
+	for (unsigned i = 0; i < NR; i++)
+		if (i != 1)
+			assert_false(simmm_pte_young(mx_tr(mm, a + i * PS).entry));
+	assert_int_equal(simmm__folio_referenced(sim, folio), 0);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 static void test_thp_cow_after_fork(void **state)
 {
 	(void)state;
@@ -821,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_huge_zero_unshare_and_force),
 		cmocka_unit_test(test_huge_zero_wp_ignores_policy),
 		cmocka_unit_test(test_thp_partial_munmap_mprotect),
+		cmocka_unit_test(test_thp_referenced_pte_mapped),
 		cmocka_unit_test(test_thp_cow_after_fork),
 		cmocka_unit_test(test_madvise_collapse),
 		cmocka_unit_test(test_thp_reclaim_split),
