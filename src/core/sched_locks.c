@@ -426,9 +426,10 @@ static int bit_wait(struct simmm_sched *s, uint32_t *word, uint32_t mask, uint64
 	return simmm__sched_wait(s, &w, 0);
 }
 
-/* Shared by lock and wait_unlocked: the checks before waiting. */
+/* Shared by lock and the waits: the checks before waiting, then (with
+ * @point) a scheduling point. */
 static int bit_checks(struct simmm_sched *s, const uint32_t *word, uint32_t mask, uint64_t key,
-		      const char *what)
+		      const char *what, bool point)
 {
 	int err = simmm__ld_might_sleep(s, what, "bit lock");
 
@@ -438,7 +439,8 @@ static int bit_checks(struct simmm_sched *s, const uint32_t *word, uint32_t mask
 		simmm__ld_report_recursion(s, "bit lock", "key", key);
 		return -EDEADLK;
 	}
-	simmm__sched_point(s, what);
+	if (point)
+		simmm__sched_point(s, what);
 	return 0;
 }
 
@@ -461,7 +463,7 @@ int simmm_bit_lock(simmm_sim *sim, uint32_t *word, uint32_t mask, uint64_t key)
 	if (!bit_args_ok(sim, word, mask))
 		return -EINVAL;
 	s = simmm__sched_get(sim);
-	err = bit_checks(s, word, mask, key, "bit_lock");
+	err = bit_checks(s, word, mask, key, "bit_lock", true);
 	while (!err && (*word & mask))
 		err = bit_wait(s, word, mask, key, &contended);
 	if (err)
@@ -532,7 +534,7 @@ int simmm_bit_wait_unlocked(simmm_sim *sim, uint32_t *word, uint32_t mask, uint6
 	if (!bit_args_ok(sim, word, mask))
 		return -EINVAL;
 	s = simmm__sched_get(sim);
-	err = bit_checks(s, word, mask, key, "bit_wait_unlocked");
+	err = bit_checks(s, word, mask, key, "bit_wait_unlocked", true);
 	while (!err && (*word & mask))
 		err = bit_wait(s, word, mask, key, &contended);
 	return err;
@@ -556,13 +558,9 @@ int simmm__bit_wait_unlocked_drop(simmm_sim *sim, uint32_t *word, uint32_t mask,
 	if (!bit_args_ok(sim, word, mask))
 		return -EINVAL;
 	s = simmm__sched_get(sim);
-	err = simmm__ld_might_sleep(s, "bit_wait_unlocked_drop", "bit lock");
+	err = bit_checks(s, word, mask, key, "bit_wait_unlocked_drop", false);
 	if (err || !(*word & mask))
 		return err;
-	if (s && simmm__ld_find_bit(s->cur, word, key)) {
-		simmm__ld_report_recursion(s, "bit lock", "key", key);
-		return -EDEADLK;
-	}
 	return bit_wait(s, word, mask, key, &contended);
 }
 
