@@ -10,16 +10,6 @@
 
 #include <simmm/mmu_notifier.h>
 
-#define PMD (2 * MIB)
-#define NR (PMD / PS)
-
-static simmm_addr_t thp_region(struct simmm_mm *mm, uint64_t len)
-{
-	simmm_addr_t a = mx_anon_aligned(mm, PMD, len);
-
-	TU_ASSERT_OK(simmm_madvise(mm, a, len, SIMMM_MADV_HUGEPAGE));
-	return a;
-}
 
 /* @a is mapped by a THP PMD as a fresh anonymous THP fault leaves it:
  * dirty, writable iff @writable, one reference (plus one per FOLL_PIN of

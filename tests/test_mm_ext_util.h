@@ -124,4 +124,17 @@ static inline simmm_addr_t mx_anon_aligned(struct simmm_mm *mm, uint64_t align, 
 	return al;
 }
 
+/* x86_64's PMD: the THP tests run on the default geometry. */
+#define PMD (2 * MIB)
+#define NR (PMD / PS)
+
+/* A PMD-aligned anonymous range of @len bytes with MADV_HUGEPAGE. */
+static inline simmm_addr_t thp_region(struct simmm_mm *mm, uint64_t len)
+{
+	simmm_addr_t a = mx_anon_aligned(mm, PMD, len);
+
+	TU_ASSERT_OK(simmm_madvise(mm, a, len, SIMMM_MADV_HUGEPAGE));
+	return a;
+}
+
 #endif

@@ -10,16 +10,6 @@
  */
 #include "test_mm_ext_util.h"
 
-#define PMD (2 * MIB)
-#define NR (PMD / PS)
-
-static simmm_addr_t thp_region(struct simmm_mm *mm, uint64_t len)
-{
-	simmm_addr_t a = mx_anon_aligned(mm, PMD, len);
-
-	TU_ASSERT_OK(simmm_madvise(mm, a, len, SIMMM_MADV_HUGEPAGE));
-	return a;
-}
 
 /* Tables deposited with the PMD table of @a. */
 static uint64_t deposits(struct simmm_mm *mm, simmm_addr_t a)
