@@ -69,6 +69,7 @@
 #define A_DMIRROR 0x20  /* the op goes to the task's dmirror file instead */
 #define A_TOGGLE  0x10  /* mirror-read: unregister / register again (close / reopen) */
 #define A_REAP    0x80  /* CPU reclaim: an OOM-reaper-like non-blockable invalidation */
+#define A_PAGEOUT 0x10  /* CPU dontneed: MADV_PAGEOUT instead (the range's folios reclaimed now) */
 #define DM_CHUNK  (2ULL << 20) /* dmirror device memory chunk (one PMD) */
 /* THP mode (header byte 1 / 33 == B1_THP): a PMD-sized window VMA with
  * MADV_HUGEPAGE, more RAM, PMD-capable devices (see "THP mode" below) */
@@ -885,7 +886,9 @@ static void cpu_op(struct task *t, const struct rec *r)
 	struct change c = {.p = p, .n = n};
 	int rc;
 
-	lg("%s: %s page %u arg %#x (tick %u)\n", t->name, cop_names[op], p, r->arg, F.tick);
+	lg("%s: %s page %u arg %#x (tick %u)\n", t->name,
+	   op == C_DONTNEED && F.ext && (r->arg & A_PAGEOUT) ? "pageout" : cop_names[op], p, r->arg,
+	   F.tick);
 	switch (op) {
 	case C_RECLAIM:
 		if (F.ext && (r->arg & A_REAP)) {
@@ -969,6 +972,18 @@ static void cpu_op(struct task *t, const struct rec *r)
 	case C_DONTNEED: {
 		uint32_t s0 = F.tick + 1;
 
+		if (F.ext && (r->arg & A_PAGEOUT)) {
+			/* reclaim_pages() of the range's folios: their data stays,
+			 * their ptes become swap entries (mirrors invalidated by
+			 * try_to_unmap()); a hole gives -ENOMEM after the rest. */
+			F.reclaimed = true;
+			rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_PAGEOUT);
+			lg("    pageout -> %d\n", rc);
+			FZ_CHECK(rc == 0 ||
+					 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))),
+				 "madvise PAGEOUT: %d", rc);
+			break;
+		}
 		c.data = true;
 		c.dv = 0;
 		change_begin(ms, &c);

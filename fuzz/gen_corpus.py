@@ -241,6 +241,7 @@ X_TOGGLE = 4    # mirror-read: unregister/register the mirror, close/reopen dmir
 X_DMIRROR = 8   # the device op goes to the task's dmirror file (A_DMIRROR)
 X_FIRST = 16    # with X_PERPAGE: only the first page asks
 X_REAP = 32     # CPU reclaim: OOM-reaper-like non-blockable invalidation
+X_PAGEOUT = 4   # CPU dontneed: MADV_PAGEOUT instead (A_PAGEOUT)
 
 # THP mode: extra of D_TO_DEV / D_TO_SYS: bit 0 = the whole PMD, bits 1-2 = the offer
 PMD, PMD_BASE, PMD_BASE8, PMD_BASE1 = 1, 1 | 1 << 1, 1 | 2 << 1, 1 | 3 << 1
@@ -343,6 +344,15 @@ def races_seeds():
                                 (1, C_WRITE, 1), (2, D_FAULT_WRITE, 0, 2, X_DMIRROR),
                                 (1, C_RECLAIM, 0, 1, X_REAP), (2, D_MIRROR_READ, 0),
                                 (0, C_READ, 0)], sched=alt(60, (0, 1, 2)))
+    # MADV_PAGEOUT (reclaim_pages() of a range) against mirrors, migration and fork
+    s["ext-pageout"] = races(ext=True, ncpu=2, ndev=2,
+                             recs=[(2, D_FAULT_READ, 0, 4), (0, C_DONTNEED, 0, 4, X_PAGEOUT),
+                                   (3, D_TO_DEV, 2, 2), (1, C_WRITE, 1),
+                                   (2, D_FAULT_WRITE, 0, 2), (0, C_DONTNEED, 0, 4, X_PAGEOUT),
+                                   (1, C_FORK_WRITE, 3), (0, C_DONTNEED, 2, 4, X_PAGEOUT),
+                                   (2, D_MIRROR_READ, 0), (1, C_READ, 0), (3, D_TO_SYS, 2, 2),
+                                   (2, D_SNAPSHOT, 0, 4), (0, C_READ, 2)],
+                             sched=alt(120, (0, 1, 2, 3)))
     # THP mode: the window is one PMD-mapped THP
     # 1 CPU + 2 devices (tasks 0 = cpu0, 1 = dev0, 2 = dev1): dev1's HMM faults and
     # cpu0's access meet dev0's PMD migration entries (both directions)
@@ -369,6 +379,14 @@ def races_seeds():
                                             (1, D_TO_DEV, 0, 1, PMD), (0, C_DONTNEED, 2, 2),
                                             (1, D_TO_SYS, 0, 1, PMD), (0, C_READ, 2)],
                                       sched=alt(40))
+    # MADV_PAGEOUT over part of a PMD-mapped THP (split, then paged out) and of a device THP
+    s["thp-pageout"] = races(ext=True, ndev=2, thp=True,
+                             recs=[(1, D_FAULT_READ, 0, 4), (0, C_DONTNEED, 2, 4, X_PAGEOUT),
+                                   (2, D_TO_DEV, 0, 1, PMD), (0, C_READ, 3),
+                                   (1, D_FAULT_WRITE, 1, 2), (0, C_DONTNEED, 0, 4, X_PAGEOUT),
+                                   (2, D_TO_SYS, 0, 1, PMD), (0, C_DONTNEED, 4, 4, X_PAGEOUT),
+                                   (1, D_SNAPSHOT, 0, 4), (0, C_READ, 5)],
+                             sched=alt(80, (0, 1, 2)))
     return s
 
 def main():

@@ -3011,6 +3011,85 @@ static void race_split_unlock_put_window(void **state)
 	race_free(r);
 }
 
+/* ---- reclaim clears the PMD's young bit at collect's scheduling point ---------------- */
+
+struct young_race {
+	struct race *r;
+	bool in_migration, hit;
+	int err_reclaim;
+};
+
+static void task_young_migrate(simmm_sim *sim, void *arg)
+{
+	struct young_race *y = arg;
+
+	(void)sim;
+	y->in_migration = true;
+	y->r->err_dev = race_migrate(y->r, SYS | CMPD);
+	y->in_migration = false;
+}
+
+/* folio_referenced() finds the THP young (it was faulted in): it clears
+ * the PMD's young bit and keeps the folio; its second look finds it old,
+ * but the GUP reference keeps split_folio() from splitting it. */
+static void task_young_reclaim(simmm_sim *sim, void *arg)
+{
+	struct young_race *y = arg;
+	struct simmm_translation t = tr(y->r->mm, y->r->a);
+
+	y->hit = y->in_migration && t.present && t.level == SIMMM_LVL_PMD;
+	y->err_reclaim = simmm_reclaim(sim, 1, NULL);
+}
+
+/* fuzz_races finding (docs/fuzzing.md, eighth round; regression
+ * fuzz/regressions/fuzz_races/thp-collect-pmd-young-cleared): a COMPOUND
+ * migration's collect read the PMD of a THP, and at grab()'s scheduling
+ * point, before the folio's reference and lock, reclaim's
+ * folio_referenced() cleared the PMD's young bit. grab() rightly took the
+ * folio (only young/dirty changed, as pte_still() allows), but the PMD step
+ * then wanted the PMD bit for bit unchanged: a simmm BUG (NEVER) in builds
+ * with assertions, a spurious retry without. Every scheduling point of the
+ * migration in turn is the one where reclaim runs (k choices of the
+ * migration first, then reclaim to its end). */
+static void race_collect_pmd_young_cleared(void **state)
+{
+	unsigned hits = 0;
+	(void)state;
+
+	for (unsigned k = 0; k < 48; k++) {
+		struct race *r = race_new(tu_seed() + k, SIMMM_SCHED_RANDOM, START_THP);
+		struct young_race y = {.r = r};
+		uint8_t sched[512];
+
+		simmm_pfn_t pfn;
+
+		/* A FOLL_GET reference: reclaim cannot split the THP (and the
+		 * migration restores it after collect), so the PMD that collect
+		 * meets after its scheduling point is the same but for its
+		 * young bit. */
+		assert_int_equal(simmm_get_user_pages(r->mm, r->a, 1, 0, &pfn), 1);
+		memset(sched, 1, sizeof(sched));
+		memset(sched, 0, k); /* 0: the migration (spawned first), 1: reclaim */
+		TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, sizeof(sched)));
+		assert_true(simmm_sched_spawn(r->sim, "migrate", task_young_migrate, &y) > 0);
+		assert_true(simmm_sched_spawn(r->sim, "reclaim", task_young_reclaim, &y) > 0);
+		race_run(r);
+		if (r->err_dev || y.err_reclaim)
+			fail_msg("k %u: migration %d, reclaim %d", k, r->err_dev, y.err_reclaim);
+		hits += y.hit;
+		assert_int_equal(r->moved, 0); /* the reference: not migrated */
+		assert_int_equal(tr(r->mm, r->a).level, SIMMM_LVL_PMD);
+		TU_ASSERT_OK(simmm_put_user_pages(r->sim, &pfn, 1));
+		/* Whichever went first, every byte is where the model says. */
+		assert_int_equal(tu_verify(r->mm, r->a, NR, r->ps, r->seed), 0);
+		TU_CHECK(r->sim);
+		race_free(r);
+	}
+	/* Reclaim ran inside the migration, before collect replaced the PMD,
+	 * at several scheduling points (grab()'s among them). */
+	assert_true(hits >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3048,6 +3127,7 @@ int main(void)
 		cmocka_unit_test(race_dontneed_vs_device_thp_fault_split),
 		cmocka_unit_test(race_device_fault_unlock_put_window),
 		cmocka_unit_test(race_split_unlock_put_window),
+		cmocka_unit_test(race_collect_pmd_young_cleared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,10 @@
 # asserts on), and run the harness named by the patch's "# Harness:" line
 # on one core from the in-tree corpus (fuzz/corpus/<harness>, read only),
 # with -fork=1 -ignore_crashes=1 so that other crashes (known open bugs,
-# kept in fuzz/regressions/<harness>-open/) do not stop it. Every crash input is
+# kept in fuzz/regressions/<harness>-open/) do not stop it, and -timeout=30
+# so that an input the put-back bug sends into a loop (memory it corrupted)
+# becomes a timeout artifact instead of holding the run for libFuzzer's
+# default 20 minutes. Every crash input is
 # replayed at once with the patched binary; it counts as the zoo bug when
 # its output matches the patch's "# Signature:" (an extended regex) AND the
 # same input does not reproduce that signature on the clean tree (built
@@ -128,7 +131,7 @@ for name in "$@"; do
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	log "$name: fuzzing $H for up to ${LIMIT}s (signature: $SIG)"
 	start=$(date +%s.%N)
-	setsid "$BIN" -entropic=0 -fork=1 -ignore_crashes=1 -max_len="$(maxlen "$H")" \
+	setsid "$BIN" -entropic=0 -fork=1 -ignore_crashes=1 -timeout=30 -max_len="$(maxlen "$H")" \
 		-dict="$ROOT/fuzz/$H.dict" -max_total_time="$LIMIT" -artifact_prefix="$D/art/" \
 		"$D/corpus" "$SEEDDIR" > "$D/fuzz.log" 2>&1 &
 	pid=$!

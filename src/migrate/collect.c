@@ -352,14 +352,20 @@ static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm
 	uint64_t nr = 1ULL << folio->order;
 	simmm_entry_t *slot;
 
+	/* Nothing scheduled since grab() looked: the same entry, but for the
+	 * young and dirty bits, which an access may have set and reclaim's
+	 * folio_referenced() cleared at grab()'s scheduling point (the kernel
+	 * re-reads the PMD under its lock). The migration entry is made from
+	 * the PMD as it is now, so a dirty bit set meanwhile is not lost. */
 	if (simmm_pgtable_lookup(c->mm->pgt, addr, SIMMM_LVL_PMD, &slot) ||
-	    NEVER(*slot != pmd)) {
+	    NEVER(!pte_still(pmd, *slot))) {
 		if (locked_here)
 			simmm__folio_unlock_put(c->sim, folio);
 		else
 			simmm__put_user_folio(c->sim, folio);
 		return COLLECT_RETRY;
 	}
+	pmd = *slot;
 	/* PageAnonExclusive is per page but set and cleared for the whole
 	 * PMD mapping: the head tells. */
 	exclusive = (folio->flags & PG_anon) && (folio->flags & PG_anon_exclusive);
