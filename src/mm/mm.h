@@ -407,6 +407,9 @@ int simmm__swap_init(simmm_sim *sim);
 struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err);
 void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp);  /* swap_duplicate */
 void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp); /* swap_free */
+/* folio_free_swap(): @folio (locked, referenced) leaves the swap cache if
+ * no swap entry refers to its slot, and is dirty from then on. */
+bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);
 
 /* ---- reclaim.c ----------------------------------------------------------------- */
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
