@@ -356,6 +356,8 @@ int simmm__folio_mapcount(simmm_sim *sim, struct simmm_page *folio);
 void simmm__put_user_folio(simmm_sim *sim, struct simmm_page *folio);
 /* folio_maybe_dma_pinned(). */
 bool simmm__folio_maybe_dma_pinned(simmm_sim *sim, struct simmm_page *folio);
+/* folio_maybe_mapped_shared(): may another mm map @folio (see rmap.c)? */
+bool simmm__folio_maybe_mapped_shared(simmm_sim *sim, struct simmm_page *folio);
 /* Visit every (mm, vma, addr) that may map @folio; fn returns false to stop.
  * The folio's rmap lock is held for read across the walk: @fn may sleep
  * (notifier brackets) but must not walk the rmap or (un)link VMAs. */
