@@ -416,6 +416,13 @@ bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);
 /* ---- reclaim.c ----------------------------------------------------------------- */
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
+/* folio_isolate_lru() / folio_putback_lru(): off the LRU with a reference,
+ * and back (dropping it). */
+bool simmm__folio_isolate_lru(simmm_sim *sim, struct simmm_page *folio);
+void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio);
+/* reclaim_pages(): reclaim @nr isolated folios, references ignored
+ * (MADV_PAGEOUT); consumes the isolation references; pages freed. */
+uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios, unsigned nr);
 /* Allocate a folio for user memory, reclaiming if allowed. */
 struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order);
 /* After a failed allocation of @order: was RAM out of such blocks (true),
