@@ -6,8 +6,10 @@
  * Files (one concept each):
  *   mm.c       mm lifetimes, the mmap lock, stats, the mm checker
  *   vma.c      VMA tree, lookup, split/merge, placement (get_unmapped_area)
- *   mmap.c     mmap, munmap, mprotect, madvise, mremap, exit_mmap
- *   change.c   the one "change a range" path: notifier bracketing + zap
+ *   mmap.c     mmap, munmap, mremap, exit_mmap
+ *   change.c   the one "change a range" path: notifier bracketing + zap;
+ *              mprotect and the madvise syscall
+ *   madvise.c  MADV_FREE and MADV_PAGEOUT page-table walks
  *   fault.c    handle_mm_fault: anon, zero page, COW/reuse, file, shmem,
  *              swap-in, migration wait, device-private, device-exclusive
  *   access.c   simmm_mm_access (CPU load/store/fetch)
@@ -260,6 +262,14 @@ int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
 /* Drop what one cleared entry held (the simmm_pt_clear_fn used by zaps). */
 void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
 		      simmm_entry_t old);
+
+/* ---- madvise.c: MADV_FREE / MADV_PAGEOUT walks over one VMA's range ------------- */
+/* madvise_free_single_vma()'s walk (inside the caller's CLEAR bracket). */
+int simmm__madvise_free(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			simmm_addr_t e);
+/* madvise_pageout_page_range(): isolate and reclaim the range's folios. */
+int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			   simmm_addr_t e);
 
 /* ---- fault.c ------------------------------------------------------------------- */
 unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
