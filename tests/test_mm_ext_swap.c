@@ -606,11 +606,12 @@ static void test_pinned_file_page_unmapped(void **state)
 }
 
 /*
- * A clean MADV_FREE'd page with a FOLL_GET reference (taken after the
- * MADV_FREE: simmm's MADV_FREE leaves a referenced folio alone) is not
- * discarded: try_to_unmap_one() leaves a lazyfree folio with references
- * beyond its mappings mapped, and lazyfree (not swap-backed: it was not
- * written again), since 6.14. Without the reference it is discarded.
+ * A clean MADV_FREE'd page with a FOLL_GET reference (a read GUP: it does
+ * not dirty the page) is not discarded: try_to_unmap_one() leaves a
+ * lazyfree folio with references beyond its mappings mapped, and lazyfree
+ * (not swap-backed: it was not written again), since 6.14. Without the
+ * reference it is discarded. (tests/test_madvise.c: references taken
+ * before MADV_FREE, write pins.)
  */
 static void test_madv_free_referenced_kept(void **state)
 {

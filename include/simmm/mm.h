@@ -309,17 +309,33 @@ SIMMM_API int simmm_munmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len)
 SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot);
 
 /**
- * simmm_madvise() - MADV_DONTNEED (zap; notifier CLEAR), MADV_FREE (lazy
- * free of clean anonymous pages), MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA
- * flags), MADV_COLLAPSE (synchronous THP collapse), MADV_PAGEOUT (reclaim
- * the range).
+ * simmm_madvise() - MADV_DONTNEED (zap; notifier CLEAR), MADV_FREE,
+ * MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA flags), MADV_COLLAPSE (synchronous
+ * THP collapse), MADV_PAGEOUT. See docs/mm.md "madvise".
+ *
+ * MADV_FREE (madvise_free_pte_range(), madvise_free_huge_pmd(); one
+ * notifier CLEAR over each VMA's part): swap entries are freed, hwpoison
+ * entries and poison markers cleared; anonymous folios become lazyfree
+ * (not swap-backed) with old, clean entries, for reclaim to discard unless
+ * written again or referenced beyond their mappings. A THP covered whole
+ * is made lazyfree at PMD level; a large folio covered in part is split
+ * first (left alone if it may be mapped by another mm, or the split fails);
+ * a swap-cache or dirty folio is skipped unless only this mapping maps it
+ * and its swap slot can be freed.
+ *
+ * MADV_PAGEOUT (madvise_cold_or_pageout_pte_range() + reclaim_pages()):
+ * the folios only this mapping maps are reclaimed now, references ignored:
+ * anonymous ones are written to swap (swap entries in the ptes), clean
+ * file ones dropped from the page cache, lazyfree clean ones discarded;
+ * dirty file folios are unmapped but stay dirty in the page cache; pinned,
+ * referenced and unevictable folios are kept as by any reclaim. Large
+ * folios are split first (simmm swaps no THP out whole).
+ *
  * Locking: the mmap lock for read, for write with (NO)HUGEPAGE and COLLAPSE.
- * MADV_PAGEOUT currently only ages the range's ptes (clears young) so the
- * next reclaim takes its folios first.
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
- * DONTNEED/FREE on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file VMA;
- * -ENOMEM: part of the range unmapped (the mapped parts are advised, as
- * madvise_walk_vmas() does), or allocation failure; -EAGAIN / -ENOMEM /
+ * DONTNEED/FREE/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
+ * VMA; -ENOMEM: part of the range unmapped (the mapped parts are advised,
+ * as madvise_walk_vmas() does), or allocation failure; -EAGAIN / -ENOMEM /
  * -EINVAL from COLLAPSE as upstream.
  */
 SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice);

@@ -375,47 +375,11 @@ int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int pro
 
 /* ---- madvise ---------------------------------------------------------------------------------- */
 
-struct free_ctx {
-	struct simmm_mm *mm;
-	struct simmm_vma *vma;
-};
-
-/* madvise_free_pte_range(): swap entries are dropped; clean, exclusive,
- * small anonymous folios become lazily freeable (not swap-backed) with
- * clean, old ptes, so that reclaim may discard them unless written again. */
-static int free_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
-		   struct simmm_walk *walk)
-{
-	struct free_ctx *f = walk->private;
-	simmm_sim *sim = f->mm->sim;
-	simmm_entry_t e = *slot;
-	struct simmm_page *page, *folio;
-
-	(void)addr, (void)next;
-	if (simmm_is_real_swap_entry(e)) {
-		simmm_walk_update(walk, slot, 0);
-		simmm__swap_free(sim, e);
-		f->mm->stats.swap_ents--;
-		return 0;
-	}
-	page = simmm__vm_normal_page(f->vma, e);
-	if (!page)
-		return 0;
-	folio = simmm__compound_head(sim, page);
-	if (!(folio->flags & PG_anon) || folio->order || folio->mapcount != 1 ||
-	    folio->refcount != 1 + ((folio->flags & PG_swapcache) ? 1 : 0))
-		return 0;
-	folio->flags &= ~(PG_dirty | PG_swapbacked | PG_referenced);
-	return simmm_walk_update(walk, slot, simmm_pte_mkold(simmm_pte_mkclean(e)));
-}
-
-static const struct simmm_walk_ops free_ops = {.pte_entry = free_cb, .pte_skip_none = true};
 
 static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, simmm_addr_t e,
 		      int advice)
 {
 	struct simmm_change c;
-	struct free_ctx f = {.mm = mm, .vma = v};
 	int err;
 
 	/* madvise_dontneed_free_valid_vma() */
@@ -426,36 +390,27 @@ static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	err = simmm__change_begin(&c, mm, s, e, SIMMM_MMU_NOTIFY_CLEAR, NULL);
 	if (err)
 		return err;
-	if (advice == SIMMM_MADV_DONTNEED) {
+	/* MADV_FREE splits a THP it covers in part (madvise_free_huge_pmd():
+	 * split_folio()), not at the range's edges. */
+	if (advice == SIMMM_MADV_DONTNEED)
 		err = simmm__zap_range(mm, v, s, e);
-	} else {
-		err = simmm__split_edge(mm, v, s);
-		if (!err)
-			err = simmm__split_edge(mm, v, e);
-		if (!err)
-			err = simmm_walk_range(mm->pgt, s, e, &free_ops, &f);
-	}
+	else
+		err = simmm__madvise_free(mm, v, s, e);
 	simmm__change_end(&c);
 	return err;
 }
 
-/* MADV_PAGEOUT: reclaim the range's folios (reclaim_pages()). simmm's
- * reclaim is LRU-driven; the range's folios are aged (young cleared) so
- * the next shrink takes them first. */
+/* MADV_PAGEOUT (madvise_pageout()): reclaim the range's folios now. */
 static int advise_pageout(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s,
 			  simmm_addr_t e)
 {
-	for (simmm_addr_t a = s; a < e; a += mm->sim->page_size) {
-		struct simmm_translation t;
-		simmm_entry_t *slot;
-
-		if (simmm_pgtable_translate(mm->pgt, a, &t) || !t.present ||
-		    simmm_pgtable_lookup(mm->pgt, a, t.level, &slot))
-			continue;
-		*slot = simmm_pte_mkold(*slot);
-	}
-	(void)v;
-	return 0;
+	/* can_madv_lru_vma() */
+	if (v->vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_PFNMAP | SIMMM_VM_HUGETLB))
+		return -EINVAL;
+	/* A shared file mapping the caller could not open for writing is
+	 * skipped (can_do_file_pageout()); simmm has no credentials: the
+	 * caller owns every file. */
+	return simmm__madvise_pageout(mm, v, s, e);
 }
 
 static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, simmm_addr_t e,

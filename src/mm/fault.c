@@ -213,9 +213,8 @@ static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 		return true;
 	if (folio->order || simmm__folio_maybe_dma_pinned(sim, folio) || folio->mapcount != 1)
 		return false;
-	if ((folio->flags & PG_swapcache) && folio->refcount == 2 &&
-	    simmm__swap_count(sim, folio->private) == 0)
-		simmm__swap_cache_del(sim, folio);
+	if ((folio->flags & PG_swapcache) && folio->refcount == 2)
+		simmm__folio_free_swap(sim, folio);
 	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
 }
 

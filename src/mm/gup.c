@@ -187,6 +187,38 @@ static int gup_longterm_check(struct simmm_mm *mm, simmm_addr_t addr, simmm_pfn_
 }
 
 /*
+ * FOLL_TOUCH (get_user_pages() and pin_user_pages() always set it): a write
+ * lookup marks the page dirty unless its pte already is
+ * (follow_page_pte(): set_page_dirty()), and makes a THP's PMD young and
+ * dirty (follow_huge_pmd(): touch_pmd()). What the caller writes through
+ * its reference is then known to reclaim: a page MADV_FREE had cleaned is
+ * made swap-backed again instead of discarded. mark_page_accessed() has no
+ * counterpart (simmm's LRU has no active list).
+ */
+static void gup_touch(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
+		      simmm_pfn_t pfn, unsigned flags)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_translation t;
+	uint64_t size;
+
+	if (!(flags & SIMMM_FOLL_WRITE) || is_zero_pfn(sim, pfn) ||
+	    simmm_pgtable_translate(mm->pgt, addr, &t) || !t.present)
+		return;
+	if (t.level == SIMMM_LVL_PTE) {
+		if (!simmm_pte_dirty(t.entry))
+			simmm__compound_head(sim, simmm__pfn_to_page(sim, pfn))->flags |= PG_dirty;
+		return;
+	}
+	if (t.level != SIMMM_LVL_PMD || simmm__is_vm_hugetlb(vma) ||
+	    (simmm_pte_dirty(t.entry) && simmm_pte_young(t.entry)))
+		return;
+	size = simmm_level_size(mm->pgt, SIMMM_LVL_PMD);
+	simmm_pgtable_set(mm->pgt, addr & ~(size - 1), SIMMM_LVL_PMD,
+			  simmm_pte_mkyoung(simmm_pte_mkdirty(t.entry)));
+}
+
+/*
  * One page: returns 0 with *pfn referenced, or an errno. Each round looks
  * the page up and, if the entry does not allow the access or the page must
  * be unshared first, faults and looks again (__get_user_pages()). An
@@ -213,6 +245,7 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 			err = 0; /* migrated away: look again */
 		else if (!err) {
 			gup_grab(mm->sim, *pfn, flags);
+			gup_touch(mm, vma, addr, *pfn, flags);
 			return 0;
 		}
 	}

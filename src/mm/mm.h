@@ -6,8 +6,10 @@
  * Files (one concept each):
  *   mm.c       mm lifetimes, the mmap lock, stats, the mm checker
  *   vma.c      VMA tree, lookup, split/merge, placement (get_unmapped_area)
- *   mmap.c     mmap, munmap, mprotect, madvise, mremap, exit_mmap
- *   change.c   the one "change a range" path: notifier bracketing + zap
+ *   mmap.c     mmap, munmap, mremap, exit_mmap
+ *   change.c   the one "change a range" path: notifier bracketing + zap;
+ *              mprotect and the madvise syscall
+ *   madvise.c  MADV_FREE and MADV_PAGEOUT page-table walks
  *   fault.c    handle_mm_fault: anon, zero page, COW/reuse, file, shmem,
  *              swap-in, migration wait, device-private, device-exclusive
  *   access.c   simmm_mm_access (CPU load/store/fetch)
@@ -261,6 +263,14 @@ int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
 void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
 		      simmm_entry_t old);
 
+/* ---- madvise.c: MADV_FREE / MADV_PAGEOUT walks over one VMA's range ------------- */
+/* madvise_free_single_vma()'s walk (inside the caller's CLEAR bracket). */
+int simmm__madvise_free(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			simmm_addr_t e);
+/* madvise_pageout_page_range(): isolate and reclaim the range's folios. */
+int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			   simmm_addr_t e);
+
 /* ---- fault.c ------------------------------------------------------------------- */
 unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
 				unsigned flags);
@@ -356,6 +366,8 @@ int simmm__folio_mapcount(simmm_sim *sim, struct simmm_page *folio);
 void simmm__put_user_folio(simmm_sim *sim, struct simmm_page *folio);
 /* folio_maybe_dma_pinned(). */
 bool simmm__folio_maybe_dma_pinned(simmm_sim *sim, struct simmm_page *folio);
+/* folio_maybe_mapped_shared(): may another mm map @folio (see rmap.c)? */
+bool simmm__folio_maybe_mapped_shared(simmm_sim *sim, struct simmm_page *folio);
 /* Visit every (mm, vma, addr) that may map @folio; fn returns false to stop.
  * The folio's rmap lock is held for read across the walk: @fn may sleep
  * (notifier brackets) but must not walk the rmap or (un)link VMAs. */
@@ -407,10 +419,20 @@ int simmm__swap_init(simmm_sim *sim);
 struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err);
 void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp);  /* swap_duplicate */
 void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp); /* swap_free */
+/* folio_free_swap(): @folio (locked, referenced) leaves the swap cache if
+ * no swap entry refers to its slot, and is dirty from then on. */
+bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);
 
 /* ---- reclaim.c ----------------------------------------------------------------- */
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
+/* folio_isolate_lru() / folio_putback_lru(): off the LRU with a reference,
+ * and back (dropping it). */
+bool simmm__folio_isolate_lru(simmm_sim *sim, struct simmm_page *folio);
+void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio);
+/* reclaim_pages(): reclaim @nr isolated folios, references ignored
+ * (MADV_PAGEOUT); consumes the isolation references; pages freed. */
+uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios, unsigned nr);
 /* Allocate a folio for user memory, reclaiming if allowed. */
 struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order);
 /* After a failed allocation of @order: was RAM out of such blocks (true),

@@ -30,18 +30,28 @@
  *    shrink_folio_list() does when a THP cannot be swapped as a unit) and
  *    their pages are reclaimed one by one; a folio with extra references
  *    cannot be split (upstream's can_split_folio()) and is kept;
- *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) clean folios are
- *    discarded: try_to_unmap() without a swap entry;
+ *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) folios are never added
+ *    to swap: try_to_unmap() without a swap entry discards the clean ones;
+ *    a dirty pte or folio (written since, through a mapping or a GUP write)
+ *    makes it swap-backed again and keeps it for this round, references
+ *    beyond the mappings keep it lazyfree (6.14+);
  *  - other anonymous folios go to swap: add_to_swap(), try_to_unmap() to
  *    swap entries, pageout, then they leave the swap cache and are freed;
  *  - file folios are unmapped, their data written back to the file's
  *    backing store, and dropped from the page cache (filemap_evict());
  *    shmem (swap-backed file) folios are not reclaimed (simmm has no
- *    shmem swap-out path) and unevictable/mlocked folios stay.
+ *    shmem swap-out path) and unevictable/mlocked folios stay. Writing a
+ *    dirty file folio back is kswapd's privilege; simmm's LRU shrinks take
+ *    it (simmm has no flusher threads), reclaim_pages() does not.
  *
- * Reclaim runs on simmm_reclaim(), MADV_PAGEOUT (through mm-core) and when
- * the buddy allocator runs dry under simmm__alloc_user_folio() with auto
- * reclaim on (direct reclaim). It never recurses.
+ * Two entries: simmm__shrink_lru() scans the LRU (simmm_reclaim(), and
+ * direct reclaim when the buddy allocator runs dry under
+ * simmm__alloc_user_folio() with auto reclaim on); simmm__reclaim_folios()
+ * is reclaim_pages() for folios a caller isolated (MADV_PAGEOUT, through
+ * src/mm/madvise.c): the same per-folio paths with references ignored and
+ * dirty file folios kept, and a large folio's tails going back to the LRU
+ * (MADV_PAGEOUT splits large folios before it isolates them). Both count
+ * in the scanned/reclaimed totals. Reclaim never recurses.
  */
 #include <string.h>
 
@@ -156,6 +166,13 @@ void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
 
 /* ---- shrink_folio_list ----------------------------------------------------------- */
 
+/* What simmm models of struct scan_control. */
+struct scan_ctl {
+	bool ignore_refs; /* reclaim_pages(): no second chance (ignore_references) */
+	bool file_write;  /* dirty file folios may be written back: kswapd's right,
+			   * which simmm's LRU shrinks always take */
+};
+
 enum scan_result {
 	SCAN_RECLAIMED,  /* freed */
 	SCAN_KEEP,       /* rotate to the tail */
@@ -212,7 +229,10 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 {
 	simmm_entry_t swp;
 
-	if (!(folio->flags & PG_swapbacked) && !(folio->flags & PG_dirty))
+	/* shrink_folio_list() adds only swap-backed folios to swap: a lazyfree
+	 * one dirtied since MADV_FREE (a GUP write, a split dirty PMD) goes to
+	 * try_to_unmap(), which makes it swap-backed and keeps it this round. */
+	if (!(folio->flags & PG_swapbacked))
 		return reclaim_lazyfree(sim, folio);
 	if (folio->flags & PG_swapcache) {
 		swp = folio->private;
@@ -252,7 +272,8 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	return SCAN_RECLAIMED;
 }
 
-static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
+static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
+				     const struct scan_ctl *sc)
 {
 	struct simmm_file *file = folio->mapping;
 	enum scan_result r = SCAN_KEEP;
@@ -265,11 +286,16 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
 	 * whatever references they have, pins included. */
 	simmm__file_get(file);
 	if (simmm__try_to_unmap(sim, folio, 0) && folio->mapping == file &&
-	    !simmm__folio_maybe_dma_pinned(sim, folio)) {
-		/* pageout() writes back (simmm: always; the kernel only a
-		 * dirty folio, and only from kswapd), then __remove_mapping()
-		 * drops the cache's reference unless someone else holds one:
-		 * then the folio stays in the page cache, clean and unmapped. */
+	    !simmm__folio_maybe_dma_pinned(sim, folio) &&
+	    (sc->file_write || !(folio->flags & PG_dirty))) {
+		/* pageout() writes back (simmm: always, when allowed; the
+		 * kernel only a dirty folio), then __remove_mapping() drops
+		 * the cache's reference unless someone else holds one: then
+		 * the folio stays in the page cache, clean and unmapped. Only
+		 * kswapd writes a dirty file folio back (simmm's LRU shrinks
+		 * act as kswapd); reclaim_pages() keeps it, unmapped (the
+		 * unmap moved the ptes' dirty bits to it) and dirty, in the
+		 * page cache (the condition above). */
 		simmm__filemap_writeback(file, folio);
 		if (folio_ref_freezable(folio, 1)) {
 			simmm__filemap_evict(file, folio);
@@ -280,13 +306,28 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio)
 	return r;
 }
 
+/* Put the tails of a just split, isolated (off-LRU) folio on the LRU, as
+ * the split of an LRU folio does (lru_add_split_folio()). Called with no
+ * scheduling point since the split: a tail it freed (unmapped) is still
+ * free. */
+static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t nr)
+{
+	for (uint64_t i = 1; i < nr; i++) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
+
+		if (p->refcount > 0)
+			simmm__lru_add(sim, p);
+	}
+}
+
 /* One folio, isolated (we hold a reference). */
-static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio)
+static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
+				      const struct scan_ctl *sc)
 {
 	if (folio->flags & (PG_unevictable | PG_mlocked | PG_reserved | PG_zero) ||
 	    simmm__is_zone_device_page(folio))
 		return SCAN_DROP;
-	if (folio_recently_used(sim, folio))
+	if (!sc->ignore_refs && folio_recently_used(sim, folio))
 		return SCAN_KEEP;
 	/* shrink_folio_list() adds no maybe-pinned anonymous folio to swap
 	 * ("mm: don't put pinned pages into the swap cache", 5.13). Other
@@ -300,14 +341,22 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio)
 		/* split_folio() fails (-EBUSY) on a folio with references
 		 * beyond its mappings, ours and the swap cache, as upstream's
 		 * can_split_folio() check keeps it (activate_locked). */
+		uint64_t nr = 1ULL << folio->order;
+		bool isolated = !(folio->flags & PG_lru);
+
 		if (!(folio->flags & PG_anon) || simmm__split_folio(sim, folio))
 			return SCAN_KEEP;
-		/* The tails joined the LRU on their own; go on with the head. */
+		/* The tails of an LRU folio joined the LRU on their own; those
+		 * of an isolated one (simmm__reclaim_folios()) go there now, for
+		 * a later shrink (upstream puts them on the list being
+		 * reclaimed). Go on with the head. */
+		if (isolated)
+			split_tails_to_lru(sim, folio, nr);
 	}
 	if (simmm__folio_trylock(sim, folio) == false)
 		return SCAN_KEEP;
 	enum scan_result r = (folio->flags & PG_anon) ? reclaim_anon(sim, folio)
-						       : reclaim_file(sim, folio);
+						       : reclaim_file(sim, folio, sc);
 	simmm__folio_unlock(sim, folio);
 	return r;
 }
@@ -326,6 +375,7 @@ static bool lru_pop(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **out
  * and stops at @nr pages freed. */
 uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 {
+	static const struct scan_ctl sc = {.file_write = true};
 	struct simmm_lru *l = lru_of(sim);
 	uint64_t freed = 0, budget;
 	struct simmm_page *folio;
@@ -342,7 +392,7 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 
 		l->scanned++;
 		simmm__folio_get(sim, folio); /* isolate: pairs with the put below */
-		r = reclaim_folio(sim, folio);
+		r = reclaim_folio(sim, folio, &sc);
 		if (pages > 1 && !folio->order)
 			budget += 2 * (pages - 1); /* split: the tails were queued */
 		if (r == SCAN_KEEP)
@@ -359,6 +409,88 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 	}
 	l->reclaimed += freed;
 	l->in_reclaim = false;
+	return freed;
+}
+
+/* ---- reclaim_pages(): folios the caller isolated ------------------------------------ */
+
+/**
+ * simmm__folio_isolate_lru() - folio_isolate_lru(): take @folio off the LRU
+ * with a reference of the caller's, so that no shrink takes it meanwhile.
+ * Context: no scheduling point.
+ * Return: true when isolated; false when it was not on the LRU (another
+ * isolation has it, or it never was: nothing taken).
+ */
+bool simmm__folio_isolate_lru(simmm_sim *sim, struct simmm_page *folio)
+{
+	folio = simmm__compound_head(sim, folio);
+	if (!(folio->flags & PG_lru))
+		return false;
+	simmm__folio_get(sim, folio); /* pairs with simmm__folio_putback_lru() or the reclaim */
+	simmm__lru_del(sim, folio);
+	return true;
+}
+
+/**
+ * simmm__folio_putback_lru() - folio_putback_lru(): an isolated folio goes
+ * back to the LRU tail and the isolation reference is dropped.
+ */
+void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio)
+{
+	folio = simmm__compound_head(sim, folio);
+	simmm__lru_add(sim, folio);
+	simmm__put_user_folio(sim, folio);
+}
+
+/**
+ * simmm__reclaim_folios() - reclaim_pages(): shrink_folio_list() over
+ * folios the caller isolated (MADV_PAGEOUT), with ignore_references: no
+ * second chance, whatever the young bits and PG_referenced say. Each folio
+ * takes reclaim_folio()'s paths: anonymous ones are added to swap,
+ * unmapped and written out at once; lazyfree clean ones are discarded;
+ * file ones are unmapped and, clean, dropped from the page cache, while a
+ * dirty one stays there, unmapped, dirty (only kswapd writes file folios
+ * back, and reclaim_pages() is not kswapd); pinned, extra-referenced or
+ * unevictable folios are kept as in any reclaim. A large folio is split
+ * (simmm swaps no THP out whole) and its tails go back to the LRU.
+ * @folios: @nr isolated folios (simmm__folio_isolate_lru()), whose
+ *   isolation references this consumes: each ends freed, back on the LRU,
+ *   or (unevictable) off it.
+ *
+ * Context: the mmap lock may be held (madvise holds it for read); takes
+ * the rmap locks and folio locks; may sleep. Counts in the LRU's scanned
+ * and reclaimed totals. Like shrink_lru(), it marks the machine as in
+ * reclaim (the kernel's PF_MEMALLOC of reclaim_folio_list()): allocations
+ * made meanwhile do not reclaim.
+ * Return: the pages freed.
+ */
+uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios, unsigned nr)
+{
+	static const struct scan_ctl sc = {.ignore_refs = true};
+	struct simmm_lru *l = lru_of(sim);
+	uint64_t freed = 0;
+	/* The flag is the machine's: whoever set it clears it. */
+	bool mine = l && !l->in_reclaim;
+
+	if (mine)
+		l->in_reclaim = true;
+	for (unsigned i = 0; i < nr; i++) {
+		struct simmm_page *folio = folios[i];
+		enum scan_result r;
+
+		if (l)
+			l->scanned++;
+		r = reclaim_folio(sim, folio, &sc);
+		if (r == SCAN_RECLAIMED)
+			freed += 1ULL << folio->order;
+		else if (r != SCAN_DROP)
+			simmm__lru_add(sim, folio); /* kept, or no swap slot: putback */
+		simmm__put_user_folio(sim, folio); /* the isolation reference */
+	}
+	if (l)
+		l->reclaimed += freed;
+	if (mine)
+		l->in_reclaim = false;
 	return freed;
 }
 

@@ -275,6 +275,35 @@ bool simmm__folio_maybe_dma_pinned(simmm_sim *sim, struct simmm_page *folio)
 	return folio->refcount >= SIMMM_GUP_PIN_COUNTING_BIAS;
 }
 
+/*
+ * folio_maybe_mapped_shared(): may @folio be mapped by more than one mm?
+ * simmm maps a page at most once per mm (an anonymous page sits at its
+ * linear index; mremap splits THP leaves), so a page mapped twice, or a
+ * PMD mapping beside any other, means another mm. A large folio whose
+ * pages are each mapped once by ptes may still be spread over two mms (a
+ * fork, then each side unmapped a part): the kernel tracks the mms
+ * (CONFIG_MM_ID, 6.15+); simmm cannot tell from the counts and says "not
+ * shared", as folio_likely_mapped_shared() (6.9-6.14) did when the first
+ * page was mapped once.
+ */
+bool simmm__folio_maybe_mapped_shared(simmm_sim *sim, struct simmm_page *folio)
+{
+	uint64_t nr;
+
+	folio = simmm__compound_head(sim, folio);
+	if (!folio->order)
+		return folio->mapcount > 1;
+	if (simmm__folio_mapcount(sim, folio) <= 1)
+		return false;
+	if (*entire_mapcount(sim, folio) > 0)
+		return true;
+	nr = 1ULL << folio->order;
+	for (uint64_t i = 0; i < nr; i++)
+		if (simmm__pfn_to_page(sim, folio->pfn + i)->mapcount > 1)
+			return true;
+	return false;
+}
+
 /* ---- walks ------------------------------------------------------------------------ */
 
 /* Does the leaf entry @e at @lvl, found for @addr, map a page of @folio?

@@ -21,6 +21,8 @@
  * last swap entry for it is gone (free_swap_and_cache() / folio_free_swap()
  * behaviour, applied on read faults too): simmm does not model the
  * "clean swap cache" optimisation, so a later reclaim just writes again.
+ * Leaving the cache dirties the folio (folio_free_swap()): nothing else
+ * holds its contents any more.
  * As in the kernel, removal needs the folio lock (__try_to_reclaim_swap()
  * only trylocks): a folio locked by someone else (reclaim between
  * add_to_swap() and pageout, a migration) stays in the cache with no swap
@@ -421,9 +423,31 @@ void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
 	}
 	/* __try_to_reclaim_swap(): folio_trylock(), modelled without a
 	 * scheduling point (the kernel's trylock cannot sleep); none of our
-	 * callers holds the lock itself. */
+	 * callers holds the lock itself. Then folio_free_swap(). */
 	if (!(simmm__pfn_to_page(sim, s->cache_pfn)->flags & PG_locked))
-		simmm__swap_cache_del(sim, simmm__pfn_to_page(sim, s->cache_pfn));
+		simmm__folio_free_swap(sim, simmm__pfn_to_page(sim, s->cache_pfn));
+}
+
+/**
+ * simmm__folio_free_swap() - folio_free_swap(): @folio leaves the swap
+ * cache when no swap entry refers to its slot any more. Its contents then
+ * exist nowhere else, so it is dirty from now on, as upstream sets it: a
+ * later reclaim writes it out again, and MADV_FREE does not take a page
+ * swapped in and mapped clean for one it may discard. simmm writes swap
+ * synchronously, so there is no writeback to wait for.
+ * Context: the folio is locked by the caller, or (__try_to_reclaim_swap())
+ * was found unlocked with no scheduling point since; the caller holds a
+ * reference unless the cache's is the last one (then the folio is freed).
+ * Return: true when it left the swap cache; false when it was not in it or
+ * a swap entry still refers to its slot.
+ */
+bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (!(folio->flags & PG_swapcache) || simmm__swap_count(sim, folio->private) != 0)
+		return false;
+	folio->flags |= PG_dirty;
+	simmm__swap_cache_del(sim, folio);
+	return true;
 }
 
 int simmm__swap_count(simmm_sim *sim, simmm_entry_t swp)

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The page-table walks of MADV_FREE and MADV_PAGEOUT (mm/madvise.c:
+ * madvise_free_pte_range(), madvise_cold_or_pageout_pte_range();
+ * mm/huge_memory.c: madvise_free_huge_pmd()). simmm_madvise() (change.c)
+ * validates each VMA and calls simmm__madvise_free() (inside its CLEAR
+ * notifier bracket) or simmm__madvise_pageout() (no bracket of its own:
+ * reclaim's try_to_unmap() brackets each mapping it removes).
+ *
+ * Each is one simmm_walk_range() whose callbacks do what the kernel does
+ * under the PTL. What the kernel does after dropping the PTL (split a large
+ * folio; reclaim_pages() on the isolated folios) sleeps and changes the
+ * tables, which a walk callback must not: the callback records the step and
+ * stops the walk (MADV_STOP), madv_walk() takes the step and walks on from
+ * where the kernel re-reads the pte (the same address after a split, the
+ * next one after a reclaim batch).
+ *
+ * What is not modelled: MADV_COLD (folio_deactivate()); THP swap-out (a
+ * THP MADV_PAGEOUT covers is split here, as shrink_folio_list() splits one
+ * add_to_swap() cannot take whole, so that its pages are reclaimed one by
+ * one); the lazyfree LRU list (simmm's single LRU: a lazyfree folio keeps
+ * its place, losing PG_referenced/PG_active as lru_lazyfree() clears them);
+ * can_do_file_pageout()'s permission check (simmm has no credentials: the
+ * caller may page out any file folio it maps).
+ */
+#include "mm/mm.h"
+
+#define MADV_STOP 1          /* a callback's "stop, take the step, go on" */
+#define PAGEOUT_BATCH 32     /* SWAP_CLUSTER_MAX: isolated folios per reclaim */
+#define MADV_SAME_ADDR_MAX 8 /* steps in a row at one address before moving on */
+
+/**
+ * struct madv_walk - the state of one MADV_FREE or MADV_PAGEOUT walk.
+ * @mm, @vma: what is advised; @end: the walked range's end.
+ * @bfolio, @bend, @blazy: the large folio the ptes up to @bend map
+ *   (folio_pte_batch()), and whether MADV_FREE cleans them (else the batch
+ *   is skipped). Reset whenever the walk restarts.
+ * @resume: where the walk goes on after a stop.
+ * @split: a large folio to split outside the walk, with a reference (and,
+ *   unless @split_lock, the folio lock) taken by the callback.
+ * @split_lock: lock it first, waiting (folio_lock()), rather than trylocked.
+ * @split_fail: where the walk goes on if the split fails (past the folio).
+ * @batch, @nr: folios isolated for reclaim (MADV_PAGEOUT).
+ */
+struct madv_walk {
+	struct simmm_mm *mm;
+	struct simmm_vma *vma;
+	simmm_addr_t end;
+	struct simmm_page *bfolio;
+	simmm_addr_t bend;
+	bool blazy;
+	simmm_addr_t resume;
+	struct simmm_page *split;
+	bool split_lock;
+	simmm_addr_t split_fail;
+	struct simmm_page *batch[PAGEOUT_BATCH];
+	unsigned nr;
+};
+
+/* ---- shared steps -------------------------------------------------------------------- */
+
+/* folio_pte_batch(): the ptes from @slot (at @addr) on, up to the walked
+ * range's end and the end of the pte table, that map consecutive pages of
+ * @folio from the page @slot maps. Young and dirty bits do not matter. */
+static uint64_t pte_batch(struct madv_walk *m, simmm_entry_t *slot, simmm_addr_t addr,
+			  struct simmm_page *folio)
+{
+	simmm_sim *sim = m->mm->sim;
+	const struct simmm_level_desc *pte = &sim->geo.level[SIMMM_LVL_PTE];
+	uint64_t span = 1ULL << (pte->shift + pte->bits); /* one pte table's reach */
+	simmm_addr_t lim = (addr & ~(span - 1)) + span;
+	simmm_pfn_t pfn = simmm_pte_pfn(*slot), fend = folio->pfn + (1ULL << folio->order);
+	uint64_t n = 1;
+
+	if (lim > m->end)
+		lim = m->end;
+	for (simmm_addr_t a = addr + sim->page_size; a < lim && pfn + n < fend;
+	     a += sim->page_size, n++) {
+		simmm_entry_t e = slot[n];
+
+		if (!simmm_pte_present(e) || simmm_pte_special(e) || simmm_pte_pfn(e) != pfn + n)
+			break;
+	}
+	return n;
+}
+
+/* The present, normal PMD leaf @e maps a large folio: *@out. Tables (to
+ * descend into), the huge zero PMD and non-present PMDs (migration, device
+ * THP entries) give false. */
+static bool pmd_leaf_folio(struct madv_walk *m, struct simmm_walk *walk, simmm_entry_t e,
+			   struct simmm_page **out)
+{
+	struct simmm_page *page;
+
+	if (!simmm_entry_is_leaf(e, walk->level) || !simmm_pte_present(e))
+		return false;
+	page = simmm__vm_normal_page(m->vma, e);
+	if (!page || simmm__is_zone_device_page(page))
+		return false;
+	*out = simmm__compound_head(m->mm->sim, page);
+	return (*out)->order != 0;
+}
+
+/* Stop the walk to split @folio (which the caller trylocked unless @lock):
+ * the walk goes on at @addr if the split works, else at @fail. */
+static int stop_split(struct madv_walk *m, struct simmm_page *folio, simmm_addr_t addr,
+		      simmm_addr_t fail, bool lock)
+{
+	simmm__folio_get(m->mm->sim, folio); /* pairs with madv_split()'s put */
+	m->split = folio;
+	m->split_lock = lock;
+	m->resume = addr;
+	m->split_fail = fail;
+	return MADV_STOP;
+}
+
+/* The kernel's split_folio() after pte_unmap_unlock(), under the folio
+ * lock; a failed split leaves the folio as it was and the walk skips it. */
+static void madv_split(struct madv_walk *m)
+{
+	simmm_sim *sim = m->mm->sim;
+	struct simmm_page *folio = m->split;
+	int err = m->split_lock ? simmm__folio_lock(sim, folio) : 0;
+
+	m->split = NULL;
+	if (err) {
+		simmm__put_user_folio(sim, folio);
+	} else {
+		err = simmm__split_folio(sim, folio);
+		simmm__folio_unlock_put(sim, folio); /* the head keeps lock and reference */
+	}
+	if (err)
+		m->resume = m->split_fail;
+}
+
+/* reclaim_pages() on what the walk isolated. */
+static void madv_flush(struct madv_walk *m)
+{
+	if (!m->nr)
+		return;
+	simmm__reclaim_folios(m->mm->sim, m->batch, m->nr);
+	m->nr = 0;
+}
+
+/* Walk [@s, @e) with @ops, taking each step a callback stopped for. Every
+ * stop moves on, or splits a large folio at the address (after which its
+ * pages are small); a run of stops at one address is cut short anyway. */
+static int madv_walk(struct madv_walk *m, simmm_addr_t s, simmm_addr_t e,
+		     const struct simmm_walk_ops *ops)
+{
+	unsigned same = 0;
+	int err = 0;
+
+	m->end = e;
+	while (s < e) {
+		m->bfolio = NULL;
+		m->bend = 0;
+		err = simmm_walk_range(m->mm->pgt, s, e, ops, m);
+		if (m->split)
+			madv_split(m);
+		madv_flush(m);
+		if (err != MADV_STOP)
+			break;
+		err = 0;
+		if (m->resume > s)
+			same = 0;
+		else if (++same >= MADV_SAME_ADDR_MAX)
+			m->resume = s + m->mm->sim->page_size;
+		s = m->resume;
+	}
+	return err < 0 ? err : 0;
+}
+
+/* ---- MADV_FREE ----------------------------------------------------------------------- */
+
+/*
+ * folio_mark_lazyfree(): an anonymous, swap-backed folio outside the swap
+ * cache, evictable and on the LRU (lru_lazyfree() moves only LRU folios),
+ * stops being swap-backed: reclaim may discard it while it stays clean.
+ * lru_lazyfree() also clears PG_active and PG_referenced and moves it to
+ * the inactive file list; simmm's single LRU keeps its place.
+ */
+static void mark_lazyfree(struct simmm_page *folio)
+{
+	const uint32_t mask = PG_anon | PG_swapbacked | PG_swapcache | PG_unevictable | PG_lru;
+
+	if ((folio->flags & mask) != (PG_anon | PG_swapbacked | PG_lru))
+		return;
+	folio->flags &= ~(PG_swapbacked | PG_active | PG_referenced);
+}
+
+/* madvise_free_pte_range()'s swap-cache or dirty folio: trylocked (under
+ * the PTL: no scheduling point), it must be mapped by this mapping alone
+ * (mapcount == pages: a fully mapped large folio is then exclusive), and a
+ * swap-cache folio must leave the swap cache (folio_free_swap() fails while
+ * a swap entry, another mm's, still needs its slot); then it is clean. A
+ * clean folio outside the swap cache needs none of it, shared or not: its
+ * other mappings keep their dirty bits, which reclaim checks.
+ * Return: false to leave the folio as it is. */
+static bool free_prepare(simmm_sim *sim, struct simmm_page *folio)
+{
+	bool ok;
+
+	if (!(folio->flags & (PG_swapcache | PG_dirty)))
+		return true;
+	if (!simmm__folio_trylock_atomic(sim, folio))
+		return false;
+	ok = simmm__folio_mapcount(sim, folio) == (1 << folio->order) &&
+	     (!(folio->flags & PG_swapcache) || simmm__folio_free_swap(sim, folio));
+	if (ok)
+		folio->flags &= ~PG_dirty;
+	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
+	return ok;
+}
+
+/* clear_young_dirty_ptes(CYDP_CLEAR_YOUNG | CYDP_CLEAR_DIRTY). */
+static int free_clean_pte(struct simmm_walk *walk, simmm_entry_t *slot, simmm_entry_t e)
+{
+	if (!simmm_pte_young(e) && !simmm_pte_dirty(e))
+		return 0;
+	return simmm_walk_update(walk, slot, simmm_pte_mkold(simmm_pte_mkclean(e)));
+}
+
+/* Swap entries are freed (cheaper than a swap-in: the next touch maps a
+ * zero-filled page), hwpoison entries and poison markers cleared; other
+ * non-present entries (migration, device, guard and uffd-wp markers) stay. */
+static int free_nonpresent(struct madv_walk *m, struct simmm_walk *walk, simmm_entry_t *slot,
+			   simmm_entry_t e)
+{
+	int err;
+
+	if (simmm_is_real_swap_entry(e)) {
+		err = simmm_walk_update(walk, slot, 0);
+		if (err)
+			return err;
+		simmm__swap_free(m->mm->sim, e); /* free_swap_and_cache() */
+		m->mm->stats.swap_ents--;
+		return 0;
+	}
+	if (simmm_is_hwpoison_entry(e) || (simmm_pte_marker_get(e) & SIMMM_PTE_MARKER_POISONED))
+		return simmm_walk_update(walk, slot, 0); /* they hold nothing */
+	return 0;
+}
+
+/* The first pte of a large folio met: a folio the range covers whole is
+ * made lazyfree with all its ptes; a part of one is split first (unless
+ * another mm may map it, or its lock is busy), then its small pages are. */
+static int free_large(struct madv_walk *m, struct simmm_walk *walk, simmm_entry_t *slot,
+		      simmm_addr_t addr, struct simmm_page *folio)
+{
+	simmm_sim *sim = m->mm->sim;
+	uint64_t nr = pte_batch(m, slot, addr, folio);
+
+	m->bfolio = folio;
+	m->bend = addr + nr * sim->page_size;
+	m->blazy = false;
+	if (nr < (1ULL << folio->order)) {
+		if (simmm__folio_maybe_mapped_shared(sim, folio) ||
+		    !simmm__folio_trylock_atomic(sim, folio))
+			return 0;
+		return stop_split(m, folio, addr, m->bend, false);
+	}
+	if (!free_prepare(sim, folio))
+		return 0;
+	m->blazy = true;
+	mark_lazyfree(folio);
+	return free_clean_pte(walk, slot, *slot);
+}
+
+static int free_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		    struct simmm_walk *walk)
+{
+	struct madv_walk *m = walk->private;
+	simmm_sim *sim = m->mm->sim;
+	simmm_entry_t e = *slot;
+	struct simmm_page *page, *folio;
+
+	(void)next;
+	if (!simmm_pte_present(e))
+		return free_nonpresent(m, walk, slot, e);
+	page = simmm__vm_normal_page(m->vma, e);
+	if (!page || simmm__is_zone_device_page(page))
+		return 0;
+	folio = simmm__compound_head(sim, page);
+	if (folio->order) {
+		if (folio == m->bfolio && addr < m->bend) /* the rest of a batch */
+			return m->blazy ? free_clean_pte(walk, slot, e) : 0;
+		return free_large(m, walk, slot, addr, folio);
+	}
+	if (!free_prepare(sim, folio))
+		return 0;
+	mark_lazyfree(folio);
+	return free_clean_pte(walk, slot, e);
+}
+
+/* madvise_free_huge_pmd(): a THP this mm alone maps is made lazyfree at
+ * PMD level (PMD old and clean, the folio clean) when the range covers the
+ * PMD; a part of it has the folio split (split_folio(), which splits every
+ * PMD mapping it), then the walk goes through the new pte table. A THP that
+ * may be shared, or whose lock is busy, is left alone. */
+static int free_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		    struct simmm_walk *walk)
+{
+	struct madv_walk *m = walk->private;
+	simmm_sim *sim = m->mm->sim;
+	simmm_entry_t e = *slot;
+	struct simmm_page *folio;
+
+	if (!pmd_leaf_folio(m, walk, e, &folio))
+		return 0;
+	if (simmm__folio_maybe_mapped_shared(sim, folio) || !simmm__folio_trylock_atomic(sim, folio))
+		return 0;
+	if (next - addr != simmm_level_size(m->mm->pgt, walk->level))
+		return stop_split(m, folio, addr, next, false);
+	folio->flags &= ~PG_dirty;
+	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
+	mark_lazyfree(folio);
+	if (!simmm_pte_young(e) && !simmm_pte_dirty(e))
+		return 0;
+	return simmm_walk_update(walk, slot, simmm_pte_mkold(simmm_pte_mkclean(e)));
+}
+
+static const struct simmm_walk_ops free_ops = {
+	.pmd_entry = free_pmd,
+	.pte_entry = free_pte,
+	.pte_skip_none = true,
+};
+
+/**
+ * simmm__madvise_free() - madvise_free_single_vma()'s walk over [@s, @e) of
+ * the anonymous @vma: swap entries freed; clean (or cleanable) anonymous
+ * folios made lazyfree (not swap-backed) with old, clean entries, for
+ * reclaim to discard unless written again (see the helpers above).
+ * Context: mmap lock held for read, inside the caller's MMU_NOTIFY_CLEAR
+ * bracket over the range; may sleep (splits).
+ * Return: 0, or a walk error.
+ */
+int simmm__madvise_free(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			simmm_addr_t e)
+{
+	struct madv_walk m = {.mm = mm, .vma = vma};
+
+	return madv_walk(&m, s, e, &free_ops);
+}
+
+/* ---- MADV_PAGEOUT -------------------------------------------------------------------- */
+
+/* A THP the range covers: if no other mm may map it, it is split, under
+ * folio_lock() for a part of it (as upstream), under the trylock
+ * shrink_folio_list() would take for the whole (simmm swaps no THP out
+ * whole); the walk then isolates its pages from the new pte table. */
+static int pageout_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		       struct simmm_walk *walk)
+{
+	struct madv_walk *m = walk->private;
+	simmm_sim *sim = m->mm->sim;
+	struct simmm_page *folio;
+
+	if (!pmd_leaf_folio(m, walk, *slot, &folio))
+		return 0;
+	if (simmm__folio_maybe_mapped_shared(sim, folio) || !(folio->flags & PG_anon))
+		return 0;
+	if (next - addr != simmm_level_size(m->mm->pgt, walk->level))
+		return stop_split(m, folio, addr, next, true);
+	if (!(folio->flags & PG_lru) || !simmm__folio_trylock_atomic(sim, folio))
+		return 0; /* folio_isolate_lru() / shrink_folio_list()'s trylock */
+	return stop_split(m, folio, addr, next, false);
+}
+
+/* A pte-mapped large folio: a part of it is split (unless another mm may
+ * map it); one the range covers whole and this mapping alone maps is
+ * split too, as reclaim would (see pageout_pmd()). Else its batch is
+ * skipped. */
+static int pageout_large(struct madv_walk *m, simmm_entry_t *slot, simmm_addr_t addr,
+			 struct simmm_page *folio)
+{
+	simmm_sim *sim = m->mm->sim;
+	uint64_t nr = pte_batch(m, slot, addr, folio), pages = 1ULL << folio->order;
+
+	m->bfolio = folio;
+	m->bend = addr + nr * sim->page_size;
+	if (nr < pages) {
+		if (simmm__folio_maybe_mapped_shared(sim, folio))
+			return 0;
+	} else if (!(folio->flags & PG_lru) || simmm__folio_mapcount(sim, folio) != (int)pages) {
+		return 0;
+	}
+	if (!(folio->flags & PG_anon) || !simmm__folio_trylock_atomic(sim, folio))
+		return 0;
+	return stop_split(m, folio, addr, m->bend, false);
+}
+
+/* madvise_cold_or_pageout_pte_range(pageout): a small folio on the LRU that
+ * only this mapping maps loses PG_referenced and is isolated for reclaim;
+ * the young bit stays (only MADV_COLD clears it: reclaim_pages() ignores
+ * references). An unevictable one goes straight back. */
+static int pageout_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+		       struct simmm_walk *walk)
+{
+	struct madv_walk *m = walk->private;
+	simmm_sim *sim = m->mm->sim;
+	simmm_entry_t e = *slot;
+	struct simmm_page *page, *folio;
+
+	if (!simmm_pte_present(e))
+		return 0;
+	page = simmm__vm_normal_page(m->vma, e);
+	if (!page || simmm__is_zone_device_page(page))
+		return 0;
+	folio = simmm__compound_head(sim, page);
+	if (folio->order) {
+		if (folio == m->bfolio && addr < m->bend)
+			return 0; /* a skipped batch */
+		return pageout_large(m, slot, addr, folio);
+	}
+	if (!(folio->flags & PG_lru) || folio->mapcount != 1)
+		return 0;
+	folio->flags &= ~PG_referenced;
+	if (!simmm__folio_isolate_lru(sim, folio))
+		return 0;
+	if (folio->flags & PG_unevictable) {
+		simmm__folio_putback_lru(sim, folio);
+		return 0;
+	}
+	m->batch[m->nr++] = folio;
+	if (m->nr < PAGEOUT_BATCH)
+		return 0;
+	m->resume = next; /* reclaim this batch, then go on */
+	return MADV_STOP;
+}
+
+static const struct simmm_walk_ops pageout_ops = {
+	.pmd_entry = pageout_pmd,
+	.pte_entry = pageout_pte,
+	.pte_skip_none = true,
+};
+
+/**
+ * simmm__madvise_pageout() - madvise_pageout_page_range(): isolate the
+ * folios of [@s, @e) of @vma that no other mapping shares and reclaim them
+ * now (simmm__reclaim_folios(), references ignored): anonymous ones go to
+ * swap, clean file ones leave the page cache, lazyfree clean ones are
+ * discarded; dirty file, pinned and extra-referenced folios stay. Large
+ * folios are split first (see pageout_pmd()).
+ * Context: mmap lock held for read; may sleep. No notifier bracket of its
+ * own: try_to_unmap() brackets each mapping it removes.
+ * Return: 0, or a walk error.
+ */
+int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			   simmm_addr_t e)
+{
+	struct madv_walk m = {.mm = mm, .vma = vma};
+
+	return madv_walk(&m, s, e, &pageout_ops);
+}
