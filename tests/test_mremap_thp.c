@@ -6,6 +6,7 @@
  *    rss, contents; soft-dirty set), its deposit follows it (a later split
  *    there allocates nothing), in the same PMD table the deposit stays;
  *    the huge zero PMD likewise; an unaligned destination splits instead;
+ *  - move_ptes() makes the ptes it moves soft-dirty (present and swap);
  *  - one MMU_NOTIFY_UNMAP invalidation of the old range brackets the move
  *    (a split nests its CLEAR inside it);
  *  - rmap finds the moved THP at its new address (folio_referenced(),
@@ -281,6 +282,7 @@ static void test_unaligned_destination_splits(void **state)
 	assert_int_equal(mx_tr(mm, b).level, SIMMM_LVL_PTE);
 	assert_int_equal(mx_tr(mm, b).pfn, head);
 	assert_int_equal(mx_tr(mm, b + (NR - 1) * PS).pfn, head + NR - 1);
+	assert_true(simmm_pte_soft_dirty(mx_tr(mm, b + 3 * PS).entry)); /* move_soft_dirty_pte() */
 	assert_int_equal(mx_page(sim, head).order, 9);
 	assert_int_equal(simmm__folio_mapcount(sim, folio_at(sim, mm, b)), (int)NR);
 	assert_int_equal(deposits_total(mm), 1); /* the other THP's */
@@ -293,6 +295,53 @@ static void test_unaligned_destination_splits(void **state)
 	assert_int_equal(deposits_total(mm), 0);
 	mx_expect(mm, b + 2 * GIB, 7);
 	mx_expect(mm, a + PMD + 256 * PS, 7 + 256);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * move_ptes() makes every moved pte soft-dirty (move_soft_dirty_pte()): a
+ * present one, and a swap entry (pte_swp_mksoft_dirty()); a swapped-out
+ * page read back at the new address is soft-dirty too.
+ */
+static void test_moved_ptes_soft_dirty(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 8 * PS), b = a - GIB, r = 0;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		mx_write(mm, a + i * PS, 90 + i);
+	TU_ASSERT_OK(simmm_reclaim(sim, 4, &n)); /* the oldest pages: swap entries */
+	assert_true(n > 0);
+	clear_soft_dirty(sim, mm);
+	unsigned swapped = 0;
+
+	for (unsigned i = 0; i < 8; i++) {
+		simmm_entry_t e = mx_tr(mm, a + i * PS).entry;
+
+		assert_false(simmm_pte_soft_dirty(e) || simmm_pte_swp_soft_dirty(e));
+		swapped += !simmm_pte_present(e);
+	}
+	assert_int_equal(swapped, n);
+	TU_ASSERT_OK(simmm_mremap(mm, a, 8 * PS, 8 * PS, SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED,
+				  b, &r));
+	assert_int_equal(r, b);
+	TU_CHECK(sim);
+	for (unsigned i = 0; i < 8; i++) {
+		simmm_entry_t e = mx_tr(mm, b + i * PS).entry;
+
+		assert_true(simmm_pte_present(e) ? simmm_pte_soft_dirty(e)
+						  : simmm_pte_swp_soft_dirty(e));
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		mx_expect(mm, b + i * PS, 90 + i);
+		assert_true(simmm_pte_soft_dirty(mx_tr(mm, b + i * PS).entry));
+	}
+	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
 	tu_sim_free(&sim);
@@ -683,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_thp_moves_within_pmd_table),
 		cmocka_unit_test(test_huge_zero_moves_whole),
 		cmocka_unit_test(test_unaligned_destination_splits),
+		cmocka_unit_test(test_moved_ptes_soft_dirty),
 		cmocka_unit_test(test_notifier_brackets),
 		cmocka_unit_test(test_rmap_finds_moved_thp),
 		cmocka_unit_test(test_mremap_waits_for_rmap_walk),

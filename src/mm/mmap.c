@@ -537,9 +537,19 @@ static int pmc_alloc(struct pmc *p, int need)
 	return simmm_pgtable_alloc_level(p->mm->pgt, p->new_addr, (enum simmm_level)need, NULL);
 }
 
+/* move_soft_dirty_pte(): a moved pte is made soft-dirty, so that a
+ * clear_refs user sees the range changed: a present one with
+ * pte_mksoft_dirty(), any other (swap, migration, device, marker) with
+ * pte_swp_mksoft_dirty(). A table moved whole keeps its ptes as they are. */
+static simmm_entry_t move_soft_dirty_pte(simmm_entry_t e)
+{
+	return simmm_pte_present(e) ? simmm_pte_mksoft_dirty(e) : simmm_pte_swp_mksoft_dirty(e);
+}
+
 /* move_ptes(): every entry keeps what it holds (page references and
  * mapcounts, swap counts, migration and device entries); only its address
- * changes. rmap stays valid because the VMA keeps vm_pgoff. */
+ * changes, and it is made soft-dirty. rmap stays valid because the VMA
+ * keeps vm_pgoff. */
 static void move_ptes(struct simmm_mm *mm, simmm_addr_t s, uint64_t len, simmm_addr_t d)
 {
 	for (uint64_t off = 0; off < len; off += mm->sim->page_size) {
@@ -547,7 +557,7 @@ static void move_ptes(struct simmm_mm *mm, simmm_addr_t s, uint64_t len, simmm_a
 
 		if (simmm_pgtable_clear(mm->pgt, s + off, SIMMM_LVL_PTE, &old) || !old)
 			continue;
-		NEVER(simmm_pgtable_set(mm->pgt, d + off, SIMMM_LVL_PTE, old));
+		NEVER(simmm_pgtable_set(mm->pgt, d + off, SIMMM_LVL_PTE, move_soft_dirty_pte(old)));
 	}
 }
 
