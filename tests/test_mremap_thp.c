@@ -15,7 +15,9 @@
  *  - MREMAP_FIXED onto a PMD-aligned target already mapped by a THP;
  *  - -ENOMEM at every allocation leaves the mapping as it was;
  *  - move_normal_pmd() / move_normal_pud(): a PTE table, and a PMD table
- *    with a THP and its deposit in it, change slots whole.
+ *    with a THP and its deposit in it, change slots whole; an unaligned
+ *    start is aligned down to let the first table move
+ *    (try_realign_addr()).
  * Every step is checked with TU_CHECK. The default geometry (x86_64-4level).
  */
 #include "test_mm_ext_util.h"
@@ -303,14 +305,15 @@ static void test_unaligned_destination_splits(void **state)
 /*
  * move_ptes() makes every moved pte soft-dirty (move_soft_dirty_pte()): a
  * present one, and a swap entry (pte_swp_mksoft_dirty()); a swapped-out
- * page read back at the new address is soft-dirty too.
+ * page read back at the new address is soft-dirty too. (The destination
+ * is at another offset in its PMD: no table moves whole.)
  */
 static void test_moved_ptes_soft_dirty(void **state)
 {
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = mx_anon(mm, 0, 8 * PS), b = a - GIB, r = 0;
+	simmm_addr_t a = mx_anon(mm, 0, 8 * PS), b = a - GIB + PS, r = 0;
 	uint64_t n = 0;
 
 	for (unsigned i = 0; i < 8; i++)
@@ -433,6 +436,72 @@ static void test_notifier_brackets(void **state)
 	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&l.mn, mm));
 	expect_thp(mm, b, 1);
 	expect_thp(mm, b + GIB + PS, 2);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * try_realign_addr() (6.7+): a VMA starting inside a PMD, nothing mapped
+ * below it down to the boundary, moved to the same offset in another PMD
+ * with nothing below there either, the move reaching the next boundary:
+ * the move starts at the boundaries, so the first PMD's PTE table moves
+ * whole (its ptes not made soft-dirty) and the UNMAP range starts at the
+ * old boundary; the rest (part of the next PMD) moves as ptes. With a VMA
+ * below the old address, no realignment: the range starts at the address
+ * and every pte moves, soft-dirty.
+ */
+static void test_realign_to_pmd_boundary(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t base = mx_anon_aligned(mm, PMD, 2 * PMD), a = base + 100 * PS;
+	simmm_addr_t b = a - 2 * GIB, r = 0, pb = b & ~(PMD - 1);
+	uint64_t len = PMD - 100 * PS + 50 * PS;
+	struct ev_log l;
+
+	TU_ASSERT_OK(simmm_munmap(mm, base, 100 * PS));
+	TU_ASSERT_OK(simmm_munmap(mm, a + len, base + 2 * PMD - (a + len)));
+	mx_write(mm, a, 1);
+	mx_write(mm, a + 200 * PS, 2);
+	mx_write(mm, base + PMD + 10 * PS, 3);
+	clear_soft_dirty(sim, mm);
+	simmm_entry_t table = slot_at(mm, base, SIMMM_LVL_PMD);
+
+	memset(&l, 0, sizeof(l));
+	l.mn.ops = &ev_ops;
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&l.mn, mm));
+	TU_ASSERT_OK(simmm_mremap(mm, a, len, len, SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, b,
+				  &r));
+	TU_CHECK(sim);
+	expect_ev(&l, 0, true, SIMMM_MMU_NOTIFY_UNMAP, base, a + len);
+	expect_ev(&l, 1, false, SIMMM_MMU_NOTIFY_UNMAP, base, a + len);
+	assert_int_equal(slot_at(mm, pb, SIMMM_LVL_PMD), table);
+	assert_false(simmm_pte_soft_dirty(mx_tr(mm, b).entry));
+	assert_false(simmm_pte_soft_dirty(mx_tr(mm, b + 200 * PS).entry));
+	assert_true(simmm_pte_soft_dirty(mx_tr(mm, pb + PMD + 10 * PS).entry));
+	mx_expect(mm, b, 1);
+	mx_expect(mm, b + 200 * PS, 2);
+	mx_expect(mm, pb + PMD + 10 * PS, 3);
+	TU_CHECK(sim);
+	/* Back, with a VMA in the old address's PMD below it. */
+	TU_ASSERT_OK(simmm_mmap(mm, pb, PS, SIMMM_PROT_READ,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0,
+				&r));
+	clear_soft_dirty(sim, mm);
+	l.n = 0;
+	TU_ASSERT_OK(simmm_mremap(mm, b, len, len, SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, a,
+				  &r));
+	TU_CHECK(sim);
+	expect_ev(&l, 0, true, SIMMM_MMU_NOTIFY_UNMAP, b, b + len);
+	assert_true(simmm_pte_soft_dirty(mx_tr(mm, a).entry));
+	assert_true(simmm_pte_soft_dirty(mx_tr(mm, a + 200 * PS).entry));
+	assert_int_not_equal(slot_at(mm, base, SIMMM_LVL_PMD), table);
+	mx_expect(mm, a, 1);
+	mx_expect(mm, a + 200 * PS, 2);
+	mx_expect(mm, base + PMD + 10 * PS, 3);
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&l.mn, mm));
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
 	tu_sim_free(&sim);
@@ -734,6 +803,7 @@ int main(void)
 		cmocka_unit_test(test_unaligned_destination_splits),
 		cmocka_unit_test(test_moved_ptes_soft_dirty),
 		cmocka_unit_test(test_notifier_brackets),
+		cmocka_unit_test(test_realign_to_pmd_boundary),
 		cmocka_unit_test(test_rmap_finds_moved_thp),
 		cmocka_unit_test(test_mremap_waits_for_rmap_walk),
 		cmocka_unit_test(test_fixed_onto_occupied_target),

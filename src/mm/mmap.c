@@ -432,6 +432,8 @@ static int mremap_validate(struct simmm_mm *mm, struct mremap_req *r)
  *    CONFIG_HAVE_MOVE_PMD); otherwise its ptes move (move_ptes()).
  * simmm models an architecture with both (x86-64, arm64) on every
  * geometry; a PUD folded into the PMD's table (two levels) has no PUD step.
+ * An unaligned start may first be aligned down (try_realign_addr(),
+ * pmc_realign()).
  *
  * Upstream allocates the new side's tables as it goes and, when one cannot
  * be had, moves back what it moved; simmm makes the same decisions twice:
@@ -647,6 +649,40 @@ static void pmc_move(struct pmc *p, struct simmm_vma *vma)
 		ext = pmc_move_one(p, vma);
 }
 
+/* can_align_down(): may the move start at @addr's PMD boundary? Only at
+ * the start of its VMA (@vm_start: the old VMA before the carve, the new
+ * one), with no VMA between the boundary and it. */
+static bool pmc_can_align_down(struct simmm_mm *mm, simmm_addr_t addr, simmm_addr_t vm_start,
+			       uint64_t mask)
+{
+	struct simmm_vma *v = simmm__find_vma(mm, addr & mask);
+
+	return vm_start == addr && !(v && v->vm_start < addr);
+}
+
+/* try_realign_addr() (6.7+): when the old and new addresses sit at the
+ * same offset in their PMDs, each at the start of its VMA with nothing
+ * mapped below it down to the PMD boundary, and the move reaches the old
+ * address's next boundary, start at the boundaries instead, so that the
+ * first PMD's table can move whole. old_end stays: the UNMAP range starts
+ * at the boundary. The new VMA, to end at @new_end, is not linked yet
+ * (upstream's copy_vma() linked it): it must not lie below the old
+ * address either. */
+static void pmc_realign(struct pmc *p, simmm_addr_t old_vm_start, simmm_addr_t new_end)
+{
+	uint64_t size = simmm_level_size(p->mm->pgt, SIMMM_LVL_PMD), mask = ~(size - 1);
+	uint64_t old_align = p->old_addr & (size - 1);
+
+	if (p->old_end - p->old_addr < size - old_align || !old_align ||
+	    old_align != (p->new_addr & (size - 1)) ||
+	    !pmc_can_align_down(p->mm, p->old_addr, old_vm_start, mask) ||
+	    !pmc_can_align_down(p->mm, p->new_addr, p->new_addr, mask) ||
+	    (p->new_addr < p->old_addr && new_end > (p->old_addr & mask)))
+		return;
+	p->old_addr &= mask;
+	p->new_addr &= mask;
+}
+
 /* Move [old_addr, +mlen) of the VMA to @dst. Everything that can fail is
  * done first (spare VMAs for the carve, the new side's tables, the new
  * VMA); then the old range is carved out and its entries move. */
@@ -662,6 +698,7 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 
 	if (err)
 		return err;
+	pmc_realign(&p, simmm__vma_lookup(mm, r->old_addr)->vm_start, dst + r->new_len);
 	err = pmc_prepare(p);
 	nv = err ? NULL : simmm__vma_alloc(mm);
 	if (!nv) {
