@@ -5,7 +5,8 @@
  *    another PMD table stays PMD-mapped (same folio, references, mapcounts,
  *    rss, contents; soft-dirty set), its deposit follows it (a later split
  *    there allocates nothing), in the same PMD table the deposit stays;
- *    the huge zero PMD likewise; an unaligned destination splits instead;
+ *    the huge zero PMD likewise; an unaligned destination, or a new PMD
+ *    slot that is not none, splits instead;
  *  - move_ptes() makes the ptes it moves soft-dirty (present and swap);
  *  - one MMU_NOTIFY_UNMAP invalidation of the old range brackets the move
  *    (a split nests its CLEAR inside it);
@@ -345,6 +346,49 @@ static void test_moved_ptes_soft_dirty(void **state)
 		assert_true(simmm_pte_soft_dirty(mx_tr(mm, b + i * PS).entry));
 	}
 	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * The new PMD slot already holds a (empty) PTE table, which nothing in
+ * simmm leaves behind but a test can: move_huge_pmd() refuses ("the
+ * destination pmd shouldn't be established"), so the THP is split into
+ * its deposited table and its ptes move into that table; a PTE table
+ * (move_normal_pmd()) likewise: its ptes move.
+ */
+static void test_occupied_new_pmd_slot_splits(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_pgtable *pt = simmm_mm_pgtable(mm);
+	simmm_addr_t a = thp_region(mm, 2 * PMD), b = a + GIB, r = 0;
+	simmm_pfn_t head = map_thp(sim, mm, a, 61);
+
+	TU_ASSERT_OK(simmm_madvise(mm, a + PMD, PMD, SIMMM_MADV_NOHUGEPAGE));
+	mx_write(mm, a + PMD + 9 * PS, 62);
+	TU_ASSERT_OK(simmm_pgtable_alloc_level(pt, b, SIMMM_LVL_PTE, NULL));
+	TU_ASSERT_OK(simmm_pgtable_alloc_level(pt, b + 2 * PMD, SIMMM_LVL_PTE, NULL));
+	simmm_entry_t t1 = slot_at(mm, b, SIMMM_LVL_PMD), t2 = slot_at(mm, b + 2 * PMD, SIMMM_LVL_PMD);
+	simmm_entry_t old_tbl = slot_at(mm, a + PMD, SIMMM_LVL_PMD);
+
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mremap(mm, a, PMD, PMD, SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, b,
+				  &r));
+	TU_CHECK(sim);
+	assert_int_equal(slot_at(mm, b, SIMMM_LVL_PMD), t1);
+	assert_int_equal(mx_tr(mm, b).level, SIMMM_LVL_PTE);
+	assert_int_equal(mx_tr(mm, b + 7 * PS).pfn, head + 7);
+	assert_int_equal(deposits_total(mm), 0);
+	expect_thp(mm, b, 61);
+	TU_ASSERT_OK(simmm_mremap(mm, a + PMD, PMD, PMD, SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED,
+				  b + 2 * PMD, &r));
+	TU_CHECK(sim);
+	assert_int_equal(slot_at(mm, b + 2 * PMD, SIMMM_LVL_PMD), t2);
+	assert_int_not_equal(t2, old_tbl);
+	mx_expect(mm, b + 2 * PMD + 9 * PS, 62);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
 	tu_sim_free(&sim);
@@ -802,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_huge_zero_moves_whole),
 		cmocka_unit_test(test_unaligned_destination_splits),
 		cmocka_unit_test(test_moved_ptes_soft_dirty),
+		cmocka_unit_test(test_occupied_new_pmd_slot_splits),
 		cmocka_unit_test(test_notifier_brackets),
 		cmocka_unit_test(test_realign_to_pmd_boundary),
 		cmocka_unit_test(test_rmap_finds_moved_thp),
