@@ -222,6 +222,26 @@ def mm_seeds():
                                            read(0, P + 1), write(0, P + 3, 7), read(0, P + 5),
                                            fork(0), write(1, P + 6, 8), read(0, P + 6),
                                            verify(0, P, 8), mmput(1))
+    # mremap's move_page_tables() at PMD granularity, on mini-thp (the
+    # harness moves at most 48 pages: x86's 512-page PMDs never move whole):
+    # a THP shared with a child, and the huge zero PMD, moved whole onto
+    # mapped targets (their deposits following), a COW write splitting the
+    # moved THP, a PTE table moved whole (THP policy never), a DONTUNMAP
+    # move, an unaligned (split) move, and reclaim through the moved rmap.
+    s["mremap-thp-mini"] = scenario("mini", thp(2), mmap(0, 0, big(16), RW, M_FIXED),
+                                    write(0, 1, 0x11), write(0, 17, 0x12), read(0, 33),
+                                    fork(0), mremap(0, 0, 16, 16, 3, 48), read(0, 49),
+                                    write(0, 50, 0x13), mremap(0, 32, 16, 16, 3, 0),
+                                    read(0, 1), write(0, 2, 0x14),
+                                    mremap(0, 16, 16, 16, 3, 36), reclaim(200),
+                                    verify(0, 0, big(16)), mmput(1), verify(0, 0, big(16)))
+    s["mremap-tables-mini"] = scenario("mini", thp(0), mmap(0, 0, 32, RW, M_FIXED),
+                                       write(0, 3, 0x21), write(0, 20, 0x22),
+                                       mremap(0, 0, 32, 32, 3, 32), read(0, 35),
+                                       mremap(0, 32, 16, 16, 7, 0, same=True), read(0, 3),
+                                       thp(2), madvise(0, 48, 16, HUGEPAGE), write(0, 50, 0x23),
+                                       mremap(0, 48, 16, 16, 3, 16, inject=1),
+                                       mremap(0, 48, 16, 16, 3, 16), verify(0, 0, big(16)))
     return s
 
 # ---- fuzz_races ---------------------------------------------------------------

@@ -1564,16 +1564,21 @@ static void device_thp_mprotect_mremap_dontneed(void **state)
 	assert_int_equal(tu_verify(f->mm, a + 9 * f->ps, 1, f->ps, 90), 0);
 	assert_int_equal(tu_verify(f->mm, a + 10 * f->ps, NR - 10, f->ps, 22 + 10), 0);
 	TU_CHECK(f->sim);
-	/* mremap moves the entries (simmm splits the PMD first). */
+	/* mremap moves the device PMD whole (move_huge_pmd(): is_swap_pmd()),
+	 * as it was (no soft-dirty: not a migration entry), the entire
+	 * mapcount and reference with it. */
+	simmm_entry_t dev_e = tr(f->mm, b).entry;
+
 	TU_ASSERT_OK(simmm_mremap(f->mm, b, f->pmd, f->pmd,
 				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, to, &nb));
 	assert_int_equal(nb, to);
 	assert_int_equal(tr(f->mm, b).entry, 0);
-	for (uint64_t i = 0; i < NR; i += 41)
-		assert_true(dev_pte(f, nb, db, i) || dev_pmd(f->mm, nb, db));
+	assert_true(dev_pmd(f->mm, nb, db));
+	assert_int_equal(tr(f->mm, nb).entry, dev_e);
+	assert_int_equal(entire_mapcount(f->sim, db), 1);
 	TU_CHECK(f->sim);
-	/* Migrated back from the new address (a pte-mapped device THP is
-	 * split by the collect), then read. */
+	/* Migrated back from the new address (found there by the collect
+	 * and by rmap), then read. */
 	assert_int_equal(fx_migrate(f, &f->dev, f->mm, nb, NR, DEVP | CMPD), NR);
 	assert_int_equal(tu_verify(f->mm, nb, NR, f->ps, 23), 0);
 	assert_int_equal(f->dev.to_ram, 1);
@@ -1588,6 +1593,43 @@ static void device_thp_mprotect_mremap_dontneed(void **state)
 	TU_ASSERT_OK(simmm_madvise(f->mm, c, f->pmd, SIMMM_MADV_DONTNEED));
 	assert_int_equal(tdrv_nfree(&f->dev), DEV_PMDS * NR);
 	assert_int_equal(rss(f->mm), 2 * NR);
+	TU_CHECK(f->sim);
+	fx_free(f);
+}
+
+/*
+ * A system THP moved whole by mremap (move_huge_pmd()) migrates from its
+ * new address as one COMPOUND entry: the collect finds the PMD there, and
+ * rmap (through the moved VMA's vm_pgoff) turns it into the PMD migration
+ * entry and that into the device PMD there. A CPU write brings it home,
+ * still one PMD, at the new address.
+ */
+static void system_thp_mremap_then_migrate(void **state)
+{
+	struct fx *f = fx_new();
+	uint64_t a = fx_thp(f, 1, 44), to = fx_region(f, f->mm, 1, true);
+	simmm_pfn_t head = pmd_pfn(f->mm, a), d;
+	simmm_addr_t na;
+
+	(void)state;
+	TU_ASSERT_OK(simmm_mremap(f->mm, a, f->pmd, f->pmd,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, to, &na));
+	assert_int_equal(na, to);
+	assert_int_equal(pmd_pfn(f->mm, na), head);
+	assert_true(tr(f->mm, na).present);
+	assert_int_equal(entire_mapcount(f->sim, head), 1);
+	TU_CHECK(f->sim);
+	d = fx_to_device(f, na);
+	expect_frames(f->sim, d, NR, 44);
+	assert_int_equal(entire_mapcount(f->sim, d), 1);
+	assert_int_equal(tr(f->mm, a).entry, 0);
+	TU_CHECK(f->sim);
+	TU_ASSERT_OK(tu_fill(f->mm, na + 3 * f->ps, 1, f->ps, 99));
+	assert_int_equal(f->dev.to_ram_pmd, 1);
+	assert_true(tr(f->mm, na).present);
+	assert_int_equal(tr(f->mm, na).level, SIMMM_LVL_PMD);
+	assert_int_equal(tu_verify(f->mm, na + 4 * f->ps, NR - 4, f->ps, 44 + 4), 0);
+	assert_int_equal(tu_verify(f->mm, na + 3 * f->ps, 1, f->ps, 99), 0);
 	TU_CHECK(f->sim);
 	fx_free(f);
 }
@@ -2111,7 +2153,11 @@ static void device_thp_softdirty_collapse_mremap(void **state)
 	TU_ASSERT_OK(simmm_mremap(f->mm, c, f->pmd, f->pmd,
 				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, to, &nc));
 	assert_int_equal(nc, to);
+	/* The PMD migration entry moved whole, made swp soft-dirty
+	 * (move_soft_dirty_pmd()). */
+	assert_int_equal(tr(f->mm, nc + 5 * f->ps).level, SIMMM_LVL_PMD);
 	assert_true(simmm_is_migration_entry(tr(f->mm, nc + 5 * f->ps).entry));
+	assert_true(simmm_pte_swp_soft_dirty(tr(f->mm, nc).entry));
 	TU_CHECK(f->sim);
 	f->dev.huge = true;
 	tdrv_fill(&f->dev, f->src, f->dst, f->dev.pgmap.nr_pages);
@@ -2120,6 +2166,9 @@ static void device_thp_softdirty_collapse_mremap(void **state)
 	TU_ASSERT_OK(simmm_migrate_device_finalize(f->sim, f->src, f->dst,
 						   f->dev.pgmap.nr_pages));
 	assert_int_equal(tr(f->mm, nc + 5 * f->ps).pfn, s + 5);
+	/* remove_migration_pmd() found it there (rmap at the new address). */
+	assert_int_equal(tr(f->mm, nc).level, SIMMM_LVL_PMD);
+	assert_true(tr(f->mm, nc).present);
 	assert_int_equal(tr(f->mm, c).entry, 0);
 	TU_CHECK(f->sim);
 	assert_int_equal(tu_verify(f->mm, nc, NR, f->ps, 41), 0);
@@ -3109,6 +3158,7 @@ int main(void)
 		cmocka_unit_test(partial_munmap_device_thp),
 		cmocka_unit_test(partial_mprotect_device_thp),
 		cmocka_unit_test(device_thp_mprotect_mremap_dontneed),
+		cmocka_unit_test(system_thp_mremap_then_migrate),
 		cmocka_unit_test(device_thp_softdirty_collapse_mremap),
 		cmocka_unit_test(device_thp_pmd_and_pte_mapped),
 		cmocka_unit_test(pinned_thp_not_collected),

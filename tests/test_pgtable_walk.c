@@ -1162,6 +1162,119 @@ static void test_checker(void **state)
 	tu_sim_free(&sim);
 }
 
+/* ---- moving whole tables (mremap's move_normal_pmd / move_normal_pud) ---------------- */
+
+static simmm_entry_t special_pte(simmm_pfn_t pfn)
+{
+	return simmm_mk_entry(pfn, SIMMM_PAGE_SHARED | SIMMM_E_SPECIAL);
+}
+
+/*
+ * A PTE table moves to another PMD slot, then a PMD table (with a PTE
+ * table, a PMD leaf and a deposited table in it) to another PUD slot: the
+ * entries below keep their values, every moved table's index follows
+ * (the checker compares it with the address it covers), nothing is
+ * allocated or freed, deposits ride with their PMD table; one CLEAR and
+ * one SET are traced. Refusals change nothing.
+ */
+static void test_move_table(void **state)
+{
+	simmm_sim *sim = sim_for("x86_64-4level", 64 * MiB);
+	struct simmm_pgtable *pt = pt_new(sim);
+	const simmm_addr_t a = 1 * GiB + 2 * MiB, b = 3 * GiB + 6 * MiB, c = 5 * GiB;
+	simmm_entry_t leaf = simmm_entry_mkleaf(special_pte(512));
+	struct simmm_trace_event ev[2];
+	struct simmm_translation tr;
+	struct simmm_page *dep;
+	simmm_pfn_t tbl;
+	uint64_t nt;
+	(void)state;
+	TU_ASSERT_OK(simmm_pgtable_set(pt, a, SIMMM_LVL_PTE, special_pte(1)));
+	TU_ASSERT_OK(simmm_pgtable_set(pt, a + 5 * 4096, SIMMM_LVL_PTE, special_pte(7)));
+	TU_ASSERT_OK(simmm_pgtable_set(pt, a + 2 * MiB, SIMMM_LVL_PMD, leaf));
+	dep = simmm__pte_alloc_one(pt);
+	assert_non_null(dep);
+	simmm__pgtable_deposit(pt, a + 2 * MiB, dep);
+	TU_CHECK(sim);
+	/* No PMD table at @b yet: refused. */
+	nt = simmm_pgtable_nr_tables(pt);
+	assert_int_equal(simmm__pgtable_move_table(pt, a, b, SIMMM_LVL_PMD), -ENOENT);
+	TU_ASSERT_OK(simmm_pgtable_alloc_level(pt, b, SIMMM_LVL_PMD, NULL));
+	assert_int_equal(simmm_pgtable_nr_tables(pt), nt + 1);
+	nt++;
+	/* Bad requests. */
+	assert_int_equal(simmm__pgtable_move_table(pt, a + 4096, b, SIMMM_LVL_PMD), -EINVAL);
+	assert_int_equal(simmm__pgtable_move_table(pt, a, a, SIMMM_LVL_PMD), -EINVAL);
+	assert_int_equal(simmm__pgtable_move_table(pt, a, b, SIMMM_LVL_PTE), -EINVAL);
+	assert_int_equal(simmm__pgtable_move_table(pt, a + 2 * MiB, b, SIMMM_LVL_PMD), -ENOENT);
+	assert_int_equal(simmm__pgtable_move_table(pt, a + 8 * MiB, b, SIMMM_LVL_PMD), -ENOENT);
+	assert_int_equal(simmm__pgtable_move_table(pt, a, a + 2 * MiB, SIMMM_LVL_PMD), -EEXIST);
+	TU_CHECK(sim);
+	/* The PTE table moves. */
+	TU_ASSERT_OK(simmm__pgtable_move_table(pt, a, b, SIMMM_LVL_PMD));
+	assert_int_equal(simmm_trace_read(sim, ev, 2), 2); /* the newest two */
+	TU_CHECK(sim);
+	assert_int_equal(ev[0].type, SIMMM_EV_PT_CLEAR);
+	assert_int_equal(ev[0].addr, a);
+	assert_int_equal(ev[1].type, SIMMM_EV_PT_SET);
+	assert_int_equal(ev[1].addr, b);
+	assert_int_equal(ev[1].arg1, ev[0].arg1);
+	assert_int_equal(simmm_pgtable_nr_tables(pt), nt);
+	assert_int_equal(simmm_pgtable_translate(pt, a + 5 * 4096, &tr), -ENOENT);
+	TU_ASSERT_OK(simmm_pgtable_translate(pt, b + 5 * 4096, &tr));
+	assert_int_equal(tr.entry, special_pte(7));
+	TU_ASSERT_OK(simmm_pgtable_translate(pt, b, &tr));
+	assert_int_equal(tr.entry, special_pte(1));
+	/* Back under @a, then the whole PMD table to another PUD slot. */
+	TU_ASSERT_OK(simmm__pgtable_move_table(pt, b, a, SIMMM_LVL_PMD));
+	TU_CHECK(sim);
+	assert_int_equal(simmm__pgtable_move_table(pt, 1 * GiB, 3 * GiB, SIMMM_LVL_PUD), -EEXIST);
+	TU_ASSERT_OK(simmm__pgtable_move_table(pt, 1 * GiB, c, SIMMM_LVL_PUD));
+	TU_CHECK(sim);
+	assert_int_equal(simmm_pgtable_nr_tables(pt), nt);
+	assert_int_equal(simmm_pgtable_translate(pt, a, &tr), -ENOENT);
+	TU_ASSERT_OK(simmm_pgtable_translate(pt, c + 2 * MiB + 5 * 4096, &tr));
+	assert_int_equal(tr.entry, special_pte(7));
+	TU_ASSERT_OK(simmm_pgtable_translate(pt, c + 4 * MiB + 4096, &tr));
+	assert_int_equal(tr.entry, leaf);
+	assert_int_equal(tr.level, SIMMM_LVL_PMD);
+	assert_int_equal(simmm__pgtable_nr_deposited(pt, c, &tbl), 1);
+	assert_int_equal(simmm__pgtable_deposited_total(pt), 1);
+	/* The deposit moves on to another PMD table on its own. */
+	assert_int_equal(simmm__pgtable_move_deposit(pt, c, 7 * GiB), -ENOENT);
+	TU_ASSERT_OK(simmm__pgtable_move_deposit(pt, c, c + 2 * MiB)); /* same table */
+	assert_int_equal(simmm__pgtable_nr_deposited(pt, c, &tbl), 1);
+	TU_ASSERT_OK(simmm__pgtable_move_deposit(pt, c, b));
+	assert_int_equal(simmm__pgtable_nr_deposited(pt, c, &tbl), 0);
+	assert_int_equal(simmm__pgtable_nr_deposited(pt, b, &tbl), 1);
+	assert_int_equal(simmm__pgtable_move_deposit(pt, c, b), -ENOSPC);
+	TU_CHECK(sim);
+	simmm__pte_free(pt, simmm__pgtable_withdraw(pt, b));
+	pt_free(sim, &pt);
+	tu_sim_free(&sim);
+}
+
+/* Two levels (toy): the PMD is folded into the root, whose entries move. */
+static void test_move_table_folded(void **state)
+{
+	simmm_sim *sim = sim_for("toy-15bit", 0);
+	struct simmm_pgtable *pt = pt_new(sim);
+	uint64_t span = simmm_level_size(pt, SIMMM_LVL_PMD), ps = simmm_level_size(pt, SIMMM_LVL_PTE);
+	struct simmm_translation tr;
+	(void)state;
+	assert_int_equal(span, 32 * ps);
+	TU_ASSERT_OK(simmm_pgtable_set(pt, 3 * span + 4 * ps, SIMMM_LVL_PTE, special_pte(9)));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm__pgtable_move_table(pt, 3 * span, 10 * span, SIMMM_LVL_PMD));
+	TU_CHECK(sim);
+	assert_int_equal(simmm_pgtable_nr_tables(pt), 2);
+	TU_ASSERT_OK(simmm_pgtable_translate(pt, 10 * span + 4 * ps, &tr));
+	assert_int_equal(tr.entry, special_pte(9));
+	assert_int_equal(simmm_pgtable_translate(pt, 3 * span + 4 * ps, &tr), -ENOENT);
+	pt_free(sim, &pt);
+	tu_sim_free(&sim);
+}
+
 /* ---- seeded random operations against a shadow model --------------------------------- */
 
 static void test_random_ops(void **state)
@@ -1233,6 +1346,8 @@ int main(void)
 		cmocka_unit_test(test_enomem_atomic),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_checker),
+		cmocka_unit_test(test_move_table),
+		cmocka_unit_test(test_move_table_folded),
 		cmocka_unit_test(test_random_ops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

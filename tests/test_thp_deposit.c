@@ -5,7 +5,7 @@
  * allocates. The THP and huge zero faults allocate the table first
  * (VM_FAULT_OOM without it), fork gives the child its own (-ENOMEM, the
  * parent intact), collapse deposits the old PTE table, zap/munmap/exit
- * free it, mremap keeps the invariant, and the checkers catch a missing or
+ * free it, mremap moves it with its PMD, and the checkers catch a missing or
  * leaked deposit. Every step is checked with TU_CHECK.
  */
 #include "test_mm_ext_util.h"
@@ -319,11 +319,11 @@ static void test_zap_frees_deposit(void **state)
 }
 
 /*
- * mremap of THPs to a destination in another PMD table. simmm splits the
- * THPs of the moved range (upstream's move_huge_pmd() moves aligned PMDs
- * whole, their deposits with them): each split consumes its PMD's deposit
- * in the old PMD table, so nothing is left behind there or allocated for
- * the split, and the moved ptes need the destination's tables only.
+ * mremap of THPs to a destination in another PMD table: move_huge_pmd()
+ * moves each aligned PMD whole (a THP, the huge zero PMD), withdrawing its
+ * deposit from the old PMD table and depositing it in the new one, so
+ * nothing is left behind there (the emptied old PMD table goes with the
+ * old VMA's munmap) and nothing is allocated for a split.
  */
 static void test_mremap_across_pmd_tables(void **state)
 {
@@ -340,7 +340,11 @@ static void test_mremap_across_pmd_tables(void **state)
 				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, dst, &r));
 	assert_int_equal(r, dst);
 	TU_CHECK(sim);
-	assert_int_equal(deposits_total(mm), 0);
+	assert_int_equal(deposits(mm, a), 0);
+	assert_int_equal(deposits(mm, dst), 2);
+	assert_int_equal(deposits_total(mm), 2);
+	assert_int_equal(mx_tr(mm, dst).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_tr(mm, dst + PMD).level, SIMMM_LVL_PMD);
 	mx_expect(mm, dst, 1);
 	mx_expect_zero(mm, dst + PMD + 3 * PS);
 	/* A new THP fault at the old place deposits again. */

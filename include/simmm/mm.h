@@ -342,8 +342,12 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
 
 /**
  * simmm_mremap() - move or resize a mapping (MREMAP_MAYMOVE, MREMAP_FIXED,
- * MREMAP_DONTUNMAP). Page-table entries move with the VMA (move_ptes), so
- * present, swap, migration and device-private entries keep their pages.
+ * MREMAP_DONTUNMAP). Page-table entries move with the VMA
+ * (move_page_tables(): a huge PMD whole with its deposited table, a PTE or
+ * PMD table whole, when the extent is a whole, mutually aligned PMD or PUD
+ * and the new slot is free; otherwise a THP is split and its ptes move),
+ * so present, swap, migration and device-private entries keep their pages;
+ * one MMU_NOTIFY_UNMAP invalidation of the old range brackets the move.
  * @out: receives the new address.
  * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or
  * @new_len, DONTUNMAP without MAYMOVE or with a size change, FIXED without

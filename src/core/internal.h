@@ -241,6 +241,11 @@ uint64_t simmm__pgtable_nr_deposited(struct simmm_pgtable *pt, simmm_addr_t addr
 uint64_t simmm__pgtable_deposited_total(const struct simmm_pgtable *pt);
 int simmm__pgtable_split_deposited(struct simmm_pgtable *pt, simmm_addr_t addr);
 int simmm__pgtable_collapse_deposit(struct simmm_pgtable *pt, simmm_addr_t addr);
+/* move_huge_pmd()'s deposit move between PMD tables (deposit.c). */
+int simmm__pgtable_move_deposit(struct simmm_pgtable *pt, simmm_addr_t old, simmm_addr_t new);
+/* move_normal_pmd()/move_normal_pud(): move a whole table (move.c). */
+int simmm__pgtable_move_table(struct simmm_pgtable *pt, simmm_addr_t old, simmm_addr_t new,
+			      enum simmm_level lvl);
 
 /* ---- subsystem hooks (src/core/sim.c) ---------------------------------- */
 

@@ -512,6 +512,54 @@ int simmm__split_huge_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
 	return err;
 }
 
+/* ---- move_huge_pmd (mremap) ---------------------------------------------------------------- */
+
+/* move_soft_dirty_pmd(): a moved PMD is marked soft-dirty, so that a
+ * clear_refs user sees the range changed: a present one (a THP, the huge
+ * zero PMD, a PROT_NONE one) with pmd_mksoft_dirty(), a PMD migration entry
+ * with pmd_swp_mksoft_dirty(). Upstream tests is_pmd_migration_entry(), so
+ * a device THP's entry moves as it was. */
+static simmm_entry_t move_soft_dirty_pmd(simmm_entry_t e)
+{
+	if (simmm_is_migration_entry(e))
+		return simmm_pte_swp_mksoft_dirty(e);
+	if (simmm_pte_present(e))
+		return simmm_pte_mksoft_dirty(e);
+	return e;
+}
+
+/**
+ * simmm__move_huge_pmd() - move_huge_pmd(): move the PMD leaf, PMD
+ * migration entry or device THP entry (anything __pmd_trans_huge_lock()
+ * takes: is_swap_pmd() or pmd_trans_huge()) at @old_addr to @new_addr,
+ * whole. The entry keeps its folio reference and entire mapcount (or, a
+ * migration entry, holds none as before), rss is the same mm's; it is
+ * made soft-dirty (move_soft_dirty_pmd()). Its deposited table follows it
+ * when the new PMD slot is in another PMD table (pmd_move_must_withdraw()).
+ * @mm: the address space.
+ * @old_addr: PMD-aligned, inside the moved VMA.
+ * @new_addr: PMD-aligned; its PMD table exists (alloc_new_pmd()).
+ * Context: mmap lock held for write; no scheduling point, simmm's way of
+ * holding both PMD locks as upstream does.
+ * Return: true when moved; false when the new PMD slot is not none (the
+ * kernel's "free_pgtables() should have released it": a table is there) or
+ * the old entry is not a huge PMD: the caller splits and moves ptes.
+ */
+bool simmm__move_huge_pmd(struct simmm_mm *mm, simmm_addr_t old_addr, simmm_addr_t new_addr)
+{
+	simmm_entry_t *slot, e;
+
+	if (simmm_pgtable_lookup(mm->pgt, new_addr, SIMMM_LVL_PMD, &slot) || *slot)
+		return false;
+	e = splittable_pmd(mm, old_addr);
+	if (!e || NEVER(simmm_pgtable_clear(mm->pgt, old_addr, SIMMM_LVL_PMD, NULL)))
+		return false;
+	if (simmm__pmd_has_deposit(mm->sim, e))
+		NEVER(simmm__pgtable_move_deposit(mm->pgt, old_addr, new_addr));
+	NEVER(simmm_pgtable_set(mm->pgt, new_addr, SIMMM_LVL_PMD, move_soft_dirty_pmd(e)));
+	return true;
+}
+
 /* ---- split_folio ------------------------------------------------------------------------ */
 
 struct split_walk {

@@ -143,6 +143,11 @@ int simmm__lru_check(simmm_sim *sim);
  * memory. Called by fault.c with the mmap lock held for read. */
 unsigned simmm__do_huge_pmd_wp_page(struct simmm_mm *mm, struct simmm_vma *vma,
 				    simmm_addr_t addr, unsigned flags);
+/* move_huge_pmd(): mremap moves the huge PMD (THP, huge zero, PMD
+ * migration or device THP entry) at @old_addr whole to the none PMD slot
+ * of @new_addr (its PMD table allocated), its deposit following it to
+ * another PMD table; false when it could not (the caller splits). */
+bool simmm__move_huge_pmd(struct simmm_mm *mm, simmm_addr_t old_addr, simmm_addr_t new_addr);
 /* Is @pfn the huge zero folio (any of its pages)? */
 bool simmm__is_huge_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn);
 /* PMD order of the geometry, or 0 when PMD leaves are not possible. */

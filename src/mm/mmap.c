@@ -415,62 +415,282 @@ static int mremap_validate(struct simmm_mm *mm, struct mremap_req *r)
 	return 0;
 }
 
-/* Split THP leaves of the range so entries move as ptes, each into its
- * deposited table (upstream's move_huge_pmd() moves aligned PMDs whole,
- * withdrawing the deposit from the old PMD table and depositing it in the
- * new one; simmm splits: same data, same rmap, no deposit left behind). */
-static int split_huge_in(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
-			 simmm_addr_t e)
-{
-	for (simmm_addr_t a = s; a < e; a += mm->sim->page_size) {
-		struct simmm_translation t;
-		int err;
+/*
+ * move_page_tables(): the entries of [old_addr, old_end) move to new_addr
+ * one extent at a time, each extent ending at the next PUD (then PMD)
+ * boundary of the old or the new address (get_extent()):
+ *  - a whole, mutually aligned PUD extent whose PUD entry points to a PMD
+ *    table, with the new PUD slot none: the PMD table moves, with the
+ *    tables, entries and deposits below it (move_normal_pud(), upstream
+ *    with CONFIG_HAVE_MOVE_PUD and more than two levels);
+ *  - a huge PMD (a THP, the huge zero PMD, a PMD migration or device THP
+ *    entry): a whole, aligned PMD extent with the new PMD slot none moves
+ *    it whole (move_huge_pmd()); otherwise it is split (into its deposited
+ *    table) and its ptes move;
+ *  - a PMD entry pointing to a PTE table: a whole, aligned PMD extent with
+ *    the new PMD slot none moves the table (move_normal_pmd(), with
+ *    CONFIG_HAVE_MOVE_PMD); otherwise its ptes move (move_ptes()).
+ * simmm models an architecture with both (x86-64, arm64) on every
+ * geometry; a PUD folded into the PMD's table (two levels) has no PUD step.
+ * An unaligned start may first be aligned down (try_realign_addr(),
+ * pmc_realign()).
+ *
+ * Upstream allocates the new side's tables as it goes and, when one cannot
+ * be had, moves back what it moved; simmm makes the same decisions twice:
+ * first only to allocate those tables (pmc_prepare()), before anything
+ * changes, then to move (pmc_move()), which then allocates nothing. Each
+ * extent is decided again under the rmap locks, right before it moves:
+ * faults cannot change either range (they need the mmap lock, which
+ * mremap holds for write), and what rmap walkers may have done to the old
+ * one meanwhile (split a THP, restore a PMD migration entry) needs no
+ * table the first decision did not.
+ */
 
-		if (simmm_pgtable_translate(mm->pgt, a, &t) || t.level == SIMMM_LVL_PTE)
-			continue;
-		err = simmm__split_huge_pmd(mm, vma, a);
-		if (err)
-			return err;
-	}
-	return 0;
+/* pagetable_move_control: the range left to move and where it goes. */
+struct pmc {
+	struct simmm_mm *mm;
+	simmm_addr_t old_addr, old_end, new_addr;
+};
+
+/* What move_page_tables() does with the extent at old_addr. */
+enum pmc_step {
+	PMC_NOTHING,     /* nothing mapped there */
+	PMC_NORMAL_PUD,  /* move_normal_pud() */
+	PMC_HUGE_PMD,    /* move_huge_pmd() */
+	PMC_NORMAL_PMD,  /* move_normal_pmd() */
+	PMC_PTES,        /* split_huge_pmd() if huge, then move_ptes() */
+};
+
+/* get_extent(): up to the next @lvl boundary of the old and of the new
+ * address, and no further than old_end (a boundary that wraps to 0 at the
+ * top of the address space still gives the right distance). */
+static uint64_t pmc_extent(const struct pmc *p, enum simmm_level lvl)
+{
+	uint64_t size = simmm_level_size(p->mm->pgt, lvl);
+	uint64_t ext = ((p->old_addr + size) & ~(size - 1)) - p->old_addr;
+	uint64_t to_new = ((p->new_addr + size) & ~(size - 1)) - p->new_addr;
+
+	if (ext > p->old_end - p->old_addr)
+		ext = p->old_end - p->old_addr;
+	return ext < to_new ? ext : to_new;
 }
 
-/* Allocate the destination tables for every entry that will move. */
-static int prealloc_dest(struct simmm_mm *mm, simmm_addr_t s, simmm_addr_t len, simmm_addr_t d)
+/* The @lvl entry for @addr; 0 when it is none or a table above is missing
+ * (get_old_pud() / get_old_pmd()). */
+static simmm_entry_t pmc_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl)
 {
-	for (simmm_addr_t off = 0; off < len; off += mm->sim->page_size) {
-		struct simmm_translation t;
-		int err;
+	simmm_entry_t *slot;
 
-		if (simmm_pgtable_translate(mm->pgt, s + off, &t))
-			continue;
-		err = simmm_pgtable_alloc_level(mm->pgt, d + off, SIMMM_LVL_PTE, NULL);
-		if (err)
-			return err;
-	}
-	return 0;
+	return simmm_pgtable_lookup(mm->pgt, addr, lvl, &slot) ? 0 : *slot;
+}
+
+/* A PUD step apart from the PMD one: PGTABLE_LEVELS > 2 (a PUD folded
+ * into the PMD's real table would move the PMD entry itself). */
+static bool pmc_has_pud(struct simmm_mm *mm)
+{
+	return simmm_level_size(mm->pgt, SIMMM_LVL_PUD) != simmm_level_size(mm->pgt, SIMMM_LVL_PMD);
+}
+
+/* is_swap_pmd() || pmd_trans_huge(): a PMD entry that is not a table. */
+static bool pmc_huge(simmm_entry_t pmd)
+{
+	return pmd && !simmm_entry_is_table(pmd, SIMMM_LVL_PMD);
+}
+
+/* The decision for the extent at p->old_addr (*@ext gets its length) and
+ * the deepest new-side table it needs (*@need: the level whose table must
+ * exist, or SIMMM_NR_LEVELS for none), as the kernel's loop makes it:
+ * alloc_new_pud() once the old PUD is there, alloc_new_pmd() once the old
+ * PMD is, pte_alloc() when ptes move. */
+static enum pmc_step pmc_plan(struct pmc *p, uint64_t *ext, int *need)
+{
+	struct simmm_mm *mm = p->mm;
+	simmm_entry_t pud, pmd;
+	bool whole;
+
+	*need = SIMMM_NR_LEVELS;
+	*ext = pmc_extent(p, SIMMM_LVL_PUD);
+	pud = pmc_entry(mm, p->old_addr, SIMMM_LVL_PUD);
+	if (!pud)
+		return PMC_NOTHING;
+	*need = SIMMM_LVL_PUD;
+	if (pmc_has_pud(mm) && *ext == simmm_level_size(mm->pgt, SIMMM_LVL_PUD) &&
+	    simmm_entry_is_table(pud, SIMMM_LVL_PUD) &&
+	    !pmc_entry(mm, p->new_addr, SIMMM_LVL_PUD))
+		return PMC_NORMAL_PUD;
+	*ext = pmc_extent(p, SIMMM_LVL_PMD);
+	pmd = pmc_entry(mm, p->old_addr, SIMMM_LVL_PMD);
+	if (!pmd)
+		return PMC_NOTHING;
+	*need = SIMMM_LVL_PMD;
+	whole = *ext == simmm_level_size(mm->pgt, SIMMM_LVL_PMD) &&
+		!pmc_entry(mm, p->new_addr, SIMMM_LVL_PMD);
+	if (whole)
+		return pmc_huge(pmd) ? PMC_HUGE_PMD : PMC_NORMAL_PMD;
+	*need = SIMMM_LVL_PTE;
+	return PMC_PTES;
+}
+
+/* The new side's tables for @need (nothing for SIMMM_NR_LEVELS). */
+static int pmc_alloc(struct pmc *p, int need)
+{
+	if (need == SIMMM_NR_LEVELS)
+		return 0;
+	return simmm_pgtable_alloc_level(p->mm->pgt, p->new_addr, (enum simmm_level)need, NULL);
+}
+
+/* move_soft_dirty_pte(): a moved pte is made soft-dirty, so that a
+ * clear_refs user sees the range changed: a present one with
+ * pte_mksoft_dirty(), any other (swap, migration, device, marker) with
+ * pte_swp_mksoft_dirty(). A table moved whole keeps its ptes as they are. */
+static simmm_entry_t move_soft_dirty_pte(simmm_entry_t e)
+{
+	return simmm_pte_present(e) ? simmm_pte_mksoft_dirty(e) : simmm_pte_swp_mksoft_dirty(e);
 }
 
 /* move_ptes(): every entry keeps what it holds (page references and
  * mapcounts, swap counts, migration and device entries); only its address
- * changes. rmap stays valid because the VMA keeps vm_pgoff. */
-static void move_ptes(struct simmm_mm *mm, simmm_addr_t s, simmm_addr_t len, simmm_addr_t d)
+ * changes, and it is made soft-dirty. rmap stays valid because the VMA
+ * keeps vm_pgoff. */
+static void move_ptes(struct simmm_mm *mm, simmm_addr_t s, uint64_t len, simmm_addr_t d)
 {
-	for (simmm_addr_t off = 0; off < len; off += mm->sim->page_size) {
+	for (uint64_t off = 0; off < len; off += mm->sim->page_size) {
 		simmm_entry_t old = 0;
 
 		if (simmm_pgtable_clear(mm->pgt, s + off, SIMMM_LVL_PTE, &old) || !old)
 			continue;
-		NEVER(simmm_pgtable_set(mm->pgt, d + off, SIMMM_LVL_PTE, old));
+		NEVER(simmm_pgtable_set(mm->pgt, d + off, SIMMM_LVL_PTE, move_soft_dirty_pte(old)));
 	}
 }
 
+/* Allocate every new-side table the move will need, before anything
+ * changes. -ENOMEM leaves the ones already had (pmc_free_new() frees
+ * them). */
+static int pmc_prepare(struct pmc p)
+{
+	for (uint64_t ext; p.old_addr < p.old_end; p.old_addr += ext, p.new_addr += ext) {
+		int need, err;
+
+		pmc_plan(&p, &ext, &need);
+		err = pmc_alloc(&p, need);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Free the new side's tables that hold nothing (after a failed prepare):
+ * the range is unmapped, as the kernel's unmap of the new VMA leaves it. */
+static void pmc_free_new(struct pmc *p)
+{
+	simmm_addr_t end = p->new_addr + (p->old_end - p->old_addr);
+
+	NEVER(simmm_pgtable_teardown(p->mm->pgt, p->new_addr, end, NULL, NULL));
+}
+
+/* Carry out @step for the extent at p->old_addr: under the rmap locks,
+ * with no scheduling point since pmc_plan() decided it (simmm's way of
+ * holding the PMD locks, re-checked by the kernel under them). */
+static void pmc_act(struct pmc *p, enum pmc_step step, uint64_t ext)
+{
+	struct simmm_mm *mm = p->mm;
+
+	switch (step) {
+	case PMC_NOTHING:
+		return;
+	case PMC_NORMAL_PUD:
+	case PMC_NORMAL_PMD:
+		NEVER(simmm__pgtable_move_table(mm->pgt, p->old_addr, p->new_addr,
+						step == PMC_NORMAL_PUD ? SIMMM_LVL_PUD
+								       : SIMMM_LVL_PMD));
+		return;
+	case PMC_HUGE_PMD:
+		NEVER(!simmm__move_huge_pmd(mm, p->old_addr, p->new_addr));
+		return;
+	case PMC_PTES:
+		if (!NEVER(pmc_huge(pmc_entry(mm, p->old_addr, SIMMM_LVL_PMD))))
+			move_ptes(mm, p->old_addr, ext, p->new_addr);
+		return;
+	}
+}
+
+/* One extent of move_page_tables(); returns its length. */
+static uint64_t pmc_move_one(struct pmc *p, struct simmm_vma *vma)
+{
+	struct simmm_rmap_wlock l;
+	uint64_t ext;
+	int need;
+	enum pmc_step step = pmc_plan(p, &ext, &need);
+
+	if (step == PMC_NOTHING)
+		return ext;
+	/* A huge PMD that cannot move whole is split first (into its
+	 * deposited table: no allocation), its CLEAR nested in the UNMAP. */
+	if (step == PMC_PTES && pmc_huge(pmc_entry(p->mm, p->old_addr, SIMMM_LVL_PMD)))
+		NEVER(simmm__split_huge_pmd(p->mm, vma, p->old_addr));
+	/* take_rmap_locks(): the new VMA has the old one's vm_pgoff, so
+	 * copy_vma() asks for them (need_rmap_locks: new_vma->vm_pgoff <=
+	 * vma->vm_pgoff), and table moves always take them: a walker finds
+	 * the entries at the old or the new address, never at neither. The
+	 * split and the locks may have slept: decide again under them. */
+	simmm__rmap_lock_write(vma, &l);
+	step = pmc_plan(p, &ext, &need);
+	/* pmc_prepare() allocated this for the same decision. */
+	if (!NEVER(pmc_alloc(p, need)))
+		pmc_act(p, step, ext);
+	simmm__rmap_unlock_write(p->mm->sim, &l);
+	return ext;
+}
+
+/* The moving loop of move_page_tables(), inside the caller's bracket. */
+static void pmc_move(struct pmc *p, struct simmm_vma *vma)
+{
+	for (uint64_t ext; p->old_addr < p->old_end; p->old_addr += ext, p->new_addr += ext)
+		ext = pmc_move_one(p, vma);
+}
+
+/* can_align_down(): may the move start at @addr's PMD boundary? Only at
+ * the start of its VMA (@vm_start: the old VMA before the carve, the new
+ * one), with no VMA between the boundary and it. */
+static bool pmc_can_align_down(struct simmm_mm *mm, simmm_addr_t addr, simmm_addr_t vm_start,
+			       uint64_t mask)
+{
+	struct simmm_vma *v = simmm__find_vma(mm, addr & mask);
+
+	return vm_start == addr && !(v && v->vm_start < addr);
+}
+
+/* try_realign_addr() (6.7+): when the old and new addresses sit at the
+ * same offset in their PMDs, each at the start of its VMA with nothing
+ * mapped below it down to the PMD boundary, and the move reaches the old
+ * address's next boundary, start at the boundaries instead, so that the
+ * first PMD's table can move whole. old_end stays: the UNMAP range starts
+ * at the boundary. The new VMA, to end at @new_end, is not linked yet
+ * (upstream's copy_vma() linked it): it must not lie below the old
+ * address either. */
+static void pmc_realign(struct pmc *p, simmm_addr_t old_vm_start, simmm_addr_t new_end)
+{
+	uint64_t size = simmm_level_size(p->mm->pgt, SIMMM_LVL_PMD), mask = ~(size - 1);
+	uint64_t old_align = p->old_addr & (size - 1);
+
+	if (p->old_end - p->old_addr < size - old_align || !old_align ||
+	    old_align != (p->new_addr & (size - 1)) ||
+	    !pmc_can_align_down(p->mm, p->old_addr, old_vm_start, mask) ||
+	    !pmc_can_align_down(p->mm, p->new_addr, p->new_addr, mask) ||
+	    (p->new_addr < p->old_addr && new_end > (p->old_addr & mask)))
+		return;
+	p->old_addr &= mask;
+	p->new_addr &= mask;
+}
+
 /* Move [old_addr, +mlen) of the VMA to @dst. Everything that can fail is
- * done first (spare VMAs for the carve, destination tables, the new VMA);
- * then the old range is carved out and its entries move. */
+ * done first (spare VMAs for the carve, the new side's tables, the new
+ * VMA); then the old range is carved out and its entries move. */
 static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 {
 	uint64_t mlen = r->old_len < r->new_len ? r->old_len : r->new_len;
+	struct pmc p = {.mm = mm, .old_addr = r->old_addr, .old_end = r->old_addr + mlen,
+			.new_addr = dst};
 	struct simmm_vma *vma, *nv;
 	struct simmm_change c;
 	struct spares s;
@@ -478,12 +698,11 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 
 	if (err)
 		return err;
-	err = split_huge_in(mm, simmm__vma_lookup(mm, r->old_addr), r->old_addr,
-			    r->old_addr + mlen);
-	if (!err)
-		err = prealloc_dest(mm, r->old_addr, mlen, dst);
+	pmc_realign(&p, simmm__vma_lookup(mm, r->old_addr)->vm_start, dst + r->new_len);
+	err = pmc_prepare(p);
 	nv = err ? NULL : simmm__vma_alloc(mm);
 	if (!nv) {
+		pmc_free_new(&p);
 		spares_free(mm, &s);
 		return err ? err : -ENOMEM;
 	}
@@ -492,9 +711,13 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	*nv = *vma;
 	nv->vm_start = dst;
 	nv->vm_end = dst + r->new_len;
-	simmm__change_begin(&c, mm, r->old_addr, r->old_addr + mlen, SIMMM_MMU_NOTIFY_UNMAP, NULL);
-	move_ptes(mm, r->old_addr, mlen, dst);
+	/* copy_vma(): the new VMA is in the rmap trees before anything moves,
+	 * so that a walker sees every entry in one VMA or the other. */
 	simmm__vma_link(mm, nv);
+	/* move_page_tables(): one MMU_NOTIFY_UNMAP invalidation of the old
+	 * range brackets the whole move. */
+	simmm__change_begin(&c, mm, p.old_addr, p.old_end, SIMMM_MMU_NOTIFY_UNMAP, NULL);
+	pmc_move(&p, vma);
 	simmm__change_end(&c);
 	if (!(r->flags & SIMMM_MREMAP_DONTUNMAP))
 		NEVER(simmm__do_munmap(mm, r->old_addr, r->old_addr + r->old_len));

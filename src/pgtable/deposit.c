@@ -126,6 +126,36 @@ struct simmm_page *simmm__pgtable_withdraw(struct simmm_pgtable *pt, simmm_addr_
 }
 
 /**
+ * simmm__pgtable_move_deposit() - move_huge_pmd()'s deposit: when the PMD
+ * entries of @old and @new live in different PMD tables, withdraw a table
+ * from the first and deposit it with the second (pmd_move_must_withdraw():
+ * with split PMD locks every PMD table has its own lock and its own
+ * pmd_huge_pte list, so the deposit follows the entry to the other table;
+ * in the same table it stays where it is).
+ * @pt: the page table.
+ * @old: an address the moved PMD entry covered.
+ * @new: an address it covers now.
+ * Context: both PMD tables exist.
+ * Return: 0 (also when both share their PMD table: nothing to do);
+ * -ENOENT when either PMD table is missing; -ENOSPC when nothing is
+ * deposited with @old's table (the caller's bug). Nothing changes on error.
+ */
+int simmm__pgtable_move_deposit(struct simmm_pgtable *pt, simmm_addr_t old, simmm_addr_t new)
+{
+	struct simmm_page *from = pt_pmd_table(pt, old), *to = pt_pmd_table(pt, new), *tbl;
+
+	if (!from || !to)
+		return -ENOENT;
+	if (from == to)
+		return 0;
+	tbl = simmm__pgtable_withdraw(pt, old);
+	if (!tbl)
+		return -ENOSPC;
+	simmm__pgtable_deposit(pt, new, tbl);
+	return 0;
+}
+
+/**
  * simmm__pgtable_nr_deposited() - how many tables are deposited with the
  * PMD table holding the PMD entry of @addr (for checkers).
  * @pt: the page table.
