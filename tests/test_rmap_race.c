@@ -26,7 +26,9 @@
  *     first unshare).
  * 10. a CPU write to a device-exclusive page while a device keeps taking
  *     its folio lock gave up after 8 faults, each of which had slept on
- *     the lock and been woken: progress, not a livelock.
+ *     the lock and been woken: progress, not a livelock;
+ * 11. a CPU fault whose migration fails on the reference of a task that is
+ *     runnable but not picked is not stuck (fuzz_races finding 14).
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -103,6 +105,7 @@ struct race {
 	simmm_pfn_t pin;
 	uint64_t migrated[2]; /* per round (6.) */
 	bool inside[2];       /* ... and whether the gated task was stopped */
+	uint64_t held_faults; /* ->migrate_to_ram() calls while held (11.) */
 };
 
 static struct race *race_new(void)
@@ -420,12 +423,17 @@ static void task_evict_b(simmm_sim *sim, void *arg)
 /* A race over the device page: the page migrated to a fresh device with
  * no back-off, a replayed schedule that picks the second task for the
  * first @k choices and the CPU (the lowest id) for every later one, and
- * the CPU's read of the page spawned. The caller spawns the second task. */
-static struct race *race_device_page(unsigned k)
+ * the CPU's read of the page spawned. The caller spawns the second task.
+ * The schedule is long enough to outlast simmm_mm_access()'s 1 024
+ * faults: a fault that resolves nothing while the second task is runnable
+ * does not count as stuck, so only the total cap ends a livelock. */
+#define RACE_REPLAY_LEN (1U << 16)
+
+static struct race *race_device_page_len(unsigned k, size_t len)
 {
 	struct race *r = race_new();
 	uint64_t migrated = 0;
-	uint8_t *sched = calloc(4096, 1);
+	uint8_t *sched = calloc(len, 1);
 	int a;
 
 	assert_non_null(sched);
@@ -435,12 +443,17 @@ static struct race *race_device_page(unsigned k)
 	assert_int_equal(migrated, 1);
 	r->dev.no_backoff = true;
 	memset(sched, 1, k);
-	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, 4096));
+	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, len));
 	free(sched);
 	a = simmm_sched_spawn(r->sim, "cpu", task_read, r);
 	assert_true(a > 0);
 	r->g.task = (uint32_t)a;
 	return r;
+}
+
+static struct race *race_device_page(unsigned k)
+{
+	return race_device_page_len(k, RACE_REPLAY_LEN);
 }
 
 static void evict_scan_vs_cpu_fault(void **state)
@@ -642,6 +655,50 @@ static void exclusive_fault_vs_lock_holder(void **state)
 	race_free(r);
 }
 
+/* 11. A task holds a reference on the device page without its lock and
+ * sits runnable at a scheduling point, as migrate_vma_split_folio() does
+ * between its folio_get() and folio_lock() (might_sleep()): the CPU's read
+ * on a schedule that picks the CPU for its first HOLD_CHOICES choices
+ * fails its migration on that reference again and again, each fault
+ * changing nothing and waking nobody. The holder can run, so the faults
+ * are not stuck: once the replayed schedule runs out (round robin) the
+ * holder drops its reference and the next fault migrates the page. A rule
+ * that counted every fruitless fault (8 in a row) gave up with -EDEADLK
+ * while the holder was starved (fuzz_races finding 14). */
+#define HOLD_CHOICES 400
+#define HOLD_FAULTS 32
+
+static void task_hold_ref(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	simmm_pfn_t pfn = simmm_swp_offset_pfn(tu_pte(r->mm, r->a));
+	struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
+
+	simmm__folio_get(sim, p);
+	for (unsigned i = 0; i < 100000 && r->dev.to_ram < HOLD_FAULTS; i++)
+		simmm_sched_yield(sim);
+	r->held_faults = r->dev.to_ram;
+	simmm__folio_put(sim, p);
+}
+
+static void fruitless_faults_while_holder_runnable(void **state)
+{
+	struct race *r = race_device_page_len(1, 1 + HOLD_CHOICES);
+	(void)state;
+
+	assert_true(simmm_sched_spawn(r->sim, "holder", task_hold_ref, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	/* Every call before the last failed: well past 8 in a row. (The
+	 * holder may drop its reference while the last call is under way.) */
+	assert_true(r->held_faults >= HOLD_FAULTS);
+	assert_int_equal(r->dev.to_ram_done, 1);
+	assert_in_range(r->dev.to_ram, r->held_faults, r->held_faults + 1);
+	assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+	assert_int_equal(r->dev.nfree, 8);
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -658,6 +715,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(collect_vs_cpu_fault),
 		cmocka_unit_test(unshare_copy_vs_reclaim),
 		cmocka_unit_test(exclusive_fault_vs_lock_holder),
+		cmocka_unit_test(fruitless_faults_while_holder_runnable),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

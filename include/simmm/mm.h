@@ -389,7 +389,9 @@ SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
  * declining a device fault-back); -ENOMEM (OOM); -EDEADLK: the page is
  * under migration and no simulated task exists that could finish it, or
  * 8 faults in a row left the entry unchanged without sleeping until
- * another task woke them (1024 faults in all: a livelock); -EINVAL for NULL/dead @mm, a bad @access,
+ * another task woke them, with no other task able to run (runnable or
+ * asleep on a timer) after each, or 1024 faults in all (a livelock on
+ * the schedule); -EINVAL for NULL/dead @mm, a bad @access,
  * NULL @buf for a write, or a range that overflows. Pages before the
  * failing one were accessed.
  */

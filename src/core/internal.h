@@ -99,6 +99,12 @@ int simmm__bit_wait_unlocked_drop(simmm_sim *sim, uint32_t *word, uint32_t mask,
 /* How many of the current task's blocking waits another task has ended (a
  * wake, not a timeout); 0 outside a task. Progress made elsewhere. */
 uint64_t simmm__sched_nr_woken(simmm_sim *sim);
+/* Whether a task other than the current one can still run without anyone
+ * waking it: runnable, or asleep on a timer. false outside a task. A task
+ * retrying something another task must finish is not stuck while this
+ * holds: the other task will run (on real hardware, at once on another
+ * CPU; here, when the schedule picks it). */
+bool simmm__sched_others_can_run(simmm_sim *sim);
 
 
 struct simmm_hook {

@@ -315,6 +315,22 @@ uint64_t simmm__sched_nr_woken(simmm_sim *sim)
 	return sim->sched && sim->cur_task ? sim->sched->cur->nr_woken : 0;
 }
 
+bool simmm__sched_others_can_run(simmm_sim *sim)
+{
+	struct simmm_sched *s = sim->sched;
+
+	if (!s || !sim->cur_task)
+		return false;
+	for (uint32_t id = s->base; id < s->next_id; id++) {
+		const struct simmm_task *t = s->tasks[id - s->base];
+
+		if (t && t != s->cur &&
+		    (t->state == SIMMM_TASK_RUNNABLE || t->state == SIMMM_TASK_SLEEPING))
+			return true;
+	}
+	return false;
+}
+
 uint32_t simmm_sched_nr_tasks(const simmm_sim *sim)
 {
 	if (!simmm__sim_ok(sim) || !sim->sched)

@@ -18,7 +18,13 @@
  * long as that goes on (a device migrating the page back and forth under a
  * CPU fault; devices taking the folio lock in turn, make_device_exclusive()
  * after make_device_exclusive(), while the CPU waits for it in
- * remove_device_exclusive_entry()), and so do we, up to the cap. */
+ * remove_device_exclusive_entry()), and so do we, up to the cap. A fault
+ * that resolves nothing while another task can still run is not stuck
+ * either: what it waits for may be that task's to finish (a reference it
+ * holds makes every migrate_to_ram() of the page fail its refcount check
+ * until it drops it), and on real hardware that task runs on another CPU
+ * meanwhile; here it runs when the schedule picks it, which the total cap
+ * bounds (a replay schedule is finite, then round robin). */
 #define ACCESS_MAX_STUCK 8
 #define ACCESS_MAX_FAULTS 1024
 
@@ -144,9 +150,10 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 		err = user_fault(mm, addr, acc);
 		if (err && err != -EAGAIN)
 			return err;
-		stuck = entry_at(mm, addr) == before && simmm__sched_nr_woken(mm->sim) == woken
-				? stuck + 1
-				: 0;
+		if (entry_at(mm, addr) != before || simmm__sched_nr_woken(mm->sim) != woken)
+			stuck = 0;
+		else if (!simmm__sched_others_can_run(mm->sim))
+			stuck++;
 	}
 }
 
