@@ -515,6 +515,10 @@ SIMMM_API uint64_t simmm_file_size(const struct simmm_file *file);
  * file ones to their backing store, free them.
  * @nr_pages: target.
  * @reclaimed: receives the pages freed (may be NULL).
+ *
+ * Context: any task or none; may sleep. Concurrent calls reclaim
+ * independently (each isolates the folio it works on); called by a task
+ * that is already reclaiming (from a notifier callback), it frees nothing.
  * Return: 0; -EINVAL; -ENOSPC when swap is full and nothing else could go.
  */
 SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed);

@@ -105,6 +105,12 @@ uint64_t simmm__sched_nr_woken(simmm_sim *sim);
  * holds: the other task will run (on real hardware, at once on another
  * CPU; here, when the schedule picks it). */
 bool simmm__sched_others_can_run(simmm_sim *sim);
+/* The flags word of the current context: the running task's, or outside
+ * tasks the main context's (kept in struct simmm_sim, so that it needs no
+ * scheduler). The kernel's current->flags, for bits the upper layers own
+ * (src/mm's PF_MEMALLOC); core only stores it: 0 when a task is spawned,
+ * gone when it ends. Never NULL for a valid @sim. */
+uint32_t *simmm__task_flags(simmm_sim *sim);
 
 
 struct simmm_hook {
@@ -181,6 +187,7 @@ struct simmm_sim {
 	struct simmm_sched *sched;
 	simmm_fini_fn sched_fini;       /* runs after all other finalisers */
 	uint32_t cur_task;              /* id of the running task, 0 = none */
+	uint32_t main_task_flags;       /* simmm__task_flags() outside tasks */
 
 	/* Subsystem hooks, run in registration order (checkers) and in
 	 * reverse order (finalisers) so upper layers go first at destroy. */

@@ -315,6 +315,24 @@ uint64_t simmm__sched_nr_woken(simmm_sim *sim)
 	return sim->sched && sim->cur_task ? sim->sched->cur->nr_woken : 0;
 }
 
+/**
+ * simmm__task_flags() - the current context's flags word (see internal.h).
+ * @sim: the instance.
+ *
+ * Why: reclaim marks the task that reclaims (the kernel's PF_MEMALLOC in
+ * current->flags), not the machine: another task's allocation must still
+ * reclaim while this one sleeps inside reclaim. Core gives every context
+ * a word and leaves the bits to their owners (lower layers never call up).
+ * Return: the word; the main context's outside tasks, also before the
+ * scheduler exists.
+ */
+uint32_t *simmm__task_flags(simmm_sim *sim)
+{
+	if (sim->cur_task && sim->sched)
+		return &sim->sched->cur->flags;
+	return &sim->main_task_flags;
+}
+
 bool simmm__sched_others_can_run(simmm_sim *sim)
 {
 	struct simmm_sched *s = sim->sched;

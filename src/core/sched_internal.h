@@ -74,6 +74,7 @@ struct simmm_task {
 	unsigned nonblock;            /* non-blockable sections entered */
 	uint64_t prio;                /* PCT priority, higher runs first */
 	uint64_t nr_woken;            /* blocking waits another task ended */
+	uint32_t flags;               /* the upper layers' bits (simmm__task_flags()) */
 };
 
 /* Lockdep state: classes, the dependency graph, the key -> class map. */

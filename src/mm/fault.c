@@ -419,8 +419,11 @@ static unsigned swap_in(struct fault *f)
 		if (exclusive)
 			page->flags |= PG_anon_exclusive;
 	}
-	if (!(folio->flags & PG_lru))
-		simmm__lru_add(sim, folio);
+	/* No LRU add: a folio read in joined the LRU with the swap cache; a
+	 * swap-cache hit is on the LRU, or off it with the reclaimer or the
+	 * migration that isolated it, which puts it back (do_swap_page() adds
+	 * no cached folio: putting an isolated one on the LRU would hand it
+	 * to a second isolator). */
 	simmm__swap_free(sim, simmm_pte_to_swp_entry(f->orig));
 	mm->stats.swap_ents--;
 	simmm__rss_add(mm, f->vma, folio, 1);

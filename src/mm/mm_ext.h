@@ -16,9 +16,12 @@
  *    swap-cache folio is PG_swapcache with page->private == its entry and
  *    holds one reference for the cache; free slots hold nothing; the
  *    used-slot counter matches.
- *  - LRU: every in-use folio head with PG_lru appears in the queue; queue
- *    entries without PG_lru are stale (lazy deletion) and are dropped when
- *    met; the queue never exceeds 2 * live + 64 after compaction.
+ *  - LRU: every in-use folio head with PG_lru appears in the queue, and
+ *    their number is nr_live; queue entries without PG_lru are stale (lazy
+ *    deletion) and are dropped when met; the queue never exceeds
+ *    2 * live + 64 after compaction. A folio off the LRU that reclaim
+ *    isolated (shrink or folio_isolate_lru()) is counted in nr_isolated
+ *    and belongs to its isolator alone: only it sets PG_lru again.
  */
 #ifndef SIMMM_MM_MM_EXT_H
 #define SIMMM_MM_MM_EXT_H
@@ -101,13 +104,27 @@ struct simmm_hugetlb_pool;
 typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t addr,
 				     struct simmm_page *page);
 
+/* The kernel's PF_MEMALLOC, in the current context's flags word
+ * (simmm__task_flags()): this task is reclaiming, and its allocations do
+ * not reclaim again (memalloc_noreclaim_save()). Per task, not per
+ * machine: another task's allocation reclaims meanwhile. */
+#define SIMMM_PF_MEMALLOC (1u << 0)
+
 /**
  * struct simmm_lru - the LRU (one list; a deterministic FIFO of folio head
  * pfns with lazy deletion: struct page has no room for list links) and the
  * rest of the memory-pressure state.
  * @q: ring of pfns, @cap a power of two; live entries are [head, tail).
  * @nr_live: folios with PG_lru (the queue may hold stale extras).
+ * @nr_isolated: folios reclaim holds off the LRU (a shrink's, and those of
+ *   simmm__folio_isolate_lru() until reclaimed or put back): the kernel's
+ *   NR_ISOLATED_ANON + NR_ISOLATED_FILE, in folios.
+ * @isolation_ends: how many of those isolations ended (put back, freed or
+ *   dropped); throttled reclaimers wait for it to move.
+ * @nr_throttled: tasks waiting in reclaim_throttle() (wake only then).
+ * @throttle_wq: where they wait (pgdat->reclaim_wait[VMSCAN_THROTTLE_ISOLATED]).
  * @reclaimed, @scanned: totals since boot (pgsteal / pgscan).
+ * @throttled: reclaim_throttle() waits since boot.
  * @hugetlb: the hugetlb pools (hugetlb.c).
  * @longterm_fn: see simmm_gup_longterm_fn.
  */
@@ -115,8 +132,10 @@ struct simmm_lru {
 	simmm_pfn_t *q;
 	uint64_t cap, head, tail;
 	uint64_t nr_live;
-	uint64_t reclaimed, scanned;
-	bool in_reclaim;            /* no recursion from allocations in reclaim */
+	uint64_t nr_isolated, isolation_ends;
+	unsigned nr_throttled;
+	struct simmm_waitqueue throttle_wq;
+	uint64_t reclaimed, scanned, throttled;
 	struct simmm_hugetlb_pool *hugetlb;
 	simmm_gup_longterm_fn longterm_fn;
 };

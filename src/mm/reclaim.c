@@ -49,15 +49,38 @@
  * simmm__alloc_user_folio() with auto reclaim on); simmm__reclaim_folios()
  * is reclaim_pages() for folios a caller isolated (MADV_PAGEOUT, through
  * src/mm/madvise.c): the same per-folio paths with references ignored and
- * dirty file folios kept, and a large folio's tails going back to the LRU
- * (MADV_PAGEOUT splits large folios before it isolates them). Both count
- * in the scanned/reclaimed totals. Reclaim never recurses.
+ * dirty file folios kept. Both count in the scanned/reclaimed totals.
+ *
+ * Concurrency, as in the kernel, where reclaimers are independent:
+ *  - isolation: a shrink takes each folio off the LRU before working on it
+ *    (isolate_lru_folios(): PG_lru cleared, a reference taken, under the
+ *    lru_lock, so no scheduling point), one folio at a time where the
+ *    kernel isolates a batch of SWAP_CLUSTER_MAX; what it keeps it puts
+ *    back at the tail (move_folios_to_lru()). A folio belongs to one
+ *    isolator: another shrink, MADV_PAGEOUT's folio_isolate_lru() and
+ *    migration's all fail on it meanwhile, and nobody else sets PG_lru on
+ *    it again. A large folio is split by its isolator, whose tails then go
+ *    to the LRU (upstream: onto the reclaimer's private list);
+ *  - no recursion, per task: both entries mark the current task as
+ *    reclaiming (PF_MEMALLOC in its flags word, memalloc_noreclaim_save()
+ *    and _restore()), and an allocation made meanwhile by that task (a
+ *    notifier callback's fault, say) fails rather than reclaim again; the
+ *    allocations of other tasks reclaim as usual while it sleeps inside;
+ *  - throttling: a direct reclaimer that freed nothing while others hold
+ *    folios isolated waits for one of those isolations to end, or 20 ms of
+ *    virtual time (reclaim_throttle(VMSCAN_THROTTLE_ISOLATED), HZ/50), and
+ *    tries again, at most MAX_RECLAIM_RETRIES (16) times per allocation
+ *    (__alloc_pages_slowpath()'s no-progress retries): it ends, with a
+ *    page or -ENOMEM, whatever the others do. Only tasks wait: outside
+ *    them nothing else could end an isolation.
  */
 #include <string.h>
 
 #include "mm/mm_ext.h"
 
 #define SWAP_CLUSTER_MAX 32 /* the kernel's direct-reclaim batch */
+#define MAX_RECLAIM_RETRIES 16 /* the page allocator's no-progress retries */
+#define THROTTLE_ISOLATED_MS 20 /* reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): HZ/50 */
 
 static struct simmm_lru *lru_of(simmm_sim *sim)
 {
@@ -68,6 +91,42 @@ static struct simmm_lru *lru_of(simmm_sim *sim)
 	if (!g->lru && simmm__swap_init(sim))
 		return NULL;
 	return g->lru;
+}
+
+/* The LRU if it exists (without creating it). */
+static struct simmm_lru *lru_peek(simmm_sim *sim)
+{
+	struct simmm_mm_global *g = simmm__mm_global(sim);
+
+	return g ? g->lru : NULL;
+}
+
+/* ---- PF_MEMALLOC ------------------------------------------------------------ */
+
+/* Is the current task reclaiming (current->flags & PF_MEMALLOC)? */
+static bool current_is_reclaiming(simmm_sim *sim)
+{
+	return (*simmm__task_flags(sim) & SIMMM_PF_MEMALLOC) != 0;
+}
+
+/* memalloc_noreclaim_save(): mark the current task as reclaiming; returns
+ * the previous state for memalloc_noreclaim_restore(), so that nested
+ * entries (a reclaim_pages() from a notifier callback of a shrink) leave
+ * it set for the outer one. */
+static uint32_t memalloc_noreclaim_save(simmm_sim *sim)
+{
+	uint32_t *flags = simmm__task_flags(sim);
+	uint32_t old = *flags & SIMMM_PF_MEMALLOC;
+
+	*flags |= SIMMM_PF_MEMALLOC;
+	return old;
+}
+
+static void memalloc_noreclaim_restore(simmm_sim *sim, uint32_t old)
+{
+	uint32_t *flags = simmm__task_flags(sim); /* the same task: it did not change */
+
+	*flags = (*flags & ~SIMMM_PF_MEMALLOC) | old;
 }
 
 /* ---- the queue ------------------------------------------------------------- */
@@ -83,7 +142,10 @@ static bool lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn, struct simmm_page **
 }
 
 /* Drop stale and duplicate entries (PG_reclaim marks "already kept"; no
- * other code uses it on LRU folios). */
+ * other code uses it on LRU folios) and recount nr_live: every folio with
+ * PG_lru has an entry, so the survivors are exactly those folios (a folio
+ * freed by a bare folio_put(), without simmm__lru_del(), left nr_live one
+ * too high until now). */
 static void lru_compact(simmm_sim *sim, struct simmm_lru *l)
 {
 	uint64_t k = 0;
@@ -102,10 +164,11 @@ static void lru_compact(simmm_sim *sim, struct simmm_lru *l)
 	l->nr_live = k;
 }
 
+/* Queue @pfn at the tail. Compaction runs first, before the caller marks
+ * the folio PG_lru: its recount must not see a PG_lru folio whose entry is
+ * not queued yet (that lost one from nr_live). */
 static void lru_push(simmm_sim *sim, struct simmm_lru *l, simmm_pfn_t pfn)
 {
-	if (l->tail - l->head > 2 * l->nr_live + 64)
-		lru_compact(sim, l);
 	if (l->tail == l->cap && l->head > l->cap / 2) {
 		memmove(l->q, l->q + l->head, (l->tail - l->head) * sizeof(*l->q));
 		l->tail -= l->head;
@@ -132,6 +195,8 @@ void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
 	folio = simmm__compound_head(sim, folio);
 	if (!l || (folio->flags & (PG_lru | PG_reserved | PG_table)))
 		return;
+	if (l->tail - l->head > 2 * l->nr_live + 64)
+		lru_compact(sim, l);
 	folio->flags |= PG_lru;
 	l->nr_live++;
 	lru_push(sim, l, folio->pfn);
@@ -143,7 +208,7 @@ void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
  */
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio)
 {
-	struct simmm_lru *l = simmm__mm_global(sim) ? simmm__mm_global(sim)->lru : NULL;
+	struct simmm_lru *l = lru_peek(sim);
 
 	folio = simmm__compound_head(sim, folio);
 	if (!(folio->flags & PG_lru))
@@ -155,8 +220,7 @@ void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio)
 
 void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
 {
-	struct simmm_mm_global *g = simmm__mm_global(sim);
-	struct simmm_lru *l = g ? g->lru : NULL;
+	struct simmm_lru *l = lru_peek(sim);
 
 	if (nr_lru)
 		*nr_lru = l ? l->nr_live : 0;
@@ -306,13 +370,13 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
 	return r;
 }
 
-/* Put the tails of a just split, isolated (off-LRU) folio on the LRU, as
- * the split of an LRU folio does (lru_add_split_folio()). Called with no
- * scheduling point since the split: a tail it freed (unmapped) is still
- * free. */
+/* Put the tails of a just split, isolated (off-LRU) folio on the LRU,
+ * last first (the order the split of an LRU folio queues them in). Called
+ * with no scheduling point since the split: a tail it freed (unmapped) is
+ * still free. */
 static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t nr)
 {
-	for (uint64_t i = 1; i < nr; i++) {
+	for (uint64_t i = nr; i-- > 1;) {
 		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
 
 		if (p->refcount > 0)
@@ -320,10 +384,14 @@ static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t
 	}
 }
 
-/* One folio, isolated (we hold a reference). */
+/* One folio, isolated by the caller (off the LRU, with a reference). */
 static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 				      const struct scan_ctl *sc)
 {
+	/* Isolation is exclusive: nobody puts a folio on the LRU that
+	 * another holds isolated (shrink_folio_list()'s VM_BUG_ON_FOLIO()). */
+	if (NEVER(folio->flags & PG_lru))
+		return SCAN_KEEP;
 	if (folio->flags & (PG_unevictable | PG_mlocked | PG_reserved | PG_zero) ||
 	    simmm__is_zone_device_page(folio))
 		return SCAN_DROP;
@@ -342,16 +410,16 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 		 * beyond its mappings, ours and the swap cache, as upstream's
 		 * can_split_folio() check keeps it (activate_locked). */
 		uint64_t nr = 1ULL << folio->order;
-		bool isolated = !(folio->flags & PG_lru);
 
 		if (!(folio->flags & PG_anon) || simmm__split_folio(sim, folio))
 			return SCAN_KEEP;
-		/* The tails of an LRU folio joined the LRU on their own; those
-		 * of an isolated one (simmm__reclaim_folios()) go there now, for
-		 * a later shrink (upstream puts them on the list being
-		 * reclaimed). Go on with the head. */
-		if (isolated)
-			split_tails_to_lru(sim, folio, nr);
+		/* Both callers isolated the folio, so the split left its tails
+		 * off the LRU (it requeues only an LRU folio's): they go there
+		 * now, for a later pass (upstream puts them on the list being
+		 * reclaimed). Nobody else can split it meanwhile: our isolation
+		 * reference fails their can_split_folio(). Go on with the head,
+		 * still isolated. */
+		split_tails_to_lru(sim, folio, nr);
 	}
 	if (simmm__folio_trylock(sim, folio) == false)
 		return SCAN_KEEP;
@@ -361,54 +429,91 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	return r;
 }
 
-static bool lru_pop(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **out)
+/* isolate_lru_folios() for one folio: the next live entry's folio leaves
+ * the LRU (PG_lru cleared) with the isolation reference, so that no other
+ * isolator (another shrink, folio_isolate_lru(), migration) takes it until
+ * it is put back. Under the kernel's lru_lock: no scheduling point. */
+static bool lru_isolate_next(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **out)
 {
 	while (l->head < l->tail) {
 		simmm_pfn_t pfn = l->q[l->head++];
-		if (lru_entry_live(sim, pfn, out))
+
+		if (lru_entry_live(sim, pfn, out)) {
+			simmm__folio_get(sim, *out); /* pairs with the put after the reclaim */
+			simmm__lru_del(sim, *out);
+			l->nr_isolated++;
 			return true;
+		}
 	}
 	return false;
 }
 
-/* Scans at most twice the queue (every folio gets its second chance once)
- * and stops at @nr pages freed. */
+/* An isolation of reclaim's ended (the folio was put back, freed or left
+ * off the LRU, and its reference dropped): throttled reclaimers may find
+ * a page, or a folio to reclaim, now (the kernel wakes them as the
+ * isolated count falls, wake_throttle_isolated()). The wake-up is a
+ * scheduling point, taken only when someone waits. */
+static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l)
+{
+	if (ALWAYS(l->nr_isolated))
+		l->nr_isolated--;
+	l->isolation_ends++;
+	if (l->nr_throttled)
+		simmm_wake_up_all(sim, &l->throttle_wq);
+}
+
+/**
+ * simmm__shrink_lru() - shrink_inactive_list() + shrink_folio_list() over
+ * the LRU: isolate the folio at the head, reclaim it or put it back at the
+ * tail, until @nr pages are freed or twice the queue was scanned (every
+ * folio gets its second chance once).
+ * @sim: the instance.
+ * @nr: pages to free.
+ * @no_swap: set when an anonymous folio was kept for lack of a swap slot
+ *   (may be NULL).
+ *
+ * Context: may sleep (rmap walks, folio locks, notifier callbacks), with
+ * the current task marked as reclaiming (PF_MEMALLOC): its own
+ * allocations meanwhile do not reclaim; other tasks' do, and they find
+ * the folio this one works on isolated. Not throttled here (see
+ * simmm__alloc_user_folio()).
+ * Return: the pages freed; 0 at once when the current task is already
+ * reclaiming (no recursion) or the LRU could not be created.
+ */
 uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 {
 	static const struct scan_ctl sc = {.file_write = true};
 	struct simmm_lru *l = lru_of(sim);
 	uint64_t freed = 0, budget;
 	struct simmm_page *folio;
+	uint32_t noreclaim;
 
 	if (no_swap)
 		*no_swap = false;
-	if (!l || l->in_reclaim)
+	if (!l || current_is_reclaiming(sim))
 		return 0;
-	l->in_reclaim = true;
+	noreclaim = memalloc_noreclaim_save(sim);
 	budget = 2 * (l->tail - l->head);
-	while (freed < nr && budget-- && lru_pop(sim, l, &folio)) {
+	while (freed < nr && budget-- && lru_isolate_next(sim, l, &folio)) {
 		uint64_t pages = 1ULL << folio->order;
 		enum scan_result r;
 
 		l->scanned++;
-		simmm__folio_get(sim, folio); /* isolate: pairs with the put below */
 		r = reclaim_folio(sim, folio, &sc);
 		if (pages > 1 && !folio->order)
 			budget += 2 * (pages - 1); /* split: the tails were queued */
-		if (r == SCAN_KEEP)
-			lru_push(sim, l, folio->pfn);
-		else if (r == SCAN_NOSWAP && no_swap)
+		if (r == SCAN_NOSWAP && no_swap)
 			*no_swap = true;
-		if (r == SCAN_NOSWAP)
-			lru_push(sim, l, folio->pfn);
-		if (r == SCAN_RECLAIMED || r == SCAN_DROP)
-			simmm__lru_del(sim, folio);
-		if (r == SCAN_RECLAIMED)
+		if (r == SCAN_KEEP || r == SCAN_NOSWAP)
+			simmm__lru_add(sim, folio); /* putback: move_folios_to_lru() */
+		else if (r == SCAN_RECLAIMED)
 			freed += 1ULL << folio->order;
-		simmm__put_user_folio(sim, folio);
+		/* SCAN_DROP: it stays off the LRU (no unevictable list here). */
+		simmm__put_user_folio(sim, folio); /* the isolation reference */
+		lru_isolation_end(sim, l);
 	}
 	l->reclaimed += freed;
-	l->in_reclaim = false;
+	memalloc_noreclaim_restore(sim, noreclaim);
 	return freed;
 }
 
@@ -423,23 +528,32 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
  */
 bool simmm__folio_isolate_lru(simmm_sim *sim, struct simmm_page *folio)
 {
+	struct simmm_lru *l = lru_peek(sim);
+
 	folio = simmm__compound_head(sim, folio);
-	if (!(folio->flags & PG_lru))
+	if (!l || !(folio->flags & PG_lru))
 		return false;
 	simmm__folio_get(sim, folio); /* pairs with simmm__folio_putback_lru() or the reclaim */
 	simmm__lru_del(sim, folio);
+	l->nr_isolated++;
 	return true;
 }
 
 /**
- * simmm__folio_putback_lru() - folio_putback_lru(): an isolated folio goes
- * back to the LRU tail and the isolation reference is dropped.
+ * simmm__folio_putback_lru() - folio_putback_lru(): a folio isolated by
+ * simmm__folio_isolate_lru() goes back to the LRU tail and the isolation
+ * reference is dropped.
+ * Context: a scheduling point only when a throttled reclaimer waits.
  */
 void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio)
 {
+	struct simmm_lru *l = lru_peek(sim);
+
 	folio = simmm__compound_head(sim, folio);
 	simmm__lru_add(sim, folio);
 	simmm__put_user_folio(sim, folio);
+	if (l)
+		lru_isolation_end(sim, l);
 }
 
 /**
@@ -459,21 +573,18 @@ void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio)
  *
  * Context: the mmap lock may be held (madvise holds it for read); takes
  * the rmap locks and folio locks; may sleep. Counts in the LRU's scanned
- * and reclaimed totals. Like shrink_lru(), it marks the machine as in
- * reclaim (the kernel's PF_MEMALLOC of reclaim_folio_list()): allocations
- * made meanwhile do not reclaim.
+ * and reclaimed totals. Like simmm__shrink_lru(), it marks the current
+ * task as reclaiming (reclaim_pages()' memalloc_noreclaim_save()): its
+ * allocations meanwhile do not reclaim, other tasks' do.
  * Return: the pages freed.
  */
 uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios, unsigned nr)
 {
 	static const struct scan_ctl sc = {.ignore_refs = true};
-	struct simmm_lru *l = lru_of(sim);
+	struct simmm_lru *l = lru_peek(sim);
+	uint32_t noreclaim = memalloc_noreclaim_save(sim);
 	uint64_t freed = 0;
-	/* The flag is the machine's: whoever set it clears it. */
-	bool mine = l && !l->in_reclaim;
 
-	if (mine)
-		l->in_reclaim = true;
 	for (unsigned i = 0; i < nr; i++) {
 		struct simmm_page *folio = folios[i];
 		enum scan_result r;
@@ -486,11 +597,12 @@ uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios,
 		else if (r != SCAN_DROP)
 			simmm__lru_add(sim, folio); /* kept, or no swap slot: putback */
 		simmm__put_user_folio(sim, folio); /* the isolation reference */
+		if (l)
+			lru_isolation_end(sim, l);
 	}
 	if (l)
 		l->reclaimed += freed;
-	if (mine)
-		l->in_reclaim = false;
+	memalloc_noreclaim_restore(sim, noreclaim);
 	return freed;
 }
 
@@ -511,23 +623,76 @@ bool simmm__buddy_exhausted(simmm_sim *sim, unsigned order)
 	return true;
 }
 
+struct throttle_wait {
+	const struct simmm_lru *l;
+	uint64_t ends;
+};
+
+static bool isolation_ended(simmm_sim *sim, void *arg)
+{
+	const struct throttle_wait *w = arg;
+
+	(void)sim;
+	return w->l->isolation_ends != w->ends;
+}
+
+/* reclaim_throttle(pgdat, VMSCAN_THROTTLE_ISOLATED) for a direct reclaimer
+ * that freed nothing while others hold folios isolated (they may free
+ * them, or put them back for it to reclaim): sleep until one of those
+ * isolations ends or THROTTLE_ISOLATED_MS pass, so that a reclaimer that
+ * found the LRU empty does not fail at once. The kernel throttles on
+ * too_many_isolated() (isolated > inactive) before it scans; simmm, whose
+ * shrink isolates one folio at a time, on the fruitless scan instead.
+ * Return: false, without waiting, when nobody else holds an isolated
+ * folio, outside tasks (nothing else runs there), or in an atomic or
+ * non-blockable section. */
+static bool reclaim_throttle(simmm_sim *sim)
+{
+	struct simmm_lru *l = lru_peek(sim);
+	struct throttle_wait w;
+
+	if (!l || !l->nr_isolated || !sim->cur_task || simmm_sched_in_atomic(sim))
+		return false;
+	w = (struct throttle_wait){.l = l, .ends = l->isolation_ends};
+	l->nr_throttled++;
+	l->throttled++;
+	/* Ends by a wake-up or the timeout; either way the caller retries. */
+	(void)simmm_wait_event_timeout(sim, &l->throttle_wq, isolation_ended, &w,
+				       THROTTLE_ISOLATED_MS);
+	l->nr_throttled--;
+	return true;
+}
+
 /**
  * simmm__alloc_user_folio() - alloc_pages() for user memory: on failure,
- * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX) and retry, a
- * bounded number of times (direct reclaim). Large orders (THP, hugetlb) do
- * not reclaim: their callers fall back (like THP "defrag=madvise" without
- * MADV_HUGEPAGE) or fail.
+ * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX) and retry
+ * (direct reclaim), at most 4 times with progress; after a fruitless
+ * reclaim, when other tasks hold folios isolated, wait for them
+ * (reclaim_throttle()) and retry, at most MAX_RECLAIM_RETRIES times. A
+ * task that is reclaiming itself (PF_MEMALLOC) does not reclaim again: its
+ * allocation fails at once (__alloc_pages_slowpath(): "Avoid recursion of
+ * direct reclaim"). Large orders (THP, hugetlb) do not reclaim: their
+ * callers fall back (like THP "defrag=madvise" without MADV_HUGEPAGE) or
+ * fail.
+ * @sim: the instance.
+ * @order: the folio order.
+ *
+ * Context: may sleep (reclaim, throttling) when it reclaims.
  * Return: the folio (refcount 1, no contents), or NULL (-ENOMEM).
  */
 struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 {
 	struct simmm_mm_global *g = simmm__mm_global(sim);
 	struct simmm_page *folio = simmm__alloc_pages(sim, order);
+	unsigned progress = 0, stalls = 0;
 
-	for (int tries = 0; !folio && tries < 4; tries++) {
-		if (order || !g || !g->auto_reclaim || !simmm__buddy_exhausted(sim, order))
+	while (!folio && progress < 4) {
+		if (order || !g || !g->auto_reclaim || !simmm__buddy_exhausted(sim, order) ||
+		    current_is_reclaiming(sim))
 			break;
-		if (!simmm__shrink_lru(sim, SWAP_CLUSTER_MAX, NULL))
+		if (simmm__shrink_lru(sim, SWAP_CLUSTER_MAX, NULL))
+			progress++;
+		else if (stalls++ == MAX_RECLAIM_RETRIES || !reclaim_throttle(sim))
 			break;
 		folio = simmm__alloc_pages(sim, order);
 	}
@@ -538,8 +703,11 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 
 /**
  * simmm_reclaim() - shrink the LRU by up to @nr_pages (see <simmm/mm.h>).
- * Context: the machine's thread; takes no mmap lock (rmap walks, as the
- * kernel's reclaim).
+ * Context: any task, or outside tasks; takes no mmap lock (rmap walks, as
+ * the kernel's reclaim); may sleep. Concurrent calls are independent
+ * reclaimers (each isolates what it works on). Called from inside reclaim
+ * by the same task (a notifier callback), it frees nothing (PF_MEMALLOC).
+ * Never throttled: it acts as kswapd, as it does for dirty file folios.
  * Return: 0; -EINVAL for a bad @sim; -ENOMEM when the reclaim state could
  * not be created; -ENOSPC when nothing was freed and anonymous folios were
  * left for lack of swap.
@@ -583,7 +751,7 @@ int simmm_set_auto_reclaim(simmm_sim *sim, bool on)
 void simmm__lru_fini(simmm_sim *sim)
 {
 	struct simmm_mm_global *g = simmm__mm_global(sim);
-	struct simmm_lru *l = g ? g->lru : NULL;
+	struct simmm_lru *l = lru_peek(sim);
 
 	if (!l)
 		return;
@@ -592,11 +760,45 @@ void simmm__lru_fini(simmm_sim *sim)
 	g->lru = NULL;
 }
 
+/* Only in-use folio heads carry PG_lru, each has a queue entry, and
+ * nr_live counts them all (small machines only: O(RAM), like the mm
+ * checker's orphan scan). It may count more: a folio freed by a bare
+ * folio_put() (simmm_page_put()'s last reference; the page layer cannot
+ * call up to simmm__lru_del()) stays in it until the next compaction
+ * recounts. */
+static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
+{
+	uint64_t n = 0;
+	int bad = 0;
+
+	if (sim->ram_pages > (1u << 18))
+		return 0;
+	for (simmm_pfn_t pfn = 0; pfn < sim->ram_pages; pfn++) {
+		struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
+
+		if (!p || !(p->flags & PG_lru))
+			continue;
+		n++;
+		if (p->head_delta || p->refcount <= 0 || (p->flags & (PG_reserved | PG_table))) {
+			simmm__report(sim, SIMMM_REPORT_INVARIANT,
+				      "lru: pfn %#llx has PG_lru but is no folio head in use",
+				      (unsigned long long)pfn);
+			bad++;
+		}
+	}
+	if (n > l->nr_live || n > l->tail - l->head) {
+		simmm__report(sim, SIMMM_REPORT_INVARIANT,
+			      "lru: %llu folios with PG_lru, nr_live %llu, %llu queue entries",
+			      (unsigned long long)n, (unsigned long long)l->nr_live,
+			      (unsigned long long)(l->tail - l->head));
+		bad++;
+	}
+	return bad;
+}
+
 int simmm__lru_check(simmm_sim *sim)
 {
-	struct simmm_mm_global *g = simmm__mm_global(sim);
-	struct simmm_lru *l = g ? g->lru : NULL;
-	int bad = 0;
+	struct simmm_lru *l = lru_peek(sim);
 
 	if (!l)
 		return 0;
@@ -604,7 +806,7 @@ int simmm__lru_check(simmm_sim *sim)
 		simmm__report(sim, SIMMM_REPORT_INVARIANT, "lru: queue bounds %llu..%llu of %llu",
 			      (unsigned long long)l->head, (unsigned long long)l->tail,
 			      (unsigned long long)l->cap);
-		bad++;
+		return 1;
 	}
-	return bad;
+	return lru_check_flags(sim, l);
 }

@@ -115,7 +115,10 @@ static void mm_ext_fini_hook(simmm_sim *sim, void *arg)
 static int lru_init(simmm_sim *sim, struct simmm_mm_global *g)
 {
 	g->lru = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*g->lru));
-	return g->lru ? 0 : -ENOMEM;
+	if (!g->lru)
+		return -ENOMEM;
+	simmm_waitqueue_init(&g->lru->throttle_wq, "reclaim_throttle");
+	return 0;
 }
 
 /**
