@@ -211,10 +211,20 @@ void simmm__folio_add_new_anon_rmap(struct simmm_page *folio, struct simmm_vma *
 	set_anon_exclusive(sim, folio, exclusive);
 }
 
+/* A page of a large folio gained its first, or lost its last, pte mapping:
+ * the folio's count of mapped pages follows (_nr_pages_mapped). */
+static void nr_pages_mapped_add(simmm_sim *sim, struct simmm_page *page, int32_t d)
+{
+	int32_t *nr = simmm__folio_nr_pages_mapped(simmm__compound_head(sim, page));
+
+	if (nr)
+		*nr += d;
+}
+
 void simmm__page_add_rmap_pte(simmm_sim *sim, struct simmm_page *page)
 {
-	(void)sim;
-	page->mapcount++;
+	if (page->mapcount++ == 0)
+		nr_pages_mapped_add(sim, page, 1);
 }
 
 void simmm__folio_add_rmap_entire(simmm_sim *sim, struct simmm_page *folio)
@@ -224,10 +234,10 @@ void simmm__folio_add_rmap_entire(simmm_sim *sim, struct simmm_page *folio)
 
 void simmm__page_remove_rmap_pte(simmm_sim *sim, struct simmm_page *page)
 {
-	(void)sim;
 	if (NEVER(page->mapcount <= 0))
 		return;
-	page->mapcount--;
+	if (--page->mapcount == 0)
+		nr_pages_mapped_add(sim, page, -1);
 }
 
 void simmm__folio_remove_rmap_entire(simmm_sim *sim, struct simmm_page *folio)
