@@ -513,7 +513,8 @@ bool simmm__buddy_exhausted(simmm_sim *sim, unsigned order)
 
 /**
  * simmm__alloc_user_folio() - alloc_pages() for user memory: on failure,
- * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX) and retry, a
+ * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX: the deferred
+ * split scan, then the LRU for what it did not free) and retry, a
  * bounded number of times (direct reclaim). Large orders (THP, hugetlb) do
  * not reclaim: their callers fall back (like THP "defrag=madvise" without
  * MADV_HUGEPAGE) or fail.
@@ -525,9 +526,13 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 	struct simmm_page *folio = simmm__alloc_pages(sim, order);
 
 	for (int tries = 0; !folio && tries < 4; tries++) {
+		uint64_t split;
+
 		if (order || !g || !g->auto_reclaim || !simmm__buddy_exhausted(sim, order))
 			break;
-		if (!simmm__shrink_lru(sim, SWAP_CLUSTER_MAX, NULL))
+		split = simmm__deferred_split_scan(sim); /* shrink_slab(), see simmm_reclaim() */
+		if (!simmm__shrink_lru(sim, split < SWAP_CLUSTER_MAX ? SWAP_CLUSTER_MAX - split : 0,
+				       NULL) && !split)
 			break;
 		folio = simmm__alloc_pages(sim, order);
 	}
@@ -537,7 +542,8 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 /* ---- public ------------------------------------------------------------------------ */
 
 /**
- * simmm_reclaim() - shrink the LRU by up to @nr_pages (see <simmm/mm.h>).
+ * simmm_reclaim() - split partially mapped THPs, then shrink the LRU, to
+ * free up to @nr_pages (see <simmm/mm.h>).
  * Context: the machine's thread; takes no mmap lock (rmap walks, as the
  * kernel's reclaim).
  * Return: 0; -EINVAL for a bad @sim; -ENOMEM when the reclaim state could
@@ -555,7 +561,14 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 		return -EINVAL;
 	if (!lru_of(sim))
 		return -ENOMEM;
-	freed = simmm__shrink_lru(sim, nr_pages, &no_swap);
+	/* The deferred split shrinker first (deferred_split.c): splitting
+	 * partially mapped THPs frees their unmapped pages without writing
+	 * anything to swap, and counts towards @nr_pages. The kernel's
+	 * shrink_node() runs shrink_slab() after each memcg's LRU pass, over
+	 * rounds of rising priority; simmm has one pass, so the cheap source
+	 * goes first and the LRU only makes up the rest. */
+	freed = simmm__deferred_split_scan(sim);
+	freed += simmm__shrink_lru(sim, freed < nr_pages ? nr_pages - freed : 0, &no_swap);
 	if (reclaimed)
 		*reclaimed = freed;
 	return (!freed && nr_pages && no_swap) ? -ENOSPC : 0;

@@ -51,6 +51,11 @@ enum {
 	PG_migrate_pin = 1u << 21, /* a migration pins the folio's anon_vma
 				    * (the kernel keeps it in the migration's
 				    * private data; src/migrate/entry.c) */
+	PG_partially_mapped = 1u << 22, /* head of a large anon folio on the
+					 * deferred split queue (the kernel's
+					 * PG_partially_mapped, 6.12+, kept in
+					 * the folio's second page there;
+					 * src/mm/deferred_split.c) */
 };
 
 /**
@@ -145,8 +150,9 @@ static SIMMM_ALWAYS_INLINE struct simmm_page *simmm__compound_head(const simmm_s
  * recounts it. The kernel keeps it in the first tail beside
  * _entire_mapcount; simmm's first tail has no room left, so it lives in
  * the second, where the kernel has _deferred_list: like that list, it
- * exists only for folios of order >= 2 (NULL otherwise). A naturally
- * aligned folio of order >= 2 has its first pages in one memmap section.
+ * exists only for folios of order >= 2 (NULL otherwise), which are the
+ * only ones the deferred split queue takes. A naturally aligned folio of
+ * order >= 2 has its first pages in one memmap section.
  */
 static inline int32_t *simmm__folio_nr_pages_mapped(struct simmm_page *folio)
 {
