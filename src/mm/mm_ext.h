@@ -9,7 +9,10 @@
  * mm_global->lru (struct simmm_lru, reclaim.c). Both are created by
  * simmm__swap_init(), which mm.c calls once per machine, and torn down by
  * simmm__mm_ext_fini(). The hugetlb pool and the GUP long-term hook live in
- * struct simmm_lru (mm_global has no slot of its own for them).
+ * struct simmm_lru (mm_global has no slot of its own for them). The THP
+ * deferred split queue is mm_global->ds (struct simmm_deferred_split,
+ * deferred_split.c), created when the first folio is queued and freed by
+ * simmm__mm_ext_fini() too.
  *
  * Invariants (checked by simmm__mm_ext_check(), registered as a checker):
  *  - swap: every slot in use has count > 0 or a swap-cache folio; a
@@ -19,6 +22,9 @@
  *  - LRU: every in-use folio head with PG_lru appears in the queue; queue
  *    entries without PG_lru are stale (lazy deletion) and are dropped when
  *    met; the queue never exceeds 2 * live + 64 after compaction.
+ *  - deferred split: a RAM folio with PG_partially_mapped is a live
+ *    anonymous folio of order >= 2 (not ZONE_DEVICE) and is on the queue,
+ *    or is the folio the scan is working on; other entries are stale.
  */
 #ifndef SIMMM_MM_MM_EXT_H
 #define SIMMM_MM_MM_EXT_H
