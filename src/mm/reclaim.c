@@ -566,8 +566,9 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 	 * anything to swap, and counts towards @nr_pages. The kernel's
 	 * shrink_node() runs shrink_slab() after each memcg's LRU pass, over
 	 * rounds of rising priority; simmm has one pass, so the cheap source
-	 * goes first and the LRU only makes up the rest. */
-	freed = simmm__deferred_split_scan(sim);
+	 * goes first and the LRU only makes up the rest. A goal of 0 asks for
+	 * nothing. */
+	freed = nr_pages ? simmm__deferred_split_scan(sim) : 0;
 	freed += simmm__shrink_lru(sim, freed < nr_pages ? nr_pages - freed : 0, &no_swap);
 	if (reclaimed)
 		*reclaimed = freed;
