@@ -244,6 +244,41 @@ SIMMM_API int simmm_mm_stats(const struct simmm_mm *mm, struct simmm_mm_stats *o
  */
 SIMMM_API int simmm_set_thp_policy(simmm_sim *sim, enum simmm_thp_policy policy);
 
+/**
+ * struct simmm_thp_stats - machine-wide THP counters (/proc/vmstat's thp_*
+ * events; per-mm THP faults are in &struct simmm_mm_stats).
+ * @deferred_split_queued: anonymous large folios queued for deferred split
+ *   because they became partially mapped (thp_deferred_split_page): part
+ *   of the folio was unmapped (munmap, MADV_DONTNEED, mremap, COW) while
+ *   the rest stays mapped by ptes. Each folio counts once.
+ * @deferred_split_split: queued folios the deferred split scan split (its
+ *   unmapped pages freed, the mapped ones became small folios).
+ * @deferred_split_failed: attempts of the scan that left a folio queued:
+ *   its lock was busy, or the split was refused (references beyond its
+ *   mappings, such as a GUP pin).
+ * @deferred_split_freed: pages those splits freed.
+ * @nr_partially_mapped: folios on the deferred split queue now
+ *   (split_queue_len; the mTHP nr_anon_partially_mapped counter).
+ *
+ * Reclaim (simmm_reclaim(), and the direct reclaim of an allocation) runs
+ * the scan before it scans the LRU, as the kernel's shrink_slab() runs
+ * the deferred split shrinker; what it frees counts towards the goal.
+ */
+struct simmm_thp_stats {
+	uint64_t deferred_split_queued;
+	uint64_t deferred_split_split;
+	uint64_t deferred_split_failed;
+	uint64_t deferred_split_freed;
+	uint64_t nr_partially_mapped;
+};
+
+/**
+ * simmm_thp_stats() - read the machine's THP counters.
+ * Return: 0; -EINVAL for NULL arguments or a destroyed @sim; -ENOMEM when
+ * the machine's address-space state cannot be allocated.
+ */
+SIMMM_API int simmm_thp_stats(simmm_sim *sim, struct simmm_thp_stats *out);
+
 /* ---- mmap lock -------------------------------------------------------------- */
 
 /**
@@ -510,9 +545,11 @@ SIMMM_API uint64_t simmm_file_size(const struct simmm_file *file);
 /* ---- memory pressure ---------------------------------------------------------- */
 
 /**
- * simmm_reclaim() - shrink the LRU: pick cold folios, unmap them through
- * the reverse map (notifier CLEAR), write anonymous ones to swap and dirty
- * file ones to their backing store, free them.
+ * simmm_reclaim() - split the THPs on the deferred split queue (partially
+ * mapped ones: their unmapped pages are freed, see &struct
+ * simmm_thp_stats), then shrink the LRU for the rest: pick cold folios,
+ * unmap them through the reverse map (notifier CLEAR), write anonymous
+ * ones to swap and dirty file ones to their backing store, free them.
  * @nr_pages: target.
  * @reclaimed: receives the pages freed (may be NULL).
  *

@@ -50,19 +50,61 @@ void simmm__change_end(struct simmm_change *c)
 
 /* ---- zapping ------------------------------------------------------------------ */
 
-struct zap_ctx {
-	struct simmm_mm *mm;
-	struct simmm_vma *vma;
-};
+/*
+ * A zap removes the rmap of a large folio one batch of ptes at a time, as
+ * zap_present_ptes() does with folio_pte_batch() and
+ * folio_remove_rmap_ptes() (Linux 6.17 and 6.18, where zap asks
+ * folio_pte_batch() to respect no FPB_RESPECT_* bit: consecutive present
+ * ptes of one pte table mapping consecutive pages of the folio, whatever
+ * their young, dirty, soft-dirty and write bits). The deferred split test runs once per
+ * batch: a zap that unmaps a PTE-mapped THP whole does not queue it, one
+ * that leaves part of it mapped does. simmm unmaps page by page and holds
+ * the folio for the batch (upstream's mmu_gather holds the references),
+ * then runs the test. struct simmm_zap (mm.h) is the zap and its batch.
+ */
+/* Flags a batch ignores (folio_pte_batch() without FPB_RESPECT_*). */
+#define ZAP_BATCH_IGNORE \
+	(SIMMM_E_YOUNG | SIMMM_E_DIRTY | SIMMM_E_SOFT_DIRTY | SIMMM_E_WRITE)
 
 static uint64_t level_pages(struct simmm_mm *mm, enum simmm_level lvl)
 {
 	return simmm_level_size(mm->pgt, lvl) >> simmm__page_shift(mm);
 }
 
-static void zap_present(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_level lvl,
+static void zap_batch_end(struct simmm_zap *z)
+{
+	if (!z->folio)
+		return;
+	simmm__folio_remove_rmap_ptes_done(z->mm->sim, z->folio, z->unmapped);
+	simmm__put_user_folio(z->mm->sim, z->folio); /* the batch's */
+	z->folio = NULL;
+}
+
+/* Add the pte @old at @addr, mapping @page of the large @folio, to the
+ * open batch, or end that batch and open one. */
+static void zap_batch_add(struct simmm_zap *z, simmm_addr_t addr, simmm_entry_t old,
+			  struct simmm_page *folio, struct simmm_page *page)
+{
+	simmm_entry_t flags = old & SIMMM_E_FLAGS_MASK & ~ZAP_BATCH_IGNORE;
+	uint64_t table_span = simmm_level_size(z->mm->pgt, SIMMM_LVL_PMD);
+
+	if (z->folio != folio || z->next != addr || z->next_pfn != page->pfn ||
+	    z->flags != flags || !(addr & (table_span - 1))) {
+		zap_batch_end(z);
+		simmm__folio_get(z->mm->sim, folio); /* pairs with zap_batch_end() */
+		z->folio = folio;
+		z->flags = flags;
+		z->unmapped = 0;
+	}
+	z->next = addr + z->mm->sim->page_size;
+	z->next_pfn = page->pfn + 1;
+	z->unmapped += simmm__page_remove_rmap_pte_batched(z->mm->sim, page);
+}
+
+static void zap_present(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level lvl,
 			simmm_entry_t old)
 {
+	struct simmm_mm *mm = z->mm;
 	simmm_sim *sim = mm->sim;
 	struct simmm_page *page, *folio;
 
@@ -74,12 +116,17 @@ static void zap_present(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_l
 	folio = simmm__compound_head(sim, page);
 	if (simmm_pte_dirty(old) && !(folio->flags & PG_anon))
 		folio->flags |= PG_dirty; /* zap_present_folio_ptes: folio_mark_dirty */
-	if (lvl == SIMMM_LVL_PTE) {
+	if (lvl == SIMMM_LVL_PTE && folio->order) {
+		zap_batch_add(z, addr, old, folio, page);
+		simmm__rss_add(mm, z->vma, folio, -1);
+	} else if (lvl == SIMMM_LVL_PTE) {
+		zap_batch_end(z);
 		simmm__page_remove_rmap_pte(sim, page);
-		simmm__rss_add(mm, vma, folio, -1);
+		simmm__rss_add(mm, z->vma, folio, -1);
 	} else {
+		zap_batch_end(z);
 		simmm__folio_remove_rmap_entire(sim, folio);
-		simmm__rss_add(mm, vma, folio, -(int64_t)level_pages(mm, lvl));
+		simmm__rss_add(mm, z->vma, folio, -(int64_t)level_pages(mm, lvl));
 	}
 	simmm__put_user_folio(sim, folio);
 }
@@ -114,10 +161,9 @@ static void zap_swap(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_leve
 	simmm__put_user_folio(sim, folio);
 }
 
-static void zap_cb(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t old)
+void simmm__zap_one(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level lvl,
+		    simmm_entry_t old)
 {
-	struct zap_ctx *z = arg;
-
 	/* zap_huge_pmd(): an anonymous PMD mapping (a THP, the huge zero
 	 * PMD, a PMD migration or device THP entry) frees its deposited
 	 * table (zap_deposited_table(): pte_free() + mm_dec_nr_ptes()),
@@ -128,18 +174,27 @@ static void zap_cb(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_ent
 		if (!NEVER(!pgtable))
 			simmm__pte_free(z->mm->pgt, pgtable);
 	}
-	if (simmm_pte_present(old))
-		zap_present(z->mm, z->vma, lvl, old);
-	else
+	if (simmm_pte_present(old)) {
+		zap_present(z, addr, lvl, old);
+	} else {
+		zap_batch_end(z); /* a non-present entry ends a batch */
 		zap_swap(z->mm, z->vma, lvl, old);
+	}
 }
 
-void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
-		      simmm_entry_t old)
+static void zap_cb(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t old)
 {
-	struct zap_ctx z = {.mm = mm, .vma = simmm__vma_lookup(mm, addr)};
+	simmm__zap_one(arg, addr, lvl, old);
+}
 
-	zap_cb(&z, addr, lvl, old);
+void simmm__zap_begin(struct simmm_zap *z, struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	*z = (struct simmm_zap){.mm = mm, .vma = vma};
+}
+
+void simmm__zap_end(struct simmm_zap *z)
+{
+	zap_batch_end(z);
 }
 
 /* Split a THP leaf covering @addr unless @addr is its first byte, so that
@@ -162,7 +217,7 @@ int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
 int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
 		     simmm_addr_t end)
 {
-	struct zap_ctx z = {.mm = mm, .vma = vma};
+	struct simmm_zap z;
 	int err;
 
 	err = simmm__split_edge(mm, vma, start);
@@ -170,7 +225,10 @@ int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t st
 		err = simmm__split_edge(mm, vma, end);
 	if (err)
 		return err;
-	return simmm_pgtable_teardown(mm->pgt, start, end, zap_cb, &z);
+	simmm__zap_begin(&z, mm, vma);
+	err = simmm_pgtable_teardown(mm->pgt, start, end, zap_cb, &z);
+	simmm__zap_end(&z);
+	return err;
 }
 
 /* ---- range syscalls: shared preparation ------------------------------------------------ */

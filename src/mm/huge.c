@@ -219,9 +219,10 @@ static simmm_entry_t anon_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma,
 /* The rest of map_anon_folio_pmd() once the PMD maps @folio: the new anon
  * rmap (entire mapcount, anon-exclusive), the LRU, rss and THP_FAULT_ALLOC.
  * The kernel also queues the folio for the deferred split of underused
- * THPs (deferred_split_folio(); the huge zero replacement only since "add
- * pmd folio to ds_queue in do_huge_zero_wp_pmd()", merged for 6.19 and
- * marked for stable); simmm has no such queue. */
+ * THPs (deferred_split_folio(folio, false); the huge zero replacement only
+ * since "add pmd folio to ds_queue in do_huge_zero_wp_pmd()", merged for
+ * 6.19 and marked for stable); simmm's deferred split queue takes only
+ * partially mapped folios (deferred_split.c). */
 static void account_anon_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t haddr,
 			     struct simmm_page *folio)
 {
@@ -424,14 +425,16 @@ static int split_zero_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
 }
 
 /* Move the PMD mapping's entire mapcount and reference to one pte mapping
- * per page (__split_huge_pmd_locked(): folio_ref_add(nr - 1)). */
+ * per page (__split_huge_pmd_locked(): folio_ref_add(nr - 1)). The ptes
+ * are added before the PMD's mapcount goes, as upstream, so the folio is
+ * never seen partially mapped on the way (no deferred split). */
 static void split_transfer_rmap(simmm_sim *sim, struct simmm_page *folio)
 {
 	uint64_t nr = 1ULL << folio->order;
 
-	simmm__folio_remove_rmap_entire(sim, folio);
 	for (uint64_t i = 0; i < nr; i++)
 		simmm__page_add_rmap_pte(sim, simmm__pfn_to_page(sim, folio->pfn + i));
+	simmm__folio_remove_rmap_entire(sim, folio);
 	if (nr > 1)
 		simmm__folio_ref_add(sim, folio, (int)(nr - 1));
 }
@@ -649,7 +652,9 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct sim
 
 	if (on_lru)
 		simmm__lru_del(sim, head); /* re-added below as an order-0 folio */
-	head->flags &= ~PG_head;
+	/* __folio_split() takes the folio off the deferred split queue: its
+	 * entry goes stale (deferred_split.c). */
+	head->flags &= ~(PG_head | PG_partially_mapped);
 	for (uint64_t i = nr; i-- > 0;) {
 		struct simmm_page *p = simmm__pfn_to_page(sim, head->pfn + i);
 		int ref = split_one(head, p, i);
@@ -659,8 +664,9 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct sim
 		if (i)
 			notify_device_split(sim, head, p);
 		if (ref == 0) {
-			/* An unmapped tail (partial munmap): freed now, as the
-			 * deferred split does. */
+			/* An unmapped tail (partial munmap): freed now, as
+			 * __folio_split() frees it (the deferred split scan
+			 * splits partially mapped folios for that). */
 			p->refcount = 1;
 			simmm__folio_put(sim, p);
 		} else if (on_lru) {
@@ -741,7 +747,7 @@ int simmm__split_folio_unmapped(simmm_sim *sim, struct simmm_page *folio, int ex
 	    folio->refcount != 1 + extra)
 		return -EBUSY;
 	nr = 1ULL << folio->order;
-	folio->flags &= ~PG_head;
+	folio->flags &= ~(PG_head | PG_partially_mapped); /* unqueued, as above */
 	for (uint64_t i = nr; i-- > 1;) {
 		struct simmm_page *p = simmm__pfn_to_page(sim, folio->pfn + i);
 
@@ -870,24 +876,31 @@ static int collapse_copy(struct simmm_mm *mm, struct simmm_page *folio, simmm_ad
  * held through the zap path) and fold the now uniform table into a leaf
  * (pmdp_collapse_flush() + set_pmd_at()); the old PTE table becomes the
  * leaf's deposit (collapse_huge_page(): pgtable_trans_huge_deposit() of
- * pmd_pgtable(_pmd)). Cannot fail: no allocation. */
+ * pmd_pgtable(_pmd)). Cannot fail: no allocation. The old ptes of a
+ * PTE-mapped large folio go in batches (folio_remove_rmap_ptes()), as
+ * khugepaged's 2025 PTE batching of __collapse_huge_page_copy_succeeded()
+ * does: collapsing a whole PTE-mapped THP does not queue it for deferred
+ * split on the way (one pte at a time, as before, queued it). */
 static void collapse_install(struct simmm_mm *mm, struct simmm_vma *vma,
 			     struct simmm_page *folio, simmm_addr_t haddr)
 {
 	simmm_sim *sim = mm->sim;
 	simmm_entry_t proto = simmm_pte_mkyoung(simmm_pte_mkdirty(
 		simmm__mk_pte(mm, vma, folio->pfn, true)));
+	struct simmm_zap z;
 	uint64_t i = 0;
 
+	simmm__zap_begin(&z, mm, vma);
 	for (simmm_addr_t a = haddr; a < haddr + pmd_size(sim); a += sim->page_size, i++) {
 		simmm_entry_t old = 0;
 
 		simmm_pgtable_clear(mm->pgt, a, SIMMM_LVL_PTE, &old);
 		if (old)
-			simmm__zap_entry(mm, a, SIMMM_LVL_PTE, old);
+			simmm__zap_one(&z, a, SIMMM_LVL_PTE, old);
 		simmm_pgtable_set(mm->pgt, a, SIMMM_LVL_PTE,
 				  proto + (i << SIMMM_E_PFN_SHIFT));
 	}
+	simmm__zap_end(&z);
 	NEVER(simmm__pgtable_collapse_deposit(mm->pgt, haddr));
 	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
 	simmm__lru_add(sim, folio);

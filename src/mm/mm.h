@@ -160,6 +160,7 @@ struct simmm_mm_global {
 	simmm_pfn_t huge_zero_pfn;     /* 0 = not allocated yet */
 	struct simmm_swap *swap;       /* swap.c */
 	struct simmm_lru *lru;         /* reclaim.c */
+	struct simmm_deferred_split *ds; /* deferred_split.c; NULL until used */
 	struct simmm_waitqueue migration_wq; /* migration-entry waiters */
 };
 
@@ -259,9 +260,28 @@ int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t st
 /* Split a THP leaf straddling @addr (munmap/mprotect/zap edges): 0, or a
  * notifier's error (the split uses the deposited table). */
 int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);
-/* Drop what one cleared entry held (the simmm_pt_clear_fn used by zaps). */
-void simmm__zap_entry(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_level lvl,
-		      simmm_entry_t old);
+/**
+ * struct simmm_zap - a zap in progress: its VMA and the batch of ptes of one
+ * large folio whose rmap removal is not finished (change.c: the deferred
+ * split test runs once per batch, as upstream's folio_remove_rmap_ptes()).
+ * Fields are change.c's.
+ */
+struct simmm_zap {
+	struct simmm_mm *mm;
+	struct simmm_vma *vma;
+	struct simmm_page *folio; /* the batch's folio, referenced; NULL: none */
+	simmm_addr_t next;        /* the address its next pte would have */
+	simmm_pfn_t next_pfn;     /* the pfn that pte would map */
+	simmm_entry_t flags;      /* the flags its ptes share */
+	unsigned unmapped;        /* pages whose last mapping it removed */
+};
+/* Drop what entries cleared in address order held (collapse), batched as
+ * a zap: begin, simmm__zap_one() per cleared entry (the simmm_pt_clear_fn
+ * of zaps), end. No scheduling point may come between begin and end. */
+void simmm__zap_begin(struct simmm_zap *z, struct simmm_mm *mm, struct simmm_vma *vma);
+void simmm__zap_one(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level lvl,
+		    simmm_entry_t old);
+void simmm__zap_end(struct simmm_zap *z);
 
 /* ---- madvise.c: MADV_FREE / MADV_PAGEOUT walks over one VMA's range ------------- */
 /* madvise_free_single_vma()'s walk (inside the caller's CLEAR bracket). */
@@ -356,8 +376,20 @@ void simmm__folio_add_new_anon_rmap(struct simmm_page *folio, struct simmm_vma *
  * holds or takes the reference). */
 void simmm__page_add_rmap_pte(simmm_sim *sim, struct simmm_page *page);
 void simmm__folio_add_rmap_entire(simmm_sim *sim, struct simmm_page *folio);
+/* Unmap one PTE / the whole PMD of a folio (-1 mapcount; the caller drops
+ * the reference). Like __folio_remove_rmap(), they queue an anonymous
+ * large folio left partially mapped for deferred split (deferred_split.c). */
 void simmm__page_remove_rmap_pte(simmm_sim *sim, struct simmm_page *page);
 void simmm__folio_remove_rmap_entire(simmm_sim *sim, struct simmm_page *folio);
+/* folio_remove_rmap_ptes() in two halves, for callers that unmap a run of
+ * ptes of one folio one by one (the zap): _batched() drops one pte's
+ * mapcount without the deferred split test (true: the page has no mapping
+ * left), _done() runs the test once for the run, given how many pages
+ * lost their last mapping in it. Context: no scheduling point between
+ * the halves. */
+bool simmm__page_remove_rmap_pte_batched(simmm_sim *sim, struct simmm_page *page);
+void simmm__folio_remove_rmap_ptes_done(simmm_sim *sim, struct simmm_page *folio,
+					unsigned nr_unmapped);
 void simmm__folio_add_file_rmap(struct simmm_page *folio, struct simmm_file *file, uint64_t index);
 /* Is the folio mapped anywhere? Total mapcount. */
 int simmm__folio_mapcount(simmm_sim *sim, struct simmm_page *folio);

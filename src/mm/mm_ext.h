@@ -9,7 +9,10 @@
  * mm_global->lru (struct simmm_lru, reclaim.c). Both are created by
  * simmm__swap_init(), which mm.c calls once per machine, and torn down by
  * simmm__mm_ext_fini(). The hugetlb pool and the GUP long-term hook live in
- * struct simmm_lru (mm_global has no slot of its own for them).
+ * struct simmm_lru (mm_global has no slot of its own for them). The THP
+ * deferred split queue is mm_global->ds (struct simmm_deferred_split,
+ * deferred_split.c), created when the first folio is queued and freed by
+ * simmm__mm_ext_fini() too.
  *
  * Invariants (checked by simmm__mm_ext_check(), registered as a checker):
  *  - swap: every slot in use has count > 0 or a swap-cache folio; a
@@ -22,6 +25,9 @@
  *    2 * live + 64 after compaction. A folio off the LRU that reclaim
  *    isolated (shrink or folio_isolate_lru()) is counted in nr_isolated
  *    and belongs to its isolator alone: only it sets PG_lru again.
+ *  - deferred split: a RAM folio with PG_partially_mapped is a live
+ *    anonymous folio of order >= 2 (not ZONE_DEVICE) and is on the queue,
+ *    or is the folio the scan is working on; other entries are stale.
  */
 #ifndef SIMMM_MM_MM_EXT_H
 #define SIMMM_MM_MM_EXT_H
@@ -171,6 +177,42 @@ bool simmm__move_huge_pmd(struct simmm_mm *mm, simmm_addr_t old_addr, simmm_addr
 bool simmm__is_huge_zero_pfn(simmm_sim *sim, simmm_pfn_t pfn);
 /* PMD order of the geometry, or 0 when PMD leaves are not possible. */
 unsigned simmm__pmd_order(simmm_sim *sim);
+
+/* ---- deferred_split.c ---------------------------------------------------------- */
+
+/**
+ * struct simmm_deferred_split - the THP deferred split queue (the kernel's
+ * struct deferred_split, one per machine). A FIFO of folio head pfns with
+ * lazy deletion: PG_partially_mapped marks a queued folio; entries of
+ * folios freed or split since are stale and dropped when met.
+ * @q: pfns, live entries in [head, tail), @cap allocated.
+ * @compacted: entries left by the last compaction (the next one comes at
+ *   2 * compacted + 64).
+ * @scanning: the folio the scan took off the queue and works on (0: none):
+ *   still queued as far as the checker goes (the kernel's scan moves it to
+ *   a list of its own).
+ * @in_scan: a scan is running (the machine runs one at a time).
+ * @queued: THP_DEFERRED_SPLIT_PAGE, folios queued since boot.
+ * @split, @failed, @freed: the scan's folios split, attempts left queued
+ *   (lock busy, split refused), pages freed by its splits.
+ */
+struct simmm_deferred_split {
+	simmm_pfn_t *q;
+	uint64_t cap, head, tail;
+	uint64_t compacted;
+	simmm_pfn_t scanning;
+	bool in_scan;
+	uint64_t queued, split, failed, freed;
+};
+
+/* deferred_split_folio(@folio, true): queue a partially mapped anonymous
+ * folio of order >= 2 (called by rmap.c). No scheduling point. */
+void simmm__deferred_split_folio(simmm_sim *sim, struct simmm_page *folio);
+/* The deferred split shrinker's scan: split the queued folios that can
+ * be; returns the pages that freed. Reclaim runs it before the LRU. */
+uint64_t simmm__deferred_split_scan(simmm_sim *sim);
+void simmm__deferred_split_fini(simmm_sim *sim);
+int simmm__deferred_split_check(simmm_sim *sim);
 
 /* ---- hugetlb.c ----------------------------------------------------------------- */
 

@@ -665,15 +665,15 @@ static bool reclaim_throttle(simmm_sim *sim)
 
 /**
  * simmm__alloc_user_folio() - alloc_pages() for user memory: on failure,
- * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX) and retry
- * (direct reclaim), at most 4 times with progress; after a fruitless
- * reclaim, when other tasks hold folios isolated, wait for them
- * (reclaim_throttle()) and retry, at most MAX_RECLAIM_RETRIES times. A
- * task that is reclaiming itself (PF_MEMALLOC) does not reclaim again: its
- * allocation fails at once (__alloc_pages_slowpath(): "Avoid recursion of
- * direct reclaim"). Large orders (THP, hugetlb) do not reclaim: their
- * callers fall back (like THP "defrag=madvise" without MADV_HUGEPAGE) or
- * fail.
+ * with auto reclaim on, reclaim a batch (SWAP_CLUSTER_MAX: the deferred
+ * split scan, then the LRU for what it did not free) and retry (direct
+ * reclaim), at most 4 times with progress; after a fruitless reclaim, when
+ * other tasks hold folios isolated, wait for them (reclaim_throttle()) and
+ * retry, at most MAX_RECLAIM_RETRIES times. A task that is reclaiming
+ * itself (PF_MEMALLOC) does not reclaim again: its allocation fails at
+ * once (__alloc_pages_slowpath(): "Avoid recursion of direct reclaim").
+ * Large orders (THP, hugetlb) do not reclaim: their callers fall back
+ * (like THP "defrag=madvise" without MADV_HUGEPAGE) or fail.
  * @sim: the instance.
  * @order: the folio order.
  *
@@ -687,10 +687,15 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 	unsigned progress = 0, stalls = 0;
 
 	while (!folio && progress < 4) {
+		uint64_t split;
+
 		if (order || !g || !g->auto_reclaim || !simmm__buddy_exhausted(sim, order) ||
 		    current_is_reclaiming(sim))
 			break;
-		if (simmm__shrink_lru(sim, SWAP_CLUSTER_MAX, NULL))
+		split = simmm__deferred_split_scan(sim); /* shrink_slab(), see simmm_reclaim() */
+		if (simmm__shrink_lru(sim, split < SWAP_CLUSTER_MAX ? SWAP_CLUSTER_MAX - split : 0,
+				      NULL) ||
+		    split)
 			progress++;
 		else if (stalls++ == MAX_RECLAIM_RETRIES || !reclaim_throttle(sim))
 			break;
@@ -702,7 +707,8 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 /* ---- public ------------------------------------------------------------------------ */
 
 /**
- * simmm_reclaim() - shrink the LRU by up to @nr_pages (see <simmm/mm.h>).
+ * simmm_reclaim() - split partially mapped THPs, then shrink the LRU, to
+ * free up to @nr_pages (see <simmm/mm.h>).
  * Context: any task, or outside tasks; takes no mmap lock (rmap walks, as
  * the kernel's reclaim); may sleep. Concurrent calls are independent
  * reclaimers (each isolates what it works on). Called from inside reclaim
@@ -723,7 +729,15 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 		return -EINVAL;
 	if (!lru_of(sim))
 		return -ENOMEM;
-	freed = simmm__shrink_lru(sim, nr_pages, &no_swap);
+	/* The deferred split shrinker first (deferred_split.c): splitting
+	 * partially mapped THPs frees their unmapped pages without writing
+	 * anything to swap, and counts towards @nr_pages. The kernel's
+	 * shrink_node() runs shrink_slab() after each memcg's LRU pass, over
+	 * rounds of rising priority; simmm has one pass, so the cheap source
+	 * goes first and the LRU only makes up the rest. A goal of 0 asks for
+	 * nothing. */
+	freed = nr_pages ? simmm__deferred_split_scan(sim) : 0;
+	freed += simmm__shrink_lru(sim, freed < nr_pages ? nr_pages - freed : 0, &no_swap);
 	if (reclaimed)
 		*reclaimed = freed;
 	return (!freed && nr_pages && no_swap) ? -ENOSPC : 0;

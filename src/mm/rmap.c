@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "mm/mm.h"
+#include "mm/mm_ext.h"
 #include "notifier/notifier.h"
 
 #define VMA_OF(n, member) \
@@ -211,10 +211,40 @@ void simmm__folio_add_new_anon_rmap(struct simmm_page *folio, struct simmm_vma *
 	set_anon_exclusive(sim, folio, exclusive);
 }
 
+/* A page of a large folio gained its first, or lost its last, pte mapping:
+ * the folio's count of mapped pages follows (_nr_pages_mapped). */
+static void nr_pages_mapped_add(simmm_sim *sim, struct simmm_page *page, int32_t d)
+{
+	int32_t *nr = simmm__folio_nr_pages_mapped(simmm__compound_head(sim, page));
+
+	if (nr)
+		*nr += d;
+}
+
+/*
+ * __folio_remove_rmap()'s deferred split test, as in Linux 6.12 to 6.18
+ * with CONFIG_PAGE_MAPCOUNT (the default): pages of an anonymous large
+ * folio just lost their last mapping and the folio is "partially mapped":
+ * no PMD (entire) mapping is left but a pte still maps some page. Such a
+ * folio goes on the deferred split queue (once: PG_partially_mapped),
+ * where reclaim splits it to free the unmapped pages. The caller knows
+ * that some page became unmapped; the counts tell the rest.
+ */
+static void maybe_partially_mapped(simmm_sim *sim, struct simmm_page *folio)
+{
+	int32_t *nr = simmm__folio_nr_pages_mapped(folio);
+
+	if (!nr || *nr == 0 || *entire_mapcount(sim, folio) > 0)
+		return;
+	if ((folio->flags & (PG_anon | PG_partially_mapped)) != PG_anon)
+		return;
+	simmm__deferred_split_folio(sim, folio);
+}
+
 void simmm__page_add_rmap_pte(simmm_sim *sim, struct simmm_page *page)
 {
-	(void)sim;
-	page->mapcount++;
+	if (page->mapcount++ == 0)
+		nr_pages_mapped_add(sim, page, 1);
 }
 
 void simmm__folio_add_rmap_entire(simmm_sim *sim, struct simmm_page *folio)
@@ -222,21 +252,43 @@ void simmm__folio_add_rmap_entire(simmm_sim *sim, struct simmm_page *folio)
 	(*entire_mapcount(sim, folio))++;
 }
 
+bool simmm__page_remove_rmap_pte_batched(simmm_sim *sim, struct simmm_page *page)
+{
+	if (NEVER(page->mapcount <= 0))
+		return false;
+	if (--page->mapcount)
+		return false;
+	nr_pages_mapped_add(sim, page, -1);
+	return true;
+}
+
+void simmm__folio_remove_rmap_ptes_done(simmm_sim *sim, struct simmm_page *folio,
+					unsigned nr_unmapped)
+{
+	if (nr_unmapped)
+		maybe_partially_mapped(sim, simmm__compound_head(sim, folio));
+}
+
 void simmm__page_remove_rmap_pte(simmm_sim *sim, struct simmm_page *page)
 {
-	(void)sim;
-	if (NEVER(page->mapcount <= 0))
-		return;
-	page->mapcount--;
+	/* folio_remove_rmap_pte(): a batch of one. */
+	if (simmm__page_remove_rmap_pte_batched(sim, page))
+		simmm__folio_remove_rmap_ptes_done(sim, page, 1);
 }
 
 void simmm__folio_remove_rmap_entire(simmm_sim *sim, struct simmm_page *folio)
 {
-	int32_t *mc = entire_mapcount(sim, folio);
+	int32_t *mc = entire_mapcount(sim, folio), *nr;
 
 	if (NEVER(*mc <= 0))
 		return;
-	(*mc)--;
+	if (--(*mc))
+		return;
+	/* The last PMD mapping went: the pages no pte maps are unmapped now;
+	 * partially mapped if that is some, not all. */
+	nr = simmm__folio_nr_pages_mapped(folio);
+	if (nr && *nr < (int32_t)(1U << folio->order))
+		maybe_partially_mapped(sim, folio);
 }
 
 void simmm__folio_add_file_rmap(struct simmm_page *folio, struct simmm_file *file, uint64_t index)

@@ -189,13 +189,14 @@ void simmm__mm_ext_fini(simmm_sim *sim)
 	simmm__hugetlb_fini(sim);
 	simmm__swap_fini(sim);
 	simmm__lru_fini(sim);
+	simmm__deferred_split_fini(sim);
 	simmm__remove_checker(sim, simmm__mm_ext_check, NULL);
 }
 
 int simmm__mm_ext_check(simmm_sim *sim, void *arg)
 {
 	(void)arg;
-	return simmm__swap_check(sim) + simmm__lru_check(sim);
+	return simmm__swap_check(sim) + simmm__lru_check(sim) + simmm__deferred_split_check(sim);
 }
 
 /* ---- the swap cache ------------------------------------------------------------ */

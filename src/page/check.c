@@ -80,12 +80,24 @@ static int check_free_frame(simmm_sim *sim, const struct simmm_page *p)
 	return bad;
 }
 
+/* A folio of order >= 2 counts its pte-mapped pages (@mapped, recounted
+ * by the caller) in its second tail (simmm__folio_nr_pages_mapped()). */
+int simmm__check_nr_pages_mapped(simmm_sim *sim, const struct simmm_page *h, long mapped)
+{
+	int bad = 0;
+
+	if (h->order >= 2 && h[2].u.nr_pages_mapped != mapped)
+		VIOL("folio 0x%llx: %ld pages mapped, nr_pages_mapped says %d",
+		     (unsigned long long)h->pfn, mapped, h[2].u.nr_pages_mapped);
+	return bad;
+}
+
 /* A folio head: references cover mappings and pins. */
 static int check_head(simmm_sim *sim, const struct simmm_page *h, uint64_t *used,
 		      uint64_t *contents, uint64_t *tables)
 {
 	uint64_t n = 1ULL << h->order;
-	long maps = 0;
+	long maps = 0, mapped = 0;
 	int bad = 0;
 
 	if (h->refcount <= 0) {
@@ -118,11 +130,13 @@ static int check_head(simmm_sim *sim, const struct simmm_page *h, uint64_t *used
 			VIOL("frame 0x%llx: negative mapcount %d", (unsigned long long)p->pfn,
 			     p->mapcount);
 		maps += p->mapcount;
+		mapped += p->mapcount > 0;
 		if (p->data)
 			(*contents)++;
 	}
 	if (h->order)
 		maps += h[1].u.pincount; /* entire (PMD/PUD) mappings */
+	bad += simmm__check_nr_pages_mapped(sim, h, mapped);
 	if ((long)h->refcount < maps + h->u.pincount)
 		VIOL("folio 0x%llx: refcount %d below mappings %ld + pins %d",
 		     (unsigned long long)h->pfn, h->refcount, maps, h->u.pincount);

@@ -309,7 +309,7 @@ static int check_folio(simmm_sim *sim, struct simmm_devrange *r, struct simmm_pa
 		       uint64_t *used)
 {
 	uint64_t nr = 1ULL << h->order;
-	long maps = 0;
+	long maps = 0, mapped = 0;
 	int bad = 0;
 
 	if (h->pfn - r->start + nr > r->nr) {
@@ -322,9 +322,11 @@ static int check_folio(simmm_sim *sim, struct simmm_devrange *r, struct simmm_pa
 			VIOL("device folio %#llx: tail +%llu has head_delta %u",
 			     (unsigned long long)h->pfn, (unsigned long long)i, h[i].head_delta);
 		maps += h[i].mapcount;
+		mapped += h[i].mapcount > 0;
 	}
 	if (h->order)
 		maps += h[1].u.pincount;
+	bad += simmm__check_nr_pages_mapped(sim, h, mapped);
 	if (h->refcount < maps + (h->order ? h->u.pincount : 0))
 		VIOL("device folio %#llx: refcount %d below mappings %ld",
 		     (unsigned long long)h->pfn, h->refcount, maps);

@@ -51,6 +51,11 @@ enum {
 	PG_migrate_pin = 1u << 21, /* a migration pins the folio's anon_vma
 				    * (the kernel keeps it in the migration's
 				    * private data; src/migrate/entry.c) */
+	PG_partially_mapped = 1u << 22, /* head of a large anon folio on the
+					 * deferred split queue (the kernel's
+					 * PG_partially_mapped, 6.12+, kept in
+					 * the folio's second page there;
+					 * src/mm/deferred_split.c) */
 };
 
 /**
@@ -74,6 +79,9 @@ struct simmm_page {
 	union {
 		int32_t pincount; /* head: FOLL_PIN pins of the folio;
 				   * first tail: entire (PMD/PUD) mapcount */
+		int32_t nr_pages_mapped; /* second tail of a folio of order
+					  * >= 2: its pages with mapcount > 0
+					  * (simmm__folio_nr_pages_mapped()) */
 		uint32_t pt_live; /* PG_table: live (non-none) entries */
 	} u;
 	uint64_t pfn;         /* this frame's number */
@@ -133,6 +141,22 @@ static SIMMM_ALWAYS_INLINE struct simmm_page *simmm__compound_head(const simmm_s
 						       struct simmm_page *p)
 {
 	return p->head_delta ? simmm__pfn_to_page(sim, p->pfn - p->head_delta) : p;
+}
+
+/*
+ * The pages of a large folio that at least one pte maps (mapcount > 0),
+ * the kernel's _nr_pages_mapped without its ENTIRELY_MAPPED bit (the
+ * entire mapcount says that). rmap.c keeps it up to date, the phys checker
+ * recounts it. The kernel keeps it in the first tail beside
+ * _entire_mapcount; simmm's first tail has no room left, so it lives in
+ * the second, where the kernel has _deferred_list: like that list, it
+ * exists only for folios of order >= 2 (NULL otherwise), which are the
+ * only ones the deferred split queue takes. A naturally aligned folio of
+ * order >= 2 has its first pages in one memmap section.
+ */
+static inline int32_t *simmm__folio_nr_pages_mapped(struct simmm_page *folio)
+{
+	return folio->order >= 2 ? &folio[2].u.nr_pages_mapped : NULL;
 }
 
 /* ---- buddy allocator ----------------------------------------------------- */
@@ -215,5 +239,8 @@ int simmm__phys_init(simmm_sim *sim);
 /* Returns the number of leaked (still referenced) folios. */
 uint64_t simmm__phys_fini(simmm_sim *sim, bool quiet);
 int simmm__phys_check(simmm_sim *sim, void *arg);
+/* The checkers' test of simmm__folio_nr_pages_mapped() for folio @h, whose
+ * pages with mapcount > 0 the caller counted (@mapped). Violations found. */
+int simmm__check_nr_pages_mapped(simmm_sim *sim, const struct simmm_page *h, long mapped);
 
 #endif
