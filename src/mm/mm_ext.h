@@ -215,12 +215,11 @@ unsigned simmm__pmd_order(simmm_sim *sim);
 
 /**
  * struct simmm_deferred_split - the THP deferred split queue (the kernel's
- * struct deferred_split, one per machine). A FIFO of folio head pfns with
- * lazy deletion: PG_partially_mapped marks a queued folio; entries of
- * folios freed or split since are stale and dropped when met.
- * @q: pfns, live entries in [head, tail), @cap allocated.
- * @compacted: entries left by the last compaction (the next one comes at
- *   2 * compacted + 64).
+ * struct deferred_split, one per machine).
+ * @q: the queue of folio heads (PG_partially_mapped marks its members;
+ *   entries of folios freed or split since are stale).
+ * @compacted: entries left by the last compaction (the next one comes when
+ *   the queue is bloated past it, simmm__pfnq_bloated()).
  * @scanning: the folio the scan took off the queue and works on (0: none):
  *   still queued as far as the checker goes (the kernel's scan moves it to
  *   a list of its own).
@@ -230,8 +229,7 @@ unsigned simmm__pmd_order(simmm_sim *sim);
  *   (lock busy, split refused), pages freed by its splits.
  */
 struct simmm_deferred_split {
-	simmm_pfn_t *q;
-	uint64_t cap, head, tail;
+	struct simmm_pfnq q;
 	uint64_t compacted;
 	simmm_pfn_t scanning;
 	bool in_scan;
