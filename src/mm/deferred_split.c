@@ -20,15 +20,15 @@
  * lock busy, references beyond its mappings such as a GUP pin) stays
  * queued for the next reclaim.
  *
- * struct simmm_page has no list links, so the queue is a FIFO of head
- * pfns with lazy deletion, like the LRU's (reclaim.c): PG_partially_mapped
- * marks a queued folio. A folio that leaves the queue otherwise does not
- * touch it: freed, its flags are wiped; split by another path (reclaim's
- * LRU scan, MADV_FREE, MADV_PAGEOUT, migration), the split clears the flag
- * (__folio_split() unqueues it). Either way its entry goes stale and is
- * dropped when met (folio_unqueue_deferred_split()). Compaction drops
- * stale and duplicate entries (a pfn freed, reused by a new THP and
- * queued again).
+ * The queue is a FIFO of head pfns with lazy deletion (pfnq.c), as the
+ * LRU is: PG_partially_mapped marks a queued folio. A folio that leaves
+ * the queue otherwise does not touch it: freed, its flags are wiped;
+ * split by another path (reclaim's LRU scan, MADV_FREE, MADV_PAGEOUT,
+ * migration), the split clears the flag (__folio_split() unqueues it).
+ * Either way its entry goes stale and is dropped when met
+ * (folio_unqueue_deferred_split()). Compaction, when the queue is bloated
+ * past what the last one left, also drops duplicates (a pfn freed, reused
+ * by a new THP and queued again).
  *
  * Left out:
  *  - the "underused THP" half (6.12: split_underused_thp, thp_underused()):
@@ -87,56 +87,11 @@ static struct simmm_page *entry_live(simmm_sim *sim, simmm_pfn_t pfn)
 	return p;
 }
 
-/* Drop stale and duplicate entries. PG_reclaim marks "already kept" for
- * the length of this loop, which has no scheduling point (reclaim.c's LRU
- * compaction uses the bit the same way; nothing else sets it). */
-static void ds_compact(simmm_sim *sim, struct simmm_deferred_split *ds)
-{
-	uint64_t k = 0;
-	struct simmm_page *p;
-
-	for (uint64_t i = ds->head; i < ds->tail; i++) {
-		p = entry_live(sim, ds->q[i]);
-		if (!p || (p->flags & PG_reclaim))
-			continue;
-		p->flags |= PG_reclaim;
-		ds->q[k++] = ds->q[i];
-	}
-	for (uint64_t i = 0; i < k; i++)
-		simmm__pfn_to_page(sim, ds->q[i])->flags &= ~PG_reclaim;
-	ds->head = 0;
-	ds->tail = k;
-	ds->compacted = k;
-}
-
 static void ds_push(simmm_sim *sim, struct simmm_deferred_split *ds, simmm_pfn_t pfn)
 {
-	if (ds->tail - ds->head > 2 * ds->compacted + 64)
-		ds_compact(sim, ds);
-	if (ds->tail == ds->cap && ds->head > ds->cap / 2) {
-		memmove(ds->q, ds->q + ds->head, (ds->tail - ds->head) * sizeof(*ds->q));
-		ds->tail -= ds->head;
-		ds->head = 0;
-	}
-	if (ds->tail == ds->cap) {
-		size_t cap = ds->cap;
-
-		simmm__grow(sim, SIMMM_ALLOC_META, (void **)&ds->q, sizeof(*ds->q), &cap,
-			    ds->tail + 1, true);
-		ds->cap = cap;
-	}
-	ds->q[ds->tail++] = pfn;
-}
-
-static struct simmm_page *ds_pop(simmm_sim *sim, struct simmm_deferred_split *ds)
-{
-	while (ds->head < ds->tail) {
-		struct simmm_page *p = entry_live(sim, ds->q[ds->head++]);
-
-		if (p)
-			return p;
-	}
-	return NULL;
+	if (simmm__pfnq_bloated(&ds->q, ds->compacted))
+		ds->compacted = simmm__pfnq_compact(sim, &ds->q, entry_live);
+	simmm__pfnq_push(sim, &ds->q, pfn);
 }
 
 /**
@@ -234,12 +189,12 @@ uint64_t simmm__deferred_split_scan(simmm_sim *sim)
 	struct simmm_page *folio;
 	uint64_t budget, freed = 0;
 
-	if (!ds || ds->in_scan || ds->head == ds->tail)
+	if (!ds || ds->in_scan || !simmm__pfnq_len(&ds->q))
 		return 0;
 	ds->in_scan = true;
-	ds_compact(sim, ds);
-	budget = ds->tail - ds->head;
-	while (budget-- && (folio = ds_pop(sim, ds))) {
+	ds->compacted = simmm__pfnq_compact(sim, &ds->q, entry_live);
+	budget = simmm__pfnq_len(&ds->q);
+	while (budget-- && (folio = simmm__pfnq_pop(sim, &ds->q, entry_live))) {
 		int64_t r;
 
 		simmm__folio_get(sim, folio); /* pairs with split_queued()'s put */
@@ -276,12 +231,12 @@ static simmm_pfn_t *queued_set(simmm_sim *sim, struct simmm_deferred_split *ds, 
 	size_t k = 0;
 	simmm_pfn_t *v;
 
-	*len = ds->tail - ds->head + 1;
+	*len = simmm__pfnq_len(&ds->q) + 1;
 	v = simmm__zalloc_nofail(sim, SIMMM_ALLOC_META, *len * sizeof(*v));
 
-	for (uint64_t i = ds->head; i < ds->tail; i++)
-		if (entry_live(sim, ds->q[i]))
-			v[k++] = ds->q[i];
+	simmm_pfnq_for_each(&ds->q, i)
+		if (entry_live(sim, ds->q.pfn[i]))
+			v[k++] = ds->q.pfn[i];
 	if (ds->scanning && entry_live(sim, ds->scanning))
 		v[k++] = ds->scanning;
 	qsort(v, k, sizeof(*v), pfn_cmp);
@@ -323,7 +278,6 @@ int simmm_thp_stats(simmm_sim *sim, struct simmm_thp_stats *out)
 	return 0;
 }
 
-/* The queue holds no references: teardown only frees it. */
 void simmm__deferred_split_fini(simmm_sim *sim)
 {
 	struct simmm_mm_global *g = simmm__mm_global(sim);
@@ -331,7 +285,7 @@ void simmm__deferred_split_fini(simmm_sim *sim)
 
 	if (!ds)
 		return;
-	simmm__free(sim, SIMMM_ALLOC_META, ds->q, ds->cap * sizeof(*ds->q));
+	simmm__pfnq_fini(sim, &ds->q);
 	simmm__free(sim, SIMMM_ALLOC_META, ds, sizeof(*ds));
 	g->ds = NULL;
 }
@@ -370,12 +324,8 @@ int simmm__deferred_split_check(simmm_sim *sim)
 	size_t n = 0, len = 0;
 	int bad = 0;
 
-	if (ds && (ds->head > ds->tail || ds->tail > ds->cap)) {
-		BAD("deferred split: queue bounds %llu..%llu of %llu",
-		    (unsigned long long)ds->head, (unsigned long long)ds->tail,
-		    (unsigned long long)ds->cap);
-		return bad;
-	}
+	if (ds && simmm__pfnq_check(sim, &ds->q, "deferred split"))
+		return 1;
 	if (ds)
 		set = queued_set(sim, ds, &n, &len);
 	for (simmm_pfn_t pfn = 0; pfn < sim->ram_pages;) {

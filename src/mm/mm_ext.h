@@ -99,6 +99,41 @@ void simmm__swap_usage(simmm_sim *sim, uint64_t *used, uint64_t *total);
 void simmm__swap_fini(simmm_sim *sim);
 int simmm__swap_check(simmm_sim *sim);
 
+/* ---- pfnq.c ------------------------------------------------------------------- */
+
+/**
+ * struct simmm_pfnq - a FIFO of folio head pfns with lazy deletion (pfnq.c).
+ * @pfn: the entries, live or stale, in [head, tail); @cap allocated.
+ */
+struct simmm_pfnq {
+	simmm_pfn_t *pfn;
+	uint64_t cap, head, tail;
+};
+
+/* Does the entry @pfn still name a member? Its folio, or NULL (stale). */
+typedef struct simmm_page *(*simmm_pfnq_live_fn)(simmm_sim *sim, simmm_pfn_t pfn);
+
+/* Each entry's index, live or stale, oldest first (for checkers). */
+#define simmm_pfnq_for_each(pq, i) for (uint64_t i = (pq)->head; i < (pq)->tail; i++)
+
+static inline uint64_t simmm__pfnq_len(const struct simmm_pfnq *pq)
+{
+	return pq->tail - pq->head;
+}
+
+/* Worth compacting: more than twice @nr_live entries, and some slack. */
+static inline bool simmm__pfnq_bloated(const struct simmm_pfnq *pq, uint64_t nr_live)
+{
+	return simmm__pfnq_len(pq) > 2 * nr_live + 64;
+}
+
+void simmm__pfnq_push(simmm_sim *sim, struct simmm_pfnq *pq, simmm_pfn_t pfn);
+struct simmm_page *simmm__pfnq_pop(simmm_sim *sim, struct simmm_pfnq *pq,
+				   simmm_pfnq_live_fn live);
+uint64_t simmm__pfnq_compact(simmm_sim *sim, struct simmm_pfnq *pq, simmm_pfnq_live_fn live);
+int simmm__pfnq_check(simmm_sim *sim, const struct simmm_pfnq *pq, const char *who);
+void simmm__pfnq_fini(simmm_sim *sim, struct simmm_pfnq *pq);
+
 /* ---- reclaim.c ---------------------------------------------------------------- */
 
 struct simmm_hugetlb_pool;
@@ -117,10 +152,9 @@ typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_
 #define SIMMM_PF_MEMALLOC (1u << 0)
 
 /**
- * struct simmm_lru - the LRU (one list; a deterministic FIFO of folio head
- * pfns with lazy deletion: struct page has no room for list links) and the
- * rest of the memory-pressure state.
- * @q: ring of pfns, @cap a power of two; live entries are [head, tail).
+ * struct simmm_lru - the LRU (one list, a struct simmm_pfnq: PG_lru marks
+ * its members) and the rest of the memory-pressure state.
+ * @q: the queue of folio heads.
  * @nr_live: folios with PG_lru (the queue may hold stale extras).
  * @nr_isolated: folios reclaim holds off the LRU (a shrink's, and those of
  *   simmm__folio_isolate_lru() until reclaimed or put back): the kernel's
@@ -135,8 +169,7 @@ typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_
  * @longterm_fn: see simmm_gup_longterm_fn.
  */
 struct simmm_lru {
-	simmm_pfn_t *q;
-	uint64_t cap, head, tail;
+	struct simmm_pfnq q;
 	uint64_t nr_live;
 	uint64_t nr_isolated, isolation_ends;
 	unsigned nr_throttled;
@@ -182,12 +215,11 @@ unsigned simmm__pmd_order(simmm_sim *sim);
 
 /**
  * struct simmm_deferred_split - the THP deferred split queue (the kernel's
- * struct deferred_split, one per machine). A FIFO of folio head pfns with
- * lazy deletion: PG_partially_mapped marks a queued folio; entries of
- * folios freed or split since are stale and dropped when met.
- * @q: pfns, live entries in [head, tail), @cap allocated.
- * @compacted: entries left by the last compaction (the next one comes at
- *   2 * compacted + 64).
+ * struct deferred_split, one per machine).
+ * @q: the queue of folio heads (PG_partially_mapped marks its members;
+ *   entries of folios freed or split since are stale).
+ * @compacted: entries left by the last compaction (the next one comes when
+ *   the queue is bloated past it, simmm__pfnq_bloated()).
  * @scanning: the folio the scan took off the queue and works on (0: none):
  *   still queued as far as the checker goes (the kernel's scan moves it to
  *   a list of its own).
@@ -197,8 +229,7 @@ unsigned simmm__pmd_order(simmm_sim *sim);
  *   (lock busy, split refused), pages freed by its splits.
  */
 struct simmm_deferred_split {
-	simmm_pfn_t *q;
-	uint64_t cap, head, tail;
+	struct simmm_pfnq q;
 	uint64_t compacted;
 	simmm_pfn_t scanning;
 	bool in_scan;

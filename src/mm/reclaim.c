@@ -3,11 +3,11 @@
  * The LRU and page reclaim (mm/vmscan.c, mm/swap.c's LRU half).
  *
  * One LRU list per machine (no active/inactive split, no memcg, no
- * per-node lists): a FIFO of folio head pfns. struct simmm_page has no room
- * for list links, so deletion is lazy: simmm__lru_del() clears PG_lru and
- * the queue entry is dropped when the scan meets it (a freed folio's flags
- * are wiped, so it drops out the same way). The queue is compacted (stale
- * and duplicate entries removed) when it grows past twice the live count.
+ * per-node lists): a FIFO of folio head pfns with lazy deletion (pfnq.c).
+ * simmm__lru_del() clears PG_lru and the queue entry is dropped when the
+ * scan meets it (a freed folio's flags are wiped, so it drops out the same
+ * way). The queue is compacted (stale and duplicate entries removed) when
+ * it grows past twice the live count.
  *
  * Reclaim is shrink_folio_list() reduced to what simmm models:
  *  - second chance: folio_referenced() (rmap: test-and-clear young bits,
@@ -74,8 +74,6 @@
  *    page or -ENOMEM, whatever the others do. Only tasks wait: outside
  *    them nothing else could end an isolation.
  */
-#include <string.h>
-
 #include "mm/mm_ext.h"
 
 #define SWAP_CLUSTER_MAX 32 /* the kernel's direct-reclaim batch */
@@ -131,57 +129,14 @@ static void memalloc_noreclaim_restore(simmm_sim *sim, uint32_t old)
 
 /* ---- the queue ------------------------------------------------------------- */
 
-static bool lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn, struct simmm_page **out)
+/* A queue entry names a folio on the LRU: an in-use head with PG_lru. */
+static struct simmm_page *lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn)
 {
 	struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
 
 	if (!p || p->refcount <= 0 || p->head_delta || !(p->flags & PG_lru))
-		return false;
-	*out = p;
-	return true;
-}
-
-/* Drop stale and duplicate entries (PG_reclaim marks "already kept"; no
- * other code uses it on LRU folios) and recount nr_live: every folio with
- * PG_lru has an entry, so the survivors are exactly those folios (a folio
- * freed by a bare folio_put(), without simmm__lru_del(), left nr_live one
- * too high until now). */
-static void lru_compact(simmm_sim *sim, struct simmm_lru *l)
-{
-	uint64_t k = 0;
-	struct simmm_page *p;
-
-	for (uint64_t i = l->head; i < l->tail; i++) {
-		if (!lru_entry_live(sim, l->q[i], &p) || (p->flags & PG_reclaim))
-			continue;
-		p->flags |= PG_reclaim;
-		l->q[k++] = l->q[i];
-	}
-	for (uint64_t i = 0; i < k; i++)
-		simmm__pfn_to_page(sim, l->q[i])->flags &= ~PG_reclaim;
-	l->head = 0;
-	l->tail = k;
-	l->nr_live = k;
-}
-
-/* Queue @pfn at the tail. Compaction runs first, before the caller marks
- * the folio PG_lru: its recount must not see a PG_lru folio whose entry is
- * not queued yet (that lost one from nr_live). */
-static void lru_push(simmm_sim *sim, struct simmm_lru *l, simmm_pfn_t pfn)
-{
-	if (l->tail == l->cap && l->head > l->cap / 2) {
-		memmove(l->q, l->q + l->head, (l->tail - l->head) * sizeof(*l->q));
-		l->tail -= l->head;
-		l->head = 0;
-	}
-	if (l->tail == l->cap) {
-		size_t cap = l->cap;
-		/* list_add() cannot fail: bookkeeping bypasses the injector. */
-		simmm__grow(sim, SIMMM_ALLOC_META, (void **)&l->q, sizeof(*l->q), &cap,
-			    l->tail + 1, true);
-		l->cap = cap;
-	}
-	l->q[l->tail++] = pfn;
+		return NULL;
+	return p;
 }
 
 /**
@@ -195,11 +150,16 @@ void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
 	folio = simmm__compound_head(sim, folio);
 	if (!l || (folio->flags & (PG_lru | PG_reserved | PG_table)))
 		return;
-	if (l->tail - l->head > 2 * l->nr_live + 64)
-		lru_compact(sim, l);
+	/* Compaction recounts nr_live: every folio with PG_lru has an entry,
+	 * so the survivors are exactly those folios (a folio freed by a bare
+	 * folio_put(), without simmm__lru_del(), left nr_live one too high
+	 * until now). Hence before this folio gets PG_lru: the recount must
+	 * not see one whose entry is not queued yet. */
+	if (simmm__pfnq_bloated(&l->q, l->nr_live))
+		l->nr_live = simmm__pfnq_compact(sim, &l->q, lru_entry_live);
 	folio->flags |= PG_lru;
 	l->nr_live++;
-	lru_push(sim, l, folio->pfn);
+	simmm__pfnq_push(sim, &l->q, folio->pfn);
 }
 
 /**
@@ -435,17 +395,13 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
  * it is put back. Under the kernel's lru_lock: no scheduling point. */
 static bool lru_isolate_next(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **out)
 {
-	while (l->head < l->tail) {
-		simmm_pfn_t pfn = l->q[l->head++];
-
-		if (lru_entry_live(sim, pfn, out)) {
-			simmm__folio_get(sim, *out); /* pairs with the put after the reclaim */
-			simmm__lru_del(sim, *out);
-			l->nr_isolated++;
-			return true;
-		}
-	}
-	return false;
+	*out = simmm__pfnq_pop(sim, &l->q, lru_entry_live);
+	if (!*out)
+		return false;
+	simmm__folio_get(sim, *out); /* pairs with the put after the reclaim */
+	simmm__lru_del(sim, *out);
+	l->nr_isolated++;
+	return true;
 }
 
 /* An isolation of reclaim's ended (the folio was put back, freed or left
@@ -493,7 +449,7 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 	if (!l || current_is_reclaiming(sim))
 		return 0;
 	noreclaim = memalloc_noreclaim_save(sim);
-	budget = 2 * (l->tail - l->head);
+	budget = 2 * simmm__pfnq_len(&l->q);
 	while (freed < nr && budget-- && lru_isolate_next(sim, l, &folio)) {
 		uint64_t pages = 1ULL << folio->order;
 		enum scan_result r;
@@ -769,7 +725,7 @@ void simmm__lru_fini(simmm_sim *sim)
 
 	if (!l)
 		return;
-	simmm__free(sim, SIMMM_ALLOC_META, l->q, l->cap * sizeof(*l->q));
+	simmm__pfnq_fini(sim, &l->q);
 	simmm__free(sim, SIMMM_ALLOC_META, l, sizeof(*l));
 	g->lru = NULL;
 }
@@ -800,11 +756,11 @@ static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 			bad++;
 		}
 	}
-	if (n > l->nr_live || n > l->tail - l->head) {
+	if (n > l->nr_live || n > simmm__pfnq_len(&l->q)) {
 		simmm__report(sim, SIMMM_REPORT_INVARIANT,
 			      "lru: %llu folios with PG_lru, nr_live %llu, %llu queue entries",
 			      (unsigned long long)n, (unsigned long long)l->nr_live,
-			      (unsigned long long)(l->tail - l->head));
+			      (unsigned long long)simmm__pfnq_len(&l->q));
 		bad++;
 	}
 	return bad;
@@ -816,11 +772,7 @@ int simmm__lru_check(simmm_sim *sim)
 
 	if (!l)
 		return 0;
-	if (l->head > l->tail || l->tail > l->cap) {
-		simmm__report(sim, SIMMM_REPORT_INVARIANT, "lru: queue bounds %llu..%llu of %llu",
-			      (unsigned long long)l->head, (unsigned long long)l->tail,
-			      (unsigned long long)l->cap);
+	if (simmm__pfnq_check(sim, &l->q, "lru"))
 		return 1;
-	}
 	return lru_check_flags(sim, l);
 }
