@@ -32,19 +32,6 @@ static struct simmm_thp_stats thp_stats(simmm_sim *sim)
 	return st;
 }
 
-static uint64_t free_pages(simmm_sim *sim)
-{
-	struct simmm_phys_stats st;
-
-	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
-	return st.free_pages;
-}
-
-static uint64_t swpout(simmm_sim *sim)
-{
-	return simmm__mm_global(sim)->swap->swpout;
-}
-
 static struct simmm_page *folio_at(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a)
 {
 	struct simmm_translation t = mx_tr(mm, a);
@@ -92,16 +79,16 @@ static void expect_pages(struct simmm_mm *mm, simmm_addr_t a, unsigned from, uns
 static void reclaim_splits(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a,
 			   struct simmm_page *folio, unsigned from, unsigned to, unsigned tag)
 {
-	uint64_t unmapped = NR - (to - from), got = 0, free0 = free_pages(sim);
-	uint64_t out0 = swpout(sim);
+	uint64_t unmapped = NR - (to - from), got = 0, free0 = mx_free_pages(sim);
+	uint64_t out0 = mx_swpout(sim);
 	struct simmm_thp_stats st0 = thp_stats(sim), st;
 
 	assert_true(folio->flags & PG_partially_mapped);
 	TU_ASSERT_OK(simmm_reclaim(sim, unmapped, &got));
 	TU_CHECK(sim);
 	assert_int_equal(got, unmapped);
-	assert_int_equal(free_pages(sim), free0 + unmapped);
-	assert_int_equal(swpout(sim), out0);
+	assert_int_equal(mx_free_pages(sim), free0 + unmapped);
+	assert_int_equal(mx_swpout(sim), out0);
 	assert_int_equal(mx_swap_used(sim), 0);
 	st = thp_stats(sim);
 	assert_int_equal(st.deferred_split_split, st0.deferred_split_split + 1);
@@ -133,13 +120,13 @@ static void test_munmap_half_pte_mapped(void **state)
 
 	pte_map(sim, mm, a);
 	assert_int_equal(thp_stats(sim).deferred_split_queued, 0);
-	free0 = free_pages(sim);
+	free0 = mx_free_pages(sim);
 	TU_ASSERT_OK(simmm_munmap(mm, a + PMD / 2, PMD / 2));
 	TU_CHECK(sim);
 	st = thp_stats(sim);
 	assert_int_equal(st.deferred_split_queued, 1);
 	assert_int_equal(st.nr_partially_mapped, 1);
-	assert_int_equal(free_pages(sim), free0); /* every page still allocated */
+	assert_int_equal(mx_free_pages(sim), free0); /* every page still allocated */
 	assert_int_equal(folio->order, 9);
 	assert_true(folio->flags & PG_partially_mapped);
 	/* More of it unmapped: already queued, not counted again. */
@@ -183,23 +170,23 @@ static void test_dontneed_part_pmd_mapped(void **state)
 	struct simmm_mm *mm = mx_mm(sim);
 	simmm_addr_t a = thp_region(mm, PMD);
 	struct simmm_page *folio = map_thp(sim, mm, a, 30);
-	uint64_t free0 = free_pages(sim);
+	uint64_t free0 = mx_free_pages(sim);
 
 	TU_ASSERT_OK(simmm_madvise(mm, a + 100 * PS, 100 * PS, SIMMM_MADV_DONTNEED));
 	TU_CHECK(sim);
 	assert_int_equal(thp_stats(sim).deferred_split_queued, 1);
-	assert_int_equal(free_pages(sim), free0);
+	assert_int_equal(mx_free_pages(sim), free0);
 	assert_int_equal(folio->order, 9);
 	mx_expect_zero(mm, a + 150 * PS); /* zapped: reads zero (and maps the zero page) */
 	TU_CHECK(sim);
-	free0 = free_pages(sim);
+	free0 = mx_free_pages(sim);
 	uint64_t got = 0;
 
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &got));
 	TU_CHECK(sim);
 	assert_int_equal(got, 100);
-	assert_int_equal(free_pages(sim), free0 + 100);
-	assert_int_equal(swpout(sim), 0);
+	assert_int_equal(mx_free_pages(sim), free0 + 100);
+	assert_int_equal(mx_swpout(sim), 0);
 	expect_pages(mm, a, 0, 100, 30);
 	expect_pages(mm, a, 200, NR, 30);
 	assert_int_equal(folio_at(sim, mm, a + 300 * PS)->order, 0);
@@ -221,14 +208,14 @@ static void test_full_unmap_not_queued(void **state)
 	uint64_t free0;
 
 	pte_map(sim, mm, b);
-	free0 = free_pages(sim);
+	free0 = mx_free_pages(sim);
 	TU_ASSERT_OK(simmm_munmap(mm, a, PMD));
 	TU_CHECK(sim);
 	assert_true(mx_page(sim, pa).free);
 	TU_ASSERT_OK(simmm_madvise(mm, b, PMD, SIMMM_MADV_DONTNEED));
 	TU_CHECK(sim);
 	assert_true(mx_page(sim, pb).free);
-	assert_true(free_pages(sim) >= free0 + 2 * NR);
+	assert_true(mx_free_pages(sim) >= free0 + 2 * NR);
 	assert_int_equal(thp_stats(sim).deferred_split_queued, 0);
 	assert_int_equal(thp_stats(sim).nr_partially_mapped, 0);
 	TU_ASSERT_OK(simmm_mmput(mm));
@@ -287,12 +274,12 @@ static void test_pinned_stays_queued(void **state)
 	TU_ASSERT_OK(simmm_munmap(mm, a + PMD / 2, PMD / 2));
 	TU_CHECK(sim);
 	assert_int_equal(thp_stats(sim).nr_partially_mapped, 1);
-	free0 = free_pages(sim);
+	free0 = mx_free_pages(sim);
 	TU_ASSERT_OK(simmm_reclaim(sim, NR / 2, &got));
 	TU_CHECK(sim);
 	assert_int_equal(got, 0);
-	assert_int_equal(free_pages(sim), free0);
-	assert_int_equal(swpout(sim), 0);
+	assert_int_equal(mx_free_pages(sim), free0);
+	assert_int_equal(mx_swpout(sim), 0);
 	st = thp_stats(sim);
 	assert_int_equal(st.deferred_split_failed, 1);
 	assert_int_equal(st.deferred_split_split, 0);
@@ -411,7 +398,7 @@ static void test_direct_reclaim(void **state)
 	f = mx_anon(mm, 0, 8 * MIB);
 	for (n = 0; thp_stats(sim).deferred_split_split == 0; n++) {
 		assert_true(n < 8 * MIB / PS);
-		last_free = free_pages(sim);
+		last_free = mx_free_pages(sim);
 		mx_write(mm, f + n * PS, 1 + (unsigned)n);
 	}
 	TU_CHECK(sim);

@@ -47,19 +47,6 @@ static uint64_t reclaim_all(simmm_sim *sim)
 	return n;
 }
 
-static uint64_t lru_reclaimed(simmm_sim *sim)
-{
-	uint64_t r = 0;
-
-	simmm__lru_stats(sim, NULL, &r);
-	return r;
-}
-
-static uint64_t swpout(simmm_sim *sim)
-{
-	return simmm__mm_global(sim)->swap->swpout;
-}
-
 static void expect_swap_entry(struct simmm_mm *mm, simmm_addr_t a)
 {
 	struct simmm_translation t = mx_tr(mm, a);
@@ -311,9 +298,9 @@ static void test_free_then_write_pin(void **state)
 	assert_false(is_lazyfree(f));
 	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
 	TU_CHECK(sim);
-	uint64_t out = swpout(sim);
+	uint64_t out = mx_swpout(sim);
 	assert_int_equal(reclaim_all(sim), 1);
-	assert_int_equal(swpout(sim), out + 1);
+	assert_int_equal(mx_swpout(sim), out + 1);
 	expect_swap_entry(mm, a);
 	TU_ASSERT_OK(simmm_mm_access(mm, a + 100, &got, 1, SIMMM_ACCESS_READ));
 	assert_int_equal(got, dma);
@@ -521,7 +508,7 @@ static void test_pageout_anon_to_swap(void **state)
 		mx_write(mm, a + i * PS, 20 + i);
 	TU_CHECK(sim);
 	assert_true(simmm_pte_young(mx_tr(mm, a + PS).entry));
-	uint64_t out = swpout(sim), rec = lru_reclaimed(sim);
+	uint64_t out = mx_swpout(sim), rec = mx_lru_reclaimed(sim);
 	TU_ASSERT_OK(simmm_madvise(mm, a + PS, 2 * PS, SIMMM_MADV_PAGEOUT));
 	TU_CHECK(sim);
 	expect_swap_entry(mm, a + PS);
@@ -530,8 +517,8 @@ static void test_pageout_anon_to_swap(void **state)
 	assert_true(mx_tr(mm, a).present);
 	assert_true(mx_tr(mm, a + 3 * PS).present);
 	assert_int_equal(mx_swap_used(sim), 2);
-	assert_int_equal(swpout(sim), out + 2);
-	assert_int_equal(lru_reclaimed(sim), rec + 2);
+	assert_int_equal(mx_swpout(sim), out + 2);
+	assert_int_equal(mx_lru_reclaimed(sim), rec + 2);
 	struct simmm_mm_stats st = mx_stats(mm);
 	assert_int_equal(st.rss_anon, 2);
 	assert_int_equal(st.swap_ents, 2);
@@ -614,14 +601,14 @@ static void test_pageout_clean_file_dropped(void **state)
 	assert_false(simmm__pfn_to_page(sim, pfn)->flags & PG_dirty);
 	assert_int_equal(f->nrpages, 1);
 	assert_int_equal(mx_stats(mm).rss_file, 1);
-	uint64_t rec = lru_reclaimed(sim);
+	uint64_t rec = mx_lru_reclaimed(sim);
 	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_PAGEOUT));
 	TU_CHECK(sim);
 	assert_true(simmm_entry_none(mx_tr(mm, a).entry));
 	assert_int_equal(f->nrpages, 0);
 	assert_true(mx_page(sim, pfn).free);
 	assert_int_equal(mx_stats(mm).rss_file, 0);
-	assert_int_equal(lru_reclaimed(sim), rec + 1);
+	assert_int_equal(mx_lru_reclaimed(sim), rec + 1);
 	uint64_t major = mx_stats(mm).major_faults;
 	mx_expect(mm, a, 12);
 	assert_int_equal(mx_stats(mm).major_faults, major + 1);
@@ -647,7 +634,7 @@ static void test_pageout_dirty_file_kept(void **state)
 	mx_write(mm, a, 14);
 	simmm_pfn_t pfn = mx_tr(mm, a).pfn;
 	assert_true(simmm_pte_dirty(mx_tr(mm, a).entry));
-	uint64_t rec = lru_reclaimed(sim);
+	uint64_t rec = mx_lru_reclaimed(sim);
 	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_PAGEOUT));
 	TU_CHECK(sim);
 	assert_true(simmm_entry_none(mx_tr(mm, a).entry));
@@ -657,7 +644,7 @@ static void test_pageout_dirty_file_kept(void **state)
 	assert_true(pi.flags & PG_dirty);
 	assert_true(pi.flags & PG_lru);
 	assert_int_equal(pi.mapcount, 0);
-	assert_int_equal(lru_reclaimed(sim), rec);
+	assert_int_equal(mx_lru_reclaimed(sim), rec);
 	assert_int_equal(simmm_file_pread(f, buf, sizeof(buf), 0), (long)sizeof(buf));
 	assert_int_equal(buf[1], (uint8_t)(14 * 31 + 1));
 	/* Mapped again from the page cache: the same frame, no I/O. */
@@ -739,7 +726,7 @@ static void test_pageout_referenced(void **state)
 	assert_int_equal(simmm_pin_user_pages(mm, a, 1, SIMMM_FOLL_WRITE, &pin), 1);
 	assert_int_equal(simmm_get_user_pages(mm, a + PS, 1, 0, &get), 1);
 	TU_CHECK(sim);
-	uint64_t rec = lru_reclaimed(sim);
+	uint64_t rec = mx_lru_reclaimed(sim);
 	TU_ASSERT_OK(simmm_madvise(mm, a, 2 * PS, SIMMM_MADV_PAGEOUT));
 	TU_CHECK(sim);
 	assert_int_equal(mx_tr(mm, a).pfn, pin);
@@ -749,7 +736,7 @@ static void test_pageout_referenced(void **state)
 	assert_true(pi.flags & PG_swapcache);
 	assert_int_equal(pi.refcount, 2); /* the cache's and the GUP's */
 	assert_int_equal(mx_swap_used(sim), 1);
-	assert_int_equal(lru_reclaimed(sim), rec);
+	assert_int_equal(mx_lru_reclaimed(sim), rec);
 	mx_expect(mm, a + PS, 41); /* a swap-cache hit: the same frame */
 	assert_int_equal(mx_tr(mm, a + PS).pfn, get);
 	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pin, 1));
@@ -759,7 +746,7 @@ static void test_pageout_referenced(void **state)
 	TU_CHECK(sim);
 	expect_swap_entry(mm, a);
 	expect_swap_entry(mm, a + PS);
-	assert_int_equal(lru_reclaimed(sim), rec + 2);
+	assert_int_equal(mx_lru_reclaimed(sim), rec + 2);
 	mx_expect(mm, a, 40);
 	mx_expect(mm, a + PS, 41);
 	TU_CHECK(sim);

@@ -111,6 +111,30 @@ static inline uint64_t mx_swap_used(simmm_sim *sim)
 	return used;
 }
 
+/* Free RAM pages (the buddy allocator's count). */
+static inline uint64_t mx_free_pages(simmm_sim *sim)
+{
+	struct simmm_phys_stats st;
+
+	TU_ASSERT_OK(simmm_phys_stats(sim, &st));
+	return st.free_pages;
+}
+
+/* Pages reclaim freed so far (the LRU's reclaimed total). */
+static inline uint64_t mx_lru_reclaimed(simmm_sim *sim)
+{
+	uint64_t n = 0;
+
+	simmm__lru_stats(sim, NULL, &n);
+	return n;
+}
+
+/* Pages written to swap so far. */
+static inline uint64_t mx_swpout(simmm_sim *sim)
+{
+	return simmm__mm_global(sim)->swap->swpout;
+}
+
 /* A PMD-aligned anonymous range of @n PMDs (reserve twice, unmap the rest). */
 static inline simmm_addr_t mx_anon_aligned(struct simmm_mm *mm, uint64_t align, uint64_t len)
 {

@@ -73,14 +73,6 @@ static void wr(struct simmm_mm *mm, simmm_addr_t addr, unsigned tag, int *rc)
 	*rc = simmm_mm_access(mm, addr, buf, sizeof(buf), SIMMM_ACCESS_WRITE);
 }
 
-static uint64_t lru_reclaimed(simmm_sim *sim)
-{
-	uint64_t n = 0;
-
-	simmm__lru_stats(sim, NULL, &n);
-	return n;
-}
-
 static uint64_t lru_scanned(simmm_sim *sim)
 {
 	return simmm__mm_global(sim)->lru->scanned;
@@ -203,9 +195,9 @@ static void task_fault_b(simmm_sim *sim, void *arg)
 
 	(void)sim;
 	wait_inside(r);
-	before = lru_reclaimed(r->sim);
+	before = mx_lru_reclaimed(r->sim);
 	wr(r->mm, r->a + (r->filled + 1) * PS, r->filled + 1, &r->rc_b);
-	r->b_reclaimed = lru_reclaimed(r->sim) - before;
+	r->b_reclaimed = mx_lru_reclaimed(r->sim) - before;
 	r->b_done = true;
 }
 
@@ -281,10 +273,10 @@ static void test_nested_alloc_main_context(void **state)
 	/* Take the page reclaim freed, then fault one more: it reclaims. */
 	wr(r->mm, r->a + r->filled * PS, r->filled, &rc);
 	TU_ASSERT_OK(rc);
-	uint64_t before = lru_reclaimed(r->sim);
+	uint64_t before = mx_lru_reclaimed(r->sim);
 	wr(r->mm, r->a + (r->filled + 1) * PS, r->filled + 1, &rc);
 	TU_ASSERT_OK(rc);
-	assert_true(lru_reclaimed(r->sim) > before);
+	assert_true(mx_lru_reclaimed(r->sim) > before);
 	rr_expect(r, r->filled + 2);
 	rr_free(r);
 }
@@ -319,7 +311,7 @@ static void test_pageout_vs_shrink(void **state)
 {
 	(void)state;
 	struct rr *r = rr_new(64 * MIB, false, gate_yield);
-	uint64_t rec = lru_reclaimed(r->sim), out = simmm__mm_global(r->sim)->swap->swpout;
+	uint64_t rec = mx_lru_reclaimed(r->sim), out = simmm__mm_global(r->sim)->swap->swpout;
 
 	rr_run(r, task_shrink_a, task_pageout_b);
 	assert_int_equal(r->g.stops, 1);
@@ -334,7 +326,7 @@ static void test_pageout_vs_shrink(void **state)
 		assert_false(t.present);
 		assert_true(simmm_is_real_swap_entry(t.entry));
 	}
-	assert_int_equal(lru_reclaimed(r->sim) - rec, r->filled);
+	assert_int_equal(mx_lru_reclaimed(r->sim) - rec, r->filled);
 	assert_int_equal(simmm__mm_global(r->sim)->swap->swpout - out, r->filled);
 	assert_int_equal(mx_swap_used(r->sim), r->filled);
 	rr_expect(r, r->filled);

@@ -29,14 +29,6 @@ static uint64_t tables(struct simmm_mm *mm)
 	return mx_stats(mm).pgtable_pages;
 }
 
-static uint64_t free_pages(simmm_sim *sim)
-{
-	struct simmm_phys_stats ps;
-
-	TU_ASSERT_OK(simmm_phys_stats(sim, &ps));
-	return ps.free_pages;
-}
-
 /* A write fault maps a THP at @a: one deposit more in its PMD table. */
 static void map_thp(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a, unsigned tag)
 {
@@ -74,7 +66,7 @@ static void test_split_needs_no_allocation(void **state)
 	map_thp(sim, mm, a + PMD, 2);
 	map_thp(sim, mm, a + 2 * PMD, 3);
 	assert_int_equal(deposits(mm, a), 3);
-	uint64_t nt = tables(mm), nfree = free_pages(sim);
+	uint64_t nt = tables(mm), nfree = mx_free_pages(sim);
 
 	inject_from(sim, 1);
 	/* MADV_DONTNEED of a part of the first THP. */
@@ -92,7 +84,7 @@ static void test_split_needs_no_allocation(void **state)
 	TU_ASSERT_OK(simmm_fault_inject(sim, NULL));
 	/* Nothing allocated (the zapped pages stay with their large folio
 	 * until it is split, as the deferred split does upstream). */
-	assert_int_equal(free_pages(sim), nfree);
+	assert_int_equal(mx_free_pages(sim), nfree);
 	/* mprotect of a page of the third: its split adds no table either
 	 * (the VMA splits are not page tables). */
 	TU_ASSERT_OK(simmm_mprotect(mm, a + 2 * PMD + 7 * PS, PS, SIMMM_PROT_READ));
@@ -129,7 +121,7 @@ static void test_fault_without_table_is_oom(void **state)
 	mx_expect_zero(mm, a + 2 * PMD);
 	assert_true(simmm__is_huge_zero_pfn(sim, mx_tr(mm, a + 2 * PMD).pfn));
 	TU_CHECK(sim);
-	uint64_t nt = tables(mm), nfree = free_pages(sim);
+	uint64_t nt = tables(mm), nfree = mx_free_pages(sim);
 	struct simmm_mm_stats before = mx_stats(mm);
 
 	/* Only the table fails (a fallback to small pages would succeed:
@@ -149,7 +141,7 @@ static void test_fault_without_table_is_oom(void **state)
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_fault_inject(sim, NULL));
 	assert_int_equal(tables(mm), nt);
-	assert_int_equal(free_pages(sim), nfree);
+	assert_int_equal(mx_free_pages(sim), nfree);
 	assert_int_equal(mx_stats(mm).thp_faults, before.thp_faults);
 	assert_int_equal(mx_stats(mm).zero_faults, before.zero_faults);
 	assert_int_equal(mx_stats(mm).rss_anon, before.rss_anon);
@@ -189,7 +181,7 @@ static void test_fork(void **state)
 					      SIMMM_FOLL_WRITE | SIMMM_FOLL_LONGTERM, &pin), 1);
 	assert_int_equal(deposits(mm, a), 3);
 	TU_CHECK(sim);
-	uint64_t nfree = free_pages(sim), nt = tables(mm), fails = 0;
+	uint64_t nfree = mx_free_pages(sim), nt = tables(mm), fails = 0;
 	bool split;
 
 	/* Fail from the first allocation on (the child's mm struct), then
@@ -213,7 +205,7 @@ static void test_fork(void **state)
 		split = mx_tr(mm, a + 2 * PMD).level == SIMMM_LVL_PTE;
 		assert_int_equal(deposits(mm, a), split ? 2 : 3);
 		assert_int_equal(tables(mm), nt);
-		assert_int_equal(free_pages(sim), nfree);
+		assert_int_equal(mx_free_pages(sim), nfree);
 		fails++;
 	}
 	assert_true(fails > 3);
@@ -292,7 +284,7 @@ static void test_zap_frees_deposit(void **state)
 {
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
-	uint64_t nfree = free_pages(sim);
+	uint64_t nfree = mx_free_pages(sim);
 	struct simmm_mm *mm = mx_mm(sim);
 	simmm_addr_t a = thp_region(mm, 4 * PMD);
 
@@ -314,7 +306,7 @@ static void test_zap_frees_deposit(void **state)
 	TU_ASSERT_OK(simmm_mmput(mm)); /* exit zaps the last THP */
 	TU_CHECK(sim);
 	/* The huge zero folio stays allocated until destroy. */
-	assert_int_equal(free_pages(sim), nfree - NR);
+	assert_int_equal(mx_free_pages(sim), nfree - NR);
 	tu_sim_free(&sim);
 }
 
