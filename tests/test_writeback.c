@@ -18,11 +18,15 @@
  *  6. a write racing with fsync (one task sleeps in the second mm's
  *     PROTECTION_PAGE callback after the first mm's pte was cleaned): the
  *     write fault waits for the folio lock and dirties the folio again
- *     after the writeback, never leaving a writable pte on a clean folio.
+ *     after the writeback, never leaving a writable pte on a clean folio;
+ *  7. an HMM mirror: a device read fault maps the page read-only, a device
+ *     write fault dirties it, fsync invalidates the mirror's range.
  * The invariant checker runs after each step; it holds "a writable pte of
  * a write-notify mapping maps a dirty folio".
  */
 #include <stdlib.h>
+
+#include <simmm/hmm.h>
 
 #include "test_mm_ext_util.h"
 
@@ -455,6 +459,70 @@ static void test_write_races_fsync(void **state)
 	R = NULL;
 }
 
+/* ---- 7. an HMM mirror of a shared file mapping ------------------------------------- */
+
+static int hmm_fault(struct counter *c, struct simmm_mm *mm, simmm_addr_t a, uint64_t dflags,
+		     uint64_t *pfn)
+{
+	struct simmm_hmm_range r = {
+		.notifier = &c->mn, .start = a, .end = a + PS, .hmm_pfns = pfn,
+		.default_flags = dflags,
+	};
+	int ret = -EBUSY;
+
+	/* The driver loop: a fault that changes the pte invalidates the range. */
+	for (int tries = 0; tries < 8 && ret == -EBUSY; tries++) {
+		*pfn = 0;
+		r.notifier_seq = simmm_mmu_interval_read_begin(&c->mn);
+		TU_ASSERT_OK(simmm_mmap_read_lock(mm));
+		ret = simmm_hmm_range_fault(&r);
+		TU_ASSERT_OK(simmm_mmap_read_unlock(mm));
+		if (!ret && simmm_mmu_interval_read_retry(&c->mn, r.notifier_seq))
+			ret = -EBUSY;
+	}
+	return ret;
+}
+
+static void test_hmm_mirror_sees_writeback(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 16 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = new_file(sim, 2, 0);
+	simmm_addr_t a = map_file(mm, f, 2, RW, SIMMM_MAP_SHARED, 0);
+	struct counter c = {0};
+	uint64_t pfn = 0;
+
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c.mn, mm, a, 2 * PS, &count_ops));
+	/* A device read fault maps the page read-only: write-notify. */
+	TU_ASSERT_OK(hmm_fault(&c, mm, a, SIMMM_HMM_PFN_REQ_FAULT, &pfn));
+	assert_true(pfn & SIMMM_HMM_PFN_VALID);
+	assert_false(pfn & SIMMM_HMM_PFN_WRITE);
+	assert_int_equal(fstats(f).dirty, 0);
+	TU_CHECK(sim);
+	/* A device write fault goes through page_mkwrite: dirty, writable. */
+	TU_ASSERT_OK(hmm_fault(&c, mm, a, SIMMM_HMM_PFN_REQ_FAULT | SIMMM_HMM_PFN_REQ_WRITE, &pfn));
+	assert_true(pfn & SIMMM_HMM_PFN_WRITE);
+	assert_int_equal(fstats(f).dirty, 1);
+	expect_pte(mm, a, true, true);
+	TU_CHECK(sim);
+	/* fsync invalidates the mirror (PROTECTION_PAGE, the page), and a
+	 * snapshot afterwards sees the page read-only again. */
+	TU_ASSERT_OK(simmm_file_fsync(f));
+	assert_int_equal(c.events[SIMMM_MMU_NOTIFY_PROTECTION_PAGE], 1);
+	assert_int_equal(c.last_start, a);
+	assert_int_equal(c.last_end, a + PS);
+	TU_ASSERT_OK(hmm_fault(&c, mm, a, 0, &pfn));
+	assert_true(pfn & SIMMM_HMM_PFN_VALID);
+	assert_false(pfn & SIMMM_HMM_PFN_WRITE);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&c.mn));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_mprotect_upgrades_dirty_only),
 		cmocka_unit_test(test_msync),
 		cmocka_unit_test(test_write_races_fsync),
+		cmocka_unit_test(test_hmm_mirror_sees_writeback),
 	};
 
 	return cmocka_run_group_tests_name("writeback", tests, NULL, NULL);
