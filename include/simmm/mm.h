@@ -573,7 +573,7 @@ SIMMM_API int simmm_file_stats(const struct simmm_file *file, struct simmm_file_
  * A shmem file has nothing to write back (noop_fsync()).
  *
  * Locking: may sleep (folio locks, notifier callbacks); takes no mmap lock.
- * Return: 0; -EINVAL for a bad or released @file; the scheduler's errors
+ * Return: 0; -EINVAL for a NULL or bad @file; the scheduler's errors
  * while waiting for a folio lock (see <simmm/sched.h>).
  */
 SIMMM_API int simmm_file_fsync(struct simmm_file *file);
