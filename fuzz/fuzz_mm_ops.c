@@ -1190,16 +1190,56 @@ static void op_fwrite(struct fz_in *in)
 	peek_some();
 }
 
+/* msync (MS_SYNC or MS_ASYNC) of window pages [i, i + n) of mm @mi, or
+ * fsync of file @fi: nothing the model sees changes (writeback write-
+ * protects and cleans ptes of shared file mappings; the next write faults);
+ * msync fails with -ENOMEM over a hole. */
+static void op_sync(uint8_t fb, unsigned fi, uint8_t pb, uint8_t nb)
+{
+	int rc;
+
+	if (fb & 0x40) {
+		unsigned mi = (fb >> 2) % NMM;
+		uint64_t i = pb % F.np, n = 1 + nb % 8;
+		int flags = fb & 0x20 ? SIMMM_MS_ASYNC : SIMMM_MS_SYNC;
+		bool hole = false;
+
+		while (!F.m[mi].mm)
+			mi = (mi + 1) % NMM;
+		if (n > F.np - i)
+			n = F.np - i;
+		for (uint64_t k = i; k < i + n; k++)
+			hole |= !F.m[mi].pg[k].mapped;
+		rc = simmm_msync(F.m[mi].mm, pa(i), n * F.ps, flags);
+		tr("msync mm%u page %llu n %llu %s -> %d\n", mi, (unsigned long long)i,
+		   (unsigned long long)n, flags == SIMMM_MS_SYNC ? "SYNC" : "ASYNC", rc);
+		FZ_CHECK(rc == (hole ? -ENOMEM : 0), "msync rc %d, model hole %d", rc, hole);
+		peek_range(i, n);
+		return;
+	}
+	file_fill(fi);
+	rc = simmm_file_fsync(F.obj[fi].file);
+	tr("fsync file%u -> %d\n", fi, rc);
+	FZ_CHECK(rc == 0, "fsync rc %d", rc);
+	peek_some();
+}
+
 static void op_fread(struct fz_in *in)
 {
-	unsigned fi = fz_u8(in) % 2;
-	uint64_t pg = fz_u8(in) % 40;
-	unsigned s = fz_u8(in) % NSLOT;
+	uint8_t fb = fz_u8(in);
+	unsigned fi = fb % 2;
+	uint8_t pb = fz_u8(in), sb = fz_u8(in);
+	uint64_t pg = pb % 40;
+	unsigned s = sb % NSLOT;
 	struct mobj *o = &F.obj[fi];
 	uint64_t off = pg * F.ps + slot_off(s);
 	uint8_t v = 0xee;
 	long rc;
 
+	if (fb & 0x80) {
+		op_sync(fb, fi, pb, sb);
+		return;
+	}
 	file_fill(fi);
 	rc = simmm_file_pread(o->file, &v, 1, off);
 

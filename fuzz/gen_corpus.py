@@ -108,6 +108,12 @@ def fwrite(f, page, slot, v):
 def fread(f, page, slot):
     return op(FREAD, f, page, slot)
 
+def fsync(f):
+    return op(FREAD, 0x80 | f, 0, 0)
+
+def msync(mm, page, n, async_=False):
+    return op(FREAD, 0x80 | 0x40 | (0x20 if async_ else 0) | (mm << 2), page, n - 1)
+
 def verify(mm, page, n):
     return op(VERIFY, mm, u16(page), L(n))
 
@@ -160,6 +166,14 @@ def mm_seeds():
                                   read(0, 41), fread(0, 2, 0), madvise(0, 30, 8, DONTNEED),
                                   read(0, 31), madvise(0, 30, 8, FREE), reclaim(100),
                                   verify(0, 30, 20))
+        s["writeback-" + g] = scenario(g, mmap(0, 40, 8, RW, M_FILE | M_SHARED | M_FIXED, 2),
+                                       read(0, 41), write(0, 40, 0x71), fork(0),
+                                       write(1, 42, 0x72), fsync(0), read(0, 42),
+                                       write(0, 42, 0x73), msync(1, 40, 4), write(1, 40, 0x74),
+                                       msync(0, 38, 4), msync(0, 40, 2, async_=True),
+                                       mprotect(0, 40, 8, R), write(1, 41, 0x75), fsync(0),
+                                       mprotect(0, 40, 8, RW), write(0, 41, 0x76),
+                                       reclaim(100), verify(0, 40, 8), verify(1, 40, 8))
         s["file-eof-" + g] = scenario(g, mmap(0, 0, 20, R, M_FILE | M_FILE1 | M_FIXED, 8),
                                       read(0, 7), read(0, 8), fwrite(1, 30, 1, 5), read(0, 19),
                                       mmap(0, 30, 4, RW, M_FILE | M_FILE1 | M_SHARED | M_FIXED),

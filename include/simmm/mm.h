@@ -542,6 +542,68 @@ SIMMM_API long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint6
 /** simmm_file_size() - current size in bytes (0 for NULL). */
 SIMMM_API uint64_t simmm_file_size(const struct simmm_file *file);
 
+/**
+ * struct simmm_file_stats - a file's page cache.
+ * @cached: pages in the page cache.
+ * @dirty: of those, pages marked dirty (PG_dirty; dirty ptes not counted
+ *   until they are moved to the folio by an unmap or a writeback).
+ * @written: pages written back to the store so far (fsync, msync, and
+ *   reclaim, which writes clean file pages too).
+ */
+struct simmm_file_stats {
+	uint64_t cached, dirty, written;
+};
+
+/**
+ * simmm_file_stats() - @file's page-cache counters.
+ * Locking: none (a snapshot). Return: 0; -EINVAL (bad @file or NULL @out).
+ */
+SIMMM_API int simmm_file_stats(const struct simmm_file *file, struct simmm_file_stats *out);
+
+/**
+ * simmm_file_fsync() - fsync(2): write back every dirty page-cache folio of
+ * @file (write_cache_pages() in WB_SYNC_ALL mode). Each folio is locked
+ * (sleeping), then folio_clear_dirty_for_io(): every pte mapping it in a
+ * shared VMA is write-protected and cleaned inside an
+ * MMU_NOTIFY_PROTECTION_PAGE invalidation of the folio's span in that VMA
+ * (page_mkclean_one(); private mappings are skipped), a dirty pte keeps the
+ * folio dirty, and a dirty folio's data goes to the backing store. The next
+ * CPU or device write to the page faults and dirties it again
+ * (write-notify, see docs/mm.md "Dirty tracking of shared file mappings").
+ * A shmem file has nothing to write back (noop_fsync()).
+ *
+ * Locking: may sleep (folio locks, notifier callbacks); takes no mmap lock.
+ * Return: 0; -EINVAL for a NULL or bad @file; the scheduler's errors
+ * while waiting for a folio lock (see <simmm/sched.h>).
+ */
+SIMMM_API int simmm_file_fsync(struct simmm_file *file);
+
+/* simmm_msync() flags (Linux values) */
+#define SIMMM_MS_ASYNC      1
+#define SIMMM_MS_INVALIDATE 2
+#define SIMMM_MS_SYNC       4
+
+/**
+ * simmm_msync() - msync(2) of [@addr, @addr + @len).
+ * @mm: the address space.
+ * @addr: page aligned start.
+ * @len: bytes, rounded up to pages.
+ * @flags: SIMMM_MS_ASYNC or SIMMM_MS_SYNC, optionally | SIMMM_MS_INVALIDATE.
+ *
+ * As upstream: MS_SYNC writes back, for each shared file VMA in the range,
+ * the file pages that VMA maps there (vfs_fsync_range(), the mmap lock
+ * dropped meanwhile, as simmm_file_fsync() does it); MS_ASYNC does nothing;
+ * MS_INVALIDATE only fails on a VM_LOCKED VMA. Unmapped holes are skipped
+ * and reported at the end; a plain MS_ASYNC stops at the first.
+ *
+ * Locking: takes the mmap lock for reading, drops it around each fsync;
+ * may sleep. Return: 0; -EINVAL (bad @mm, unknown flags, MS_ASYNC with
+ * MS_SYNC, unaligned @addr); -ENOMEM (the range wraps, or part of it is
+ * unmapped); -EBUSY (MS_INVALIDATE on a VM_LOCKED VMA); the mmap lock's
+ * and the folio locks' errors.
+ */
+SIMMM_API int simmm_msync(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int flags);
+
 /* ---- memory pressure ---------------------------------------------------------- */
 
 /**

@@ -49,7 +49,7 @@ enum simmm_mmu_notifier_event {
 	SIMMM_MMU_NOTIFY_UNMAP = 0,      /* munmap, mremap's old range */
 	SIMMM_MMU_NOTIFY_CLEAR,          /* madvise, zap, reclaim, swap-out */
 	SIMMM_MMU_NOTIFY_PROTECTION_VMA, /* mprotect */
-	SIMMM_MMU_NOTIFY_PROTECTION_PAGE,/* write-protect at fork / COW */
+	SIMMM_MMU_NOTIFY_PROTECTION_PAGE,/* write-protect at fork (COW), writeback (mkclean) */
 	SIMMM_MMU_NOTIFY_SOFT_DIRTY,     /* clearing soft-dirty */
 	SIMMM_MMU_NOTIFY_RELEASE,        /* exit: the whole address space */
 	SIMMM_MMU_NOTIFY_MIGRATE,        /* migrate_vma / device migration (owner set) */

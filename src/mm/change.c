@@ -313,16 +313,18 @@ struct prot_ctx {
 };
 
 /* can_change_pte_writable(): a private page only if it is an exclusive
- * anonymous page; shared mappings follow the VMA. */
+ * anonymous page; shared mappings follow the VMA, but with write-notify
+ * (writeback.c) only a dirty pte: a clean one must fault first. */
 static simmm_entry_t new_present(struct prot_ctx *p, simmm_entry_t e)
 {
 	struct simmm_vma *vma = p->vma;
 	struct simmm_page *page;
 
 	e = simmm_entry_modify(e, p->prot);
-	if ((vma->vm_flags & (SIMMM_VM_WRITE | SIMMM_VM_SHARED)) != SIMMM_VM_WRITE ||
-	    simmm_pte_protnone(e))
+	if (!(vma->vm_flags & SIMMM_VM_WRITE) || simmm_pte_protnone(e))
 		return e;
+	if (vma->vm_flags & SIMMM_VM_SHARED)
+		return simmm__shared_pte_may_write(vma, e) ? simmm_pte_mkwrite(e) : e;
 	page = simmm__vm_normal_page(vma, e);
 	if (page && (simmm__compound_head(vma->mm->sim, page)->flags & PG_anon) &&
 	    (page->flags & PG_anon_exclusive))
@@ -397,7 +399,7 @@ static void mprotect_vma(struct simmm_mm *mm, struct simmm_vma *v, uint64_t vm)
 	struct simmm_change c;
 
 	v->vm_flags = (v->vm_flags & ~(SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) | vm;
-	p.prot = simmm__vm_get_page_prot(v->vm_flags);
+	p.prot = simmm__vma_page_prot(v);
 	simmm__change_begin(&c, mm, v->vm_start, v->vm_end, SIMMM_MMU_NOTIFY_PROTECTION_VMA, NULL);
 	simmm_walk_range(mm->pgt, v->vm_start, v->vm_end, &prot_ops, &p);
 	simmm__change_end(&c);

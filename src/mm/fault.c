@@ -65,7 +65,7 @@ simmm_entry_t simmm__maybe_mkwrite(const struct simmm_vma *vma, simmm_entry_t e)
 simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
 			    bool write)
 {
-	simmm_entry_t e = simmm_mk_entry(pfn, simmm__vm_get_page_prot(vma->vm_flags));
+	simmm_entry_t e = simmm_mk_entry(pfn, simmm__vma_page_prot(vma));
 
 	(void)mm;
 	if (write && (vma->vm_flags & SIMMM_VM_WRITE)) /* maybe_mkwrite() */
@@ -293,6 +293,33 @@ out:
 	return ret;
 }
 
+/*
+ * page_mkwrite() of a shared file page (filemap_page_mkwrite(), then
+ * fault_dirty_shared_page()): the folio is locked, marked dirty and
+ * unlocked before the pte becomes writable. A writeback holds the lock from
+ * before it write-protects the ptes until the data is written (writeback.c):
+ * then wait for it and retry the fault (false), as do_page_mkwrite()
+ * returns VM_FAULT_RETRY with the lock dropped. Holding the lock across no
+ * scheduling point, simmm takes and drops it at once. (Upstream's
+ * page_mkwrite also waits for PG_writeback, folio_wait_stable(); simmm's
+ * writeback is over once the lock is dropped.)
+ */
+static bool page_mkwrite(struct fault *f, struct simmm_page *folio)
+{
+	simmm_sim *sim = f->mm->sim;
+
+	if (!simmm__folio_trylock(sim, folio)) {
+		/* The wp fault holds no reference (the pte vouched for the
+		 * page): wait without touching the folio again. */
+		if (sim->cur_task)
+			simmm__bit_wait_unlocked_drop(sim, &folio->flags, PG_locked, folio->pfn);
+		return false;
+	}
+	folio->flags |= PG_dirty;
+	simmm__folio_unlock(sim, folio);
+	return true;
+}
+
 /* wp_page_reuse(): maybe_mkwrite(pte_mkdirty()). Writable only where the
  * VMA is: a FOLL_FORCE write into a PROT_READ private VMA (ptrace) reuses
  * the page, which GUP then follows through the read-only entry
@@ -326,10 +353,11 @@ static unsigned do_wp_page(struct fault *f)
 	struct simmm_page *folio = page ? simmm__compound_head(sim, page) : NULL;
 
 	if (f->vma->vm_flags & SIMMM_VM_SHARED) {
-		/* wp_page_shared() / wp_pfn_shared(): just make it writable
+		/* wp_page_shared() / wp_pfn_shared(): page_mkwrite() dirties
+		 * the folio under its lock, then the pte becomes writable
 		 * (only writes get here: no unshare in a shared mapping). */
-		if (page)
-			folio->flags |= PG_dirty;
+		if (page && !page_mkwrite(f, folio))
+			return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
 		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
 		return 0;
 	}
@@ -376,10 +404,13 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 		return ret ? ret : (major ? SIMMM_VM_FAULT_MAJOR : 0);
 	}
 	/* do_read_fault() / do_shared_fault(): map the cached page; the
-	 * reference filemap_get() took becomes the mapping's. */
+	 * reference filemap_get() took becomes the mapping's. A write first
+	 * goes through page_mkwrite() (do_shared_fault()). */
+	if (is_write(f) && !page_mkwrite(f, page)) {
+		simmm__put_user_folio(sim, page);
+		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	}
 	simmm__page_add_rmap_pte(sim, page);
-	if (is_write(f))
-		page->flags |= PG_dirty;
 	set_pte(f, simmm__mk_pte(mm, f->vma, page->pfn, is_write(f)));
 	simmm__rss_add(mm, f->vma, page, 1);
 	return major ? SIMMM_VM_FAULT_MAJOR : 0;
@@ -660,7 +691,14 @@ static unsigned handle_pte_fault(struct fault *f)
 	if (simmm_pte_protnone(f->orig)) {
 		/* do_numa_page(): the VMA allows access (checked by the
 		 * caller), so restore the VMA's protection. */
-		f->orig = simmm_entry_modify(f->orig, simmm__vm_get_page_prot(f->vma->vm_flags));
+		simmm_entry_t old = f->orig;
+
+		f->orig = simmm_entry_modify(f->orig, simmm__vma_page_prot(f->vma));
+		/* ... and a dirty pte of a write-notify mapping its write bit
+		 * (can_change_pte_writable()). */
+		if ((f->vma->vm_flags & SIMMM_VM_SHARED) && (f->vma->vm_flags & SIMMM_VM_WRITE) &&
+		    simmm__shared_pte_may_write(f->vma, old))
+			f->orig = simmm_pte_mkwrite(f->orig);
 		set_pte(f, f->orig);
 	}
 	if ((is_write(f) || is_unshare(f)) && !simmm_pte_write(f->orig))
@@ -733,7 +771,7 @@ static unsigned handle_pmd_stage(struct fault *f, bool *done)
 		simmm_entry_t e = *f->slot;
 
 		if (simmm_pte_protnone(e))
-			e = simmm_entry_modify(e, simmm__vm_get_page_prot(f->vma->vm_flags));
+			e = simmm_entry_modify(e, simmm__vma_page_prot(f->vma));
 		e = simmm_pte_mkyoung(e);
 		*f->slot = is_write(f) ? simmm_pte_mkdirty(e) : e;
 	}

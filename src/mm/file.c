@@ -56,6 +56,16 @@ static struct simmm_page *cache_page(struct simmm_file *f, uint64_t index)
 	return simmm__pfn_to_page(f->sim, f->cache[index] - 1);
 }
 
+struct simmm_page *simmm__filemap_lookup(struct simmm_file *file, uint64_t index)
+{
+	return cache_page(file, index);
+}
+
+bool simmm__file_ok(const struct simmm_file *file)
+{
+	return file_ok(file);
+}
+
 /* Drop the page cache's reference (truncate_inode_folio()). */
 static void cache_remove(struct simmm_file *f, uint64_t index)
 {
@@ -97,6 +107,18 @@ int simmm_file_put(struct simmm_file *file)
 		return -EINVAL;
 	file->creator_ref = false;
 	simmm__file_put(file);
+	return 0;
+}
+
+int simmm_file_stats(const struct simmm_file *file, struct simmm_file_stats *out)
+{
+	if (!file_ok(file) || !out)
+		return -EINVAL;
+	*out = (struct simmm_file_stats){.cached = file->nrpages, .written = file->nr_written};
+	for (uint64_t i = 0; i < file->cache_cap; i++)
+		if (file->cache[i] &&
+		    (simmm__pfn_to_page(file->sim, file->cache[i] - 1)->flags & PG_dirty))
+			out->dirty++;
 	return 0;
 }
 
@@ -209,6 +231,7 @@ void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page)
 		file->store[index] = NULL;
 	}
 	page->flags &= ~PG_dirty;
+	file->nr_written++;
 }
 
 /**

@@ -127,6 +127,7 @@ struct simmm_file {
 	struct simmm_itree i_mmap;
 	struct simmm_rwsem i_mmap_rwsem; /* i_mmap: write to link/unlink, read to walk */
 	uint64_t nrpages;
+	uint64_t nr_written;   /* pages written back to the store */
 };
 
 #define SIMMM_FILE_MAGIC 0x46494c45u /* "FILE" */
@@ -301,6 +302,21 @@ simmm_entry_t simmm__maybe_mkwrite(const struct simmm_vma *vma, simmm_entry_t e)
 simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
 			    bool write);
 uint64_t simmm__vm_get_page_prot(uint64_t vm_flags);
+/* writeback.c: write-notify of shared file mappings (vma_wants_writenotify())
+ * and the VMA's page protection (vm_page_prot: no write bit then). */
+bool simmm__vma_wants_writenotify(const struct simmm_vma *vma);
+uint64_t simmm__vma_page_prot(const struct simmm_vma *vma);
+/* can_change_pte_writable() for a present pte of a shared writable VMA:
+ * always without write-notify, else only a dirty pte. */
+bool simmm__shared_pte_may_write(const struct simmm_vma *vma, simmm_entry_t e);
+/* folio_mkclean(): write-protect and clean the ptes of a file folio in
+ * every shared VMA; the number of VMAs where some pte was cleaned. */
+int simmm__folio_mkclean(simmm_sim *sim, struct simmm_page *folio);
+/* Write back the dirty folios of pages [first, last] of @file (fsync). */
+int simmm__file_sync_range(struct simmm_file *file, uint64_t first, uint64_t last);
+/* The checker's rule: a writable pte of a write-notify VMA maps a dirty folio. */
+bool simmm__writenotify_pte_ok(const struct simmm_vma *vma, simmm_entry_t e,
+			       const struct simmm_page *folio);
 /* vm_normal_page(): the page behind a present entry, NULL for special
  * entries (zero page, PFNMAP) and pfns without a struct page. */
 struct simmm_page *simmm__vm_normal_page(struct simmm_vma *vma, simmm_entry_t e);
@@ -437,6 +453,9 @@ void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
 /* Only the write-back half: the store gets the page's data, the page is
  * clean and stays in the cache (pageout() without __remove_mapping()). */
 void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page);
+/* The page-cache folio at @index of @file, or NULL (no reference taken). */
+struct simmm_page *simmm__filemap_lookup(struct simmm_file *file, uint64_t index);
+bool simmm__file_ok(const struct simmm_file *file);
 void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, void *buf,
 			 uint64_t n);
 /* folio_migrate_mapping() for a page-cache folio: @newfolio takes its

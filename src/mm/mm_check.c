@@ -3,7 +3,8 @@
  * The mm invariant checker (see the list in mm.h): VMA tree shape, every
  * entry inside a VMA, rss counters equal to what the tables map,
  * mapcounts equal to the number of mappings across all mms, and one
- * deposited PTE table per anonymous PMD mapping in its PMD table.
+ * deposited PTE table per anonymous PMD mapping in its PMD table, and
+ * write-notify: a writable pte of a shared file mapping maps a dirty folio.
  */
 #include <stdlib.h>
 
@@ -80,6 +81,11 @@ static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl,
 	if (!page || page->refcount < 0)
 		return;
 	count_rss(c, vma, simmm__compound_head(c->sim, page), nr);
+	if (simmm_pte_present(e) &&
+	    !simmm__writenotify_pte_ok(vma, e, simmm__compound_head(c->sim, page)))
+		BAD(c, "mm %llu: writable entry %#llx at %#llx of a write-notify mapping maps clean folio %#llx",
+		    (unsigned long long)c->mm->id, (unsigned long long)e, (unsigned long long)addr,
+		    (unsigned long long)simmm__compound_head(c->sim, page)->pfn);
 	if (simmm_is_migration_entry(e))
 		return; /* no mapcount, no reference */
 	if (lvl == SIMMM_LVL_PTE)
