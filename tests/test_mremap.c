@@ -13,12 +13,18 @@
  *  - no merge with a different protection or a different anon_vma;
  *  - a file range moved to continue a mapping of the same file at the
  *    right offset merges;
- *  - MREMAP_DONTUNMAP merges the same way; the old VMA stays.
+ *  - MREMAP_DONTUNMAP merges the same way; the old VMA stays;
+ *  - a fresh new VMA takes no rmap locks for pte moves (need_rmap_locks
+ *    false): a reclaim walk asleep in its CLEAR bracket on the old VMA
+ *    while the ptes move still finds them, in the new VMA, which comes
+ *    after the old one in the anon_vma tree.
  * After each merge, rmap still finds every folio: reclaim swaps (or writes
  * back) and unmaps them all, and the data faults back in. simmm_check()
  * (TU_CHECK) after every step.
  */
 #include "test_mm_ext_util.h"
+
+#include <simmm/mmu_notifier.h>
 
 /* Fixed places in the default layout, far from mmap_base. */
 #define AREA (64 * MIB)
@@ -425,6 +431,115 @@ static void test_merge_with_self_enomem(void **state)
 	assert_true(done);
 }
 
+/*
+ * The mremap task, inside its UNMAP bracket (the new VMA linked, nothing
+ * moved), lets reclaim start; reclaim's try_to_unmap() walk stops in its
+ * first CLEAR bracket on the old VMA, anon_vma read-locked. The ptes move
+ * meanwhile: the new VMA is fresh, so the move takes no rmap lock and
+ * does not wait. The walk rescans the old VMA (nothing left), then meets
+ * the new VMA, later in the tree, and unmaps every page there.
+ */
+struct nl_race {
+	struct simmm_mmu_notifier mn; /* first */
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	simmm_addr_t a, b;
+	uint32_t walker, mover;
+	bool in_unmap, inside, moved, moved_inside;
+	int stops, unmaps, err_mremap;
+	uint64_t reclaimed;
+};
+
+static void nl_wait(simmm_sim *sim, const bool *flag)
+{
+	for (int i = 0; i < 10000 && !*flag; i++)
+		simmm_sched_yield(sim);
+}
+
+static int nl_start(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r)
+{
+	struct nl_race *x = (struct nl_race *)(void *)mn;
+	uint32_t cur = simmm_sched_current(x->sim);
+
+	if (r->event == SIMMM_MMU_NOTIFY_UNMAP && cur == x->mover && !x->unmaps++) {
+		x->in_unmap = true;
+		nl_wait(x->sim, &x->inside);
+	} else if (r->event == SIMMM_MMU_NOTIFY_CLEAR && cur == x->walker && !x->stops++) {
+		x->inside = true;
+		nl_wait(x->sim, &x->moved);
+		x->moved_inside = x->moved;
+	}
+	return 0;
+}
+
+static void nl_end(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r)
+{
+	struct nl_race *x = (struct nl_race *)(void *)mn;
+
+	if (r->event == SIMMM_MMU_NOTIFY_UNMAP && simmm_sched_current(x->sim) == x->mover)
+		x->moved = true;
+}
+
+static const struct simmm_mmu_notifier_ops nl_ops = {.invalidate_range_start = nl_start,
+						     .invalidate_range_end = nl_end};
+
+static void nl_reclaim(simmm_sim *sim, void *arg)
+{
+	struct nl_race *x = arg;
+
+	nl_wait(sim, &x->in_unmap);
+	TU_ASSERT_OK(simmm_reclaim(sim, 64, &x->reclaimed));
+}
+
+static void nl_mremap(simmm_sim *sim, void *arg)
+{
+	struct nl_race *x = arg;
+	simmm_addr_t r = 0;
+
+	x->err_mremap = simmm_mremap(x->mm, x->a, 8 * PS, 8 * PS,
+				     SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, x->b, &r);
+}
+
+static void test_fresh_vma_moves_without_rmap_locks(void **state)
+{
+	(void)state;
+	struct nl_race x = {.mn.ops = &nl_ops};
+	struct simmm_sched_config cfg;
+	int t;
+
+	x.sim = new_sim();
+	x.mm = mx_mm(x.sim);
+	x.a = mx_anon(x.mm, AREA + 8 * PS, 8 * PS);
+	x.b = FAR + 24 * PS; /* another PMD, not whole extents: move_ptes() */
+	write_pages(x.mm, x.a, 8, 160);
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&x.mn, x.mm));
+	simmm_sched_config_init(x.sim, &cfg);
+	cfg.policy = SIMMM_SCHED_RR;
+	TU_ASSERT_OK(simmm_sched_configure(x.sim, &cfg));
+	t = simmm_sched_spawn(x.sim, "reclaim", nl_reclaim, &x);
+	assert_true(t > 0);
+	x.walker = (uint32_t)t;
+	t = simmm_sched_spawn(x.sim, "mremap", nl_mremap, &x);
+	assert_true(t > 0);
+	x.mover = (uint32_t)t;
+	assert_int_equal(simmm_sched_run(x.sim, 1000000), SIMMM_SCHED_DONE);
+	TU_CHECK(x.sim);
+	TU_ASSERT_OK(x.err_mremap);
+	assert_true(x.stops >= 1); /* one CLEAR per page unmapped; the first waited */
+	assert_true(x.moved_inside); /* the move did not wait for the walk */
+	assert_int_equal(x.reclaimed, 8);
+	assert_int_equal(mx_stats(x.mm).rss_anon, 0);
+	assert_int_equal(mx_stats(x.mm).swap_ents, 8);
+	expect_unmapped(x.mm, x.a);
+	expect_vma(x.mm, x.b, x.b, x.b + 8 * PS, x.a / PS);
+	expect_pages(x.mm, x.b, 8, 160);
+	TU_CHECK(x.sim);
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&x.mn, x.mm));
+	TU_ASSERT_OK(simmm_mmput(x.mm));
+	TU_CHECK(x.sim);
+	tu_sim_free(&x.sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_dontunmap_merges),
 		cmocka_unit_test(test_merge_with_self),
 		cmocka_unit_test(test_merge_with_self_enomem),
+		cmocka_unit_test(test_fresh_vma_moves_without_rmap_locks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
