@@ -12,7 +12,7 @@
  *    (a split nests its CLEAR inside it);
  *  - rmap finds the moved THP at its new address (folio_referenced(),
  *    reclaim); a walk asleep in its notifier bracket is waited for
- *    (copy_vma() links the new VMA first, the move takes the rmap locks);
+ *    (copy_vma() links the new VMA first, under the rmap write locks);
  *  - MREMAP_FIXED onto a PMD-aligned target already mapped by a THP;
  *  - -ENOMEM at every allocation leaves the mapping as it was;
  *  - move_normal_pmd() / move_normal_pud(): a PTE table, and a PMD table
@@ -598,11 +598,12 @@ static void test_rmap_finds_moved_thp(void **state)
 /*
  * Reclaim's rmap walk of the THP stops inside its first CLEAR bracket (the
  * PMD split of try_to_unmap(), anon_vma read-locked) while another task
- * mremaps the THP. copy_vma() links the new VMA before anything moves and
- * the move takes the rmap locks (need_rmap_locks), so the mremap waits for
- * the walk: reclaim swaps the THP out at the old address, then the swap
- * entries move. (Moving first, under no rmap lock, made the walk find
- * nothing at the old address and reclaim nothing.)
+ * mremaps the THP. copy_vma() links the new VMA before anything moves,
+ * which takes the anon_vma write lock, so the mremap waits for the walk:
+ * reclaim swaps the THP out at the old address, then the swap entries
+ * move. The move itself takes no rmap lock
+ * here (a fresh VMA: need_rmap_locks false); tests/test_mremap.c has a
+ * walk that starts after the link.
  */
 struct mr_race {
 	struct simmm_mmu_notifier mn; /* first */

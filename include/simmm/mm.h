@@ -383,6 +383,9 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
  * and the new slot is free; otherwise a THP is split and its ptes move),
  * so present, swap, migration and device-private entries keep their pages;
  * one MMU_NOTIFY_UNMAP invalidation of the old range brackets the move.
+ * The new VMA merges with compatible neighbours at the destination, as
+ * copy_vma() does; a never-faulted anonymous VMA takes the new address as
+ * its linear index first (so its pgoff changes, see simmm_vma_info()).
  * @out: receives the new address.
  * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or
  * @new_len, DONTUNMAP without MAYMOVE or with a size change, FIXED without

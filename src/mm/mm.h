@@ -219,6 +219,11 @@ void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_
 			  uint64_t pgoff);
 /* Try merging @vma with its neighbours (same flags, file, contiguous pgoff, anon_vma). */
 struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma);
+/* copy_vma() for an mremap move (see vma.c): link the preallocated @nv as
+ * *@vmap's copy at [@addr, @addr + @len) and merge it; never fails. */
+struct simmm_vma *simmm__copy_vma(struct simmm_mm *mm, struct simmm_vma **vmap,
+				  struct simmm_vma *nv, simmm_addr_t addr, uint64_t len,
+				  bool *need_rmap_locks);
 /* Find a free range of @len (aligned to @align) below mmap_base, top-down. */
 int simmm__get_unmapped_area(struct simmm_mm *mm, simmm_addr_t hint, uint64_t len,
 			     uint64_t align, simmm_addr_t *out);

@@ -25,16 +25,27 @@ struct spares {
 	struct simmm_vma *v[2];
 };
 
+/* One spare VMA: the caller's *@pool if it has one (taken), else a new one. */
+static struct simmm_vma *spare_get(struct simmm_mm *mm, struct simmm_vma **pool)
+{
+	struct simmm_vma *v = pool ? *pool : NULL;
+
+	if (!v)
+		return simmm__vma_alloc(mm);
+	*pool = NULL;
+	return v;
+}
+
 static int spares_alloc(struct simmm_mm *mm, struct spares *s, simmm_addr_t start,
-			simmm_addr_t end)
+			simmm_addr_t end, struct simmm_vma **pool)
 {
 	struct simmm_vma *a = simmm__vma_lookup(mm, start);
 	struct simmm_vma *b = simmm__vma_lookup(mm, end - 1);
 
 	s->v[0] = s->v[1] = NULL;
-	if (a && a->vm_start < start && !(s->v[0] = simmm__vma_alloc(mm)))
+	if (a && a->vm_start < start && !(s->v[0] = spare_get(mm, pool)))
 		return -ENOMEM;
-	if (b && b->vm_end > end && !(s->v[1] = simmm__vma_alloc(mm))) {
+	if (b && b->vm_end > end && !(s->v[1] = spare_get(mm, pool))) {
 		if (s->v[0])
 			simmm__vma_free(mm, s->v[0]);
 		return -ENOMEM;
@@ -59,15 +70,16 @@ static bool split_ok(struct simmm_mm *mm, simmm_addr_t addr)
 	return !(addr & ((mm->sim->page_size << v->hugetlb_order) - 1));
 }
 
-/* Everything that may fail before [start, end) can be carved out. */
+/* Everything that may fail before [start, end) can be carved out; a
+ * spare VMA in *@pool (may be NULL) serves before any is allocated. */
 static int prepare_carve(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
-			 struct spares *s)
+			 struct spares *s, struct simmm_vma **pool)
 {
 	int err;
 
 	if (!split_ok(mm, start) || !split_ok(mm, end))
 		return -EINVAL;
-	err = spares_alloc(mm, s, start, end);
+	err = spares_alloc(mm, s, start, end, pool);
 	if (err)
 		return err;
 	err = simmm__split_edge(mm, simmm__vma_lookup(mm, start), start);
@@ -103,7 +115,9 @@ static void unmap_vma(struct simmm_mm *mm, struct simmm_vma *vma)
 	simmm__vma_free(mm, vma);
 }
 
-int simmm__do_munmap(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
+/* do_vmi_munmap(); a VMA in *@pool (may be NULL) serves for a split. */
+static int do_munmap_pool(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
+			  struct simmm_vma **pool)
 {
 	struct simmm_vma *vma = simmm__find_vma(mm, start), *last;
 	struct simmm_change c;
@@ -112,7 +126,7 @@ int simmm__do_munmap(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
 
 	if (!vma || vma->vm_start >= end)
 		return 0;
-	err = prepare_carve(mm, start, end, &s);
+	err = prepare_carve(mm, start, end, &s, pool);
 	if (err)
 		return err;
 	carve(mm, start, end, &s);
@@ -129,6 +143,11 @@ int simmm__do_munmap(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
 	}
 	simmm__change_end(&c);
 	return 0;
+}
+
+int simmm__do_munmap(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
+{
+	return do_munmap_pool(mm, start, end, NULL);
 }
 
 /* Common range checks: aligned start, non-empty, no wrap, below TASK_SIZE. */
@@ -439,17 +458,20 @@ static int mremap_validate(struct simmm_mm *mm, struct mremap_req *r)
  * be had, moves back what it moved; simmm makes the same decisions twice:
  * first only to allocate those tables (pmc_prepare()), before anything
  * changes, then to move (pmc_move()), which then allocates nothing. Each
- * extent is decided again under the rmap locks, right before it moves:
+ * extent is decided again right before it moves (under the rmap locks
+ * when it takes them, pmc_rmap_locks()):
  * faults cannot change either range (they need the mmap lock, which
  * mremap holds for write), and what rmap walkers may have done to the old
  * one meanwhile (split a THP, restore a PMD migration entry) needs no
  * table the first decision did not.
  */
 
-/* pagetable_move_control: the range left to move and where it goes. */
+/* pagetable_move_control: the range left to move and where it goes, and
+ * whether copy_vma() asked for the rmap locks. */
 struct pmc {
 	struct simmm_mm *mm;
 	simmm_addr_t old_addr, old_end, new_addr;
+	bool need_rmap_locks;
 };
 
 /* What move_page_tables() does with the extent at old_addr. */
@@ -614,6 +636,14 @@ static void pmc_act(struct pmc *p, enum pmc_step step, uint64_t ext)
 	}
 }
 
+/* should_take_rmap_locks(): a page table moving whole always takes them
+ * (its entries change address all at once, whatever the VMA order);
+ * entries and huge PMDs as copy_vma() said. */
+static bool pmc_rmap_locks(const struct pmc *p, enum pmc_step step)
+{
+	return p->need_rmap_locks || step == PMC_NORMAL_PUD || step == PMC_NORMAL_PMD;
+}
+
 /* One extent of move_page_tables(); returns its length. */
 static uint64_t pmc_move_one(struct pmc *p, struct simmm_vma *vma)
 {
@@ -621,24 +651,32 @@ static uint64_t pmc_move_one(struct pmc *p, struct simmm_vma *vma)
 	uint64_t ext;
 	int need;
 	enum pmc_step step = pmc_plan(p, &ext, &need);
+	bool locked;
 
 	if (step == PMC_NOTHING)
 		return ext;
 	/* A huge PMD that cannot move whole is split first (into its
-	 * deposited table: no allocation), its CLEAR nested in the UNMAP. */
-	if (step == PMC_PTES && pmc_huge(pmc_entry(p->mm, p->old_addr, SIMMM_LVL_PMD)))
+	 * deposited table: no allocation), its CLEAR nested in the UNMAP.
+	 * The split may have slept: decide again. */
+	if (step == PMC_PTES && pmc_huge(pmc_entry(p->mm, p->old_addr, SIMMM_LVL_PMD))) {
 		NEVER(simmm__split_huge_pmd(p->mm, vma, p->old_addr));
-	/* take_rmap_locks(): the new VMA has the old one's vm_pgoff, so
-	 * copy_vma() asks for them (need_rmap_locks: new_vma->vm_pgoff <=
-	 * vma->vm_pgoff), and table moves always take them: a walker finds
-	 * the entries at the old or the new address, never at neither. The
-	 * split and the locks may have slept: decide again under them. */
-	simmm__rmap_lock_write(vma, &l);
-	step = pmc_plan(p, &ext, &need);
+		step = pmc_plan(p, &ext, &need);
+	}
+	/* take_rmap_locks(): with them a walker (asleep in its notifier
+	 * bracket, say) is waited for and finds each entry at the old or the
+	 * new address, never at neither. Without them the VMA order gives
+	 * the same (simmm__copy_vma()), and nothing sleeps from this decision
+	 * to the move. The locks may sleep: decide again under them. */
+	locked = pmc_rmap_locks(p, step);
+	if (locked) {
+		simmm__rmap_lock_write(vma, &l);
+		step = pmc_plan(p, &ext, &need);
+	}
 	/* pmc_prepare() allocated this for the same decision. */
 	if (!NEVER(pmc_alloc(p, need)))
 		pmc_act(p, step, ext);
-	simmm__rmap_unlock_write(p->mm->sim, &l);
+	if (locked)
+		simmm__rmap_unlock_write(p->mm->sim, &l);
 	return ext;
 }
 
@@ -683,24 +721,46 @@ static void pmc_realign(struct pmc *p, simmm_addr_t old_vm_start, simmm_addr_t n
 	p->new_addr &= mask;
 }
 
+/* Can the source, once carved out, be the VMA the new one merges with
+ * (simmm__copy_vma())? Only a never-faulted anonymous one whose linear
+ * index, like the destination's, follows its address, right next to the
+ * destination. Its munmap then splits the merged VMA, which needs a spare
+ * VMA allocated before the point of no return. */
+static bool move_may_merge_self(struct simmm_mm *mm, struct simmm_vma *vma,
+				const struct mremap_req *r, simmm_addr_t dst)
+{
+	unsigned shift = simmm__page_shift(mm);
+
+	return simmm__vma_is_anonymous(vma) && !vma->anon_vma &&
+	       !(vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB)) &&
+	       simmm__linear_page_index(vma, r->old_addr, shift) == r->old_addr >> shift &&
+	       (dst == r->old_addr + r->old_len || dst + r->new_len == r->old_addr);
+}
+
 /* Move [old_addr, +mlen) of the VMA to @dst. Everything that can fail is
- * done first (spare VMAs for the carve, the new side's tables, the new
- * VMA); then the old range is carved out and its entries move. */
+ * done first (spare VMAs for the carve and for a split of a VMA the
+ * source merged into, the new side's tables, the new VMA); then the old
+ * range is carved out and its entries move. */
 static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 {
 	uint64_t mlen = r->old_len < r->new_len ? r->old_len : r->new_len;
 	struct pmc p = {.mm = mm, .old_addr = r->old_addr, .old_end = r->old_addr + mlen,
 			.new_addr = dst};
-	struct simmm_vma *vma, *nv;
+	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr), *nv, *spare = NULL;
+	bool self = !(r->flags & SIMMM_MREMAP_DONTUNMAP) && move_may_merge_self(mm, vma, r, dst);
 	struct simmm_change c;
 	struct spares s;
-	int err = prepare_carve(mm, r->old_addr, r->old_addr + r->old_len, &s);
+	int err = prepare_carve(mm, r->old_addr, r->old_addr + r->old_len, &s, NULL);
 
 	if (err)
 		return err;
-	pmc_realign(&p, simmm__vma_lookup(mm, r->old_addr)->vm_start, dst + r->new_len);
+	pmc_realign(&p, vma->vm_start, dst + r->new_len);
 	err = pmc_prepare(p);
 	nv = err ? NULL : simmm__vma_alloc(mm);
+	if (nv && self && !(spare = simmm__vma_alloc(mm))) {
+		simmm__vma_free(mm, nv);
+		nv = NULL;
+	}
 	if (!nv) {
 		pmc_free_new(&p);
 		spares_free(mm, &s);
@@ -708,19 +768,20 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	}
 	carve(mm, r->old_addr, r->old_addr + r->old_len, &s);
 	vma = simmm__vma_lookup(mm, r->old_addr);
-	*nv = *vma;
-	nv->vm_start = dst;
-	nv->vm_end = dst + r->new_len;
 	/* copy_vma(): the new VMA is in the rmap trees before anything moves,
 	 * so that a walker sees every entry in one VMA or the other. */
-	simmm__vma_link(mm, nv);
+	simmm__copy_vma(mm, &vma, nv, dst, r->new_len, &p.need_rmap_locks);
 	/* move_page_tables(): one MMU_NOTIFY_UNMAP invalidation of the old
 	 * range brackets the whole move. */
 	simmm__change_begin(&c, mm, p.old_addr, p.old_end, SIMMM_MMU_NOTIFY_UNMAP, NULL);
 	pmc_move(&p, vma);
 	simmm__change_end(&c);
+	/* The old range is a VMA of its own (carved), or the head or tail of
+	 * the one it merged into: one split, with the spare. */
 	if (!(r->flags & SIMMM_MREMAP_DONTUNMAP))
-		NEVER(simmm__do_munmap(mm, r->old_addr, r->old_addr + r->old_len));
+		NEVER(do_munmap_pool(mm, r->old_addr, r->old_addr + r->old_len, &spare));
+	if (spare)
+		simmm__vma_free(mm, spare);
 	return 0;
 }
 

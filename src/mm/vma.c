@@ -186,8 +186,16 @@ int simmm__vma_split(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t ad
 }
 
 /* is_mergeable_vma() + is_mergeable_anon_vma(), simplified: identical
- * flags, file and driver data; compatible anon_vma; never special or
- * hugetlb VMAs. */
+ * flags (upstream lets VM_SOFTDIRTY differ), file and driver data; never
+ * special or hugetlb VMAs; compatible anon_vmas: the same, or one of them
+ * NULL (the other VMA then shares it, dup_anon_vma()). Upstream also
+ * refuses the one-NULL case when the VMA holding the anon_vma is a fork
+ * child (vma_is_fork_child(), formerly the list_is_singular() test on its
+ * anon_vma_chain), to keep the family's root lock less contended; simmm
+ * has one anon_vma per fork family and no chains, so cannot tell a child
+ * and merges. Merging with both neighbours checks prev against next too
+ * (are_anon_vmas_compatible()): simmm__vma_merge() merges prev first, so
+ * the second test sees prev's anon_vma. */
 static bool can_merge(const struct simmm_vma *a, const struct simmm_vma *b, unsigned shift)
 {
 	if (a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->file != b->file ||
@@ -241,6 +249,67 @@ struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma)
 	if (next && can_merge(vma, next, shift))
 		merge_into(mm, vma, next);
 	return vma;
+}
+
+/*
+ * copy_vma() for an mremap move: @nv (preallocated, so that nothing here
+ * can fail after the caller's point of no return) becomes a copy of
+ * *@vmap at [@addr, @addr + @len), linked, then merged with the VMAs
+ * around the destination (vma_merge_new_range()'s rules, simmm__vma_merge()
+ * here: the link-then-merge of mmap_region(), which ends with the same
+ * VMAs). The source keeps its linear index, so that rmap still finds its
+ * folios at the new address; a never-faulted anonymous source has no
+ * folio to find and takes @addr's instead, "to increase its chance of
+ * merging", as upstream does.
+ *
+ * *@need_rmap_locks gets upstream's rule. A fresh VMA needs no rmap locks
+ * for the entry moves: it has the source's vm_pgoff and was inserted into
+ * the i_mmap / anon_vma interval trees after it, and those trees keep
+ * equal starts in insertion order (core/itree.h, as the kernel's), so a
+ * walk meets the source first and, entries only ever moving from the old
+ * address to the new one, finds each at one or the other (or both). A VMA
+ * that the range merged into may sit before the source in that order
+ * unless its vm_pgoff is above the source's: then the locks are needed.
+ *
+ * The source itself may be the VMA merged into (or merged into the new
+ * one): only an anonymous VMA never faulted, whose reset linear index can
+ * continue the destination's, just as upstream's "vma_start >=
+ * new_vma->vm_start" branch says. *@vmap then becomes the merged VMA (the
+ * source's struct may be gone), and the moves stay inside it.
+ *
+ * Return: the VMA covering the new range.
+ */
+struct simmm_vma *simmm__copy_vma(struct simmm_mm *mm, struct simmm_vma **vmap,
+				  struct simmm_vma *nv, simmm_addr_t addr, uint64_t len,
+				  bool *need_rmap_locks)
+{
+	struct simmm_vma *vma = *vmap, *new_vma;
+	simmm_addr_t vma_start = vma->vm_start;
+	bool faulted_in_anon_vma = true;
+
+	*nv = *vma;
+	nv->vm_start = addr;
+	nv->vm_end = addr + len;
+	/* vma_is_anonymous(): no vm_ops. simmm's special mappings stand for
+	 * driver VMAs, which have them. */
+	if (simmm__vma_is_anonymous(vma) && !vma->anon_vma && !(vma->vm_flags & SIMMM_VM_SPECIAL)) {
+		nv->vm_pgoff = addr >> simmm__page_shift(mm);
+		faulted_in_anon_vma = false;
+	}
+	simmm__vma_link(mm, nv);
+	new_vma = simmm__vma_merge(mm, nv);
+	if (new_vma == nv && nv->vm_start == addr && nv->vm_end == addr + len) {
+		*need_rmap_locks = false;
+		return nv;
+	}
+	if (vma_start >= new_vma->vm_start && vma_start < new_vma->vm_end) {
+		/* VM_BUG_ON_VMA(faulted_in_anon_vma): a faulted source keeps
+		 * its vm_pgoff, which cannot continue its own range. */
+		NEVER(faulted_in_anon_vma);
+		*vmap = vma = new_vma;
+	}
+	*need_rmap_locks = new_vma->vm_pgoff <= vma->vm_pgoff;
+	return new_vma;
 }
 
 /* ---- placement ------------------------------------------------------------------ */
