@@ -54,7 +54,8 @@ bool simmm__vma_wants_writenotify(const struct simmm_vma *vma)
 	if ((vma->vm_flags & (SIMMM_VM_WRITE | SIMMM_VM_SHARED)) !=
 	    (SIMMM_VM_WRITE | SIMMM_VM_SHARED))
 		return false;
-	if (vma->vm_flags & (SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP))
+	/* hugetlbfs has no writeback either, whatever file backs it here. */
+	if (vma->vm_flags & (SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP | SIMMM_VM_HUGETLB))
 		return false;
 	return file_can_writeback(vma->file);
 }
