@@ -63,6 +63,7 @@ struct simmm_file;
 #define SIMMM_MADV_FREE       8
 #define SIMMM_MADV_HUGEPAGE   14
 #define SIMMM_MADV_NOHUGEPAGE 15
+#define SIMMM_MADV_COLD       20 /* deactivate: see simmm_madvise() */
 #define SIMMM_MADV_PAGEOUT    21
 #define SIMMM_MADV_COLLAPSE   25
 
