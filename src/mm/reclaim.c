@@ -2,18 +2,35 @@
 /*
  * The LRU and page reclaim (mm/vmscan.c, mm/swap.c's LRU half).
  *
- * One LRU list per machine (no active/inactive split, no memcg, no
- * per-node lists): a FIFO of folio head pfns with lazy deletion (pfnq.c).
+ * The classic (lru_gen off) two-list LRU, one per machine (no memcg, no
+ * per-node lists): an inactive and an active list, shared by anonymous and
+ * file folios (the kernel splits each by type and balances the two by
+ * swappiness; simmm has none). Each list is a FIFO of folio head pfns with
+ * lazy deletion (pfnq.c): PG_lru marks a folio on the LRU, PG_active names
+ * its list and changes on an LRU folio only through simmm__lru_move().
  * simmm__lru_del() clears PG_lru and the queue entry is dropped when the
  * scan meets it (a freed folio's flags are wiped, so it drops out the same
- * way). The queue is compacted (stale and duplicate entries removed) when
- * it grows past twice the live count.
+ * way; so does an entry of a folio that moved to the other list). A queue
+ * is compacted (stale and duplicate entries removed) when it grows past
+ * twice its live count.
  *
- * Reclaim is shrink_folio_list() reduced to what simmm models:
- *  - second chance: folio_referenced() (rmap: test-and-clear young bits,
- *    notifier clear_young) > 0, or PG_referenced on an unmapped folio,
- *    rotates the folio to the tail instead of reclaiming it; so does a
- *    busy rmap lock (folio_referenced() only trylocks it);
+ * Aging: new folios go to the inactive list (lru_add()); reads through the
+ * page cache mark folios accessed (referenced, then active); when the
+ * inactive list is smaller than the active one (inactive_is_low() with
+ * the kernel's ratio of 1 for small machines), shrink_active_list() moves
+ * active folios to the inactive list, clearing their young bits, except
+ * referenced executable file folios; MADV_COLD deactivates (madvise.c).
+ * Workingset refault activation is not modelled.
+ *
+ * Reclaim is shrink_folio_list() over the inactive list, reduced to what
+ * simmm models:
+ *  - folio_check_references() (rmap: test-and-clear young bits, notifier
+ *    clear_young, the VMA flags): VM_LOCKED, young with PG_referenced
+ *    already set, young in two mappings, or young in an executable file
+ *    mapping activate; young once sets PG_referenced and keeps it on the
+ *    inactive list (so does a busy rmap lock); PG_referenced alone lets a
+ *    clean file folio go and keeps a dirty one (FOLIOREF_RECLAIM_CLEAN),
+ *    and does not save an anonymous one;
  *  - references beyond the mappings and the caches do not stop reclaim
  *    before it unmaps, as in the kernel: a maybe-DMA-pinned anonymous
  *    folio is not added to swap, try_to_unmap() leaves an anon-exclusive
@@ -22,14 +39,16 @@
  *    is kept once unmapped; anything else (a FOLL_GET reference, a fault
  *    or COW copy in progress) is unmapped and written out, and only then
  *    does __remove_mapping()'s refcount freeze (isolation + cache) fail:
- *    the folio stays in the swap or page cache, unmapped, and rotates
- *    (not freed, not counted). The next fault finds it there (a
+ *    the folio stays in the swap or page cache, unmapped, and goes back
+ *    to the inactive list (not freed, not counted); a folio still mapped
+ *    after try_to_unmap(), or pinned once unmapped, is activated
+ *    (activate_locked). The next fault finds it there (a
  *    swap-cache hit: the same frame, no I/O). A FOLL_GET reference keeps
  *    a page alive, not mapped: FOLL_PIN exists for that;
  *  - large anonymous folios are split first (split_folio_to_list(), as
  *    shrink_folio_list() does when a THP cannot be swapped as a unit) and
  *    their pages are reclaimed one by one; a folio with extra references
- *    cannot be split (upstream's can_split_folio()) and is kept;
+ *    cannot be split (upstream's can_split_folio()) and is activated;
  *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) folios are never added
  *    to swap: try_to_unmap() without a swap entry discards the clean ones;
  *    a dirty pte or folio (written since, through a mapping or a GUP write)
@@ -37,6 +56,7 @@
  *    beyond the mappings keep it lazyfree (6.14+);
  *  - other anonymous folios go to swap: add_to_swap(), try_to_unmap() to
  *    swap entries, pageout, then they leave the swap cache and are freed;
+ *    without a swap slot they are activated;
  *  - file folios are unmapped, their data written back to the file's
  *    backing store, and dropped from the page cache (filemap_evict());
  *    shmem (swap-backed file) folios are not reclaimed (simmm has no
@@ -49,14 +69,16 @@
  * simmm__alloc_user_folio() with auto reclaim on); simmm__reclaim_folios()
  * is reclaim_pages() for folios a caller isolated (MADV_PAGEOUT, through
  * src/mm/madvise.c): the same per-folio paths with references ignored and
- * dirty file folios kept. Both count in the scanned/reclaimed totals.
+ * dirty file folios kept (activated). Both count in the scanned/reclaimed
+ * totals; what they keep goes back to the list its fate names.
  *
  * Concurrency, as in the kernel, where reclaimers are independent:
  *  - isolation: a shrink takes each folio off the LRU before working on it
  *    (isolate_lru_folios(): PG_lru cleared, a reference taken, under the
  *    lru_lock, so no scheduling point), one folio at a time where the
  *    kernel isolates a batch of SWAP_CLUSTER_MAX; what it keeps it puts
- *    back at the tail (move_folios_to_lru()). A folio belongs to one
+ *    back (move_folios_to_lru()), to the list PG_active names; so does
+ *    shrink_active_list(), one folio at a time too. A folio belongs to one
  *    isolator: another shrink, MADV_PAGEOUT's folio_isolate_lru() and
  *    migration's all fail on it meanwhile, and nobody else sets PG_lru on
  *    it again. A large folio is split by its isolator, whose tails then go
@@ -928,6 +950,31 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 	if (reclaimed)
 		*reclaimed = freed;
 	return (!freed && nr_pages && no_swap) ? -ENOSPC : 0;
+}
+
+/**
+ * simmm_lru_stats() - the LRU's lists and counters (see <simmm/mm.h>).
+ * Return: 0; -EINVAL; -ENOMEM when the LRU could not be created.
+ */
+int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
+{
+	struct simmm_lru *l;
+
+	if (!simmm__sim_ok(sim) || !out)
+		return -EINVAL;
+	l = lru_of(sim);
+	if (!l)
+		return -ENOMEM;
+	*out = (struct simmm_lru_stats){
+		.nr_inactive = l->nr_live[SIMMM_LRU_INACTIVE],
+		.nr_active = l->nr_live[SIMMM_LRU_ACTIVE],
+		.nr_isolated = l->nr_isolated,
+		.scanned = l->scanned,
+		.reclaimed = l->reclaimed,
+		.activated = l->activated,
+		.deactivated = l->deactivated,
+	};
+	return 0;
 }
 
 /**
