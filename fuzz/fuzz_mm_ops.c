@@ -761,14 +761,17 @@ static void op_mprotect(struct fz_in *in)
 
 static void op_madvise(struct fz_in *in)
 {
+	/* COLD (deactivate, old young bits) changes neither contents nor
+	 * protections: the model ignores it, like HUGEPAGE and PAGEOUT. */
 	static const int advs[] = {SIMMM_MADV_DONTNEED, SIMMM_MADV_FREE, SIMMM_MADV_HUGEPAGE,
-				   SIMMM_MADV_NOHUGEPAGE, SIMMM_MADV_COLLAPSE, SIMMM_MADV_PAGEOUT};
+				   SIMMM_MADV_NOHUGEPAGE, SIMMM_MADV_COLLAPSE, SIMMM_MADV_PAGEOUT,
+				   SIMMM_MADV_COLD};
 	static const char *const names[] = {"DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE",
-					    "COLLAPSE", "PAGEOUT"};
+					    "COLLAPSE", "PAGEOUT", "COLD"};
 	unsigned mi;
 	struct fzmm *m = pick_mm(in, &mi);
 	uint64_t i = dec_page(in), n = dec_len(in, i);
-	unsigned a = fz_u8(in) % 6;
+	unsigned a = fz_u8(in) % 7;
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
 

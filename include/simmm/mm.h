@@ -63,6 +63,13 @@ struct simmm_file;
 #define SIMMM_MADV_FREE       8
 #define SIMMM_MADV_HUGEPAGE   14
 #define SIMMM_MADV_NOHUGEPAGE 15
+/**
+ * SIMMM_MADV_COLD - MADV_COLD (Linux 5.4+, value 20): deactivate the
+ * range's folios that only this mm maps (old entries, no PG_referenced,
+ * to the inactive list) so that reclaim takes them first; no data or
+ * protection changes. See simmm_madvise().
+ */
+#define SIMMM_MADV_COLD       20
 #define SIMMM_MADV_PAGEOUT    21
 #define SIMMM_MADV_COLLAPSE   25
 
@@ -346,7 +353,7 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
 /**
  * simmm_madvise() - MADV_DONTNEED (zap; notifier CLEAR), MADV_FREE,
  * MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA flags), MADV_COLLAPSE (synchronous
- * THP collapse), MADV_PAGEOUT. See docs/mm.md "madvise".
+ * THP collapse), MADV_COLD, MADV_PAGEOUT. See docs/mm.md "madvise".
  *
  * MADV_FREE (madvise_free_pte_range(), madvise_free_huge_pmd(); one
  * notifier CLEAR over each VMA's part): swap entries are freed, hwpoison
@@ -358,6 +365,15 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * a swap-cache or dirty folio is skipped unless only this mapping maps it
  * and its swap slot can be freed.
  *
+ * MADV_COLD (madvise_cold_or_pageout_pte_range() without pageout): the
+ * folios only this mm maps (folio_maybe_mapped_shared() false, each page
+ * mapped once) have this mapping's entries made old (no notifier: secondary
+ * MMUs keep their young state) and lose PG_referenced; active ones move to
+ * the inactive list (folio_deactivate()), so that reclaim takes them at
+ * its first look. A THP covered whole is handled at PMD level; a large
+ * folio covered in part is split first (skipped when its lock is busy or
+ * the split fails). Contents and protections do not change.
+ *
  * MADV_PAGEOUT (madvise_cold_or_pageout_pte_range() + reclaim_pages()):
  * the folios only this mapping maps are reclaimed now, references ignored:
  * anonymous ones are written to swap (swap entries in the ptes), clean
@@ -368,7 +384,7 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  *
  * Locking: the mmap lock for read, for write with (NO)HUGEPAGE and COLLAPSE.
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
- * DONTNEED/FREE/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
+ * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
  * VMA; -ENOMEM: part of the range unmapped (the mapped parts are advised,
  * as madvise_walk_vmas() does), or allocation failure; -EAGAIN / -ENOMEM /
  * -EINVAL from COLLAPSE as upstream.
@@ -624,6 +640,44 @@ SIMMM_API int simmm_msync(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, 
  * Return: 0; -EINVAL; -ENOSPC when swap is full and nothing else could go.
  */
 SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed);
+
+/**
+ * struct simmm_lru_stats - the LRU lists and reclaim counters (the
+ * classic two-list LRU; anon and file share the lists, see docs/mm-ext.md
+ * "LRU and reclaim"; /proc/vmstat's names in brackets).
+ * @nr_inactive: folios on the inactive list (nr_inactive_anon + _file,
+ *   in folios, not pages).
+ * @nr_active: folios on the active list (PG_active).
+ * @nr_isolated: folios reclaim or MADV_PAGEOUT holds off the lists now
+ *   (nr_isolated_anon + _file).
+ * @scanned: inactive-list folios reclaim has looked at since boot (pgscan).
+ * @reclaimed: pages reclaim has freed since boot (pgsteal).
+ * @activated: folios moved to the active list: by reclaim (referenced
+ *   twice, executable file mappings, VM_LOCKED, unmap or pin failures)
+ *   and by reads through the page cache (pgactivate).
+ * @deactivated: folios moved back to the inactive list by the aging of
+ *   the active list and by MADV_COLD (pgdeactivate).
+ *
+ * The list counts may include a folio whose last reference a bare
+ * simmm_page_put() dropped, until that list is next compacted.
+ */
+struct simmm_lru_stats {
+	uint64_t nr_inactive;
+	uint64_t nr_active;
+	uint64_t nr_isolated;
+	uint64_t scanned;
+	uint64_t reclaimed;
+	uint64_t activated;
+	uint64_t deactivated;
+};
+
+/**
+ * simmm_lru_stats() - read the machine's LRU counters.
+ * Context: any; no scheduling point.
+ * Return: 0; -EINVAL for NULL arguments or a destroyed @sim; -ENOMEM when
+ * the machine's reclaim state cannot be allocated.
+ */
+SIMMM_API int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out);
 
 /**
  * simmm_set_auto_reclaim() - reclaim when the buddy allocator runs dry

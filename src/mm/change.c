@@ -460,6 +460,15 @@ static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	return err;
 }
 
+/* MADV_COLD (madvise_cold()): deactivate the range's folios. */
+static int advise_cold(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, simmm_addr_t e)
+{
+	/* can_madv_lru_vma() */
+	if (v->vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_PFNMAP | SIMMM_VM_HUGETLB))
+		return -EINVAL;
+	return simmm__madvise_cold(mm, v, s, e);
+}
+
 /* MADV_PAGEOUT (madvise_pageout()): reclaim the range's folios now. */
 static int advise_pageout(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s,
 			  simmm_addr_t e)
@@ -482,6 +491,8 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 		return advise_zap(mm, v, s, e, advice);
 	case SIMMM_MADV_COLLAPSE:
 		return simmm__madvise_collapse(mm, v, s, e);
+	case SIMMM_MADV_COLD:
+		return advise_cold(mm, v, s, e);
 	case SIMMM_MADV_PAGEOUT:
 		return advise_pageout(mm, v, s, e);
 	}
@@ -506,10 +517,12 @@ static int advise_flags(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t en
 	return 0;
 }
 
+/* madvise_behavior_valid(), for the advice simmm models. */
 static bool advice_known(int a)
 {
 	return a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE || a == SIMMM_MADV_HUGEPAGE ||
-	       a == SIMMM_MADV_NOHUGEPAGE || a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_PAGEOUT;
+	       a == SIMMM_MADV_NOHUGEPAGE || a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD ||
+	       a == SIMMM_MADV_PAGEOUT;
 }
 
 static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)

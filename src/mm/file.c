@@ -296,6 +296,11 @@ long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t
 			memcpy((uint8_t *)buf + done, data + in, n);
 		else
 			memset((uint8_t *)buf + done, 0, n);
+		/* filemap_read() marks each folio it copies from accessed: a
+		 * second read activates it (the kernel skips the folio the
+		 * previous read ended in, ra->prev_pos, which simmm does not
+		 * track). */
+		simmm__folio_mark_accessed(sim, page);
 		simmm__put_user_folio(sim, page);
 		done += n;
 	}
@@ -331,6 +336,11 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 		if (data)
 			memcpy(data + in, (const uint8_t *)buf + done, n);
 		page->flags |= PG_dirty;
+		/* Writes do not count as accesses (generic_perform_write()'s
+		 * write_begin lookup has no FGP_ACCESSED since v4.7); tmpfs's
+		 * shmem_get_folio(SGP_WRITE) marks them. */
+		if (file->flags & SIMMM_FILE_SHMEM)
+			simmm__folio_mark_accessed(sim, page);
 		simmm__put_user_folio(sim, page);
 		done += n;
 		if (off + done > file->size)

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * The page-table walks of MADV_FREE and MADV_PAGEOUT (mm/madvise.c:
- * madvise_free_pte_range(), madvise_cold_or_pageout_pte_range();
+ * The page-table walks of MADV_FREE, MADV_COLD and MADV_PAGEOUT
+ * (mm/madvise.c: madvise_free_pte_range(), madvise_cold_or_pageout_pte_range();
  * mm/huge_memory.c: madvise_free_huge_pmd()). simmm_madvise() (change.c)
  * validates each VMA and calls simmm__madvise_free() (inside its CLEAR
- * notifier bracket) or simmm__madvise_pageout() (no bracket of its own:
- * reclaim's try_to_unmap() brackets each mapping it removes).
+ * notifier bracket), simmm__madvise_cold() (no bracket: it only makes
+ * entries old, which the kernel does without notifying secondary MMUs) or
+ * simmm__madvise_pageout() (no bracket of its own: reclaim's
+ * try_to_unmap() brackets each mapping it removes). COLD and PAGEOUT share
+ * their callbacks, as the kernel shares madvise_cold_or_pageout_pte_range()
+ * between them (struct madv_walk's @pageout).
  *
  * Each is one simmm_walk_range() whose callbacks do what the kernel does
  * under the PTL. What the kernel does after dropping the PTL (split a large
@@ -15,11 +19,12 @@
  * where the kernel re-reads the pte (the same address after a split, the
  * next one after a reclaim batch).
  *
- * What is not modelled: MADV_COLD (folio_deactivate()); THP swap-out (a
- * THP MADV_PAGEOUT covers is split here, as shrink_folio_list() splits one
- * add_to_swap() cannot take whole, so that its pages are reclaimed one by
- * one); the lazyfree LRU list (simmm's single LRU: a lazyfree folio keeps
- * its place, losing PG_referenced/PG_active as lru_lazyfree() clears them);
+ * What is not modelled: THP swap-out (a THP MADV_PAGEOUT covers is split
+ * here, as shrink_folio_list() splits one add_to_swap() cannot take whole,
+ * so that its pages are reclaimed one by one); separate anon and file
+ * lists (a lazyfree folio moves to the tail of simmm's one inactive list,
+ * where lru_lazyfree() moves it to the inactive file list); PG_idle /
+ * PG_young (idle page tracking), which COLD and PAGEOUT also clear;
  * can_do_file_pageout()'s permission check (simmm has no credentials: the
  * caller may page out any file folio it maps).
  */
@@ -30,11 +35,14 @@
 #define MADV_SAME_ADDR_MAX 8 /* steps in a row at one address before moving on */
 
 /**
- * struct madv_walk - the state of one MADV_FREE or MADV_PAGEOUT walk.
+ * struct madv_walk - the state of one MADV_FREE, MADV_COLD or MADV_PAGEOUT
+ * walk.
  * @mm, @vma: what is advised; @end: the walked range's end.
- * @bfolio, @bend, @blazy: the large folio the ptes up to @bend map
- *   (folio_pte_batch()), and whether MADV_FREE cleans them (else the batch
- *   is skipped). Reset whenever the walk restarts.
+ * @pageout: MADV_PAGEOUT rather than MADV_COLD (their shared callbacks).
+ * @bfolio, @bend, @bact: the large folio the ptes up to @bend map
+ *   (folio_pte_batch()), and whether the walk acts on them (MADV_FREE
+ *   cleans them, MADV_COLD makes them old), else the batch is skipped.
+ *   Reset whenever the walk restarts.
  * @resume: where the walk goes on after a stop.
  * @split: a large folio to split outside the walk, with a reference (and,
  *   unless @split_lock, the folio lock) taken by the callback.
@@ -46,9 +54,10 @@ struct madv_walk {
 	struct simmm_mm *mm;
 	struct simmm_vma *vma;
 	simmm_addr_t end;
+	bool pageout;
 	struct simmm_page *bfolio;
 	simmm_addr_t bend;
-	bool blazy;
+	bool bact;
 	simmm_addr_t resume;
 	struct simmm_page *split;
 	bool split_lock;
@@ -178,15 +187,15 @@ static int madv_walk(struct madv_walk *m, simmm_addr_t s, simmm_addr_t e,
  * cache, evictable and on the LRU (lru_lazyfree() moves only LRU folios),
  * stops being swap-backed: reclaim may discard it while it stays clean.
  * lru_lazyfree() also clears PG_active and PG_referenced and moves it to
- * the inactive file list; simmm's single LRU keeps its place.
+ * the tail of the inactive file list (simmm: of the inactive list).
  */
-static void mark_lazyfree(struct simmm_page *folio)
+static void mark_lazyfree(simmm_sim *sim, struct simmm_page *folio)
 {
 	const uint32_t mask = PG_anon | PG_swapbacked | PG_swapcache | PG_unevictable | PG_lru;
 
 	if ((folio->flags & mask) != (PG_anon | PG_swapbacked | PG_lru))
 		return;
-	folio->flags &= ~(PG_swapbacked | PG_active | PG_referenced);
+	simmm__lru_move(sim, folio, PG_swapbacked | PG_active | PG_referenced, 0);
 }
 
 /* madvise_free_pte_range()'s swap-cache or dirty folio: trylocked (under
@@ -253,7 +262,7 @@ static int free_large(struct madv_walk *m, struct simmm_walk *walk, simmm_entry_
 
 	m->bfolio = folio;
 	m->bend = addr + nr * sim->page_size;
-	m->blazy = false;
+	m->bact = false;
 	if (nr < (1ULL << folio->order)) {
 		if (simmm__folio_maybe_mapped_shared(sim, folio) ||
 		    !simmm__folio_trylock_atomic(sim, folio))
@@ -262,8 +271,8 @@ static int free_large(struct madv_walk *m, struct simmm_walk *walk, simmm_entry_
 	}
 	if (!free_prepare(sim, folio))
 		return 0;
-	m->blazy = true;
-	mark_lazyfree(folio);
+	m->bact = true;
+	mark_lazyfree(sim, folio);
 	return free_clean_pte(walk, slot, *slot);
 }
 
@@ -284,12 +293,12 @@ static int free_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 	folio = simmm__compound_head(sim, page);
 	if (folio->order) {
 		if (folio == m->bfolio && addr < m->bend) /* the rest of a batch */
-			return m->blazy ? free_clean_pte(walk, slot, e) : 0;
+			return m->bact ? free_clean_pte(walk, slot, e) : 0;
 		return free_large(m, walk, slot, addr, folio);
 	}
 	if (!free_prepare(sim, folio))
 		return 0;
-	mark_lazyfree(folio);
+	mark_lazyfree(sim, folio);
 	return free_clean_pte(walk, slot, e);
 }
 
@@ -314,7 +323,7 @@ static int free_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 		return stop_split(m, folio, addr, next, false);
 	folio->flags &= ~PG_dirty;
 	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
-	mark_lazyfree(folio);
+	mark_lazyfree(sim, folio);
 	if (!simmm_pte_young(e) && !simmm_pte_dirty(e))
 		return 0;
 	return simmm_walk_update(walk, slot, simmm_pte_mkold(simmm_pte_mkclean(e)));
@@ -343,14 +352,35 @@ int simmm__madvise_free(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t
 	return madv_walk(&m, s, e, &free_ops);
 }
 
-/* ---- MADV_PAGEOUT -------------------------------------------------------------------- */
+/* ---- MADV_COLD and MADV_PAGEOUT ------------------------------------------------------ */
 
-/* A THP the range covers: if no other mm may map it, it is split, under
- * folio_lock() for a part of it (as upstream), under the trylock
- * shrink_folio_list() would take for the whole (simmm swaps no THP out
- * whole); the walk then isolates its pages from the new pte table. */
-static int pageout_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
-		       struct simmm_walk *walk)
+/* MADV_COLD's clear_young_dirty_ptes(CYDP_CLEAR_YOUNG) on one entry: a
+ * plain pte update, no notifier (secondary MMUs keep their young state). */
+static int cold_mkold(struct simmm_walk *walk, simmm_entry_t *slot, simmm_entry_t e)
+{
+	if (!simmm_pte_young(e))
+		return 0;
+	return simmm_walk_update(walk, slot, simmm_pte_mkold(e));
+}
+
+/* MADV_COLD on a folio only this mm maps (whole, when large): it loses
+ * PG_referenced and, when active, goes to the inactive list
+ * (folio_deactivate()); the caller makes its entries old. */
+static void cold_folio(simmm_sim *sim, struct simmm_page *folio)
+{
+	folio->flags &= ~PG_referenced;
+	simmm__folio_deactivate(sim, folio);
+}
+
+/* A THP mapped by a PMD: one no other mm may map is split when the range
+ * covers part of it (then the walk goes on through the new pte table; a
+ * busy lock or a failed split skips the PMD), as both advices do. The
+ * whole of it: MADV_COLD makes the PMD old and deactivates the folio;
+ * MADV_PAGEOUT splits it, under folio_lock() for a part of it, under the
+ * trylock shrink_folio_list() would take for the whole (simmm swaps no THP
+ * out whole), then isolates its pages from the new pte table. */
+static int cold_pageout_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+			    struct simmm_walk *walk)
 {
 	struct madv_walk *m = walk->private;
 	simmm_sim *sim = m->mm->sim;
@@ -358,44 +388,62 @@ static int pageout_pmd(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next
 
 	if (!pmd_leaf_folio(m, walk, *slot, &folio))
 		return 0;
-	if (simmm__folio_maybe_mapped_shared(sim, folio) || !(folio->flags & PG_anon))
+	if (simmm__folio_maybe_mapped_shared(sim, folio))
 		return 0;
-	if (next - addr != simmm_level_size(m->mm->pgt, walk->level))
-		return stop_split(m, folio, addr, next, true);
+	if (m->pageout && !(folio->flags & PG_anon))
+		return 0; /* simmm has no file THPs to page out */
+	if (next - addr != simmm_level_size(m->mm->pgt, walk->level)) {
+		if (m->pageout)
+			return stop_split(m, folio, addr, next, true);
+		if (!simmm__folio_trylock_atomic(sim, folio))
+			return 0;
+		return stop_split(m, folio, addr, next, false);
+	}
+	if (!m->pageout) {
+		cold_folio(sim, folio);
+		return cold_mkold(walk, slot, *slot);
+	}
 	if (!(folio->flags & PG_lru) || !simmm__folio_trylock_atomic(sim, folio))
 		return 0; /* folio_isolate_lru() / shrink_folio_list()'s trylock */
 	return stop_split(m, folio, addr, next, false);
 }
 
 /* A pte-mapped large folio: a part of it is split (unless another mm may
- * map it); one the range covers whole and this mapping alone maps is
- * split too, as reclaim would (see pageout_pmd()). Else its batch is
- * skipped. */
-static int pageout_large(struct madv_walk *m, simmm_entry_t *slot, simmm_addr_t addr,
-			 struct simmm_page *folio)
+ * map it, or its lock is busy). One the range covers whole and only this
+ * mapping maps: MADV_COLD makes all its ptes old and deactivates it;
+ * MADV_PAGEOUT splits it, as reclaim would (see cold_pageout_pmd()).
+ * Else its batch is skipped. */
+static int cold_pageout_large(struct madv_walk *m, struct simmm_walk *walk, simmm_entry_t *slot,
+			      simmm_addr_t addr, struct simmm_page *folio)
 {
 	simmm_sim *sim = m->mm->sim;
 	uint64_t nr = pte_batch(m, slot, addr, folio), pages = 1ULL << folio->order;
 
 	m->bfolio = folio;
 	m->bend = addr + nr * sim->page_size;
+	m->bact = false;
 	if (nr < pages) {
 		if (simmm__folio_maybe_mapped_shared(sim, folio))
 			return 0;
 	} else if (!(folio->flags & PG_lru) || simmm__folio_mapcount(sim, folio) != (int)pages) {
 		return 0;
+	} else if (!m->pageout) {
+		m->bact = true;
+		cold_folio(sim, folio);
+		return cold_mkold(walk, slot, *slot);
 	}
-	if (!(folio->flags & PG_anon) || !simmm__folio_trylock_atomic(sim, folio))
+	if ((m->pageout && !(folio->flags & PG_anon)) || !simmm__folio_trylock_atomic(sim, folio))
 		return 0;
 	return stop_split(m, folio, addr, m->bend, false);
 }
 
-/* madvise_cold_or_pageout_pte_range(pageout): a small folio on the LRU that
- * only this mapping maps loses PG_referenced and is isolated for reclaim;
- * the young bit stays (only MADV_COLD clears it: reclaim_pages() ignores
- * references). An unevictable one goes straight back. */
-static int pageout_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
-		       struct simmm_walk *walk)
+/* madvise_cold_or_pageout_pte_range(): a small folio on the LRU that only
+ * this mapping maps loses PG_referenced; MADV_COLD makes its pte old and
+ * deactivates it, MADV_PAGEOUT isolates it for reclaim (the young bit
+ * stays: reclaim_pages() ignores references). An unevictable one goes
+ * straight back. */
+static int cold_pageout_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+			    struct simmm_walk *walk)
 {
 	struct madv_walk *m = walk->private;
 	simmm_sim *sim = m->mm->sim;
@@ -409,12 +457,16 @@ static int pageout_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next
 		return 0;
 	folio = simmm__compound_head(sim, page);
 	if (folio->order) {
-		if (folio == m->bfolio && addr < m->bend)
-			return 0; /* a skipped batch */
-		return pageout_large(m, slot, addr, folio);
+		if (folio == m->bfolio && addr < m->bend) /* the rest of a batch */
+			return m->bact ? cold_mkold(walk, slot, e) : 0;
+		return cold_pageout_large(m, walk, slot, addr, folio);
 	}
 	if (!(folio->flags & PG_lru) || folio->mapcount != 1)
 		return 0;
+	if (!m->pageout) {
+		cold_folio(sim, folio);
+		return cold_mkold(walk, slot, e);
+	}
 	folio->flags &= ~PG_referenced;
 	if (!simmm__folio_isolate_lru(sim, folio))
 		return 0;
@@ -429,11 +481,31 @@ static int pageout_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next
 	return MADV_STOP;
 }
 
-static const struct simmm_walk_ops pageout_ops = {
-	.pmd_entry = pageout_pmd,
-	.pte_entry = pageout_pte,
+static const struct simmm_walk_ops cold_pageout_ops = {
+	.pmd_entry = cold_pageout_pmd,
+	.pte_entry = cold_pageout_pte,
 	.pte_skip_none = true,
 };
+
+/**
+ * simmm__madvise_cold() - madvise_cold_page_range(): the folios of [@s, @e)
+ * of @vma that no other mapping shares (folio_maybe_mapped_shared() false,
+ * and every page mapped once, by this mapping) lose PG_referenced and the
+ * young bits of this mapping's entries, and go to the inactive list if
+ * they were active (folio_deactivate()), so that reclaim takes them
+ * before others. A THP covered whole is handled at PMD level; a large
+ * folio covered in part is split first (skipped if its lock is busy or
+ * the split fails). Contents and protections do not change.
+ * Context: mmap lock held for read; may sleep (splits).
+ * Return: 0, or a walk error.
+ */
+int simmm__madvise_cold(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			simmm_addr_t e)
+{
+	struct madv_walk m = {.mm = mm, .vma = vma};
+
+	return madv_walk(&m, s, e, &cold_pageout_ops);
+}
 
 /**
  * simmm__madvise_pageout() - madvise_pageout_page_range(): isolate the
@@ -441,7 +513,7 @@ static const struct simmm_walk_ops pageout_ops = {
  * now (simmm__reclaim_folios(), references ignored): anonymous ones go to
  * swap, clean file ones leave the page cache, lazyfree clean ones are
  * discarded; dirty file, pinned and extra-referenced folios stay. Large
- * folios are split first (see pageout_pmd()).
+ * folios are split first (see cold_pageout_pmd()).
  * Context: mmap lock held for read; may sleep. No notifier bracket of its
  * own: try_to_unmap() brackets each mapping it removes.
  * Return: 0, or a walk error.
@@ -449,7 +521,7 @@ static const struct simmm_walk_ops pageout_ops = {
 int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			   simmm_addr_t e)
 {
-	struct madv_walk m = {.mm = mm, .vma = vma};
+	struct madv_walk m = {.mm = mm, .vma = vma, .pageout = true};
 
-	return madv_walk(&m, s, e, &pageout_ops);
+	return madv_walk(&m, s, e, &cold_pageout_ops);
 }

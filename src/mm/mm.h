@@ -293,6 +293,9 @@ void simmm__zap_end(struct simmm_zap *z);
 /* madvise_free_single_vma()'s walk (inside the caller's CLEAR bracket). */
 int simmm__madvise_free(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			simmm_addr_t e);
+/* madvise_cold_page_range(): old young bits, deactivate the range's folios. */
+int simmm__madvise_cold(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			simmm_addr_t e);
 /* madvise_pageout_page_range(): isolate and reclaim the range's folios. */
 int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			   simmm_addr_t e);
@@ -444,6 +447,11 @@ bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t
  * number of young mappings, or -1 when the rmap lock was contended (the
  * kernel's rwc.try_lock: the caller keeps the folio). */
 int simmm__folio_referenced(simmm_sim *sim, struct simmm_page *folio);
+/* The same, also ORing into *@vm_flags the flags of the VMAs that found it
+ * young, and SIMMM_VM_LOCKED when a VM_LOCKED VMA maps it (the walk stops
+ * there, as folio_referenced_one() does). */
+int simmm__folio_referenced_flags(simmm_sim *sim, struct simmm_page *folio,
+				  uint64_t *vm_flags);
 
 /* ---- file.c -------------------------------------------------------------------- */
 /* Page-cache folio at @index, created (from the backing store) if absent;
@@ -482,6 +490,16 @@ bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);
 /* ---- reclaim.c ----------------------------------------------------------------- */
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
+/* lruvec_del_folio(), flags changed (@clear, then @set), lruvec_add_folio():
+ * the only way PG_active changes on a folio with PG_lru; a folio off the
+ * LRU just has its flags changed. No scheduling point. */
+void simmm__lru_move(simmm_sim *sim, struct simmm_page *folio, uint32_t clear, uint32_t set);
+/* folio_mark_accessed() (classic LRU): inactive and unreferenced ->
+ * referenced; inactive and referenced -> active (PG_referenced cleared). */
+void simmm__folio_mark_accessed(simmm_sim *sim, struct simmm_page *folio);
+/* folio_deactivate(): an active, evictable folio on the LRU moves to the
+ * inactive list, losing PG_active and PG_referenced. */
+void simmm__folio_deactivate(simmm_sim *sim, struct simmm_page *folio);
 /* folio_isolate_lru() / folio_putback_lru(): off the LRU with a reference,
  * and back (dropping it). */
 bool simmm__folio_isolate_lru(simmm_sim *sim, struct simmm_page *folio);

@@ -19,10 +19,12 @@
  *    swap-cache folio is PG_swapcache with page->private == its entry and
  *    holds one reference for the cache; free slots hold nothing; the
  *    used-slot counter matches.
- *  - LRU: every in-use folio head with PG_lru appears in the queue, and
- *    their number is nr_live; queue entries without PG_lru are stale (lazy
- *    deletion) and are dropped when met; the queue never exceeds
- *    2 * live + 64 after compaction. A folio off the LRU that reclaim
+ *  - LRU: every in-use folio head with PG_lru appears in the queue of the
+ *    list its PG_active names (active or inactive), and their number is
+ *    that list's nr_live; queue entries of folios without PG_lru, or now
+ *    on the other list, are stale (lazy deletion) and are dropped when
+ *    met; a queue never exceeds 2 * live + 64 after compaction. PG_active
+ *    changes on a folio with PG_lru only through simmm__lru_move(). A folio off the LRU that reclaim
  *    isolated (shrink or folio_isolate_lru()) is counted in nr_isolated
  *    and belongs to its isolator alone: only it sets PG_lru again.
  *  - deferred split: a RAM folio with PG_partially_mapped is a live
@@ -151,11 +153,22 @@ typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_
  * machine: another task's allocation reclaims meanwhile. */
 #define SIMMM_PF_MEMALLOC (1u << 0)
 
+/* The LRU lists (the kernel's enum lru_list, anon and file sharing them):
+ * PG_active names the list of a folio with PG_lru. */
+enum simmm_lru_list {
+	SIMMM_LRU_INACTIVE,
+	SIMMM_LRU_ACTIVE,
+	SIMMM_NR_LRU_LISTS,
+};
+
 /**
- * struct simmm_lru - the LRU (one list, a struct simmm_pfnq: PG_lru marks
- * its members) and the rest of the memory-pressure state.
- * @q: the queue of folio heads.
- * @nr_live: folios with PG_lru (the queue may hold stale extras).
+ * struct simmm_lru - the LRU (an inactive and an active list, each a
+ * struct simmm_pfnq: PG_lru marks their members, PG_active picks the list)
+ * and the rest of the memory-pressure state.
+ * @q: the queues of folio heads, indexed by enum simmm_lru_list.
+ * @nr_live: folios with PG_lru on each list (the queues may hold stale
+ *   extras; a folio freed by a bare folio_put() stays counted until the
+ *   next compaction of its queue recounts).
  * @nr_isolated: folios reclaim holds off the LRU (a shrink's, and those of
  *   simmm__folio_isolate_lru() until reclaimed or put back): the kernel's
  *   NR_ISOLATED_ANON + NR_ISOLATED_FILE, in folios.
@@ -163,23 +176,28 @@ typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_
  *   dropped); throttled reclaimers wait for it to move.
  * @nr_throttled: tasks waiting in reclaim_throttle() (wake only then).
  * @throttle_wq: where they wait (pgdat->reclaim_wait[VMSCAN_THROTTLE_ISOLATED]).
- * @reclaimed, @scanned: totals since boot (pgsteal / pgscan).
+ * @reclaimed, @scanned: totals since boot (pgsteal / pgscan: inactive-list
+ *   folios looked at by shrink_folio_list()).
+ * @activated, @deactivated: folios moved to the active list (pgactivate:
+ *   reclaim's FOLIOREF_ACTIVATE and activate_locked, folio_mark_accessed())
+ *   and back (pgdeactivate: shrink_active_list(), folio_deactivate()).
  * @throttled: reclaim_throttle() waits since boot.
  * @hugetlb: the hugetlb pools (hugetlb.c).
  * @longterm_fn: see simmm_gup_longterm_fn.
  */
 struct simmm_lru {
-	struct simmm_pfnq q;
-	uint64_t nr_live;
+	struct simmm_pfnq q[SIMMM_NR_LRU_LISTS];
+	uint64_t nr_live[SIMMM_NR_LRU_LISTS];
 	uint64_t nr_isolated, isolation_ends;
 	unsigned nr_throttled;
 	struct simmm_waitqueue throttle_wq;
 	uint64_t reclaimed, scanned, throttled;
+	uint64_t activated, deactivated;
 	struct simmm_hugetlb_pool *hugetlb;
 	simmm_gup_longterm_fn longterm_fn;
 };
 
-/* Pages reclaimed so far, reclaimable folios on the LRU. */
+/* Pages reclaimed so far, reclaimable folios on the LRU (both lists). */
 void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed);
 /* Shrink up to @nr pages; returns pages freed (shrink_folio_list). */
 uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap);

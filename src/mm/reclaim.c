@@ -2,18 +2,35 @@
 /*
  * The LRU and page reclaim (mm/vmscan.c, mm/swap.c's LRU half).
  *
- * One LRU list per machine (no active/inactive split, no memcg, no
- * per-node lists): a FIFO of folio head pfns with lazy deletion (pfnq.c).
+ * The classic (lru_gen off) two-list LRU, one per machine (no memcg, no
+ * per-node lists): an inactive and an active list, shared by anonymous and
+ * file folios (the kernel splits each by type and balances the two by
+ * swappiness; simmm has none). Each list is a FIFO of folio head pfns with
+ * lazy deletion (pfnq.c): PG_lru marks a folio on the LRU, PG_active names
+ * its list and changes on an LRU folio only through simmm__lru_move().
  * simmm__lru_del() clears PG_lru and the queue entry is dropped when the
  * scan meets it (a freed folio's flags are wiped, so it drops out the same
- * way). The queue is compacted (stale and duplicate entries removed) when
- * it grows past twice the live count.
+ * way; so does an entry of a folio that moved to the other list). A queue
+ * is compacted (stale and duplicate entries removed) when it grows past
+ * twice its live count.
  *
- * Reclaim is shrink_folio_list() reduced to what simmm models:
- *  - second chance: folio_referenced() (rmap: test-and-clear young bits,
- *    notifier clear_young) > 0, or PG_referenced on an unmapped folio,
- *    rotates the folio to the tail instead of reclaiming it; so does a
- *    busy rmap lock (folio_referenced() only trylocks it);
+ * Aging: new folios go to the inactive list (lru_add()); reads through the
+ * page cache mark folios accessed (referenced, then active); when the
+ * inactive list is smaller than the active one (inactive_is_low() with
+ * the kernel's ratio of 1 for small machines), shrink_active_list() moves
+ * active folios to the inactive list, clearing their young bits, except
+ * referenced executable file folios; MADV_COLD deactivates (madvise.c).
+ * Workingset refault activation is not modelled.
+ *
+ * Reclaim is shrink_folio_list() over the inactive list, reduced to what
+ * simmm models:
+ *  - folio_check_references() (rmap: test-and-clear young bits, notifier
+ *    clear_young, the VMA flags): VM_LOCKED, young with PG_referenced
+ *    already set, young in two mappings, or young in an executable file
+ *    mapping activate; young once sets PG_referenced and keeps it on the
+ *    inactive list (so does a busy rmap lock); PG_referenced alone lets a
+ *    clean file folio go and keeps a dirty one (FOLIOREF_RECLAIM_CLEAN),
+ *    and does not save an anonymous one;
  *  - references beyond the mappings and the caches do not stop reclaim
  *    before it unmaps, as in the kernel: a maybe-DMA-pinned anonymous
  *    folio is not added to swap, try_to_unmap() leaves an anon-exclusive
@@ -22,14 +39,16 @@
  *    is kept once unmapped; anything else (a FOLL_GET reference, a fault
  *    or COW copy in progress) is unmapped and written out, and only then
  *    does __remove_mapping()'s refcount freeze (isolation + cache) fail:
- *    the folio stays in the swap or page cache, unmapped, and rotates
- *    (not freed, not counted). The next fault finds it there (a
+ *    the folio stays in the swap or page cache, unmapped, and goes back
+ *    to the inactive list (not freed, not counted); a folio still mapped
+ *    after try_to_unmap(), or pinned once unmapped, is activated
+ *    (activate_locked). The next fault finds it there (a
  *    swap-cache hit: the same frame, no I/O). A FOLL_GET reference keeps
  *    a page alive, not mapped: FOLL_PIN exists for that;
  *  - large anonymous folios are split first (split_folio_to_list(), as
  *    shrink_folio_list() does when a THP cannot be swapped as a unit) and
  *    their pages are reclaimed one by one; a folio with extra references
- *    cannot be split (upstream's can_split_folio()) and is kept;
+ *    cannot be split (upstream's can_split_folio()) and is activated;
  *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) folios are never added
  *    to swap: try_to_unmap() without a swap entry discards the clean ones;
  *    a dirty pte or folio (written since, through a mapping or a GUP write)
@@ -37,6 +56,7 @@
  *    beyond the mappings keep it lazyfree (6.14+);
  *  - other anonymous folios go to swap: add_to_swap(), try_to_unmap() to
  *    swap entries, pageout, then they leave the swap cache and are freed;
+ *    without a swap slot they are activated;
  *  - file folios are unmapped, their data written back to the file's
  *    backing store, and dropped from the page cache (filemap_evict());
  *    shmem (swap-backed file) folios are not reclaimed (simmm has no
@@ -49,14 +69,16 @@
  * simmm__alloc_user_folio() with auto reclaim on); simmm__reclaim_folios()
  * is reclaim_pages() for folios a caller isolated (MADV_PAGEOUT, through
  * src/mm/madvise.c): the same per-folio paths with references ignored and
- * dirty file folios kept. Both count in the scanned/reclaimed totals.
+ * dirty file folios kept (activated). Both count in the scanned/reclaimed
+ * totals; what they keep goes back to the list its fate names.
  *
  * Concurrency, as in the kernel, where reclaimers are independent:
  *  - isolation: a shrink takes each folio off the LRU before working on it
  *    (isolate_lru_folios(): PG_lru cleared, a reference taken, under the
  *    lru_lock, so no scheduling point), one folio at a time where the
  *    kernel isolates a batch of SWAP_CLUSTER_MAX; what it keeps it puts
- *    back at the tail (move_folios_to_lru()). A folio belongs to one
+ *    back (move_folios_to_lru()), to the list PG_active names; so does
+ *    shrink_active_list(), one folio at a time too. A folio belongs to one
  *    isolator: another shrink, MADV_PAGEOUT's folio_isolate_lru() and
  *    migration's all fail on it meanwhile, and nobody else sets PG_lru on
  *    it again. A large folio is split by its isolator, whose tails then go
@@ -129,53 +151,149 @@ static void memalloc_noreclaim_restore(simmm_sim *sim, uint32_t old)
 
 /* ---- the queue ------------------------------------------------------------- */
 
-/* A queue entry names a folio on the LRU: an in-use head with PG_lru. */
-static struct simmm_page *lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn)
+/* The list a folio with PG_lru is on (folio_lru_list(); anon and file
+ * share the lists, unevictable folios stay off them). */
+static enum simmm_lru_list folio_lru_list(const struct simmm_page *folio)
+{
+	return (folio->flags & PG_active) ? SIMMM_LRU_ACTIVE : SIMMM_LRU_INACTIVE;
+}
+
+/* A queue entry of list @lru names a folio on that list: an in-use head
+ * with PG_lru whose PG_active names @lru. */
+static struct simmm_page *lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn,
+					 enum simmm_lru_list lru)
 {
 	struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
 
-	if (!p || p->refcount <= 0 || p->head_delta || !(p->flags & PG_lru))
+	if (!p || p->refcount <= 0 || p->head_delta || !(p->flags & PG_lru) ||
+	    folio_lru_list(p) != lru)
 		return NULL;
 	return p;
 }
 
+static struct simmm_page *live_inactive(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return lru_entry_live(sim, pfn, SIMMM_LRU_INACTIVE);
+}
+
+static struct simmm_page *live_active(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return lru_entry_live(sim, pfn, SIMMM_LRU_ACTIVE);
+}
+
+static const simmm_pfnq_live_fn lru_live[SIMMM_NR_LRU_LISTS] = {
+	[SIMMM_LRU_INACTIVE] = live_inactive,
+	[SIMMM_LRU_ACTIVE] = live_active,
+};
+
 /**
- * simmm__lru_add() - folio_add_lru(): put a user folio at the LRU tail.
- * A folio already on the LRU is left where it is.
+ * simmm__lru_add() - folio_add_lru(): put a user folio at the tail (the
+ * newest end) of the list its PG_active names: a new folio goes to the
+ * inactive list (lru_add(): modern kernels activate none on insertion;
+ * workingset refault activation is not modelled). A folio already on the
+ * LRU is left where it is.
  */
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
 {
 	struct simmm_lru *l = lru_of(sim);
+	enum simmm_lru_list lru;
 
 	folio = simmm__compound_head(sim, folio);
 	if (!l || (folio->flags & (PG_lru | PG_reserved | PG_table)))
 		return;
+	lru = folio_lru_list(folio);
 	/* Compaction recounts nr_live: every folio with PG_lru has an entry,
 	 * so the survivors are exactly those folios (a folio freed by a bare
 	 * folio_put(), without simmm__lru_del(), left nr_live one too high
 	 * until now). Hence before this folio gets PG_lru: the recount must
 	 * not see one whose entry is not queued yet. */
-	if (simmm__pfnq_bloated(&l->q, l->nr_live))
-		l->nr_live = simmm__pfnq_compact(sim, &l->q, lru_entry_live);
+	if (simmm__pfnq_bloated(&l->q[lru], l->nr_live[lru]))
+		l->nr_live[lru] = simmm__pfnq_compact(sim, &l->q[lru], lru_live[lru]);
 	folio->flags |= PG_lru;
-	l->nr_live++;
-	simmm__pfnq_push(sim, &l->q, folio->pfn);
+	l->nr_live[lru]++;
+	simmm__pfnq_push(sim, &l->q[lru], folio->pfn);
 }
 
 /**
- * simmm__lru_del() - lruvec_del_folio(): take a folio off the LRU (lazily:
+ * simmm__lru_del() - lruvec_del_folio(): take a folio off its list (lazily:
  * its queue entry is skipped later).
  */
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio)
 {
 	struct simmm_lru *l = lru_peek(sim);
+	enum simmm_lru_list lru;
 
 	folio = simmm__compound_head(sim, folio);
 	if (!(folio->flags & PG_lru))
 		return;
+	lru = folio_lru_list(folio);
 	folio->flags &= ~PG_lru;
-	if (l && l->nr_live)
-		l->nr_live--;
+	if (l && l->nr_live[lru])
+		l->nr_live[lru]--;
+}
+
+void simmm__lru_move(simmm_sim *sim, struct simmm_page *folio, uint32_t clear, uint32_t set)
+{
+	bool on_lru;
+
+	folio = simmm__compound_head(sim, folio);
+	on_lru = folio->flags & PG_lru;
+	if (on_lru)
+		simmm__lru_del(sim, folio);
+	folio->flags = (folio->flags & ~clear) | set;
+	if (on_lru)
+		simmm__lru_add(sim, folio);
+}
+
+/* lru_activate() (folio_activate() on an LRU folio), counted as pgactivate. */
+static void lru_activate(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_lru *l = lru_peek(sim);
+
+	if (folio->flags & (PG_active | PG_unevictable) || !(folio->flags & PG_lru))
+		return;
+	simmm__lru_move(sim, folio, 0, PG_active);
+	if (l)
+		l->activated++;
+}
+
+/**
+ * simmm__folio_mark_accessed() - folio_mark_accessed() with the classic
+ * two-list LRU: the first access sets PG_referenced; the next one, on an
+ * inactive folio, activates it and clears PG_referenced (a folio off the
+ * LRU, isolated by someone, is not activated: the kernel looks only in the
+ * per-cpu lru_add batch, which simmm does not have). Called for reads
+ * through the page cache (filemap_read()).
+ * Context: no scheduling point.
+ */
+void simmm__folio_mark_accessed(simmm_sim *sim, struct simmm_page *folio)
+{
+	folio = simmm__compound_head(sim, folio);
+	if (!(folio->flags & PG_referenced)) {
+		folio->flags |= PG_referenced;
+	} else if (!(folio->flags & (PG_unevictable | PG_active))) {
+		lru_activate(sim, folio);
+		folio->flags &= ~PG_referenced;
+	}
+}
+
+/**
+ * simmm__folio_deactivate() - folio_deactivate() (lru_deactivate()): an
+ * active, evictable folio on the LRU goes to the tail of the inactive
+ * list without PG_active and PG_referenced; any other folio is left as it
+ * is (MADV_COLD clears PG_referenced itself).
+ * Context: no scheduling point.
+ */
+void simmm__folio_deactivate(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_lru *l = lru_peek(sim);
+
+	folio = simmm__compound_head(sim, folio);
+	if ((folio->flags & (PG_lru | PG_active | PG_unevictable)) != (PG_lru | PG_active))
+		return;
+	simmm__lru_move(sim, folio, PG_active | PG_referenced, 0);
+	if (l)
+		l->deactivated++;
 }
 
 void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
@@ -183,7 +301,7 @@ void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
 	struct simmm_lru *l = lru_peek(sim);
 
 	if (nr_lru)
-		*nr_lru = l ? l->nr_live : 0;
+		*nr_lru = l ? l->nr_live[SIMMM_LRU_INACTIVE] + l->nr_live[SIMMM_LRU_ACTIVE] : 0;
 	if (reclaimed)
 		*reclaimed = l ? l->reclaimed : 0;
 }
@@ -192,16 +310,18 @@ void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
 
 /* What simmm models of struct scan_control. */
 struct scan_ctl {
-	bool ignore_refs; /* reclaim_pages(): no second chance (ignore_references) */
+	bool ignore_refs; /* reclaim_pages(): references not looked at (ignore_references) */
 	bool file_write;  /* dirty file folios may be written back: kswapd's right,
 			   * which simmm's LRU shrinks always take */
 };
 
+/* What shrink_folio_list() does with a folio (its labels). */
 enum scan_result {
 	SCAN_RECLAIMED,  /* freed */
-	SCAN_KEEP,       /* rotate to the tail */
+	SCAN_KEEP,       /* keep_locked: back to the inactive list's tail */
+	SCAN_ACTIVATE,   /* activate_locked: PG_active, to the active list */
 	SCAN_DROP,       /* leave the LRU (unevictable) */
-	SCAN_NOSWAP,     /* anon folio, but no swap slot */
+	SCAN_NOSWAP,     /* anon folio, but no swap slot (activate_locked_split) */
 };
 
 /* __remove_mapping()'s refcount freeze: an unmapped folio can go only if
@@ -215,18 +335,59 @@ static bool folio_ref_freezable(struct simmm_page *folio, int cache_refs)
 	return folio->refcount == 1 + cache_refs;
 }
 
-/* folio_check_references(), reduced to second chance. */
-static bool folio_recently_used(simmm_sim *sim, struct simmm_page *folio)
-{
-	int young = simmm__folio_referenced(sim, folio);
+/* folio_check_references()'s answers. */
+enum folio_references {
+	FOLIOREF_RECLAIM,       /* go on and reclaim */
+	FOLIOREF_RECLAIM_CLEAN, /* reclaim if clean, else keep (file LRU) */
+	FOLIOREF_KEEP,          /* back to the inactive list */
+	FOLIOREF_ACTIVATE,      /* to the active list */
+};
 
-	if (young != 0)
-		return true; /* young, or -1: the rmap lock was busy (FOLIOREF_KEEP) */
-	if (folio->flags & PG_referenced) {
-		folio->flags &= ~PG_referenced;
-		return true;
+/* The page-cache LRU type (folio_is_file_lru()): not swap-backed, so file
+ * folios and lazyfree anonymous ones; shmem counts as anon. */
+static bool folio_is_file_lru(const struct simmm_page *folio)
+{
+	return !(folio->flags & PG_swapbacked);
+}
+
+/* folio_check_references() of the classic (lru_gen off) LRU. Every mapped
+ * folio starts young from the fault that mapped it, so one young look only
+ * earns PG_referenced and another trip round the inactive list; a second
+ * (PG_referenced already set), or young ptes in two mappings at once,
+ * activates it, anon and file alike (since v5.9 anon folios no longer
+ * activate on their first reference); file-backed executable mappings
+ * activate at once. Without young ptes, PG_referenced alone (a read
+ * through the page cache, folio_mark_accessed()) does not save a folio:
+ * FOLIOREF_RECLAIM_CLEAN lets a clean file folio go and keeps a dirty one;
+ * anon ones are reclaimed. */
+static enum folio_references folio_check_references(simmm_sim *sim, struct simmm_page *folio)
+{
+	uint64_t vm_flags;
+	int referenced_ptes = simmm__folio_referenced_flags(sim, folio, &vm_flags);
+	bool referenced_folio;
+
+	/* Mapped by a VM_LOCKED VMA: activate_locked, where the kernel finds
+	 * it mlocked and moves it to the unevictable list (simmm has no
+	 * mlock at reclaim: it goes to the active list). */
+	if (vm_flags & SIMMM_VM_LOCKED)
+		return FOLIOREF_ACTIVATE;
+	if (referenced_ptes == -1)
+		return FOLIOREF_KEEP; /* rmap lock contention: rotate */
+	referenced_folio = folio->flags & PG_referenced;
+	folio->flags &= ~PG_referenced;
+	if (referenced_ptes) {
+		/* The mark is set on activated folios too, so that one used
+		 * again soon after deactivation comes back at once. */
+		folio->flags |= PG_referenced;
+		if (referenced_folio || referenced_ptes > 1)
+			return FOLIOREF_ACTIVATE;
+		if ((vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio))
+			return FOLIOREF_ACTIVATE;
+		return FOLIOREF_KEEP;
 	}
-	return false;
+	if (referenced_folio && folio_is_file_lru(folio))
+		return FOLIOREF_RECLAIM_CLEAN;
+	return FOLIOREF_RECLAIM;
 }
 
 static enum scan_result reclaim_lazyfree(simmm_sim *sim, struct simmm_page *folio)
@@ -236,15 +397,17 @@ static enum scan_result reclaim_lazyfree(simmm_sim *sim, struct simmm_page *foli
 	 * mark the folio swap-backed again, and so do references beyond the
 	 * mappings, without swap-backing it (see ttu_must_abort()). */
 	if (!simmm__try_to_unmap(sim, folio, 0))
-		return SCAN_KEEP;
+		return SCAN_ACTIVATE; /* still mapped: activate_locked */
 	if (folio->flags & PG_dirty) {
 		folio->flags |= PG_swapbacked;
-		return SCAN_KEEP;
+		return SCAN_ACTIVATE;
 	}
-	/* shrink_folio_list(): a pinned folio is kept once unmapped, and a
-	 * lazyfree one is freed only if folio_ref_freeze(folio, 1) works: a
-	 * reference taken since the unmap keeps it. */
-	if (simmm__folio_maybe_dma_pinned(sim, folio) || !folio_ref_freezable(folio, 0))
+	/* shrink_folio_list(): a pinned folio is activated once unmapped,
+	 * and a lazyfree one is freed only if folio_ref_freeze(folio, 1)
+	 * works: a reference taken since the unmap keeps it. */
+	if (simmm__folio_maybe_dma_pinned(sim, folio))
+		return SCAN_ACTIVATE;
+	if (!folio_ref_freezable(folio, 0))
 		return SCAN_KEEP;
 	return SCAN_RECLAIMED;
 }
@@ -271,18 +434,18 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	 * (folio_try_share_anon_rmap_pte() fails); a page with a FOLL_GET
 	 * reference is unmapped like any other. */
 	if (!simmm__try_to_unmap(sim, folio, swp))
-		return SCAN_KEEP; /* stays in the swap cache for the rest */
+		return SCAN_ACTIVATE; /* still mapped: activate_locked, in the swap cache */
 	/* The walk slept (notifier brackets). Our folio lock keeps the folio
 	 * in the swap cache (simmm__swap_free() leaves a locked folio there);
 	 * should it have left anyway, pageout() keeps a folio without a
 	 * mapping rather than writing it. */
 	if (!(folio->flags & PG_swapcache) || folio->private != swp)
 		return SCAN_KEEP;
-	/* Unmapped, it cannot be newly pinned: a pinned one is kept before
-	 * pageout (shrink_folio_list() since 6.4, "mm: do not reclaim
+	/* Unmapped, it cannot be newly pinned: a pinned one is activated
+	 * before pageout (shrink_folio_list() since 6.4, "mm: do not reclaim
 	 * private data from pinned page"). */
 	if (simmm__folio_maybe_dma_pinned(sim, folio))
-		return SCAN_KEEP;
+		return SCAN_ACTIVATE;
 	/* pageout() after the unmap: the contents are final now. */
 	if (simmm__swap_writepage(sim, folio))
 		return SCAN_KEEP;
@@ -296,8 +459,9 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	return SCAN_RECLAIMED;
 }
 
+/* @clean_only: FOLIOREF_RECLAIM_CLEAN, a dirty folio is kept. */
 static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
-				     const struct scan_ctl *sc)
+				     const struct scan_ctl *sc, bool clean_only)
 {
 	struct simmm_file *file = folio->mapping;
 	enum scan_result r = SCAN_KEEP;
@@ -309,17 +473,26 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
 	 * truncation and eviction of the inode). File pages are unmapped
 	 * whatever references they have, pins included. */
 	simmm__file_get(file);
-	if (simmm__try_to_unmap(sim, folio, 0) && folio->mapping == file &&
-	    !simmm__folio_maybe_dma_pinned(sim, folio) &&
-	    (sc->file_write || !(folio->flags & PG_dirty))) {
+	if (!simmm__try_to_unmap(sim, folio, 0)) {
+		r = SCAN_ACTIVATE; /* still mapped (a VM_LOCKED VMA) */
+	} else if (folio->mapping != file) {
+		r = SCAN_KEEP;
+	} else if (simmm__folio_maybe_dma_pinned(sim, folio)) {
+		r = SCAN_ACTIVATE;
+	} else if ((folio->flags & PG_dirty) && (clean_only || !sc->file_write)) {
+		/* Unmapped (the unmap moved the ptes' dirty bits to it) and
+		 * dirty, it stays in the page cache: FOLIOREF_RECLAIM_CLEAN
+		 * keeps it on the inactive list; without kswapd's right to
+		 * write it back (reclaim_pages()), it is activated with
+		 * PG_reclaim for the flusher, which simmm does not have. */
+		r = clean_only ? SCAN_KEEP : SCAN_ACTIVATE;
+	} else {
 		/* pageout() writes back (simmm: always, when allowed; the
 		 * kernel only a dirty folio), then __remove_mapping() drops
 		 * the cache's reference unless someone else holds one: then
 		 * the folio stays in the page cache, clean and unmapped. Only
-		 * kswapd writes a dirty file folio back (simmm's LRU shrinks
-		 * act as kswapd); reclaim_pages() keeps it, unmapped (the
-		 * unmap moved the ptes' dirty bits to it) and dirty, in the
-		 * page cache (the condition above). */
+		 * kswapd writes a dirty file folio back; simmm's LRU shrinks
+		 * act as kswapd. */
 		simmm__filemap_writeback(file, folio);
 		if (folio_ref_freezable(folio, 1)) {
 			simmm__filemap_evict(file, folio);
@@ -348,6 +521,8 @@ static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t
 static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 				      const struct scan_ctl *sc)
 {
+	enum folio_references refs = FOLIOREF_RECLAIM;
+
 	/* Isolation is exclusive: nobody puts a folio on the LRU that
 	 * another holds isolated (shrink_folio_list()'s VM_BUG_ON_FOLIO()). */
 	if (NEVER(folio->flags & PG_lru))
@@ -355,8 +530,13 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	if (folio->flags & (PG_unevictable | PG_mlocked | PG_reserved | PG_zero) ||
 	    simmm__is_zone_device_page(folio))
 		return SCAN_DROP;
-	if (!sc->ignore_refs && folio_recently_used(sim, folio))
-		return SCAN_KEEP;
+	if (!sc->ignore_refs) {
+		refs = folio_check_references(sim, folio);
+		if (refs == FOLIOREF_KEEP)
+			return SCAN_KEEP;
+		if (refs == FOLIOREF_ACTIVATE)
+			return SCAN_ACTIVATE;
+	}
 	/* shrink_folio_list() adds no maybe-pinned anonymous folio to swap
 	 * ("mm: don't put pinned pages into the swap cache", 5.13). Other
 	 * references do not stop it here: they are met by try_to_unmap()'s
@@ -368,11 +548,13 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	if (folio->order) {
 		/* split_folio() fails (-EBUSY) on a folio with references
 		 * beyond its mappings, ours and the swap cache, as upstream's
-		 * can_split_folio() check keeps it (activate_locked). */
+		 * can_split_folio() check refuses it (activate_locked). */
 		uint64_t nr = 1ULL << folio->order;
 
-		if (!(folio->flags & PG_anon) || simmm__split_folio(sim, folio))
+		if (!(folio->flags & PG_anon))
 			return SCAN_KEEP;
+		if (simmm__split_folio(sim, folio))
+			return SCAN_ACTIVATE;
 		/* Both callers isolated the folio, so the split left its tails
 		 * off the LRU (it requeues only an LRU folio's): they go there
 		 * now, for a later pass (upstream puts them on the list being
@@ -383,8 +565,9 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	}
 	if (simmm__folio_trylock(sim, folio) == false)
 		return SCAN_KEEP;
-	enum scan_result r = (folio->flags & PG_anon) ? reclaim_anon(sim, folio)
-						       : reclaim_file(sim, folio, sc);
+	enum scan_result r = (folio->flags & PG_anon)
+				     ? reclaim_anon(sim, folio)
+				     : reclaim_file(sim, folio, sc, refs == FOLIOREF_RECLAIM_CLEAN);
 	simmm__folio_unlock(sim, folio);
 	return r;
 }
@@ -393,9 +576,10 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
  * the LRU (PG_lru cleared) with the isolation reference, so that no other
  * isolator (another shrink, folio_isolate_lru(), migration) takes it until
  * it is put back. Under the kernel's lru_lock: no scheduling point. */
-static bool lru_isolate_next(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **out)
+static bool lru_isolate_next(simmm_sim *sim, struct simmm_lru *l, enum simmm_lru_list lru,
+			     struct simmm_page **out)
 {
-	*out = simmm__pfnq_pop(sim, &l->q, lru_entry_live);
+	*out = simmm__pfnq_pop(sim, &l->q[lru], lru_live[lru]);
 	if (!*out)
 		return false;
 	simmm__folio_get(sim, *out); /* pairs with the put after the reclaim */
@@ -418,11 +602,70 @@ static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l)
 		simmm_wake_up_all(sim, &l->throttle_wq);
 }
 
+/* Back to the LRU after shrink_folio_list() (move_folios_to_lru()): kept
+ * folios to the inactive list, activated ones (activate_locked) to the
+ * active one; freed and unevictable ones stay off (simmm has no
+ * unevictable list). */
+static void lru_putback(simmm_sim *sim, struct simmm_lru *l, struct simmm_page *folio,
+			enum scan_result r)
+{
+	if (r == SCAN_RECLAIMED || r == SCAN_DROP)
+		return;
+	if ((r == SCAN_ACTIVATE || r == SCAN_NOSWAP) && !(folio->flags & PG_active)) {
+		folio->flags |= PG_active;
+		l->activated++;
+	}
+	simmm__lru_add(sim, folio);
+}
+
+/* inactive_is_low(): the kernel keeps inactive * ratio >= active, the
+ * ratio being int_sqrt(10 * GiB of the lists) and 1 below 1 GiB; simmm's
+ * machines are small, so the ratio is 1 (in folios, where the kernel
+ * counts pages). */
+static bool inactive_is_low(const struct simmm_lru *l)
+{
+	return l->nr_live[SIMMM_LRU_INACTIVE] < l->nr_live[SIMMM_LRU_ACTIVE];
+}
+
+/* shrink_active_list(): look at up to @nr_to_scan folios from the head of
+ * the active list and move them to the inactive list, clearing PG_active
+ * and their young bits on the way (folio_referenced()); a referenced
+ * folio of an executable file mapping gets another trip round the active
+ * list instead (anon VM_EXEC folios do not: JIT heaps). PG_referenced is
+ * left as it is. Each folio is isolated while its rmap is walked (which
+ * may sleep), like a shrink's. */
+static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_to_scan)
+{
+	struct simmm_page *folio;
+
+	while (nr_to_scan-- && lru_isolate_next(sim, l, SIMMM_LRU_ACTIVE, &folio)) {
+		uint64_t vm_flags;
+
+		if (folio->flags & (PG_unevictable | PG_mlocked)) {
+			/* folio_putback_lru() to the unevictable list: off the
+			 * LRU in simmm, as shrink_folio_list() leaves it. */
+		} else if (simmm__folio_referenced_flags(sim, folio, &vm_flags) != 0 &&
+			   (vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio)) {
+			simmm__lru_add(sim, folio); /* rotated on the active list */
+		} else {
+			folio->flags &= ~PG_active;
+			l->deactivated++;
+			simmm__lru_add(sim, folio);
+		}
+		simmm__put_user_folio(sim, folio); /* the isolation reference */
+		lru_isolation_end(sim, l);
+	}
+}
+
 /**
- * simmm__shrink_lru() - shrink_inactive_list() + shrink_folio_list() over
- * the LRU: isolate the folio at the head, reclaim it or put it back at the
- * tail, until @nr pages are freed or twice the queue was scanned (every
- * folio gets its second chance once).
+ * simmm__shrink_lru() - shrink_lruvec(): shrink_inactive_list() +
+ * shrink_folio_list() over the inactive list, with shrink_active_list()
+ * refilling it whenever it is low (inactive_is_low(), checked before each
+ * folio and refilling by SWAP_CLUSTER_MAX), until @nr pages are freed or
+ * twice as many folios as both lists hold were looked at (the kernel's
+ * scan priorities, from DEF_PRIORITY down to 0, add up to about as much).
+ * Folios kept go back to the inactive list, activated ones to the active
+ * list (see folio_check_references()).
  * @sim: the instance.
  * @nr: pages to free.
  * @no_swap: set when an anonymous folio was kept for lack of a swap slot
@@ -449,22 +692,30 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 	if (!l || current_is_reclaiming(sim))
 		return 0;
 	noreclaim = memalloc_noreclaim_save(sim);
-	budget = 2 * simmm__pfnq_len(&l->q);
-	while (freed < nr && budget-- && lru_isolate_next(sim, l, &folio)) {
-		uint64_t pages = 1ULL << folio->order;
+	budget = 2 * (simmm__pfnq_len(&l->q[SIMMM_LRU_INACTIVE]) +
+		      simmm__pfnq_len(&l->q[SIMMM_LRU_ACTIVE]));
+	while (freed < nr && budget) {
+		uint64_t pages;
 		enum scan_result r;
 
+		budget--;
+		if (inactive_is_low(l))
+			shrink_active_list(sim, l, SWAP_CLUSTER_MAX);
+		if (!lru_isolate_next(sim, l, SIMMM_LRU_INACTIVE, &folio)) {
+			if (!l->nr_live[SIMMM_LRU_ACTIVE])
+				break; /* nothing left to age either */
+			continue;  /* all rotated on the active list: try again */
+		}
+		pages = 1ULL << folio->order;
 		l->scanned++;
 		r = reclaim_folio(sim, folio, &sc);
 		if (pages > 1 && !folio->order)
 			budget += 2 * (pages - 1); /* split: the tails were queued */
 		if (r == SCAN_NOSWAP && no_swap)
 			*no_swap = true;
-		if (r == SCAN_KEEP || r == SCAN_NOSWAP)
-			simmm__lru_add(sim, folio); /* putback: move_folios_to_lru() */
-		else if (r == SCAN_RECLAIMED)
+		if (r == SCAN_RECLAIMED)
 			freed += 1ULL << folio->order;
-		/* SCAN_DROP: it stays off the LRU (no unevictable list here). */
+		lru_putback(sim, l, folio, r);
 		simmm__put_user_folio(sim, folio); /* the isolation reference */
 		lru_isolation_end(sim, l);
 	}
@@ -550,8 +801,10 @@ uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios,
 		r = reclaim_folio(sim, folio, &sc);
 		if (r == SCAN_RECLAIMED)
 			freed += 1ULL << folio->order;
-		else if (r != SCAN_DROP)
-			simmm__lru_add(sim, folio); /* kept, or no swap slot: putback */
+		if (l)
+			lru_putback(sim, l, folio, r);
+		else if (r != SCAN_RECLAIMED && r != SCAN_DROP)
+			simmm__lru_add(sim, folio); /* (no LRU state: cannot happen) */
 		simmm__put_user_folio(sim, folio); /* the isolation reference */
 		if (l)
 			lru_isolation_end(sim, l);
@@ -700,6 +953,31 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 }
 
 /**
+ * simmm_lru_stats() - the LRU's lists and counters (see <simmm/mm.h>).
+ * Return: 0; -EINVAL; -ENOMEM when the LRU could not be created.
+ */
+int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
+{
+	struct simmm_lru *l;
+
+	if (!simmm__sim_ok(sim) || !out)
+		return -EINVAL;
+	l = lru_of(sim);
+	if (!l)
+		return -ENOMEM;
+	*out = (struct simmm_lru_stats){
+		.nr_inactive = l->nr_live[SIMMM_LRU_INACTIVE],
+		.nr_active = l->nr_live[SIMMM_LRU_ACTIVE],
+		.nr_isolated = l->nr_isolated,
+		.scanned = l->scanned,
+		.reclaimed = l->reclaimed,
+		.activated = l->activated,
+		.deactivated = l->deactivated,
+	};
+	return 0;
+}
+
+/**
  * simmm_set_auto_reclaim() - direct reclaim on allocation failure on/off.
  * Return: 0; -EINVAL for a bad @sim; -ENOMEM (mm state not creatable).
  */
@@ -725,42 +1003,74 @@ void simmm__lru_fini(simmm_sim *sim)
 
 	if (!l)
 		return;
-	simmm__pfnq_fini(sim, &l->q);
+	for (unsigned lru = 0; lru < SIMMM_NR_LRU_LISTS; lru++)
+		simmm__pfnq_fini(sim, &l->q[lru]);
 	simmm__free(sim, SIMMM_ALLOC_META, l, sizeof(*l));
 	g->lru = NULL;
 }
 
-/* Only in-use folio heads carry PG_lru, each has a queue entry, and
- * nr_live counts them all (small machines only: O(RAM), like the mm
- * checker's orphan scan). It may count more: a folio freed by a bare
- * folio_put() (simmm_page_put()'s last reference; the page layer cannot
- * call up to simmm__lru_del()) stays in it until the next compaction
- * recounts. */
+static const char *const lru_name[SIMMM_NR_LRU_LISTS] = {"inactive", "active"};
+
+/* Mark (PG_reclaim, as compaction does, for the length of the check: no
+ * scheduling point) the folios that have a live entry in the queue of
+ * their list. */
+static void lru_mark_queued(simmm_sim *sim, const struct simmm_lru *l)
+{
+	for (unsigned lru = 0; lru < SIMMM_NR_LRU_LISTS; lru++) {
+		simmm_pfnq_for_each(&l->q[lru], i) {
+			struct simmm_page *p = lru_live[lru](sim, l->q[lru].pfn[i]);
+
+			if (p)
+				p->flags |= PG_reclaim;
+		}
+	}
+}
+
+/* Only in-use folio heads carry PG_lru, each has an entry in the queue of
+ * the list its PG_active names (so PG_active <=> on the active list), and
+ * each list's nr_live counts them all (small machines only: O(RAM), like
+ * the mm checker's orphan scan). It may count more: a folio freed by a
+ * bare folio_put() (simmm_page_put()'s last reference; the page layer
+ * cannot call up to simmm__lru_del()) stays in it until the next
+ * compaction recounts. */
 static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 {
-	uint64_t n = 0;
+	uint64_t n[SIMMM_NR_LRU_LISTS] = {0};
 	int bad = 0;
 
 	if (sim->ram_pages > (1u << 18))
 		return 0;
+	lru_mark_queued(sim, l);
 	for (simmm_pfn_t pfn = 0; pfn < sim->ram_pages; pfn++) {
 		struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
+		bool queued;
 
 		if (!p || !(p->flags & PG_lru))
 			continue;
-		n++;
+		queued = p->flags & PG_reclaim;
+		p->flags &= ~PG_reclaim;
+		n[folio_lru_list(p)]++;
 		if (p->head_delta || p->refcount <= 0 || (p->flags & (PG_reserved | PG_table))) {
 			simmm__report(sim, SIMMM_REPORT_INVARIANT,
 				      "lru: pfn %#llx has PG_lru but is no folio head in use",
 				      (unsigned long long)pfn);
 			bad++;
+		} else if (!queued) {
+			simmm__report(sim, SIMMM_REPORT_INVARIANT,
+				      "lru: folio %#llx (PG_active %d) is not queued on the %s list",
+				      (unsigned long long)pfn, !!(p->flags & PG_active),
+				      lru_name[folio_lru_list(p)]);
+			bad++;
 		}
 	}
-	if (n > l->nr_live || n > simmm__pfnq_len(&l->q)) {
+	for (unsigned lru = 0; lru < SIMMM_NR_LRU_LISTS; lru++) {
+		if (n[lru] <= l->nr_live[lru] && n[lru] <= simmm__pfnq_len(&l->q[lru]))
+			continue;
 		simmm__report(sim, SIMMM_REPORT_INVARIANT,
-			      "lru: %llu folios with PG_lru, nr_live %llu, %llu queue entries",
-			      (unsigned long long)n, (unsigned long long)l->nr_live,
-			      (unsigned long long)simmm__pfnq_len(&l->q));
+			      "lru: %llu folios with PG_lru on the %s list, nr_live %llu, %llu queue entries",
+			      (unsigned long long)n[lru], lru_name[lru],
+			      (unsigned long long)l->nr_live[lru],
+			      (unsigned long long)simmm__pfnq_len(&l->q[lru]));
 		bad++;
 	}
 	return bad;
@@ -769,10 +1079,11 @@ static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 int simmm__lru_check(simmm_sim *sim)
 {
 	struct simmm_lru *l = lru_peek(sim);
+	int bad = 0;
 
 	if (!l)
 		return 0;
-	if (simmm__pfnq_check(sim, &l->q, "lru"))
-		return 1;
-	return lru_check_flags(sim, l);
+	for (unsigned lru = 0; lru < SIMMM_NR_LRU_LISTS; lru++)
+		bad += simmm__pfnq_check(sim, &l->q[lru], lru_name[lru]);
+	return bad ? bad : lru_check_flags(sim, l);
 }

@@ -590,15 +590,22 @@ bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t
 
 /* ---- folio_referenced --------------------------------------------------------------- */
 
+/* What folio_referenced() gathers (the kernel's struct folio_referenced_arg). */
+struct referenced_arg {
+	int count;         /* young mappings found */
+	uint64_t vm_flags; /* of the VMAs that found it young; VM_LOCKED */
+};
+
 static bool referenced_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_t addr,
 			   void *a)
 {
-	int *count = a;
+	struct referenced_arg *arg = a;
 	uint64_t ps = vma->mm->sim->page_size;
 	const struct simmm_level_desc *pte = &vma->mm->sim->geo.level[SIMMM_LVL_PTE];
 	uint64_t table_span = 1ULL << (pte->shift + pte->bits); /* one pte table's reach */
 	simmm_entry_t *slot = NULL; /* the last pte found, while still valid */
 	simmm_addr_t end, p;
+	int before = arg->count;
 
 	folio_span(folio, vma, addr, &end);
 	for (p = addr; p < end; p += ps) {
@@ -617,30 +624,47 @@ static bool referenced_one(struct simmm_page *folio, struct simmm_vma *vma, simm
 			slot = NULL;
 			continue;
 		}
+		/* folio_referenced_one(): a VM_LOCKED VMA maps it: reclaim is
+		 * told so (it activates the folio, which the kernel also
+		 * mlocks here) and the walk ends, young bits untouched. */
+		if (vma->vm_flags & SIMMM_VM_LOCKED) {
+			arg->vm_flags |= SIMMM_VM_LOCKED;
+			return false;
+		}
 		/* ptep_clear_flush_young_notify(): the cpu's young bit, ORed
 		 * with the secondary MMUs' answer. */
 		if (simmm_pte_young(*slot)) {
 			*slot = simmm_pte_mkold(*slot);
-			(*count)++;
+			arg->count++;
 		} else {
 			if (simmm__mmu_notifier_clear_flush_young(vma->mm, p, p + ps))
-				(*count)++;
+				arg->count++;
 			if (vma->mm->notifier_subscriptions)
 				slot = NULL; /* callbacks may sleep: look up again */
 		}
 		if (lvl != SIMMM_LVL_PTE)
 			break; /* one leaf maps the whole folio */
 	}
+	if (arg->count != before)
+		arg->vm_flags |= vma->vm_flags;
 	return true;
+}
+
+int simmm__folio_referenced_flags(simmm_sim *sim, struct simmm_page *folio, uint64_t *vm_flags)
+{
+	struct referenced_arg arg = {0};
+	int err;
+
+	/* folio_referenced() sets rwc.try_lock: reclaim does not wait for
+	 * a busy reverse map, it keeps the folio (-1). */
+	err = rmap_walk(sim, folio, referenced_one, &arg, true);
+	*vm_flags = arg.vm_flags;
+	return err ? -1 : arg.count;
 }
 
 int simmm__folio_referenced(simmm_sim *sim, struct simmm_page *folio)
 {
-	int count = 0;
+	uint64_t vm_flags;
 
-	/* folio_referenced() sets rwc.try_lock: reclaim does not wait for
-	 * a busy reverse map, it keeps the folio (-1). */
-	if (rmap_walk(sim, folio, referenced_one, &count, true))
-		return -1;
-	return count;
+	return simmm__folio_referenced_flags(sim, folio, &vm_flags);
 }
