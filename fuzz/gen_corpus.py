@@ -48,6 +48,7 @@ GEO = {"x86": 0, "arm64k": 1, "mini": 2, "toy": 3}
 NONE, R, RW, RX = 0, 1, 2, 3          # dec_prot() indices
 M_SHARED, M_FILE, M_FIXED, M_NOREPLACE, M_POPULATE, M_FILE1 = 1, 2, 4, 8, 16, 32
 DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, COLLAPSE, PAGEOUT = range(6)
+COLD = 0xfa
 READ, WRITE, EXEC = 0, 1, 2
 
 def u16(v):
@@ -166,6 +167,10 @@ def mm_seeds():
                                   read(0, 41), fread(0, 2, 0), madvise(0, 30, 8, DONTNEED),
                                   read(0, 31), madvise(0, 30, 8, FREE), reclaim(100),
                                   verify(0, 30, 20))
+        s["cold-" + g] = scenario(g, mmap(0, 0, 12, RW, M_FIXED), *[write(0, p, 0x30 + p) for p in range(12)],
+                                  read(0, 3), read(0, 3), madvise(0, 0, 6, COLD), fork(0),
+                                  madvise(1, 4, 4, COLD), reclaim(8), read(0, 8), reclaim(64),
+                                  verify(0, 0, 12), verify(1, 0, 12))
         s["writeback-" + g] = scenario(g, mmap(0, 40, 8, RW, M_FILE | M_SHARED | M_FIXED, 2),
                                        read(0, 41), write(0, 40, 0x71), fork(0),
                                        write(1, 42, 0x72), fsync(0), read(0, 42),
