@@ -6,25 +6,6 @@
 
 #include "testutil.h"
 
-struct counter {
-	struct simmm_mmu_interval_notifier mn; /* first */
-	unsigned events[SIMMM_MMU_NOTIFY_NR_EVENTS];
-	uint64_t last_start, last_end;
-};
-
-static bool count_inv(struct simmm_mmu_interval_notifier *sub,
-		      const struct simmm_mmu_notifier_range *r, uint64_t cur_seq)
-{
-	struct counter *c = (struct counter *)sub;
-	simmm_mmu_interval_set_seq(sub, cur_seq);
-	c->events[r->event]++;
-	c->last_start = r->start;
-	c->last_end = r->end;
-	return true;
-}
-
-static const struct simmm_mmu_interval_notifier_ops count_ops = {.invalidate = count_inv};
-
 static simmm_entry_t entry_at(struct simmm_mm *mm, uint64_t a)
 {
 	struct simmm_translation t;
@@ -36,7 +17,7 @@ static void soft_dirty_cycle(void **state)
 {
 	simmm_sim *sim = tu_sim_new(NULL, 64 << 20, 1);
 	struct simmm_mm *mm;
-	struct counter c = {0};
+	struct tu_counter c = {0};
 	simmm_addr_t a;
 	char buf[8];
 	(void)state;
@@ -48,7 +29,7 @@ static void soft_dirty_cycle(void **state)
 		TU_ASSERT_OK(simmm_mm_access(mm, a + i * 4096, "dirty!", 7, SIMMM_ACCESS_WRITE));
 	for (int i = 0; i < 4; i++)
 		assert_true(simmm_pte_soft_dirty(entry_at(mm, a + i * 4096)));
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c.mn, mm, a, 4 * 4096, &count_ops));
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c.mn, mm, a, 4 * 4096, &tu_counter_ops));
 	TU_CHECK(sim);
 
 	TU_ASSERT_OK(simmm_clear_refs_soft_dirty(mm));

@@ -33,26 +33,6 @@
 #define RW (SIMMM_PROT_READ | SIMMM_PROT_WRITE)
 #define WAIT_YIELDS 100000
 
-struct counter {
-	struct simmm_mmu_interval_notifier mn; /* first */
-	unsigned events[SIMMM_MMU_NOTIFY_NR_EVENTS];
-	uint64_t last_start, last_end;
-};
-
-static bool count_inv(struct simmm_mmu_interval_notifier *sub,
-		      const struct simmm_mmu_notifier_range *r, uint64_t cur_seq)
-{
-	struct counter *c = (struct counter *)sub;
-
-	simmm_mmu_interval_set_seq(sub, cur_seq);
-	c->events[r->event]++;
-	c->last_start = r->start;
-	c->last_end = r->end;
-	return true;
-}
-
-static const struct simmm_mmu_interval_notifier_ops count_ops = {.invalidate = count_inv};
-
 static struct simmm_file *new_file(simmm_sim *sim, unsigned pages, unsigned flags)
 {
 	struct simmm_file *f = NULL;
@@ -155,7 +135,7 @@ static void test_fsync_cleans_all_shared_mappings(void **state)
 	simmm_addr_t a1 = map_file(m1, f, 4, RW, SIMMM_MAP_SHARED, 0);
 	simmm_addr_t a2 = map_file(m2, f, 4, RW, SIMMM_MAP_SHARED, 0);
 	simmm_addr_t p = map_file(m2, f, 4, RW, SIMMM_MAP_PRIVATE, 0);
-	struct counter c1 = {0}, c2 = {0};
+	struct tu_counter c1 = {0}, c2 = {0};
 	struct simmm_file_stats st;
 	uint8_t buf[64];
 	uint64_t w0, n;
@@ -170,8 +150,8 @@ static void test_fsync_cleans_all_shared_mappings(void **state)
 	st = fstats(f);
 	assert_int_equal(st.dirty, 2);
 	w0 = st.written;
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c1.mn, m1, a1, 4 * PS, &count_ops));
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c2.mn, m2, a2, 4 * PS, &count_ops));
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c1.mn, m1, a1, 4 * PS, &tu_counter_ops));
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c2.mn, m2, a2, 4 * PS, &tu_counter_ops));
 
 	TU_ASSERT_OK(simmm_file_fsync(f));
 	st = fstats(f);
@@ -460,7 +440,7 @@ static void test_write_races_fsync(void **state)
 
 /* ---- 7. an HMM mirror of a shared file mapping ------------------------------------- */
 
-static int hmm_fault(struct counter *c, struct simmm_mm *mm, simmm_addr_t a, uint64_t dflags,
+static int hmm_fault(struct tu_counter *c, struct simmm_mm *mm, simmm_addr_t a, uint64_t dflags,
 		     uint64_t *pfn)
 {
 	struct simmm_hmm_range r = {
@@ -489,10 +469,10 @@ static void test_hmm_mirror_sees_writeback(void **state)
 	struct simmm_mm *mm = mx_mm(sim);
 	struct simmm_file *f = new_file(sim, 2, 0);
 	simmm_addr_t a = map_file(mm, f, 2, RW, SIMMM_MAP_SHARED, 0);
-	struct counter c = {0};
+	struct tu_counter c = {0};
 	uint64_t pfn = 0;
 
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c.mn, mm, a, 2 * PS, &count_ops));
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c.mn, mm, a, 2 * PS, &tu_counter_ops));
 	/* A device read fault maps the page read-only: write-notify. */
 	TU_ASSERT_OK(hmm_fault(&c, mm, a, SIMMM_HMM_PFN_REQ_FAULT, &pfn));
 	assert_true(pfn & SIMMM_HMM_PFN_VALID);

@@ -66,3 +66,17 @@ uint64_t tu_iters(uint64_t dflt)
 	const char *s = getenv("SIMMM_ITERS");
 	return s ? strtoull(s, NULL, 0) : dflt;
 }
+
+static bool tu_counter_inv(struct simmm_mmu_interval_notifier *sub,
+			   const struct simmm_mmu_notifier_range *r, uint64_t cur_seq)
+{
+	struct tu_counter *c = (struct tu_counter *)sub;
+
+	simmm_mmu_interval_set_seq(sub, cur_seq);
+	c->events[r->event]++;
+	c->last_start = r->start;
+	c->last_end = r->end;
+	return true;
+}
+
+const struct simmm_mmu_interval_notifier_ops tu_counter_ops = {.invalidate = tu_counter_inv};

@@ -27,6 +27,15 @@ void tu_sim_free(simmm_sim **sim);
 /* Assert that simmm_check() finds nothing. */
 void tu_check(simmm_sim *sim, const char *file, int line);
 #define TU_CHECK(sim) tu_check((sim), __FILE__, __LINE__)
+/* An interval notifier that counts its invalidations by event and keeps
+ * the last range (it advances the sequence, as a driver must). Insert
+ * &c.mn with &tu_counter_ops. */
+struct tu_counter {
+	struct simmm_mmu_interval_notifier mn; /* first */
+	unsigned events[SIMMM_MMU_NOTIFY_NR_EVENTS];
+	uint64_t last_start, last_end;
+};
+extern const struct simmm_mmu_interval_notifier_ops tu_counter_ops;
 /* The seed for randomised tests (printed once per process). */
 uint64_t tu_seed(void);
 /* Iterations for randomised tests: SIMMM_ITERS or @dflt. */
