@@ -67,6 +67,15 @@ static void expect_pte(struct simmm_mm *mm, simmm_addr_t a, bool write, bool dir
 	assert_int_equal(simmm_pte_dirty(t.entry), dirty);
 }
 
+/* Put @mm and @f, check, destroy the machine. */
+static void wb_done(simmm_sim **sim, struct simmm_mm *mm, struct simmm_file *f)
+{
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(*sim);
+	tu_sim_free(sim);
+}
+
 static uint64_t faults(struct simmm_mm *mm)
 {
 	struct simmm_mm_stats st = mx_stats(mm);
@@ -118,10 +127,7 @@ static void test_read_then_write_faults(void **state)
 	assert_int_equal(fstats(f).dirty, 2); /* the copy is anonymous */
 	TU_CHECK(sim);
 
-	TU_ASSERT_OK(simmm_mmput(mm));
-	TU_ASSERT_OK(simmm_file_put(f));
-	TU_CHECK(sim);
-	tu_sim_free(&sim);
+	wb_done(&sim, mm, f);
 }
 
 /* ---- 2. fsync ----------------------------------------------------------------------- */
@@ -225,10 +231,7 @@ static void test_shmem_no_writenotify(void **state)
 	assert_int_equal(fstats(shm).written, 0);
 	expect_pte(mm, a + PS, true, true);
 	TU_CHECK(sim);
-	TU_ASSERT_OK(simmm_mmput(mm));
-	TU_ASSERT_OK(simmm_file_put(shm));
-	TU_CHECK(sim);
-	tu_sim_free(&sim);
+	wb_done(&sim, mm, shm);
 }
 
 /* ---- 4. mprotect -------------------------------------------------------------------- */
@@ -258,10 +261,7 @@ static void test_mprotect_upgrades_dirty_only(void **state)
 	TU_ASSERT_OK(simmm_mprotect(mm, a, 2 * PS, RW));
 	expect_pte(mm, a, false, false);
 	TU_CHECK(sim);
-	TU_ASSERT_OK(simmm_mmput(mm));
-	TU_ASSERT_OK(simmm_file_put(f));
-	TU_CHECK(sim);
-	tu_sim_free(&sim);
+	wb_done(&sim, mm, f);
 }
 
 /* ---- 5. msync ----------------------------------------------------------------------- */
@@ -310,10 +310,7 @@ static void test_msync(void **state)
 	assert_int_equal(fstats(f).dirty, 3);
 	TU_CHECK(sim);
 
-	TU_ASSERT_OK(simmm_mmput(mm));
-	TU_ASSERT_OK(simmm_file_put(f));
-	TU_CHECK(sim);
-	tu_sim_free(&sim);
+	wb_done(&sim, mm, f);
 }
 
 /* ---- 6. a write racing with fsync ---------------------------------------------------------- */
@@ -496,10 +493,7 @@ static void test_hmm_mirror_sees_writeback(void **state)
 	assert_false(pfn & SIMMM_HMM_PFN_WRITE);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&c.mn));
-	TU_ASSERT_OK(simmm_mmput(mm));
-	TU_ASSERT_OK(simmm_file_put(f));
-	TU_CHECK(sim);
-	tu_sim_free(&sim);
+	wb_done(&sim, mm, f);
 }
 
 int main(void)

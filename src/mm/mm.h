@@ -430,6 +430,10 @@ bool simmm__folio_maybe_mapped_shared(simmm_sim *sim, struct simmm_page *folio);
 typedef bool (*simmm_rmap_fn)(struct simmm_page *folio, struct simmm_vma *vma,
 			      simmm_addr_t addr, void *arg);
 void simmm__rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn, void *arg);
+/* The end of @folio's span in @vma from @addr (the address of its first
+ * page there): where the folio's last page would be mapped, or vm_end. */
+void simmm__folio_span(const struct simmm_page *folio, const struct simmm_vma *vma,
+		       simmm_addr_t addr, simmm_addr_t *hi);
 /* page_vma_mapped_walk() for one address: does @vma map a page of @folio
  * at @addr (present leaf, device-private or device-exclusive entry)? Then
  * *@slot and *@lvl give the entry. */

@@ -477,8 +477,8 @@ static bool ttu_must_abort(simmm_sim *sim, struct simmm_page *folio, struct simm
 }
 
 /* The pages of @folio that @vma maps from @addr on: [*lo, *hi). */
-static void folio_span(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_t addr,
-		       simmm_addr_t *hi)
+void simmm__folio_span(const struct simmm_page *folio, const struct simmm_vma *vma,
+		       simmm_addr_t addr, simmm_addr_t *hi)
 {
 	unsigned shift = simmm__page_shift(vma->mm);
 	uint64_t idx = simmm__linear_page_index(vma, addr, shift);
@@ -531,7 +531,7 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 		arg->failed = true;
 		return true;
 	}
-	folio_span(folio, vma, addr, &end);
+	simmm__folio_span(folio, vma, addr, &end);
 	if (folio->order) {
 		struct simmm_translation t;
 
@@ -607,7 +607,7 @@ static bool referenced_one(struct simmm_page *folio, struct simmm_vma *vma, simm
 	simmm_addr_t end, p;
 	int before = arg->count;
 
-	folio_span(folio, vma, addr, &end);
+	simmm__folio_span(folio, vma, addr, &end);
 	for (p = addr; p < end; p += ps) {
 		enum simmm_level lvl = SIMMM_LVL_PTE;
 		bool mapped;

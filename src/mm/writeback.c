@@ -86,17 +86,14 @@ static bool mkclean_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_a
 	int *cleaned = a;
 	struct simmm_mm *mm = vma->mm;
 	unsigned shift = simmm__page_shift(mm);
-	uint64_t left = folio->index + (1ULL << folio->order) -
-			simmm__linear_page_index(vma, addr, shift);
-	simmm_addr_t end = addr + (left << shift);
+	simmm_addr_t end;
 	struct simmm_change c;
 	bool any = false;
 
 	/* invalid_mkclean_vma(): private mappings keep their COW copies. */
 	if (!(vma->vm_flags & SIMMM_VM_SHARED))
 		return true;
-	if (end > vma->vm_end)
-		end = vma->vm_end;
+	simmm__folio_span(folio, vma, addr, &end);
 	if (simmm__change_begin(&c, mm, addr, end, SIMMM_MMU_NOTIFY_PROTECTION_PAGE, NULL))
 		return true; /* blockable: cannot fail */
 	/* The callbacks may have slept: look the entries up now. */
@@ -131,16 +128,14 @@ int simmm__folio_mkclean(simmm_sim *sim, struct simmm_page *folio)
 	return cleaned;
 }
 
-/* folio_clear_dirty_for_io(): the ptes' dirty bits move to the folio, then
- * its dirty flag is test-and-cleared. Called with the folio locked. */
-static bool folio_clear_dirty_for_io(simmm_sim *sim, struct simmm_page *folio)
+/* folio_clear_dirty_for_io() up to the test: the ptes' dirty bits move to
+ * the folio; is it dirty? Called with the folio locked. The clear itself is
+ * simmm__filemap_writeback()'s, with no scheduling point in between. */
+static bool folio_dirty_for_io(simmm_sim *sim, struct simmm_page *folio)
 {
 	if (simmm__folio_mkclean(sim, folio))
 		folio->flags |= PG_dirty;
-	if (!(folio->flags & PG_dirty))
-		return false;
-	folio->flags &= ~PG_dirty;
-	return true;
+	return folio->flags & PG_dirty;
 }
 
 /* ---- fsync ------------------------------------------------------------------------ */
@@ -168,17 +163,10 @@ int simmm__file_sync_range(struct simmm_file *file, uint64_t first, uint64_t las
 			simmm__put_user_folio(sim, folio);
 			break;
 		}
-		if (folio->mapping == file && simmm__filemap_lookup(file, index) == folio) {
-			bool dirty = folio_clear_dirty_for_io(sim, folio);
-
-			if (dirty) {
-				/* ->writepage(): the data goes to the store.
-				 * filemap_writeback() clears PG_dirty again,
-				 * already clear here. */
-				folio->flags |= PG_dirty;
-				simmm__filemap_writeback(file, folio);
-			}
-		}
+		/* ->writepage(): the data goes to the store, PG_dirty cleared. */
+		if (folio->mapping == file && simmm__filemap_lookup(file, index) == folio &&
+		    folio_dirty_for_io(sim, folio))
+			simmm__filemap_writeback(file, folio);
 		simmm__folio_unlock(sim, folio);
 		simmm__put_user_folio(sim, folio);
 	}
