@@ -292,15 +292,13 @@ static void test_cold_locked_einval(void **state)
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim);
 	simmm_addr_t a = mx_anon(mm, 0, PS);
-	struct simmm_vma *v;
 
 	mx_write(mm, a, 1);
-	v = simmm__find_vma(mm, a);
-	v->vm_flags |= SIMMM_VM_LOCKED; /* simmm has no mlock(2) */
+	TU_ASSERT_OK(simmm_mlock(mm, a, PS));
 	assert_int_equal(simmm_madvise(mm, a, PS, SIMMM_MADV_COLD), -EINVAL);
 	assert_int_equal(simmm_madvise(mm, a, PS, SIMMM_MADV_PAGEOUT), -EINVAL);
 	TU_CHECK(sim);
-	v->vm_flags &= ~SIMMM_VM_LOCKED;
+	TU_ASSERT_OK(simmm_munlock(mm, a, PS));
 	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_COLD));
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));

@@ -303,9 +303,9 @@ static void test_msync(void **state)
 	assert_int_equal(fstats(f).dirty, 3); /* 0, 1 and the unmapped 5 (still cached) */
 	/* A plain MS_ASYNC stops at the hole; MS_INVALIDATE on VM_LOCKED. */
 	assert_int_equal(simmm_msync(mm, a + 5 * PS, PS, SIMMM_MS_ASYNC), -ENOMEM);
-	simmm__find_vma(mm, a)->vm_flags |= SIMMM_VM_LOCKED; /* simmm has no mlock() */
+	TU_ASSERT_OK(simmm_mlock(mm, a, PS));
 	assert_int_equal(simmm_msync(mm, a, PS, SIMMM_MS_INVALIDATE), -EBUSY);
-	simmm__find_vma(mm, a)->vm_flags &= ~SIMMM_VM_LOCKED;
+	TU_ASSERT_OK(simmm_munlock(mm, a, PS));
 	TU_ASSERT_OK(simmm_msync(mm, a, PS, SIMMM_MS_INVALIDATE));
 	assert_int_equal(fstats(f).dirty, 3);
 	TU_CHECK(sim);

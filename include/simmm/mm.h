@@ -93,6 +93,7 @@ struct simmm_file;
 #define SIMMM_VM_IO         0x00004000ULL
 #define SIMMM_VM_DONTCOPY   0x00020000ULL
 #define SIMMM_VM_DONTEXPAND 0x00040000ULL
+#define SIMMM_VM_LOCKONFAULT 0x00080000ULL /* lock pages when they are faulted in */
 #define SIMMM_VM_ACCOUNT    0x00100000ULL
 #define SIMMM_VM_NORESERVE  0x00200000ULL
 #define SIMMM_VM_HUGETLB    0x00400000ULL
@@ -102,6 +103,16 @@ struct simmm_file;
 #define SIMMM_VM_HUGEPAGE   0x20000000ULL
 #define SIMMM_VM_NOHUGEPAGE 0x40000000ULL
 #define SIMMM_VM_SPECIAL (SIMMM_VM_IO | SIMMM_VM_DONTEXPAND | SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP)
+#define SIMMM_VM_LOCKED_MASK (SIMMM_VM_LOCKED | SIMMM_VM_LOCKONFAULT)
+
+/* mlock2() flags, mlockall() flags (Linux's generic values) */
+#define SIMMM_MLOCK_ONFAULT 0x01
+#define SIMMM_MCL_CURRENT   1
+#define SIMMM_MCL_FUTURE    2
+#define SIMMM_MCL_ONFAULT   4
+
+/* RLIMIT_MEMLOCK without a limit (RLIM_INFINITY), the default of a new mm. */
+#define SIMMM_RLIM_INFINITY UINT64_MAX
 
 /* fault flags (enum fault_flag) */
 #define SIMMM_FAULT_FLAG_WRITE       0x0001
@@ -178,6 +189,10 @@ enum simmm_thp_policy {
  *   entries (MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS).
  * @pgtable_pages: page-table pages.
  * @nr_vmas: VMAs.
+ * @locked_vm: pages of VM_LOCKED VMAs charged to the mm (mm->locked_vm,
+ *   /proc/pid/status VmLck), against RLIMIT_MEMLOCK; see simmm_mlock().
+ *   As upstream, an MREMAP_DONTUNMAP move of a locked range leaves the
+ *   old range charged though it is no longer locked.
  */
 struct simmm_mm_stats {
 	uint64_t minor_faults, major_faults, cow_faults, reuse_faults, zero_faults;
@@ -187,6 +202,7 @@ struct simmm_mm_stats {
 	int64_t rss_anon, rss_file, rss_shmem, swap_ents;
 	uint64_t pgtable_pages;
 	uint64_t nr_vmas;
+	uint64_t locked_vm;
 };
 
 /**
@@ -623,6 +639,118 @@ SIMMM_API int simmm_file_fsync(struct simmm_file *file);
  */
 SIMMM_API int simmm_msync(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int flags);
 
+/* ---- mlock ------------------------------------------------------------------------ */
+
+/**
+ * simmm_mlock() - mlock(2): lock [@start, @start + @len) in memory
+ * (do_mlock()).
+ * @mm: the address space.
+ * @start: any address; rounded down to its page, @len growing by the
+ *   offset (len = PAGE_ALIGN(len + offset_in_page(start)), as upstream;
+ *   the addition wraps like the kernel's unsigned long).
+ * @len: bytes.
+ *
+ * Each VMA of the range gets VM_LOCKED (VM_LOCKONFAULT cleared), split at
+ * the range's edges and merged with its neighbours as mprotect() does
+ * (mlock_fixup()); the folios already mapped there are mlocked (moved to
+ * the unevictable LRU list, see &struct simmm_lru_stats). VM_SPECIAL
+ * (VM_IO, VM_PFNMAP, VM_MIXEDMAP, VM_DONTEXPAND) and hugetlb VMAs are left
+ * as they are, without an error. Then the range is populated
+ * (__mm_populate()): every page is faulted in as get_user_pages() would
+ * (a write fault in private writable mappings, breaking COW; a FOLL_FORCE
+ * read fault elsewhere), VM_IO/VM_PFNMAP VMAs skipped; new folios of a
+ * VM_LOCKED VMA are mlocked as they are mapped. Reclaim never unmaps a
+ * page of a VM_LOCKED VMA.
+ *
+ * RLIMIT_MEMLOCK: modelled per mm (simmm_mm_set_memlock_limit(), default
+ * unlimited; CAP_IPC_LOCK with simmm_mm_set_cap_ipc_lock()).
+ *
+ * Locking: takes the mmap lock for write to change the VMAs, then for read
+ * to populate (another task may unmap the range meanwhile, as upstream).
+ * Return: 0 (also for a zero length); -EINVAL: bad @mm, or the range wraps;
+ * -EPERM: RLIMIT_MEMLOCK is 0 without CAP_IPC_LOCK; -ENOMEM: the range
+ * would exceed RLIMIT_MEMLOCK (nothing changed), part of it is unmapped
+ * (the VMAs before the hole were changed, as apply_vma_lock_flags() does),
+ * a VMA split could not allocate (the VMAs before it were changed), or
+ * populating failed for lack of access (a PROT_NONE VMA, a page beyond
+ * EOF: -EFAULT turned into -ENOMEM, __mlock_posix_error_return()); the
+ * VMAs stay VM_LOCKED then; -EAGAIN: populating ran out of memory; the
+ * mmap lock's errors.
+ */
+SIMMM_API int simmm_mlock(struct simmm_mm *mm, simmm_addr_t start, uint64_t len);
+
+/**
+ * simmm_mlock2() - mlock2(2): simmm_mlock() with @flags.
+ * @flags: 0, or SIMMM_MLOCK_ONFAULT: the VMAs get VM_LOCKED|VM_LOCKONFAULT
+ *   and nothing is populated (populate_vma_page_range() skips
+ *   VM_LOCKONFAULT VMAs); pages already there are mlocked, pages faulted
+ *   in later are mlocked as they come. Changing between the two kinds of
+ *   locking only changes the flag.
+ * Return: as simmm_mlock(); -EINVAL for unknown @flags (checked first).
+ */
+SIMMM_API int simmm_mlock2(struct simmm_mm *mm, simmm_addr_t start, uint64_t len,
+			   unsigned flags);
+
+/**
+ * simmm_munlock() - munlock(2): VM_LOCKED and VM_LOCKONFAULT cleared on the
+ * VMAs of the range (split and merged as for simmm_mlock()), their folios
+ * munlocked: each loses one of the locks counting it and goes back to the
+ * evictable LRU when none is left. Nothing is unmapped.
+ * Locking: takes the mmap lock for write.
+ * Return: 0; -EINVAL (bad @mm, wrapping range); -ENOMEM (a hole, or a split
+ * could not allocate: the VMAs before it were changed); the mmap lock's
+ * errors. No RLIMIT_MEMLOCK or capability check.
+ */
+SIMMM_API int simmm_munlock(struct simmm_mm *mm, simmm_addr_t start, uint64_t len);
+
+/**
+ * simmm_mlockall() - mlockall(2) (apply_mlockall_flags()).
+ * @flags: SIMMM_MCL_CURRENT: every VMA gets VM_LOCKED (with SIMMM_MCL_ONFAULT
+ *   also VM_LOCKONFAULT), then the whole address space is populated,
+ *   errors ignored (mm_populate()); SIMMM_MCL_FUTURE: later mappings
+ *   (simmm_mmap()) are created VM_LOCKED (VM_LOCKONFAULT too with
+ *   SIMMM_MCL_ONFAULT) and populated unless VM_LOCKONFAULT: the mm's
+ *   def_flags, replaced by each call (a call without MCL_FUTURE clears it).
+ *   MCL_FUTURE alone leaves the existing VMAs as they are.
+ *
+ * Special and hugetlb VMAs are skipped as by simmm_mlock(). A fork child
+ * inherits neither the locks nor def_flags (dup_mmap(), mm_init()).
+ * Locking: takes the mmap lock for write, then for read to populate.
+ * Return: 0; -EINVAL: bad @mm, @flags 0, unknown bits, or MCL_ONFAULT
+ * alone; -EPERM: RLIMIT_MEMLOCK 0 without CAP_IPC_LOCK; -ENOMEM: with
+ * MCL_CURRENT, the mm's total mapped size exceeds RLIMIT_MEMLOCK (nothing
+ * changed); the mmap lock's errors.
+ */
+SIMMM_API int simmm_mlockall(struct simmm_mm *mm, int flags);
+
+/**
+ * simmm_munlockall() - munlockall(2): VM_LOCKED and VM_LOCKONFAULT cleared
+ * on every VMA (their folios munlocked) and in def_flags.
+ * Locking: takes the mmap lock for write.
+ * Return: 0; -EINVAL for a bad @mm; the mmap lock's errors.
+ */
+SIMMM_API int simmm_munlockall(struct simmm_mm *mm);
+
+/**
+ * simmm_mm_set_memlock_limit() - setrlimit(RLIMIT_MEMLOCK) for the process
+ * owning @mm: @bytes may be locked (SIMMM_RLIM_INFINITY: no limit, the
+ * default). What is locked already stays locked. Checked by simmm_mlock()
+ * (mm->locked_vm plus the new pages not locked yet), simmm_mlockall() with
+ * MCL_CURRENT (every mapped page), and, for a VM_LOCKED mapping, by
+ * simmm_mmap() and a growing simmm_mremap() (mlock_future_ok(): -EAGAIN).
+ * A fork child inherits it.
+ * Return: 0; -EINVAL for a bad @mm.
+ */
+SIMMM_API int simmm_mm_set_memlock_limit(struct simmm_mm *mm, uint64_t bytes);
+
+/**
+ * simmm_mm_set_cap_ipc_lock() - give (or take) CAP_IPC_LOCK to the process
+ * owning @mm: RLIMIT_MEMLOCK no longer applies (default off). A fork child
+ * inherits it.
+ * Return: 0; -EINVAL for a bad @mm.
+ */
+SIMMM_API int simmm_mm_set_cap_ipc_lock(struct simmm_mm *mm, bool on);
+
 /* ---- memory pressure ---------------------------------------------------------- */
 
 /**
@@ -643,7 +771,8 @@ SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaim
 
 /**
  * struct simmm_lru_stats - the LRU lists and reclaim counters (the
- * classic two-list LRU; anon and file share the lists, see docs/mm-ext.md
+ * classic two-list LRU plus the unevictable list; anon and file share the
+ * lists, see docs/mm-ext.md
  * "LRU and reclaim"; /proc/vmstat's names in brackets).
  * @nr_inactive: folios on the inactive list (nr_inactive_anon + _file,
  *   in folios, not pages).
@@ -653,10 +782,23 @@ SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaim
  * @scanned: inactive-list folios reclaim has looked at since boot (pgscan).
  * @reclaimed: pages reclaim has freed since boot (pgsteal).
  * @activated: folios moved to the active list: by reclaim (referenced
- *   twice, executable file mappings, VM_LOCKED, unmap or pin failures)
+ *   twice, executable file mappings, unmap or pin failures)
  *   and by reads through the page cache (pgactivate).
  * @deactivated: folios moved back to the inactive list by the aging of
  *   the active list and by MADV_COLD (pgdeactivate).
+ * @nr_unevictable: folios on the unevictable list (PG_unevictable: the
+ *   mlocked ones, see simmm_mlock(); reclaim never scans it).
+ * @nr_mlock: pages of folios with PG_mlocked (NR_MLOCK, "Mlocked:" of
+ *   /proc/meminfo).
+ * @mlocked, @munlocked: pages that gained / lost PG_mlocked through an
+ *   mlock or munlock (unevictable_pgs_mlocked / _munlocked);
+ * @culled: pages moved to the unevictable list (unevictable_pgs_culled);
+ * @rescued: pages moved from it back to an evictable list
+ *   (unevictable_pgs_rescued);
+ * @stranded: pages munlocked while isolated from the unevictable list, left
+ *   for their isolator's putback (unevictable_pgs_stranded);
+ * @cleared: pages still mlocked when their folio was freed
+ *   (unevictable_pgs_cleared).
  *
  * The list counts may include a folio whose last reference a bare
  * simmm_page_put() dropped, until that list is next compacted.
@@ -669,6 +811,9 @@ struct simmm_lru_stats {
 	uint64_t reclaimed;
 	uint64_t activated;
 	uint64_t deactivated;
+	uint64_t nr_unevictable;
+	uint64_t nr_mlock;
+	uint64_t mlocked, munlocked, culled, rescued, stranded, cleared;
 };
 
 /**

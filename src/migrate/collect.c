@@ -253,8 +253,12 @@ static enum collect_result take_page(struct collect *c, simmm_addr_t addr, simmm
 		folio->flags |= PG_dirty;
 	simmm_pgtable_set(c->mm->pgt, addr, SIMMM_LVL_PTE,
 			  simmm__mig_entry(pte, page, *mpfn & SIMMM_MIGRATE_PFN_WRITE, exclusive));
-	/* Like an unmap: the pte's mapcount and reference go; ours stays. */
+	/* Like an unmap: the pte's mapcount and reference go; ours stays.
+	 * folio_remove_rmap_pte() munlocks it in a VM_LOCKED VMA (the
+	 * migrated copy is mlocked again when remove_migration_ptes() maps
+	 * it: migrating an mlocked page is allowed). */
 	simmm__page_remove_rmap_pte(c->sim, page);
+	simmm__munlock_vma_folio(c->sim, folio, c->m->vma);
 	simmm__folio_put(c->sim, folio);
 	simmm__mig_anon_vma_get(folio);
 	return COLLECT_DONE;
@@ -384,6 +388,7 @@ static enum collect_result take_huge(struct collect *c, simmm_addr_t addr, simmm
 	simmm_pgtable_set(c->mm->pgt, addr, SIMMM_LVL_PMD,
 			  simmm__mig_entry(pmd, folio, mpfn & SIMMM_MIGRATE_PFN_WRITE, exclusive));
 	simmm__folio_remove_rmap_entire(c->sim, folio);
+	simmm__munlock_vma_folio(c->sim, folio, c->m->vma);
 	simmm__folio_put(c->sim, folio);
 	simmm__mig_anon_vma_get(folio);
 	c->m->cpages++;

@@ -73,7 +73,7 @@ static void map_new_folio(struct simmm_vma *vma, simmm_addr_t addr, struct simmm
 	folio->flags |= PG_uptodate;
 	simmm__folio_add_new_anon_rmap(folio, vma, addr, true);
 	if (!simmm__is_zone_device_page(folio))
-		simmm__lru_add(sim, folio);
+		simmm__folio_add_lru_vma(sim, folio, vma);
 	simmm__folio_get(sim, folio);
 	simmm_pgtable_set(vma->mm->pgt, addr, lvl, e);
 	simmm__rss_add(vma->mm, vma, folio, 1LL << folio->order);

@@ -158,6 +158,7 @@ static void migrate_one_pte(struct simmm_vma *vma, simmm_addr_t addr, simmm_entr
 	simmm_pgtable_set(vma->mm->pgt, addr, SIMMM_LVL_PTE,
 			  simmm__mig_entry(e, page, write, exclusive));
 	simmm__page_remove_rmap_pte(sim, page);
+	simmm__munlock_vma_folio(sim, folio, vma); /* TTU_IGNORE_MLOCK is implied */
 	simmm__folio_put(sim, folio); /* the migration reference keeps it */
 }
 
@@ -183,6 +184,7 @@ static void migrate_one_pmd(struct simmm_vma *vma, simmm_addr_t addr, simmm_entr
 	simmm_pgtable_set(vma->mm->pgt, addr, SIMMM_LVL_PMD,
 			  simmm__mig_entry(e, folio, write, exclusive));
 	simmm__folio_remove_rmap_entire(sim, folio);
+	simmm__munlock_vma_folio(sim, folio, vma);
 	simmm__folio_put(sim, folio);
 }
 
@@ -271,6 +273,7 @@ static void remove_pmd(struct simmm_vma *vma, simmm_addr_t addr, simmm_entry_t *
 		ne = simmm_entry_mkleaf(ne);
 	simmm__folio_get(sim, dst);
 	simmm__folio_add_rmap_entire(sim, dst);
+	simmm__mlock_vma_folio(sim, dst, vma); /* mapped whole */
 	if ((dst->flags & PG_anon) && !simmm_is_readable_migration_entry(e))
 		for (uint64_t i = 0; i < (1ULL << dst->order); i++)
 			simmm__pfn_to_page(sim, dst->pfn + i)->flags |= PG_anon_exclusive;
@@ -303,6 +306,11 @@ static void remove_vma(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t e
 		page = simmm__pfn_to_page(sim, dst->pfn + (pfn - src->pfn));
 		simmm__folio_get(sim, dst);
 		simmm__page_add_rmap_pte(sim, page);
+		/* folio_add_anon_rmap_pte() of one page: mlocks a small folio
+		 * in a VM_LOCKED VMA (the finalize put it on the LRU first, so
+		 * each mapping counts); a large one only mapped page by page. */
+		if (!dst->order)
+			simmm__mlock_vma_folio(sim, dst, vma);
 		if ((dst->flags & PG_anon) && !simmm_is_readable_migration_entry(*slot))
 			page->flags |= PG_anon_exclusive;
 		simmm_pgtable_set(vma->mm->pgt, addr, SIMMM_LVL_PTE,

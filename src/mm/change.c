@@ -76,6 +76,8 @@ static void zap_batch_end(struct simmm_zap *z)
 	if (!z->folio)
 		return;
 	simmm__folio_remove_rmap_ptes_done(z->mm->sim, z->folio, z->unmapped);
+	/* __folio_remove_rmap()'s munlock_vma_folio(), once per batch */
+	simmm__munlock_vma_folio(z->mm->sim, z->folio, z->vma);
 	simmm__put_user_folio(z->mm->sim, z->folio); /* the batch's */
 	z->folio = NULL;
 }
@@ -122,10 +124,12 @@ static void zap_present(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level
 	} else if (lvl == SIMMM_LVL_PTE) {
 		zap_batch_end(z);
 		simmm__page_remove_rmap_pte(sim, page);
+		simmm__munlock_vma_folio(sim, folio, z->vma);
 		simmm__rss_add(mm, z->vma, folio, -1);
 	} else {
 		zap_batch_end(z);
 		simmm__folio_remove_rmap_entire(sim, folio);
+		simmm__munlock_vma_folio(sim, folio, z->vma);
 		simmm__rss_add(mm, z->vma, folio, -(int64_t)level_pages(mm, lvl));
 	}
 	simmm__put_user_folio(sim, folio);
@@ -158,6 +162,7 @@ static void zap_swap(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_leve
 		simmm__page_remove_rmap_pte(sim, page);
 	else
 		simmm__folio_remove_rmap_entire(sim, folio); /* a device THP (6.19+) */
+	simmm__munlock_vma_folio(sim, folio, vma); /* a device-exclusive RAM folio */
 	simmm__put_user_folio(sim, folio);
 }
 
@@ -263,8 +268,9 @@ static int syscall_range(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, s
 
 /* Split VMAs so that boundaries exist at start and end; all allocations
  * (two VMAs) happen before the first VMA changes, and the THP edge splits
- * (which allocate nothing: deposited tables) too. */
-static int carve_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
+ * (which allocate nothing: deposited tables) too. Also mlock_fixup()'s
+ * (mlock.c). */
+int simmm__carve_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end)
 {
 	struct simmm_vma *a = simmm__vma_lookup(mm, start), *b = simmm__vma_lookup(mm, end - 1);
 	struct simmm_vma *sa = NULL, *sb = NULL;
@@ -422,7 +428,7 @@ int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int pro
 		return err;
 	err = mprotect_check(mm, addr, end, prot);
 	if (!err)
-		err = carve_range(mm, addr, end);
+		err = simmm__carve_range(mm, addr, end);
 	for (struct simmm_vma *v = simmm__find_vma(mm, addr); !err && v && v->vm_start < end;
 	     v = simmm__vma_next(v))
 		if ((v->vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) != vm)
@@ -502,7 +508,7 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 /* MADV_(NO)HUGEPAGE: VMA flags only, splitting VMAs as needed. */
 static int advise_flags(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
 {
-	int err = carve_range(mm, start, end);
+	int err = simmm__carve_range(mm, start, end);
 
 	if (err)
 		return err;

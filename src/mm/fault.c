@@ -165,7 +165,8 @@ static bool pte_unchanged(struct fault *f)
 static void map_new_anon_pte(struct fault *f, struct simmm_page *folio, simmm_entry_t e)
 {
 	simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, true);
-	simmm__lru_add(f->mm->sim, folio);
+	/* folio_add_lru_vma(): mlock_new_folio() in a VM_LOCKED VMA */
+	simmm__folio_add_lru_vma(f->mm->sim, folio, f->vma);
 	set_pte(f, e);
 	simmm__rss_add(f->mm, f->vma, folio, 1);
 }
@@ -280,6 +281,7 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 	map_new_anon_pte(f, folio, copy_pte(f, folio->pfn));
 	if (old) {
 		simmm__page_remove_rmap_pte(sim, old);
+		simmm__munlock_vma_folio(sim, old_folio, f->vma);
 		simmm__rss_add(f->mm, f->vma, old_folio, -1);
 		simmm__put_user_folio(sim, old_folio); /* the mapping's */
 		f->mm->stats.cow_faults++;
@@ -411,6 +413,7 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
 	}
 	simmm__page_add_rmap_pte(sim, page);
+	simmm__mlock_vma_folio(sim, page, f->vma); /* a small page-cache folio */
 	set_pte(f, simmm__mk_pte(mm, f->vma, page->pfn, is_write(f)));
 	simmm__rss_add(mm, f->vma, page, 1);
 	return major ? SIMMM_VM_FAULT_MAJOR : 0;
@@ -442,11 +445,16 @@ static unsigned swap_in(struct fault *f)
 	if (!page)
 		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
 	folio = simmm__compound_head(sim, page);
-	/* The reference swap_in() returned becomes the mapping's. */
+	/* The reference swap_in() returned becomes the mapping's. A folio
+	 * just read in gets the new-folio rmap, which does not mlock it
+	 * (do_swap_page() as upstream: reclaim will, meeting a VM_LOCKED
+	 * VMA); one found mapped elsewhere is mlocked here when small. */
 	if (!(folio->flags & PG_anon) || !folio->mapping) {
 		simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, exclusive);
 	} else {
 		simmm__page_add_rmap_pte(sim, page);
+		if (!folio->order)
+			simmm__mlock_vma_folio(sim, folio, f->vma);
 		if (exclusive)
 			page->flags |= PG_anon_exclusive;
 	}

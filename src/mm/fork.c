@@ -59,7 +59,7 @@ static int copy_pinned(struct fork_ctx *c, simmm_addr_t addr, struct simmm_page 
 		return err;
 	}
 	simmm__folio_add_new_anon_rmap(folio, c->dvma, addr, true);
-	simmm__lru_add(sim, folio);
+	simmm__folio_add_lru_vma(sim, folio, c->dvma);
 	e = simmm__mk_pte(c->dst, c->dvma, folio->pfn, false);
 	e = simmm__maybe_mkwrite(c->dvma, simmm_pte_mkdirty(e));
 	if ((c->dvma->vm_flags & SIMMM_VM_UFFD_WP) && simmm_pte_uffd_wp(src))
@@ -312,6 +312,11 @@ static int dup_vma(struct simmm_mm *parent, struct simmm_mm *child, struct simmm
 		return -ENOMEM;
 	*dvma = *svma;
 	dvma->mm = child;
+	/* mlock is not inherited: the child's VMAs lose VM_LOCKED and
+	 * VM_LOCKONFAULT (dup_mmap(): vm_flags_clear(tmp, VM_LOCKED_MASK)),
+	 * so the parent's mlocked folios gain no mlock by the child mapping
+	 * them (no rmap hook mlocks for an unlocked VMA). */
+	dvma->vm_flags &= ~SIMMM_VM_LOCKED_MASK;
 	/* The child joins the fork family's anon_vma; VM_WIPEONFORK VMAs
 	 * start empty with none (anon_vma_fork() is skipped). */
 	if (svma->vm_flags & SIMMM_VM_WIPEONFORK)
@@ -350,6 +355,10 @@ int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child)
 		return err;
 	err = simmm_mm_create(parent->sim, &mm);
 	if (!err) {
+		/* Process attributes fork copies (RLIMIT_MEMLOCK, CAP_IPC_LOCK);
+		 * def_flags keeps no lock bit (mm_init(): VM_INIT_DEF_MASK). */
+		mm->memlock_limit = parent->memlock_limit;
+		mm->cap_ipc_lock = parent->cap_ipc_lock;
 		err = simmm__dup_mmap(parent, mm);
 		if (err)
 			simmm_mmput(mm); /* exit_mmap undoes the partial copy */

@@ -244,7 +244,8 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 		else if ((err = gup_longterm_check(mm, addr, *pfn, flags)) == -EAGAIN)
 			err = 0; /* migrated away: look again */
 		else if (!err) {
-			gup_grab(mm->sim, *pfn, flags);
+			if (!(flags & SIMMM__FOLL_POPULATE))
+				gup_grab(mm->sim, *pfn, flags);
 			gup_touch(mm, vma, addr, *pfn, flags);
 			return 0;
 		}
@@ -254,7 +255,8 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 
 /**
  * simmm__gup_locked() - __get_user_pages() with the mmap lock held.
- * @flags: FOLL_* with FOLL_GET or FOLL_PIN.
+ * @flags: FOLL_* with FOLL_GET or FOLL_PIN, or SIMMM__FOLL_POPULATE
+ *   (no reference; @pfns may be NULL).
  * Return: pages referenced (>= 1), stopping at the first failure; that
  * failure's errno if the first page fails: -EFAULT (no VMA, VM_IO/PFNMAP,
  * no permission, FOLL_NOFAULT on a missing page, fault error), -ENOMEM.
@@ -268,7 +270,8 @@ long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, uns
 	if (flags & SIMMM_FOLL_PIN)
 		mm->has_pinned = true;
 	for (i = 0; i < nr; i++) {
-		int err = gup_one(mm, start + i * mm->sim->page_size, flags, &pfns[i]);
+		simmm_pfn_t pfn;
+		int err = gup_one(mm, start + i * mm->sim->page_size, flags, pfns ? &pfns[i] : &pfn);
 		if (err)
 			return i ? (long)i : err;
 	}

@@ -227,7 +227,7 @@ static void account_anon_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_a
 			     struct simmm_page *folio)
 {
 	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
-	simmm__lru_add(mm->sim, folio);
+	simmm__folio_add_lru_vma(mm->sim, folio, vma); /* mlocked in a VM_LOCKED VMA */
 	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
 	mm->stats.thp_faults++;
 }
@@ -427,14 +427,20 @@ static int split_zero_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
 /* Move the PMD mapping's entire mapcount and reference to one pte mapping
  * per page (__split_huge_pmd_locked(): folio_ref_add(nr - 1)). The ptes
  * are added before the PMD's mapcount goes, as upstream, so the folio is
- * never seen partially mapped on the way (no deferred split). */
-static void split_transfer_rmap(simmm_sim *sim, struct simmm_page *folio)
+ * never seen partially mapped on the way (no deferred split). In a
+ * VM_LOCKED VMA the ptes, mapping the whole folio at once, mlock it
+ * (folio_add_anon_rmap_ptes() with nr_pages == folio_nr_pages(), 6.18)
+ * and the PMD's removal munlocks it: an mlocked folio on the LRU keeps
+ * its count; an isolated one loses PG_mlocked, as upstream's batch does. */
+static void split_transfer_rmap(simmm_sim *sim, struct simmm_vma *vma, struct simmm_page *folio)
 {
 	uint64_t nr = 1ULL << folio->order;
 
 	for (uint64_t i = 0; i < nr; i++)
 		simmm__page_add_rmap_pte(sim, simmm__pfn_to_page(sim, folio->pfn + i));
+	simmm__mlock_vma_folio(sim, folio, vma);
 	simmm__folio_remove_rmap_entire(sim, folio);
+	simmm__munlock_vma_folio(sim, folio, vma);
 	if (nr > 1)
 		simmm__folio_ref_add(sim, folio, (int)(nr - 1));
 }
@@ -460,7 +466,7 @@ static int split_pmd_entry(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
 		return err;
 	/* Migration entries hold no mapcount: their split is the table's. */
 	if (folio)
-		split_transfer_rmap(sim, simmm__compound_head(sim, folio));
+		split_transfer_rmap(sim, vma, simmm__compound_head(sim, folio));
 	return 0;
 }
 
@@ -649,6 +655,10 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct sim
 {
 	uint64_t nr = 1ULL << head->order;
 	bool on_lru = head->flags & PG_lru;
+	/* An mlocked folio's pages stay mlocked (split_one() copies the
+	 * flags); the head keeps its mlock_count on the unevictable list,
+	 * the tails start at 0 (lru_add_split_folio()). */
+	uint16_t mlock_count = head->mlock_count;
 
 	if (on_lru)
 		simmm__lru_del(sim, head); /* re-added below as an order-0 folio */
@@ -666,13 +676,16 @@ static void split_distribute(simmm_sim *sim, struct simmm_page *head, struct sim
 		if (ref == 0) {
 			/* An unmapped tail (partial munmap): freed now, as
 			 * __folio_split() frees it (the deferred split scan
-			 * splits partially mapped folios for that). */
+			 * splits partially mapped folios for that), still
+			 * mlocked maybe (unevictable_pgs_cleared). */
 			p->refcount = 1;
-			simmm__folio_put(sim, p);
+			simmm__put_user_folio(sim, p);
 		} else if (on_lru) {
 			simmm__lru_add(sim, p);
 		}
 	}
+	if (on_lru && (head->flags & PG_unevictable))
+		head->mlock_count = mlock_count;
 }
 
 /**
@@ -903,7 +916,7 @@ static void collapse_install(struct simmm_mm *mm, struct simmm_vma *vma,
 	simmm__zap_end(&z);
 	NEVER(simmm__pgtable_collapse_deposit(mm->pgt, haddr));
 	simmm__folio_add_new_anon_rmap(folio, vma, haddr, true);
-	simmm__lru_add(sim, folio);
+	simmm__folio_add_lru_vma(sim, folio, vma);
 	simmm__rss_add(mm, vma, folio, 1LL << folio->order);
 }
 

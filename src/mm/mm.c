@@ -119,6 +119,7 @@ int simmm_mm_create(simmm_sim *sim, struct simmm_mm **out)
 	mm->magic = SIMMM_MM_MAGIC;
 	mm->mm_users = 1;
 	mm->mm_count = 1;
+	mm->memlock_limit = SIMMM_RLIM_INFINITY; /* no RLIMIT_MEMLOCK unless set */
 	simmm_rwsem_init(&mm->mmap_lock, "mmap_lock");
 	simmm_spin_lock_init(&mm->page_table_lock, "page_table_lock");
 	/* mmap_base: the top of the user range minus a gap, as the kernel's
@@ -230,6 +231,7 @@ int simmm_mm_stats(const struct simmm_mm *mm, struct simmm_mm_stats *out)
 	*out = mm->stats;
 	out->pgtable_pages = mm->pgt ? simmm_pgtable_nr_tables(mm->pgt) : 0;
 	out->nr_vmas = mm->vmas.count;
+	out->locked_vm = mm->locked_vm;
 	return 0;
 }
 

@@ -19,6 +19,7 @@
  *   file.c     files, page cache, backing store, shmem
  *   swap.c     swap device, swap cache, swap counts
  *   reclaim.c  LRU and reclaim
+ *   mlock.c    mlock/mlock2/munlock/mlockall/munlockall, mlocked folios
  *   gup.c      get/pin_user_pages
  *   softdirty.c clear_refs soft-dirty (the SOFT_DIRTY notifier event)
  *
@@ -32,6 +33,12 @@
  *  - A swap entry's slot has a swap count covering every entry and swap
  *    cache reference to it.
  *  - rss counters equal what the page table maps.
+ *  - VM_LOCKONFAULT only with VM_LOCKED, neither on a VM_SPECIAL or hugetlb
+ *    VMA; locked_vm = the pages of VM_LOCKED VMAs + locked_vm_stale.
+ *  - A folio on the unevictable list counts no more mlocks (mlock_count)
+ *    than VM_LOCKED VMAs map it (upstream's count may fall short: an
+ *    isolated folio's mlock is not counted, and a munlock of any mapping
+ *    of it counts down; reclaim mlocks it again when it meets the VMA).
  *
  * Accounting contract (everything that changes entries follows it):
  *  - A present non-special entry holds one folio reference and one
@@ -150,6 +157,19 @@ struct simmm_mm {
 	/* MMF_HAS_PINNED: a FOLL_PIN GUP was started on this mm. Sticky for
 	 * the mm's life and not inherited by fork (not in MMF_INIT_MASK). */
 	bool has_pinned;
+	/* mlock (mlock.c). @def_flags: VM_LOCKED[|VM_LOCKONFAULT] that new
+	 * mappings get after mlockall(MCL_FUTURE) (the only def_flags bits
+	 * simmm models). @locked_vm: pages charged for VM_LOCKED VMAs; it
+	 * equals their size plus @locked_vm_stale, the pages an
+	 * MREMAP_DONTUNMAP move left charged after unlocking the old range
+	 * (upstream's dontunmap_complete() does not uncharge them either).
+	 * @memlock_limit: RLIMIT_MEMLOCK in bytes; @cap_ipc_lock: the
+	 * process has CAP_IPC_LOCK. The last two are process attributes
+	 * that simmm keeps per mm; fork copies them. */
+	uint64_t def_flags;
+	uint64_t locked_vm, locked_vm_stale;
+	uint64_t memlock_limit;
+	bool cap_ipc_lock;
 };
 
 /* Per-machine mm state, hung off sim via a finaliser-owned object. */
@@ -288,6 +308,45 @@ void simmm__zap_begin(struct simmm_zap *z, struct simmm_mm *mm, struct simmm_vma
 void simmm__zap_one(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level lvl,
 		    simmm_entry_t old);
 void simmm__zap_end(struct simmm_zap *z);
+
+/* Split VMAs so that boundaries exist at @start and @end, every allocation
+ * made before the first change (mprotect's carve): 0; -ENOMEM (nothing
+ * changed); -EINVAL (a hugetlb VMA cut off its huge-page alignment); a
+ * THP edge split's error. */
+int simmm__carve_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end);
+
+/* ---- mlock.c: mlock(2) and the folio side of mlock --------------------------------- */
+/*
+ * mlock_folio(), mlock_new_folio(), munlock_folio() of mm/mlock.c, applied
+ * at once (upstream batches them per CPU in mlock_fbatch, draining with
+ * lru_add_drain(); simmm has one CPU's worth of order and no batch).
+ * ZONE_DEVICE folios are left alone (see mlock.c). No scheduling point.
+ */
+void simmm__mlock_folio(simmm_sim *sim, struct simmm_page *folio);
+void simmm__mlock_new_folio(simmm_sim *sim, struct simmm_page *folio);
+void simmm__munlock_folio(simmm_sim *sim, struct simmm_page *folio);
+/* mlock_vma_folio(): @folio was just mapped whole in @vma (a small folio's
+ * pte, a PMD, or every page of a large folio at once): mlock it if @vma is
+ * VM_LOCKED and not VM_SPECIAL. munlock_vma_folio(): a mapping of @folio
+ * in @vma went (any part of it): munlock it if @vma is VM_LOCKED. */
+void simmm__mlock_vma_folio(simmm_sim *sim, struct simmm_page *folio,
+			    const struct simmm_vma *vma);
+void simmm__munlock_vma_folio(simmm_sim *sim, struct simmm_page *folio,
+			      const struct simmm_vma *vma);
+/* folio_add_lru_vma(): a new folio about to be mapped in @vma joins the LRU,
+ * mlocked straight onto the unevictable list in a VM_LOCKED VMA. */
+void simmm__folio_add_lru_vma(simmm_sim *sim, struct simmm_page *folio,
+			      const struct simmm_vma *vma);
+/* The last reference of @folio is going (__page_cache_release()): a folio
+ * still mlocked loses PG_mlocked (unevictable_pgs_cleared). */
+void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio);
+/* mlock_future_ok(): may @bytes more of a VMA with @vm_flags be locked? */
+bool simmm__mlock_future_ok(const struct simmm_mm *mm, uint64_t vm_flags, uint64_t bytes);
+/* __mm_populate(): fault in [@start, @start + @len) with the mmap lock taken
+ * for read (the caller holds none); errors stop it unless @ignore_errors.
+ * 0 or the first error (-EFAULT, -ENOMEM, the lock's). */
+int simmm__mm_populate(struct simmm_mm *mm, simmm_addr_t start, uint64_t len,
+		       bool ignore_errors);
 
 /* ---- madvise.c: MADV_FREE / MADV_PAGEOUT walks over one VMA's range ------------- */
 /* madvise_free_single_vma()'s walk (inside the caller's CLEAR bracket). */

@@ -4,7 +4,9 @@
  * entry inside a VMA, rss counters equal to what the tables map,
  * mapcounts equal to the number of mappings across all mms, and one
  * deposited PTE table per anonymous PMD mapping in its PMD table, and
- * write-notify: a writable pte of a shared file mapping maps a dirty folio.
+ * write-notify: a writable pte of a shared file mapping maps a dirty folio;
+ * mlock: VM_LOCKED flags, locked_vm, and no unevictable folio counting
+ * more mlocks than VM_LOCKED VMAs map it.
  */
 #include <stdlib.h>
 
@@ -15,6 +17,12 @@ struct maprec {
 	bool entire;
 };
 
+/* A folio (head) mapped by a VM_LOCKED VMA. */
+struct lockrec {
+	simmm_pfn_t folio;
+	const struct simmm_vma *vma;
+};
+
 struct check {
 	simmm_sim *sim;
 	struct simmm_mm *mm;
@@ -23,6 +31,8 @@ struct check {
 	int64_t swap;
 	struct maprec *recs;
 	size_t nr, cap;
+	struct lockrec *locks;
+	size_t nr_locks, cap_locks;
 	/* Deposits: the PMD table being counted (pfn, first address seen),
 	 * the tables deposited with it, the PMD mappings found in it that
 	 * need one, and such mappings in the whole mm. */
@@ -42,6 +52,13 @@ static void add_rec(struct check *c, simmm_pfn_t pfn, bool entire)
 	simmm__grow(c->sim, SIMMM_ALLOC_META, (void **)&c->recs, sizeof(*c->recs), &c->cap,
 		    c->nr + 1, true);
 	c->recs[c->nr++] = (struct maprec){.pfn = pfn, .entire = entire};
+}
+
+static void add_lockrec(struct check *c, const struct simmm_vma *vma, simmm_pfn_t folio)
+{
+	simmm__grow(c->sim, SIMMM_ALLOC_META, (void **)&c->locks, sizeof(*c->locks),
+		    &c->cap_locks, c->nr_locks + 1, true);
+	c->locks[c->nr_locks++] = (struct lockrec){.folio = folio, .vma = vma};
 }
 
 static void count_rss(struct check *c, struct simmm_vma *vma, struct simmm_page *folio,
@@ -88,6 +105,8 @@ static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl,
 		    (unsigned long long)simmm__compound_head(c->sim, page)->pfn);
 	if (simmm_is_migration_entry(e))
 		return; /* no mapcount, no reference */
+	if (vma->vm_flags & SIMMM_VM_LOCKED)
+		add_lockrec(c, vma, simmm__compound_head(c->sim, page)->pfn);
 	if (lvl == SIMMM_LVL_PTE)
 		add_rec(c, pfn, false);
 	else
@@ -146,9 +165,25 @@ static const struct simmm_walk_ops check_ops = {
 	.pte_skip_none = true,
 };
 
+/* VM_LOCKONFAULT only with VM_LOCKED, never on special or hugetlb VMAs
+ * (mlock_fixup() and mmap skip them); locked_vm charges exactly the
+ * VM_LOCKED VMAs, and the ranges an MREMAP_DONTUNMAP move left charged. */
+static void check_vma_lock(struct check *c, const struct simmm_vma *v, uint64_t *locked)
+{
+	uint64_t f = v->vm_flags;
+
+	if (((f & SIMMM_VM_LOCKONFAULT) && !(f & SIMMM_VM_LOCKED)) ||
+	    ((f & SIMMM_VM_LOCKED) && (f & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))))
+		BAD(c, "mm %llu: VMA at %#llx has vm_flags %#llx", (unsigned long long)v->mm->id,
+		    (unsigned long long)v->vm_start, (unsigned long long)f);
+	if (f & SIMMM_VM_LOCKED)
+		*locked += simmm__vma_pages(v);
+}
+
 static void check_vmas(struct check *c, struct simmm_mm *mm)
 {
 	simmm_addr_t prev_end = 0;
+	uint64_t locked = 0;
 	size_t n = 0;
 
 	if (simmm__itree_verify(&mm->vmas))
@@ -164,11 +199,16 @@ static void check_vmas(struct check *c, struct simmm_mm *mm)
 			    (unsigned long long)x->start);
 			continue;
 		}
+		check_vma_lock(c, v, &locked);
 		prev_end = v->vm_end;
 	}
 	if (n != mm->vmas.count)
 		BAD(c, "mm %llu: VMA count %zu != %zu", (unsigned long long)mm->id, n,
 		    mm->vmas.count);
+	if (locked + mm->locked_vm_stale != mm->locked_vm)
+		BAD(c, "mm %llu: locked_vm %llu, VM_LOCKED VMAs %llu pages (+%llu left charged)",
+		    (unsigned long long)mm->id, (unsigned long long)mm->locked_vm,
+		    (unsigned long long)locked, (unsigned long long)mm->locked_vm_stale);
 }
 
 static void check_mm(struct check *c, struct simmm_mm *mm)
@@ -256,6 +296,57 @@ static void check_orphans(struct check *c)
 	}
 }
 
+static int lockrec_cmp(const void *a, const void *b)
+{
+	const struct lockrec *x = a, *y = b;
+
+	if (x->folio != y->folio)
+		return x->folio < y->folio ? -1 : 1;
+	return x->vma < y->vma ? -1 : x->vma > y->vma;
+}
+
+/* The VM_LOCKED VMAs mapping folio @pfn (the records sorted). */
+static uint64_t locked_vmas(const struct check *c, simmm_pfn_t pfn)
+{
+	size_t lo = 0, hi = c->nr_locks;
+	uint64_t n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->locks[mid].folio < pfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < c->nr_locks && c->locks[i].folio == pfn; i++)
+		n += i == lo || c->locks[i].vma != c->locks[i - 1].vma;
+	return n;
+}
+
+/* An unevictable folio's mlock_count never exceeds the VM_LOCKED VMAs
+ * that map it (upstream's count errs low, never high: see mlock.c).
+ * Small machines only: O(RAM). */
+static void check_mlock_counts(struct check *c)
+{
+	if (c->sim->ram_pages > (1u << 18))
+		return;
+	if (c->nr_locks)
+		qsort(c->locks, c->nr_locks, sizeof(*c->locks), lockrec_cmp);
+	for (simmm_pfn_t pfn = 0; pfn < c->sim->ram_pages; pfn++) {
+		struct simmm_page *p = simmm__pfn_to_page(c->sim, pfn);
+		uint64_t n;
+
+		if (!p || p->head_delta || p->refcount <= 0 ||
+		    (p->flags & (PG_lru | PG_unevictable)) != (PG_lru | PG_unevictable))
+			continue;
+		n = locked_vmas(c, pfn);
+		if (p->mlock_count > n)
+			BAD(c, "folio %#llx: mlock_count %u, mapped by %llu VM_LOCKED VMAs",
+			    (unsigned long long)pfn, p->mlock_count, (unsigned long long)n);
+	}
+}
+
 int simmm__mm_check(simmm_sim *sim, void *arg)
 {
 	struct simmm_mm_global *g = arg;
@@ -266,6 +357,8 @@ int simmm__mm_check(simmm_sim *sim, void *arg)
 			check_mm(&c, mm);
 	check_mapcounts(&c);
 	check_orphans(&c);
+	check_mlock_counts(&c);
 	simmm__free(sim, SIMMM_ALLOC_META, c.recs, c.cap * sizeof(*c.recs));
+	simmm__free(sim, SIMMM_ALLOC_META, c.locks, c.cap_locks * sizeof(*c.locks));
 	return c.bad;
 }

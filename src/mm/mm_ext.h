@@ -20,13 +20,20 @@
  *    holds one reference for the cache; free slots hold nothing; the
  *    used-slot counter matches.
  *  - LRU: every in-use folio head with PG_lru appears in the queue of the
- *    list its PG_active names (active or inactive), and their number is
- *    that list's nr_live; queue entries of folios without PG_lru, or now
- *    on the other list, are stale (lazy deletion) and are dropped when
- *    met; a queue never exceeds 2 * live + 64 after compaction. PG_active
- *    changes on a folio with PG_lru only through simmm__lru_move(). A folio off the LRU that reclaim
- *    isolated (shrink or folio_isolate_lru()) is counted in nr_isolated
- *    and belongs to its isolator alone: only it sets PG_lru again.
+ *    list its flags name (unevictable if PG_unevictable, else active or
+ *    inactive by PG_active), and their number is that list's nr_live;
+ *    queue entries of folios without PG_lru, or now on another list, are
+ *    stale (lazy deletion) and are dropped when met; a queue never
+ *    exceeds 2 * live + 64 after compaction. PG_active and PG_unevictable
+ *    change on a folio with PG_lru only through simmm__lru_move(). A folio
+ *    off the LRU that reclaim isolated (shrink or folio_isolate_lru()) is
+ *    counted in nr_isolated and belongs to its isolator alone: only it
+ *    sets PG_lru again.
+ *  - unevictable: on the LRU, PG_unevictable <=> PG_mlocked, and never
+ *    with PG_active; nr_mlock counts the pages of the folios with
+ *    PG_mlocked (small machines: O(RAM) scan). Off the LRU a folio may be
+ *    mlocked (isolated; or a shmem folio reclaim dropped off the LRU,
+ *    simmm having no shmem swap-out), and its putback culls it.
  *  - deferred split: a RAM folio with PG_partially_mapped is a live
  *    anonymous folio of order >= 2 (not ZONE_DEVICE) and is on the queue,
  *    or is the folio the scan is working on; other entries are stale.
@@ -153,18 +160,28 @@ typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_
  * machine: another task's allocation reclaims meanwhile. */
 #define SIMMM_PF_MEMALLOC (1u << 0)
 
-/* The LRU lists (the kernel's enum lru_list, anon and file sharing them):
- * PG_active names the list of a folio with PG_lru. */
+/* The LRU lists (the kernel's enum lru_list, anon and file sharing the
+ * evictable ones): PG_unevictable names the unevictable list of a folio
+ * with PG_lru, else PG_active picks between the other two. */
 enum simmm_lru_list {
 	SIMMM_LRU_INACTIVE,
 	SIMMM_LRU_ACTIVE,
+	SIMMM_LRU_UNEVICTABLE,
 	SIMMM_NR_LRU_LISTS,
 };
 
+/* folio_evictable(): may reclaim take @folio? Not while mlocked (simmm has
+ * no unevictable mappings: SHM_LOCK, ramfs). */
+static inline bool simmm__folio_evictable(const struct simmm_page *folio)
+{
+	return !(folio->flags & PG_mlocked);
+}
+
 /**
- * struct simmm_lru - the LRU (an inactive and an active list, each a
- * struct simmm_pfnq: PG_lru marks their members, PG_active picks the list)
- * and the rest of the memory-pressure state.
+ * struct simmm_lru - the LRU (an inactive, an active and an unevictable
+ * list, each a struct simmm_pfnq: PG_lru marks their members,
+ * PG_unevictable or else PG_active picks the list) and the rest of the
+ * memory-pressure state.
  * @q: the queues of folio heads, indexed by enum simmm_lru_list.
  * @nr_live: folios with PG_lru on each list (the queues may hold stale
  *   extras; a folio freed by a bare folio_put() stays counted until the
@@ -182,6 +199,9 @@ enum simmm_lru_list {
  *   reclaim's FOLIOREF_ACTIVATE and activate_locked, folio_mark_accessed())
  *   and back (pgdeactivate: shrink_active_list(), folio_deactivate()).
  * @throttled: reclaim_throttle() waits since boot.
+ * @nr_mlock: pages of folios with PG_mlocked (NR_MLOCK), kept by mlock.c.
+ * @mlocked, @munlocked, @culled, @rescued, @stranded, @cleared: the
+ *   unevictable_pgs_* events, in pages (see &struct simmm_lru_stats).
  * @hugetlb: the hugetlb pools (hugetlb.c).
  * @longterm_fn: see simmm_gup_longterm_fn.
  */
@@ -193,16 +213,29 @@ struct simmm_lru {
 	struct simmm_waitqueue throttle_wq;
 	uint64_t reclaimed, scanned, throttled;
 	uint64_t activated, deactivated;
+	uint64_t nr_mlock;
+	uint64_t mlocked, munlocked, culled, rescued, stranded, cleared;
 	struct simmm_hugetlb_pool *hugetlb;
 	simmm_gup_longterm_fn longterm_fn;
 };
 
-/* Pages reclaimed so far, reclaimable folios on the LRU (both lists). */
+/* lruvec_add_folio(): @folio (off the LRU) joins the list its flags name,
+ * as it is: no evictability check (simmm__lru_add() makes that). */
+void simmm__lruvec_add(simmm_sim *sim, struct simmm_page *folio);
+/* Pages reclaimed so far, reclaimable folios on the LRU (the two evictable
+ * lists). */
 void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed);
 /* Shrink up to @nr pages; returns pages freed (shrink_folio_list). */
 uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap);
 void simmm__lru_fini(simmm_sim *sim);
 int simmm__lru_check(simmm_sim *sim);
+
+/* ---- gup.c --------------------------------------------------------------------- */
+
+/* simmm__gup_locked() without pages (__get_user_pages() with pages NULL,
+ * as populate_vma_page_range() calls it): fault the pages in, take no
+ * reference; @pfns may be NULL. Internal: not a FOLL_* bit of the API. */
+#define SIMMM__FOLL_POPULATE (1u << 30)
 
 /* ---- huge.c ------------------------------------------------------------------- */
 

@@ -108,9 +108,13 @@ static void carve(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, str
 
 static void unmap_vma(struct simmm_mm *mm, struct simmm_vma *vma)
 {
+	/* The zap munlocks the folios of a VM_LOCKED VMA
+	 * (munlock_vma_folio()); the VMA's pages are uncharged. */
 	int err = simmm__zap_range(mm, vma, vma->vm_start, vma->vm_end);
 
 	NEVER(err); /* edges were split beforehand: teardown allocates nothing */
+	if (vma->vm_flags & SIMMM_VM_LOCKED)
+		mm->locked_vm -= simmm__vma_pages(vma);
 	simmm__vma_unlink(mm, vma);
 	simmm__vma_free(mm, vma);
 }
@@ -299,8 +303,11 @@ static void mmap_populate(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
 	uint64_t step = vma->vm_flags & SIMMM_VM_HUGETLB ?
 			mm->sim->page_size << vma->hugetlb_order : mm->sim->page_size;
 
+	/* populate_vma_page_range() does nothing for VM_LOCKONFAULT (after
+	 * mlockall(MCL_FUTURE | MCL_ONFAULT), MAP_POPULATE too) nor, since
+	 * 6.1, for PROT_NONE. */
 	if (!(vma->vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) ||
-	    (vma->vm_flags & (SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP)))
+	    (vma->vm_flags & (SIMMM_VM_PFNMAP | SIMMM_VM_MIXEDMAP | SIMMM_VM_LOCKONFAULT)))
 		return;
 	for (simmm_addr_t a = start; a < end; a += step) {
 		struct simmm_translation t;
@@ -336,6 +343,14 @@ static int mmap_region(struct simmm_mm *mm, struct mmap_req *r, simmm_addr_t *ou
 	vma->vm_start = r->addr;
 	vma->vm_end = r->addr + r->len;
 	vma->vm_flags = r->vm_flags;
+	/* __mmap_complete(): a VM_LOCKED mapping (mlockall(MCL_FUTURE)) is
+	 * charged to locked_vm; a special or hugetlb one loses the lock. */
+	if (vma->vm_flags & SIMMM_VM_LOCKED) {
+		if (vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))
+			vma->vm_flags &= ~SIMMM_VM_LOCKED_MASK;
+		else
+			mm->locked_vm += r->len >> simmm__page_shift(mm);
+	}
 	vma->file = shm ? shm : r->file;
 	vma->hugetlb_order = (r->flags & SIMMM_MAP_HUGETLB) ? r->hugetlb_order : 0;
 	vma->vm_pgoff = vma->file ? r->pgoff : r->addr >> simmm__page_shift(mm);
@@ -344,7 +359,10 @@ static int mmap_region(struct simmm_mm *mm, struct mmap_req *r, simmm_addr_t *ou
 		simmm_file_put(shm); /* the VMA's reference keeps it */
 	if (!vma->file && !(vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB)))
 		vma = simmm__vma_merge(mm, vma);
-	if (r->flags & SIMMM_MAP_POPULATE)
+	/* do_mmap(): MAP_POPULATE and VM_LOCKED mappings are populated
+	 * (mm_populate(), errors ignored; simmm does it under the write
+	 * lock), faulting new folios in mlocked in the latter. */
+	if ((r->flags & SIMMM_MAP_POPULATE) || (vma->vm_flags & SIMMM_VM_LOCKED))
 		mmap_populate(mm, vma, r->addr, r->addr + r->len);
 	*out = r->addr;
 	return 0;
@@ -372,7 +390,13 @@ int simmm_mmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot, i
 	err = simmm_down_write(mm->sim, &mm->mmap_lock);
 	if (err)
 		return err;
+	/* do_mmap(): the mm's def_flags (VM_LOCKED after mlockall(MCL_FUTURE)),
+	 * and RLIMIT_MEMLOCK for them once the place is known
+	 * (mlock_future_ok(): -EAGAIN). */
+	r.vm_flags |= mm->def_flags;
 	err = mmap_place(mm, &r);
+	if (!err && !simmm__mlock_future_ok(mm, r.vm_flags, r.len))
+		err = -EAGAIN;
 	if (!err)
 		err = mmap_region(mm, &r, out);
 	simmm_up_write(mm->sim, &mm->mmap_lock);
@@ -394,9 +418,13 @@ void simmm__exit_mmap(struct simmm_mm *mm)
 		int err = simmm__zap_range(mm, vma, vma->vm_start, vma->vm_end);
 
 		NEVER(err);
+		if (vma->vm_flags & SIMMM_VM_LOCKED)
+			mm->locked_vm -= simmm__vma_pages(vma);
 		simmm__vma_unlink(mm, vma);
 		simmm__vma_free(mm, vma);
 	}
+	mm->locked_vm -= mm->locked_vm_stale;
+	mm->locked_vm_stale = 0;
 }
 
 /* ---- mremap ------------------------------------------------------------------------------------ */
@@ -405,6 +433,7 @@ struct mremap_req {
 	simmm_addr_t old_addr, new_addr;
 	uint64_t old_len, new_len;
 	int flags;
+	bool populate; /* a VM_LOCKED VMA grew: populate the new part */
 };
 
 static int mremap_validate(struct simmm_mm *mm, struct mremap_req *r)
@@ -768,8 +797,13 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	}
 	carve(mm, r->old_addr, r->old_addr + r->old_len, &s);
 	vma = simmm__vma_lookup(mm, r->old_addr);
+	/* vrm_stat_account(): the new range of a VM_LOCKED VMA is charged
+	 * (the munmap of the old one below uncharges that). */
+	if (vma->vm_flags & SIMMM_VM_LOCKED)
+		mm->locked_vm += r->new_len >> simmm__page_shift(mm);
 	/* copy_vma(): the new VMA is in the rmap trees before anything moves,
-	 * so that a walker sees every entry in one VMA or the other. */
+	 * so that a walker sees every entry in one VMA or the other. Its
+	 * entries move as they are: their folios stay mlocked. */
 	simmm__copy_vma(mm, &vma, nv, dst, r->new_len, &p.need_rmap_locks);
 	/* move_page_tables(): one MMU_NOTIFY_UNMAP invalidation of the old
 	 * range brackets the whole move. */
@@ -777,9 +811,15 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	pmc_move(&p, vma);
 	simmm__change_end(&c);
 	/* The old range is a VMA of its own (carved), or the head or tail of
-	 * the one it merged into: one split, with the spare. */
-	if (!(r->flags & SIMMM_MREMAP_DONTUNMAP))
+	 * the one it merged into: one split, with the spare. With DONTUNMAP
+	 * it stays, unlocked (dontunmap_complete()), and charged still: "we
+	 * won't unmap", so upstream does not touch locked_vm. */
+	if (!(r->flags & SIMMM_MREMAP_DONTUNMAP)) {
 		NEVER(do_munmap_pool(mm, r->old_addr, r->old_addr + r->old_len, &spare));
+	} else if (vma->vm_flags & SIMMM_VM_LOCKED) {
+		vma->vm_flags &= ~SIMMM_VM_LOCKED_MASK;
+		mm->locked_vm_stale += simmm__vma_pages(vma);
+	}
 	if (spare)
 		simmm__vma_free(mm, spare);
 	return 0;
@@ -795,6 +835,8 @@ static bool grow_in_place(struct simmm_mm *mm, struct simmm_vma *vma, struct mre
 	    (next && next->vm_start < new_end))
 		return false;
 	simmm__vma_set_range(vma, vma->vm_start, new_end, vma->vm_pgoff);
+	if (vma->vm_flags & SIMMM_VM_LOCKED)
+		mm->locked_vm += (r->new_len - r->old_len) >> simmm__page_shift(mm);
 	return true;
 }
 
@@ -810,6 +852,12 @@ static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t
 		return -EINVAL;
 	if (r->new_len > r->old_len && (vma->vm_flags & SIMMM_VM_DONTEXPAND))
 		return -EFAULT;
+	/* check_prep_vma(): growing a VM_LOCKED VMA is checked against
+	 * RLIMIT_MEMLOCK, and populates the new part afterwards. */
+	if (r->new_len > r->old_len &&
+	    !simmm__mlock_future_ok(mm, vma->vm_flags, r->new_len - r->old_len))
+		return -EAGAIN;
+	r->populate = r->new_len > r->old_len && (vma->vm_flags & SIMMM_VM_LOCKED);
 	*out = r->old_addr;
 	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP))) {
 		if (r->new_len <= r->old_len)
@@ -854,6 +902,9 @@ int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t old_len, u
 		return err;
 	err = mremap_locked(mm, &r, out);
 	simmm_up_write(mm->sim, &mm->mmap_lock);
+	/* mm_populate() of the part a locked mapping grew by, errors ignored. */
+	if (!err && r.populate)
+		(void)simmm__mm_populate(mm, *out + r.old_len, r.new_len - r.old_len, true);
 	return err;
 }
 

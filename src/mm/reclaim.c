@@ -5,9 +5,11 @@
  * The classic (lru_gen off) two-list LRU, one per machine (no memcg, no
  * per-node lists): an inactive and an active list, shared by anonymous and
  * file folios (the kernel splits each by type and balances the two by
- * swappiness; simmm has none). Each list is a FIFO of folio head pfns with
- * lazy deletion (pfnq.c): PG_lru marks a folio on the LRU, PG_active names
- * its list and changes on an LRU folio only through simmm__lru_move().
+ * swappiness; simmm has none), and the unevictable list of the mlocked
+ * folios (mlock.c), which reclaim never scans. Each list is a FIFO of
+ * folio head pfns with lazy deletion (pfnq.c): PG_lru marks a folio on the
+ * LRU, PG_unevictable or else PG_active names its list, and both change on
+ * an LRU folio only through simmm__lru_move().
  * simmm__lru_del() clears PG_lru and the queue entry is dropped when the
  * scan meets it (a freed folio's flags are wiped, so it drops out the same
  * way; so does an entry of a folio that moved to the other list). A queue
@@ -24,8 +26,14 @@
  *
  * Reclaim is shrink_folio_list() over the inactive list, reduced to what
  * simmm models:
+ *  - an unevictable (mlocked) folio goes straight to activate_locked, and
+ *    the putback culls it to the unevictable list (move_folios_to_lru():
+ *    folio_putback_lru(); lru_add() below); so does one that reclaim finds
+ *    mapped by a VM_LOCKED VMA: folio_referenced() and try_to_unmap() mlock
+ *    it there (rmap.c), an mlocked folio is not activated, and with it
+ *    goes its swap slot, if no swap entry needs it (folio_free_swap());
  *  - folio_check_references() (rmap: test-and-clear young bits, notifier
- *    clear_young, the VMA flags): VM_LOCKED, young with PG_referenced
+ *    clear_young, the VMA flags): young with PG_referenced
  *    already set, young in two mappings, or young in an executable file
  *    mapping activate; young once sets PG_referenced and keeps it on the
  *    inactive list (so does a busy rmap lock); PG_referenced alone lets a
@@ -60,7 +68,7 @@
  *  - file folios are unmapped, their data written back to the file's
  *    backing store, and dropped from the page cache (filemap_evict());
  *    shmem (swap-backed file) folios are not reclaimed (simmm has no
- *    shmem swap-out path) and unevictable/mlocked folios stay. Writing a
+ *    shmem swap-out path: they leave the LRU). Writing a
  *    dirty file folio back is kswapd's privilege; simmm's LRU shrinks take
  *    it (simmm has no flusher threads), reclaim_pages() does not.
  *
@@ -152,9 +160,11 @@ static void memalloc_noreclaim_restore(simmm_sim *sim, uint32_t old)
 /* ---- the queue ------------------------------------------------------------- */
 
 /* The list a folio with PG_lru is on (folio_lru_list(); anon and file
- * share the lists, unevictable folios stay off them). */
+ * share the evictable lists). */
 static enum simmm_lru_list folio_lru_list(const struct simmm_page *folio)
 {
+	if (folio->flags & PG_unevictable)
+		return SIMMM_LRU_UNEVICTABLE;
 	return (folio->flags & PG_active) ? SIMMM_LRU_ACTIVE : SIMMM_LRU_INACTIVE;
 }
 
@@ -181,19 +191,24 @@ static struct simmm_page *live_active(simmm_sim *sim, simmm_pfn_t pfn)
 	return lru_entry_live(sim, pfn, SIMMM_LRU_ACTIVE);
 }
 
+static struct simmm_page *live_unevictable(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return lru_entry_live(sim, pfn, SIMMM_LRU_UNEVICTABLE);
+}
+
 static const simmm_pfnq_live_fn lru_live[SIMMM_NR_LRU_LISTS] = {
 	[SIMMM_LRU_INACTIVE] = live_inactive,
 	[SIMMM_LRU_ACTIVE] = live_active,
+	[SIMMM_LRU_UNEVICTABLE] = live_unevictable,
 };
 
 /**
- * simmm__lru_add() - folio_add_lru(): put a user folio at the tail (the
- * newest end) of the list its PG_active names: a new folio goes to the
- * inactive list (lru_add(): modern kernels activate none on insertion;
- * workingset refault activation is not modelled). A folio already on the
- * LRU is left where it is.
+ * simmm__lruvec_add() - lruvec_add_folio(): put @folio (off the LRU) at the
+ * tail (the newest end) of the list its flags name, as it is. A folio
+ * already on the LRU is left where it is.
+ * Context: no scheduling point.
  */
-void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
+void simmm__lruvec_add(simmm_sim *sim, struct simmm_page *folio)
 {
 	struct simmm_lru *l = lru_of(sim);
 	enum simmm_lru_list lru;
@@ -212,6 +227,43 @@ void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
 	folio->flags |= PG_lru;
 	l->nr_live[lru]++;
 	simmm__pfnq_push(sim, &l->q[lru], folio->pfn);
+}
+
+/**
+ * simmm__lru_add() - folio_add_lru() and folio_putback_lru() (the kernel's
+ * lru_add() on the folio batch): a user folio off the LRU goes to the
+ * list it belongs on. An evictable one goes to the list its PG_active
+ * names (a new folio to the inactive list: modern kernels activate none on
+ * insertion; workingset refault activation is not modelled), losing
+ * PG_unevictable if it had it (unevictable_pgs_rescued: munlocked while
+ * isolated). An mlocked one is culled to the unevictable list without
+ * PG_active, its mlock_count reset to 0: whoever isolated it may have
+ * missed or double-counted mlocks, and upstream errs on the low side,
+ * reclaim counting it up again. A folio already on the LRU is left where
+ * it is.
+ * Context: no scheduling point.
+ */
+void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_lru *l = lru_of(sim);
+	uint64_t nr;
+
+	folio = simmm__compound_head(sim, folio);
+	if (!l || (folio->flags & (PG_lru | PG_reserved | PG_table)))
+		return;
+	nr = 1ULL << folio->order;
+	if (simmm__folio_evictable(folio)) {
+		if (folio->flags & PG_unevictable) {
+			folio->flags &= ~PG_unevictable;
+			l->rescued += nr;
+		}
+	} else {
+		if (!(folio->flags & PG_unevictable))
+			l->culled += nr;
+		folio->flags = (folio->flags & ~PG_active) | PG_unevictable;
+		folio->mlock_count = 0;
+	}
+	simmm__lruvec_add(sim, folio);
 }
 
 /**
@@ -242,7 +294,7 @@ void simmm__lru_move(simmm_sim *sim, struct simmm_page *folio, uint32_t clear, u
 		simmm__lru_del(sim, folio);
 	folio->flags = (folio->flags & ~clear) | set;
 	if (on_lru)
-		simmm__lru_add(sim, folio);
+		simmm__lruvec_add(sim, folio);
 }
 
 /* lru_activate() (folio_activate() on an LRU folio), counted as pgactivate. */
@@ -366,9 +418,9 @@ static enum folio_references folio_check_references(simmm_sim *sim, struct simmm
 	int referenced_ptes = simmm__folio_referenced_flags(sim, folio, &vm_flags);
 	bool referenced_folio;
 
-	/* Mapped by a VM_LOCKED VMA: activate_locked, where the kernel finds
-	 * it mlocked and moves it to the unevictable list (simmm has no
-	 * mlock at reclaim: it goes to the active list). */
+	/* Found in a VM_LOCKED VMA: folio_referenced_one() mlocked it (when
+	 * the VMA maps it whole), so activate_locked leaves it inactive and
+	 * the putback culls it to the unevictable list. */
 	if (vm_flags & SIMMM_VM_LOCKED)
 		return FOLIOREF_ACTIVATE;
 	if (referenced_ptes == -1)
@@ -474,7 +526,7 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
 	 * whatever references they have, pins included. */
 	simmm__file_get(file);
 	if (!simmm__try_to_unmap(sim, folio, 0)) {
-		r = SCAN_ACTIVATE; /* still mapped (a VM_LOCKED VMA) */
+		r = SCAN_ACTIVATE; /* still mapped (a VM_LOCKED VMA: now mlocked) */
 	} else if (folio->mapping != file) {
 		r = SCAN_KEEP;
 	} else if (simmm__folio_maybe_dma_pinned(sim, folio)) {
@@ -517,6 +569,21 @@ static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t
 	}
 }
 
+/* activate_locked: a folio going back to the LRU unevictable gives up its
+ * swap slot (folio_free_swap(), only when no swap entry still needs it),
+ * as an mlocked page will not be swapped out. @locked: the caller holds
+ * the folio lock, else it is tried for. */
+static void activate_locked_swap(simmm_sim *sim, struct simmm_page *folio, bool locked)
+{
+	if ((folio->flags & (PG_swapcache | PG_mlocked)) != (PG_swapcache | PG_mlocked))
+		return;
+	if (!locked && !simmm__folio_trylock(sim, folio))
+		return;
+	simmm__folio_free_swap(sim, folio);
+	if (!locked)
+		simmm__folio_unlock(sim, folio);
+}
+
 /* One folio, isolated by the caller (off the LRU, with a reference). */
 static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 				      const struct scan_ctl *sc)
@@ -527,15 +594,22 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	 * another holds isolated (shrink_folio_list()'s VM_BUG_ON_FOLIO()). */
 	if (NEVER(folio->flags & PG_lru))
 		return SCAN_KEEP;
-	if (folio->flags & (PG_unevictable | PG_mlocked | PG_reserved | PG_zero) ||
-	    simmm__is_zone_device_page(folio))
+	if (folio->flags & (PG_reserved | PG_zero) || simmm__is_zone_device_page(folio))
 		return SCAN_DROP;
+	/* shrink_folio_list(): an unevictable folio (mlocked since it was
+	 * isolated) goes to activate_locked; the putback culls it. */
+	if (!simmm__folio_evictable(folio)) {
+		activate_locked_swap(sim, folio, false);
+		return SCAN_ACTIVATE;
+	}
 	if (!sc->ignore_refs) {
 		refs = folio_check_references(sim, folio);
 		if (refs == FOLIOREF_KEEP)
 			return SCAN_KEEP;
-		if (refs == FOLIOREF_ACTIVATE)
+		if (refs == FOLIOREF_ACTIVATE) {
+			activate_locked_swap(sim, folio, false);
 			return SCAN_ACTIVATE;
+		}
 	}
 	/* shrink_folio_list() adds no maybe-pinned anonymous folio to swap
 	 * ("mm: don't put pinned pages into the swap cache", 5.13). Other
@@ -568,6 +642,8 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	enum scan_result r = (folio->flags & PG_anon)
 				     ? reclaim_anon(sim, folio)
 				     : reclaim_file(sim, folio, sc, refs == FOLIOREF_RECLAIM_CLEAN);
+	if (r == SCAN_ACTIVATE)
+		activate_locked_swap(sim, folio, true);
 	simmm__folio_unlock(sim, folio);
 	return r;
 }
@@ -604,14 +680,18 @@ static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l)
 
 /* Back to the LRU after shrink_folio_list() (move_folios_to_lru()): kept
  * folios to the inactive list, activated ones (activate_locked) to the
- * active one; freed and unevictable ones stay off (simmm has no
- * unevictable list). */
+ * active one, but for an mlocked folio, which activate_locked leaves
+ * inactive and the putback culls to the unevictable list
+ * (simmm__lru_add()); freed ones, and those that are no LRU material
+ * (shmem without a swap-out path in simmm, zero and device pages), stay
+ * off. */
 static void lru_putback(simmm_sim *sim, struct simmm_lru *l, struct simmm_page *folio,
 			enum scan_result r)
 {
 	if (r == SCAN_RECLAIMED || r == SCAN_DROP)
 		return;
-	if ((r == SCAN_ACTIVATE || r == SCAN_NOSWAP) && !(folio->flags & PG_active)) {
+	if ((r == SCAN_ACTIVATE || r == SCAN_NOSWAP) &&
+	    !(folio->flags & (PG_active | PG_mlocked))) {
 		folio->flags |= PG_active;
 		l->activated++;
 	}
@@ -632,8 +712,11 @@ static bool inactive_is_low(const struct simmm_lru *l)
  * and their young bits on the way (folio_referenced()); a referenced
  * folio of an executable file mapping gets another trip round the active
  * list instead (anon VM_EXEC folios do not: JIT heaps). PG_referenced is
- * left as it is. Each folio is isolated while its rmap is walked (which
- * may sleep), like a shrink's. */
+ * left as it is. A folio that is, or that the walk found in a VM_LOCKED
+ * VMA and mlocked, unevictable goes to the unevictable list instead
+ * (folio_putback_lru(), and move_folios_to_lru()'s evictability check).
+ * Each folio is isolated while its rmap is walked (which may sleep), like
+ * a shrink's. */
 static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_to_scan)
 {
 	struct simmm_page *folio;
@@ -641,15 +724,15 @@ static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_
 	while (nr_to_scan-- && lru_isolate_next(sim, l, SIMMM_LRU_ACTIVE, &folio)) {
 		uint64_t vm_flags;
 
-		if (folio->flags & (PG_unevictable | PG_mlocked)) {
-			/* folio_putback_lru() to the unevictable list: off the
-			 * LRU in simmm, as shrink_folio_list() leaves it. */
+		if (!simmm__folio_evictable(folio)) {
+			simmm__lru_add(sim, folio); /* folio_putback_lru(): culled */
 		} else if (simmm__folio_referenced_flags(sim, folio, &vm_flags) != 0 &&
 			   (vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio)) {
-			simmm__lru_add(sim, folio); /* rotated on the active list */
+			simmm__lru_add(sim, folio); /* rotated (culled if now mlocked) */
 		} else {
 			folio->flags &= ~PG_active;
-			l->deactivated++;
+			if (simmm__folio_evictable(folio))
+				l->deactivated++;
 			simmm__lru_add(sim, folio);
 		}
 		simmm__put_user_folio(sim, folio); /* the isolation reference */
@@ -973,6 +1056,14 @@ int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
 		.reclaimed = l->reclaimed,
 		.activated = l->activated,
 		.deactivated = l->deactivated,
+		.nr_unevictable = l->nr_live[SIMMM_LRU_UNEVICTABLE],
+		.nr_mlock = l->nr_mlock,
+		.mlocked = l->mlocked,
+		.munlocked = l->munlocked,
+		.culled = l->culled,
+		.rescued = l->rescued,
+		.stranded = l->stranded,
+		.cleared = l->cleared,
 	};
 	return 0;
 }
@@ -1009,7 +1100,7 @@ void simmm__lru_fini(simmm_sim *sim)
 	g->lru = NULL;
 }
 
-static const char *const lru_name[SIMMM_NR_LRU_LISTS] = {"inactive", "active"};
+static const char *const lru_name[SIMMM_NR_LRU_LISTS] = {"inactive", "active", "unevictable"};
 
 /* Mark (PG_reclaim, as compaction does, for the length of the check: no
  * scheduling point) the folios that have a live entry in the queue of
@@ -1026,16 +1117,35 @@ static void lru_mark_queued(simmm_sim *sim, const struct simmm_lru *l)
 	}
 }
 
+/* The unevictable list's rules for folio @p with PG_lru: PG_unevictable
+ * <=> PG_mlocked (culled when mlocked, rescued when munlocked: simmm has
+ * no other kind of unevictable folio), and never PG_active there. */
+static int lru_check_unevictable(simmm_sim *sim, const struct simmm_page *p)
+{
+	bool unevictable = p->flags & PG_unevictable;
+
+	if (unevictable == !!(p->flags & PG_mlocked) && !(unevictable && (p->flags & PG_active)))
+		return 0;
+	simmm__report(sim, SIMMM_REPORT_INVARIANT,
+		      "lru: folio %#llx on the LRU with PG_unevictable %d, PG_mlocked %d, PG_active %d",
+		      (unsigned long long)p->pfn, unevictable, !!(p->flags & PG_mlocked),
+		      !!(p->flags & PG_active));
+	return 1;
+}
+
 /* Only in-use folio heads carry PG_lru, each has an entry in the queue of
- * the list its PG_active names (so PG_active <=> on the active list), and
- * each list's nr_live counts them all (small machines only: O(RAM), like
- * the mm checker's orphan scan). It may count more: a folio freed by a
- * bare folio_put() (simmm_page_put()'s last reference; the page layer
- * cannot call up to simmm__lru_del()) stays in it until the next
- * compaction recounts. */
+ * the list its flags name (so PG_unevictable <=> on the unevictable list,
+ * else PG_active <=> on the active list), and each list's nr_live counts
+ * them all (small machines only: O(RAM), like the mm checker's orphan
+ * scan). It may count more: a folio freed by a bare folio_put()
+ * (simmm_page_put()'s last reference; the page layer cannot call up to
+ * simmm__lru_del()) stays in it until the next compaction recounts.
+ * nr_mlock is recounted exactly: an mlocked folio holds a mapping's or an
+ * isolator's reference, whose last put clears the flag
+ * (simmm__mlock_release()). */
 static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 {
-	uint64_t n[SIMMM_NR_LRU_LISTS] = {0};
+	uint64_t n[SIMMM_NR_LRU_LISTS] = {0}, mlocked = 0;
 	int bad = 0;
 
 	if (sim->ram_pages > (1u << 18))
@@ -1045,8 +1155,11 @@ static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 		struct simmm_page *p = simmm__pfn_to_page(sim, pfn);
 		bool queued;
 
+		if (p && (p->flags & PG_mlocked) && !p->head_delta && p->refcount > 0)
+			mlocked += 1ULL << p->order;
 		if (!p || !(p->flags & PG_lru))
 			continue;
+		bad += lru_check_unevictable(sim, p);
 		queued = p->flags & PG_reclaim;
 		p->flags &= ~PG_reclaim;
 		n[folio_lru_list(p)]++;
@@ -1071,6 +1184,12 @@ static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 			      (unsigned long long)n[lru], lru_name[lru],
 			      (unsigned long long)l->nr_live[lru],
 			      (unsigned long long)simmm__pfnq_len(&l->q[lru]));
+		bad++;
+	}
+	if (mlocked != l->nr_mlock) {
+		simmm__report(sim, SIMMM_REPORT_INVARIANT,
+			      "lru: %llu pages of mlocked folios, nr_mlock %llu",
+			      (unsigned long long)mlocked, (unsigned long long)l->nr_mlock);
 		bad++;
 	}
 	return bad;

@@ -312,8 +312,12 @@ int simmm__folio_mapcount(simmm_sim *sim, struct simmm_page *folio)
 void simmm__put_user_folio(simmm_sim *sim, struct simmm_page *folio)
 {
 	folio = simmm__compound_head(sim, folio);
-	if (folio->refcount == 1 && (folio->flags & PG_lru))
-		simmm__lru_del(sim, folio);
+	if (folio->refcount == 1) {
+		/* __page_cache_release(): off the LRU, and not mlocked. */
+		if (folio->flags & PG_lru)
+			simmm__lru_del(sim, folio);
+		simmm__mlock_release(sim, folio);
+	}
 	simmm__folio_put(sim, folio);
 }
 
@@ -445,6 +449,54 @@ struct ttu_arg {
 	bool failed;
 };
 
+/* The pte table holding @addr's pte (PVMW_PGTABLE_CROSSED's test). */
+static simmm_addr_t pte_table_base(const struct simmm_vma *vma, simmm_addr_t addr)
+{
+	const struct simmm_level_desc *pte = &vma->mm->sim->geo.level[SIMMM_LVL_PTE];
+
+	return addr & ~((1ULL << (pte->shift + pte->bits)) - 1);
+}
+
+/*
+ * The "restore the mlock which got missed" of folio_referenced_one() and
+ * try_to_unmap_one() (6.18: "mm/rmap: mlock large folios in
+ * try_to_unmap_one()", "fix a mlock race condition in
+ * folio_referenced_one()"): does VM_LOCKED @vma map @folio in [@addr,
+ * @end), and whole (a small folio, a PMD, or every page by ptes of one
+ * pte table)? A folio mapped whole is mlocked. Return: 0 not mapped here;
+ * 1 mapped in part (not mlocked: reclaim may split it and take the pages
+ * outside the VMA); 2 mapped whole (mlocked).
+ */
+static int mlock_missed(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_t addr,
+			simmm_addr_t end)
+{
+	simmm_sim *sim = vma->mm->sim;
+	simmm_addr_t table = 0;
+	uint64_t ptes = 0;
+	bool crossed = false;
+
+	for (simmm_addr_t p = addr; p < end; p += sim->page_size) {
+		simmm_entry_t *slot;
+		enum simmm_level lvl;
+
+		if (!simmm__page_vma_mapped(vma, p, folio, &slot, &lvl))
+			continue;
+		if (lvl != SIMMM_LVL_PTE || !folio->order) {
+			ptes = 1ULL << folio->order;
+			break;
+		}
+		if (ptes++ && pte_table_base(vma, p) != table)
+			crossed = true;
+		table = pte_table_base(vma, p);
+	}
+	if (!ptes)
+		return 0;
+	if (crossed || ptes != 1ULL << folio->order)
+		return 1;
+	simmm__mlock_vma_folio(sim, folio, vma);
+	return 2;
+}
+
 /* try_to_unmap_one()'s walk_abort cases for one present pte of @folio, or
  * false when the pte may go. The pte has not been touched yet: an abort
  * leaves it as it was (upstream clears it and puts it back). */
@@ -526,12 +578,19 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 	bool lazyfree = (folio->flags & (PG_anon | PG_swapbacked)) == PG_anon;
 	bool abort = false;
 
-	if ((vma->vm_flags & SIMMM_VM_LOCKED) ||
-	    ((folio->flags & PG_anon) && !lazyfree && !arg->swp)) {
+	if ((folio->flags & PG_anon) && !lazyfree && !arg->swp) {
 		arg->failed = true;
 		return true;
 	}
 	simmm__folio_span(folio, vma, addr, &end);
+	/* "If the folio is in an mlock()d vma, we must not swap it out": a
+	 * VMA that maps it ends the walk with the folio mapped, mlocking it
+	 * if it maps it whole. One that does not (simmm's anon_vma spans
+	 * the fork family) is no concern of this folio's. */
+	if ((vma->vm_flags & SIMMM_VM_LOCKED) && mlock_missed(folio, vma, addr, end)) {
+		arg->failed = true;
+		return false;
+	}
 	if (folio->order) {
 		struct simmm_translation t;
 
@@ -554,6 +613,15 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 	if (simmm__change_begin(&c, mm, addr, end, SIMMM_MMU_NOTIFY_CLEAR, NULL)) {
 		arg->failed = true;
 		return true;
+	}
+	/* The bracket is a scheduling point: an mlock() may have made the
+	 * VMA VM_LOCKED meanwhile. Upstream tests VM_LOCKED in the pvmw loop,
+	 * under the PTL, after invalidate_range_start(): a page mlock() has
+	 * populated is never unmapped once it returned. */
+	if ((vma->vm_flags & SIMMM_VM_LOCKED) && mlock_missed(folio, vma, addr, end)) {
+		simmm__change_end(&c);
+		arg->failed = true;
+		return false;
 	}
 	/* Rescan from the start: the bracket is a scheduling point and a
 	 * concurrent fault may have mapped part of the folio meanwhile. */
@@ -624,12 +692,16 @@ static bool referenced_one(struct simmm_page *folio, struct simmm_vma *vma, simm
 			slot = NULL;
 			continue;
 		}
-		/* folio_referenced_one(): a VM_LOCKED VMA maps it: reclaim is
-		 * told so (it activates the folio, which the kernel also
-		 * mlocks here) and the walk ends, young bits untouched. */
+		/* folio_referenced_one(): a VM_LOCKED VMA maps it. Whole, it
+		 * is mlocked, reclaim is told so (activate_locked, then the
+		 * unevictable list) and the walk ends; in part, it is neither
+		 * mlocked nor looked at for young bits in this VMA. */
 		if (vma->vm_flags & SIMMM_VM_LOCKED) {
-			arg->vm_flags |= SIMMM_VM_LOCKED;
-			return false;
+			if (mlock_missed(folio, vma, addr, end) == 2) {
+				arg->vm_flags |= SIMMM_VM_LOCKED;
+				return false;
+			}
+			break;
 		}
 		/* ptep_clear_flush_young_notify(): the cpu's young bit, ORed
 		 * with the secondary MMUs' answer. */

@@ -75,7 +75,18 @@ struct simmm_page {
 	uint32_t head_delta;  /* pfn - head pfn; 0 for heads and order-0 */
 	uint8_t order;        /* folio order (head only) */
 	uint8_t memtype;      /* enum simmm_memtype */
-	uint16_t pgmap_id;    /* ZONE_DEVICE: index of its dev_pagemap */
+	union {
+		uint16_t pgmap_id;    /* ZONE_DEVICE: index of its dev_pagemap;
+				       * PG_table: log2 of its entries */
+		uint16_t mlock_count; /* RAM folio head on the unevictable LRU:
+				       * the VM_LOCKED mappings counted as
+				       * mlocking it (src/mm/mlock.c). The
+				       * kernel keeps it in folio->lru, free
+				       * while on that list, which has no
+				       * list_head; simmm's LRU queues pfns,
+				       * so a field RAM folios leave unused
+				       * serves. Meaningless elsewhere. */
+	};
 	union {
 		int32_t pincount; /* head: FOLL_PIN pins of the folio;
 				   * first tail: entire (PMD/PUD) mapcount */
