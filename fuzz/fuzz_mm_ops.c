@@ -12,7 +12,13 @@
  * page are modelled: offsets 0, page_size/2 and page_size-1 (so a 2-byte
  * access at the last slot crosses into the next page). MADV_FREE makes
  * contents uncertain: a lazily freed page may read back as all zeros
- * (reclaim discarded it) until it is written; reads resolve that.
+ * (reclaim discarded it) until it is written; reads resolve that. mlock
+ * (the mprotect op's prot bytes 0xf8..0xff) changes neither contents nor
+ * protections: the model keeps each page's VM_LOCKED / VM_LOCKONFAULT and
+ * the mm's mlockall(MCL_FUTURE) flags, expects mlock() to leave every page
+ * of its range present, and checks that a page once seen present in a
+ * VM_LOCKED VMA stays present (reclaim never takes it) until munlock,
+ * munmap or a move.
  *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
@@ -62,9 +68,14 @@ struct mpage {
 	uint8_t lazy;    /* MADV_FREE'd, not written since: may read as zeros */
 	uint8_t maybe0;  /* slots that may read 0 instead of val (SLOT_BIT) */
 	uint8_t obj;     /* 0 = anonymous VMA; else object index + 1 */
+	uint8_t locked;  /* MLK_* of its VMA (VM_LOCKED, VM_LOCKONFAULT) */
+	uint8_t resident; /* locked and seen present: must stay present */
 	uint32_t pgoff;  /* page offset into the object */
 	uint8_t val[NSLOT];
 };
+
+#define MLK_LOCKED  1 /* VM_LOCKED */
+#define MLK_ONFAULT 2 /* VM_LOCKONFAULT */
 
 /* struct mobj - a file or shmem object: its size and modelled bytes. */
 struct mobj {
@@ -83,6 +94,7 @@ struct pinset {
 
 struct fzmm {
 	struct simmm_mm *mm;
+	uint8_t def_lock; /* MLK_* that new mappings get (mlockall(MCL_FUTURE)) */
 	struct mpage pg[NP_MAX];
 };
 
@@ -276,9 +288,11 @@ static void model_write(struct mpage *p, unsigned s, uint8_t v)
 	p->maybe0 &= (uint8_t)~SLOT_BIT(s);
 }
 
-/* Zap (MADV_DONTNEED, DONTUNMAP source): private pages lose their copy. */
+/* Zap (MADV_DONTNEED, DONTUNMAP source, a new page grown by mremap): no
+ * entry is left; private pages lose their copy. */
 static void model_zap(struct mpage *p)
 {
+	p->resident = 0;
 	if (p->shared)
 		return;
 	p->own = 0;
@@ -396,9 +410,20 @@ static void peek_page(unsigned mi, uint64_t i)
 		FZ_CHECK(vi.pgoff + (pa(i) - vi.start) / F.ps == p->pgoff,
 			 "mm%u page %llu: pgoff %llu, model %u", mi, (unsigned long long)i,
 			 (unsigned long long)(vi.pgoff + (pa(i) - vi.start) / F.ps), p->pgoff);
+	FZ_CHECK(((vi.vm_flags & SIMMM_VM_LOCKED) ? MLK_LOCKED : 0) +
+			 ((vi.vm_flags & SIMMM_VM_LOCKONFAULT) ? MLK_ONFAULT : 0) == p->locked,
+		 "mm%u page %llu: vm_flags %#llx, model lock %u", mi, (unsigned long long)i,
+		 (unsigned long long)vi.vm_flags, p->locked);
 	rc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i), &t);
 	FZ_CHECK(rc == 0 || rc == -ENOENT, "mm%u page %llu: translate %d", mi,
 		 (unsigned long long)i, rc);
+	/* A page of a VM_LOCKED VMA, once present, stays present: reclaim
+	 * mlocks what it finds there and never unmaps it. */
+	if (p->locked && p->resident)
+		FZ_CHECK(rc == 0 && t.present, "mm%u page %llu: locked page gone (entry %#llx)", mi,
+			 (unsigned long long)i, (unsigned long long)t.entry);
+	else if (p->locked && rc == 0 && t.present)
+		p->resident = 1;
 	if (rc || !t.present) {
 		/* No frame mapped (none, swap, a marker): what a read would
 		 * fault in, peeked without faulting. */
@@ -699,6 +724,7 @@ static void op_mmap(struct fz_in *in)
 		p->mapped = 1;
 		p->prot = (uint8_t)prot;
 		p->shared = shared;
+		p->locked = m->def_lock; /* mlockall(MCL_FUTURE) */
 		if (file) {
 			p->obj = (uint8_t)(fi + 1);
 			p->pgoff = (uint32_t)(pgoff + k);
@@ -712,8 +738,10 @@ static void op_mmap(struct fz_in *in)
 	 * mmap still succeeds, at an allocation that fails: then only the
 	 * pages with their copy got it: a writable entry, or a swap entry
 	 * when the populate's own direct reclaim swapped a copy it had just
-	 * made back out) */
-	if ((kind & 16) && !shared && (prot & SIMMM_PROT_WRITE)) {
+	 * made back out). A VM_LOCKED mapping (mlockall(MCL_FUTURE)) is
+	 * populated too; a VM_LOCKONFAULT one never, MAP_POPULATE or not. */
+	if (((kind & 16) || m->def_lock == MLK_LOCKED) && !(m->def_lock & MLK_ONFAULT) &&
+	    !shared && (prot & SIMMM_PROT_WRITE)) {
 		bool partial = oom_ok();
 
 		for (uint64_t k = 0; k < n && page_backed(&m->pg[i + k]); k++) {
@@ -745,12 +773,170 @@ static void op_munmap(struct fz_in *in)
 	peek_range(i, n);
 }
 
+/* ---- mlock (the mprotect op's prot bytes 0xf8..0xff) -------------------------------- */
+
+/* VM_LOCKED / VM_LOCKONFAULT of page @i's VMA, as MLK_* (0 for no VMA). */
+static uint8_t vma_lock(struct fzmm *m, uint64_t i)
+{
+	struct simmm_vma_info vi;
+
+	if (simmm_vma_info(m->mm, pa(i), &vi))
+		return 0;
+	return (uint8_t)(((vi.vm_flags & SIMMM_VM_LOCKED) ? MLK_LOCKED : 0) |
+			 ((vi.vm_flags & SIMMM_VM_LOCKONFAULT) ? MLK_ONFAULT : 0));
+}
+
+/* Page @k was populated, or may have been: a private writable page got its
+ * copy if it has a writable entry now (a write fault broke COW; the copy
+ * is mlocked, so no reclaim swapped it out meanwhile). @must: it was
+ * populated for sure (mlock() got past it): present, and COW broken. */
+static void populated(struct fzmm *m, unsigned mi, uint64_t k, bool must)
+{
+	struct mpage *p = &m->pg[k];
+	struct simmm_translation t;
+	bool pres = !simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t) && t.present;
+
+	if (must) {
+		FZ_CHECK(pres, "mm%u page %llu: not present after mlock", mi, (unsigned long long)k);
+		p->resident = 1;
+	}
+	if (p->shared || !(p->prot & SIMMM_PROT_WRITE))
+		return;
+	if (must)
+		FZ_CHECK(t.write, "mm%u page %llu: mlock left COW unbroken", mi,
+			 (unsigned long long)k);
+	if (pres && t.write)
+		materialize(p);
+}
+
+/* Adopt @want as page @k's lock flags, or, when the op may have stopped
+ * early (@partial: an injected split failure), what its VMA says if that
+ * is the old flags or @want. */
+static void lock_adopt(struct fzmm *m, unsigned mi, uint64_t k, uint8_t want, bool partial)
+{
+	struct mpage *p = &m->pg[k];
+	uint8_t have = vma_lock(m, k);
+
+	FZ_CHECK(have == want || (partial && have == p->locked),
+		 "mm%u page %llu: lock flags %u, model %u -> %u", mi, (unsigned long long)k, have,
+		 p->locked, want);
+	p->locked = have;
+	if (!have)
+		p->resident = 0;
+}
+
+/*
+ * mlock(), mlock2(MLOCK_ONFAULT), munlock() of [i, i + n): every page up
+ * to the first hole gets the new flags (-ENOMEM at the hole, nothing
+ * populated); then mlock() populates in address order and stops, -ENOMEM,
+ * at the first page of a PROT_NONE VMA or beyond EOF. Every page before
+ * that is present, COW broken in private writable mappings. Out of memory
+ * while populating: -EAGAIN, the flags set. Under injection a VMA split may
+ * fail first: -ENOMEM with the VMAs before it changed.
+ */
+static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, unsigned sub)
+{
+	uint8_t want_lock = sub == 2 ? 0 : sub == 1 ? MLK_LOCKED | MLK_ONFAULT : MLK_LOCKED;
+	uint64_t hole = i + n, bad = i + n;
+	int want = 0, rc;
+	bool partial;
+
+	for (uint64_t k = i; k < i + n; k++)
+		if (!m->pg[k].mapped) {
+			hole = k;
+			want = -ENOMEM;
+			break;
+		}
+	for (uint64_t k = i; sub == 0 && !want && k < i + n; k++)
+		if (!m->pg[k].prot || !page_backed(&m->pg[k])) {
+			bad = k;
+			want = -ENOMEM;
+			break;
+		}
+	rc = sub == 2 ? simmm_munlock(m->mm, pa(i), n * F.ps)
+		      : simmm_mlock2(m->mm, pa(i), n * F.ps, sub == 1 ? SIMMM_MLOCK_ONFAULT : 0);
+	tr("  -> %d\n", rc);
+	if (rc != want && !(rc == -EAGAIN && sub == 0 && hole == i + n && oom_ok()) &&
+	    !(rc == -ENOMEM && F.inject))
+		FZ_FAIL("mlock op %u returned %d (%s), model expects %d", sub, rc, simmm_strerror(rc),
+			want);
+	partial = rc == -ENOMEM && F.inject;
+	for (uint64_t k = i; k < hole; k++)
+		lock_adopt(m, mi, k, want_lock, partial);
+	if (sub != 0 || hole < i + n)
+		return;
+	for (uint64_t k = i; k < i + n; k++)
+		populated(m, mi, k, rc == want && !partial && k < bad);
+}
+
+/* mlockall() and munlockall(): every VMA (the window's pages) gets the
+ * MCL_CURRENT flags unless only MCL_FUTURE was asked for, def_flags the
+ * MCL_FUTURE ones; MCL_CURRENT without MCL_ONFAULT populates everything,
+ * errors ignored. Never fails here: whole VMAs need no split. */
+static void op_mlock_all(struct fzmm *m, unsigned mi, unsigned sub)
+{
+	static const int flags[] = {
+		[3] = SIMMM_MCL_CURRENT,
+		[4] = SIMMM_MCL_CURRENT | SIMMM_MCL_FUTURE,
+		[5] = SIMMM_MCL_FUTURE | SIMMM_MCL_ONFAULT,
+		[7] = SIMMM_MCL_CURRENT | SIMMM_MCL_ONFAULT,
+	};
+	int f = sub == 6 ? 0 : flags[sub], rc;
+	uint8_t cur = (f & SIMMM_MCL_CURRENT) ? MLK_LOCKED | (f & SIMMM_MCL_ONFAULT ? MLK_ONFAULT : 0)
+					       : 0;
+
+	rc = sub == 6 ? simmm_munlockall(m->mm) : simmm_mlockall(m->mm, f);
+	tr("  -> %d\n", rc);
+	FZ_CHECK(rc == 0, "mlockall(%#x) returned %d", f, rc);
+	m->def_lock = (f & SIMMM_MCL_FUTURE) ? MLK_LOCKED | (f & SIMMM_MCL_ONFAULT ? MLK_ONFAULT : 0)
+					     : 0;
+	for (uint64_t k = 0; k < F.np; k++) {
+		if (!m->pg[k].mapped || f == (SIMMM_MCL_FUTURE | SIMMM_MCL_ONFAULT))
+			continue;
+		lock_adopt(m, mi, k, cur, false);
+		if (cur == MLK_LOCKED)
+			populated(m, mi, k, false);
+	}
+}
+
+static void op_mlock(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, unsigned sub)
+{
+	static const char *const names[] = {
+		"mlock", "mlock2 ONFAULT", "munlock", "mlockall CURRENT",
+		"mlockall CURRENT|FUTURE", "mlockall FUTURE|ONFAULT", "munlockall",
+		"mlockall CURRENT|ONFAULT",
+	};
+
+	tr("%s mm%u page %llu n %llu\n", names[sub], mi, (unsigned long long)i,
+	   (unsigned long long)n);
+	if (sub < 3) {
+		touch(i, n);
+		op_mlock_range(m, mi, i, n, sub);
+		peek_range(i, n);
+		return;
+	}
+	op_mlock_all(m, mi, sub);
+	peek_sweep_begin();
+	for (uint64_t k = 0; k < F.np; k++)
+		if (F.touched[k])
+			peek_page(mi, k);
+}
+
 static void op_mprotect(struct fz_in *in)
 {
 	unsigned mi;
 	struct fzmm *m = pick_mm(in, &mi);
 	uint64_t i = dec_page(in), n = dec_len(in, i);
-	int prot = dec_prot(fz_u8(in)), want = 0, rc;
+	uint8_t pb = fz_u8(in);
+	int prot = dec_prot(pb), want = 0, rc;
+
+	/* mlock came after the corpus: prot bytes 0xf8..0xff select it (and
+	 * its kind, the low 3 bits); every other byte decodes mod 8 as
+	 * before, so old inputs keep their protection. */
+	if (pb >= 0xf8) {
+		op_mlock(m, mi, i, n, pb & 7);
+		return;
+	}
 
 	tr("mprotect mm%u page %llu n %llu prot %d\n", mi, (unsigned long long)i,
 	   (unsigned long long)n, prot);
@@ -791,10 +977,13 @@ static void op_madvise(struct fz_in *in)
 	tr("madvise mm%u page %llu n %llu %s\n", mi, (unsigned long long)i, (unsigned long long)n,
 	   names[a]);
 	touch(i, n);
-	if (adv == SIMMM_MADV_FREE) {
-		/* file VMAs refuse FREE; VMAs before the first one are advised */
+	if (adv != SIMMM_MADV_HUGEPAGE && adv != SIMMM_MADV_NOHUGEPAGE &&
+	    adv != SIMMM_MADV_COLLAPSE) {
+		/* VM_LOCKED VMAs refuse DONTNEED, FREE, COLD and PAGEOUT, file
+		 * VMAs FREE; the VMAs before the first one are advised */
 		for (uint64_t k = i; k < i + n; k++)
-			if (m->pg[k].mapped && m->pg[k].obj) {
+			if (m->pg[k].mapped && (m->pg[k].locked ||
+						(adv == SIMMM_MADV_FREE && m->pg[k].obj))) {
 				want = -EINVAL;
 				stop = k;
 				break;
@@ -912,6 +1101,9 @@ static void op_mremap(struct fz_in *in)
 				*p = tmpl;
 				model_zap(p);
 				p->pgoff = tmpl.pgoff + (uint32_t)(k - ol + 1);
+				/* a locked VMA that grew is populated */
+				if (p->locked == MLK_LOCKED)
+					populated(m, mi, i + k, false);
 			}
 		}
 		peek_range(i, ol > nl ? ol : nl);
@@ -925,10 +1117,12 @@ static void op_mremap(struct fz_in *in)
 	for (uint64_t k = 0; k < ol; k++) {
 		struct mpage *p = &m->pg[i + k];
 
-		if (dontunmap)
+		if (dontunmap) {
 			model_zap(p);
-		else
+			p->locked = 0; /* dontunmap_complete() unlocks the old range */
+		} else {
 			memset(p, 0, sizeof(*p));
+		}
 	}
 	if (out < F.base || out + nl * F.ps > pa(F.np)) {
 		struct mpage moved[48];
@@ -962,6 +1156,8 @@ static void op_mremap(struct fz_in *in)
 				*p = tmpl;
 				model_zap(p);
 				p->pgoff = tmpl.pgoff + (uint32_t)(k - ol + 1);
+				if (p->locked == MLK_LOCKED)
+					populated(m, mi, j + k, false);
 			}
 		}
 		peek_range(j, nl);
@@ -993,6 +1189,10 @@ static void op_fork(struct fz_in *in)
 	}
 	F.m[ci].mm = child;
 	memcpy(F.m[ci].pg, m->pg, sizeof(m->pg[0]) * F.np);
+	/* Neither the locks nor mlockall(MCL_FUTURE) are inherited. */
+	F.m[ci].def_lock = 0;
+	for (uint64_t k = 0; k < F.np; k++)
+		F.m[ci].pg[k].locked = F.m[ci].pg[k].resident = 0;
 	peek_some();
 }
 

@@ -49,6 +49,9 @@ NONE, R, RW, RX = 0, 1, 2, 3          # dec_prot() indices
 M_SHARED, M_FILE, M_FIXED, M_NOREPLACE, M_POPULATE, M_FILE1 = 1, 2, 4, 8, 16, 32
 DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, COLLAPSE, PAGEOUT = range(6)
 COLD = 0xfa
+# mlock kinds: the mprotect op's prot bytes 0xf8..0xff
+(MLOCK, MLOCK_ONFAULT, MUNLOCK, MLOCKALL_CUR, MLOCKALL_CUR_FUT, MLOCKALL_FUT_ONFAULT,
+ MUNLOCKALL, MLOCKALL_CUR_ONFAULT) = range(0xf8, 0x100)
 READ, WRITE, EXEC = 0, 1, 2
 
 def u16(v):
@@ -70,6 +73,15 @@ def munmap(mm, page, n, inject=0):
 
 def mprotect(mm, page, n, prot, inject=0):
     return op(MPROTECT, mm, u16(page), L(n), prot, inject=inject)
+
+def mlock(mm, page, n, kind=MLOCK, inject=0):
+    return mprotect(mm, page, n, kind, inject=inject)
+
+def munlock_(mm, page, n, inject=0):
+    return mlock(mm, page, n, MUNLOCK, inject=inject)
+
+def mlockall(mm, kind):
+    return mprotect(mm, 0, 1, kind)
 
 def madvise(mm, page, n, adv, inject=0):
     return op(MADVISE, mm, u16(page), L(n), adv, inject=inject)
@@ -215,6 +227,21 @@ def mm_seeds():
                                     access(0, 5, 0, WRITE, 3, inject=1),
                                     pin(0, 0, 2, inject=2), reclaim(50, inject=1),
                                     verify(0, 0, 40))
+        # mlock: populate, reclaim around locked pages, munlock, ONFAULT,
+        # fork, the refused madvise, mlockall(MCL_FUTURE) for a new mapping
+        # and a locked VMA grown by mremap, munlockall, injected failures
+        s["mlock-" + g] = scenario(g, mmap(0, 0, 12, RW, M_FIXED), write(0, 1, 0x11),
+                                   mmap(0, 20, 4, RW, M_FILE | M_FIXED, 1),
+                                   mlock(0, 0, 6), mlock(0, 20, 4), fwrite(0, 2, 0, 0x12),
+                                   munlock_(0, 4, 1, inject=1), mlock(0, 6, 1, inject=2),
+                                   reclaim(200), madvise(0, 2, 2, DONTNEED), read(0, 21),
+                                   munlock_(0, 3, 2), mlock(0, 8, 4, MLOCK_ONFAULT),
+                                   write(0, 9, 0x13), fork(0), write(1, 1, 0x14),
+                                   reclaim(200), mlockall(0, MLOCKALL_CUR_FUT),
+                                   mmap(0, 30, 2, RW, M_FIXED), mremap(0, 30, 2, 4, 0),
+                                   mprotect(0, 0, 2, NONE), mlock(0, 0, 4), reclaim(200),
+                                   mlockall(0, MUNLOCKALL), reclaim(200),
+                                   verify(0, 0, 36), verify(1, 0, 12), mmput(1))
         s["three-mms-" + g] = scenario(g, mmap(0, 0, 10, RW, M_FIXED), write(0, 0, 1),
                                        fork(0), fork(1), write(2, 0, 2), write(1, 0, 3),
                                        read(0, 0), mmput(1), fork(2), read(1, 0), mmput(2),
