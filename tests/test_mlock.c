@@ -33,7 +33,8 @@
  *     changed) or -EAGAIN (populate), a consistent mm, no leak;
  * 15. reclaim racing mlock on the deterministic scheduler: the page mlock
  *     populated is not unmapped by a reclaim that was already inside its
- *     unmap; munlock afterwards;
+ *     unmap; munlock afterwards; and mlock + munlock while reclaim holds
+ *     the folio isolated: munlocked off the LRU, then reclaimed;
  * 16. the checker catches an mlock_count above the VM_LOCKED mappings, an
  *     unevictable flag without PG_mlocked, and a wrong locked_vm.
  * Every step runs the invariant checker.
@@ -914,7 +915,9 @@ struct race {
 	struct simmm_mm *mm;
 	simmm_addr_t a;
 	uint32_t reclaimer;
+	bool unlock_too; /* munlock again while the reclaimer still waits */
 	bool inside, done;
+	uint64_t munlocked, stranded; /* lru stats' growth over the munlock */
 	unsigned stops;
 	int rc_mlock, rc_reclaim;
 	uint64_t reclaimed;
@@ -955,32 +958,54 @@ static void task_mlock(simmm_sim *sim, void *arg)
 	for (int i = 0; i < 100000 && !x->inside; i++)
 		simmm_sched_yield(sim);
 	x->rc_mlock = simmm_mlock(x->mm, x->a, PS);
+	if (x->unlock_too) {
+		struct simmm_lru_stats st = lru(sim);
+
+		TU_ASSERT_OK(simmm_munlock(x->mm, x->a, PS));
+		x->munlocked = lru(sim).munlocked - st.munlocked;
+		x->stranded = lru(sim).stranded - st.stranded;
+	}
 	x->done = true;
+}
+
+static void race_run(struct race *x)
+{
+	struct simmm_sched_config cfg;
+	int t;
+
+	x->mn.ops = &race_ops;
+	x->sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
+	x->mm = mx_mm(x->sim);
+	x->a = mx_anon(x->mm, 0, PS);
+	mx_write(x->mm, x->a, 5); /* the only folio on the LRU */
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&x->mn, x->mm));
+	simmm_sched_config_init(x->sim, &cfg);
+	cfg.policy = SIMMM_SCHED_RR;
+	TU_ASSERT_OK(simmm_sched_configure(x->sim, &cfg));
+	t = simmm_sched_spawn(x->sim, "reclaim", task_reclaim, x);
+	assert_true(t > 0);
+	x->reclaimer = (uint32_t)t;
+	assert_true(simmm_sched_spawn(x->sim, "mlock", task_mlock, x) > 0);
+	assert_int_equal(simmm_sched_run(x->sim, 1000000), SIMMM_SCHED_DONE);
+	assert_int_equal(x->stops, 1);
+	TU_ASSERT_OK(x->rc_mlock);
+	TU_ASSERT_OK(x->rc_reclaim);
+	TU_CHECK(x->sim);
+}
+
+static void race_free(struct race *x)
+{
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&x->mn, x->mm));
+	TU_ASSERT_OK(simmm_mmput(x->mm));
+	tu_sim_free(&x->sim);
 }
 
 static void test_race_reclaim_mlock(void **state)
 {
 	(void)state;
-	struct race x = {.mn.ops = &race_ops};
-	struct simmm_sched_config cfg;
-	int t;
+	struct race x = {0};
 
-	x.sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
-	x.mm = mx_mm(x.sim);
-	x.a = mx_anon(x.mm, 0, PS);
-	mx_write(x.mm, x.a, 5); /* the only folio on the LRU */
-	TU_ASSERT_OK(simmm_mmu_notifier_register(&x.mn, x.mm));
-	simmm_sched_config_init(x.sim, &cfg);
-	cfg.policy = SIMMM_SCHED_RR;
-	TU_ASSERT_OK(simmm_sched_configure(x.sim, &cfg));
-	t = simmm_sched_spawn(x.sim, "reclaim", task_reclaim, &x);
-	assert_true(t > 0);
-	x.reclaimer = (uint32_t)t;
-	assert_true(simmm_sched_spawn(x.sim, "mlock", task_mlock, &x) > 0);
-	assert_int_equal(simmm_sched_run(x.sim, 1000000), SIMMM_SCHED_DONE);
-	assert_int_equal(x.stops, 1);
-	TU_ASSERT_OK(x.rc_mlock);
-	TU_ASSERT_OK(x.rc_reclaim);
+	race_run(&x);
 	/* The reclaim that was inside its unmap when mlock() populated the
 	 * page did not take it: it met VM_LOCKED, mlocked the folio, and the
 	 * putback culled it. */
@@ -995,9 +1020,28 @@ static void test_race_reclaim_mlock(void **state)
 	TU_ASSERT_OK(simmm_munlock(x.mm, x.a, PS));
 	expect_evictable(x.mm, x.a);
 	TU_CHECK(x.sim);
-	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&x.mn, x.mm));
-	TU_ASSERT_OK(simmm_mmput(x.mm));
-	tu_sim_free(&x.sim);
+	race_free(&x);
+}
+
+/* mlock() and munlock() while the reclaimer holds the folio isolated:
+ * both flip PG_mlocked only (an isolated folio is left to its isolator),
+ * the munlock counts as such (not stranded: it never reached the
+ * unevictable list); the reclaim, resumed, finds the VMA unlocked and
+ * swaps the page out. */
+static void test_race_reclaim_munlock(void **state)
+{
+	(void)state;
+	struct race x = {.unlock_too = true};
+
+	race_run(&x);
+	assert_int_equal(x.munlocked, 1);
+	assert_int_equal(x.stranded, 0);
+	assert_int_equal(x.reclaimed, 1);
+	assert_false(present(x.mm, x.a));
+	assert_int_equal(lru(x.sim).nr_mlock, 0);
+	mx_expect(x.mm, x.a, 5);
+	TU_CHECK(x.sim);
+	race_free(&x);
 }
 
 /* ---- 16. the checker ----------------------------------------------------------------------- */
@@ -1062,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_enomem),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_race_reclaim_mlock),
+		cmocka_unit_test(test_race_reclaim_munlock),
 		cmocka_unit_test(test_checker_catches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
