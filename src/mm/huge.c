@@ -429,7 +429,7 @@ static int split_zero_pmd(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr
  * are added before the PMD's mapcount goes, as upstream, so the folio is
  * never seen partially mapped on the way (no deferred split). In a
  * VM_LOCKED VMA the ptes, mapping the whole folio at once, mlock it
- * (folio_add_anon_rmap_ptes() with nr_pages == folio_nr_pages(), 6.18)
+ * (folio_add_anon_rmap_ptes() with nr_pages == folio_nr_pages(), 6.19+)
  * and the PMD's removal munlocks it: an mlocked folio on the LRU keeps
  * its count; an isolated one loses PG_mlocked, as upstream's batch does. */
 static void split_transfer_rmap(simmm_sim *sim, struct simmm_vma *vma, struct simmm_page *folio)

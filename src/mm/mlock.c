@@ -2,7 +2,8 @@
 /*
  * mlock(2), mlock2(2), munlock(2), mlockall(2), munlockall(2) and the folio
  * side of mlock (mm/mlock.c as reworked around folios by Hugh Dickins in
- * 5.18, with 6.18's tracking of large folios).
+ * 5.18, with the 6.19+ tracking of large folios: "mm/rmap: improve mlock
+ * tracking for large folios" and its series).
  *
  * The VMA side: apply_vma_lock_flags() / apply_mlockall_flags() set or
  * clear VM_LOCKED[|VM_LOCKONFAULT] VMA by VMA (mlock_fixup(): special and
@@ -37,7 +38,7 @@
  * The rmap hooks: a folio mapped whole into a VM_LOCKED VMA (a small
  * folio's pte, a PMD, all of a large folio's pages at once) is mlocked
  * (mlock_vma_folio() in __folio_add_anon_rmap() / __folio_add_file_rmap()
- * when nr_pages == folio_nr_pages(), 6.18); any mapping of a folio leaving
+ * when nr_pages == folio_nr_pages(), 6.19+); any mapping of a folio leaving
  * one munlocks it (munlock_vma_folio() in __folio_remove_rmap()). Not
  * mlocked at map time, as upstream: a swap-cache folio swapped in fresh
  * (do_swap_page() uses folio_add_new_anon_rmap()), a large folio mapped

@@ -551,11 +551,13 @@ void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp); /* swap_free */
 bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);
 
 /* ---- reclaim.c ----------------------------------------------------------------- */
+/* folio_add_lru() / putback: to the list the folio belongs on, culled to
+ * the unevictable list when mlocked (see reclaim.c). */
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
 /* lruvec_del_folio(), flags changed (@clear, then @set), lruvec_add_folio():
- * the only way PG_active changes on a folio with PG_lru; a folio off the
- * LRU just has its flags changed. No scheduling point. */
+ * the only way PG_active and PG_unevictable change on a folio with PG_lru;
+ * a folio off the LRU just has its flags changed. No scheduling point. */
 void simmm__lru_move(simmm_sim *sim, struct simmm_page *folio, uint32_t clear, uint32_t set);
 /* folio_mark_accessed() (classic LRU): inactive and unreferenced ->
  * referenced; inactive and referenced -> active (PG_referenced cleared). */

@@ -459,7 +459,7 @@ static simmm_addr_t pte_table_base(const struct simmm_vma *vma, simmm_addr_t add
 
 /*
  * The "restore the mlock which got missed" of folio_referenced_one() and
- * try_to_unmap_one() (6.18: "mm/rmap: mlock large folios in
+ * try_to_unmap_one() (6.19+: "mm/rmap: mlock large folios in
  * try_to_unmap_one()", "fix a mlock race condition in
  * folio_referenced_one()"): does VM_LOCKED @vma map @folio in [@addr,
  * @end), and whole (a small folio, a PMD, or every page by ptes of one
