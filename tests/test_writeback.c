@@ -20,7 +20,14 @@
  *     write fault waits for the folio lock and dirties the folio again
  *     after the writeback, never leaving a writable pte on a clean folio;
  *  7. an HMM mirror: a device read fault maps the page read-only, a device
- *     write fault dirties it, fsync invalidates the mirror's range.
+ *     write fault dirties it, fsync invalidates the mirror's range;
+ *  8. a write fault on one file page preempted at each of its scheduling
+ *     points in turn while another task faults the same page in (shared
+ *     and private mappings), writes it back (fsync) or zaps it
+ *     (MADV_DONTNEED): the fault re-checks its pte, and a shared one holds
+ *     the folio lock from page_mkwrite until the pte is writable, as
+ *     upstream's finish_fault() / finish_mkwrite_fault() (found by
+ *     fuzz_races: a doubled mapcount and rss).
  * The invariant checker runs after each step; it holds "a writable pte of
  * a write-notify mapping maps a dirty folio".
  */
@@ -496,6 +503,100 @@ static void test_hmm_mirror_sees_writeback(void **state)
 	wb_done(&sim, mm, f);
 }
 
+/* ---- 8. faults racing on one file page ----------------------------------------------- */
+
+enum fr_kind {
+	FR_SHARED_NONE,  /* shared mapping, no pte: a read fault races the write fault */
+	FR_PRIVATE_NONE, /* private mapping, no pte: the same (do_cow_fault()) */
+	FR_WP_FSYNC,     /* shared, read-only clean pte: fsync races the write-protect fault */
+	FR_WP_DONTNEED,  /* shared, read-only clean pte: MADV_DONTNEED races it */
+	NR_FR
+};
+
+struct frace {
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	struct simmm_file *f;
+	simmm_addr_t a;
+	enum fr_kind kind;
+	int rc_a, rc_b;
+};
+
+static struct frace *FR;
+
+static void fr_write(simmm_sim *sim, void *arg)
+{
+	uint8_t v = 0x5a;
+
+	(void)sim, (void)arg;
+	FR->rc_a = simmm_mm_access(FR->mm, FR->a, &v, 1, SIMMM_ACCESS_WRITE);
+}
+
+static void fr_other(simmm_sim *sim, void *arg)
+{
+	uint8_t v = 0;
+
+	(void)sim, (void)arg;
+	if (FR->kind == FR_WP_FSYNC)
+		FR->rc_b = simmm_file_fsync(FR->f);
+	else if (FR->kind == FR_WP_DONTNEED)
+		FR->rc_b = simmm_madvise(FR->mm, FR->a, PS, SIMMM_MADV_DONTNEED);
+	else
+		FR->rc_b = simmm_mm_access(FR->mm, FR->a, &v, 1, SIMMM_ACCESS_READ);
+}
+
+/* The writer runs its first @k scheduling points, then the other task
+ * runs whenever it can. */
+static void fr_run(enum fr_kind kind, unsigned k)
+{
+	struct frace r = {.kind = kind};
+	uint8_t sched[512], v = 0x11;
+
+	FR = &r;
+	r.sim = mx_sim(NULL, 16 * MIB, 0);
+	r.mm = mx_mm(r.sim);
+	r.f = new_file(r.sim, 1, 0);
+	assert_int_equal(simmm_file_pwrite(r.f, &v, 1, 0), 1);
+	TU_ASSERT_OK(simmm_file_fsync(r.f)); /* cached and clean */
+	r.a = map_file(r.mm, r.f, 1, RW,
+		       kind == FR_PRIVATE_NONE ? SIMMM_MAP_PRIVATE : SIMMM_MAP_SHARED, 0);
+	if (kind == FR_WP_FSYNC || kind == FR_WP_DONTNEED) {
+		TU_ASSERT_OK(simmm_mm_access(r.mm, r.a, &v, 1, SIMMM_ACCESS_READ));
+		expect_pte(r.mm, r.a, false, false);
+	}
+	memset(sched, 0, k);
+	memset(sched + k, 1, sizeof(sched) - k);
+	TU_ASSERT_OK(simmm_sched_replay(r.sim, sched, sizeof(sched)));
+	assert_true(simmm_sched_spawn(r.sim, "write", fr_write, NULL) > 0);
+	assert_true(simmm_sched_spawn(r.sim, "other", fr_other, NULL) > 0);
+	assert_int_equal(simmm_sched_run(r.sim, 1000000), SIMMM_SCHED_DONE);
+	assert_int_equal(simmm_reports_count(r.sim, 0), 0);
+	TU_ASSERT_OK(r.rc_a);
+	TU_ASSERT_OK(r.rc_b);
+	TU_CHECK(r.sim);
+	/* The write is there whatever ran first (a private mapping's in its
+	 * own copy, the file's otherwise). */
+	TU_ASSERT_OK(simmm_mm_access(r.mm, r.a, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x5a);
+	assert_int_equal(simmm_file_pread(r.f, &v, 1, 0), 1);
+	assert_int_equal(v, kind == FR_PRIVATE_NONE ? 0x11 : 0x5a);
+	TU_ASSERT_OK(simmm_mmput(r.mm));
+	TU_ASSERT_OK(simmm_file_fsync(r.f));
+	assert_int_equal(fstats(r.f).dirty, 0);
+	TU_ASSERT_OK(simmm_file_put(r.f));
+	TU_CHECK(r.sim);
+	tu_sim_free(&r.sim);
+	FR = NULL;
+}
+
+static void test_fault_races_on_file_page(void **state)
+{
+	(void)state;
+	for (unsigned kind = 0; kind < NR_FR; kind++)
+		for (unsigned k = 0; k < 24; k++)
+			fr_run((enum fr_kind)kind, k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_msync),
 		cmocka_unit_test(test_write_races_fsync),
 		cmocka_unit_test(test_hmm_mirror_sees_writeback),
+		cmocka_unit_test(test_fault_races_on_file_page),
 	};
 
 	return cmocka_run_group_tests_name("writeback", tests, NULL, NULL);

@@ -296,15 +296,19 @@ out:
 }
 
 /*
- * page_mkwrite() of a shared file page (filemap_page_mkwrite(), then
- * fault_dirty_shared_page()): the folio is locked, marked dirty and
- * unlocked before the pte becomes writable. A writeback holds the lock from
- * before it write-protects the ptes until the data is written (writeback.c):
- * then wait for it and retry the fault (false), as do_page_mkwrite()
- * returns VM_FAULT_RETRY with the lock dropped. Holding the lock across no
- * scheduling point, simmm takes and drops it at once. (Upstream's
- * page_mkwrite also waits for PG_writeback, folio_wait_stable(); simmm's
- * writeback is over once the lock is dropped.)
+ * page_mkwrite() of a shared file page (filemap_page_mkwrite()): the folio
+ * is locked and marked dirty, and stays locked (VM_FAULT_LOCKED) until the
+ * caller has made the pte writable or found it changed and backed off
+ * (finish_mkwrite_fault() / finish_fault(), then fault_dirty_shared_page()
+ * unlocks). A writeback holds the lock from before it write-protects the
+ * ptes until the data is written (writeback.c), so it either cleans the
+ * pte this fault makes writable or runs after it; with the lock dropped
+ * before the pte is set, an fsync could write back and clean the folio in
+ * between and leave a writable pte on a clean folio. When the lock is
+ * taken, wait for it and retry the fault (false), as do_page_mkwrite()
+ * returns VM_FAULT_RETRY with the lock dropped. (Upstream's page_mkwrite
+ * also waits for PG_writeback, folio_wait_stable(); simmm's writeback is
+ * over once the lock is dropped.)
  */
 static bool page_mkwrite(struct fault *f, struct simmm_page *folio)
 {
@@ -318,7 +322,6 @@ static bool page_mkwrite(struct fault *f, struct simmm_page *folio)
 		return false;
 	}
 	folio->flags |= PG_dirty;
-	simmm__folio_unlock(sim, folio);
 	return true;
 }
 
@@ -357,10 +360,19 @@ static unsigned do_wp_page(struct fault *f)
 	if (f->vma->vm_flags & SIMMM_VM_SHARED) {
 		/* wp_page_shared() / wp_pfn_shared(): page_mkwrite() dirties
 		 * the folio under its lock, then the pte becomes writable
-		 * (only writes get here: no unshare in a shared mapping). */
-		if (page && !page_mkwrite(f, folio))
+		 * (only writes get here: no unshare in a shared mapping). The
+		 * folio lock was a scheduling point: if the pte changed
+		 * meanwhile (zapped, cleaned, made writable by another fault),
+		 * back off and refault (finish_mkwrite_fault()'s pte_same()). */
+		if (!page) {
+			set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
+			return 0;
+		}
+		if (!page_mkwrite(f, folio))
 			return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
-		set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
+		if (pte_unchanged(f))
+			set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
+		simmm__folio_unlock(sim, folio);
 		return 0;
 	}
 	if (folio && (folio->flags & PG_anon) && can_reuse(sim, page)) {
@@ -395,10 +407,17 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	if (!page)
 		return SIMMM_VM_FAULT_OOM;
 	mm->stats.file_faults++;
+	/* The page-cache lookup and the allocations below are scheduling
+	 * points: another task (a second CPU thread, a device faulting
+	 * through HMM) may have resolved this fault meanwhile. Each path
+	 * checks the pte again before it maps, as finish_fault() does under
+	 * the pte lock (VM_FAULT_NOPAGE), and leaves the page to the winner. */
 	if (is_write(f) && !(f->vma->vm_flags & SIMMM_VM_SHARED)) {
 		/* do_cow_fault(): a private copy of the cached page. */
 		ret = new_anon_page(f, page, &copy);
-		if (!ret) {
+		if (!ret && !pte_unchanged(f)) {
+			simmm__folio_put(sim, copy);
+		} else if (!ret) {
 			map_new_anon(f, copy);
 			mm->stats.cow_faults++;
 		}
@@ -407,15 +426,25 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	}
 	/* do_read_fault() / do_shared_fault(): map the cached page; the
 	 * reference filemap_get() took becomes the mapping's. A write first
-	 * goes through page_mkwrite() (do_shared_fault()). */
+	 * goes through page_mkwrite() (do_shared_fault()), whose folio lock
+	 * is held until the pte is set. */
 	if (is_write(f) && !page_mkwrite(f, page)) {
 		simmm__put_user_folio(sim, page);
 		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+	}
+	if (!pte_unchanged(f)) {
+		if (is_write(f))
+			simmm__folio_unlock_put(sim, page);
+		else
+			simmm__put_user_folio(sim, page);
+		return 0;
 	}
 	simmm__page_add_rmap_pte(sim, page);
 	simmm__mlock_vma_folio(sim, page, f->vma); /* a small page-cache folio */
 	set_pte(f, simmm__mk_pte(mm, f->vma, page->pfn, is_write(f)));
 	simmm__rss_add(mm, f->vma, page, 1);
+	if (is_write(f))
+		simmm__folio_unlock(sim, page); /* fault_dirty_shared_page() */
 	return major ? SIMMM_VM_FAULT_MAJOR : 0;
 }
 
