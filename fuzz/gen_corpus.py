@@ -311,7 +311,7 @@ X_PAGEOUT = 4   # CPU dontneed: MADV_PAGEOUT instead (A_PAGEOUT)
 # CPU mmap with X_MORE (A_MORE): the "more" ops, one of the eight below (sub-op << 2),
 # plus flag bits F2 (MF_2) / F3 (MF_3); file-mprotect takes the protection (P_*) there
 X_MORE = 32
-MREMAP, FMREMAP, FREAD, FWRITE, FMAP, FMPROTECT, FDONTNEED, FSYNC = \
+MO_MREMAP, MO_FMREMAP, MO_FREAD, MO_FWRITE, MO_FMAP, MO_FMPROTECT, MO_FDONTNEED, MO_FSYNC = \
     (X_MORE | k << 2 for k in range(8))
 F2, F3 = 1, 2   # mremap: DONTUNMAP / whole VMA; file-read/-write: pread/pwrite;
                 # file-map: mmap (else munmap); file-dontneed: pageout; file-sync: msync
@@ -464,69 +464,69 @@ def races_seeds():
     # mremap out and back (extended inputs): the hole meets HMM faults, migration to
     # and from device memory, exclusive access, eviction, reclaim and fork
     s["ext-mremap"] = races(ext=True, ndev=2,
-                            recs=[(1, D_FAULT_READ, 0, 4), (0, C_MMAP, 0, 4, MREMAP),
+                            recs=[(1, D_FAULT_READ, 0, 4), (0, C_MMAP, 0, 4, MO_MREMAP),
                                   (2, D_TO_DEV, 2, 2), (1, D_FAULT_WRITE, 1),
                                   (0, C_READ, 2), (2, D_EXCLUSIVE, 5),
-                                  (0, C_MMAP, 2, 4, MREMAP | F2), (1, D_SNAPSHOT, 0, 4),
-                                  (2, D_FAULT_WRITE, 3), (0, C_MMAP, 4, 2, MREMAP),
+                                  (0, C_MMAP, 2, 4, MO_MREMAP | F2), (1, D_SNAPSHOT, 0, 4),
+                                  (2, D_FAULT_WRITE, 3), (0, C_MMAP, 4, 2, MO_MREMAP),
                                   (1, D_EVICT, 0), (0, C_RECLAIM, 0, 1, 3),
-                                  (0, C_MMAP, 0, 1, MREMAP | F3), (2, D_TO_SYS, 2, 2),
-                                  (0, C_FORK_WRITE, 3), (0, C_MMAP, 2, 2, MREMAP | F2),
+                                  (0, C_MMAP, 0, 1, MO_MREMAP | F3), (2, D_TO_SYS, 2, 2),
+                                  (0, C_FORK_WRITE, 3), (0, C_MMAP, 2, 2, MO_MREMAP | F2),
                                   (1, D_MIRROR_READ, 0), (0, C_READ, 5)],
                             sched=alt(160, (0, 1, 2)))
     # two CPUs: one maps, writes and unmaps in the other's hole
     s["ext-mremap-hole"] = races(ext=True, ncpu=2,
-                                 recs=[(0, C_MMAP, 4, 4, MREMAP), (1, C_MMAP, 5, 2),
+                                 recs=[(0, C_MMAP, 4, 4, MO_MREMAP), (1, C_MMAP, 5, 2),
                                        (1, C_WRITE, 5), (2, D_FAULT_WRITE, 4, 2),
-                                       (0, C_MMAP, 4, 4, MREMAP | F2), (1, C_WRITE, 6),
+                                       (0, C_MMAP, 4, 4, MO_MREMAP | F2), (1, C_WRITE, 6),
                                        (1, C_MUNMAP, 6, 1), (2, D_TO_DEV, 4, 4),
-                                       (0, C_MPROTECT, 4, 2, P_R), (0, C_MMAP, 4, 4, MREMAP),
-                                       (1, C_MMAP, 0, 1, MREMAP | F3), (2, D_FAULT_READ, 4, 4),
+                                       (0, C_MPROTECT, 4, 2, P_R), (0, C_MMAP, 4, 4, MO_MREMAP),
+                                       (1, C_MMAP, 0, 1, MO_MREMAP | F3), (2, D_FAULT_READ, 4, 4),
                                        (0, C_READ, 4), (1, C_INJECT, 0, 1, 2),
-                                       (0, C_MMAP, 8, 4, MREMAP), (1, C_READ, 9)],
+                                       (0, C_MMAP, 8, 4, MO_MREMAP), (1, C_READ, 9)],
                                  sched=alt(160, (0, 1, 2, 1)))
     # the shared file mapping: write-notify faults by the CPU and the devices, fsync and
     # msync against them, file pages declined by migration and exclusive access, reclaim,
     # pread / pwrite
     s["ext-file"] = races(ext=True, ndev=2,
-                          recs=[(0, C_MMAP, 0, 1, FWRITE), (1, D_FAULT_READ, 0, 4, X_FILE),
-                                (2, D_FAULT_WRITE, 1, 2, X_FILE), (0, C_MMAP, 0, 1, FSYNC),
-                                (1, D_FAULT_WRITE, 0, 1, X_FILE), (0, C_MMAP, 1, 1, FREAD),
-                                (2, D_TO_DEV, 0, 4, X_FILE), (0, C_MMAP, 0, 4, FSYNC | F2),
+                          recs=[(0, C_MMAP, 0, 1, MO_FWRITE), (1, D_FAULT_READ, 0, 4, X_FILE),
+                                (2, D_FAULT_WRITE, 1, 2, X_FILE), (0, C_MMAP, 0, 1, MO_FSYNC),
+                                (1, D_FAULT_WRITE, 0, 1, X_FILE), (0, C_MMAP, 1, 1, MO_FREAD),
+                                (2, D_TO_DEV, 0, 4, X_FILE), (0, C_MMAP, 0, 4, MO_FSYNC | F2),
                                 (1, D_EXCLUSIVE, 2, 1, X_FILE), (0, C_RECLAIM, 0, 1, 15),
-                                (2, D_SNAPSHOT, 0, 4, X_FILE), (0, C_MMAP, 3, 1, FWRITE | F2),
-                                (1, D_MIRROR_READ, 0), (0, C_MMAP, 2, 1, FREAD | F2),
-                                (2, D_FAULT_WRITE, 3, 1, X_FILE), (0, C_MMAP, 0, 1, FSYNC),
+                                (2, D_SNAPSHOT, 0, 4, X_FILE), (0, C_MMAP, 3, 1, MO_FWRITE | F2),
+                                (1, D_MIRROR_READ, 0), (0, C_MMAP, 2, 1, MO_FREAD | F2),
+                                (2, D_FAULT_WRITE, 3, 1, X_FILE), (0, C_MMAP, 0, 1, MO_FSYNC),
                                 (1, D_FAULT_READ, 0, 4, X_FILE | X_DMIRROR),
-                                (0, C_MMAP, 0, 4, FDONTNEED | F2),
+                                (0, C_MMAP, 0, 4, MO_FDONTNEED | F2),
                                 (2, D_FAULT_WRITE, 4, 2, X_FILE | X_DMIRROR),
-                                (0, C_MMAP, 5, 1, FREAD)],
+                                (0, C_MMAP, 5, 1, MO_FREAD)],
                           sched=bytes(8) + alt(200, (0, 1, 2)))
     # the file mapping moved, unmapped, remapped and write-protected while devices mirror
     # it and the other CPU syncs and writes; then the process exits and pwrite / fsync go on
     s["ext-file-mremap"] = races(ext=True, ncpu=2,
-                                 recs=[(0, C_MMAP, 2, 1, FWRITE), (2, D_FAULT_WRITE, 2, 2, X_FILE),
-                                       (0, C_MMAP, 0, 4, FMREMAP), (1, C_MMAP, 2, 1, FSYNC),
-                                       (1, C_MMAP, 3, 1, FWRITE | F2),
-                                       (0, C_MMAP, 2, 2, FMREMAP | F2),
-                                       (2, D_SNAPSHOT, 0, 4, X_FILE), (1, C_MMAP, 2, 2, FDONTNEED),
-                                       (0, C_MMAP, 4, 2, FMPROTECT | P_R),
-                                       (2, D_FAULT_WRITE, 4, 1, X_FILE), (1, C_MMAP, 4, 2, FMPROTECT | P_RW),
-                                       (0, C_MMAP, 6, 2, FMAP), (1, C_MMAP, 6, 1, FWRITE),
-                                       (0, C_MMAP, 6, 2, FMAP | F2), (2, D_FAULT_READ, 6, 2, X_FILE),
-                                       (1, C_MMAP, 0, 1, FMREMAP | F3), (0, C_FORK_WRITE, 1),
+                                 recs=[(0, C_MMAP, 2, 1, MO_FWRITE), (2, D_FAULT_WRITE, 2, 2, X_FILE),
+                                       (0, C_MMAP, 0, 4, MO_FMREMAP), (1, C_MMAP, 2, 1, MO_FSYNC),
+                                       (1, C_MMAP, 3, 1, MO_FWRITE | F2),
+                                       (0, C_MMAP, 2, 2, MO_FMREMAP | F2),
+                                       (2, D_SNAPSHOT, 0, 4, X_FILE), (1, C_MMAP, 2, 2, MO_FDONTNEED),
+                                       (0, C_MMAP, 4, 2, MO_FMPROTECT | P_R),
+                                       (2, D_FAULT_WRITE, 4, 1, X_FILE), (1, C_MMAP, 4, 2, MO_FMPROTECT | P_RW),
+                                       (0, C_MMAP, 6, 2, MO_FMAP), (1, C_MMAP, 6, 1, MO_FWRITE),
+                                       (0, C_MMAP, 6, 2, MO_FMAP | F2), (2, D_FAULT_READ, 6, 2, X_FILE),
+                                       (1, C_MMAP, 0, 1, MO_FMREMAP | F3), (0, C_FORK_WRITE, 1),
                                        (2, D_FAULT_WRITE, 1, 1, X_FILE), (0, C_EXIT, 0),
-                                       (1, C_MMAP, 7, 1, FWRITE | F2), (1, C_MMAP, 0, 1, FSYNC)],
+                                       (1, C_MMAP, 7, 1, MO_FWRITE | F2), (1, C_MMAP, 0, 1, MO_FSYNC)],
                                  sched=bytes(8) + alt(200, (0, 1, 2)))
     # THP mode: the PMD-mapped THP moved whole (move_huge_pmd()) and in part (split), and
     # a device THP moved as a PMD entry
     s["thp-mremap"] = races(ext=True, ndev=2, thp=True,
-                            recs=[(1, D_FAULT_READ, 0, 4), (0, C_MMAP, 0, 1, MREMAP | F3),
+                            recs=[(1, D_FAULT_READ, 0, 4), (0, C_MMAP, 0, 1, MO_MREMAP | F3),
                                   (2, D_FAULT_WRITE, 1), (0, C_READ, 2),
-                                  (1, D_TO_DEV, 0, 1, PMD), (0, C_MMAP, 0, 1, MREMAP | F3),
+                                  (1, D_TO_DEV, 0, 1, PMD), (0, C_MMAP, 0, 1, MO_MREMAP | F3),
                                   (2, D_SNAPSHOT, 0, 4), (0, C_READ, 3),
-                                  (1, D_TO_SYS, 0, 1, PMD), (0, C_MMAP, 2, 4, MREMAP),
-                                  (2, D_FAULT_WRITE, 3), (0, C_MMAP, 0, 1, MREMAP | F3 | F2),
+                                  (1, D_TO_SYS, 0, 1, PMD), (0, C_MMAP, 2, 4, MO_MREMAP),
+                                  (2, D_FAULT_WRITE, 3), (0, C_MMAP, 0, 1, MO_MREMAP | F3 | F2),
                                   (0, C_READ, 4)], sched=alt(120, (0, 1, 2)))
     return s
 
