@@ -1239,8 +1239,10 @@ static void mremap_check_moved(unsigned q, uint8_t v, uint32_t rs, uint32_t re, 
  * page's register is the file) and the protection the scratch VMA has.
  * -EFAULT from the first call (the range not in one VMA) only if some page
  * may be unmapped or the VMA layout changed since it was looked up. A
- * failed move back is retried (an injected failure fails once); when it
- * keeps failing, the pages stay at the scratch address.
+ * failed move back may have unmapped its target already (MREMAP_FIXED, as
+ * upstream): the pages may be unmapped from then until a retry succeeds
+ * (an injected failure fails once; after 4 attempts the pages stay at the
+ * scratch address).
  */
 static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, unsigned flags,
 		       uint64_t hits0)
@@ -1253,7 +1255,7 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	simmm_addr_t start, end, out = 0;
 	struct simmm_vma_info vi;
 	uint32_t gen0 = F.lay_gen, s1, e1, s2, e2;
-	unsigned busy0 = F.lay_busy, wi[NP], pwi[NP], dwi[NP], dn[NP], x;
+	unsigned busy0 = F.lay_busy, wi[NP], pwi[NP], uwi[NP], dwi[NP], dn[NP], x;
 	uint8_t moved[NP], again;
 	bool peek_ok[NP];
 	int rc, tries;
@@ -1329,41 +1331,43 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 				 "mremap: page %u at its scratch address changed from %#x to %#x",
 				 q, moved[q - lo], again);
 	}
-	/* the way back: a page the peek could not read is given every value
-	 * it may have moved with */
-	s2 = tk();
-	for (unsigned q = q0; q < q1; q++) {
-		pwi[q - lo] = reg_begin(&ms->prot[q], (uint8_t)x, s2);
-		dn[q - lo] = 1;
-		if (!file && peek_ok[q - lo])
-			dwi[q - lo] = reg_begin(&ms->data[q], moved[q - lo], s2);
-		else if (!file)
-			dwi[q - lo] = reg_begin_cands(q, s1, e1, dontunmap ? (int)wi[q - lo] : -1, s2,
-						      &dn[q - lo]);
-	}
+	/* The way back, retried: each attempt is an interval of its own. It
+	 * maps the pages back with the scratch VMA's protection and the data
+	 * they moved with (a page the peek could not read: every value it may
+	 * have moved with), or fails, and then may have unmapped its target
+	 * already (MREMAP_FIXED), which the others can see before the retry. */
 	lay_begin();
-	for (tries = 0; tries < 4; tries++) {
+	for (tries = 0;; tries++) {
+		s2 = tk();
+		for (unsigned q = q0; q < q1; q++) {
+			pwi[q - lo] = reg_begin(&ms->prot[q], (uint8_t)x, s2);
+			uwi[q - lo] = reg_begin(&ms->prot[q], PR_UNMAPPED, s2);
+			dn[q - lo] = 1;
+			if (!file && peek_ok[q - lo])
+				dwi[q - lo] = reg_begin(&ms->data[q], moved[q - lo], s2);
+			else if (!file)
+				dwi[q - lo] = reg_begin_cands(q, s1, e1,
+							      dontunmap ? (int)wi[q - lo] : -1, s2,
+							      &dn[q - lo]);
+		}
 		rc = simmm_mremap(ms->mm, start + delta, len, len,
 				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, start, &out);
-		lg("    %s mremap back -> %d\n", cur_name(), rc);
+		e2 = tk();
+		lg("    %s mremap back -> %d [%u,%u]\n", cur_name(), rc, s2, e2);
+		for (unsigned q = q0; q < q1; q++) {
+			reg_end(&ms->prot[q], pwi[q - lo], rc == 0, false, e2);
+			reg_end(&ms->prot[q], uwi[q - lo], false, rc != 0, e2);
+			for (unsigned k = 0; !file && k < dn[q - lo]; k++)
+				reg_end(&ms->data[q], dwi[q - lo] + k, rc == 0, false, e2);
+		}
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)),
 			 "mremap of pages %u..%u back: %d (%s)", q0, q1 - 1, rc, simmm_strerror(rc));
-		if (rc == 0)
+		FZ_CHECK(rc != 0 || out == start, "mremap back moved to %#llx",
+			 (unsigned long long)out);
+		if (rc == 0 || tries == 3)
 			break;
 	}
 	lay_end();
-	FZ_CHECK(rc != 0 || out == start, "mremap back moved to %#llx", (unsigned long long)out);
-	e2 = tk();
-	for (unsigned q = q0; q < q1; q++) {
-		struct wr *pw = &ms->prot[q].w[pwi[q - lo]];
-
-		/* a failed MREMAP_FIXED may have unmapped its target already */
-		if (rc)
-			pw->v = PR_UNMAPPED;
-		reg_end(&ms->prot[q], pwi[q - lo], rc == 0, true, e2);
-		for (unsigned k = 0; !file && k < dn[q - lo]; k++)
-			reg_end(&ms->data[q], dwi[q - lo] + k, rc == 0, false, e2);
-	}
 	if (tail) {
 		F.tail_out--;
 		ms->tail_lost |= rc != 0;
