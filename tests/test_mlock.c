@@ -894,17 +894,8 @@ static int sweep_scenario(simmm_sim *sim, void *arg)
 
 static void test_sweep(void **state)
 {
-	struct simmm_sweep_result res;
-	simmm_config cfg;
-
 	(void)state;
-	simmm_config_init(&cfg);
-	cfg.ram_bytes = 8 << 20;
-	cfg.flags = SIMMM_CFG_QUIET;
-	TU_ASSERT_OK(simmm_fault_sweep(&cfg, sweep_scenario, NULL, 0, &res));
-	assert_int_equal(res.violations, 0);
-	assert_true(res.steps > 10);
-	assert_true(res.enomem > 0);
+	tu_sweep_clean(sweep_scenario, 8 << 20);
 }
 
 /* ---- 15. reclaim racing mlock -------------------------------------------------------------- */

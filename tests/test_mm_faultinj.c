@@ -56,17 +56,8 @@ out:
 
 static void test_sweep(void **state)
 {
-	struct simmm_sweep_result res;
-	simmm_config cfg;
-
 	(void)state;
-	simmm_config_init(&cfg);
-	cfg.ram_bytes = 8 << 20;
-	cfg.flags = SIMMM_CFG_QUIET;
-	TU_ASSERT_OK(simmm_fault_sweep(&cfg, scenario, NULL, 0, &res));
-	assert_int_equal(res.violations, 0);
-	assert_true(res.steps > 10);
-	assert_true(res.enomem > 0);
+	tu_sweep_clean(scenario, 8 << 20);
 }
 
 /* ---- -ENOMEM leaves the mm unchanged ---------------------------------------------- */

@@ -80,3 +80,17 @@ static bool tu_counter_inv(struct simmm_mmu_interval_notifier *sub,
 }
 
 const struct simmm_mmu_interval_notifier_ops tu_counter_ops = {.invalidate = tu_counter_inv};
+
+void tu_sweep_clean(simmm_sweep_fn fn, uint64_t ram_bytes)
+{
+	struct simmm_sweep_result res;
+	simmm_config cfg;
+
+	simmm_config_init(&cfg);
+	cfg.ram_bytes = ram_bytes;
+	cfg.flags = SIMMM_CFG_QUIET;
+	TU_ASSERT_OK(simmm_fault_sweep(&cfg, fn, NULL, 0, &res));
+	assert_int_equal(res.violations, 0);
+	assert_true(res.steps > 10);
+	assert_true(res.enomem > 0);
+}

@@ -27,6 +27,10 @@ void tu_sim_free(simmm_sim **sim);
 /* Assert that simmm_check() finds nothing. */
 void tu_check(simmm_sim *sim, const char *file, int line);
 #define TU_CHECK(sim) tu_check((sim), __FILE__, __LINE__)
+/* simmm_fault_sweep() of @fn on a quiet machine of @ram_bytes (no step
+ * limit): asserts no violation, more than 10 steps and at least one
+ * -ENOMEM seen. */
+void tu_sweep_clean(simmm_sweep_fn fn, uint64_t ram_bytes);
 /* An interval notifier that counts its invalidations by event and keeps
  * the last range (it advances the sequence, as a driver must). Insert
  * &c.mn with &tu_counter_ops. */
