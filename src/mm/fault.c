@@ -364,15 +364,13 @@ static unsigned do_wp_page(struct fault *f)
 		 * folio lock was a scheduling point: if the pte changed
 		 * meanwhile (zapped, cleaned, made writable by another fault),
 		 * back off and refault (finish_mkwrite_fault()'s pte_same()). */
-		if (!page) {
-			set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
-			return 0;
-		}
-		if (!page_mkwrite(f, folio))
+		if (page && !page_mkwrite(f, folio))
 			return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
-		if (pte_unchanged(f))
+		/* (no page: no scheduling point since the pte was read) */
+		if (!page || pte_unchanged(f))
 			set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
-		simmm__folio_unlock(sim, folio);
+		if (page)
+			simmm__folio_unlock(sim, folio);
 		return 0;
 	}
 	if (folio && (folio->flags & PG_anon) && can_reuse(sim, page)) {
