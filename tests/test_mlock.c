@@ -17,6 +17,7 @@
  *  6. special, hugetlb, PROT_NONE VMAs, a page beyond EOF, write- and
  *     exec-only mappings;
  *  7. RLIMIT_MEMLOCK and CAP_IPC_LOCK (mlock, mlockall, mmap, mremap);
+ *     MAP_LOCKED (-EPERM, -EAGAIN, populated, hugetlb loses the lock);
  *  8. mlockall(MCL_CURRENT / MCL_FUTURE / MCL_ONFAULT), munlockall;
  *  9. fork (no lock inherited), COW of an mlocked page;
  * 10. mremap: moved pages stay mlocked, a grown locked VMA is populated,
@@ -478,6 +479,64 @@ static void test_rlimit(void **state)
 	assert_int_equal(simmm_mlock(child, a, PS), -EPERM);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
+/* MAP_LOCKED: VM_LOCKED, populated and mlocked at once, charged to
+ * locked_vm; -EPERM without any right to lock, -EAGAIN over the limit
+ * (the limit checked before hugetlb drops the lock); populate errors are
+ * ignored (PROT_NONE: locked, nothing populated). */
+static void test_map_locked(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = 0, b = 0;
+
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 4 * PS, RW, PRIV_ANON | SIMMM_MAP_LOCKED, NULL, 0, &a));
+	TU_CHECK(sim);
+	assert_true(vmflags(mm, a) & SIMMM_VM_LOCKED);
+	assert_false(vmflags(mm, a) & SIMMM_VM_LOCKONFAULT);
+	assert_int_equal(locked_vm(mm), 4);
+	for (unsigned i = 0; i < 4; i++)
+		expect_mlocked(mm, a + i * PS, 1);
+	/* PROT_NONE: locked, charged, nothing populated, no error. */
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 2 * PS, SIMMM_PROT_NONE, PRIV_ANON | SIMMM_MAP_LOCKED,
+				NULL, 0, &b));
+	assert_true(vmflags(mm, b) & SIMMM_VM_LOCKED);
+	assert_false(present(mm, b));
+	assert_int_equal(locked_vm(mm), 6);
+	TU_CHECK(sim);
+	/* hugetlb: the lock is dropped, but the mapping is populated. */
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PMD, RW, PRIV_ANON | SIMMM_MAP_HUGETLB | SIMMM_MAP_LOCKED,
+				NULL, 0, &b));
+	assert_false(vmflags(mm, b) & SIMMM_VM_LOCKED);
+	assert_true(present(mm, b));
+	assert_int_equal(locked_vm(mm), 6);
+	TU_CHECK(sim);
+	/* Over the limit: -EAGAIN (hugetlb too: checked first); limit 0: -EPERM. */
+	TU_ASSERT_OK(simmm_mm_set_memlock_limit(mm, 7 * PS));
+	assert_int_equal(simmm_mmap(mm, 0, 2 * PS, RW, PRIV_ANON | SIMMM_MAP_LOCKED, NULL, 0, &b),
+			 -EAGAIN);
+	assert_int_equal(simmm_mmap(mm, 0, PMD, RW,
+				    PRIV_ANON | SIMMM_MAP_HUGETLB | SIMMM_MAP_LOCKED, NULL, 0, &b),
+			 -EAGAIN);
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, RW, PRIV_ANON | SIMMM_MAP_LOCKED, NULL, 0, &b));
+	assert_int_equal(locked_vm(mm), 7);
+	TU_ASSERT_OK(simmm_mm_set_memlock_limit(mm, 0));
+	assert_int_equal(simmm_mmap(mm, 0, PS, RW, PRIV_ANON | SIMMM_MAP_LOCKED, NULL, 0, &b),
+			 -EPERM);
+	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, RW, PRIV_ANON, NULL, 0, &b)); /* unlocked: fine */
+	TU_ASSERT_OK(simmm_mm_set_cap_ipc_lock(mm, true));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 2 * PS, RW, PRIV_ANON | SIMMM_MAP_LOCKED, NULL, 0, &b));
+	expect_mlocked(mm, b + PS, 1);
+	TU_CHECK(sim);
+	/* munlock undoes it like any lock. */
+	TU_ASSERT_OK(simmm_munlock(mm, a, 4 * PS));
+	expect_evictable(mm, a);
+	assert_int_equal(locked_vm(mm), 5);
+	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
 }
@@ -1086,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_reclaim_mlocks_missed),
 		cmocka_unit_test(test_special_and_failures),
 		cmocka_unit_test(test_rlimit),
+		cmocka_unit_test(test_map_locked),
 		cmocka_unit_test(test_mlockall),
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_mremap),

@@ -49,6 +49,7 @@ struct simmm_file;
 #define SIMMM_MAP_PRIVATE         0x02
 #define SIMMM_MAP_FIXED           0x10
 #define SIMMM_MAP_ANONYMOUS       0x20
+#define SIMMM_MAP_LOCKED          0x2000
 #define SIMMM_MAP_NORESERVE       0x4000
 #define SIMMM_MAP_POPULATE        0x8000
 #define SIMMM_MAP_HUGETLB         0x40000
@@ -59,10 +60,15 @@ struct simmm_file;
 #define SIMMM_MAP_MIXEDMAP        (1u << 24) /* VM_MIXEDMAP (vm_insert_page) */
 #define SIMMM_MAP_PFNMAP          (1u << 23) /* VM_PFNMAP|VM_IO (remap_pfn_range) */
 
+#define SIMMM_MADV_WILLNEED   3
 #define SIMMM_MADV_DONTNEED   4
 #define SIMMM_MADV_FREE       8
+#define SIMMM_MADV_DONTFORK   10
+#define SIMMM_MADV_DOFORK     11
 #define SIMMM_MADV_HUGEPAGE   14
 #define SIMMM_MADV_NOHUGEPAGE 15
+#define SIMMM_MADV_WIPEONFORK 18
+#define SIMMM_MADV_KEEPONFORK 19
 /**
  * SIMMM_MADV_COLD - MADV_COLD (Linux 5.4+, value 20): deactivate the
  * range's folios that only this mm maps (old entries, no PG_referenced,
@@ -71,6 +77,8 @@ struct simmm_file;
  */
 #define SIMMM_MADV_COLD       20
 #define SIMMM_MADV_PAGEOUT    21
+#define SIMMM_MADV_POPULATE_READ  22
+#define SIMMM_MADV_POPULATE_WRITE 23
 #define SIMMM_MADV_COLLAPSE   25
 
 #define SIMMM_MREMAP_MAYMOVE   1
@@ -325,8 +333,11 @@ SIMMM_API int simmm_mmap_write_unlock(struct simmm_mm *mm);
  * @prot: PROT_* bits.
  * @flags: exactly one of MAP_SHARED / MAP_PRIVATE, plus MAP_ANONYMOUS,
  *         MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_NORESERVE,
+ *         MAP_LOCKED (VM_LOCKED, populated, as mlock() after mmap but
+ *         with errors ignored; a special or hugetlb mapping loses the lock),
  *         MAP_HUGETLB (size: (log2 << MAP_HUGE_SHIFT), 0 = PMD size),
- *         SIMMM_MAP_MIXEDMAP / SIMMM_MAP_PFNMAP (special mappings).
+ *         SIMMM_MAP_MIXEDMAP / SIMMM_MAP_PFNMAP (special mappings). Other
+ *         bits are ignored, as by the legacy mmap(2).
  * @file: the file for file mappings (NULL with MAP_ANONYMOUS).
  * @pgoff: offset into @file in pages.
  * @out: receives the mapped address.
@@ -341,7 +352,10 @@ SIMMM_API int simmm_mmap_write_unlock(struct simmm_mm *mm);
  * @file, file mapping without @file, MAP_HUGETLB size not offered by the
  * geometry; -ENOMEM: no gap large enough, range beyond the user VA limit,
  * allocation failure; -EEXIST: MAP_FIXED_NOREPLACE over an existing
- * mapping; -EACCES: PROT_WRITE on a MAP_SHARED mapping of a read-only file.
+ * mapping; -EACCES: PROT_WRITE on a MAP_SHARED mapping of a read-only file;
+ * -EPERM: MAP_LOCKED with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK
+ * (can_do_mlock()); -EAGAIN: a locked mapping (MAP_LOCKED, or any after
+ * mlockall(MCL_FUTURE)) that would take locked_vm over RLIMIT_MEMLOCK.
  */
 SIMMM_API int simmm_mmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot,
 			 int flags, struct simmm_file *file, uint64_t pgoff, simmm_addr_t *out);
@@ -368,8 +382,28 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
 
 /**
  * simmm_madvise() - MADV_DONTNEED (zap; notifier CLEAR), MADV_FREE,
- * MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA flags), MADV_COLLAPSE (synchronous
- * THP collapse), MADV_COLD, MADV_PAGEOUT. See docs/mm.md "madvise".
+ * MADV_HUGEPAGE / MADV_NOHUGEPAGE, MADV_DONTFORK / MADV_DOFORK and
+ * MADV_WIPEONFORK / MADV_KEEPONFORK (VMA flags), MADV_COLLAPSE (synchronous
+ * THP collapse), MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED,
+ * MADV_POPULATE_READ / MADV_POPULATE_WRITE. See docs/mm.md "madvise".
+ *
+ * The VMA-flag advice splits the VMAs at the range's edges and merges them
+ * again (madvise_update_vma()). DONTFORK: fork leaves the VMAs out of the
+ * child (VM_DONTCOPY); DOFORK undoes it, -EINVAL on VM_IO. WIPEONFORK: the
+ * child gets the VMAs empty (VM_WIPEONFORK, inherited); private anonymous
+ * memory only, else -EINVAL; KEEPONFORK undoes it. A refused VMA stops the
+ * walk: the VMAs before it keep their new flags.
+ *
+ * MADV_POPULATE_READ / WRITE (madvise_populate()): fault the range in
+ * readable / writable (breaking COW, dirtying shared file pages), page by
+ * page across VMAs, stopping at the first error: -ENOMEM for a hole (the
+ * pages before it stay populated) or no memory, -EINVAL for VM_IO /
+ * VM_PFNMAP or a protection that forbids the access, -EFAULT when the
+ * fault SIGBUSes (past EOF), -EHWPOISON for a poisoned page.
+ *
+ * MADV_WILLNEED (madvise_willneed()): swapped-out anonymous pages are read
+ * into the swap cache, a file's pages up to EOF into the page cache;
+ * nothing is mapped (tmpfs, hugetlb and driver mappings: nothing).
  *
  * MADV_FREE (madvise_free_pte_range(), madvise_free_huge_pmd(); one
  * notifier CLEAR over each VMA's part): swap entries are freed, hwpoison
@@ -398,12 +432,15 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * referenced and unevictable folios are kept as by any reclaim. Large
  * folios are split first (simmm swaps no THP out whole).
  *
- * Locking: the mmap lock for read, for write with (NO)HUGEPAGE and COLLAPSE.
+ * Locking: the mmap lock for read, for write with the VMA-flag advice and
+ * COLLAPSE.
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
  * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
- * VMA; -ENOMEM: part of the range unmapped (the mapped parts are advised,
- * as madvise_walk_vmas() does), or allocation failure; -EAGAIN / -ENOMEM /
- * -EINVAL from COLLAPSE as upstream.
+ * VMA, DOFORK on VM_IO, WIPEONFORK on anything but private anonymous
+ * memory; -ENOMEM: part of the range unmapped (the mapped parts are
+ * advised, as madvise_walk_vmas() does; POPULATE stops at the hole), or
+ * allocation failure; -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as
+ * upstream; POPULATE's -EINVAL, -EFAULT and -EHWPOISON above.
  */
 SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice);
 

@@ -492,6 +492,8 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 		      int advice)
 {
 	switch (advice) {
+	case SIMMM_MADV_WILLNEED:
+		return simmm__madvise_willneed(mm, v, s, e);
 	case SIMMM_MADV_DONTNEED:
 	case SIMMM_MADV_FREE:
 		return advise_zap(mm, v, s, e, advice);
@@ -505,47 +507,128 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	return 0;
 }
 
-/* MADV_(NO)HUGEPAGE: VMA flags only, splitting VMAs as needed. */
+static bool advice_is_flags(int a)
+{
+	return a == SIMMM_MADV_HUGEPAGE || a == SIMMM_MADV_NOHUGEPAGE || a == SIMMM_MADV_DONTFORK ||
+	       a == SIMMM_MADV_DOFORK || a == SIMMM_MADV_WIPEONFORK || a == SIMMM_MADV_KEEPONFORK;
+}
+
+/* madvise_vma_behavior()'s VMA-flag advice: @v's new vm_flags in *@flags,
+ * or -EINVAL for a VMA the advice refuses. */
+static int advice_vm_flags(const struct simmm_vma *v, int advice, uint64_t *flags)
+{
+	uint64_t f = v->vm_flags;
+
+	switch (advice) {
+	case SIMMM_MADV_HUGEPAGE:
+		f = (f & ~SIMMM_VM_NOHUGEPAGE) | SIMMM_VM_HUGEPAGE;
+		break;
+	case SIMMM_MADV_NOHUGEPAGE:
+		f = (f & ~SIMMM_VM_HUGEPAGE) | SIMMM_VM_NOHUGEPAGE;
+		break;
+	case SIMMM_MADV_DONTFORK: /* fork skips the VMA (dup_mmap()) */
+		f |= SIMMM_VM_DONTCOPY;
+		break;
+	case SIMMM_MADV_DOFORK:
+		if (f & SIMMM_VM_IO)
+			return -EINVAL;
+		f &= ~SIMMM_VM_DONTCOPY;
+		break;
+	case SIMMM_MADV_WIPEONFORK:
+		/* Private anonymous memory only: no file, not shared. simmm's
+		 * driver and hugetlb mappings have no file object, but
+		 * upstream's have one (the device's, hugetlbfs'). */
+		if (v->file || (f & (SIMMM_VM_SHARED | SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB)))
+			return -EINVAL;
+		f |= SIMMM_VM_WIPEONFORK;
+		break;
+	case SIMMM_MADV_KEEPONFORK: /* VM_DROPPABLE (-EINVAL) is not modelled */
+		f &= ~SIMMM_VM_WIPEONFORK;
+		break;
+	}
+	*flags = f;
+	return 0;
+}
+
+/*
+ * The VMA-flag advice (madvise_update_vma()): VMA by VMA, each that
+ * changes split to the range first; a VMA the advice refuses stops the walk
+ * with -EINVAL, the VMAs before it keep their new flags, as upstream's
+ * madvise_walk_vmas() leaves them. Then the range merges again.
+ */
 static int advise_flags(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
 {
-	int err = simmm__carve_range(mm, start, end);
+	struct simmm_vma *v;
+	int err = 0;
 
-	if (err)
-		return err;
-	for (struct simmm_vma *v = simmm__find_vma(mm, start); v && v->vm_start < end;
-	     v = simmm__vma_next(v)) {
-		if (advice == SIMMM_MADV_HUGEPAGE)
-			v->vm_flags = (v->vm_flags & ~SIMMM_VM_NOHUGEPAGE) | SIMMM_VM_HUGEPAGE;
-		else
-			v->vm_flags = (v->vm_flags & ~SIMMM_VM_HUGEPAGE) | SIMMM_VM_NOHUGEPAGE;
+	for (v = simmm__find_vma(mm, start); v && v->vm_start < end;) {
+		simmm_addr_t s = start > v->vm_start ? start : v->vm_start;
+		simmm_addr_t e = end < v->vm_end ? end : v->vm_end;
+		uint64_t flags;
+
+		err = advice_vm_flags(v, advice, &flags);
+		if (!err && flags != v->vm_flags) {
+			err = simmm__carve_range(mm, s, e);
+			if (!err)
+				simmm__vma_lookup(mm, s)->vm_flags = flags;
+		}
+		if (err || e >= end)
+			break;
+		v = simmm__find_vma(mm, e);
 	}
 	merge_range(mm, start, end);
+	return err;
+}
+
+/*
+ * MADV_POPULATE_(READ|WRITE) (madvise_populate()): fault the range in as
+ * faultin_page_range() does, across VMAs, and stop at the first error:
+ * -ENOMEM for a hole (the pages before it stay populated) or no memory,
+ * -EINVAL for VM_IO / VM_PFNMAP or a protection that forbids the access
+ * (PROT_NONE; write to a read-only mapping), -EFAULT when the fault
+ * SIGBUSes (a file mapping past EOF), -EHWPOISON for a poisoned page.
+ */
+static int advise_populate(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
+			   bool write)
+{
+	while (start < end) {
+		long pages = simmm__faultin_page_range(mm, start, end, write);
+
+		if (pages < 0)
+			return (int)pages;
+		start += (uint64_t)pages << mm->sim->geo.page_shift;
+	}
 	return 0;
 }
 
 /* madvise_behavior_valid(), for the advice simmm models. */
 static bool advice_known(int a)
 {
-	return a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE || a == SIMMM_MADV_HUGEPAGE ||
-	       a == SIMMM_MADV_NOHUGEPAGE || a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD ||
-	       a == SIMMM_MADV_PAGEOUT;
+	return a == SIMMM_MADV_WILLNEED || a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE ||
+	       a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD || a == SIMMM_MADV_PAGEOUT ||
+	       a == SIMMM_MADV_POPULATE_READ || a == SIMMM_MADV_POPULATE_WRITE ||
+	       advice_is_flags(a);
 }
 
 static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
 {
-	bool holes = !range_mapped(mm, start, end);
+	bool holes;
 	int err = 0;
 
-	if (advice == SIMMM_MADV_HUGEPAGE || advice == SIMMM_MADV_NOHUGEPAGE)
+	/* madvise_do_behavior(): populate is not a per-VMA walk. */
+	if (advice == SIMMM_MADV_POPULATE_READ || advice == SIMMM_MADV_POPULATE_WRITE)
+		return advise_populate(mm, start, end, advice == SIMMM_MADV_POPULATE_WRITE);
+	holes = !range_mapped(mm, start, end);
+	if (advice_is_flags(advice)) {
 		err = advise_flags(mm, start, end, advice);
-	for (struct simmm_vma *v = simmm__find_vma(mm, start);
-	     !err && v && v->vm_start < end && advice != SIMMM_MADV_HUGEPAGE &&
-	     advice != SIMMM_MADV_NOHUGEPAGE;) {
-		struct simmm_vma *next = simmm__vma_next(v);
+	} else {
+		for (struct simmm_vma *v = simmm__find_vma(mm, start); !err && v && v->vm_start < end;) {
+			struct simmm_vma *next = simmm__vma_next(v);
 
-		err = advise_vma(mm, v, start > v->vm_start ? start : v->vm_start,
-				 end < v->vm_end ? end : v->vm_end, advice);
-		v = next;
+			err = advise_vma(mm, v, start > v->vm_start ? start : v->vm_start,
+					 end < v->vm_end ? end : v->vm_end, advice);
+			v = next;
+		}
 	}
 	/* Like madvise_walk_vmas(): the mapped parts are advised, holes give
 	 * -ENOMEM at the end. */
@@ -554,8 +637,8 @@ static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t 
 
 int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice)
 {
-	bool write = advice == SIMMM_MADV_HUGEPAGE || advice == SIMMM_MADV_NOHUGEPAGE ||
-		     advice == SIMMM_MADV_COLLAPSE;
+	/* madvise_need_mmap_write(): the VMA-flag advice and COLLAPSE. */
+	bool write = advice_is_flags(advice) || advice == SIMMM_MADV_COLLAPSE;
 	simmm_addr_t end;
 	int err = syscall_range(mm, addr, len, &end);
 

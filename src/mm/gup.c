@@ -122,6 +122,11 @@ static int gup_faultin(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t 
 	ret = simmm__handle_mm_fault(mm, vma, addr, fflags);
 	if (ret & SIMMM_VM_FAULT_OOM)
 		return -ENOMEM;
+	/* vm_fault_to_errno(): FOLL_HWPOISON (MADV_POPULATE_*) tells a
+	 * poisoned page apart from SIGBUS. */
+	if ((flags & SIMMM__FOLL_MADV_POPULATE) &&
+	    (ret & (SIMMM_VM_FAULT_HWPOISON | SIMMM_VM_FAULT_HWPOISON_LARGE)))
+		return -EHWPOISON;
 	if (ret & (SIMMM_VM_FAULT_SIGBUS | SIMMM_VM_FAULT_SIGSEGV | SIMMM_VM_FAULT_HWPOISON |
 		   SIMMM_VM_FAULT_HWPOISON_LARGE))
 		return -EFAULT;
@@ -232,6 +237,11 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 	struct simmm_vma *vma = simmm__vma_lookup(mm, addr);
 	int err = vma ? gup_check_vma(vma, flags) : -EFAULT;
 
+	/* FOLL_MADV_POPULATE: no VMA is -ENOMEM and an incompatible one
+	 * (VM_IO / VM_PFNMAP, no permission) -EINVAL, as MADV_POPULATE_*
+	 * reports them (__get_user_pages(), since 6.9). */
+	if (err && (flags & SIMMM__FOLL_MADV_POPULATE))
+		err = vma ? -EINVAL : -ENOMEM;
 	for (int tries = 0; !err && tries < GUP_MAX_RETRIES; tries++) {
 		enum follow_result r = follow_page(mm, vma, addr, flags, pfn, &err);
 
@@ -244,7 +254,7 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 		else if ((err = gup_longterm_check(mm, addr, *pfn, flags)) == -EAGAIN)
 			err = 0; /* migrated away: look again */
 		else if (!err) {
-			if (!(flags & SIMMM__FOLL_POPULATE))
+			if (!(flags & (SIMMM__FOLL_POPULATE | SIMMM__FOLL_MADV_POPULATE)))
 				gup_grab(mm->sim, *pfn, flags);
 			gup_touch(mm, vma, addr, *pfn, flags);
 			return 0;
@@ -259,7 +269,9 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
  *   (no reference; @pfns may be NULL).
  * Return: pages referenced (>= 1), stopping at the first failure; that
  * failure's errno if the first page fails: -EFAULT (no VMA, VM_IO/PFNMAP,
- * no permission, FOLL_NOFAULT on a missing page, fault error), -ENOMEM.
+ * no permission, FOLL_NOFAULT on a missing page, fault error), -ENOMEM;
+ * with SIMMM__FOLL_MADV_POPULATE no VMA is -ENOMEM, an incompatible VMA
+ * -EINVAL and a poisoned page -EHWPOISON.
  */
 long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
 		       simmm_pfn_t *pfns)
@@ -276,6 +288,25 @@ long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, uns
 			return i ? (long)i : err;
 	}
 	return (long)i;
+}
+
+/**
+ * simmm__faultin_page_range() - faultin_page_range(): fault [@start, @end)
+ * in, readable or (@write) writable, across VMAs, taking no reference.
+ * Context: mmap lock held for read (upstream may drop it, FOLL_UNLOCKABLE;
+ * simmm keeps it); may sleep.
+ * Return: pages faulted in (>= 1) up to the first failure, or that
+ * failure's errno if it is the first page: -ENOMEM (no VMA, no memory),
+ * -EINVAL (VM_IO / VM_PFNMAP, no permission), -EFAULT (SIGBUS / SIGSEGV),
+ * -EHWPOISON.
+ */
+long simmm__faultin_page_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
+			       bool write)
+{
+	unsigned flags = SIMMM__FOLL_MADV_POPULATE | (write ? SIMMM_FOLL_WRITE : 0);
+
+	return simmm__gup_locked(mm, start, (end - start) >> mm->sim->geo.page_shift, flags,
+				 NULL);
 }
 
 static long gup_public(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,

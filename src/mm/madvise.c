@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The page-table walks of MADV_FREE, MADV_COLD and MADV_PAGEOUT
+ * The page-table walks of MADV_FREE, MADV_COLD and MADV_PAGEOUT (and
+ * MADV_WILLNEED's read-ahead, at the end)
  * (mm/madvise.c: madvise_free_pte_range(), madvise_cold_or_pageout_pte_range();
  * mm/huge_memory.c: madvise_free_huge_pmd()). simmm_madvise() (change.c)
  * validates each VMA and calls simmm__madvise_free() (inside its CLEAR
@@ -524,4 +525,72 @@ int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
 	struct madv_walk m = {.mm = mm, .vma = vma, .pageout = true};
 
 	return madv_walk(&m, s, e, &cold_pageout_ops);
+}
+
+/* ---- MADV_WILLNEED ------------------------------------------------------------------- */
+
+/**
+ * simmm__madvise_willneed() - madvise_willneed(): read in what [@s, @e) of
+ * @vma will need, mapping nothing. Anonymous memory: each pte holding a
+ * swap-device entry has its slot read into the swap cache (swapin_walk_ops,
+ * read_swap_cache_async()), so that the fault that follows is a minor one;
+ * migration, device and marker entries are left alone. A regular file:
+ * its pages up to EOF enter the page cache (vfs_fadvise(POSIX_FADV_WILLNEED),
+ * clean). Nothing for tmpfs (shmem_swapin_range(): simmm's tmpfs has no
+ * swap), hugetlb (hugetlbfs ignores the advice) and driver mappings.
+ * Each page is looked up again after the previous read, which may have
+ * slept and reclaimed; a read that fails for memory ends the advice
+ * quietly, as read-ahead does.
+ * Context: mmap lock held for read; may sleep.
+ * Return: 0.
+ */
+int simmm__madvise_willneed(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			    simmm_addr_t e)
+{
+	simmm_sim *sim = mm->sim;
+	unsigned shift = sim->geo.page_shift;
+	struct simmm_file *file = vma->file;
+	struct simmm_page *folio;
+	bool major;
+	int err = 0;
+
+	if (vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))
+		return 0;
+	if (!file) {
+		for (simmm_addr_t a = s; a < e; a += sim->page_size) {
+			struct simmm_translation t;
+			simmm_entry_t swp;
+
+			if (simmm_pgtable_translate(mm->pgt, a, &t) || t.level != SIMMM_LVL_PTE ||
+			    !simmm_is_real_swap_entry(t.entry))
+				continue;
+			/* Hold the slot across the read, which may sleep and
+			 * let a zap free it (read_swap_cache_async()'s
+			 * swapcache_prepare() holds it upstream). */
+			swp = simmm_pte_to_swp_entry(t.entry);
+			simmm__swap_dup(sim, swp);
+			folio = simmm__swap_in(sim, swp, &err);
+			simmm__swap_free(sim, swp);
+			if (!folio) {
+				if (err == -ENOMEM)
+					break;
+				continue;
+			}
+			simmm__folio_put(sim, folio);
+		}
+		return 0;
+	}
+	if (file->flags & SIMMM_FILE_SHMEM)
+		return 0;
+	for (uint64_t i = simmm__linear_page_index(vma, s, shift),
+		      n = simmm__linear_page_index(vma, e, shift); i < n; i++) {
+		/* Read-ahead stops at EOF. */
+		if (i >= (file->size + sim->page_size - 1) >> shift)
+			break;
+		folio = simmm__filemap_get(file, i, &err, &major);
+		if (!folio)
+			break;
+		simmm__folio_put(sim, folio);
+	}
+	return 0;
 }

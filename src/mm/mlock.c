@@ -472,7 +472,7 @@ static uint64_t count_mm_mlocked_page_nr(struct simmm_mm *mm, simmm_addr_t start
 }
 
 /* can_do_mlock(): a non-zero RLIMIT_MEMLOCK, or CAP_IPC_LOCK. */
-static bool can_do_mlock(const struct simmm_mm *mm)
+bool simmm__can_do_mlock(const struct simmm_mm *mm)
 {
 	return mm->memlock_limit != 0 || mm->cap_ipc_lock;
 }
@@ -587,7 +587,7 @@ static int do_mlock(struct simmm_mm *mm, simmm_addr_t start, uint64_t len, uint6
 
 	if (!mm_live(mm))
 		return -EINVAL;
-	if (!can_do_mlock(mm))
+	if (!simmm__can_do_mlock(mm))
 		return -EPERM;
 	ps = mm->sim->page_size;
 	len = (len + (start & (ps - 1)) + ps - 1) & ~(ps - 1); /* PAGE_ALIGN(), wrapping */
@@ -695,7 +695,7 @@ int simmm_mlockall(struct simmm_mm *mm, int flags)
 
 	if (!mm_live(mm) || !flags || (flags & ~all) || flags == SIMMM_MCL_ONFAULT)
 		return -EINVAL;
-	if (!can_do_mlock(mm))
+	if (!simmm__can_do_mlock(mm))
 		return -EPERM;
 	err = simmm_down_write(mm->sim, &mm->mmap_lock);
 	if (err)

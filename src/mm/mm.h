@@ -340,6 +340,8 @@ void simmm__folio_add_lru_vma(simmm_sim *sim, struct simmm_page *folio,
 /* The last reference of @folio is going (__page_cache_release()): a folio
  * still mlocked loses PG_mlocked (unevictable_pgs_cleared). */
 void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio);
+/* can_do_mlock(): may this mm lock anything (RLIMIT_MEMLOCK, CAP_IPC_LOCK)? */
+bool simmm__can_do_mlock(const struct simmm_mm *mm);
 /* mlock_future_ok(): may @bytes more of a VMA with @vm_flags be locked? */
 bool simmm__mlock_future_ok(const struct simmm_mm *mm, uint64_t vm_flags, uint64_t bytes);
 /* __mm_populate(): fault in [@start, @start + @len) with the mmap lock taken
@@ -358,6 +360,13 @@ int simmm__madvise_cold(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t
 /* madvise_pageout_page_range(): isolate and reclaim the range's folios. */
 int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			   simmm_addr_t e);
+/* madvise_willneed(): read the range's swapped-out anonymous pages into
+ * the swap cache, or a file's pages into the page cache, mapping nothing. */
+int simmm__madvise_willneed(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			    simmm_addr_t e);
+/* faultin_page_range() (gup.c): MADV_POPULATE_(READ|WRITE)'s faults. */
+long simmm__faultin_page_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
+			       bool write);
 
 /* ---- fault.c ------------------------------------------------------------------- */
 unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,

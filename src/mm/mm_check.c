@@ -167,7 +167,8 @@ static const struct simmm_walk_ops check_ops = {
 
 /* VM_LOCKONFAULT only with VM_LOCKED, never on special or hugetlb VMAs
  * (mlock_fixup() and mmap skip them); locked_vm charges exactly the
- * VM_LOCKED VMAs, and the ranges an MREMAP_DONTUNMAP move left charged. */
+ * VM_LOCKED VMAs, and the ranges an MREMAP_DONTUNMAP move left charged.
+ * Also the VM_WIPEONFORK rule. */
 static void check_vma_lock(struct check *c, const struct simmm_vma *v, uint64_t *locked)
 {
 	uint64_t f = v->vm_flags;
@@ -178,6 +179,13 @@ static void check_vma_lock(struct check *c, const struct simmm_vma *v, uint64_t 
 		    (unsigned long long)v->vm_start, (unsigned long long)f);
 	if (f & SIMMM_VM_LOCKED)
 		*locked += simmm__vma_pages(v);
+	/* VM_WIPEONFORK only on private anonymous memory (MADV_WIPEONFORK
+	 * refuses anything else, and nothing else sets it). */
+	if ((f & SIMMM_VM_WIPEONFORK) &&
+	    (v->file || (f & (SIMMM_VM_SHARED | SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))))
+		BAD(c, "mm %llu: VMA at %#llx: VM_WIPEONFORK on vm_flags %#llx",
+		    (unsigned long long)v->mm->id, (unsigned long long)v->vm_start,
+		    (unsigned long long)f);
 }
 
 static void check_vmas(struct check *c, struct simmm_mm *mm)

@@ -236,6 +236,9 @@ int simmm__lru_check(simmm_sim *sim);
  * as populate_vma_page_range() calls it): fault the pages in, take no
  * reference; @pfns may be NULL. Internal: not a FOLL_* bit of the API. */
 #define SIMMM__FOLL_POPULATE (1u << 30)
+/* FOLL_MADV_POPULATE (with FOLL_HWPOISON): MADV_POPULATE_(READ|WRITE)'s
+ * faults, no reference taken, its own errors (see simmm__gup_locked()). */
+#define SIMMM__FOLL_MADV_POPULATE (1u << 29)
 
 /* ---- huge.c ------------------------------------------------------------------- */
 

@@ -268,6 +268,10 @@ static void mmap_flags(struct simmm_mm *mm, struct mmap_req *r, int prot)
 		r->vm_flags |= SIMMM_VM_HUGETLB;
 	if (r->flags & SIMMM_MAP_NORESERVE)
 		r->vm_flags |= SIMMM_VM_NORESERVE;
+	/* calc_vm_flag_bits(): MAP_LOCKED is VM_LOCKED, populated below as
+	 * any locked mapping (do_mmap() sets *populate for VM_LOCKED). */
+	if (r->flags & SIMMM_MAP_LOCKED)
+		r->vm_flags |= SIMMM_VM_LOCKED;
 	if (r->flags & SIMMM_MAP_MIXEDMAP)
 		r->vm_flags |= SIMMM_VM_MIXEDMAP;
 	if (r->flags & SIMMM_MAP_PFNMAP) /* remap_pfn_range() */
@@ -343,7 +347,7 @@ static int mmap_region(struct simmm_mm *mm, struct mmap_req *r, simmm_addr_t *ou
 	vma->vm_start = r->addr;
 	vma->vm_end = r->addr + r->len;
 	vma->vm_flags = r->vm_flags;
-	/* __mmap_complete(): a VM_LOCKED mapping (mlockall(MCL_FUTURE)) is
+	/* __mmap_complete(): a VM_LOCKED mapping (MAP_LOCKED, mlockall(MCL_FUTURE)) is
 	 * charged to locked_vm; a special or hugetlb one loses the lock. */
 	if (vma->vm_flags & SIMMM_VM_LOCKED) {
 		if (vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))
@@ -361,8 +365,10 @@ static int mmap_region(struct simmm_mm *mm, struct mmap_req *r, simmm_addr_t *ou
 		vma = simmm__vma_merge(mm, vma);
 	/* do_mmap(): MAP_POPULATE and VM_LOCKED mappings are populated
 	 * (mm_populate(), errors ignored; simmm does it under the write
-	 * lock), faulting new folios in mlocked in the latter. */
-	if ((r->flags & SIMMM_MAP_POPULATE) || (vma->vm_flags & SIMMM_VM_LOCKED))
+	 * lock), faulting new folios in mlocked in the latter. do_mmap()
+	 * tests the flags it asked for, not the VMA's: a hugetlb or special
+	 * mapping that lost VM_LOCKED above is populated all the same. */
+	if ((r->flags & SIMMM_MAP_POPULATE) || (r->vm_flags & SIMMM_VM_LOCKED))
 		mmap_populate(mm, vma, r->addr, r->addr + r->len);
 	*out = r->addr;
 	return 0;
@@ -395,6 +401,10 @@ int simmm_mmap(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int prot, i
 	 * (mlock_future_ok(): -EAGAIN). */
 	r.vm_flags |= mm->def_flags;
 	err = mmap_place(mm, &r);
+	/* do_mmap(): MAP_LOCKED needs a non-zero RLIMIT_MEMLOCK or
+	 * CAP_IPC_LOCK (can_do_mlock(): -EPERM), checked before the limit. */
+	if (!err && (flags & SIMMM_MAP_LOCKED) && !simmm__can_do_mlock(mm))
+		err = -EPERM;
 	if (!err && !simmm__mlock_future_ok(mm, r.vm_flags, r.len))
 		err = -EAGAIN;
 	if (!err)
