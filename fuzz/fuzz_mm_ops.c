@@ -70,12 +70,16 @@ struct mpage {
 	uint8_t obj;     /* 0 = anonymous VMA; else object index + 1 */
 	uint8_t locked;  /* MLK_* of its VMA (VM_LOCKED, VM_LOCKONFAULT) */
 	uint8_t resident; /* locked and seen present: must stay present */
+	uint8_t fork;    /* FK_* of its VMA (VM_DONTCOPY, VM_WIPEONFORK) */
 	uint32_t pgoff;  /* page offset into the object */
 	uint8_t val[NSLOT];
 };
 
 #define MLK_LOCKED  1 /* VM_LOCKED */
 #define MLK_ONFAULT 2 /* VM_LOCKONFAULT */
+
+#define FK_DONTCOPY 1 /* VM_DONTCOPY (MADV_DONTFORK): not in a fork child */
+#define FK_WIPE     2 /* VM_WIPEONFORK: empty in a fork child */
 
 /* struct mobj - a file or shmem object: its size and modelled bytes. */
 struct mobj {
@@ -371,6 +375,13 @@ static void peek_slots(unsigned mi, uint64_t i, const char *who, bool anon_hole)
 	}
 }
 
+/* VM_DONTCOPY / VM_WIPEONFORK of @vm_flags, as FK_*. */
+static uint8_t vma_fork(uint64_t vm_flags)
+{
+	return (uint8_t)(((vm_flags & SIMMM_VM_DONTCOPY) ? FK_DONTCOPY : 0) |
+			 ((vm_flags & SIMMM_VM_WIPEONFORK) ? FK_WIPE : 0));
+}
+
 static void peek_page(unsigned mi, uint64_t i)
 {
 	struct fzmm *m = &F.m[mi];
@@ -414,6 +425,8 @@ static void peek_page(unsigned mi, uint64_t i)
 			 ((vi.vm_flags & SIMMM_VM_LOCKONFAULT) ? MLK_ONFAULT : 0) == p->locked,
 		 "mm%u page %llu: vm_flags %#llx, model lock %u", mi, (unsigned long long)i,
 		 (unsigned long long)vi.vm_flags, p->locked);
+	FZ_CHECK(vma_fork(vi.vm_flags) == p->fork, "mm%u page %llu: vm_flags %#llx, model fork %u",
+		 mi, (unsigned long long)i, (unsigned long long)vi.vm_flags, p->fork);
 	rc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i), &t);
 	FZ_CHECK(rc == 0 || rc == -ENOENT, "mm%u page %llu: translate %d", mi,
 		 (unsigned long long)i, rc);
@@ -955,30 +968,139 @@ static void op_mprotect(struct fz_in *in)
 	peek_range(i, n);
 }
 
+/* MADV_POPULATE_(READ|WRITE) of [i, i + n): the first page that cannot be
+ * faulted ends it (a hole -ENOMEM; a protection without the access
+ * -EINVAL; past EOF -EFAULT); with an allocation failure, -ENOMEM
+ * anywhere before. A write populate breaks COW: a private file page got
+ * its copy if it now has a writable entry or a swap entry (the populate's
+ * own direct reclaim may have swapped the copy out; an uncopied private
+ * file page is never swapped). */
+static void madvise_populate(struct fzmm *m, uint64_t i, uint64_t n, bool write)
+{
+	int want = 0, rc;
+
+	for (uint64_t k = i; k < i + n && !want; k++) {
+		const struct mpage *p = &m->pg[k];
+
+		if (!p->mapped)
+			want = -ENOMEM;
+		else if (!(p->prot & (write ? SIMMM_PROT_WRITE : SIMMM_PROT_READ)))
+			want = -EINVAL;
+		else if (!page_backed(p))
+			want = -EFAULT;
+	}
+	rc = simmm_madvise(m->mm, pa(i), n * F.ps,
+			   write ? SIMMM_MADV_POPULATE_WRITE : SIMMM_MADV_POPULATE_READ);
+	expect_rc(rc, want, "madvise POPULATE");
+	for (uint64_t k = i; write && k < i + n; k++) {
+		struct mpage *p = &m->pg[k];
+		struct simmm_translation t;
+
+		if (!p->mapped || p->shared || !p->obj || p->own || !(p->prot & SIMMM_PROT_WRITE))
+			continue;
+		if (!simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t) &&
+		    (t.present ? t.write : simmm_is_real_swap_entry(t.entry)))
+			materialize(p);
+	}
+}
+
+/*
+ * The VMA-flag advice DONTFORK / DOFORK (@bit FK_DONTCOPY) or WIPEONFORK /
+ * KEEPONFORK (FK_WIPE) of [i, i + n): set unless the range's first mapped
+ * page has it already, then clear. VMA by VMA: WIPEONFORK refuses a file
+ * or shared VMA with -EINVAL, the pages before it keep the new flag; holes
+ * give -ENOMEM after the rest. An allocation failure may stop it at any
+ * VMA: each page then has its old or its new flag, as its VMA says.
+ */
+static void madvise_fork_flag(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, uint8_t bit)
+{
+	static const int advs[2][2] = {{SIMMM_MADV_DOFORK, SIMMM_MADV_DONTFORK},
+				       {SIMMM_MADV_KEEPONFORK, SIMMM_MADV_WIPEONFORK}};
+	bool set = true;
+	uint64_t stop = i + n;
+	int want = range_all_mapped(m, i, n) ? 0 : -ENOMEM, rc, adv;
+
+	for (uint64_t k = i; k < i + n; k++)
+		if (m->pg[k].mapped) {
+			set = !(m->pg[k].fork & bit);
+			break;
+		}
+	adv = advs[bit == FK_WIPE][set];
+	tr("  %s\n", adv == SIMMM_MADV_DONTFORK    ? "DONTFORK"
+		     : adv == SIMMM_MADV_DOFORK    ? "DOFORK"
+		     : adv == SIMMM_MADV_WIPEONFORK ? "WIPEONFORK"
+						    : "KEEPONFORK");
+	if (adv == SIMMM_MADV_WIPEONFORK)
+		for (uint64_t k = i; k < i + n; k++)
+			if (m->pg[k].mapped && (m->pg[k].shared || m->pg[k].obj)) {
+				want = -EINVAL;
+				stop = k;
+				break;
+			}
+	rc = simmm_madvise(m->mm, pa(i), n * F.ps, adv);
+	if (rc == want || (rc == -ENOMEM && oom_ok())) {
+		bool partial = rc != want;
+
+		for (uint64_t k = i; k < stop; k++) {
+			struct mpage *p = &m->pg[k];
+			struct simmm_vma_info vi;
+			uint8_t nf = set ? (uint8_t)(p->fork | bit) : (uint8_t)(p->fork & ~bit);
+			uint8_t have;
+
+			if (!p->mapped)
+				continue;
+			have = simmm_vma_info(m->mm, pa(k), &vi) ? 0 : vma_fork(vi.vm_flags);
+			FZ_CHECK(have == nf || (partial && have == p->fork),
+				 "mm%u page %llu: fork flags %u, model %u -> %u", mi,
+				 (unsigned long long)k, have, p->fork, nf);
+			p->fork = have;
+		}
+	} else {
+		expect_rc(rc, want, "madvise fork flags");
+	}
+}
+
 static void op_madvise(struct fz_in *in)
 {
 	/* COLD (deactivate, old young bits) changes neither contents nor
-	 * protections: the model ignores it, like HUGEPAGE and PAGEOUT. */
+	 * protections: the model ignores it, like HUGEPAGE, PAGEOUT and
+	 * WILLNEED (reads swapped pages into the swap cache). */
 	static const int advs[] = {SIMMM_MADV_DONTNEED, SIMMM_MADV_FREE, SIMMM_MADV_HUGEPAGE,
 				   SIMMM_MADV_NOHUGEPAGE, SIMMM_MADV_COLLAPSE, SIMMM_MADV_PAGEOUT,
-				   SIMMM_MADV_COLD};
+				   SIMMM_MADV_COLD, SIMMM_MADV_POPULATE_READ,
+				   SIMMM_MADV_POPULATE_WRITE, SIMMM_MADV_WILLNEED, SIMMM_MADV_DONTFORK,
+				   SIMMM_MADV_WIPEONFORK};
 	static const char *const names[] = {"DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE",
-					    "COLLAPSE", "PAGEOUT", "COLD"};
+					    "COLLAPSE", "PAGEOUT", "COLD", "POPULATE_READ",
+					    "POPULATE_WRITE", "WILLNEED", "(DONT|DO)FORK",
+					    "(WIPE|KEEP)ONFORK"};
 	unsigned mi;
 	struct fzmm *m = pick_mm(in, &mi);
 	uint64_t i = dec_page(in), n = dec_len(in, i);
-	/* COLD came after the corpus: the bytes 0xfa..0xff select it, every
-	 * other byte decodes mod 6 as before, so old inputs keep their advice. */
+	/* COLD came after the corpus, the rest after COLD: every byte below
+	 * 0xfa decodes mod 6 as before, 0xfa is COLD (what the cold- seeds
+	 * use), 0xfb..0xff the later advice (older inputs that used them for
+	 * COLD, which changes nothing the model sees, now ask for those). */
 	uint8_t ab = fz_u8(in);
-	unsigned a = ab >= 0xfa ? 6 : ab % 6;
+	unsigned a = ab >= 0xfa ? 6u + (ab - 0xfau) : ab % 6u;
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
 
 	tr("madvise mm%u page %llu n %llu %s\n", mi, (unsigned long long)i, (unsigned long long)n,
 	   names[a]);
 	touch(i, n);
+	if (adv == SIMMM_MADV_POPULATE_READ || adv == SIMMM_MADV_POPULATE_WRITE) {
+		madvise_populate(m, i, n, adv == SIMMM_MADV_POPULATE_WRITE);
+		peek_range(i, n);
+		return;
+	}
+	if (adv == SIMMM_MADV_DONTFORK || adv == SIMMM_MADV_WIPEONFORK) {
+		madvise_fork_flag(m, mi, i, n, adv == SIMMM_MADV_DONTFORK ? FK_DONTCOPY : FK_WIPE);
+		peek_range(i, n);
+		return;
+	}
 	if (adv != SIMMM_MADV_HUGEPAGE && adv != SIMMM_MADV_NOHUGEPAGE &&
-	    adv != SIMMM_MADV_COLLAPSE) {
+	    adv != SIMMM_MADV_COLLAPSE && adv != SIMMM_MADV_WILLNEED) {
 		/* VM_LOCKED VMAs refuse DONTNEED, FREE, COLD and PAGEOUT, file
 		 * VMAs FREE; the VMAs before the first one are advised */
 		for (uint64_t k = i; k < i + n; k++)
@@ -1189,10 +1311,19 @@ static void op_fork(struct fz_in *in)
 	}
 	F.m[ci].mm = child;
 	memcpy(F.m[ci].pg, m->pg, sizeof(m->pg[0]) * F.np);
-	/* Neither the locks nor mlockall(MCL_FUTURE) are inherited. */
+	/* Neither the locks nor mlockall(MCL_FUTURE) are inherited. A
+	 * VM_DONTCOPY VMA is not copied; a VM_WIPEONFORK one is, empty (and
+	 * keeps the flag). */
 	F.m[ci].def_lock = 0;
-	for (uint64_t k = 0; k < F.np; k++)
-		F.m[ci].pg[k].locked = F.m[ci].pg[k].resident = 0;
+	for (uint64_t k = 0; k < F.np; k++) {
+		struct mpage *p = &F.m[ci].pg[k];
+
+		p->locked = p->resident = 0;
+		if (p->fork & FK_DONTCOPY)
+			memset(p, 0, sizeof(*p));
+		else if (p->fork & FK_WIPE)
+			model_zap(p);
+	}
 	peek_some();
 }
 

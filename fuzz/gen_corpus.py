@@ -49,6 +49,9 @@ NONE, R, RW, RX = 0, 1, 2, 3          # dec_prot() indices
 M_SHARED, M_FILE, M_FIXED, M_NOREPLACE, M_POPULATE, M_FILE1 = 1, 2, 4, 8, 16, 32
 DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, COLLAPSE, PAGEOUT = range(6)
 COLD = 0xfa
+# advice bytes after COLD: POPULATE_READ, POPULATE_WRITE, WILLNEED, DONTFORK
+# (DOFORK when the range's first mapped page has it), WIPEONFORK (KEEPONFORK)
+POP_READ, POP_WRITE, WILLNEED, DONTFORK, WIPEONFORK = range(0xfb, 0x100)
 # mlock kinds: the mprotect op's prot bytes 0xf8..0xff
 (MLOCK, MLOCK_ONFAULT, MUNLOCK, MLOCKALL_CUR, MLOCKALL_CUR_FUT, MLOCKALL_FUT_ONFAULT,
  MUNLOCKALL, MLOCKALL_CUR_ONFAULT) = range(0xf8, 0x100)
@@ -183,6 +186,23 @@ def mm_seeds():
                                   read(0, 3), read(0, 3), madvise(0, 0, 6, COLD), fork(0),
                                   madvise(1, 4, 4, COLD), reclaim(8), read(0, 8), reclaim(64),
                                   verify(0, 0, 12), verify(1, 0, 12))
+        s["forkflags-" + g] = scenario(g, mmap(0, 0, 8, RW, M_FIXED), *[write(0, p, 0x60 + p) for p in range(8)],
+                                       madvise(0, 1, 2, DONTFORK), madvise(0, 5, 2, WIPEONFORK),
+                                       pin(0, 1, 2, write=True), fork(0), read(1, 0), read(1, 5),
+                                       write(0, 1, 0x6a), write(1, 6, 0x6b), fork(1),
+                                       madvise(0, 0, 8, DONTFORK), madvise(0, 5, 3, WIPEONFORK),
+                                       mmput(2), fork(0), unpin(0), verify(0, 0, 8), verify(1, 0, 8),
+                                       mmap(0, 10, 4, RW, M_FILE | M_FIXED), madvise(0, 8, 6, WIPEONFORK))
+        s["populate-" + g] = scenario(g, mmap(0, 30, 8, RW, M_FILE | M_FIXED, 2),
+                                      mmap(0, 40, 4, R, M_FIXED), madvise(0, 30, 8, POP_READ),
+                                      fwrite(0, 3, 0, 0x81), madvise(0, 30, 4, POP_WRITE),
+                                      fwrite(0, 2, 0, 0x82), read(0, 30), read(0, 31),
+                                      madvise(0, 40, 4, POP_WRITE), madvise(0, 38, 6, POP_READ),
+                                      fork(0), madvise(0, 32, 6, POP_WRITE), write(1, 33, 0x83),
+                                      madvise(0, 30, 8, PAGEOUT), madvise(0, 30, 8, WILLNEED),
+                                      read(0, 32), verify(0, 30, 8), verify(1, 30, 8),
+                                      mmap(0, 50, 20, R, M_FILE | M_FILE1 | M_FIXED, 8),
+                                      madvise(0, 50, 20, POP_READ), madvise(0, 50, 20, WILLNEED))
         s["writeback-" + g] = scenario(g, mmap(0, 40, 8, RW, M_FILE | M_SHARED | M_FIXED, 2),
                                        read(0, 41), write(0, 40, 0x71), fork(0),
                                        write(1, 42, 0x72), fsync(0), read(0, 42),
