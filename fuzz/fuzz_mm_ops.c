@@ -1039,7 +1039,8 @@ static void madvise_fork_flag(struct fzmm *m, unsigned mi, uint64_t i, uint64_t 
 			}
 	rc = simmm_madvise(m->mm, pa(i), n * F.ps, adv);
 	if (rc == want || (rc == -ENOMEM && oom_ok())) {
-		bool partial = rc != want;
+		/* -ENOMEM for a hole and for a failed split look alike. */
+		bool partial = rc == -ENOMEM && oom_ok();
 
 		for (uint64_t k = i; k < stop; k++) {
 			struct mpage *p = &m->pg[k];
