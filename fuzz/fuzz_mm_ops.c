@@ -1275,6 +1275,14 @@ static void op_mremap(struct fz_in *in)
 			FZ_CHECK(fixed || !p->mapped, "moved over a mapping");
 			if (k < mlen) {
 				*p = old[k];
+				/* DONTUNMAP next to a never-faulted anonymous
+				 * source: copy_vma() merges the new VMA with the
+				 * source, and dontunmap_complete() unlocks that
+				 * VMA, the destination with it (as upstream). */
+				if (dontunmap && p->locked &&
+				    simmm_vma_info(m->mm, pa(j + k), &vi) == 0 &&
+				    vi.start <= pa(i) && pa(i) < vi.end)
+					p->locked = p->resident = 0;
 			} else {
 				*p = tmpl;
 				model_zap(p);
