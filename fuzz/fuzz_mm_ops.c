@@ -1275,14 +1275,6 @@ static void op_mremap(struct fz_in *in)
 			FZ_CHECK(fixed || !p->mapped, "moved over a mapping");
 			if (k < mlen) {
 				*p = old[k];
-				/* DONTUNMAP next to a never-faulted anonymous
-				 * source: copy_vma() merges the new VMA with the
-				 * source, and dontunmap_complete() unlocks that
-				 * VMA, the destination with it (as upstream). */
-				if (dontunmap && p->locked &&
-				    simmm_vma_info(m->mm, pa(j + k), &vi) == 0 &&
-				    vi.start <= pa(i) && pa(i) < vi.end)
-					p->locked = p->resident = 0;
 			} else {
 				*p = tmpl;
 				model_zap(p);
@@ -1291,6 +1283,15 @@ static void op_mremap(struct fz_in *in)
 					populated(m, mi, j + k, false);
 			}
 		}
+		/* DONTUNMAP next to a never-faulted anonymous source:
+		 * copy_vma() merges the new VMA with the source (and with
+		 * the source's other neighbour, when it can), and
+		 * dontunmap_complete() unlocks the merged VMA, destination
+		 * and neighbour included, as upstream. */
+		if (dontunmap && simmm_vma_info(m->mm, pa(i), &vi) == 0)
+			for (uint64_t k = 0; k < F.np; k++)
+				if (m->pg[k].mapped && pa(k) >= vi.start && pa(k) < vi.end)
+					m->pg[k].locked = m->pg[k].resident = 0;
 		peek_range(j, nl);
 	}
 	peek_range(i, ol);
