@@ -1148,7 +1148,7 @@ static void op_mremap(struct fz_in *in)
 	simmm_addr_t out = 0;
 	uint64_t mlen = ol < nl ? ol : nl;
 	int want = 0, rc;
-	bool in_one;
+	bool have, in_one, at;
 
 	if (fb & 0x80) /* same length: the common MREMAP_DONTUNMAP case */
 		nl = ol;
@@ -1163,16 +1163,23 @@ static void op_mremap(struct fz_in *in)
 	touch(i, ol > nl ? ol : nl);
 	if (fixed)
 		touch(d, nl);
-	in_one = simmm_vma_info(m->mm, pa(i), &vi) == 0 && pa(i + ol) <= vi.end;
+	/* A VMA must contain the address; a shrink (or the same size)
+	 * without a new address only unmaps the tail, across VMAs and holes;
+	 * otherwise what moves or grows must be inside that VMA: the old
+	 * range, or its first nl pages when a FIXED move shrinks
+	 * (check_prep_vma()). */
+	have = simmm_vma_info(m->mm, pa(i), &vi) == 0;
+	in_one = have && pa(i + mlen) <= vi.end;
+	at = !fixed && !dontunmap && nl <= ol;
 	if (in_one)
-		FZ_CHECK(range_all_mapped(m, i, ol), "one VMA over model holes");
+		FZ_CHECK(range_all_mapped(m, i, mlen), "one VMA over model holes");
 	if ((fixed || dontunmap) && !maymove)
 		want = -EINVAL;
 	else if (dontunmap && ol != nl)
 		want = -EINVAL;
 	else if (fixed && d < i + ol && i < d + nl)
 		want = -EINVAL;
-	else if (!in_one)
+	else if (!have || (!at && !in_one))
 		want = -EFAULT;
 	if (ol > 48 || nl > 48 || ol > F.np)
 		return;
@@ -1196,6 +1203,16 @@ static void op_mremap(struct fz_in *in)
 		for (uint64_t k = d; k < d + nl && !any; k++)
 			memset(&m->pg[k], 0, sizeof(m->pg[k]));
 		tr("  -> failed, target %s\n", any ? "untouched" : "unmapped");
+		/* then a shrinking move unmaps the tail, which may fail too */
+		if (!any && nl < ol) {
+			bool tail = false;
+
+			for (uint64_t k = i + nl; k < i + ol; k++)
+				tail |= simmm_vma_info(m->mm, pa(k), &vi) == 0;
+			for (uint64_t k = i + nl; k < i + ol && !tail; k++)
+				memset(&m->pg[k], 0, sizeof(m->pg[k]));
+			tr("  -> the tail %s\n", tail ? "stays" : "unmapped");
+		}
 		peek_range(d, nl);
 		peek_range(i, ol);
 		return;

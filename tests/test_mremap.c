@@ -21,6 +21,13 @@
  * After each merge, rmap still finds every folio: reclaim swaps (or writes
  * back) and unmaps them all, and the data faults back in. simmm_check()
  * (TU_CHECK) after every step.
+ *
+ * And which ranges mremap() accepts (check_prep_vma(), mremap_at()): a
+ * shrink or a same-size call without a new address only unmaps the tail,
+ * which may span VMAs and holes; a FIXED move that shrinks needs only its
+ * new length inside the VMA (the tail is unmapped first); growing or
+ * moving a range that crosses the VMA's end, or one without a VMA at its
+ * address, is -EFAULT.
  */
 #include "test_mm_ext_util.h"
 
@@ -540,6 +547,84 @@ static void test_fresh_vma_moves_without_rmap_locks(void **state)
 	tu_sim_free(&x.sim);
 }
 
+/* [a, +8) in three VMAs (pages 4..5 read-only) with a hole at page 7. */
+static simmm_addr_t split_area(struct simmm_mm *mm, simmm_addr_t fixed, unsigned tag)
+{
+	simmm_addr_t a = mx_anon(mm, fixed, 8 * PS);
+
+	write_pages(mm, a, 8, tag);
+	TU_ASSERT_OK(simmm_mprotect(mm, a + 4 * PS, 2 * PS, SIMMM_PROT_READ));
+	TU_ASSERT_OK(simmm_munmap(mm, a + 7 * PS, PS));
+	return a;
+}
+
+/* Shrinking in place, or keeping the size, works across VMA boundaries
+ * and holes (fuzz_races: fuzz/regressions/fuzz_races/mremap-shrink-across-vmas). */
+static void test_shrink_across_vmas(void **state)
+{
+	(void)state;
+	simmm_sim *sim = new_sim();
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = split_area(mm, AREA, 30), out = 0;
+
+	/* the same size, with or without MAYMOVE: nothing changes */
+	TU_ASSERT_OK(simmm_mremap(mm, a + 2 * PS, 6 * PS, 6 * PS, 0, 0, &out));
+	assert_int_equal(out, a + 2 * PS);
+	TU_ASSERT_OK(simmm_mremap(mm, a, 8 * PS, 8 * PS, SIMMM_MREMAP_MAYMOVE, 0, &out));
+	assert_int_equal(out, a);
+	expect_vma(mm, a + 5 * PS, a + 4 * PS, a + 6 * PS, (a + 4 * PS) / PS);
+	expect_pages(mm, a, 7, 30);
+	/* growing across them is -EFAULT */
+	assert_int_equal(simmm_mremap(mm, a + 2 * PS, 4 * PS, 5 * PS, SIMMM_MREMAP_MAYMOVE, 0, &out),
+			 -EFAULT);
+	/* shrink [a + 2, a + 8) to one page: pages 3..7 go, across both
+	 * boundaries and the hole */
+	TU_ASSERT_OK(simmm_mremap(mm, a + 2 * PS, 6 * PS, PS, 0, 0, &out));
+	assert_int_equal(out, a + 2 * PS);
+	TU_CHECK(sim);
+	expect_vma(mm, a, a, a + 3 * PS, a / PS);
+	for (unsigned i = 3; i < 8; i++)
+		expect_unmapped(mm, a + i * PS);
+	expect_pages(mm, a, 3, 30);
+	/* no VMA at the address: -EFAULT, even for a shrink */
+	assert_int_equal(simmm_mremap(mm, a + 4 * PS, 2 * PS, PS, 0, 0, &out), -EFAULT);
+	assert_int_equal(nr_vmas(mm), 1);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/* A FIXED move that shrinks needs only its new length inside the VMA:
+ * the tail, across VMAs and the hole, is unmapped first. */
+static void test_fixed_shrink_across_vmas(void **state)
+{
+	(void)state;
+	simmm_sim *sim = new_sim();
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = split_area(mm, AREA, 50), out = 0;
+
+	/* the moved part itself crosses the VMA's end: -EFAULT, nothing changed */
+	assert_int_equal(simmm_mremap(mm, a + 2 * PS, 6 * PS, 3 * PS,
+				      SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, FAR, &out),
+			 -EFAULT);
+	expect_unmapped(mm, FAR);
+	expect_pages(mm, a, 7, 50);
+	TU_ASSERT_OK(simmm_mremap(mm, a + 2 * PS, 6 * PS, 2 * PS,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, FAR, &out));
+	assert_int_equal(out, FAR);
+	TU_CHECK(sim);
+	expect_vma(mm, a, a, a + 2 * PS, a / PS);
+	for (unsigned i = 2; i < 8; i++)
+		expect_unmapped(mm, a + i * PS);
+	expect_vma(mm, FAR, FAR, FAR + 2 * PS, (a + 2 * PS) / PS);
+	expect_pages(mm, a, 2, 50);
+	expect_pages(mm, FAR, 2, 52);
+	assert_int_equal(mx_stats(mm).rss_anon, 4);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +638,8 @@ int main(void)
 		cmocka_unit_test(test_merge_with_self),
 		cmocka_unit_test(test_merge_with_self_enomem),
 		cmocka_unit_test(test_fresh_vma_moves_without_rmap_locks),
+		cmocka_unit_test(test_shrink_across_vmas),
+		cmocka_unit_test(test_fixed_shrink_across_vmas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -458,11 +458,14 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
  * @out: receives the new address.
  * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or
  * @new_len, DONTUNMAP without MAYMOVE or with a size change, FIXED without
- * MAYMOVE, a hugetlb VMA; -EFAULT: the old range is not inside one VMA, or
- * growing a VM_DONTEXPAND (special) mapping; -ENOMEM: cannot grow in place
- * without MAYMOVE, no space, or allocation failure (nothing changed, except
- * that with MREMAP_FIXED the target range was already unmapped, as
- * upstream).
+ * MAYMOVE, a hugetlb VMA; -EFAULT: no VMA at @old_addr, or the range to
+ * grow or move is not inside it (a shrink or the same size without
+ * MREMAP_FIXED / DONTUNMAP only unmaps the tail, across VMAs and holes; a
+ * FIXED move that shrinks needs only @new_len inside it), or growing a
+ * VM_DONTEXPAND (special) mapping; -ENOMEM: cannot grow in place without
+ * MAYMOVE, no space, or allocation failure (nothing changed, except that
+ * with MREMAP_FIXED the target range, and a shrinking move's tail, were
+ * already unmapped, as upstream).
  */
 SIMMM_API int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t old_len,
 			   uint64_t new_len, int flags, simmm_addr_t new_addr, simmm_addr_t *out);

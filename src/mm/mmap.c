@@ -850,16 +850,32 @@ static bool grow_in_place(struct simmm_mm *mm, struct simmm_vma *vma, struct mre
 	return true;
 }
 
+/*
+ * check_prep_vma(), mremap_at() and mremap_to(): a VMA must contain
+ * old_addr (-EFAULT). Shrinking or keeping the size without a new address
+ * only unmaps the tail, which may span other VMAs and holes ("can always
+ * be done in place"). Otherwise what moves or grows must lie inside that
+ * VMA (-EFAULT): the old range, or only its first new_len bytes when a
+ * FIXED move shrinks (the tail is unmapped first, so it may cross VMA
+ * boundaries, 6.17+). A FIXED move unmaps its target, then the shrunk
+ * tail, then moves; a failure after either leaves them unmapped.
+ */
 static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *out)
 {
 	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr);
 	simmm_addr_t dst = r->new_addr;
+	uint64_t keep = r->new_len < r->old_len ? r->new_len : r->old_len;
 	int err;
 
-	if (!vma || r->old_addr + r->old_len > vma->vm_end)
+	if (!vma)
 		return -EFAULT;
 	if (vma->vm_flags & SIMMM_VM_HUGETLB)
 		return -EINVAL;
+	*out = r->old_addr;
+	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP)) && r->new_len <= r->old_len)
+		return simmm__do_munmap(mm, r->old_addr + r->new_len, r->old_addr + r->old_len);
+	if (r->old_addr + keep > vma->vm_end)
+		return -EFAULT;
 	if (r->new_len > r->old_len && (vma->vm_flags & SIMMM_VM_DONTEXPAND))
 		return -EFAULT;
 	/* check_prep_vma(): growing a VM_LOCKED VMA is checked against
@@ -868,11 +884,7 @@ static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t
 	    !simmm__mlock_future_ok(mm, vma->vm_flags, r->new_len - r->old_len))
 		return -EAGAIN;
 	r->populate = r->new_len > r->old_len && (vma->vm_flags & SIMMM_VM_LOCKED);
-	*out = r->old_addr;
 	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP))) {
-		if (r->new_len <= r->old_len)
-			return simmm__do_munmap(mm, r->old_addr + r->new_len,
-						r->old_addr + r->old_len);
 		if (grow_in_place(mm, vma, r))
 			return 0;
 		if (!(r->flags & SIMMM_MREMAP_MAYMOVE))
@@ -884,10 +896,14 @@ static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t
 			return err;
 	}
 	/* MREMAP_FIXED unmaps the target first, as upstream: a later
-	 * -ENOMEM leaves it unmapped. */
+	 * -ENOMEM leaves it unmapped; so does shrink_vma() with the tail. */
 	err = 0;
 	if (r->flags & SIMMM_MREMAP_FIXED)
 		err = simmm__do_munmap(mm, dst, dst + r->new_len);
+	if (!err && r->new_len < r->old_len) {
+		err = simmm__do_munmap(mm, r->old_addr + r->new_len, r->old_addr + r->old_len);
+		r->old_len = r->new_len;
+	}
 	if (!err)
 		err = move_vma(mm, r, dst);
 	if (!err)
