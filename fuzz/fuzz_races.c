@@ -78,7 +78,7 @@
 #define MAXCPU    2
 #define MAXTASK   (MAXCPU + MAXDEV)
 #define MAXREC    32
-#define MAXW      112  /* register history entries per page (mmap adds 2, mremap 3) */
+#define MAXW      128  /* register history entries per page (mmap adds 2, mremap 3) */
 #define MAXN      4    /* pages per ranged op */
 #define RAM_PAGES 256
 #define SWAP_PAGES 512
@@ -149,7 +149,10 @@ struct mmst {
 	bool exists;  /* created (child: after fork) */
 	bool gone;    /* its last harness reference was dropped (exit) */
 	bool tail_lost; /* THP mode: the PMD's tail pages may be at a scratch address */
-	struct reg data[NT], prot[NT];
+	/* lk: 1 while the page's VMA may be VM_LOCKED (mm0's file region:
+	 * X_MLOCK), 0 when not, unmapped or moved; the child's stay empty
+	 * (mlock is not inherited) */
+	struct reg data[NT], prot[NT], lk[NT];
 };
 
 struct mir {
@@ -848,11 +851,19 @@ static void dev_write(struct fdev *d, unsigned p, uint64_t hits0)
 
 /* ---- CPU access with the model ------------------------------------------------------------- */
 
+/* The data register of page @p as @ms sees it: a file page's is the file's
+ * contents, one register whichever process maps it (MAP_SHARED). */
+static struct reg *data_reg(struct mmst *ms, unsigned p)
+{
+	return is_file(p) ? &F.m[0].data[p] : &ms->data[p];
+}
+
 static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 {
+	struct reg *dr = data_reg(ms, p);
 	uint8_t v = write ? newv() : 0xff;
 	uint32_t rs = tk();
-	unsigned wi = write ? reg_begin(&ms->data[p], v, rs) : 0;
+	unsigned wi = write ? reg_begin(dr, v, rs) : 0;
 	int rc = simmm_mm_access(ms->mm, pa(p), &v, 1,
 				 write ? SIMMM_ACCESS_WRITE : SIMMM_ACCESS_READ);
 	uint32_t re = tk();
@@ -862,14 +873,14 @@ static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 	lg("    %s %s %s page %u -> %d, byte %#x [%u,%u]\n", cur_name(), ms == &F.m[0] ? "mm0" : "mm1",
 	   write ? "writes" : "reads", p, rc, v, rs, re);
 	if (write)
-		reg_end(&ms->data[p], wi, rc == 0, false, re);
+		reg_end(dr, wi, rc == 0, false, re);
 	if (ms->gone)
 		return;
 	if (rc == 0) {
 		FZ_CHECK(prot_any(&ms->prot[p], allow, rs, re), "access to page %u allowed, model "
 			 "forbids it", p);
-		if (!write && !reg_allows(&ms->data[p], v, rs, re)) {
-			reg_cands(&ms->data[p], rs, re, c, sizeof(c));
+		if (!write && !reg_allows(dr, v, rs, re)) {
+			reg_cands(dr, rs, re, c, sizeof(c));
 			FZ_FAIL("CPU read %#x from page %u over [%u,%u]; writes: %s", v, p, rs, re, c);
 		}
 		return;
@@ -885,9 +896,9 @@ static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 /* Zap-like change of pages [p, p + n): data and/or protection registers. */
 struct change {
 	unsigned p, n;
-	bool data, prot;
+	bool data, prot, lock; /* lock: the VMA's VM_LOCKED goes (lk 0) */
 	uint8_t dv, pv;
-	unsigned di[NT], pi[NT];
+	unsigned di[NT], pi[NT], li[NT];
 };
 
 static void change_begin(struct mmst *ms, struct change *c)
@@ -899,6 +910,8 @@ static void change_begin(struct mmst *ms, struct change *c)
 			c->di[k] = reg_begin(&ms->data[c->p + k], c->dv, s);
 		if (c->prot)
 			c->pi[k] = reg_begin(&ms->prot[c->p + k], c->pv, s);
+		if (c->lock)
+			c->li[k] = reg_begin(&ms->lk[c->p + k], 0, s);
 	}
 }
 
@@ -911,6 +924,8 @@ static void change_end(struct mmst *ms, struct change *c, bool ok, bool maybe)
 			reg_end(&ms->data[c->p + k], c->di[k], ok, maybe, e);
 		if (c->prot)
 			reg_end(&ms->prot[c->p + k], c->pi[k], ok, maybe, e);
+		if (c->lock)
+			reg_end(&ms->lk[c->p + k], c->li[k], ok, maybe, e);
 	}
 }
 
@@ -923,11 +938,22 @@ static bool maybe_hole(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
 	return false;
 }
 
+/* Some page of [p, p + n) may be in a VM_LOCKED VMA now. */
+static bool maybe_locked(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (prot_any(&ms->lk[p + k], 1u << 1, rs, F.tick + 1))
+			return true;
+	return false;
+}
+
 static void snapshot_child(uint32_t fs, uint32_t fe)
 {
 	struct mmst *c = &F.m[1], *pm = &F.m[0];
 
-	for (unsigned p = 0; p < NP; p++) {
+	/* the file region too: its protections (its data register is the
+	 * file's, data_reg()); mlock is not inherited, lk stays empty */
+	for (unsigned p = 0; p < NT; p++) {
 		struct reg *src[2] = {&pm->data[p], &pm->prot[p]}, *dst[2] = {&c->data[p], &c->prot[p]};
 
 		for (unsigned r = 0; r < 2; r++) {
@@ -975,7 +1001,8 @@ static void cpu_reap(struct mmst *ms)
  * theirs in the page cache. */
 static void cpu_munmap(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
-	struct change c = {.p = p, .n = n, .data = !is_file(p), .prot = true, .pv = PR_UNMAPPED};
+	struct change c = {.p = p, .n = n, .data = !is_file(p), .prot = true, .lock = true,
+			   .pv = PR_UNMAPPED};
 	int rc;
 
 	change_begin(ms, &c);
@@ -993,7 +1020,7 @@ static void cpu_mmap(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
 	simmm_addr_t out = 0;
 	bool file = is_file(p);
-	struct change c = {.p = p, .n = n, .data = !file, .prot = true, .pv = PR_RW};
+	struct change c = {.p = p, .n = n, .data = !file, .prot = true, .lock = true, .pv = PR_RW};
 	struct change u = {.p = p, .n = n, .prot = true, .pv = PR_UNMAPPED};
 	int rc;
 
@@ -1034,7 +1061,8 @@ static void cpu_mprotect(struct mmst *ms, unsigned p, unsigned n, unsigned k, ui
 }
 
 /* MADV_DONTNEED of [p, p + n) (anonymous pages read zeros after it, file
- * pages what the page cache holds), or MADV_PAGEOUT (@pageout). */
+ * pages what the page cache holds), or MADV_PAGEOUT (@pageout). Both fail
+ * with -EINVAL at a VM_LOCKED VMA (after advising the VMAs before it). */
 static void cpu_dontneed(struct mmst *ms, unsigned p, unsigned n, bool pageout, uint64_t hits0)
 {
 	struct change c = {.p = p, .n = n, .data = !is_file(p)};
@@ -1049,13 +1077,15 @@ static void cpu_dontneed(struct mmst *ms, unsigned p, unsigned n, bool pageout, 
 			F.reclaimed = true;
 		rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_PAGEOUT);
 		lg("    pageout -> %d\n", rc);
-		FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))),
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))) ||
+				 (rc == -EINVAL && maybe_locked(ms, p, n, s0)),
 			 "madvise PAGEOUT: %d", rc);
 		return;
 	}
 	change_begin(ms, &c);
 	rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_DONTNEED);
-	FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))),
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))) ||
+			 (rc == -EINVAL && maybe_locked(ms, p, n, s0)),
 		 "madvise DONTNEED: %d", rc);
 	change_end(ms, &c, rc == 0, true);
 }
@@ -1224,25 +1254,139 @@ static void mremap_check_moved(unsigned q, uint8_t v, uint32_t rs, uint32_t re, 
 }
 
 /*
+ * What an mremap moved to a new address, to be checked there and moved
+ * back: model pages [q0, q1) are at their address + delta; [q0, qk) moved
+ * with their contents, [qk, q1) were added by growing the range
+ * (anonymous zeros, or the file's next pages).
+ */
+struct moved {
+	unsigned q0, qk, q1;
+	bool file;
+	uint64_t delta;
+	uint32_t s1, e1;      /* the move's interval */
+	const unsigned *skip; /* DONTUNMAP: each page's zeroing entry, or NULL */
+	uint8_t x;            /* the protection of the VMA there (PR_*) */
+	bool xlock;           /* and whether it is VM_LOCKED */
+	bool peek_ok[NP];
+	uint8_t v[NP];
+};
+
+/*
+ * Peek at the moved pages right after the move (simmm_mm_peek(), nothing
+ * faulted): each holds what its register allowed during the move (a page
+ * the range grew by: zeros, or the file's contents); then, after a yield
+ * (the hole, which the others meet), the same again.
+ */
+static void moved_check(struct mmst *ms, struct moved *mv)
+{
+	uint8_t again;
+
+	for (unsigned q = mv->q0; q < mv->q1; q++) {
+		unsigned i = q - mv->q0;
+
+		mv->peek_ok[i] = peek_reliable(ms, pa(q) + mv->delta);
+		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &mv->v[i], 1) == 0, "peek");
+		if (ms->gone || !mv->peek_ok[i])
+			continue;
+		if (!mv->file && q >= mv->qk)
+			FZ_CHECK(mv->v[i] == 0, "mremap: page %u grew by a page holding %#x, not zeros",
+				 q, mv->v[i]);
+		else
+			mremap_check_moved(q, mv->v[i], mv->s1, mv->file ? F.tick + 1 : mv->e1,
+					   mv->skip && !mv->file ? (int)mv->skip[i] : -1, "moved");
+	}
+	simmm_sched_yield(F.sim); /* the hole */
+	for (unsigned q = mv->q0; q < mv->q1; q++) {
+		unsigned i = q - mv->q0;
+
+		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &again, 1) == 0, "peek");
+		if (mv->file && !ms->gone)
+			mremap_check_moved(q, again, mv->s1, F.tick + 1, -1, "after the yield");
+		else
+			FZ_CHECK(mv->file || !mv->peek_ok[i] || again == mv->v[i],
+				 "mremap: page %u at its scratch address changed from %#x to %#x",
+				 q, mv->v[i], again);
+	}
+}
+
+/*
+ * The way back: [start, start + len) + delta moves to @start (MAYMOVE |
+ * FIXED: whatever was mapped there meanwhile goes), retried, each attempt
+ * an interval of its own. It maps the pages back with the VMA's protection
+ * and lock and the data they were peeked with (a page the peek could not
+ * read: every value it may have moved with), or fails, and then may have
+ * unmapped its target already (MREMAP_FIXED, as upstream), which the
+ * others can see before the retry (an injected failure fails once; after
+ * 4 attempts the pages stay where they are). Returns the last rc.
+ */
+static int moved_back(struct mmst *ms, const struct moved *mv, simmm_addr_t start, uint64_t len,
+		      uint64_t hits0)
+{
+	unsigned pwi[NP], uwi[NP], lwi[NP], lui[NP], dwi[NP], dn[NP];
+	simmm_addr_t out = 0;
+	uint32_t s2, e2;
+	int rc, tries;
+
+	lay_begin();
+	for (tries = 0;; tries++) {
+		s2 = tk();
+		for (unsigned q = mv->q0; q < mv->q1; q++) {
+			unsigned i = q - mv->q0;
+
+			pwi[i] = reg_begin(&ms->prot[q], mv->x, s2);
+			uwi[i] = reg_begin(&ms->prot[q], PR_UNMAPPED, s2);
+			lwi[i] = reg_begin(&ms->lk[q], mv->xlock, s2);
+			lui[i] = reg_begin(&ms->lk[q], 0, s2);
+			dn[i] = 1;
+			if (!mv->file && mv->peek_ok[i])
+				dwi[i] = reg_begin(&ms->data[q], mv->v[i], s2);
+			else if (!mv->file)
+				dwi[i] = reg_begin_cands(q, mv->s1, mv->e1,
+							 mv->skip ? (int)mv->skip[i] : -1, s2, &dn[i]);
+		}
+		rc = simmm_mremap(ms->mm, start + mv->delta, len, len,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, start, &out);
+		e2 = tk();
+		lg("    %s mremap back -> %d [%u,%u]\n", cur_name(), rc, s2, e2);
+		for (unsigned q = mv->q0; q < mv->q1; q++) {
+			unsigned i = q - mv->q0;
+
+			reg_end(&ms->prot[q], pwi[i], rc == 0, false, e2);
+			reg_end(&ms->prot[q], uwi[i], false, rc != 0, e2);
+			reg_end(&ms->lk[q], lwi[i], rc == 0, false, e2);
+			reg_end(&ms->lk[q], lui[i], false, rc != 0, e2);
+			for (unsigned k = 0; !mv->file && k < dn[i]; k++)
+				reg_end(&ms->data[q], dwi[i] + k, rc == 0, false, e2);
+		}
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)),
+			 "mremap of pages %u..%u back: %d (%s)", mv->q0, mv->q1 - 1, rc,
+			 simmm_strerror(rc));
+		FZ_CHECK(rc != 0 || out == start, "mremap back moved to %#llx",
+			 (unsigned long long)out);
+		if (rc == 0 || tries == 3)
+			break;
+	}
+	lay_end();
+	return rc;
+}
+
+/*
  * "mremap out and back": [p, p + n) (with MF_3 the whole VMA of page @p,
  * within the window (THP mode: its PMD) or the file region) moves to this
  * task's scratch address (MREMAP_MAYMOVE | MREMAP_FIXED, with MF_2
  * MREMAP_DONTUNMAP), a yield lets the others meet the hole, and it moves
- * back (MAYMOVE | FIXED: whatever was mapped there meanwhile goes).
+ * back (moved_back()).
  *
  * Model: without DONTUNMAP the pages are unmapped over the first call's
  * interval; with it, anonymous pages read zeros (a fresh VMA) and file
- * pages what the page cache holds. What each page held moves with it: the
- * byte peeked at the scratch address (simmm_mm_peek(), nothing faulted)
- * must be one its register allowed during the first call, and it is the
- * same after the yield; moving back writes it (anonymous pages; a file
- * page's register is the file) and the protection the scratch VMA has.
+ * pages what the page cache holds. Either way the old range is no longer
+ * VM_LOCKED. What each page held moves with it: the byte peeked at the
+ * scratch address (simmm_mm_peek(), nothing faulted) must be one its
+ * register allowed during the first call, and it is the same after the
+ * yield; moving back writes it (anonymous pages; a file page's register
+ * is the file) and the protection the scratch VMA has (moved_check()).
  * -EFAULT from the first call (the range not in one VMA) only if some page
- * may be unmapped or the VMA layout changed since it was looked up. A
- * failed move back may have unmapped its target already (MREMAP_FIXED, as
- * upstream): the pages may be unmapped from then until a retry succeeds
- * (an injected failure fails once; after 4 attempts the pages stay at the
- * scratch address).
+ * may be unmapped or the VMA layout changed since it was looked up.
  */
 static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, unsigned flags,
 		       uint64_t hits0)
@@ -1254,11 +1398,10 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	uint64_t delta = (t->idx + 1) * SCR_OFF, len;
 	simmm_addr_t start, end, out = 0;
 	struct simmm_vma_info vi;
-	uint32_t gen0 = F.lay_gen, s1, e1, s2, e2;
-	unsigned busy0 = F.lay_busy, wi[NP], pwi[NP], uwi[NP], dwi[NP], dn[NP], x;
-	uint8_t moved[NP], again;
-	bool peek_ok[NP];
-	int rc, tries;
+	uint32_t gen0 = F.lay_gen, s1, e1;
+	unsigned busy0 = F.lay_busy, wi[NP], li[NP];
+	struct moved mv;
+	int rc;
 
 	if (simmm_vma_info(ms->mm, pa(p), &vi)) {
 		lg("    %s: no VMA at page %u\n", cur_name(), p);
@@ -1284,9 +1427,10 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	s1 = tk();
 	for (unsigned q = q0; q < q1; q++) {
 		if (!dontunmap)
-			wi[q - lo] = reg_begin(&ms->prot[q], PR_UNMAPPED, s1);
+			wi[q - q0] = reg_begin(&ms->prot[q], PR_UNMAPPED, s1);
 		else if (!file)
-			wi[q - lo] = reg_begin(&ms->data[q], 0, s1);
+			wi[q - q0] = reg_begin(&ms->data[q], 0, s1);
+		li[q - q0] = reg_begin(&ms->lk[q], 0, s1);
 	}
 	lay_begin();
 	rc = simmm_mremap(ms->mm, start, len, len,
@@ -1304,70 +1448,21 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	lay_end();
 	for (unsigned q = q0; q < q1; q++) {
 		if (!dontunmap)
-			reg_end(&ms->prot[q], wi[q - lo], rc == 0, false, e1);
+			reg_end(&ms->prot[q], wi[q - q0], rc == 0, false, e1);
 		else if (!file)
-			reg_end(&ms->data[q], wi[q - lo], rc == 0, false, e1);
+			reg_end(&ms->data[q], wi[q - q0], rc == 0, false, e1);
+		reg_end(&ms->lk[q], li[q - q0], rc == 0, false, e1);
 	}
 	if (rc) {
 		F.tail_out -= tail;
 		return;
 	}
 	FZ_CHECK(simmm_vma_info(ms->mm, start + delta, &vi) == 0, "no VMA at the scratch address");
-	x = vm_pr(vi.vm_flags);
-	for (unsigned q = q0; q < q1; q++) {
-		peek_ok[q - lo] = peek_reliable(ms, pa(q) + delta);
-		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + delta, &moved[q - lo], 1) == 0, "peek");
-		if (!ms->gone && peek_ok[q - lo])
-			mremap_check_moved(q, moved[q - lo], s1, file ? F.tick + 1 : e1,
-					   dontunmap && !file ? (int)wi[q - lo] : -1, "moved");
-	}
-	simmm_sched_yield(F.sim); /* the hole */
-	for (unsigned q = q0; q < q1; q++) {
-		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + delta, &again, 1) == 0, "peek");
-		if (file && !ms->gone)
-			mremap_check_moved(q, again, s1, F.tick + 1, -1, "after the yield");
-		else
-			FZ_CHECK(file || !peek_ok[q - lo] || again == moved[q - lo],
-				 "mremap: page %u at its scratch address changed from %#x to %#x",
-				 q, moved[q - lo], again);
-	}
-	/* The way back, retried: each attempt is an interval of its own. It
-	 * maps the pages back with the scratch VMA's protection and the data
-	 * they moved with (a page the peek could not read: every value it may
-	 * have moved with), or fails, and then may have unmapped its target
-	 * already (MREMAP_FIXED), which the others can see before the retry. */
-	lay_begin();
-	for (tries = 0;; tries++) {
-		s2 = tk();
-		for (unsigned q = q0; q < q1; q++) {
-			pwi[q - lo] = reg_begin(&ms->prot[q], (uint8_t)x, s2);
-			uwi[q - lo] = reg_begin(&ms->prot[q], PR_UNMAPPED, s2);
-			dn[q - lo] = 1;
-			if (!file && peek_ok[q - lo])
-				dwi[q - lo] = reg_begin(&ms->data[q], moved[q - lo], s2);
-			else if (!file)
-				dwi[q - lo] = reg_begin_cands(q, s1, e1,
-							      dontunmap ? (int)wi[q - lo] : -1, s2,
-							      &dn[q - lo]);
-		}
-		rc = simmm_mremap(ms->mm, start + delta, len, len,
-				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, start, &out);
-		e2 = tk();
-		lg("    %s mremap back -> %d [%u,%u]\n", cur_name(), rc, s2, e2);
-		for (unsigned q = q0; q < q1; q++) {
-			reg_end(&ms->prot[q], pwi[q - lo], rc == 0, false, e2);
-			reg_end(&ms->prot[q], uwi[q - lo], false, rc != 0, e2);
-			for (unsigned k = 0; !file && k < dn[q - lo]; k++)
-				reg_end(&ms->data[q], dwi[q - lo] + k, rc == 0, false, e2);
-		}
-		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)),
-			 "mremap of pages %u..%u back: %d (%s)", q0, q1 - 1, rc, simmm_strerror(rc));
-		FZ_CHECK(rc != 0 || out == start, "mremap back moved to %#llx",
-			 (unsigned long long)out);
-		if (rc == 0 || tries == 3)
-			break;
-	}
-	lay_end();
+	mv = (struct moved){.q0 = q0, .qk = q1, .q1 = q1, .file = file, .delta = delta, .s1 = s1,
+			    .e1 = e1, .skip = dontunmap ? wi : NULL, .x = vm_pr(vi.vm_flags),
+			    .xlock = vi.vm_flags & SIMMM_VM_LOCKED};
+	moved_check(ms, &mv);
+	rc = moved_back(ms, &mv, start, len, hits0);
 	if (tail) {
 		F.tail_out--;
 		ms->tail_lost |= rc != 0;
@@ -2325,6 +2420,10 @@ static void setup(uint8_t b0, uint8_t b1)
 		F.m[0].prot[p].n = 1;
 		F.m[0].data[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
 		F.m[0].data[p].n = 1;
+	}
+	for (unsigned p = 0; p < NT; p++) { /* nothing VM_LOCKED */
+		F.m[0].lk[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
+		F.m[0].lk[p].n = 1;
 	}
 	if (F.thp)
 		setup_thp_window();
