@@ -59,7 +59,15 @@
  * non-faulting peek at the scratch address), file pages never migrate to
  * device memory nor become device-exclusive, and at the end a final fsync
  * must leave no dirty page and every page, its clean cache reclaimed, must
- * read back (pread) what its register allows. See fuzz/README.md.
+ * read back (pread) what its register allows.
+ *
+ * A CPU record of an extended input with op byte OP_X (0xb7) runs an "X"
+ * op: mremap that shrinks or grows (in place, MAYMOVE, FIXED, shrink and
+ * grow back) on the window or the file region, judged by upstream's rules
+ * for the VMAs it looked up; msync with MS_ASYNC / MS_INVALIDATE (the
+ * file's dirty pages stay dirty, -EBUSY on VM_LOCKED); mlock / munlock of
+ * file pages; and the fork child's accesses, MADV_DONTNEED and msync of
+ * the file region it inherited shared. See fuzz/README.md.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -94,6 +102,7 @@
 #define A_PAGEOUT 0x10  /* CPU dontneed: MADV_PAGEOUT instead (the range's folios reclaimed now) */
 #define A_MORE    0x80  /* CPU mmap: an op of the "more" family, (arg >> 4) & 7 (M_*) */
 #define A_FILE    0x80  /* device op: on the file region, once the file exists */
+#define OP_X      0xb7  /* CPU op byte (183: op 3, mmap) of the "X" ops of extended inputs */
 #define MF_2      0x04  /* flag bits of the "more" ops (see M_*) */
 #define MF_3      0x08
 #define FILE_OFF  (4ULL << 20)   /* file region: F.base + 4 MiB (past the THP window's PMD) */
@@ -116,6 +125,9 @@ enum { D_FAULT_READ, D_FAULT_WRITE, D_SNAPSHOT, D_TO_DEV, D_TO_SYS, D_EXCLUSIVE,
 enum { M_MREMAP, M_FMREMAP, M_FREAD, M_FWRITE, M_FMAP, M_FMPROTECT, M_FDONTNEED, M_FSYNC,
        NR_MOPS };
 
+/* the "X" CPU ops (extended record with op byte OP_X), ((arg >> 4) & 7) % NR_XOPS */
+enum { X_WRESIZE, X_FRESIZE, X_MSYNC, X_MLOCK, X_CHILD, NR_XOPS };
+
 static const char *const cop_names[NR_COPS] = {
 	"read", "write", "munmap", "mmap", "mprotect", "dontneed", "fork+write", "reclaim",
 	"inject", "exit",
@@ -127,6 +139,9 @@ static const char *const dop_names[NR_DOPS] = {
 static const char *const mop_names[NR_MOPS] = {
 	"mremap", "file-mremap", "file-read", "file-write", "file-map", "file-mprotect",
 	"file-dontneed", "file-sync",
+};
+static const char *const xop_names[NR_XOPS] = {
+	"resize", "file-resize", "file-msync", "file-mlock", "child-file",
 };
 
 /* ---- linearizable registers ------------------------------------------------------ */
@@ -202,6 +217,8 @@ static struct fz {
 	bool forked;
 	bool strict_refault; /* header bit 3: migrate_to_ram never backs off */
 	bool ext;            /* header bit 7: extended record variants */
+	bool xops;           /* some record is an X op (OP_X): the child's file region is
+			      * read back at the end too */
 	/* the dmirror driver (src/device): one device, one open file per
 	 * device task, created by the first dmirror op of the task */
 	struct simmm_dmirror_device *dmdev;
@@ -947,6 +964,21 @@ static bool maybe_locked(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
 	return false;
 }
 
+/* Every candidate of @r over [rs, re] is @v (and there is one). */
+static bool reg_only(const struct reg *r, uint8_t v, uint32_t rs, uint32_t re)
+{
+	bool any = false;
+
+	for (unsigned k = 0; k < r->n; k++) {
+		if (!cand(r, &r->w[k], rs, re))
+			continue;
+		if (r->w[k].v != v)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 static void snapshot_child(uint32_t fs, uint32_t fe)
 {
 	struct mmst *c = &F.m[1], *pm = &F.m[0];
@@ -1546,6 +1578,376 @@ static void more_op(struct task *t, const struct rec *r, uint64_t hits0)
 	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
 }
 
+/* ---- the "X" CPU ops of extended inputs: resize, msync flags, mlock, the fork child ----- */
+
+/* Did only the current task run since the scheduler's log had @l0 picks? */
+static bool ran_alone(size_t l0)
+{
+	const uint32_t *ids = NULL;
+	size_t l1 = simmm_sched_schedule(F.sim, &ids);
+	uint32_t me = simmm_sched_current(F.sim);
+
+	for (size_t i = l0; i < l1; i++)
+		if (ids[i] != me)
+			return false;
+	return true;
+}
+
+/* What mremap() must do, by upstream's rules, with the VMAs as looked up. */
+enum { RZ_EFAULT, RZ_ENOMEM, RZ_INPLACE, RZ_MOVED };
+static const char *const rz_names[] = {"-EFAULT", "-ENOMEM", "in place", "moved"};
+
+/*
+ * One mremap() of [p, p + n) to k pages, @flags 0, MAYMOVE or MAYMOVE |
+ * FIXED (to this task's scratch address); a range that moved comes back
+ * (moved_check(), moved_back()). Upstream's rules (mm/mremap.c
+ * check_prep_vma(), mremap_at(), mremap_to()): no VMA at the address:
+ * -EFAULT; a shrink or same size without FIXED unmaps the tail only, the
+ * range may span VMAs and holes; growing needs the range inside one VMA
+ * (-EFAULT), grows in place when it ends the VMA and the pages after it
+ * are free, else moves with MAYMOVE or fails -ENOMEM; FIXED needs the part
+ * that moves (the new length when shrinking) inside one VMA. When the VMA
+ * layout did not change from the look-up to the end of the call, the
+ * outcome must be that one (or -ENOMEM after an allocation failure);
+ * otherwise any of them.
+ *
+ * Model: a shrunk tail is unmapped (anonymous data gone, VM_LOCKED gone);
+ * pages grown in place get the VMA's protection and lock (those page
+ * p + n - 1 may have had during the call) and read zeros (anonymous) or
+ * the file; a range that moved is unmapped until it comes back.
+ */
+static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, unsigned k,
+		       int flags, uint64_t hits0)
+{
+	bool file = is_file(p), fixed = flags & SIMMM_MREMAP_FIXED;
+	bool maymove = flags & SIMMM_MREMAP_MAYMOVE, stable, moved, inplace, ok;
+	unsigned kept = n < k ? n : k, expect, busy0 = F.lay_busy;
+	simmm_addr_t a = pa(p), dst = fixed ? a + (t->idx + 1) * SCR_OFF : 0, out = 0;
+	struct simmm_vma_info vi, vj;
+	bool have = simmm_vma_info(ms->mm, a, &vi) == 0;
+	unsigned ui[MAXN], uli[MAXN], ti[MAXN], tdi[MAXN], tli[MAXN], gpi[MAXN][3], gdi[MAXN],
+		gli[MAXN][2];
+	uint32_t gen0 = F.lay_gen, s1, e1;
+	struct moved mv;
+	int rc;
+
+	if (!have)
+		expect = RZ_EFAULT;
+	else if (fixed)
+		expect = a + kept * F.ps <= vi.end ? RZ_MOVED : RZ_EFAULT;
+	else if (k <= n)
+		expect = RZ_INPLACE;
+	else if (a + n * F.ps > vi.end)
+		expect = RZ_EFAULT;
+	else {
+		bool room = vi.end == a + n * F.ps;
+
+		for (unsigned q = p + n; room && q < p + k; q++)
+			room = simmm_vma_info(ms->mm, pa(q), &vj) != 0;
+		expect = room ? RZ_INPLACE : maymove ? RZ_MOVED : RZ_ENOMEM;
+	}
+	lg("    %s mremap [%#llx,+%u) to %u pages%s%s, expect %s\n", cur_name(),
+	   (unsigned long long)a, n, k, maymove ? " MAYMOVE" : "", fixed ? " FIXED" : "",
+	   rz_names[expect]);
+	s1 = tk();
+	for (unsigned i = 0; maymove && i < n; i++) { /* moved away */
+		ui[i] = reg_begin(&ms->prot[p + i], PR_UNMAPPED, s1);
+		uli[i] = reg_begin(&ms->lk[p + i], 0, s1);
+	}
+	for (unsigned i = k; i < n; i++) { /* the shrunk tail */
+		ti[i - k] = reg_begin(&ms->prot[p + i], PR_UNMAPPED, s1);
+		tli[i - k] = reg_begin(&ms->lk[p + i], 0, s1);
+		if (!file)
+			tdi[i - k] = reg_begin(&ms->data[p + i], 0, s1);
+	}
+	for (unsigned i = n; !fixed && i < k; i++) { /* grown in place */
+		for (unsigned v = 0; v < 3; v++)
+			gpi[i - n][v] = reg_begin(&ms->prot[p + i], (uint8_t)(PR_NONE + v), s1);
+		for (unsigned l = 0; l < 2; l++)
+			gli[i - n][l] = reg_begin(&ms->lk[p + i], (uint8_t)l, s1);
+		if (!file)
+			gdi[i - n] = reg_begin(&ms->data[p + i], 0, s1);
+	}
+	lay_begin();
+	rc = simmm_mremap(ms->mm, a, n * F.ps, k * F.ps, flags, dst, &out);
+	e1 = tk();
+	stable = !busy0 && F.lay_busy == 1 && F.lay_gen == gen0 + 1;
+	lay_end();
+	moved = rc == 0 && out != a;
+	inplace = rc == 0 && out == a;
+	lg("    %s mremap -> %d at %#llx [%u,%u]%s\n", cur_name(), rc, (unsigned long long)out, s1,
+	   e1, stable ? "" : " (the layout changed meanwhile)");
+	FZ_CHECK(!moved || (maymove && (!fixed || out == dst)), "mremap moved to %#llx",
+		 (unsigned long long)out);
+	if (rc == -ENOMEM && enomem_ok(hits0))
+		ok = true;
+	else if (stable)
+		ok = expect == RZ_EFAULT   ? rc == -EFAULT
+		     : expect == RZ_ENOMEM ? rc == -ENOMEM
+		     : expect == RZ_MOVED  ? moved
+					   : inplace;
+	else
+		ok = rc == -EFAULT || (rc == -ENOMEM && k > n && !maymove) || moved ||
+		     (inplace && !fixed);
+	FZ_CHECK(ok, "mremap of pages %u..%u to %u pages (flags %#x): %d (%s) at %#llx, upstream: "
+		 "%s", p, p + n - 1, k, flags, rc, simmm_strerror(rc), (unsigned long long)out,
+		 rz_names[expect]);
+	for (unsigned i = 0; maymove && i < n; i++) {
+		reg_end(&ms->prot[p + i], ui[i], moved, false, e1);
+		reg_end(&ms->lk[p + i], uli[i], moved, false, e1);
+	}
+	/* FIXED unmaps the tail before the move, which may still fail */
+	for (unsigned i = k; i < n; i++) {
+		reg_end(&ms->prot[p + i], ti[i - k], rc == 0, fixed, e1);
+		reg_end(&ms->lk[p + i], tli[i - k], rc == 0, fixed, e1);
+		if (!file)
+			reg_end(&ms->data[p + i], tdi[i - k], rc == 0, fixed, e1);
+	}
+	for (unsigned i = n; !fixed && i < k; i++) {
+		for (unsigned v = 0; v < 3; v++)
+			reg_end(&ms->prot[p + i], gpi[i - n][v],
+				inplace && prot_any(&ms->prot[p + n - 1], 1u << (PR_NONE + v), s1, e1),
+				false, e1);
+		for (unsigned l = 0; l < 2; l++)
+			reg_end(&ms->lk[p + i], gli[i - n][l],
+				inplace && prot_any(&ms->lk[p + n - 1], 1u << l, s1, e1), false, e1);
+		if (!file)
+			reg_end(&ms->data[p + i], gdi[i - n], inplace, false, e1);
+	}
+	if (!moved)
+		return rc;
+	FZ_CHECK(simmm_vma_info(ms->mm, out, &vj) == 0 && vj.start <= out &&
+			 out + k * F.ps <= vj.end, "no VMA of %u pages at %#llx", k,
+		 (unsigned long long)out);
+	mv = (struct moved){.q0 = p, .qk = p + kept, .q1 = p + k, .file = file, .delta = out - a,
+			    .s1 = s1, .e1 = e1, .x = vm_pr(vj.vm_flags),
+			    .xlock = vj.vm_flags & SIMMM_VM_LOCKED};
+	moved_check(ms, &mv);
+	return moved_back(ms, &mv, a, k * F.ps, hits0);
+}
+
+/*
+ * X_WRESIZE / X_FRESIZE: [p, p + n) of the window or the file region
+ * resized to k pages (both clipped to the region), by @mode: 0 in place
+ * (no flags), 1 MREMAP_MAYMOVE, 2 MAYMOVE | FIXED to the scratch address
+ * and back, 3 shrink and grow again: [p, p + max) shrunk to min pages in
+ * place, a yield, then grown back with MAYMOVE (in place if the tail is
+ * still free).
+ */
+static void cpu_resize(struct task *t, struct mmst *ms, unsigned p, unsigned n, unsigned k,
+		       unsigned mode, uint64_t hits0)
+{
+	static const int fl[3] = {0, SIMMM_MREMAP_MAYMOVE,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED};
+	unsigned big = n > k ? n : k, small = n < k ? n : k;
+
+	if (mode < 3) {
+		resize_call(t, ms, p, n, k, fl[mode], hits0);
+		return;
+	}
+	if (small == big && big > 1)
+		small--;
+	resize_call(t, ms, p, big, small, 0, hits0);
+	simmm_sched_yield(F.sim); /* the shrunk tail is a hole */
+	resize_call(t, ms, p, small, big, SIMMM_MREMAP_MAYMOVE, hits0);
+}
+
+/*
+ * X_MSYNC: msync() of file pages [p, p + n) with @flags (MS_ASYNC,
+ * MS_INVALIDATE, both, MS_SYNC | MS_INVALIDATE, or 0). Upstream
+ * (mm/msync.c): -ENOMEM over a hole (MS_ASYNC alone stops at it, the
+ * others skip it), -EBUSY at a VM_LOCKED VMA with MS_INVALIDATE (so
+ * certainly when page p stays mapped and locked); MS_ASYNC and
+ * MS_INVALIDATE write nothing back: when nothing else ran meanwhile, the
+ * file's counters and the range's ptes are as they were (dirty pages stay
+ * dirty); MS_SYNC then leaves no writable or dirty pte in the range.
+ */
+static void file_msync2(struct mmst *ms, unsigned p, unsigned n, int flags)
+{
+	struct simmm_file_stats st0, st1;
+	struct simmm_translation tr;
+	simmm_entry_t e0[MAXN];
+	uint32_t s0 = tk(), e;
+	bool alone, busy_must;
+	size_t l0;
+	int rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		memset(&tr, 0, sizeof(tr));
+		simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), pa(p + i), &tr);
+		e0[i] = tr.entry;
+	}
+	FZ_CHECK(simmm_file_stats(F.file, &st0) == 0, "file_stats");
+	l0 = simmm_sched_schedule(F.sim, NULL);
+	rc = simmm_msync(ms->mm, pa(p), n * F.ps, flags);
+	alone = ran_alone(l0);
+	e = tk();
+	lg("    %s msync(%#x) file pages %u..%u -> %d [%u,%u]%s\n", cur_name(), flags, p - NP,
+	   p - NP + n - 1, rc, s0, e, alone ? " alone" : "");
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && maybe_hole(ms, p, n, s0)) ||
+			 (rc == -EBUSY && (flags & SIMMM_MS_INVALIDATE) && maybe_locked(ms, p, n, s0)),
+		 "msync(%#x) of file pages %u..%u: %d (%s)", flags, p - NP, p - NP + n - 1, rc,
+		 simmm_strerror(rc));
+	busy_must = (flags & SIMMM_MS_INVALIDATE) &&
+		    !prot_any(&ms->prot[p], 1u << PR_UNMAPPED, s0, e) && reg_only(&ms->lk[p], 1, s0, e);
+	FZ_CHECK(!busy_must || rc == -EBUSY, "msync(%#x) over file page %u, mapped and VM_LOCKED: %d",
+		 flags, p - NP, rc);
+	if (!alone)
+		return;
+	if (!(flags & SIMMM_MS_SYNC)) {
+		FZ_CHECK(simmm_file_stats(F.file, &st1) == 0, "file_stats");
+		FZ_CHECK(st0.cached == st1.cached && st0.dirty == st1.dirty &&
+				 st0.written == st1.written,
+			 "msync(%#x) changed the file: cached %llu -> %llu, dirty %llu -> %llu, written "
+			 "%llu -> %llu", flags, (unsigned long long)st0.cached,
+			 (unsigned long long)st1.cached, (unsigned long long)st0.dirty,
+			 (unsigned long long)st1.dirty, (unsigned long long)st0.written,
+			 (unsigned long long)st1.written);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		memset(&tr, 0, sizeof(tr));
+		simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), pa(p + i), &tr);
+		if (!(flags & SIMMM_MS_SYNC))
+			FZ_CHECK(tr.entry == e0[i], "msync(%#x) changed file page %u's pte %#llx -> %#llx",
+				 flags, p - NP + i, (unsigned long long)e0[i],
+				 (unsigned long long)tr.entry);
+		else if (rc == 0)
+			FZ_CHECK(!tr.present || (!tr.write && !simmm_pte_dirty(tr.entry)),
+				 "msync(MS_SYNC) left file page %u's pte %#llx writable or dirty",
+				 p - NP + i, (unsigned long long)tr.entry);
+	}
+}
+
+/*
+ * X_MLOCK: @mode 0 mlock(), 1 and 3 munlock(), 2 mlock2(MLOCK_ONFAULT)
+ * of file pages [p, p + n). -ENOMEM over a hole (the VMAs before it
+ * changed) or, populating (mlock()), over a PROT_NONE page, and after an
+ * allocation failure; -EAGAIN when populating ran out of memory. When
+ * nothing else ran meanwhile, mlock() leaves every page of the range
+ * mapped. The lock register (lk) is 1 from a successful mlock until the
+ * pages are unlocked, unmapped or moved away.
+ */
+static void file_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, uint64_t hits0)
+{
+	bool lock = mode == 0 || mode == 2, populate = mode == 0, alone, any_none = false;
+	unsigned li[MAXN];
+	uint32_t s0 = tk(), e;
+	size_t l0;
+	int rc;
+
+	for (unsigned i = 0; i < n; i++)
+		li[i] = reg_begin(&ms->lk[p + i], lock, s0);
+	lay_begin();
+	l0 = simmm_sched_schedule(F.sim, NULL);
+	rc = !lock	   ? simmm_munlock(ms->mm, pa(p), n * F.ps)
+	     : populate ? simmm_mlock(ms->mm, pa(p), n * F.ps)
+			: simmm_mlock2(ms->mm, pa(p), n * F.ps, SIMMM_MLOCK_ONFAULT);
+	alone = ran_alone(l0);
+	lay_end();
+	e = tk();
+	lg("    %s %s file pages %u..%u -> %d [%u,%u]%s\n", cur_name(),
+	   !lock ? "munlock" : populate ? "mlock" : "mlock2(ONFAULT)", p - NP, p - NP + n - 1, rc,
+	   s0, e, alone ? " alone" : "");
+	/* a failed one may have changed the VMAs before the failure */
+	for (unsigned i = 0; i < n; i++) {
+		reg_end(&ms->lk[p + i], li[i], rc == 0, true, e);
+		any_none |= prot_any(&ms->prot[p + i], 1u << PR_NONE, s0, e);
+	}
+	FZ_CHECK(rc == 0 ||
+			 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0) ||
+					    (populate && any_none))) ||
+			 (rc == -EAGAIN && populate && enomem_ok(hits0)),
+		 "%s of file pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", p - NP,
+		 p - NP + n - 1, rc, simmm_strerror(rc));
+	for (unsigned i = 0; rc == 0 && populate && alone && i < n; i++) {
+		struct simmm_translation tr;
+
+		memset(&tr, 0, sizeof(tr));
+		FZ_CHECK(simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), pa(p + i), &tr) == 0 &&
+				 tr.present, "mlock left file page %u unmapped (entry %#llx)", p - NP + i,
+			 (unsigned long long)tr.entry);
+	}
+}
+
+/*
+ * X_CHILD: the fork child's view of the file region, inherited MAP_SHARED:
+ * @mode 0 read, 1 write (through its own mapping; the data register is the
+ * file's, shared with mm0, the devices and pread / pwrite), 2
+ * MADV_DONTNEED of [p, p + n), 3 msync(MS_SYNC) of [p, p + n). Its
+ * protections are those mm0 had at the fork (snapshot_child()).
+ */
+static void child_op(unsigned p, unsigned n, unsigned mode, uint64_t hits0)
+{
+	struct mmst *cm = &F.m[1];
+	uint32_t s0;
+	int rc;
+
+	if (!cm->exists || cm->gone || !simmm_mmget_not_zero(cm->mm)) {
+		lg("    %s: no child\n", cur_name());
+		return;
+	}
+	switch (mode) {
+	case 0:
+	case 1:
+		cpu_access(cm, p, mode == 1, hits0);
+		break;
+	case 2:
+		cpu_dontneed(cm, p, n, false, hits0);
+		break;
+	default:
+		s0 = tk();
+		rc = simmm_msync(cm->mm, pa(p), n * F.ps, SIMMM_MS_SYNC);
+		lg("    %s mm1 msync(MS_SYNC) file pages %u..%u -> %d\n", cur_name(), p - NP,
+		   p - NP + n - 1, rc);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && maybe_hole(cm, p, n, s0)),
+			 "child msync: %d (%s)", rc, simmm_strerror(rc));
+		break;
+	}
+	FZ_CHECK(simmm_mmput(cm->mm) == 0, "mmput");
+}
+
+/*
+ * An extended CPU record with op byte OP_X: op ((arg >> 4) & 7) % NR_XOPS
+ * of the X_* family, n = 1 + (arg & 3) pages, mode (arg >> 2) & 3; page
+ * bits 0..3 (window) or 0..2 (file region) the page, bits 5..6 k - 1 for
+ * the resizes, bit 7 for msync: without MS_ASYNC. Every op but X_WRESIZE
+ * creates the file first if there is none (fuzz/README.md).
+ */
+static void x_op(struct task *t, const struct rec *r, uint64_t hits0)
+{
+	static const int msf[4] = {SIMMM_MS_ASYNC, SIMMM_MS_INVALIDATE,
+				   SIMMM_MS_ASYNC | SIMMM_MS_INVALIDATE,
+				   SIMMM_MS_SYNC | SIMMM_MS_INVALIDATE};
+	unsigned x = ((r->arg >> 4) & 7) % NR_XOPS, mode = (r->arg >> 2) & 3;
+	unsigned p = x == X_WRESIZE ? r->page % NP : NP + r->page % NF;
+	unsigned n = clip_n(p, 1 + (r->arg & 3)), k = clip_n(p, 1 + ((r->page >> 5) & 3));
+	struct mmst *ms = &F.m[0];
+
+	lg("%s: %s page %u n %u mode %u k %u (tick %u)\n", t->name, xop_names[x], p, n, mode, k,
+	   F.tick);
+	if (x != X_WRESIZE && !file_ready(hits0))
+		return;
+	if (x == X_CHILD) {
+		child_op(p, n, mode, hits0);
+		return;
+	}
+	if (ms->gone || !simmm_mmget_not_zero(ms->mm))
+		return;
+	switch (x) {
+	case X_WRESIZE:
+	case X_FRESIZE:
+		cpu_resize(t, ms, p, n, k, mode, hits0);
+		break;
+	case X_MSYNC:
+		file_msync2(ms, p, n, msf[mode] & ~((r->page & 0x80) ? SIMMM_MS_ASYNC : 0));
+		break;
+	default:
+		file_mlock(ms, p, n, mode, hits0);
+		break;
+	}
+	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
 static void cpu_op(struct task *t, const struct rec *r)
 {
 	unsigned op = r->op % NR_COPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
@@ -1553,6 +1955,10 @@ static void cpu_op(struct task *t, const struct rec *r)
 	uint64_t hits0 = simmm_fault_hits(F.sim);
 	int rc;
 
+	if (F.ext && r->op == OP_X) {
+		x_op(t, r, hits0);
+		return;
+	}
 	if (F.ext && op == C_MMAP && (r->arg & A_MORE)) {
 		more_op(t, r, hits0);
 		return;
@@ -2445,8 +2851,9 @@ static void setup(uint8_t b0, uint8_t b1)
 
 static void final_read(struct mmst *ms, const char *name)
 {
-	/* the file region only in mm0 (the child's copy is not tracked) */
-	unsigned np = ms == &F.m[0] && F.file_state == FILE_READY ? NT : NP;
+	/* the file region in mm0, and in the child when the input has X ops
+	 * (inputs from before them do not read it) */
+	unsigned np = (ms == &F.m[0] || F.xops) && F.file_state == FILE_READY ? NT : NP;
 
 	if (!ms->exists || ms->gone)
 		return;
@@ -2650,6 +3057,7 @@ int fz_races_one(const uint8_t *data, size_t size)
 		r->op = fz_u8(&in);
 		r->page = fz_u8(&in);
 		r->arg = fz_u8(&in);
+		F.xops |= F.ext && !t->dev && r->op == OP_X;
 	}
 	/* the rest of the input is the schedule */
 	FZ_CHECK(simmm_sched_replay(F.sim, in.p, in.left) == 0, "sched_replay");

@@ -336,6 +336,19 @@ MO_MREMAP, MO_FMREMAP, MO_FREAD, MO_FWRITE, MO_FMAP, MO_FMPROTECT, MO_FDONTNEED,
 F2, F3 = 1, 2   # mremap: DONTUNMAP / whole VMA; file-read/-write: pread/pwrite;
                 # file-map: mmap (else munmap); file-dontneed: pageout; file-sync: msync
 X_FILE = 32     # device op on the file region, once the file exists (A_FILE)
+# The X ops: a CPU record with op byte OP_X (extended inputs); extra = mode | XO_* (the
+# sub-op), page = page | K(k) for the resizes (| MS_NOASYNC for msync)
+OP_X = 0xb7
+XO_RESIZE, XO_FRESIZE, XO_MSYNC, XO_MLOCK, XO_CHILD = (k << 2 for k in range(5))
+RZ_INPLACE, RZ_MAYMOVE, RZ_FIXED, RZ_REGROW = range(4)       # resize modes
+MS_ASYNC_, MS_INVAL, MS_ASYNC_INVAL, MS_SYNC_INVAL = range(4)  # msync modes
+MS_NOASYNC = 0x80                                             # page bit: without MS_ASYNC
+ML_LOCK, ML_UNLOCK, ML_ONFAULT = range(3)                     # mlock modes
+CH_READ, CH_WRITE, CH_DONTNEED, CH_MSYNC = range(4)           # the child's file ops
+
+def K(k):
+    """the new length of a resize, k pages (1..4), in the page byte"""
+    return (k - 1) << 5
 
 # THP mode: extra of D_TO_DEV / D_TO_SYS: bit 0 = the whole PMD, bits 1-2 = the offer
 PMD, PMD_BASE, PMD_BASE8, PMD_BASE1 = 1, 1 | 1 << 1, 1 | 2 << 1, 1 | 3 << 1
@@ -548,6 +561,62 @@ def races_seeds():
                                   (1, D_TO_SYS, 0, 1, PMD), (0, C_MMAP, 2, 4, MO_MREMAP),
                                   (2, D_FAULT_WRITE, 3), (0, C_MMAP, 0, 1, MO_MREMAP | F3 | F2),
                                   (0, C_READ, 4)], sched=alt(120, (0, 1, 2)))
+    # X ops: resizes of the window (in place, MAYMOVE, FIXED, shrink and grow back) under
+    # HMM faults, migration, exclusive access and reclaim
+    s["x-resize"] = races(ext=True, ndev=2,
+                          recs=[(1, D_FAULT_READ, 4, 4), (0, OP_X, 4 | K(2), 4, XO_RESIZE | RZ_INPLACE),
+                                (2, D_TO_DEV, 2, 4), (1, D_FAULT_WRITE, 5, 2),
+                                (0, OP_X, 4 | K(4), 2, XO_RESIZE | RZ_INPLACE), (0, C_READ, 6),
+                                (1, D_SNAPSHOT, 4, 4), (0, OP_X, 8 | K(2), 4, XO_RESIZE | RZ_REGROW),
+                                (2, D_EXCLUSIVE, 9), (0, OP_X, 2 | K(4), 2, XO_RESIZE | RZ_MAYMOVE),
+                                (1, D_FAULT_WRITE, 2, 4), (0, OP_X, 12 | K(4), 1, XO_RESIZE | RZ_FIXED),
+                                (2, D_TO_SYS, 2, 4), (0, C_RECLAIM, 0, 1, 3),
+                                (0, OP_X, 0 | K(1), 3, XO_RESIZE | RZ_FIXED), (1, D_MIRROR_READ, 0),
+                                (0, C_MPROTECT, 10, 1, P_R), (0, OP_X, 8 | K(3), 4, XO_RESIZE | RZ_INPLACE),
+                                (2, D_FAULT_READ, 8, 4), (0, C_READ, 9)],
+                          sched=alt(200, (0, 1, 2)))
+    # the same on the file region, the devices mirroring it, fsync and pwrite meanwhile
+    s["x-file-resize"] = races(ext=True, ncpu=2, ndev=1,
+                               recs=[(0, C_MMAP, 0, 1, MO_FWRITE), (2, D_FAULT_WRITE, 2, 4, X_FILE),
+                                     (0, OP_X, 4 | K(2), 4, XO_FRESIZE | RZ_INPLACE),
+                                     (1, C_MMAP, 5, 1, MO_FWRITE | F2), (2, D_FAULT_READ, 4, 4, X_FILE),
+                                     (0, OP_X, 4 | K(4), 2, XO_FRESIZE | RZ_MAYMOVE),
+                                     (1, C_MMAP, 0, 1, MO_FSYNC), (0, OP_X, 0 | K(2), 4, XO_FRESIZE | RZ_REGROW),
+                                     (2, D_SNAPSHOT, 0, 4, X_FILE), (1, C_MMAP, 1, 1, MO_FWRITE),
+                                     (0, OP_X, 2 | K(4), 2, XO_FRESIZE | RZ_FIXED), (2, D_FAULT_WRITE, 3, 1, X_FILE),
+                                     (1, C_MMAP, 2, 2, MO_FMAP), (0, OP_X, 0 | K(4), 2, XO_FRESIZE | RZ_MAYMOVE),
+                                     (1, C_MMAP, 0, 4, MO_FSYNC | F2), (0, C_MMAP, 3, 1, MO_FREAD)],
+                               sched=alt(200, (0, 1, 2)))
+    # msync(MS_ASYNC / MS_INVALIDATE) on dirty pages, mlock (then -EBUSY, and -EINVAL from
+    # MADV_DONTNEED), munlock, MS_SYNC | MS_INVALIDATE
+    s["x-msync"] = races(ext=True, ndev=1,
+                         recs=[(0, C_MMAP, 0, 1, MO_FWRITE), (0, C_MMAP, 1, 1, MO_FWRITE),
+                               (0, OP_X, 0, 4, XO_MSYNC | MS_ASYNC_), (1, D_FAULT_WRITE, 2, 2, X_FILE),
+                               (0, OP_X, 0, 4, XO_MSYNC | MS_INVAL), (0, OP_X, 0 | MS_NOASYNC, 4, XO_MSYNC | MS_ASYNC_),
+                               (0, OP_X, 2, 2, XO_MLOCK | ML_LOCK), (1, D_FAULT_READ, 0, 4, X_FILE),
+                               (0, OP_X, 1, 2, XO_MSYNC | MS_ASYNC_INVAL), (0, C_MMAP, 2, 2, MO_FDONTNEED),
+                               (0, C_MMAP, 3, 1, MO_FWRITE), (0, OP_X, 3, 1, XO_MSYNC | MS_SYNC_INVAL),
+                               (0, OP_X, 2, 1, XO_MLOCK | ML_UNLOCK), (0, OP_X, 2, 2, XO_MSYNC | MS_INVAL),
+                               (0, OP_X, 5, 2, XO_MLOCK | ML_ONFAULT), (1, D_FAULT_WRITE, 5, 2, X_FILE),
+                               (0, C_MMAP, 4, 4, MO_FDONTNEED | F2), (0, OP_X, 4, 4, XO_MSYNC | MS_SYNC_INVAL),
+                               (0, C_MMAP, 0, 1, MO_FSYNC)],
+                         sched=alt(120, (0, 0, 1)))
+    # the fork child's view of the file region: its reads see the parent's and the devices'
+    # writes, its writes reach the store; it exits while the devices mirror the region
+    s["x-child"] = races(ext=True, ncpu=2, ndev=1,
+                         recs=[(0, C_MMAP, 0, 1, MO_FWRITE), (2, D_FAULT_WRITE, 1, 2, X_FILE),
+                               (0, C_FORK_WRITE, 3), (0, OP_X, 0, 1, XO_CHILD | CH_READ),
+                               (1, C_MMAP, 2, 1, MO_FWRITE), (0, OP_X, 1, 1, XO_CHILD | CH_WRITE),
+                               (2, D_FAULT_READ, 0, 4, X_FILE), (1, C_MMAP, 1, 1, MO_FREAD),
+                               (0, OP_X, 2, 1, XO_CHILD | CH_READ), (1, C_MMAP, 2, 1, MO_FWRITE),
+                               (0, OP_X, 2, 1, XO_CHILD | CH_READ), (2, D_FAULT_WRITE, 4, 1, X_FILE),
+                               (0, OP_X, 4, 1, XO_CHILD | CH_WRITE), (1, C_MMAP, 0, 4, MO_FSYNC | F2),
+                               (0, OP_X, 0, 4, XO_CHILD | CH_DONTNEED), (1, C_MMAP, 4, 1, MO_FREAD | F2),
+                               (0, OP_X, 5, 1, XO_CHILD | CH_WRITE), (0, OP_X, 4, 2, XO_CHILD | CH_MSYNC),
+                               (2, D_FAULT_WRITE, 5, 2, X_FILE), (0, OP_X, 6, 1, XO_CHILD | CH_WRITE),
+                               (0, C_EXIT, 0, 2), (2, D_MIRROR_READ, 0), (1, C_MMAP, 0, 1, MO_FSYNC),
+                               (2, D_FAULT_WRITE, 6, 1, X_FILE), (1, C_MMAP, 6, 1, MO_FREAD | F2)],
+                         sched=alt(200, (0, 1, 2)))
     return s
 
 def main():
