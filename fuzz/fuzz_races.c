@@ -584,10 +584,13 @@ static void release_locked(simmm_pfn_t pfn)
 	FZ_CHECK(simmm_page_put(F.sim, pfn) >= 0, "put %#llx", (unsigned long long)pfn);
 }
 
-/* Destination pages for every MIGRATE entry: a device page for a system
- * source, a system page for a device source; contents copied. An entry
- * that gets no page (none left, -ENOMEM) is declined (dst 0). */
-static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n)
+/* Destination pages for every MIGRATE entry: device pages when migrating
+ * to the device (@to_dev), else system pages (migrate-to-sys, eviction,
+ * migrate_to_ram), holes included (a hole a fault or migration to system
+ * memory collects gets a zeroed system page, as lib/test_hmm.c's
+ * dmirror_devmem_fault_alloc_and_copy() gives it); contents copied. An
+ * entry that gets no page (none left, -ENOMEM) is declined (dst 0). */
+static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n, bool to_dev)
 {
 	for (uint64_t i = 0; i < n; i++) {
 		simmm_pfn_t s = simmm_migrate_pfn_to_page(src[i]), p;
@@ -595,7 +598,7 @@ static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_
 		dst[i] = 0;
 		if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
 			continue;
-		p = (s && simmm_is_zone_device_page(F.sim, s)) ? sys_alloc() : dev_alloc(d);
+		p = to_dev ? dev_alloc(d) : sys_alloc();
 		if (!p)
 			continue;
 		if (s && simmm_folio_copy(F.sim, p, s)) {
@@ -628,7 +631,7 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 		 (unsigned long long)vmf->address);
 	if (simmm_migrate_vma_setup(&m))
 		return SIMMM_VM_FAULT_SIGBUS;
-	fill_dst(d, &src, &dst, 1);
+	fill_dst(d, &src, &dst, 1, false);
 	simmm_migrate_vma_pages(&m);
 	simmm_migrate_vma_finalize(&m);
 	/* Nothing migrated (a migration is between its unlock and its put):
@@ -690,12 +693,13 @@ static simmm_pfn_t dev_alloc_thp(struct fdev *d)
 	return head;
 }
 
-/* dst for the COMPOUND entry src[0] of @nr pages (see above). */
+/* dst for the COMPOUND entry src[0] of @nr pages (see above), on the
+ * device or in system memory as fill_dst(). */
 static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t nr,
-			  unsigned offer)
+			  unsigned offer, bool to_dev)
 {
 	simmm_pfn_t s = simmm_migrate_pfn_to_page(src[0]), p;
-	bool to_sys = s && simmm_is_zone_device_page(F.sim, s);
+	bool to_sys = !to_dev;
 	uint64_t w = src[0] & SIMMM_MIGRATE_PFN_WRITE, k = 0;
 
 	memset(dst, 0, nr * sizeof(*dst));
@@ -726,16 +730,16 @@ static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, ui
 
 /* fill_dst() that gives COMPOUND entries THPs or base pages. */
 static void fill_dst_thp(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n,
-			 unsigned offer)
+			 unsigned offer, bool to_dev)
 {
 	for (uint64_t i = 0; i < n;) {
 		uint64_t nr = n - i < PMD_NR ? n - i : PMD_NR;
 
 		if ((src[i] & SIMMM_MIGRATE_PFN_MIGRATE) && (src[i] & SIMMM_MIGRATE_PFN_COMPOUND)) {
-			fill_compound(d, &src[i], &dst[i], nr, offer);
+			fill_compound(d, &src[i], &dst[i], nr, offer, to_dev);
 			i += nr;
 		} else {
-			fill_dst(d, &src[i], &dst[i], 1);
+			fill_dst(d, &src[i], &dst[i], 1, to_dev);
 			i++;
 		}
 	}
@@ -778,7 +782,7 @@ static unsigned dev_thp_migrate_to_ram(struct simmm_vm_fault *vmf)
 	lg("    %s migrate_to_ram PMD %#llx: cpages %llu\n", cur_name(),
 	   (unsigned long long)m.start, (unsigned long long)m.cpages);
 	simmm_sched_yield(F.sim);
-	fill_dst_thp(d, src, dst, m.npages, OFFER_THP);
+	fill_dst_thp(d, src, dst, m.npages, OFFER_THP, false);
 	for (uint64_t i = 0; i < m.npages; i++)
 		any_dst |= dst[i] != 0;
 	simmm_migrate_vma_pages(&m);
@@ -2215,7 +2219,7 @@ static void dev_migrate(struct fdev *d, bool to_dev, unsigned p, unsigned n, uin
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "migrate_vma_setup: %d", rc);
 		if (rc == 0) {
 			simmm_sched_yield(F.sim); /* "copying": let others in */
-			fill_dst(d, src, dst, m.npages);
+			fill_dst(d, src, dst, m.npages, to_dev);
 			FZ_CHECK(simmm_migrate_vma_pages(&m) == 0, "migrate_vma_pages");
 			/* Device memory takes anonymous pages only: a page-cache
 			 * folio may be collected, but migrate_vma_pages() declines
@@ -2287,7 +2291,7 @@ static void dev_evict(struct fdev *d)
 
 	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
 	simmm_sched_yield(F.sim);
-	fill_dst(d, src, dst, NDEVP);
+	fill_dst(d, src, dst, NDEVP, false);
 	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, NDEVP) == 0, "migrate_device_pages");
 	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, NDEVP) == 0,
 		 "migrate_device_finalize");
@@ -2646,7 +2650,7 @@ static void dev_migrate_pmd(struct fdev *d, bool to_dev, unsigned p, unsigned of
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "migrate_vma_setup: %d", rc);
 		if (rc == 0) {
 			simmm_sched_yield(F.sim); /* "copying": others meet the PMD migration entry */
-			fill_dst_thp(d, src, dst, m.npages, offer);
+			fill_dst_thp(d, src, dst, m.npages, offer, to_dev);
 			FZ_CHECK(simmm_migrate_vma_pages(&m) == 0, "migrate_vma_pages");
 			FZ_CHECK(simmm_migrate_vma_finalize(&m) == 0, "migrate_vma_finalize");
 		}
@@ -2667,7 +2671,7 @@ static void dev_evict_thp(struct fdev *d)
 
 	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
 	simmm_sched_yield(F.sim);
-	fill_dst_thp(d, src, dst, THP_DEVP, OFFER_THP);
+	fill_dst_thp(d, src, dst, THP_DEVP, OFFER_THP, false);
 	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, THP_DEVP) == 0,
 		 "migrate_device_pages");
 	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, THP_DEVP) == 0,
@@ -2893,9 +2897,9 @@ static void final_evict(struct fdev *d)
 			 pi.refcount);
 	}
 	if (F.thp)
-		fill_dst_thp(d, src, dst, nf, OFFER_THP); /* a device THP: a THP or base pages */
+		fill_dst_thp(d, src, dst, nf, OFFER_THP, false); /* a device THP: a THP or base pages */
 	else
-		fill_dst(d, src, dst, nf);
+		fill_dst(d, src, dst, nf, false);
 	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, nf) == 0, "migrate_device_pages");
 	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, nf) == 0,
 		 "migrate_device_finalize");
