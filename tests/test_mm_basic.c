@@ -196,6 +196,75 @@ static void test_prot_none_and_readonly(void **state)
 	tu_sim_free(&sim);
 }
 
+/* mmap merges a new VMA with its neighbours as vma_merge_new_range() does,
+ * file mappings included: the same file at the contiguous offset, the same
+ * flags. A different offset, file, protection or sharing keeps VMAs apart;
+ * shared anonymous mappings (a tmpfs file each) never merge. */
+static void test_mmap_merges_files(void **state)
+{
+	simmm_sim *sim = tu_sim_new(NULL, 16 << 20, 1);
+	uint64_t ps = PS(sim);
+	struct simmm_file *f = NULL, *g = NULL;
+	struct simmm_vma_info vi;
+	struct simmm_mm *mm;
+	simmm_addr_t a, b;
+
+	(void)state;
+	TU_ASSERT_OK(simmm_mm_create(sim, &mm));
+	TU_ASSERT_OK(simmm_file_create(sim, 32 * ps, 0, &f));
+	TU_ASSERT_OK(simmm_file_create(sim, 32 * ps, 0, &g));
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 4 * ps, RW, SIMMM_MAP_SHARED, f, 0, &a));
+	/* Contiguous offset, same flags: one VMA. */
+	TU_ASSERT_OK(simmm_mmap(mm, a + 4 * ps, 4 * ps, RW, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED, f,
+				4, &b));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_vma_info(mm, a + 5 * ps, &vi));
+	assert_int_equal(vi.start, a);
+	assert_int_equal(vi.end, a + 8 * ps);
+	assert_int_equal(vi.pgoff, 0);
+	/* Below it, at the offset before: merged again, from the other side. */
+	TU_ASSERT_OK(simmm_munmap(mm, a, ps));
+	TU_ASSERT_OK(simmm_mmap(mm, a, ps, RW, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED, f, 0, &b));
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.end, a + 8 * ps);
+	/* A gap in the offsets, another file, another protection, private
+	 * instead of shared: separate VMAs. */
+	TU_ASSERT_OK(simmm_mmap(mm, a + 8 * ps, ps, RW, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED, f, 9,
+				&b));
+	TU_ASSERT_OK(simmm_mmap(mm, a + 9 * ps, ps, RW, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED, g, 10,
+				&b));
+	TU_ASSERT_OK(simmm_mmap(mm, a + 10 * ps, ps, SIMMM_PROT_READ,
+				SIMMM_MAP_SHARED | SIMMM_MAP_FIXED, g, 11, &b));
+	TU_ASSERT_OK(simmm_mmap(mm, a + 11 * ps, ps, SIMMM_PROT_READ,
+				SIMMM_MAP_PRIVATE | SIMMM_MAP_FIXED, g, 12, &b));
+	for (unsigned i = 8; i < 12; i++) {
+		TU_ASSERT_OK(simmm_vma_info(mm, a + i * ps, &vi));
+		assert_int_equal(vi.start, a + i * ps);
+		assert_int_equal(vi.end, a + (i + 1) * ps);
+	}
+	/* Shared anonymous: two mappings, two tmpfs files, two VMAs. */
+	TU_ASSERT_OK(simmm_mmap(mm, a + 12 * ps, ps, RW,
+				SIMMM_MAP_SHARED | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0, &b));
+	TU_ASSERT_OK(simmm_mmap(mm, a + 13 * ps, ps, RW,
+				SIMMM_MAP_SHARED | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED, NULL, 0, &b));
+	TU_ASSERT_OK(simmm_vma_info(mm, a + 13 * ps, &vi));
+	assert_int_equal(vi.start, a + 13 * ps);
+	/* The merged file VMA works as one: contents and rmap across it. */
+	tm_write8(mm, a + 6 * ps, 0x5a);
+	TU_ASSERT_OK(simmm_file_fsync(f));
+	{
+		uint8_t v = 0;
+
+		assert_int_equal(simmm_file_pread(f, &v, 1, 6 * ps), 1);
+		assert_int_equal(v, 0x5a);
+	}
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_ASSERT_OK(simmm_file_put(g));
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_mmap_placement),
 		cmocka_unit_test(test_anon_faults),
 		cmocka_unit_test(test_prot_none_and_readonly),
+		cmocka_unit_test(test_mmap_merges_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

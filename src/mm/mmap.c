@@ -361,7 +361,10 @@ static int mmap_region(struct simmm_mm *mm, struct mmap_req *r, simmm_addr_t *ou
 	simmm__vma_link(mm, vma);
 	if (shm)
 		simmm_file_put(shm); /* the VMA's reference keeps it */
-	if (!vma->file && !(vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB)))
+	/* vma_merge_new_range(): anonymous and file VMAs alike (a file VMA
+	 * with the same file at the contiguous offset; a shared anonymous
+	 * mapping has a tmpfs file of its own and merges with nothing). */
+	if (!(vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB)))
 		vma = simmm__vma_merge(mm, vma);
 	/* do_mmap(): MAP_POPULATE and VM_LOCKED mappings are populated
 	 * (mm_populate(), errors ignored; simmm does it under the write
