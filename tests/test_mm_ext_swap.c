@@ -2,8 +2,10 @@
 /*
  * Swap and reclaim: round trips, sharing after fork, a full device, file
  * pages, MADV_FREE, pinned pages, pages with FOLL_GET references (unmapped,
- * not freed), auto reclaim under a tiny RAM, and an allocation-failure
- * sweep over a reclaim scenario.
+ * not freed), pageout of dirty folios only (a clean swap-cache or page-cache
+ * folio goes without a write; add_to_swap(), a pte's dirty bit at unmap and
+ * a write through a reference dirty one), auto reclaim under a tiny RAM, and
+ * an allocation-failure sweep over a reclaim scenario.
  */
 #include "test_mm_ext_util.h"
 
@@ -205,6 +207,15 @@ static void test_no_swap(void **state)
 	tu_sim_free(&sim);
 }
 
+/* Pages written back to @f's store since it was created. */
+static uint64_t fwritten(struct simmm_file *f)
+{
+	struct simmm_file_stats st;
+
+	TU_ASSERT_OK(simmm_file_stats(f, &st));
+	return st.written;
+}
+
 static void test_file_reclaim(void **state)
 {
 	(void)state;
@@ -223,16 +234,24 @@ static void test_file_reclaim(void **state)
 	TU_CHECK(sim);
 	/* Each page is young from its fault: the first look only sets
 	 * PG_referenced; the second finds PG_referenced alone, which is
-	 * FOLIOREF_RECLAIM_CLEAN for file folios: the clean page goes, the
-	 * dirty one is unmapped but deferred (kept, its PG_referenced
-	 * consumed). The next reclaim writes it back and frees it. */
+	 * FOLIOREF_RECLAIM_CLEAN for file folios: the clean page goes,
+	 * without a write (its bytes are the store's), the dirty one is
+	 * unmapped but deferred (kept, dirty, its PG_referenced consumed).
+	 * The next reclaim writes it back and frees it. */
+	uint64_t written = fwritten(f);
+	struct simmm_page *dirty = simmm__pfn_to_page(sim, mx_tr(mm, a).pfn);
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
 	assert_int_equal(n, 1);
 	TU_CHECK(sim);
 	assert_false(mx_tr(mm, a).present);
+	assert_int_equal(fwritten(f), written); /* the clean page: no I/O */
+	assert_true(dirty->flags & PG_dirty);
+	assert_int_equal(f->nrpages, 1);
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
 	assert_int_equal(n, 1);
 	TU_CHECK(sim);
+	assert_int_equal(fwritten(f), written + 1);
+	assert_int_equal(f->nrpages, 0);
 	assert_false(mx_tr(mm, a).present);
 	assert_false(mx_tr(mm, a + PS).present);
 	assert_int_equal(mx_stats(mm).rss_file, 0);
@@ -388,6 +407,182 @@ static void test_gup_get_unmapped_not_freed(void **state)
 	TU_ASSERT_OK(simmm_mm_access(mm, a, buf, 2, SIMMM_ACCESS_READ));
 	assert_int_equal(buf[1], 0x5a);
 	assert_int_equal(swpin(sim), in + 1); /* this time from the device */
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * Only a dirty swap-cache folio is written (shrink_folio_list() calls
+ * pageout() for dirty folios alone; add_to_swap() dirtied the new one).
+ * A FOLL_GET reference keeps a page reclaim unmapped and wrote in the swap
+ * cache, clean: reclaim after reclaim finds it there and writes nothing;
+ * the reference gone, it is freed without a second write, and the
+ * process reads its data back from the slot.
+ */
+static void test_swapcache_clean_not_rewritten(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0, out = mx_swpout(sim), in;
+
+	mx_write(mm, a, 5);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_int_equal(mx_swpout(sim), out + 1);
+	assert_true(mx_page(sim, pfn).flags & PG_swapcache);
+	assert_false(mx_page(sim, pfn).flags & PG_dirty);
+	for (int i = 0; i < 3; i++) {
+		TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+		TU_CHECK(sim);
+		assert_int_equal(n, 0);
+	}
+	assert_int_equal(mx_swpout(sim), out + 1); /* clean: not written again */
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(mx_page(sim, pfn).free);
+	assert_int_equal(mx_swpout(sim), out + 1); /* freed without I/O */
+	in = swpin(sim);
+	mx_expect(mm, a, 5);
+	assert_int_equal(swpin(sim), in + 1);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * A clean swap-cache folio mapped again and written through its pte: the
+ * next reclaim's try_to_unmap() moves the pte's dirty bit to the folio,
+ * which is then written again. The state arises when the fault finds the
+ * folio locked by someone else (a migration, say): simmm's swap_free()
+ * then leaves it in the swap cache (__try_to_reclaim_swap() only
+ * trylocks), mapped writable and clean (do_swap_page() maps an exclusive
+ * page writable on a read fault). The test holds the lock itself.
+ */
+static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0, out = mx_swpout(sim);
+	uint8_t buf[8];
+
+	mx_write(mm, a, 3);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(mx_swpout(sim), out + 1);
+	struct simmm_page *folio = simmm__pfn_to_page(sim, pfn);
+	assert_true(simmm__folio_trylock(sim, folio));
+	TU_ASSERT_OK(simmm_mm_access(mm, a, buf, sizeof(buf), SIMMM_ACCESS_READ));
+	simmm__folio_unlock(sim, folio);
+	TU_CHECK(sim);
+	struct simmm_translation t = mx_tr(mm, a);
+	assert_true(t.present && t.write);
+	assert_int_equal(t.pfn, pfn);
+	assert_false(simmm_pte_dirty(t.entry));
+	assert_true((folio->flags & (PG_swapcache | PG_dirty)) == PG_swapcache);
+	mx_write(mm, a, 8); /* through the writable pte: the pte is dirty */
+	assert_true(simmm_pte_dirty(mx_tr(mm, a).entry));
+	assert_false(folio->flags & PG_dirty);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(mx_page(sim, pfn).free);
+	assert_int_equal(mx_swpout(sim), out + 2);
+	mx_expect(mm, a, 8);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * add_to_swap() dirties the folio it adds: a swap-backed folio whose ptes
+ * are clean and which is not dirty itself is written out all the same.
+ * Upstream's case: MADV_FREE cleans the pte of a folio another isolator
+ * holds off the LRU, so lru_lazyfree() skips it and it stays swap-backed
+ * (not lazyfree); reclaim must not free it unwritten, the process would
+ * read zeros where its data was.
+ */
+static void test_add_to_swap_dirties(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	uint64_t n = 0, out = mx_swpout(sim);
+
+	mx_write(mm, a, 4);
+	struct simmm_page *folio = simmm__pfn_to_page(sim, mx_tr(mm, a).pfn);
+	assert_true(simmm__folio_isolate_lru(sim, folio));
+	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_FREE));
+	simmm__folio_putback_lru(sim, folio);
+	TU_CHECK(sim);
+	assert_true(folio->flags & PG_swapbacked); /* not made lazyfree */
+	assert_false(folio->flags & PG_dirty);
+	assert_false(simmm_pte_dirty(mx_tr(mm, a).entry));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_int_equal(mx_swpout(sim), out + 1);
+	assert_true(simmm_is_real_swap_entry(mx_tr(mm, a).entry));
+	mx_expect(mm, a, 4);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * A clean swap-cache folio written through a reference (a device's DMA
+ * into a page it got from GUP; simmm_page_write() dirties the folio, as
+ * its driver must): the next reclaim writes it out again, and the
+ * process reads the new data back from swap.
+ */
+static void test_swapcache_written_rewritten(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0, out = mx_swpout(sim), in;
+	uint8_t v = 0xa7, got = 0;
+
+	mx_write(mm, a, 9);
+	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(mx_swpout(sim), out + 1);
+	assert_false(mx_page(sim, pfn).flags & PG_dirty);
+	TU_ASSERT_OK(simmm_page_write(sim, pfn, 200, &v, 1));
+	assert_true(mx_page(sim, pfn).flags & PG_dirty);
+	assert_true(mx_page(sim, pfn).flags & PG_swapcache);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_true(mx_page(sim, pfn).free);
+	assert_int_equal(mx_swpout(sim), out + 2); /* written again */
+	in = swpin(sim);
+	TU_ASSERT_OK(simmm_mm_access(mm, a + 200, &got, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(got, v);
+	assert_int_equal(swpin(sim), in + 1); /* read from the slot */
+	mx_expect(mm, a, 9);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
@@ -755,6 +950,10 @@ int main(void)
 		cmocka_unit_test(test_pinned_not_reclaimed),
 		cmocka_unit_test(test_gup_get_unmapped_not_freed),
 		cmocka_unit_test(test_gup_get_outlives_swap_entry),
+		cmocka_unit_test(test_swapcache_clean_not_rewritten),
+		cmocka_unit_test(test_swapcache_written_rewritten),
+		cmocka_unit_test(test_add_to_swap_dirties),
+		cmocka_unit_test(test_swapcache_pte_dirty_moved_at_unmap),
 		cmocka_unit_test(test_pinned_swapcache_stays_mapped),
 		cmocka_unit_test(test_gup_get_file_page_stays_cached),
 		cmocka_unit_test(test_pinned_file_page_unmapped),

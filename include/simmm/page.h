@@ -112,7 +112,11 @@ SIMMM_API int simmm_page_info(const simmm_sim *sim, simmm_pfn_t pfn, struct simm
  * @off, @len: byte range inside the page.
  *
  * A read of a never-written page gives zeros. A write allocates the
- * contents (or, with SIMMM_CFG_NO_CONTENTS, is dropped).
+ * contents (or, with SIMMM_CFG_NO_CONTENTS, is dropped). A write into a
+ * page of a user folio in RAM (anonymous or page cache) marks the folio
+ * dirty, as a driver writing into a page it holds from GUP or HMM must
+ * (set_page_dirty_lock(), unpin_user_pages_dirty_lock()): reclaim writes
+ * only dirty folios out, so the write reaches swap or the file.
  * Return: 0; -EINVAL for NULL arguments, a range outside the page, or a pfn
  * outside RAM; -ENOENT for a free frame; -EPERM for writing the zero page;
  * -ENOMEM when contents cannot be allocated.

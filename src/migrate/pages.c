@@ -114,15 +114,12 @@ static void insert_page(struct simmm_migrate_vma *m, simmm_addr_t addr, struct s
 	*src = SIMMM_MIGRATE_PFN_MIGRATE;
 }
 
-/* folio_free_swap(): drop the swap cache when no swap entry needs it. */
+/* folio_free_swap() (the folio is locked): drop the swap cache when no
+ * swap entry needs it; the folio is dirty from then on, its contents
+ * existing nowhere else. */
 static bool free_swap(simmm_sim *sim, struct simmm_page *folio)
 {
-	if (!(folio->flags & PG_swapcache))
-		return true;
-	if (simmm__swap_count(sim, folio->private) > 0)
-		return false;
-	simmm__swap_cache_del(sim, folio);
-	return true;
+	return !(folio->flags & PG_swapcache) || simmm__folio_free_swap(sim, folio);
 }
 
 /* May @folio's state move to @newfolio? Device memory takes anonymous

@@ -235,9 +235,11 @@ void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page)
 }
 
 /**
- * simmm__filemap_evict() - reclaim of a page-cache page nobody else holds:
- * simmm__filemap_writeback(), then the page leaves the cache (its
- * reference dropped, as __remove_mapping() does).
+ * simmm__filemap_evict() - __remove_mapping() of a clean page-cache page
+ * nobody else holds: it leaves the cache (its reference dropped) without
+ * I/O, its bytes being the store's already (reclaim wrote a dirty one
+ * back first: shrink_folio_list() calls pageout() only for a dirty folio).
+ * A page still dirty here is a bug; it is written back rather than lost.
  * @file: the page's file.
  * @page: a page of @file's page cache.
  */
@@ -245,7 +247,8 @@ void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
 {
 	if (NEVER(cache_page(file, page->index) != page))
 		return;
-	simmm__filemap_writeback(file, page);
+	if (NEVER(page->flags & PG_dirty))
+		simmm__filemap_writeback(file, page);
 	cache_remove(file, page->index);
 }
 

@@ -532,8 +532,8 @@ struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, i
 				      bool *major);
 void simmm__file_get(struct simmm_file *file);
 void simmm__file_put(struct simmm_file *file);
-/* Write back a page-cache page's data to the backing store and drop it
- * from the cache (reclaim of a clean or written-back file page). */
+/* Drop a clean page-cache page from the cache, without I/O (reclaim of a
+ * clean or written-back file page: __remove_mapping()). */
 void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
 /* Only the write-back half: the store gets the page's data, the page is
  * clean and stays in the cache (pageout() without __remove_mapping()). */

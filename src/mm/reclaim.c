@@ -62,11 +62,14 @@
  *    a dirty pte or folio (written since, through a mapping or a GUP write)
  *    makes it swap-backed again and keeps it for this round, references
  *    beyond the mappings keep it lazyfree (6.14+);
- *  - other anonymous folios go to swap: add_to_swap(), try_to_unmap() to
- *    swap entries, pageout, then they leave the swap cache and are freed;
- *    without a swap slot they are activated;
+ *  - other anonymous folios go to swap: add_to_swap() (which marks the
+ *    folio dirty), try_to_unmap() to swap entries (the ptes' dirty bits go
+ *    to the folio), pageout of a dirty folio only (a clean swap-cache
+ *    folio's slot holds its contents already), then they leave the swap
+ *    cache and are freed; without a swap slot they are activated;
  *  - file folios are unmapped, their data written back to the file's
- *    backing store, and dropped from the page cache (filemap_evict());
+ *    backing store if dirty, and dropped from the page cache
+ *    (filemap_evict());
  *    shmem (swap-backed file) folios are not reclaimed (simmm has no
  *    shmem swap-out path: they leave the LRU). Writing a
  *    dirty file folio back is kswapd's privilege; simmm's LRU shrinks take
@@ -477,10 +480,16 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 		swp = folio->private;
 	} else {
 		/* add_to_swap(): a slot and the swap cache, nothing written
-		 * yet (pageout() below writes, after the unmap). */
+		 * yet (pageout() below writes, after the unmap). The folio is
+		 * marked dirty at once (folio_mark_dirty()): its slot holds
+		 * nothing yet, and the unmap cannot be relied on to dirty it
+		 * (upstream's comment there: a MADV_FREE'd pte cleaned while
+		 * the folio stayed swap-backed would otherwise never be
+		 * written, and read back as garbage). */
 		swp = simmm__swap_add_to_cache(sim, folio);
 		if (!swp)
 			return SCAN_NOSWAP;
+		folio->flags |= PG_dirty;
 	}
 	/* An anon-exclusive page of a maybe-pinned folio stays mapped
 	 * (folio_try_share_anon_rmap_pte() fails); a page with a FOLL_GET
@@ -498,13 +507,20 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 	 * private data from pinned page"). */
 	if (simmm__folio_maybe_dma_pinned(sim, folio))
 		return SCAN_ACTIVATE;
-	/* pageout() after the unmap: the contents are final now. */
-	if (simmm__swap_writepage(sim, folio))
-		return SCAN_KEEP;
-	folio->flags &= ~PG_dirty;
+	/* pageout() after the unmap, which moved the ptes' dirty bits to the
+	 * folio: shrink_folio_list() writes only a dirty folio. A clean one
+	 * has contents its slot already holds (written by an earlier
+	 * pageout, or read from it and not changed since: every writer
+	 * dirties the folio or a pte mapping it), and goes without I/O. */
+	if (folio->flags & PG_dirty) {
+		if (simmm__swap_writepage(sim, folio))
+			return SCAN_KEEP;
+		folio->flags &= ~PG_dirty;
+	}
 	/* __remove_mapping(): with an extra reference the folio stays in the
 	 * swap cache, clean and unmapped; the swap entries now in the ptes
-	 * fault this very folio back (a swap-cache hit, no I/O). */
+	 * fault this very folio back (a swap-cache hit, no I/O), and a later
+	 * reclaim frees it without writing it again. */
 	if (!folio_ref_freezable(folio, 1))
 		return SCAN_KEEP;
 	simmm__swap_cache_del(sim, folio);
@@ -539,13 +555,14 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
 		 * PG_reclaim for the flusher, which simmm does not have. */
 		r = clean_only ? SCAN_KEEP : SCAN_ACTIVATE;
 	} else {
-		/* pageout() writes back (simmm: always, when allowed; the
-		 * kernel only a dirty folio), then __remove_mapping() drops
-		 * the cache's reference unless someone else holds one: then
-		 * the folio stays in the page cache, clean and unmapped. Only
-		 * kswapd writes a dirty file folio back; simmm's LRU shrinks
-		 * act as kswapd. */
-		simmm__filemap_writeback(file, folio);
+		/* pageout() writes a dirty folio back (only kswapd writes a
+		 * dirty file folio back; simmm's LRU shrinks act as kswapd); a
+		 * clean one matches the file's store already. Then
+		 * __remove_mapping() drops the cache's reference unless
+		 * someone else holds one: the folio stays in the page cache,
+		 * clean and unmapped. */
+		if (folio->flags & PG_dirty)
+			simmm__filemap_writeback(file, folio);
 		if (folio_ref_freezable(folio, 1)) {
 			simmm__filemap_evict(file, folio);
 			r = SCAN_RECLAIMED;

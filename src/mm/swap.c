@@ -10,19 +10,24 @@
  * reference for the cache (as the kernel's swap cache does per page).
  *
  * Lifetime of a slot, as the kernel's:
- *   add_to_swap()        slot allocated, count 0, folio in the swap cache;
+ *   add_to_swap()        slot allocated, count 0, folio in the swap cache,
+ *                        marked dirty (reclaim.c);
  *   try_to_unmap()       each pte becomes a swap entry: swap_duplicate (+1);
- *   pageout              contents copied to the slot;
+ *                        the ptes' dirty bits go to the folio;
+ *   pageout              a dirty folio's contents copied to the slot, the
+ *                        folio clean (a clean one's are the slot's);
  *   __remove_mapping()   folio leaves the swap cache (cache ref dropped);
  *   do_swap_page()       swap cache hit or a read into a new swap-cache
  *                        folio; the pte's swap_free (-1);
  *   count 0, no cache    the slot is free again.
  * Unlike the kernel, a swap-cache folio leaves the cache as soon as the
  * last swap entry for it is gone (free_swap_and_cache() / folio_free_swap()
- * behaviour, applied on read faults too): simmm does not model the
- * "clean swap cache" optimisation, so a later reclaim just writes again.
- * Leaving the cache dirties the folio (folio_free_swap()): nothing else
- * holds its contents any more.
+ * behaviour, applied on read faults too): simmm keeps a clean swap-cache
+ * folio only while something else keeps it in the cache (a reference
+ * that outlived reclaim, a swap entry still shared, a lock holder), so a
+ * page swapped in by a read is written again by the next reclaim where
+ * the kernel would drop it clean. Leaving the cache dirties the folio
+ * (folio_free_swap()): nothing else holds its contents any more.
  * As in the kernel, removal needs the folio lock (__try_to_reclaim_swap()
  * only trylocks): a folio locked by someone else (reclaim between
  * add_to_swap() and pageout, a migration) stays in the cache with no swap

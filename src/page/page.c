@@ -395,6 +395,21 @@ int simmm_page_read(simmm_sim *sim, simmm_pfn_t pfn, size_t off, void *buf, size
 	return 0;
 }
 
+/* A write into a page of a user folio in RAM (anonymous, or in a page
+ * cache) dirties the folio, as the kernel code or driver that writes into
+ * a page it got from GUP or HMM must (set_page_dirty_lock(),
+ * unpin_user_pages_dirty_lock(); RDMA ODP dirties what its device could
+ * write when the range is invalidated): reclaim writes out only dirty
+ * folios, and would drop a write into a clean swap-cache or page-cache
+ * folio with it. */
+static void mark_user_folio_dirty(simmm_sim *sim, struct simmm_page *p)
+{
+	struct simmm_page *head = simmm__compound_head(sim, p);
+
+	if (!(head->flags & PG_device) && ((head->flags & PG_anon) || head->mapping))
+		head->flags |= PG_dirty;
+}
+
 int simmm_page_write(simmm_sim *sim, simmm_pfn_t pfn, size_t off, const void *buf, size_t len)
 {
 	struct simmm_page *p;
@@ -408,9 +423,11 @@ int simmm_page_write(simmm_sim *sim, simmm_pfn_t pfn, size_t off, const void *bu
 	if (!len)
 		return 0;
 	d = simmm__page_data(sim, p, true);
-	if (!d)
-		return (sim->flags & SIMMM_CFG_NO_CONTENTS) ? 0 : -ENOMEM;
-	memcpy((char *)d + off, buf, len);
+	if (!d && !(sim->flags & SIMMM_CFG_NO_CONTENTS))
+		return -ENOMEM;
+	if (d)
+		memcpy((char *)d + off, buf, len);
+	mark_user_folio_dirty(sim, p);
 	return 0;
 }
 
