@@ -5,7 +5,8 @@
  * not freed), pageout of dirty folios only (a clean swap-cache or page-cache
  * folio goes without a write; add_to_swap(), a pte's dirty bit at unmap and
  * a write through a reference dirty one), auto reclaim under a tiny RAM, and
- * an allocation-failure sweep over a reclaim scenario.
+ * an allocation-failure sweep over a reclaim scenario. The cases that need
+ * one look per folio use simmm__shrink_inactive_batch().
  */
 #include "test_mm_ext_util.h"
 
@@ -232,29 +233,31 @@ static void test_file_reclaim(void **state)
 	mx_write(mm, a, 3);      /* dirty */
 	mx_expect_zero(mm, a + PS); /* clean */
 	TU_CHECK(sim);
-	/* Each page is young from its fault: the first look only sets
-	 * PG_referenced; the second finds PG_referenced alone, which is
-	 * FOLIOREF_RECLAIM_CLEAN for file folios: the clean page goes,
-	 * without a write (its bytes are the store's), the dirty one is
-	 * unmapped but deferred (kept, dirty, its PG_referenced consumed).
-	 * The next reclaim writes it back and frees it. */
+	/* One look at both per batch. Each page is young from its fault: the
+	 * first look only sets PG_referenced; the second finds PG_referenced
+	 * alone, which is FOLIOREF_RECLAIM_CLEAN for file folios: the clean
+	 * page goes, without a write (its bytes are the store's), the dirty
+	 * one is unmapped but deferred (kept, dirty, its PG_referenced
+	 * consumed). The third look writes it back and frees it. */
 	uint64_t written = fwritten(f);
 	struct simmm_page *dirty = simmm__pfn_to_page(sim, mx_tr(mm, a).pfn);
-	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
-	assert_int_equal(n, 1);
+	assert_int_equal(simmm__shrink_inactive_batch(sim, 2), 0);
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, a).present);
+	assert_int_equal(simmm__shrink_inactive_batch(sim, 2), 1);
 	TU_CHECK(sim);
 	assert_false(mx_tr(mm, a).present);
+	assert_false(mx_tr(mm, a + PS).present);
 	assert_int_equal(fwritten(f), written); /* the clean page: no I/O */
 	assert_true(dirty->flags & PG_dirty);
 	assert_int_equal(f->nrpages, 1);
-	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
-	assert_int_equal(n, 1);
+	assert_int_equal(simmm__shrink_inactive_batch(sim, 2), 1);
 	TU_CHECK(sim);
 	assert_int_equal(fwritten(f), written + 1);
 	assert_int_equal(f->nrpages, 0);
-	assert_false(mx_tr(mm, a).present);
-	assert_false(mx_tr(mm, a + PS).present);
 	assert_int_equal(mx_stats(mm).rss_file, 0);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	assert_int_equal(n, 0);
 	/* The dirty page was written back: read(2) and a new fault see it. */
 	assert_int_equal(simmm_file_pread(f, buf, sizeof(buf), 0), (long)sizeof(buf));
 	assert_int_equal(buf[1], (uint8_t)(3 * 31 + 1));
@@ -728,15 +731,15 @@ static void test_gup_get_file_page_stays_cached(void **state)
 	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
 	TU_CHECK(sim);
 	assert_int_equal(mx_page(sim, pfn).refcount, 3); /* cache + mapping + GUP */
-	/* First round: young once (PG_referenced), then PG_referenced alone
+	/* Two looks: young once (PG_referenced), then PG_referenced alone
 	 * (FOLIOREF_RECLAIM_CLEAN): unmapped, but dirty, so deferred. */
-	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	assert_int_equal(simmm__shrink_inactive_batch(sim, 1), 0);
+	assert_int_equal(simmm__shrink_inactive_batch(sim, 1), 0);
 	TU_CHECK(sim);
-	assert_int_equal(n, 0);
 	assert_false(mx_tr(mm, a).present);
 	assert_true(mx_page(sim, pfn).flags & PG_dirty);
-	/* Second round: no reference left: written back, kept by the GUP
-	 * reference. */
+	/* A reclaim: no reference left: written back, kept by the GUP
+	 * reference, look after look. */
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
 	TU_CHECK(sim);
 	assert_int_equal(n, 0);

@@ -15,7 +15,12 @@
  *  4. a faulting task that finds nothing to reclaim while another task
  *     holds every reclaimable folio isolated is throttled and retries
  *     within a bound: it gets the page once the other frees one, or
- *     -ENOMEM after the last retry, while the other still sleeps.
+ *     -ENOMEM after the last retry, while the other still sleeps;
+ *     MADV_PAGEOUT's isolations do not count in too_many_isolated().
+ * A shrink isolates a batch of up to 32 folios at once, so the first task
+ * stops holding a batch: the machines are sized so that the second task's
+ * reclaim is not throttled by it where the scenario needs it to run (an
+ * isolated batch of at most an eighth of the inactive list).
  * A "gate" notifier stops the first task inside its first CLEAR
  * invalidation (reclaim's try_to_unmap()) so that the second one runs its
  * operation in the window. Task bodies only record; the assertions run
@@ -32,6 +37,11 @@
 struct rr;
 typedef void (*gate_fn)(struct rr *r);
 
+/* The LRU counters a gate records when it stops and when it goes on. */
+struct lru_snap {
+	uint64_t isolated, scanned, throttled, throttled_isolated;
+};
+
 /* Stops task @task at its first CLEAR invalidation start. */
 struct gate {
 	struct simmm_mmu_notifier mn; /* first */
@@ -42,6 +52,7 @@ struct gate {
 	bool inside;
 	uint64_t start;               /* the range of the stop */
 	uint64_t woke_ns;             /* when the stopped task went on */
+	struct lru_snap stop, woke;   /* the LRU then */
 };
 
 struct rr {
@@ -78,6 +89,16 @@ static uint64_t lru_scanned(simmm_sim *sim)
 	return simmm__mm_global(sim)->lru->scanned;
 }
 
+static struct lru_snap lru_snap(simmm_sim *sim)
+{
+	const struct simmm_lru *l = simmm__mm_global(sim)->lru;
+
+	return (struct lru_snap){.isolated = l->nr_isolated,
+				 .scanned = l->scanned,
+				 .throttled = l->throttled,
+				 .throttled_isolated = l->throttled_isolated};
+}
+
 static int gate_start(struct simmm_mmu_notifier *sub, const struct simmm_mmu_notifier_range *r)
 {
 	struct gate *g = (struct gate *)sub;
@@ -87,8 +108,10 @@ static int gate_start(struct simmm_mmu_notifier *sub, const struct simmm_mmu_not
 		return 0;
 	g->stops++;
 	g->start = r->start;
+	g->stop = lru_snap(g->r->sim);
 	g->fn(g->r);
 	g->woke_ns = simmm_sched_now_ns(g->r->sim);
+	g->woke = lru_snap(g->r->sim);
 	return 0;
 }
 
@@ -113,9 +136,10 @@ static void wait_inside(struct rr *r)
 		simmm_sched_yield(r->sim);
 }
 
-/* A machine of @ram bytes; @full: its RAM filled with anonymous pages of
- * the region (auto reclaim off while filling, on again after). */
-static struct rr *rr_new(uint64_t ram, bool full, gate_fn fn)
+/* A machine of @ram bytes; @pages: so many anonymous pages of the region
+ * written, or 0: its RAM filled with them (auto reclaim off while filling,
+ * on again after). */
+static struct rr *rr_new(uint64_t ram, unsigned pages, gate_fn fn)
 {
 	struct rr *r = calloc(1, sizeof(*r));
 	struct simmm_sched_config cfg;
@@ -124,7 +148,7 @@ static struct rr *rr_new(uint64_t ram, bool full, gate_fn fn)
 	r->sim = mx_sim(NULL, ram, 8 * MIB);
 	r->mm = mx_mm(r->sim);
 	r->a = mx_anon_aligned(r->mm, PMD, REGION_PAGES * PS);
-	if (full) {
+	if (!pages) {
 		TU_ASSERT_OK(simmm_set_auto_reclaim(r->sim, false));
 		for (r->filled = 0; r->filled < REGION_PAGES; r->filled++) {
 			wr(r->mm, r->a + r->filled * PS, r->filled, &rc);
@@ -135,7 +159,7 @@ static struct rr *rr_new(uint64_t ram, bool full, gate_fn fn)
 		assert_true(r->filled > 64 && r->filled + 2 < REGION_PAGES);
 		TU_ASSERT_OK(simmm_set_auto_reclaim(r->sim, true));
 	} else {
-		for (r->filled = 0; r->filled < 16; r->filled++)
+		for (r->filled = 0; r->filled < pages; r->filled++)
 			mx_write(r->mm, r->a + r->filled * PS, r->filled);
 	}
 	TU_CHECK(r->sim);
@@ -201,17 +225,33 @@ static void task_fault_b(simmm_sim *sim, void *arg)
 	r->b_done = true;
 }
 
-/* Task a's fault reclaims and stops inside its first unmap; task b's fault
- * meanwhile finds the RAM empty too, reclaims other folios and gets its
- * page: both faults succeed, and no data is lost. */
+/* The machine of cases 1 and 2: 2 MiB, so that the batch the gate stops
+ * task a with (32 folios) is not more than an eighth of the inactive list
+ * and task b's reclaim is not throttled by it (too_many_isolated()). */
+#define RAM_UNTHROTTLED (2 * MIB)
+
+/* b ran its reclaim while a held a batch isolated, unthrottled. */
+static void expect_b_unthrottled(const struct rr *r)
+{
+	assert_true(r->g.stop.isolated > 1 && r->g.stop.isolated <= 32);
+	assert_true(r->g.stop.isolated <= (r->filled - r->g.stop.isolated) / 8);
+	assert_int_equal(r->g.woke.throttled_isolated, r->g.stop.throttled_isolated);
+	assert_true(r->g.woke.scanned > r->g.stop.scanned); /* b's scans */
+}
+
+/* Task a's fault reclaims and stops inside its first unmap, a batch of
+ * folios isolated; task b's fault meanwhile finds the RAM empty too,
+ * reclaims other folios and gets its page: both faults succeed, and no
+ * data is lost. */
 static void test_two_faults_both_reclaim(void **state)
 {
 	(void)state;
-	struct rr *r = rr_new(1 * MIB, true, gate_yield);
+	struct rr *r = rr_new(RAM_UNTHROTTLED, 0, gate_yield);
 
 	rr_run(r, task_fault_a, task_fault_b);
 	assert_int_equal(r->g.stops, 1);
 	assert_true(r->b_done_inside); /* b's fault ran while a was in reclaim */
+	expect_b_unthrottled(r);
 	TU_ASSERT_OK(r->rc_a);
 	TU_ASSERT_OK(r->rc_b);
 	assert_true(r->b_reclaimed > 0);
@@ -239,13 +279,14 @@ static void gate_nested_alloc(struct rr *r)
 static void test_nested_alloc_no_recursion(void **state)
 {
 	(void)state;
-	struct rr *r = rr_new(1 * MIB, true, gate_nested_alloc);
+	struct rr *r = rr_new(RAM_UNTHROTTLED, 0, gate_nested_alloc);
 
 	rr_run(r, task_fault_a, task_fault_b);
 	assert_int_equal(r->g.stops, 1);
 	assert_true(r->nested_null);
 	assert_int_equal(r->nested_scanned, 0);
 	assert_true(r->b_done_inside);
+	expect_b_unthrottled(r);
 	TU_ASSERT_OK(r->rc_b);       /* b reclaimed while a was inside */
 	assert_true(r->b_reclaimed > 0);
 	TU_ASSERT_OK(r->rc_a);
@@ -254,12 +295,14 @@ static void test_nested_alloc_no_recursion(void **state)
 }
 
 /* Outside tasks: the same nested allocation during simmm_reclaim() fails
- * without reclaiming; once reclaim returned, allocations reclaim again. */
+ * without reclaiming; once reclaim returned, allocations reclaim again.
+ * The reclaim of one page finishes the batch it stopped in: it frees up to
+ * a batch. */
 static void test_nested_alloc_main_context(void **state)
 {
 	(void)state;
-	struct rr *r = rr_new(1 * MIB, true, gate_nested_alloc);
-	uint64_t n = 0;
+	struct rr *r = rr_new(1 * MIB, 0, gate_nested_alloc);
+	uint64_t n = 0, before;
 	int rc = 0;
 
 	r->b_done = true; /* nobody to wait for */
@@ -268,16 +311,20 @@ static void test_nested_alloc_main_context(void **state)
 	assert_int_equal(r->g.stops, 1);
 	assert_true(r->nested_null);
 	assert_int_equal(r->nested_scanned, 0);
-	assert_int_equal(n, 1);
+	assert_true(n >= 1 && n <= r->g.stop.isolated && n <= 32);
+	assert_int_equal(mx_free_pages(r->sim), n);
 	TU_CHECK(r->sim);
-	/* Take the page reclaim freed, then fault one more: it reclaims. */
-	wr(r->mm, r->a + r->filled * PS, r->filled, &rc);
-	TU_ASSERT_OK(rc);
-	uint64_t before = mx_lru_reclaimed(r->sim);
-	wr(r->mm, r->a + (r->filled + 1) * PS, r->filled + 1, &rc);
+	/* Take the pages reclaim freed, then fault one more: it reclaims. */
+	before = mx_lru_reclaimed(r->sim);
+	for (uint64_t i = 0; i < n; i++) {
+		wr(r->mm, r->a + (r->filled + i) * PS, (unsigned)(r->filled + i), &rc);
+		TU_ASSERT_OK(rc);
+	}
+	assert_int_equal(mx_lru_reclaimed(r->sim), before);
+	wr(r->mm, r->a + (r->filled + n) * PS, (unsigned)(r->filled + n), &rc);
 	TU_ASSERT_OK(rc);
 	assert_true(mx_lru_reclaimed(r->sim) > before);
-	rr_expect(r, r->filled + 2);
+	rr_expect(r, r->filled + (unsigned)n + 1);
 	rr_free(r);
 }
 
@@ -297,21 +344,31 @@ static void task_pageout_b(simmm_sim *sim, void *arg)
 
 	wait_inside(r);
 	folio = simmm__compound_head(sim, simmm__pfn_to_page(sim, mx_tr(r->mm, r->g.start).pfn));
+	uint64_t before;
+
+	wait_inside(r);
+	folio = simmm__compound_head(sim, simmm__pfn_to_page(sim, mx_tr(r->mm, r->g.start).pfn));
 	r->isolated_by_b = simmm__folio_isolate_lru(sim, folio);
 	if (r->isolated_by_b)
 		simmm__folio_putback_lru(sim, folio);
+	before = mx_lru_reclaimed(r->sim);
 	r->rc_b = simmm_madvise(r->mm, r->a, r->filled * PS, SIMMM_MADV_PAGEOUT);
+	r->b_reclaimed = mx_lru_reclaimed(r->sim) - before;
 	r->b_done = true;
 }
 
-/* The shrink stops while unmapping its folio; MADV_PAGEOUT over the whole
- * range cannot isolate that folio and pages the others out; the shrink
- * then frees its own. Each page is swapped out and freed once. */
+/* The shrink stops while unmapping the first folio it reclaims, holding
+ * its batch (32 of the 64 folios) isolated; MADV_PAGEOUT over the whole
+ * range can isolate none of the batch (that folio included) and pages
+ * the others out; the shrink then finishes its batch. Each page is
+ * swapped out and freed at most once: what stayed is the batch's folios
+ * the shrink kept (seen young for the first time). */
 static void test_pageout_vs_shrink(void **state)
 {
 	(void)state;
-	struct rr *r = rr_new(64 * MIB, false, gate_yield);
+	struct rr *r = rr_new(64 * MIB, 64, gate_yield);
 	uint64_t rec = mx_lru_reclaimed(r->sim), out = simmm__mm_global(r->sim)->swap->swpout;
+	unsigned gone = 0;
 
 	rr_run(r, task_shrink_a, task_pageout_b);
 	assert_int_equal(r->g.stops, 1);
@@ -319,16 +376,21 @@ static void test_pageout_vs_shrink(void **state)
 	assert_false(r->isolated_by_b);
 	TU_ASSERT_OK(r->rc_a);
 	TU_ASSERT_OK(r->rc_b);
-	assert_int_equal(r->reclaimed_a, 1);
+	assert_true(r->g.stop.isolated > 1 && r->g.stop.isolated < r->filled);
+	assert_int_equal(r->b_reclaimed, r->filled - r->g.stop.isolated);
+	assert_true(r->reclaimed_a >= 1 && r->reclaimed_a <= r->g.stop.isolated);
 	for (unsigned i = 0; i < r->filled; i++) {
 		struct simmm_translation t = mx_tr(r->mm, r->a + i * PS);
 
-		assert_false(t.present);
+		if (t.present)
+			continue;
 		assert_true(simmm_is_real_swap_entry(t.entry));
+		gone++;
 	}
-	assert_int_equal(mx_lru_reclaimed(r->sim) - rec, r->filled);
-	assert_int_equal(simmm__mm_global(r->sim)->swap->swpout - out, r->filled);
-	assert_int_equal(mx_swap_used(r->sim), r->filled);
+	assert_int_equal(gone, r->reclaimed_a + r->b_reclaimed);
+	assert_int_equal(mx_lru_reclaimed(r->sim) - rec, gone);
+	assert_int_equal(simmm__mm_global(r->sim)->swap->swpout - out, gone);
+	assert_int_equal(mx_swap_used(r->sim), gone);
 	rr_expect(r, r->filled);
 	rr_free(r);
 }
@@ -370,7 +432,7 @@ static void task_fault_timed_b(simmm_sim *sim, void *arg)
  * isolations to end (20 ms each time at most) and retries. */
 static void throttle_case(uint64_t sleep_ms)
 {
-	struct rr *r = rr_new(1 * MIB, true, gate_sleep);
+	struct rr *r = rr_new(1 * MIB, 0, gate_sleep);
 	uint64_t npin;
 	simmm_pfn_t *pins;
 
@@ -384,6 +446,13 @@ static void throttle_case(uint64_t sleep_ms)
 	rr_run(r, task_pageout_a, task_fault_timed_b);
 	assert_int_equal(r->g.stops, 1);
 	TU_ASSERT_OK(r->rc_a);
+	/* MADV_PAGEOUT's isolations (folio_isolate_lru()) are not NR_ISOLATED:
+	 * b's reclaim is throttled for want of progress only, never by
+	 * too_many_isolated() (32 such isolations are more than an eighth of
+	 * the inactive list here). */
+	assert_int_equal(r->g.stop.isolated, 0);
+	assert_int_equal(r->g.woke.throttled_isolated, r->g.stop.throttled_isolated);
+	assert_true(r->g.woke.throttled > r->g.stop.throttled);
 	/* b waited at least one throttle period, never for a's whole sleep
 	 * when that is longer than every retry together. */
 	assert_true(r->b_end_ns - r->b_start_ns >= 20 * MS);

@@ -797,13 +797,19 @@ SIMMM_API int simmm_mm_set_cap_ipc_lock(struct simmm_mm *mm, bool on);
  * simmm_reclaim() - split the THPs on the deferred split queue (partially
  * mapped ones: their unmapped pages are freed, see &struct
  * simmm_thp_stats), then shrink the LRU for the rest: pick cold folios,
- * unmap them through the reverse map (notifier CLEAR), write anonymous
- * ones to swap and dirty file ones to their backing store, free them.
+ * unmap them through the reverse map (notifier CLEAR), write the dirty
+ * ones out (anonymous ones to swap, file ones to their backing store;
+ * a clean folio's copy there is current) and free them. As memory.reclaim,
+ * it repeats its pass over the scan priorities until @nr_pages are freed
+ * or passes have come back empty 17 times (MAX_RECLAIM_RETRIES retries,
+ * not reset by a pass that frees); a pass
+ * finishes the batch (up to 32 folios) that meets the goal, so it may free
+ * a little more than asked (see docs/mm-ext.md, "LRU and reclaim").
  * @nr_pages: target.
  * @reclaimed: receives the pages freed (may be NULL).
  *
  * Context: any task or none; may sleep. Concurrent calls reclaim
- * independently (each isolates the folio it works on); called by a task
+ * independently (each isolates the batch it works on); called by a task
  * that is already reclaiming (from a notifier callback), it frees nothing.
  * Return: 0; -EINVAL; -ENOSPC when swap is full and nothing else could go.
  */
@@ -817,8 +823,11 @@ SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaim
  * @nr_inactive: folios on the inactive list (nr_inactive_anon + _file,
  *   in folios, not pages).
  * @nr_active: folios on the active list (PG_active).
- * @nr_isolated: folios reclaim or MADV_PAGEOUT holds off the lists now
- *   (nr_isolated_anon + _file).
+ * @nr_isolated: folios the LRU shrinks hold off the lists now, in batches
+ *   of up to 32 (nr_isolated_anon + _file; direct reclaimers wait while it
+ *   exceeds an eighth of the inactive list).
+ * @nr_isolated_other: folios MADV_PAGEOUT holds off the lists now
+ *   (folio_isolate_lru(), which the kernel's counters leave out).
  * @scanned: inactive-list folios reclaim has looked at since boot (pgscan).
  * @reclaimed: pages reclaim has freed since boot (pgsteal).
  * @activated: folios moved to the active list: by reclaim (referenced
@@ -847,6 +856,7 @@ struct simmm_lru_stats {
 	uint64_t nr_inactive;
 	uint64_t nr_active;
 	uint64_t nr_isolated;
+	uint64_t nr_isolated_other;
 	uint64_t scanned;
 	uint64_t reclaimed;
 	uint64_t activated;

@@ -26,9 +26,9 @@
  *    stale (lazy deletion) and are dropped when met; a queue never
  *    exceeds 2 * live + 64 after compaction. PG_active and PG_unevictable
  *    change on a folio with PG_lru only through simmm__lru_move(). A folio
- *    off the LRU that reclaim isolated (shrink or folio_isolate_lru()) is
- *    counted in nr_isolated and belongs to its isolator alone: only it
- *    sets PG_lru again.
+ *    off the LRU that reclaim isolated is counted, a shrink's batch in
+ *    nr_isolated, folio_isolate_lru()'s in nr_isolated_other, and belongs
+ *    to its isolator alone: only it sets PG_lru again.
  *  - unevictable: on the LRU, PG_unevictable <=> PG_mlocked, and never
  *    with PG_active; nr_mlock counts the pages of the folios with
  *    PG_mlocked (small machines: O(RAM) scan). Off the LRU a folio may be
@@ -186,13 +186,24 @@ static inline bool simmm__folio_evictable(const struct simmm_page *folio)
  * @nr_live: folios with PG_lru on each list (the queues may hold stale
  *   extras; a folio freed by a bare folio_put() stays counted until the
  *   next compaction of its queue recounts).
- * @nr_isolated: folios reclaim holds off the LRU (a shrink's, and those of
- *   simmm__folio_isolate_lru() until reclaimed or put back): the kernel's
- *   NR_ISOLATED_ANON + NR_ISOLATED_FILE, in folios.
- * @isolation_ends: how many of those isolations ended (put back, freed or
- *   dropped); throttled reclaimers wait for it to move.
- * @nr_throttled: tasks waiting in reclaim_throttle() (wake only then).
- * @throttle_wq: where they wait (pgdat->reclaim_wait[VMSCAN_THROTTLE_ISOLATED]).
+ * @nr_isolated: folios the LRU shrinks hold off the lists, batch by batch
+ *   (shrink_inactive_list(), shrink_active_list()): the kernel's
+ *   NR_ISOLATED_ANON + NR_ISOLATED_FILE, in folios, what
+ *   too_many_isolated() compares with the inactive list.
+ * @nr_isolated_other: folios simmm__folio_isolate_lru() holds until
+ *   reclaimed or put back (MADV_PAGEOUT's reclaim_pages()), which the
+ *   kernel's folio_isolate_lru() does not count in NR_ISOLATED_*.
+ * @isolation_ends: how many isolations of either kind ended (put back,
+ *   freed or dropped); a direct reclaimer that made no progress waits for
+ *   it to move (reclaim_throttle() after a fruitless scan).
+ * @nr_throttled: tasks waiting for it (wake only then).
+ * @throttle_wq: where they wait.
+ * @nr_throttled_isolated: direct reclaimers waiting in shrink_inactive_list()
+ *   because too_many_isolated() (pgdat->reclaim_wait[VMSCAN_THROTTLE_ISOLATED]).
+ * @isolated_wq: where they wait; woken by the next too_many_isolated()
+ *   that finds the count low again (wake_throttle_isolated()).
+ * @isolated_wakes: how many such wake-ups were made.
+ * @throttled_isolated: too_many_isolated() waits since boot.
  * @reclaimed, @scanned: totals since boot (pgsteal / pgscan: inactive-list
  *   folios looked at by shrink_folio_list()).
  * @activated, @deactivated: folios moved to the active list (pgactivate:
@@ -208,9 +219,10 @@ static inline bool simmm__folio_evictable(const struct simmm_page *folio)
 struct simmm_lru {
 	struct simmm_pfnq q[SIMMM_NR_LRU_LISTS];
 	uint64_t nr_live[SIMMM_NR_LRU_LISTS];
-	uint64_t nr_isolated, isolation_ends;
-	unsigned nr_throttled;
-	struct simmm_waitqueue throttle_wq;
+	uint64_t nr_isolated, nr_isolated_other, isolation_ends;
+	unsigned nr_throttled, nr_throttled_isolated;
+	struct simmm_waitqueue throttle_wq, isolated_wq;
+	uint64_t isolated_wakes, throttled_isolated;
 	uint64_t reclaimed, scanned, throttled;
 	uint64_t activated, deactivated;
 	uint64_t nr_mlock;
@@ -225,8 +237,12 @@ void simmm__lruvec_add(simmm_sim *sim, struct simmm_page *folio);
 /* Pages reclaimed so far, reclaimable folios on the LRU (the two evictable
  * lists). */
 void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed);
-/* Shrink up to @nr pages; returns pages freed (shrink_folio_list). */
-uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap);
+/* Shrink up to @nr pages (@direct: an allocation's reclaim, throttled by
+ * too_many_isolated()); returns pages freed (see reclaim.c). */
+uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_swap);
+/* One batch of the inactive list's shrink (for tests: one look per folio;
+ * see reclaim.c); returns pages freed. */
+uint64_t simmm__shrink_inactive_batch(simmm_sim *sim, unsigned nr);
 void simmm__lru_fini(simmm_sim *sim);
 int simmm__lru_check(simmm_sim *sim);
 

@@ -81,15 +81,20 @@
  * is reclaim_pages() for folios a caller isolated (MADV_PAGEOUT, through
  * src/mm/madvise.c): the same per-folio paths with references ignored and
  * dirty file folios kept (activated). Both count in the scanned/reclaimed
- * totals; what they keep goes back to the list its fate names.
+ * totals; what they keep goes back to the list its fate names. (Tests
+ * reach one batch of the first, simmm__shrink_inactive_batch(), to give a
+ * folio exactly one look.)
  *
  * Concurrency, as in the kernel, where reclaimers are independent:
- *  - isolation: a shrink takes each folio off the LRU before working on it
- *    (isolate_lru_folios(): PG_lru cleared, a reference taken, under the
- *    lru_lock, so no scheduling point), one folio at a time where the
- *    kernel isolates a batch of SWAP_CLUSTER_MAX; what it keeps it puts
- *    back (move_folios_to_lru()), to the list PG_active names; so does
- *    shrink_active_list(), one folio at a time too. A folio belongs to one
+ *  - isolation: a shrink takes a batch of folios off the LRU before
+ *    working on them (isolate_lru_folios(): PG_lru cleared, a reference
+ *    taken, under the lru_lock, so no scheduling point; up to
+ *    SWAP_CLUSTER_MAX, fewer at the high scan priorities of a small
+ *    machine); what it keeps it puts back at the end of the batch
+ *    (move_folios_to_lru()), to the list its flags name, and what it
+ *    freed returns to the buddy allocator only then; so does
+ *    shrink_active_list(). The batches count in nr_isolated
+ *    (NR_ISOLATED_*), folio_isolate_lru()'s do not. A folio belongs to one
  *    isolator: another shrink, MADV_PAGEOUT's folio_isolate_lru() and
  *    migration's all fail on it meanwhile, and nobody else sets PG_lru on
  *    it again. A large folio is split by its isolator, whose tails then go
@@ -99,13 +104,17 @@
  *    and _restore()), and an allocation made meanwhile by that task (a
  *    notifier callback's fault, say) fails rather than reclaim again; the
  *    allocations of other tasks reclaim as usual while it sleeps inside;
- *  - throttling: a direct reclaimer that freed nothing while others hold
- *    folios isolated waits for one of those isolations to end, or 20 ms of
- *    virtual time (reclaim_throttle(VMSCAN_THROTTLE_ISOLATED), HZ/50), and
- *    tries again, at most MAX_RECLAIM_RETRIES (16) times per allocation
- *    (__alloc_pages_slowpath()'s no-progress retries): it ends, with a
- *    page or -ENOMEM, whatever the others do. Only tasks wait: outside
- *    them nothing else could end an isolation.
+ *  - throttling, twice: a direct reclaimer about to isolate a batch while
+ *    the shrinks hold more than an eighth of the inactive list isolated
+ *    (too_many_isolated()) waits until another reclaimer finds the count
+ *    low again, or 20 ms of virtual time (reclaim_throttle(
+ *    VMSCAN_THROTTLE_ISOLATED), HZ/50), once, and gives that batch up if
+ *    it is still too many; and a direct reclaimer that freed nothing while
+ *    others hold folios isolated waits for one of those isolations to end,
+ *    or 20 ms, and tries again, at most MAX_RECLAIM_RETRIES (16) times per
+ *    allocation (__alloc_pages_slowpath()'s no-progress retries): it ends,
+ *    with a page or -ENOMEM, whatever the others do. Only tasks wait:
+ *    outside them nothing else could end an isolation.
  */
 #include "mm/mm_ext.h"
 
@@ -665,54 +674,84 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	return r;
 }
 
-/* isolate_lru_folios() for one folio: the next live entry's folio leaves
- * the LRU (PG_lru cleared) with the isolation reference, so that no other
- * isolator (another shrink, folio_isolate_lru(), migration) takes it until
- * it is put back. Under the kernel's lru_lock: no scheduling point. */
-static bool lru_isolate_next(simmm_sim *sim, struct simmm_lru *l, enum simmm_lru_list lru,
-			     struct simmm_page **out)
+/* isolate_lru_folios(): up to @nr folios from the head of @lru's list
+ * leave the LRU (PG_lru cleared) into @batch, each with the isolation
+ * reference, so that no other isolator (another shrink,
+ * folio_isolate_lru(), migration) takes them until they are put back; the
+ * batch counts in NR_ISOLATED (nr_isolated) meanwhile. Under the kernel's
+ * lru_lock: no scheduling point. Return: how many were taken. */
+static unsigned isolate_lru_folios(simmm_sim *sim, struct simmm_lru *l, enum simmm_lru_list lru,
+				   unsigned nr, struct simmm_page **batch)
 {
-	*out = simmm__pfnq_pop(sim, &l->q[lru], lru_live[lru]);
-	if (!*out)
-		return false;
-	simmm__folio_get(sim, *out); /* pairs with the put after the reclaim */
-	simmm__lru_del(sim, *out);
-	l->nr_isolated++;
-	return true;
+	unsigned n = 0;
+
+	while (n < nr && (batch[n] = simmm__pfnq_pop(sim, &l->q[lru], lru_live[lru]))) {
+		simmm__folio_get(sim, batch[n]); /* pairs with the put after the batch */
+		simmm__lru_del(sim, batch[n]);
+		n++;
+	}
+	l->nr_isolated += n;
+	return n;
 }
 
-/* An isolation of reclaim's ended (the folio was put back, freed or left
- * off the LRU, and its reference dropped): throttled reclaimers may find
- * a page, or a folio to reclaim, now (the kernel wakes them as the
- * isolated count falls, wake_throttle_isolated()). The wake-up is a
+/* @n isolations ended (the folios were put back, freed or left off the
+ * LRU, and their references dropped): a direct reclaimer that made no
+ * progress may find a page, or a folio to reclaim, now. The wake-up is a
  * scheduling point, taken only when someone waits. */
-static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l)
+static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l, unsigned n)
 {
-	if (ALWAYS(l->nr_isolated))
-		l->nr_isolated--;
-	l->isolation_ends++;
+	l->isolation_ends += n;
 	if (l->nr_throttled)
 		simmm_wake_up_all(sim, &l->throttle_wq);
 }
 
-/* Back to the LRU after shrink_folio_list() (move_folios_to_lru()): kept
- * folios to the inactive list, activated ones (activate_locked) to the
- * active one, but for an mlocked folio, which activate_locked leaves
- * inactive and the putback culls to the unevictable list
- * (simmm__lru_add()); freed ones, and those that are no LRU material
- * (shmem without a swap-out path in simmm, zero and device pages), stay
- * off. */
-static void lru_putback(simmm_sim *sim, struct simmm_lru *l, struct simmm_page *folio,
-			enum scan_result r)
+/* move_folios_to_lru() for a shrink's batch, then the batch leaves
+ * NR_ISOLATED and the isolation references go (free_unref_folios() for
+ * the folios the shrink freed: they return to the buddy allocator only
+ * now, at the end of the batch, as in the kernel). Each folio kept goes
+ * to the list its flags name, an mlocked one culled to the unevictable
+ * list (simmm__lru_add(): the evictability is checked now, at the
+ * putback, as move_folios_to_lru() does, so a folio mlocked while the
+ * rest of its batch was worked on is culled too); freed ones, and those
+ * that are no LRU material (shmem without a swap-out path in simmm, zero
+ * and device pages), stay off. Return: how many of the folios @count
+ * marks (may be NULL) went to an evictable list (move_folios_to_lru()'s
+ * nr_moved, which shrink_active_list() counts as pgdeactivate). */
+static unsigned lru_putback_batch(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **batch,
+				  const bool *off, const bool *count, unsigned n)
+{
+	unsigned moved = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (off[i])
+			continue;
+		simmm__lru_add(sim, batch[i]);
+		if (count && count[i] && !(batch[i]->flags & PG_unevictable))
+			moved++;
+	}
+	if (ALWAYS(l->nr_isolated >= n))
+		l->nr_isolated -= n;
+	for (unsigned i = 0; i < n; i++)
+		simmm__put_user_folio(sim, batch[i]);
+	lru_isolation_end(sim, l, n);
+	return moved;
+}
+
+/* What shrink_folio_list()'s fate @r does to @folio's list: activated ones
+ * (activate_locked) get PG_active, but for an mlocked folio, which
+ * activate_locked leaves inactive and the putback culls; true when it
+ * stays off the LRU (freed, or no LRU material: SCAN_DROP). */
+static bool scan_result_off_lru(struct simmm_lru *l, struct simmm_page *folio,
+				enum scan_result r)
 {
 	if (r == SCAN_RECLAIMED || r == SCAN_DROP)
-		return;
+		return true;
 	if ((r == SCAN_ACTIVATE || r == SCAN_NOSWAP) &&
 	    !(folio->flags & (PG_active | PG_mlocked))) {
 		folio->flags |= PG_active;
 		l->activated++;
 	}
-	simmm__lru_add(sim, folio);
+	return false;
 }
 
 /* inactive_is_low(): the kernel keeps inactive * ratio >= active, the
@@ -724,67 +763,167 @@ static bool inactive_is_low(const struct simmm_lru *l)
 	return l->nr_live[SIMMM_LRU_INACTIVE] < l->nr_live[SIMMM_LRU_ACTIVE];
 }
 
-/* shrink_active_list(): look at up to @nr_to_scan folios from the head of
- * the active list and move them to the inactive list, clearing PG_active
- * and their young bits on the way (folio_referenced()); a referenced
- * folio of an executable file mapping gets another trip round the active
- * list instead (anon VM_EXEC folios do not: JIT heaps). PG_referenced is
- * left as it is. A folio that is, or that the walk found in a VM_LOCKED
- * VMA and mlocked, unevictable goes to the unevictable list instead
- * (folio_putback_lru(), and move_folios_to_lru()'s evictability check).
- * Each folio is isolated while its rmap is walked (which may sleep), like
- * a shrink's. */
+/* shrink_active_list(): isolate up to @nr_to_scan folios from the head of
+ * the active list, look at each (folio_referenced(), which clears their
+ * young bits and may sleep) and move them to the inactive list, clearing
+ * PG_active, except referenced folios of executable file mappings, which
+ * get another trip round the active list (anon VM_EXEC folios do not: JIT
+ * heaps). PG_referenced is left as it is. A folio that is, or that the
+ * walk found in a VM_LOCKED VMA and mlocked, unevictable goes to the
+ * unevictable list instead (folio_putback_lru(), and
+ * move_folios_to_lru()'s evictability check at the putback). The batch
+ * goes back at the end, as one; pgdeactivate counts the folios that
+ * reached the inactive list. */
 static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_to_scan)
 {
-	struct simmm_page *folio;
+	struct simmm_page *batch[SWAP_CLUSTER_MAX];
+	bool off[SWAP_CLUSTER_MAX] = {false}, deact[SWAP_CLUSTER_MAX];
+	unsigned n;
 
-	while (nr_to_scan-- && lru_isolate_next(sim, l, SIMMM_LRU_ACTIVE, &folio)) {
+	if (nr_to_scan > SWAP_CLUSTER_MAX)
+		nr_to_scan = SWAP_CLUSTER_MAX;
+	n = isolate_lru_folios(sim, l, SIMMM_LRU_ACTIVE, nr_to_scan, batch);
+	for (unsigned i = 0; i < n; i++) {
+		struct simmm_page *folio = batch[i];
 		uint64_t vm_flags;
 
-		if (!simmm__folio_evictable(folio)) {
-			simmm__lru_add(sim, folio); /* folio_putback_lru(): culled */
-		} else if (simmm__folio_referenced_flags(sim, folio, &vm_flags) != 0 &&
-			   (vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio)) {
-			simmm__lru_add(sim, folio); /* rotated (culled if now mlocked) */
-		} else {
-			folio->flags &= ~PG_active;
-			if (simmm__folio_evictable(folio))
-				l->deactivated++;
-			simmm__lru_add(sim, folio);
-		}
-		simmm__put_user_folio(sim, folio); /* the isolation reference */
-		lru_isolation_end(sim, l);
+		deact[i] = false;
+		if (!simmm__folio_evictable(folio))
+			continue; /* folio_putback_lru(): culled */
+		if (simmm__folio_referenced_flags(sim, folio, &vm_flags) != 0 &&
+		    (vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio))
+			continue; /* rotated (culled if now mlocked) */
+		folio->flags &= ~PG_active;
+		deact[i] = true;
 	}
+	l->deactivated += lru_putback_batch(sim, l, batch, off, deact, n);
 }
 
+/* too_many_isolated() for a direct reclaimer (kswapd, which
+ * simmm_reclaim() plays, is never throttled so): more folios isolated by
+ * the shrinks than an eighth of the inactive list (GFP_KERNEL allocations
+ * may do I/O, so the kernel shifts the inactive count by 3). Finding it
+ * low again wakes the reclaimers it throttled (wake_throttle_isolated()).
+ * The kernel counts anon and file apart; simmm's lists are shared. */
+static bool too_many_isolated(simmm_sim *sim, struct simmm_lru *l)
+{
+	bool too_many = l->nr_isolated > l->nr_live[SIMMM_LRU_INACTIVE] >> 3;
+
+	if (!too_many && l->nr_throttled_isolated) {
+		l->isolated_wakes++;
+		simmm_wake_up_all(sim, &l->isolated_wq);
+	}
+	return too_many;
+}
+
+struct isolated_wait {
+	const struct simmm_lru *l;
+	uint64_t wakes;
+};
+
+static bool isolated_woken(simmm_sim *sim, void *arg)
+{
+	const struct isolated_wait *w = arg;
+
+	(void)sim;
+	return w->l->isolated_wakes != w->wakes;
+}
+
+/* reclaim_throttle(pgdat, VMSCAN_THROTTLE_ISOLATED) from
+ * shrink_inactive_list(): sleep until another reclaimer's
+ * too_many_isolated() finds the count low again, or HZ/50 (20 ms of
+ * virtual time) pass. Return: false, without waiting, outside tasks or in
+ * an atomic section (the caller then gives up as if it had stalled). */
+static bool throttle_isolated(simmm_sim *sim, struct simmm_lru *l)
+{
+	struct isolated_wait w = {.l = l, .wakes = l->isolated_wakes};
+
+	if (!sim->cur_task || simmm_sched_in_atomic(sim))
+		return false;
+	l->nr_throttled_isolated++;
+	l->throttled_isolated++;
+	(void)simmm_wait_event_timeout(sim, &l->isolated_wq, isolated_woken, &w,
+				       THROTTLE_ISOLATED_MS);
+	l->nr_throttled_isolated--;
+	return true;
+}
+
+/* shrink_inactive_list() + shrink_folio_list(): a direct reclaimer first
+ * waits while too many folios are isolated (once: a second finding gives
+ * up with nothing done, as the kernel's "stalled" does), then isolates up
+ * to @nr_to_scan folios from the head of the inactive list at once and
+ * works through them (each may sleep: rmap walks, folio locks, notifier
+ * callbacks, with the rest of the batch still isolated), then puts the
+ * batch back (move_folios_to_lru()): kept folios to the inactive list,
+ * activated ones to the active list. Return: the pages freed. */
+static uint64_t shrink_inactive_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_to_scan,
+				     bool direct, bool *no_swap)
+{
+	static const struct scan_ctl sc = {.file_write = true};
+	struct simmm_page *batch[SWAP_CLUSTER_MAX];
+	bool off[SWAP_CLUSTER_MAX];
+	uint64_t freed = 0;
+	bool stalled = false;
+	unsigned n;
+
+	while (direct && too_many_isolated(sim, l)) {
+		if (stalled || !throttle_isolated(sim, l))
+			return 0;
+		stalled = true;
+	}
+	if (nr_to_scan > SWAP_CLUSTER_MAX)
+		nr_to_scan = SWAP_CLUSTER_MAX;
+	n = isolate_lru_folios(sim, l, SIMMM_LRU_INACTIVE, nr_to_scan, batch);
+	for (unsigned i = 0; i < n; i++) {
+		struct simmm_page *folio = batch[i];
+		enum scan_result r;
+
+		l->scanned++;
+		r = reclaim_folio(sim, folio, &sc);
+		if (r == SCAN_NOSWAP && no_swap)
+			*no_swap = true;
+		if (r == SCAN_RECLAIMED)
+			freed += 1ULL << folio->order;
+		off[i] = scan_result_off_lru(l, folio, r);
+	}
+	lru_putback_batch(sim, l, batch, off, NULL, n);
+	return freed;
+}
+
+#define DEF_PRIORITY 12 /* the kernel's first scan priority */
+
 /**
- * simmm__shrink_lru() - shrink_lruvec(): shrink_inactive_list() +
- * shrink_folio_list() over the inactive list, with shrink_active_list()
- * refilling it whenever it is low (inactive_is_low(), checked before each
- * folio and refilling by SWAP_CLUSTER_MAX), until @nr pages are freed or
- * twice as many folios as both lists hold were looked at (the kernel's
- * scan priorities, from DEF_PRIORITY down to 0, add up to about as much).
- * Folios kept go back to the inactive list, activated ones to the active
- * list (see folio_check_references()).
+ * simmm__shrink_lru() - do_try_to_free_pages() / balance_pgdat() over the
+ * one LRU: scan priorities from DEF_PRIORITY down to 0 until @nr pages are
+ * freed. At each priority (shrink_lruvec(), get_scan_count() without the
+ * anon/file balance) the inactive list is scanned for its size >> priority
+ * folios and, when it is low (inactive_is_low()), the active list is aged
+ * for its size >> priority, both in batches of at most SWAP_CLUSTER_MAX
+ * (shrink_inactive_list(), shrink_active_list()), inactive first. (The
+ * kernel's extra refill of a still-low inactive anon list at the end of
+ * shrink_lruvec() is left out: simmm's lists are shared by anon and file
+ * folios, and the next priority ages the active list anyway.) So a
+ * small machine starts with batches of a folio or two and scans about
+ * twice its lists in all; a shrink for one page reclaims one folio when
+ * the first one it looks at can go.
  * @sim: the instance.
  * @nr: pages to free.
+ * @direct: a direct reclaimer (an allocation's), throttled while too many
+ *   folios are isolated; false for kswapd (simmm_reclaim()).
  * @no_swap: set when an anonymous folio was kept for lack of a swap slot
  *   (may be NULL).
  *
- * Context: may sleep (rmap walks, folio locks, notifier callbacks), with
- * the current task marked as reclaiming (PF_MEMALLOC): its own
- * allocations meanwhile do not reclaim; other tasks' do, and they find
- * the folio this one works on isolated. Not throttled here (see
- * simmm__alloc_user_folio()).
+ * Context: may sleep (rmap walks, folio locks, notifier callbacks,
+ * throttling), with the current task marked as reclaiming (PF_MEMALLOC):
+ * its own allocations meanwhile do not reclaim; other tasks' do, and they
+ * find the batch this one works on isolated.
  * Return: the pages freed; 0 at once when the current task is already
  * reclaiming (no recursion) or the LRU could not be created.
  */
-uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
+uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_swap)
 {
-	static const struct scan_ctl sc = {.file_write = true};
 	struct simmm_lru *l = lru_of(sim);
-	uint64_t freed = 0, budget;
-	struct simmm_page *folio;
+	uint64_t freed = 0;
 	uint32_t noreclaim;
 
 	if (no_swap)
@@ -792,33 +931,57 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool *no_swap)
 	if (!l || current_is_reclaiming(sim))
 		return 0;
 	noreclaim = memalloc_noreclaim_save(sim);
-	budget = 2 * (simmm__pfnq_len(&l->q[SIMMM_LRU_INACTIVE]) +
-		      simmm__pfnq_len(&l->q[SIMMM_LRU_ACTIVE]));
-	while (freed < nr && budget) {
-		uint64_t pages;
-		enum scan_result r;
+	for (int prio = DEF_PRIORITY; prio >= 0 && freed < nr; prio--) {
+		uint64_t scan_inactive = l->nr_live[SIMMM_LRU_INACTIVE] >> prio;
+		uint64_t scan_active = inactive_is_low(l) ? l->nr_live[SIMMM_LRU_ACTIVE] >> prio : 0;
 
-		budget--;
-		if (inactive_is_low(l))
-			shrink_active_list(sim, l, SWAP_CLUSTER_MAX);
-		if (!lru_isolate_next(sim, l, SIMMM_LRU_INACTIVE, &folio)) {
-			if (!l->nr_live[SIMMM_LRU_ACTIVE])
-				break; /* nothing left to age either */
-			continue;  /* all rotated on the active list: try again */
+		while ((scan_inactive || scan_active) && freed < nr) {
+			unsigned batch;
+
+			if (scan_inactive) {
+				batch = scan_inactive < SWAP_CLUSTER_MAX ? (unsigned)scan_inactive
+									 : SWAP_CLUSTER_MAX;
+				scan_inactive -= batch;
+				freed += shrink_inactive_list(sim, l, batch, direct, no_swap);
+			}
+			if (scan_active) {
+				batch = scan_active < SWAP_CLUSTER_MAX ? (unsigned)scan_active
+								       : SWAP_CLUSTER_MAX;
+				scan_active -= batch;
+				shrink_active_list(sim, l, batch);
+			}
 		}
-		pages = 1ULL << folio->order;
-		l->scanned++;
-		r = reclaim_folio(sim, folio, &sc);
-		if (pages > 1 && !folio->order)
-			budget += 2 * (pages - 1); /* split: the tails were queued */
-		if (r == SCAN_NOSWAP && no_swap)
-			*no_swap = true;
-		if (r == SCAN_RECLAIMED)
-			freed += 1ULL << folio->order;
-		lru_putback(sim, l, folio, r);
-		simmm__put_user_folio(sim, folio); /* the isolation reference */
-		lru_isolation_end(sim, l);
 	}
+	l->reclaimed += freed;
+	memalloc_noreclaim_restore(sim, noreclaim);
+	return freed;
+}
+
+/**
+ * simmm__shrink_inactive_batch() - one shrink_inactive_list() call, for
+ * tests that must give folios exactly one look each (folio_check_references()'s
+ * rules, pageout of a dirty folio): up to @nr folios (at most
+ * SWAP_CLUSTER_MAX) are isolated from the head of the inactive list at
+ * once, worked through and put back, as one batch of simmm__shrink_lru()
+ * at some priority, by a reclaimer that is not throttled (kswapd's). No
+ * scan priorities, no active-list aging, no retries.
+ * @sim: the instance.
+ * @nr: folios to isolate.
+ *
+ * Context: as simmm__shrink_lru().
+ * Return: the pages freed; 0 when the current task is already reclaiming
+ * or the LRU could not be created.
+ */
+uint64_t simmm__shrink_inactive_batch(simmm_sim *sim, unsigned nr)
+{
+	struct simmm_lru *l = lru_of(sim);
+	uint64_t freed;
+	uint32_t noreclaim;
+
+	if (!l || current_is_reclaiming(sim))
+		return 0;
+	noreclaim = memalloc_noreclaim_save(sim);
+	freed = shrink_inactive_list(sim, l, nr, false, NULL);
 	l->reclaimed += freed;
 	memalloc_noreclaim_restore(sim, noreclaim);
 	return freed;
@@ -842,7 +1005,7 @@ bool simmm__folio_isolate_lru(simmm_sim *sim, struct simmm_page *folio)
 		return false;
 	simmm__folio_get(sim, folio); /* pairs with simmm__folio_putback_lru() or the reclaim */
 	simmm__lru_del(sim, folio);
-	l->nr_isolated++;
+	l->nr_isolated_other++; /* not NR_ISOLATED: the kernel's folio_isolate_lru() leaves it */
 	return true;
 }
 
@@ -859,8 +1022,10 @@ void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio)
 	folio = simmm__compound_head(sim, folio);
 	simmm__lru_add(sim, folio);
 	simmm__put_user_folio(sim, folio);
-	if (l)
-		lru_isolation_end(sim, l);
+	if (l && ALWAYS(l->nr_isolated_other)) {
+		l->nr_isolated_other--;
+		lru_isolation_end(sim, l, 1);
+	}
 }
 
 /**
@@ -901,13 +1066,13 @@ uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios,
 		r = reclaim_folio(sim, folio, &sc);
 		if (r == SCAN_RECLAIMED)
 			freed += 1ULL << folio->order;
-		if (l)
-			lru_putback(sim, l, folio, r);
-		else if (r != SCAN_RECLAIMED && r != SCAN_DROP)
-			simmm__lru_add(sim, folio); /* (no LRU state: cannot happen) */
+		if (l ? !scan_result_off_lru(l, folio, r) : r != SCAN_RECLAIMED && r != SCAN_DROP)
+			simmm__lru_add(sim, folio);
 		simmm__put_user_folio(sim, folio); /* the isolation reference */
-		if (l)
-			lru_isolation_end(sim, l);
+		if (l && ALWAYS(l->nr_isolated_other)) {
+			l->nr_isolated_other--;
+			lru_isolation_end(sim, l, 1);
+		}
 	}
 	if (l)
 		l->reclaimed += freed;
@@ -945,13 +1110,15 @@ static bool isolation_ended(simmm_sim *sim, void *arg)
 	return w->l->isolation_ends != w->ends;
 }
 
-/* reclaim_throttle(pgdat, VMSCAN_THROTTLE_ISOLATED) for a direct reclaimer
- * that freed nothing while others hold folios isolated (they may free
- * them, or put them back for it to reclaim): sleep until one of those
- * isolations ends or THROTTLE_ISOLATED_MS pass, so that a reclaimer that
- * found the LRU empty does not fail at once. The kernel throttles on
- * too_many_isolated() (isolated > inactive) before it scans; simmm, whose
- * shrink isolates one folio at a time, on the fruitless scan instead.
+/* A direct reclaimer that freed nothing while others hold folios isolated
+ * (a shrink's batch, MADV_PAGEOUT's folios: they may free them, or put
+ * them back for it to reclaim) sleeps until one of those isolations ends
+ * or THROTTLE_ISOLATED_MS pass, and the allocation retries: simmm's form
+ * of __alloc_pages_slowpath()'s no-progress retries, which the kernel
+ * spaces with reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS) in
+ * shrink_node() and should_reclaim_retry()'s waits, so that a reclaimer
+ * that found the LRU empty does not fail at once. (The throttle before a
+ * scan, too_many_isolated(), is shrink_inactive_list()'s, above.)
  * Return: false, without waiting, when nobody else holds an isolated
  * folio, outside tasks (nothing else runs there), or in an atomic or
  * non-blockable section. */
@@ -960,7 +1127,8 @@ static bool reclaim_throttle(simmm_sim *sim)
 	struct simmm_lru *l = lru_peek(sim);
 	struct throttle_wait w;
 
-	if (!l || !l->nr_isolated || !sim->cur_task || simmm_sched_in_atomic(sim))
+	if (!l || !(l->nr_isolated + l->nr_isolated_other) || !sim->cur_task ||
+	    simmm_sched_in_atomic(sim))
 		return false;
 	w = (struct throttle_wait){.l = l, .ends = l->isolation_ends};
 	l->nr_throttled++;
@@ -1003,7 +1171,7 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 			break;
 		split = simmm__deferred_split_scan(sim); /* shrink_slab(), see simmm_reclaim() */
 		if (simmm__shrink_lru(sim, split < SWAP_CLUSTER_MAX ? SWAP_CLUSTER_MAX - split : 0,
-				      NULL) ||
+				      true, NULL) ||
 		    split)
 			progress++;
 		else if (stalls++ == MAX_RECLAIM_RETRIES || !reclaim_throttle(sim))
@@ -1016,13 +1184,16 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 /* ---- public ------------------------------------------------------------------------ */
 
 /**
- * simmm_reclaim() - split partially mapped THPs, then shrink the LRU, to
- * free up to @nr_pages (see <simmm/mm.h>).
+ * simmm_reclaim() - split partially mapped THPs, then shrink the LRU, pass
+ * after pass, to free @nr_pages (see <simmm/mm.h>).
  * Context: any task, or outside tasks; takes no mmap lock (rmap walks, as
  * the kernel's reclaim); may sleep. Concurrent calls are independent
- * reclaimers (each isolates what it works on). Called from inside reclaim
- * by the same task (a notifier callback), it frees nothing (PF_MEMALLOC).
- * Never throttled: it acts as kswapd, as it does for dirty file folios.
+ * reclaimers (each isolates the batch it works on). Called from inside
+ * reclaim by the same task (a notifier callback), it frees nothing
+ * (PF_MEMALLOC). Never throttled: it acts as kswapd (too_many_isolated()
+ * spares kswapd, as kswapd alone writes dirty file folios back), where
+ * memory.reclaim, whose passes it models, is throttled like any direct
+ * reclaimer.
  * Return: 0; -EINVAL for a bad @sim; -ENOMEM when the reclaim state could
  * not be created; -ENOSPC when nothing was freed and anonymous folios were
  * left for lack of swap.
@@ -1030,7 +1201,7 @@ struct simmm_page *simmm__alloc_user_folio(simmm_sim *sim, unsigned order)
 int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 {
 	uint64_t freed;
-	bool no_swap;
+	bool no_swap = false;
 
 	if (reclaimed)
 		*reclaimed = 0;
@@ -1046,7 +1217,24 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 	 * goes first and the LRU only makes up the rest. A goal of 0 asks for
 	 * nothing. */
 	freed = nr_pages ? simmm__deferred_split_scan(sim) : 0;
-	freed += simmm__shrink_lru(sim, freed < nr_pages ? nr_pages - freed : 0, &no_swap);
+	/* Passes over the priorities until the goal is met, as memory.reclaim
+	 * (user_proactive_reclaim()) repeats try_to_free_mem_cgroup_pages():
+	 * a pass that looked at a young folio once left it referenced, and
+	 * the next may take it. Passes that free nothing are retried
+	 * MAX_RECLAIM_RETRIES times, then it gives up (memory.reclaim's
+	 * -EAGAIN). Each pass asks for all that is left, where memory.reclaim
+	 * asks for a quarter of it and at least SWAP_CLUSTER_MAX, which
+	 * overshoots a small goal; simmm overshoots only by the rest of the
+	 * batch that met it. */
+	for (unsigned retries = MAX_RECLAIM_RETRIES; freed < nr_pages;) {
+		bool ns;
+		uint64_t got = simmm__shrink_lru(sim, nr_pages - freed, false, &ns);
+
+		freed += got;
+		no_swap = ns;
+		if (!got && !retries--)
+			break;
+	}
 	if (reclaimed)
 		*reclaimed = freed;
 	return (!freed && nr_pages && no_swap) ? -ENOSPC : 0;
@@ -1069,6 +1257,7 @@ int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
 		.nr_inactive = l->nr_live[SIMMM_LRU_INACTIVE],
 		.nr_active = l->nr_live[SIMMM_LRU_ACTIVE],
 		.nr_isolated = l->nr_isolated,
+		.nr_isolated_other = l->nr_isolated_other,
 		.scanned = l->scanned,
 		.reclaimed = l->reclaimed,
 		.activated = l->activated,

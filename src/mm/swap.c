@@ -123,6 +123,7 @@ static int lru_init(simmm_sim *sim, struct simmm_mm_global *g)
 	if (!g->lru)
 		return -ENOMEM;
 	simmm_waitqueue_init(&g->lru->throttle_wq, "reclaim_throttle");
+	simmm_waitqueue_init(&g->lru->isolated_wq, "reclaim_throttle_isolated");
 	return 0;
 }
 
