@@ -11,7 +11,10 @@
  *    level, one covered in part is split; VM_LOCKED gives -EINVAL;
  *  - isolation puts a folio back on the list PG_active names, and
  *    folio_isolate_lru()'s isolations are not counted in nr_isolated;
- *  - the checker catches PG_active flipped behind the LRU's back.
+ *  - the checker catches PG_active flipped behind the LRU's back;
+ *  - the scan priorities (size >> priority from DEF_PRIORITY down), the
+ *    batches of at most 32 folios isolated at once and freed at their end,
+ *    and simmm_reclaim()'s passes with memory.reclaim's 16 retries.
  * The rules for a single look use simmm__shrink_inactive_batch(), one
  * batch of the inactive list's shrink. Every step runs the invariant
  * checker.
@@ -376,6 +379,169 @@ static void test_check_catches_flipped_active(void **state)
 	tu_sim_free(&sim);
 }
 
+/* ---- scan priorities, batches, memory.reclaim's passes ---------------------------- */
+
+/*
+ * The scan priorities: from DEF_PRIORITY (12) down, each scans the
+ * inactive list for its size >> priority folios, in batches of at most 32,
+ * and the shrink stops at the end of the batch that met the goal. 2000
+ * read-once page-cache pages, each freed at its look (FOLIOREF_RECLAIM_CLEAN,
+ * clean): priorities 12 and 11 scan nothing, 10 one folio, 9 three
+ * (1999 >> 9), 8 seven, 7 fifteen, 6 thirty, 5 sixty (1944 >> 5) as a
+ * batch of 32 and one of 28. A goal is met by whole batches.
+ */
+static void test_priority_scan_amounts(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t goal, freed;
+	} c[] = {
+		{1, 1}, {2, 4}, {5, 11}, {12, 26}, {27, 56}, {57, 88}, {88, 88}, {89, 116},
+	};
+
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+		struct simmm_file *f = fodder(sim, 2000);
+		struct simmm_lru_stats st = lru(sim);
+		uint64_t n = 0;
+
+		assert_int_equal(st.nr_inactive, 2000);
+		TU_ASSERT_OK(simmm_reclaim(sim, c[i].goal, &n));
+		TU_CHECK(sim);
+		assert_int_equal(n, c[i].freed);
+		assert_int_equal(lru(sim).scanned - st.scanned, c[i].freed);
+		assert_int_equal(lru(sim).nr_inactive, 2000 - c[i].freed);
+		assert_int_equal(f->nrpages, 2000 - c[i].freed);
+		TU_ASSERT_OK(simmm_file_put(f));
+		tu_sim_free(&sim);
+	}
+}
+
+/* A notifier that records, at each CLEAR start (reclaim's try_to_unmap()
+ * of one folio), the shrinks' isolated count and the free pages. */
+struct batch_probe {
+	struct simmm_mmu_notifier mn; /* first */
+	simmm_sim *sim;
+	unsigned n;
+	uint64_t isolated[512], free[512];
+};
+
+static int probe_start(struct simmm_mmu_notifier *sub, const struct simmm_mmu_notifier_range *r)
+{
+	struct batch_probe *p = (struct batch_probe *)sub;
+
+	if (r->event == SIMMM_MMU_NOTIFY_CLEAR && p->n < 512) {
+		p->isolated[p->n] = lru(p->sim).nr_isolated;
+		p->free[p->n++] = mx_free_pages(p->sim);
+	}
+	return 0;
+}
+
+static const struct simmm_mmu_notifier_ops probe_ops = {
+	.invalidate_range_start = probe_start,
+};
+
+/*
+ * isolate_lru_folios() takes at most SWAP_CLUSTER_MAX (32) folios at once,
+ * they count in nr_isolated (NR_ISOLATED_*) while the shrink works on
+ * them, and what it frees returns to the buddy allocator only when the
+ * batch is put back: seen from reclaim's unmap of each folio, the free
+ * page count stays the same within a batch and grows between batches.
+ */
+static void test_batches_of_32(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 200 * PS);
+	struct batch_probe *p = calloc(1, sizeof(*p));
+	uint64_t n = 0, run = 0, runs32 = 0;
+
+	for (unsigned i = 0; i < 200; i++)
+		mx_write(mm, a + i * PS, i);
+	p->mn.ops = &probe_ops;
+	p->sim = sim;
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&p->mn, mm));
+	TU_ASSERT_OK(simmm_reclaim(sim, 200, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 200);
+	assert_int_equal(p->n, 200); /* each folio unmapped once */
+	assert_int_equal(lru(sim).nr_isolated, 0);
+	for (unsigned i = 0; i < p->n; i++) {
+		assert_true(p->isolated[i] >= 1 && p->isolated[i] <= 32);
+		if (i && p->free[i] == p->free[i - 1]) {
+			/* the same batch: nothing freed since */
+			assert_int_equal(p->isolated[i], p->isolated[i - 1]);
+			run++;
+		} else {
+			assert_true(!i || p->free[i] > p->free[i - 1]);
+			run = 1;
+		}
+		assert_true(run <= p->isolated[i]);
+		runs32 += run == 32;
+	}
+	assert_true(runs32 > 0); /* some batch was full */
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&p->mn, mm));
+	free(p);
+	for (unsigned i = 0; i < 200; i++)
+		mx_expect(mm, a + i * PS, i);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
+/*
+ * simmm_reclaim() repeats its pass over the priorities as memory.reclaim
+ * repeats try_to_free_mem_cgroup_pages(): a young folio's one look in the
+ * first pass only marks it referenced, the second pass frees it. Passes
+ * that free nothing are retried MAX_RECLAIM_RETRIES (16) times, then it
+ * gives up: four pinned anonymous folios, looked at seven times a pass
+ * (4 >> 2, 4 >> 1, 4 >> 0), are looked at 17 * 7 times.
+ */
+static void test_reclaim_passes_and_retries(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	struct simmm_lru_stats st;
+	simmm_pfn_t pins[4];
+	uint64_t n = 0;
+
+	mx_write(mm, a, 1);
+	st = lru(sim);
+	TU_ASSERT_OK(simmm_reclaim(sim, 1, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 1);
+	assert_int_equal(lru(sim).scanned - st.scanned, 2); /* one look per pass */
+	assert_false(mx_tr(mm, a).present);
+	TU_ASSERT_OK(simmm_munmap(mm, a, PS));
+	TU_CHECK(sim);
+
+	/* Pinned: never added to swap (maybe DMA-pinned), kept each look. */
+	a = mx_anon(mm, 0, 4 * PS);
+	for (unsigned i = 0; i < 4; i++)
+		mx_write(mm, a + i * PS, i + 2);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 4, SIMMM_FOLL_WRITE, pins), 4);
+	st = lru(sim);
+	assert_int_equal(st.nr_inactive, 4);
+	TU_ASSERT_OK(simmm_reclaim(sim, 4, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	assert_int_equal(lru(sim).scanned - st.scanned, 17 * 7);
+	assert_int_equal(lru(sim).nr_inactive, 4);
+	/* A goal of 0 asks for nothing: no pass at all. */
+	st = lru(sim);
+	TU_ASSERT_OK(simmm_reclaim(sim, 0, &n));
+	assert_int_equal(lru(sim).scanned, st.scanned);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 4));
+	for (unsigned i = 0; i < 4; i++)
+		mx_expect(mm, a + i * PS, i + 2);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +554,9 @@ int main(void)
 		cmocka_unit_test(test_cold_locked_einval),
 		cmocka_unit_test(test_isolate_putback_right_list),
 		cmocka_unit_test(test_check_catches_flipped_active),
+		cmocka_unit_test(test_priority_scan_amounts),
+		cmocka_unit_test(test_batches_of_32),
+		cmocka_unit_test(test_reclaim_passes_and_retries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,11 +16,15 @@
  *     holds every reclaimable folio isolated is throttled and retries
  *     within a bound: it gets the page once the other frees one, or
  *     -ENOMEM after the last retry, while the other still sleeps;
- *     MADV_PAGEOUT's isolations do not count in too_many_isolated().
+ *  5. too_many_isolated(): a direct reclaimer that finds more folios
+ *     isolated by the shrinks than an eighth of the inactive list waits
+ *     (20 ms at most) before it isolates a batch, and gives that batch up
+ *     if it is still too many; MADV_PAGEOUT's isolations do not count.
  * A shrink isolates a batch of up to 32 folios at once, so the first task
  * stops holding a batch: the machines are sized so that the second task's
  * reclaim is not throttled by it where the scenario needs it to run (an
- * isolated batch of at most an eighth of the inactive list).
+ * isolated batch of at most an eighth of the inactive list), and so that
+ * it is where the scenario is the throttle.
  * A "gate" notifier stops the first task inside its first CLEAR
  * invalidation (reclaim's try_to_unmap()) so that the second one runs its
  * operation in the window. Task bodies only record; the assertions run
@@ -71,8 +75,9 @@ struct rr {
 	uint64_t b_reclaimed;         /* LRU reclaim total's growth during B's fault */
 	/* 3. */
 	bool isolated_by_b;
-	/* 4. */
+	/* 4., 5. */
 	uint64_t b_start_ns, b_end_ns;
+	unsigned b_page;              /* b faults page filled + b_page */
 };
 
 static void wr(struct simmm_mm *mm, simmm_addr_t addr, unsigned tag, int *rc)
@@ -420,7 +425,7 @@ static void task_fault_timed_b(simmm_sim *sim, void *arg)
 
 	wait_inside(r);
 	r->b_start_ns = simmm_sched_now_ns(sim);
-	wr(r->mm, r->a + r->filled * PS, r->filled, &r->rc_b);
+	wr(r->mm, r->a + (r->filled + r->b_page) * PS, r->filled + r->b_page, &r->rc_b);
 	r->b_end_ns = simmm_sched_now_ns(sim);
 	r->b_done = true;
 }
@@ -485,6 +490,60 @@ static void test_throttle_bound(void **state)
 	throttle_case(1000);
 }
 
+/* ---- 5. too_many_isolated() ----------------------------------------------------------- */
+
+/* Task a's fault reclaims and sleeps @sleep_ms inside its first unmap,
+ * holding a batch of 32 folios isolated: more than an eighth of the
+ * inactive list of the 1 MiB machine. Task b's fault reclaims meanwhile:
+ * before each batch it would isolate, too_many_isolated() makes it wait
+ * (20 ms, or until a reclaimer finds the count low again) and, still too
+ * many, give that batch up, so b isolates and scans nothing while a
+ * sleeps. */
+static struct rr *too_many_case(uint64_t sleep_ms)
+{
+	struct rr *r = rr_new(1 * MIB, 0, gate_sleep);
+
+	r->sleep_ms = sleep_ms;
+	r->b_page = 1; /* a faults page filled */
+	rr_run(r, task_fault_a, task_fault_timed_b);
+	assert_int_equal(r->g.stops, 1);
+	assert_int_equal(r->g.stop.isolated, 32);
+	assert_true(r->g.stop.isolated > (r->filled - r->g.stop.isolated) / 8);
+	assert_int_equal(r->g.woke.scanned, r->g.stop.scanned); /* b took nothing */
+	assert_true(r->g.woke.throttled_isolated >= r->g.stop.throttled_isolated + 2);
+	TU_ASSERT_OK(r->rc_a);
+	TU_ASSERT_OK(r->rc_b); /* once a's batch went back */
+	assert_true(r->b_end_ns >= r->g.woke_ns);
+	rr_expect(r, r->filled + 2);
+	return r;
+}
+
+/* a sleeps 30 ms: b waits 20 ms, gives that batch up, and waits again
+ * before its next one; a's batch ends meanwhile and b reclaims. */
+static void test_too_many_isolated_throttle(void **state)
+{
+	(void)state;
+	struct rr *r = too_many_case(30);
+
+	assert_int_equal(r->g.woke.throttled_isolated, r->g.stop.throttled_isolated + 2);
+	assert_int_equal(r->g.woke.throttled, r->g.stop.throttled); /* no fruitless shrink yet */
+	rr_free(r);
+}
+
+/* a sleeps 1 s: b gives every batch of its shrinks up after a wait of its
+ * own ("stalled"), so whole shrinks come back empty and its allocation
+ * retries after the throttle of no progress, again and again, until a's
+ * batch is back. */
+static void test_too_many_isolated_stall(void **state)
+{
+	(void)state;
+	struct rr *r = too_many_case(1000);
+
+	assert_true(r->g.woke.throttled > r->g.stop.throttled);
+	assert_true(r->g.woke.throttled_isolated - r->g.stop.throttled_isolated >= 16);
+	rr_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +553,8 @@ int main(void)
 		cmocka_unit_test(test_pageout_vs_shrink),
 		cmocka_unit_test(test_throttle_then_page),
 		cmocka_unit_test(test_throttle_bound),
+		cmocka_unit_test(test_too_many_isolated_throttle),
+		cmocka_unit_test(test_too_many_isolated_stall),
 	};
 
 	tu_seed();
