@@ -644,7 +644,7 @@ static void test_mremap(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = mx_anon(mm, 0, 4 * PS), dst = mx_anon(mm, 0, 16 * PS), r = 0, r2 = 0;
+	simmm_addr_t a = mx_anon(mm, 0, 4 * PS), dst = mx_anon(mm, 0, 16 * PS), r = 0, r2 = 0, s2;
 	simmm_pfn_t pfn;
 
 	TU_ASSERT_OK(simmm_munmap(mm, dst, 16 * PS));
@@ -681,6 +681,38 @@ static void test_mremap(void **state)
 	TU_ASSERT_OK(simmm_munmap(mm, r2, 6 * PS));
 	assert_int_equal(locked_vm(mm), 6);
 	assert_int_equal(lru(sim).nr_mlock, 0);
+	TU_CHECK(sim);
+	/* DONTUNMAP next to its own source: a locked anonymous VMA never
+	 * faulted (no anon_vma; PROT_NONE here, which mlock() locks before
+	 * its populate fails with -ENOMEM, as upstream) has its pgoff follow
+	 * the address, so copy_vma() merges the new range into the source,
+	 * and dontunmap_complete() unlocks the merged VMA, new range and all
+	 * (found by fuzz_mm_ops: its model had the new range locked). */
+	s2 = map(mm, 3 * PS, SIMMM_PROT_NONE, SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL);
+	assert_int_equal(simmm_mlock(mm, s2, 3 * PS), -ENOMEM); /* locked, not populated */
+	assert_true(vmflags(mm, s2) & SIMMM_VM_LOCKED);
+	TU_ASSERT_OK(simmm_mremap(mm, s2 + PS, PS, PS,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP,
+				  s2, &r2));
+	assert_int_equal(r2, s2);
+	struct simmm_vma_info vi;
+	TU_ASSERT_OK(simmm_vma_info(mm, s2, &vi));
+	assert_int_equal(vi.start, s2);
+	assert_int_equal(vi.end, s2 + 2 * PS); /* one VMA: the merge */
+	assert_false(vi.vm_flags & SIMMM_VM_LOCKED_MASK);
+	assert_true(vmflags(mm, s2 + 2 * PS) & SIMMM_VM_LOCKED); /* the rest stays */
+	TU_CHECK(sim);
+	/* Onto the page before: the new range joins the VMA before it and the
+	 * source after it, and the whole merged VMA is unlocked. */
+	s2 = map(mm, 3 * PS, SIMMM_PROT_NONE, SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL);
+	assert_int_equal(simmm_mlock(mm, s2, 3 * PS), -ENOMEM);
+	TU_ASSERT_OK(simmm_mremap(mm, s2 + 2 * PS, PS, PS,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP,
+				  s2 + PS, &r2));
+	TU_ASSERT_OK(simmm_vma_info(mm, s2, &vi));
+	assert_int_equal(vi.start, s2);
+	assert_int_equal(vi.end, s2 + 3 * PS);
+	assert_false(vi.vm_flags & SIMMM_VM_LOCKED_MASK);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
