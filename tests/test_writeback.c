@@ -23,11 +23,14 @@
  *     write fault dirties it, fsync invalidates the mirror's range;
  *  8. a write fault on one file page preempted at each of its scheduling
  *     points in turn while another task faults the same page in (shared
- *     and private mappings), writes it back (fsync) or zaps it
- *     (MADV_DONTNEED): the fault re-checks its pte, and a shared one holds
- *     the folio lock from page_mkwrite until the pte is writable, as
- *     upstream's finish_fault() / finish_mkwrite_fault() (found by
- *     fuzz_races: a doubled mapcount and rss).
+ *     and private mappings), writes it back (fsync), zaps it
+ *     (MADV_DONTNEED) or reclaims it (MADV_PAGEOUT): the fault re-checks
+ *     its pte, and a shared one holds the folio lock from page_mkwrite
+ *     until the pte is writable, as upstream's finish_fault() /
+ *     finish_mkwrite_fault() (found by fuzz_races: a doubled mapcount and
+ *     rss), and a reference across the lock (wp_page_shared()'s
+ *     folio_get(); found by fuzz_races: reclaim freed the page and the
+ *     fault locked and dirtied the free frame).
  * The invariant checker runs after each step; it holds "a writable pte of
  * a write-notify mapping maps a dirty folio".
  */
@@ -510,6 +513,7 @@ enum fr_kind {
 	FR_PRIVATE_NONE, /* private mapping, no pte: the same (do_cow_fault()) */
 	FR_WP_FSYNC,     /* shared, read-only clean pte: fsync races the write-protect fault */
 	FR_WP_DONTNEED,  /* shared, read-only clean pte: MADV_DONTNEED races it */
+	FR_WP_PAGEOUT,   /* shared, read-only clean pte: MADV_PAGEOUT (reclaim) races it */
 	NR_FR
 };
 
@@ -520,6 +524,7 @@ struct frace {
 	simmm_addr_t a;
 	enum fr_kind kind;
 	int rc_a, rc_b;
+	simmm_pfn_t taken; /* FR_WP_PAGEOUT: a frame the other task takes after */
 };
 
 static struct frace *FR;
@@ -541,6 +546,15 @@ static void fr_other(simmm_sim *sim, void *arg)
 		FR->rc_b = simmm_file_fsync(FR->f);
 	else if (FR->kind == FR_WP_DONTNEED)
 		FR->rc_b = simmm_madvise(FR->mm, FR->a, PS, SIMMM_MADV_DONTNEED);
+	else if (FR->kind == FR_WP_PAGEOUT) {
+		/* Reclaim the clean page, then take a frame: the one reclaim
+		 * freed, if it could free it. The write fault must not touch
+		 * it (it holds a reference, so reclaim cannot free the page
+		 * under its page_mkwrite()). */
+		FR->rc_b = simmm_madvise(FR->mm, FR->a, PS, SIMMM_MADV_PAGEOUT);
+		if (!FR->rc_b)
+			FR->rc_b = simmm_page_alloc(sim, 0, &FR->taken);
+	}
 	else
 		FR->rc_b = simmm_mm_access(FR->mm, FR->a, &v, 1, SIMMM_ACCESS_READ);
 }
@@ -560,7 +574,7 @@ static void fr_run(enum fr_kind kind, unsigned k)
 	TU_ASSERT_OK(simmm_file_fsync(r.f)); /* cached and clean */
 	r.a = map_file(r.mm, r.f, 1, RW,
 		       kind == FR_PRIVATE_NONE ? SIMMM_MAP_PRIVATE : SIMMM_MAP_SHARED, 0);
-	if (kind == FR_WP_FSYNC || kind == FR_WP_DONTNEED) {
+	if (kind == FR_WP_FSYNC || kind == FR_WP_DONTNEED || kind == FR_WP_PAGEOUT) {
 		TU_ASSERT_OK(simmm_mm_access(r.mm, r.a, &v, 1, SIMMM_ACCESS_READ));
 		expect_pte(r.mm, r.a, false, false);
 	}
@@ -574,6 +588,13 @@ static void fr_run(enum fr_kind kind, unsigned k)
 	TU_ASSERT_OK(r.rc_a);
 	TU_ASSERT_OK(r.rc_b);
 	TU_CHECK(r.sim);
+	if (r.taken) {
+		struct simmm_page_info pi;
+
+		TU_ASSERT_OK(simmm_page_info(r.sim, r.taken, &pi));
+		assert_int_equal(pi.flags, 0); /* not locked or dirtied by the fault */
+		TU_ASSERT_OK(simmm_page_put(r.sim, r.taken) < 0 ? -1 : 0);
+	}
 	/* The write is there whatever ran first (a private mapping's in its
 	 * own copy, the file's otherwise). */
 	TU_ASSERT_OK(simmm_mm_access(r.mm, r.a, &v, 1, SIMMM_ACCESS_READ));

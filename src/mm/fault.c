@@ -306,19 +306,26 @@ out:
  * before the pte is set, an fsync could write back and clean the folio in
  * between and leave a writable pte on a clean folio. When the lock is
  * taken, wait for it and retry the fault (false), as do_page_mkwrite()
- * returns VM_FAULT_RETRY with the lock dropped. (Upstream's page_mkwrite
- * also waits for PG_writeback, folio_wait_stable(); simmm's writeback is
- * over once the lock is dropped.)
+ * returns VM_FAULT_RETRY with the lock dropped. A folio no longer in the
+ * mapping's page cache once locked (truncated) backs off too
+ * (VM_FAULT_NOPAGE: the access refaults). (Upstream's page_mkwrite also
+ * waits for PG_writeback, folio_wait_stable(); simmm's writeback is over
+ * once the lock is dropped.)
+ * Context: the caller holds a reference on @folio (the lock is a
+ * scheduling point: without one, reclaim could free the folio meanwhile
+ * and this would lock and dirty a free frame).
  */
 static bool page_mkwrite(struct fault *f, struct simmm_page *folio)
 {
 	simmm_sim *sim = f->mm->sim;
 
 	if (!simmm__folio_trylock(sim, folio)) {
-		/* The wp fault holds no reference (the pte vouched for the
-		 * page): wait without touching the folio again. */
 		if (sim->cur_task)
-			simmm__bit_wait_unlocked_drop(sim, &folio->flags, PG_locked, folio->pfn);
+			simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+		return false;
+	}
+	if (folio->mapping != f->vma->file) {
+		simmm__folio_unlock(sim, folio);
 		return false;
 	}
 	folio->flags |= PG_dirty;
@@ -361,16 +368,26 @@ static unsigned do_wp_page(struct fault *f)
 		/* wp_page_shared() / wp_pfn_shared(): page_mkwrite() dirties
 		 * the folio under its lock, then the pte becomes writable
 		 * (only writes get here: no unshare in a shared mapping). The
-		 * folio lock was a scheduling point: if the pte changed
-		 * meanwhile (zapped, cleaned, made writable by another fault),
-		 * back off and refault (finish_mkwrite_fault()'s pte_same()). */
-		if (page && !page_mkwrite(f, folio))
-			return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+		 * folio lock is a scheduling point, so first a reference
+		 * (wp_page_shared()'s folio_get() under the PTL; no scheduling
+		 * point since the fault read the pte): reclaim may unmap the
+		 * folio meanwhile but not free it (found by fuzz_races: the
+		 * lock and PG_dirty landed on a frame reclaim had freed). If
+		 * the pte changed meanwhile (zapped, unmapped, cleaned, made
+		 * writable by another fault), back off and refault
+		 * (finish_mkwrite_fault()'s pte_same()). */
+		if (page) {
+			simmm__folio_get(sim, folio);
+			if (!page_mkwrite(f, folio)) {
+				simmm__put_user_folio(sim, folio);
+				return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+			}
+		}
 		/* (no page: no scheduling point since the pte was read) */
 		if (!page || pte_unchanged(f))
 			set_pte(f, simmm_pte_mkyoung(simmm_pte_mkdirty(simmm_pte_mkwrite(f->orig))));
 		if (page)
-			simmm__folio_unlock(sim, folio);
+			simmm__folio_unlock_put(sim, folio);
 		return 0;
 	}
 	if (folio && (folio->flags & PG_anon) && can_reuse(sim, page)) {
