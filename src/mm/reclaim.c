@@ -816,17 +816,19 @@ static bool too_many_isolated(simmm_sim *sim, struct simmm_lru *l)
 	return too_many;
 }
 
-struct isolated_wait {
-	const struct simmm_lru *l;
-	uint64_t wakes;
+/* A wait condition: the event counter *@ctr moved past @seen (a wake of
+ * the isolated or of the throttle waitqueue happened since we looked). */
+struct counter_wait {
+	const uint64_t *ctr;
+	uint64_t seen;
 };
 
-static bool isolated_woken(simmm_sim *sim, void *arg)
+static bool counter_moved(simmm_sim *sim, void *arg)
 {
-	const struct isolated_wait *w = arg;
+	const struct counter_wait *w = arg;
 
 	(void)sim;
-	return w->l->isolated_wakes != w->wakes;
+	return *w->ctr != w->seen;
 }
 
 /* reclaim_throttle(pgdat, VMSCAN_THROTTLE_ISOLATED) from
@@ -836,13 +838,13 @@ static bool isolated_woken(simmm_sim *sim, void *arg)
  * an atomic section (the caller then gives up as if it had stalled). */
 static bool throttle_isolated(simmm_sim *sim, struct simmm_lru *l)
 {
-	struct isolated_wait w = {.l = l, .wakes = l->isolated_wakes};
+	struct counter_wait w = {.ctr = &l->isolated_wakes, .seen = l->isolated_wakes};
 
 	if (!sim->cur_task || simmm_sched_in_atomic(sim))
 		return false;
 	l->nr_throttled_isolated++;
 	l->throttled_isolated++;
-	(void)simmm_wait_event_timeout(sim, &l->isolated_wq, isolated_woken, &w,
+	(void)simmm_wait_event_timeout(sim, &l->isolated_wq, counter_moved, &w,
 				       THROTTLE_ISOLATED_MS);
 	l->nr_throttled_isolated--;
 	return true;
@@ -1097,18 +1099,6 @@ bool simmm__buddy_exhausted(simmm_sim *sim, unsigned order)
 	return true;
 }
 
-struct throttle_wait {
-	const struct simmm_lru *l;
-	uint64_t ends;
-};
-
-static bool isolation_ended(simmm_sim *sim, void *arg)
-{
-	const struct throttle_wait *w = arg;
-
-	(void)sim;
-	return w->l->isolation_ends != w->ends;
-}
 
 /* A direct reclaimer that freed nothing while others hold folios isolated
  * (a shrink's batch, MADV_PAGEOUT's folios: they may free them, or put
@@ -1125,16 +1115,16 @@ static bool isolation_ended(simmm_sim *sim, void *arg)
 static bool reclaim_throttle(simmm_sim *sim)
 {
 	struct simmm_lru *l = lru_peek(sim);
-	struct throttle_wait w;
+	struct counter_wait w;
 
 	if (!l || !(l->nr_isolated + l->nr_isolated_other) || !sim->cur_task ||
 	    simmm_sched_in_atomic(sim))
 		return false;
-	w = (struct throttle_wait){.l = l, .ends = l->isolation_ends};
+	w = (struct counter_wait){.ctr = &l->isolation_ends, .seen = l->isolation_ends};
 	l->nr_throttled++;
 	l->throttled++;
 	/* Ends by a wake-up or the timeout; either way the caller retries. */
-	(void)simmm_wait_event_timeout(sim, &l->throttle_wq, isolation_ended, &w,
+	(void)simmm_wait_event_timeout(sim, &l->throttle_wq, counter_moved, &w,
 				       THROTTLE_ISOLATED_MS);
 	l->nr_throttled--;
 	return true;
