@@ -894,6 +894,16 @@ static uint64_t shrink_inactive_list(simmm_sim *sim, struct simmm_lru *l, unsign
 
 #define DEF_PRIORITY 12 /* the kernel's first scan priority */
 
+/* The next batch of what is left to scan at this priority (at most
+ * SWAP_CLUSTER_MAX), taken off *@left. */
+static unsigned next_batch(uint64_t *left)
+{
+	unsigned batch = *left < SWAP_CLUSTER_MAX ? (unsigned)*left : SWAP_CLUSTER_MAX;
+
+	*left -= batch;
+	return batch;
+}
+
 /**
  * simmm__shrink_lru() - do_try_to_free_pages() / balance_pgdat() over the
  * one LRU: scan priorities from DEF_PRIORITY down to 0 until @nr pages are
@@ -938,20 +948,11 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_sw
 		uint64_t scan_active = inactive_is_low(l) ? l->nr_live[SIMMM_LRU_ACTIVE] >> prio : 0;
 
 		while ((scan_inactive || scan_active) && freed < nr) {
-			unsigned batch;
-
-			if (scan_inactive) {
-				batch = scan_inactive < SWAP_CLUSTER_MAX ? (unsigned)scan_inactive
-									 : SWAP_CLUSTER_MAX;
-				scan_inactive -= batch;
-				freed += shrink_inactive_list(sim, l, batch, direct, no_swap);
-			}
-			if (scan_active) {
-				batch = scan_active < SWAP_CLUSTER_MAX ? (unsigned)scan_active
-								       : SWAP_CLUSTER_MAX;
-				scan_active -= batch;
-				shrink_active_list(sim, l, batch);
-			}
+			if (scan_inactive)
+				freed += shrink_inactive_list(sim, l, next_batch(&scan_inactive),
+							      direct, no_swap);
+			if (scan_active)
+				shrink_active_list(sim, l, next_batch(&scan_active));
 		}
 	}
 	l->reclaimed += freed;
