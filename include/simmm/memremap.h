@@ -65,12 +65,18 @@ struct simmm_vm_fault {
  *   SIMMM_VM_FAULT_SIGBUS if the driver declines. Required for PRIVATE.
  * @folio_split: a device folio is being split (6.19+): called once per new
  *   folio with the old head and the new folio's head. Optional.
+ * @memory_failure: simmm_memory_failure() on @nr frames from @pfn of this
+ *   pagemap (flags SIMMM_MF_*): 0 handled, a negative errno returned as is,
+ *   -EOPNOTSUPP to fall back to the generic handling (which refuses
+ *   device-private and coherent memory with -EBUSY). Optional.
  */
 struct simmm_dev_pagemap_ops {
 	void (*folio_free)(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, unsigned order,
 			   void *data);
 	unsigned (*migrate_to_ram)(struct simmm_vm_fault *vmf);
 	void (*folio_split)(struct simmm_dev_pagemap *pgmap, simmm_pfn_t head, simmm_pfn_t tail);
+	int (*memory_failure)(struct simmm_dev_pagemap *pgmap, simmm_pfn_t pfn, uint64_t nr,
+			      int flags);
 };
 
 /**

@@ -80,6 +80,9 @@ struct simmm_file;
 #define SIMMM_MADV_POPULATE_READ  22
 #define SIMMM_MADV_POPULATE_WRITE 23
 #define SIMMM_MADV_COLLAPSE   25
+/* MADV_HWPOISON: memory_failure() on each page of the range (CAP_SYS_ADMIN,
+ * see simmm_memory_failure()). MADV_SOFT_OFFLINE (101) is not modelled. */
+#define SIMMM_MADV_HWPOISON   100
 
 #define SIMMM_MREMAP_MAYMOVE   1
 #define SIMMM_MREMAP_FIXED     2
@@ -201,6 +204,10 @@ enum simmm_thp_policy {
  *   /proc/pid/status VmLck), against RLIMIT_MEMLOCK; see simmm_mlock().
  *   As upstream, an MREMAP_DONTUNMAP move of a locked range leaves the
  *   old range charged though it is no longer locked.
+ * @mce_sigbus_ar, @mce_sigbus_ao, @mce_sigkill: signals memory_failure()
+ *   sent the process (SIGBUS with BUS_MCEERR_AR / BUS_MCEERR_AO, SIGKILL
+ *   when a poisoned page could not be unmapped); see simmm_memory_failure().
+ *   A later access to a poisoned page counts in @sigbus as any SIGBUS.
  */
 struct simmm_mm_stats {
 	uint64_t minor_faults, major_faults, cow_faults, reuse_faults, zero_faults;
@@ -211,6 +218,7 @@ struct simmm_mm_stats {
 	uint64_t pgtable_pages;
 	uint64_t nr_vmas;
 	uint64_t locked_vm;
+	uint64_t mce_sigbus_ar, mce_sigbus_ao, mce_sigkill;
 };
 
 /**
@@ -441,6 +449,13 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * advised, as madvise_walk_vmas() does; POPULATE stops at the hole), or
  * allocation failure; -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as
  * upstream; POPULATE's -EINVAL, -EFAULT and -EHWPOISON above.
+ *
+ * MADV_HWPOISON (madvise_inject_error()): before any VMA is looked at, each
+ * page of the range is got as get_user_pages_fast() would (a read fault)
+ * and handed to simmm_memory_failure() with ACTION_REQUIRED and this mm as
+ * the current process; the loop goes on after the page's whole folio (a
+ * THP: the rest of it is skipped). -EPERM without CAP_SYS_ADMIN
+ * (simmm_mm_set_cap_sys_admin()); the first GUP or memory_failure() error.
  */
 SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice);
 
@@ -790,6 +805,71 @@ SIMMM_API int simmm_mm_set_memlock_limit(struct simmm_mm *mm, uint64_t bytes);
  * Return: 0; -EINVAL for a bad @mm.
  */
 SIMMM_API int simmm_mm_set_cap_ipc_lock(struct simmm_mm *mm, bool on);
+
+/**
+ * simmm_mm_set_cap_sys_admin() - give (or take) CAP_SYS_ADMIN to the process
+ * owning @mm: MADV_HWPOISON needs it (-EPERM otherwise; default off). A
+ * fork child inherits it.
+ * Return: 0; -EINVAL for a bad @mm.
+ */
+SIMMM_API int simmm_mm_set_cap_sys_admin(struct simmm_mm *mm, bool on);
+
+/* ---- memory failure (hwpoison) -------------------------------------------------- */
+
+/* memory_failure() flags (Linux's MF_* values). */
+#define SIMMM_MF_ACTION_REQUIRED 0x02 /* the current process consumed the poison */
+#define SIMMM_MF_MUST_KILL       0x04 /* signal the processes even if recoverable */
+#define SIMMM_MF_SW_SIMULATED    0x20 /* injected by software (MADV_HWPOISON) */
+
+/**
+ * simmm_memory_failure() - memory_failure(): frame @pfn is reported
+ * corrupted. The frame is marked PG_hwpoison and taken out of use for good:
+ * a free frame leaves the buddy allocator; a user folio (a THP is split
+ * first) is unmapped from every process, its ptes replaced by hwpoison
+ * entries (a later CPU access gets SIGBUS, hmm_range_fault() and GUP
+ * -EFAULT / -EHWPOISON, mirrors get the usual MMU_NOTIFY_CLEAR), and is
+ * dropped from the swap or page cache where the data is still on disk. A
+ * clean page-cache page of a regular file is just dropped (the next fault
+ * reads the file again); a dirty one is lost and the file's next fsync()
+ * fails with -EIO; a shmem page stays in the cache, poisoned (reads -EIO,
+ * faults SIGBUS); a dirty swap-cache page stays there and faults SIGBUS.
+ * See src/mm/memory_failure.c for each page state.
+ * @pfn: a RAM frame, or a ZONE_DEVICE frame: its pagemap's
+ *   ->memory_failure() decides, and without one (or when it returns
+ *   -EOPNOTSUPP) device memory is refused with -EBUSY, as upstream.
+ * @flags: SIMMM_MF_*.
+ * @current: the process on whose behalf the failure is handled (its
+ *   mappings of the page get SIGBUS BUS_MCEERR_AR with
+ *   SIMMM_MF_ACTION_REQUIRED, counted in &struct simmm_mm_stats), or NULL.
+ *   Other processes are signalled only when they touch the page (no early
+ *   kill is modelled).
+ * Locking: takes a machine-wide mutex, the folio lock and the mmap locks
+ * of the processes mapping the page (sleeps).
+ * Return: 0 when the page was recovered (or the result is delayed); -EBUSY
+ * when it could not be (still referenced, an unmap that failed, a page
+ * table or zero page, a hugetlb page, device memory); -EHWPOISON when it
+ * was poisoned already (0 instead if @current with ACTION_REQUIRED maps it
+ * no more) or a THP could not be split; -ENXIO: @pfn is no memory;
+ * -EINVAL: bad arguments; -ENOMEM.
+ */
+SIMMM_API int simmm_memory_failure(simmm_sim *sim, simmm_pfn_t pfn, int flags,
+				   struct simmm_mm *current);
+
+/**
+ * struct simmm_mf_stats - memory_failure() outcomes since boot
+ * (action_result()'s MF_RECOVERED, MF_DELAYED, MF_FAILED, MF_IGNORED) and
+ * @poisoned, the frames with PG_hwpoison now (num_poisoned_pages).
+ */
+struct simmm_mf_stats {
+	uint64_t ignored, failed, delayed, recovered;
+	uint64_t poisoned;
+};
+
+/**
+ * simmm_memory_failure_stats() - read the counters.
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM.
+ */
+SIMMM_API int simmm_memory_failure_stats(simmm_sim *sim, struct simmm_mf_stats *out);
 
 /* ---- memory pressure ---------------------------------------------------------- */
 

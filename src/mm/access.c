@@ -138,6 +138,16 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 		int err;
 
 		if (simmm_pgtable_translate(mm->pgt, addr, &t) == 0 && hw_allows(&t, acc)) {
+			struct simmm_page *page = simmm__pfn_to_page(mm->sim, t.pfn);
+
+			/* Consuming poison (a page memory_failure() could not
+			 * unmap): the machine check runs memory_failure() with
+			 * MF_ACTION_REQUIRED, which finds the page poisoned and
+			 * sends this process SIGBUS (kill_accessing_process()). */
+			if (page && (page->flags & PG_hwpoison)) {
+				simmm__memory_failure(mm->sim, t.pfn, SIMMM_MF_ACTION_REQUIRED, mm);
+				return -EFAULT;
+			}
 			hw_set_ad(mm, addr, &t, acc);
 			return copy_data(mm, t.pfn, addr & (mm->sim->page_size - 1), buf, n, acc);
 		}

@@ -607,7 +607,7 @@ static bool advice_known(int a)
 	return a == SIMMM_MADV_WILLNEED || a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE ||
 	       a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD || a == SIMMM_MADV_PAGEOUT ||
 	       a == SIMMM_MADV_POPULATE_READ || a == SIMMM_MADV_POPULATE_WRITE ||
-	       advice_is_flags(a);
+	       a == SIMMM_MADV_HWPOISON || advice_is_flags(a);
 }
 
 static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
@@ -646,6 +646,9 @@ int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advi
 		return err ? err : -EINVAL;
 	if (!len)
 		return 0;
+	/* do_madvise(): memory-failure advice injects before any VMA walk. */
+	if (advice == SIMMM_MADV_HWPOISON)
+		return simmm__madvise_inject_error(mm, addr, end);
 	if (end > mm->sim->geo.user_va_end)
 		return -ENOMEM;
 	err = write ? simmm_down_write(mm->sim, &mm->mmap_lock)

@@ -421,6 +421,12 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	page = simmm__filemap_get(file, pgoff, &err, &major);
 	if (!page)
 		return SIMMM_VM_FAULT_OOM;
+	/* __do_fault(): a poisoned page left in the cache (shmem keeps one,
+	 * memory_failure.c) is never mapped. */
+	if (page->flags & PG_hwpoison) {
+		simmm__put_user_folio(sim, page);
+		return SIMMM_VM_FAULT_HWPOISON;
+	}
 	mm->stats.file_faults++;
 	/* The page-cache lookup and the allocations below are scheduling
 	 * points: another task (a second CPU thread, a device faulting
@@ -489,6 +495,12 @@ static unsigned swap_in(struct fault *f)
 	if (!page)
 		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
 	folio = simmm__compound_head(sim, page);
+	/* do_swap_page(): "hwpoisoned dirty swapcache pages are kept for
+	 * killing owner processes" (memory_failure.c). */
+	if (page->flags & PG_hwpoison) {
+		simmm__put_user_folio(sim, folio);
+		return SIMMM_VM_FAULT_HWPOISON;
+	}
 	/* The reference swap_in() returned becomes the mapping's. A folio
 	 * just read in gets the new-folio rmap, which does not mlock it
 	 * (do_swap_page() as upstream: reclaim will, meeting a VM_LOCKED

@@ -294,6 +294,12 @@ long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t
 
 		if (!page)
 			return done ? (long)done : err;
+		if (page->flags & PG_hwpoison) {
+			/* A poisoned page memory_failure() left in the cache (a
+			 * shmem page): shmem_get_folio() fails with -EIO. */
+			simmm__put_user_folio(sim, page);
+			return done ? (long)done : -EIO;
+		}
 		data = simmm__page_data(sim, page, false);
 		if (data)
 			memcpy((uint8_t *)buf + done, data + in, n);
@@ -314,6 +320,7 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 {
 	simmm_sim *sim;
 	uint64_t done = 0;
+	int failed = -ENOMEM;
 
 	if (!file_ok(file) || (!buf && len) || off + len < off ||
 	    off + len > (SIMMM_SWP_OFFSET_MAX << file->sim->geo.page_shift))
@@ -330,10 +337,15 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 
 		if (!page)
 			break;
+		if (page->flags & PG_hwpoison) {
+			/* shmem_write_begin(): a poisoned page gives -EIO. */
+			simmm__put_user_folio(sim, page);
+			failed = -EIO;
+			break;
+		}
 		data = simmm__page_data(sim, page, true);
 		if (!data && !(sim->flags & SIMMM_CFG_NO_CONTENTS)) {
 			simmm__put_user_folio(sim, page);
-			err = -ENOMEM;
 			break;
 		}
 		if (data)
@@ -349,5 +361,5 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 		if (off + done > file->size)
 			file->size = off + done;
 	}
-	return done || !len ? (long)done : -ENOMEM;
+	return done || !len ? (long)done : failed;
 }

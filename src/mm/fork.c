@@ -359,6 +359,7 @@ int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child)
 		 * def_flags keeps no lock bit (mm_init(): VM_INIT_DEF_MASK). */
 		mm->memlock_limit = parent->memlock_limit;
 		mm->cap_ipc_lock = parent->cap_ipc_lock;
+		mm->cap_sys_admin = parent->cap_sys_admin;
 		err = simmm__dup_mmap(parent, mm);
 		if (err)
 			simmm_mmput(mm); /* exit_mmap undoes the partial copy */

@@ -740,3 +740,11 @@ int simmm_mm_set_cap_ipc_lock(struct simmm_mm *mm, bool on)
 	mm->cap_ipc_lock = on;
 	return 0;
 }
+
+int simmm_mm_set_cap_sys_admin(struct simmm_mm *mm, bool on)
+{
+	if (!simmm__mm_ok(mm))
+		return -EINVAL;
+	mm->cap_sys_admin = on;
+	return 0;
+}

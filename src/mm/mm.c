@@ -75,6 +75,7 @@ struct simmm_mm_global *simmm__mm_global(simmm_sim *sim)
 	g->thp = SIMMM_THP_MADVISE;
 	g->auto_reclaim = true;
 	simmm_waitqueue_init(&g->migration_wq, "migration_wq");
+	simmm_mutex_init(&g->mf_mutex, "mf_mutex");
 	if (simmm__add_checker(sim, "mm", simmm__mm_check, g))
 		goto err_free;
 	if (simmm__add_fini(sim, "mm", mm_global_fini, g))

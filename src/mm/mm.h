@@ -135,6 +135,7 @@ struct simmm_file {
 	struct simmm_rwsem i_mmap_rwsem; /* i_mmap: write to link/unlink, read to walk */
 	uint64_t nrpages;
 	uint64_t nr_written;   /* pages written back to the store */
+	int wb_err;            /* mapping_set_error(): the next fsync's error */
 };
 
 #define SIMMM_FILE_MAGIC 0x46494c45u /* "FILE" */
@@ -170,6 +171,7 @@ struct simmm_mm {
 	uint64_t locked_vm, locked_vm_stale;
 	uint64_t memlock_limit;
 	bool cap_ipc_lock;
+	bool cap_sys_admin; /* MADV_HWPOISON */
 };
 
 /* Per-machine mm state, hung off sim via a finaliser-owned object. */
@@ -183,6 +185,8 @@ struct simmm_mm_global {
 	struct simmm_lru *lru;         /* reclaim.c */
 	struct simmm_deferred_split *ds; /* deferred_split.c; NULL until used */
 	struct simmm_waitqueue migration_wq; /* migration-entry waiters */
+	struct simmm_mutex mf_mutex;   /* memory_failure.c: one failure at a time */
+	struct simmm_mf_stats mf;      /* its results (poisoned: see page.h) */
 };
 
 /* The machine's mm state, created on first use (NULL on -ENOMEM); freed by
@@ -515,6 +519,14 @@ bool simmm__page_vma_mapped(struct simmm_vma *vma, simmm_addr_t addr, struct sim
  * that is dirty or has references beyond its mappings and the caller's;
  * other references (FOLL_GET) do not keep a page mapped. */
 bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp);
+/* try_to_unmap() with enum ttu_flags: TTU_IGNORE_MLOCK unmaps in VM_LOCKED
+ * VMAs too (munlocking there); TTU_HWPOISON replaces each pte of a
+ * PG_hwpoison page by a hwpoison entry, whatever the folio and its pins
+ * (memory_failure()). */
+#define SIMMM__TTU_IGNORE_MLOCK 0x1
+#define SIMMM__TTU_HWPOISON     0x2
+bool simmm__try_to_unmap_flags(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp,
+			       unsigned ttu);
 /* folio_referenced: test-and-clear young bits through the rmap; the
  * number of young mappings, or -1 when the rmap lock was contended (the
  * kernel's rwc.try_lock: the caller keeps the folio). */
@@ -608,6 +620,13 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 			      unsigned flags);
 int simmm__madvise_collapse(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
 			    simmm_addr_t end);
+
+/* ---- memory_failure.c ------------------------------------------------------------ */
+/* simmm_memory_failure() without the argument checks; @flags may also
+ * hold MF_COUNT_INCREASED (0x1: the caller's reference is handed over). */
+int simmm__memory_failure(simmm_sim *sim, simmm_pfn_t pfn, int flags, struct simmm_mm *current);
+/* MADV_HWPOISON over [start, end) (no lock held). */
+int simmm__madvise_inject_error(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end);
 
 /* ---- fork.c -------------------------------------------------------------------- */
 int simmm__dup_mmap(struct simmm_mm *parent, struct simmm_mm *child);

@@ -446,6 +446,7 @@ void simmm__rmap_walk(simmm_sim *sim, struct simmm_page *folio, simmm_rmap_fn fn
 
 struct ttu_arg {
 	simmm_entry_t swp;
+	unsigned ttu; /* SIMMM__TTU_* */
 	bool failed;
 };
 
@@ -540,8 +541,10 @@ void simmm__folio_span(const struct simmm_page *folio, const struct simmm_vma *v
 	*hi = end < vma->vm_end ? end : vma->vm_end;
 }
 
+/* @poison: TTU_HWPOISON on the poisoned page: a hwpoison entry replaces
+ * the pte, whatever the folio (try_to_unmap_one()'s first case). */
 static void unmap_one_pte(struct simmm_vma *vma, simmm_addr_t addr, struct simmm_page *folio,
-			  simmm_entry_t *slot, simmm_entry_t swp)
+			  simmm_entry_t *slot, simmm_entry_t swp, bool poison)
 {
 	struct simmm_mm *mm = vma->mm;
 	simmm_sim *sim = mm->sim;
@@ -553,7 +556,9 @@ static void unmap_one_pte(struct simmm_vma *vma, simmm_addr_t addr, struct simmm
 	page = simmm__pfn_to_page(sim, pfn);
 	if (simmm_pte_dirty(old))
 		folio->flags |= PG_dirty; /* pte dirty -> folio dirty */
-	if ((folio->flags & PG_anon) && swp) {
+	if (poison) {
+		e = simmm_make_hwpoison_entry(pfn);
+	} else if ((folio->flags & PG_anon) && swp) {
 		/* Each page gets the slot of its index in the folio. */
 		e = simmm_swp_entry(simmm_swp_type(swp), simmm_swp_offset(swp) + (pfn - folio->pfn));
 		if (page->flags & PG_anon_exclusive)
@@ -565,6 +570,10 @@ static void unmap_one_pte(struct simmm_vma *vma, simmm_addr_t addr, struct simmm
 	simmm_pgtable_set(mm->pgt, addr, SIMMM_LVL_PTE, e);
 	simmm__rss_add(mm, vma, folio, -1);
 	simmm__page_remove_rmap_pte(sim, page);
+	/* folio_remove_rmap_pte() in a VM_LOCKED VMA munlocks (only
+	 * TTU_IGNORE_MLOCK unmaps there). */
+	if (vma->vm_flags & SIMMM_VM_LOCKED)
+		simmm__munlock_vma_folio(sim, folio, vma);
 	simmm__folio_put(sim, folio); /* the caller holds a reference */
 }
 
@@ -576,9 +585,11 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 	simmm_addr_t end, p;
 
 	bool lazyfree = (folio->flags & (PG_anon | PG_swapbacked)) == PG_anon;
+	bool hwpoison = arg->ttu & SIMMM__TTU_HWPOISON;
+	bool honour_mlock = !(arg->ttu & SIMMM__TTU_IGNORE_MLOCK);
 	bool abort = false;
 
-	if ((folio->flags & PG_anon) && !lazyfree && !arg->swp) {
+	if ((folio->flags & PG_anon) && !lazyfree && !arg->swp && !hwpoison) {
 		arg->failed = true;
 		return true;
 	}
@@ -587,7 +598,7 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 	 * VMA that maps it ends the walk with the folio mapped, mlocking it
 	 * if it maps it whole. One that does not (simmm's anon_vma spans
 	 * the fork family) is no concern of this folio's. */
-	if ((vma->vm_flags & SIMMM_VM_LOCKED) && mlock_missed(folio, vma, addr, end)) {
+	if (honour_mlock && (vma->vm_flags & SIMMM_VM_LOCKED) && mlock_missed(folio, vma, addr, end)) {
 		arg->failed = true;
 		return false;
 	}
@@ -618,7 +629,7 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 	 * VMA VM_LOCKED meanwhile. Upstream tests VM_LOCKED in the pvmw loop,
 	 * under the PTL, after invalidate_range_start(): a page mlock() has
 	 * populated is never unmapped once it returned. */
-	if ((vma->vm_flags & SIMMM_VM_LOCKED) && mlock_missed(folio, vma, addr, end)) {
+	if (honour_mlock && (vma->vm_flags & SIMMM_VM_LOCKED) && mlock_missed(folio, vma, addr, end)) {
 		simmm__change_end(&c);
 		arg->failed = true;
 		return false;
@@ -635,13 +646,18 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 			arg->failed = true; /* device entries, unsplittable leaves */
 			continue;
 		}
-		if (ttu_must_abort(mm->sim, folio, simmm__pfn_to_page(mm->sim, simmm_pte_pfn(*slot)),
-				   *slot, lazyfree)) {
+		struct simmm_page *page = simmm__pfn_to_page(mm->sim, simmm_pte_pfn(*slot));
+
+		if (hwpoison && (page->flags & PG_hwpoison)) {
+			unmap_one_pte(vma, p, folio, slot, 0, true);
+			continue;
+		}
+		if (ttu_must_abort(mm->sim, folio, page, *slot, lazyfree)) {
 			/* walk_abort: the rest of the folio stays mapped. */
 			arg->failed = abort = true;
 			break;
 		}
-		unmap_one_pte(vma, p, folio, slot, lazyfree ? 0 : arg->swp);
+		unmap_one_pte(vma, p, folio, slot, lazyfree ? 0 : arg->swp, false);
 	}
 	simmm__change_end(&c);
 	return !abort;
@@ -649,7 +665,13 @@ static bool ttu_one(struct simmm_page *folio, struct simmm_vma *vma, simmm_addr_
 
 bool simmm__try_to_unmap(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp)
 {
-	struct ttu_arg arg = {.swp = swp};
+	return simmm__try_to_unmap_flags(sim, folio, swp, 0);
+}
+
+bool simmm__try_to_unmap_flags(simmm_sim *sim, struct simmm_page *folio, simmm_entry_t swp,
+			       unsigned ttu)
+{
+	struct ttu_arg arg = {.swp = swp, .ttu = ttu};
 
 	folio = simmm__compound_head(sim, folio);
 	simmm__rmap_walk(sim, folio, ttu_one, &arg);

@@ -170,6 +170,12 @@ int simmm__file_sync_range(struct simmm_file *file, uint64_t first, uint64_t las
 		simmm__folio_unlock(sim, folio);
 		simmm__put_user_folio(sim, folio);
 	}
+	/* filemap_check_errors(): a write lost since the last sync (a dirty
+	 * page memory_failure() dropped) is reported once. */
+	if (!err && file->wb_err) {
+		err = file->wb_err;
+		file->wb_err = 0;
+	}
 	simmm__file_put(file);
 	return err;
 }

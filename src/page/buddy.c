@@ -131,17 +131,13 @@ static void clear_folio(simmm_sim *sim, struct simmm_page *head, unsigned order)
 	}
 }
 
-void simmm__free_pages(simmm_sim *sim, struct simmm_page *head)
+/* __free_one_page(): the cleared block [pfn, pfn + 2^order) joins the free
+ * sets, merged with its free buddies. */
+static void free_block(simmm_sim *sim, uint64_t pfn, unsigned order)
 {
 	struct simmm_phys *ph = phys_of(sim);
-	unsigned order = head->order;
-	uint64_t pfn = head->pfn;
 
-	SIMMM_BUG_ON(head->head_delta != 0);
-	simmm__trace(sim, SIMMM_EV_PAGE_FREE, 0, pfn, order, 0);
-	clear_folio(sim, head, order);
 	ph->free_pages += 1ULL << order;
-	/* Merge with free buddies (__free_one_page). */
 	while (order < ph->max_order) {
 		uint64_t buddy = pfn ^ (1ULL << order);
 		if (!simmm__fa_remove(&ph->area[order], buddy))
@@ -152,6 +148,119 @@ void simmm__free_pages(simmm_sim *sim, struct simmm_page *head)
 	/* Freeing must not fail: growth of the free set bypasses injection. */
 	simmm__fa_reserve(sim, &ph->area[order], 1, true);
 	simmm__fa_add(&ph->area[order], pfn);
+}
+
+/* A cleared frame held for its poison: allocated, order 0, one reference,
+ * PG_hwpoison and nothing else (what page_handle_poison() leaves). */
+static void hold_poisoned(simmm_sim *sim, uint64_t pfn)
+{
+	init_folio(sim, pfn, 0);
+	simmm__pfn_to_page(sim, pfn)->flags = PG_hwpoison;
+}
+
+static bool folio_has_poison(simmm_sim *sim, const struct simmm_page *head)
+{
+	for (uint64_t i = 0; i < (1ULL << head->order); i++)
+		if (simmm__pfn_to_page(sim, head->pfn + i)->flags & PG_hwpoison)
+			return true;
+	return false;
+}
+
+void simmm__free_pages(simmm_sim *sim, struct simmm_page *head)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	unsigned order = head->order;
+	uint64_t pfn = head->pfn;
+
+	SIMMM_BUG_ON(head->head_delta != 0);
+	simmm__trace(sim, SIMMM_EV_PAGE_FREE, 0, pfn, order, 0);
+	if (ph->nr_poisoned && folio_has_poison(sim, head)) {
+		/* free_pages_prepare(): a poisoned frame never reaches the
+		 * buddy; 6.16's free_has_hwpoisoned() frees a large folio's
+		 * healthy pages one by one and keeps the poisoned ones out. */
+		bool poisoned[64];
+		uint64_t nr = 1ULL << order;
+
+		for (uint64_t base = 0; base < nr; base += 64) {
+			uint64_t n = nr - base < 64 ? nr - base : 64;
+
+			for (uint64_t i = 0; i < n; i++)
+				poisoned[i] = simmm__pfn_to_page(sim, pfn + base + i)->flags &
+					      PG_hwpoison;
+			for (uint64_t i = 0; i < n; i++) {
+				clear_folio(sim, simmm__pfn_to_page(sim, pfn + base + i), 0);
+				if (poisoned[i])
+					hold_poisoned(sim, pfn + base + i);
+				else
+					free_block(sim, pfn + base + i, 0);
+			}
+		}
+		return;
+	}
+	clear_folio(sim, head, order);
+	free_block(sim, pfn, order);
+}
+
+bool simmm__page_test_set_hwpoison(simmm_sim *sim, struct simmm_page *page)
+{
+	if (page->flags & PG_hwpoison)
+		return true;
+	page->flags |= PG_hwpoison;
+	phys_of(sim)->nr_poisoned++;
+	return false;
+}
+
+void simmm__page_clear_hwpoison(simmm_sim *sim, struct simmm_page *page)
+{
+	if (!(page->flags & PG_hwpoison))
+		return;
+	page->flags &= ~PG_hwpoison;
+	phys_of(sim)->nr_poisoned--;
+}
+
+uint64_t simmm__nr_poisoned(const simmm_sim *sim)
+{
+	return phys_of(sim)->nr_poisoned;
+}
+
+bool simmm__take_page_off_buddy(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	uint64_t head = 0;
+	unsigned o;
+
+	if (pfn >= ph->nr_pages)
+		return false;
+	for (o = 0; o <= ph->max_order; o++) {
+		head = pfn & ~((1ULL << o) - 1);
+		if (simmm__fa_contains(&ph->area[o], head))
+			break;
+	}
+	if (o > ph->max_order)
+		return false;
+	/* Everything that can fail first, as in simmm__alloc_pages(). */
+	for (unsigned k = 0; k < o; k++)
+		if (simmm__fa_reserve(sim, &ph->area[k], 1, false))
+			return false;
+	if (simmm__memmap_populate(sim, pfn, 1))
+		return false;
+	simmm__fa_remove(&ph->area[o], head);
+	/* break_down_buddy_pages(): at each order the half without @pfn
+	 * goes back to the free sets. */
+	while (o) {
+		uint64_t half = 1ULL << --o;
+
+		if (pfn >= head + half) {
+			simmm__fa_add(&ph->area[o], head);
+			head += half;
+		} else {
+			simmm__fa_add(&ph->area[o], head + half);
+		}
+	}
+	ph->free_pages--;
+	init_folio(sim, pfn, 0);
+	simmm__trace(sim, SIMMM_EV_PAGE_ALLOC, 0, pfn, 0, 0);
+	return true;
 }
 
 int simmm__buddy_init(simmm_sim *sim);

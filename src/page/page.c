@@ -222,6 +222,11 @@ static uint64_t release_leaked(simmm_sim *sim, bool quiet)
 				continue;
 			if (p->flags & PG_zero) {
 				p->flags &= ~PG_reserved;
+			} else if (p->flags == PG_hwpoison && p->refcount == 1 && !p->order) {
+				/* A frame held for its poison (what freeing a
+				 * poisoned page or take_page_off_buddy() leaves):
+				 * not a leak; back to the buddy now. */
+				p->flags = 0;
 			} else {
 				leaked++;
 				if (!quiet && leaked <= 16)

@@ -182,6 +182,18 @@ struct simmm_page *simmm__alloc_pages(simmm_sim *sim, unsigned order);
 void simmm__free_pages(simmm_sim *sim, struct simmm_page *head);
 /* Largest order the buddy allocator serves (PUD order, capped by RAM). */
 unsigned simmm__max_order(const simmm_sim *sim);
+/* TestSetPageHWPoison(): set PG_hwpoison on @page (counted in
+ * num_poisoned_pages); true if it was set already. A poisoned frame never
+ * goes back to the buddy: freeing a folio keeps its poisoned frames
+ * allocated (order 0, one reference, PG_hwpoison only) and frees the rest. */
+bool simmm__page_test_set_hwpoison(simmm_sim *sim, struct simmm_page *page);
+/* ClearPageHWPoison() + num_poisoned_pages_dec(). */
+void simmm__page_clear_hwpoison(simmm_sim *sim, struct simmm_page *page);
+uint64_t simmm__nr_poisoned(const simmm_sim *sim);
+/* take_page_off_buddy(): the free frame @pfn leaves its free block (the
+ * rest of the block stays free) and becomes an order-0 page with one
+ * reference. False if @pfn is not free, or on allocator failure. */
+bool simmm__take_page_off_buddy(simmm_sim *sim, simmm_pfn_t pfn);
 
 /* ---- refcounts (kernel folio_get/folio_put rules) ----------------------- */
 
