@@ -625,7 +625,8 @@ static int split_one(struct simmm_page *head, struct simmm_page *p, uint64_t i)
 				 PG_referenced | PG_active | PG_unevictable | PG_mlocked;
 
 	if (i) {
-		p->flags = (p->flags & PG_anon_exclusive) | (head->flags & inherit);
+		/* PG_anon_exclusive and PG_hwpoison are the page's own. */
+		p->flags = (p->flags & (PG_anon_exclusive | PG_hwpoison)) | (head->flags & inherit);
 		p->head_delta = 0;
 		p->mapping = head->mapping;
 		p->index = head->index + i;

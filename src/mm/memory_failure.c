@@ -442,7 +442,8 @@ static int split_thp(struct mf *mf, struct simmm_page *folio)
 
 	if (err)
 		return err;
-	err = simmm__split_folio_ref(sim, folio, mf->page);
+	/* The head keeps the caller's reference; another page gets one. */
+	err = simmm__split_folio_ref(sim, folio, mf->page == folio ? NULL : mf->page);
 	simmm__folio_unlock(sim, folio);
 	if (!err && folio != mf->page)
 		simmm__put_user_folio(sim, folio);
@@ -466,7 +467,9 @@ static int memory_failure(struct mf *mf)
 		 * the zero pages) upstream would get PG_hwpoison and be left
 		 * in use (me_kernel(), ignored): simmm leaves them unpoisoned,
 		 * as nothing would take them out of use. */
-		if (mf->flags & MF_COUNT_INCREASED)
+		/* GUP takes no reference on the zero pages (MF_COUNT_INCREASED
+		 * from MADV_HWPOISON): only a hugetlb folio's goes back. */
+		if ((mf->flags & MF_COUNT_INCREASED) && !(folio->flags & (PG_reserved | PG_zero)))
 			simmm__folio_put(sim, folio);
 		return action_result(mf, MF_IGNORED);
 	}
