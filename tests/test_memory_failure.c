@@ -7,6 +7,7 @@
  *     never handed out again; MF_ACTION_REQUIRED signals the current
  *     process (BUS_MCEERR_AR), a second failure gives -EHWPOISON and
  *     signals again only while the process still maps the frame;
+ *     a device mirror sees MMU_NOTIFY_CLEAR and hmm_range_fault() -EFAULT;
  *  2. a free frame is taken off the buddy; page tables and the zero page
  *     are refused (-EBUSY) and stay unpoisoned;
  *  3. page cache: a clean page of a regular file is just dropped (the
@@ -27,6 +28,7 @@
  *     ACTION_REQUIRED, one of a free frame, a fork).
  * Every step runs the invariant checker.
  */
+#include <simmm/hmm.h>
 #include <simmm/memremap.h>
 
 #include "test_mm_ext_util.h"
@@ -147,6 +149,42 @@ static void test_anon(void **state)
 		mx_write(mm, a + i * PS, 7);
 		assert_int_not_equal(mx_tr(mm, a + i * PS).pfn, pfn);
 	}
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
+/* What a device driver sees: its interval notifier gets the unmap as an
+ * MMU_NOTIFY_CLEAR over the page, and hmm_range_fault() then fails with
+ * -EFAULT on the hwpoison entry (asked to fault) or reports no pfn (a
+ * snapshot), while the page beside it mirrors as before. */
+static void test_mirror(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	struct tu_counter c = {0};
+	uint64_t pfns[2] = {0};
+	struct simmm_hmm_range r = {.notifier = &c.mn, .start = a, .end = a + 2 * PS,
+				     .hmm_pfns = pfns};
+	simmm_pfn_t pfn;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	pfn = mx_tr(mm, a).pfn;
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&c.mn, mm, a, 2 * PS, &tu_counter_ops));
+	assert_int_equal(simmm_memory_failure(sim, pfn, 0, NULL), 0);
+	TU_CHECK(sim);
+	assert_int_equal(c.events[SIMMM_MMU_NOTIFY_CLEAR], 1);
+	assert_true(c.last_start <= a && c.last_end >= a + PS);
+	r.default_flags = SIMMM_HMM_PFN_REQ_FAULT;
+	assert_int_equal(simmm_hmm_range_fault_retry(&r, 1000), -EFAULT);
+	r.default_flags = 0;
+	TU_ASSERT_OK(simmm_hmm_range_fault_retry(&r, 1000));
+	assert_false(pfns[0] & SIMMM_HMM_PFN_VALID);
+	assert_true(pfns[1] & SIMMM_HMM_PFN_VALID);
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&c.mn));
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
@@ -681,6 +719,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_anon),
+		cmocka_unit_test(test_mirror),
 		cmocka_unit_test(test_action_required),
 		cmocka_unit_test(test_free_and_kernel),
 		cmocka_unit_test(test_file_clean),
