@@ -22,6 +22,8 @@
  *  6. an mlocked page is unmapped anyway;
  *  7. MADV_HWPOISON: CAP_SYS_ADMIN, each page in turn, a THP skipped whole
  *     after its first page, the zero page refused, a hole -EFAULT;
+ *     unpoison_memory() frees a frame held for its poison alone, refuses
+ *     one still referenced, and every one after a hardware failure;
  *  8. device memory: the pagemap's ->memory_failure() decides, without it
  *     -EBUSY;
  *  9. argument checks, and an allocation-failure sweep (a failure with
@@ -600,6 +602,52 @@ static void test_madv_hwpoison(void **state)
 	tu_sim_free(&sim);
 }
 
+static void test_unpoison(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	simmm_pfn_t pfn, last = 64 * MIB / PS - 1, ref;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	pfn = mx_tr(mm, a).pfn;
+	TU_ASSERT_OK(simmm_mm_set_cap_sys_admin(mm, true));
+	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_HWPOISON));
+	/* The held frame goes back; the hwpoison entry stays and still
+	 * SIGBUSes (it is the pte's, as upstream). */
+	TU_ASSERT_OK(simmm_unpoison_memory(sim, pfn));
+	TU_CHECK(sim);
+	assert_true(mx_page(sim, pfn).free);
+	assert_int_equal(mf_stats(sim).poisoned, 0);
+	assert_true(hwpoison_at(mm, a, pfn));
+	assert_int_equal(access8(mm, a, SIMMM_ACCESS_READ), -EFAULT);
+	assert_int_equal(simmm_unpoison_memory(sim, pfn), -EBUSY); /* not poisoned */
+	/* A free frame taken off the buddy comes back too. */
+	TU_ASSERT_OK(simmm_memory_failure(sim, last, SIMMM_MF_SW_SIMULATED, NULL));
+	assert_false(mx_page(sim, last).free);
+	TU_ASSERT_OK(simmm_unpoison_memory(sim, last));
+	assert_true(mx_page(sim, last).free);
+	TU_CHECK(sim);
+	/* Still referenced (a GUP reference taken before the failure), it
+	 * stays poisoned until the last user lets go. */
+	assert_int_equal(simmm_get_user_pages(mm, a + PS, 1, 0, &ref), 1);
+	TU_ASSERT_OK(simmm_memory_failure(sim, ref, SIMMM_MF_SW_SIMULATED, NULL));
+	assert_int_equal(simmm_unpoison_memory(sim, ref), -EBUSY);
+	TU_ASSERT_OK(simmm_put_user_pages(sim, &ref, 1));
+	TU_ASSERT_OK(simmm_unpoison_memory(sim, ref));
+	TU_CHECK(sim);
+	/* A failure the hardware reported disables unpoisoning. */
+	TU_ASSERT_OK(simmm_memory_failure(sim, last, 0, NULL));
+	assert_int_equal(simmm_unpoison_memory(sim, last), -EOPNOTSUPP);
+	assert_int_equal(simmm_unpoison_memory(sim, 1ULL << 40), -ENXIO);
+	assert_int_equal(simmm_unpoison_memory(NULL, last), -EINVAL);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
 /* ---- 8. device memory ------------------------------------------------------------------------ */
 
 static unsigned calls;
@@ -731,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_thp_pinned),
 		cmocka_unit_test(test_mlocked),
 		cmocka_unit_test(test_madv_hwpoison),
+		cmocka_unit_test(test_unpoison),
 		cmocka_unit_test(test_device),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_sweep),

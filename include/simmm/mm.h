@@ -856,6 +856,18 @@ SIMMM_API int simmm_memory_failure(simmm_sim *sim, simmm_pfn_t pfn, int flags,
 				   struct simmm_mm *current);
 
 /**
+ * simmm_unpoison_memory() - unpoison_memory() (debugfs hwpoison/unpoison-pfn):
+ * give a software-poisoned frame back to the page allocator. Only a frame
+ * nobody uses any more qualifies: no reference but the poison's, not
+ * mapped, in no page or swap cache.
+ * Locking: the memory-failure mutex (sleeps).
+ * Return: 0; -EBUSY: not poisoned, or still used; -EOPNOTSUPP: a failure
+ * without SIMMM_MF_SW_SIMULATED was handled since boot (upstream then
+ * refuses every unpoison); -ENXIO: @pfn is no memory; -EINVAL; -ENOMEM.
+ */
+SIMMM_API int simmm_unpoison_memory(simmm_sim *sim, simmm_pfn_t pfn);
+
+/**
  * struct simmm_mf_stats - memory_failure() outcomes since boot
  * (action_result()'s MF_RECOVERED, MF_DELAYED, MF_FAILED, MF_IGNORED) and
  * @poisoned, the frames with PG_hwpoison now (num_poisoned_pages).

@@ -56,8 +56,9 @@
  * page for ever; simmm drops it at the end, and the page allocator keeps
  * a poisoned frame out of the buddy when its last reference goes
  * (free_pages_prepare() does so upstream too), so the frame is never
- * reused either way (see page.h). unpoison_memory(), soft_offline_page()
- * (MADV_SOFT_OFFLINE: RAM-to-RAM migration lives in src/migrate, above
+ * reused either way (see page.h). unpoison_memory() (simmm_unpoison_memory())
+ * frees such a frame again, for software-injected failures only.
+ * soft_offline_page() (MADV_SOFT_OFFLINE: RAM-to-RAM migration lives in src/migrate, above
  * this layer), hugetlb poisoning, early kill (PR_MCE_KILL,
  * vm.memory_failure_early_kill) and the hwpoison filters are not
  * modelled.
@@ -557,6 +558,9 @@ int simmm__memory_failure(simmm_sim *sim, simmm_pfn_t pfn, int flags, struct sim
 	err = simmm_mutex_lock(sim, &g->mf_mutex);
 	if (err)
 		return err;
+	/* A failure the hardware reported disables unpoisoning for good. */
+	if (!(flags & SIMMM_MF_SW_SIMULATED))
+		g->hw_memory_failure = true;
 	err = memory_failure(&mf);
 	simmm_mutex_unlock(sim, &g->mf_mutex);
 	return err;
@@ -569,6 +573,42 @@ int simmm_memory_failure(simmm_sim *sim, simmm_pfn_t pfn, int flags, struct simm
 	if (current && (!simmm__mm_ok(current) || current->sim != sim))
 		return -EINVAL;
 	return simmm__memory_failure(sim, pfn, flags, current);
+}
+
+/* unpoison_memory(): only a frame held for its poison alone (no other
+ * reference, no mapping, no cache) goes back to the buddy. */
+int simmm_unpoison_memory(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	struct simmm_mm_global *g;
+	struct simmm_page *page, *folio;
+	int err, ret = -EBUSY;
+
+	if (!simmm__sim_ok(sim))
+		return -EINVAL;
+	if (!simmm__pfn_valid(sim, pfn))
+		return -ENXIO;
+	g = simmm__mm_global(sim);
+	if (!g)
+		return -ENOMEM;
+	page = simmm__pfn_to_page(sim, pfn);
+	err = simmm_mutex_lock(sim, &g->mf_mutex);
+	if (err)
+		return err;
+	folio = page ? simmm__compound_head(sim, page) : NULL;
+	if (g->hw_memory_failure)
+		ret = -EOPNOTSUPP; /* "disabled after HW memory failure" */
+	else if (!folio || !(page->flags & PG_hwpoison))
+		; /* "page was already unpoisoned" */
+	else if (folio->refcount > 1 || simmm__folio_mapcount(sim, folio) || folio->mapping ||
+		 (folio->flags & (PG_table | PG_reserved | PG_swapcache)))
+		; /* grabbed, mapped or cached by someone */
+	else if (folio->refcount == 1) {
+		simmm__page_clear_hwpoison(sim, page);
+		simmm__put_user_folio(sim, folio);
+		ret = 0;
+	}
+	simmm_mutex_unlock(sim, &g->mf_mutex);
+	return ret;
 }
 
 int simmm_memory_failure_stats(simmm_sim *sim, struct simmm_mf_stats *out)

@@ -187,6 +187,7 @@ struct simmm_mm_global {
 	struct simmm_waitqueue migration_wq; /* migration-entry waiters */
 	struct simmm_mutex mf_mutex;   /* memory_failure.c: one failure at a time */
 	struct simmm_mf_stats mf;      /* its results (poisoned: see page.h) */
+	bool hw_memory_failure;        /* a failure without MF_SW_SIMULATED was seen */
 };
 
 /* The machine's mm state, created on first use (NULL on -ENOMEM); freed by
