@@ -123,6 +123,14 @@ static void swap_all_back(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a, u
 	assert_int_equal(mx_stats(mm).swap_ents, 0);
 }
 
+static void finish(simmm_sim **sim, struct simmm_mm *mm)
+{
+	TU_CHECK(*sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(*sim);
+	tu_sim_free(sim);
+}
+
 /* Faulted [AREA, +8): its upper half moved away and back merges with prev. */
 static void test_anon_back_merges_prev(void **state)
 {
@@ -625,6 +633,147 @@ static void test_fixed_shrink_across_vmas(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * Growing in place merges with the next VMA when the grown end reaches it
+ * and they are compatible (vma_merge_extend()): A = [a, a + 4) and B =
+ * [a + 6, a + 8) of one faulted VMA; A grown to 6 pages is one VMA with
+ * B, its new pages zero, and rmap still finds every folio (reclaim swaps
+ * them all out, they read back). Not reaching B, or B read-only: no merge.
+ */
+static void test_grow_merges_next(void **state)
+{
+	(void)state;
+	for (int mode = 0; mode < 3; mode++) {
+		simmm_sim *sim = new_sim();
+		struct simmm_mm *mm = mx_mm(sim);
+		simmm_addr_t a = mx_anon(mm, AREA, 8 * PS), out = 0;
+		uint64_t idx = a / PS, got = 0;
+		unsigned grow = mode == 1 ? 5 : 6;
+
+		write_pages(mm, a, 8, 170);
+		TU_ASSERT_OK(simmm_munmap(mm, a + 4 * PS, 2 * PS));
+		if (mode == 2)
+			TU_ASSERT_OK(simmm_mprotect(mm, a + 6 * PS, 2 * PS, SIMMM_PROT_READ));
+		TU_CHECK(sim);
+		TU_ASSERT_OK(simmm_mremap(mm, a, 4 * PS, grow * PS, 0, 0, &out));
+		assert_int_equal(out, a);
+		TU_CHECK(sim);
+		if (mode == 0) {
+			expect_vma(mm, a, a, a + 8 * PS, idx);
+			assert_int_equal(nr_vmas(mm), 1);
+		} else {
+			expect_vma(mm, a, a, a + grow * PS, idx);
+			expect_vma(mm, a + 6 * PS, a + 6 * PS, a + 8 * PS, idx + 6);
+			assert_int_equal(nr_vmas(mm), 2);
+		}
+		mx_expect_zero(mm, a + 4 * PS);
+		expect_pages(mm, a, 4, 170);
+		expect_pages(mm, a + 6 * PS, 2, 176);
+		TU_ASSERT_OK(simmm_reclaim(sim, 64, &got));
+		TU_CHECK(sim);
+		assert_int_equal(mx_stats(mm).rss_anon, 0);
+		expect_pages(mm, a, 4, 170);
+		expect_pages(mm, a + 6 * PS, 2, 176);
+		finish(&sim, mm);
+	}
+}
+
+/*
+ * A never-faulted VMA grown up to a faulted one merges with it and
+ * shares its anon_vma (the linear indexes continue): rmap finds the
+ * faulted VMA's folios, and a page written in the grown part, through
+ * the merged VMA. A shared file mapping grown up to a mapping of the same
+ * file at the continuing offset merges; at another offset it does not.
+ */
+static void test_grow_merges_unfaulted_and_file(void **state)
+{
+	(void)state;
+	simmm_sim *sim = new_sim();
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *f = NULL;
+	simmm_addr_t a = mx_anon(mm, AREA, 2 * PS), b = mx_anon(mm, AREA + 4 * PS, 2 * PS), out = 0;
+	simmm_addr_t c = 0, d = 0;
+	int rw = SIMMM_PROT_READ | SIMMM_PROT_WRITE;
+	uint64_t got = 0;
+
+	write_pages(mm, b, 2, 180);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mremap(mm, a, 2 * PS, 4 * PS, 0, 0, &out));
+	TU_CHECK(sim);
+	expect_vma(mm, a, a, a + 6 * PS, a / PS);
+	mx_write(mm, a + 3 * PS, 183);
+	TU_ASSERT_OK(simmm_reclaim(sim, 64, &got));
+	TU_CHECK(sim);
+	assert_int_equal(mx_stats(mm).rss_anon, 0);
+	assert_int_equal(mx_stats(mm).swap_ents, 3);
+	expect_pages(mm, b, 2, 180);
+	mx_expect(mm, a + 3 * PS, 183);
+
+	TU_ASSERT_OK(simmm_file_create(sim, 16 * PS, 0, &f));
+	TU_ASSERT_OK(simmm_mmap(mm, FAR, 2 * PS, rw, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED, f, 0, &c));
+	TU_ASSERT_OK(simmm_mmap(mm, FAR + 3 * PS, 2 * PS, rw, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED,
+				f, 3, &d));
+	TU_ASSERT_OK(simmm_mmap(mm, FAR + 8 * PS, 2 * PS, rw, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED,
+				f, 12, &d));
+	write_pages(mm, FAR + 3 * PS, 2, 190);
+	TU_ASSERT_OK(simmm_mremap(mm, FAR, 2 * PS, 3 * PS, 0, 0, &out));
+	TU_CHECK(sim);
+	expect_vma(mm, FAR, FAR, FAR + 5 * PS, 0);
+	TU_ASSERT_OK(simmm_mremap(mm, FAR, 5 * PS, 8 * PS, 0, 0, &out));
+	TU_CHECK(sim);
+	expect_vma(mm, FAR, FAR, FAR + 8 * PS, 0);
+	expect_vma(mm, FAR + 8 * PS, FAR + 8 * PS, FAR + 10 * PS, 12);
+	expect_pages(mm, FAR + 3 * PS, 2, 190);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_file_put(f));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * Locked VMAs: the growth is charged (locked_vm), populated, and merges
+ * with a locked neighbour. A VM_MIXEDMAP mapping cannot grow in place:
+ * vma_merge_new_range() merges no special VMA, so vma_merge_extend()
+ * fails with -ENOMEM even with MREMAP_MAYMOVE; a DONTUNMAP move of a
+ * VM_PFNMAP one is -EINVAL (check_prep_vma()).
+ */
+static void test_grow_locked_and_special(void **state)
+{
+	(void)state;
+	simmm_sim *sim = new_sim();
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, AREA, 8 * PS), m = 0, out = 0;
+
+	write_pages(mm, a, 8, 200);
+	TU_ASSERT_OK(simmm_munmap(mm, a + 3 * PS, 2 * PS));
+	TU_ASSERT_OK(simmm_mlock(mm, a, 3 * PS));
+	TU_ASSERT_OK(simmm_mlock(mm, a + 5 * PS, 3 * PS));
+	assert_int_equal(mx_stats(mm).locked_vm, 6);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mremap(mm, a, 3 * PS, 5 * PS, 0, 0, &out));
+	TU_CHECK(sim);
+	expect_vma(mm, a, a, a + 8 * PS, a / PS);
+	assert_int_equal(mx_stats(mm).locked_vm, 8);
+	assert_true(mx_tr(mm, a + 3 * PS).present);
+	assert_true(mx_tr(mm, a + 4 * PS).present);
+	expect_pages(mm, a + 5 * PS, 3, 205);
+
+	m = mx_map(mm, FAR, 2 * PS, SIMMM_MAP_SHARED | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_MIXEDMAP);
+	assert_int_equal(simmm_mremap(mm, m, 2 * PS, 3 * PS, 0, 0, &out), -ENOMEM);
+	assert_int_equal(simmm_mremap(mm, m, 2 * PS, 3 * PS, SIMMM_MREMAP_MAYMOVE, 0, &out),
+			 -ENOMEM);
+	TU_CHECK(sim);
+	expect_vma(mm, m, m, m + 2 * PS, m / PS);
+	TU_ASSERT_OK(simmm_munmap(mm, m, 2 * PS));
+	m = mx_map(mm, FAR, 2 * PS, SIMMM_MAP_SHARED | SIMMM_MAP_PFNMAP);
+	assert_int_equal(simmm_mremap(mm, m, 2 * PS, 2 * PS,
+				      SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_DONTUNMAP, 0, &out),
+			 -EINVAL);
+	TU_CHECK(sim);
+	expect_vma(mm, m, m, m + 2 * PS, m / PS);
+	finish(&sim, mm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +789,9 @@ int main(void)
 		cmocka_unit_test(test_fresh_vma_moves_without_rmap_locks),
 		cmocka_unit_test(test_shrink_across_vmas),
 		cmocka_unit_test(test_fixed_shrink_across_vmas),
+		cmocka_unit_test(test_grow_merges_next),
+		cmocka_unit_test(test_grow_merges_unfaulted_and_file),
+		cmocka_unit_test(test_grow_locked_and_special),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

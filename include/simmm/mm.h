@@ -461,26 +461,42 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
 
 /**
  * simmm_mremap() - move or resize a mapping (MREMAP_MAYMOVE, MREMAP_FIXED,
- * MREMAP_DONTUNMAP). Page-table entries move with the VMA
- * (move_page_tables(): a huge PMD whole with its deposited table, a PTE or
- * PMD table whole, when the extent is a whole, mutually aligned PMD or PUD
- * and the new slot is free; otherwise a THP is split and its ptes move),
- * so present, swap, migration and device-private entries keep their pages;
- * one MMU_NOTIFY_UNMAP invalidation of the old range brackets the move.
- * The new VMA merges with compatible neighbours at the destination, as
- * copy_vma() does; a never-faulted anonymous VMA takes the new address as
- * its linear index first (so its pgoff changes, see simmm_vma_info()).
- * @out: receives the new address.
+ * MREMAP_DONTUNMAP), as Linux 6.17's mm/mremap.c. Page-table entries move
+ * with the VMA (move_page_tables(): a huge PMD whole with its deposited
+ * table, a PTE or PMD table whole, when the extent is a whole, mutually
+ * aligned PMD or PUD and the new slot is free; otherwise a THP is split
+ * and its ptes move), so present, swap, migration and device-private
+ * entries keep their pages; one MMU_NOTIFY_UNMAP invalidation of the old
+ * range brackets the move. The new VMA merges with compatible neighbours
+ * at the destination, as copy_vma() does; a never-faulted anonymous VMA
+ * takes the new address as its linear index first (so its pgoff changes,
+ * see simmm_vma_info()). Growing in place merges with the next VMA when
+ * the new end reaches it and they are compatible (vma_merge_extend()).
+ *
+ * A same-size MREMAP_FIXED move (DONTUNMAP allowed) may span several
+ * VMAs and the holes between them (remap_move(), 6.17+): each VMA's part
+ * moves to the same offset from @new_addr, one after the other, each
+ * unmapping only its own target (what the target has in the holes'
+ * places stays). It stops at the first failure, leaving what moved
+ * moved. Every other call works on the one VMA at @old_addr.
+ * @out: receives the new address (of the first VMA for several).
+ * Context: takes the mmap lock for write; may sleep.
  * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or
  * @new_len, DONTUNMAP without MAYMOVE or with a size change, FIXED without
- * MAYMOVE, a hugetlb VMA; -EFAULT: no VMA at @old_addr, or the range to
- * grow or move is not inside it (a shrink or the same size without
- * MREMAP_FIXED / DONTUNMAP only unmaps the tail, across VMAs and holes; a
- * FIXED move that shrinks needs only @new_len inside it), or growing a
- * VM_DONTEXPAND (special) mapping; -ENOMEM: cannot grow in place without
- * MAYMOVE, no space, or allocation failure (nothing changed, except that
- * with MREMAP_FIXED the target range, and a shrinking move's tail, were
- * already unmapped, as upstream).
+ * MAYMOVE, a hugetlb VMA, DONTUNMAP of a VM_PFNMAP or VM_DONTEXPAND VMA;
+ * -EFAULT: no VMA at @old_addr, or the range to grow or move is not
+ * inside it (a shrink or the same size without MREMAP_FIXED / DONTUNMAP
+ * only unmaps the tail, across VMAs and holes; a FIXED move that shrinks
+ * needs only @new_len inside it; a same-size FIXED move only a VMA at
+ * @old_addr), or growing a VM_DONTEXPAND (special) mapping; in a
+ * same-size FIXED move, a VMA with a userfaultfd context (VM_UFFD_MISSING
+ * / VM_UFFD_WP: vma_multi_allowed()) that is not alone in the range (when
+ * it is not the first, after the VMAs before it moved); -ENOMEM: cannot grow in place without MAYMOVE, no
+ * space, growing a VM_MIXEDMAP mapping in place (vma_merge_extend()
+ * merges no special VMA), or allocation failure (nothing changed, except
+ * that with MREMAP_FIXED the target range, and a shrinking move's tail,
+ * were already unmapped, and that a move over several VMAs leaves those
+ * before the failing one moved, as upstream).
  */
 SIMMM_API int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t old_len,
 			   uint64_t new_len, int flags, simmm_addr_t new_addr, simmm_addr_t *out);

@@ -244,6 +244,9 @@ void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_
 			  uint64_t pgoff);
 /* Try merging @vma with its neighbours (same flags, file, contiguous pgoff, anon_vma). */
 struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma);
+/* Merge @vma with the VMA right after it when they line up (mremap's growth
+ * in place, vma_merge_extend()); returns @vma. */
+struct simmm_vma *simmm__vma_merge_next(struct simmm_mm *mm, struct simmm_vma *vma);
 /* copy_vma() for an mremap move (see vma.c): link the preallocated @nv as
  * *@vmap's copy at [@addr, @addr + @len) and merge it; never fails. */
 struct simmm_vma *simmm__copy_vma(struct simmm_mm *mm, struct simmm_vma **vmap,

@@ -838,36 +838,58 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	return 0;
 }
 
-static bool grow_in_place(struct simmm_mm *mm, struct simmm_vma *vma, struct mremap_req *r)
+/*
+ * vrm_can_expand_in_place() and expand_vma_in_place(): a range that ends
+ * its VMA grows in place when the pages after it are free (*@done; else
+ * the caller moves it or fails). The growth is vma_merge_extend(): the
+ * VMA takes the new range and, when the next VMA begins right at the new
+ * end and is compatible (same flags, file and driver data, continuing
+ * vm_pgoff, compatible anon_vma: simmm__vma_merge_next()), that one too.
+ * vma_merge_new_range() merges no VM_SPECIAL VMA, so growing a special
+ * one that VM_DONTEXPAND and VM_PFNMAP did not refuse (a VM_MIXEDMAP one)
+ * fails with -ENOMEM, without the fallback to a move, as upstream.
+ */
+static int grow_in_place(struct simmm_mm *mm, struct simmm_vma *vma, struct mremap_req *r,
+			 bool *done)
 {
 	simmm_addr_t new_end = r->old_addr + r->new_len;
 	struct simmm_vma *next = simmm__vma_next(vma);
 
+	*done = false;
 	if (r->old_addr + r->old_len != vma->vm_end || (r->flags & SIMMM_MREMAP_DONTUNMAP) ||
 	    new_end < r->old_addr || new_end > mm->sim->geo.user_va_end ||
 	    (next && next->vm_start < new_end))
-		return false;
+		return 0;
+	if (vma->vm_flags & SIMMM_VM_SPECIAL)
+		return -ENOMEM;
 	simmm__vma_set_range(vma, vma->vm_start, new_end, vma->vm_pgoff);
+	/* vrm_stat_account(): the growth is charged; a merged next VMA has
+	 * the same flags, so was charged alike already. */
 	if (vma->vm_flags & SIMMM_VM_LOCKED)
 		mm->locked_vm += (r->new_len - r->old_len) >> simmm__page_shift(mm);
-	return true;
+	simmm__vma_merge_next(mm, vma);
+	*done = true;
+	return 0;
 }
 
 /*
- * check_prep_vma(), mremap_at() and mremap_to(): a VMA must contain
- * old_addr (-EFAULT). Shrinking or keeping the size without a new address
- * only unmaps the tail, which may span other VMAs and holes ("can always
- * be done in place"). Otherwise what moves or grows must lie inside that
- * VMA (-EFAULT): the old range, or only its first new_len bytes when a
- * FIXED move shrinks (the tail is unmapped first, so it may cross VMA
- * boundaries, 6.17+). A FIXED move unmaps its target, then the shrunk
- * tail, then moves; a failure after either leaves them unmapped.
+ * check_prep_vma(), mremap_at() and mremap_to() for the VMA at old_addr:
+ * a VMA must contain old_addr (-EFAULT). Shrinking or keeping the size
+ * without a new address only unmaps the tail, which may span other VMAs
+ * and holes ("can always be done in place"). Otherwise what moves or
+ * grows must lie inside that VMA (-EFAULT): the old range, or only its
+ * first new_len bytes when a FIXED move shrinks (the tail is unmapped
+ * first, so it may cross VMA boundaries, 6.17+). A FIXED move unmaps its
+ * target, then the shrunk tail, then moves; a failure after either
+ * leaves them unmapped. remap_move() calls this for each VMA of a
+ * same-size FIXED move.
  */
-static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *out)
+static int mremap_one(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *out)
 {
 	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr);
 	simmm_addr_t dst = r->new_addr;
 	uint64_t keep = r->new_len < r->old_len ? r->new_len : r->old_len;
+	bool grown;
 	int err;
 
 	if (!vma)
@@ -877,9 +899,14 @@ static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t
 	*out = r->old_addr;
 	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP)) && r->new_len <= r->old_len)
 		return simmm__do_munmap(mm, r->old_addr + r->new_len, r->old_addr + r->old_len);
+	/* check_prep_vma(): MREMAP_DONTUNMAP keeps the old VMA, which a
+	 * VM_DONTEXPAND or VM_PFNMAP (driver) mapping does not allow. */
+	if ((r->flags & SIMMM_MREMAP_DONTUNMAP) &&
+	    (vma->vm_flags & (SIMMM_VM_DONTEXPAND | SIMMM_VM_PFNMAP)))
+		return -EINVAL;
 	if (r->old_addr + keep > vma->vm_end)
 		return -EFAULT;
-	if (r->new_len > r->old_len && (vma->vm_flags & SIMMM_VM_DONTEXPAND))
+	if (r->new_len > r->old_len && (vma->vm_flags & (SIMMM_VM_DONTEXPAND | SIMMM_VM_PFNMAP)))
 		return -EFAULT;
 	/* check_prep_vma(): growing a VM_LOCKED VMA is checked against
 	 * RLIMIT_MEMLOCK, and populates the new part afterwards. */
@@ -888,8 +915,9 @@ static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t
 		return -EAGAIN;
 	r->populate = r->new_len > r->old_len && (vma->vm_flags & SIMMM_VM_LOCKED);
 	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP))) {
-		if (grow_in_place(mm, vma, r))
-			return 0;
+		err = grow_in_place(mm, vma, r, &grown);
+		if (err || grown)
+			return err;
 		if (!(r->flags & SIMMM_MREMAP_MAYMOVE))
 			return -ENOMEM;
 	}
@@ -912,6 +940,80 @@ static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t
 	if (!err)
 		*out = dst;
 	return err;
+}
+
+/*
+ * vma_multi_allowed(): may the VMA be one of several a move takes? Not
+ * with a userfaultfd context armed (userfaultfd_armed(): notifying needs
+ * the mmap lock dropped mid-move). A file whose own get_unmapped_area()
+ * might not honour MAP_FIXED refuses too; simmm's files (regular files
+ * as ext4's, with thp_get_unmapped_area(), and shmem) are known good, and
+ * its special mappings stand for drivers without that hook.
+ */
+static bool vma_multi_allowed(const struct simmm_vma *vma)
+{
+	return !(vma->vm_flags & (SIMMM_VM_UFFD_MISSING | SIMMM_VM_UFFD_WP));
+}
+
+/*
+ * remap_move() (6.17+): a same-size MREMAP_FIXED move (vrm_move_only();
+ * MREMAP_DONTUNMAP allowed) takes every VMA in [old_addr, +old_len), in
+ * address order, each part to the same offset from new_addr (the gaps
+ * between them stay gaps, and what the target has there stays mapped:
+ * only each part's own target is unmapped, by mremap_one()). A gap at
+ * old_addr, or no VMA at all, is -EFAULT. A VMA that may not be one of
+ * several (vma_multi_allowed()) fails the call with -EFAULT when it is
+ * not the first or when the range goes on past its end; a single such
+ * VMA moves as before. The first failure ends the call: what moved
+ * stays moved (upstream optimises for the far likelier valid case and
+ * checks nothing ahead). *@out gets the first part's new address.
+ *
+ * The next VMA is looked up from the end the last one had before it
+ * moved, as upstream's vma_iter_invalidate() resumes: the parts that
+ * moved left holes, and a destination merged with a VMA still to move
+ * (only next to the range's ends: the ranges do not overlap) is found
+ * there, covering it.
+ */
+static int remap_move(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *out)
+{
+	simmm_addr_t start = r->old_addr, end = start + r->old_len, target = r->new_addr;
+	simmm_addr_t pos = start, last_end = start;
+	bool seen = false;
+
+	for (struct simmm_vma *vma;
+	     pos < end && (vma = simmm__find_vma(mm, pos)) && vma->vm_start < end;) {
+		simmm_addr_t addr = vma->vm_start > start ? vma->vm_start : start;
+		simmm_addr_t to = target + (seen ? vma->vm_start - last_end : 0);
+		struct mremap_req part = {.old_addr = addr, .new_addr = to, .flags = r->flags};
+		simmm_addr_t got = 0;
+		int err;
+
+		part.old_len = part.new_len = (vma->vm_end < end ? vma->vm_end : end) - addr;
+		if (!seen && start < vma->vm_start)
+			return -EFAULT;
+		if (seen && NEVER(vma->vm_start < last_end))
+			return -EFAULT;
+		if (!vma_multi_allowed(vma) && (seen || vma->vm_end < end))
+			return -EFAULT;
+		last_end = vma->vm_end;
+		err = mremap_one(mm, &part, &got);
+		if (err)
+			return err;
+		if (!seen)
+			*out = got;
+		seen = true;
+		target = got + part.new_len;
+		pos = last_end;
+	}
+	return seen ? 0 : -EFAULT;
+}
+
+static int mremap_locked(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *out)
+{
+	/* do_mremap(): vrm_move_only() moves take several VMAs. */
+	if ((r->flags & SIMMM_MREMAP_FIXED) && r->old_len == r->new_len)
+		return remap_move(mm, r, out);
+	return mremap_one(mm, r, out);
 }
 
 int simmm_mremap(struct simmm_mm *mm, simmm_addr_t old_addr, uint64_t old_len, uint64_t new_len,

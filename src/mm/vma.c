@@ -252,6 +252,23 @@ struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma)
 }
 
 /*
+ * vma_merge_extend()'s merge with the next VMA, for an mremap that grew
+ * @vma in place: vma_merge_new_range() with @vma as prev over the grown
+ * range, which @vma always takes, and the next VMA when it begins right
+ * where @vma now ends and can_merge() allows (the rules above; prev and
+ * next are the same VMA here, so their anon_vmas agree when @vma's and
+ * next's do). Return: @vma, perhaps covering next too.
+ */
+struct simmm_vma *simmm__vma_merge_next(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	struct simmm_vma *next = simmm__vma_next(vma);
+
+	if (next && can_merge(vma, next, simmm__page_shift(mm)))
+		merge_into(mm, vma, next);
+	return vma;
+}
+
+/*
  * copy_vma() for an mremap move: @nv (preallocated, so that nothing here
  * can fail after the caller's point of no return) becomes a copy of
  * *@vmap at [@addr, @addr + @len), linked, then merged with the VMAs
