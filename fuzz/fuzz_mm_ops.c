@@ -1133,6 +1133,127 @@ static void op_madvise(struct fz_in *in)
 	peek_range(i, n);
 }
 
+/* Does page @k have a page-table entry (present or not)? */
+static bool has_entry(struct fzmm *m, uint64_t k)
+{
+	struct simmm_translation t;
+
+	return simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t) == 0;
+}
+
+/* The VMA at page @k matches model page @p (what peek_page() compares). */
+static bool vma_matches(struct fzmm *m, uint64_t k, const struct mpage *p)
+{
+	struct simmm_vma_info vi;
+
+	if (simmm_vma_info(m->mm, pa(k), &vi))
+		return false;
+	return (vi.vm_flags & (SIMMM_VM_READ | SIMMM_VM_WRITE | SIMMM_VM_EXEC)) ==
+		       vm_of_prot(p->prot) &&
+	       !!(vi.vm_flags & SIMMM_VM_SHARED) == p->shared && vi.anon == !p->obj &&
+	       (!p->obj || vi.pgoff + (pa(k) - vi.start) / F.ps == p->pgoff) &&
+	       ((vi.vm_flags & SIMMM_VM_LOCKED) ? MLK_LOCKED : 0) +
+			       ((vi.vm_flags & SIMMM_VM_LOCKONFAULT) ? MLK_ONFAULT : 0) ==
+		       p->locked &&
+	       vma_fork(vi.vm_flags) == p->fork;
+}
+
+/*
+ * A same-size MREMAP_FIXED move of [i, i + n) to d over several VMAs (or
+ * one and a hole after it): remap_move() moves VMA part by part, each to
+ * its offset from d, unmapping that part's target only (the holes'
+ * places in the target keep what they have); with DONTUNMAP each old part
+ * stays, empty and unlocked. An allocation failure stops it at a part:
+ * the parts before moved, that one did not (its target may be unmapped
+ * already, wholly), those after it did not. The parts are the VMAs as
+ * looked up before the call; which moved is read back: without DONTUNMAP
+ * a moved part's old range has no VMA; with it, its entries left (when it
+ * had any), its lock went (when it had one), and its target maps what it
+ * did with no entry where it had none (when none of that tells them
+ * apart, both models read the same).
+ */
+static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, uint64_t d,
+			 int flags)
+{
+	bool dontunmap = flags & SIMMM_MREMAP_DONTUNMAP, stopped = false;
+	struct mpage old[48];
+	bool ent[48];
+	uint64_t ps[48], pn[48], np = 0;
+	struct simmm_vma_info vi;
+	simmm_addr_t out = 0;
+	int rc;
+
+	for (uint64_t k = i; k < i + n;) {
+		if (!m->pg[k].mapped) {
+			FZ_CHECK(simmm_vma_info(m->mm, pa(k), &vi) != 0, "mm%u page %llu: VMA in a hole",
+				 mi, (unsigned long long)k);
+			k++;
+			continue;
+		}
+		FZ_CHECK(simmm_vma_info(m->mm, pa(k), &vi) == 0, "mm%u page %llu: no VMA", mi,
+			 (unsigned long long)k);
+		ps[np] = k;
+		pn[np] = (vi.end - pa(k)) / F.ps;
+		if (k + pn[np] > i + n)
+			pn[np] = i + n - k;
+		FZ_CHECK(range_all_mapped(m, k, pn[np]), "one VMA over model holes");
+		k += pn[np++];
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		old[k] = m->pg[i + k];
+		ent[k] = old[k].mapped && has_entry(m, i + k);
+	}
+	rc = simmm_mremap(m->mm, pa(i), n * F.ps, n * F.ps, flags, pa(d), &out);
+	tr("  -> %d over %llu VMAs%s\n", rc, (unsigned long long)np, dontunmap ? ", DONTUNMAP" : "");
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && oom_ok()), "mremap returned %d (%s)", rc,
+		 simmm_strerror(rc));
+	FZ_CHECK(rc || out == pa(d), "FIXED to %#llx went to %#llx", (unsigned long long)pa(d),
+		 (unsigned long long)out);
+	for (uint64_t v = 0; v < np; v++) {
+		uint64_t s = ps[v] - i, t = d + s;
+		bool moved = !rc;
+
+		if (rc && !stopped && !dontunmap) {
+			moved = simmm_vma_info(m->mm, pa(ps[v]), &vi) != 0;
+		} else if (rc && !stopped) {
+			moved = true;
+			for (uint64_t k = s; k < s + pn[v] && moved; k++)
+				moved = vma_matches(m, d + k, &old[k]) &&
+					!(ent[k] && has_entry(m, i + k)) &&
+					(ent[k] || !has_entry(m, d + k)) &&
+					!(old[k].locked && simmm_vma_info(m->mm, pa(i + k), &vi) == 0 &&
+					  (vi.vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_LOCKONFAULT)));
+		}
+		if (!moved && !stopped) {
+			/* the failing part: its target wholly unmapped, or untouched */
+			bool any = false;
+
+			stopped = true;
+			for (uint64_t k = t; k < t + pn[v]; k++)
+				any |= simmm_vma_info(m->mm, pa(k), &vi) == 0;
+			for (uint64_t k = t; k < t + pn[v] && !any; k++)
+				memset(&m->pg[k], 0, sizeof(m->pg[k]));
+			tr("  -> stopped at the VMA at page %llu, target %s\n",
+			   (unsigned long long)ps[v], any ? "untouched" : "unmapped");
+		}
+		if (!moved)
+			continue;
+		for (uint64_t k = s; k < s + pn[v]; k++) {
+			struct mpage *p = &m->pg[i + k];
+
+			if (dontunmap) {
+				model_zap(p);
+				p->locked = 0;
+			} else {
+				memset(p, 0, sizeof(*p));
+			}
+			m->pg[d + k] = old[k];
+		}
+	}
+	peek_range(d, n);
+	peek_range(i, n);
+}
+
 static void op_mremap(struct fz_in *in)
 {
 	unsigned mi;
@@ -1165,9 +1286,10 @@ static void op_mremap(struct fz_in *in)
 		touch(d, nl);
 	/* A VMA must contain the address; a shrink (or the same size)
 	 * without a new address only unmaps the tail, across VMAs and holes;
-	 * otherwise what moves or grows must be inside that VMA: the old
-	 * range, or its first nl pages when a FIXED move shrinks
-	 * (check_prep_vma()). */
+	 * a same-size FIXED move takes every VMA of the range (remap_move(),
+	 * mremap_multi()); otherwise what moves or grows must be inside that
+	 * VMA: the old range, or its first nl pages when a FIXED move
+	 * shrinks (check_prep_vma()). */
 	have = simmm_vma_info(m->mm, pa(i), &vi) == 0;
 	in_one = have && pa(i + mlen) <= vi.end;
 	at = !fixed && !dontunmap && nl <= ol;
@@ -1179,10 +1301,15 @@ static void op_mremap(struct fz_in *in)
 		want = -EINVAL;
 	else if (fixed && d < i + ol && i < d + nl)
 		want = -EINVAL;
-	else if (!have || (!at && !in_one))
+	else if (!have || (!at && !in_one && !(fixed && ol == nl)))
 		want = -EFAULT;
 	if (ol > 48 || nl > 48 || ol > F.np)
 		return;
+	/* remap_move() (6.17+): the range spans VMAs, or one and a hole */
+	if (!want && fixed && ol == nl && !in_one) {
+		mremap_multi(m, mi, i, ol, d, flags);
+		return;
+	}
 	memcpy(old, &m->pg[i], ol * sizeof(old[0]));
 	tmpl = m->pg[i + ol - 1];
 	rc = simmm_mremap(m->mm, pa(i), ol * F.ps, nl * F.ps, flags, pa(d), &out);
