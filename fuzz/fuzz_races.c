@@ -1293,7 +1293,11 @@ static void mremap_check_moved(unsigned q, uint8_t v, uint32_t rs, uint32_t re, 
  * What an mremap moved to a new address, to be checked there and moved
  * back: model pages [q0, q1) are at their address + delta; [q0, qk) moved
  * with their contents, [qk, q1) were added by growing the range
- * (anonymous zeros, or the file's next pages).
+ * (anonymous zeros, or the file's next pages). A same-size MREMAP_FIXED
+ * move takes every VMA of the range (remap_move(), 6.17+): a page
+ * unmapped when it took the mmap lock stays behind (a hole: nothing at
+ * its new address, which the move back leaves alone), and so do the VMAs
+ * from the one an allocation failure stopped at on (moved_scan()).
  */
 struct moved {
 	unsigned q0, qk, q1;
@@ -1301,11 +1305,32 @@ struct moved {
 	uint64_t delta;
 	uint32_t s1, e1;      /* the move's interval */
 	const unsigned *skip; /* DONTUNMAP: each page's zeroing entry, or NULL */
-	uint8_t x;            /* the protection of the VMA there (PR_*) */
-	bool xlock;           /* and whether it is VM_LOCKED */
+	bool hole[NP];        /* not at the new address: did not move */
+	uint8_t x[NP];        /* each page's protection there (PR_*) */
+	bool xlock[NP];       /* and whether its VMA is VM_LOCKED */
 	bool peek_ok[NP];
 	uint8_t v[NP];
 };
+
+/*
+ * Which pages are at their new address (the scratch address is clean
+ * before a move: moved_back() leaves nothing there), with their VMA's
+ * protection and lock. Returns whether the first one is: a move that
+ * moved anything moved it (a hole at the old address is -EFAULT).
+ */
+static bool moved_scan(struct mmst *ms, struct moved *mv)
+{
+	struct simmm_vma_info vi;
+
+	for (unsigned q = mv->q0; q < mv->q1; q++) {
+		unsigned i = q - mv->q0;
+
+		mv->hole[i] = simmm_vma_info(ms->mm, pa(q) + mv->delta, &vi) != 0;
+		mv->x[i] = mv->hole[i] ? PR_UNMAPPED : vm_pr(vi.vm_flags);
+		mv->xlock[i] = !mv->hole[i] && (vi.vm_flags & SIMMM_VM_LOCKED);
+	}
+	return !mv->hole[0];
+}
 
 /*
  * Peek at the moved pages right after the move (simmm_mm_peek(), nothing
@@ -1320,6 +1345,8 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 	for (unsigned q = mv->q0; q < mv->q1; q++) {
 		unsigned i = q - mv->q0;
 
+		if (mv->hole[i])
+			continue;
 		mv->peek_ok[i] = peek_reliable(ms, pa(q) + mv->delta);
 		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &mv->v[i], 1) == 0, "peek");
 		if (ms->gone || !mv->peek_ok[i])
@@ -1335,6 +1362,8 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 	for (unsigned q = mv->q0; q < mv->q1; q++) {
 		unsigned i = q - mv->q0;
 
+		if (mv->hole[i])
+			continue;
 		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &again, 1) == 0, "peek");
 		if (mv->file && !ms->gone)
 			mremap_check_moved(q, again, mv->s1, F.tick + 1, -1, "after the yield");
@@ -1348,18 +1377,26 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 /*
  * The way back: [start, start + len) + delta moves to @start (MAYMOVE |
  * FIXED: whatever was mapped there meanwhile goes), retried, each attempt
- * an interval of its own. It maps the pages back with the VMA's protection
- * and lock and the data they were peeked with (a page the peek could not
- * read: every value it may have moved with), or fails, and then may have
- * unmapped its target already (MREMAP_FIXED, as upstream), which the
- * others can see before the retry (an injected failure fails once; after
- * 4 attempts the pages stay where they are). Returns the last rc.
+ * an interval of its own. It maps the pages back with their VMA's
+ * protection and lock and the data they were peeked with (a page the peek
+ * could not read: every value it may have moved with), or fails, and then
+ * may have unmapped its target already (MREMAP_FIXED, as upstream), which
+ * the others can see before the retry (an injected failure fails once;
+ * after 4 attempts the pages stay where they are). The holes stay as they
+ * are. Several VMAs move back one by one, and a failure leaves those before
+ * it moved back: each page's writes are done if its new address emptied,
+ * and the retry starts at the first page still there. What is left after
+ * the last attempt is unmapped, so that the next move finds the scratch
+ * address clean (remap_move() leaves a hole's place in its target alone).
+ * Returns the last rc.
  */
-static int moved_back(struct mmst *ms, const struct moved *mv, simmm_addr_t start, uint64_t len,
+static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uint64_t len,
 		      uint64_t hits0)
 {
 	unsigned pwi[NP], uwi[NP], lwi[NP], lui[NP], dwi[NP], dn[NP];
-	simmm_addr_t out = 0;
+	simmm_addr_t out = 0, from = start, end = start + len;
+	struct simmm_vma_info vi;
+	bool go[NP];
 	uint32_t s2, e2;
 	int rc, tries;
 
@@ -1369,9 +1406,12 @@ static int moved_back(struct mmst *ms, const struct moved *mv, simmm_addr_t star
 		for (unsigned q = mv->q0; q < mv->q1; q++) {
 			unsigned i = q - mv->q0;
 
-			pwi[i] = reg_begin(&ms->prot[q], mv->x, s2);
+			go[i] = !mv->hole[i] && pa(q) >= from;
+			if (!go[i])
+				continue;
+			pwi[i] = reg_begin(&ms->prot[q], mv->x[i], s2);
 			uwi[i] = reg_begin(&ms->prot[q], PR_UNMAPPED, s2);
-			lwi[i] = reg_begin(&ms->lk[q], mv->xlock, s2);
+			lwi[i] = reg_begin(&ms->lk[q], mv->xlock[i], s2);
 			lui[i] = reg_begin(&ms->lk[q], 0, s2);
 			dn[i] = 1;
 			if (!mv->file && mv->peek_ok[i])
@@ -1380,27 +1420,43 @@ static int moved_back(struct mmst *ms, const struct moved *mv, simmm_addr_t star
 				dwi[i] = reg_begin_cands(q, mv->s1, mv->e1,
 							 mv->skip ? (int)mv->skip[i] : -1, s2, &dn[i]);
 		}
-		rc = simmm_mremap(ms->mm, start + mv->delta, len, len,
-				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, start, &out);
+		rc = simmm_mremap(ms->mm, from + mv->delta, end - from, end - from,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, from, &out);
 		e2 = tk();
 		lg("    %s mremap back -> %d [%u,%u]\n", cur_name(), rc, s2, e2);
 		for (unsigned q = mv->q0; q < mv->q1; q++) {
 			unsigned i = q - mv->q0;
+			bool back;
 
-			reg_end(&ms->prot[q], pwi[i], rc == 0, false, e2);
-			reg_end(&ms->prot[q], uwi[i], false, rc != 0, e2);
-			reg_end(&ms->lk[q], lwi[i], rc == 0, false, e2);
-			reg_end(&ms->lk[q], lui[i], false, rc != 0, e2);
+			if (!go[i])
+				continue;
+			back = rc == 0 || simmm_vma_info(ms->mm, pa(q) + mv->delta, &vi) != 0;
+			mv->hole[i] = back;
+			reg_end(&ms->prot[q], pwi[i], back, false, e2);
+			reg_end(&ms->prot[q], uwi[i], false, !back, e2);
+			reg_end(&ms->lk[q], lwi[i], back, false, e2);
+			reg_end(&ms->lk[q], lui[i], false, !back, e2);
 			for (unsigned k = 0; !mv->file && k < dn[i]; k++)
-				reg_end(&ms->data[q], dwi[i] + k, rc == 0, false, e2);
+				reg_end(&ms->data[q], dwi[i] + k, back, false, e2);
 		}
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)),
 			 "mremap of pages %u..%u back: %d (%s)", mv->q0, mv->q1 - 1, rc,
 			 simmm_strerror(rc));
-		FZ_CHECK(rc != 0 || out == start, "mremap back moved to %#llx",
+		FZ_CHECK(rc != 0 || out == from, "mremap back moved to %#llx",
 			 (unsigned long long)out);
 		if (rc == 0 || tries == 3)
 			break;
+		while (from < end && simmm_vma_info(ms->mm, from + mv->delta, &vi))
+			from += F.ps;
+		if (from == end)
+			break;
+	}
+	if (rc && from < end) {
+		int err = simmm_munmap(ms->mm, start + mv->delta, len);
+
+		lg("    %s munmap of what stays at the scratch address -> %d\n", cur_name(), err);
+		FZ_CHECK(err == 0 || (err == -ENOMEM && enomem_ok(hits0)), "munmap of the scratch: %d",
+			 err);
 	}
 	lay_end();
 	return rc;
@@ -1421,8 +1477,12 @@ static int moved_back(struct mmst *ms, const struct moved *mv, simmm_addr_t star
  * register allowed during the first call, and it is the same after the
  * yield; moving back writes it (anonymous pages; a file page's register
  * is the file) and the protection the scratch VMA has (moved_check()).
- * -EFAULT from the first call (the range not in one VMA) only if some page
- * may be unmapped or the VMA layout changed since it was looked up.
+ * -EFAULT from the first call (no VMA at its start) only if some page may
+ * be unmapped or the VMA layout changed since it was looked up. So may the
+ * range have become several VMAs and holes by the time the call took the
+ * mmap lock: then each VMA moves (remap_move()), the holes stay, and an
+ * allocation failure may stop the move at a later VMA; what reached the
+ * scratch address is checked and moved back (moved_scan()).
  */
 static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, unsigned flags,
 		       uint64_t hits0)
@@ -1437,6 +1497,7 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	uint32_t gen0 = F.lay_gen, s1, e1;
 	unsigned busy0 = F.lay_busy, wi[NP], li[NP];
 	struct moved mv;
+	bool stable, any;
 	int rc;
 
 	if (simmm_vma_info(ms->mm, pa(p), &vi)) {
@@ -1481,22 +1542,29 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		 "mremap of pages %u..%u out: %d (%s)", q0, q1 - 1, rc, simmm_strerror(rc));
 	FZ_CHECK(rc != 0 || out == start + delta, "mremap out moved to %#llx",
 		 (unsigned long long)out);
+	stable = !busy0 && F.lay_busy == 1 && F.lay_gen == gen0 + 1;
 	lay_end();
+	/* the range was one VMA when looked up: holes, or a stop at a later
+	 * VMA, only if the layout changed before the mmap lock was taken */
+	mv = (struct moved){.q0 = q0, .qk = q1, .q1 = q1, .file = file, .delta = delta, .s1 = s1,
+			    .e1 = e1, .skip = dontunmap ? wi : NULL};
+	any = moved_scan(ms, &mv);
 	for (unsigned q = q0; q < q1; q++) {
+		bool went = !mv.hole[q - q0];
+
+		FZ_CHECK(!stable || went == (rc == 0), "mremap out: page %u %s at the scratch address",
+			 q, went ? "arrived" : "missing");
 		if (!dontunmap)
-			reg_end(&ms->prot[q], wi[q - q0], rc == 0, false, e1);
+			reg_end(&ms->prot[q], wi[q - q0], went, false, e1);
 		else if (!file)
-			reg_end(&ms->data[q], wi[q - q0], rc == 0, false, e1);
-		reg_end(&ms->lk[q], li[q - q0], rc == 0, false, e1);
+			reg_end(&ms->data[q], wi[q - q0], went, false, e1);
+		reg_end(&ms->lk[q], li[q - q0], went, false, e1);
 	}
-	if (rc) {
+	FZ_CHECK(rc != 0 || any, "mremap out: nothing at the scratch address");
+	if (!any) {
 		F.tail_out -= tail;
 		return;
 	}
-	FZ_CHECK(simmm_vma_info(ms->mm, start + delta, &vi) == 0, "no VMA at the scratch address");
-	mv = (struct moved){.q0 = q0, .qk = q1, .q1 = q1, .file = file, .delta = delta, .s1 = s1,
-			    .e1 = e1, .skip = dontunmap ? wi : NULL, .x = vm_pr(vi.vm_flags),
-			    .xlock = vi.vm_flags & SIMMM_VM_LOCKED};
 	moved_check(ms, &mv);
 	rc = moved_back(ms, &mv, start, len, hits0);
 	if (tail) {
@@ -1610,7 +1678,10 @@ static const char *const rz_names[] = {"-EFAULT", "-ENOMEM", "in place", "moved"
  * range may span VMAs and holes; growing needs the range inside one VMA
  * (-EFAULT), grows in place when it ends the VMA and the pages after it
  * are free, else moves with MAYMOVE or fails -ENOMEM; FIXED needs the part
- * that moves (the new length when shrinking) inside one VMA. When the VMA
+ * that moves (the new length when shrinking) inside one VMA, except that a
+ * same-size FIXED move takes every VMA of the range and leaves the holes
+ * (remap_move(), 6.17+: only a VMA at the address is needed; an allocation
+ * failure may stop it at a later VMA, moved_scan()). When the VMA
  * layout did not change from the look-up to the end of the call, the
  * outcome must be that one (or -ENOMEM after an allocation failure);
  * otherwise any of them.
@@ -1632,13 +1703,16 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	unsigned ui[MAXN], uli[MAXN], ti[MAXN], tdi[MAXN], tli[MAXN], gpi[MAXN][3], gdi[MAXN],
 		gli[MAXN][2];
 	uint32_t gen0 = F.lay_gen, s1, e1;
+	bool multi = fixed && k == n, any = false, gap[MAXN];
 	struct moved mv;
 	int rc;
 
+	for (unsigned i = 0; i < n; i++)
+		gap[i] = multi && simmm_vma_info(ms->mm, pa(p + i), &vj) != 0;
 	if (!have)
 		expect = RZ_EFAULT;
 	else if (fixed)
-		expect = a + kept * F.ps <= vi.end ? RZ_MOVED : RZ_EFAULT;
+		expect = multi || a + kept * F.ps <= vi.end ? RZ_MOVED : RZ_EFAULT;
 	else if (k <= n)
 		expect = RZ_INPLACE;
 	else if (a + n * F.ps > vi.end)
@@ -1696,9 +1770,23 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	FZ_CHECK(ok, "mremap of pages %u..%u to %u pages (flags %#x): %d (%s) at %#llx, upstream: "
 		 "%s", p, p + n - 1, k, flags, rc, simmm_strerror(rc), (unsigned long long)out,
 		 rz_names[expect]);
+	mv = (struct moved){.q0 = p, .qk = p + kept, .q1 = p + k, .file = file,
+			    .delta = (moved ? out : dst) - a, .s1 = s1, .e1 = e1};
+	if (multi) {
+		/* each VMA moved, the holes stayed; a failure may stop it at a
+		 * later VMA, whose pages stay (moved_scan()) */
+		any = moved_scan(ms, &mv);
+		FZ_CHECK(rc != 0 || any, "mremap: nothing at the scratch address");
+		for (unsigned i = 0; stable && i < n; i++)
+			FZ_CHECK(gap[i] ? mv.hole[i] : rc != 0 || !mv.hole[i],
+				 "mremap: page %u %s at the scratch address", p + i,
+				 mv.hole[i] ? "missing" : "arrived");
+	}
 	for (unsigned i = 0; maymove && i < n; i++) {
-		reg_end(&ms->prot[p + i], ui[i], moved, false, e1);
-		reg_end(&ms->lk[p + i], uli[i], moved, false, e1);
+		bool went = multi ? !mv.hole[i] : moved;
+
+		reg_end(&ms->prot[p + i], ui[i], went, false, e1);
+		reg_end(&ms->lk[p + i], uli[i], went, false, e1);
 	}
 	/* FIXED unmaps the tail before the move, which may still fail */
 	for (unsigned i = k; i < n; i++) {
@@ -1718,14 +1806,14 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		if (!file)
 			reg_end(&ms->data[p + i], gdi[i - n], inplace, false, e1);
 	}
-	if (!moved)
+	if (!moved && !any)
 		return rc;
-	FZ_CHECK(simmm_vma_info(ms->mm, out, &vj) == 0 && vj.start <= out &&
-			 out + k * F.ps <= vj.end, "no VMA of %u pages at %#llx", k,
-		 (unsigned long long)out);
-	mv = (struct moved){.q0 = p, .qk = p + kept, .q1 = p + k, .file = file, .delta = out - a,
-			    .s1 = s1, .e1 = e1, .x = vm_pr(vj.vm_flags),
-			    .xlock = vj.vm_flags & SIMMM_VM_LOCKED};
+	if (!multi) {
+		FZ_CHECK(simmm_vma_info(ms->mm, out, &vj) == 0 && vj.start <= out &&
+				 out + k * F.ps <= vj.end, "no VMA of %u pages at %#llx", k,
+			 (unsigned long long)out);
+		moved_scan(ms, &mv);
+	}
 	moved_check(ms, &mv);
 	return moved_back(ms, &mv, a, k * F.ps, hits0);
 }
