@@ -1328,6 +1328,8 @@ static bool moved_scan(struct mmst *ms, struct moved *mv)
 		mv->hole[i] = simmm_vma_info(ms->mm, pa(q) + mv->delta, &vi) != 0;
 		mv->x[i] = mv->hole[i] ? PR_UNMAPPED : vm_pr(vi.vm_flags);
 		mv->xlock[i] = !mv->hole[i] && (vi.vm_flags & SIMMM_VM_LOCKED);
+		if (mv->hole[i] && !mv->hole[0])
+			lg("    %s: page %u stayed (a hole, or after a failure)\n", cur_name(), q);
 	}
 	return !mv->hole[0];
 }
