@@ -465,11 +465,12 @@ static void test_swapcache_clean_not_rewritten(void **state)
 /*
  * A clean swap-cache folio mapped again and written through its pte: the
  * next reclaim's try_to_unmap() moves the pte's dirty bit to the folio,
- * which is then written again. The state arises when the fault finds the
- * folio locked by someone else (a migration, say): simmm's swap_free()
- * then leaves it in the swap cache (__try_to_reclaim_swap() only
- * trylocks), mapped writable and clean (do_swap_page() maps an exclusive
- * page writable on a read fault). The test holds the lock itself.
+ * which is then written again. The state is upstream's after a read fault
+ * swapped an exclusive entry in: do_swap_page() maps the page writable and
+ * clean, and should_try_to_free_swap() leaves it in the swap cache. simmm
+ * frees the swap cache at once (docs/mm-ext.md, "Swap"), and the fault
+ * holds the folio lock while it does, so the test makes the state by hand
+ * after the fault: add_to_swap() and a pageout under the folio lock.
  */
 static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
 {
@@ -487,9 +488,14 @@ static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
 	TU_CHECK(sim);
 	assert_int_equal(mx_swpout(sim), out + 1);
 	struct simmm_page *folio = simmm__pfn_to_page(sim, pfn);
-	assert_true(simmm__folio_trylock(sim, folio));
 	TU_ASSERT_OK(simmm_mm_access(mm, a, buf, sizeof(buf), SIMMM_ACCESS_READ));
+	assert_false(folio->flags & PG_swapcache);
+	assert_true(simmm__folio_trylock(sim, folio));
+	assert_true(simmm__swap_add_to_cache(sim, folio) != 0);
+	TU_ASSERT_OK(simmm__swap_writepage(sim, folio));
+	folio->flags &= ~PG_dirty;
 	simmm__folio_unlock(sim, folio);
+	assert_int_equal(mx_swpout(sim), out + 2);
 	TU_CHECK(sim);
 	struct simmm_translation t = mx_tr(mm, a);
 	assert_true(t.present && t.write);
@@ -504,7 +510,7 @@ static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
 	TU_CHECK(sim);
 	assert_int_equal(n, 1);
 	assert_true(mx_page(sim, pfn).free);
-	assert_int_equal(mx_swpout(sim), out + 2);
+	assert_int_equal(mx_swpout(sim), out + 3);
 	mx_expect(mm, a, 8);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));

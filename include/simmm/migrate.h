@@ -211,6 +211,9 @@ SIMMM_API int simmm_make_device_exclusive(struct simmm_mm *mm, simmm_addr_t addr
  * simmm_lock_page() / simmm_trylock_page() / simmm_unlock_page() - the
  * folio lock (PG_locked) of the folio containing @pfn, for destination
  * pages and for releasing pages returned locked.
+ * Context: the caller holds a reference on the folio, as for lock_page():
+ * the lock may sleep (a scheduling point), and a folio nobody references
+ * could be freed meanwhile.
  * Return: lock: 0 or the bit lock's errors; trylock: 1 taken, 0 busy;
  * unlock: 0; all: -EINVAL for NULL @sim, a pfn without a page in use, and
  * (unlock) a folio that is not locked.

@@ -205,7 +205,9 @@ static unsigned do_anonymous_page(struct fault *f)
 /* wp_can_reuse_anon_folio(): only a page nobody else can see. A swap-cache
  * folio is first freed from swap (folio_free_swap()) when no swap entry
  * refers to its slot any more; otherwise another mm may still fault the
- * same folio in from the swap cache. */
+ * same folio in from the swap cache. That needs the folio lock, trylocked
+ * under the PTL (no scheduling point; the pte's mapping keeps the folio):
+ * a busy lock means no reuse, a copy. */
 static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 {
 	struct simmm_page *folio = simmm__compound_head(sim, page);
@@ -214,8 +216,12 @@ static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 		return true;
 	if (folio->order || simmm__folio_maybe_dma_pinned(sim, folio) || folio->mapcount != 1)
 		return false;
-	if ((folio->flags & PG_swapcache) && folio->refcount == 2)
+	if ((folio->flags & PG_swapcache) && folio->refcount == 2) {
+		if (!simmm__folio_trylock_atomic(sim, folio))
+			return false;
 		simmm__folio_free_swap(sim, folio);
+		simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
+	}
 	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
 }
 
@@ -480,49 +486,72 @@ static unsigned do_pte_missing(struct fault *f)
 
 /* ---- do_swap_page() ------------------------------------------------------------------ */
 
-static unsigned swap_in(struct fault *f)
+/*
+ * folio_lock_or_retry() for a swap-cache folio the fault holds a
+ * reference on: true with the folio locked. The lock is a scheduling
+ * point. A fault that may retry (FAULT_FLAG_ALLOW_RETRY: a CPU's) and
+ * finds the lock busy waits for it with its reference and retries the
+ * whole fault (false); one that may not (GUP's, HMM's: no ALLOW_RETRY)
+ * sleeps in folio_lock() until it owns the lock, and its caller rechecks
+ * what it read before. Outside tasks nothing can release a busy lock:
+ * false at once (VM_FAULT_RETRY).
+ */
+static bool swapin_lock_or_retry(struct fault *f, struct simmm_page *folio)
+{
+	simmm_sim *sim = f->mm->sim;
+
+	if (simmm__folio_trylock(sim, folio))
+		return true;
+	if (!sim->cur_task)
+		return false;
+	if (!(f->flags & SIMMM_FAULT_FLAG_ALLOW_RETRY))
+		return simmm__folio_lock(sim, folio) == 0;
+	simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+	return false;
+}
+
+/* The swap entry of a real swap-device pte, without the swap-pte bits. */
+static simmm_entry_t orig_swp(const struct fault *f)
+{
+	return simmm_pte_to_swp_entry(f->orig);
+}
+
+/*
+ * Map the swap-cache @folio, locked by us, at f->addr, as do_swap_page()
+ * does after its rechecks: the pte's swap entry is freed first
+ * (swap_free()), then the folio leaves the swap cache when no swap entry
+ * needs it any more (should_try_to_free_swap() + folio_free_swap(), which
+ * want the lock: simmm's policy is to free it whenever the count reaches
+ * zero, see docs/mm-ext.md "Swap"), then the rmap, the pte. The folio
+ * reference the lookup took becomes the mapping's. Return: the entry set.
+ */
+static simmm_entry_t swapin_map(struct fault *f, struct simmm_page *folio, bool exclusive)
 {
 	struct simmm_mm *mm = f->mm;
 	simmm_sim *sim = mm->sim;
-	bool exclusive = simmm_pte_swp_exclusive(f->orig), major = false;
-	struct simmm_page *page, *folio;
 	simmm_entry_t e;
-	int err = 0;
 
-	if (simmm__anon_vma_prepare(mm, f->vma))
-		return SIMMM_VM_FAULT_OOM;
-	page = simmm__swap_in_major(sim, simmm_pte_to_swp_entry(f->orig), &err, &major);
-	if (!page)
-		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
-	folio = simmm__compound_head(sim, page);
-	/* do_swap_page(): "hwpoisoned dirty swapcache pages are kept for
-	 * killing owner processes" (memory_failure.c). */
-	if (page->flags & PG_hwpoison) {
-		simmm__put_user_folio(sim, folio);
-		return SIMMM_VM_FAULT_HWPOISON;
-	}
-	/* The reference swap_in() returned becomes the mapping's. A folio
-	 * just read in gets the new-folio rmap, which does not mlock it
-	 * (do_swap_page() as upstream: reclaim will, meeting a VM_LOCKED
-	 * VMA); one found mapped elsewhere is mlocked here when small. */
+	simmm__swap_free(sim, orig_swp(f));
+	simmm__folio_free_swap(sim, folio);
+	mm->stats.swap_ents--;
+	/* A folio just read in gets the new-folio rmap, which does not mlock
+	 * it (do_swap_page() as upstream: reclaim will, meeting a VM_LOCKED
+	 * VMA); one found mapped elsewhere is mlocked here. */
 	if (!(folio->flags & PG_anon) || !folio->mapping) {
 		simmm__folio_add_new_anon_rmap(folio, f->vma, f->addr, exclusive);
 	} else {
-		simmm__page_add_rmap_pte(sim, page);
-		if (!folio->order)
-			simmm__mlock_vma_folio(sim, folio, f->vma);
+		simmm__page_add_rmap_pte(sim, folio);
+		simmm__mlock_vma_folio(sim, folio, f->vma);
 		if (exclusive)
-			page->flags |= PG_anon_exclusive;
+			folio->flags |= PG_anon_exclusive;
 	}
 	/* No LRU add: a folio read in joined the LRU with the swap cache; a
 	 * swap-cache hit is on the LRU, or off it with the reclaimer or the
 	 * migration that isolated it, which puts it back (do_swap_page() adds
 	 * no cached folio: putting an isolated one on the LRU would hand it
 	 * to a second isolator). */
-	simmm__swap_free(sim, simmm_pte_to_swp_entry(f->orig));
-	mm->stats.swap_ents--;
 	simmm__rss_add(mm, f->vma, folio, 1);
-	e = simmm__mk_pte(mm, f->vma, page->pfn, false);
+	e = simmm__mk_pte(mm, f->vma, folio->pfn, false);
 	if (simmm_pte_swp_soft_dirty(f->orig))
 		e = simmm_pte_mksoft_dirty(e);
 	/*
@@ -551,6 +580,62 @@ static unsigned swap_in(struct fault *f)
 	}
 	set_pte(f, e);
 	mm->stats.swapin_faults++;
+	return e;
+}
+
+/*
+ * do_swap_page() on a swap-device entry: look the entry up in the swap
+ * cache or read it into a new swap-cache folio (swapin_readahead()), with a
+ * reference; lock the folio (folio_lock_or_retry(), a scheduling point);
+ * then recheck what was read before, as upstream does: the folio must still
+ * be the swap cache's for this entry (folio_free_swap() under the lock, by
+ * a lock holder after a zap freed the last entry, may have taken it out,
+ * and the slot may even be in use again for another page: the pte alone
+ * cannot tell) and the pte unchanged (pte_same() under the PTL); otherwise
+ * unlock, drop the reference and let the access fault again, which finds
+ * whatever is there now. Reclaim's __remove_mapping(), folio_free_swap()
+ * and __try_to_reclaim_swap() all hold the lock, so a folio locked here
+ * and still in the swap cache stays there until we map it.
+ */
+static unsigned swap_in(struct fault *f)
+{
+	struct simmm_mm *mm = f->mm;
+	simmm_sim *sim = mm->sim;
+	bool exclusive = simmm_pte_swp_exclusive(f->orig), major = false;
+	struct simmm_page *folio;
+	simmm_entry_t e;
+	unsigned ret;
+	int err = 0;
+
+	if (simmm__anon_vma_prepare(mm, f->vma))
+		return SIMMM_VM_FAULT_OOM;
+	folio = simmm__swap_in_major(sim, orig_swp(f), &err, &major);
+	if (!folio) {
+		/* The read's allocation may have slept (direct reclaim):
+		 * back out if somebody else faulted this pte in meanwhile. */
+		if (!pte_unchanged(f))
+			return 0;
+		return err == -ENOMEM ? SIMMM_VM_FAULT_OOM : SIMMM_VM_FAULT_SIGBUS;
+	}
+	/* do_swap_page(): "hwpoisoned dirty swapcache pages are kept for
+	 * killing owner processes" (memory_failure.c). */
+	if (folio->flags & PG_hwpoison) {
+		simmm__put_user_folio(sim, folio);
+		return SIMMM_VM_FAULT_HWPOISON;
+	}
+	ret = major ? SIMMM_VM_FAULT_MAJOR : 0;
+	if (!swapin_lock_or_retry(f, folio)) {
+		simmm__put_user_folio(sim, folio);
+		return sim->cur_task ? 0 : ret | SIMMM_VM_FAULT_RETRY;
+	}
+	if (!(folio->flags & PG_swapcache) || folio->private != orig_swp(f) || !pte_unchanged(f)) {
+		simmm__folio_unlock_put(sim, folio);
+		return ret;
+	}
+	e = swapin_map(f, folio, exclusive);
+	/* folio_unlock(): still under the PTL upstream, which do_wp_page()
+	 * below is entered with, so no scheduling point before it. */
+	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
 	/*
 	 * Only a write goes on into do_wp_page(). An unshare (GUP's read pin)
 	 * is a read fault here, as in upstream's do_swap_page(), which checks
@@ -563,13 +648,13 @@ static unsigned swap_in(struct fault *f)
 	 * reads through the swap cache.
 	 */
 	if (is_write(f)) {
-		unsigned ret;
-
 		f->orig = e;
-		ret = do_wp_page(f);
-		return major && !(ret & SIMMM_VM_FAULT_ERROR) ? ret | SIMMM_VM_FAULT_MAJOR : ret;
+		ret |= do_wp_page(f);
+		if (ret & SIMMM_VM_FAULT_ERROR)
+			ret &= SIMMM_VM_FAULT_ERROR;
 	}
-	return major ? SIMMM_VM_FAULT_MAJOR : 0;
+	simmm_sched_point(sim, "do_swap_page");
+	return ret;
 }
 
 /* Lock @folio or wait until it is unlocked (folio_lock_or_retry()): false

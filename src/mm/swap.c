@@ -18,7 +18,9 @@
  *                        folio clean (a clean one's are the slot's);
  *   __remove_mapping()   folio leaves the swap cache (cache ref dropped);
  *   do_swap_page()       swap cache hit or a read into a new swap-cache
- *                        folio; the pte's swap_free (-1);
+ *                        folio, locked (fault.c rechecks it is still the
+ *                        swap cache's and the pte unchanged); the pte's
+ *                        swap_free (-1), folio_free_swap() under the lock;
  *   count 0, no cache    the slot is free again.
  * Unlike the kernel, a swap-cache folio leaves the cache as soon as the
  * last swap entry for it is gone (free_swap_and_cache() / folio_free_swap()
@@ -28,11 +30,12 @@
  * page swapped in by a read is written again by the next reclaim where
  * the kernel would drop it clean. Leaving the cache dirties the folio
  * (folio_free_swap()): nothing else holds its contents any more.
- * As in the kernel, removal needs the folio lock (__try_to_reclaim_swap()
- * only trylocks): a folio locked by someone else (reclaim between
- * add_to_swap() and pageout, a migration) stays in the cache with no swap
- * entry left, and its owner decides (found by fuzz_races: MADV_DONTNEED
- * took the folio out of the swap cache under reclaim's try_to_unmap()).
+ * As in the kernel, removal needs the folio lock (folio_free_swap() checks
+ * it; __try_to_reclaim_swap() only trylocks): a folio locked by someone
+ * else (reclaim between add_to_swap() and pageout, a migration, a swap-in)
+ * stays in the cache with no swap entry left, and its owner decides (found
+ * by fuzz_races: MADV_DONTNEED took the folio out of the swap cache under
+ * reclaim's try_to_unmap()).
  *
  * Slots are allocated from a stack of freed offsets, then from a high-water
  * mark, so the slot array grows only with use (16 TiB devices cost nothing
@@ -324,8 +327,21 @@ static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw, simmm
 	}
 	/* The allocation may have reclaimed, which swaps other pages out and
 	 * may grow (move) the slot array: look the slot up again (found by
-	 * fuzz_mm_ops as a use-after-free). Our entry keeps it in use. */
+	 * fuzz_mm_ops as a use-after-free). It may also have slept, and the
+	 * entry the caller read may be gone meanwhile: another fault on the
+	 * same pte mapped the page and freed the slot, or a zap freed it. The
+	 * read then fails, as __read_swap_cache_async() fails when
+	 * swapcache_prepare() finds the entry freed (-ENOENT), and the caller
+	 * looks at its pte again. Without this the fault put a folio in the
+	 * swap cache of a free slot and mapped it over the other fault's page
+	 * (the fault sleeping in reclaim's notifier bracket while another
+	 * task faulted the same page). */
 	s = slot_of(sw, swp);
+	if (!s || !s->used || !s->count) {
+		simmm__folio_put(sim, folio);
+		*err = -ENOENT;
+		return NULL;
+	}
 	if (s->cache_pfn) {
 		struct simmm_page *cached = simmm__pfn_to_page(sim, s->cache_pfn);
 		simmm__folio_put(sim, folio);
@@ -407,12 +423,31 @@ void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp)
 	s->count++;
 }
 
+/* __try_to_reclaim_swap(): the swap-cache folio of a slot no swap entry
+ * references any more leaves the cache, if its lock can be had; a folio
+ * someone else holds locked stays, for its lock holder (or a later
+ * reclaim) to decide. The trylock and the unlock are modelled without a
+ * scheduling point: upstream calls this under no sleeping lock, and the
+ * folio has nothing but the cache's reference to keep it (folio_free_swap()
+ * may drop the last one) once it is unlocked. */
+static void try_to_reclaim_swap(simmm_sim *sim, struct simmm_page *folio)
+{
+	if (!simmm__folio_trylock_atomic(sim, folio))
+		return;
+	simmm__folio_get(sim, folio); /* filemap_get_folio()'s, across the unlock */
+	simmm__folio_free_swap(sim, folio);
+	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
+	simmm__put_user_folio(sim, folio);
+}
+
 /**
  * simmm__swap_free() - swap_free()/free_swap_and_cache(): a swap entry is
  * gone (zap, or a fault mapped the page). At count zero the swap-cache
  * folio leaves the cache and the slot is freed, unless the folio is
- * locked (then its lock holder, or a later reclaim, frees the slot).
- * Context: the caller does not hold the folio lock.
+ * locked (__try_to_reclaim_swap() only trylocks): then its lock holder,
+ * or a later reclaim, frees the slot. A caller that holds the folio lock
+ * itself (do_swap_page()) calls simmm__folio_free_swap() next.
+ * Context: no scheduling point.
  */
 void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
 {
@@ -431,11 +466,7 @@ void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
 		slot_maybe_release(sim, sw, s);
 		return;
 	}
-	/* __try_to_reclaim_swap(): folio_trylock(), modelled without a
-	 * scheduling point (the kernel's trylock cannot sleep); none of our
-	 * callers holds the lock itself. Then folio_free_swap(). */
-	if (!(simmm__pfn_to_page(sim, s->cache_pfn)->flags & PG_locked))
-		simmm__folio_free_swap(sim, simmm__pfn_to_page(sim, s->cache_pfn));
+	try_to_reclaim_swap(sim, simmm__pfn_to_page(sim, s->cache_pfn));
 }
 
 /**
@@ -445,16 +476,23 @@ void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
  * later reclaim writes it out again, and MADV_FREE does not take a page
  * swapped in and mapped clean for one it may discard. simmm writes swap
  * synchronously, so there is no writeback to wait for.
- * Context: the folio is locked by the caller, or (__try_to_reclaim_swap())
- * was found unlocked with no scheduling point since; the caller holds a
+ * Context: the folio is locked (upstream's VM_BUG_ON_FOLIO(); here a WARN
+ * report, and nothing done): a fault that swapped the folio in and waits
+ * for its lock relies on that, finding the folio out of the swap cache
+ * once it has the lock (do_swap_page()'s recheck). The caller holds a
  * reference unless the cache's is the last one (then the folio is freed).
- * Return: true when it left the swap cache; false when it was not in it or
- * a swap entry still refers to its slot.
+ * Return: true when it left the swap cache; false when it was not in it, a
+ * swap entry still refers to its slot, or it is not locked.
  */
 bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio)
 {
 	if (!(folio->flags & PG_swapcache) || simmm__swap_count(sim, folio->private) != 0)
 		return false;
+	if (!(folio->flags & PG_locked)) {
+		simmm__report(sim, SIMMM_REPORT_WARN, "folio_free_swap of unlocked folio %#llx",
+			      (unsigned long long)folio->pfn);
+		return false;
+	}
 	folio->flags |= PG_dirty;
 	simmm__swap_cache_del(sim, folio);
 	return true;
