@@ -21,6 +21,8 @@
  *     lock, and reclaim found it mapped again and gave up);
  *  5. do_wp_page()'s reuse frees the swap cache under the folio lock: a
  *     busy lock means a copy, an idle one a reuse without a WARN;
+ *  6. shrink_folio_list() trylocks first: a folio locked by someone else is
+ *     kept with its young bits and flags untouched;
  *  7. folio_free_swap()'s lock contract.
  * Task bodies only record; the assertions run after simmm_sched_run().
  */
@@ -587,6 +589,35 @@ static void test_wp_copies_when_lock_busy(void **state)
 	fl_free(t);
 }
 
+/* ---- 6. reclaim trylocks first ---------------------------------------------------- */
+
+/* A folio somebody holds locked is kept by shrink_folio_list() before
+ * anything else: its young pte and PG_referenced untouched, not added to
+ * swap. Once unlocked, the same look ages it (young: PG_referenced). */
+static void test_reclaim_keeps_locked_folio_untouched(void **state)
+{
+	(void)state;
+	struct fl *t = fl_new(64 * MIB);
+
+	t->a = mx_anon(t->mm, 0, PS);
+	mx_write(t->mm, t->a, 6);
+	t->folio = simmm__pfn_to_page(t->sim, mx_tr(t->mm, t->a).pfn);
+	assert_true(simmm_pte_young(mx_tr(t->mm, t->a).entry));
+	assert_true(simmm__folio_trylock(t->sim, t->folio));
+	assert_int_equal(simmm__shrink_inactive_batch(t->sim, 1), 0);
+	assert_true(simmm_pte_young(mx_tr(t->mm, t->a).entry));
+	assert_int_equal(t->folio->flags & (PG_referenced | PG_swapcache | PG_active), 0);
+	assert_true(t->folio->flags & PG_lru);
+	simmm__folio_unlock(t->sim, t->folio);
+	TU_CHECK(t->sim);
+	assert_int_equal(simmm__shrink_inactive_batch(t->sim, 1), 0);
+	assert_false(simmm_pte_young(mx_tr(t->mm, t->a).entry));
+	assert_true(t->folio->flags & PG_referenced);
+	TU_CHECK(t->sim);
+	mx_expect(t->mm, t->a, 6);
+	fl_free(t);
+}
+
 /* ---- 7. folio_free_swap() wants the lock ----------------------------------------- */
 
 static void test_free_swap_needs_lock(void **state)
@@ -625,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_swapin_waits_for_reclaim),
 		cmocka_unit_test(test_wp_reuse_frees_swap_under_lock),
 		cmocka_unit_test(test_wp_copies_when_lock_busy),
+		cmocka_unit_test(test_reclaim_keeps_locked_folio_untouched),
 		cmocka_unit_test(test_free_swap_needs_lock),
 	};
 

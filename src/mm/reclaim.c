@@ -25,7 +25,8 @@
  * Workingset refault activation is not modelled.
  *
  * Reclaim is shrink_folio_list() over the inactive list, reduced to what
- * simmm models:
+ * simmm models (each folio trylocked first, everything else under its
+ * lock; a folio somebody else holds locked is kept, untouched):
  *  - an unevictable (mlocked) folio goes straight to activate_locked, and
  *    the putback culls it to the unevictable list (move_folios_to_lru():
  *    folio_putback_lru(); lru_add() below); so does one that reclaim finds
@@ -597,45 +598,32 @@ static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t
 
 /* activate_locked: a folio going back to the LRU unevictable gives up its
  * swap slot (folio_free_swap(), only when no swap entry still needs it),
- * as an mlocked page will not be swapped out. @locked: the caller holds
- * the folio lock, else it is tried for. */
-static void activate_locked_swap(simmm_sim *sim, struct simmm_page *folio, bool locked)
+ * as an mlocked page will not be swapped out. The folio is locked. */
+static void activate_locked_swap(simmm_sim *sim, struct simmm_page *folio)
 {
-	if ((folio->flags & (PG_swapcache | PG_mlocked)) != (PG_swapcache | PG_mlocked))
-		return;
-	if (!locked && !simmm__folio_trylock(sim, folio))
-		return;
-	simmm__folio_free_swap(sim, folio);
-	if (!locked)
-		simmm__folio_unlock(sim, folio);
+	if ((folio->flags & (PG_swapcache | PG_mlocked)) == (PG_swapcache | PG_mlocked))
+		simmm__folio_free_swap(sim, folio);
 }
 
-/* One folio, isolated by the caller (off the LRU, with a reference). */
-static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
-				      const struct scan_ctl *sc)
+/* shrink_folio_list() for one folio it holds locked (and isolated, with a
+ * reference). */
+static enum scan_result reclaim_locked(simmm_sim *sim, struct simmm_page *folio,
+				       const struct scan_ctl *sc)
 {
 	enum folio_references refs = FOLIOREF_RECLAIM;
 
-	/* Isolation is exclusive: nobody puts a folio on the LRU that
-	 * another holds isolated (shrink_folio_list()'s VM_BUG_ON_FOLIO()). */
-	if (NEVER(folio->flags & PG_lru))
-		return SCAN_KEEP;
 	if (folio->flags & (PG_reserved | PG_zero) || simmm__is_zone_device_page(folio))
 		return SCAN_DROP;
 	/* shrink_folio_list(): an unevictable folio (mlocked since it was
 	 * isolated) goes to activate_locked; the putback culls it. */
-	if (!simmm__folio_evictable(folio)) {
-		activate_locked_swap(sim, folio, false);
+	if (!simmm__folio_evictable(folio))
 		return SCAN_ACTIVATE;
-	}
 	if (!sc->ignore_refs) {
 		refs = folio_check_references(sim, folio);
 		if (refs == FOLIOREF_KEEP)
 			return SCAN_KEEP;
-		if (refs == FOLIOREF_ACTIVATE) {
-			activate_locked_swap(sim, folio, false);
+		if (refs == FOLIOREF_ACTIVATE)
 			return SCAN_ACTIVATE;
-		}
 	}
 	/* shrink_folio_list() adds no maybe-pinned anonymous folio to swap
 	 * ("mm: don't put pinned pages into the swap cache", 5.13). Other
@@ -660,16 +648,39 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 		 * now, for a later pass (upstream puts them on the list being
 		 * reclaimed). Nobody else can split it meanwhile: our isolation
 		 * reference fails their can_split_folio(). Go on with the head,
-		 * still isolated. */
+		 * still isolated and locked (the tails are not: split_one()
+		 * does not copy PG_locked, as __split_unmapped_folio() unlocks
+		 * every new folio but the one the caller locked). */
 		split_tails_to_lru(sim, folio, nr);
 	}
-	if (simmm__folio_trylock(sim, folio) == false)
+	return (folio->flags & PG_anon)
+		       ? reclaim_anon(sim, folio)
+		       : reclaim_file(sim, folio, sc, refs == FOLIOREF_RECLAIM_CLEAN);
+}
+
+/*
+ * One folio, isolated by the caller (off the LRU, with a reference).
+ * shrink_folio_list() trylocks each folio first and does everything else
+ * under its lock: the references check, the split, add_to_swap(), the
+ * unmap, pageout and __remove_mapping(). A folio someone else holds
+ * locked (a fault swapping it in, a migration, a writeback, a split) is
+ * kept for a later pass, untouched. The trylock is a scheduling point;
+ * the isolation reference keeps the folio meanwhile.
+ */
+static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
+				      const struct scan_ctl *sc)
+{
+	enum scan_result r;
+
+	/* Isolation is exclusive: nobody puts a folio on the LRU that
+	 * another holds isolated (shrink_folio_list()'s VM_BUG_ON_FOLIO()). */
+	if (NEVER(folio->flags & PG_lru))
 		return SCAN_KEEP;
-	enum scan_result r = (folio->flags & PG_anon)
-				     ? reclaim_anon(sim, folio)
-				     : reclaim_file(sim, folio, sc, refs == FOLIOREF_RECLAIM_CLEAN);
+	if (!simmm__folio_trylock(sim, folio))
+		return SCAN_KEEP;
+	r = reclaim_locked(sim, folio, sc);
 	if (r == SCAN_ACTIVATE)
-		activate_locked_swap(sim, folio, true);
+		activate_locked_swap(sim, folio);
 	simmm__folio_unlock(sim, folio);
 	return r;
 }
