@@ -14,6 +14,8 @@
  *     and reads the slot again (do_swap_page()'s folio_test_swapcache()
  *     check; pte_same() alone would map the stale folio);
  *  3. the same with only the zap: the pte changed, the fault backs off;
+ *     or with memory_failure() taking the lock first: the folio stays in
+ *     the swap cache, poisoned, and the fault gets SIGBUS;
  *  4. a CPU fault (ALLOW_RETRY) on a page reclaim holds locked between the
  *     unmaps of its two mappings waits for the lock and retries: reclaim
  *     finishes its pageout, and the retry maps the same folio from the
@@ -44,14 +46,14 @@ struct fl {
 	simmm_addr_t a;
 	struct simmm_page *folio;
 	simmm_entry_t orig;       /* the pte of the swapped-out page */
-	uint32_t holder, faulter; /* task ids */
+	uint32_t holder, faulter, mf; /* task ids */
 	unsigned filled;
 	/* the holder */
 	bool blocked;             /* saw the faulter blocked on the lock */
 	bool kept_locked;         /* the zap left the locked folio in the swap cache */
 	bool freed_swap;
 	simmm_entry_t now;        /* the pte when the holder let go */
-	int rc_h;
+	int rc_h, rc_mf;
 	/* the faulter */
 	long n;
 	simmm_pfn_t got;
@@ -421,6 +423,70 @@ static void test_swapin_backs_off_when_pte_changed(void **state)
 	fl_free(t);
 }
 
+/* Case 3b: the faulter sleeps on the lock; the holder dirties the folio
+ * (a write through its reference) and lets go once memory_failure() of
+ * the frame waits for the lock too, and memory_failure() gets it first:
+ * the dirty swap-cache folio stays in the swap cache, poisoned (its data
+ * is lost). The fault finds it so once it has the lock: SIGBUS (GUP's
+ * -EFAULT), as do_swap_page()'s !folio_test_uptodate() check. */
+static void holder_dirty(simmm_sim *sim, void *arg)
+{
+	struct fl *t = arg;
+	struct simmm_page *f = t->folio;
+	uint8_t byte = 0x5a;
+
+	simmm__folio_get(sim, f);
+	if (simmm__folio_lock(sim, f)) {
+		simmm__put_user_folio(sim, f);
+		return;
+	}
+	t->blocked = wait_blocked(sim, t->faulter);
+	t->rc_h = simmm_page_write(sim, f->pfn, 0, &byte, 1);
+	t->kept_locked = wait_blocked(sim, t->mf);
+	simmm__folio_unlock(sim, f);
+	simmm__put_user_folio(sim, f);
+}
+
+static void task_mf(simmm_sim *sim, void *arg)
+{
+	struct fl *t = arg;
+
+	if (wait_blocked(sim, t->faulter))
+		t->rc_mf = simmm_memory_failure(sim, t->folio->pfn, 0, NULL);
+}
+
+static void test_swapin_sees_poison_after_lock(void **state)
+{
+	(void)state;
+	struct fl *t = fl_new(64 * MIB);
+	int h, m, f;
+
+	t->a = mx_anon(t->mm, 0, PS);
+	t->folio = swapped_cached(t->sim, t->mm, t->a, 1);
+	rr_config(t->sim);
+	h = simmm_sched_spawn(t->sim, "holder", holder_dirty, t);
+	m = simmm_sched_spawn(t->sim, "mf", task_mf, t);
+	f = simmm_sched_spawn(t->sim, "faulter", faulter_gup, t);
+	assert_true(h > 0 && m > 0 && f > 0);
+	t->holder = (uint32_t)h;
+	t->mf = (uint32_t)m;
+	t->faulter = (uint32_t)f;
+	assert_int_equal(simmm_sched_run(t->sim, 1000000), SIMMM_SCHED_DONE);
+	assert_int_equal(simmm_reports_count(t->sim, 0), 0);
+	TU_CHECK(t->sim);
+	assert_true(t->blocked);
+	assert_true(t->kept_locked); /* memory_failure() waited for the lock too */
+	TU_ASSERT_OK(t->rc_h);
+	/* "failed": the waiting fault's reference is one too many
+	 * (has_extra_refcount()), as upstream; the poison stays all the same. */
+	assert_int_equal(t->rc_mf, -EBUSY);
+	assert_int_equal(t->n, -EFAULT);
+	assert_true(t->folio->flags & PG_hwpoison);
+	assert_true(t->folio->flags & PG_swapcache);
+	assert_true(simmm_is_real_swap_entry(mx_tr(t->mm, t->a).entry));
+	fl_free(t);
+}
+
 /* ---- 4. a CPU fault waits for reclaim's lock -------------------------------------- */
 
 static bool swapped_in(struct simmm_mm *mm, simmm_addr_t a)
@@ -653,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_swapin_read_after_slot_zapped),
 		cmocka_unit_test(test_swapin_rechecks_swapcache_after_lock),
 		cmocka_unit_test(test_swapin_backs_off_when_pte_changed),
+		cmocka_unit_test(test_swapin_sees_poison_after_lock),
 		cmocka_unit_test(test_cpu_swapin_waits_for_reclaim),
 		cmocka_unit_test(test_wp_reuse_frees_swap_under_lock),
 		cmocka_unit_test(test_wp_copies_when_lock_busy),

@@ -632,6 +632,13 @@ static unsigned swap_in(struct fault *f)
 		simmm__folio_unlock_put(sim, folio);
 		return ret;
 	}
+	/* memory_failure() poisoned the folio while we waited: a dirty
+	 * swap-cache folio stays there, not uptodate (me_swapcache_dirty()),
+	 * and do_swap_page() finds it so under the lock: VM_FAULT_SIGBUS. */
+	if (folio->flags & PG_hwpoison) {
+		simmm__folio_unlock_put(sim, folio);
+		return SIMMM_VM_FAULT_SIGBUS;
+	}
 	e = swapin_map(f, folio, exclusive);
 	/* folio_unlock(): still under the PTL upstream, which do_wp_page()
 	 * below is entered with, so no scheduling point before it. */
