@@ -4,8 +4,10 @@
  * (docs/mm-ext.md, "Swap" and "Folio locks"):
  *  1. a read fault whose swap-in allocation sleeps in direct reclaim while
  *     another task faults the same pte in: the slot is freed meanwhile,
- *     and the first fault backs off instead of putting its folio in the
- *     swap cache of a free slot and mapping it over the other's page;
+ *     and the first fault backs off instead of mapping its folio over the
+ *     other's page; or, with task b zapping the page instead, the read
+ *     fails as swapcache_prepare() does rather than put its folio in the
+ *     swap cache of a free slot;
  *  2. a GUP fault (no FAULT_FLAG_ALLOW_RETRY) sleeps in folio_lock() on a
  *     swap-cache folio; meanwhile the lock holder zaps the pte, frees the
  *     folio's swap (folio_free_swap()), and a new page written there is
