@@ -259,6 +259,20 @@ int simmm__pgtable_move_deposit(struct simmm_pgtable *pt, simmm_addr_t old, simm
 /* move_normal_pmd()/move_normal_pud(): move a whole table (move.c). */
 int simmm__pgtable_move_table(struct simmm_pgtable *pt, simmm_addr_t old, simmm_addr_t new,
 			      enum simmm_level lvl);
+/*
+ * simmm_pgtable_teardown() that leaves in place the leaves @keep answers
+ * true for (teardown.c): they are neither cleared nor reported to @fn, and
+ * a table holding one is not freed. @keep gets @arg, the leaf's first
+ * address, its level and the entry (a simmm_entry_t); NULL keeps nothing. The upper layer's
+ * zap_page_range_single(), whose zap keeps guard markers
+ * (ZAP_FLAG_DROP_MARKER unset); this layer knows no reason to keep one.
+ */
+typedef bool (*simmm_pt_keep_fn)(void *arg, simmm_addr_t addr, enum simmm_level lvl,
+				 uint64_t e);
+int simmm__pgtable_teardown_keep(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,
+				 void (*fn)(void *arg, simmm_addr_t addr, enum simmm_level lvl,
+					    uint64_t old),
+				 simmm_pt_keep_fn keep, void *arg);
 
 /* ---- subsystem hooks (src/core/sim.c) ---------------------------------- */
 

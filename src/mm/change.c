@@ -219,8 +219,16 @@ int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
 	return simmm__split_huge_pmd(mm, vma, addr);
 }
 
-int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
-		     simmm_addr_t end)
+/* zap_nonpresent_ptes() without ZAP_FLAG_DROP_MARKER (zap_drop_markers()
+ * false): a guard marker stays where it is. */
+static bool zap_keep_guard(void *arg, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t e)
+{
+	(void)arg, (void)addr, (void)lvl;
+	return simmm_is_guard_swp_entry(e);
+}
+
+static int zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+		     simmm_addr_t end, bool drop_markers)
 {
 	struct simmm_zap z;
 	int err;
@@ -231,9 +239,22 @@ int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t st
 	if (err)
 		return err;
 	simmm__zap_begin(&z, mm, vma);
-	err = simmm_pgtable_teardown(mm->pgt, start, end, zap_cb, &z);
+	err = simmm__pgtable_teardown_keep(mm->pgt, start, end, zap_cb,
+					   drop_markers ? NULL : zap_keep_guard, &z);
 	simmm__zap_end(&z);
 	return err;
+}
+
+int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+		     simmm_addr_t end)
+{
+	return zap_range(mm, vma, start, end, true);
+}
+
+int simmm__zap_range_single(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+			    simmm_addr_t end)
+{
+	return zap_range(mm, vma, start, end, false);
 }
 
 /* ---- range syscalls: shared preparation ------------------------------------------------ */
@@ -459,7 +480,7 @@ static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	/* MADV_FREE splits a THP it covers in part (madvise_free_huge_pmd():
 	 * split_folio()), not at the range's edges. */
 	if (advice == SIMMM_MADV_DONTNEED)
-		err = simmm__zap_range(mm, v, s, e);
+		err = simmm__zap_range_single(mm, v, s, e); /* guard markers stay */
 	else
 		err = simmm__madvise_free(mm, v, s, e);
 	simmm__change_end(&c);

@@ -286,11 +286,15 @@ struct simmm_change {
 int simmm__change_begin(struct simmm_change *c, struct simmm_mm *mm, simmm_addr_t start,
 			simmm_addr_t end, int event, void *owner);
 void simmm__change_end(struct simmm_change *c);
-/* zap_page_range_single(): clear entries in [start, end) of @vma dropping
- * rmap, refs, swap counts and PMDs' deposited tables; inside an
- * already-begun change. */
+/* unmap_vmas() (munmap, exit): clear entries in [start, end) of @vma
+ * dropping rmap, refs, swap counts and PMDs' deposited tables, guard
+ * markers too (ZAP_FLAG_DROP_MARKER); inside an already-begun change. */
 int simmm__zap_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
 		     simmm_addr_t end);
+/* zap_page_range_single() with no zap_details (MADV_DONTNEED,
+ * MADV_GUARD_INSTALL's zap): the same, but guard markers stay. */
+int simmm__zap_range_single(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
+			    simmm_addr_t end);
 /* Split a THP leaf straddling @addr (munmap/mprotect/zap edges): 0, or a
  * notifier's error (the split uses the deposited table). */
 int simmm__split_edge(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr);

@@ -17,6 +17,7 @@
 struct zap_ctx {
 	struct simmm_pgtable *pt;
 	simmm_pt_clear_fn fn;
+	simmm_pt_keep_fn keep; /* leaves to leave in place (may be NULL) */
 	void *arg;
 };
 
@@ -60,22 +61,28 @@ static void zap_table(struct zap_ctx *z, unsigned r, struct simmm_page *tbl,
 		child = pt_child(pt, r, *loc.slot);
 		if (child)
 			zap_child(z, r, &loc, child, addr, next);
-		else if (pt_entry_ok(pt, r, *loc.slot))
-			zap_leaf(z, r, &loc);
-		else
+		else if (!pt_entry_ok(pt, r, *loc.slot))
 			simmm__report(pt->sim, SIMMM_REPORT_WARN,
 				      "pgtable: bad %s entry %#llx at %#llx left in place",
 				      simmm_level_name(pt_leaf_level(pt, r)),
 				      (unsigned long long)*loc.slot, (unsigned long long)addr);
+		else if (!z->keep || !z->keep(z->arg, loc.base, pt_leaf_level(pt, r), *loc.slot))
+			zap_leaf(z, r, &loc); /* a kept leaf keeps its table (pt_live) */
 	}
+}
+
+static void zap_range(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,
+		      simmm_pt_clear_fn fn, simmm_pt_keep_fn keep, void *arg)
+{
+	struct zap_ctx z = {.pt = pt, .fn = fn, .keep = keep, .arg = arg};
+
+	zap_table(&z, 0, pt->root, start, end);
 }
 
 void pt_zap(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,
 	    simmm_pt_clear_fn fn, void *arg)
 {
-	struct zap_ctx z = {.pt = pt, .fn = fn, .arg = arg};
-
-	zap_table(&z, 0, pt->root, start, end);
+	zap_range(pt, start, end, fn, NULL, arg);
 }
 
 /* ---- boundary splits --------------------------------------------------------- */
@@ -167,8 +174,8 @@ static int split_boundaries(struct simmm_pgtable *pt, simmm_addr_t start, simmm_
 	return err;
 }
 
-int simmm_pgtable_teardown(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,
-			   simmm_pt_clear_fn fn, void *arg)
+int simmm__pgtable_teardown_keep(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,
+				 simmm_pt_clear_fn fn, simmm_pt_keep_fn keep, void *arg)
 {
 	int err;
 
@@ -180,6 +187,12 @@ int simmm_pgtable_teardown(struct simmm_pgtable *pt, simmm_addr_t start, simmm_a
 	err = split_boundaries(pt, start, end);
 	if (err)
 		return err;
-	pt_zap(pt, start, end, fn, arg);
+	zap_range(pt, start, end, fn, keep, arg);
 	return 0;
+}
+
+int simmm_pgtable_teardown(struct simmm_pgtable *pt, simmm_addr_t start, simmm_addr_t end,
+			   simmm_pt_clear_fn fn, void *arg)
+{
+	return simmm__pgtable_teardown_keep(pt, start, end, fn, NULL, arg);
 }
