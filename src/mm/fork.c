@@ -178,9 +178,16 @@ static int copy_nonpresent(struct fork_ctx *c, simmm_entry_t *slot, simmm_addr_t
 							   simmm_swp_offset_pfn(e), true));
 		return copy_present(c, slot, addr, lvl, walk);
 	}
-	if (simmm_is_pte_marker(e) && !(c->dvma->vm_flags & SIMMM_VM_UFFD_WP) &&
-	    !(simmm_pte_marker_get(e) & (SIMMM_PTE_MARKER_GUARD | SIMMM_PTE_MARKER_POISONED)))
-		return 0; /* uffd-wp markers only survive into uffd-wp VMAs */
+	if (simmm_is_pte_marker(e)) {
+		/* copy_pte_marker(): guard and poison markers always, uffd-wp
+		 * only into a uffd-wp VMA; a new marker, without the source's
+		 * swp pte bits (soft-dirty). */
+		uint64_t m = simmm_pte_marker_get(e);
+		uint64_t keep = SIMMM_PTE_MARKER_GUARD | SIMMM_PTE_MARKER_POISONED |
+				((c->dvma->vm_flags & SIMMM_VM_UFFD_WP) ? SIMMM_PTE_MARKER_UFFD_WP : 0);
+
+		return (m & keep) ? child_set(c, addr, lvl, simmm_make_pte_marker(m & keep)) : 0;
+	}
 	if (c->cow && (simmm_is_migration_entry(e) || simmm_is_device_private_entry(e)))
 		e = make_readable(e);
 	if (simmm_is_real_swap_entry(e))
