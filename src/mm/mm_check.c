@@ -90,6 +90,16 @@ static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl,
 		c->swap++;
 		return;
 	}
+	/* A guard marker only where MADV_GUARD_INSTALL can put one: a pte of
+	 * a VMA neither special nor hugetlb, which has an anon_vma since the
+	 * install (fork copies its page table, vma_needs_copy()). */
+	if (simmm_is_guard_swp_entry(e) &&
+	    (lvl != SIMMM_LVL_PTE || (vma->vm_flags & (SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB)) ||
+	     !vma->anon_vma))
+		BAD(c, "mm %llu: guard marker %#llx at %#llx (%s) in a VMA with vm_flags %#llx%s",
+		    (unsigned long long)c->mm->id, (unsigned long long)e, (unsigned long long)addr,
+		    simmm_level_name(lvl), (unsigned long long)vma->vm_flags,
+		    vma->anon_vma ? "" : " and no anon_vma");
 	if (!simmm_entry_pfn(e, &pfn) || (simmm_pte_present(e) && simmm_pte_special(e)))
 		return;
 	if (simmm_is_hwpoison_entry(e))
