@@ -83,6 +83,13 @@ struct simmm_file;
 /* MADV_HWPOISON: memory_failure() on each page of the range (CAP_SYS_ADMIN,
  * see simmm_memory_failure()). MADV_SOFT_OFFLINE (101) is not modelled. */
 #define SIMMM_MADV_HWPOISON   100
+/**
+ * SIMMM_MADV_GUARD_INSTALL / SIMMM_MADV_GUARD_REMOVE - guard regions
+ * (Linux 6.13+, values 102 and 103): install / remove guard markers, PTE
+ * markers any access to which faults with SIGSEGV. See simmm_madvise().
+ */
+#define SIMMM_MADV_GUARD_INSTALL 102
+#define SIMMM_MADV_GUARD_REMOVE  103
 
 #define SIMMM_MREMAP_MAYMOVE   1
 #define SIMMM_MREMAP_FIXED     2
@@ -393,7 +400,8 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * MADV_HUGEPAGE / MADV_NOHUGEPAGE, MADV_DONTFORK / MADV_DOFORK and
  * MADV_WIPEONFORK / MADV_KEEPONFORK (VMA flags), MADV_COLLAPSE (synchronous
  * THP collapse), MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED,
- * MADV_POPULATE_READ / MADV_POPULATE_WRITE. See docs/mm.md "madvise".
+ * MADV_POPULATE_READ / MADV_POPULATE_WRITE, MADV_GUARD_INSTALL /
+ * MADV_GUARD_REMOVE. See docs/mm.md "madvise".
  *
  * The VMA-flag advice splits the VMAs at the range's edges and merges them
  * again (madvise_update_vma()). DONTFORK: fork leaves the VMAs out of the
@@ -440,15 +448,36 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * referenced and unevictable folios are kept as by any reclaim. Large
  * folios are split first (simmm swaps no THP out whole).
  *
+ * MADV_GUARD_INSTALL (madvise_guard_install(), Linux 6.15 to 6.18: any
+ * VMA but VM_SPECIAL, hugetlb and VM_LOCKED ones, file-backed, shared and
+ * PROT_NONE included): whatever the range maps is zapped (one CLEAR
+ * invalidation; THPs split at the edges) and every page gets a guard
+ * marker; markers already there stay. An access to a guard page faults
+ * with SIGSEGV (simmm_mm_access(): -EFAULT, stats.sigsegv), GUP and
+ * hmm_range_fault() asked to fault it fail with -EFAULT, POPULATE with
+ * -EFAULT, simmm_mm_peek() gives -EFAULT. Markers stay through
+ * MADV_DONTNEED, MADV_FREE, MADV_COLD/PAGEOUT, mprotect() and reclaim,
+ * move with mremap() and are copied by fork() (the VMA got an anon_vma, so
+ * fork copies its page table; not into a VM_WIPEONFORK child); munmap()
+ * and exit drop them. MADV_GUARD_REMOVE (madvise_guard_remove()) clears
+ * the markers of the range and nothing else, also in VM_LOCKED VMAs,
+ * faulting nothing in; no notifier. simmm models restart_syscall(): when
+ * faults of other tasks keep repopulating the range through three install
+ * passes, the call is restarted with the mmap lock dropped, at most 16
+ * times (then -EAGAIN; upstream restarts without a bound).
+ *
  * Locking: the mmap lock for read, for write with the VMA-flag advice and
  * COLLAPSE.
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
  * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
  * VMA, DOFORK on VM_IO, WIPEONFORK on anything but private anonymous
- * memory; -ENOMEM: part of the range unmapped (the mapped parts are
- * advised, as madvise_walk_vmas() does; POPULATE stops at the hole), or
- * allocation failure; -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as
- * upstream; POPULATE's -EINVAL, -EFAULT and -EHWPOISON above.
+ * memory, GUARD_INSTALL on VM_SPECIAL|VM_HUGETLB|VM_LOCKED, GUARD_REMOVE on
+ * VM_SPECIAL|VM_HUGETLB; -ENOMEM: part of the range unmapped (the mapped
+ * parts are advised, as madvise_walk_vmas() does; POPULATE stops at the
+ * hole), or allocation failure (GUARD_INSTALL: the markers placed before
+ * it stay); -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as upstream;
+ * POPULATE's -EINVAL, -EFAULT and -EHWPOISON above; -EAGAIN when
+ * GUARD_INSTALL ran out of restarts.
  *
  * MADV_HWPOISON (madvise_inject_error()): before any VMA is looked at, each
  * page of the range is got as get_user_pages_fast() would (a read fault)

@@ -524,6 +524,10 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 		return advise_cold(mm, v, s, e);
 	case SIMMM_MADV_PAGEOUT:
 		return advise_pageout(mm, v, s, e);
+	case SIMMM_MADV_GUARD_INSTALL:
+		return simmm__madvise_guard_install(mm, v, s, e);
+	case SIMMM_MADV_GUARD_REMOVE:
+		return simmm__madvise_guard_remove(mm, v, s, e);
 	}
 	return 0;
 }
@@ -628,7 +632,8 @@ static bool advice_known(int a)
 	return a == SIMMM_MADV_WILLNEED || a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE ||
 	       a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD || a == SIMMM_MADV_PAGEOUT ||
 	       a == SIMMM_MADV_POPULATE_READ || a == SIMMM_MADV_POPULATE_WRITE ||
-	       a == SIMMM_MADV_HWPOISON || advice_is_flags(a);
+	       a == SIMMM_MADV_HWPOISON || a == SIMMM_MADV_GUARD_INSTALL ||
+	       a == SIMMM_MADV_GUARD_REMOVE || advice_is_flags(a);
 }
 
 static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
@@ -656,6 +661,9 @@ static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t 
 	return err ? err : (holes ? -ENOMEM : 0);
 }
 
+/* Restarts of a system call simmm_madvise() allows (upstream: unbounded). */
+#define MADVISE_RESTARTS 16
+
 int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice)
 {
 	/* madvise_need_mmap_write(): the VMA-flag advice and COLLAPSE. */
@@ -672,14 +680,22 @@ int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advi
 		return simmm__madvise_inject_error(mm, addr, end);
 	if (end > mm->sim->geo.user_va_end)
 		return -ENOMEM;
-	err = write ? simmm_down_write(mm->sim, &mm->mmap_lock)
-		    : simmm_down_read(mm->sim, &mm->mmap_lock);
-	if (err)
-		return err;
-	err = madvise_locked(mm, addr, end, advice);
-	if (write)
-		simmm_up_write(mm->sim, &mm->mmap_lock);
-	else
-		simmm_up_read(mm->sim, &mm->mmap_lock);
-	return err;
+	/* MADV_GUARD_INSTALL raced by faults asks for a restart
+	 * (restart_syscall()): the whole call again, the lock dropped in
+	 * between, as the kernel restarts the system call. */
+	for (unsigned restarts = 0;; restarts++) {
+		err = write ? simmm_down_write(mm->sim, &mm->mmap_lock)
+			    : simmm_down_read(mm->sim, &mm->mmap_lock);
+		if (err)
+			return err;
+		err = madvise_locked(mm, addr, end, advice);
+		if (write)
+			simmm_up_write(mm->sim, &mm->mmap_lock);
+		else
+			simmm_up_read(mm->sim, &mm->mmap_lock);
+		if (err != SIMMM__ERESTARTNOINTR)
+			return err;
+		if (restarts == MADVISE_RESTARTS)
+			return -EAGAIN;
+	}
 }

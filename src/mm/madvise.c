@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The page-table walks of MADV_FREE, MADV_COLD and MADV_PAGEOUT (and
- * MADV_WILLNEED's read-ahead, at the end)
+ * MADV_WILLNEED's read-ahead, and MADV_GUARD_INSTALL / MADV_GUARD_REMOVE,
+ * at the end)
  * (mm/madvise.c: madvise_free_pte_range(), madvise_cold_or_pageout_pte_range();
  * mm/huge_memory.c: madvise_free_huge_pmd()). simmm_madvise() (change.c)
  * validates each VMA and calls simmm__madvise_free() (inside its CLEAR
@@ -29,6 +30,8 @@
  * can_do_file_pageout()'s permission check (simmm has no credentials: the
  * caller may page out any file folio it maps).
  */
+#include <simmm/mmu_notifier.h>
+
 #include "mm/mm.h"
 
 #define MADV_STOP 1          /* a callback's "stop, take the step, go on" */
@@ -593,4 +596,168 @@ int simmm__madvise_willneed(struct simmm_mm *mm, struct simmm_vma *vma, simmm_ad
 		simmm__folio_put(sim, folio);
 	}
 	return 0;
+}
+
+/* ---- MADV_GUARD_INSTALL / MADV_GUARD_REMOVE ------------------------------------------ */
+
+/*
+ * Guard regions (Linux 6.13+, modelled as 6.15 to 6.18: file-backed and
+ * read-only mappings allowed, anon_vma_prepare() for every VMA, no
+ * VM_MAYBE_GUARD, which 6.19 brings). A guard marker is a PTE marker
+ * (PTE_MARKER_GUARD): any access faults with SIGSEGV (handle_pte_marker()),
+ * GUP fails with -EFAULT, a zap leaves it unless it drops markers (munmap,
+ * exit), fork copies it (copy_pte_marker()), mremap moves it, mprotect and
+ * MADV_FREE leave it. Holding nothing, it needs no notifier of its own:
+ * only the zap of what was mapped in the range invalidates.
+ */
+
+#define GUARD_RETRIES 3 /* MAX_MADVISE_GUARD_RETRIES */
+
+/* is_valid_guard_vma(): not VM_SPECIAL or hugetlb; not VM_LOCKED unless
+ * @allow_locked (removing markers destroys nothing; installing zaps). */
+static bool guard_vma_ok(const struct simmm_vma *vma, bool allow_locked)
+{
+	uint64_t bad = SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB | (allow_locked ? 0 : SIMMM_VM_LOCKED);
+
+	return !(vma->vm_flags & bad);
+}
+
+/* One pass of guard_install_walk_ops over [@s, @e): a marker into every
+ * none pte (install_pte, allocating the tables on the way as
+ * walk_pmd_range() does for an installing walk); an existing guard marker
+ * stays. Anything else ends the pass with 1, for a zap: a PMD or PUD leaf
+ * (pmd_trans_huge(): a THP, the huge zero PMD) or a pte that is not none
+ * (present, swap, migration, device, another marker). A swap-format PMD (a
+ * PMD migration entry, a device THP's) is split first, as walk_pmd_range()
+ * splits it (split_huge_pmd()) for the pte callback, which then meets its
+ * non-none ptes. Return: 0 done, 1 zap needed, or -ENOMEM (the markers
+ * placed so far stay), the split's error. */
+static int guard_install_pass(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			      simmm_addr_t e)
+{
+	for (simmm_addr_t a = s; a < e; a += mm->sim->page_size) {
+		struct simmm_translation t;
+		simmm_entry_t *slot;
+		int err = simmm_pgtable_alloc_level(mm->pgt, a, SIMMM_LVL_PTE, &slot);
+
+		if (err == -EEXIST) {
+			err = 0;
+			if (!simmm_pgtable_translate(mm->pgt, a, &t) && !t.present &&
+			    t.level == SIMMM_LVL_PMD)
+				err = simmm__split_huge_pmd(mm, vma, a);
+			return err ? err : 1;
+		}
+		if (err)
+			return err;
+		if (simmm_is_guard_swp_entry(*slot))
+			continue;
+		if (!simmm_entry_none(*slot))
+			return 1;
+		err = simmm_pgtable_set(mm->pgt, a, SIMMM_LVL_PTE, simmm_make_guard_swp_entry());
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
+ * simmm__madvise_guard_install() - madvise_guard_install() on [@s, @e) of
+ * @vma: refuses VM_SPECIAL, hugetlb and VM_LOCKED VMAs, prepares the
+ * anon_vma (so that fork copies the page tables, vma_needs_copy(), file
+ * VMAs included), then installs guard markers: a pass over the range puts
+ * one into every none pte; when it meets anything else (a page, a THP, a
+ * swap or migration entry...) the range is zapped, guard markers kept
+ * (zap_page_range_single(): a CLEAR invalidation over the range), and the
+ * pass runs again, up to three times (a fault of another task may
+ * repopulate the range in between, whenever the zap's notifiers sleep).
+ * Existing markers are left as they are (installing twice is a no-op).
+ * Context: mmap lock held for read; may sleep (notifiers, splits).
+ * Return: 0; -EINVAL for a refused VMA; -ENOMEM (anon_vma or page-table
+ * allocation: the markers placed stay); SIMMM__ERESTARTNOINTR when three
+ * passes met populated entries (restart_syscall(): the caller drops the
+ * mmap lock and starts the system call again).
+ */
+int simmm__madvise_guard_install(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+				 simmm_addr_t e)
+{
+	int err;
+
+	if (!guard_vma_ok(vma, false))
+		return -EINVAL;
+	err = simmm__anon_vma_prepare(mm, vma);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < GUARD_RETRIES; i++) {
+		struct simmm_change c;
+
+		err = guard_install_pass(mm, vma, s, e);
+		if (err <= 0)
+			return err;
+		err = simmm__change_begin(&c, mm, s, e, SIMMM_MMU_NOTIFY_CLEAR, NULL);
+		if (!err)
+			err = simmm__zap_range_single(mm, vma, s, e);
+		simmm__change_end(&c);
+		if (err)
+			return err;
+	}
+	return SIMMM__ERESTARTNOINTR;
+}
+
+/* guard_remove_pte_entry(): a guard marker is cleared, nothing else. */
+static int guard_remove_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+			    struct simmm_walk *walk)
+{
+	(void)addr, (void)next;
+	if (!simmm_is_guard_swp_entry(*slot))
+		return 0;
+	return simmm_walk_update(walk, slot, 0);
+}
+
+/* guard_remove_pmd_entry() / _pud_entry(): a present leaf (pmd_trans_huge())
+ * holds no marker and is skipped; a swap-format PMD (a migration entry, a
+ * device THP's) is split by walk_pmd_range() (split_huge_pmd() of a swap
+ * PMD) before its ptes are looked at. */
+static int guard_remove_huge(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
+			     struct simmm_walk *walk)
+{
+	struct madv_walk *m = walk->private;
+	simmm_entry_t e = *slot;
+	int err;
+
+	(void)next;
+	if (simmm_entry_none(e) || simmm_entry_is_table(e, walk->level))
+		return 0;
+	walk->action = SIMMM_WALK_CONTINUE;
+	if (simmm_pte_present(e) || walk->level != SIMMM_LVL_PMD)
+		return 0;
+	err = simmm__split_huge_pmd(m->mm, m->vma, addr);
+	if (!err)
+		walk->action = SIMMM_WALK_AGAIN;
+	return err;
+}
+
+static const struct simmm_walk_ops guard_remove_ops = {
+	.pud_entry = guard_remove_huge,
+	.pmd_entry = guard_remove_huge,
+	.pte_entry = guard_remove_pte,
+	.pte_skip_none = true,
+};
+
+/**
+ * simmm__madvise_guard_remove() - madvise_guard_remove() on [@s, @e) of
+ * @vma: every guard marker of the range is cleared, nothing else changes
+ * and nothing is faulted in (the next access faults the page as if it had
+ * never been mapped). VM_LOCKED VMAs are allowed (nothing is destroyed);
+ * VM_SPECIAL and hugetlb ones are refused. No notifier: markers map nothing.
+ * Context: mmap lock held for read; may sleep (a swap PMD's split).
+ * Return: 0; -EINVAL for a refused VMA; a split's error.
+ */
+int simmm__madvise_guard_remove(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+				simmm_addr_t e)
+{
+	struct madv_walk m = {.mm = mm, .vma = vma, .end = e};
+
+	if (!guard_vma_ok(vma, true))
+		return -EINVAL;
+	return simmm_walk_range(mm->pgt, s, e, &guard_remove_ops, &m);
 }

@@ -9,7 +9,8 @@
  *   mmap.c     mmap, munmap, mremap, exit_mmap
  *   change.c   the one "change a range" path: notifier bracketing + zap;
  *              mprotect and the madvise syscall
- *   madvise.c  MADV_FREE and MADV_PAGEOUT page-table walks
+ *   madvise.c  MADV_FREE, MADV_COLD, MADV_PAGEOUT page-table walks,
+ *              MADV_WILLNEED, MADV_GUARD_INSTALL / MADV_GUARD_REMOVE
  *   fault.c    handle_mm_fault: anon, zero page, COW/reuse, file, shmem,
  *              swap-in, migration wait, device-private, device-exclusive
  *   access.c   simmm_mm_access (CPU load/store/fetch)
@@ -362,7 +363,7 @@ bool simmm__mlock_future_ok(const struct simmm_mm *mm, uint64_t vm_flags, uint64
 int simmm__mm_populate(struct simmm_mm *mm, simmm_addr_t start, uint64_t len,
 		       bool ignore_errors);
 
-/* ---- madvise.c: MADV_FREE / MADV_PAGEOUT walks over one VMA's range ------------- */
+/* ---- madvise.c: the per-VMA advice walks over one VMA's range -------------------- */
 /* madvise_free_single_vma()'s walk (inside the caller's CLEAR bracket). */
 int simmm__madvise_free(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			simmm_addr_t e);
@@ -376,6 +377,14 @@ int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
  * the swap cache, or a file's pages into the page cache, mapping nothing. */
 int simmm__madvise_willneed(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			    simmm_addr_t e);
+/* madvise_guard_install() / madvise_guard_remove() (see madvise.c). */
+int simmm__madvise_guard_install(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+				 simmm_addr_t e);
+int simmm__madvise_guard_remove(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+				simmm_addr_t e);
+/* The kernel's ERESTARTNOINTR (restart_syscall()): never returned to
+ * callers of the public API; simmm_madvise() restarts on it. */
+#define SIMMM__ERESTARTNOINTR 513
 /* faultin_page_range() (gup.c): MADV_POPULATE_(READ|WRITE)'s faults. */
 long simmm__faultin_page_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
 			       bool write);
