@@ -18,7 +18,10 @@
  * the mm's mlockall(MCL_FUTURE) flags, expects mlock() to leave every page
  * of its range present, and checks that a page once seen present in a
  * VM_LOCKED VMA stays present (reclaim never takes it) until munlock,
- * munmap or a move.
+ * munmap or a move. A guard page (MADV_GUARD_INSTALL) holds a guard marker:
+ * every access, GUP, populate and peek of it fails with -EFAULT; it keeps
+ * through DONTNEED, FREE, mprotect and reclaim, goes with munmap, moves
+ * with mremap and is copied by fork (not into a VM_WIPEONFORK child).
  *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
@@ -71,6 +74,7 @@ struct mpage {
 	uint8_t locked;  /* MLK_* of its VMA (VM_LOCKED, VM_LOCKONFAULT) */
 	uint8_t resident; /* locked and seen present: must stay present */
 	uint8_t fork;    /* FK_* of its VMA (VM_DONTCOPY, VM_WIPEONFORK) */
+	uint8_t guard;   /* a guard marker: every access is SIGSEGV */
 	uint32_t pgoff;  /* page offset into the object */
 	uint8_t val[NSLOT];
 };
@@ -216,7 +220,7 @@ static bool page_backed(const struct mpage *p)
 
 static bool may_access(const struct mpage *p, enum simmm_access acc)
 {
-	if (!p->mapped)
+	if (!p->mapped || p->guard)
 		return false;
 	if (acc == SIMMM_ACCESS_WRITE)
 		return p->prot & SIMMM_PROT_WRITE;
@@ -293,10 +297,12 @@ static void model_write(struct mpage *p, unsigned s, uint8_t v)
 }
 
 /* Zap (MADV_DONTNEED, DONTUNMAP source, a new page grown by mremap): no
- * entry is left; private pages lose their copy. */
+ * entry is left; private pages lose their copy. A guard marker goes too
+ * (DONTNEED keeps it: its caller puts it back). */
 static void model_zap(struct mpage *p)
 {
 	p->resident = 0;
+	p->guard = 0;
 	if (p->shared)
 		return;
 	p->own = 0;
@@ -345,7 +351,7 @@ static uint64_t vm_of_prot(int prot)
 static void peek_slots(unsigned mi, uint64_t i, const char *who, bool anon_hole)
 {
 	struct mpage *p = &F.m[mi].pg[i];
-	bool ok = p->mapped && page_backed(p);
+	bool ok = p->mapped && !p->guard && page_backed(p);
 
 	static uint8_t buf[1u << 16]; /* the largest page (arm64-64k) */
 	/* One peek of the whole page: one lookup instead of one per slot, up
@@ -430,6 +436,9 @@ static void peek_page(unsigned mi, uint64_t i)
 	rc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(i), &t);
 	FZ_CHECK(rc == 0 || rc == -ENOENT, "mm%u page %llu: translate %d", mi,
 		 (unsigned long long)i, rc);
+	FZ_CHECK((rc == 0 && simmm_is_guard_swp_entry(t.entry)) == !!p->guard,
+		 "mm%u page %llu: entry %#llx, model guard %u", mi, (unsigned long long)i,
+		 (unsigned long long)(rc ? 0 : t.entry), p->guard);
 	/* A page of a VM_LOCKED VMA, once present, stays present: reclaim
 	 * mlocks what it finds there and never unmaps it. */
 	if (p->locked && p->resident)
@@ -861,7 +870,7 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 			break;
 		}
 	for (uint64_t k = i; sub == 0 && !want && k < i + n; k++)
-		if (!m->pg[k].prot || !page_backed(&m->pg[k])) {
+		if (!m->pg[k].prot || m->pg[k].guard || !page_backed(&m->pg[k])) {
 			bad = k;
 			want = -ENOMEM;
 			break;
@@ -970,7 +979,7 @@ static void op_mprotect(struct fz_in *in)
 
 /* MADV_POPULATE_(READ|WRITE) of [i, i + n): the first page that cannot be
  * faulted ends it (a hole -ENOMEM; a protection without the access
- * -EINVAL; past EOF -EFAULT); with an allocation failure, -ENOMEM
+ * -EINVAL; a guard page or past EOF -EFAULT); with an allocation failure, -ENOMEM
  * anywhere before. A write populate breaks COW: a private file page got
  * its copy if it now has a writable entry or a swap entry (the populate's
  * own direct reclaim may have swapped the copy out; an uncopied private
@@ -986,7 +995,7 @@ static void madvise_populate(struct fzmm *m, uint64_t i, uint64_t n, bool write)
 			want = -ENOMEM;
 		else if (!(p->prot & (write ? SIMMM_PROT_WRITE : SIMMM_PROT_READ)))
 			want = -EINVAL;
-		else if (!page_backed(p))
+		else if (p->guard || !page_backed(p))
 			want = -EFAULT;
 	}
 	rc = simmm_madvise(m->mm, pa(i), n * F.ps,
@@ -1061,6 +1070,59 @@ static void madvise_fork_flag(struct fzmm *m, unsigned mi, uint64_t i, uint64_t 
 	}
 }
 
+/*
+ * MADV_GUARD_INSTALL / MADV_GUARD_REMOVE of [i, i + n): VMA by VMA,
+ * install refuses a VM_LOCKED VMA with -EINVAL (the pages before it
+ * guarded); holes give -ENOMEM after the rest. Install zaps the pages it
+ * guards (a private page loses its copy); remove only clears markers. An
+ * allocation failure (the anon_vma, a page table) may stop install
+ * anywhere: each page then has a marker, or was zapped (no entry left), or
+ * is as it was; the model adopts what the entries say.
+ */
+static void madvise_guard(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, bool install)
+{
+	int want = range_all_mapped(m, i, n) ? 0 : -ENOMEM, rc;
+	uint64_t stop = i + n;
+	bool partial;
+
+	for (uint64_t k = i; install && k < i + n; k++)
+		if (m->pg[k].mapped && m->pg[k].locked) {
+			want = -EINVAL;
+			stop = k;
+			break;
+		}
+	rc = simmm_madvise(m->mm, pa(i), n * F.ps,
+			   install ? SIMMM_MADV_GUARD_INSTALL : SIMMM_MADV_GUARD_REMOVE);
+	tr("  -> %d\n", rc);
+	/* -ENOMEM for a hole and for a failed allocation look alike. */
+	partial = install && rc == -ENOMEM && oom_ok();
+	if (rc != want && !partial)
+		FZ_FAIL("madvise GUARD_%s returned %d (%s), model expects %d",
+			install ? "INSTALL" : "REMOVE", rc, simmm_strerror(rc), want);
+	for (uint64_t k = i; k < stop; k++) {
+		struct mpage *p = &m->pg[k];
+		struct simmm_translation t;
+		int trc;
+
+		if (!p->mapped)
+			continue;
+		trc = simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t);
+		if (!install) {
+			p->guard = 0;
+			continue;
+		}
+		if (trc == 0 && simmm_is_guard_swp_entry(t.entry)) {
+			model_zap(p);
+			p->guard = 1;
+			continue;
+		}
+		FZ_CHECK(partial, "mm%u page %llu: no guard marker after install (entry %#llx)", mi,
+			 (unsigned long long)k, (unsigned long long)(trc ? 0 : t.entry));
+		if (trc == -ENOENT)
+			model_zap(p); /* zapped before the failure */
+	}
+}
+
 static void op_madvise(struct fz_in *in)
 {
 	/* COLD (deactivate, old young bits) changes neither contents nor
@@ -1070,20 +1132,25 @@ static void op_madvise(struct fz_in *in)
 				   SIMMM_MADV_NOHUGEPAGE, SIMMM_MADV_COLLAPSE, SIMMM_MADV_PAGEOUT,
 				   SIMMM_MADV_COLD, SIMMM_MADV_POPULATE_READ,
 				   SIMMM_MADV_POPULATE_WRITE, SIMMM_MADV_WILLNEED, SIMMM_MADV_DONTFORK,
-				   SIMMM_MADV_WIPEONFORK};
+				   SIMMM_MADV_WIPEONFORK, SIMMM_MADV_GUARD_INSTALL,
+				   SIMMM_MADV_GUARD_REMOVE};
 	static const char *const names[] = {"DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE",
 					    "COLLAPSE", "PAGEOUT", "COLD", "POPULATE_READ",
 					    "POPULATE_WRITE", "WILLNEED", "(DONT|DO)FORK",
-					    "(WIPE|KEEP)ONFORK"};
+					    "(WIPE|KEEP)ONFORK", "GUARD_INSTALL", "GUARD_REMOVE"};
 	unsigned mi;
 	struct fzmm *m = pick_mm(in, &mi);
 	uint64_t i = dec_page(in), n = dec_len(in, i);
 	/* COLD came after the corpus, the rest after COLD: every byte below
 	 * 0xfa decodes mod 6 as before, 0xfa is COLD (what the cold- seeds
 	 * use), 0xfb..0xff the later advice (older inputs that used them for
-	 * COLD, which changes nothing the model sees, now ask for those). */
+	 * COLD, which changes nothing the model sees, now ask for those).
+	 * The guard advice came last: 0xf4 and 0xf5, which no in-tree input
+	 * had as an advice byte (they meant COLLAPSE and PAGEOUT). */
 	uint8_t ab = fz_u8(in);
-	unsigned a = ab >= 0xfa ? 6u + (ab - 0xfau) : ab % 6u;
+	unsigned a = ab >= 0xfa			 ? 6u + (ab - 0xfau)
+		     : ab == 0xf4 || ab == 0xf5 ? 12u + (ab - 0xf4u)
+						 : ab % 6u;
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
 
@@ -1097,6 +1164,11 @@ static void op_madvise(struct fz_in *in)
 	}
 	if (adv == SIMMM_MADV_DONTFORK || adv == SIMMM_MADV_WIPEONFORK) {
 		madvise_fork_flag(m, mi, i, n, adv == SIMMM_MADV_DONTFORK ? FK_DONTCOPY : FK_WIPE);
+		peek_range(i, n);
+		return;
+	}
+	if (adv == SIMMM_MADV_GUARD_INSTALL || adv == SIMMM_MADV_GUARD_REMOVE) {
+		madvise_guard(m, mi, i, n, adv == SIMMM_MADV_GUARD_INSTALL);
 		peek_range(i, n);
 		return;
 	}
@@ -1124,10 +1196,14 @@ static void op_madvise(struct fz_in *in)
 
 			if (!p->mapped || p->shared)
 				continue;
-			if (adv == SIMMM_MADV_DONTNEED)
+			if (adv == SIMMM_MADV_DONTNEED) {
+				uint8_t g = p->guard; /* the zap keeps guard markers */
+
 				model_zap(p);
-			else if (p->own)
+				p->guard = g;
+			} else if (p->own) {
 				p->lazy = 1;
+			}
 		}
 	}
 	peek_range(i, n);
@@ -1602,7 +1678,7 @@ static void op_pin(struct fz_in *in)
 	touch(i, n);
 	for (uint64_t k = i; k < i + n; k++) {
 		struct mpage *p = &m->pg[k];
-		bool ok = p->mapped && page_backed(p) &&
+		bool ok = p->mapped && !p->guard && page_backed(p) &&
 			  (flags & SIMMM_FOLL_WRITE ? p->prot & SIMMM_PROT_WRITE
 						    : p->prot & SIMMM_PROT_READ);
 		if (!ok)

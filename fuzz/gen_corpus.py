@@ -52,6 +52,8 @@ COLD = 0xfa
 # advice bytes after COLD: POPULATE_READ, POPULATE_WRITE, WILLNEED, DONTFORK
 # (DOFORK when the range's first mapped page has it), WIPEONFORK (KEEPONFORK)
 POP_READ, POP_WRITE, WILLNEED, DONTFORK, WIPEONFORK = range(0xfb, 0x100)
+# guard regions: advice bytes 0xf4, 0xf5 (before them COLLAPSE and PAGEOUT mod 6)
+GUARD_INSTALL, GUARD_REMOVE = 0xf4, 0xf5
 # mlock kinds: the mprotect op's prot bytes 0xf8..0xff
 (MLOCK, MLOCK_ONFAULT, MUNLOCK, MLOCKALL_CUR, MLOCKALL_CUR_FUT, MLOCKALL_FUT_ONFAULT,
  MUNLOCKALL, MLOCKALL_CUR_ONFAULT) = range(0xf8, 0x100)
@@ -262,6 +264,28 @@ def mm_seeds():
                                    mprotect(0, 0, 2, NONE), mlock(0, 0, 4), reclaim(200),
                                    mlockall(0, MUNLOCKALL), reclaim(200),
                                    verify(0, 0, 36), verify(1, 0, 12), mmput(1))
+        # guard regions: install over written pages, an access and a GUP of
+        # a guard page, DONTNEED and FREE keep the markers, fork copies them,
+        # the child removes its own, mremap moves them, munmap drops them,
+        # a file mapping's, a refused VM_LOCKED VMA, populate, an injected
+        # allocation failure
+        s["guard-" + g] = scenario(g, mmap(0, 0, 12, RW, M_FIXED),
+                                   *[write(0, p, 0x90 + p) for p in range(6)],
+                                   madvise(0, 1, 3, GUARD_INSTALL), read(0, 2), write(0, 3, 1),
+                                   pin(0, 0, 4, write=True), madvise(0, 0, 6, DONTNEED),
+                                   madvise(0, 0, 6, FREE), fork(0), read(1, 1),
+                                   madvise(1, 0, 12, GUARD_REMOVE), write(1, 2, 0x9a),
+                                   mprotect(0, 0, 12, R), mremap(0, 0, 6, 6, 3, 20),
+                                   read(0, 21), munmap(0, 22, 2), verify(0, 20, 6),
+                                   mmap(0, 30, 8, RW, M_FILE | M_SHARED | M_FIXED),
+                                   write(0, 31, 0x9b), madvise(0, 30, 4, GUARD_INSTALL),
+                                   madvise(0, 30, 8, POP_READ), fork(0), read(2, 31),
+                                   madvise(0, 30, 8, GUARD_REMOVE), read(0, 31),
+                                   mlock(0, 36, 2), madvise(0, 34, 4, GUARD_INSTALL),
+                                   mmap(0, 40, 6, RW, M_FIXED),
+                                   madvise(0, 40, 6, GUARD_INSTALL, inject=1),
+                                   madvise(0, 40, 6, GUARD_INSTALL, inject=2), unpin(0),
+                                   verify(0, 28, 20), mmput(1))
         s["three-mms-" + g] = scenario(g, mmap(0, 0, 10, RW, M_FIXED), write(0, 0, 1),
                                        fork(0), fork(1), write(2, 0, 2), write(1, 0, 3),
                                        read(0, 0), mmput(1), fork(2), read(1, 0), mmput(2),
