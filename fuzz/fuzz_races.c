@@ -584,20 +584,34 @@ static void release_locked(simmm_pfn_t pfn)
 	FZ_CHECK(simmm_page_put(F.sim, pfn) >= 0, "put %#llx", (unsigned long long)pfn);
 }
 
-/* Destination pages for every MIGRATE entry: device pages when migrating
- * to the device (@to_dev), else system pages (migrate-to-sys, eviction,
- * migrate_to_ram), holes included (a hole a fault or migration to system
- * memory collects gets a zeroed system page, as lib/test_hmm.c's
- * dmirror_devmem_fault_alloc_and_copy() gives it); contents copied. An
- * entry that gets no page (none left, -ENOMEM) is declined (dst 0). */
+/*
+ * Destination pages for the collected entries, as lib/test_hmm.c's driver
+ * gives them. Towards the device (@to_dev, dmirror_migrate_alloc_and_copy()):
+ * every MIGRATE entry gets a device page, a hole or the zero page (no
+ * source page) a zeroed one. Back to system memory (migrate-to-sys,
+ * migrate_to_ram, eviction: dmirror_devmem_fault_alloc_and_copy(),
+ * dmirror_device_evict_chunk()): only an entry with a source page gets a
+ * system page. migrate_vma_setup() collects holes as MIGRATE whatever the
+ * selection (a faulting page zapped before the collection is one); the
+ * driver skips them, so migrate_vma_pages() migrates nothing there and the
+ * hole stays a hole (the CPU refaults it as new anonymous memory). The
+ * source page must be @d's device page then (the owner and the device's
+ * frame range selected it; upstream WARNs). Contents copied. An entry that
+ * gets no page (none left, -ENOMEM) is declined (dst 0).
+ */
 static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n, bool to_dev)
 {
 	for (uint64_t i = 0; i < n; i++) {
 		simmm_pfn_t s = simmm_migrate_pfn_to_page(src[i]), p;
 
 		dst[i] = 0;
-		if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE))
+		if (!(src[i] & SIMMM_MIGRATE_PFN_MIGRATE) || (!to_dev && !s))
 			continue;
+		FZ_CHECK(to_dev ? !simmm_is_zone_device_page(F.sim, s)
+				: simmm_page_pgmap(F.sim, s) == &d->pgmap,
+			 "dev%u: migration %s collected pfn %#llx (src %#llx)", d->id,
+			 to_dev ? "to the device" : "to system memory", (unsigned long long)s,
+			 (unsigned long long)src[i]);
 		p = to_dev ? dev_alloc(d) : sys_alloc();
 		if (!p)
 			continue;
@@ -609,10 +623,20 @@ static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_
 	}
 }
 
+/* Did migrate_vma_setup() collect a page (not a hole) to bring home? */
+static bool collected_page(const uint64_t *src, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if ((src[i] & SIMMM_MIGRATE_PFN_MIGRATE) && simmm_migrate_pfn_to_page(src[i]))
+			return true;
+	return false;
+}
+
 static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 {
 	struct fdev *d = (struct fdev *)simmm_page_pgmap(F.sim, vmf->page);
 	uint64_t src = 0, dst = 0;
+	bool page;
 	struct simmm_migrate_vma m = {
 		.vma = vmf->vma, .src = &src, .dst = &dst, .start = vmf->address,
 		.end = vmf->address + F.ps, .pgmap_owner = d,
@@ -631,6 +655,10 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 		 (unsigned long long)vmf->address);
 	if (simmm_migrate_vma_setup(&m))
 		return SIMMM_VM_FAULT_SIGBUS;
+	page = collected_page(&src, 1);
+	if (m.cpages && !page)
+		lg("    %s migrate_to_ram %#llx: a hole, nothing to bring home\n", cur_name(),
+		   (unsigned long long)vmf->address);
 	fill_dst(d, &src, &dst, 1, false);
 	simmm_migrate_vma_pages(&m);
 	simmm_migrate_vma_finalize(&m);
@@ -639,11 +667,13 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 	 * behaviour (header bit 3), back off first, as
 	 * tests/test_migrate_util.h does. (Two CPU faults on one page used to
 	 * livelock here without the back-off; fixed in fault.c, regression
-	 * fuzz/regressions/fuzz_races/refault-loop-edeadlk.) */
-	if (!(src & SIMMM_MIGRATE_PFN_MIGRATE) && !F.strict_refault && simmm_sched_current(F.sim))
+	 * fuzz/regressions/fuzz_races/refault-loop-edeadlk.) A hole has
+	 * nothing to wait for: the refault maps a new page. */
+	if (!(src & SIMMM_MIGRATE_PFN_MIGRATE) && !(m.cpages && !page) && !F.strict_refault &&
+	    simmm_sched_current(F.sim))
 		simmm_sched_sleep(F.sim, 1);
 	/* A device page the driver cannot bring back (no memory): SIGBUS. */
-	return (m.cpages && !dst) ? SIMMM_VM_FAULT_SIGBUS : 0;
+	return (page && !dst) ? SIMMM_VM_FAULT_SIGBUS : 0;
 }
 
 static const struct simmm_dev_pagemap_ops dev_ops = {
@@ -694,7 +724,8 @@ static simmm_pfn_t dev_alloc_thp(struct fdev *d)
 }
 
 /* dst for the COMPOUND entry src[0] of @nr pages (see above), on the
- * device or in system memory as fill_dst(). */
+ * device or in system memory as fill_dst(): a whole-PMD hole gets device
+ * memory, but none going home. */
 static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t nr,
 			  unsigned offer, bool to_dev)
 {
@@ -703,6 +734,13 @@ static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, ui
 	uint64_t w = src[0] & SIMMM_MIGRATE_PFN_WRITE, k = 0;
 
 	memset(dst, 0, nr * sizeof(*dst));
+	if (to_sys && !s)
+		return;
+	FZ_CHECK(to_dev ? !s || !simmm_is_zone_device_page(F.sim, s)
+			: simmm_page_pgmap(F.sim, s) == &d->pgmap,
+		 "dev%u: COMPOUND migration %s collected pfn %#llx (src %#llx)", d->id,
+		 to_dev ? "to the device" : "to system memory", (unsigned long long)s,
+		 (unsigned long long)src[0]);
 	if (offer == OFFER_THP) {
 		p = to_sys ? sys_alloc_order(PMD_ORDER) : dev_alloc_thp(d);
 		if (p && (!s || simmm_folio_copy(F.sim, p, s) == 0)) {
@@ -767,7 +805,7 @@ static unsigned dev_thp_migrate_to_ram(struct simmm_vm_fault *vmf)
 		.flags = SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE | SIMMM_MIGRATE_VMA_SELECT_COMPOUND,
 		.fault_page = vmf->page,
 	};
-	bool any_dst = false, moved = false;
+	bool any_dst = false, moved = false, page;
 	unsigned ret = 0;
 
 	if (!vmf->pmd)
@@ -782,6 +820,7 @@ static unsigned dev_thp_migrate_to_ram(struct simmm_vm_fault *vmf)
 	lg("    %s migrate_to_ram PMD %#llx: cpages %llu\n", cur_name(),
 	   (unsigned long long)m.start, (unsigned long long)m.cpages);
 	simmm_sched_yield(F.sim);
+	page = collected_page(src, m.npages);
 	fill_dst_thp(d, src, dst, m.npages, OFFER_THP, false);
 	for (uint64_t i = 0; i < m.npages; i++)
 		any_dst |= dst[i] != 0;
@@ -790,9 +829,9 @@ static unsigned dev_thp_migrate_to_ram(struct simmm_vm_fault *vmf)
 		moved |= (src[i] & SIMMM_MIGRATE_PFN_MIGRATE) && dst[i];
 	simmm_migrate_vma_finalize(&m);
 	/* as dev_migrate_to_ram() */
-	if (!moved && !F.strict_refault && simmm_sched_current(F.sim))
+	if (!moved && !(m.cpages && !page) && !F.strict_refault && simmm_sched_current(F.sim))
 		simmm_sched_sleep(F.sim, 1);
-	ret = (m.cpages && !any_dst) ? SIMMM_VM_FAULT_SIGBUS : 0;
+	ret = (page && !any_dst) ? SIMMM_VM_FAULT_SIGBUS : 0;
 out:
 	free(src);
 	free(dst);
