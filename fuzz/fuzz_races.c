@@ -68,6 +68,14 @@
  * file's dirty pages stay dirty, -EBUSY on VM_LOCKED); mlock / munlock of
  * file pages; and the fork child's accesses, MADV_DONTNEED and msync of
  * the file region it inherited shared. See fuzz/README.md.
+ *
+ * A CPU record of an extended input with op byte OP_Y (0xa7) runs a "Y"
+ * op: mlock / munlock / mlock2(ONFAULT) of the window (populated when
+ * alone; munlock then MADV_PAGEOUT must swap out the pages only it maps),
+ * msync(MS_INVALIDATE) of file pages it mlocks first (-EBUSY), and the
+ * fork child's writes and reads of the file region (forking first if
+ * nobody did). Around every reclaim and MADV_PAGEOUT, a page of mm0 surely
+ * in a VM_LOCKED VMA and present must stay present when nothing else ran.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -103,6 +111,7 @@
 #define A_MORE    0x80  /* CPU mmap: an op of the "more" family, (arg >> 4) & 7 (M_*) */
 #define A_FILE    0x80  /* device op: on the file region, once the file exists */
 #define OP_X      0xb7  /* CPU op byte (183: op 3, mmap) of the "X" ops of extended inputs */
+#define OP_Y      0xa7  /* CPU op byte (167: op 7, reclaim) of the "Y" ops of extended inputs */
 #define MF_2      0x04  /* flag bits of the "more" ops (see M_*) */
 #define MF_3      0x08
 #define FILE_OFF  (4ULL << 20)   /* file region: F.base + 4 MiB (past the THP window's PMD) */
@@ -128,6 +137,9 @@ enum { M_MREMAP, M_FMREMAP, M_FREAD, M_FWRITE, M_FMAP, M_FMPROTECT, M_FDONTNEED,
 /* the "X" CPU ops (extended record with op byte OP_X), ((arg >> 4) & 7) % NR_XOPS */
 enum { X_WRESIZE, X_FRESIZE, X_MSYNC, X_MLOCK, X_CHILD, NR_XOPS };
 
+/* the "Y" CPU ops (extended record with op byte OP_Y), ((arg >> 4) & 7) % NR_YOPS */
+enum { Y_MLOCK, Y_LMSYNC, Y_CHILD, NR_YOPS };
+
 static const char *const cop_names[NR_COPS] = {
 	"read", "write", "munmap", "mmap", "mprotect", "dontneed", "fork+write", "reclaim",
 	"inject", "exit",
@@ -142,6 +154,9 @@ static const char *const mop_names[NR_MOPS] = {
 };
 static const char *const xop_names[NR_XOPS] = {
 	"resize", "file-resize", "file-msync", "file-mlock", "child-file",
+};
+static const char *const yop_names[NR_YOPS] = {
+	"mlock", "locked-msync", "fork-child",
 };
 
 /* ---- linearizable registers ------------------------------------------------------ */
@@ -217,8 +232,8 @@ static struct fz {
 	bool forked;
 	bool strict_refault; /* header bit 3: migrate_to_ram never backs off */
 	bool ext;            /* header bit 7: extended record variants */
-	bool xops;           /* some record is an X op (OP_X): the child's file region is
-			      * read back at the end too */
+	bool xops;           /* some record is an X or Y op (OP_X, OP_Y): the child's file
+			      * region is read back at the end too */
 	/* the dmirror driver (src/device): one device, one open file per
 	 * device task, created by the first dmirror op of the task */
 	struct simmm_dmirror_device *dmdev;
@@ -1047,6 +1062,80 @@ static void snapshot_child(uint32_t fs, uint32_t fe)
 	}
 }
 
+/* Is page @p of @ms mapped by a present entry now (PROT_NONE included)? */
+static bool pte_present(struct mmst *ms, unsigned p, struct simmm_translation *tr)
+{
+	memset(tr, 0, sizeof(*tr));
+	return simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), pa(p), tr) == 0 && tr->present;
+}
+
+/*
+ * Reclaim never unmaps a page of a VM_LOCKED VMA: its folio is mlocked and
+ * on the unevictable list, which reclaim does not scan, and
+ * try_to_unmap_one() stops at a VM_LOCKED VMA (mlocking the folio it
+ * missed); MADV_PAGEOUT fails with -EINVAL there (can_madv_lru_vma()).
+ * Around a reclaim or a MADV_PAGEOUT: the pages of mm0 that are surely in
+ * a VM_LOCKED VMA (lk has no other candidate) and present before must
+ * still be present after it, if nothing else ran meanwhile.
+ */
+struct lockwatch {
+	bool on, pres[NT];
+	size_t l0;
+};
+
+static void lockwatch_begin(struct lockwatch *lw)
+{
+	struct mmst *ms = &F.m[0];
+	struct simmm_translation tr;
+	uint32_t now = F.tick + 1;
+
+	memset(lw, 0, sizeof(*lw));
+	if (ms->gone)
+		return;
+	for (unsigned p = 0; p < NT; p++) {
+		lw->pres[p] = reg_only(&ms->lk[p], 1, now, now) && pte_present(ms, p, &tr);
+		lw->on |= lw->pres[p];
+	}
+	lw->l0 = simmm_sched_schedule(F.sim, NULL);
+}
+
+static bool ran_alone(size_t l0);
+
+static void lockwatch_end(const struct lockwatch *lw, const char *what)
+{
+	struct mmst *ms = &F.m[0];
+	struct simmm_translation tr;
+
+	if (!lw->on || ms->gone || !ran_alone(lw->l0))
+		return;
+	for (unsigned p = 0; p < NT; p++) {
+		if (!lw->pres[p])
+			continue;
+		lg("    %s: locked page %u stays\n", what, p);
+		FZ_CHECK(pte_present(ms, p, &tr),
+			 "%s unmapped page %u of mm0, in a VM_LOCKED VMA (entry now %#llx)", what, p,
+			 (unsigned long long)tr.entry);
+	}
+}
+
+/* The run's one fork: the child (mm1) gets mm0's mappings as they are. */
+static void cpu_fork(struct mmst *ms, uint64_t hits0)
+{
+	uint32_t fs = tk(), fe;
+	int rc;
+
+	F.forked = true;
+	rc = simmm_fork(ms->mm, &F.m[1].mm);
+	fe = tk();
+	lg("    fork -> %d [%u,%u]\n", rc, fs, fe);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "fork: %d", rc);
+	if (rc == 0) {
+		F.m[1].exists = true;
+		F.m[1].tail_lost = F.tail_out || F.m[0].tail_lost;
+		snapshot_child(fs, fe);
+	}
+}
+
 /*
  * Extended reclaim with A_REAP: what the OOM reaper does to a victim's
  * mappings before it zaps them (__oom_reap_task_mm): mmap read lock, one
@@ -1138,10 +1227,11 @@ static void cpu_mprotect(struct mmst *ms, unsigned p, unsigned n, unsigned k, ui
 /* MADV_DONTNEED of [p, p + n) (anonymous pages read zeros after it, file
  * pages what the page cache holds), or MADV_PAGEOUT (@pageout). Both fail
  * with -EINVAL at a VM_LOCKED VMA (after advising the VMAs before it). */
-static void cpu_dontneed(struct mmst *ms, unsigned p, unsigned n, bool pageout, uint64_t hits0)
+static int cpu_dontneed(struct mmst *ms, unsigned p, unsigned n, bool pageout, uint64_t hits0)
 {
 	struct change c = {.p = p, .n = n, .data = !is_file(p)};
 	uint32_t s0 = F.tick + 1;
+	struct lockwatch lw;
 	int rc;
 
 	if (pageout) {
@@ -1150,12 +1240,16 @@ static void cpu_dontneed(struct mmst *ms, unsigned p, unsigned n, bool pageout, 
 		 * try_to_unmap()); a hole gives -ENOMEM after the rest. */
 		if (!is_file(p))
 			F.reclaimed = true;
+		if (ms == &F.m[0])
+			lockwatch_begin(&lw);
 		rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_PAGEOUT);
 		lg("    pageout -> %d\n", rc);
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0))) ||
 				 (rc == -EINVAL && maybe_locked(ms, p, n, s0)),
 			 "madvise PAGEOUT: %d", rc);
-		return;
+		if (ms == &F.m[0])
+			lockwatch_end(&lw, "MADV_PAGEOUT");
+		return rc;
 	}
 	change_begin(ms, &c);
 	rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_DONTNEED);
@@ -1163,6 +1257,7 @@ static void cpu_dontneed(struct mmst *ms, unsigned p, unsigned n, bool pageout, 
 			 (rc == -EINVAL && maybe_locked(ms, p, n, s0)),
 		 "madvise DONTNEED: %d", rc);
 	change_end(ms, &c, rc == 0, true);
+	return rc;
 }
 
 /* ---- the "more" CPU ops of extended inputs: mremap, the shared file mapping ---------------- */
@@ -1952,18 +2047,20 @@ static void file_msync2(struct mmst *ms, unsigned p, unsigned n, int flags)
 }
 
 /*
- * X_MLOCK: @mode 0 mlock(), 1 and 3 munlock(), 2 mlock2(MLOCK_ONFAULT)
- * of file pages [p, p + n). -ENOMEM over a hole (the VMAs before it
- * changed) or, populating (mlock()), over a PROT_NONE page, and after an
- * allocation failure; -EAGAIN when populating ran out of memory. When
- * nothing else ran meanwhile, mlock() leaves every page of the range
- * mapped. The lock register (lk) is 1 from a successful mlock until the
- * pages are unlocked, unmapped or moved away.
+ * X_MLOCK (file pages) and Y_MLOCK (window pages): @mode 0 mlock(), 1 and
+ * 3 munlock(), 2 mlock2(MLOCK_ONFAULT) of [p, p + n). -ENOMEM over a hole
+ * (the VMAs before it changed) or, populating (mlock()), over a PROT_NONE
+ * page, and after an allocation failure; -EAGAIN when populating ran out
+ * of memory. When nothing else ran meanwhile, mlock() leaves every page of
+ * the range mapped and present (populated, __mm_populate()). The lock
+ * register (lk) is 1 from a successful mlock until the pages are
+ * unlocked, unmapped or moved away. Returns the call's result.
  */
-static void file_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, uint64_t hits0)
+static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, uint64_t hits0)
 {
 	bool lock = mode == 0 || mode == 2, populate = mode == 0, alone, any_none = false;
-	unsigned li[MAXN];
+	const char *where = is_file(p) ? "file" : "window";
+	unsigned li[MAXN], p0 = is_file(p) ? p - NP : p;
 	uint32_t s0 = tk(), e;
 	size_t l0;
 	int rc;
@@ -1978,8 +2075,8 @@ static void file_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 	alone = ran_alone(l0);
 	lay_end();
 	e = tk();
-	lg("    %s %s file pages %u..%u -> %d [%u,%u]%s\n", cur_name(),
-	   !lock ? "munlock" : populate ? "mlock" : "mlock2(ONFAULT)", p - NP, p - NP + n - 1, rc,
+	lg("    %s %s %s pages %u..%u -> %d [%u,%u]%s\n", cur_name(),
+	   !lock ? "munlock" : populate ? "mlock" : "mlock2(ONFAULT)", where, p0, p0 + n - 1, rc,
 	   s0, e, alone ? " alone" : "");
 	/* a failed one may have changed the VMAs before the failure */
 	for (unsigned i = 0; i < n; i++) {
@@ -1990,16 +2087,15 @@ static void file_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 			 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0) ||
 					    (populate && any_none))) ||
 			 (rc == -EAGAIN && populate && enomem_ok(hits0)),
-		 "%s of file pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", p - NP,
-		 p - NP + n - 1, rc, simmm_strerror(rc));
+		 "%s of %s pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", where, p0, p0 + n - 1,
+		 rc, simmm_strerror(rc));
 	for (unsigned i = 0; rc == 0 && populate && alone && i < n; i++) {
 		struct simmm_translation tr;
 
-		memset(&tr, 0, sizeof(tr));
-		FZ_CHECK(simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), pa(p + i), &tr) == 0 &&
-				 tr.present, "mlock left file page %u unmapped (entry %#llx)", p - NP + i,
-			 (unsigned long long)tr.entry);
+		FZ_CHECK(pte_present(ms, p + i, &tr), "mlock left %s page %u unmapped (entry %#llx)",
+			 where, p0 + i, (unsigned long long)tr.entry);
 	}
+	return rc;
 }
 
 /*
@@ -2075,9 +2171,152 @@ static void x_op(struct task *t, const struct rec *r, uint64_t hits0)
 		file_msync2(ms, p, n, msf[mode] & ~((r->page & 0x80) ? SIMMM_MS_ASYNC : 0));
 		break;
 	default:
-		file_mlock(ms, p, n, mode, hits0);
+		range_mlock(ms, p, n, mode, hits0);
 		break;
 	}
+	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
+/* ---- the "Y" CPU ops of extended inputs: mlock of the window, msync of a locked range, the
+ * fork child's writes ---------------------------------------------------------------------- */
+
+/*
+ * Y_MLOCK mode 3: munlock() of window pages [p, p + n), then MADV_PAGEOUT
+ * of them. munlock makes their folios evictable again (munlock_folio():
+ * back to an evictable list once no VM_LOCKED VMA maps them; mm0 is the
+ * only process that locks), so when both calls succeed with nothing else
+ * running, MADV_PAGEOUT must take each page that only this mapping maps
+ * and nobody else holds: present, an order-0 folio, mapcount 1 and
+ * refcount 1 (not in the swap cache, not isolated by anyone), not the
+ * zero page. It must be a swap entry after it (reclaim_pages() ignores
+ * references; an unevictable folio it would put back).
+ */
+static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
+{
+	size_t l0 = simmm_sched_schedule(F.sim, NULL);
+	struct simmm_translation tr;
+	bool must[MAXN] = {false};
+	int rc = range_mlock(ms, p, n, 1, hits0);
+
+	if (rc)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		struct simmm_page_info pi;
+
+		must[i] = pte_present(ms, p + i, &tr) && tr.pfn != simmm_zero_pfn(F.sim) &&
+			  simmm_page_info(F.sim, tr.pfn, &pi) == 0 && pi.order == 0 &&
+			  pi.mapcount == 1 && pi.refcount == 1;
+	}
+	rc = cpu_dontneed(ms, p, n, true, hits0);
+	if (rc || !ran_alone(l0))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (!must[i])
+			continue;
+		lg("    pageout after munlock: window page %u must go\n", p + i);
+		FZ_CHECK(!pte_present(ms, p + i, &tr),
+			 "MADV_PAGEOUT after munlock left window page %u mapped (pfn %#llx): still "
+			 "unevictable?", p + i, (unsigned long long)tr.pfn);
+	}
+}
+
+/*
+ * Y_LMSYNC: msync(MS_INVALIDATE) of locked file pages [p, p + n): they are
+ * mlock()ed first (@mode 2: mlock2(ONFAULT)), then msync'ed with
+ * MS_INVALIDATE (@mode 0), MS_ASYNC | MS_INVALIDATE (1), MS_SYNC |
+ * MS_INVALIDATE (2); mode 3 munlock()s them after the MS_INVALIDATE and
+ * msyncs again. file_msync2() judges: -EBUSY is required when the first
+ * page stays mapped and surely VM_LOCKED (upstream msync(): MS_INVALIDATE
+ * on a VM_LOCKED VMA), and allowed only where a page may be locked.
+ * Modes 0..2 leave the pages locked.
+ */
+static void locked_msync(struct mmst *ms, unsigned p, unsigned n, unsigned mode, uint64_t hits0)
+{
+	static const int flags[4] = {SIMMM_MS_INVALIDATE, SIMMM_MS_ASYNC | SIMMM_MS_INVALIDATE,
+				     SIMMM_MS_SYNC | SIMMM_MS_INVALIDATE, SIMMM_MS_INVALIDATE};
+
+	range_mlock(ms, p, n, mode == 2 ? 2 : 0, hits0);
+	file_msync2(ms, p, n, flags[mode]);
+	if (mode != 3)
+		return;
+	range_mlock(ms, p, n, 1, hits0);
+	file_msync2(ms, p, n, SIMMM_MS_INVALIDATE);
+}
+
+/*
+ * Y_CHILD: the fork child's view of the file region, forking first if
+ * the run has not forked yet (the fork of C_FORK_WRITE without its
+ * write): @mode 0, the child writes the next values to pages [p, p + n);
+ * 1, it writes page p and mm0 reads it; 2, mm0 writes page p and the child
+ * reads it; 3, it writes [p, p + n), msync(MS_SYNC)s them and pread reads
+ * them back. One data register per file page (data_reg()) judges every
+ * read; nothing happens without a child (not forked, or exited).
+ */
+static void child_fork_op(unsigned p, unsigned n, unsigned mode, uint64_t hits0)
+{
+	struct mmst *ms = &F.m[0];
+	bool mm0 = false;
+
+	if (!F.forked && !ms->gone && simmm_mmget_not_zero(ms->mm)) {
+		cpu_fork(ms, hits0);
+		FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+	}
+	if (mode == 1 || mode == 2)
+		mm0 = !ms->gone && simmm_mmget_not_zero(ms->mm);
+	switch (mode) {
+	case 0:
+	case 3:
+		for (unsigned q = p; q < p + n; q++)
+			child_op(q, 1, 1, hits0);
+		if (mode == 0)
+			break;
+		child_op(p, n, 3, hits0);
+		for (unsigned q = p; q < p + n; q++)
+			file_rw(q, false, hits0);
+		break;
+	case 1:
+		child_op(p, 1, 1, hits0);
+		if (mm0)
+			cpu_access(ms, p, false, hits0);
+		break;
+	default:
+		if (mm0)
+			cpu_access(ms, p, true, hits0);
+		child_op(p, 1, 0, hits0);
+		break;
+	}
+	if (mm0)
+		FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
+/*
+ * An extended CPU record with op byte OP_Y: op ((arg >> 4) & 7) % NR_YOPS
+ * of the Y_* family, n = 1 + (arg & 3) pages, mode (arg >> 2) & 3; page %
+ * NP of the window (Y_MLOCK) or % NF of the file region (the others, which
+ * create the file first if there is none). See fuzz/README.md.
+ */
+static void y_op(struct task *t, const struct rec *r, uint64_t hits0)
+{
+	unsigned y = ((r->arg >> 4) & 7) % NR_YOPS, mode = (r->arg >> 2) & 3;
+	unsigned p = y == Y_MLOCK ? r->page % NP : NP + r->page % NF;
+	unsigned n = clip_n(p, 1 + (r->arg & 3));
+	struct mmst *ms = &F.m[0];
+
+	lg("%s: %s page %u n %u mode %u (tick %u)\n", t->name, yop_names[y], p, n, mode, F.tick);
+	if (y != Y_MLOCK && !file_ready(hits0))
+		return;
+	if (y == Y_CHILD) {
+		child_fork_op(p, n, mode, hits0);
+		return;
+	}
+	if (ms->gone || !simmm_mmget_not_zero(ms->mm))
+		return;
+	if (y == Y_LMSYNC)
+		locked_msync(ms, p, n, mode, hits0);
+	else if (mode == 3)
+		window_evict(ms, p, n, hits0);
+	else
+		range_mlock(ms, p, n, mode, hits0);
 	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
 }
 
@@ -2086,10 +2325,15 @@ static void cpu_op(struct task *t, const struct rec *r)
 	unsigned op = r->op % NR_COPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
 	struct mmst *ms = &F.m[0];
 	uint64_t hits0 = simmm_fault_hits(F.sim);
+	struct lockwatch lw;
 	int rc;
 
 	if (F.ext && r->op == OP_X) {
 		x_op(t, r, hits0);
+		return;
+	}
+	if (F.ext && r->op == OP_Y) {
+		y_op(t, r, hits0);
 		return;
 	}
 	if (F.ext && op == C_MMAP && (r->arg & A_MORE)) {
@@ -2106,9 +2350,11 @@ static void cpu_op(struct task *t, const struct rec *r)
 			return;
 		}
 		F.reclaimed = true;
+		lockwatch_begin(&lw);
 		rc = simmm_reclaim(F.sim, 1 + r->arg % 16, NULL);
 		FZ_CHECK(rc == 0 || rc == -ENOSPC || (rc == -ENOMEM && enomem_ok(hits0)),
 			 "reclaim: %d", rc);
+		lockwatch_end(&lw, "reclaim");
 		return;
 	case C_INJECT: {
 		struct simmm_fault_config fc = {.mode = SIMMM_FAULT_NTH, .nth = 1 + r->arg % 32};
@@ -2147,20 +2393,8 @@ static void cpu_op(struct task *t, const struct rec *r)
 		cpu_dontneed(ms, p, n, F.ext && (r->arg & A_PAGEOUT), hits0);
 		break;
 	case C_FORK_WRITE:
-		if (!F.forked) {
-			uint32_t fs = tk(), fe;
-
-			F.forked = true;
-			rc = simmm_fork(ms->mm, &F.m[1].mm);
-			fe = tk();
-			lg("    fork -> %d [%u,%u]\n", rc, fs, fe);
-			FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "fork: %d", rc);
-			if (rc == 0) {
-				F.m[1].exists = true;
-				F.m[1].tail_lost = F.tail_out || F.m[0].tail_lost;
-				snapshot_child(fs, fe);
-			}
-		}
+		if (!F.forked)
+			cpu_fork(ms, hits0);
 		cpu_access(ms, p, true, hits0);
 		break;
 	default:
@@ -3190,7 +3424,7 @@ int fz_races_one(const uint8_t *data, size_t size)
 		r->op = fz_u8(&in);
 		r->page = fz_u8(&in);
 		r->arg = fz_u8(&in);
-		F.xops |= F.ext && !t->dev && r->op == OP_X;
+		F.xops |= F.ext && !t->dev && (r->op == OP_X || r->op == OP_Y);
 	}
 	/* the rest of the input is the schedule */
 	FZ_CHECK(simmm_sched_replay(F.sim, in.p, in.left) == 0, "sched_replay");
