@@ -370,6 +370,14 @@ MS_NOASYNC = 0x80                                             # page bit: withou
 ML_LOCK, ML_UNLOCK, ML_ONFAULT = range(3)                     # mlock modes
 CH_READ, CH_WRITE, CH_DONTNEED, CH_MSYNC = range(4)           # the child's file ops
 
+# The Y ops: a CPU record with op byte OP_Y (extended inputs); extra = mode | YO_* (the
+# sub-op): mlock of the window, msync(MS_INVALIDATE) of locked file pages, the fork child
+OP_Y = 0xa7
+YO_MLOCK, YO_LMSYNC, YO_CHILD = (k << 2 for k in range(3))
+WL_LOCK, WL_UNLOCK, WL_ONFAULT, WL_EVICT = range(4)             # window mlock modes
+LM_INVAL, LM_ASYNC_INVAL, LM_ONFAULT_SYNC, LM_UNLOCK = range(4)  # locked-msync modes
+CF_WRITE, CF_WRITE_READ, CF_READ, CF_SYNC = range(4)             # fork-child modes
+
 def K(k):
     """the new length of a resize, k pages (1..4), in the page byte"""
     return (k - 1) << 5
@@ -640,6 +648,77 @@ def races_seeds():
                                (2, D_FAULT_WRITE, 5, 2, X_FILE), (0, OP_X, 6, 1, XO_CHILD | CH_WRITE),
                                (0, C_EXIT, 0, 2), (2, D_MIRROR_READ, 0), (1, C_MMAP, 0, 1, MO_FSYNC),
                                (2, D_FAULT_WRITE, 6, 1, X_FILE), (1, C_MMAP, 6, 1, MO_FREAD | F2)],
+                         sched=alt(200, (0, 1, 2)))
+    # The Y ops. mlock of the window: populated when alone, reclaim and MADV_PAGEOUT keep
+    # its pages (a device's migration and the fault back, a COW break after the fork
+    # give it new folios, which must be mlocked too), munlock makes them evictable again
+    # (munlock + pageout must swap them out), mlock2(ONFAULT) pages as they are faulted,
+    # -ENOMEM over PROT_NONE. 2 CPUs + 1 device: tasks 0 = cpu0, 1 = cpu1, 2 = dev0
+    s["y-mlock"] = races(ext=True, ncpu=2, ndev=1,
+                         recs=[(0, OP_Y, 0, 4, YO_MLOCK | WL_LOCK), (0, C_RECLAIM, 0, 4, 3),
+                               (2, D_FAULT_READ, 0, 4), (0, C_DONTNEED, 0, 4, X_PAGEOUT),
+                               (2, D_TO_DEV, 2, 2), (0, C_READ, 2), (0, C_RECLAIM, 0, 4, 3),
+                               (0, OP_Y, 4, 4, YO_MLOCK | WL_ONFAULT), (0, C_WRITE, 5),
+                               (1, C_WRITE, 6), (0, C_RECLAIM, 0, 4, 3),
+                               (0, OP_Y, 0, 2, YO_MLOCK | WL_EVICT), (0, C_READ, 1),
+                               (1, C_MPROTECT, 8, 2, P_NONE), (0, OP_Y, 8, 2, YO_MLOCK | WL_LOCK),
+                               (1, C_FORK_WRITE, 12), (0, C_WRITE, 3), (0, C_RECLAIM, 0, 4, 3),
+                               (2, D_FAULT_WRITE, 2, 2), (0, OP_Y, 12, 4, YO_MLOCK | WL_UNLOCK),
+                               (0, OP_Y, 4, 4, YO_MLOCK | WL_EVICT), (0, C_READ, 4),
+                               (0, OP_Y, 2, 2, YO_MLOCK | WL_EVICT), (0, C_RECLAIM, 0, 4, 3)],
+                         sched=alt(160, (0, 0, 0, 1, 2)))
+    # locked window pages moved by mremap (out and back, DONTUNMAP), resized, unmapped,
+    # with a device mirroring them; premigrated pages faulted back by mlock's populate
+    s["y-mlock-mremap"] = races(ext=True, ncpu=2, ndev=1, premigrate=True,
+                                recs=[(0, OP_Y, 0, 4, YO_MLOCK | WL_LOCK), (2, D_FAULT_READ, 0, 4),
+                                      (0, C_MMAP, 0, 2, MO_MREMAP), (0, C_RECLAIM, 0, 4, 3),
+                                      (0, OP_Y, 4, 4, YO_MLOCK | WL_LOCK),
+                                      (1, C_MMAP, 4, 2, MO_MREMAP | F2), (0, C_RECLAIM, 0, 4, 3),
+                                      (0, OP_X, 8 | K(4), 2, XO_RESIZE | RZ_INPLACE),
+                                      (0, OP_Y, 8, 4, YO_MLOCK | WL_LOCK),
+                                      (0, OP_X, 8 | K(2), 4, XO_RESIZE | RZ_INPLACE),
+                                      (0, C_DONTNEED, 8, 4, X_PAGEOUT), (1, C_MUNMAP, 9, 1),
+                                      (0, C_RECLAIM, 0, 4, 3), (0, OP_Y, 0, 4, YO_MLOCK | WL_EVICT),
+                                      (2, D_TO_DEV, 0, 4), (0, OP_Y, 0, 4, YO_MLOCK | WL_LOCK)],
+                                sched=alt(160, (0, 0, 1, 2)))
+    # THP mode: mlock of part of the PMD-mapped THP (the VMA split splits the PMD),
+    # reclaim (the deferred split), munlock and pageout
+    s["y-mlock-thp"] = races(ext=True, ndev=1, thp=True,
+                             recs=[(0, OP_Y, 2, 4, YO_MLOCK | WL_LOCK), (1, D_FAULT_READ, 0, 4),
+                                   (0, C_RECLAIM, 0, 4, 3), (0, C_MUNMAP, 8, 2),
+                                   (0, C_RECLAIM, 0, 4, 3), (1, D_TO_DEV, 0, 4),
+                                   (0, OP_Y, 0, 4, YO_MLOCK | WL_LOCK), (0, C_RECLAIM, 0, 4, 3),
+                                   (0, OP_Y, 2, 2, YO_MLOCK | WL_EVICT),
+                                   (0, C_DONTNEED, 0, 4, X_PAGEOUT)],
+                             sched=alt(80, (0, 0, 1)))
+    # msync(MS_INVALIDATE) of locked file pages: -EBUSY, then munlock and no -EBUSY; a
+    # device writes them meanwhile; reclaim keeps them mapped
+    s["y-locked-msync"] = races(ext=True, ncpu=2, ndev=1,
+                                recs=[(0, OP_Y, 0, 2, YO_LMSYNC | LM_INVAL),
+                                      (2, D_FAULT_WRITE, 0, 2, X_FILE),
+                                      (0, OP_Y, 2, 2, YO_LMSYNC | LM_ASYNC_INVAL),
+                                      (1, C_MMAP, 2, 1, MO_FWRITE), (0, C_RECLAIM, 0, 4, 3),
+                                      (0, OP_Y, 4, 4, YO_LMSYNC | LM_ONFAULT_SYNC),
+                                      (1, C_MMAP, 5, 1, MO_FWRITE),
+                                      (0, OP_Y, 0, 4, YO_LMSYNC | LM_UNLOCK),
+                                      (0, OP_X, 0, 4, XO_MSYNC | MS_INVAL),
+                                      (2, D_FAULT_READ, 4, 4, X_FILE), (0, C_RECLAIM, 0, 4, 3),
+                                      (0, OP_Y, 6, 2, YO_LMSYNC | LM_UNLOCK),
+                                      (0, C_MMAP, 4, 4, MO_FDONTNEED | F2)],
+                                sched=alt(160, (0, 0, 1, 2)))
+    # the fork child's writes to the shared file region (the Y op forks if nobody did):
+    # the parent, the devices and pread see them, and the parent's writes reach the
+    # child; its msync(MS_SYNC) and pread; the child exits while a device mirrors them
+    s["y-child"] = races(ext=True, ncpu=2, ndev=1,
+                         recs=[(0, OP_Y, 0, 2, YO_CHILD | CF_WRITE), (2, D_FAULT_READ, 0, 4, X_FILE),
+                               (0, OP_Y, 1, 1, YO_CHILD | CF_WRITE_READ),
+                               (1, C_MMAP, 2, 1, MO_FWRITE), (0, OP_Y, 2, 1, YO_CHILD | CF_READ),
+                               (2, D_FAULT_WRITE, 3, 1, X_FILE), (0, OP_Y, 3, 3, YO_CHILD | CF_SYNC),
+                               (1, C_MMAP, 0, 4, MO_FSYNC | F2), (0, OP_Y, 4, 2, YO_CHILD | CF_WRITE),
+                               (2, D_FAULT_READ, 4, 2, X_FILE), (1, C_MMAP, 4, 1, MO_FREAD | F2),
+                               (0, OP_Y, 6, 2, YO_CHILD | CF_WRITE_READ), (0, C_RECLAIM, 0, 4, 3),
+                               (0, C_EXIT, 0, 2), (2, D_MIRROR_READ, 0),
+                               (0, OP_Y, 7, 1, YO_CHILD | CF_WRITE), (1, C_MMAP, 6, 1, MO_FSYNC)],
                          sched=alt(200, (0, 1, 2)))
     return s
 
