@@ -2189,7 +2189,8 @@ static void x_op(struct task *t, const struct rec *r, uint64_t hits0)
  * and nobody else holds: present, an order-0 folio, mapcount 1 and
  * refcount 1 (not in the swap cache, not isolated by anyone), not the
  * zero page. It must be a swap entry after it (reclaim_pages() ignores
- * references; an unevictable folio it would put back).
+ * references; an unevictable folio it would put back), unless an
+ * allocation failed meanwhile or memory is nearly exhausted.
  */
 static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
@@ -2197,6 +2198,7 @@ static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0
 	struct simmm_translation tr;
 	bool must[MAXN] = {false};
 	int rc = range_mlock(ms, p, n, 1, hits0);
+	uint64_t h;
 
 	if (rc)
 		return;
@@ -2207,8 +2209,10 @@ static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0
 			  simmm_page_info(F.sim, tr.pfn, &pi) == 0 && pi.order == 0 &&
 			  pi.mapcount == 1 && pi.refcount == 1;
 	}
+	h = simmm_fault_hits(F.sim);
 	rc = cpu_dontneed(ms, p, n, true, hits0);
-	if (rc || !ran_alone(l0))
+	/* An allocation that failed (swapping out needs some) keeps a page. */
+	if (rc || !ran_alone(l0) || enomem_ok(h))
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		if (!must[i])
