@@ -29,7 +29,9 @@
  *     its pages mlocked again by reclaim;
  * 13. device migration of mlocked pages (munlocked when collected, the
  *     page faulted back is mlocked; a failed migration mlocks again);
- *     hmm_range_fault on a VM_LOCKED VMA;
+ *     hmm_range_fault on a VM_LOCKED VMA; a munlock that meets a
+ *     device-exclusive entry leaves its folio mlocked (as upstream's
+ *     mlock_pte_range()), which the checker accepts, until it is freed;
  * 14. allocation failure injection: -ENOMEM (VMAs up to the failing split
  *     changed) or -EAGAIN (populate), a consistent mm, no leak;
  * 15. reclaim racing mlock on the deterministic scheduler: the page mlock
@@ -900,6 +902,64 @@ static void test_hmm_locked(void **state)
 	tu_sim_free(&sim);
 }
 
+/* munlock while the pages are device-exclusive: mlock_pte_range() skips
+ * the non-present entries, so the folios keep PG_mlocked and their count
+ * though no VM_LOCKED VMA maps them any more (fuzz_races' Y ops found the
+ * checker calling that a violation). Restoring the ptes changes nothing:
+ * the folios stay unevictable. MADV_PAGEOUT puts one back on the
+ * unevictable list, counting 0 (lru_add()); an mlock + munlock cycle then
+ * makes it evictable. The other is freed still mlocked, which clears
+ * PG_mlocked (unevictable_pgs_cleared). */
+static void test_munlock_device_exclusive(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	struct tdev dev;
+	simmm_pfn_t p;
+	uint64_t cleared;
+
+	TU_ASSERT_OK(tdev_init(&dev, sim, SIMMM_MEM_DEVICE_PRIVATE, 4));
+	TU_ASSERT_OK(tu_fill(mm, a, 2, PS, 30));
+	TU_ASSERT_OK(simmm_mlock(mm, a, 2 * PS));
+	for (int i = 0; i < 2; i++) {
+		expect_mlocked(mm, a + i * PS, 1);
+		TU_ASSERT_OK(simmm_mmap_read_lock(mm));
+		TU_ASSERT_OK(simmm_make_device_exclusive(mm, a + i * PS, &dev, &p));
+		TU_ASSERT_OK(simmm_mmap_read_unlock(mm));
+		TU_ASSERT_OK(simmm_unlock_page(sim, p));
+		simmm_page_put(sim, p);
+		assert_true(simmm_is_device_exclusive_entry(tu_pte(mm, a + i * PS)));
+	}
+	TU_ASSERT_OK(simmm_munlock(mm, a, 2 * PS));
+	assert_false(vmflags(mm, a) & SIMMM_VM_LOCKED);
+	TU_CHECK(sim);
+	/* The CPU takes the pages back: still mlocked. */
+	TU_ASSERT_OK(tu_verify(mm, a, 2, PS, 30));
+	expect_mlocked(mm, a, 1);
+	expect_mlocked(mm, a + PS, 1);
+	/* reclaim_pages() keeps an unevictable folio, its count reset. */
+	TU_ASSERT_OK(simmm_madvise(mm, a + PS, PS, SIMMM_MADV_PAGEOUT));
+	assert_true(present(mm, a + PS));
+	expect_mlocked(mm, a + PS, 0);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mlock(mm, a + PS, PS));
+	expect_mlocked(mm, a + PS, 1);
+	TU_ASSERT_OK(simmm_munlock(mm, a + PS, PS));
+	expect_evictable(mm, a + PS);
+	TU_CHECK(sim);
+	/* Freed at munmap: PG_mlocked cleared then. */
+	cleared = lru(sim).cleared;
+	TU_ASSERT_OK(simmm_munmap(mm, a, PS));
+	assert_int_equal(lru(sim).cleared, cleared + 1);
+	assert_int_equal(lru(sim).nr_mlock, 0);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_ASSERT_OK(simmm_memunmap_pages(&dev.pgmap));
+	tu_sim_free(&sim);
+}
+
 /* ---- 14. allocation failures ------------------------------------------------------------- */
 
 /* mlock over two VMAs, each needing a split, with the nth allocation
@@ -1186,6 +1246,7 @@ int main(void)
 		cmocka_unit_test(test_thp_partial_unmap),
 		cmocka_unit_test(test_migrate_device),
 		cmocka_unit_test(test_hmm_locked),
+		cmocka_unit_test(test_munlock_device_exclusive),
 		cmocka_unit_test(test_enomem),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_race_reclaim_mlock),

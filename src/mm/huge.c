@@ -622,7 +622,8 @@ static bool can_split_folio(simmm_sim *sim, struct simmm_page *folio)
 static int split_one(struct simmm_page *head, struct simmm_page *p, uint64_t i)
 {
 	const uint32_t inherit = PG_anon | PG_swapbacked | PG_uptodate | PG_dirty |
-				 PG_referenced | PG_active | PG_unevictable | PG_mlocked;
+				 PG_referenced | PG_active | PG_unevictable | PG_mlocked |
+				 PG_mlock_missed;
 
 	if (i) {
 		/* PG_anon_exclusive and PG_hwpoison are the page's own. */

@@ -168,7 +168,7 @@ void simmm__munlock_folio(simmm_sim *sim, struct simmm_page *folio)
 			return;
 	}
 	if (folio->flags & PG_mlocked) {
-		folio->flags &= ~PG_mlocked;
+		folio->flags &= ~(PG_mlocked | PG_mlock_missed);
 		l->nr_mlock -= nr;
 		if (on_lru || !(folio->flags & PG_unevictable))
 			l->munlocked += nr;
@@ -224,7 +224,7 @@ void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio)
 
 	if (!(folio->flags & PG_mlocked))
 		return;
-	folio->flags &= ~PG_mlocked;
+	folio->flags &= ~(PG_mlocked | PG_mlock_missed);
 	if (!l)
 		return;
 	l->nr_mlock -= nr;
@@ -339,6 +339,27 @@ static bool mlock_allowed(struct mlock_walk *w, struct simmm_page *folio, simmm_
 	return fstart >= lo && fstart + (nr << simmm__page_shift(mm)) <= hi;
 }
 
+/* mlock_pte_range() skips non-present entries. A device-exclusive one
+ * keeps its folio mapped (and, in a VM_LOCKED VMA, mlocked): a munlock
+ * passing it leaves PG_mlocked and the count as they are, though the VMA
+ * no longer counts, and the folio stays unevictable until a later munlock
+ * counts it down to 0 or it is freed (simmm__mlock_release()). Mark it
+ * for the checker, which otherwise holds the count to the VM_LOCKED
+ * mappings. */
+static void munlock_missed(struct mlock_walk *w, simmm_entry_t e)
+{
+	struct simmm_page *folio;
+
+	if (w->lock || !simmm_is_device_exclusive_entry(e))
+		return;
+	folio = simmm__pfn_to_page(w->vma->mm->sim, simmm_swp_offset_pfn(e));
+	if (!folio)
+		return;
+	folio = simmm__compound_head(w->vma->mm->sim, folio);
+	if (folio->flags & PG_mlocked)
+		folio->flags |= PG_mlock_missed;
+}
+
 static int mlock_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 		     struct simmm_walk *walk)
 {
@@ -350,8 +371,10 @@ static int mlock_pte(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 	if (addr < w->skip)
 		return 0;
 	folio = walk_folio(w->vma, *slot);
-	if (!folio)
+	if (!folio) {
+		munlock_missed(w, *slot);
 		return 0;
+	}
 	if (folio->order) {
 		step = mlock_step(w, slot, addr, folio);
 		w->skip = addr + step * w->vma->mm->sim->page_size;

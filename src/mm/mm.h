@@ -39,7 +39,9 @@
  *  - A folio on the unevictable list counts no more mlocks (mlock_count)
  *    than VM_LOCKED VMAs map it (upstream's count may fall short: an
  *    isolated folio's mlock is not counted, and a munlock of any mapping
- *    of it counts down; reclaim mlocks it again when it meets the VMA).
+ *    of it counts down; reclaim mlocks it again when it meets the VMA),
+ *    unless a munlock skipped its device-exclusive entry (PG_mlock_missed:
+ *    then the count may be too high, as upstream's, until freed).
  *
  * Accounting contract (everything that changes entries follows it):
  *  - A present non-special entry holds one folio reference and one

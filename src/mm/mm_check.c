@@ -343,8 +343,9 @@ static uint64_t locked_vmas(const struct check *c, simmm_pfn_t pfn)
 }
 
 /* An unevictable folio's mlock_count never exceeds the VM_LOCKED VMAs
- * that map it (upstream's count errs low, never high: see mlock.c).
- * Small machines only: O(RAM). */
+ * that map it (upstream's count errs low: see mlock.c), unless a munlock
+ * walk skipped a device-exclusive entry of it (PG_mlock_missed: it errs
+ * high then, as upstream's does). Small machines only: O(RAM). */
 static void check_mlock_counts(struct check *c)
 {
 	if (c->sim->ram_pages > (1u << 18))
@@ -356,7 +357,8 @@ static void check_mlock_counts(struct check *c)
 		uint64_t n;
 
 		if (!p || p->head_delta || p->refcount <= 0 ||
-		    (p->flags & (PG_lru | PG_unevictable)) != (PG_lru | PG_unevictable))
+		    (p->flags & (PG_lru | PG_unevictable)) != (PG_lru | PG_unevictable) ||
+		    (p->flags & PG_mlock_missed))
 			continue;
 		n = locked_vmas(c, pfn);
 		if (p->mlock_count > n)

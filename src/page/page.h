@@ -56,6 +56,11 @@ enum {
 					 * PG_partially_mapped, 6.12+, kept in
 					 * the folio's second page there;
 					 * src/mm/deferred_split.c) */
+	PG_mlock_missed = 1u << 23, /* simmm's own: a munlock walk skipped a
+				     * device-exclusive entry of this mlocked
+				     * folio, so its mlock_count may exceed
+				     * the VM_LOCKED VMAs mapping it (for the
+				     * checker; src/mm/mlock.c) */
 };
 
 /**
