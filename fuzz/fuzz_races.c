@@ -252,6 +252,7 @@ static struct fz {
 	 * an mprotect (any protection) over it, or a reclaim (see
 	 * dm_write_ro()). */
 	bool ro_pte_maybe[NT];
+	bool excl_seen[NT]; /* made device-exclusive at least once (window_evict()) */
 	bool reclaimed;
 	/* the shared file mapping of extended inputs: created, pre-filled and
 	 * mapped over the file region by the first file op (file_ready()) */
@@ -2049,19 +2050,19 @@ static void file_msync2(struct mmst *ms, unsigned p, unsigned n, int flags)
 /*
  * X_MLOCK (file pages) and Y_MLOCK (window pages): @mode 0 mlock(), 1 and
  * 3 munlock(), 2 mlock2(MLOCK_ONFAULT) of [p, p + n). -ENOMEM over a hole
- * (the VMAs before it changed) or, populating (mlock()), over a PROT_NONE
- * page, and after an allocation failure; -EAGAIN when populating ran out
- * of memory. When nothing else ran meanwhile, mlock() leaves every page of
+ * (the VMAs before it changed) or, populating (mlock(); mlock2 too when
+ * the VMA layout changed meanwhile), over a PROT_NONE page, and after an
+ * allocation failure; -EAGAIN when populating ran out of memory. When nothing else ran meanwhile, mlock() leaves every page of
  * the range mapped and present (populated, __mm_populate()). The lock
  * register (lk) is 1 from a successful mlock until the pages are
  * unlocked, unmapped or moved away. Returns the call's result.
  */
 static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, uint64_t hits0)
 {
-	bool lock = mode == 0 || mode == 2, populate = mode == 0, alone, any_none = false;
+	bool lock = mode == 0 || mode == 2, populate = mode == 0, alone, any_none = false, stable;
 	const char *where = is_file(p) ? "file" : "window";
-	unsigned li[MAXN], p0 = is_file(p) ? p - NP : p;
-	uint32_t s0 = tk(), e;
+	unsigned li[MAXN], p0 = is_file(p) ? p - NP : p, busy0 = F.lay_busy;
+	uint32_t s0 = tk(), e, gen0 = F.lay_gen;
 	size_t l0;
 	int rc;
 
@@ -2073,6 +2074,7 @@ static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 	     : populate ? simmm_mlock(ms->mm, pa(p), n * F.ps)
 			: simmm_mlock2(ms->mm, pa(p), n * F.ps, SIMMM_MLOCK_ONFAULT);
 	alone = ran_alone(l0);
+	stable = !busy0 && F.lay_busy == 1 && F.lay_gen == gen0 + 1;
 	lay_end();
 	e = tk();
 	lg("    %s %s %s pages %u..%u -> %d [%u,%u]%s\n", cur_name(),
@@ -2083,9 +2085,12 @@ static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 		reg_end(&ms->lk[p + i], li[i], rc == 0, true, e);
 		any_none |= prot_any(&ms->prot[p + i], 1u << PR_NONE, s0, e);
 	}
+	/* mlock2(ONFAULT) populates too, as mlock(), a VMA that another
+	 * task's mremap put in the range after the VMAs were changed (not
+	 * VM_LOCKONFAULT): -ENOMEM at a PROT_NONE one. */
 	FZ_CHECK(rc == 0 ||
 			 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0) ||
-					    (populate && any_none))) ||
+					    (lock && any_none && (populate || !stable)))) ||
 			 (rc == -EAGAIN && populate && enomem_ok(hits0)),
 		 "%s of %s pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", where, p0, p0 + n - 1,
 		 rc, simmm_strerror(rc));
@@ -2190,7 +2195,10 @@ static void x_op(struct task *t, const struct rec *r, uint64_t hits0)
  * refcount 1 (not in the swap cache, not isolated by anyone), not the
  * zero page. It must be a swap entry after it (reclaim_pages() ignores
  * references; an unevictable folio it would put back), unless an
- * allocation failed meanwhile or memory is nearly exhausted.
+ * allocation failed meanwhile or memory is nearly exhausted. Not a page
+ * that was ever device-exclusive: a munlock that met its entry left the
+ * folio mlocked (mlock_pte_range() skips non-present entries, upstream
+ * too), unevictable until an mlock + munlock cycle after an isolation.
  */
 static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
@@ -2205,7 +2213,8 @@ static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0
 	for (unsigned i = 0; i < n; i++) {
 		struct simmm_page_info pi;
 
-		must[i] = pte_present(ms, p + i, &tr) && tr.pfn != simmm_zero_pfn(F.sim) &&
+		must[i] = !F.excl_seen[p + i] && pte_present(ms, p + i, &tr) &&
+			  tr.pfn != simmm_zero_pfn(F.sim) &&
 			  simmm_page_info(F.sim, tr.pfn, &pi) == 0 && pi.order == 0 &&
 			  pi.mapcount == 1 && pi.refcount == 1;
 	}
@@ -2624,6 +2633,7 @@ static void dev_exclusive(struct fdev *d, unsigned p, uint64_t hits0)
 	FZ_CHECK(!is_file(p) || rc != 0, "make_device_exclusive of file page %u succeeded",
 		 p - NP);
 	if (rc == 0) {
+		F.excl_seen[p] = true;
 		/* The nouveau protocol: read_begin before, read_retry under the
 		 * device lock after; map it atomically while the folio is locked
 		 * (a CPU access must lock it to restore the pte). */
