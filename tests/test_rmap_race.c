@@ -28,7 +28,9 @@
  *     its folio lock gave up after 8 faults, each of which had slept on
  *     the lock and been woken: progress, not a livelock;
  * 11. a CPU fault whose migration fails on the reference of a task that is
- *     runnable but not picked is not stuck (fuzz_races finding 14).
+ *     runnable but not picked is not stuck (fuzz_races finding 14);
+ * 12. the same for get_user_pages() (mlock's populate, a pin): it gave up
+ *     with -EFAULT after 8 rounds whatever they did (fuzz_races finding 20).
  * A "gate" notifier stops one task inside its notifier bracket for a while
  * so that the other one can run its operation in the window. Task bodies
  * only record; the assertions run after simmm_sched_run().
@@ -429,7 +431,7 @@ static void task_evict_b(simmm_sim *sim, void *arg)
  * does not count as stuck, so only the total cap ends a livelock. */
 #define RACE_REPLAY_LEN (1U << 16)
 
-static struct race *race_device_page_len(unsigned k, size_t len)
+static struct race *race_device_page_fn(unsigned k, size_t len, simmm_task_fn fn)
 {
 	struct race *r = race_new();
 	uint64_t migrated = 0;
@@ -445,10 +447,15 @@ static struct race *race_device_page_len(unsigned k, size_t len)
 	memset(sched, 1, k);
 	TU_ASSERT_OK(simmm_sched_replay(r->sim, sched, len));
 	free(sched);
-	a = simmm_sched_spawn(r->sim, "cpu", task_read, r);
+	a = simmm_sched_spawn(r->sim, "cpu", fn, r);
 	assert_true(a > 0);
 	r->g.task = (uint32_t)a;
 	return r;
+}
+
+static struct race *race_device_page_len(unsigned k, size_t len)
+{
+	return race_device_page_fn(k, len, task_read);
 }
 
 static struct race *race_device_page(unsigned k)
@@ -699,6 +706,43 @@ static void fruitless_faults_while_holder_runnable(void **state)
 	race_free(r);
 }
 
+/* 12. The holder of 11. against GUP: a read pin of the device page, whose
+ * faults fail the same way. __get_user_pages() retries a fault that
+ * returned 0 for as long as it takes; simmm's GUP gave up with -EFAULT
+ * after 8 rounds, whatever they did, so mlock() failed -ENOMEM while the
+ * holder was starved (fuzz_races finding 20). It now gives up as
+ * simmm_mm_access() does: after 8 rounds in a row that changed nothing,
+ * woke nobody and left no other task able to run (or 1024 in all). */
+static void task_pin_device_page(simmm_sim *sim, void *arg)
+{
+	struct race *r = arg;
+	simmm_pfn_t pfn = 0;
+	long n = simmm_pin_user_pages(r->mm, r->a, 1, 0, &pfn);
+	char c = 0;
+
+	r->err_a = n == 1 ? 0 : n < 0 ? (int)n : -EIO;
+	if (n == 1) {
+		TU_ASSERT_OK(simmm_page_read(sim, pfn, 0, &c, 1));
+		r->err_a = c == 'x' ? 0 : -EIO;
+		TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	}
+}
+
+static void gup_fruitless_faults_while_holder_runnable(void **state)
+{
+	struct race *r = race_device_page_fn(1, 1 + HOLD_CHOICES, task_pin_device_page);
+	(void)state;
+
+	assert_true(simmm_sched_spawn(r->sim, "holder", task_hold_ref, r) > 0);
+	race_run(r);
+	TU_ASSERT_OK(r->err_a);
+	assert_true(r->held_faults >= HOLD_FAULTS);
+	assert_int_equal(r->dev.to_ram_done, 1);
+	assert_true(simmm_pte_present(tu_pte(r->mm, r->a)));
+	assert_int_equal(r->dev.nfree, 8);
+	race_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -716,6 +760,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(unshare_copy_vs_reclaim),
 		cmocka_unit_test(exclusive_fault_vs_lock_holder),
 		cmocka_unit_test(fruitless_faults_while_holder_runnable),
+		cmocka_unit_test(gup_fruitless_faults_while_holder_runnable),
 	};
 	return cmocka_run_group_tests_name("rmap_race", tests, NULL, NULL);
 }

@@ -20,7 +20,12 @@
 
 #include "mm/mm_ext.h"
 
-#define GUP_MAX_RETRIES 8 /* faultin + lookup rounds per page */
+/* Rounds (lookup + fault) per page that changed nothing, woke nobody and
+ * left no other task able to run, in a row; and rounds in all. As
+ * simmm_mm_access() (access.c): upstream's __get_user_pages() retries a
+ * fault that returned 0 for as long as it takes. */
+#define GUP_MAX_STUCK 8
+#define GUP_MAX_ROUNDS 1024
 
 /* check_vma_flags(). */
 static int gup_check_vma(struct simmm_vma *vma, unsigned flags)
@@ -223,6 +228,14 @@ static void gup_touch(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
 			  simmm_pte_mkyoung(simmm_pte_mkdirty(t.entry)));
 }
 
+/* The entry mapping @addr at whatever level, 0 for none. */
+static simmm_entry_t gup_entry_at(struct simmm_mm *mm, simmm_addr_t addr)
+{
+	struct simmm_translation t;
+
+	return simmm_pgtable_translate(mm->pgt, addr, &t) ? 0 : t.entry;
+}
+
 /*
  * One page: returns 0 with *pfn referenced, or an errno. Each round looks
  * the page up and, if the entry does not allow the access or the page must
@@ -230,19 +243,27 @@ static void gup_touch(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
  * unshare that does not finish in one fault is simply faulted again, as
  * upstream retries -EMLINK: a shared swap entry is swapped in first (a read
  * fault, still shared), or the copy lost its pte_same() check to a
- * concurrent change. Bounded by GUP_MAX_RETRIES rounds (-EFAULT).
+ * concurrent change. A round that changes the entry or sleeps until
+ * another task wakes it is progress, and so is one that resolves nothing
+ * while another task can run (a reference it holds fails every
+ * migrate_to_ram() of the page until it drops it); GUP gives up (-EFAULT)
+ * after GUP_MAX_STUCK rounds in a row without progress, or GUP_MAX_ROUNDS
+ * in all, as simmm_mm_access() does.
  */
 static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn)
 {
 	struct simmm_vma *vma = simmm__vma_lookup(mm, addr);
 	int err = vma ? gup_check_vma(vma, flags) : -EFAULT;
+	unsigned rounds = 0, stuck = 0;
 
 	/* FOLL_MADV_POPULATE: no VMA is -ENOMEM and an incompatible one
 	 * (VM_IO / VM_PFNMAP, no permission) -EINVAL, as MADV_POPULATE_*
 	 * reports them (__get_user_pages(), since 6.9). */
 	if (err && (flags & SIMMM__FOLL_MADV_POPULATE))
 		err = vma ? -EINVAL : -ENOMEM;
-	for (int tries = 0; !err && tries < GUP_MAX_RETRIES; tries++) {
+	for (; !err && stuck < GUP_MAX_STUCK && rounds < GUP_MAX_ROUNDS; rounds++) {
+		simmm_entry_t before = gup_entry_at(mm, addr);
+		uint64_t woken = simmm__sched_nr_woken(mm->sim);
 		enum follow_result r = follow_page(mm, vma, addr, flags, pfn, &err);
 
 		if (err)
@@ -259,6 +280,10 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 			gup_touch(mm, vma, addr, *pfn, flags);
 			return 0;
 		}
+		if (gup_entry_at(mm, addr) != before || simmm__sched_nr_woken(mm->sim) != woken)
+			stuck = 0;
+		else if (!simmm__sched_others_can_run(mm->sim))
+			stuck++;
 	}
 	return err ? err : -EFAULT;
 }
