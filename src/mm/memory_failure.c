@@ -411,9 +411,9 @@ static int memory_failure_dev_pagemap(struct mf *mf, struct simmm_dev_pagemap *p
 	if (pgmap && pgmap->ops && pgmap->ops->memory_failure)
 		rc = pgmap->ops->memory_failure(pgmap, mf->page->pfn, 1, mf->flags & MF_PUBLIC);
 	if (rc == -EOPNOTSUPP) {
-		/* mf_generic_kill_procs(): device-private memory ("TODO:
-		 * Handle HMM pages") and memory without a DAX mapping to lock
-		 * are refused. */
+		/* mf_generic_kill_procs(): device-private memory (upstream
+		 * leaves HMM pages to a later change) and memory without a DAX
+		 * mapping to lock are refused. */
 		rc = -EBUSY;
 	}
 	action_result(mf, rc ? MF_FAILED : MF_RECOVERED);
