@@ -11,20 +11,9 @@
 
 #include "mm/mm.h"
 
-/* Faults in a row that leave the entry at the address as it was before the
- * access gives up (a fault that resolves nothing), and faults in all. A
- * fault that changes the entry, or sleeps until another task wakes it (a
- * folio lock, a migration entry), is progress: the kernel retries for as
- * long as that goes on (a device migrating the page back and forth under a
- * CPU fault; devices taking the folio lock in turn, make_device_exclusive()
- * after make_device_exclusive(), while the CPU waits for it in
- * remove_device_exclusive_entry()), and so do we, up to the cap. A fault
- * that resolves nothing while another task can still run is not stuck
- * either: what it waits for may be that task's to finish (a reference it
- * holds makes every migrate_to_ram() of the page fail its refcount check
- * until it drops it), and on real hardware that task runs on another CPU
- * meanwhile; here it runs when the schedule picks it, which the total cap
- * bounds (a replay schedule is finite, then round robin). */
+/* Faults in a row that resolve nothing before the access gives up, and
+ * faults in all: see struct simmm__fault_progress for what counts as
+ * progress. */
 #define ACCESS_MAX_STUCK 8
 #define ACCESS_MAX_FAULTS 1024
 
@@ -128,13 +117,27 @@ static simmm_entry_t entry_at(struct simmm_mm *mm, simmm_addr_t addr)
 	return simmm_pgtable_translate(mm->pgt, addr, &t) ? 0 : t.entry;
 }
 
+void simmm__fault_progress_start(struct simmm_fault_progress *p, struct simmm_mm *mm,
+				 simmm_addr_t addr)
+{
+	p->entry = entry_at(mm, addr);
+	p->woken = simmm__sched_nr_woken(mm->sim);
+}
+
+unsigned simmm__fault_progress_stuck(const struct simmm_fault_progress *p, struct simmm_mm *mm,
+				     simmm_addr_t addr, unsigned stuck)
+{
+	if (entry_at(mm, addr) != p->entry || simmm__sched_nr_woken(mm->sim) != p->woken)
+		return 0;
+	return simmm__sched_others_can_run(mm->sim) ? stuck : stuck + 1;
+}
+
 static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uint64_t n,
 		       enum simmm_access acc)
 {
 	for (unsigned faults = 0, stuck = 0;; faults++) {
 		struct simmm_translation t;
-		simmm_entry_t before;
-		uint64_t woken;
+		struct simmm_fault_progress prog;
 		int err;
 
 		if (simmm_pgtable_translate(mm->pgt, addr, &t) == 0 && hw_allows(&t, acc)) {
@@ -155,15 +158,11 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 		 * fault that keeps resolving nothing. */
 		if (stuck >= ACCESS_MAX_STUCK || faults >= ACCESS_MAX_FAULTS)
 			return -EDEADLK;
-		before = entry_at(mm, addr);
-		woken = simmm__sched_nr_woken(mm->sim);
+		simmm__fault_progress_start(&prog, mm, addr);
 		err = user_fault(mm, addr, acc);
 		if (err && err != -EAGAIN)
 			return err;
-		if (entry_at(mm, addr) != before || simmm__sched_nr_woken(mm->sim) != woken)
-			stuck = 0;
-		else if (!simmm__sched_others_can_run(mm->sim))
-			stuck++;
+		stuck = simmm__fault_progress_stuck(&prog, mm, addr, stuck);
 	}
 }
 

@@ -20,10 +20,10 @@
 
 #include "mm/mm_ext.h"
 
-/* Rounds (lookup + fault) per page that changed nothing, woke nobody and
- * left no other task able to run, in a row; and rounds in all. As
- * simmm_mm_access() (access.c): upstream's __get_user_pages() retries a
- * fault that returned 0 for as long as it takes. */
+/* Rounds (lookup + fault) per page without progress (struct
+ * simmm_fault_progress) in a row, and rounds in all, as simmm_mm_access():
+ * upstream's __get_user_pages() retries a fault that returned 0 for as long
+ * as it takes. */
 #define GUP_MAX_STUCK 8
 #define GUP_MAX_ROUNDS 1024
 
@@ -228,14 +228,6 @@ static void gup_touch(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
 			  simmm_pte_mkyoung(simmm_pte_mkdirty(t.entry)));
 }
 
-/* The entry mapping @addr at whatever level, 0 for none. */
-static simmm_entry_t gup_entry_at(struct simmm_mm *mm, simmm_addr_t addr)
-{
-	struct simmm_translation t;
-
-	return simmm_pgtable_translate(mm->pgt, addr, &t) ? 0 : t.entry;
-}
-
 /*
  * One page: returns 0 with *pfn referenced, or an errno. Each round looks
  * the page up and, if the entry does not allow the access or the page must
@@ -243,11 +235,8 @@ static simmm_entry_t gup_entry_at(struct simmm_mm *mm, simmm_addr_t addr)
  * unshare that does not finish in one fault is simply faulted again, as
  * upstream retries -EMLINK: a shared swap entry is swapped in first (a read
  * fault, still shared), or the copy lost its pte_same() check to a
- * concurrent change. A round that changes the entry or sleeps until
- * another task wakes it is progress, and so is one that resolves nothing
- * while another task can run (a reference it holds fails every
- * migrate_to_ram() of the page until it drops it); GUP gives up (-EFAULT)
- * after GUP_MAX_STUCK rounds in a row without progress, or GUP_MAX_ROUNDS
+ * concurrent change. GUP gives up (-EFAULT) after GUP_MAX_STUCK rounds in
+ * a row without progress (struct simmm_fault_progress), or GUP_MAX_ROUNDS
  * in all, as simmm_mm_access() does.
  */
 static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn)
@@ -262,10 +251,11 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 	if (err && (flags & SIMMM__FOLL_MADV_POPULATE))
 		err = vma ? -EINVAL : -ENOMEM;
 	for (; !err && stuck < GUP_MAX_STUCK && rounds < GUP_MAX_ROUNDS; rounds++) {
-		simmm_entry_t before = gup_entry_at(mm, addr);
-		uint64_t woken = simmm__sched_nr_woken(mm->sim);
-		enum follow_result r = follow_page(mm, vma, addr, flags, pfn, &err);
+		struct simmm_fault_progress prog;
+		enum follow_result r;
 
+		simmm__fault_progress_start(&prog, mm, addr);
+		r = follow_page(mm, vma, addr, flags, pfn, &err);
 		if (err)
 			break;
 		if (r == FOLLOW_SPLIT)
@@ -280,10 +270,7 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 			gup_touch(mm, vma, addr, *pfn, flags);
 			return 0;
 		}
-		if (gup_entry_at(mm, addr) != before || simmm__sched_nr_woken(mm->sim) != woken)
-			stuck = 0;
-		else if (!simmm__sched_others_can_run(mm->sim))
-			stuck++;
+		stuck = simmm__fault_progress_stuck(&prog, mm, addr, stuck);
 	}
 	return err ? err : -EFAULT;
 }

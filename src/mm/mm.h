@@ -640,6 +640,31 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 int simmm__madvise_collapse(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
 			    simmm_addr_t end);
 
+/* ---- access.c ----------------------------------------------------------------------
+ * struct simmm_fault_progress - one round of a retried fault, for the loops
+ * that retry faults until they resolve (simmm_mm_access(), GUP's
+ * __get_user_pages()). A round that changes the entry at the address, or
+ * sleeps until another task wakes it (a folio lock, a migration entry), is
+ * progress: the kernel retries for as long as that goes on (a device
+ * migrating the page back and forth under a CPU fault; devices taking the
+ * folio lock in turn while the CPU waits in remove_device_exclusive_entry()).
+ * A round that resolves nothing while another task can still run is not
+ * stuck either: what it waits for may be that task's to finish (a reference
+ * it holds fails every migrate_to_ram() of the page until it drops it), and
+ * on real hardware that task runs on another CPU meanwhile; here it runs
+ * when the schedule picks it, which the callers' total caps bound.
+ */
+struct simmm_fault_progress {
+	simmm_entry_t entry;
+	uint64_t woken;
+};
+/* Before a round: note the entry at @addr and the scheduler's wake-ups. */
+void simmm__fault_progress_start(struct simmm_fault_progress *p, struct simmm_mm *mm,
+				 simmm_addr_t addr);
+/* After it: 0 on progress, else @stuck, plus one when no other task can run. */
+unsigned simmm__fault_progress_stuck(const struct simmm_fault_progress *p, struct simmm_mm *mm,
+				     simmm_addr_t addr, unsigned stuck);
+
 /* ---- memory_failure.c ------------------------------------------------------------ */
 /* simmm_memory_failure() without the argument checks; @flags may also
  * hold MF_COUNT_INCREASED (0x1: the caller's reference is handed over). */
