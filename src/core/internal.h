@@ -195,6 +195,12 @@ struct simmm_sim {
 	unsigned nr_checkers, cap_checkers;
 	struct simmm_hook *finis;
 	unsigned nr_finis, cap_finis;
+
+	/* src/mm's per-machine state (struct simmm_mm_global), found on
+	 * every fault, reclaim and rmap step: set and cleared by src/mm/mm.c
+	 * only (the core never reads it), alongside that layer's "mm"
+	 * finaliser. */
+	void *mm_state;
 };
 
 /* Validates a sim pointer at public entry points. */

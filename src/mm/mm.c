@@ -24,8 +24,9 @@ static void mm_free(struct simmm_mm *mm);
  *   "mm-exit" (registered last, runs first): report and tear down leaked
  *             mms while swap and LRU still exist;
  *   "mm-ext"  (registered by simmm__swap_init()): swap, LRU, hugetlb;
- *   "mm"      (registered first, runs last): frees the state. Its hook is
- *             also how simmm__mm_global() finds the state.
+ *   "mm"      (registered first, runs last): frees the state. While it
+ *             is registered, sim->mm_state points at the state (how
+ *             simmm__mm_global() finds it).
  */
 static void mm_exit_fini(simmm_sim *sim, void *arg)
 {
@@ -51,20 +52,13 @@ static void mm_global_fini(simmm_sim *sim, void *arg)
 
 	mm_exit_fini(sim, g);
 	simmm__remove_checker(sim, simmm__mm_check, g);
+	sim->mm_state = NULL;
 	simmm__free(sim, SIMMM_ALLOC_META, g, sizeof(*g));
-}
-
-static struct simmm_mm_global *find_global(simmm_sim *sim)
-{
-	for (unsigned i = 0; i < sim->nr_finis; i++)
-		if (sim->finis[i].fn == (void *)mm_global_fini)
-			return sim->finis[i].arg;
-	return NULL;
 }
 
 struct simmm_mm_global *simmm__mm_global(simmm_sim *sim)
 {
-	struct simmm_mm_global *g = find_global(sim);
+	struct simmm_mm_global *g = sim->mm_state;
 
 	if (g)
 		return g;
@@ -80,6 +74,7 @@ struct simmm_mm_global *simmm__mm_global(simmm_sim *sim)
 		goto err_free;
 	if (simmm__add_fini(sim, "mm", mm_global_fini, g))
 		goto err_checker;
+	sim->mm_state = g; /* simmm__swap_init() looks it up again */
 	if (simmm__swap_init(sim))
 		goto err_fini;
 	/* Without "mm-exit", leaked mms are still found by "mm" (after swap
@@ -87,6 +82,7 @@ struct simmm_mm_global *simmm__mm_global(simmm_sim *sim)
 	simmm__add_fini(sim, "mm-exit", mm_exit_fini, g);
 	return g;
 err_fini:
+	sim->mm_state = NULL;
 	simmm__remove_fini(sim, mm_global_fini, g);
 err_checker:
 	simmm__remove_checker(sim, simmm__mm_check, g);
