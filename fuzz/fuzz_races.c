@@ -613,9 +613,15 @@ static void release_locked(simmm_pfn_t pfn)
  * hole stays a hole (the CPU refaults it as new anonymous memory). The
  * source page must be @d's device page then (the owner and the device's
  * frame range selected it; upstream WARNs). Contents copied. An entry that
- * gets no page (none left, -ENOMEM) is declined (dst 0).
+ * gets no page (none left, -ENOMEM) is declined (dst 0). The destination
+ * is writable when the source was (MIGRATE_PFN_WRITE) and, towards the
+ * device, for a hole of a VM_WRITE VMA (@hole_w: MIGRATE_PFN_WRITE or 0),
+ * as dmirror_migrate_alloc_and_copy() sets it: the new device page is the
+ * hole's first anonymous page, so the device-private entry it gets is
+ * writable where a write fault would have mapped a writable page.
  */
-static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n, bool to_dev)
+static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n, bool to_dev,
+		     uint64_t hole_w)
 {
 	for (uint64_t i = 0; i < n; i++) {
 		simmm_pfn_t s = simmm_migrate_pfn_to_page(src[i]), p;
@@ -635,8 +641,14 @@ static void fill_dst(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_
 			release_locked(p);
 			continue;
 		}
-		dst[i] = simmm_migrate_pfn(p) | (src[i] & SIMMM_MIGRATE_PFN_WRITE);
+		dst[i] = simmm_migrate_pfn(p) | (src[i] & SIMMM_MIGRATE_PFN_WRITE) | (s ? 0 : hole_w);
 	}
+}
+
+/* fill_dst()'s @hole_w for a migration to the device within @vi. */
+static uint64_t hole_write(const struct simmm_vma_info *vi)
+{
+	return (vi->vm_flags & SIMMM_VM_WRITE) ? SIMMM_MIGRATE_PFN_WRITE : 0;
 }
 
 /* Did migrate_vma_setup() collect a page (not a hole) to bring home? */
@@ -675,7 +687,7 @@ static unsigned dev_migrate_to_ram(struct simmm_vm_fault *vmf)
 	if (m.cpages && !page)
 		lg("    %s migrate_to_ram %#llx: a hole, nothing to bring home\n", cur_name(),
 		   (unsigned long long)vmf->address);
-	fill_dst(d, &src, &dst, 1, false);
+	fill_dst(d, &src, &dst, 1, false, 0);
 	simmm_migrate_vma_pages(&m);
 	simmm_migrate_vma_finalize(&m);
 	/* Nothing migrated (a migration is between its unlock and its put):
@@ -743,11 +755,11 @@ static simmm_pfn_t dev_alloc_thp(struct fdev *d)
  * device or in system memory as fill_dst(): a whole-PMD hole gets device
  * memory, but none going home. */
 static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t nr,
-			  unsigned offer, bool to_dev)
+			  unsigned offer, bool to_dev, uint64_t hole_w)
 {
 	simmm_pfn_t s = simmm_migrate_pfn_to_page(src[0]), p;
 	bool to_sys = !to_dev;
-	uint64_t w = src[0] & SIMMM_MIGRATE_PFN_WRITE, k = 0;
+	uint64_t w = (src[0] & SIMMM_MIGRATE_PFN_WRITE) | (s ? 0 : hole_w), k = 0;
 
 	memset(dst, 0, nr * sizeof(*dst));
 	if (to_sys && !s)
@@ -784,16 +796,16 @@ static void fill_compound(struct fdev *d, const uint64_t *src, uint64_t *dst, ui
 
 /* fill_dst() that gives COMPOUND entries THPs or base pages. */
 static void fill_dst_thp(struct fdev *d, const uint64_t *src, uint64_t *dst, uint64_t n,
-			 unsigned offer, bool to_dev)
+			 unsigned offer, bool to_dev, uint64_t hole_w)
 {
 	for (uint64_t i = 0; i < n;) {
 		uint64_t nr = n - i < PMD_NR ? n - i : PMD_NR;
 
 		if ((src[i] & SIMMM_MIGRATE_PFN_MIGRATE) && (src[i] & SIMMM_MIGRATE_PFN_COMPOUND)) {
-			fill_compound(d, &src[i], &dst[i], nr, offer, to_dev);
+			fill_compound(d, &src[i], &dst[i], nr, offer, to_dev, hole_w);
 			i += nr;
 		} else {
-			fill_dst(d, &src[i], &dst[i], 1, to_dev);
+			fill_dst(d, &src[i], &dst[i], 1, to_dev, hole_w);
 			i++;
 		}
 	}
@@ -837,7 +849,7 @@ static unsigned dev_thp_migrate_to_ram(struct simmm_vm_fault *vmf)
 	   (unsigned long long)m.start, (unsigned long long)m.cpages);
 	simmm_sched_yield(F.sim);
 	page = collected_page(src, m.npages);
-	fill_dst_thp(d, src, dst, m.npages, OFFER_THP, false);
+	fill_dst_thp(d, src, dst, m.npages, OFFER_THP, false, 0);
 	for (uint64_t i = 0; i < m.npages; i++)
 		any_dst |= dst[i] != 0;
 	simmm_migrate_vma_pages(&m);
@@ -2595,7 +2607,7 @@ static void dev_migrate(struct fdev *d, bool to_dev, unsigned p, unsigned n, uin
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "migrate_vma_setup: %d", rc);
 		if (rc == 0) {
 			simmm_sched_yield(F.sim); /* "copying": let others in */
-			fill_dst(d, src, dst, m.npages, to_dev);
+			fill_dst(d, src, dst, m.npages, to_dev, to_dev ? hole_write(&vi) : 0);
 			FZ_CHECK(simmm_migrate_vma_pages(&m) == 0, "migrate_vma_pages");
 			/* Device memory takes anonymous pages only: a page-cache
 			 * folio may be collected, but migrate_vma_pages() declines
@@ -2668,7 +2680,7 @@ static void dev_evict(struct fdev *d)
 
 	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
 	simmm_sched_yield(F.sim);
-	fill_dst(d, src, dst, NDEVP, false);
+	fill_dst(d, src, dst, NDEVP, false, 0);
 	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, NDEVP) == 0, "migrate_device_pages");
 	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, NDEVP) == 0,
 		 "migrate_device_finalize");
@@ -3027,7 +3039,7 @@ static void dev_migrate_pmd(struct fdev *d, bool to_dev, unsigned p, unsigned of
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "migrate_vma_setup: %d", rc);
 		if (rc == 0) {
 			simmm_sched_yield(F.sim); /* "copying": others meet the PMD migration entry */
-			fill_dst_thp(d, src, dst, m.npages, offer, to_dev);
+			fill_dst_thp(d, src, dst, m.npages, offer, to_dev, to_dev ? hole_write(&vi) : 0);
 			FZ_CHECK(simmm_migrate_vma_pages(&m) == 0, "migrate_vma_pages");
 			FZ_CHECK(simmm_migrate_vma_finalize(&m) == 0, "migrate_vma_finalize");
 		}
@@ -3048,7 +3060,7 @@ static void dev_evict_thp(struct fdev *d)
 
 	FZ_CHECK(rc == 0, "migrate_device_range: %d", rc);
 	simmm_sched_yield(F.sim);
-	fill_dst_thp(d, src, dst, THP_DEVP, OFFER_THP, false);
+	fill_dst_thp(d, src, dst, THP_DEVP, OFFER_THP, false, 0);
 	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, THP_DEVP) == 0,
 		 "migrate_device_pages");
 	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, THP_DEVP) == 0,
@@ -3274,9 +3286,9 @@ static void final_evict(struct fdev *d)
 			 pi.refcount);
 	}
 	if (F.thp)
-		fill_dst_thp(d, src, dst, nf, OFFER_THP, false); /* a device THP: a THP or base pages */
+		fill_dst_thp(d, src, dst, nf, OFFER_THP, false, 0); /* a device THP: a THP or base pages */
 	else
-		fill_dst(d, src, dst, nf, false);
+		fill_dst(d, src, dst, nf, false, 0);
 	FZ_CHECK(simmm_migrate_device_pages(F.sim, src, dst, nf) == 0, "migrate_device_pages");
 	FZ_CHECK(simmm_migrate_device_finalize(F.sim, src, dst, nf) == 0,
 		 "migrate_device_finalize");
