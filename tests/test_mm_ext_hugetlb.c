@@ -5,6 +5,8 @@
  */
 #include "test_mm_ext_util.h"
 
+#include <simmm/mmu_notifier.h>
+
 #define HUGE(shift) (SIMMM_MAP_HUGETLB | ((shift) << SIMMM_MAP_HUGE_SHIFT))
 
 static simmm_addr_t map_huge(struct simmm_mm *mm, uint64_t len, int flags)
@@ -135,6 +137,150 @@ static void test_hugetlb_no_memory(void **state)
 	tu_sim_free(&sim);
 }
 
+/* Records the events of the invalidations that cover a whole range. */
+struct ev_rec {
+	struct simmm_mmu_notifier mn; /* first */
+	unsigned n, clear, unmap;
+};
+
+static int ev_start(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r)
+{
+	struct ev_rec *x = (struct ev_rec *)mn;
+
+	x->n++;
+	x->clear += r->event == SIMMM_MMU_NOTIFY_CLEAR;
+	x->unmap += r->event == SIMMM_MMU_NOTIFY_UNMAP;
+	return 0;
+}
+
+static const struct simmm_mmu_notifier_ops ev_ops = {.invalidate_range_start = ev_start};
+
+/*
+ * mremap of a hugetlb VMA (5.16+, move_hugetlb_page_tables()): the huge
+ * entries move whole, keeping their pages (no copy, same refcount and
+ * mapcount), under an MMU_NOTIFY_CLEAR invalidation; a fork child that
+ * shares the pages still reaches them through the rmap after the move
+ * (its COW copies them); the old range is unmapped.
+ */
+static void test_hugetlb_mremap_move(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = map_huge(mm, 4 * MIB, SIMMM_MAP_PRIVATE | HUGE(21)), dst = a + 64 * MIB, got = 0;
+	struct ev_rec x = {.mn = {.ops = &ev_ops}};
+	struct simmm_vma_info vi;
+	simmm_pfn_t p0, p1;
+
+	mx_write(mm, a + PS, 1);
+	mx_write(mm, a + 2 * MIB, 2);
+	p0 = simmm_pte_pfn(mx_tr(mm, a).entry);
+	p1 = simmm_pte_pfn(mx_tr(mm, a + 2 * MIB).entry);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_CHECK(sim);
+	assert_int_equal(mx_page(sim, p0).refcount, 2); /* one per mapping */
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&x.mn, mm));
+	TU_ASSERT_OK(simmm_mremap(mm, a, 4 * MIB, 4 * MIB,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED, dst, &got));
+	TU_CHECK(sim);
+	assert_int_equal(got, dst);
+	/* The move's CLEAR (move_page_tables() would send UNMAP), then the
+	 * old VMA's munmap (unmap_vmas(): UNMAP, although nothing is left). */
+	assert_int_equal(x.n, 2);
+	assert_int_equal(x.clear, 1);
+	assert_int_equal(x.unmap, 1);
+	/* The entries moved, pages and counts unchanged. */
+	assert_int_equal(mx_tr(mm, dst).level, SIMMM_LVL_PMD);
+	assert_int_equal(simmm_pte_pfn(mx_tr(mm, dst).entry), p0);
+	assert_int_equal(simmm_pte_pfn(mx_tr(mm, dst + 2 * MIB).entry), p1);
+	assert_int_equal(mx_page(sim, p0).refcount, 2);
+	assert_int_equal(mx_page(sim, p1).refcount, 2);
+	assert_int_equal(simmm_vma_info(mm, a, &vi), -ENOENT);
+	TU_ASSERT_OK(simmm_vma_info(mm, dst, &vi));
+	assert_int_equal(vi.end - vi.start, 4 * MIB);
+	assert_int_equal(vi.hugetlb_order, 9);
+	assert_true(vi.vm_flags & SIMMM_VM_HUGETLB);
+	assert_true(vi.vm_flags & SIMMM_VM_DONTEXPAND); /* hugetlbfs_file_mmap() */
+	mx_expect(mm, dst + PS, 1);
+	mx_expect(mm, dst + 2 * MIB, 2);
+	/* The parent's write at the new address copies (shared with the
+	 * child); the child keeps the original page. */
+	mx_write(mm, dst + PS, 3);
+	TU_CHECK(sim);
+	assert_int_not_equal(simmm_pte_pfn(mx_tr(mm, dst).entry), p0);
+	assert_int_equal(simmm_pte_pfn(mx_tr(child, a).entry), p0);
+	mx_expect(child, a + PS, 1);
+	assert_int_equal(mx_page(sim, p0).refcount, 1);
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&x.mn, mm));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
+ * align_hugetlb()'s rules: lengths round up to the huge page size, both
+ * addresses must be aligned to it (new_addr as passed, even without
+ * MREMAP_FIXED), no growth; VM_DONTEXPAND refuses MREMAP_DONTUNMAP; a
+ * shrink unmaps whole huge pages; a shrinking FIXED move takes whole huge
+ * pages too.
+ */
+static void test_hugetlb_mremap_rules(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = map_huge(mm, 6 * MIB, SIMMM_MAP_PRIVATE | HUGE(21)), got = 0;
+	simmm_addr_t far = a + 256 * MIB;
+	const int mv = SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED;
+	struct simmm_vma_info vi;
+
+	for (unsigned i = 0; i < 3; i++)
+		mx_write(mm, a + i * 2 * MIB, 10 + i);
+	TU_CHECK(sim);
+	assert_int_equal(simmm_mremap(mm, a + PS, 2 * MIB, 2 * MIB, mv, far, &got), -EINVAL);
+	assert_int_equal(simmm_mremap(mm, a, 2 * MIB, 2 * MIB, mv, far + PS, &got), -EINVAL);
+	assert_int_equal(simmm_mremap(mm, a, 6 * MIB, 8 * MIB, SIMMM_MREMAP_MAYMOVE, 0, &got),
+			 -EINVAL); /* no growth */
+	assert_int_equal(simmm_mremap(mm, a, 6 * MIB, 6 * MIB + PS, SIMMM_MREMAP_MAYMOVE, 0, &got),
+			 -EINVAL); /* rounds up to 8M: growth */
+	assert_int_equal(simmm_mremap(mm, a, 2 * MIB, 2 * MIB, SIMMM_MREMAP_MAYMOVE, PS, &got),
+			 -EINVAL); /* new_addr checked without FIXED too */
+	assert_int_equal(simmm_mremap(mm, a, 2 * MIB, 2 * MIB,
+				      mv | SIMMM_MREMAP_DONTUNMAP, far, &got), -EINVAL);
+	TU_CHECK(sim);
+	/* 6M -> 4M + 1 byte rounds up to 6M: nothing to do. */
+	TU_ASSERT_OK(simmm_mremap(mm, a, 6 * MIB, 4 * MIB + 1, 0, 0, &got));
+	assert_int_equal(got, a);
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.end - vi.start, 6 * MIB);
+	/* A shrink to 3M rounds to 4M: the last huge page goes. */
+	TU_ASSERT_OK(simmm_mremap(mm, a, 6 * MIB, 3 * MIB, 0, 0, &got));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.end, a + 4 * MIB);
+	assert_int_equal(mx_tr(mm, a + 4 * MIB).entry, 0);
+	assert_int_equal(mx_stats(mm).hugetlb_faults, 3);
+	/* A shrinking FIXED move of the second huge page alone (old_len
+	 * rounds 1M + 1 up to 2M). */
+	TU_ASSERT_OK(simmm_mremap(mm, a + 2 * MIB, MIB + 1, 2 * MIB, mv, far, &got));
+	TU_CHECK(sim);
+	assert_int_equal(got, far);
+	mx_expect(mm, far, 11);
+	mx_expect(mm, a, 10);
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.end, a + 2 * MIB);
+	/* The first huge page moves next to it, contents kept. */
+	TU_ASSERT_OK(simmm_mremap(mm, a, 2 * MIB, 2 * MIB, SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED,
+				  far + 4 * MIB, &got));
+	TU_CHECK(sim);
+	mx_expect(mm, far + 4 * MIB, 10);
+	assert_int_equal(mx_stats(mm).hugetlb_faults, 3); /* nothing faulted again */
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +289,8 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_arm64_512m),
 		cmocka_unit_test(test_hugetlb_shared),
 		cmocka_unit_test(test_hugetlb_no_memory),
+		cmocka_unit_test(test_hugetlb_mremap_move),
+		cmocka_unit_test(test_hugetlb_mremap_rules),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

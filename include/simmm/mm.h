@@ -507,12 +507,18 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
  * moves to the same offset from @new_addr, one after the other, each
  * unmapping only its own target (what the target has in the holes'
  * places stays). It stops at the first failure, leaving what moved
- * moved. Every other call works on the one VMA at @old_addr.
+ * moved. Every other call works on the one VMA at @old_addr. A hugetlb
+ * VMA (VM_HUGETLB | VM_DONTEXPAND) moves and shrinks in whole huge pages
+ * (both lengths round up to its huge page size) and never grows; its
+ * entries move whole under an MMU_NOTIFY_CLEAR invalidation
+ * (move_hugetlb_page_tables()).
  * @out: receives the new address (of the first VMA for several).
  * Context: takes the mmap lock for write; may sleep.
  * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or
  * @new_len, DONTUNMAP without MAYMOVE or with a size change, FIXED without
- * MAYMOVE, a hugetlb VMA, DONTUNMAP of a VM_PFNMAP or VM_DONTEXPAND VMA;
+ * MAYMOVE, DONTUNMAP of a VM_PFNMAP or VM_DONTEXPAND (hugetlb included)
+ * VMA; for a hugetlb VMA, @old_addr or @new_addr (as passed, even without
+ * MREMAP_FIXED, as upstream) not aligned to its huge page size, or growth;
  * -EFAULT: no VMA at @old_addr, or the range to grow or move is not
  * inside it (a shrink or the same size without MREMAP_FIXED / DONTUNMAP
  * only unmaps the tail, across VMAs and holes; a FIXED move that shrinks

@@ -385,3 +385,8 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 	*slot = simmm_pte_mkyoung(*slot);
 	return 0;
 }
+
+enum simmm_level simmm__hugetlb_level(simmm_sim *sim, unsigned order)
+{
+	return hugetlb_level(sim, order);
+}

@@ -319,6 +319,9 @@ int simmm__deferred_split_check(simmm_sim *sim);
 
 /* hugetlb pages in use of @order (0 if the size is not offered). */
 uint64_t simmm__hugetlb_in_use(simmm_sim *sim, unsigned order);
+/* The leaf level of a huge page of @order (SIMMM_LVL_PTE if the geometry
+ * offers no such size). */
+enum simmm_level simmm__hugetlb_level(simmm_sim *sim, unsigned order);
 /* Is @folio a hugetlb page (marked in its first tail)? */
 bool simmm__folio_is_hugetlb(simmm_sim *sim, struct simmm_page *folio);
 /* fork: map a copy of the pinned anon-exclusive huge page @src (entry @old

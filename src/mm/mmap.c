@@ -264,8 +264,10 @@ static void mmap_flags(struct simmm_mm *mm, struct mmap_req *r, int prot)
 		if (r->file && (r->file->flags & SIMMM_FILE_RDONLY))
 			r->vm_flags &= ~SIMMM_VM_MAYWRITE;
 	}
+	/* hugetlbfs_file_mmap() marks the VMA VM_HUGETLB | VM_DONTEXPAND: it
+	 * never grows (mremap) and never merges. */
 	if (r->flags & SIMMM_MAP_HUGETLB)
-		r->vm_flags |= SIMMM_VM_HUGETLB;
+		r->vm_flags |= SIMMM_VM_HUGETLB | SIMMM_VM_DONTEXPAND;
 	if (r->flags & SIMMM_MAP_NORESERVE)
 		r->vm_flags |= SIMMM_VM_NORESERVE;
 	/* calc_vm_flag_bits(): MAP_LOCKED is VM_LOCKED, populated below as
@@ -514,6 +516,9 @@ struct pmc {
 	struct simmm_mm *mm;
 	simmm_addr_t old_addr, old_end, new_addr;
 	bool need_rmap_locks;
+	/* a hugetlb VMA: the level of its huge pages (move_hugetlb_page_tables());
+	 * SIMMM_NR_LEVELS otherwise */
+	enum simmm_level huge_lvl;
 };
 
 /* What move_page_tables() does with the extent at old_addr. */
@@ -523,6 +528,7 @@ enum pmc_step {
 	PMC_HUGE_PMD,    /* move_huge_pmd() */
 	PMC_NORMAL_PMD,  /* move_normal_pmd() */
 	PMC_PTES,        /* split_huge_pmd() if huge, then move_ptes() */
+	PMC_HUGETLB,     /* move_hugetlb_page_tables(): one huge pte */
 };
 
 /* get_extent(): up to the next @lvl boundary of the old and of the new
@@ -573,6 +579,15 @@ static enum pmc_step pmc_plan(struct pmc *p, uint64_t *ext, int *need)
 	bool whole;
 
 	*need = SIMMM_NR_LEVELS;
+	if (p->huge_lvl != SIMMM_NR_LEVELS) {
+		/* move_hugetlb_page_tables(): huge pte by huge pte, never a
+		 * table; both ends are huge-page aligned (align_hugetlb()). */
+		*ext = simmm_level_size(mm->pgt, p->huge_lvl);
+		if (!pmc_entry(mm, p->old_addr, p->huge_lvl))
+			return PMC_NOTHING;
+		*need = p->huge_lvl;
+		return PMC_HUGETLB;
+	}
 	*ext = pmc_extent(p, SIMMM_LVL_PUD);
 	pud = pmc_entry(mm, p->old_addr, SIMMM_LVL_PUD);
 	if (!pud)
@@ -675,6 +690,16 @@ static void pmc_act(struct pmc *p, enum pmc_step step, uint64_t ext)
 		if (!NEVER(pmc_huge(pmc_entry(mm, p->old_addr, SIMMM_LVL_PMD))))
 			move_ptes(mm, p->old_addr, ext, p->new_addr);
 		return;
+	case PMC_HUGETLB: {
+		/* move_huge_pte(): the entry (present, migration, hwpoison or
+		 * marker) moves as it is, its page keeping its reference and
+		 * mapcount; hugetlb has no soft-dirty on move. */
+		simmm_entry_t old = 0;
+
+		if (!NEVER(simmm_pgtable_clear(mm->pgt, p->old_addr, p->huge_lvl, &old)) && old)
+			NEVER(simmm_pgtable_set(mm->pgt, p->new_addr, p->huge_lvl, old));
+		return;
+	}
 	}
 }
 
@@ -683,7 +708,10 @@ static void pmc_act(struct pmc *p, enum pmc_step step, uint64_t ext)
  * entries and huge PMDs as copy_vma() said. */
 static bool pmc_rmap_locks(const struct pmc *p, enum pmc_step step)
 {
-	return p->need_rmap_locks || step == PMC_NORMAL_PUD || step == PMC_NORMAL_PMD;
+	/* move_hugetlb_page_tables() takes i_mmap_lock_write() (and the
+	 * hugetlb VMA lock) around the whole move. */
+	return p->need_rmap_locks || step == PMC_NORMAL_PUD || step == PMC_NORMAL_PMD ||
+	       step == PMC_HUGETLB;
 }
 
 /* One extent of move_page_tables(); returns its length. */
@@ -787,8 +815,9 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 {
 	uint64_t mlen = r->old_len < r->new_len ? r->old_len : r->new_len;
 	struct pmc p = {.mm = mm, .old_addr = r->old_addr, .old_end = r->old_addr + mlen,
-			.new_addr = dst};
+			.new_addr = dst, .huge_lvl = SIMMM_NR_LEVELS};
 	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr), *nv, *spare = NULL;
+	enum simmm_mmu_notifier_event ev = SIMMM_MMU_NOTIFY_UNMAP;
 	bool self = !(r->flags & SIMMM_MREMAP_DONTUNMAP) && move_may_merge_self(mm, vma, r, dst);
 	struct simmm_change c;
 	struct spares s;
@@ -796,7 +825,12 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 
 	if (err)
 		return err;
-	pmc_realign(&p, vma->vm_start, dst + r->new_len);
+	if (vma->vm_flags & SIMMM_VM_HUGETLB) {
+		p.huge_lvl = simmm__hugetlb_level(mm->sim, vma->hugetlb_order);
+		ev = SIMMM_MMU_NOTIFY_CLEAR; /* move_hugetlb_page_tables()'s event */
+	} else {
+		pmc_realign(&p, vma->vm_start, dst + r->new_len);
+	}
 	err = pmc_prepare(p);
 	nv = err ? NULL : simmm__vma_alloc(mm);
 	if (nv && self && !(spare = simmm__vma_alloc(mm))) {
@@ -819,8 +853,10 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	 * entries move as they are: their folios stay mlocked. */
 	simmm__copy_vma(mm, &vma, nv, dst, r->new_len, &p.need_rmap_locks);
 	/* move_page_tables(): one MMU_NOTIFY_UNMAP invalidation of the old
-	 * range brackets the whole move. */
-	simmm__change_begin(&c, mm, p.old_addr, p.old_end, SIMMM_MMU_NOTIFY_UNMAP, NULL);
+	 * range brackets the whole move (MMU_NOTIFY_CLEAR for hugetlb). The
+	 * hugetlb reservation upstream's move_vma() then clears
+	 * (clear_vma_resv_huge_pages()) does not exist in simmm. */
+	simmm__change_begin(&c, mm, p.old_addr, p.old_end, ev, NULL);
 	pmc_move(&p, vma);
 	simmm__change_end(&c);
 	/* The old range is a VMA of its own (carved), or the head or tail of
@@ -873,6 +909,26 @@ static int grow_in_place(struct simmm_mm *mm, struct simmm_vma *vma, struct mrem
 }
 
 /*
+ * align_hugetlb(): a hugetlb VMA moves and shrinks in whole huge pages
+ * (mremap of hugetlb, 5.16+): both lengths are rounded up to the huge page
+ * size, both addresses must be aligned to it (upstream checks @new_addr
+ * as passed, MREMAP_FIXED or not), and it may not grow (its reservation
+ * cannot be split). -EINVAL otherwise.
+ */
+static int align_hugetlb(struct simmm_mm *mm, const struct simmm_vma *vma, struct mremap_req *r)
+{
+	uint64_t hps = mm->sim->page_size << vma->hugetlb_order;
+	uint64_t ol = (r->old_len + hps - 1) & ~(hps - 1), nl = (r->new_len + hps - 1) & ~(hps - 1);
+
+	if (ol < r->old_len || nl < r->new_len || (r->old_addr & (hps - 1)) ||
+	    (r->new_addr & (hps - 1)) || nl > ol)
+		return -EINVAL;
+	r->old_len = ol;
+	r->new_len = nl;
+	return 0;
+}
+
+/*
  * check_prep_vma(), mremap_at() and mremap_to() for the VMA at old_addr:
  * a VMA must contain old_addr (-EFAULT). Shrinking or keeping the size
  * without a new address only unmaps the tail, which may span other VMAs
@@ -888,14 +944,15 @@ static int mremap_one(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *o
 {
 	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr);
 	simmm_addr_t dst = r->new_addr;
-	uint64_t keep = r->new_len < r->old_len ? r->new_len : r->old_len;
+	uint64_t keep;
 	bool grown;
 	int err;
 
 	if (!vma)
 		return -EFAULT;
-	if (vma->vm_flags & SIMMM_VM_HUGETLB)
-		return -EINVAL;
+	if ((vma->vm_flags & SIMMM_VM_HUGETLB) && (err = align_hugetlb(mm, vma, r)))
+		return err;
+	keep = r->new_len < r->old_len ? r->new_len : r->old_len;
 	*out = r->old_addr;
 	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP)) && r->new_len <= r->old_len)
 		return simmm__do_munmap(mm, r->old_addr + r->new_len, r->old_addr + r->old_len);
