@@ -392,8 +392,12 @@ static void test_swapin_rechecks_swapcache_after_lock(void **state)
 	mx_expect(t->mm, t->a, 2);         /* the new page's data, not the old */
 	assert_int_equal(mx_tr(t->mm, t->a).pfn, t->got);
 	assert_int_equal(simmm__mm_global(t->sim)->swap->swpin, t->swpin0 + 1); /* the GUP's */
-	assert_false(mx_page(t->sim, t->got).flags & PG_swapcache);
-	assert_int_equal(mx_swap_used(t->sim), 0);
+	/* A read fault: the new page stays in the swap cache, clean, its
+	 * slot held by the cache alone (should_try_to_free_swap()). */
+	assert_true(mx_page(t->sim, t->got).flags & PG_swapcache);
+	assert_false(mx_page(t->sim, t->got).flags & PG_dirty);
+	assert_int_equal(simmm__swap_count(t->sim, simmm__pfn_to_page(t->sim, t->got)->private), 0);
+	assert_int_equal(mx_swap_used(t->sim), 1);
 	TU_ASSERT_OK(simmm_put_user_pages(t->sim, &t->got, 1));
 	fl_free(t);
 }

@@ -344,9 +344,11 @@ static void test_free_swapcache_slot_freed(void **state)
 }
 
 /* A swap-cache folio whose slot a forked child's swap entry still needs is
- * skipped. When the child's entry goes, the folio leaves the swap cache
- * dirty (folio_free_swap(): its data exists nowhere else); MADV_FREE then
- * cleans it and reclaim discards it. */
+ * skipped. When the child's entry goes, the folio, still mapped by the
+ * parent, stays in the swap cache, clean (free_swap_and_cache() frees only
+ * an unmapped one while swap is not full). MADV_FREE then takes it out of
+ * the swap cache (folio_free_swap(), the slot freed), cleans it and makes
+ * it lazyfree, and reclaim discards it. */
 static void test_free_swapcache_slot_in_use(void **state)
 {
 	(void)state;
@@ -371,11 +373,14 @@ static void test_free_swapcache_slot_in_use(void **state)
 	assert_int_equal(mx_swap_used(sim), 1);
 	TU_ASSERT_OK(simmm_munmap(child, a, PS));
 	TU_CHECK(sim);
-	assert_false(f->flags & PG_swapcache);
-	assert_true(f->flags & PG_dirty);
-	assert_int_equal(mx_swap_used(sim), 0);
+	assert_true(f->flags & PG_swapcache);
+	assert_false(f->flags & PG_dirty);
+	assert_int_equal(simmm__swap_count(sim, f->private), 0);
+	assert_int_equal(mx_swap_used(sim), 1);
 	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_FREE));
 	TU_CHECK(sim);
+	assert_false(f->flags & PG_swapcache);
+	assert_int_equal(mx_swap_used(sim), 0);
 	assert_true(is_lazyfree(f));
 	assert_false(f->flags & PG_dirty);
 	assert_int_equal(reclaim_all(sim), 1);
@@ -389,7 +394,8 @@ static void test_free_swapcache_slot_in_use(void **state)
 
 /* A dirty folio a forked child maps too is skipped (its dirty bit cannot be
  * cleared for the child): it stays swap-backed and goes to swap. The folio
- * is dirty because it came back from swap (folio_free_swap()). */
+ * is dirty because a write fault brought it back from swap
+ * (should_try_to_free_swap(), folio_free_swap()). */
 static void test_free_shared_dirty_skipped(void **state)
 {
 	(void)state;
@@ -397,9 +403,9 @@ static void test_free_shared_dirty_skipped(void **state)
 	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
 	simmm_addr_t a = mx_anon(mm, 0, PS);
 
-	mx_write(mm, a, 9);
+	mx_write(mm, a, 8);
 	assert_int_equal(reclaim_all(sim), 1);
-	mx_expect(mm, a, 9);
+	mx_write(mm, a, 9);
 	struct simmm_page *f = folio_at(sim, mm, a);
 	assert_false(f->flags & PG_swapcache);
 	assert_true(f->flags & PG_dirty);
@@ -527,7 +533,18 @@ static void test_pageout_anon_to_swap(void **state)
 		mx_expect(mm, a + i * PS, 20 + i);
 	TU_CHECK(sim);
 	assert_int_equal(mx_stats(mm).major_faults, major + 2);
-	assert_int_equal(mx_swap_used(sim), 0);
+	/* Read faults: the two stay in the swap cache, clean, with their
+	 * slots, and a second pageout writes nothing. */
+	assert_int_equal(mx_swap_used(sim), 2);
+	TU_ASSERT_OK(simmm_madvise(mm, a + PS, 2 * PS, SIMMM_MADV_PAGEOUT));
+	TU_CHECK(sim);
+	expect_swap_entry(mm, a + PS);
+	expect_swap_entry(mm, a + 2 * PS);
+	assert_int_equal(mx_swpout(sim), out + 2);
+	assert_int_equal(mx_lru_reclaimed(sim), rec + 4);
+	for (unsigned i = 1; i < 3; i++)
+		mx_expect(mm, a + i * PS, 20 + i);
+	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
 	tu_sim_free(&sim);

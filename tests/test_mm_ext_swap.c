@@ -47,8 +47,12 @@ static void test_swap_roundtrip(void **state)
 	assert_int_equal(st.swapin_faults, 8);
 	assert_int_equal(st.rss_anon, 8);
 	assert_int_equal(st.swap_ents, 0);
-	assert_int_equal(mx_swap_used(sim), 0);
+	/* Read faults with swap mostly free: the pages stay in the swap
+	 * cache, which alone holds their slots (should_try_to_free_swap()). */
+	assert_int_equal(mx_swap_used(sim), 8);
 	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	assert_int_equal(mx_swap_used(sim), 0); /* the zaps freed them */
 	TU_CHECK(sim);
 	tu_sim_free(&sim);
 }
@@ -103,7 +107,8 @@ static void test_swap_fork_share(void **state)
 	assert_int_equal(mx_stats(mm).major_faults, major);
 	assert_int_equal(mx_tr(mm, a).pfn, mx_tr(child, a).pfn);
 	assert_int_equal(mx_page(sim, mx_tr(mm, a).pfn).mapcount, 2);
-	assert_int_equal(mx_swap_used(sim), 0);
+	assert_int_equal(simmm__swap_count(sim, swp), 0);
+	assert_int_equal(mx_swap_used(sim), 1); /* held by the swap cache alone */
 	/* A write COWs; the other side keeps its data. */
 	mx_write(mm, a, 8);
 	TU_CHECK(sim);
@@ -397,8 +402,13 @@ static void test_gup_get_unmapped_not_freed(void **state)
 	assert_int_equal(swpin(sim), in);
 	assert_int_equal(mx_stats(mm).major_faults, major);
 	assert_int_equal(mx_stats(mm).swapin_faults, 1);
-	assert_int_equal(mx_swap_used(sim), 0);
-	assert_int_equal(mx_page(sim, pfn).refcount, 2); /* mapping + GUP */
+	/* A read fault: the folio stays in the swap cache, dirty from the
+	 * holder's write, its slot held by the cache alone. */
+	assert_int_equal(mx_swap_used(sim), 1);
+	assert_int_equal(simmm__swap_count(sim, swp), 0);
+	assert_true(mx_page(sim, pfn).flags & PG_swapcache);
+	assert_true(mx_page(sim, pfn).flags & PG_dirty);
+	assert_int_equal(mx_page(sim, pfn).refcount, 3); /* mapping + swap cache + GUP */
 	/* The reference dropped, the next reclaim frees the page. */
 	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
 	TU_CHECK(sim);
@@ -465,12 +475,9 @@ static void test_swapcache_clean_not_rewritten(void **state)
 /*
  * A clean swap-cache folio mapped again and written through its pte: the
  * next reclaim's try_to_unmap() moves the pte's dirty bit to the folio,
- * which is then written again. The state is upstream's after a read fault
- * swapped an exclusive entry in: do_swap_page() maps the page writable and
- * clean, and should_try_to_free_swap() leaves it in the swap cache. simmm
- * frees the swap cache at once (docs/mm-ext.md, "Swap"), and the fault
- * holds the folio lock while it does, so the test makes the state by hand
- * after the fault: add_to_swap() and a pageout under the folio lock.
+ * which is then written again. The state is the one a read fault leaves:
+ * do_swap_page() maps the page of an exclusive entry writable and clean,
+ * and should_try_to_free_swap() leaves it in the swap cache.
  */
 static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
 {
@@ -478,39 +485,34 @@ static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
 	simmm_addr_t a = mx_anon(mm, 0, PS);
-	simmm_pfn_t pfn = 0;
 	uint64_t n = 0, out = mx_swpout(sim);
 	uint8_t buf[8];
 
 	mx_write(mm, a, 3);
-	assert_int_equal(simmm_get_user_pages(mm, a, 1, 0, &pfn), 1);
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
 	TU_CHECK(sim);
+	assert_int_equal(n, 1);
 	assert_int_equal(mx_swpout(sim), out + 1);
-	struct simmm_page *folio = simmm__pfn_to_page(sim, pfn);
 	TU_ASSERT_OK(simmm_mm_access(mm, a, buf, sizeof(buf), SIMMM_ACCESS_READ));
-	assert_false(folio->flags & PG_swapcache);
-	assert_true(simmm__folio_trylock(sim, folio));
-	assert_true(simmm__swap_add_to_cache(sim, folio) != 0);
-	TU_ASSERT_OK(simmm__swap_writepage(sim, folio));
-	folio->flags &= ~PG_dirty;
-	simmm__folio_unlock(sim, folio);
-	assert_int_equal(mx_swpout(sim), out + 2);
 	TU_CHECK(sim);
 	struct simmm_translation t = mx_tr(mm, a);
+	simmm_pfn_t pfn = t.pfn;
+	struct simmm_page *folio = simmm__pfn_to_page(sim, pfn);
 	assert_true(t.present && t.write);
-	assert_int_equal(t.pfn, pfn);
 	assert_false(simmm_pte_dirty(t.entry));
 	assert_true((folio->flags & (PG_swapcache | PG_dirty)) == PG_swapcache);
+	uint64_t faults = mx_stats(mm).minor_faults + mx_stats(mm).major_faults;
 	mx_write(mm, a, 8); /* through the writable pte: the pte is dirty */
+	TU_CHECK(sim);
+	assert_int_equal(mx_stats(mm).minor_faults + mx_stats(mm).major_faults, faults);
 	assert_true(simmm_pte_dirty(mx_tr(mm, a).entry));
 	assert_false(folio->flags & PG_dirty);
-	TU_ASSERT_OK(simmm_put_user_pages(sim, &pfn, 1));
+	assert_true(folio->flags & PG_swapcache);
 	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
 	TU_CHECK(sim);
 	assert_int_equal(n, 1);
 	assert_true(mx_page(sim, pfn).free);
-	assert_int_equal(mx_swpout(sim), out + 3);
+	assert_int_equal(mx_swpout(sim), out + 2);
 	mx_expect(mm, a, 8);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));

@@ -132,6 +132,9 @@ static void zap_present(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level
 		simmm__munlock_vma_folio(sim, folio, z->vma);
 		simmm__rss_add(mm, z->vma, folio, -(int64_t)level_pages(mm, lvl));
 	}
+	/* free_pages_and_swap_cache() at the TLB flush: a swap-cache folio
+	 * no longer mapped leaves the cache (a read fault left it there). */
+	simmm__free_swap_cache(sim, folio);
 	simmm__put_user_folio(sim, folio);
 }
 
@@ -142,7 +145,7 @@ static void zap_swap(struct simmm_mm *mm, struct simmm_vma *vma, enum simmm_leve
 	struct simmm_page *page, *folio;
 
 	if (simmm_is_real_swap_entry(old)) {
-		simmm__swap_free(sim, old);
+		simmm__free_swap_and_cache(sim, old);
 		mm->stats.swap_ents--;
 		return;
 	}

@@ -202,27 +202,33 @@ static unsigned do_anonymous_page(struct fault *f)
 	return 0;
 }
 
-/* wp_can_reuse_anon_folio(): only a page nobody else can see. A swap-cache
- * folio is first freed from swap (folio_free_swap()) when no swap entry
- * refers to its slot any more; otherwise another mm may still fault the
- * same folio in from the swap cache. That needs the folio lock, trylocked
- * under the PTL (no scheduling point; the pte's mapping keeps the folio):
- * a busy lock means no reuse, a copy. */
+/* wp_can_reuse_anon_folio(): only a page nobody else can see. The swap
+ * cache's reference is tolerated (a read fault left the folio there):
+ * with nothing beyond the mapping's and the cache's, the folio is
+ * trylocked under the PTL (no scheduling point; the pte's mapping keeps
+ * the folio) and taken out of the swap cache (folio_free_swap(): it is
+ * about to be written, its slot's copy goes stale), which fails while a
+ * swap entry still needs the slot (another mm may fault the folio in from
+ * the swap cache). Reuse needs the mapping's reference alone after that.
+ * A busy lock means no reuse, a copy. */
 static bool can_reuse(simmm_sim *sim, struct simmm_page *page)
 {
 	struct simmm_page *folio = simmm__compound_head(sim, page);
+	bool reuse;
 
 	if (page->flags & PG_anon_exclusive)
 		return true;
 	if (folio->order || simmm__folio_maybe_dma_pinned(sim, folio) || folio->mapcount != 1)
 		return false;
-	if ((folio->flags & PG_swapcache) && folio->refcount == 2) {
-		if (!simmm__folio_trylock_atomic(sim, folio))
-			return false;
+	if (folio->refcount > 1 + !!(folio->flags & PG_swapcache))
+		return false;
+	if (!simmm__folio_trylock_atomic(sim, folio))
+		return false;
+	if (folio->flags & PG_swapcache)
 		simmm__folio_free_swap(sim, folio);
-		simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
-	}
-	return folio->refcount == 1 && !(folio->flags & PG_swapcache);
+	reuse = folio->refcount == 1;
+	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
+	return reuse;
 }
 
 /* The copy's entry (wp_page_copy()). A write fault maps it dirty, and
@@ -270,6 +276,7 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 	simmm_sim *sim = f->mm->sim;
 	struct simmm_page *folio, *old_folio = old ? simmm__compound_head(sim, old) : NULL;
 	struct simmm_change c;
+	bool copied = false;
 	unsigned ret;
 
 	if (old_folio)
@@ -291,11 +298,16 @@ static unsigned wp_page_copy(struct fault *f, struct simmm_page *old)
 		simmm__rss_add(f->mm, f->vma, old_folio, -1);
 		simmm__put_user_folio(sim, old_folio); /* the mapping's */
 		f->mm->stats.cow_faults++;
+		copied = true;
 	} else {
 		f->mm->stats.anon_faults++;
 	}
 	simmm__change_end(&c);
 out:
+	/* wp_page_copy(): a swap-cache folio we no longer map, and nobody
+	 * else does, leaves the cache (free_swap_cache()) before our put. */
+	if (copied)
+		simmm__free_swap_cache(sim, old_folio);
 	if (old_folio)
 		simmm__put_user_folio(sim, old_folio); /* ours */
 	return ret;
@@ -517,13 +529,34 @@ static simmm_entry_t orig_swp(const struct fault *f)
 }
 
 /*
+ * should_try_to_free_swap(): after its swap_free(), does do_swap_page()
+ * take the folio out of the swap cache? Only when swap is more than half
+ * full (mem_cgroup_swap_full(): vm_swap_full() without a memory cgroup),
+ * in a VM_LOCKED VMA or for an mlocked folio (it will not be swapped out
+ * again), or for a write fault that is likely the only user (the lookup's
+ * and the cache's references alone: freeing the cache then lets the folio
+ * be mapped writable, or reused by do_wp_page()). Otherwise a read fault
+ * leaves the folio in the swap cache, clean, with its slot, so that a
+ * later reclaim drops it without writing.
+ */
+static bool should_try_to_free_swap(struct fault *f, struct simmm_page *folio)
+{
+	if (!(folio->flags & PG_swapcache))
+		return false;
+	if (simmm__vm_swap_full(f->mm->sim) || (f->vma->vm_flags & SIMMM_VM_LOCKED) ||
+	    (folio->flags & PG_mlocked))
+		return true;
+	return is_write(f) && folio->refcount == 1 + (1 << folio->order);
+}
+
+/*
  * Map the swap-cache @folio, locked by us, at f->addr, as do_swap_page()
  * does after its rechecks: the pte's swap entry is freed first
- * (swap_free()), then the folio leaves the swap cache when no swap entry
- * needs it any more (should_try_to_free_swap() + folio_free_swap(), which
- * want the lock: simmm's policy is to free it whenever the count reaches
- * zero, see docs/mm-ext.md "Swap"), then the rmap, the pte. The folio
- * reference the lookup took becomes the mapping's. Return: the entry set.
+ * (swap_free()), then the folio leaves the swap cache if
+ * should_try_to_free_swap() says so and no swap entry needs it any more
+ * (folio_free_swap(), which wants the lock), then the rmap, the pte. The
+ * folio reference the lookup took becomes the mapping's. Return: the
+ * entry set.
  */
 static simmm_entry_t swapin_map(struct fault *f, struct simmm_page *folio, bool exclusive)
 {
@@ -532,7 +565,13 @@ static simmm_entry_t swapin_map(struct fault *f, struct simmm_page *folio, bool 
 	simmm_entry_t e;
 
 	simmm__swap_free(sim, orig_swp(f));
-	simmm__folio_free_swap(sim, folio);
+	if (should_try_to_free_swap(f, folio))
+		simmm__folio_free_swap(sim, folio);
+	/* Out of the swap cache with no other reference than the lookup's,
+	 * the page is certainly exclusive whatever the swap entry said
+	 * (do_swap_page()'s "exclusive || folio_ref_count(folio) == 1"). */
+	if (folio->refcount == 1)
+		exclusive = true;
 	mm->stats.swap_ents--;
 	/* A folio just read in gets the new-folio rmap, which does not mlock
 	 * it (do_swap_page() as upstream: reclaim will, meeting a VM_LOCKED
@@ -574,7 +613,6 @@ static simmm_entry_t swapin_map(struct fault *f, struct simmm_page *folio, bool 
 		e = simmm_pte_mkwrite(e);
 		if (is_write(f)) {
 			e = simmm_pte_mkdirty(e);
-			folio->flags |= PG_dirty;
 			f->flags &= ~SIMMM_FAULT_FLAG_WRITE;
 		}
 	}

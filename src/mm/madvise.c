@@ -246,7 +246,7 @@ static int free_nonpresent(struct madv_walk *m, struct simmm_walk *walk, simmm_e
 		err = simmm_walk_update(walk, slot, 0);
 		if (err)
 			return err;
-		simmm__swap_free(m->mm->sim, e); /* free_swap_and_cache() */
+		simmm__free_swap_and_cache(m->mm->sim, e);
 		m->mm->stats.swap_ents--;
 		return 0;
 	}
@@ -573,7 +573,7 @@ int simmm__madvise_willneed(struct simmm_mm *mm, struct simmm_vma *vma, simmm_ad
 			swp = simmm_pte_to_swp_entry(t.entry);
 			simmm__swap_dup(sim, swp);
 			folio = simmm__swap_in(sim, swp, &err);
-			simmm__swap_free(sim, swp);
+			simmm__free_swap_and_cache(sim, swp);
 			if (!folio) {
 				if (err == -ENOMEM)
 					break;

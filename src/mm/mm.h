@@ -585,7 +585,17 @@ int simmm__swap_init(simmm_sim *sim);
 /* Read the slot into a new page (or find it in the swap cache). */
 struct simmm_page *simmm__swap_in(simmm_sim *sim, simmm_entry_t swp, int *err);
 void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp);  /* swap_duplicate */
-void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp); /* swap_free */
+/* swap_free() after a swap-in: at count zero the swap cache alone holds
+ * the slot; the fault decides about its (locked) folio. */
+void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp);
+/* free_swap_and_cache(): a zap's swap_free; at count zero an unmapped
+ * swap-cache folio (any, when swap is full) leaves the cache (trylock). */
+void simmm__free_swap_and_cache(simmm_sim *sim, simmm_entry_t swp);
+/* free_swap_cache(): an unmapped swap-cache folio whose slot no swap entry
+ * needs leaves the cache (trylock); the caller holds a reference. */
+void simmm__free_swap_cache(simmm_sim *sim, struct simmm_page *folio);
+/* vm_swap_full(): more than half of the swap slots in use. */
+bool simmm__vm_swap_full(simmm_sim *sim);
 /* folio_free_swap(): @folio (locked, referenced) leaves the swap cache if
  * no swap entry refers to its slot, and is dirty from then on. */
 bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);

@@ -20,20 +20,25 @@
  *   do_swap_page()       swap cache hit or a read into a new swap-cache
  *                        folio, locked (fault.c rechecks it is still the
  *                        swap cache's and the pte unchanged); the pte's
- *                        swap_free (-1), folio_free_swap() under the lock;
+ *                        swap_free (-1); the folio stays in the swap cache
+ *                        unless should_try_to_free_swap() (swap more than
+ *                        half full, VM_LOCKED or mlocked, a write fault
+ *                        nobody else holds) has folio_free_swap() take it out;
  *   count 0, no cache    the slot is free again.
- * Unlike the kernel, a swap-cache folio leaves the cache as soon as the
- * last swap entry for it is gone (free_swap_and_cache() / folio_free_swap()
- * behaviour, applied on read faults too): simmm keeps a clean swap-cache
- * folio only while something else keeps it in the cache (a reference
- * that outlived reclaim, a swap entry still shared, a lock holder), so a
- * page swapped in by a read is written again by the next reclaim where
- * the kernel would drop it clean. Leaving the cache dirties the folio
+ * So a folio swapped in by a read fault normally stays mapped, clean, in
+ * the swap cache, with a swap count of 0 (only SWAP_HAS_CACHE holds the
+ * slot): a later reclaim unmaps it to the same slot and frees it without
+ * writing, unless a pte or a writer dirtied it meanwhile. It leaves the
+ * cache when it is dirtied for good (do_wp_page()'s reuse, MADV_FREE,
+ * migration to a device: folio_free_swap()), when its last mapping goes
+ * (a zap or a COW copy: free_swap_cache()), when the last swap entry of
+ * an unmapped one goes or swap is full (free_swap_and_cache()), and at
+ * reclaim (__remove_mapping(), or activate_locked for an mlocked folio). Leaving the cache while in use dirties the folio
  * (folio_free_swap()): nothing else holds its contents any more.
  * As in the kernel, removal needs the folio lock (folio_free_swap() checks
- * it; __try_to_reclaim_swap() only trylocks): a folio locked by someone
- * else (reclaim between add_to_swap() and pageout, a migration, a swap-in)
- * stays in the cache with no swap entry left, and its owner decides (found
+ * it; __try_to_reclaim_swap() and free_swap_cache() only trylock): a folio
+ * locked by someone else (reclaim between add_to_swap() and pageout, a
+ * migration, a swap-in) stays in the cache, and its owner decides (found
  * by fuzz_races: MADV_DONTNEED took the folio out of the swap cache under
  * reclaim's try_to_unmap()).
  *
@@ -423,33 +428,42 @@ void simmm__swap_dup(simmm_sim *sim, simmm_entry_t swp)
 	s->count++;
 }
 
-/* __try_to_reclaim_swap(): the swap-cache folio of a slot no swap entry
- * references any more leaves the cache, if its lock can be had; a folio
- * someone else holds locked stays, for its lock holder (or a later
- * reclaim) to decide. The trylock and the unlock are modelled without a
- * scheduling point: upstream calls this under no sleeping lock, and the
- * folio has nothing but the cache's reference to keep it (folio_free_swap()
- * may drop the last one) once it is unlocked. */
-static void try_to_reclaim_swap(simmm_sim *sim, struct simmm_page *folio)
+/**
+ * simmm__vm_swap_full() - vm_swap_full() (what mem_cgroup_swap_full() comes
+ * to without a memory cgroup): more than half of the swap slots are in
+ * use, counting those only the swap cache holds. The policies that keep a
+ * clean folio in the swap cache give it up then, so that reclaim finds
+ * free slots. No device (or one of no slots): false.
+ */
+bool simmm__vm_swap_full(simmm_sim *sim)
+{
+	struct simmm_swap *sw = swap_of(sim);
+
+	return sw && (sw->nr_slots - sw->nr_used) * 2 < sw->nr_slots;
+}
+
+/* folio_free_swap() under a trylock (no scheduling point: upstream runs
+ * these under no sleeping lock), for __try_to_reclaim_swap() and
+ * free_swap_cache(). A folio someone else holds locked stays in the
+ * cache, for its lock holder (or a later reclaim) to decide. The folio
+ * may have nothing but the cache's reference to keep it (folio_free_swap()
+ * may drop the last one) once unlocked: a reference of our own
+ * (filemap_get_folio()'s, in __try_to_reclaim_swap()) spans the unlock. */
+static void free_swap_trylocked(simmm_sim *sim, struct simmm_page *folio)
 {
 	if (!simmm__folio_trylock_atomic(sim, folio))
 		return;
-	simmm__folio_get(sim, folio); /* filemap_get_folio()'s, across the unlock */
+	simmm__folio_get(sim, folio);
 	simmm__folio_free_swap(sim, folio);
 	simmm__bit_unlock_nosched(sim, &folio->flags, PG_locked, folio->pfn);
 	simmm__put_user_folio(sim, folio);
 }
 
-/**
- * simmm__swap_free() - swap_free()/free_swap_and_cache(): a swap entry is
- * gone (zap, or a fault mapped the page). At count zero the swap-cache
- * folio leaves the cache and the slot is freed, unless the folio is
- * locked (__try_to_reclaim_swap() only trylocks): then its lock holder,
- * or a later reclaim, frees the slot. A caller that holds the folio lock
- * itself (do_swap_page()) calls simmm__folio_free_swap() next.
- * Context: no scheduling point.
- */
-void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
+/* Drop one swap count of the slot of @swp. Return: the slot when this was
+ * its last swap entry and the swap cache still holds it (the caller's
+ * policy decides the folio's fate), else NULL (a slot no longer used by
+ * anything is freed here). */
+static struct simmm_swap_slot *swap_put(simmm_sim *sim, simmm_entry_t swp)
 {
 	struct simmm_swap *sw = swap_of(sim);
 	struct simmm_swap_slot *s = slot_of(sw, swp);
@@ -458,15 +472,70 @@ void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
 		if (sw)
 			simmm__report(sim, SIMMM_REPORT_WARN, "swap_free of unused entry 0x%llx",
 				      (unsigned long long)swp);
-		return;
+		return NULL;
 	}
 	if (--s->count)
-		return;
+		return NULL;
 	if (!s->cache_pfn) {
 		slot_maybe_release(sim, sw, s);
-		return;
+		return NULL;
 	}
-	try_to_reclaim_swap(sim, simmm__pfn_to_page(sim, s->cache_pfn));
+	return s;
+}
+
+/**
+ * simmm__swap_free() - swap_free(): a swap entry is gone because a fault
+ * mapped its page (do_swap_page()). The count drops by one; at zero a slot
+ * without a swap-cache folio is freed, and one with a folio stays held by
+ * the swap cache alone (SWAP_HAS_CACHE): the caller holds that folio
+ * locked and decides (should_try_to_free_swap(), then
+ * simmm__folio_free_swap()). A stale entry is reported as a WARN.
+ * Context: no scheduling point.
+ */
+void simmm__swap_free(simmm_sim *sim, simmm_entry_t swp)
+{
+	swap_put(sim, swp);
+}
+
+/**
+ * simmm__free_swap_and_cache() - free_swap_and_cache(): a swap entry is
+ * gone because a zap (munmap, MADV_DONTNEED, exit), MADV_FREE or
+ * MADV_WILLNEED's hold on the slot dropped it. At count zero the
+ * swap-cache folio, if there is one, leaves the cache when nothing maps it
+ * or swap is full (__try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL)) and
+ * its lock can be had (trylock; a locked folio stays for its lock holder,
+ * or a later reclaim, to decide). A folio still mapped (the other side of
+ * a fork faulted it in) stays in the cache, clean. A stale entry is
+ * reported as a WARN.
+ * Context: no scheduling point.
+ */
+void simmm__free_swap_and_cache(simmm_sim *sim, simmm_entry_t swp)
+{
+	struct simmm_swap_slot *s = swap_put(sim, swp);
+	struct simmm_page *folio;
+
+	if (!s)
+		return;
+	folio = simmm__pfn_to_page(sim, s->cache_pfn);
+	if (simmm__folio_mapcount(sim, folio) && !simmm__vm_swap_full(sim))
+		return;
+	free_swap_trylocked(sim, folio);
+}
+
+/**
+ * simmm__free_swap_cache() - free_swap_cache(): a caller about to drop its
+ * reference on @folio after unmapping it (a zap's TLB batch,
+ * free_pages_and_swap_cache(); wp_page_copy()'s old folio) takes it out of
+ * the swap cache if it is in it, no longer mapped, no swap entry needs its
+ * slot (folio_free_swap()) and its lock can be had (trylock). Without it
+ * an unmapped clean folio would hold its slot and its memory until
+ * reclaim.
+ * Context: the caller holds a reference; no scheduling point.
+ */
+void simmm__free_swap_cache(simmm_sim *sim, struct simmm_page *folio)
+{
+	if ((folio->flags & PG_swapcache) && !simmm__folio_mapcount(sim, folio))
+		free_swap_trylocked(sim, folio);
 }
 
 /**
