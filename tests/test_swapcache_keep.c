@@ -20,7 +20,8 @@
  *     last swap entry frees an unmapped cached folio
  *     (free_swap_and_cache());
  *  6. fork and COW of a swap-cache folio;
- *  7. mlock: a VM_LOCKED VMA and an mlocked folio free it at the fault.
+ *  7. mlock: a VM_LOCKED VMA and an mlocked folio free it at the fault;
+ *  8. reclaim's activate_locked frees it when swap is more than half full.
  * MADV_FREE of a swap-cache folio is in test_madvise.c. Every step runs
  * the checker.
  */
@@ -563,6 +564,55 @@ static void test_mlocked_folio_frees_at_fault(void **state)
 	tu_sim_free(&sim);
 }
 
+/* ---- 8. activate_locked ------------------------------------------------------------------- */
+
+/* A pinned swap-cache folio stays mapped through reclaim, which activates
+ * it: its slot stays while swap has room and goes once swap is more than
+ * half full (activate_locked's mem_cgroup_swap_full()). */
+static void test_activate_locked_frees_when_full(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 4 * PS);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 3 * PS);
+	simmm_pfn_t pfn = 0;
+	uint64_t n = 0;
+
+	mx_write(mm, a, 22);
+	swap_out(sim, mm, a);
+	simmm_entry_t swp = swp_at(mm, a);
+	mx_expect(mm, a, 22);
+	TU_CHECK(sim);
+	assert_int_equal(simmm_pin_user_pages(mm, a, 1, 0, &pfn), 1);
+	struct simmm_page *f = simmm__pfn_to_page(sim, pfn);
+	expect_cached(sim, f, swp);
+	TU_ASSERT_OK(simmm_reclaim(sim, 1 << 20, &n));
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, a).present);
+	expect_cached(sim, f, swp); /* swap has room: kept */
+	mx_write(mm, a + PS, 23);
+	mx_write(mm, a + 2 * PS, 24);
+	swap_out(sim, mm, a + PS);
+	/* Three of four slots in use once both are out: the reclaim that
+	 * meets the pinned folio after that frees its slot. */
+	swap_out(sim, mm, a + 2 * PS);
+	for (int i = 0; i < 4 && (f->flags & PG_swapcache); i++)
+		TU_ASSERT_OK(simmm_reclaim(sim, 1 << 20, &n));
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, a).present);
+	assert_false(f->flags & PG_swapcache);
+	assert_true(f->flags & PG_dirty);
+	assert_int_equal(mx_swap_used(sim), 2);
+	TU_ASSERT_OK(simmm_unpin_user_pages(sim, &pfn, 1));
+	mx_expect(mm, a, 22);
+	mx_expect(mm, a + PS, 23);
+	mx_expect(mm, a + 2 * PS, 24);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_fork_cow_swapcache),
 		cmocka_unit_test(test_mlocked_vma_frees_at_fault),
 		cmocka_unit_test(test_mlocked_folio_frees_at_fault),
+		cmocka_unit_test(test_activate_locked_frees_when_full),
 	};
 
 	tu_seed();

@@ -596,12 +596,16 @@ static void split_tails_to_lru(simmm_sim *sim, struct simmm_page *head, uint64_t
 	}
 }
 
-/* activate_locked: a folio going back to the LRU unevictable gives up its
- * swap slot (folio_free_swap(), only when no swap entry still needs it),
- * as an mlocked page will not be swapped out. The folio is locked. */
+/* activate_locked: "not a candidate for swapping, so reclaim swap space":
+ * a swap-cache folio going back to the LRU gives up its swap slot
+ * (folio_free_swap(), only when no swap entry still needs it) when swap
+ * is more than half full (mem_cgroup_swap_full(): vm_swap_full()) or the
+ * folio is mlocked (it will not be swapped out). Otherwise it keeps the
+ * slot for the next pass. The folio is locked. */
 static void activate_locked_swap(simmm_sim *sim, struct simmm_page *folio)
 {
-	if ((folio->flags & (PG_swapcache | PG_mlocked)) == (PG_swapcache | PG_mlocked))
+	if ((folio->flags & PG_swapcache) &&
+	    (simmm__vm_swap_full(sim) || (folio->flags & PG_mlocked)))
 		simmm__folio_free_swap(sim, folio);
 }
 

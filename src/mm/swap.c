@@ -33,7 +33,8 @@
  * migration to a device: folio_free_swap()), when its last mapping goes
  * (a zap or a COW copy: free_swap_cache()), when the last swap entry of
  * an unmapped one goes or swap is full (free_swap_and_cache()), and at
- * reclaim (__remove_mapping(), or activate_locked for an mlocked folio). Leaving the cache while in use dirties the folio
+ * reclaim (__remove_mapping(), or activate_locked when swap is full or
+ * the folio mlocked). Leaving the cache while in use dirties the folio
  * (folio_free_swap()): nothing else holds its contents any more.
  * As in the kernel, removal needs the folio lock (folio_free_swap() checks
  * it; __try_to_reclaim_swap() and free_swap_cache() only trylock): a folio
