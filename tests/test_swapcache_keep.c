@@ -22,8 +22,8 @@
  *  6. fork and COW of a swap-cache folio;
  *  7. mlock: a VM_LOCKED VMA and an mlocked folio free it at the fault;
  *  8. reclaim's activate_locked frees it when swap is more than half full.
- * MADV_FREE of a swap-cache folio is in test_madvise.c. Every step runs
- * the checker.
+ * MADV_FREE of a swap-cache folio is in test_madvise.c, memory failure of
+ * a dirty one in test_memory_failure.c. Every step runs the checker.
  */
 #include "test_mm_ext_util.h"
 
