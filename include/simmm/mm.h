@@ -63,6 +63,9 @@ struct simmm_file;
 #define SIMMM_MADV_WILLNEED   3
 #define SIMMM_MADV_DONTNEED   4
 #define SIMMM_MADV_FREE       8
+/* MADV_REMOVE: punch the file range a shared writable mapping maps
+ * (madvise_remove(), see simmm_madvise() and simmm_file_punch_hole()). */
+#define SIMMM_MADV_REMOVE     9
 #define SIMMM_MADV_DONTFORK   10
 #define SIMMM_MADV_DOFORK     11
 #define SIMMM_MADV_HUGEPAGE   14
@@ -401,7 +404,7 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * MADV_WIPEONFORK / MADV_KEEPONFORK (VMA flags), MADV_COLLAPSE (synchronous
  * THP collapse), MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED,
  * MADV_POPULATE_READ / MADV_POPULATE_WRITE, MADV_GUARD_INSTALL /
- * MADV_GUARD_REMOVE. See docs/mm.md "madvise".
+ * MADV_GUARD_REMOVE, MADV_REMOVE. See docs/mm.md "madvise".
  *
  * The VMA-flag advice splits the VMAs at the range's edges and merges them
  * again (madvise_update_vma()). DONTFORK: fork leaves the VMAs out of the
@@ -467,7 +470,7 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * times (then -EAGAIN; upstream restarts without a bound).
  *
  * Locking: the mmap lock for read, for write with the VMA-flag advice and
- * COLLAPSE.
+ * COLLAPSE (REMOVE drops it around its punches).
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
  * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
  * VMA, DOFORK on VM_IO, WIPEONFORK on anything but private anonymous
@@ -478,6 +481,16 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * it stay); -EAGAIN / -ENOMEM / -EINVAL from COLLAPSE as upstream;
  * POPULATE's -EINVAL, -EFAULT and -EHWPOISON above; -EAGAIN when
  * GUARD_INSTALL ran out of restarts.
+ *
+ * MADV_REMOVE (madvise_remove()): for each VMA of the range, the file range
+ * it maps is punched as simmm_file_punch_hole() does (shared mappings of
+ * it, in every mm, lose those pages, which read as zeros again; private
+ * mappings keep their COW copies); the mmap lock is dropped around each
+ * punch and the next VMA looked up again. Per VMA: -EINVAL for VM_LOCKED
+ * or no file (private anonymous memory, driver mappings), -EACCES unless
+ * the VMA is VM_SHARED and VM_MAYWRITE (a private mapping, a read-only
+ * file's), -EOPNOTSUPP for hugetlb (not modelled). Works on shared
+ * anonymous memory (its shmem file).
  *
  * MADV_HWPOISON (madvise_inject_error()): before any VMA is looked at, each
  * page of the range is got as get_user_pages_fast() would (a read fault)
@@ -673,8 +686,13 @@ SIMMM_API int simmm_file_put(struct simmm_file *file);
 
 /**
  * simmm_file_pread() / simmm_file_pwrite() - read(2)/write(2) at @off
- * through the page cache (writes beyond the size extend the file).
- * Return: bytes transferred (pread stops at EOF); -EINVAL; -ENOMEM.
+ * through the page cache (writes beyond the size extend the file). A write
+ * holds the file's i_rwsem for write (inode_lock()), so it is ordered with
+ * truncations and hole punches; a read stops at the EOF a concurrent
+ * truncation sets.
+ * Locking: pwrite may sleep on i_rwsem; hold no mmap lock.
+ * Return: bytes transferred (pread stops at EOF); -EINVAL; -ENOMEM; the
+ * scheduler's errors taking i_rwsem (pwrite).
  */
 SIMMM_API long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t off);
 SIMMM_API long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len,
@@ -682,6 +700,55 @@ SIMMM_API long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint6
 
 /** simmm_file_size() - current size in bytes (0 for NULL). */
 SIMMM_API uint64_t simmm_file_size(const struct simmm_file *file);
+
+/**
+ * simmm_file_truncate() - ftruncate(2): set @file's size to @new_size
+ * (truncate_setsize() + truncate_pagecache(); shmem_setattr() for a shmem
+ * file), as Linux 6.12 to 6.17.
+ * @file: a regular or shmem file.
+ * @new_size: the new size in bytes.
+ *
+ * Growing only changes the size: the pages past the old EOF read as zeros.
+ * Shrinking (or the same size) writes the size first, so that faults past
+ * the new EOF get SIGBUS from then on (GUP -EFAULT), then zaps every
+ * mapping of the file from the new EOF's page on, in every VMA of every
+ * mm (fork children too), private COW copies included (even_cows: one
+ * MMU_NOTIFY_CLEAR invalidation per VMA), removes those pages from the
+ * page cache (each folio locked: a holder of the lock, a writeback, is
+ * waited for; a folio a racing fault mapped again is unmapped again; a
+ * pinned folio leaves the cache and stays alive for its holder), zeroes
+ * the last page past the new EOF, zaps once more (pages COWed meanwhile)
+ * and drops the backing store past EOF. A shmem file skips both zaps when
+ * no whole page lies past the new EOF. hugetlb mappings of the file are
+ * not touched (not modelled, see docs/mm.md "Truncation").
+ *
+ * Locking: takes the file's i_rwsem for write (simmm_file_pwrite() and
+ * hole punches wait), i_mmap for read, folio locks; the caller must hold
+ * no mmap lock (i_rwsem ranks above it). May sleep.
+ * Return: 0; -EINVAL (NULL or dead @file); -EFBIG (@new_size above the
+ * largest file size, as simmm_file_create() limits it); the scheduler's
+ * errors taking i_rwsem.
+ */
+SIMMM_API int simmm_file_truncate(struct simmm_file *file, uint64_t new_size);
+
+/**
+ * simmm_file_punch_hole() - fallocate(FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE) of [@off, @off + @len) (truncate_pagecache_range(),
+ * shmem_fallocate()): the whole pages of the range are unmapped from every
+ * shared and private mapping of the file (one MMU_NOTIFY_CLEAR per VMA;
+ * private COW copies stay: no even_cows) and removed from the page cache
+ * (locked, as for simmm_file_truncate()), the partial pages at the edges
+ * are zeroed in place (they stay mapped), the backing store's range is
+ * zeroed. The size does not change; reads and faults of the hole give
+ * zeros.
+ * @file: a regular or shmem file.
+ * @off, @len: the byte range (unaligned allowed; past EOF does nothing).
+ *
+ * Locking: as simmm_file_truncate().
+ * Return: 0; -EINVAL (NULL or dead @file, @len 0); -EFBIG (the range wraps
+ * or ends past the largest file size); the scheduler's errors.
+ */
+SIMMM_API int simmm_file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len);
 
 /**
  * struct simmm_file_stats - a file's page cache.

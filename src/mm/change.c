@@ -531,6 +531,8 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 		return simmm__madvise_guard_install(mm, v, s, e);
 	case SIMMM_MADV_GUARD_REMOVE:
 		return simmm__madvise_guard_remove(mm, v, s, e);
+	case SIMMM_MADV_REMOVE:
+		return simmm__madvise_remove(mm, v, s, e);
 	}
 	return 0;
 }
@@ -636,7 +638,7 @@ static bool advice_known(int a)
 	       a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD || a == SIMMM_MADV_PAGEOUT ||
 	       a == SIMMM_MADV_POPULATE_READ || a == SIMMM_MADV_POPULATE_WRITE ||
 	       a == SIMMM_MADV_HWPOISON || a == SIMMM_MADV_GUARD_INSTALL ||
-	       a == SIMMM_MADV_GUARD_REMOVE || advice_is_flags(a);
+	       a == SIMMM_MADV_GUARD_REMOVE || a == SIMMM_MADV_REMOVE || advice_is_flags(a);
 }
 
 static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end, int advice)
@@ -651,11 +653,20 @@ static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t 
 	if (advice_is_flags(advice)) {
 		err = advise_flags(mm, start, end, advice);
 	} else {
+		simmm_addr_t a = start;
+
 		for (struct simmm_vma *v = simmm__find_vma(mm, start); !err && v && v->vm_start < end;) {
 			struct simmm_vma *next = simmm__vma_next(v);
+			simmm_addr_t e = end < v->vm_end ? end : v->vm_end;
 
-			err = advise_vma(mm, v, start > v->vm_start ? start : v->vm_start,
-					 end < v->vm_end ? end : v->vm_end, advice);
+			err = advise_vma(mm, v, a > v->vm_start ? a : v->vm_start, e, advice);
+			/* madvise_remove() dropped the mmap lock: the VMAs may
+			 * have changed, look the next one up again from where
+			 * this one's part ended (madvise_walk_vmas()'s
+			 * find_vma(mm, start)). */
+			a = e;
+			if (advice == SIMMM_MADV_REMOVE)
+				next = a < end ? simmm__find_vma(mm, a) : NULL;
 			v = next;
 		}
 	}

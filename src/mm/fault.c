@@ -424,6 +424,25 @@ static unsigned do_wp_page(struct fault *f)
 
 /* ---- files -------------------------------------------------------------------------- */
 
+/*
+ * filemap_fault()'s truncation checks, once the fault is about to map
+ * @page at @pgoff (after its last scheduling point; upstream under the
+ * folio lock): a folio truncated out of the cache meanwhile
+ * (folio->mapping != mapping) is let go and the access faults again (the
+ * lookup is retried), and a page at or past the i_size a truncation wrote
+ * meanwhile is SIGBUS ("We must recheck i_size under page lock"). 0 when
+ * the fault may map @page.
+ */
+static unsigned file_fault_recheck(struct simmm_file *file, struct simmm_page *page,
+				   uint64_t pgoff)
+{
+	if (page->mapping != file)
+		return SIMMM_VM_FAULT_NOPAGE;
+	if (pgoff >= simmm__file_eof_index(file))
+		return SIMMM_VM_FAULT_SIGBUS;
+	return 0;
+}
+
 static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 {
 	struct simmm_file *file = f->vma->file;
@@ -434,11 +453,12 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	unsigned ret = 0;
 	int err = 0;
 
-	if (pgoff >= (file->size + sim->page_size - 1) >> sim->geo.page_shift)
-		return SIMMM_VM_FAULT_SIGBUS; /* beyond EOF */
+	/* filemap_fault(): index >= max_idx is SIGBUS before any lookup. */
+	if (pgoff >= simmm__file_eof_index(file))
+		return SIMMM_VM_FAULT_SIGBUS;
 	page = simmm__filemap_get(file, pgoff, &err, &major);
-	if (!page)
-		return SIMMM_VM_FAULT_OOM;
+	if (!page) /* -EINVAL: a truncation moved EOF while the read slept */
+		return err == -EINVAL ? SIMMM_VM_FAULT_SIGBUS : SIMMM_VM_FAULT_OOM;
 	/* __do_fault(): a poisoned page left in the cache (shmem keeps one,
 	 * memory_failure.c) is never mapped. */
 	if (page->flags & PG_hwpoison) {
@@ -452,9 +472,15 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	 * checks the pte again before it maps, as finish_fault() does under
 	 * the pte lock (VM_FAULT_NOPAGE), and leaves the page to the winner. */
 	if (is_write(f) && !(f->vma->vm_flags & SIMMM_VM_SHARED)) {
-		/* do_cow_fault(): a private copy of the cached page. */
+		/* do_cow_fault(): a private copy of the cached page. Its
+		 * allocation may sleep: a truncation may take the page out
+		 * meanwhile, and upstream's copy, made and mapped under the
+		 * folio lock, would not be made then. */
 		ret = new_anon_page(f, page, &copy);
-		if (!ret && !pte_unchanged(f)) {
+		if (!ret && (ret = file_fault_recheck(file, page, pgoff))) {
+			simmm__folio_put(sim, copy);
+			ret &= ~SIMMM_VM_FAULT_NOPAGE;
+		} else if (!ret && !pte_unchanged(f)) {
 			simmm__folio_put(sim, copy);
 		} else if (!ret) {
 			map_new_anon(f, copy);
@@ -471,12 +497,13 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 		simmm__put_user_folio(sim, page);
 		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
 	}
-	if (!pte_unchanged(f)) {
+	ret = file_fault_recheck(file, page, pgoff);
+	if (ret || !pte_unchanged(f)) {
 		if (is_write(f))
 			simmm__folio_unlock_put(sim, page);
 		else
 			simmm__put_user_folio(sim, page);
-		return 0;
+		return ret & SIMMM_VM_FAULT_SIGBUS;
 	}
 	simmm__page_add_rmap_pte(sim, page);
 	simmm__mlock_vma_folio(sim, page, f->vma); /* a small page-cache folio */

@@ -13,6 +13,8 @@
 #include "mm/mm.h"
 #include "mm/mm_ext.h"
 
+static const struct simmm_lock_class_key i_rwsem_key;
+
 static bool file_ok(const struct simmm_file *f)
 {
 	return f && f->magic == SIMMM_FILE_MAGIC && simmm__sim_ok(f->sim);
@@ -35,6 +37,8 @@ int simmm_file_create(simmm_sim *sim, uint64_t size, unsigned flags, struct simm
 	f->refcount = 1;
 	f->creator_ref = true;
 	simmm__i_mmap_lock_init(f);
+	simmm_rwsem_init(&f->i_rwsem, "&sb->s_type->i_mutex_key");
+	simmm_lockdep_set_class(&f->i_rwsem.map, &i_rwsem_key);
 	*out = f;
 	return 0;
 }
@@ -76,6 +80,35 @@ static void cache_remove(struct simmm_file *f, uint64_t index)
 	page->mapping = NULL;
 	page->flags &= ~PG_dirty;
 	simmm__put_user_folio(f->sim, page);
+}
+
+void simmm__filemap_remove(struct simmm_file *file, struct simmm_page *folio)
+{
+	if (NEVER(cache_page(file, folio->index) != folio))
+		return;
+	cache_remove(file, folio->index);
+}
+
+void simmm__file_store_zero(struct simmm_file *file, uint64_t start, uint64_t end)
+{
+	simmm_sim *sim = file->sim;
+	unsigned shift = sim->geo.page_shift;
+
+	for (uint64_t index = start >> shift; index < file->store_cap && (index << shift) < end;
+	     index++) {
+		uint64_t pos = index << shift;
+		uint64_t from = start > pos ? start - pos : 0;
+		uint64_t to = end - pos < sim->page_size ? end - pos : sim->page_size;
+
+		if (!file->store[index])
+			continue;
+		if (from == 0 && to == sim->page_size) {
+			simmm__free(sim, SIMMM_ALLOC_META, file->store[index], sim->page_size);
+			file->store[index] = NULL;
+		} else {
+			memset(file->store[index] + from, 0, to - from);
+		}
+	}
 }
 
 static void file_free(struct simmm_file *f)
@@ -142,8 +175,10 @@ static int fill_from_store(struct simmm_file *f, uint64_t index, struct simmm_pa
 	return 0;
 }
 
-struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, int *err,
-				      bool *major)
+/* filemap_get() with @past_eof: write(2)'s write_begin creates the folio
+ * its copy will extend the file into. */
+static struct simmm_page *filemap_get(struct simmm_file *file, uint64_t index, int *err,
+				      bool *major, bool past_eof)
 {
 	simmm_sim *sim = file->sim;
 	struct simmm_page *page = cache_page(file, index);
@@ -165,6 +200,13 @@ struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, i
 		*err = -ENOMEM;
 		return NULL;
 	}
+	/* The allocation may have slept in reclaim while a truncation moved
+	 * EOF below @index: no folio is created there (see mm.h). */
+	if (!past_eof && index >= simmm__file_eof_index(file)) {
+		simmm__folio_put(sim, page);
+		*err = -EINVAL;
+		return NULL;
+	}
 	*err = fill_from_store(file, index, page);
 	if (*err) {
 		simmm__folio_put(sim, page);
@@ -180,6 +222,12 @@ struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, i
 	simmm__lru_add(sim, page);
 	simmm__folio_get(sim, page); /* the caller's; the allocation's is the cache's */
 	return page;
+}
+
+struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, int *err,
+				      bool *major)
+{
+	return filemap_get(file, index, err, major, false);
 }
 
 /* What a read fault of page @index would find, without creating the cache
@@ -292,8 +340,10 @@ long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t
 							     &err, &major);
 		const uint8_t *data;
 
+		/* A truncation moved EOF below the page meanwhile:
+		 * filemap_read() stops at i_size. */
 		if (!page)
-			return done ? (long)done : err;
+			return done || err == -EINVAL ? (long)done : err;
 		if (page->flags & PG_hwpoison) {
 			/* A poisoned page memory_failure() left in the cache (a
 			 * shmem page): shmem_get_folio() fails with -EIO. */
@@ -316,6 +366,16 @@ long simmm_file_pread(struct simmm_file *file, void *buf, uint64_t len, uint64_t
 	return (long)done;
 }
 
+/* generic_write_failed()'s truncate_pagecache(inode, i_size): a folio
+ * write_begin created past EOF for a copy that failed leaves the cache
+ * (nothing can have mapped it: faults stop at EOF). */
+static void write_failed(struct simmm_file *file, struct simmm_page *page)
+{
+	if (page->index >= simmm__file_eof_index(file) && cache_page(file, page->index) == page &&
+	    !simmm__folio_mapcount(file->sim, page))
+		cache_remove(file, page->index);
+}
+
 long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, uint64_t off)
 {
 	simmm_sim *sim;
@@ -326,13 +386,19 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 	    off + len > (SIMMM_SWP_OFFSET_MAX << file->sim->geo.page_shift))
 		return -EINVAL;
 	sim = file->sim;
+	/* generic_file_write_iter(): inode_lock(), which truncation and hole
+	 * punching hold too. */
+	failed = simmm_down_write(sim, &file->i_rwsem);
+	if (failed)
+		return failed;
+	failed = -ENOMEM;
 	while (done < len) {
 		uint64_t pos = off + done, in = pos & (sim->page_size - 1);
 		uint64_t n = sim->page_size - in < len - done ? sim->page_size - in : len - done;
 		bool major;
 		int err = 0;
-		struct simmm_page *page = simmm__filemap_get(file, pos >> sim->geo.page_shift,
-							     &err, &major);
+		struct simmm_page *page = filemap_get(file, pos >> sim->geo.page_shift, &err,
+						      &major, true);
 		uint8_t *data;
 
 		if (!page)
@@ -345,6 +411,7 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 		}
 		data = simmm__page_data(sim, page, true);
 		if (!data && !(sim->flags & SIMMM_CFG_NO_CONTENTS)) {
+			write_failed(file, page);
 			simmm__put_user_folio(sim, page);
 			break;
 		}
@@ -361,5 +428,6 @@ long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, u
 		if (off + done > file->size)
 			file->size = off + done;
 	}
+	simmm_up_write(sim, &file->i_rwsem);
 	return done || !len ? (long)done : failed;
 }

@@ -761,3 +761,43 @@ int simmm__madvise_guard_remove(struct simmm_mm *mm, struct simmm_vma *vma, simm
 		return -EINVAL;
 	return simmm_walk_range(mm->pgt, s, e, &guard_remove_ops, &m);
 }
+
+/* ---- MADV_REMOVE ------------------------------------------------------------------------ */
+
+/*
+ * madvise_remove() (Linux 6.12 to 6.17): free the file range a shared
+ * writable mapping maps, as fallocate(FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE) of it would (truncate.c). -EINVAL for a VM_LOCKED
+ * VMA or one without a file (private anonymous memory; simmm's driver
+ * mappings), -EACCES unless the VMA is shared and may be made writable
+ * (vma_is_shared_maywrite()). The mmap lock is dropped around the punch,
+ * the file pinned (get_file()): the filesystem takes i_rwsem, which ranks
+ * above the mmap lock. simmm's hugetlb mappings give -EOPNOTSUPP:
+ * hugetlbfs_punch_hole() is not modelled (their pages are not the file's
+ * page cache, see hugetlb.c).
+ */
+int simmm__madvise_remove(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			  simmm_addr_t e)
+{
+	simmm_sim *sim = mm->sim;
+	struct simmm_file *file = vma->file;
+	uint64_t off;
+	int err, lock_err;
+
+	if (vma->vm_flags & SIMMM_VM_LOCKED)
+		return -EINVAL;
+	if (!file)
+		return -EINVAL;
+	if ((vma->vm_flags & (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE)) !=
+	    (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE))
+		return -EACCES;
+	if (vma->vm_flags & SIMMM_VM_HUGETLB)
+		return -EOPNOTSUPP;
+	off = (s - vma->vm_start) + (vma->vm_pgoff << sim->geo.page_shift);
+	simmm__file_get(file); /* pairs with the put below: the VMA may go */
+	simmm_up_read(sim, &mm->mmap_lock);
+	err = simmm__file_punch_hole(file, off, e - s);
+	simmm__file_put(file);
+	lock_err = simmm_down_read(sim, &mm->mmap_lock);
+	return err ? err : lock_err;
+}

@@ -139,7 +139,21 @@ struct simmm_file {
 	uint64_t nrpages;
 	uint64_t nr_written;   /* pages written back to the store */
 	int wb_err;            /* mapping_set_error(): the next fsync's error */
+	/* inode->i_rwsem: held for write by truncation, hole punching and
+	 * write(2) (truncate.c, file.c); taken before mmap locks and folio
+	 * locks, never under them. While it is held the EOF invariants
+	 * (mm_check.c) are not checked: a truncation's page cache and page
+	 * tables lag its new i_size until truncate_pagecache() returns, and
+	 * a write's folio precedes the i_size it extends. */
+	struct simmm_rwsem i_rwsem;
 };
+
+/* The page index of @file's end (DIV_ROUND_UP(i_size, PAGE_SIZE): the
+ * max_idx of filemap_fault()): pages at or beyond it are past EOF. */
+static inline uint64_t simmm__file_eof_index(const struct simmm_file *file)
+{
+	return (file->size + file->sim->page_size - 1) >> file->sim->geo.page_shift;
+}
 
 #define SIMMM_FILE_MAGIC 0x46494c45u /* "FILE" */
 
@@ -379,6 +393,11 @@ int simmm__madvise_pageout(struct simmm_mm *mm, struct simmm_vma *vma, simmm_add
  * the swap cache, or a file's pages into the page cache, mapping nothing. */
 int simmm__madvise_willneed(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			    simmm_addr_t e);
+/* madvise_remove(): punch the hole [s, e) of a shared writable file VMA
+ * maps. Drops the mmap lock (held for read) around the punch and takes it
+ * again: @vma is stale on return. */
+int simmm__madvise_remove(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
+			  simmm_addr_t e);
 /* madvise_guard_install() / madvise_guard_remove() (see madvise.c). */
 int simmm__madvise_guard_install(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 				 simmm_addr_t e);
@@ -558,9 +577,21 @@ int simmm__folio_referenced_flags(simmm_sim *sim, struct simmm_page *folio,
 
 /* ---- file.c -------------------------------------------------------------------- */
 /* Page-cache folio at @index, created (from the backing store) if absent;
- * returned with a reference. NULL and *err on failure. */
+ * returned with a reference. NULL and *err on failure: -ENOMEM, or -EINVAL
+ * when @index is at or past EOF once the allocation is done (nothing is
+ * created there: shmem_get_folio_gfp()'s i_size check after its
+ * allocation; a regular file's fault creates its folio under the
+ * invalidate_lock that truncation holds exclusively). */
 struct simmm_page *simmm__filemap_get(struct simmm_file *file, uint64_t index, int *err,
 				      bool *major);
+/* truncate_inode_folio()'s removal (filemap_remove_folio(), the dirty bit
+ * cancelled): the locked @folio leaves @file's page cache and loses its
+ * mapping; its other references (pins, GUP) keep it alive. */
+void simmm__filemap_remove(struct simmm_file *file, struct simmm_page *folio);
+/* The backing store's bytes [@start, @end) read as zeros from now on
+ * (whole pages dropped): the filesystem's block truncation or hole punch
+ * after the page cache's. */
+void simmm__file_store_zero(struct simmm_file *file, uint64_t start, uint64_t end);
 void simmm__file_get(struct simmm_file *file);
 void simmm__file_put(struct simmm_file *file);
 /* Drop a clean page-cache page from the cache, without I/O (reclaim of a
@@ -579,6 +610,12 @@ void simmm__filemap_peek(struct simmm_file *file, uint64_t index, uint64_t off, 
 void simmm__filemap_migrate(struct simmm_file *file, struct simmm_page *folio,
 			    struct simmm_page *newfolio);
 int simmm__shmem_create(simmm_sim *sim, uint64_t size, struct simmm_file **out);
+
+/* ---- truncate.c ---------------------------------------------------------------- */
+/* fallocate(PUNCH_HOLE | KEEP_SIZE) of [@off, @off + @len) without the
+ * argument checks (simmm_file_punch_hole()); the caller holds a reference
+ * on @file and no mmap lock. 0 or the i_rwsem's error. */
+int simmm__file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len);
 
 /* ---- swap.c -------------------------------------------------------------------- */
 int simmm__swap_init(simmm_sim *sim);

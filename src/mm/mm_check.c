@@ -6,11 +6,13 @@
  * deposited PTE table per anonymous PMD mapping in its PMD table, and
  * write-notify: a writable pte of a shared file mapping maps a dirty folio;
  * mlock: VM_LOCKED flags, locked_vm, and no unevictable folio counting
- * more mlocks than VM_LOCKED VMAs map it.
+ * more mlocks than VM_LOCKED VMAs map it; files: no page-cache folio and
+ * no pte mapping a file page at or past EOF (truncation), every folio
+ * naming a file in that file's page cache.
  */
 #include <stdlib.h>
 
-#include "mm/mm.h"
+#include "mm/mm_ext.h"
 
 struct maprec {
 	simmm_pfn_t pfn;  /* the page (pte) or the folio head (entire) */
@@ -74,6 +76,31 @@ static void count_rss(struct check *c, struct simmm_vma *vma, struct simmm_page 
 		c->rss[1] += nr;
 }
 
+/* The EOF invariants hold for a file nobody truncates, punches or writes
+ * now (mm.h: i_rwsem). */
+static bool file_settled(const struct simmm_file *file)
+{
+	return !simmm_rwsem_is_locked(&file->i_rwsem);
+}
+
+/* No pte maps a page of its VMA's file at or past EOF: truncation unmaps
+ * them (even a folio it took out of the cache: mapping NULL, index kept)
+ * and faults there SIGBUS. hugetlb VMAs are not truncated (truncate.c). */
+static void check_file_pte(struct check *c, struct simmm_vma *vma, simmm_addr_t addr,
+			   struct simmm_page *folio)
+{
+	struct simmm_file *file = vma->file;
+
+	if (!file || (vma->vm_flags & SIMMM_VM_HUGETLB) || (folio->flags & PG_anon) ||
+	    (folio->mapping != file && folio->mapping) || !file_settled(file))
+		return;
+	if (folio->index >= simmm__file_eof_index(file))
+		BAD(c, "mm %llu: pte at %#llx maps page %llu of a file of %llu bytes (folio %#llx%s)",
+		    (unsigned long long)c->mm->id, (unsigned long long)addr,
+		    (unsigned long long)folio->index, (unsigned long long)file->size,
+		    (unsigned long long)folio->pfn, folio->mapping ? "" : ", truncated");
+}
+
 static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl, simmm_entry_t e)
 {
 	struct simmm_vma *vma = simmm__vma_lookup(c->mm, addr);
@@ -108,6 +135,8 @@ static void check_leaf(struct check *c, simmm_addr_t addr, enum simmm_level lvl,
 	if (!page || page->refcount < 0)
 		return;
 	count_rss(c, vma, simmm__compound_head(c->sim, page), nr);
+	if (simmm_pte_present(e))
+		check_file_pte(c, vma, addr, simmm__compound_head(c->sim, page));
 	if (simmm_pte_present(e) &&
 	    !simmm__writenotify_pte_ok(vma, e, simmm__compound_head(c->sim, page)))
 		BAD(c, "mm %llu: writable entry %#llx at %#llx of a write-notify mapping maps clean folio %#llx",
@@ -367,6 +396,32 @@ static void check_mlock_counts(struct check *c)
 	}
 }
 
+/* Every folio naming a file (not hugetlb: the pool's) is that file's page
+ * cache at its index, and below EOF unless the file is being truncated or
+ * written. Small machines only: O(RAM). */
+static void check_file_pages(struct check *c)
+{
+	if (c->sim->ram_pages > (1u << 18))
+		return;
+	for (simmm_pfn_t pfn = 0; pfn < c->sim->ram_pages; pfn++) {
+		struct simmm_page *p = simmm__pfn_to_page(c->sim, pfn);
+		struct simmm_file *file;
+
+		if (!p || p->head_delta || p->refcount <= 0 || !p->mapping ||
+		    (p->flags & (PG_anon | PG_table)) || simmm__folio_is_hugetlb(c->sim, p))
+			continue;
+		file = p->mapping;
+		if (simmm__filemap_lookup(file, p->index) != p)
+			BAD(c, "folio %#llx names page %llu of a file whose page cache has %s there",
+			    (unsigned long long)pfn, (unsigned long long)p->index,
+			    simmm__filemap_lookup(file, p->index) ? "another folio" : "nothing");
+		else if (file_settled(file) && p->index >= simmm__file_eof_index(file))
+			BAD(c, "page-cache folio %#llx at page %llu of a file of %llu bytes",
+			    (unsigned long long)pfn, (unsigned long long)p->index,
+			    (unsigned long long)file->size);
+	}
+}
+
 int simmm__mm_check(simmm_sim *sim, void *arg)
 {
 	struct simmm_mm_global *g = arg;
@@ -378,6 +433,7 @@ int simmm__mm_check(simmm_sim *sim, void *arg)
 	check_mapcounts(&c);
 	check_orphans(&c);
 	check_mlock_counts(&c);
+	check_file_pages(&c);
 	simmm__free(sim, SIMMM_ALLOC_META, c.recs, c.cap * sizeof(*c.recs));
 	simmm__free(sim, SIMMM_ALLOC_META, c.locks, c.cap_locks * sizeof(*c.locks));
 	return c.bad;
