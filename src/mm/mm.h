@@ -18,6 +18,7 @@
  *   huge.c     THP (fault, split, collapse, huge zero page), hugetlb
  *   rmap.c     anon_vma, mapcounts, rmap walks, try_to_unmap, referenced
  *   file.c     files, page cache, backing store, shmem
+ *   truncate.c ftruncate, hole punch (MADV_REMOVE), unmap_mapping_range()
  *   swap.c     swap device, swap cache, swap counts
  *   reclaim.c  LRU and reclaim
  *   mlock.c    mlock/mlock2/munlock/mlockall/munlockall, mlocked folios
@@ -27,6 +28,9 @@
  * Invariants (checked by the mm checker):
  *  - VMAs are page aligned, non-empty, non-overlapping, inside the user VA
  *    range; the tree count matches; file VMAs are in their file's i_mmap.
+ *  - A folio naming a file is in that file's page cache at its index;
+ *    unless the file's i_rwsem is held, no page-cache folio and no pte of
+ *    a (non-hugetlb) file VMA maps a page of its file at or past EOF.
  *  - Every present leaf maps a frame whose mapcount counts it (PTE: the
  *    page's mapcount; PMD/PUD leaf: the folio's entire mapcount) and each
  *    mapping holds one folio reference; special/pfnmap entries excepted.

@@ -28,10 +28,15 @@
  * dirty-page accounting per bdi. MS_ASYNC does nothing (as upstream since
  * 2.6.19); MS_INVALIDATE only checks for VM_LOCKED.
  *
+ * A truncation or hole punch (truncate.c) waits for the writer's folio
+ * lock, as truncate_inode_pages_range() waits for the folio lock and then
+ * folio_wait_writeback(); a writeback that locks a folio truncated meanwhile
+ * finds folio->mapping changed and skips it.
+ *
  * Not modelled: soft-dirty write-notify (vma_soft_dirty_enabled(): simmm's
  * VMAs never carry VM_SOFTDIRTY), uffd-wp write-notify of shared mappings,
- * file THPs (the page cache holds order-0 folios), truncation during a
- * writeback (simmm has no truncate).
+ * file THPs (the page cache holds order-0 folios), block_write_full_folio()'s
+ * zeroing of a page's bytes past EOF.
  */
 #include <errno.h>
 
