@@ -20,7 +20,8 @@
  *     place), unmaps shared mappings but keeps private COW copies;
  *  9. MADV_REMOVE: its error codes, and its effect on a shared file
  *     mapping (another mm sees zeros) and on shared anonymous memory;
- * 10. argument checks; a shmem shrink inside the last page unmaps nothing.
+ * 10. argument checks; a shmem shrink inside the last page unmaps nothing,
+ *     and a shmem file gives SIGBUS past EOF as a regular one.
  * The invariant checker (no page-cache folio and no pte past EOF) runs
  * after each step.
  */
@@ -789,6 +790,7 @@ static void test_shrink_inside_last_page(void **state)
 		struct simmm_file *f = new_file(sim, 2, shmem ? SIMMM_FILE_SHMEM : 0);
 		simmm_addr_t s = map_file(mm, f, 3, SIMMM_MAP_SHARED);
 		struct tu_counter *c = counter_new(mm, s, 3 * PS);
+		simmm_pfn_t pfn = 0;
 
 		fill_pages(f, 2);
 		expect_bytes(mm, s + PS, 0, PS, 2);
@@ -798,6 +800,14 @@ static void test_shrink_inside_last_page(void **state)
 		assert_true(mapped(mm, s + PS));
 		expect_bytes(mm, s + PS, 0, PS - 100, 2);
 		expect_bytes(mm, s + PS, PS - 100, PS, 0);
+		/* Past EOF: SIGBUS and -EFAULT, shmem as regular files. */
+		TU_ASSERT_OK(simmm_file_truncate(f, PS));
+		TU_CHECK(sim);
+		assert_int_equal(c->events[SIMMM_MMU_NOTIFY_CLEAR], shmem ? 2 : 4);
+		assert_false(mapped(mm, s + PS));
+		assert_int_equal(access1(mm, s + PS, false), -EFAULT);
+		assert_int_equal(simmm_get_user_pages(mm, s + PS, 1, 0, &pfn), -EFAULT);
+		assert_int_equal(fstats(f).cached, 1);
 		counter_free(c);
 		finish(&sim, mm, f);
 	}
