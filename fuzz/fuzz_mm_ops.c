@@ -22,6 +22,17 @@
  * every access, GUP, populate and peek of it fails with -EFAULT; it keeps
  * through DONTNEED, FREE, mprotect and reclaim, goes with munmap, moves
  * with mremap and is copied by fork (not into a VM_WIPEONFORK child).
+ * hugetlb (mini-thp only: an anonymous mmap whose pgoff byte is
+ * 0xa0..0xbf is MAP_HUGETLB, 16-page huge pages): a page knows it is in a
+ * hugetlb VMA; lengths round up to whole huge pages and fixed addresses
+ * must be aligned; an op whose range would split a hugetlb VMA inside a
+ * huge page (munmap, mprotect, MAP_FIXED, the VMA-flag advice, mremap) is
+ * -EINVAL; MADV_DONTNEED zaps whole huge pages, the other zapping advice,
+ * guards and WIPEONFORK are refused, mlock leaves the VMA unlocked;
+ * contents stay per page (faults map zeroed huge pages, COW copies them
+ * whole); a fault the pool cannot serve is SIGBUS (-EFAULT) only when an
+ * allocation failed; a hugetlb page seen present stays present until a
+ * zap, munmap or move (reclaim never takes it).
  *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
@@ -75,6 +86,7 @@ struct mpage {
 	uint8_t resident; /* locked and seen present: must stay present */
 	uint8_t fork;    /* FK_* of its VMA (VM_DONTCOPY, VM_WIPEONFORK) */
 	uint8_t guard;   /* a guard marker: every access is SIGSEGV */
+	uint8_t htlb;    /* in a MAP_HUGETLB VMA (huge-page aligned, F.hp pages each) */
 	uint32_t pgoff;  /* page offset into the object */
 	uint8_t val[NSLOT];
 };
@@ -112,6 +124,7 @@ static struct fz {
 	struct simmm_geometry custom_g; /* F.g of a custom machine */
 	uint64_t ps, np, base;
 	uint64_t pmd_pages;
+	uint64_t hp; /* pages per hugetlb page (the PMD), 0: no MAP_HUGETLB here */
 	struct fzmm m[NMM];
 	struct mobj obj[MAXOBJ];
 	unsigned nobj;
@@ -146,15 +159,21 @@ static const struct simmm_geometry_desc mini_thp = {
 	.leaf_mask = 0x6, .canonical = true,
 };
 
+/* @htlb: the mmap op may map MAP_HUGETLB memory (PMD-sized huge pages):
+ * on mini-thp only, where a huge page is 16 pages of the 64-page window;
+ * x86_64's 512-page huge pages are half its RAM (each fault zeroes 2 MiB,
+ * each COW copies them), and arm64-64k's 512 MiB PMD has no room in the
+ * window. */
 static const struct {
 	const char *name;
 	const struct simmm_geometry_desc *custom;
 	uint64_t np, ram_pages, swap_pages;
+	bool htlb;
 } geos[] = {
-	{"x86_64-4level", NULL, 1024, 1024, 1024},
-	{"arm64-64k-48", NULL, 64, 128, 256},
-	{"mini-thp", &mini_thp, 64, 128, 192},
-	{"toy-15bit", NULL, 64, 256, 512},
+	{"x86_64-4level", NULL, 1024, 1024, 1024, false},
+	{"arm64-64k-48", NULL, 64, 128, 256, false},
+	{"mini-thp", &mini_thp, 64, 128, 192, true},
+	{"toy-15bit", NULL, 64, 256, 512, false},
 };
 
 /* ---- tracing -------------------------------------------------------------------- */
@@ -333,6 +352,44 @@ static void touch(uint64_t i, uint64_t n)
 		F.touched[k] = 1;
 }
 
+/* ---- hugetlb ---------------------------------------------------------------------- */
+
+/* @n pages rounded up to whole huge pages (F.hp > 0). */
+static uint64_t hup(uint64_t n)
+{
+	return (n + F.hp - 1) / F.hp * F.hp;
+}
+
+/*
+ * Would a VMA boundary at page @k fall inside a huge page of a hugetlb
+ * VMA? Those split only at huge-page boundaries (hugetlb_vm_op_split()
+ * refuses with -EINVAL), so a munmap, mprotect, MAP_FIXED or VMA-flag
+ * advice whose range starts or ends there fails. hugetlb VMAs are
+ * huge-page aligned, and so is the window: the VMA of a hugetlb page @k
+ * not on a huge-page boundary began before @k.
+ */
+static bool cuts_htlb(const struct fzmm *m, uint64_t k)
+{
+	return k < F.np && m->pg[k].htlb && k % F.hp;
+}
+
+static bool range_any_htlb(const struct fzmm *m, uint64_t i, uint64_t n)
+{
+	for (uint64_t k = i; k < i + n && k < F.np; k++)
+		if (m->pg[k].mapped && m->pg[k].htlb)
+			return true;
+	return false;
+}
+
+/* Faults on this mm counted as SIGBUS so far. */
+static uint64_t sigbus_count(struct fzmm *m)
+{
+	struct simmm_mm_stats st;
+
+	FZ_CHECK(simmm_mm_stats(m->mm, &st) == 0, "mm_stats");
+	return st.sigbus;
+}
+
 /* ---- peeks: compare without faulting ------------------------------------------------ */
 
 static uint64_t vm_of_prot(int prot)
@@ -440,12 +497,29 @@ static void peek_page(unsigned mi, uint64_t i)
 		 "mm%u page %llu: entry %#llx, model guard %u", mi, (unsigned long long)i,
 		 (unsigned long long)(rc ? 0 : t.entry), p->guard);
 	/* A page of a VM_LOCKED VMA, once present, stays present: reclaim
-	 * mlocks what it finds there and never unmaps it. */
-	if (p->locked && p->resident)
-		FZ_CHECK(rc == 0 && t.present, "mm%u page %llu: locked page gone (entry %#llx)", mi,
-			 (unsigned long long)i, (unsigned long long)t.entry);
-	else if (p->locked && rc == 0 && t.present)
+	 * mlocks what it finds there and never unmaps it. So does a hugetlb
+	 * page (never on the LRU), mapped whole by a PMD leaf (nothing else:
+	 * no swap, no migration here), until a zap, munmap or move. */
+	if ((p->locked || p->htlb) && p->resident)
+		FZ_CHECK(rc == 0 && t.present, "mm%u page %llu: %s page gone (entry %#llx)", mi,
+			 (unsigned long long)i, p->htlb ? "hugetlb" : "locked",
+			 (unsigned long long)t.entry);
+	else if ((p->locked || p->htlb) && rc == 0 && t.present)
 		p->resident = 1;
+	if (p->htlb)
+		FZ_CHECK(rc == -ENOENT || (t.present && t.level == SIMMM_LVL_PMD),
+			 "mm%u page %llu: hugetlb page entry %#llx at level %d", mi,
+			 (unsigned long long)i, (unsigned long long)t.entry, t.level);
+	if (rc == -ENOENT && p->htlb && p->shared) {
+		/* a shared hugetlb page lives in the pool, not the page cache:
+		 * simmm_mm_peek() cannot tell what a fault would map */
+		uint8_t b;
+
+		rc = simmm_mm_peek(m->mm, pa(i), &b, 1);
+		FZ_CHECK(rc == -EOPNOTSUPP, "mm%u page %llu: peek of a shared hugetlb hole: %d", mi,
+			 (unsigned long long)i, rc);
+		return;
+	}
 	if (rc || !t.present) {
 		/* No frame mapped (none, swap, a marker): what a read would
 		 * fault in, peeked without faulting. */
@@ -680,28 +754,45 @@ static void op_mmap(struct fz_in *in)
 	int prot = dec_prot(fz_u8(in));
 	uint8_t kind = fz_u8(in), pgb = fz_u8(in);
 	bool shared = kind & 1, file = kind & 2, fixed = kind & 4, noreplace = kind & 8;
+	/* MAP_HUGETLB (PMD size) on a machine that offers it: an anonymous
+	 * mapping whose pgoff byte (unused there) is 0xa0..0xbf, which no
+	 * in-tree input had when hugetlb came (a MAP_HUGETLB file mapping
+	 * needs a hugetlbfs file upstream: not modelled). */
+	bool huge = F.hp && !file && (pgb & 0xe0) == 0xa0;
 	unsigned fi = (kind >> 5) % 2;
 	struct mobj *fo = file ? &F.obj[fi] : NULL;
 	uint64_t pgoff = file ? pgb % 48 : 0;
 	int flags = (shared ? SIMMM_MAP_SHARED : SIMMM_MAP_PRIVATE) |
 		    (file ? 0 : SIMMM_MAP_ANONYMOUS) | (kind & 16 ? SIMMM_MAP_POPULATE : 0) |
-		    (fixed ? (noreplace ? SIMMM_MAP_FIXED_NOREPLACE : SIMMM_MAP_FIXED) : 0);
+		    (fixed ? (noreplace ? SIMMM_MAP_FIXED_NOREPLACE : SIMMM_MAP_FIXED) : 0) |
+		    (huge ? SIMMM_MAP_HUGETLB : 0);
 	simmm_addr_t out = 0;
 	int want = 0, rc, oi = -1;
+	uint64_t nn = huge ? hup(n) : n; /* the length rounds up to whole huge pages */
 
 	if (file)
 		file_fill(fi);
-	tr("mmap mm%u page %llu n %llu prot %d %s%s%s%s%s pgoff %llu\n", mi,
+	tr("mmap mm%u page %llu n %llu prot %d %s%s%s%s%s%s pgoff %llu\n", mi,
 	   (unsigned long long)i, (unsigned long long)n, prot, shared ? "shared" : "private",
 	   file ? (fi ? " file1(ro)" : " file0") : " anon", fixed ? " FIXED" : "",
-	   noreplace ? "_NOREPLACE" : "", kind & 16 ? " POPULATE" : "", (unsigned long long)pgoff);
-	touch(i, n);
+	   noreplace ? "_NOREPLACE" : "", kind & 16 ? " POPULATE" : "", huge ? " HUGETLB" : "",
+	   (unsigned long long)pgoff);
+	touch(i, nn);
+	/* A fixed hugetlb address must be huge-page aligned; MAP_FIXED
+	 * unmaps what was there first, which must not split a hugetlb VMA
+	 * inside a huge page. (A fixed aligned hugetlb range ends inside the
+	 * window: its window-clipped end rounds up to the window's end at
+	 * most.) */
 	if (shared && file && fo->rdonly && (prot & SIMMM_PROT_WRITE))
 		want = -EACCES;
-	else if (fixed && noreplace && range_any_mapped(m, i, n))
+	else if (fixed && huge && i % F.hp)
+		want = -EINVAL;
+	else if (fixed && noreplace && range_any_mapped(m, i, nn))
 		want = -EEXIST;
+	else if (fixed && !noreplace && (cuts_htlb(m, i) || cuts_htlb(m, i + nn)))
+		want = -EINVAL;
 	if (shared && !file && want == 0) {
-		oi = new_shmem_obj(n * F.ps);
+		oi = new_shmem_obj(nn * F.ps);
 		if (oi < 0) { /* out of model objects: map private instead */
 			shared = false;
 			flags = (flags & ~SIMMM_MAP_SHARED) | SIMMM_MAP_PRIVATE;
@@ -711,18 +802,31 @@ static void op_mmap(struct fz_in *in)
 	if (!expect_rc(rc, want, "mmap") || rc) {
 		if (oi >= 0 && oi == (int)F.nobj - 1)
 			F.nobj--;
-		peek_range(i, n);
+		peek_range(i, nn);
 		return;
 	}
 	FZ_CHECK(!(out & (F.ps - 1)), "mmap returned unaligned %#llx", (unsigned long long)out);
 	if (fixed)
 		FZ_CHECK(out == pa(i), "MAP_FIXED at %#llx returned %#llx",
 			 (unsigned long long)pa(i), (unsigned long long)out);
-	if (out < F.base || out + n * F.ps > pa(F.np)) {
+	if (huge) {
+		/* huge-page aligned; a hint rounds up to the next huge page
+		 * and is taken when that range is free (the window's end is
+		 * followed by nothing) */
+		uint64_t h = hup(i);
+
+		FZ_CHECK(!(out & (F.hp * F.ps - 1)), "hugetlb mmap at %#llx: not huge-page aligned",
+			 (unsigned long long)out);
+		FZ_CHECK(fixed || out == pa(h) ||
+				 range_any_mapped(m, h, h < F.np ? (nn < F.np - h ? nn : F.np - h) : 0),
+			 "hugetlb hint %#llx was free but mmap chose %#llx", (unsigned long long)pa(h),
+			 (unsigned long long)out);
+	}
+	if (out < F.base || out + nn * F.ps > pa(F.np)) {
 		/* placed (partly) outside the window: not modelled; unmap it */
 		tr("  -> outside the window at %#llx, unmapped\n", (unsigned long long)out);
-		check_free_in_window(m, out, n);
-		drop_outside(m, out, n, NULL);
+		check_free_in_window(m, out, nn);
+		drop_outside(m, out, nn, NULL);
 		if (oi >= 0 && oi == (int)F.nobj - 1)
 			F.nobj--;
 		return;
@@ -731,22 +835,26 @@ static void op_mmap(struct fz_in *in)
 		uint64_t j = (out - F.base) / F.ps;
 
 		tr("  -> placed at page %llu\n", (unsigned long long)j);
-		FZ_CHECK(range_any_mapped(m, i, n) || (F.pmd_pages && n >= F.pmd_pages && !file),
+		FZ_CHECK(huge || range_any_mapped(m, i, n) ||
+				 (F.pmd_pages && n >= F.pmd_pages && !file),
 			 "hint %#llx was free but mmap chose %#llx", (unsigned long long)pa(i),
 			 (unsigned long long)out);
-		FZ_CHECK(!range_any_mapped(m, j, n), "mmap placed over a mapping at %#llx",
+		FZ_CHECK(!range_any_mapped(m, j, nn), "mmap placed over a mapping at %#llx",
 			 (unsigned long long)out);
 		i = j;
-		touch(i, n);
+		touch(i, nn);
 	}
-	for (uint64_t k = 0; k < n; k++) {
+	for (uint64_t k = 0; k < nn; k++) {
 		struct mpage *p = &m->pg[i + k];
 
 		memset(p, 0, sizeof(*p));
 		p->mapped = 1;
 		p->prot = (uint8_t)prot;
 		p->shared = shared;
-		p->locked = m->def_lock; /* mlockall(MCL_FUTURE) */
+		p->htlb = huge;
+		/* mlockall(MCL_FUTURE); a hugetlb VMA loses the lock (but is
+		 * populated all the same: nothing the model sees) */
+		p->locked = huge ? 0 : m->def_lock;
 		if (file) {
 			p->obj = (uint8_t)(fi + 1);
 			p->pgoff = (uint32_t)(pgoff + k);
@@ -763,7 +871,7 @@ static void op_mmap(struct fz_in *in)
 	 * made back out). A VM_LOCKED mapping (mlockall(MCL_FUTURE)) is
 	 * populated too; a VM_LOCKONFAULT one never, MAP_POPULATE or not. */
 	if (((kind & 16) || m->def_lock == MLK_LOCKED) && !(m->def_lock & MLK_ONFAULT) &&
-	    !shared && (prot & SIMMM_PROT_WRITE)) {
+	    !shared && !huge && (prot & SIMMM_PROT_WRITE)) {
 		bool partial = oom_ok();
 
 		for (uint64_t k = 0; k < n && page_backed(&m->pg[i + k]); k++) {
@@ -776,7 +884,7 @@ static void op_mmap(struct fz_in *in)
 			materialize(&m->pg[i + k]);
 		}
 	}
-	peek_range(i, n);
+	peek_range(i, nn);
 }
 
 static void op_munmap(struct fz_in *in)
@@ -789,7 +897,8 @@ static void op_munmap(struct fz_in *in)
 	tr("munmap mm%u page %llu n %llu\n", mi, (unsigned long long)i, (unsigned long long)n);
 	touch(i, n);
 	rc = simmm_munmap(m->mm, pa(i), n * F.ps);
-	if (expect_rc(rc, 0, "munmap"))
+	/* a hugetlb VMA is not split inside a huge page: nothing changes */
+	if (expect_rc(rc, cuts_htlb(m, i) || cuts_htlb(m, i + n) ? -EINVAL : 0, "munmap") && !rc)
 		for (uint64_t k = i; k < i + n; k++)
 			memset(&m->pg[k], 0, sizeof(m->pg[k]));
 	peek_range(i, n);
@@ -839,11 +948,13 @@ static void lock_adopt(struct fzmm *m, unsigned mi, uint64_t k, uint8_t want, bo
 	struct mpage *p = &m->pg[k];
 	uint8_t have = vma_lock(m, k);
 
+	if (p->htlb)
+		want = 0; /* mlock_fixup() leaves hugetlb VMAs alone */
 	FZ_CHECK(have == want || (partial && have == p->locked),
 		 "mm%u page %llu: lock flags %u, model %u -> %u", mi, (unsigned long long)k, have,
 		 p->locked, want);
 	p->locked = have;
-	if (!have)
+	if (!have && !p->htlb) /* a hugetlb page stays present unlocked too */
 		p->resident = 0;
 }
 
@@ -861,7 +972,7 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 	uint8_t want_lock = sub == 2 ? 0 : sub == 1 ? MLK_LOCKED | MLK_ONFAULT : MLK_LOCKED;
 	uint64_t hole = i + n, bad = i + n;
 	int want = 0, rc;
-	bool partial;
+	bool partial, hfail;
 
 	for (uint64_t k = i; k < i + n; k++)
 		if (!m->pg[k].mapped) {
@@ -878,8 +989,13 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 	rc = sub == 2 ? simmm_munlock(m->mm, pa(i), n * F.ps)
 		      : simmm_mlock2(m->mm, pa(i), n * F.ps, sub == 1 ? SIMMM_MLOCK_ONFAULT : 0);
 	tr("  -> %d\n", rc);
+	/* The populate may fault a hugetlb page the pool cannot give (SIGBUS,
+	 * which GUP returns as -EFAULT and mlock() as -ENOMEM) before the
+	 * first page it must stop at. */
+	hfail = rc == -ENOMEM && sub == 0 && hole == i + n && oom_ok() &&
+		range_any_htlb(m, i, bad - i);
 	if (rc != want && !(rc == -EAGAIN && sub == 0 && hole == i + n && oom_ok()) &&
-	    !(rc == -ENOMEM && F.inject))
+	    !(rc == -ENOMEM && F.inject) && !hfail)
 		FZ_FAIL("mlock op %u returned %d (%s), model expects %d", sub, rc, simmm_strerror(rc),
 			want);
 	partial = rc == -ENOMEM && F.inject;
@@ -888,7 +1004,7 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 	if (sub != 0 || hole < i + n)
 		return;
 	for (uint64_t k = i; k < i + n; k++)
-		populated(m, mi, k, rc == want && !partial && k < bad);
+		populated(m, mi, k, rc == want && !partial && !hfail && k < bad);
 }
 
 /* mlockall() and munlockall(): every VMA (the window's pages) gets the
@@ -970,6 +1086,11 @@ static void op_mprotect(struct fz_in *in)
 			if (m->pg[k].shared && pobj(&m->pg[k])->rdonly)
 				want = -EACCES;
 	}
+	/* After those checks (simmm's mprotect changes nothing unless all
+	 * of it can be done): the VMAs are split at the range's ends, which
+	 * a hugetlb VMA refuses inside a huge page. */
+	if (!want && (cuts_htlb(m, i) || cuts_htlb(m, i + n)))
+		want = -EINVAL;
 	rc = simmm_mprotect(m->mm, pa(i), n * F.ps, prot);
 	if (expect_rc(rc, want, "mprotect") && !rc)
 		for (uint64_t k = i; k < i + n; k++)
@@ -987,9 +1108,10 @@ static void op_mprotect(struct fz_in *in)
 static void madvise_populate(struct fzmm *m, uint64_t i, uint64_t n, bool write)
 {
 	int want = 0, rc;
+	uint64_t bad;
 
-	for (uint64_t k = i; k < i + n && !want; k++) {
-		const struct mpage *p = &m->pg[k];
+	for (bad = i; bad < i + n; bad++) {
+		const struct mpage *p = &m->pg[bad];
 
 		if (!p->mapped)
 			want = -ENOMEM;
@@ -997,10 +1119,16 @@ static void madvise_populate(struct fzmm *m, uint64_t i, uint64_t n, bool write)
 			want = -EINVAL;
 		else if (p->guard || !page_backed(p))
 			want = -EFAULT;
+		if (want)
+			break;
 	}
 	rc = simmm_madvise(m->mm, pa(i), n * F.ps,
 			   write ? SIMMM_MADV_POPULATE_WRITE : SIMMM_MADV_POPULATE_READ);
-	expect_rc(rc, want, "madvise POPULATE");
+	/* A hugetlb page the pool cannot give is SIGBUS: -EFAULT there. */
+	if (rc == -EFAULT && oom_ok() && range_any_htlb(m, i, bad - i))
+		tr("  -> -EFAULT: no huge page\n");
+	else
+		expect_rc(rc, want, "madvise POPULATE");
 	for (uint64_t k = i; write && k < i + n; k++) {
 		struct mpage *p = &m->pg[k];
 		struct simmm_translation t;
@@ -1039,13 +1167,27 @@ static void madvise_fork_flag(struct fzmm *m, unsigned mi, uint64_t i, uint64_t 
 		     : adv == SIMMM_MADV_DOFORK    ? "DOFORK"
 		     : adv == SIMMM_MADV_WIPEONFORK ? "WIPEONFORK"
 						    : "KEEPONFORK");
-	if (adv == SIMMM_MADV_WIPEONFORK)
+	if (adv == SIMMM_MADV_WIPEONFORK) {
 		for (uint64_t k = i; k < i + n; k++)
-			if (m->pg[k].mapped && (m->pg[k].shared || m->pg[k].obj)) {
+			if (m->pg[k].mapped && (m->pg[k].shared || m->pg[k].obj || m->pg[k].htlb)) {
 				want = -EINVAL;
 				stop = k;
 				break;
 			}
+	} else if (cuts_htlb(m, i) && !(m->pg[i].fork & bit) == set) {
+		/* a hugetlb VMA that changes is split at the range's ends:
+		 * refused inside a huge page, before anything changed there */
+		want = -EINVAL;
+		stop = i;
+	} else if (cuts_htlb(m, i + n) && !(m->pg[i + n].fork & bit) == set) {
+		struct simmm_vma_info vi;
+		uint64_t v0;
+
+		FZ_CHECK(simmm_vma_info(m->mm, pa(i + n), &vi) == 0, "no VMA at a hugetlb page");
+		v0 = (vi.start - F.base) / F.ps;
+		want = -EINVAL;
+		stop = v0 > i ? v0 : i;
+	}
 	rc = simmm_madvise(m->mm, pa(i), n * F.ps, adv);
 	if (rc == want || (rc == -ENOMEM && oom_ok())) {
 		/* -ENOMEM for a hole and for a failed split look alike. */
@@ -1085,8 +1227,9 @@ static void madvise_guard(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, b
 	uint64_t stop = i + n;
 	bool partial;
 
-	for (uint64_t k = i; install && k < i + n; k++)
-		if (m->pg[k].mapped && m->pg[k].locked) {
+	/* is_valid_guard_vma(): no hugetlb VMA, nor a VM_LOCKED one to install */
+	for (uint64_t k = i; k < i + n; k++)
+		if (m->pg[k].mapped && (m->pg[k].htlb || (install && m->pg[k].locked))) {
 			want = -EINVAL;
 			stop = k;
 			break;
@@ -1175,14 +1318,35 @@ static void op_madvise(struct fz_in *in)
 	if (adv != SIMMM_MADV_HUGEPAGE && adv != SIMMM_MADV_NOHUGEPAGE &&
 	    adv != SIMMM_MADV_COLLAPSE && adv != SIMMM_MADV_WILLNEED) {
 		/* VM_LOCKED VMAs refuse DONTNEED, FREE, COLD and PAGEOUT, file
-		 * VMAs FREE; the VMAs before the first one are advised */
-		for (uint64_t k = i; k < i + n; k++)
-			if (m->pg[k].mapped && (m->pg[k].locked ||
-						(adv == SIMMM_MADV_FREE && m->pg[k].obj))) {
+		 * VMAs FREE, hugetlb VMAs all but DONTNEED, which they refuse
+		 * only from inside a huge page (madvise_dontneed_free_valid_vma():
+		 * only the first VMA's part can start there); the VMAs before
+		 * the first one are advised */
+		for (uint64_t k = i; k < i + n; k++) {
+			const struct mpage *p = &m->pg[k];
+
+			if (p->mapped &&
+			    (p->locked || (adv == SIMMM_MADV_FREE && p->obj) ||
+			     (p->htlb && (adv != SIMMM_MADV_DONTNEED || (k == i && k % F.hp))))) {
 				want = -EINVAL;
 				stop = k;
 				break;
 			}
+		}
+	} else if (adv == SIMMM_MADV_HUGEPAGE || adv == SIMMM_MADV_NOHUGEPAGE) {
+		/* The VMA-flag advice splits a VMA whose flags change at the
+		 * range's ends: a hugetlb VMA refuses inside a huge page. */
+		uint64_t set = adv == SIMMM_MADV_HUGEPAGE ? SIMMM_VM_HUGEPAGE : SIMMM_VM_NOHUGEPAGE;
+		uint64_t clr = adv == SIMMM_MADV_HUGEPAGE ? SIMMM_VM_NOHUGEPAGE : SIMMM_VM_HUGEPAGE;
+		uint64_t e[2] = {i, i + n};
+
+		for (unsigned k = 0; k < 2; k++) {
+			struct simmm_vma_info vi;
+
+			if (cuts_htlb(m, e[k]) && simmm_vma_info(m->mm, pa(e[k]), &vi) == 0 &&
+			    ((vi.vm_flags & ~clr) | set) != vi.vm_flags)
+				want = -EINVAL;
+		}
 	}
 	rc = simmm_madvise(m->mm, pa(i), n * F.ps, adv);
 	if (adv == SIMMM_MADV_COLLAPSE) {
@@ -1194,9 +1358,15 @@ static void op_madvise(struct fz_in *in)
 		for (uint64_t k = i; k < stop; k++) {
 			struct mpage *p = &m->pg[k];
 
-			if (!p->mapped || p->shared)
+			/* (a shared hugetlb page loses its entry, not its
+			 * contents: model_zap() says so) */
+			if (!p->mapped || (p->shared && !p->htlb))
 				continue;
-			if (adv == SIMMM_MADV_DONTNEED) {
+			if (adv == SIMMM_MADV_DONTNEED && p->htlb) {
+				/* whole huge pages: the end rounds down */
+				if (k < (i + n) / F.hp * F.hp)
+					model_zap(p);
+			} else if (adv == SIMMM_MADV_DONTNEED) {
 				uint8_t g = p->guard; /* the zap keeps guard markers */
 
 				model_zap(p);
@@ -1239,22 +1409,30 @@ static bool vma_matches(struct fzmm *m, uint64_t k, const struct mpage *p)
  * one and a hole after it): remap_move() moves VMA part by part, each to
  * its offset from d, unmapping that part's target only (the holes'
  * places in the target keep what they have); with DONTUNMAP each old part
- * stays, empty and unlocked. An allocation failure stops it at a part:
- * the parts before moved, that one did not (its target may be unmapped
- * already, wholly), those after it did not. The parts are the VMAs as
- * looked up before the call; which moved is read back: without DONTUNMAP
- * a moved part's old range has no VMA; with it, its entries left (when it
- * had any), its lock went (when it had one), and its target maps what it
- * did with no entry where it had none (when none of that tells them
- * apart, both models read the same).
+ * stays, empty and unlocked. A hugetlb part goes through align_hugetlb():
+ * its address and its target must be huge-page aligned and DONTUNMAP is
+ * refused (-EINVAL), and its length rounds up to whole huge pages (only
+ * the last part can end inside a huge page: the rest of it moves too, and
+ * as much more of the target is unmapped first). A part whose target's
+ * unmap would split a hugetlb VMA inside a huge page fails with -EINVAL.
+ * The first failure ends the call: the parts before it moved. An
+ * allocation failure stops it at a part: the parts before moved, that
+ * one did not (its target may be unmapped already, wholly), those after
+ * it did not. The parts are the VMAs as looked up before the call; which
+ * moved is read back: without DONTUNMAP a moved part's old range has no
+ * VMA; with it, its entries left (when it had any), its lock went (when
+ * it had one), and its target maps what it did with no entry where it
+ * had none (when none of that tells them apart, both models read the
+ * same). The model moves part after part, so that each part's target is
+ * judged as the parts before left it.
  */
 static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, uint64_t d,
 			 int flags)
 {
 	bool dontunmap = flags & SIMMM_MREMAP_DONTUNMAP, stopped = false;
-	struct mpage old[48];
-	bool ent[48];
-	uint64_t ps[48], pn[48], np = 0;
+	static struct mpage old[NP_MAX];
+	static bool ent[NP_MAX];
+	uint64_t ps[48], pn[48], np = 0, nx = n;
 	struct simmm_vma_info vi;
 	simmm_addr_t out = 0;
 	int rc;
@@ -1275,46 +1453,58 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 		FZ_CHECK(range_all_mapped(m, k, pn[np]), "one VMA over model holes");
 		k += pn[np++];
 	}
-	for (uint64_t k = 0; k < n; k++) {
+	/* a last hugetlb part moves whole huge pages */
+	if (np && m->pg[ps[np - 1]].htlb)
+		nx = ps[np - 1] - i + hup(pn[np - 1]);
+	for (uint64_t k = 0; k < nx; k++) {
 		old[k] = m->pg[i + k];
 		ent[k] = old[k].mapped && has_entry(m, i + k);
 	}
 	rc = simmm_mremap(m->mm, pa(i), n * F.ps, n * F.ps, flags, pa(d), &out);
 	tr("  -> %d over %llu VMAs%s\n", rc, (unsigned long long)np, dontunmap ? ", DONTUNMAP" : "");
-	FZ_CHECK(rc == 0 || (rc == -ENOMEM && oom_ok()), "mremap returned %d (%s)", rc,
-		 simmm_strerror(rc));
+	FZ_CHECK(rc == 0 || rc == -EINVAL || (rc == -ENOMEM && oom_ok()), "mremap returned %d (%s)",
+		 rc, simmm_strerror(rc));
 	FZ_CHECK(rc || out == pa(d), "FIXED to %#llx went to %#llx", (unsigned long long)pa(d),
 		 (unsigned long long)out);
-	for (uint64_t v = 0; v < np; v++) {
-		uint64_t s = ps[v] - i, t = d + s;
-		bool moved = !rc;
+	for (uint64_t v = 0; v < np && !stopped; v++) {
+		uint64_t s = ps[v] - i, t = d + s, len = pn[v];
+		bool huge = old[s].htlb, moved = rc != -ENOMEM;
 
-		if (rc && !stopped && !dontunmap) {
+		if (huge)
+			len = hup(len);
+		if (huge ? ps[v] % F.hp || t % F.hp || dontunmap
+			 : cuts_htlb(m, t) || cuts_htlb(m, t + len)) {
+			FZ_CHECK(rc == -EINVAL, "mremap returned %d, model: -EINVAL at the VMA at page %llu",
+				 rc, (unsigned long long)ps[v]);
+			tr("  -> -EINVAL at the VMA at page %llu\n", (unsigned long long)ps[v]);
+			stopped = true;
+			break;
+		}
+		if (rc == -ENOMEM && !dontunmap) {
 			moved = simmm_vma_info(m->mm, pa(ps[v]), &vi) != 0;
-		} else if (rc && !stopped) {
+		} else if (rc == -ENOMEM) {
 			moved = true;
-			for (uint64_t k = s; k < s + pn[v] && moved; k++)
+			for (uint64_t k = s; k < s + len && moved; k++)
 				moved = vma_matches(m, d + k, &old[k]) &&
 					!(ent[k] && has_entry(m, i + k)) &&
 					(ent[k] || !has_entry(m, d + k)) &&
 					!(old[k].locked && simmm_vma_info(m->mm, pa(i + k), &vi) == 0 &&
 					  (vi.vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_LOCKONFAULT)));
 		}
-		if (!moved && !stopped) {
+		if (!moved) {
 			/* the failing part: its target wholly unmapped, or untouched */
 			bool any = false;
 
 			stopped = true;
-			for (uint64_t k = t; k < t + pn[v]; k++)
+			for (uint64_t k = t; k < t + len; k++)
 				any |= simmm_vma_info(m->mm, pa(k), &vi) == 0;
-			for (uint64_t k = t; k < t + pn[v] && !any; k++)
+			for (uint64_t k = t; k < t + len && !any; k++)
 				memset(&m->pg[k], 0, sizeof(m->pg[k]));
 			tr("  -> stopped at the VMA at page %llu, target %s\n",
 			   (unsigned long long)ps[v], any ? "untouched" : "unmapped");
+			break;
 		}
-		if (!moved)
-			continue;
-		for (uint64_t k = s; k < s + pn[v]; k++) {
+		for (uint64_t k = s; k < s + len; k++) {
 			struct mpage *p = &m->pg[i + k];
 
 			if (dontunmap) {
@@ -1326,8 +1516,9 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 			m->pg[d + k] = old[k];
 		}
 	}
-	peek_range(d, n);
-	peek_range(i, n);
+	FZ_CHECK(rc != -EINVAL || stopped, "mremap returned -EINVAL, model moves every VMA");
+	peek_range(d, d + nx <= F.np ? nx : F.np - d);
+	peek_range(i, nx);
 }
 
 static void op_mremap(struct fz_in *in)
@@ -1341,11 +1532,12 @@ static void op_mremap(struct fz_in *in)
 	bool maymove = flags & SIMMM_MREMAP_MAYMOVE, fixed = flags & SIMMM_MREMAP_FIXED;
 	bool dontunmap = flags & SIMMM_MREMAP_DONTUNMAP;
 	struct simmm_vma_info vi;
-	struct mpage old[NP_MAX > 48 ? 48 : NP_MAX], tmpl;
+	static struct mpage old[NP_MAX];
+	struct mpage tmpl;
 	simmm_addr_t out = 0;
-	uint64_t mlen = ol < nl ? ol : nl;
+	uint64_t mlen = ol < nl ? ol : nl, ol0, nl0;
 	int want = 0, rc;
-	bool have, in_one, at;
+	bool have, in_one, at, huge, tailcut = false;
 
 	if (fb & 0x80) /* same length: the common MREMAP_DONTUNMAP case */
 		nl = ol;
@@ -1354,6 +1546,8 @@ static void op_mremap(struct fz_in *in)
 	if (fixed && d + nl > F.np)
 		d = F.np - nl;
 	mlen = ol < nl ? ol : nl;
+	ol0 = ol;
+	nl0 = nl;
 	tr("mremap mm%u page %llu old %llu new %llu flags %d dest %llu\n", mi,
 	   (unsigned long long)i, (unsigned long long)ol, (unsigned long long)nl, flags,
 	   (unsigned long long)d);
@@ -1367,28 +1561,60 @@ static void op_mremap(struct fz_in *in)
 	 * VMA: the old range, or its first nl pages when a FIXED move
 	 * shrinks (check_prep_vma()). */
 	have = simmm_vma_info(m->mm, pa(i), &vi) == 0;
+	huge = have && (vi.vm_flags & SIMMM_VM_HUGETLB);
+	FZ_CHECK(!have || huge == m->pg[i].htlb, "mm%u page %llu: VM_HUGETLB %d, model %u", mi,
+		 (unsigned long long)i, huge, m->pg[i].htlb);
 	in_one = have && pa(i + mlen) <= vi.end;
 	at = !fixed && !dontunmap && nl <= ol;
 	if (in_one)
 		FZ_CHECK(range_all_mapped(m, i, mlen), "one VMA over model holes");
-	if ((fixed || dontunmap) && !maymove)
+	if ((fixed || dontunmap) && !maymove) {
 		want = -EINVAL;
-	else if (dontunmap && ol != nl)
+	} else if (dontunmap && ol != nl) {
 		want = -EINVAL;
-	else if (fixed && d < i + ol && i < d + nl)
+	} else if (fixed && d < i + ol && i < d + nl) {
 		want = -EINVAL;
-	else if (!have || (!at && !in_one && !(fixed && ol == nl)))
+	} else if (fixed && ol == nl && !in_one) {
+		want = have ? 0 : -EFAULT; /* remap_move() */
+	} else if (!have) {
 		want = -EFAULT;
-	if (ol > 48 || nl > 48 || ol > F.np)
+	} else if (huge) {
+		/* align_hugetlb(): both addresses huge-page aligned (the
+		 * new one as passed, FIXED or not), both lengths rounded up
+		 * to whole huge pages, no growth; then VM_DONTEXPAND refuses
+		 * DONTUNMAP. Without a new address that leaves a shrink in
+		 * place (its tail's ends are huge-page aligned) or nothing. */
+		if (i % F.hp || d % F.hp || hup(nl) > hup(ol) || dontunmap) {
+			want = -EINVAL;
+		} else if (fixed && !in_one) {
+			want = -EFAULT;
+		} else {
+			ol = hup(ol);
+			nl = hup(nl);
+			mlen = nl;
+			at = !fixed;
+		}
+	} else if (!at && !in_one) {
+		want = -EFAULT;
+	} else if (at && nl < ol && (cuts_htlb(m, i + nl) || cuts_htlb(m, i + ol))) {
+		/* the shrink's tail would split a hugetlb VMA (the same
+		 * size is a no-op: MREMAP_NO_RESIZE unmaps nothing) */
+		want = -EINVAL;
+	} else if (fixed && (cuts_htlb(m, d) || cuts_htlb(m, d + nl))) {
+		want = -EINVAL; /* the target's unmap, first */
+	} else if (fixed && nl < ol && (cuts_htlb(m, i + nl) || cuts_htlb(m, i + ol))) {
+		tailcut = true; /* then the tail's: -EINVAL, the target unmapped */
+	}
+	if (ol0 > 48 || nl0 > 48 || ol0 > F.np)
 		return;
 	/* remap_move() (6.17+): the range spans VMAs, or one and a hole */
-	if (!want && fixed && ol == nl && !in_one) {
-		mremap_multi(m, mi, i, ol, d, flags);
+	if (!want && fixed && ol0 == nl0 && !in_one) {
+		mremap_multi(m, mi, i, ol0, d, flags);
 		return;
 	}
 	memcpy(old, &m->pg[i], ol * sizeof(old[0]));
 	tmpl = m->pg[i + ol - 1];
-	rc = simmm_mremap(m->mm, pa(i), ol * F.ps, nl * F.ps, flags, pa(d), &out);
+	rc = simmm_mremap(m->mm, pa(i), ol0 * F.ps, nl0 * F.ps, flags, pa(d), &out);
 	if (want) {
 		expect_rc(rc, want, "mremap");
 		peek_range(i, ol);
@@ -1400,14 +1626,15 @@ static void op_mremap(struct fz_in *in)
 		 * changed: the target is either wholly unmapped or untouched. */
 		bool any = false;
 
-		FZ_CHECK(rc == -ENOMEM, "mremap FIXED rc %d", rc);
+		FZ_CHECK(rc == -ENOMEM || (tailcut && rc == -EINVAL), "mremap FIXED rc %d", rc);
 		for (uint64_t k = d; k < d + nl; k++)
 			any |= simmm_vma_info(m->mm, pa(k), &vi) == 0;
+		FZ_CHECK(rc != -EINVAL || !any, "mremap FIXED: -EINVAL at the tail, target not unmapped");
 		for (uint64_t k = d; k < d + nl && !any; k++)
 			memset(&m->pg[k], 0, sizeof(m->pg[k]));
 		tr("  -> failed, target %s\n", any ? "untouched" : "unmapped");
 		/* then a shrinking move unmaps the tail, which may fail too */
-		if (!any && nl < ol) {
+		if (!any && nl < ol && !tailcut) {
 			bool tail = false;
 
 			for (uint64_t k = i + nl; k < i + ol; k++)
@@ -1420,6 +1647,7 @@ static void op_mremap(struct fz_in *in)
 		peek_range(i, ol);
 		return;
 	}
+	FZ_CHECK(!tailcut || rc, "mremap FIXED: the tail splits a hugetlb VMA, yet rc 0");
 	if (rc == -ENOMEM && (!maymove || oom_ok())) {
 		/* cannot grow in place, or no memory (injected or RAM full of
 		 * unreclaimable shmem, for the moved page tables): nothing changed */
@@ -1517,6 +1745,14 @@ static void op_mremap(struct fz_in *in)
 	peek_range(i, ol);
 }
 
+static bool pins_held(void)
+{
+	for (unsigned k = 0; k < MAXPINS; k++)
+		if (F.pins[k].used)
+			return true;
+	return false;
+}
+
 static void op_fork(struct fz_in *in)
 {
 	unsigned mi, ci = NMM;
@@ -1535,6 +1771,13 @@ static void op_fork(struct fz_in *in)
 	}
 	tr("fork mm%u -> mm%u\n", mi, ci);
 	rc = simmm_fork(m->mm, &child);
+	/* A private hugetlb page that may be pinned is copied for the child
+	 * at fork (copy_hugetlb_page_range()): no huge page, -ENOSPC. */
+	if (rc == -ENOSPC && oom_ok() && pins_held() && range_any_htlb(m, 0, F.np)) {
+		tr("  -> -ENOSPC: no huge page for a pinned one's copy\n");
+		peek_some();
+		return;
+	}
 	if (!expect_rc(rc, 0, "fork")) {
 		peek_some();
 		return;
@@ -1582,6 +1825,8 @@ static void op_access(struct fz_in *in)
 	uint64_t pg[2] = {i, i};
 	unsigned sl[2] = {s, s}, nok = 0;
 	int rc, want;
+	uint64_t sb0 = 0;
+	bool hsig, htlb = m->pg[i].htlb || (i + 1 < F.np && m->pg[i + 1].htlb);
 
 	if (len == 2) {
 		if (s == NSLOT - 1) {
@@ -1605,16 +1850,25 @@ static void op_access(struct fz_in *in)
 		nok++;
 	}
 	want = nok == len ? 0 : -EFAULT;
+	if (htlb)
+		sb0 = sigbus_count(m);
 	rc = simmm_mm_access(m->mm, pa(i) + slot_off(s), acc == SIMMM_ACCESS_WRITE ? buf : rbuf,
 			     len, acc);
-	if (rc == -ENOMEM && oom_ok()) {
+	/* A fault on a hugetlb page whose huge page the pool cannot give
+	 * (a new one, or a COW copy) is SIGBUS: -EFAULT, counted. */
+	hsig = htlb && rc == -EFAULT && nok && oom_ok() && sigbus_count(m) > sb0 &&
+	       (m->pg[pg[0]].htlb || (nok > 1 && m->pg[pg[1]].htlb));
+	if (hsig)
+		tr("  -> SIGBUS: no huge page\n");
+	if ((rc == -ENOMEM && oom_ok()) || hsig) {
 		/* The pages before the failing one were accessed: a write
 		 * that spans two pages may have landed in the first. What
 		 * the first page's slot reads now tells (an unchanged value
-		 * needs no model update either way). */
+		 * needs no model update either way; a hugetlb page is never
+		 * lazily freed). */
 		uint8_t v;
 
-		if (acc == SIMMM_ACCESS_WRITE && len == 2 && nok == 2 &&
+		if (acc == SIMMM_ACCESS_WRITE && len == 2 && (nok == 2 || hsig) &&
 		    simmm_mm_peek(m->mm, pa(i) + slot_off(s), &v, 1) == 0 && v == buf[0])
 			model_write(&m->pg[pg[0]], sl[0], buf[0]);
 		peek_range(i, 2);
@@ -1689,8 +1943,11 @@ static void op_pin(struct fz_in *in)
 		 : simmm_get_user_pages(m->mm, pa(i), n, flags, ps->pfn);
 	tr("  -> %ld\n", rc);
 	if (rc < 0) {
-		FZ_CHECK(nok == 0 || (rc == -ENOMEM && oom_ok()), "GUP failed (%ld) on %llu good pages",
-			 rc, (unsigned long long)nok);
+		/* (GUP fails only when its first page does: a hugetlb page
+		 * the pool cannot give is SIGBUS, -EFAULT) */
+		FZ_CHECK(nok == 0 || (rc == -ENOMEM && oom_ok()) ||
+				 (rc == -EFAULT && oom_ok() && m->pg[i].htlb),
+			 "GUP failed (%ld) on %llu good pages", rc, (unsigned long long)nok);
 		peek_range(i, n);
 		return;
 	}
@@ -1846,8 +2103,11 @@ static void verify_pages(unsigned mi, uint64_t i, uint64_t n)
 		for (unsigned s = 0; s < NSLOT; s++)
 			buf[slot_off(s)] = 0xee; /* what is compared */
 		rc = simmm_mm_access(m->mm, pa(k), buf, ok ? F.ps : 1, SIMMM_ACCESS_READ);
-		if (rc == -ENOMEM && oom_ok())
+		if ((rc == -ENOMEM || (rc == -EFAULT && ok && p->htlb)) && oom_ok()) {
+			if (rc == -EFAULT) /* a hugetlb page the pool cannot give */
+				tr("  -> page %llu: SIGBUS: no huge page\n", (unsigned long long)k);
 			return;
+		}
 		FZ_CHECK(rc == (ok ? 0 : -EFAULT), "mm%u verify page %llu: rc %d", mi,
 			 (unsigned long long)k, rc);
 		for (unsigned s = 0; ok && s < NSLOT; s++)
@@ -1904,6 +2164,7 @@ static int setup(uint8_t gsel)
 	/* the window: PMD-aligned in the middle of the user half */
 	F.base = F.g->user_va_end / 2;
 	F.pmd_pages = F.g->level[SIMMM_LVL_PMD].leaf ? 1ULL << simmm_geometry_level_order(F.g, SIMMM_LVL_PMD) : 0;
+	F.hp = geos[gi].htlb ? F.pmd_pages : 0;
 	simmm_config_init(&cfg);
 	fz_config_allocator(&cfg);
 	cfg.geometry = geos[gi].custom ? NULL : F.g->name;
