@@ -281,6 +281,60 @@ static void test_hugetlb_mremap_rules(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * MADV_DONTNEED of hugetlb VMAs (madvise_dontneed_free_valid_vma(), 5.18+;
+ * fuzz_mm_ops finding 21): whole huge pages from a huge-page boundary, the
+ * end rounded down; a start inside a huge page is -EINVAL; a private page
+ * is freed (zeros after), a shared one stays in the pool (its contents
+ * after). FREE, COLD and PAGEOUT stay refused.
+ */
+static void test_hugetlb_dontneed(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = map_huge(mm, 6 * MIB, SIMMM_MAP_PRIVATE | HUGE(21));
+	simmm_addr_t sh = map_huge(mm, 2 * MIB, SIMMM_MAP_SHARED | HUGE(21));
+	static const int refused[] = {SIMMM_MADV_FREE, SIMMM_MADV_COLD, SIMMM_MADV_PAGEOUT};
+	simmm_pfn_t p1, psh;
+
+	for (unsigned i = 0; i < 3; i++)
+		mx_write(mm, a + i * 2 * MIB + PS, 10 + i);
+	mx_write(mm, sh + PS, 7);
+	p1 = simmm_pte_pfn(mx_tr(mm, a + 2 * MIB).entry);
+	psh = simmm_pte_pfn(mx_tr(mm, sh).entry);
+	TU_CHECK(sim);
+	/* From inside a huge page: refused, nothing zapped. */
+	assert_int_equal(simmm_madvise(mm, a + PS, 2 * MIB, SIMMM_MADV_DONTNEED), -EINVAL);
+	for (unsigned k = 0; k < 3; k++)
+		assert_int_equal(simmm_madvise(mm, a, 2 * MIB, refused[k]), -EINVAL);
+	TU_CHECK(sim);
+	assert_true(mx_tr(mm, a).present);
+	/* Less than a huge page: rounds down to nothing. */
+	TU_ASSERT_OK(simmm_madvise(mm, a, 2 * MIB - PS, SIMMM_MADV_DONTNEED));
+	assert_true(mx_tr(mm, a).present);
+	mx_expect(mm, a + PS, 10);
+	/* [a, a + 4M + 1 page): the first two huge pages go, the third stays. */
+	TU_ASSERT_OK(simmm_madvise(mm, a, 4 * MIB + PS, SIMMM_MADV_DONTNEED));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, a).entry, 0);
+	assert_int_equal(mx_tr(mm, a + 2 * MIB).entry, 0);
+	assert_int_equal(mx_page(sim, p1).refcount, 0); /* freed */
+	assert_true(mx_tr(mm, a + 4 * MIB).present);
+	mx_expect(mm, a + 4 * MIB + PS, 12);
+	mx_expect_zero(mm, a + PS);         /* a new, zeroed huge page */
+	mx_expect_zero(mm, a + 2 * MIB + PS);
+	/* Shared: the entry goes, the page stays in the pool. */
+	TU_ASSERT_OK(simmm_madvise(mm, sh, 2 * MIB, SIMMM_MADV_DONTNEED));
+	TU_CHECK(sim);
+	assert_int_equal(mx_tr(mm, sh).entry, 0);
+	mx_expect(mm, sh + PS, 7);
+	assert_int_equal(simmm_pte_pfn(mx_tr(mm, sh).entry), psh);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_no_memory),
 		cmocka_unit_test(test_hugetlb_mremap_move),
 		cmocka_unit_test(test_hugetlb_mremap_rules),
+		cmocka_unit_test(test_hugetlb_dontneed),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

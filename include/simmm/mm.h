@@ -469,10 +469,15 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * passes, the call is restarted with the mmap lock dropped, at most 16
  * times (then -EAGAIN; upstream restarts without a bound).
  *
+ * MADV_DONTNEED of a hugetlb VMA (madvise_dontneed_free_valid_vma(), 5.18+)
+ * zaps whole huge pages: its part of the range must start on a huge-page
+ * boundary, and its end rounds down to one (nothing left: nothing done).
+ *
  * Locking: the mmap lock for read, for write with the VMA-flag advice and
  * COLLAPSE (REMOVE drops it around its punches).
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
- * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP|VM_HUGETLB, FREE on a file
+ * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP, FREE/COLD/PAGEOUT on
+ * VM_HUGETLB, DONTNEED from inside a hugetlb page, FREE on a file
  * VMA, DOFORK on VM_IO, WIPEONFORK on anything but private anonymous
  * memory, GUARD_INSTALL on VM_SPECIAL|VM_HUGETLB|VM_LOCKED, GUARD_REMOVE on
  * VM_SPECIAL|VM_HUGETLB; -ENOMEM: part of the range unmapped (the mapped

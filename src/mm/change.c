@@ -472,9 +472,21 @@ static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	struct simmm_change c;
 	int err;
 
-	/* madvise_dontneed_free_valid_vma() */
-	if (v->vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_PFNMAP | SIMMM_VM_HUGETLB))
+	/* madvise_dontneed_free_valid_vma(): a hugetlb VMA takes DONTNEED
+	 * only (since 5.18), from a huge-page boundary, and loses whole huge
+	 * pages: the end rounds down, so that a caller unaware of the huge
+	 * pages loses no data it did not ask to; nothing left is a no-op. */
+	if (v->vm_flags & SIMMM_VM_HUGETLB) {
+		uint64_t hps = mm->sim->page_size << v->hugetlb_order;
+
+		if (advice != SIMMM_MADV_DONTNEED || (s & (hps - 1)))
+			return -EINVAL;
+		e &= ~(hps - 1);
+		if (e == s)
+			return 0;
+	} else if (v->vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_PFNMAP)) {
 		return -EINVAL;
+	}
 	if (advice == SIMMM_MADV_FREE && !simmm__vma_is_anonymous(v))
 		return -EINVAL;
 	err = simmm__change_begin(&c, mm, s, e, SIMMM_MMU_NOTIFY_CLEAR, NULL);
