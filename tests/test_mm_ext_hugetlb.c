@@ -335,6 +335,49 @@ static void test_hugetlb_dontneed(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * mremap() to the same size without MREMAP_FIXED / DONTUNMAP does nothing
+ * (mremap_at(): MREMAP_NO_RESIZE), wherever its range ends: no split of
+ * the VMA there, and no -EINVAL when the end falls inside a huge page of a
+ * hugetlb VMA (fuzz_mm_ops finding 22). A hugetlb range that rounds up to
+ * its own length is the same size too.
+ */
+static void test_mremap_same_size_noop(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = map_huge(mm, 4 * MIB, SIMMM_MAP_PRIVATE | HUGE(21)), got = 0;
+	simmm_addr_t below = mx_anon(mm, a - 2 * PS, 2 * PS), b;
+	struct simmm_vma_info vi, before;
+
+	mx_write(mm, below + PS, 1);
+	mx_write(mm, a + PS, 2);
+	/* [a - 2 pages, a + 1 page): ends inside the first huge page */
+	TU_ASSERT_OK(simmm_mremap(mm, below, 3 * PS, 3 * PS, 0, 0, &got));
+	TU_CHECK(sim);
+	assert_int_equal(got, below);
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.start, a);
+	assert_int_equal(vi.end, a + 4 * MIB);
+	mx_expect(mm, a + PS, 2);
+	mx_expect(mm, below + PS, 1);
+	/* 3 MiB of the 4 MiB hugetlb VMA rounds up to 4 MiB: nothing, no split */
+	TU_ASSERT_OK(simmm_mremap(mm, a, 3 * MIB, 3 * MIB + PS, 0, a, &got));
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.end, a + 4 * MIB);
+	/* A plain VMA is not split at the range's end. */
+	b = mx_anon(mm, 0, 8 * PS);
+	TU_ASSERT_OK(simmm_vma_info(mm, b, &before));
+	TU_ASSERT_OK(simmm_mremap(mm, b, 3 * PS, 3 * PS, 0, 0, &got));
+	TU_ASSERT_OK(simmm_vma_info(mm, b, &vi));
+	assert_int_equal(vi.start, before.start);
+	assert_int_equal(vi.end, before.end);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_mremap_move),
 		cmocka_unit_test(test_hugetlb_mremap_rules),
 		cmocka_unit_test(test_hugetlb_dontneed),
+		cmocka_unit_test(test_mremap_same_size_noop),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

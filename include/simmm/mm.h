@@ -538,8 +538,9 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
  * VMA; for a hugetlb VMA, @old_addr or @new_addr (as passed, even without
  * MREMAP_FIXED, as upstream) not aligned to its huge page size, or growth;
  * -EFAULT: no VMA at @old_addr, or the range to grow or move is not
- * inside it (a shrink or the same size without MREMAP_FIXED / DONTUNMAP
- * only unmaps the tail, across VMAs and holes; a FIXED move that shrinks
+ * inside it (without MREMAP_FIXED / DONTUNMAP the same size does
+ * nothing and a shrink only unmaps the tail, across VMAs and holes, both
+ * after the hugetlb rules above; a FIXED move that shrinks
  * needs only @new_len inside it; a same-size FIXED move only a VMA at
  * @old_addr), or growing a VM_DONTEXPAND (special) mapping; in a
  * same-size FIXED move, a VMA with a userfaultfd context (VM_UFFD_MISSING

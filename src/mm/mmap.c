@@ -930,9 +930,9 @@ static int align_hugetlb(struct simmm_mm *mm, const struct simmm_vma *vma, struc
 
 /*
  * check_prep_vma(), mremap_at() and mremap_to() for the VMA at old_addr:
- * a VMA must contain old_addr (-EFAULT). Shrinking or keeping the size
- * without a new address only unmaps the tail, which may span other VMAs
- * and holes ("can always be done in place"). Otherwise what moves or
+ * a VMA must contain old_addr (-EFAULT). Without a new address keeping
+ * the size does nothing and shrinking only unmaps the tail, which may span
+ * other VMAs and holes ("can always be done in place"). Otherwise what moves or
  * grows must lie inside that VMA (-EFAULT): the old range, or only its
  * first new_len bytes when a FIXED move shrinks (the tail is unmapped
  * first, so it may cross VMA boundaries, 6.17+). A FIXED move unmaps its
@@ -954,7 +954,12 @@ static int mremap_one(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t *o
 		return err;
 	keep = r->new_len < r->old_len ? r->new_len : r->old_len;
 	*out = r->old_addr;
-	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP)) && r->new_len <= r->old_len)
+	/* mremap_at(): the same size is a no-op (MREMAP_NO_RESIZE), which
+	 * must not split the VMA at the range's end (nor fail there, inside
+	 * a hugetlb page); a shrink unmaps the tail (shrink_vma()). */
+	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP)) && r->new_len == r->old_len)
+		return 0;
+	if (!(r->flags & (SIMMM_MREMAP_FIXED | SIMMM_MREMAP_DONTUNMAP)) && r->new_len < r->old_len)
 		return simmm__do_munmap(mm, r->old_addr + r->new_len, r->old_addr + r->old_len);
 	/* check_prep_vma(): MREMAP_DONTUNMAP keeps the old VMA, which a
 	 * VM_DONTEXPAND or VM_PFNMAP (driver) mapping does not allow. */
