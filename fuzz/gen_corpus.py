@@ -73,6 +73,12 @@ def op(code, *args, inject=0):
 def mmap(mm, page, n, prot, kind, pgoff=0, inject=0):
     return op(MMAP, mm, u16(page), L(n), prot, kind, pgoff, inject=inject)
 
+# MAP_HUGETLB: an anonymous mmap whose pgoff byte is 0xa0..0xbf (mini-thp only)
+HUGE = 0xa0
+
+def hmmap(mm, page, n, prot, kind=M_FIXED, inject=0):
+    return mmap(mm, page, n, prot, kind, HUGE, inject=inject)
+
 def munmap(mm, page, n, inject=0):
     return op(MUNMAP, mm, u16(page), L(n), inject=inject)
 
@@ -332,6 +338,84 @@ def mm_seeds():
                                        thp(2), madvise(0, 48, 16, HUGEPAGE), write(0, 50, 0x23),
                                        mremap(0, 48, 16, 16, 3, 16, inject=1),
                                        mremap(0, 48, 16, 16, 3, 16), verify(0, 0, big(16)))
+    # hugetlb (MAP_HUGETLB, 16-page huge pages on mini-thp): whole huge pages
+    # faulted and copied on write after fork, splits only at huge-page
+    # boundaries (munmap, mprotect, madvise, MAP_FIXED, mremap: -EINVAL
+    # inside), MADV_DONTNEED of whole huge pages, the other zapping advice,
+    # guards and WIPEONFORK refused, never locked (but populated), never
+    # reclaimed; shared pages in the pool; GUP's unshare and fork's copy of
+    # a pinned page; mremap's rounding and alignment rules, moves over
+    # several VMAs with a hugetlb part; the pool running dry (SIGBUS)
+    s["hugetlb-basic-mini"] = scenario("mini", hmmap(0, 0, 32, RW), write(0, 1, 0x11),
+                                       write(0, 17, 0x12, 2), read(0, 20), fork(0),
+                                       write(1, 2, 0x13), read(0, 2), read(1, 1),
+                                       madvise(1, 4, 4, DONTNEED), madvise(1, 0, 20, DONTNEED),
+                                       read(1, 17, 2), read(1, 2), munmap(0, 3, 2),
+                                       munmap(0, 16, 16), mprotect(0, 0, 5, R),
+                                       mprotect(0, 0, 16, R), access(0, 1, 0, WRITE, 5),
+                                       mprotect(0, 0, 16, NONE), read(0, 1),
+                                       mprotect(0, 0, 16, RW), write(0, 3, 0x14),
+                                       reclaim(255), verify(0, 0, 32), verify(1, 0, 32),
+                                       mmput(1))
+    s["hugetlb-shared-mini"] = scenario("mini", hmmap(0, 16, 16, RW, M_FIXED | M_SHARED),
+                                        write(0, 17, 0x21), fork(0), write(1, 18, 0x22),
+                                        read(0, 18), madvise(0, 16, 16, DONTNEED), read(0, 17),
+                                        hmmap(0, 3, 10, RW, M_SHARED), hmmap(0, 35, 10, RW, M_SHARED),
+                                        write(0, 50, 0x23), read(0, 51),
+                                        hmmap(0, 0, 16, R, M_FIXED | M_SHARED | M_POPULATE),
+                                        read(0, 1), mmap(0, 20, 4, RW, M_FIXED),
+                                        mmap(0, 32, 3, RW, M_FIXED), reclaim(255),
+                                        verify(0, 0, big(16)), verify(1, 16, 16), mmput(1))
+    s["hugetlb-madvise-mini"] = scenario("mini", hmmap(0, 0, 16, RW),
+                                         hmmap(0, 16, 16, RW, M_FIXED | M_SHARED),
+                                         mmap(0, 32, 8, RW, M_FIXED), write(0, 1, 0x31),
+                                         write(0, 17, 0x32), write(0, 33, 0x33),
+                                         madvise(0, 0, 16, FREE), madvise(0, 0, 16, COLD),
+                                         madvise(0, 30, 6, PAGEOUT), madvise(0, 32, 8, PAGEOUT),
+                                         madvise(0, 2, 4, GUARD_INSTALL),
+                                         madvise(0, 0, 16, GUARD_REMOVE),
+                                         madvise(0, 3, 4, HUGEPAGE), madvise(0, 0, 16, HUGEPAGE),
+                                         madvise(0, 0, 5, HUGEPAGE), madvise(0, 0, 5, NOHUGEPAGE),
+                                         madvise(0, 16, 8, DONTFORK), madvise(0, 16, 16, DONTFORK),
+                                         madvise(0, 0, 8, WIPEONFORK), madvise(0, 0, 40, POP_WRITE),
+                                         madvise(0, 0, 40, POP_READ), madvise(0, 0, 40, WILLNEED),
+                                         madvise(0, 0, 16, COLLAPSE), mlock(0, 0, 40), reclaim(255),
+                                         mlockall(0, MLOCKALL_CUR_FUT), hmmap(0, 48, 16, RW),
+                                         mlockall(0, MUNLOCKALL), mlock(0, 4, 8, MLOCK_ONFAULT),
+                                         munlock_(0, 0, 40), fork(0), read(1, 17), read(1, 1),
+                                         verify(0, 0, big(16)), mmput(1))
+    s["hugetlb-mremap-mini"] = scenario("mini", hmmap(0, 0, 32, RW), write(0, 1, 0x41),
+                                        write(0, 17, 0x42), mremap(0, 0, 32, 32, 3, 32),
+                                        read(0, 33), read(0, 49), mremap(0, 32, 16, 16, 3, 5),
+                                        mremap(0, 32, 16, 20, 1), mremap(0, 32, 16, 16, 7, 0, same=True),
+                                        mremap(0, 33, 4, 4, 3, 0), mremap(0, 32, 32, 20, 0),
+                                        mremap(0, 32, 32, 10, 0), mremap(0, 32, 5, 3, 1, 7),
+                                        mmap(0, 4, 3, RW, M_FIXED), write(0, 5, 0x43),
+                                        mremap(0, 4, 40, 40, 0), mremap(0, 4, 32, 2, 0),
+                                        munmap(0, 0, big(16)), mmap(0, 0, 3, RW, M_FIXED),
+                                        write(0, 1, 0x44), hmmap(0, 16, 16, RW),
+                                        write(0, 18, 0x45), write(0, 30, 0x46),
+                                        mremap(0, 0, 20, 20, 3, 32), read(0, 33), read(0, 50),
+                                        read(0, 62), mremap(0, 32, 20, 20, 3, 5),
+                                        mmap(0, 40, 2, RW, M_FIXED), mremap(0, 40, 2, 2, 3, 50),
+                                        mremap(0, 40, 2, 2, 3, 52, same=True),
+                                        verify(0, 0, big(16)))
+    s["hugetlb-gup-mini"] = scenario("mini", hmmap(0, 0, 32, RW), write(0, 1, 0x51),
+                                     write(0, 17, 0x52), fork(0), pin(0, 0, 4, longterm=True),
+                                     pin(1, 16, 2, write=True), fork(0), read(2, 1),
+                                     write(0, 2, 0x53), read(2, 2), unpin(0), unpin(1),
+                                     pin(0, 16, 8, get=True), reclaim(255), mmput(2), mmput(1),
+                                     verify(0, 0, 32))
+    s["hugetlb-oom-mini"] = scenario("mini", hmmap(0, 0, big(16), RW, M_FIXED | M_POPULATE),
+                                     write(0, 1, 0x61), pin(0, 16, 1, write=True), fork(0),
+                                     *[write(1, 16 * p + 2, 0x62 + p) for p in range(4)],
+                                     read(0, 2), fork(0), pin(1, 32, 2, write=True),
+                                     madvise(1, 48, 16, POP_WRITE), mmput(1),
+                                     access(0, 3, 0, WRITE, 0x66, inject=1), fork(0, inject=2),
+                                     madvise(0, 0, 16, DONTNEED, inject=1),
+                                     mremap(0, 0, 16, 16, 3, 48, inject=2),
+                                     hmmap(0, 0, 16, RW, M_FIXED | M_POPULATE, inject=1),
+                                     verify(0, 0, big(16)))
     return s
 
 # ---- fuzz_races ---------------------------------------------------------------
