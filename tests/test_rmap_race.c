@@ -596,10 +596,12 @@ static void unshare_copy_vs_reclaim(void **state)
 
 /* 10. The device takes the folio lock LOCK_ROUNDS times, sleeping with it;
  * the replay schedule lets it take the lock again after the CPU was woken
- * and before the CPU's refault tries it, so every CPU fault sleeps
- * in remove_device_exclusive_entry()'s folio_lock_or_retry(), is woken,
- * and finds the entry unchanged. Each is progress: the write succeeds once
- * the device is done (fuzz_races found -EDEADLK here). */
+ * and before the CPU's refault tries it. The CPU's first fault sleeps in
+ * remove_device_exclusive_entry()'s folio_lock_or_retry() without the mmap
+ * lock and retries; the tried fault sleeps in folio_lock() until it owns
+ * the lock (the device then waits for it in turn). Each is progress: the
+ * write succeeds, the device finishes its rounds (fuzz_races found
+ * -EDEADLK here, when every fault only waited and refaulted). */
 #define LOCK_ROUNDS 12
 
 static void task_lock_rounds(simmm_sim *sim, void *arg)
@@ -607,10 +609,9 @@ static void task_lock_rounds(simmm_sim *sim, void *arg)
 	struct race *r = arg;
 
 	for (int i = 0; i < LOCK_ROUNDS; i++) {
-		if (simmm_trylock_page(sim, r->pin) != 1) {
-			r->err_b = -EBUSY;
+		r->err_b = simmm_lock_page(sim, r->pin);
+		if (r->err_b)
 			return;
-		}
 		simmm_sched_sleep(sim, 1);
 		r->err_b = simmm_unlock_page(sim, r->pin);
 		if (r->err_b)

@@ -135,9 +135,17 @@ struct simmm_file;
 /* RLIMIT_MEMLOCK without a limit (RLIM_INFINITY), the default of a new mm. */
 #define SIMMM_RLIM_INFINITY UINT64_MAX
 
-/* fault flags (enum fault_flag) */
+/*
+ * fault flags (enum fault_flag). SIMMM_FAULT_FLAG_ALLOW_RETRY lets a fault
+ * that would sleep (on a folio lock) release the mmap lock first and
+ * return SIMMM_VM_FAULT_RETRY, after which the caller takes the lock again
+ * and faults once more with SIMMM_FAULT_FLAG_TRIED; with
+ * SIMMM_FAULT_FLAG_RETRY_NOWAIT too it returns SIMMM_VM_FAULT_RETRY at
+ * once, the lock still held. See simmm_handle_mm_fault().
+ */
 #define SIMMM_FAULT_FLAG_WRITE       0x0001
 #define SIMMM_FAULT_FLAG_ALLOW_RETRY 0x0004
+#define SIMMM_FAULT_FLAG_RETRY_NOWAIT 0x0008
 #define SIMMM_FAULT_FLAG_KILLABLE    0x0010
 #define SIMMM_FAULT_FLAG_TRIED       0x0020
 #define SIMMM_FAULT_FLAG_USER        0x0040
@@ -577,7 +585,10 @@ SIMMM_API int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child);
  * simmm_mm_access() - a CPU access of @len bytes at @addr as task @task of
  * @mm: the load/store/fetch faults exactly as handle_mm_fault() would.
  * @buf: source (WRITE) or destination (READ, EXEC; may be NULL).
- * Locking: takes the mmap lock for read around each fault.
+ * Locking: takes the mmap lock for read around each fault. A fault that
+ * has to sleep on a folio lock releases it first and is retried
+ * (VM_FAULT_RETRY, FAULT_FLAG_TRIED): another task's munmap or mprotect
+ * may run meanwhile, and the retry sees its result.
  * Return: 0; -EFAULT: no VMA, or access not permitted by the VMA (SIGSEGV;
  * nothing changes), or a range beyond the user VA limit; -EFAULT with
  * SIGBUS-like conditions counted in stats (hwpoison, beyond EOF, a driver
@@ -645,8 +656,22 @@ SIMMM_API int simmm_clear_refs_soft_dirty(struct simmm_mm *mm);
  * COW without write access (the page becomes exclusive, reused or copied,
  * and stays read-only); outside a private mapping it is a read fault, and
  * with SIMMM_FAULT_FLAG_WRITE a WARN report and SIGSEGV.
+ *
+ * With SIMMM_FAULT_FLAG_ALLOW_RETRY a fault that has to wait for a folio
+ * lock (swap-in, a locked page-cache folio, a device-exclusive entry's
+ * restore) releases the mmap lock, waits, and returns SIMMM_VM_FAULT_RETRY
+ * (folio_lock_or_retry(), lock_folio_maybe_drop_mmap()): the caller must
+ * not unlock then, and retries as do_user_addr_fault() does, taking the
+ * lock again and looking the VMA up again, with SIMMM_FAULT_FLAG_TRIED (a
+ * tried fault sleeps on the folio lock with the mmap lock held). With
+ * SIMMM_FAULT_FLAG_RETRY_NOWAIT as well it returns SIMMM_VM_FAULT_RETRY
+ * without waiting and the lock stays held. Without ALLOW_RETRY the lock is
+ * never released: the fault sleeps on the folio lock. Outside simulated
+ * tasks a lock nobody could release gives SIMMM_VM_FAULT_RETRY (released
+ * as above with ALLOW_RETRY, held without it).
  * Return: the vm_fault_t bits (0 = handled, SIMMM_VM_FAULT_* otherwise);
- * SIMMM_VM_FAULT_SIGSEGV for an address without a suitable VMA.
+ * SIMMM_VM_FAULT_SIGSEGV for an address without a suitable VMA, and
+ * (reported as misuse) for ALLOW_RETRY without the mmap lock held for read.
  */
 SIMMM_API unsigned simmm_handle_mm_fault(struct simmm_mm *mm, simmm_addr_t addr,
 					 unsigned fault_flags);

@@ -82,20 +82,37 @@ static int fault_errno(struct simmm_mm *mm, unsigned ret)
 	return 0;
 }
 
-/* One fault, as do_user_addr_fault(): 0 handled (retry the access). */
-static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_access acc)
+/* FAULT_FLAG_DEFAULT (ALLOW_RETRY | KILLABLE; simmm has no signals, so
+ * no INTERRUPTIBLE) and the access's own flags. */
+static unsigned user_fault_flags(enum simmm_access acc)
 {
-	unsigned flags = SIMMM_FAULT_FLAG_USER | SIMMM_FAULT_FLAG_ALLOW_RETRY;
+	unsigned flags = SIMMM_FAULT_FLAG_USER | SIMMM_FAULT_FLAG_ALLOW_RETRY |
+			 SIMMM_FAULT_FLAG_KILLABLE;
+
+	if (acc == SIMMM_ACCESS_WRITE)
+		flags |= SIMMM_FAULT_FLAG_WRITE;
+	else if (acc == SIMMM_ACCESS_EXEC)
+		flags |= SIMMM_FAULT_FLAG_INSTRUCTION;
+	return flags;
+}
+
+/*
+ * One fault, as do_user_addr_fault(): 0 handled (try the access again);
+ * -EAGAIN when handle_mm_fault() returned VM_FAULT_RETRY. Then the fault
+ * has released the mmap lock (it slept on a folio lock without it) and
+ * the VMA may be gone: nothing is unlocked here, and the next attempt
+ * takes the lock, finds the VMA again (SIGSEGV if it went) and faults with
+ * FAULT_FLAG_TRIED, which the caller adds to @flags (upstream: "flags |=
+ * FAULT_FLAG_TRIED; goto retry").
+ */
+static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags)
+{
 	struct simmm_vma *vma;
 	unsigned ret;
 	int err = simmm_down_read(mm->sim, &mm->mmap_lock);
 
 	if (err)
 		return err;
-	if (acc == SIMMM_ACCESS_WRITE)
-		flags |= SIMMM_FAULT_FLAG_WRITE;
-	else if (acc == SIMMM_ACCESS_EXEC)
-		flags |= SIMMM_FAULT_FLAG_INSTRUCTION;
 	vma = simmm__vma_lookup(mm, addr);
 	if (!vma || !simmm__fault_access_ok(vma, flags)) {
 		simmm_up_read(mm->sim, &mm->mmap_lock);
@@ -103,9 +120,9 @@ static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, enum simmm_access 
 		return -EFAULT;
 	}
 	ret = simmm__handle_mm_fault(mm, vma, addr, flags);
-	simmm_up_read(mm->sim, &mm->mmap_lock);
 	if (ret & SIMMM_VM_FAULT_RETRY)
 		return -EAGAIN;
+	simmm_up_read(mm->sim, &mm->mmap_lock);
 	return fault_errno(mm, ret);
 }
 
@@ -135,6 +152,8 @@ unsigned simmm__fault_progress_stuck(const struct simmm_fault_progress *p, struc
 static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uint64_t n,
 		       enum simmm_access acc)
 {
+	unsigned tried = 0; /* FAULT_FLAG_TRIED after a VM_FAULT_RETRY */
+
 	for (unsigned faults = 0, stuck = 0;; faults++) {
 		struct simmm_translation t;
 		struct simmm_fault_progress prog;
@@ -159,9 +178,12 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 		if (stuck >= ACCESS_MAX_STUCK || faults >= ACCESS_MAX_FAULTS)
 			return -EDEADLK;
 		simmm__fault_progress_start(&prog, mm, addr);
-		err = user_fault(mm, addr, acc);
+		err = user_fault(mm, addr, user_fault_flags(acc) | tried);
 		if (err && err != -EAGAIN)
 			return err;
+		/* A fault that completed ends the retries: a later one (the
+		 * access still not possible) is a new fault. */
+		tried = err ? SIMMM_FAULT_FLAG_TRIED : 0;
 		stuck = simmm__fault_progress_stuck(&prog, mm, addr, stuck);
 	}
 }

@@ -5,8 +5,11 @@
  * do_cow_fault, do_shared_fault), do_wp_page() (reuse or copy), NUMA /
  * PROT_NONE restore and do_swap_page() with its non-swap entries
  * (migration wait, device-private fault-back, device-exclusive restore,
- * hwpoison and markers). Counters follow mm_account_fault(): only faults
- * that completed are counted, as major when they needed I/O.
+ * hwpoison and markers). A fault that may retry releases the mmap lock
+ * before it sleeps on a folio lock and returns VM_FAULT_RETRY (see "the
+ * mmap lock across a wait" below). Counters follow mm_account_fault():
+ * only faults that completed are counted, as major when they needed I/O or
+ * were retried.
  */
 #include <errno.h>
 
@@ -37,6 +40,78 @@ static bool is_write(const struct fault *f)
 static bool is_unshare(const struct fault *f)
 {
 	return f->flags & SIMMM_FAULT_FLAG_UNSHARE;
+}
+
+/* ---- the mmap lock across a wait: VM_FAULT_RETRY --------------------------------- */
+
+/*
+ * handle_mm_fault()'s contract with FAULT_FLAG_ALLOW_RETRY: a fault that has
+ * to sleep on a folio lock releases the mmap lock first (release_fault_lock()),
+ * sleeps with nothing but its folio reference, and returns VM_FAULT_RETRY.
+ * Its caller must neither unlock nor trust the VMA any more: it takes the
+ * lock again, looks the VMA up again and faults with FAULT_FLAG_TRIED
+ * (do_user_addr_fault()'s "goto retry", __get_user_pages_locked()).
+ * Meanwhile munmap, mprotect and the like take the lock for write and
+ * finish. Only the first attempt drops the lock
+ * (fault_flag_allow_retry_first()); a tried fault sleeps on the folio lock
+ * with the mmap lock held, so a busy folio lock costs one retry.
+ * FAULT_FLAG_RETRY_NOWAIT returns VM_FAULT_RETRY at once with the lock
+ * held. Without ALLOW_RETRY (HMM, GUP, simmm's internal faults) the fault
+ * sleeps with the mmap lock held.
+ * Outside tasks nothing could end a wait: such a fault returns
+ * VM_FAULT_RETRY at once, the lock released or held by the same rule
+ * (simmm__fault_retry()). simmm__handle_mm_fault() checks the rule on
+ * every return.
+ */
+static bool allow_retry_first(unsigned flags)
+{
+	return (flags & SIMMM_FAULT_FLAG_ALLOW_RETRY) && !(flags & SIMMM_FAULT_FLAG_TRIED);
+}
+
+/* Does VM_FAULT_RETRY from a fault with @flags mean "mmap lock released"? */
+static bool retry_releases(unsigned flags)
+{
+	return (flags & SIMMM_FAULT_FLAG_ALLOW_RETRY) && !(flags & SIMMM_FAULT_FLAG_RETRY_NOWAIT);
+}
+
+unsigned simmm__fault_retry(struct simmm_mm *mm, unsigned flags)
+{
+	if (retry_releases(flags))
+		simmm_up_read(mm->sim, &mm->mmap_lock);
+	return SIMMM_VM_FAULT_RETRY;
+}
+
+/*
+ * folio_lock_or_retry() (__folio_lock_or_retry()) and filemap_fault()'s
+ * lock_folio_maybe_drop_mmap(), for a folio the fault holds a reference
+ * on: 0 with @folio locked, or VM_FAULT_RETRY. The first attempt of a
+ * fault that may retry releases the mmap lock and waits, with its
+ * reference, until the folio is unlocked (folio_wait_locked_killable());
+ * its caller then drops the reference and returns, touching neither the
+ * VMA nor the file. Any other fault sleeps in folio_lock() with the mmap
+ * lock held until it owns the folio, and its caller rechecks what it read
+ * before. (lock_folio_maybe_drop_mmap() takes the folio lock after
+ * dropping the mmap lock, then unlocks it to retry; only waiting is the
+ * same to everyone else.)
+ * Context: the mmap lock held for read; no spinlock (both are sleeps).
+ */
+static unsigned folio_lock_or_retry(struct fault *f, struct simmm_page *folio)
+{
+	simmm_sim *sim = f->mm->sim;
+
+	if (simmm__folio_trylock(sim, folio))
+		return 0;
+	if (allow_retry_first(f->flags)) {
+		if (f->flags & SIMMM_FAULT_FLAG_RETRY_NOWAIT)
+			return SIMMM_VM_FAULT_RETRY;
+		simmm_up_read(sim, &f->mm->mmap_lock);
+		if (sim->cur_task)
+			simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
+		return SIMMM_VM_FAULT_RETRY;
+	}
+	if (sim->cur_task && simmm__folio_lock(sim, folio) == 0)
+		return 0;
+	return simmm__fault_retry(f->mm, f->flags);
 }
 
 /* ---- entries ------------------------------------------------------------------- */
@@ -322,32 +397,32 @@ out:
  * ptes until the data is written (writeback.c), so it either cleans the
  * pte this fault makes writable or runs after it; with the lock dropped
  * before the pte is set, an fsync could write back and clean the folio in
- * between and leave a writable pte on a clean folio. When the lock is
- * taken, wait for it and retry the fault (false), as do_page_mkwrite()
- * returns VM_FAULT_RETRY with the lock dropped. A folio no longer in the
- * mapping's page cache once locked (truncated) backs off too
+ * between and leave a writable pte on a clean folio. A busy lock is slept
+ * on with the mmap lock held, whatever the fault's flags: do_page_mkwrite()
+ * calls ->page_mkwrite() with FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE only,
+ * so filemap_page_mkwrite()'s folio_lock() cannot retry. A folio no longer
+ * in the mapping's page cache once locked (truncated) backs off
  * (VM_FAULT_NOPAGE: the access refaults). (Upstream's page_mkwrite also
  * waits for PG_writeback, folio_wait_stable(); simmm's writeback is over
  * once the lock is dropped.)
  * Context: the caller holds a reference on @folio (the lock is a
  * scheduling point: without one, reclaim could free the folio meanwhile
  * and this would lock and dirty a free frame).
+ * Return: 0 with the folio locked and dirty; VM_FAULT_NOPAGE; outside
+ * tasks, for a lock nobody could release, VM_FAULT_RETRY.
  */
-static bool page_mkwrite(struct fault *f, struct simmm_page *folio)
+static unsigned page_mkwrite(struct fault *f, struct simmm_page *folio)
 {
 	simmm_sim *sim = f->mm->sim;
 
-	if (!simmm__folio_trylock(sim, folio)) {
-		if (sim->cur_task)
-			simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
-		return false;
-	}
+	if (sim->cur_task ? simmm__folio_lock(sim, folio) != 0 : !simmm__folio_trylock(sim, folio))
+		return simmm__fault_retry(f->mm, f->flags);
 	if (folio->mapping != f->vma->file) {
 		simmm__folio_unlock(sim, folio);
-		return false;
+		return SIMMM_VM_FAULT_NOPAGE;
 	}
 	folio->flags |= PG_dirty;
-	return true;
+	return 0;
 }
 
 /* wp_page_reuse(): maybe_mkwrite(pte_mkdirty()). Writable only where the
@@ -395,10 +470,13 @@ static unsigned do_wp_page(struct fault *f)
 		 * writable by another fault), back off and refault
 		 * (finish_mkwrite_fault()'s pte_same()). */
 		if (page) {
+			unsigned ret;
+
 			simmm__folio_get(sim, folio);
-			if (!page_mkwrite(f, folio)) {
+			ret = page_mkwrite(f, folio);
+			if (ret) {
 				simmm__put_user_folio(sim, folio);
-				return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+				return ret;
 			}
 		}
 		/* (no page: no scheduling point since the pte was read) */
@@ -425,13 +503,11 @@ static unsigned do_wp_page(struct fault *f)
 /* ---- files -------------------------------------------------------------------------- */
 
 /*
- * filemap_fault()'s truncation checks, once the fault is about to map
- * @page at @pgoff (after its last scheduling point; upstream under the
- * folio lock): a folio truncated out of the cache meanwhile
- * (folio->mapping != mapping) is let go and the access faults again (the
- * lookup is retried), and a page at or past the i_size a truncation wrote
- * meanwhile is SIGBUS ("We must recheck i_size under page lock"). 0 when
- * the fault may map @page.
+ * filemap_fault()'s truncation checks, under the folio lock as upstream: a
+ * folio truncated out of the cache meanwhile (folio->mapping != mapping)
+ * is let go and the access faults again (the lookup is retried), and a
+ * page at or past the i_size a truncation wrote meanwhile is SIGBUS ("We
+ * must recheck i_size under page lock"). 0 when the fault may map @page.
  */
 static unsigned file_fault_recheck(struct simmm_file *file, struct simmm_page *page,
 				   uint64_t pgoff)
@@ -443,6 +519,20 @@ static unsigned file_fault_recheck(struct simmm_file *file, struct simmm_page *p
 	return 0;
 }
 
+/*
+ * The file faults (__do_fault() -> filemap_fault(), then do_cow_fault(),
+ * do_read_fault() or do_shared_fault()). filemap_fault() returns the
+ * page-cache folio locked (VM_FAULT_LOCKED): a folio someone else holds
+ * locked (a writeback, a truncation, reclaim, memory_failure(), another
+ * fault's page_mkwrite()) is waited for as folio_lock_or_retry() does
+ * (lock_folio_maybe_drop_mmap(): the first attempt of a CPU fault drops the
+ * mmap lock and retries). Once locked, the truncation checks above, and a
+ * poisoned folio is never mapped (__do_fault()'s PageHWPoison check). A
+ * truncation takes each folio's lock before it removes it from the cache,
+ * so the folio stays while this fault holds it. Not modelled: the read of
+ * a missing page (do_sync_mmap_readahead()) keeps the mmap lock, where
+ * upstream drops it around the I/O and retries too.
+ */
 static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 {
 	struct simmm_file *file = f->vma->file;
@@ -459,58 +549,68 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	page = simmm__filemap_get(file, pgoff, &err, &major);
 	if (!page) /* -EINVAL: a truncation moved EOF while the read slept */
 		return err == -EINVAL ? SIMMM_VM_FAULT_SIGBUS : SIMMM_VM_FAULT_OOM;
-	/* __do_fault(): a poisoned page left in the cache (shmem keeps one,
+	ret = folio_lock_or_retry(f, page);
+	if (ret) {
+		simmm__put_user_folio(sim, page);
+		return ret | (major ? SIMMM_VM_FAULT_MAJOR : 0);
+	}
+	ret = file_fault_recheck(file, page, pgoff);
+	if (ret) {
+		simmm__folio_unlock_put(sim, page);
+		return ret & SIMMM_VM_FAULT_SIGBUS;
+	}
+	/* A poisoned page left in the cache (shmem keeps one,
 	 * memory_failure.c) is never mapped. */
 	if (page->flags & PG_hwpoison) {
-		simmm__put_user_folio(sim, page);
+		simmm__folio_unlock_put(sim, page);
 		return SIMMM_VM_FAULT_HWPOISON;
 	}
 	mm->stats.file_faults++;
-	/* The page-cache lookup and the allocations below are scheduling
-	 * points: another task (a second CPU thread, a device faulting
-	 * through HMM) may have resolved this fault meanwhile. Each path
-	 * checks the pte again before it maps, as finish_fault() does under
-	 * the pte lock (VM_FAULT_NOPAGE), and leaves the page to the winner. */
+	/* The page-cache lookup, the lock and the allocations below are
+	 * scheduling points: another task (a second CPU thread, a device
+	 * faulting through HMM) may have resolved this fault meanwhile. Each
+	 * path checks the pte again before it maps, as finish_fault() does
+	 * under the pte lock (VM_FAULT_NOPAGE), and leaves the page to the
+	 * winner. */
 	if (is_write(f) && !(f->vma->vm_flags & SIMMM_VM_SHARED)) {
-		/* do_cow_fault(): a private copy of the cached page. Its
-		 * allocation may sleep: a truncation may take the page out
-		 * meanwhile, and upstream's copy, made and mapped under the
-		 * folio lock, would not be made then. */
+		/* do_cow_fault(): a private copy of the cached page, copied
+		 * under its lock. The allocation may sleep: a truncation may
+		 * move EOF meanwhile (it waits for the lock to take the page
+		 * out), and no copy is mapped past it. */
 		ret = new_anon_page(f, page, &copy);
-		if (!ret && (ret = file_fault_recheck(file, page, pgoff))) {
-			simmm__folio_put(sim, copy);
-			ret &= ~SIMMM_VM_FAULT_NOPAGE;
-		} else if (!ret && !pte_unchanged(f)) {
-			simmm__folio_put(sim, copy);
-		} else if (!ret) {
-			map_new_anon(f, copy);
-			mm->stats.cow_faults++;
+		if (!ret) {
+			unsigned gone = file_fault_recheck(file, page, pgoff);
+
+			simmm__folio_unlock(sim, page);
+			if (gone || !pte_unchanged(f)) {
+				simmm__folio_put(sim, copy);
+				ret = gone & SIMMM_VM_FAULT_SIGBUS;
+			} else {
+				map_new_anon(f, copy);
+				mm->stats.cow_faults++;
+			}
+		} else {
+			simmm__folio_unlock(sim, page);
 		}
 		simmm__put_user_folio(sim, page);
 		return ret ? ret : (major ? SIMMM_VM_FAULT_MAJOR : 0);
 	}
 	/* do_read_fault() / do_shared_fault(): map the cached page; the
-	 * reference filemap_get() took becomes the mapping's. A write first
-	 * goes through page_mkwrite() (do_shared_fault()), whose folio lock
-	 * is held until the pte is set. */
-	if (is_write(f) && !page_mkwrite(f, page)) {
-		simmm__put_user_folio(sim, page);
-		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
-	}
-	ret = file_fault_recheck(file, page, pgoff);
-	if (ret || !pte_unchanged(f)) {
-		if (is_write(f))
-			simmm__folio_unlock_put(sim, page);
-		else
-			simmm__put_user_folio(sim, page);
-		return ret & SIMMM_VM_FAULT_SIGBUS;
+	 * reference filemap_get() took becomes the mapping's. A write is a
+	 * page_mkwrite() first (do_shared_fault(): do_page_mkwrite() unlocks
+	 * and locks again to dirty the folio; simmm keeps the lock it has),
+	 * and the lock is held until the pte is set. */
+	if (is_write(f))
+		page->flags |= PG_dirty;
+	if (!pte_unchanged(f)) {
+		simmm__folio_unlock_put(sim, page);
+		return 0;
 	}
 	simmm__page_add_rmap_pte(sim, page);
 	simmm__mlock_vma_folio(sim, page, f->vma); /* a small page-cache folio */
 	set_pte(f, simmm__mk_pte(mm, f->vma, page->pfn, is_write(f)));
 	simmm__rss_add(mm, f->vma, page, 1);
-	if (is_write(f))
-		simmm__folio_unlock(sim, page); /* fault_dirty_shared_page() */
+	simmm__folio_unlock(sim, page); /* do_read_fault(), fault_dirty_shared_page() */
 	return major ? SIMMM_VM_FAULT_MAJOR : 0;
 }
 
@@ -524,30 +624,6 @@ static unsigned do_pte_missing(struct fault *f)
 }
 
 /* ---- do_swap_page() ------------------------------------------------------------------ */
-
-/*
- * folio_lock_or_retry() for a swap-cache folio the fault holds a
- * reference on: true with the folio locked. The lock is a scheduling
- * point. A fault that may retry (FAULT_FLAG_ALLOW_RETRY: a CPU's) and
- * finds the lock busy waits for it with its reference and retries the
- * whole fault (false); one that may not (GUP's, HMM's: no ALLOW_RETRY)
- * sleeps in folio_lock() until it owns the lock, and its caller rechecks
- * what it read before. Outside tasks nothing can release a busy lock:
- * false at once (VM_FAULT_RETRY).
- */
-static bool swapin_lock_or_retry(struct fault *f, struct simmm_page *folio)
-{
-	simmm_sim *sim = f->mm->sim;
-
-	if (simmm__folio_trylock(sim, folio))
-		return true;
-	if (!sim->cur_task)
-		return false;
-	if (!(f->flags & SIMMM_FAULT_FLAG_ALLOW_RETRY))
-		return simmm__folio_lock(sim, folio) == 0;
-	simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
-	return false;
-}
 
 /* The swap entry of a real swap-device pte, without the swap-pte bits. */
 static simmm_entry_t orig_swp(const struct fault *f)
@@ -651,7 +727,8 @@ static simmm_entry_t swapin_map(struct fault *f, struct simmm_page *folio, bool 
 /*
  * do_swap_page() on a swap-device entry: look the entry up in the swap
  * cache or read it into a new swap-cache folio (swapin_readahead()), with a
- * reference; lock the folio (folio_lock_or_retry(), a scheduling point);
+ * reference; lock the folio (folio_lock_or_retry(), a scheduling point: the
+ * first attempt of a CPU fault drops the mmap lock, waits and retries);
  * then recheck what was read before, as upstream does: the folio must still
  * be the swap cache's for this entry (folio_free_swap() under the lock, by
  * a lock holder after a zap freed the last entry, may have taken it out,
@@ -669,7 +746,7 @@ static unsigned swap_in(struct fault *f)
 	bool exclusive = simmm_pte_swp_exclusive(f->orig), major = false;
 	struct simmm_page *folio;
 	simmm_entry_t e;
-	unsigned ret;
+	unsigned ret, lock;
 	int err = 0;
 
 	if (simmm__anon_vma_prepare(mm, f->vma))
@@ -689,9 +766,11 @@ static unsigned swap_in(struct fault *f)
 		return SIMMM_VM_FAULT_HWPOISON;
 	}
 	ret = major ? SIMMM_VM_FAULT_MAJOR : 0;
-	if (!swapin_lock_or_retry(f, folio)) {
+	lock = folio_lock_or_retry(f, folio);
+	if (lock) {
+		/* out_release: the reference goes after the wait. */
 		simmm__put_user_folio(sim, folio);
-		return sim->cur_task ? 0 : ret | SIMMM_VM_FAULT_RETRY;
+		return ret | lock;
 	}
 	if (!(folio->flags & PG_swapcache) || folio->private != orig_swp(f) || !pte_unchanged(f)) {
 		simmm__folio_unlock_put(sim, folio);
@@ -729,17 +808,6 @@ static unsigned swap_in(struct fault *f)
 	return ret;
 }
 
-/* Lock @folio or wait until it is unlocked (folio_lock_or_retry()): false
- * means "retry the fault". The caller (device-exclusive) holds a reference. */
-static bool lock_or_retry(simmm_sim *sim, struct simmm_page *folio)
-{
-	if (simmm__folio_trylock(sim, folio))
-		return true;
-	if (sim->cur_task)
-		simmm_bit_wait_unlocked(sim, &folio->flags, PG_locked, folio->pfn);
-	return false;
-}
-
 /* do_swap_page() on a device-private entry: the driver migrates it back. */
 static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 {
@@ -764,7 +832,7 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 	 * by fuzz_races and test_migrate_thp: -EDEADLK from simmm_mm_access()). */
 	if (!simmm__folio_trylock_atomic(sim, folio)) {
 		if (!sim->cur_task)
-			return SIMMM_VM_FAULT_RETRY;
+			return simmm__fault_retry(f->mm, f->flags);
 		/* Sleep until the holder is done instead of spinning through
 		 * refaults it never gets to run between: like
 		 * migration_entry_wait_on_locked() ("otherwise wait", the
@@ -796,7 +864,9 @@ static unsigned device_private_fault(struct fault *f, struct simmm_page *page)
 	return ret;
 }
 
-/* remove_device_exclusive_entry(): put the original writable pte back.
+/* remove_device_exclusive_entry(): put the original writable pte back,
+ * under the folio lock (folio_lock_or_retry(): a device holding it makes
+ * the first attempt of a CPU fault drop the mmap lock, wait and retry).
  * The invalidation is MMU_NOTIFY_CLEAR with no owner, as upstream since
  * 6.15 (the device-exclusive fixes that redefined MMU_NOTIFY_EXCLUSIVE as
  * the conversion *to* device-exclusive only; before, the fault-back sent
@@ -807,11 +877,13 @@ static unsigned device_exclusive_fault(struct fault *f, struct simmm_page *page)
 	struct simmm_page *folio = simmm__compound_head(sim, page);
 	struct simmm_change c;
 	simmm_entry_t e;
+	unsigned ret;
 
 	simmm__folio_get(sim, folio);
-	if (!lock_or_retry(sim, folio)) {
+	ret = folio_lock_or_retry(f, folio);
+	if (ret) {
 		simmm__folio_put(sim, folio);
-		return sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+		return ret;
 	}
 	simmm__change_begin(&c, f->mm, f->addr, f->addr + sim->page_size,
 			    SIMMM_MMU_NOTIFY_CLEAR, NULL);
@@ -839,7 +911,7 @@ static unsigned do_swap_page(struct fault *f)
 		if (f->mm->sim->cur_task)
 			f->mm->stats.migration_waits++;
 		simmm__migration_entry_wait(f->mm, f->addr, simmm_swp_offset_pfn(e));
-		return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+		return f->mm->sim->cur_task ? 0 : simmm__fault_retry(f->mm, f->flags);
 	}
 	if (simmm_is_hwpoison_entry(e) || simmm_is_poisoned_swp_entry(e))
 		return SIMMM_VM_FAULT_HWPOISON;
@@ -946,7 +1018,7 @@ static unsigned huge_pmd_nonpresent(struct fault *f, simmm_entry_t e)
 		if (f->mm->sim->cur_task)
 			f->mm->stats.migration_waits++;
 		simmm__migration_entry_wait(f->mm, f->addr, simmm_swp_offset_pfn(e));
-		return f->mm->sim->cur_task ? 0 : SIMMM_VM_FAULT_RETRY;
+		return f->mm->sim->cur_task ? 0 : simmm__fault_retry(f->mm, f->flags);
 	}
 	if (!simmm_is_device_private_entry(e))
 		return SIMMM_VM_FAULT_SIGBUS; /* no other PMD swap entry exists */
@@ -1000,14 +1072,26 @@ static unsigned handle_pmd_stage(struct fault *f, bool *done)
 	return 0;
 }
 
-static void account_fault(struct simmm_mm *mm, unsigned ret)
+/* mm_account_fault(): a retried fault is counted once it completes, as a
+ * major one (it could not be handled at once the first time). */
+static void account_fault(struct simmm_mm *mm, unsigned flags, unsigned ret)
 {
 	if (ret & (SIMMM_VM_FAULT_ERROR | SIMMM_VM_FAULT_RETRY))
 		return;
-	if (ret & SIMMM_VM_FAULT_MAJOR)
+	if ((ret & SIMMM_VM_FAULT_MAJOR) || (flags & SIMMM_FAULT_FLAG_TRIED))
 		mm->stats.major_faults++;
 	else
 		mm->stats.minor_faults++;
+}
+
+/* The VM_FAULT_RETRY contract, on every return of a fault that may retry:
+ * the mmap lock is released exactly when a retry says so. */
+static void check_fault_lock(struct simmm_mm *mm, unsigned flags, unsigned ret)
+{
+	bool held = simmm_lock_held(mm->sim, &mm->mmap_lock.map) == SIMMM_LOCK_READ;
+
+	if (flags & SIMMM_FAULT_FLAG_ALLOW_RETRY)
+		ALWAYS(held != ((ret & SIMMM_VM_FAULT_RETRY) && retry_releases(flags)));
 }
 
 /* sanitize_fault_flags(): FAULT_FLAG_UNSHARE never comes with WRITE (a
@@ -1047,7 +1131,8 @@ unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simm
 		if (!done)
 			ret = handle_pte_fault(&f);
 	}
-	account_fault(mm, ret);
+	account_fault(mm, flags, ret);
+	check_fault_lock(mm, flags, ret);
 	return ret;
 }
 
@@ -1067,6 +1152,15 @@ unsigned simmm_handle_mm_fault(struct simmm_mm *mm, simmm_addr_t addr, unsigned 
 
 	if (!simmm__mm_ok(mm) || mm->mm_users <= 0)
 		return SIMMM_VM_FAULT_SIGSEGV;
+	/* release_fault_lock() is mmap_read_unlock(): retrying needs the
+	 * lock held for read. */
+	if ((fault_flags & SIMMM_FAULT_FLAG_ALLOW_RETRY) &&
+	    simmm_lock_held(mm->sim, &mm->mmap_lock.map) != SIMMM_LOCK_READ) {
+		simmm__report(mm->sim, SIMMM_REPORT_MISUSE,
+			      "handle_mm_fault(FAULT_FLAG_ALLOW_RETRY) without the mmap lock "
+			      "of mm %llu held for read", (unsigned long long)mm->id);
+		return SIMMM_VM_FAULT_SIGSEGV;
+	}
 	vma = simmm__vma_lookup(mm, addr);
 	if (!vma || !simmm__fault_access_ok(vma, fault_flags))
 		return SIMMM_VM_FAULT_SIGSEGV;

@@ -185,6 +185,7 @@ struct hfault {
 	enum simmm_level lvl;
 	bool write;
 	bool unshare; /* FAULT_FLAG_UNSHARE: a private (COW) mapping */
+	unsigned flags; /* FAULT_FLAG_* */
 };
 
 /* make_huge_pte(): writable and dirty only if @write and the VMA has
@@ -275,10 +276,12 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 		simmm__folio_put(sim, copy);
 		return SIMMM_VM_FAULT_OOM;
 	}
-	if (simmm__change_begin(&c, f->mm, f->haddr, f->haddr + (sim->page_size << f->order),
-				SIMMM_MMU_NOTIFY_CLEAR, NULL)) {
+	/* A blockable invalidate_range_start() cannot fail (upstream's
+	 * returns nothing). */
+	if (NEVER(simmm__change_begin(&c, f->mm, f->haddr, f->haddr + (sim->page_size << f->order),
+				      SIMMM_MMU_NOTIFY_CLEAR, NULL))) {
 		simmm__folio_put(sim, copy);
-		return SIMMM_VM_FAULT_RETRY;
+		return simmm__fault_retry(f->mm, f->flags);
 	}
 	e = make_huge_pte(f->mm, f->vma, copy->pfn, !f->unshare);
 	if (simmm_pte_uffd_wp(old))
@@ -357,7 +360,7 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 	simmm_sim *sim = mm->sim;
 	struct hfault f = {.mm = mm, .vma = vma, .order = vma->hugetlb_order,
 			   .write = (flags & SIMMM_FAULT_FLAG_WRITE) != 0,
-			   .unshare = (flags & SIMMM_FAULT_FLAG_UNSHARE) != 0};
+			   .unshare = (flags & SIMMM_FAULT_FLAG_UNSHARE) != 0, .flags = flags};
 	simmm_entry_t *slot;
 	int err;
 

@@ -415,8 +415,15 @@ long simmm__faultin_page_range(struct simmm_mm *mm, simmm_addr_t start, simmm_ad
 			       bool write);
 
 /* ---- fault.c ------------------------------------------------------------------- */
+/* handle_mm_fault() with the mmap lock held (see simmm_handle_mm_fault() for
+ * VM_FAULT_RETRY: with FAULT_FLAG_ALLOW_RETRY and without RETRY_NOWAIT it
+ * returns with the lock released, and the caller must not touch @vma). */
 unsigned simmm__handle_mm_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
 				unsigned flags);
+/* VM_FAULT_RETRY from a fault that gives up without waiting (outside tasks
+ * nothing could end the wait): the mmap lock released as that contract
+ * says (release_fault_lock()). */
+unsigned simmm__fault_retry(struct simmm_mm *mm, unsigned flags);
 /* Build a present entry for @vma's protection (vm_get_page_prot). */
 /* maybe_mkwrite(): @e made writable if @vma has VM_WRITE, else as it is
  * (a FOLL_FORCE write into a read-only private VMA). */
@@ -468,7 +475,7 @@ void simmm__migration_wake(simmm_sim *sim);
 /* ---- rmap.c -------------------------------------------------------------------- */
 /*
  * Reverse-map locking, as the kernel's (mm/rmap.c "Lock ordering"):
- *   folio lock -> mmap_lock -> file->i_mmap_rwsem -> anon_vma->rwsem -> PTL
+ *   mmap_lock -> folio lock -> file->i_mmap_rwsem -> anon_vma->rwsem -> PTL
  * Linking or unlinking a VMA in a file's i_mmap or an anon_vma's tree takes
  * that rwsem for write (vma_prepare(), unlink_file_vma(),
  * unlink_anon_vmas()); every rmap walk holds it for read, with the
