@@ -18,9 +18,13 @@
  *  4. page_mkwrite() (do_page_mkwrite() gives ->page_mkwrite() no
  *     ALLOW_RETRY): it sleeps on the folio lock with the mmap lock held,
  *     the munmap waits for it, and the write is one fault;
- *  5. outside tasks: handle_mm_fault(ALLOW_RETRY) on a busy folio lock
+ *  5. GUP with `locked` (FOLL_UNLOCKABLE): MADV_POPULATE_READ and mlock()'s
+ *     populate drop the lock the same way and find the VMA gone; GUP
+ *     without it (get_user_pages()) keeps the lock;
+ *  6. outside tasks: handle_mm_fault(ALLOW_RETRY) on a busy folio lock
  *     returns VM_FAULT_RETRY with the mmap lock released (held with
- *     RETRY_NOWAIT), and ALLOW_RETRY without the mmap lock is refused.
+ *     RETRY_NOWAIT), FOLL_NOWAIT makes GUP return 0, and ALLOW_RETRY
+ *     without the mmap lock is refused.
  * Task bodies only record; the assertions run after simmm_sched_run().
  */
 #include "test_mm_ext_util.h"
@@ -30,7 +34,7 @@
 #define WAIT_YIELDS 1000
 
 enum fr_op { OP_NONE, OP_MUNMAP, OP_MPROTECT };
-enum fr_how { HOW_READ, HOW_WRITE };
+enum fr_how { HOW_READ, HOW_WRITE, HOW_POPULATE, HOW_MLOCK, HOW_GUP };
 
 struct fr {
 	simmm_sim *sim;
@@ -50,6 +54,8 @@ struct fr {
 	int rc_m;
 	/* the faulter */
 	int rc_f;
+	long n;
+	simmm_pfn_t got;
 	uint8_t buf[64];
 };
 
@@ -111,6 +117,15 @@ static void task_faulter(simmm_sim *sim, void *arg)
 	case HOW_WRITE:
 		pattern(t->buf, 7);
 		t->rc_f = simmm_mm_access(t->mm, t->a, t->buf, 64, SIMMM_ACCESS_WRITE);
+		break;
+	case HOW_POPULATE:
+		t->rc_f = simmm_madvise(t->mm, t->a, PS, SIMMM_MADV_POPULATE_READ);
+		break;
+	case HOW_MLOCK:
+		t->rc_f = simmm_mlock(t->mm, t->a, PS);
+		break;
+	case HOW_GUP:
+		t->n = simmm_get_user_pages(t->mm, t->a, 1, 0, &t->got);
 		break;
 	}
 }
@@ -345,7 +360,53 @@ static void test_page_mkwrite_wait_is_one_fault(void **state)
 	fr_free(t);
 }
 
-/* ---- 5. outside tasks ------------------------------------------------------------ */
+/* ---- 5. GUP with and without `locked` ------------------------------------------- */
+
+static void test_populate_wait_lets_munmap_finish(void **state)
+{
+	(void)state;
+	struct fr *t = swapped_case(HOW_POPULATE, OP_MUNMAP);
+
+	run(t);
+	assert_true(t->mmap_unlocked);
+	assert_true(t->changed_inside);
+	TU_ASSERT_OK(t->rc_m);
+	assert_int_equal(t->rc_f, -ENOMEM); /* the retry found a hole */
+	fr_free(t);
+}
+
+static void test_mlock_populate_wait_lets_munmap_finish(void **state)
+{
+	(void)state;
+	struct fr *t = swapped_case(HOW_MLOCK, OP_MUNMAP);
+
+	run(t);
+	assert_true(t->mmap_unlocked);
+	assert_true(t->changed_inside);
+	TU_ASSERT_OK(t->rc_m);
+	/* __get_user_pages() finds no VMA (-EFAULT), which mlock() reports
+	 * as POSIX has it (__mlock_posix_error_return()). */
+	assert_int_equal(t->rc_f, -ENOMEM);
+	assert_int_equal(mx_stats(t->mm).locked_vm, 0);
+	fr_free(t);
+}
+
+static void test_gup_without_locked_keeps_mmap_lock(void **state)
+{
+	(void)state;
+	struct fr *t = swapped_case(HOW_GUP, OP_MUNMAP);
+
+	run(t);
+	assert_false(t->mmap_unlocked);
+	assert_false(t->changed_inside);
+	TU_ASSERT_OK(t->rc_m);
+	assert_int_equal(t->n, 1);
+	assert_int_equal(t->got, t->folio->pfn);
+	TU_ASSERT_OK(simmm_put_user_pages(t->sim, &t->got, 1));
+	fr_free(t);
+}
+
+/* ---- 6. outside tasks ------------------------------------------------------------ */
 
 static void test_retry_releases_mmap_lock_outside_tasks(void **state)
 {
@@ -380,6 +441,25 @@ static void test_retry_releases_mmap_lock_outside_tasks(void **state)
 	fr_free(t);
 }
 
+static void test_gup_nowait_returns_zero(void **state)
+{
+	(void)state;
+	struct fr *t = swapped_case(HOW_GUP, OP_NONE);
+	simmm_pfn_t pfn = 0;
+
+	assert_true(simmm__folio_trylock(t->sim, t->folio));
+	assert_int_equal(simmm_get_user_pages(t->mm, t->a, 1, SIMMM_FOLL_NOWAIT, &pfn), 0);
+	assert_false(simmm_rwsem_is_locked(&t->mm->mmap_lock));
+	assert_true(simmm_is_real_swap_entry(mx_tr(t->mm, t->a).entry));
+	TU_CHECK(t->sim);
+	simmm__folio_unlock(t->sim, t->folio);
+	assert_int_equal(simmm_get_user_pages(t->mm, t->a, 1, SIMMM_FOLL_NOWAIT, &pfn), 1);
+	assert_int_equal(pfn, t->folio->pfn);
+	TU_ASSERT_OK(simmm_put_user_pages(t->sim, &pfn, 1));
+	assert_int_equal(simmm_reports_count(t->sim, 0), 0);
+	fr_free(t);
+}
+
 static void test_allow_retry_needs_mmap_read_lock(void **state)
 {
 	(void)state;
@@ -409,7 +489,11 @@ int main(void)
 		cmocka_unit_test(test_exclusive_restore_wait_lets_munmap_finish),
 		cmocka_unit_test(test_page_mkwrite_sleeps_with_mmap_lock),
 		cmocka_unit_test(test_page_mkwrite_wait_is_one_fault),
+		cmocka_unit_test(test_populate_wait_lets_munmap_finish),
+		cmocka_unit_test(test_mlock_populate_wait_lets_munmap_finish),
+		cmocka_unit_test(test_gup_without_locked_keeps_mmap_lock),
 		cmocka_unit_test(test_retry_releases_mmap_lock_outside_tasks),
+		cmocka_unit_test(test_gup_nowait_returns_zero),
 		cmocka_unit_test(test_allow_retry_needs_mmap_read_lock),
 	};
 

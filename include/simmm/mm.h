@@ -141,7 +141,7 @@ struct simmm_file;
  * return SIMMM_VM_FAULT_RETRY, after which the caller takes the lock again
  * and faults once more with SIMMM_FAULT_FLAG_TRIED; with
  * SIMMM_FAULT_FLAG_RETRY_NOWAIT too it returns SIMMM_VM_FAULT_RETRY at
- * once, the lock still held. See simmm_handle_mm_fault().
+ * once, the lock still held (GUP's FOLL_NOWAIT). See simmm_handle_mm_fault().
  */
 #define SIMMM_FAULT_FLAG_WRITE       0x0001
 #define SIMMM_FAULT_FLAG_ALLOW_RETRY 0x0004
@@ -1128,11 +1128,17 @@ SIMMM_API int simmm_set_auto_reclaim(simmm_sim *sim, bool on);
 /**
  * simmm_get_user_pages() - get_user_pages(): fault in and reference
  * @nr_pages pages from @start (FOLL_WRITE, FOLL_FORCE, FOLL_LONGTERM,
- * FOLL_SPLIT_PMD, FOLL_NOFAULT). Takes the mmap lock for read.
+ * FOLL_SPLIT_PMD, FOLL_NOFAULT, FOLL_NOWAIT). Takes the mmap lock for read
+ * and keeps it throughout (mmap_read_lock(); get_user_pages();
+ * mmap_read_unlock(): no `locked`, so a fault sleeps on a folio lock with
+ * the lock held). FOLL_NOWAIT: a fault that would sleep on a folio lock
+ * ends the call instead (FAULT_FLAG_RETRY_NOWAIT).
  * @pfns: receives the pfn of each page (references taken; release with
  *        simmm_put_user_pages()).
- * Return: the number of pages (>= 1), or the first error: -EFAULT (no VMA,
- * VM_IO/PFNMAP, fault failed), -EPERM... as upstream, -EINVAL, -ENOMEM.
+ * Return: the number of pages (>= 1; with FOLL_NOWAIT the pages before the
+ * one that would wait, 0 if it is the first), or the first error: -EFAULT
+ * (no VMA, VM_IO/PFNMAP, fault failed), -EPERM... as upstream, -EINVAL,
+ * -ENOMEM.
  */
 SIMMM_API long simmm_get_user_pages(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr_pages,
 				    unsigned gup_flags, simmm_pfn_t *pfns);

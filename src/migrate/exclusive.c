@@ -30,7 +30,7 @@ static int try_exclusive(struct simmm_mm *mm, simmm_addr_t addr, void *owner, si
 	simmm_entry_t *slot, old, e;
 	simmm_pfn_t pfn;
 	long n = simmm__gup_locked(mm, addr, 1,
-				   SIMMM_FOLL_GET | SIMMM_FOLL_WRITE | SIMMM_FOLL_SPLIT_PMD, &pfn);
+				   SIMMM_FOLL_GET | SIMMM_FOLL_WRITE | SIMMM_FOLL_SPLIT_PMD, &pfn, NULL);
 	int err;
 
 	if (n < 0)

@@ -629,18 +629,32 @@ static int advise_flags(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t en
  * -EINVAL for VM_IO / VM_PFNMAP or a protection that forbids the access
  * (PROT_NONE; write to a read-only mapping), -EFAULT when the fault
  * SIGBUSes (a file mapping past EOF), -EHWPOISON for a poisoned page.
+ * A fault may drop the mmap lock (FOLL_UNLOCKABLE): madvise_populate()
+ * takes it again, and the range may have changed meanwhile.
+ * Context: takes the mmap lock for read (madvise_lock()).
  */
 static int advise_populate(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
 			   bool write)
 {
-	while (start < end) {
-		long pages = simmm__faultin_page_range(mm, start, end, write);
+	int err = simmm_down_read(mm->sim, &mm->mmap_lock), locked = !err;
 
+	while (!err && start < end) {
+		long pages = simmm__faultin_page_range(mm, start, end, write, &locked);
+
+		if (!locked) {
+			err = simmm_down_read(mm->sim, &mm->mmap_lock);
+			if (err)
+				return pages < 0 ? (int)pages : err;
+			locked = 1;
+		}
 		if (pages < 0)
-			return (int)pages;
-		start += (uint64_t)pages << mm->sim->geo.page_shift;
+			err = (int)pages;
+		else
+			start += (uint64_t)pages << mm->sim->geo.page_shift;
 	}
-	return 0;
+	if (locked)
+		simmm_up_read(mm->sim, &mm->mmap_lock);
+	return err;
 }
 
 /* madvise_behavior_valid(), for the advice simmm models. */
@@ -658,9 +672,6 @@ static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t 
 	bool holes;
 	int err = 0;
 
-	/* madvise_do_behavior(): populate is not a per-VMA walk. */
-	if (advice == SIMMM_MADV_POPULATE_READ || advice == SIMMM_MADV_POPULATE_WRITE)
-		return advise_populate(mm, start, end, advice == SIMMM_MADV_POPULATE_WRITE);
 	holes = !range_mapped(mm, start, end);
 	if (advice_is_flags(advice)) {
 		err = advise_flags(mm, start, end, advice);
@@ -706,6 +717,10 @@ int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advi
 		return simmm__madvise_inject_error(mm, addr, end);
 	if (end > mm->sim->geo.user_va_end)
 		return -ENOMEM;
+	/* madvise_do_behavior(): populate is not a per-VMA walk, and its
+	 * faults may drop the lock. */
+	if (advice == SIMMM_MADV_POPULATE_READ || advice == SIMMM_MADV_POPULATE_WRITE)
+		return advise_populate(mm, addr, end, advice == SIMMM_MADV_POPULATE_WRITE);
 	/* MADV_GUARD_INSTALL raced by faults asks for a restart
 	 * (restart_syscall()): the whole call again, the lock dropped in
 	 * between, as the kernel restarts the system call. */

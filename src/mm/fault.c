@@ -55,9 +55,9 @@ static bool is_unshare(const struct fault *f)
  * finish. Only the first attempt drops the lock
  * (fault_flag_allow_retry_first()); a tried fault sleeps on the folio lock
  * with the mmap lock held, so a busy folio lock costs one retry.
- * FAULT_FLAG_RETRY_NOWAIT returns VM_FAULT_RETRY at once with the lock
- * held. Without ALLOW_RETRY (HMM, GUP, simmm's internal faults) the fault
- * sleeps with the mmap lock held.
+ * FAULT_FLAG_RETRY_NOWAIT (GUP's FOLL_NOWAIT) returns VM_FAULT_RETRY at once
+ * with the lock held. Without ALLOW_RETRY (HMM, GUP without `locked`,
+ * simmm's internal faults) the fault sleeps with the mmap lock held.
  * Outside tasks nothing could end a wait: such a fault returns
  * VM_FAULT_RETRY at once, the lock released or held by the same rule
  * (simmm__fault_retry()). simmm__handle_mm_fault() checks the rule on

@@ -15,6 +15,18 @@
  *   the shared zero pages: nothing (the kernel stopped counting them).
  * FOLL_LONGTERM pins refuse device-coherent pages through the migrate
  * hook (check_and_migrate_movable_pages()); see simmm_gup_longterm_fn.
+ *
+ * The mmap lock (`locked`, __get_user_pages_locked()): a caller that passes
+ * `locked` lets GUP drop it (FOLL_UNLOCKABLE): its faults may retry
+ * (FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE), and one that returns
+ * VM_FAULT_RETRY has released the lock before it slept. GUP then takes
+ * the lock again, looks the VMA up again and faults that page once more
+ * with FOLL_TRIED, goes on with the rest, and returns with the lock
+ * released (*locked = 0), which the caller must take again if it needs
+ * it. Without `locked` (get_user_pages(), get_user_pages_remote() with
+ * NULL) the faults keep the lock. FOLL_NOWAIT asks faults not to sleep on
+ * a folio lock (FAULT_FLAG_RETRY_NOWAIT): GUP returns the pages before
+ * such a page, the lock still held.
  */
 #include <string.h>
 
@@ -26,6 +38,9 @@
  * as it takes. */
 #define GUP_MAX_STUCK 8
 #define GUP_MAX_ROUNDS 1024
+
+/* FOLL_TRIED (internal): the page's fault is a retry. */
+#define GUP_FOLL_TRIED (1u << 28)
 
 /* check_vma_flags(). */
 static int gup_check_vma(struct simmm_vma *vma, unsigned flags)
@@ -112,9 +127,11 @@ static enum follow_result follow_page(struct simmm_mm *mm, struct simmm_vma *vma
 	return must_unshare(sim, vma, page, flags) ? FOLLOW_UNSHARE : FOLLOW_OK;
 }
 
-/* faultin_page(). Returns 0 or an errno. */
+/* faultin_page(). @locked: the caller's, NULL without FOLL_UNLOCKABLE.
+ * Returns 0 or an errno; -EBUSY for VM_FAULT_RETRY: *@locked = 0 when the
+ * fault released the mmap lock (not with FOLL_NOWAIT). */
 static int gup_faultin(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
-		       unsigned flags, bool unshare)
+		       unsigned flags, bool unshare, int *locked)
 {
 	unsigned fflags = SIMMM_FAULT_FLAG_REMOTE, ret;
 
@@ -124,6 +141,12 @@ static int gup_faultin(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t 
 		fflags |= SIMMM_FAULT_FLAG_UNSHARE;
 	else if (flags & SIMMM_FOLL_WRITE)
 		fflags |= SIMMM_FAULT_FLAG_WRITE;
+	if (locked)
+		fflags |= SIMMM_FAULT_FLAG_ALLOW_RETRY | SIMMM_FAULT_FLAG_KILLABLE;
+	if (flags & SIMMM_FOLL_NOWAIT)
+		fflags |= SIMMM_FAULT_FLAG_ALLOW_RETRY | SIMMM_FAULT_FLAG_RETRY_NOWAIT;
+	if (flags & GUP_FOLL_TRIED)
+		fflags |= SIMMM_FAULT_FLAG_TRIED; /* may come with ALLOW_RETRY */
 	ret = simmm__handle_mm_fault(mm, vma, addr, fflags);
 	if (ret & SIMMM_VM_FAULT_OOM)
 		return -ENOMEM;
@@ -135,7 +158,29 @@ static int gup_faultin(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t 
 	if (ret & (SIMMM_VM_FAULT_SIGBUS | SIMMM_VM_FAULT_SIGSEGV | SIMMM_VM_FAULT_HWPOISON |
 		   SIMMM_VM_FAULT_HWPOISON_LARGE))
 		return -EFAULT;
-	return 0;
+	/* Without ALLOW_RETRY only a fault outside tasks returns RETRY, the
+	 * lock held: look again (the caller's rounds bound it). */
+	if (!(ret & SIMMM_VM_FAULT_RETRY) || !(fflags & SIMMM_FAULT_FLAG_ALLOW_RETRY))
+		return 0;
+	if (!(fflags & SIMMM_FAULT_FLAG_RETRY_NOWAIT))
+		*locked = 0;
+	return -EBUSY;
+}
+
+/* The VMA of @addr, checked for the access (check_vma_flags()); with
+ * FOLL_MADV_POPULATE no VMA is -ENOMEM and an incompatible one (VM_IO /
+ * VM_PFNMAP, no permission) -EINVAL, as MADV_POPULATE_* reports them
+ * (__get_user_pages(), since 6.9). */
+static int gup_vma(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags,
+		   struct simmm_vma **vma)
+{
+	int err;
+
+	*vma = simmm__vma_lookup(mm, addr);
+	err = *vma ? gup_check_vma(*vma, flags) : -EFAULT;
+	if (err && (flags & SIMMM__FOLL_MADV_POPULATE))
+		err = *vma ? -EINVAL : -ENOMEM;
+	return err;
 }
 
 /* try_grab_folio(). */
@@ -235,21 +280,21 @@ static void gup_touch(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t a
  * unshare that does not finish in one fault is simply faulted again, as
  * upstream retries -EMLINK: a shared swap entry is swapped in first (a read
  * fault, still shared), or the copy lost its pte_same() check to a
- * concurrent change. GUP gives up (-EFAULT) after GUP_MAX_STUCK rounds in
- * a row without progress (struct simmm_fault_progress), or GUP_MAX_ROUNDS
- * in all, as simmm_mm_access() does.
+ * concurrent change. A fault that released the mmap lock (VM_FAULT_RETRY,
+ * *@locked = 0) is followed by the lock taken again, the VMA looked up
+ * again and the page faulted with FOLL_TRIED (__get_user_pages_locked()'s
+ * retry; *@dropped records it); FOLL_NOWAIT's RETRY is -EBUSY, the lock
+ * held. GUP gives up (-EFAULT) after GUP_MAX_STUCK rounds in a row without
+ * progress (struct simmm_fault_progress), or GUP_MAX_ROUNDS in all, as
+ * simmm_mm_access() does.
  */
-static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn)
+static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm_pfn_t *pfn,
+		   int *locked, bool *dropped)
 {
-	struct simmm_vma *vma = simmm__vma_lookup(mm, addr);
-	int err = vma ? gup_check_vma(vma, flags) : -EFAULT;
+	struct simmm_vma *vma;
+	int err = gup_vma(mm, addr, flags, &vma);
 	unsigned rounds = 0, stuck = 0;
 
-	/* FOLL_MADV_POPULATE: no VMA is -ENOMEM and an incompatible one
-	 * (VM_IO / VM_PFNMAP, no permission) -EINVAL, as MADV_POPULATE_*
-	 * reports them (__get_user_pages(), since 6.9). */
-	if (err && (flags & SIMMM__FOLL_MADV_POPULATE))
-		err = vma ? -EINVAL : -ENOMEM;
 	for (; !err && stuck < GUP_MAX_STUCK && rounds < GUP_MAX_ROUNDS; rounds++) {
 		struct simmm_fault_progress prog;
 		enum follow_result r;
@@ -261,7 +306,7 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 		if (r == FOLLOW_SPLIT)
 			err = simmm__split_huge_pmd(mm, vma, addr);
 		else if (r != FOLLOW_OK)
-			err = gup_faultin(mm, vma, addr, flags, r == FOLLOW_UNSHARE);
+			err = gup_faultin(mm, vma, addr, flags, r == FOLLOW_UNSHARE, locked);
 		else if ((err = gup_longterm_check(mm, addr, *pfn, flags)) == -EAGAIN)
 			err = 0; /* migrated away: look again */
 		else if (!err) {
@@ -270,55 +315,88 @@ static int gup_one(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags, simmm
 			gup_touch(mm, vma, addr, *pfn, flags);
 			return 0;
 		}
+		if (err == -EBUSY && locked && !*locked) {
+			*dropped = true;
+			err = simmm_down_read(mm->sim, &mm->mmap_lock);
+			if (err)
+				return err;
+			*locked = 1;
+			flags |= GUP_FOLL_TRIED;
+			err = gup_vma(mm, addr, flags, &vma);
+		}
 		stuck = simmm__fault_progress_stuck(&prog, mm, addr, stuck);
 	}
 	return err ? err : -EFAULT;
 }
 
 /**
- * simmm__gup_locked() - __get_user_pages() with the mmap lock held.
+ * simmm__gup_locked() - __get_user_pages_locked().
  * @flags: FOLL_* with FOLL_GET or FOLL_PIN, or SIMMM__FOLL_POPULATE
  *   (no reference; @pfns may be NULL).
+ * @locked: NULL: the caller holds the mmap lock (read or write) and keeps
+ *   it throughout. Else FOLL_UNLOCKABLE: *@locked == 1, the caller holds it
+ *   for read and GUP may release it; *@locked == 0, GUP takes it and
+ *   releases it (get_user_pages_unlocked()). On return *@locked says
+ *   whether it is held: a GUP that dropped it at some point releases it.
  * Return: pages referenced (>= 1), stopping at the first failure; that
  * failure's errno if the first page fails: -EFAULT (no VMA, VM_IO/PFNMAP,
  * no permission, FOLL_NOFAULT on a missing page, fault error), -ENOMEM;
  * with SIMMM__FOLL_MADV_POPULATE no VMA is -ENOMEM, an incompatible VMA
- * -EINVAL and a poisoned page -EHWPOISON.
+ * -EINVAL and a poisoned page -EHWPOISON; the mmap lock's errors. With
+ * FOLL_NOWAIT, 0 when the first page's fault would have had to wait.
  */
 long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
-		       simmm_pfn_t *pfns)
+		       simmm_pfn_t *pfns, int *locked)
 {
+	bool must_unlock = false;
 	uint64_t i;
+	int err = 0;
 
+	if (locked && !*locked) {
+		err = simmm_down_read(mm->sim, &mm->mmap_lock);
+		if (err)
+			return err;
+		*locked = 1;
+		must_unlock = true;
+	}
 	/* mm_set_has_pinned_flag(): before the walk, whatever it finds. */
 	if (flags & SIMMM_FOLL_PIN)
 		mm->has_pinned = true;
 	for (i = 0; i < nr; i++) {
 		simmm_pfn_t pfn;
-		int err = gup_one(mm, start + i * mm->sim->page_size, flags, pfns ? &pfns[i] : &pfn);
+
+		err = gup_one(mm, start + i * mm->sim->page_size, flags, pfns ? &pfns[i] : &pfn,
+			      locked, &must_unlock);
 		if (err)
-			return i ? (long)i : err;
+			break;
 	}
-	return (long)i;
+	if (must_unlock && *locked) {
+		simmm_up_read(mm->sim, &mm->mmap_lock);
+		*locked = 0;
+	}
+	if (i || err == -EBUSY)
+		return (long)i;
+	return err;
 }
 
 /**
  * simmm__faultin_page_range() - faultin_page_range(): fault [@start, @end)
  * in, readable or (@write) writable, across VMAs, taking no reference.
- * Context: mmap lock held for read (upstream may drop it, FOLL_UNLOCKABLE;
- * simmm keeps it); may sleep.
+ * Context: mmap lock held for read, *@locked == 1; GUP may drop it
+ * (FOLL_UNLOCKABLE) and then returns with it released, *@locked == 0; may
+ * sleep.
  * Return: pages faulted in (>= 1) up to the first failure, or that
  * failure's errno if it is the first page: -ENOMEM (no VMA, no memory),
  * -EINVAL (VM_IO / VM_PFNMAP, no permission), -EFAULT (SIGBUS / SIGSEGV),
- * -EHWPOISON.
+ * -EHWPOISON; the mmap lock's errors.
  */
 long simmm__faultin_page_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
-			       bool write)
+			       bool write, int *locked)
 {
 	unsigned flags = SIMMM__FOLL_MADV_POPULATE | (write ? SIMMM_FOLL_WRITE : 0);
 
 	return simmm__gup_locked(mm, start, (end - start) >> mm->sim->geo.page_shift, flags,
-				 NULL);
+				 NULL, locked);
 }
 
 static long gup_public(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
@@ -334,10 +412,13 @@ static long gup_public(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, uns
 	    (start & (mm->sim->page_size - 1)) || nr > (UINT64_MAX >> mm->sim->geo.page_shift) ||
 	    start + (nr << mm->sim->geo.page_shift) < start)
 		return -EINVAL;
+	/* mmap_read_lock(); get_user_pages(); mmap_read_unlock(): no
+	 * `locked`, so the faults keep the lock (get_user_pages_unlocked()
+	 * would let them drop it). */
 	err = simmm_mmap_read_lock(mm);
 	if (err)
 		return err;
-	ret = simmm__gup_locked(mm, start, nr, flags, pfns);
+	ret = simmm__gup_locked(mm, start, nr, flags, pfns, NULL);
 	simmm_mmap_read_unlock(mm);
 	return ret;
 }

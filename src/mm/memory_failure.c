@@ -637,15 +637,13 @@ int simmm__madvise_inject_error(struct simmm_mm *mm, simmm_addr_t start, simmm_a
 		struct simmm_page *folio;
 		simmm_pfn_t pfn;
 		uint64_t size;
+		int locked = 0, err;
 		long got;
-		int err;
 
-		/* get_user_pages_fast(start, 1, 0): a read fault if need be. */
-		err = simmm_down_read(sim, &mm->mmap_lock);
-		if (err)
-			return err;
-		got = simmm__gup_locked(mm, start, 1, SIMMM_FOLL_GET, &pfn);
-		simmm_up_read(sim, &mm->mmap_lock);
+		/* get_user_pages_fast(start, 1, 0): a read fault if need be,
+		 * from get_user_pages_unlocked(), which takes the mmap lock and
+		 * lets the fault drop it. */
+		got = simmm__gup_locked(mm, start, 1, SIMMM_FOLL_GET, &pfn, &locked);
 		if (got != 1)
 			return got < 0 ? (int)got : -EFAULT;
 		folio = simmm__compound_head(sim, simmm__pfn_to_page(sim, pfn));

@@ -517,9 +517,11 @@ bool simmm__mlock_future_ok(const struct simmm_mm *mm, uint64_t vm_flags, uint64
 /* ---- populate ---------------------------------------------------------------------- */
 
 /* populate_vma_page_range(): pages faulted in (>= 0, possibly fewer than
- * asked when a page fails), or the error of the first page. */
+ * asked when a page fails), or the error of the first page. With @locked
+ * (FOLL_UNLOCKABLE) a fault may drop the mmap lock: then it is released
+ * on return, *@locked = 0, and @vma may be gone. */
 static long populate_vma_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t start,
-			       simmm_addr_t end)
+			       simmm_addr_t end, int *locked)
 {
 	uint64_t nr = pages_of(mm, end - start);
 	unsigned flags = SIMMM__FOLL_POPULATE;
@@ -537,16 +539,18 @@ static long populate_vma_range(struct simmm_mm *mm, struct simmm_vma *vma, simmm
 		flags |= SIMMM_FOLL_WRITE;
 	else
 		flags |= SIMMM_FOLL_FORCE;
-	return simmm__gup_locked(mm, start, nr, flags, NULL);
+	return simmm__gup_locked(mm, start, nr, flags, NULL, locked);
 }
 
 /**
  * simmm__mm_populate() - __mm_populate(): fault in the VMAs of [@start,
  * @start + @len) VMA by VMA (VM_IO and VM_PFNMAP ones skipped), looking
  * each up again under the mmap lock (taken for read here; a VMA unmapped
- * since the caller dropped its write lock is simply not there). A failing
- * VMA stops the walk with its error, or with @ignore_errors the walk goes
- * on at the next VMA (mm_populate(): mlockall(), mmap, mremap).
+ * since the caller dropped its write lock is simply not there). The faults
+ * may drop the lock (populate_vma_page_range() with `locked`); it is taken
+ * again for the next VMA. A failing VMA stops the walk with its error, or
+ * with @ignore_errors the walk goes on at the next VMA (mm_populate():
+ * mlockall(), mmap, mremap).
  * Context: may sleep; the caller holds no mmap lock.
  * Return: 0; the first error (-EFAULT, -ENOMEM, from GUP); the lock's.
  */
@@ -555,13 +559,19 @@ int simmm__mm_populate(struct simmm_mm *mm, simmm_addr_t start, uint64_t len,
 {
 	simmm_addr_t end = UINT64_MAX - len < start ? UINT64_MAX : start + len, nstart, nend;
 	long ret = 0;
-	int err = simmm_down_read(mm->sim, &mm->mmap_lock);
+	int locked = 0;
 
-	if (err)
-		return err;
 	for (nstart = start; nstart < end; nstart = nend) {
-		struct simmm_vma *vma = simmm__find_vma(mm, nstart);
+		struct simmm_vma *vma;
 
+		if (!locked) {
+			int err = simmm_down_read(mm->sim, &mm->mmap_lock);
+
+			if (err)
+				return err;
+			locked = 1;
+		}
+		vma = simmm__find_vma(mm, nstart);
 		if (!vma || vma->vm_start >= end)
 			break;
 		nend = vma->vm_end < end ? vma->vm_end : end;
@@ -569,7 +579,7 @@ int simmm__mm_populate(struct simmm_mm *mm, simmm_addr_t start, uint64_t len,
 			continue;
 		if (nstart < vma->vm_start)
 			nstart = vma->vm_start;
-		ret = populate_vma_range(mm, vma, nstart, nend);
+		ret = populate_vma_range(mm, vma, nstart, nend, &locked);
 		if (ret < 0) {
 			if (ignore_errors) {
 				ret = 0;
@@ -581,7 +591,8 @@ int simmm__mm_populate(struct simmm_mm *mm, simmm_addr_t start, uint64_t len,
 		nend = nstart + ((uint64_t)ret << simmm__page_shift(mm));
 		ret = 0;
 	}
-	simmm_up_read(mm->sim, &mm->mmap_lock);
+	if (locked)
+		simmm_up_read(mm->sim, &mm->mmap_lock);
 	return (int)ret;
 }
 

@@ -410,9 +410,10 @@ int simmm__madvise_guard_remove(struct simmm_mm *mm, struct simmm_vma *vma, simm
 /* The kernel's ERESTARTNOINTR (restart_syscall()): never returned to
  * callers of the public API; simmm_madvise() restarts on it. */
 #define SIMMM__ERESTARTNOINTR 513
-/* faultin_page_range() (gup.c): MADV_POPULATE_(READ|WRITE)'s faults. */
+/* faultin_page_range() (gup.c): MADV_POPULATE_(READ|WRITE)'s faults, which
+ * may drop the mmap lock (*@locked = 0 then). */
 long simmm__faultin_page_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
-			       bool write);
+			       bool write, int *locked);
 
 /* ---- fault.c ------------------------------------------------------------------- */
 /* handle_mm_fault() with the mmap lock held (see simmm_handle_mm_fault() for
@@ -734,8 +735,10 @@ int simmm__madvise_inject_error(struct simmm_mm *mm, simmm_addr_t start, simmm_a
 int simmm__dup_mmap(struct simmm_mm *parent, struct simmm_mm *child);
 
 /* ---- gup.c --------------------------------------------------------------------- */
+/* __get_user_pages_locked(): @locked NULL keeps the caller's mmap lock;
+ * else GUP may drop it (see gup.c). */
 long simmm__gup_locked(struct simmm_mm *mm, simmm_addr_t start, uint64_t nr, unsigned flags,
-		       simmm_pfn_t *pfns);
+		       simmm_pfn_t *pfns, int *locked);
 
 /* ---- mmap.c --------------------------------------------------------------------- */
 /* do_vmi_munmap() with the mmap lock held for write. */
