@@ -97,20 +97,24 @@ static unsigned user_fault_flags(enum simmm_access acc)
 }
 
 /*
- * One fault, as do_user_addr_fault(): 0 handled (try the access again);
- * -EAGAIN when handle_mm_fault() returned VM_FAULT_RETRY. Then the fault
- * has released the mmap lock (it slept on a folio lock without it) and
- * the VMA may be gone: nothing is unlocked here, and the next attempt
- * takes the lock, finds the VMA again (SIGSEGV if it went) and faults with
- * FAULT_FLAG_TRIED, which the caller adds to @flags (upstream: "flags |=
- * FAULT_FLAG_TRIED; goto retry").
+ * One fault, as do_user_addr_fault(): 0 handled (try the access again).
+ * When handle_mm_fault() returns VM_FAULT_RETRY it has released the mmap
+ * lock (it slept on a folio lock without it) and the VMA may be gone:
+ * nothing is unlocked here, and the fault starts again with the lock
+ * taken anew, the VMA looked up again (SIGSEGV if it went) and
+ * FAULT_FLAG_TRIED ("flags |= FAULT_FLAG_TRIED; goto retry"). A tried
+ * fault sleeps with the lock held, so it returns RETRY only outside tasks,
+ * where nothing could end its wait: -EAGAIN, and the caller's progress
+ * rule decides.
  */
 static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags)
 {
 	struct simmm_vma *vma;
 	unsigned ret;
-	int err = simmm_down_read(mm->sim, &mm->mmap_lock);
+	int err;
 
+retry:
+	err = simmm_down_read(mm->sim, &mm->mmap_lock);
 	if (err)
 		return err;
 	vma = simmm__vma_lookup(mm, addr);
@@ -120,8 +124,12 @@ static int user_fault(struct simmm_mm *mm, simmm_addr_t addr, unsigned flags)
 		return -EFAULT;
 	}
 	ret = simmm__handle_mm_fault(mm, vma, addr, flags);
-	if (ret & SIMMM_VM_FAULT_RETRY)
-		return -EAGAIN;
+	if (ret & SIMMM_VM_FAULT_RETRY) {
+		if (flags & SIMMM_FAULT_FLAG_TRIED)
+			return -EAGAIN;
+		flags |= SIMMM_FAULT_FLAG_TRIED;
+		goto retry;
+	}
 	simmm_up_read(mm->sim, &mm->mmap_lock);
 	return fault_errno(mm, ret);
 }
@@ -152,8 +160,6 @@ unsigned simmm__fault_progress_stuck(const struct simmm_fault_progress *p, struc
 static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uint64_t n,
 		       enum simmm_access acc)
 {
-	unsigned tried = 0; /* FAULT_FLAG_TRIED after a VM_FAULT_RETRY */
-
 	for (unsigned faults = 0, stuck = 0;; faults++) {
 		struct simmm_translation t;
 		struct simmm_fault_progress prog;
@@ -178,12 +184,9 @@ static int access_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uin
 		if (stuck >= ACCESS_MAX_STUCK || faults >= ACCESS_MAX_FAULTS)
 			return -EDEADLK;
 		simmm__fault_progress_start(&prog, mm, addr);
-		err = user_fault(mm, addr, user_fault_flags(acc) | tried);
+		err = user_fault(mm, addr, user_fault_flags(acc));
 		if (err && err != -EAGAIN)
 			return err;
-		/* A fault that completed ends the retries: a later one (the
-		 * access still not possible) is a new fault. */
-		tried = err ? SIMMM_FAULT_FLAG_TRIED : 0;
 		stuck = simmm__fault_progress_stuck(&prog, mm, addr, stuck);
 	}
 }
