@@ -2098,12 +2098,13 @@ static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 		any_none |= prot_any(&ms->prot[p + i], 1u << PR_NONE, s0, e);
 	}
 	/* mlock2(ONFAULT) populates too, as mlock(), a VMA that another
-	 * task's mremap put in the range after the VMAs were changed (not
-	 * VM_LOCKONFAULT): -ENOMEM at a PROT_NONE one. */
+	 * task's mremap or mmap put in the range after the VMAs were changed
+	 * (not VM_LOCKONFAULT): -ENOMEM at a PROT_NONE one, -EAGAIN when its
+	 * faults run out of memory. */
 	FZ_CHECK(rc == 0 ||
 			 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0) ||
 					    (lock && any_none && (populate || !stable)))) ||
-			 (rc == -EAGAIN && populate && enomem_ok(hits0)),
+			 (rc == -EAGAIN && (populate || (lock && !stable)) && enomem_ok(hits0)),
 		 "%s of %s pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", where, p0, p0 + n - 1,
 		 rc, simmm_strerror(rc));
 	for (unsigned i = 0; rc == 0 && populate && alone && i < n; i++) {
