@@ -537,11 +537,11 @@ static void task_truncate_inside(simmm_sim *sim, void *arg)
  * A fault on a missing pte of a private file mapping whose allocation
  * reclaims (the RAM is full of pinned pages but one) and sleeps in the
  * unmap's notifier while the file is truncated to 2 pages:
- *  - @write: do_cow_fault() found page 2 in the cache and allocates its
- *    copy. When it wakes, the page is out of the cache: the fault lets it
- *    go and faults again, and the i_size check gives SIGBUS. (Mapping the
- *    copy made a private page past EOF that the truncation's unmaps, both
- *    done, never saw.)
+ *  - @write: do_cow_fault() allocates its copy before it looks page 2 up
+ *    (folio_prealloc(), before ->fault()). When it wakes, filemap_fault()'s
+ *    i_size check gives SIGBUS and the copy is freed. (Mapping the copy
+ *    made a private page past EOF that the truncation's unmaps, both done,
+ *    never saw.)
  *  - a read of page 3, never cached: its page-cache folio's allocation
  *    sleeps, and no folio is created past the new EOF (it stayed in the
  *    cache past EOF): SIGBUS.

@@ -538,62 +538,64 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	struct simmm_file *file = f->vma->file;
 	simmm_sim *sim = mm->sim;
 	uint64_t pgoff = simmm__linear_page_index(f->vma, f->addr, sim->geo.page_shift);
-	struct simmm_page *page, *copy;
-	bool major = false;
+	bool cow = is_write(f) && !(f->vma->vm_flags & SIMMM_VM_SHARED), major = false;
+	struct simmm_page *page, *copy = NULL;
 	unsigned ret = 0;
 	int err = 0;
 
+	/* do_cow_fault(): the private copy's page is allocated before
+	 * ->fault() (vmf_anon_prepare(), folio_prealloc()), and filled under
+	 * the folio lock below. */
+	if (cow) {
+		ret = new_anon_page(f, NULL, &copy);
+		if (ret)
+			return ret;
+	}
 	/* filemap_fault(): index >= max_idx is SIGBUS before any lookup. */
-	if (pgoff >= simmm__file_eof_index(file))
-		return SIMMM_VM_FAULT_SIGBUS;
+	if (pgoff >= simmm__file_eof_index(file)) {
+		ret = SIMMM_VM_FAULT_SIGBUS;
+		goto out_copy;
+	}
 	page = simmm__filemap_get(file, pgoff, &err, &major);
-	if (!page) /* -EINVAL: a truncation moved EOF while the read slept */
-		return err == -EINVAL ? SIMMM_VM_FAULT_SIGBUS : SIMMM_VM_FAULT_OOM;
+	if (!page) { /* -EINVAL: a truncation moved EOF while the read slept */
+		ret = err == -EINVAL ? SIMMM_VM_FAULT_SIGBUS : SIMMM_VM_FAULT_OOM;
+		goto out_copy;
+	}
 	ret = folio_lock_or_retry(f, page);
 	if (ret) {
 		simmm__put_user_folio(sim, page);
-		return ret | (major ? SIMMM_VM_FAULT_MAJOR : 0);
+		ret |= major ? SIMMM_VM_FAULT_MAJOR : 0;
+		goto out_copy;
 	}
-	ret = file_fault_recheck(file, page, pgoff);
-	if (ret) {
-		simmm__folio_unlock_put(sim, page);
-		return ret & SIMMM_VM_FAULT_SIGBUS;
-	}
+	ret = file_fault_recheck(file, page, pgoff) & SIMMM_VM_FAULT_SIGBUS;
+	if (page->mapping != file || ret)
+		goto out_page;
 	/* A poisoned page left in the cache (shmem keeps one,
 	 * memory_failure.c) is never mapped. */
 	if (page->flags & PG_hwpoison) {
-		simmm__folio_unlock_put(sim, page);
-		return SIMMM_VM_FAULT_HWPOISON;
+		ret = SIMMM_VM_FAULT_HWPOISON;
+		goto out_page;
 	}
 	mm->stats.file_faults++;
-	/* The page-cache lookup, the lock and the allocations below are
-	 * scheduling points: another task (a second CPU thread, a device
-	 * faulting through HMM) may have resolved this fault meanwhile. Each
-	 * path checks the pte again before it maps, as finish_fault() does
-	 * under the pte lock (VM_FAULT_NOPAGE), and leaves the page to the
-	 * winner. */
-	if (is_write(f) && !(f->vma->vm_flags & SIMMM_VM_SHARED)) {
-		/* do_cow_fault(): a private copy of the cached page, copied
-		 * under its lock. The allocation may sleep: a truncation may
-		 * move EOF meanwhile (it waits for the lock to take the page
-		 * out), and no copy is mapped past it. */
-		ret = new_anon_page(f, page, &copy);
-		if (!ret) {
-			unsigned gone = file_fault_recheck(file, page, pgoff);
-
-			simmm__folio_unlock(sim, page);
-			if (gone || !pte_unchanged(f)) {
-				simmm__folio_put(sim, copy);
-				ret = gone & SIMMM_VM_FAULT_SIGBUS;
-			} else {
-				map_new_anon(f, copy);
-				mm->stats.cow_faults++;
-			}
+	/* The page-cache lookup, the lock and the allocations are scheduling
+	 * points: another task (a second CPU thread, a device faulting
+	 * through HMM) may have resolved this fault meanwhile. Each path
+	 * checks the pte again before it maps, as finish_fault() does under
+	 * the pte lock (VM_FAULT_NOPAGE), and leaves the page to the winner. */
+	if (cow) {
+		if (simmm__page_copy(sim, copy, page)) {
+			ret = SIMMM_VM_FAULT_OOM;
+			goto out_page;
+		}
+		simmm__folio_unlock(sim, page);
+		if (pte_unchanged(f)) {
+			map_new_anon(f, copy);
+			mm->stats.cow_faults++;
 		} else {
-			simmm__folio_unlock(sim, page);
+			simmm__folio_put(sim, copy);
 		}
 		simmm__put_user_folio(sim, page);
-		return ret ? ret : (major ? SIMMM_VM_FAULT_MAJOR : 0);
+		return major ? SIMMM_VM_FAULT_MAJOR : 0;
 	}
 	/* do_read_fault() / do_shared_fault(): map the cached page; the
 	 * reference filemap_get() took becomes the mapping's. A write is a
@@ -612,6 +614,13 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	simmm__rss_add(mm, f->vma, page, 1);
 	simmm__folio_unlock(sim, page); /* do_read_fault(), fault_dirty_shared_page() */
 	return major ? SIMMM_VM_FAULT_MAJOR : 0;
+
+out_page:
+	simmm__folio_unlock_put(sim, page);
+out_copy:
+	if (copy)
+		simmm__folio_put(sim, copy);
+	return ret;
 }
 
 static unsigned do_pte_missing(struct fault *f)
