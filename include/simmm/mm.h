@@ -1043,39 +1043,45 @@ SIMMM_API int simmm_memory_failure_stats(simmm_sim *sim, struct simmm_mf_stats *
  * a clean folio's copy there is current) and free them. As memory.reclaim,
  * it repeats its pass over the scan priorities until @nr_pages are freed
  * or passes have come back empty 17 times (MAX_RECLAIM_RETRIES retries,
- * not reset by a pass that frees); a pass
- * finishes the batch (up to 32 folios) that meets the goal, so it may free
- * a little more than asked (see docs/mm-ext.md, "LRU and reclaim").
+ * not reset by a pass that frees). Each scan priority of a pass weighs
+ * anonymous against file folios by the swappiness (simmm_set_swappiness())
+ * and scans no anonymous folio while swap is full; a priority goes on
+ * until it alone has freed what the pass asked for, or one type is done,
+ * so a pass may free more than asked (see docs/mm-ext.md, "LRU and
+ * reclaim").
  * @nr_pages: target.
  * @reclaimed: receives the pages freed (may be NULL).
  *
  * Context: any task or none; may sleep. Concurrent calls reclaim
  * independently (each isolates the batch it works on); called by a task
  * that is already reclaiming (from a notifier callback), it frees nothing.
- * Return: 0; -EINVAL; -ENOSPC when swap is full and nothing else could go.
+ * Return: 0; -EINVAL; -ENOSPC when nothing was freed and anonymous folios
+ * were left for lack of swap (full or absent).
  */
 SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed);
 
 /**
  * struct simmm_lru_stats - the LRU lists and reclaim counters (the
- * classic two-list LRU plus the unevictable list; anon and file share the
- * lists, see docs/mm-ext.md
- * "LRU and reclaim"; /proc/vmstat's names in brackets).
- * @nr_inactive: folios on the inactive list (nr_inactive_anon + _file,
- *   in folios, not pages).
- * @nr_active: folios on the active list (PG_active).
+ * classic LRU: inactive and active lists for anonymous and for file
+ * folios, plus the unevictable list, see docs/mm-ext.md "LRU and
+ * reclaim"; /proc/vmstat's names in brackets). List sizes are in folios,
+ * not pages.
+ * @nr_inactive: folios on the inactive lists (nr_inactive_anon + _file).
+ * @nr_active: folios on the active lists (PG_active; nr_active_anon +
+ *   _file).
  * @nr_isolated: folios the LRU shrinks hold off the lists now, in batches
- *   of up to 32 (nr_isolated_anon + _file; direct reclaimers wait while it
- *   exceeds an eighth of the inactive list).
+ *   of up to 32 (nr_isolated_anon + _file; a direct reclaimer waits while
+ *   those of the type it scans exceed an eighth of that type's inactive
+ *   list).
  * @nr_isolated_other: folios MADV_PAGEOUT holds off the lists now
  *   (folio_isolate_lru(), which the kernel's counters leave out).
  * @scanned: inactive-list folios reclaim has looked at since boot (pgscan).
  * @reclaimed: pages reclaim has freed since boot (pgsteal).
- * @activated: folios moved to the active list: by reclaim (referenced
+ * @activated: folios moved to the active lists: by reclaim (referenced
  *   twice, executable file mappings, unmap or pin failures)
  *   and by reads through the page cache (pgactivate).
- * @deactivated: folios moved back to the inactive list by the aging of
- *   the active list and by MADV_COLD (pgdeactivate).
+ * @deactivated: folios moved back to the inactive lists by the aging of
+ *   the active lists and by MADV_COLD (pgdeactivate).
  * @nr_unevictable: folios on the unevictable list (PG_unevictable: the
  *   mlocked ones, see simmm_mlock(); reclaim never scans it).
  * @nr_mlock: pages of folios with PG_mlocked (NR_MLOCK, "Mlocked:" of
@@ -1089,6 +1095,21 @@ SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaim
  *   for their isolator's putback (unevictable_pgs_stranded);
  * @cleared: pages still mlocked when their folio was freed
  *   (unevictable_pgs_cleared).
+ * @nr_inactive_anon, @nr_active_anon, @nr_inactive_file, @nr_active_file:
+ *   the four evictable lists. The file lists hold the folios that are not
+ *   swap-backed (folio_is_file_lru()): page-cache folios and lazyfree
+ *   (MADV_FREE'd) anonymous folios; the anon lists hold swap-backed ones,
+ *   anonymous and tmpfs (shmem) folios.
+ * @nr_isolated_anon, @nr_isolated_file: @nr_isolated by the type of the
+ *   list each batch came from.
+ * @scanned_anon, @scanned_file, @reclaimed_anon, @reclaimed_file:
+ *   @scanned and @reclaimed by type (pgscan_anon, pgsteal_file...).
+ * @anon_cost, @file_cost: the recent cost of reclaiming each type as
+ *   lru_note_cost() notes it (32 per folio written out, 1 per folio
+ *   scanned and not freed or kept active by the aging; halved together
+ *   when their sum exceeds a quarter of the evictable lists), which
+ *   get_scan_count() weighs against the swappiness (see
+ *   simmm_set_swappiness()).
  *
  * The list counts may include a folio whose last reference a bare
  * simmm_page_put() dropped, until that list is next compacted.
@@ -1105,6 +1126,10 @@ struct simmm_lru_stats {
 	uint64_t nr_unevictable;
 	uint64_t nr_mlock;
 	uint64_t mlocked, munlocked, culled, rescued, stranded, cleared;
+	uint64_t nr_inactive_anon, nr_active_anon, nr_inactive_file, nr_active_file;
+	uint64_t nr_isolated_anon, nr_isolated_file;
+	uint64_t scanned_anon, scanned_file, reclaimed_anon, reclaimed_file;
+	uint64_t anon_cost, file_cost;
 };
 
 /**
@@ -1122,6 +1147,24 @@ SIMMM_API int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out);
  * machine's address-space state cannot be allocated.
  */
 SIMMM_API int simmm_set_auto_reclaim(simmm_sim *sim, bool on);
+
+/**
+ * simmm_set_swappiness() - set the machine's vm.swappiness (default 60):
+ * how reclaim weighs anonymous against file folios (get_scan_count()).
+ * 0..200; 100 makes anon and file I/O cost the same, lower values favour
+ * reclaiming file folios, higher ones anonymous folios. At 0 reclaim
+ * scans the anon lists only when the file lists are nearly gone
+ * (file_is_tiny), and not even at the last scan priority; whatever the
+ * value, the anon lists are not scanned while swap is full or absent.
+ * @sim: the instance.
+ * @swappiness: 0..200.
+ *
+ * Context: any; no scheduling point. Takes effect at the next scan
+ * priority of a reclaim in progress.
+ * Return: 0; -EINVAL for NULL or a destroyed @sim or a value outside
+ * 0..200; -ENOMEM when the machine's reclaim state cannot be allocated.
+ */
+SIMMM_API int simmm_set_swappiness(simmm_sim *sim, int swappiness);
 
 /* ---- GUP ------------------------------------------------------------------------ */
 

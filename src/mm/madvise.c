@@ -23,9 +23,7 @@
  *
  * What is not modelled: THP swap-out (a THP MADV_PAGEOUT covers is split
  * here, as shrink_folio_list() splits one add_to_swap() cannot take whole,
- * so that its pages are reclaimed one by one); separate anon and file
- * lists (a lazyfree folio moves to the tail of simmm's one inactive list,
- * where lru_lazyfree() moves it to the inactive file list); PG_idle /
+ * so that its pages are reclaimed one by one); PG_idle /
  * PG_young (idle page tracking), which COLD and PAGEOUT also clear;
  * can_do_file_pageout()'s permission check (simmm has no credentials: the
  * caller may page out any file folio it maps).
@@ -191,7 +189,8 @@ static int madv_walk(struct madv_walk *m, simmm_addr_t s, simmm_addr_t e,
  * cache, evictable and on the LRU (lru_lazyfree() moves only LRU folios),
  * stops being swap-backed: reclaim may discard it while it stays clean.
  * lru_lazyfree() also clears PG_active and PG_referenced and moves it to
- * the tail of the inactive file list (simmm: of the inactive list).
+ * the tail of the inactive file list (simmm__lru_move(): PG_swapbacked
+ * picks the type).
  */
 static void mark_lazyfree(simmm_sim *sim, struct simmm_page *folio)
 {

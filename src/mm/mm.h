@@ -655,8 +655,9 @@ bool simmm__folio_free_swap(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_add(simmm_sim *sim, struct simmm_page *folio);
 void simmm__lru_del(simmm_sim *sim, struct simmm_page *folio);
 /* lruvec_del_folio(), flags changed (@clear, then @set), lruvec_add_folio():
- * the only way PG_active and PG_unevictable change on a folio with PG_lru;
- * a folio off the LRU just has its flags changed. No scheduling point. */
+ * the only way PG_active, PG_unevictable and PG_swapbacked (anon or file
+ * list) change on a folio with PG_lru; a folio off the LRU just has its
+ * flags changed. No scheduling point. */
 void simmm__lru_move(simmm_sim *sim, struct simmm_page *folio, uint32_t clear, uint32_t set);
 /* folio_mark_accessed() (classic LRU): inactive and unreferenced ->
  * referenced; inactive and referenced -> active (PG_referenced cleared). */

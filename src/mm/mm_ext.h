@@ -20,15 +20,17 @@
  *    holds one reference for the cache; free slots hold nothing; the
  *    used-slot counter matches.
  *  - LRU: every in-use folio head with PG_lru appears in the queue of the
- *    list its flags name (unevictable if PG_unevictable, else active or
- *    inactive by PG_active), and their number is that list's nr_live;
+ *    list its flags name (unevictable if PG_unevictable, else the anon or
+ *    file list by PG_swapbacked, active or inactive by PG_active), and
+ *    their number is that list's nr_live;
  *    queue entries of folios without PG_lru, or now on another list, are
  *    stale (lazy deletion) and are dropped when met; a queue never
- *    exceeds 2 * live + 64 after compaction. PG_active and PG_unevictable
- *    change on a folio with PG_lru only through simmm__lru_move(). A folio
- *    off the LRU that reclaim isolated is counted, a shrink's batch in
- *    nr_isolated, folio_isolate_lru()'s in nr_isolated_other, and belongs
- *    to its isolator alone: only it sets PG_lru again.
+ *    exceeds 2 * live + 64 after compaction. PG_active, PG_unevictable and
+ *    PG_swapbacked change on a folio with PG_lru only through
+ *    simmm__lru_move(). A folio off the LRU that reclaim isolated is
+ *    counted, a shrink's batch in nr_isolated (and by its list's type in
+ *    nr_isolated_lru), folio_isolate_lru()'s in nr_isolated_other, and
+ *    belongs to its isolator alone: only it sets PG_lru again.
  *  - unevictable: on the LRU, PG_unevictable <=> PG_mlocked, and never
  *    with PG_active; nr_mlock counts the pages of the folios with
  *    PG_mlocked (small machines: O(RAM) scan). Off the LRU a folio may be
@@ -160,15 +162,23 @@ typedef int (*simmm_gup_longterm_fn)(simmm_sim *sim, struct simmm_mm *mm, simmm_
  * machine: another task's allocation reclaims meanwhile. */
 #define SIMMM_PF_MEMALLOC (1u << 0)
 
-/* The LRU lists (the kernel's enum lru_list, anon and file sharing the
- * evictable ones): PG_unevictable names the unevictable list of a folio
- * with PG_lru, else PG_active picks between the other two. */
+/* The LRU lists, in the kernel's enum lru_list order (LRU_BASE, + LRU_ACTIVE,
+ * + LRU_FILE): folio_is_file_lru() (not PG_swapbacked: file folios and
+ * lazyfree anonymous ones; shmem is swap-backed, so anon) picks the type,
+ * PG_active the list of a type, and PG_unevictable overrides both. */
 enum simmm_lru_list {
-	SIMMM_LRU_INACTIVE,
-	SIMMM_LRU_ACTIVE,
+	SIMMM_LRU_INACTIVE_ANON,
+	SIMMM_LRU_ACTIVE_ANON,
+	SIMMM_LRU_INACTIVE_FILE,
+	SIMMM_LRU_ACTIVE_FILE,
 	SIMMM_LRU_UNEVICTABLE,
 	SIMMM_NR_LRU_LISTS,
 };
+#define SIMMM_LRU_ACTIVE 1       /* an inactive list + this: its active list (LRU_ACTIVE) */
+#define SIMMM_LRU_FILE 2         /* an anon list + this: the file one (LRU_FILE) */
+#define SIMMM_NR_EVICTABLE_LRU 4 /* for_each_evictable_lru() */
+#define SIMMM_DEF_SWAPPINESS 60  /* vm_swappiness's default */
+#define SIMMM_MAX_SWAPPINESS 200 /* MAX_SWAPPINESS */
 
 /* folio_evictable(): may reclaim take @folio? Not while mlocked (simmm has
  * no unevictable mappings: SHM_LOCK, ramfs). */
@@ -178,18 +188,21 @@ static inline bool simmm__folio_evictable(const struct simmm_page *folio)
 }
 
 /**
- * struct simmm_lru - the LRU (an inactive, an active and an unevictable
- * list, each a struct simmm_pfnq: PG_lru marks their members,
- * PG_unevictable or else PG_active picks the list) and the rest of the
+ * struct simmm_lru - the LRU (the four evictable lists, inactive and
+ * active for anon and for file, and the unevictable list, each a struct
+ * simmm_pfnq: PG_lru marks their members, PG_unevictable, else
+ * PG_swapbacked and PG_active pick the list) and the rest of the
  * memory-pressure state.
  * @q: the queues of folio heads, indexed by enum simmm_lru_list.
  * @nr_live: folios with PG_lru on each list (the queues may hold stale
  *   extras; a folio freed by a bare folio_put() stays counted until the
  *   next compaction of its queue recounts).
  * @nr_isolated: folios the LRU shrinks hold off the lists, batch by batch
- *   (shrink_inactive_list(), shrink_active_list()): the kernel's
- *   NR_ISOLATED_ANON + NR_ISOLATED_FILE, in folios, what
- *   too_many_isolated() compares with the inactive list.
+ *   (shrink_inactive_list(), shrink_active_list()), in folios: the
+ *   kernel's NR_ISOLATED_ANON + NR_ISOLATED_FILE.
+ * @nr_isolated_lru: the same by the type of the list they were taken from
+ *   ([0] anon, [1] file: NR_ISOLATED_ANON + file), what too_many_isolated()
+ *   compares with that type's inactive list; their sum is @nr_isolated.
  * @nr_isolated_other: folios simmm__folio_isolate_lru() holds until
  *   reclaimed or put back (MADV_PAGEOUT's reclaim_pages()), which the
  *   kernel's folio_isolate_lru() does not count in NR_ISOLATED_*.
@@ -206,10 +219,18 @@ static inline bool simmm__folio_evictable(const struct simmm_page *folio)
  * @throttled_isolated: too_many_isolated() waits since boot.
  * @reclaimed, @scanned: totals since boot (pgsteal / pgscan: inactive-list
  *   folios looked at by shrink_folio_list()).
+ * @pgsteal, @pgscan: the same by type ([0] anon, [1] file: pgsteal_anon,
+ *   pgscan_file...: the type of the list a shrink took the folio from,
+ *   folio_is_file_lru() for reclaim_pages()' folios).
  * @activated, @deactivated: folios moved to the active list (pgactivate:
  *   reclaim's FOLIOREF_ACTIVATE and activate_locked, folio_mark_accessed())
  *   and back (pgdeactivate: shrink_active_list(), folio_deactivate()).
  * @throttled: reclaim_throttle() waits since boot.
+ * @swappiness: vm.swappiness (0..SIMMM_MAX_SWAPPINESS), the relative cost
+ *   of anon I/O that get_scan_count() weighs the types' scan shares by.
+ * @anon_cost, @file_cost: the lruvec's anon_cost and file_cost
+ *   (lru_note_cost(): what reclaiming each type cost lately, halved
+ *   together when they exceed a quarter of the evictable lists).
  * @nr_mlock: pages of folios with PG_mlocked (NR_MLOCK), kept by mlock.c.
  * @mlocked, @munlocked, @culled, @rescued, @stranded, @cleared: the
  *   unevictable_pgs_* events, in pages (see &struct simmm_lru_stats).
@@ -219,12 +240,15 @@ static inline bool simmm__folio_evictable(const struct simmm_page *folio)
 struct simmm_lru {
 	struct simmm_pfnq q[SIMMM_NR_LRU_LISTS];
 	uint64_t nr_live[SIMMM_NR_LRU_LISTS];
-	uint64_t nr_isolated, nr_isolated_other, isolation_ends;
+	uint64_t nr_isolated, nr_isolated_lru[2], nr_isolated_other, isolation_ends;
 	unsigned nr_throttled, nr_throttled_isolated;
 	struct simmm_waitqueue throttle_wq, isolated_wq;
 	uint64_t isolated_wakes, throttled_isolated;
 	uint64_t reclaimed, scanned, throttled;
+	uint64_t pgsteal[2], pgscan[2];
 	uint64_t activated, deactivated;
+	int swappiness;
+	uint64_t anon_cost, file_cost;
 	uint64_t nr_mlock;
 	uint64_t mlocked, munlocked, culled, rescued, stranded, cleared;
 	struct simmm_hugetlb_pool *hugetlb;
@@ -234,14 +258,14 @@ struct simmm_lru {
 /* lruvec_add_folio(): @folio (off the LRU) joins the list its flags name,
  * as it is: no evictability check (simmm__lru_add() makes that). */
 void simmm__lruvec_add(simmm_sim *sim, struct simmm_page *folio);
-/* Pages reclaimed so far, reclaimable folios on the LRU (the two evictable
- * lists). */
+/* Pages reclaimed so far, reclaimable folios on the LRU (the four
+ * evictable lists). */
 void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed);
 /* Shrink up to @nr pages (@direct: an allocation's reclaim, throttled by
  * too_many_isolated()); returns pages freed (see reclaim.c). */
 uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_swap);
-/* One batch of the inactive list's shrink (for tests: one look per folio;
- * see reclaim.c); returns pages freed. */
+/* One batch of each inactive list's shrink, anon then file (for tests: one
+ * look per folio; see reclaim.c); returns pages freed. */
 uint64_t simmm__shrink_inactive_batch(simmm_sim *sim, unsigned nr);
 void simmm__lru_fini(simmm_sim *sim);
 int simmm__lru_check(simmm_sim *sim);

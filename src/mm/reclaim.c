@@ -2,29 +2,55 @@
 /*
  * The LRU and page reclaim (mm/vmscan.c, mm/swap.c's LRU half).
  *
- * The classic (lru_gen off) two-list LRU, one per machine (no memcg, no
- * per-node lists): an inactive and an active list, shared by anonymous and
- * file folios (the kernel splits each by type and balances the two by
- * swappiness; simmm has none), and the unevictable list of the mlocked
- * folios (mlock.c), which reclaim never scans. Each list is a FIFO of
- * folio head pfns with lazy deletion (pfnq.c): PG_lru marks a folio on the
- * LRU, PG_unevictable or else PG_active names its list, and both change on
- * an LRU folio only through simmm__lru_move().
+ * The classic (lru_gen off) LRU, one per machine (no memcg, no per-node
+ * lists): an inactive and an active list for each type, anon and file
+ * (folio_is_file_lru(): a folio that is not swap-backed, so page-cache
+ * folios and lazyfree anonymous ones, is on the file lists; anonymous
+ * and shmem folios on the anon lists), and the unevictable list of the
+ * mlocked folios (mlock.c), which reclaim never scans. Each list is a FIFO
+ * of folio head pfns with lazy deletion (pfnq.c): PG_lru marks a folio on
+ * the LRU, PG_unevictable, else PG_swapbacked and PG_active name its list,
+ * and the three change on an LRU folio only through simmm__lru_move()
+ * (MADV_FREE's lru_lazyfree() moves a folio to the inactive file list so;
+ * reclaim finds a lazyfree folio written again and makes it swap-backed
+ * while it holds it isolated, and puts it back on the active anon list).
  * simmm__lru_del() clears PG_lru and the queue entry is dropped when the
  * scan meets it (a freed folio's flags are wiped, so it drops out the same
- * way; so does an entry of a folio that moved to the other list). A queue
+ * way; so does an entry of a folio that moved to another list). A queue
  * is compacted (stale and duplicate entries removed) when it grows past
- * twice its live count.
+ * twice its live count. List sizes are in folios (the kernel counts
+ * pages), and so are the costs below.
  *
- * Aging: new folios go to the inactive list (lru_add()); reads through the
- * page cache mark folios accessed (referenced, then active); when the
- * inactive list is smaller than the active one (inactive_is_low() with
- * the kernel's ratio of 1 for small machines), shrink_active_list() moves
- * active folios to the inactive list, clearing their young bits, except
- * referenced executable file folios; MADV_COLD deactivates (madvise.c).
- * Workingset refault activation is not modelled.
+ * Aging: new folios go to the inactive list of their type (lru_add());
+ * reads through the page cache mark folios accessed (referenced, then
+ * active); when a type's inactive list is smaller than its active one
+ * (inactive_is_low() with the kernel's ratio of 1 for small machines),
+ * shrink_active_list() moves active folios of that type to its inactive
+ * list, clearing their young bits, except referenced executable file
+ * folios; MADV_COLD deactivates (madvise.c). Workingset refault
+ * activation is not modelled.
  *
- * Reclaim is shrink_folio_list() over the inactive list, reduced to what
+ * Scan balance (shrink_node()'s prepare_scan_control() and
+ * get_scan_count() as mm/vmscan.c has them at torvalds/linux 538d5baa,
+ * a 6.1x tree, global reclaim): at each priority, without
+ * a free swap slot only the file lists are scanned; at priority 0 with a
+ * swappiness every list for its size (SCAN_EQUAL); when the file folios
+ * and free memory together are within the high watermark (file_is_tiny,
+ * see high_wmark_pages()) only the anon lists; with enough inactive file
+ * folios not low (cache_trim_mode) only the file lists; else each type
+ * for its share (SCAN_FRACT), swappiness (vm.swappiness,
+ * simmm_set_swappiness(), default 60) against 200 - swappiness, each
+ * divided by the type's recent cost. lru_note_cost() notes the cost of
+ * each shrink_inactive_list() batch (32 per folio written out, 1 per
+ * folio looked at and not freed) and of shrink_active_list()'s
+ * rotations; refault costs are not noted (no workingset). shrink_lruvec()
+ * scans the targets round-robin over the four lists, adjusts them
+ * proportionally once the goal is met (for kswapd and simmm_reclaim();
+ * not for a direct reclaimer at DEF_PRIORITY, which scans them all), and
+ * ages a low inactive anon list once more at its end when there is a swap
+ * device.
+ *
+ * Reclaim is shrink_folio_list() over an inactive list, reduced to what
  * simmm models (each folio trylocked first, everything else under its
  * lock; a folio somebody else holds locked is kept, untouched):
  *  - an unevictable (mlocked) folio goes straight to activate_locked, and
@@ -61,8 +87,9 @@
  *  - lazyfree (MADV_FREE'd: anon, !PG_swapbacked) folios are never added
  *    to swap: try_to_unmap() without a swap entry discards the clean ones;
  *    a dirty pte or folio (written since, through a mapping or a GUP write)
- *    makes it swap-backed again and keeps it for this round, references
- *    beyond the mappings keep it lazyfree (6.14+);
+ *    makes it swap-backed again and keeps it for this round (activated:
+ *    to the active anon list), references beyond the mappings keep it
+ *    lazyfree (6.14+);
  *  - other anonymous folios go to swap: add_to_swap() (which marks the
  *    folio dirty), try_to_unmap() to swap entries (the ptes' dirty bits go
  *    to the folio), pageout of a dirty folio only (a clean swap-cache
@@ -82,9 +109,10 @@
  * is reclaim_pages() for folios a caller isolated (MADV_PAGEOUT, through
  * src/mm/madvise.c): the same per-folio paths with references ignored and
  * dirty file folios kept (activated). Both count in the scanned/reclaimed
- * totals; what they keep goes back to the list its fate names. (Tests
- * reach one batch of the first, simmm__shrink_inactive_batch(), to give a
- * folio exactly one look.)
+ * totals (and the per-type ones: the list's type for the shrinks, the
+ * folio's for reclaim_pages()); what they keep goes back to the list its
+ * fate names. (Tests reach one batch of each inactive list,
+ * simmm__shrink_inactive_batch(), to give a folio exactly one look.)
  *
  * Concurrency, as in the kernel, where reclaimers are independent:
  *  - isolation: a shrink takes a batch of folios off the LRU before
@@ -95,7 +123,8 @@
  *    (move_folios_to_lru()), to the list its flags name, and what it
  *    freed returns to the buddy allocator only then; so does
  *    shrink_active_list(). The batches count in nr_isolated
- *    (NR_ISOLATED_*), folio_isolate_lru()'s do not. A folio belongs to one
+ *    (NR_ISOLATED_ANON + _FILE, by the type of the list they came from),
+ *    folio_isolate_lru()'s do not. A folio belongs to one
  *    isolator: another shrink, MADV_PAGEOUT's folio_isolate_lru() and
  *    migration's all fail on it meanwhile, and nobody else sets PG_lru on
  *    it again. A large folio is split by its isolator, whose tails then go
@@ -105,9 +134,10 @@
  *    and _restore()), and an allocation made meanwhile by that task (a
  *    notifier callback's fault, say) fails rather than reclaim again; the
  *    allocations of other tasks reclaim as usual while it sleeps inside;
- *  - throttling, twice: a direct reclaimer about to isolate a batch while
- *    the shrinks hold more than an eighth of the inactive list isolated
- *    (too_many_isolated()) waits until another reclaimer finds the count
+ *  - throttling, twice: a direct reclaimer about to isolate a batch of a
+ *    type while the shrinks hold more folios of that type isolated than an
+ *    eighth of its inactive list (too_many_isolated(), NR_ISOLATED_ANON or
+ *    _FILE) waits until another reclaimer finds the count
  *    low again, or 20 ms of virtual time (reclaim_throttle(
  *    VMSCAN_THROTTLE_ISOLATED), HZ/50), once, and gives that batch up if
  *    it is still too many; and a direct reclaimer that freed nothing while
@@ -117,6 +147,8 @@
  *    with a page or -ENOMEM, whatever the others do. Only tasks wait:
  *    outside them nothing else could end an isolation.
  */
+#include <string.h>
+
 #include "mm/mm_ext.h"
 
 #define SWAP_CLUSTER_MAX 32 /* the kernel's direct-reclaim batch */
@@ -170,19 +202,41 @@ static void memalloc_noreclaim_restore(simmm_sim *sim, uint32_t old)
 	*flags = (*flags & ~SIMMM_PF_MEMALLOC) | old;
 }
 
-/* ---- the queue ------------------------------------------------------------- */
+/* ---- the lists ------------------------------------------------------------- */
 
-/* The list a folio with PG_lru is on (folio_lru_list(); anon and file
- * share the evictable lists). */
+/* The page-cache LRU type (folio_is_file_lru()): not swap-backed, so file
+ * folios and lazyfree anonymous ones; shmem counts as anon. */
+static bool folio_is_file_lru(const struct simmm_page *folio)
+{
+	return !(folio->flags & PG_swapbacked);
+}
+
+/* The list a folio with PG_lru is on (folio_lru_list()). */
 static enum simmm_lru_list folio_lru_list(const struct simmm_page *folio)
 {
+	unsigned lru;
+
 	if (folio->flags & PG_unevictable)
 		return SIMMM_LRU_UNEVICTABLE;
-	return (folio->flags & PG_active) ? SIMMM_LRU_ACTIVE : SIMMM_LRU_INACTIVE;
+	lru = folio_is_file_lru(folio) ? SIMMM_LRU_INACTIVE_FILE : SIMMM_LRU_INACTIVE_ANON;
+	if (folio->flags & PG_active)
+		lru += SIMMM_LRU_ACTIVE;
+	return (enum simmm_lru_list)lru;
+}
+
+/* is_file_lru() / is_active_lru() of an evictable list. */
+static bool is_file_lru(unsigned lru)
+{
+	return lru >= SIMMM_LRU_INACTIVE_FILE;
+}
+
+static bool is_active_lru(unsigned lru)
+{
+	return lru % 2 == SIMMM_LRU_ACTIVE;
 }
 
 /* A queue entry of list @lru names a folio on that list: an in-use head
- * with PG_lru whose PG_active names @lru. */
+ * with PG_lru whose flags name @lru. */
 static struct simmm_page *lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn,
 					 enum simmm_lru_list lru)
 {
@@ -194,14 +248,24 @@ static struct simmm_page *lru_entry_live(simmm_sim *sim, simmm_pfn_t pfn,
 	return p;
 }
 
-static struct simmm_page *live_inactive(simmm_sim *sim, simmm_pfn_t pfn)
+static struct simmm_page *live_inactive_anon(simmm_sim *sim, simmm_pfn_t pfn)
 {
-	return lru_entry_live(sim, pfn, SIMMM_LRU_INACTIVE);
+	return lru_entry_live(sim, pfn, SIMMM_LRU_INACTIVE_ANON);
 }
 
-static struct simmm_page *live_active(simmm_sim *sim, simmm_pfn_t pfn)
+static struct simmm_page *live_active_anon(simmm_sim *sim, simmm_pfn_t pfn)
 {
-	return lru_entry_live(sim, pfn, SIMMM_LRU_ACTIVE);
+	return lru_entry_live(sim, pfn, SIMMM_LRU_ACTIVE_ANON);
+}
+
+static struct simmm_page *live_inactive_file(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return lru_entry_live(sim, pfn, SIMMM_LRU_INACTIVE_FILE);
+}
+
+static struct simmm_page *live_active_file(simmm_sim *sim, simmm_pfn_t pfn)
+{
+	return lru_entry_live(sim, pfn, SIMMM_LRU_ACTIVE_FILE);
 }
 
 static struct simmm_page *live_unevictable(simmm_sim *sim, simmm_pfn_t pfn)
@@ -210,10 +274,22 @@ static struct simmm_page *live_unevictable(simmm_sim *sim, simmm_pfn_t pfn)
 }
 
 static const simmm_pfnq_live_fn lru_live[SIMMM_NR_LRU_LISTS] = {
-	[SIMMM_LRU_INACTIVE] = live_inactive,
-	[SIMMM_LRU_ACTIVE] = live_active,
+	[SIMMM_LRU_INACTIVE_ANON] = live_inactive_anon,
+	[SIMMM_LRU_ACTIVE_ANON] = live_active_anon,
+	[SIMMM_LRU_INACTIVE_FILE] = live_inactive_file,
+	[SIMMM_LRU_ACTIVE_FILE] = live_active_file,
 	[SIMMM_LRU_UNEVICTABLE] = live_unevictable,
 };
+
+/* The folios on the four evictable lists. */
+static uint64_t lru_evictable(const struct simmm_lru *l)
+{
+	uint64_t n = 0;
+
+	for (unsigned lru = 0; lru < SIMMM_NR_EVICTABLE_LRU; lru++)
+		n += l->nr_live[lru];
+	return n;
+}
 
 /**
  * simmm__lruvec_add() - lruvec_add_folio(): put @folio (off the LRU) at the
@@ -245,9 +321,10 @@ void simmm__lruvec_add(simmm_sim *sim, struct simmm_page *folio)
 /**
  * simmm__lru_add() - folio_add_lru() and folio_putback_lru() (the kernel's
  * lru_add() on the folio batch): a user folio off the LRU goes to the
- * list it belongs on. An evictable one goes to the list its PG_active
- * names (a new folio to the inactive list: modern kernels activate none on
- * insertion; workingset refault activation is not modelled), losing
+ * list it belongs on. An evictable one goes to the list its flags name,
+ * anon or file by PG_swapbacked, active or inactive by PG_active (a new
+ * folio to an inactive list: modern kernels activate none on insertion;
+ * workingset refault activation is not modelled), losing
  * PG_unevictable if it had it (unevictable_pgs_rescued: munlocked while
  * isolated). An mlocked one is culled to the unevictable list without
  * PG_active, its mlock_count reset to 0: whoever isolated it may have
@@ -366,18 +443,20 @@ void simmm__lru_stats(simmm_sim *sim, uint64_t *nr_lru, uint64_t *reclaimed)
 	struct simmm_lru *l = lru_peek(sim);
 
 	if (nr_lru)
-		*nr_lru = l ? l->nr_live[SIMMM_LRU_INACTIVE] + l->nr_live[SIMMM_LRU_ACTIVE] : 0;
+		*nr_lru = l ? lru_evictable(l) : 0;
 	if (reclaimed)
 		*reclaimed = l ? l->reclaimed : 0;
 }
 
 /* ---- shrink_folio_list ----------------------------------------------------------- */
 
-/* What simmm models of struct scan_control. */
+/* What simmm models of shrink_folio_list()'s struct scan_control and
+ * struct reclaim_stat. */
 struct scan_ctl {
-	bool ignore_refs; /* reclaim_pages(): references not looked at (ignore_references) */
-	bool file_write;  /* dirty file folios may be written back: kswapd's right,
-			   * which simmm's LRU shrinks always take */
+	bool ignore_refs;    /* reclaim_pages(): references not looked at (ignore_references) */
+	bool file_write;     /* dirty file folios may be written back: kswapd's right,
+			      * which simmm's LRU shrinks always take */
+	unsigned nr_pageout; /* folios pageout() wrote (stat.nr_pageout), for lru_note_cost() */
 };
 
 /* What shrink_folio_list() does with a folio (its labels). */
@@ -407,13 +486,6 @@ enum folio_references {
 	FOLIOREF_KEEP,          /* back to the inactive list */
 	FOLIOREF_ACTIVATE,      /* to the active list */
 };
-
-/* The page-cache LRU type (folio_is_file_lru()): not swap-backed, so file
- * folios and lazyfree anonymous ones; shmem counts as anon. */
-static bool folio_is_file_lru(const struct simmm_page *folio)
-{
-	return !(folio->flags & PG_swapbacked);
-}
 
 /* folio_check_references() of the classic (lru_gen off) LRU. Every mapped
  * folio starts young from the fault that mapped it, so one young look only
@@ -477,7 +549,8 @@ static enum scan_result reclaim_lazyfree(simmm_sim *sim, struct simmm_page *foli
 	return SCAN_RECLAIMED;
 }
 
-static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
+static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio,
+				     struct scan_ctl *sc)
 {
 	simmm_entry_t swp;
 
@@ -526,6 +599,7 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 		if (simmm__swap_writepage(sim, folio))
 			return SCAN_KEEP;
 		folio->flags &= ~PG_dirty;
+		sc->nr_pageout++;
 	}
 	/* __remove_mapping(): with an extra reference the folio stays in the
 	 * swap cache, clean and unmapped; the swap entries now in the ptes
@@ -539,7 +613,7 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio)
 
 /* @clean_only: FOLIOREF_RECLAIM_CLEAN, a dirty folio is kept. */
 static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
-				     const struct scan_ctl *sc, bool clean_only)
+				     struct scan_ctl *sc, bool clean_only)
 {
 	struct simmm_file *file = folio->mapping;
 	enum scan_result r = SCAN_KEEP;
@@ -571,8 +645,10 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
 		 * __remove_mapping() drops the cache's reference unless
 		 * someone else holds one: the folio stays in the page cache,
 		 * clean and unmapped. */
-		if (folio->flags & PG_dirty)
+		if (folio->flags & PG_dirty) {
 			simmm__filemap_writeback(file, folio);
+			sc->nr_pageout++;
+		}
 		if (folio_ref_freezable(folio, 1)) {
 			simmm__filemap_evict(file, folio);
 			r = SCAN_RECLAIMED;
@@ -612,7 +688,7 @@ static void activate_locked_swap(simmm_sim *sim, struct simmm_page *folio)
 /* shrink_folio_list() for one folio it holds locked (and isolated, with a
  * reference). */
 static enum scan_result reclaim_locked(simmm_sim *sim, struct simmm_page *folio,
-				       const struct scan_ctl *sc)
+				       struct scan_ctl *sc)
 {
 	enum folio_references refs = FOLIOREF_RECLAIM;
 
@@ -658,7 +734,7 @@ static enum scan_result reclaim_locked(simmm_sim *sim, struct simmm_page *folio,
 		split_tails_to_lru(sim, folio, nr);
 	}
 	return (folio->flags & PG_anon)
-		       ? reclaim_anon(sim, folio)
+		       ? reclaim_anon(sim, folio, sc)
 		       : reclaim_file(sim, folio, sc, refs == FOLIOREF_RECLAIM_CLEAN);
 }
 
@@ -672,7 +748,7 @@ static enum scan_result reclaim_locked(simmm_sim *sim, struct simmm_page *folio,
  * the isolation reference keeps the folio meanwhile.
  */
 static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
-				      const struct scan_ctl *sc)
+				      struct scan_ctl *sc)
 {
 	enum scan_result r;
 
@@ -689,13 +765,14 @@ static enum scan_result reclaim_folio(simmm_sim *sim, struct simmm_page *folio,
 	return r;
 }
 
-/* isolate_lru_folios(): up to @nr folios from the head of @lru's list
- * leave the LRU (PG_lru cleared) into @batch, each with the isolation
+/* isolate_lru_folios(): up to @nr folios from the head of list @lru leave
+ * the LRU (PG_lru cleared) into @batch, each with the isolation
  * reference, so that no other isolator (another shrink,
  * folio_isolate_lru(), migration) takes them until they are put back; the
- * batch counts in NR_ISOLATED (nr_isolated) meanwhile. Under the kernel's
- * lru_lock: no scheduling point. Return: how many were taken. */
-static unsigned isolate_lru_folios(simmm_sim *sim, struct simmm_lru *l, enum simmm_lru_list lru,
+ * batch counts in NR_ISOLATED_ANON + file (nr_isolated, by the list's
+ * type) meanwhile. Under the kernel's lru_lock: no scheduling point.
+ * Return: how many were taken. */
+static unsigned isolate_lru_folios(simmm_sim *sim, struct simmm_lru *l, unsigned lru,
 				   unsigned nr, struct simmm_page **batch)
 {
 	unsigned n = 0;
@@ -706,6 +783,7 @@ static unsigned isolate_lru_folios(simmm_sim *sim, struct simmm_lru *l, enum sim
 		n++;
 	}
 	l->nr_isolated += n;
+	l->nr_isolated_lru[is_file_lru(lru)] += n;
 	return n;
 }
 
@@ -720,20 +798,24 @@ static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l, unsigned n)
 		simmm_wake_up_all(sim, &l->throttle_wq);
 }
 
-/* move_folios_to_lru() for a shrink's batch, then the batch leaves
- * NR_ISOLATED and the isolation references go (free_unref_folios() for
- * the folios the shrink freed: they return to the buddy allocator only
- * now, at the end of the batch, as in the kernel). Each folio kept goes
- * to the list its flags name, an mlocked one culled to the unevictable
- * list (simmm__lru_add(): the evictability is checked now, at the
- * putback, as move_folios_to_lru() does, so a folio mlocked while the
- * rest of its batch was worked on is culled too); freed ones, and those
- * that are no LRU material (shmem without a swap-out path in simmm, zero
- * and device pages), stay off. Return: how many of the folios @count
- * marks (may be NULL) went to an evictable list (move_folios_to_lru()'s
- * nr_moved, which shrink_active_list() counts as pgdeactivate). */
-static unsigned lru_putback_batch(simmm_sim *sim, struct simmm_lru *l, struct simmm_page **batch,
-				  const bool *off, const bool *count, unsigned n)
+/* move_folios_to_lru() for a shrink's batch taken from a list of type
+ * @file, then the batch leaves NR_ISOLATED_ANON + @file (whatever list its
+ * folios go back to: a lazyfree folio dirtied since MADV_FREE leaves the
+ * file list and returns to the anon one, as the kernel's accounting does
+ * too) and the isolation references go (free_unref_folios() for the
+ * folios the shrink freed: they return to the buddy allocator only now,
+ * at the end of the batch, as in the kernel). Each folio kept goes to the
+ * list its flags name, an mlocked one culled to the unevictable list
+ * (simmm__lru_add(): the evictability is checked now, at the putback, as
+ * move_folios_to_lru() does, so a folio mlocked while the rest of its
+ * batch was worked on is culled too); freed ones, and those that are no
+ * LRU material (shmem without a swap-out path in simmm, zero and device
+ * pages), stay off. Return: how many of the folios @count marks (may be
+ * NULL) went to an evictable list (move_folios_to_lru()'s nr_moved, which
+ * shrink_active_list() counts as pgdeactivate). */
+static unsigned lru_putback_batch(simmm_sim *sim, struct simmm_lru *l, bool file,
+				  struct simmm_page **batch, const bool *off, const bool *count,
+				  unsigned n)
 {
 	unsigned moved = 0;
 
@@ -744,8 +826,10 @@ static unsigned lru_putback_batch(simmm_sim *sim, struct simmm_lru *l, struct si
 		if (count && count[i] && !(batch[i]->flags & PG_unevictable))
 			moved++;
 	}
-	if (ALWAYS(l->nr_isolated >= n))
+	if (ALWAYS(l->nr_isolated >= n && l->nr_isolated_lru[file] >= n)) {
 		l->nr_isolated -= n;
+		l->nr_isolated_lru[file] -= n;
+	}
 	for (unsigned i = 0; i < n; i++)
 		simmm__put_user_folio(sim, batch[i]);
 	lru_isolation_end(sim, l, n);
@@ -769,35 +853,64 @@ static bool scan_result_off_lru(struct simmm_lru *l, struct simmm_page *folio,
 	return false;
 }
 
-/* inactive_is_low(): the kernel keeps inactive * ratio >= active, the
- * ratio being int_sqrt(10 * GiB of the lists) and 1 below 1 GiB; simmm's
- * machines are small, so the ratio is 1 (in folios, where the kernel
- * counts pages). */
-static bool inactive_is_low(const struct simmm_lru *l)
+/* lru_note_cost() (mm/swap.c) as recent shrink_inactive_list() calls it,
+ * with its pageouts and its folios scanned but not reclaimed: a
+ * shrink of a type cost @nr_io folios written out, each as much as
+ * SWAP_CLUSTER_MAX looks, and @nr_rotated folios looked at but kept;
+ * get_scan_count() leans towards the cheaper type. Both costs are halved
+ * once they sum to more than a quarter of the evictable lists, so that
+ * they follow recent reclaim. The kernel counts pages and also notes each
+ * workingset refault (lru_note_cost_refault()); simmm counts folios and
+ * has no workingset. */
+static void lru_note_cost(struct simmm_lru *l, bool file, uint64_t nr_io, uint64_t nr_rotated)
 {
-	return l->nr_live[SIMMM_LRU_INACTIVE] < l->nr_live[SIMMM_LRU_ACTIVE];
+	uint64_t cost = nr_io * SWAP_CLUSTER_MAX + nr_rotated;
+
+	if (file)
+		l->file_cost += cost;
+	else
+		l->anon_cost += cost;
+	if (l->anon_cost + l->file_cost > lru_evictable(l) / 4) {
+		l->anon_cost /= 2;
+		l->file_cost /= 2;
+	}
+}
+
+/* inactive_is_low() for the lists of type @file: the kernel keeps
+ * inactive * ratio >= active, the ratio being int_sqrt(10 * GiB of the
+ * type's two lists) and 1 below 1 GiB; simmm's machines are small, so the
+ * ratio is 1 (in folios, where the kernel counts pages). */
+static bool inactive_is_low(const struct simmm_lru *l, bool file)
+{
+	unsigned inactive = file ? SIMMM_LRU_INACTIVE_FILE : SIMMM_LRU_INACTIVE_ANON;
+
+	return l->nr_live[inactive] < l->nr_live[inactive + SIMMM_LRU_ACTIVE];
 }
 
 /* shrink_active_list(): isolate up to @nr_to_scan folios from the head of
- * the active list, look at each (folio_referenced(), which clears their
- * young bits and may sleep) and move them to the inactive list, clearing
- * PG_active, except referenced folios of executable file mappings, which
- * get another trip round the active list (anon VM_EXEC folios do not: JIT
- * heaps). PG_referenced is left as it is. A folio that is, or that the
- * walk found in a VM_LOCKED VMA and mlocked, unevictable goes to the
- * unevictable list instead (folio_putback_lru(), and
+ * the active list of type @file, look at each (folio_referenced(), which
+ * clears their young bits and may sleep) and move them to the inactive
+ * list of their type, clearing PG_active, except referenced folios of
+ * executable file mappings, which get another trip round the active list
+ * (anon VM_EXEC folios do not: JIT heaps) and count as rotated in
+ * lru_note_cost(). PG_referenced is left as it is. A folio that is, or
+ * that the walk found in a VM_LOCKED VMA and mlocked, unevictable goes to
+ * the unevictable list instead (folio_putback_lru(), and
  * move_folios_to_lru()'s evictability check at the putback). The batch
  * goes back at the end, as one; pgdeactivate counts the folios that
- * reached the inactive list. */
-static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_to_scan)
+ * reached an inactive list. */
+static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, bool file,
+			       unsigned nr_to_scan)
 {
 	struct simmm_page *batch[SWAP_CLUSTER_MAX];
-	bool off[SWAP_CLUSTER_MAX] = {false}, deact[SWAP_CLUSTER_MAX];
+	bool off[SWAP_CLUSTER_MAX] = {false}, deact[SWAP_CLUSTER_MAX] = {false};
+	unsigned lru = (file ? SIMMM_LRU_INACTIVE_FILE : SIMMM_LRU_INACTIVE_ANON) + SIMMM_LRU_ACTIVE;
+	uint64_t nr_rotated = 0;
 	unsigned n;
 
 	if (nr_to_scan > SWAP_CLUSTER_MAX)
 		nr_to_scan = SWAP_CLUSTER_MAX;
-	n = isolate_lru_folios(sim, l, SIMMM_LRU_ACTIVE, nr_to_scan, batch);
+	n = isolate_lru_folios(sim, l, lru, nr_to_scan, batch);
 	for (unsigned i = 0; i < n; i++) {
 		struct simmm_page *folio = batch[i];
 		uint64_t vm_flags;
@@ -806,23 +919,30 @@ static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_
 		if (!simmm__folio_evictable(folio))
 			continue; /* folio_putback_lru(): culled */
 		if (simmm__folio_referenced_flags(sim, folio, &vm_flags) != 0 &&
-		    (vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio))
+		    (vm_flags & SIMMM_VM_EXEC) && folio_is_file_lru(folio)) {
+			nr_rotated++;
 			continue; /* rotated (culled if now mlocked) */
+		}
 		folio->flags &= ~PG_active;
 		deact[i] = true;
 	}
-	l->deactivated += lru_putback_batch(sim, l, batch, off, deact, n);
+	l->deactivated += lru_putback_batch(sim, l, file, batch, off, deact, n);
+	if (nr_rotated)
+		lru_note_cost(l, file, 0, nr_rotated);
 }
 
-/* too_many_isolated() for a direct reclaimer (kswapd, which
- * simmm_reclaim() plays, is never throttled so): more folios isolated by
- * the shrinks than an eighth of the inactive list (GFP_KERNEL allocations
- * may do I/O, so the kernel shifts the inactive count by 3). Finding it
- * low again wakes the reclaimers it throttled (wake_throttle_isolated()).
- * The kernel counts anon and file apart; simmm's lists are shared. */
-static bool too_many_isolated(simmm_sim *sim, struct simmm_lru *l)
+/* too_many_isolated() for a direct reclaimer about to shrink the inactive
+ * list of type @file (kswapd, which simmm_reclaim() plays, is never
+ * throttled so): more folios of that type isolated by the shrinks
+ * (NR_ISOLATED_ANON or _FILE) than an eighth of that inactive list
+ * (GFP_KERNEL allocations may do I/O, so the kernel shifts the inactive
+ * count by 3). Finding it low again wakes the reclaimers it throttled
+ * (wake_throttle_isolated()), whichever type they wait on, as the
+ * kernel's one waitqueue does. */
+static bool too_many_isolated(simmm_sim *sim, struct simmm_lru *l, bool file)
 {
-	bool too_many = l->nr_isolated > l->nr_live[SIMMM_LRU_INACTIVE] >> 3;
+	unsigned inactive = file ? SIMMM_LRU_INACTIVE_FILE : SIMMM_LRU_INACTIVE_ANON;
+	bool too_many = l->nr_isolated_lru[file] > l->nr_live[inactive] >> 3;
 
 	if (!too_many && l->nr_throttled_isolated) {
 		l->isolated_wakes++;
@@ -865,51 +985,240 @@ static bool throttle_isolated(simmm_sim *sim, struct simmm_lru *l)
 	return true;
 }
 
-/* shrink_inactive_list() + shrink_folio_list(): a direct reclaimer first
- * waits while too many folios are isolated (once: a second finding gives
- * up with nothing done, as the kernel's "stalled" does), then isolates up
- * to @nr_to_scan folios from the head of the inactive list at once and
- * works through them (each may sleep: rmap walks, folio locks, notifier
- * callbacks, with the rest of the batch still isolated), then puts the
- * batch back (move_folios_to_lru()): kept folios to the inactive list,
- * activated ones to the active list. Return: the pages freed. */
-static uint64_t shrink_inactive_list(simmm_sim *sim, struct simmm_lru *l, unsigned nr_to_scan,
-				     bool direct, bool *no_swap)
+/* shrink_inactive_list() + shrink_folio_list() on the inactive list of
+ * type @file: a direct reclaimer first waits while too many folios of
+ * that type are isolated (once: a second finding gives up with nothing
+ * done, as the kernel's "stalled" does), then isolates up to @nr_to_scan
+ * folios from the head of the list at once and works through them (each
+ * may sleep: rmap walks, folio locks, notifier callbacks, with the rest of
+ * the batch still isolated), then puts the batch back
+ * (move_folios_to_lru()): kept folios to their inactive list, activated
+ * ones to their active list, and notes what the batch cost
+ * (lru_note_cost(): its pageouts, and its folios not freed). Return: the
+ * pages freed. */
+static uint64_t shrink_inactive_list(simmm_sim *sim, struct simmm_lru *l, bool file,
+				     unsigned nr_to_scan, bool direct, bool *no_swap)
 {
-	static const struct scan_ctl sc = {.file_write = true};
+	struct scan_ctl sc = {.file_write = true};
 	struct simmm_page *batch[SWAP_CLUSTER_MAX];
-	bool off[SWAP_CLUSTER_MAX];
-	uint64_t freed = 0;
+	bool off[SWAP_CLUSTER_MAX] = {false};
+	unsigned lru = file ? SIMMM_LRU_INACTIVE_FILE : SIMMM_LRU_INACTIVE_ANON;
+	uint64_t freed = 0, nr_freed = 0;
 	bool stalled = false;
 	unsigned n;
 
-	while (direct && too_many_isolated(sim, l)) {
+	while (direct && too_many_isolated(sim, l, file)) {
 		if (stalled || !throttle_isolated(sim, l))
 			return 0;
 		stalled = true;
 	}
 	if (nr_to_scan > SWAP_CLUSTER_MAX)
 		nr_to_scan = SWAP_CLUSTER_MAX;
-	n = isolate_lru_folios(sim, l, SIMMM_LRU_INACTIVE, nr_to_scan, batch);
+	n = isolate_lru_folios(sim, l, lru, nr_to_scan, batch);
+	l->scanned += n;
+	l->pgscan[file] += n;
 	for (unsigned i = 0; i < n; i++) {
 		struct simmm_page *folio = batch[i];
 		enum scan_result r;
 
-		l->scanned++;
 		r = reclaim_folio(sim, folio, &sc);
 		if (r == SCAN_NOSWAP && no_swap)
 			*no_swap = true;
-		if (r == SCAN_RECLAIMED)
+		if (r == SCAN_RECLAIMED) {
 			freed += 1ULL << folio->order;
+			nr_freed++;
+		}
 		off[i] = scan_result_off_lru(l, folio, r);
 	}
-	lru_putback_batch(sim, l, batch, off, NULL, n);
+	lru_putback_batch(sim, l, file, batch, off, NULL, n);
+	l->pgsteal[file] += freed;
+	if (n)
+		lru_note_cost(l, file, sc.nr_pageout, n - nr_freed);
 	return freed;
 }
 
 #define DEF_PRIORITY 12 /* the kernel's first scan priority */
 
-/* The next batch of what is left to scan at this priority (at most
+/* What simmm models of the reclaim-wide struct scan_control (and of the
+ * lruvec state prepare_scan_control() copies into it). */
+struct shrink_ctl {
+	uint64_t nr_to_reclaim;   /* the goal of each shrink_lruvec() call */
+	uint64_t nr_reclaimed;    /* pages freed so far */
+	int priority;             /* scan (list size >> priority) folios */
+	bool direct;              /* an allocation's reclaim: throttled, and
+				   * proportional_reclaim at DEF_PRIORITY */
+	unsigned may_deactivate;  /* DEACTIVATE_ANON | DEACTIVATE_FILE */
+	bool force_deactivate;    /* the retry after skipped_deactivate */
+	bool skipped_deactivate;  /* an active list was left unaged */
+	bool cache_trim_mode;     /* plenty of inactive file: scan file only */
+	bool file_is_tiny;        /* file folios nearly gone: scan anon only */
+	uint64_t anon_cost, file_cost; /* the lruvec's costs, as of this priority */
+	bool can_reclaim_anon;    /* a free swap slot, as of this priority */
+	bool can_age_anon;        /* a swap device, full or not */
+	bool *no_swap;            /* may be NULL: see simmm__shrink_lru() */
+};
+
+#define DEACTIVATE_ANON 1u
+#define DEACTIVATE_FILE 2u
+
+/* get_scan_count()'s answers. */
+enum scan_balance {
+	SCAN_EQUAL, /* every list for its size >> priority */
+	SCAN_FRACT, /* anon and file by swappiness and cost */
+	SCAN_ANON,  /* the anon lists only */
+	SCAN_FILE,  /* the file lists only */
+};
+
+/* int_sqrt(): the integer square root, bit by bit. */
+static uint64_t int_sqrt(uint64_t x)
+{
+	uint64_t r = 0;
+
+	for (uint64_t b = 1ULL << 62; b; b >>= 2) {
+		if (x >= r + b) {
+			x -= r + b;
+			r = (r >> 1) + b;
+		} else {
+			r >>= 1;
+		}
+	}
+	return r;
+}
+
+/* The sum of the zones' high watermarks as __setup_per_zone_wmarks()
+ * derives them from min_free_kbytes (calculate_min_free_kbytes():
+ * int_sqrt(lowmem_kbytes * 16), clamped to 128 KiB..256 MiB) and
+ * watermark_scale_factor's default of 10 (0.1 %): min + 2 * max(min / 4,
+ * 0.1 % of the machine). simmm has one zone, all of RAM; no boost. */
+static uint64_t high_wmark_pages(const simmm_sim *sim)
+{
+	uint64_t kib_per_page = sim->page_size >= 1024 ? sim->page_size / 1024 : 1;
+	uint64_t kbytes = sim->ram_pages * kib_per_page;
+	uint64_t min_kbytes = int_sqrt(kbytes * 16), min, tmp;
+
+	if (min_kbytes < 128)
+		min_kbytes = 128;
+	if (min_kbytes > 262144)
+		min_kbytes = 262144;
+	min = min_kbytes / kib_per_page;
+	tmp = sim->ram_pages * 10 / 10000;
+	if (tmp < min / 4)
+		tmp = min / 4;
+	return min + 2 * tmp;
+}
+
+/* prepare_scan_control() for global reclaim at sc->priority: the costs
+ * and the swap space as they are now (can_reclaim_anon_pages(): a free
+ * slot, get_nr_swap_pages() > 0, simmm demoting nothing;
+ * can_age_anon_pages(): a swap device, total_swap_pages > 0); which
+ * active lists may be aged (may_deactivate: the
+ * type's inactive list is low; the kernel also deactivates while a type
+ * refaults, which simmm, without workingset, never sees);
+ * cache_trim_mode: enough inactive file folios, not low, to take them
+ * first; file_is_tiny: the file folios and free memory together no more
+ * than the high watermark while the inactive anon list is not low and has
+ * folios for this priority, so that reclaim turns to anon rather than
+ * thrash the last of the page cache. (The kswapd restart that turns
+ * cache_trim_mode off after it failed, no_cache_trim_mode, is not
+ * modelled.) */
+static void prepare_scan_control(simmm_sim *sim, const struct simmm_lru *l,
+				 struct shrink_ctl *sc)
+{
+	struct simmm_phys_stats ps;
+	uint64_t file, used, total;
+
+	sc->anon_cost = l->anon_cost;
+	sc->file_cost = l->file_cost;
+	simmm__swap_usage(sim, &used, &total);
+	sc->can_reclaim_anon = used < total;
+	sc->can_age_anon = total > 0;
+	if (sc->force_deactivate) {
+		sc->may_deactivate = DEACTIVATE_ANON | DEACTIVATE_FILE;
+	} else {
+		sc->may_deactivate = (inactive_is_low(l, false) ? DEACTIVATE_ANON : 0) |
+				     (inactive_is_low(l, true) ? DEACTIVATE_FILE : 0);
+	}
+	sc->cache_trim_mode = (l->nr_live[SIMMM_LRU_INACTIVE_FILE] >> sc->priority) &&
+			      !(sc->may_deactivate & DEACTIVATE_FILE);
+	/* The free page count last: the other terms are cheaper. */
+	file = l->nr_live[SIMMM_LRU_INACTIVE_FILE] + l->nr_live[SIMMM_LRU_ACTIVE_FILE];
+	sc->file_is_tiny = !(sc->may_deactivate & DEACTIVATE_ANON) &&
+			   (l->nr_live[SIMMM_LRU_INACTIVE_ANON] >> sc->priority) &&
+			   file <= high_wmark_pages(sim) && !simmm_phys_stats(sim, &ps) &&
+			   file + ps.free_pages <= high_wmark_pages(sim);
+}
+
+/* get_scan_count() for global reclaim (no memcg: neither protection nor
+ * memcg swappiness) with may_swap always set: how many folios of each
+ * evictable list to scan at this priority, into @nr (enum simmm_lru_list
+ * order). In this order: no free swap slot, only the file lists (and
+ * *sc->no_swap set when that leaves anon folios behind); priority 0 with
+ * a swappiness, every list for its whole size (SCAN_EQUAL); file_is_tiny,
+ * only the anon lists; cache_trim_mode, only the file lists; else
+ * SCAN_FRACT: each list's size >> priority, scaled by its type's share,
+ * anon's swappiness and file's 200 - swappiness, each divided by that
+ * type's cost (its own plus the total, so that neither type is left out
+ * altogether whatever the costs). */
+static void get_scan_count(const struct simmm_lru *l, struct shrink_ctl *sc,
+			   uint64_t nr[SIMMM_NR_EVICTABLE_LRU])
+{
+	uint64_t fraction[2] = {0, 0}, denominator = 0;
+	int swappiness = l->swappiness;
+	enum scan_balance balance;
+
+	if (!sc->can_reclaim_anon) {
+		balance = SCAN_FILE;
+		if (sc->no_swap && (l->nr_live[SIMMM_LRU_INACTIVE_ANON] ||
+				    l->nr_live[SIMMM_LRU_ACTIVE_ANON]))
+			*sc->no_swap = true;
+	} else if (!sc->priority && swappiness) {
+		balance = SCAN_EQUAL;
+	} else if (sc->file_is_tiny) {
+		balance = SCAN_ANON;
+	} else if (sc->cache_trim_mode) {
+		balance = SCAN_FILE;
+	} else {
+		uint64_t total = sc->anon_cost + sc->file_cost;
+		uint64_t anon_cost = total + sc->anon_cost, file_cost = total + sc->file_cost;
+
+		total = anon_cost + file_cost;
+		balance = SCAN_FRACT;
+		fraction[0] = (uint64_t)swappiness * (total + 1) / (anon_cost + 1);
+		fraction[1] = (uint64_t)(SIMMM_MAX_SWAPPINESS - swappiness) * (total + 1) /
+			      (file_cost + 1);
+		denominator = fraction[0] + fraction[1];
+	}
+	for (unsigned lru = 0; lru < SIMMM_NR_EVICTABLE_LRU; lru++) {
+		bool file = is_file_lru(lru);
+		uint64_t scan = l->nr_live[lru] >> sc->priority;
+
+		if (balance == SCAN_FRACT)
+			scan = scan * fraction[file] / denominator;
+		else if ((balance == SCAN_FILE && !file) || (balance == SCAN_ANON && file))
+			scan = 0;
+		nr[lru] = scan;
+	}
+}
+
+/* shrink_list(): an inactive list is shrunk; an active one is aged only
+ * when its type may be deactivated at this priority (else
+ * skipped_deactivate). Return: the pages freed. */
+static uint64_t shrink_list(simmm_sim *sim, struct simmm_lru *l, struct shrink_ctl *sc,
+			    unsigned lru, unsigned nr_to_scan)
+{
+	bool file = is_file_lru(lru);
+
+	if (is_active_lru(lru)) {
+		if (sc->may_deactivate & (1u << file))
+			shrink_active_list(sim, l, file, nr_to_scan);
+		else
+			sc->skipped_deactivate = true;
+		return 0;
+	}
+	return shrink_inactive_list(sim, l, file, nr_to_scan, sc->direct, sc->no_swap);
+}
+
+/* The next batch of what is left to scan of a list (at most
  * SWAP_CLUSTER_MAX), taken off *@left. */
 static unsigned next_batch(uint64_t *left)
 {
@@ -919,72 +1228,137 @@ static unsigned next_batch(uint64_t *left)
 	return batch;
 }
 
+/* shrink_lruvec()'s proportional scan adjustment, once the goal is met:
+ * the type with less left to scan stops, and the other's targets shrink
+ * to the share of its own that the stopped type had not scanned, less
+ * what it has scanned already. */
+static void scan_adjust(uint64_t nr[SIMMM_NR_EVICTABLE_LRU],
+			const uint64_t targets[SIMMM_NR_EVICTABLE_LRU])
+{
+	uint64_t nr_anon = nr[SIMMM_LRU_INACTIVE_ANON] + nr[SIMMM_LRU_ACTIVE_ANON];
+	uint64_t nr_file = nr[SIMMM_LRU_INACTIVE_FILE] + nr[SIMMM_LRU_ACTIVE_FILE];
+	unsigned stop = nr_file > nr_anon ? SIMMM_LRU_INACTIVE_ANON : SIMMM_LRU_INACTIVE_FILE;
+	unsigned other = stop == SIMMM_LRU_INACTIVE_ANON ? SIMMM_LRU_INACTIVE_FILE
+							  : SIMMM_LRU_INACTIVE_ANON;
+	uint64_t left = stop == SIMMM_LRU_INACTIVE_ANON ? nr_anon : nr_file;
+	uint64_t percentage = left * 100 / (targets[stop] + targets[stop + SIMMM_LRU_ACTIVE] + 1);
+
+	nr[stop] = nr[stop + SIMMM_LRU_ACTIVE] = 0;
+	for (unsigned lru = other; lru <= other + SIMMM_LRU_ACTIVE; lru++) {
+		uint64_t scanned = targets[lru] - nr[lru];
+
+		nr[lru] = targets[lru] * (100 - percentage) / 100;
+		nr[lru] -= nr[lru] < scanned ? nr[lru] : scanned;
+	}
+}
+
+/* shrink_lruvec(): get_scan_count()'s targets, scanned round-robin over
+ * the four lists (inactive anon, active anon, inactive file, active file)
+ * in batches of at most SWAP_CLUSTER_MAX for as long as the inactive
+ * lists or the active file list have targets left. Once this call has
+ * freed the goal (its own count against the whole sc->nr_to_reclaim, as
+ * the kernel's local nr_reclaimed is), it stops when one type is done,
+ * else adjusts the scan to the targets' proportion (scan_adjust()) and
+ * goes on with the other type; a direct reclaimer at DEF_PRIORITY
+ * (proportional_reclaim) does neither and scans all its targets. Then,
+ * with a swap device, a low inactive anon list gets one more batch of
+ * aging, even when anon was not scanned (the final
+ * shrink_active_list(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON)). */
+static void shrink_lruvec(simmm_sim *sim, struct simmm_lru *l, struct shrink_ctl *sc)
+{
+	uint64_t nr[SIMMM_NR_EVICTABLE_LRU], targets[SIMMM_NR_EVICTABLE_LRU], freed = 0;
+	bool proportional_reclaim = sc->direct && sc->priority == DEF_PRIORITY;
+
+	get_scan_count(l, sc, nr);
+	memcpy(targets, nr, sizeof(nr));
+	while (nr[SIMMM_LRU_INACTIVE_ANON] || nr[SIMMM_LRU_ACTIVE_FILE] ||
+	       nr[SIMMM_LRU_INACTIVE_FILE]) {
+		for (unsigned lru = 0; lru < SIMMM_NR_EVICTABLE_LRU; lru++)
+			if (nr[lru])
+				freed += shrink_list(sim, l, sc, lru, next_batch(&nr[lru]));
+		if (freed < sc->nr_to_reclaim || proportional_reclaim)
+			continue;
+		/* "It's just vindictive to attack the larger once the
+		 * smaller has gone to zero": one nudge at most. */
+		if (!(nr[SIMMM_LRU_INACTIVE_ANON] + nr[SIMMM_LRU_ACTIVE_ANON]) ||
+		    !(nr[SIMMM_LRU_INACTIVE_FILE] + nr[SIMMM_LRU_ACTIVE_FILE]))
+			break;
+		scan_adjust(nr, targets);
+	}
+	sc->nr_reclaimed += freed;
+	if (sc->can_age_anon && inactive_is_low(l, false))
+		shrink_active_list(sim, l, false, SWAP_CLUSTER_MAX);
+}
+
 /**
- * simmm__shrink_lru() - do_try_to_free_pages() / balance_pgdat() over the
- * one LRU: scan priorities from DEF_PRIORITY down to 0 until @nr pages are
- * freed. At each priority (shrink_lruvec(), get_scan_count() without the
- * anon/file balance) the inactive list is scanned for its size >> priority
- * folios and, when it is low (inactive_is_low()), the active list is aged
- * for its size >> priority, both in batches of at most SWAP_CLUSTER_MAX
- * (shrink_inactive_list(), shrink_active_list()), inactive first. (The
- * kernel's extra refill of a still-low inactive anon list at the end of
- * shrink_lruvec() is left out: simmm's lists are shared by anon and file
- * folios, and the next priority ages the active list anyway.) So a
- * small machine starts with batches of a folio or two and scans about
- * twice its lists in all; a shrink for one page reclaims one folio when
- * the first one it looks at can go.
+ * simmm__shrink_lru() - do_try_to_free_pages() over the one lruvec: scan
+ * priorities from DEF_PRIORITY down to 0 until @nr pages are freed, each
+ * a shrink_node() (prepare_scan_control()) and a shrink_lruvec() (see
+ * there: get_scan_count()'s targets over the four lists, the proportional
+ * stop, the extra aging of a low inactive anon list). If no priority freed
+ * anything and an active list was left unaged for want of a low inactive
+ * list (skipped_deactivate), the priorities run once more with every
+ * active list aged (force_deactivate). A small machine starts with
+ * batches of a folio or two; a list of one folio is scanned at priority
+ * 0 only. (The deferred split shrinker, which shrink_node() runs after
+ * each lruvec as shrink_slab(), runs once before, in the callers.)
  * @sim: the instance.
- * @nr: pages to free.
- * @direct: a direct reclaimer (an allocation's), throttled while too many
- *   folios are isolated; false for kswapd (simmm_reclaim()).
- * @no_swap: set when an anonymous folio was kept for lack of a swap slot
- *   (may be NULL).
+ * @nr: pages to free: the goal of every shrink_lruvec() call, as the
+ *   kernel's sc->nr_to_reclaim (so a priority that finds it half met
+ *   still aims at all of it).
+ * @direct: a direct reclaimer (an allocation's, try_to_free_pages()),
+ *   throttled while too many folios are isolated and scanning all its
+ *   targets at DEF_PRIORITY; false for simmm_reclaim(), which acts as
+ *   kswapd (never throttled, proportional stop at every priority).
+ * @no_swap: set when anonymous folios were left for lack of swap: their
+ *   lists skipped (no free slot) or one kept without a slot (may be NULL).
  *
  * Context: may sleep (rmap walks, folio locks, notifier callbacks,
  * throttling), with the current task marked as reclaiming (PF_MEMALLOC):
  * its own allocations meanwhile do not reclaim; other tasks' do, and they
  * find the batch this one works on isolated.
  * Return: the pages freed; 0 at once when the current task is already
- * reclaiming (no recursion) or the LRU could not be created.
+ * reclaiming (no recursion), @nr is 0 or the LRU could not be created.
  */
 uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_swap)
 {
 	struct simmm_lru *l = lru_of(sim);
-	uint64_t freed = 0;
+	struct shrink_ctl sc = {.nr_to_reclaim = nr, .direct = direct, .no_swap = no_swap};
 	uint32_t noreclaim;
 
 	if (no_swap)
 		*no_swap = false;
-	if (!l || current_is_reclaiming(sim))
+	if (!l || !nr || current_is_reclaiming(sim))
 		return 0;
 	noreclaim = memalloc_noreclaim_save(sim);
-	for (int prio = DEF_PRIORITY; prio >= 0 && freed < nr; prio--) {
-		uint64_t scan_inactive = l->nr_live[SIMMM_LRU_INACTIVE] >> prio;
-		uint64_t scan_active = inactive_is_low(l) ? l->nr_live[SIMMM_LRU_ACTIVE] >> prio : 0;
-
-		while ((scan_inactive || scan_active) && freed < nr) {
-			if (scan_inactive)
-				freed += shrink_inactive_list(sim, l, next_batch(&scan_inactive),
-							      direct, no_swap);
-			if (scan_active)
-				shrink_active_list(sim, l, next_batch(&scan_active));
+	for (;;) {
+		for (sc.priority = DEF_PRIORITY; sc.priority >= 0; sc.priority--) {
+			prepare_scan_control(sim, l, &sc);
+			shrink_lruvec(sim, l, &sc);
+			if (sc.nr_reclaimed >= nr)
+				break;
 		}
+		if (sc.nr_reclaimed || !sc.skipped_deactivate)
+			break;
+		sc.force_deactivate = true; /* bounded: nothing is skipped now */
+		sc.skipped_deactivate = false;
 	}
-	l->reclaimed += freed;
+	l->reclaimed += sc.nr_reclaimed;
 	memalloc_noreclaim_restore(sim, noreclaim);
-	return freed;
+	return sc.nr_reclaimed;
 }
 
 /**
- * simmm__shrink_inactive_batch() - one shrink_inactive_list() call, for
- * tests that must give folios exactly one look each (folio_check_references()'s
- * rules, pageout of a dirty folio): up to @nr folios (at most
- * SWAP_CLUSTER_MAX) are isolated from the head of the inactive list at
- * once, worked through and put back, as one batch of simmm__shrink_lru()
- * at some priority, by a reclaimer that is not throttled (kswapd's). No
- * scan priorities, no active-list aging, no retries.
+ * simmm__shrink_inactive_batch() - one shrink_inactive_list() call on each
+ * inactive list, anon then file, for tests that must give folios exactly
+ * one look each (folio_check_references()'s rules, pageout of a dirty
+ * folio): up to @nr folios (at most SWAP_CLUSTER_MAX) are isolated from
+ * the head of each list at once, worked through and put back, as one
+ * round of simmm__shrink_lru()'s batches at some priority, by a reclaimer
+ * that is not throttled (kswapd's). No scan priorities, no scan balance
+ * (both lists, whatever the swap), no active-list aging, no retries.
  * @sim: the instance.
- * @nr: folios to isolate.
+ * @nr: folios to isolate from each list.
  *
  * Context: as simmm__shrink_lru().
  * Return: the pages freed; 0 when the current task is already reclaiming
@@ -999,7 +1373,8 @@ uint64_t simmm__shrink_inactive_batch(simmm_sim *sim, unsigned nr)
 	if (!l || current_is_reclaiming(sim))
 		return 0;
 	noreclaim = memalloc_noreclaim_save(sim);
-	freed = shrink_inactive_list(sim, l, nr, false, NULL);
+	freed = shrink_inactive_list(sim, l, false, nr, false, NULL);
+	freed += shrink_inactive_list(sim, l, true, nr, false, NULL);
 	l->reclaimed += freed;
 	memalloc_noreclaim_restore(sim, noreclaim);
 	return freed;
@@ -1070,20 +1445,26 @@ void simmm__folio_putback_lru(simmm_sim *sim, struct simmm_page *folio)
  */
 uint64_t simmm__reclaim_folios(simmm_sim *sim, struct simmm_page *const *folios, unsigned nr)
 {
-	static const struct scan_ctl sc = {.ignore_refs = true};
+	struct scan_ctl sc = {.ignore_refs = true};
 	struct simmm_lru *l = lru_peek(sim);
 	uint32_t noreclaim = memalloc_noreclaim_save(sim);
 	uint64_t freed = 0;
 
 	for (unsigned i = 0; i < nr; i++) {
 		struct simmm_page *folio = folios[i];
+		bool file = folio_is_file_lru(folio);
 		enum scan_result r;
 
-		if (l)
+		if (l) {
 			l->scanned++;
+			l->pgscan[file]++;
+		}
 		r = reclaim_folio(sim, folio, &sc);
-		if (r == SCAN_RECLAIMED)
+		if (r == SCAN_RECLAIMED) {
 			freed += 1ULL << folio->order;
+			if (l)
+				l->pgsteal[file] += 1ULL << folio->order;
+		}
 		if (l ? !scan_result_off_lru(l, folio, r) : r != SCAN_RECLAIMED && r != SCAN_DROP)
 			simmm__lru_add(sim, folio);
 		simmm__put_user_folio(sim, folio); /* the isolation reference */
@@ -1230,8 +1611,12 @@ int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaimed)
 	 * MAX_RECLAIM_RETRIES times, then it gives up (memory.reclaim's
 	 * -EAGAIN). Each pass asks for all that is left, where memory.reclaim
 	 * asks for a quarter of it and at least SWAP_CLUSTER_MAX, which
-	 * overshoots a small goal; simmm overshoots only by the rest of the
-	 * batch that met it. */
+	 * overshoots a small goal; simmm overshoots by what the priority that
+	 * met the goal freed beyond it (shrink_lruvec()'s own count against
+	 * the whole goal, then the round of batches that met it). As kswapd,
+	 * it is global reclaim to get_scan_count(): a swappiness of 0 does not
+	 * stop it from scanning anon when the file lists are tiny, where
+	 * memory.reclaim's cgroup reclaim would scan only file. */
 	for (unsigned retries = MAX_RECLAIM_RETRIES; freed < nr_pages;) {
 		bool ns;
 		uint64_t got = simmm__shrink_lru(sim, nr_pages - freed, false, &ns);
@@ -1260,8 +1645,9 @@ int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
 	if (!l)
 		return -ENOMEM;
 	*out = (struct simmm_lru_stats){
-		.nr_inactive = l->nr_live[SIMMM_LRU_INACTIVE],
-		.nr_active = l->nr_live[SIMMM_LRU_ACTIVE],
+		.nr_inactive = l->nr_live[SIMMM_LRU_INACTIVE_ANON] +
+			       l->nr_live[SIMMM_LRU_INACTIVE_FILE],
+		.nr_active = l->nr_live[SIMMM_LRU_ACTIVE_ANON] + l->nr_live[SIMMM_LRU_ACTIVE_FILE],
 		.nr_isolated = l->nr_isolated,
 		.nr_isolated_other = l->nr_isolated_other,
 		.scanned = l->scanned,
@@ -1276,6 +1662,18 @@ int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
 		.rescued = l->rescued,
 		.stranded = l->stranded,
 		.cleared = l->cleared,
+		.nr_inactive_anon = l->nr_live[SIMMM_LRU_INACTIVE_ANON],
+		.nr_active_anon = l->nr_live[SIMMM_LRU_ACTIVE_ANON],
+		.nr_inactive_file = l->nr_live[SIMMM_LRU_INACTIVE_FILE],
+		.nr_active_file = l->nr_live[SIMMM_LRU_ACTIVE_FILE],
+		.nr_isolated_anon = l->nr_isolated_lru[0],
+		.nr_isolated_file = l->nr_isolated_lru[1],
+		.scanned_anon = l->pgscan[0],
+		.scanned_file = l->pgscan[1],
+		.reclaimed_anon = l->pgsteal[0],
+		.reclaimed_file = l->pgsteal[1],
+		.anon_cost = l->anon_cost,
+		.file_cost = l->file_cost,
 	};
 	return 0;
 }
@@ -1297,6 +1695,25 @@ int simmm_set_auto_reclaim(simmm_sim *sim, bool on)
 	return 0;
 }
 
+/**
+ * simmm_set_swappiness() - vm.swappiness (see <simmm/mm.h>): read by
+ * get_scan_count() at each scan priority.
+ * Return: 0; -EINVAL for a bad @sim or a value outside 0..200; -ENOMEM
+ * when the LRU could not be created.
+ */
+int simmm_set_swappiness(simmm_sim *sim, int swappiness)
+{
+	struct simmm_lru *l;
+
+	if (!simmm__sim_ok(sim) || swappiness < 0 || swappiness > SIMMM_MAX_SWAPPINESS)
+		return -EINVAL;
+	l = lru_of(sim);
+	if (!l)
+		return -ENOMEM;
+	l->swappiness = swappiness;
+	return 0;
+}
+
 /* ---- teardown and checks ---------------------------------------------------------- */
 
 void simmm__lru_fini(simmm_sim *sim)
@@ -1312,7 +1729,9 @@ void simmm__lru_fini(simmm_sim *sim)
 	g->lru = NULL;
 }
 
-static const char *const lru_name[SIMMM_NR_LRU_LISTS] = {"inactive", "active", "unevictable"};
+static const char *const lru_name[SIMMM_NR_LRU_LISTS] = {
+	"inactive anon", "active anon", "inactive file", "active file", "unevictable",
+};
 
 /* Mark (PG_reclaim, as compaction does, for the length of the check: no
  * scheduling point) the folios that have a live entry in the queue of
@@ -1347,7 +1766,8 @@ static int lru_check_unevictable(simmm_sim *sim, const struct simmm_page *p)
 
 /* Only in-use folio heads carry PG_lru, each has an entry in the queue of
  * the list its flags name (so PG_unevictable <=> on the unevictable list,
- * else PG_active <=> on the active list), and each list's nr_live counts
+ * else PG_swapbacked <=> on an anon list and PG_active <=> on an active
+ * list), and each list's nr_live counts
  * them all (small machines only: O(RAM), like the mm checker's orphan
  * scan). It may count more: a folio freed by a bare folio_put()
  * (simmm_page_put()'s last reference; the page layer cannot call up to
@@ -1381,10 +1801,19 @@ static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 				      (unsigned long long)pfn);
 			bad++;
 		} else if (!queued) {
+			enum simmm_lru_list lru = folio_lru_list(p);
+
 			simmm__report(sim, SIMMM_REPORT_INVARIANT,
-				      "lru: folio %#llx (PG_active %d) is not queued on the %s list",
+				      "lru: folio %#llx (PG_active %d, PG_swapbacked %d) is not queued on "
+				      "the %s list (%s)",
 				      (unsigned long long)pfn, !!(p->flags & PG_active),
-				      lru_name[folio_lru_list(p)]);
+				      !!(p->flags & PG_swapbacked),
+				      lru == SIMMM_LRU_UNEVICTABLE ? "unevictable"
+				      : is_active_lru(lru)         ? "active"
+								   : "inactive",
+				      lru == SIMMM_LRU_UNEVICTABLE ? "-"
+				      : is_file_lru(lru)           ? "file"
+								   : "anon");
 			bad++;
 		}
 	}
@@ -1416,5 +1845,13 @@ int simmm__lru_check(simmm_sim *sim)
 		return 0;
 	for (unsigned lru = 0; lru < SIMMM_NR_LRU_LISTS; lru++)
 		bad += simmm__pfnq_check(sim, &l->q[lru], lru_name[lru]);
+	if (l->nr_isolated != l->nr_isolated_lru[0] + l->nr_isolated_lru[1]) {
+		simmm__report(sim, SIMMM_REPORT_INVARIANT,
+			      "lru: nr_isolated %llu, but %llu anon + %llu file",
+			      (unsigned long long)l->nr_isolated,
+			      (unsigned long long)l->nr_isolated_lru[0],
+			      (unsigned long long)l->nr_isolated_lru[1]);
+		bad++;
+	}
 	return bad ? bad : lru_check_flags(sim, l);
 }

@@ -509,7 +509,9 @@ static bool ttu_must_abort(simmm_sim *sim, struct simmm_page *folio, struct simm
 		 * earlier GUP reference that dirtied the folio): keep it,
 		 * swap-backed again. */
 		if (simmm_pte_dirty(pte) || (folio->flags & PG_dirty)) {
-			folio->flags |= PG_swapbacked;
+			/* To the anon LRU type, should the folio be on the LRU
+			 * (memory_failure()'s unmap does not isolate). */
+			simmm__lru_move(sim, folio, 0, PG_swapbacked);
 			return true;
 		}
 		/* Clean, but someone holds a reference beyond the mappings and

@@ -133,6 +133,7 @@ static int lru_init(simmm_sim *sim, struct simmm_mm_global *g)
 		return -ENOMEM;
 	simmm_waitqueue_init(&g->lru->throttle_wq, "reclaim_throttle");
 	simmm_waitqueue_init(&g->lru->isolated_wq, "reclaim_throttle_isolated");
+	g->lru->swappiness = SIMMM_DEF_SWAPPINESS;
 	return 0;
 }
 
