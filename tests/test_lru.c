@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The classic LRU (src/mm/reclaim.c) and MADV_COLD (src/mm/madvise.c):
+ * The classic LRU (src/mm/reclaim.c) and MADV_COLD (src/mm/madvise.c);
+ * the anon/file split and the scan balance are in test_lru_split.c:
  *  - folio_check_references(): one young look sets PG_referenced and keeps
  *    the folio inactive, a second activates it; an executable file mapping
  *    activates at once; PG_referenced alone lets a clean file folio go;
