@@ -1055,6 +1055,7 @@ struct shrink_ctl {
 	uint64_t anon_cost, file_cost; /* the lruvec's costs, as of this priority */
 	bool can_reclaim_anon;    /* a free swap slot, as of this priority */
 	bool can_age_anon;        /* a swap device, full or not */
+	const struct simmm_swap *swap; /* the swap device */
 	bool *no_swap;            /* may be NULL: see simmm__shrink_lru() */
 };
 
@@ -1125,13 +1126,12 @@ static void prepare_scan_control(simmm_sim *sim, const struct simmm_lru *l,
 				 struct shrink_ctl *sc)
 {
 	struct simmm_phys_stats ps;
-	uint64_t file, used, total;
+	uint64_t file;
 
 	sc->anon_cost = l->anon_cost;
 	sc->file_cost = l->file_cost;
-	simmm__swap_usage(sim, &used, &total);
-	sc->can_reclaim_anon = used < total;
-	sc->can_age_anon = total > 0;
+	sc->can_reclaim_anon = sc->swap->nr_used < sc->swap->nr_slots;
+	sc->can_age_anon = sc->swap->nr_slots > 0;
 	if (sc->force_deactivate) {
 		sc->may_deactivate = DEACTIVATE_ANON | DEACTIVATE_FILE;
 	} else {
@@ -1330,6 +1330,7 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_sw
 		*no_swap = false;
 	if (!l || !nr || current_is_reclaiming(sim))
 		return 0;
+	sc.swap = simmm__mm_global(sim)->swap; /* created with the LRU */
 	noreclaim = memalloc_noreclaim_save(sim);
 	for (;;) {
 		for (sc.priority = DEF_PRIORITY; sc.priority >= 0; sc.priority--) {
