@@ -963,9 +963,11 @@ static void lock_adopt(struct fzmm *m, unsigned mi, uint64_t k, uint8_t want, bo
  * to the first hole gets the new flags (-ENOMEM at the hole, nothing
  * populated); then mlock() populates in address order and stops, -ENOMEM,
  * at the first page of a PROT_NONE VMA or beyond EOF. Every page before
- * that is present, COW broken in private writable mappings. Out of memory
- * while populating: -EAGAIN, the flags set. Under injection a VMA split may
- * fail first: -ENOMEM with the VMAs before it changed.
+ * that is present, COW broken in private writable mappings. mlock2(ONFAULT)
+ * populates the same way, but only the hugetlb pages (their VMAs get no
+ * VM_LOCKONFAULT). Out of memory while populating: -EAGAIN, the flags set.
+ * Under injection a VMA split may fail first: -ENOMEM with the VMAs before
+ * it changed.
  */
 static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, unsigned sub)
 {
@@ -980,8 +982,12 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 			want = -ENOMEM;
 			break;
 		}
-	for (uint64_t k = i; sub == 0 && !want && k < i + n; k++)
-		if (!m->pg[k].prot || m->pg[k].guard || !page_backed(&m->pg[k])) {
+	/* mlock2(MLOCK_ONFAULT) populates too, but only the hugetlb VMAs:
+	 * mlock_fixup() sets no VM_LOCKONFAULT on them, so
+	 * populate_vma_page_range() does not skip them. */
+	for (uint64_t k = i; sub != 2 && !want && k < i + n; k++)
+		if ((sub == 0 || m->pg[k].htlb) &&
+		    (!m->pg[k].prot || m->pg[k].guard || !page_backed(&m->pg[k]))) {
 			bad = k;
 			want = -ENOMEM;
 			break;
@@ -992,19 +998,22 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 	/* The populate may fault a hugetlb page the pool cannot give (SIGBUS,
 	 * which GUP returns as -EFAULT and mlock() as -ENOMEM) before the
 	 * first page it must stop at. */
-	hfail = rc == -ENOMEM && sub == 0 && hole == i + n && oom_ok() &&
+	hfail = rc == -ENOMEM && sub != 2 && hole == i + n && oom_ok() &&
 		range_any_htlb(m, i, bad - i);
-	if (rc != want && !(rc == -EAGAIN && sub == 0 && hole == i + n && oom_ok()) &&
+	if (rc != want &&
+	    !(rc == -EAGAIN && (sub == 0 || (sub == 1 && range_any_htlb(m, i, bad - i))) &&
+	      hole == i + n && oom_ok()) &&
 	    !(rc == -ENOMEM && F.inject) && !hfail)
 		FZ_FAIL("mlock op %u returned %d (%s), model expects %d", sub, rc, simmm_strerror(rc),
 			want);
 	partial = rc == -ENOMEM && F.inject;
 	for (uint64_t k = i; k < hole; k++)
 		lock_adopt(m, mi, k, want_lock, partial);
-	if (sub != 0 || hole < i + n)
+	if (sub == 2 || hole < i + n)
 		return;
 	for (uint64_t k = i; k < i + n; k++)
-		populated(m, mi, k, rc == want && !partial && !hfail && k < bad);
+		if (sub == 0 || m->pg[k].htlb)
+			populated(m, mi, k, rc == want && !partial && !hfail && k < bad);
 }
 
 /* mlockall() and munlockall(): every VMA (the window's pages) gets the
