@@ -60,6 +60,16 @@ struct simmm_file;
 #define SIMMM_MAP_MIXEDMAP        (1u << 24) /* VM_MIXEDMAP (vm_insert_page) */
 #define SIMMM_MAP_PFNMAP          (1u << 23) /* VM_PFNMAP|VM_IO (remap_pfn_range) */
 
+/*
+ * MADV_NORMAL / MADV_RANDOM / MADV_SEQUENTIAL set the VMA's access
+ * pattern (VM_RAND_READ, VM_SEQ_READ). A VMA with either has no recency
+ * (the kernel's vma_has_recency()): reclaim's folio_referenced() ignores
+ * its young entries and a zap of its file pages does not mark them
+ * accessed. simmm has no read-ahead, their other effect upstream.
+ */
+#define SIMMM_MADV_NORMAL     0
+#define SIMMM_MADV_RANDOM     1
+#define SIMMM_MADV_SEQUENTIAL 2
 #define SIMMM_MADV_WILLNEED   3
 #define SIMMM_MADV_DONTNEED   4
 #define SIMMM_MADV_FREE       8
@@ -70,6 +80,10 @@ struct simmm_file;
 #define SIMMM_MADV_DOFORK     11
 #define SIMMM_MADV_HUGEPAGE   14
 #define SIMMM_MADV_NOHUGEPAGE 15
+/* MADV_DONTDUMP / MADV_DODUMP: VM_DONTDUMP (core dumps skip the VMA; simmm
+ * has no core dump, the flag is kept and reported by simmm_vma_info()). */
+#define SIMMM_MADV_DONTDUMP   16
+#define SIMMM_MADV_DODUMP     17
 #define SIMMM_MADV_WIPEONFORK 18
 #define SIMMM_MADV_KEEPONFORK 19
 /**
@@ -112,6 +126,8 @@ struct simmm_file;
 #define SIMMM_VM_UFFD_WP    0x00001000ULL
 #define SIMMM_VM_LOCKED     0x00002000ULL
 #define SIMMM_VM_IO         0x00004000ULL
+#define SIMMM_VM_SEQ_READ   0x00008000ULL /* MADV_SEQUENTIAL */
+#define SIMMM_VM_RAND_READ  0x00010000ULL /* MADV_RANDOM */
 #define SIMMM_VM_DONTCOPY   0x00020000ULL
 #define SIMMM_VM_DONTEXPAND 0x00040000ULL
 #define SIMMM_VM_LOCKONFAULT 0x00080000ULL /* lock pages when they are faulted in */
@@ -119,6 +135,7 @@ struct simmm_file;
 #define SIMMM_VM_NORESERVE  0x00200000ULL
 #define SIMMM_VM_HUGETLB    0x00400000ULL
 #define SIMMM_VM_WIPEONFORK 0x02000000ULL
+#define SIMMM_VM_DONTDUMP   0x04000000ULL /* MADV_DONTDUMP */
 #define SIMMM_VM_SOFTDIRTY  0x08000000ULL
 #define SIMMM_VM_MIXEDMAP   0x10000000ULL
 #define SIMMM_VM_HUGEPAGE   0x20000000ULL
@@ -477,6 +494,11 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * passes, the call is restarted with the mmap lock dropped, at most 16
  * times (then -EAGAIN; upstream restarts without a bound).
  *
+ * The VMA-flag advice (madvise_update_vma(): the VMAs split at the range's
+ * edges and merge again after): HUGEPAGE / NOHUGEPAGE, DONTFORK / DOFORK,
+ * WIPEONFORK / KEEPONFORK, NORMAL / RANDOM / SEQUENTIAL (VM_RAND_READ,
+ * VM_SEQ_READ: no recency, see SIMMM_MADV_NORMAL) and DONTDUMP / DODUMP.
+ *
  * MADV_DONTNEED of a hugetlb VMA (madvise_dontneed_free_valid_vma(), 5.18+)
  * zaps whole huge pages: its part of the range must start on a huge-page
  * boundary, and its end rounds down to one (nothing left: nothing done).
@@ -486,7 +508,8 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
  * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP, FREE/COLD/PAGEOUT on
  * VM_HUGETLB, DONTNEED from inside a hugetlb page, FREE on a file
- * VMA, DOFORK on VM_IO, WIPEONFORK on anything but private anonymous
+ * VMA, DOFORK on VM_IO, DODUMP on a VM_SPECIAL VMA that is not hugetlb
+ * (VM_IO/VM_PFNMAP/VM_MIXEDMAP driver mappings), WIPEONFORK on anything but private anonymous
  * memory, GUARD_INSTALL on VM_SPECIAL|VM_HUGETLB|VM_LOCKED, GUARD_REMOVE on
  * VM_SPECIAL|VM_HUGETLB; -ENOMEM: part of the range unmapped (the mapped
  * parts are advised, as madvise_walk_vmas() does; POPULATE stops at the

@@ -118,6 +118,12 @@ static void zap_present(struct simmm_zap *z, simmm_addr_t addr, enum simmm_level
 	folio = simmm__compound_head(sim, page);
 	if (simmm_pte_dirty(old) && !(folio->flags & PG_anon))
 		folio->flags |= PG_dirty; /* zap_present_folio_ptes: folio_mark_dirty */
+	/* zap_present_folio_ptes(): a young entry of a page-cache folio marks
+	 * it accessed, unless the VMA has no recency (MADV_RANDOM /
+	 * SEQUENTIAL); the reference would otherwise be lost with the entry.
+	 * Page-cache folios are order 0 here: one entry, one call. */
+	if (simmm_pte_young(old) && !(folio->flags & PG_anon) && simmm__vma_has_recency(z->vma))
+		simmm__folio_mark_accessed(sim, folio);
 	if (lvl == SIMMM_LVL_PTE && folio->order) {
 		zap_batch_add(z, addr, old, folio, page);
 		simmm__rss_add(mm, z->vma, folio, -1);
@@ -552,7 +558,9 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 static bool advice_is_flags(int a)
 {
 	return a == SIMMM_MADV_HUGEPAGE || a == SIMMM_MADV_NOHUGEPAGE || a == SIMMM_MADV_DONTFORK ||
-	       a == SIMMM_MADV_DOFORK || a == SIMMM_MADV_WIPEONFORK || a == SIMMM_MADV_KEEPONFORK;
+	       a == SIMMM_MADV_DOFORK || a == SIMMM_MADV_WIPEONFORK || a == SIMMM_MADV_KEEPONFORK ||
+	       a == SIMMM_MADV_NORMAL || a == SIMMM_MADV_RANDOM || a == SIMMM_MADV_SEQUENTIAL ||
+	       a == SIMMM_MADV_DONTDUMP || a == SIMMM_MADV_DODUMP;
 }
 
 /* madvise_vma_behavior()'s VMA-flag advice: @v's new vm_flags in *@flags,
@@ -586,6 +594,25 @@ static int advice_vm_flags(const struct simmm_vma *v, int advice, uint64_t *flag
 		break;
 	case SIMMM_MADV_KEEPONFORK: /* VM_DROPPABLE (-EINVAL) is not modelled */
 		f &= ~SIMMM_VM_WIPEONFORK;
+		break;
+	case SIMMM_MADV_NORMAL:
+		f &= ~(SIMMM_VM_SEQ_READ | SIMMM_VM_RAND_READ);
+		break;
+	case SIMMM_MADV_RANDOM:
+		f = (f & ~SIMMM_VM_SEQ_READ) | SIMMM_VM_RAND_READ;
+		break;
+	case SIMMM_MADV_SEQUENTIAL:
+		f = (f & ~SIMMM_VM_RAND_READ) | SIMMM_VM_SEQ_READ;
+		break;
+	case SIMMM_MADV_DONTDUMP:
+		f |= SIMMM_VM_DONTDUMP;
+		break;
+	case SIMMM_MADV_DODUMP:
+		/* Driver mappings keep out of core dumps; hugetlb VMAs are
+		 * VM_DONTEXPAND (part of VM_SPECIAL) but may be dumped. */
+		if ((f & SIMMM_VM_SPECIAL) && !(f & SIMMM_VM_HUGETLB))
+			return -EINVAL;
+		f &= ~SIMMM_VM_DONTDUMP;
 		break;
 	}
 	*flags = f;

@@ -662,6 +662,14 @@ void simmm__lru_move(simmm_sim *sim, struct simmm_page *folio, uint32_t clear, u
 /* folio_mark_accessed() (classic LRU): inactive and unreferenced ->
  * referenced; inactive and referenced -> active (PG_referenced cleared). */
 void simmm__folio_mark_accessed(simmm_sim *sim, struct simmm_page *folio);
+
+/* vma_has_recency(): whether the VMA's accesses count as references for
+ * reclaim (not with MADV_RANDOM / MADV_SEQUENTIAL; simmm has no
+ * FMODE_NOREUSE files). */
+static inline bool simmm__vma_has_recency(const struct simmm_vma *vma)
+{
+	return !(vma->vm_flags & (SIMMM_VM_SEQ_READ | SIMMM_VM_RAND_READ));
+}
 /* folio_deactivate(): an active, evictable folio on the LRU moves to the
  * inactive list, losing PG_active and PG_referenced. */
 void simmm__folio_deactivate(simmm_sim *sim, struct simmm_page *folio);

@@ -207,7 +207,7 @@ static const struct simmm_walk_ops check_ops = {
 /* VM_LOCKONFAULT only with VM_LOCKED, never on special or hugetlb VMAs
  * (mlock_fixup() and mmap skip them); locked_vm charges exactly the
  * VM_LOCKED VMAs, and the ranges an MREMAP_DONTUNMAP move left charged.
- * Also the VM_WIPEONFORK rule. */
+ * Also the VM_WIPEONFORK and access-pattern rules. */
 static void check_vma_lock(struct check *c, const struct simmm_vma *v, uint64_t *locked)
 {
 	uint64_t f = v->vm_flags;
@@ -223,6 +223,12 @@ static void check_vma_lock(struct check *c, const struct simmm_vma *v, uint64_t 
 	if ((f & SIMMM_VM_WIPEONFORK) &&
 	    (v->file || (f & (SIMMM_VM_SHARED | SIMMM_VM_SPECIAL | SIMMM_VM_HUGETLB))))
 		BAD(c, "mm %llu: VMA at %#llx: VM_WIPEONFORK on vm_flags %#llx",
+		    (unsigned long long)v->mm->id, (unsigned long long)v->vm_start,
+		    (unsigned long long)f);
+	/* One access pattern at a time (madvise_update_vma()'s RANDOM and
+	 * SEQUENTIAL each clear the other). */
+	if ((f & SIMMM_VM_SEQ_READ) && (f & SIMMM_VM_RAND_READ))
+		BAD(c, "mm %llu: VMA at %#llx: VM_SEQ_READ and VM_RAND_READ on vm_flags %#llx",
 		    (unsigned long long)v->mm->id, (unsigned long long)v->vm_start,
 		    (unsigned long long)f);
 }

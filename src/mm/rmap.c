@@ -699,6 +699,12 @@ static bool referenced_one(struct simmm_page *folio, struct simmm_vma *vma, simm
 	simmm_addr_t end, p;
 	int before = arg->count;
 
+	/* invalid_folio_referenced_vma(): a VMA without recency (MADV_RANDOM
+	 * / SEQUENTIAL) is skipped before its entries are looked at: its
+	 * young bits stay set and count nowhere, and a VM_LOCKED one does not
+	 * mlock the folio here either. */
+	if (!simmm__vma_has_recency(vma))
+		return true;
 	simmm__folio_span(folio, vma, addr, &end);
 	for (p = addr; p < end; p += ps) {
 		enum simmm_level lvl = SIMMM_LVL_PTE;
