@@ -524,9 +524,11 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * mappings keep their COW copies); the mmap lock is dropped around each
  * punch and the next VMA looked up again. Per VMA: -EINVAL for VM_LOCKED
  * or no file (private anonymous memory, driver mappings), -EACCES unless
- * the VMA is VM_SHARED and VM_MAYWRITE (a private mapping, a read-only
- * file's), -EOPNOTSUPP for hugetlb (not modelled). Works on shared
- * anonymous memory (its shmem file).
+ * the VMA is VM_SHARED and VM_MAYWRITE (a private mapping, private
+ * hugetlb included, a read-only file's). Works on shared anonymous memory
+ * (its shmem file), hugetlb
+ * too (hugetlbfs_punch_hole(): the whole huge pages of the range are
+ * unmapped everywhere and freed, the partial ones at its edges zeroed).
  *
  * MADV_HWPOISON (madvise_inject_error()): before any VMA is looked at, each
  * page of the range is got as get_user_pages_fast() would (a read fault)

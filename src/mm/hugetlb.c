@@ -16,7 +16,8 @@
  * anonymous mapping) share one page per (file, huge index) through the
  * pool's table, which holds a folio reference, like a hugetlbfs page
  * cache: the pages stay until the file dies (file.c calls
- * simmm__hugetlb_file_release()) or the machine is destroyed. Private
+ * simmm__hugetlb_file_release()), a hole is punched over them (MADV_REMOVE:
+ * simmm__hugetlb_punch_hole() in truncate.c) or the machine is destroyed. Private
  * mappings get anonymous pages, copied on write after fork (hugetlb_wp()),
  * or at fork if they may be pinned (simmm__hugetlb_copy_pinned()).
  * hugetlb pages are never on the LRU (never reclaimed or swapped), never
@@ -151,6 +152,36 @@ void simmm__hugetlb_file_release(simmm_sim *sim, struct simmm_file *file)
 			pool->shared[k++] = pool->shared[i];
 	}
 	pool->nr = k;
+}
+
+struct simmm_page *simmm__hugetlb_shared_lookup(simmm_sim *sim, struct simmm_file *file,
+						uint64_t index)
+{
+	struct simmm_hugetlb_pool *pool = pool_of(sim, false);
+	struct hugetlb_shared *s = pool ? shared_find(pool, file, index) : NULL;
+
+	return s ? simmm__pfn_to_page(sim, s->pfn) : NULL;
+}
+
+/*
+ * remove_inode_single_folio(): the shared page of (@file, @index) leaves
+ * the table, which drops its reference (a pinned page lives on for its
+ * pinners, out of the file). A page mapped again since the caller's unmap
+ * (a fault raced it) stays: false, the caller unmaps again, as upstream
+ * calls hugetlb_unmap_file_folio() for a folio_mapped() one.
+ */
+bool simmm__hugetlb_shared_remove(simmm_sim *sim, struct simmm_file *file, uint64_t index)
+{
+	struct simmm_hugetlb_pool *pool = pool_of(sim, false);
+	struct hugetlb_shared *s = pool ? shared_find(pool, file, index) : NULL;
+
+	if (!s)
+		return true;
+	if (simmm__folio_mapcount(sim, simmm__pfn_to_page(sim, s->pfn)))
+		return false;
+	shared_drop(sim, s);
+	*s = pool->shared[--pool->nr];
+	return true;
 }
 
 void simmm__hugetlb_fini(simmm_sim *sim)

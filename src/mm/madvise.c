@@ -31,6 +31,7 @@
 #include <simmm/mmu_notifier.h>
 
 #include "mm/mm.h"
+#include "mm/mm_ext.h"
 
 #define MADV_STOP 1          /* a callback's "stop, take the step, go on" */
 #define PAGEOUT_BATCH 32     /* SWAP_CLUSTER_MAX: isolated folios per reclaim */
@@ -771,31 +772,35 @@ int simmm__madvise_guard_remove(struct simmm_mm *mm, struct simmm_vma *vma, simm
  * mappings), -EACCES unless the VMA is shared and may be made writable
  * (vma_is_shared_maywrite()). The mmap lock is dropped around the punch,
  * the file pinned (get_file()): the filesystem takes i_rwsem, which ranks
- * above the mmap lock. simmm's hugetlb mappings give -EOPNOTSUPP:
- * hugetlbfs_punch_hole() is not modelled (their pages are not the file's
- * page cache, see hugetlb.c).
+ * above the mmap lock. A shared hugetlb mapping's file is punched as
+ * hugetlbfs_punch_hole() does (whole huge pages removed, partial ones
+ * zeroed: truncate.c).
  */
 int simmm__madvise_remove(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t s,
 			  simmm_addr_t e)
 {
 	simmm_sim *sim = mm->sim;
 	struct simmm_file *file = vma->file;
+	unsigned order;
 	uint64_t off;
 	int err, lock_err;
 
 	if (vma->vm_flags & SIMMM_VM_LOCKED)
 		return -EINVAL;
-	if (!file)
+	/* Upstream every hugetlb VMA has a hugetlbfs file, a private one
+	 * too (which then fails the shared check below); simmm gives only
+	 * shared ones a file. */
+	if (!file && !(vma->vm_flags & SIMMM_VM_HUGETLB))
 		return -EINVAL;
 	if ((vma->vm_flags & (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE)) !=
-	    (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE))
+	    (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE) || !file)
 		return -EACCES;
-	if (vma->vm_flags & SIMMM_VM_HUGETLB)
-		return -EOPNOTSUPP;
 	off = (s - vma->vm_start) + (vma->vm_pgoff << sim->geo.page_shift);
+	order = vma->vm_flags & SIMMM_VM_HUGETLB ? vma->hugetlb_order : 0;
 	simmm__file_get(file); /* pairs with the put below: the VMA may go */
 	simmm_up_read(sim, &mm->mmap_lock);
-	err = simmm__file_punch_hole(file, off, e - s);
+	err = order ? simmm__hugetlb_punch_hole(file, off, e - s, order)
+		    : simmm__file_punch_hole(file, off, e - s);
 	simmm__file_put(file);
 	lock_err = simmm_down_read(sim, &mm->mmap_lock);
 	return err ? err : lock_err;

@@ -353,6 +353,16 @@ bool simmm__folio_is_hugetlb(simmm_sim *sim, struct simmm_page *folio);
 int simmm__hugetlb_copy_pinned(struct simmm_vma *dvma, simmm_addr_t haddr,
 			       struct simmm_page *src, simmm_entry_t old);
 void simmm__hugetlb_fini(simmm_sim *sim);
+/* The shared hugetlb page of @file at huge-page index @index, or NULL. */
+struct simmm_page *simmm__hugetlb_shared_lookup(simmm_sim *sim, struct simmm_file *file,
+						uint64_t index);
+/* Drop the shared page at (@file, @index) from the table unless it is
+ * mapped (false: unmap it and try again); true when it is gone. */
+bool simmm__hugetlb_shared_remove(simmm_sim *sim, struct simmm_file *file, uint64_t index);
+/* hugetlbfs_punch_hole() for bytes [@off, @off + @len) of @file, whose huge
+ * pages have @order (truncate.c). Context: takes i_rwsem, no mmap lock. */
+int simmm__hugetlb_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len,
+			      unsigned order);
 /* Release the shared hugetlb pages of @file (called when the file dies). */
 void simmm__hugetlb_file_release(simmm_sim *sim, struct simmm_file *file);
 /* Does @vma map hugetlb pages? */

@@ -27,11 +27,15 @@
  * held, and walkers under it rely on their tables staying).
  *
  * Locking: the file's i_rwsem for write, then i_mmap_rwsem for read
- * around each unmap, folio locks one at a time; no mmap lock. Not
- * modelled: hugetlb mappings of a file (simmm keeps their pages in the
- * hugetlb pool, not the page cache, and its hugetlb faults do not check
- * i_size: hugetlb_vmtruncate() and hugetlbfs_punch_hole() are not
- * modelled, their VMAs are left alone); shmem_fallocate()'s
+ * around each unmap, folio locks one at a time; no mmap lock.
+ *
+ * hugetlb: simmm keeps a file's hugetlb pages in the hugetlb pool's table,
+ * not its page cache, and only shared anonymous hugetlb mappings have a
+ * file (no hugetlbfs files to truncate). simmm__hugetlb_punch_hole() is
+ * hugetlbfs_punch_hole() for MADV_REMOVE on them; the other paths here
+ * leave hugetlb VMAs alone. Not modelled: hugetlb_vmtruncate(), the
+ * hugetlb fault mutex (a fault racing a punch is unmapped again instead).
+ * Also not modelled: shmem_fallocate()'s
  * shmem_falloc_waitq (faults into a hole being punched wait for the
  * punch); large folios in the page cache (simmm's are order 0, so
  * truncate_inode_partial_folio() never splits); pagecache_isize_extended(),
@@ -43,6 +47,7 @@
 #include <simmm/mmu_notifier.h>
 
 #include "mm/mm.h"
+#include "mm/mm_ext.h"
 
 /* ---- unmap_mapping_range() ---------------------------------------------------- */
 
@@ -54,6 +59,7 @@
 struct zap_details {
 	bool even_cows;
 	bool drop_markers;
+	bool hugetlb; /* hugetlb_vmdelete_list(): the file's hugetlb VMAs, whole */
 };
 
 struct unmap_walk {
@@ -103,8 +109,10 @@ static int unmap_cb(simmm_entry_t *slot, simmm_addr_t addr, simmm_addr_t next,
 		return 0;
 	walk->action = SIMMM_WALK_CONTINUE;
 	/* File VMAs hold small folios only (no file THPs, no anonymous THP
-	 * outside anonymous VMAs); hugetlb VMAs are skipped. */
-	if (NEVER(walk->level != SIMMM_LVL_PTE) || !should_zap(u, old))
+	 * outside anonymous VMAs); hugetlb VMAs, walked only by a hugetlb
+	 * punch (unmap_hugepage_range(): the caller aligned the range to
+	 * huge pages), hold huge leaves only. */
+	if (NEVER((walk->level != SIMMM_LVL_PTE) != u->d->hugetlb) || !should_zap(u, old))
 		return 0;
 	simmm_walk_update(walk, slot, 0);
 	simmm__zap_one(&u->z, addr, walk->level, old);
@@ -160,7 +168,7 @@ static void unmap_mapping_range_tree(struct simmm_file *file, uint64_t first, ui
 		uint64_t vba = vma->vm_pgoff, vea = vba + simmm__vma_pages(vma) - 1;
 		uint64_t zba = first > vba ? first : vba, zea = last < vea ? last : vea;
 
-		if (!(vma->vm_flags & SIMMM_VM_HUGETLB))
+		if (!!(vma->vm_flags & SIMMM_VM_HUGETLB) == d->hugetlb)
 			zap_vma_range(vma, vma->vm_start + ((zba - vba) << shift),
 				      vma->vm_start + ((zea - vba + 1) << shift), d);
 		n = next;
@@ -377,6 +385,65 @@ int simmm__file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len)
 				    (unmap_end - unmap_start) >> sim->geo.page_shift, false);
 	truncate_inode_pages_range(file, off, off + len - 1);
 	simmm__file_store_zero(file, off, off + len);
+	simmm_up_write(sim, &file->i_rwsem);
+	return 0;
+}
+
+/* hugetlbfs_zero_partial_page(): zero bytes [@start, @end) of the shared
+ * huge page holding @start, if the file has one there. */
+static void hugetlb_zero_partial(struct simmm_file *file, unsigned order, uint64_t start,
+				 uint64_t end)
+{
+	simmm_sim *sim = file->sim;
+	unsigned shift = sim->geo.page_shift;
+	struct simmm_page *folio = simmm__hugetlb_shared_lookup(sim, file, start >> (shift + order));
+
+	if (!folio)
+		return;
+	for (uint64_t pos = start; pos < end;) {
+		uint64_t next = ((pos >> shift) + 1) << shift;
+		struct simmm_page *page = simmm__pfn_to_page(
+			sim, folio->pfn + ((pos >> shift) & ((1ULL << order) - 1)));
+		uint8_t *data = simmm__page_data(sim, page, false);
+
+		if (next > end)
+			next = end;
+		if (data) /* no contents: zeros already */
+			memset(data + (pos & (sim->page_size - 1)), 0, next - pos);
+		pos = next;
+	}
+}
+
+/*
+ * hugetlbfs_punch_hole() (MADV_REMOVE on a shared hugetlb mapping, through
+ * fallocate): the partial huge pages at the edges are zeroed in place, the
+ * whole ones are unmapped from every VMA of the file (hugetlb_vmdelete_list():
+ * unmap_hugepage_range(), one CLEAR invalidation per VMA) and leave the
+ * file (remove_inode_hugepages()); one mapped again by a raced fault is
+ * unmapped again first. The file's hugetlb pages live in the pool's table
+ * (hugetlb.c), not in its page cache; its size does not change.
+ */
+int simmm__hugetlb_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len,
+			      unsigned order)
+{
+	simmm_sim *sim = file->sim;
+	unsigned shift = sim->geo.page_shift;
+	uint64_t hps = sim->page_size << order;
+	uint64_t hole_start = (off + hps - 1) & ~(hps - 1), hole_end = (off + len) & ~(hps - 1);
+	const struct zap_details d = {.even_cows = true, .hugetlb = true};
+	int err = simmm_down_write(sim, &file->i_rwsem);
+
+	if (err)
+		return err;
+	if (off < hole_start)
+		hugetlb_zero_partial(file, order, off, off + len < hole_start ? off + len : hole_start);
+	if (hole_end > hole_start)
+		unmap_mapping_range_tree(file, hole_start >> shift, (hole_end >> shift) - 1, &d);
+	if (off + len > hole_end && off + len > hole_start)
+		hugetlb_zero_partial(file, order, hole_end, off + len);
+	for (uint64_t pos = hole_start; pos < hole_end; pos += hps)
+		while (!simmm__hugetlb_shared_remove(sim, file, pos >> (shift + order)))
+			unmap_mapping_range_tree(file, pos >> shift, ((pos + hps) >> shift) - 1, &d);
 	simmm_up_write(sim, &file->i_rwsem);
 	return 0;
 }
