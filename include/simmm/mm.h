@@ -96,6 +96,10 @@ struct simmm_file;
 #define SIMMM_MADV_PAGEOUT    21
 #define SIMMM_MADV_POPULATE_READ  22
 #define SIMMM_MADV_POPULATE_WRITE 23
+/* MADV_DONTNEED_LOCKED (5.18+): MADV_DONTNEED that VM_LOCKED VMAs accept
+ * too (their pages are munlocked and dropped; the next fault maps and
+ * mlocks a page again). */
+#define SIMMM_MADV_DONTNEED_LOCKED 24
 #define SIMMM_MADV_COLLAPSE   25
 /* MADV_HWPOISON: memory_failure() on each page of the range (CAP_SYS_ADMIN,
  * see simmm_memory_failure()). MADV_SOFT_OFFLINE (101) is not modelled. */
@@ -506,7 +510,8 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  * Locking: the mmap lock for read, for write with the VMA-flag advice and
  * COLLAPSE (REMOVE drops it around its punches).
  * Return: 0 (also for @len 0); -EINVAL: NULL, misaligned, unknown advice,
- * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP, FREE/COLD/PAGEOUT on
+ * DONTNEED/FREE/COLD/PAGEOUT on VM_LOCKED|VM_PFNMAP (DONTNEED_LOCKED: on
+ * VM_PFNMAP only), FREE/COLD/PAGEOUT on
  * VM_HUGETLB, DONTNEED from inside a hugetlb page, FREE on a file
  * VMA, DOFORK on VM_IO, DODUMP on a VM_SPECIAL VMA that is not hugetlb
  * (VM_IO/VM_PFNMAP/VM_MIXEDMAP driver mappings), WIPEONFORK on anything but private anonymous

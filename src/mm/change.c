@@ -485,12 +485,16 @@ static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	if (v->vm_flags & SIMMM_VM_HUGETLB) {
 		uint64_t hps = mm->sim->page_size << v->hugetlb_order;
 
-		if (advice != SIMMM_MADV_DONTNEED || (s & (hps - 1)))
+		if (advice == SIMMM_MADV_FREE || (s & (hps - 1)))
 			return -EINVAL;
 		e &= ~(hps - 1);
 		if (e == s)
 			return 0;
-	} else if (v->vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_PFNMAP)) {
+	} else if (v->vm_flags & (SIMMM_VM_PFNMAP |
+				  (advice == SIMMM_MADV_DONTNEED_LOCKED ? 0 : SIMMM_VM_LOCKED))) {
+		/* MADV_DONTNEED_LOCKED (5.18+) is DONTNEED allowed on
+		 * VM_LOCKED VMAs: their pages go (munlocked by the zap) and
+		 * the next fault maps and mlocks again. */
 		return -EINVAL;
 	}
 	if (advice == SIMMM_MADV_FREE && !simmm__vma_is_anonymous(v))
@@ -500,7 +504,7 @@ static int advise_zap(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 		return err;
 	/* MADV_FREE splits a THP it covers in part (madvise_free_huge_pmd():
 	 * split_folio()), not at the range's edges. */
-	if (advice == SIMMM_MADV_DONTNEED)
+	if (advice != SIMMM_MADV_FREE)
 		err = simmm__zap_range_single(mm, v, s, e); /* guard markers stay */
 	else
 		err = simmm__madvise_free(mm, v, s, e);
@@ -537,6 +541,7 @@ static int advise_vma(struct simmm_mm *mm, struct simmm_vma *v, simmm_addr_t s, 
 	case SIMMM_MADV_WILLNEED:
 		return simmm__madvise_willneed(mm, v, s, e);
 	case SIMMM_MADV_DONTNEED:
+	case SIMMM_MADV_DONTNEED_LOCKED:
 	case SIMMM_MADV_FREE:
 		return advise_zap(mm, v, s, e, advice);
 	case SIMMM_MADV_COLLAPSE:
@@ -688,6 +693,7 @@ static int advise_populate(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t
 static bool advice_known(int a)
 {
 	return a == SIMMM_MADV_WILLNEED || a == SIMMM_MADV_DONTNEED || a == SIMMM_MADV_FREE ||
+	       a == SIMMM_MADV_DONTNEED_LOCKED ||
 	       a == SIMMM_MADV_COLLAPSE || a == SIMMM_MADV_COLD || a == SIMMM_MADV_PAGEOUT ||
 	       a == SIMMM_MADV_POPULATE_READ || a == SIMMM_MADV_POPULATE_WRITE ||
 	       a == SIMMM_MADV_HWPOISON || a == SIMMM_MADV_GUARD_INSTALL ||
