@@ -34,6 +34,38 @@
  * allocation failed; a hugetlb page seen present stays present until a
  * zap, munmap or move (reclaim never takes it).
  *
+ * Truncation (the fread op's file bytes 0xb0..0xbf: ftruncate(2) or a hole
+ * punch of file0/file1; MADV_REMOVE, advice byte 0xf0). An object's bytes
+ * are its page-cache bytes: what every mapping of a page reads, also past
+ * EOF in the page EOF falls in (a write through a shared mapping lands
+ * there and stays: simmm models no filesystem's post-EOF zeroing at
+ * writeback or extension); pread(2) stops at EOF; past that page nothing
+ * maps (SIGBUS: the access op's -EFAULT, GUP's, POPULATE's). Upstream, as
+ * the model follows it: a shrink (or the same size) runs
+ * truncate_pagecache(): unmap_mapping_range(holebegin, 0, even_cows = 1)
+ * from the first page wholly past the new EOF, so shared pages, private
+ * pages still showing the file and private COW copies (and their swap
+ * entries) all go; the page cache from the new EOF on is dropped and the
+ * EOF page's tail zeroed (truncate_inode_pages_range() /
+ * truncate_inode_partial_folio()), so those bytes read as zeros, also once
+ * the file grows again (growing only sets i_size). A hole punch
+ * (fallocate(PUNCH_HOLE | KEEP_SIZE): truncate_pagecache_range() for a
+ * regular file, shmem_fallocate() for shmem) unmaps the hole's whole pages
+ * with even_cows = 0: "hole-punching should not remove private COWed
+ * pages", so a private copy keeps its bytes; everything else of the hole
+ * reads zeros, the partial pages at its edges staying mapped. MADV_REMOVE
+ * is that punch (vfs_fallocate()) of each VMA's part, VMA by VMA
+ * (madvise_remove(): -EINVAL for VM_LOCKED or no file, -EACCES unless
+ * VM_SHARED and VM_MAYWRITE, the VMAs before it punched; holes -ENOMEM at
+ * the end). VM_LOCKED pages are unmapped like any (zap_pte_range() ignores
+ * VM_LOCKED; the folio is munlocked as it leaves): the model's "must stay
+ * present" ends for them. A GUP-pinned page-cache page leaves the cache
+ * all the same (the pin keeps the frame, with its old bytes, alive); the
+ * next fault maps a new page that reads the zeros, which the peeks
+ * compare. Guard markers stay (no ZAP_FLAG_DROP_MARKER). Not modelled:
+ * hugetlb ranges for MADV_REMOVE (skipped; simmm differs from upstream
+ * there, see madvise_remove()).
+ *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
  * table entries against the model, frame contents of present entries and,
@@ -224,9 +256,12 @@ static bool obj_page_ok(const struct mobj *o, uint64_t pgoff)
 	return pgoff < (o->size + F.ps - 1) / F.ps && pgoff < MAXOBJP;
 }
 
+/* What a mapping of page @pgoff of @o reads in slot @s: the page-cache
+ * bytes, also those past EOF in the page EOF falls in (a write through a
+ * mapping lands there; see "Truncation" above); none past that page. */
 static uint8_t obj_byte(const struct mobj *o, uint64_t pgoff, unsigned s)
 {
-	return pgoff * F.ps + slot_off(s) < o->size ? o->data[pgoff][s] : 0;
+	return obj_page_ok(o, pgoff) ? o->data[pgoff][s] : 0;
 }
 
 /* Can the page be accessed at all without SIGBUS? */
@@ -328,6 +363,41 @@ static void model_zap(struct mpage *p)
 	p->lazy = 0;
 	p->maybe0 = 0;
 	memset(p->val, 0, sizeof(p->val));
+}
+
+/*
+ * Pages [@first, @last] of object @oi left the page cache (a truncation's
+ * or a hole punch's unmap_mapping_range()): every mapping of them in every
+ * mm loses its entry (a locked page too: it no longer has to stay
+ * present), and so, with @even_cows (truncation), does a private page's
+ * own copy, which reads the file again (past EOF: SIGBUS). Without it (a
+ * punch) the copies stay. Guard markers stay either way (no
+ * ZAP_FLAG_DROP_MARKER).
+ */
+static void model_unmap_obj(unsigned oi, uint64_t first, uint64_t last, bool even_cows)
+{
+	for (unsigned mi = 0; mi < NMM; mi++) {
+		for (uint64_t k = 0; F.m[mi].mm && k < F.np; k++) {
+			struct mpage *p = &F.m[mi].pg[k];
+			uint8_t g = p->guard;
+
+			if (!p->mapped || p->obj != oi + 1 || p->pgoff < first || p->pgoff > last)
+				continue;
+			if (!p->shared && p->own && !even_cows)
+				continue;
+			model_zap(p);
+			p->guard = g;
+		}
+	}
+}
+
+/* Bytes [@lo, @hi) of @o read as zeros (a truncation's tail, a punch). */
+static void model_zero_obj(struct mobj *o, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t p = lo / F.ps; p < MAXOBJP && p * F.ps < hi; p++)
+		for (unsigned s = 0; s < NSLOT; s++)
+			if (p * F.ps + slot_off(s) >= lo && p * F.ps + slot_off(s) < hi)
+				o->data[p][s] = 0;
 }
 
 static bool range_all_mapped(struct fzmm *m, uint64_t i, uint64_t n)
@@ -1275,6 +1345,66 @@ static void madvise_guard(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, b
 	}
 }
 
+/*
+ * MADV_REMOVE of [i, i + n) (madvise_remove(), VMA by VMA as
+ * madvise_walk_vmas() goes, the mmap lock dropped around each punch):
+ * -EINVAL at the first VM_LOCKED VMA or one without a file (private
+ * anonymous), -EACCES at the first that is not VM_SHARED with VM_MAYWRITE
+ * (a private file mapping, a shared one of the read-only file1); the VMAs
+ * before it are punched; holes give -ENOMEM after the rest. Each punched
+ * VMA part is vfs_fallocate(PUNCH_HOLE | KEEP_SIZE) of the object pages it
+ * maps: whole pages, unmapped everywhere without even_cows (private COW
+ * copies stay), read as zeros. A hugetlb VMA is not modelled (simmm gives
+ * -EOPNOTSUPP, upstream's hugetlbfs_fallocate() punches; a private one
+ * has a hugetlbfs file upstream, -EACCES, none in simmm, -EINVAL): a range
+ * with a hugetlb page is skipped.
+ */
+static void madvise_remove(struct fzmm *m, uint64_t i, uint64_t n)
+{
+	int want = range_all_mapped(m, i, n) ? 0 : -ENOMEM, rc;
+	uint64_t stop = i + n;
+
+	if (range_any_htlb(m, i, n)) {
+		tr("  -> hugetlb: not modelled, skipped\n");
+		return;
+	}
+	for (uint64_t k = i; k < i + n; k++) {
+		const struct mpage *p = &m->pg[k];
+		int e = !p->mapped			? 0
+			: p->locked || !p->obj		? -EINVAL
+			: !p->shared || pobj(p)->rdonly ? -EACCES
+							: 0;
+
+		if (e) {
+			want = e;
+			stop = k;
+			break;
+		}
+	}
+	rc = simmm_madvise(m->mm, pa(i), n * F.ps, SIMMM_MADV_REMOVE);
+	tr("  -> %d\n", rc);
+	if (!expect_rc(rc, want, "madvise REMOVE"))
+		return;
+	for (uint64_t k = i; k < stop; k++) {
+		struct mpage *p = &m->pg[k];
+
+		if (!p->mapped)
+			continue;
+		model_unmap_obj(p->obj - 1u, p->pgoff, p->pgoff, false);
+		model_zero_obj(pobj(p), (uint64_t)p->pgoff * F.ps, ((uint64_t)p->pgoff + 1) * F.ps);
+	}
+}
+
+/* Peek every touched page of every mm (an op that may change any). */
+static void peek_all(void)
+{
+	peek_sweep_begin();
+	for (unsigned mi = 0; mi < NMM; mi++)
+		for (uint64_t k = 0; F.m[mi].mm && k < F.np; k++)
+			if (F.touched[k])
+				peek_page(mi, k);
+}
+
 static void op_madvise(struct fz_in *in)
 {
 	/* COLD (deactivate, old young bits) changes neither contents nor
@@ -1285,11 +1415,12 @@ static void op_madvise(struct fz_in *in)
 				   SIMMM_MADV_COLD, SIMMM_MADV_POPULATE_READ,
 				   SIMMM_MADV_POPULATE_WRITE, SIMMM_MADV_WILLNEED, SIMMM_MADV_DONTFORK,
 				   SIMMM_MADV_WIPEONFORK, SIMMM_MADV_GUARD_INSTALL,
-				   SIMMM_MADV_GUARD_REMOVE};
+				   SIMMM_MADV_GUARD_REMOVE, SIMMM_MADV_REMOVE};
 	static const char *const names[] = {"DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE",
 					    "COLLAPSE", "PAGEOUT", "COLD", "POPULATE_READ",
 					    "POPULATE_WRITE", "WILLNEED", "(DONT|DO)FORK",
-					    "(WIPE|KEEP)ONFORK", "GUARD_INSTALL", "GUARD_REMOVE"};
+					    "(WIPE|KEEP)ONFORK", "GUARD_INSTALL", "GUARD_REMOVE",
+					    "REMOVE"};
 	unsigned mi;
 	struct fzmm *m = pick_mm(in, &mi);
 	uint64_t i = dec_page(in), n = dec_len(in, i);
@@ -1298,10 +1429,13 @@ static void op_madvise(struct fz_in *in)
 	 * use), 0xfb..0xff the later advice (older inputs that used them for
 	 * COLD, which changes nothing the model sees, now ask for those).
 	 * The guard advice came last: 0xf4 and 0xf5, which no in-tree input
-	 * had as an advice byte (they meant COLLAPSE and PAGEOUT). */
+	 * had as an advice byte (they meant COLLAPSE and PAGEOUT). MADV_REMOVE
+	 * after them: 0xf0, which none of the 451 in-tree inputs and 18
+	 * regressions had as an advice byte (it meant DONTNEED). */
 	uint8_t ab = fz_u8(in);
 	unsigned a = ab >= 0xfa			 ? 6u + (ab - 0xfau)
 		     : ab == 0xf4 || ab == 0xf5 ? 12u + (ab - 0xf4u)
+		     : ab == 0xf0		 ? 14u
 						 : ab % 6u;
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
@@ -1322,6 +1456,11 @@ static void op_madvise(struct fz_in *in)
 	if (adv == SIMMM_MADV_GUARD_INSTALL || adv == SIMMM_MADV_GUARD_REMOVE) {
 		madvise_guard(m, mi, i, n, adv == SIMMM_MADV_GUARD_INSTALL);
 		peek_range(i, n);
+		return;
+	}
+	if (adv == SIMMM_MADV_REMOVE) {
+		madvise_remove(m, i, n);
+		peek_all();
 		return;
 	}
 	if (adv != SIMMM_MADV_HUGEPAGE && adv != SIMMM_MADV_NOHUGEPAGE &&
@@ -2024,15 +2163,13 @@ static void op_fwrite(struct fz_in *in)
 	if (rc == -ENOMEM && oom_ok())
 		return;
 	FZ_CHECK(rc == 1, "pwrite rc %ld", rc);
-	/* pages between the old EOF and the write read as zeros */
-	for (uint64_t p = (o->size + F.ps - 1) / F.ps; p < pg && p < MAXOBJP; p++)
-		memset(o->data[p], 0, NSLOT);
-	if (o->size <= off) {
-		for (unsigned k = 0; k < NSLOT; k++)
-			if (pg * F.ps + slot_off(k) >= o->size)
-				o->data[pg][k] = 0;
+	/* The pages between the old EOF and the write read as zeros: the
+	 * model's bytes are zero past the page EOF fell in. The bytes past
+	 * EOF in that page are left as they were, zeros or what a write
+	 * through a mapping put there: write(2) copies only its own bytes
+	 * into the cached page (see "Truncation" above). */
+	if (o->size <= off)
 		o->size = off + 1;
-	}
 	o->data[pg][s] = v;
 	FZ_CHECK(simmm_file_size(o->file) == o->size, "file size %llu, model %llu",
 		 (unsigned long long)simmm_file_size(o->file), (unsigned long long)o->size);
@@ -2073,6 +2210,62 @@ static void op_sync(uint8_t fb, unsigned fi, uint8_t pb, uint8_t nb)
 	peek_some();
 }
 
+/*
+ * ftruncate(2) (@fb bit 1 clear) or fallocate(PUNCH_HOLE | KEEP_SIZE) of
+ * file @fb & 1, the fsync encodings 0xb0..0xbf (none of the 451 in-tree
+ * inputs and 18 regressions had one). Sizes and offsets are whole pages
+ * plus 0, 1, page/2 + 1 or page - 1 bytes (@fb bits 2..3; the punch's
+ * length, bits 4..5 of @lb). Truncation: the new size is page @pb % 49;
+ * a shrink (or the same size) unmaps from the first page wholly past the
+ * new EOF with even_cows (truncate_pagecache()): private COW copies go
+ * too; the bytes past EOF read as zeros, also in the page EOF falls in
+ * (truncate_inode_partial_folio() zeroes its tail), and again when the
+ * file grows back. A punch of page @pb % 40 for @lb % 16 pages: -EINVAL
+ * for length 0; the whole pages unmapped without even_cows, the range
+ * reads as zeros (truncate_pagecache_range()). Locked pages lose their
+ * entries all the same; pinned pages leave the page cache, the next fault
+ * reads the zeros (peek_page() compares what is mapped).
+ */
+static void op_ftrunc(uint8_t fb, uint8_t pb, uint8_t lb)
+{
+	unsigned fi = fb & 1;
+	struct mobj *o = &F.obj[fi];
+	const uint64_t tail[4] = {0, 1, F.ps / 2 + 1, F.ps - 1};
+	int rc;
+
+	file_fill(fi);
+	if (!(fb & 2)) {
+		uint64_t size = (pb % 49) * F.ps + tail[(fb >> 2) & 3];
+
+		rc = simmm_file_truncate(o->file, size);
+		tr("ftruncate file%u %#llx (was %#llx) -> %d\n", fi, (unsigned long long)size,
+		   (unsigned long long)o->size, rc);
+		if (!expect_rc(rc, 0, "ftruncate"))
+			return;
+		if (size <= o->size) {
+			model_unmap_obj(fi, (size + F.ps - 1) / F.ps, UINT64_MAX, true);
+			model_zero_obj(o, size, UINT64_MAX);
+		}
+		o->size = size;
+	} else {
+		uint64_t off = (pb % 40) * F.ps + tail[(fb >> 2) & 3];
+		uint64_t len = (lb % 16) * F.ps + tail[(lb >> 4) & 3];
+		uint64_t first = (off + F.ps - 1) / F.ps, end = (off + len) / F.ps;
+
+		rc = simmm_file_punch_hole(o->file, off, len);
+		tr("punch file%u %#llx len %#llx -> %d\n", fi, (unsigned long long)off,
+		   (unsigned long long)len, rc);
+		if (!expect_rc(rc, len ? 0 : -EINVAL, "punch") || rc)
+			return;
+		if (end > first)
+			model_unmap_obj(fi, first, end - 1, false);
+		model_zero_obj(o, off, off + len);
+	}
+	FZ_CHECK(simmm_file_size(o->file) == o->size, "file size %llu, model %llu",
+		 (unsigned long long)simmm_file_size(o->file), (unsigned long long)o->size);
+	peek_all();
+}
+
 static void op_fread(struct fz_in *in)
 {
 	uint8_t fb = fz_u8(in);
@@ -2085,6 +2278,10 @@ static void op_fread(struct fz_in *in)
 	uint8_t v = 0xee;
 	long rc;
 
+	if ((fb & 0xf0) == 0xb0) {
+		op_ftrunc(fb, pb, sb);
+		return;
+	}
 	if (fb & 0x80) {
 		op_sync(fb, fi, pb, sb);
 		return;

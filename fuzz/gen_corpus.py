@@ -138,6 +138,17 @@ def fsync(f):
 def msync(mm, page, n, async_=False):
     return op(FREAD, 0x80 | 0x40 | (0x20 if async_ else 0) | (mm << 2), page, n - 1)
 
+# Truncation (the fsync encodings 0xb0..0xbf): ftruncate to pages * page + TAIL[tail]
+# bytes; punch [page * page + TAIL[tail], + n pages + TAIL[ltail]) (n 0..15).
+# TAIL: 0, 1, page/2 + 1, page - 1. MADV_REMOVE: advice byte 0xf0.
+def ftruncate(f, pages, tail=0):
+    return op(FREAD, 0xb0 | f | tail << 2, pages, 0)
+
+def punch(f, page, n, tail=0, ltail=0):
+    return op(FREAD, 0xb2 | f | tail << 2, page, n | ltail << 4)
+
+REMOVE = 0xf0
+
 def verify(mm, page, n):
     return op(VERIFY, mm, u16(page), L(n))
 
@@ -416,6 +427,57 @@ def mm_seeds():
                                      mremap(0, 0, 16, 16, 3, 48, inject=2),
                                      hmmap(0, 0, 16, RW, M_FIXED | M_POPULATE, inject=1),
                                      verify(0, 0, big(16)))
+    # truncation and hole punching: a shrink zaps shared pages and private COW copies past
+    # the new EOF (a locked one too), SIGBUS there, zeros past EOF in its page and after a
+    # regrow; a punch keeps COW copies; MADV_REMOVE VMA by VMA
+    for g in ("mini", "toy"):
+        s["trunc-regrow-" + g] = scenario(g, mmap(0, 0, 32, RW, M_FILE | M_SHARED | M_FIXED, 0),
+                                          mmap(0, 40, 16, RW, M_FILE | M_FIXED, 16),
+                                          write(0, 42, 0x71), write(0, 20, 0x72, 1),
+                                          write(0, 17, 0x73, 2), mlock(0, 40, 4), read(0, 41),
+                                          fork(0), write(1, 43, 0x74), read(1, 18),
+                                          ftruncate(0, 17, 1), read(0, 20), read(0, 42),
+                                          read(0, 17, 1), read(1, 17, 2), write(0, 17, 0x75, 1),
+                                          fread(0, 17, 0), fread(0, 17, 1), read(1, 41),
+                                          ftruncate(0, 30), read(0, 17, 1), read(0, 20, 1),
+                                          read(0, 42), verify(0, 0, 32), verify(0, 40, 16),
+                                          verify(1, 40, 16), ftruncate(0, 0, 2),
+                                          fwrite(0, 3, 1, 0x76), verify(0, 0, 8), mmput(1))
+        s["punch-cow-" + g] = scenario(g, mmap(0, 0, 16, RW, M_FILE | M_SHARED | M_FIXED, 0),
+                                       mmap(0, 20, 16, RW, M_FILE | M_FIXED, 0),
+                                       write(0, 22, 0x81), write(0, 3, 0x82, 1), read(0, 23),
+                                       pin(0, 4, 2, longterm=True), pin(0, 24, 1),
+                                       mlock(0, 20, 8), fork(0), punch(0, 2, 3, 1, 2),
+                                       read(0, 22), read(0, 23), read(1, 3, 1), read(0, 4),
+                                       unpin(0), unpin(1), punch(0, 30, 0), punch(1, 1, 2),
+                                       punch(0, 0, 15, 3, 3), verify(0, 0, 16),
+                                       verify(0, 20, 16), verify(1, 0, 36))
+        s["madv-remove-" + g] = scenario(g, mmap(0, 0, 8, RW, M_SHARED | M_FIXED),
+                                         mmap(0, 8, 8, RW, M_FILE | M_SHARED | M_FIXED, 4),
+                                         mmap(0, 16, 4, RW, M_FILE | M_FIXED, 4),
+                                         mmap(0, 20, 4, R, M_FILE | M_FILE1 | M_SHARED | M_FIXED),
+                                         mmap(0, 24, 4, RW, M_FIXED),
+                                         *[write(0, p, 0x90 + p) for p in range(0, 18, 3)],
+                                         fork(0), madvise(1, 1, 2, REMOVE), read(0, 1),
+                                         read(0, 2), madvise(0, 6, 12, REMOVE), read(0, 9),
+                                         read(0, 16), madvise(0, 19, 2, REMOVE),
+                                         madvise(0, 24, 1, REMOVE), mlock(0, 10, 2),
+                                         madvise(0, 8, 4, REMOVE), munmap(0, 4, 1),
+                                         madvise(0, 3, 3, REMOVE), madvise(0, 8, 8, GUARD_INSTALL),
+                                         madvise(0, 12, 2, REMOVE), verify(0, 0, 28),
+                                         verify(1, 0, 28))
+    # a write through a shared mapping past EOF in the page EOF falls in stays in the page
+    # cache, readable through every mapping (the model followed the file's size there)
+    s["eof-tail-mini"] = scenario("mini", fwrite(0, 35, 0, 0x11),
+                                  mmap(0, 0, 8, RW, M_FILE | M_SHARED | M_FIXED, 30),
+                                  mmap(0, 8, 8, RW, M_FILE | M_FIXED, 30), write(0, 5, 0x22, 1),
+                                  read(0, 13, 1), reclaim(255), fwrite(0, 36, 0, 0x33),
+                                  verify(0, 0, 8), verify(0, 8, 8), fread(0, 35, 1))
+    s["trunc-pin-x86"] = scenario("x86", mmap(0, 0, 32, RW, M_FILE | M_SHARED | M_FIXED, 0),
+                                  write(0, 30, 0x61), pin(0, 28, 4), pin(0, 29, 1, write=True),
+                                  ftruncate(0, 20, 3), read(0, 29), fwrite(0, 29, 0, 0x62),
+                                  read(0, 29), ftruncate(0, 33), read(0, 30), unpin(0), unpin(1),
+                                  verify(0, 0, 32))
     return s
 
 # ---- fuzz_races ---------------------------------------------------------------
