@@ -63,8 +63,8 @@
  * all the same (the pin keeps the frame, with its old bytes, alive); the
  * next fault maps a new page that reads the zeros, which the peeks
  * compare. Guard markers stay (no ZAP_FLAG_DROP_MARKER). Not modelled:
- * hugetlb ranges for MADV_REMOVE (skipped; simmm differs from upstream
- * there, see madvise_remove()).
+ * MADV_REMOVE of shared hugetlb memory (skipped; simmm differs from
+ * upstream there, see madvise_remove()).
  *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
@@ -1354,27 +1354,27 @@ static void madvise_guard(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, b
  * before it are punched; holes give -ENOMEM after the rest. Each punched
  * VMA part is vfs_fallocate(PUNCH_HOLE | KEEP_SIZE) of the object pages it
  * maps: whole pages, unmapped everywhere without even_cows (private COW
- * copies stay), read as zeros. A hugetlb VMA is not modelled (simmm gives
- * -EOPNOTSUPP, upstream's hugetlbfs_fallocate() punches; a private one
- * has a hugetlbfs file upstream, -EACCES, none in simmm, -EINVAL): a range
- * with a hugetlb page is skipped.
+ * copies stay), read as zeros. A private hugetlb VMA has a hugetlbfs file
+ * upstream: -EACCES. A shared one is not modelled (simmm gives
+ * -EOPNOTSUPP, upstream's hugetlbfs_fallocate() punches): a call that
+ * would reach one is skipped.
  */
 static void madvise_remove(struct fzmm *m, uint64_t i, uint64_t n)
 {
 	int want = range_all_mapped(m, i, n) ? 0 : -ENOMEM, rc;
 	uint64_t stop = i + n;
 
-	if (range_any_htlb(m, i, n)) {
-		tr("  -> hugetlb: not modelled, skipped\n");
-		return;
-	}
 	for (uint64_t k = i; k < i + n; k++) {
 		const struct mpage *p = &m->pg[k];
-		int e = !p->mapped			? 0
-			: p->locked || !p->obj		? -EINVAL
-			: !p->shared || pobj(p)->rdonly ? -EACCES
-							: 0;
+		int e = !p->mapped			       ? 0
+			: p->locked || (!p->obj && !p->htlb) ? -EINVAL
+			: !p->shared || pobj(p)->rdonly      ? -EACCES
+							       : 0;
 
+		if (!e && p->mapped && p->htlb) {
+			tr("  -> shared hugetlb: not modelled, skipped\n");
+			return;
+		}
 		if (e) {
 			want = e;
 			stop = k;

@@ -466,6 +466,15 @@ def mm_seeds():
                                          madvise(0, 3, 3, REMOVE), madvise(0, 8, 8, GUARD_INSTALL),
                                          madvise(0, 12, 2, REMOVE), verify(0, 0, 28),
                                          verify(1, 0, 28))
+    # MADV_REMOVE of private hugetlb memory: -EACCES (its hugetlbfs file is not shared);
+    # shared hugetlb memory: not modelled, skipped
+    s["madv-remove-hugetlb-mini"] = scenario("mini", hmmap(0, 0, 16, RW), write(0, 1, 0xa1),
+                                             hmmap(0, 32, 16, RW, M_SHARED | M_FIXED),
+                                             mmap(0, 16, 4, RW, M_SHARED | M_FIXED),
+                                             write(0, 33, 0xa2), write(0, 17, 0xa3),
+                                             madvise(0, 0, 16, REMOVE),
+                                             madvise(0, 16, 20, REMOVE),
+                                             madvise(0, 32, 16, REMOVE), verify(0, 0, 48))
     # a write through a shared mapping past EOF in the page EOF falls in stays in the page
     # cache, readable through every mapping (the model followed the file's size there)
     s["eof-tail-mini"] = scenario("mini", fwrite(0, 35, 0, 0x11),
