@@ -62,9 +62,9 @@
  * present" ends for them. A GUP-pinned page-cache page leaves the cache
  * all the same (the pin keeps the frame, with its old bytes, alive); the
  * next fault maps a new page that reads the zeros, which the peeks
- * compare. Guard markers stay (no ZAP_FLAG_DROP_MARKER). Not modelled:
- * MADV_REMOVE of shared hugetlb memory (skipped; simmm differs from
- * upstream there, see madvise_remove()).
+ * compare. Guard markers stay (no ZAP_FLAG_DROP_MARKER). MADV_REMOVE of
+ * shared hugetlb memory punches whole huge pages out and zeroes partial
+ * ones in place (hugetlbfs_punch_hole()).
  *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
@@ -1355,9 +1355,10 @@ static void madvise_guard(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, b
  * VMA part is vfs_fallocate(PUNCH_HOLE | KEEP_SIZE) of the object pages it
  * maps: whole pages, unmapped everywhere without even_cows (private COW
  * copies stay), read as zeros. A private hugetlb VMA has a hugetlbfs file
- * upstream: -EACCES. A shared one is not modelled (simmm gives
- * -EOPNOTSUPP, upstream's hugetlbfs_fallocate() punches): a call that
- * would reach one is skipped.
+ * upstream: -EACCES. A shared one is punched as hugetlbfs_punch_hole()
+ * does: the huge pages the range covers whole are unmapped from every
+ * mapping and leave the file, the partial ones are zeroed in place (they
+ * stay mapped); either way the range reads zeros.
  */
 static void madvise_remove(struct fzmm *m, uint64_t i, uint64_t n)
 {
@@ -1371,10 +1372,6 @@ static void madvise_remove(struct fzmm *m, uint64_t i, uint64_t n)
 			: !p->shared || pobj(p)->rdonly      ? -EACCES
 							       : 0;
 
-		if (!e && p->mapped && p->htlb) {
-			tr("  -> shared hugetlb: not modelled, skipped\n");
-			return;
-		}
 		if (e) {
 			want = e;
 			stop = k;
@@ -1387,11 +1384,18 @@ static void madvise_remove(struct fzmm *m, uint64_t i, uint64_t n)
 		return;
 	for (uint64_t k = i; k < stop; k++) {
 		struct mpage *p = &m->pg[k];
+		uint64_t h0 = k - p->pgoff % (F.hp ? F.hp : 1);
 
 		if (!p->mapped)
 			continue;
-		model_unmap_obj(p->obj - 1u, p->pgoff, p->pgoff, false);
 		model_zero_obj(pobj(p), (uint64_t)p->pgoff * F.ps, ((uint64_t)p->pgoff + 1) * F.ps);
+		/* hugetlbfs_punch_hole(): a huge page the range covers whole is
+		 * unmapped everywhere and leaves the file, a partial one is
+		 * zeroed in place (hugetlbfs_zero_partial_page()) */
+		if (!p->htlb)
+			model_unmap_obj(p->obj - 1u, p->pgoff, p->pgoff, false);
+		else if (h0 >= i && h0 + F.hp <= i + n && k == h0)
+			model_unmap_obj(p->obj - 1u, p->pgoff, p->pgoff + F.hp - 1, false);
 	}
 }
 

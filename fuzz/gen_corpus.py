@@ -467,14 +467,20 @@ def mm_seeds():
                                          madvise(0, 12, 2, REMOVE), verify(0, 0, 28),
                                          verify(1, 0, 28))
     # MADV_REMOVE of private hugetlb memory: -EACCES (its hugetlbfs file is not shared);
-    # shared hugetlb memory: not modelled, skipped
+    # of shared hugetlb memory: hugetlbfs_punch_hole(), partial huge pages zeroed in place,
+    # whole ones unmapped everywhere and dropped
     s["madv-remove-hugetlb-mini"] = scenario("mini", hmmap(0, 0, 16, RW), write(0, 1, 0xa1),
-                                             hmmap(0, 32, 16, RW, M_SHARED | M_FIXED),
+                                             hmmap(0, 32, 32, RW, M_SHARED | M_FIXED),
                                              mmap(0, 16, 4, RW, M_SHARED | M_FIXED),
                                              write(0, 33, 0xa2), write(0, 17, 0xa3),
+                                             write(0, 40, 0xa4), write(0, 50, 0xa5, 2),
+                                             write(0, 60, 0xa6, 1), fork(0),
                                              madvise(0, 0, 16, REMOVE),
-                                             madvise(0, 16, 20, REMOVE),
-                                             madvise(0, 32, 16, REMOVE), verify(0, 0, 48))
+                                             madvise(0, 16, 20, REMOVE), read(1, 33),
+                                             madvise(1, 34, 20, REMOVE), read(0, 50, 2),
+                                             read(0, 60, 1), madvise(0, 48, 16, REMOVE),
+                                             verify(1, 32, 32), write(1, 49, 0xa7),
+                                             verify(0, 0, big(16)))
     # a write through a shared mapping past EOF in the page EOF falls in stays in the page
     # cache, readable through every mapping (the model followed the file's size there)
     s["eof-tail-mini"] = scenario("mini", fwrite(0, 35, 0, 0x11),
