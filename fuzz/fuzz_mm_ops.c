@@ -66,6 +66,13 @@
  * shared hugetlb memory punches whole huge pages out and zeroes partial
  * ones in place (hugetlbfs_punch_hole()).
  *
+ * MADV_RANDOM / SEQUENTIAL / NORMAL / DONTDUMP / DODUMP (advice bytes
+ * 0xf1, 0xef, 0xeb, 0xe9, 0xe8) change VMA flags the peeks do not compare:
+ * only their return codes are modelled (holes, hugetlb splits). Reclaim
+ * ignores the young bits of a VMA with an access pattern
+ * (vma_has_recency()), which the presence rules must survive.
+ * MADV_DONTNEED_LOCKED (0xe7) is DONTNEED that VM_LOCKED pages take too.
+ *
  * Checks after every step: the op's return code against the model; peeks
  * (no faults) at the op's pages in every mm: VMA flags/pgoff and page
  * table entries against the model, frame contents of present entries and,
@@ -1409,6 +1416,12 @@ static void peek_all(void)
 				peek_page(mi, k);
 }
 
+/* op_madvise()'s advice RANDOM .. DODUMP (indices 15..19). */
+static bool adv_is_flag_only(unsigned a)
+{
+	return a >= 15 && a <= 19;
+}
+
 static void op_madvise(struct fz_in *in)
 {
 	/* COLD (deactivate, old young bits) changes neither contents nor
@@ -1419,12 +1432,24 @@ static void op_madvise(struct fz_in *in)
 				   SIMMM_MADV_COLD, SIMMM_MADV_POPULATE_READ,
 				   SIMMM_MADV_POPULATE_WRITE, SIMMM_MADV_WILLNEED, SIMMM_MADV_DONTFORK,
 				   SIMMM_MADV_WIPEONFORK, SIMMM_MADV_GUARD_INSTALL,
-				   SIMMM_MADV_GUARD_REMOVE, SIMMM_MADV_REMOVE};
+				   SIMMM_MADV_GUARD_REMOVE, SIMMM_MADV_REMOVE,
+				   SIMMM_MADV_RANDOM, SIMMM_MADV_SEQUENTIAL, SIMMM_MADV_NORMAL,
+				   SIMMM_MADV_DONTDUMP, SIMMM_MADV_DODUMP,
+				   SIMMM_MADV_DONTNEED_LOCKED};
 	static const char *const names[] = {"DONTNEED", "FREE", "HUGEPAGE", "NOHUGEPAGE",
 					    "COLLAPSE", "PAGEOUT", "COLD", "POPULATE_READ",
 					    "POPULATE_WRITE", "WILLNEED", "(DONT|DO)FORK",
 					    "(WIPE|KEEP)ONFORK", "GUARD_INSTALL", "GUARD_REMOVE",
-					    "REMOVE"};
+					    "REMOVE", "RANDOM", "SEQUENTIAL", "NORMAL", "DONTDUMP",
+					    "DODUMP", "DONTNEED_LOCKED"};
+	/* the VM flags each VMA-flag advice sets and clears, by index */
+	static const uint64_t fset[21] = {
+		[2] = SIMMM_VM_HUGEPAGE, [15] = SIMMM_VM_RAND_READ, [16] = SIMMM_VM_SEQ_READ,
+		[18] = SIMMM_VM_DONTDUMP};
+	static const uint64_t fclr[21] = {
+		[2] = SIMMM_VM_NOHUGEPAGE, [3] = SIMMM_VM_HUGEPAGE, [15] = SIMMM_VM_SEQ_READ,
+		[16] = SIMMM_VM_RAND_READ, [17] = SIMMM_VM_SEQ_READ | SIMMM_VM_RAND_READ,
+		[19] = SIMMM_VM_DONTDUMP};
 	unsigned mi;
 	struct fzmm *m = pick_mm(in, &mi);
 	uint64_t i = dec_page(in), n = dec_len(in, i);
@@ -1435,12 +1460,26 @@ static void op_madvise(struct fz_in *in)
 	 * The guard advice came last: 0xf4 and 0xf5, which no in-tree input
 	 * had as an advice byte (they meant COLLAPSE and PAGEOUT). MADV_REMOVE
 	 * after them: 0xf0, which none of the 451 in-tree inputs and 18
-	 * regressions had as an advice byte (it meant DONTNEED). */
+	 * regressions had as an advice byte (it meant DONTNEED). The
+	 * access-pattern, dump and DONTNEED_LOCKED advice last, on bytes none
+	 * of the 470 in-tree inputs and 20 regressions had as an advice byte:
+	 * 0xf1 RANDOM, 0xef SEQUENTIAL, 0xeb NORMAL, 0xe9 DONTDUMP, 0xe8
+	 * DODUMP, 0xe7 DONTNEED_LOCKED. */
 	uint8_t ab = fz_u8(in);
 	unsigned a = ab >= 0xfa			 ? 6u + (ab - 0xfau)
 		     : ab == 0xf4 || ab == 0xf5 ? 12u + (ab - 0xf4u)
 		     : ab == 0xf0		 ? 14u
+		     : ab == 0xf1		 ? 15u
+		     : ab == 0xef		 ? 16u
+		     : ab == 0xeb		 ? 17u
+		     : ab == 0xe9		 ? 18u
+		     : ab == 0xe8		 ? 19u
+		     : ab == 0xe7		 ? 20u
 						 : ab % 6u;
+	/* RANDOM .. DODUMP change VMA flags only, which no check reads: the
+	 * contents, protections and presence rules stay (a VM_LOCKED VMA
+	 * without recency keeps its pages: reclaim finds them mlocked) */
+	bool flag_only = adv_is_flag_only(a);
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
 
@@ -1468,7 +1507,7 @@ static void op_madvise(struct fz_in *in)
 		return;
 	}
 	if (adv != SIMMM_MADV_HUGEPAGE && adv != SIMMM_MADV_NOHUGEPAGE &&
-	    adv != SIMMM_MADV_COLLAPSE && adv != SIMMM_MADV_WILLNEED) {
+	    adv != SIMMM_MADV_COLLAPSE && adv != SIMMM_MADV_WILLNEED && !flag_only) {
 		/* VM_LOCKED VMAs refuse DONTNEED, FREE, COLD and PAGEOUT, file
 		 * VMAs FREE, hugetlb VMAs all but DONTNEED, which they refuse
 		 * only from inside a huge page (madvise_dontneed_free_valid_vma():
@@ -1477,19 +1516,24 @@ static void op_madvise(struct fz_in *in)
 		for (uint64_t k = i; k < i + n; k++) {
 			const struct mpage *p = &m->pg[k];
 
+			/* (DONTNEED_LOCKED: DONTNEED that VM_LOCKED VMAs
+			 * accept; hugetlb takes both) */
+			bool zap = adv == SIMMM_MADV_DONTNEED || adv == SIMMM_MADV_DONTNEED_LOCKED;
+
 			if (p->mapped &&
-			    (p->locked || (adv == SIMMM_MADV_FREE && p->obj) ||
-			     (p->htlb && (adv != SIMMM_MADV_DONTNEED || (k == i && k % F.hp))))) {
+			    ((p->locked && adv != SIMMM_MADV_DONTNEED_LOCKED) ||
+			     (adv == SIMMM_MADV_FREE && p->obj) ||
+			     (p->htlb && (!zap || (k == i && k % F.hp))))) {
 				want = -EINVAL;
 				stop = k;
 				break;
 			}
 		}
-	} else if (adv == SIMMM_MADV_HUGEPAGE || adv == SIMMM_MADV_NOHUGEPAGE) {
+	} else if (adv == SIMMM_MADV_HUGEPAGE || adv == SIMMM_MADV_NOHUGEPAGE || flag_only) {
 		/* The VMA-flag advice splits a VMA whose flags change at the
 		 * range's ends: a hugetlb VMA refuses inside a huge page. */
-		uint64_t set = adv == SIMMM_MADV_HUGEPAGE ? SIMMM_VM_HUGEPAGE : SIMMM_VM_NOHUGEPAGE;
-		uint64_t clr = adv == SIMMM_MADV_HUGEPAGE ? SIMMM_VM_NOHUGEPAGE : SIMMM_VM_HUGEPAGE;
+		uint64_t set = a == 3 ? SIMMM_VM_NOHUGEPAGE : fset[a];
+		uint64_t clr = fclr[a];
 		uint64_t e[2] = {i, i + n};
 
 		for (unsigned k = 0; k < 2; k++) {
@@ -1506,19 +1550,25 @@ static void op_madvise(struct fz_in *in)
 		FZ_CHECK(rc == 0 || rc == -EINVAL || rc == -EAGAIN || rc == -ENOMEM,
 			 "COLLAPSE rc %d", rc);
 	} else if (expect_rc(rc, want, "madvise") &&
-		   (adv == SIMMM_MADV_DONTNEED || adv == SIMMM_MADV_FREE)) {
+		   (adv == SIMMM_MADV_DONTNEED || adv == SIMMM_MADV_FREE ||
+		    adv == SIMMM_MADV_DONTNEED_LOCKED)) {
+		bool zap = adv != SIMMM_MADV_FREE;
+
 		for (uint64_t k = i; k < stop; k++) {
 			struct mpage *p = &m->pg[k];
 
 			/* (a shared hugetlb page loses its entry, not its
-			 * contents: model_zap() says so) */
+			 * contents: model_zap() says so; a shared locked
+			 * page loses its entry: it need not stay present) */
+			if (p->mapped && p->shared && !p->htlb && zap)
+				p->resident = 0;
 			if (!p->mapped || (p->shared && !p->htlb))
 				continue;
-			if (adv == SIMMM_MADV_DONTNEED && p->htlb) {
+			if (zap && p->htlb) {
 				/* whole huge pages: the end rounds down */
 				if (k < (i + n) / F.hp * F.hp)
 					model_zap(p);
-			} else if (adv == SIMMM_MADV_DONTNEED) {
+			} else if (zap) {
 				uint8_t g = p->guard; /* the zap keeps guard markers */
 
 				model_zap(p);

@@ -54,6 +54,8 @@ COLD = 0xfa
 POP_READ, POP_WRITE, WILLNEED, DONTFORK, WIPEONFORK = range(0xfb, 0x100)
 # guard regions: advice bytes 0xf4, 0xf5 (before them COLLAPSE and PAGEOUT mod 6)
 GUARD_INSTALL, GUARD_REMOVE = 0xf4, 0xf5
+# access pattern, core dump and DONTNEED_LOCKED advice (bytes no older input used)
+RANDOM, SEQUENTIAL, NORMAL, DONTDUMP, DODUMP, DONTNEED_LOCKED = 0xf1, 0xef, 0xeb, 0xe9, 0xe8, 0xe7
 # mlock kinds: the mprotect op's prot bytes 0xf8..0xff
 (MLOCK, MLOCK_ONFAULT, MUNLOCK, MLOCKALL_CUR, MLOCKALL_CUR_FUT, MLOCKALL_FUT_ONFAULT,
  MUNLOCKALL, MLOCKALL_CUR_ONFAULT) = range(0xf8, 0x100)
@@ -488,6 +490,29 @@ def mm_seeds():
                                   mmap(0, 8, 8, RW, M_FILE | M_FIXED, 30), write(0, 5, 0x22, 1),
                                   read(0, 13, 1), reclaim(255), fwrite(0, 36, 0, 0x33),
                                   verify(0, 0, 8), verify(0, 8, 8), fread(0, 35, 1))
+    # MADV_RANDOM / SEQUENTIAL / NORMAL and DONTDUMP / DODUMP change VMA flags only (a
+    # VMA without recency is skipped by folio_referenced(): reclaim takes its young pages,
+    # but not a locked one's); DONTNEED_LOCKED zaps VM_LOCKED VMAs too; hugetlb VMAs refuse
+    # a flag change inside a huge page and take DONTNEED_LOCKED from a huge-page boundary
+    for g in ("mini", "x86"):
+        hp = [hmmap(0, 32, 32, RW, M_SHARED | M_FIXED), write(0, 33, 0xc5),
+              madvise(0, 36, 4, DONTDUMP), madvise(0, 32, 16, DONTDUMP), madvise(0, 32, 32, DODUMP),
+              madvise(0, 40, 8, RANDOM), madvise(0, 48, 16, SEQUENTIAL),
+              madvise(0, 33, 20, DONTNEED_LOCKED), madvise(0, 32, 20, DONTNEED_LOCKED),
+              read(0, 33), verify(0, 32, 32)] if g == "mini" else []
+        s["madv-pattern-" + g] = scenario(g, mmap(0, 0, 16, RW, M_FIXED),
+                                          mmap(0, 16, 8, RW, M_FILE | M_SHARED | M_FIXED, 0),
+                                          *[write(0, p, 0xc0 + p) for p in range(0, 24, 2)],
+                                          madvise(0, 2, 6, RANDOM), madvise(0, 16, 4, SEQUENTIAL),
+                                          mlock(0, 4, 2), madvise(0, 10, 4, DONTDUMP),
+                                          reclaim(255), read(0, 4), read(0, 2), read(0, 17),
+                                          madvise(0, 4, 2, DONTNEED), madvise(0, 3, 3, DONTNEED_LOCKED),
+                                          read(0, 4), write(0, 5, 0xd0), reclaim(255),
+                                          madvise(0, 0, 24, NORMAL), madvise(0, 8, 8, DODUMP),
+                                          fork(0), madvise(1, 4, 4, DONTNEED), read(1, 4),
+                                          madvise(1, 3, 4, DONTNEED_LOCKED), read(1, 4),
+                                          write(1, 5, 0xd1), madvise(0, 14, 12, RANDOM),
+                                          reclaim(255), verify(1, 0, 24), *hp, verify(0, 0, 24))
     s["trunc-pin-x86"] = scenario("x86", mmap(0, 0, 32, RW, M_FILE | M_SHARED | M_FIXED, 0),
                                   write(0, 30, 0x61), pin(0, 28, 4), pin(0, 29, 1, write=True),
                                   ftruncate(0, 20, 3), read(0, 29), fwrite(0, 29, 0, 0x62),
