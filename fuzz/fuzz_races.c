@@ -89,6 +89,8 @@
 #define NP        16   /* window pages */
 #define NF        8    /* file region pages (extended inputs) */
 #define NT        (NP + NF) /* pages the model tracks: the window, then the file region */
+#define NH        4    /* hugetlb region pages the model tracks (its huge page's first) */
+#define NA        (NT + NH) /* ... and then the hugetlb region's (inputs with Z ops) */
 #define NDEVP     16   /* frames per device */
 #define MAXDEV    2
 #define MAXCPU    2
@@ -112,6 +114,11 @@
 #define A_FILE    0x80  /* device op: on the file region, once the file exists */
 #define OP_X      0xb7  /* CPU op byte (183: op 3, mmap) of the "X" ops of extended inputs */
 #define OP_Y      0xa7  /* CPU op byte (167: op 7, reclaim) of the "Y" ops of extended inputs */
+#define OP_Z      0xd8  /* op byte (216) of the "Z" ops of extended inputs: guard regions and
+			 * the hugetlb region (CPU records), device ops on the hugetlb
+			 * region (device records); no in-tree input used it */
+#define HUGE_OFF  (8ULL << 20)   /* hugetlb region: F.base + 8 MiB, one PMD-sized huge page */
+#define HUGE_RAM  2048           /* RAM frames an input with Z ops gets more: 4 huge pages */
 #define MF_2      0x04  /* flag bits of the "more" ops (see M_*) */
 #define MF_3      0x08
 #define FILE_OFF  (4ULL << 20)   /* file region: F.base + 4 MiB (past the THP window's PMD) */
@@ -140,6 +147,10 @@ enum { X_WRESIZE, X_FRESIZE, X_MSYNC, X_MLOCK, X_CHILD, NR_XOPS };
 /* the "Y" CPU ops (extended record with op byte OP_Y), ((arg >> 4) & 7) % NR_YOPS */
 enum { Y_MLOCK, Y_LMSYNC, Y_CHILD, NR_YOPS };
 
+/* the "Z" CPU ops (extended CPU record with op byte OP_Z), (arg >> 4) & 7 */
+enum { Z_GINSTALL, Z_GREMOVE, Z_HMAP, Z_HUNMAP, Z_HACCESS, Z_HDONTNEED, Z_HMPROTECT, Z_HFORK,
+       NR_ZOPS };
+
 static const char *const cop_names[NR_COPS] = {
 	"read", "write", "munmap", "mmap", "mprotect", "dontneed", "fork+write", "reclaim",
 	"inject", "exit",
@@ -157,6 +168,10 @@ static const char *const xop_names[NR_XOPS] = {
 };
 static const char *const yop_names[NR_YOPS] = {
 	"mlock", "locked-msync", "fork-child",
+};
+static const char *const zop_names[NR_ZOPS] = {
+	"guard-install", "guard-remove", "huge-mmap", "huge-munmap", "huge-access",
+	"huge-dontneed", "huge-mprotect", "huge-fork+write",
 };
 
 /* ---- linearizable registers ------------------------------------------------------ */
@@ -182,7 +197,8 @@ struct mmst {
 	/* lk: 1 while the page's VMA may be VM_LOCKED (mm0's file region:
 	 * X_MLOCK), 0 when not, unmapped or moved; the child's stay empty
 	 * (mlock is not inherited) */
-	struct reg data[NT], prot[NT], lk[NT];
+	/* gd: 1 while the page may hold a guard marker (MADV_GUARD_INSTALL) */
+	struct reg data[NA], prot[NA], lk[NA], gd[NA];
 };
 
 struct mir {
@@ -194,15 +210,16 @@ struct fdev {
 	struct simmm_dev_pagemap pgmap; /* first: pgmap -> device by cast */
 	struct simmm_mmu_interval_notifier mn;
 	struct simmm_mmu_interval_notifier mnf; /* the file region's, once the file exists */
+	struct simmm_mmu_interval_notifier mnh; /* the hugetlb region's (inputs with Z ops) */
 	struct simmm_mutex lock;
 	unsigned id;
 	uint32_t tid;   /* the device's task */
 	bool in_hmm;    /* its task is inside its own hmm_range_fault() ... */
 	simmm_addr_t hmm_start; /* ... of the range starting here */
-	bool mn_on, mnf_on;
+	bool mn_on, mnf_on, mnh_on;
 	void *free_head;
 	uint64_t nfree;
-	struct mir mir[NT];
+	struct mir mir[NA];
 	uint64_t nframes; /* NDEVP, or THP_DEVP in THP mode */
 };
 
@@ -215,6 +232,7 @@ struct task {
 	bool dev;
 	unsigned idx; /* cpu index or device index */
 	char name[8];
+	uint64_t af0; /* simmm_phys_stats.alloc_failures when its current op began */
 	struct rec rec[MAXREC];
 	unsigned n;
 	uint8_t buf[MAXN][4096]; /* dmirror command buffer */
@@ -240,6 +258,9 @@ static struct fz {
 	struct simmm_dmirror *dm[MAXDEV];
 	bool dm_closed[MAXDEV]; /* closed by a toggle: reopened by the next */
 	bool thp;            /* header byte 1 / 33 == B1_THP: THP mode */
+	bool zops;           /* an extended input with an OP_Z record: more RAM, the hugetlb
+			      * region's notifiers, its pages read back at the end */
+	uint64_t af_main;    /* af0 of the harness itself (setup, teardown) */
 	/* dm_write_ro(): the task of each report since the last clear (from
 	 * the trace), and per device, 1 + the page of a read-only-entry WARN
 	 * its WRITE raised, taken off the log, not yet claimed */
@@ -247,12 +268,12 @@ static struct fz {
 	unsigned ro_warn[MAXDEV];
 	/* per page, the start tick of the first dmirror MIGRATE_TO_DEV over
 	 * it (0: none yet): since then it may be dmirror's own device page */
-	uint32_t dm_mig[NT];
+	uint32_t dm_mig[NA];
 	/* A pte of the page may have been made read-only in a writable VMA:
 	 * an mprotect (any protection) over it, or a reclaim (see
 	 * dm_write_ro()). */
-	bool ro_pte_maybe[NT];
-	bool excl_seen[NT]; /* made device-exclusive at least once (window_evict()) */
+	bool ro_pte_maybe[NA];
+	bool excl_seen[NA]; /* made device-exclusive at least once (window_evict()) */
 	bool reclaimed;
 	/* the shared file mapping of extended inputs: created, pre-filled and
 	 * mapped over the file region by the first file op (file_ready()) */
@@ -377,6 +398,8 @@ static void reg_cands(const struct reg *r, uint32_t rs, uint32_t re, char *buf, 
 /* The address of model page @p: the window's pages, then the file region's. */
 static simmm_addr_t pa(unsigned p)
 {
+	if (p >= NT)
+		return F.base + HUGE_OFF + (uint64_t)(p - NT) * F.ps;
 	if (p >= NP)
 		return F.base + FILE_OFF + (uint64_t)(p - NP) * F.ps;
 	return F.base + (uint64_t)p * F.ps;
@@ -389,7 +412,13 @@ static simmm_addr_t win_end(void)
 
 static bool is_file(unsigned p)
 {
-	return p >= NP;
+	return p >= NP && p < NT;
+}
+
+/* A page of the hugetlb region (model pages NT..NA-1). */
+static bool is_huge(unsigned p)
+{
+	return p >= NT;
 }
 
 static uint32_t tk(void)
@@ -405,12 +434,35 @@ static uint8_t newv(void)
 	return v;
 }
 
-/* An allocation failed since @hits0, or memory is (nearly) exhausted. */
+static uint64_t alloc_failures(void)
+{
+	struct simmm_phys_stats st;
+
+	return simmm_phys_stats(F.sim, &st) == 0 ? st.alloc_failures : 0;
+}
+
+/* The alloc_failures count when the running task's op began. */
+static uint64_t *af0_cur(void)
+{
+	uint32_t me = F.sim ? simmm_sched_current(F.sim) : 0;
+
+	for (unsigned i = 0; me && i < F.ntask; i++)
+		if (F.task[i].tid == me)
+			return &F.task[i].af0;
+	return &F.af_main;
+}
+
+/* An allocation failed since @hits0, or memory is (nearly) exhausted; with
+ * Z ops also: an allocation found no free block during the running op (a
+ * huge page the buddy allocator cannot give, fragmented: the hugetlb
+ * fault is SIGBUS, as alloc_hugetlb_folio() failing makes it). */
 static bool enomem_ok(uint64_t hits0)
 {
 	struct simmm_phys_stats st;
 
 	if (simmm_fault_hits(F.sim) > hits0)
+		return true;
+	if (F.zops && alloc_failures() > *af0_cur())
 		return true;
 	return simmm_phys_stats(F.sim, &st) == 0 && st.free_pages < 16;
 }
@@ -418,7 +470,7 @@ static bool enomem_ok(uint64_t hits0)
 /* @n pages from @p, clipped to the end of @p's region (window or file). */
 static unsigned clip_n(unsigned p, unsigned n)
 {
-	unsigned end = is_file(p) ? NT : NP;
+	unsigned end = is_huge(p) ? NA : is_file(p) ? NT : NP;
 
 	return p + n > end ? end - p : n;
 }
@@ -452,7 +504,7 @@ static void verify_dev(struct fdev *d, const char *when)
 {
 	struct simmm_pgtable *pgt = NULL;
 
-	for (unsigned p = 0; p < NT; p++) {
+	for (unsigned p = 0; p < NA; p++) {
 		struct mir *m = &d->mir[p];
 		struct simmm_translation t;
 		bool ok;
@@ -503,8 +555,8 @@ static struct fdev *dev_of_mn(struct simmm_mmu_interval_notifier *sub, bool **on
 	for (unsigned i = 0; i < MAXDEV; i++) {
 		struct fdev *d = &F.dev[i];
 
-		if (sub == &d->mn || sub == &d->mnf) {
-			*on = sub == &d->mn ? &d->mn_on : &d->mnf_on;
+		if (sub == &d->mn || sub == &d->mnf || sub == &d->mnh) {
+			*on = sub == &d->mn ? &d->mn_on : sub == &d->mnf ? &d->mnf_on : &d->mnh_on;
 			return d;
 		}
 	}
@@ -523,7 +575,7 @@ static bool dev_invalidate(struct simmm_mmu_interval_notifier *sub,
 	FZ_CHECK(*on, "dev%u: invalidate callback (%s [%#llx, %#llx)) after its %s notifier "
 		 "was removed", d->id, simmm_mmu_notifier_event_name(r->event),
 		 (unsigned long long)r->start, (unsigned long long)r->end,
-		 sub == &d->mnf ? "file" : "window");
+		 sub == &d->mnf ? "file" : sub == &d->mnh ? "hugetlb" : "window");
 	/* Our own make_device_exclusive(): the device keeps what it maps and
 	 * the read_retry of the exclusive op must not see it (nouveau does
 	 * the same; dmirror instead maps without a read_retry, which races
@@ -538,7 +590,7 @@ static bool dev_invalidate(struct simmm_mmu_interval_notifier *sub,
 	FZ_CHECK(*on, "dev%u: invalidate callback (%s) ran on after its notifier was removed",
 		 d->id, simmm_mmu_notifier_event_name(r->event));
 	simmm_mmu_interval_set_seq(sub, cur_seq);
-	for (unsigned p = 0; p < NT; p++)
+	for (unsigned p = 0; p < NA; p++)
 		if (pa(p) >= r->start && pa(p) < r->end)
 			memset(&d->mir[p], 0, sizeof(d->mir[p]));
 	simmm_mutex_unlock(F.sim, &d->lock);
@@ -975,6 +1027,9 @@ static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 	}
 	if (rc == -EFAULT && prot_any(&ms->prot[p], ~allow & 0xf, rs, re))
 		return;
+	/* a guard marker: the fault is VM_FAULT_SIGSEGV */
+	if (rc == -EFAULT && prot_any(&ms->gd[p], 1u << 1, rs, re))
+		return;
 	FZ_CHECK((rc == -ENOMEM || rc == -EFAULT) && enomem_ok(hits0),
 		 "access to page %u returned %d (%s)", p, rc, simmm_strerror(rc));
 }
@@ -985,8 +1040,9 @@ static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 struct change {
 	unsigned p, n;
 	bool data, prot, lock; /* lock: the VMA's VM_LOCKED goes (lk 0) */
-	uint8_t dv, pv;
-	unsigned di[NT], pi[NT], li[NT];
+	bool guard;            /* guard markers come (gv 1) or go (gv 0) */
+	uint8_t dv, pv, gv;
+	unsigned di[NT], pi[NT], li[NT], gi[NT];
 };
 
 static void change_begin(struct mmst *ms, struct change *c)
@@ -1000,6 +1056,8 @@ static void change_begin(struct mmst *ms, struct change *c)
 			c->pi[k] = reg_begin(&ms->prot[c->p + k], c->pv, s);
 		if (c->lock)
 			c->li[k] = reg_begin(&ms->lk[c->p + k], 0, s);
+		if (c->guard)
+			c->gi[k] = reg_begin(&ms->gd[c->p + k], c->gv, s);
 	}
 }
 
@@ -1014,6 +1072,8 @@ static void change_end(struct mmst *ms, struct change *c, bool ok, bool maybe)
 			reg_end(&ms->prot[c->p + k], c->pi[k], ok, maybe, e);
 		if (c->lock)
 			reg_end(&ms->lk[c->p + k], c->li[k], ok, maybe, e);
+		if (c->guard)
+			reg_end(&ms->gd[c->p + k], c->gi[k], ok, maybe, e);
 	}
 }
 
@@ -1022,6 +1082,15 @@ static bool maybe_hole(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
 {
 	for (unsigned k = 0; k < n; k++)
 		if (prot_any(&ms->prot[p + k], 1u << PR_UNMAPPED, rs, F.tick + 1))
+			return true;
+	return false;
+}
+
+/* Some page of [p, p + n) may hold a guard marker now. */
+static bool maybe_guard(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (prot_any(&ms->gd[p + k], 1u << 1, rs, F.tick + 1))
 			return true;
 	return false;
 }
@@ -1056,10 +1125,12 @@ static void snapshot_child(uint32_t fs, uint32_t fe)
 
 	/* the file region too: its protections (its data register is the
 	 * file's, data_reg()); mlock is not inherited, lk stays empty */
-	for (unsigned p = 0; p < NT; p++) {
-		struct reg *src[2] = {&pm->data[p], &pm->prot[p]}, *dst[2] = {&c->data[p], &c->prot[p]};
+	for (unsigned p = 0; p < NA; p++) {
+		/* guard markers too: fork copies them (copy_pte_range()) */
+		struct reg *src[3] = {&pm->data[p], &pm->prot[p], &pm->gd[p]},
+			   *dst[3] = {&c->data[p], &c->prot[p], &c->gd[p]};
 
-		for (unsigned r = 0; r < 2; r++) {
+		for (unsigned r = 0; r < 3; r++) {
 			dst[r]->n = 0;
 			for (unsigned k = 0; k < src[r]->n; k++) {
 				struct wr w = src[r]->w[k];
@@ -1179,7 +1250,7 @@ static void cpu_reap(struct mmst *ms)
 static void cpu_munmap(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
 	struct change c = {.p = p, .n = n, .data = !is_file(p), .prot = true, .lock = true,
-			   .pv = PR_UNMAPPED};
+			   .guard = true, .pv = PR_UNMAPPED};
 	int rc;
 
 	change_begin(ms, &c);
@@ -1197,7 +1268,8 @@ static void cpu_mmap(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
 	simmm_addr_t out = 0;
 	bool file = is_file(p);
-	struct change c = {.p = p, .n = n, .data = !file, .prot = true, .lock = true, .pv = PR_RW};
+	struct change c = {.p = p, .n = n, .data = !file, .prot = true, .lock = true, .guard = true,
+			   .pv = PR_RW};
 	struct change u = {.p = p, .n = n, .prot = true, .pv = PR_UNMAPPED};
 	int rc;
 
@@ -1388,6 +1460,17 @@ static bool peek_reliable(struct mmst *ms, simmm_addr_t a)
 	return false;
 }
 
+/* Does the entry at @a of @ms hold a guard marker (simmm_mm_peek() there
+ * is -EFAULT; the page's data was zapped by the install)? */
+static bool guard_at(struct mmst *ms, simmm_addr_t a)
+{
+	struct simmm_translation t;
+
+	memset(&t, 0, sizeof(t));
+	return simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), a, &t) == 0 && !t.present &&
+	       simmm_is_guard_swp_entry(t.entry);
+}
+
 /* Begin definite writes of every value page @q's register allows over
  * [rs, re] (without entry @skip) at @s: what an unreadable page moved with
  * is one of them. Returns the first index; *@nw gets their number (the
@@ -1456,6 +1539,7 @@ struct moved {
 	uint8_t x[NP];        /* each page's protection there (PR_*) */
 	bool xlock[NP];       /* and whether its VMA is VM_LOCKED */
 	bool peek_ok[NP];
+	bool guard[NP];       /* a guard marker there: not peeked */
 	uint8_t v[NP];
 };
 
@@ -1496,7 +1580,15 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 
 		if (mv->hole[i])
 			continue;
-		mv->peek_ok[i] = peek_reliable(ms, pa(q) + mv->delta);
+		/* a guard marker moves with its page (move_ptes()): nothing to
+		 * peek, and what moved back reads zeros once removed */
+		mv->guard[i] = guard_at(ms, pa(q) + mv->delta);
+		mv->peek_ok[i] = !mv->guard[i] && peek_reliable(ms, pa(q) + mv->delta);
+		if (mv->guard[i]) {
+			FZ_CHECK(maybe_guard(ms, q, 1, mv->s1), "mremap: page %u has a guard marker at "
+				 "its new address, which the model never put", q);
+			continue;
+		}
 		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &mv->v[i], 1) == 0, "peek");
 		if (ms->gone || !mv->peek_ok[i])
 			continue;
@@ -1511,7 +1603,7 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 	for (unsigned q = mv->q0; q < mv->q1; q++) {
 		unsigned i = q - mv->q0;
 
-		if (mv->hole[i])
+		if (mv->hole[i] || mv->guard[i])
 			continue;
 		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &again, 1) == 0, "peek");
 		if (mv->file && !ms->gone)
@@ -1542,7 +1634,7 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uint64_t len,
 		      uint64_t hits0)
 {
-	unsigned pwi[NP], uwi[NP], lwi[NP], lui[NP], dwi[NP], dn[NP];
+	unsigned pwi[NP], uwi[NP], lwi[NP], lui[NP], dwi[NP], dn[NP], gwi[NP];
 	simmm_addr_t out = 0, from = start, end = start + len;
 	struct simmm_vma_info vi;
 	bool go[NP];
@@ -1562,6 +1654,8 @@ static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uin
 			uwi[i] = reg_begin(&ms->prot[q], PR_UNMAPPED, s2);
 			lwi[i] = reg_begin(&ms->lk[q], mv->xlock[i], s2);
 			lui[i] = reg_begin(&ms->lk[q], 0, s2);
+			if (mv->guard[i]) /* its marker comes back with it */
+				gwi[i] = reg_begin(&ms->gd[q], 1, s2);
 			dn[i] = 1;
 			if (!mv->file && mv->peek_ok[i])
 				dwi[i] = reg_begin(&ms->data[q], mv->v[i], s2);
@@ -1585,6 +1679,8 @@ static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uin
 			reg_end(&ms->prot[q], uwi[i], false, !back, e2);
 			reg_end(&ms->lk[q], lwi[i], back, false, e2);
 			reg_end(&ms->lk[q], lui[i], false, !back, e2);
+			if (mv->guard[i])
+				reg_end(&ms->gd[q], gwi[i], back, false, e2);
 			for (unsigned k = 0; !mv->file && k < dn[i]; k++)
 				reg_end(&ms->data[q], dwi[i] + k, back, false, e2);
 		}
@@ -2103,7 +2199,9 @@ static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 	 * faults run out of memory. */
 	FZ_CHECK(rc == 0 ||
 			 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0) ||
-					    (lock && any_none && (populate || !stable)))) ||
+					    (lock && any_none && (populate || !stable)) ||
+					    /* GUP's -EFAULT at a guard marker */
+					    (lock && maybe_guard(ms, p, n, s0)))) ||
 			 (rc == -EAGAIN && (populate || (lock && !stable)) && enomem_ok(hits0)),
 		 "%s of %s pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", where, p0, p0 + n - 1,
 		 rc, simmm_strerror(rc));
@@ -2346,6 +2444,182 @@ static void y_op(struct task *t, const struct rec *r, uint64_t hits0)
 	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
 }
 
+/*
+ * MADV_GUARD_INSTALL (@install) or MADV_GUARD_REMOVE of [p, p + n): in the
+ * window, install zaps the pages (anonymous data gone: zeros once
+ * removed) and puts a guard marker in each; -EINVAL at a VM_LOCKED VMA
+ * (the VMAs before it guarded), -ENOMEM over a hole (after the rest) or
+ * out of memory (the markers placed stay), -EAGAIN when other tasks'
+ * faults kept refilling the range through all its restarts. Remove clears
+ * the markers only. In the hugetlb region both are -EINVAL
+ * (madvise_guard_install() / _remove() refuse VM_HUGETLB), or -ENOMEM
+ * when it is unmapped. When the call ran alone and succeeded, every page
+ * holds a marker after an install and none after a remove.
+ */
+static void cpu_guard(struct mmst *ms, unsigned p, unsigned n, bool install, uint64_t hits0)
+{
+	bool huge = is_huge(p);
+	struct change c = {.p = p, .n = n, .data = install && !huge, .guard = !huge,
+			   .gv = install};
+	uint32_t s0 = F.tick + 1;
+	size_t l0;
+	bool alone, mapped = false;
+	int rc;
+
+	change_begin(ms, &c);
+	l0 = simmm_sched_schedule(F.sim, NULL);
+	rc = simmm_madvise(ms->mm, pa(p), n * F.ps,
+			   install ? SIMMM_MADV_GUARD_INSTALL : SIMMM_MADV_GUARD_REMOVE);
+	alone = ran_alone(l0);
+	lg("    %s guard %s pages %u..%u -> %d%s\n", cur_name(), install ? "install" : "remove", p,
+	   p + n - 1, rc, alone ? " alone" : "");
+	for (unsigned k = 0; k < n; k++)
+		mapped |= prot_any(&ms->prot[p + k], ~(1u << PR_UNMAPPED) & 0xf, s0, F.tick + 1);
+	if (huge)
+		FZ_CHECK((rc == -EINVAL && mapped) ||
+				 (rc == -ENOMEM && (maybe_hole(ms, p, n, s0) || enomem_ok(hits0))),
+			 "guard %s of hugetlb pages %u..%u: %d (%s)", install ? "install" : "remove", p,
+			 p + n - 1, rc, simmm_strerror(rc));
+	else
+		FZ_CHECK(rc == 0 ||
+				 (rc == -ENOMEM && (maybe_hole(ms, p, n, s0) || enomem_ok(hits0))) ||
+				 (rc == -EINVAL && install && maybe_locked(ms, p, n, s0)) ||
+				 (rc == -EAGAIN && install && !alone),
+			 "guard %s of pages %u..%u: %d (%s)", install ? "install" : "remove", p,
+			 p + n - 1, rc, simmm_strerror(rc));
+	/* a failed call may have done part of the range */
+	change_end(ms, &c, rc == 0, true);
+	for (unsigned k = 0; !huge && rc == 0 && alone && !ms->gone && k < n; k++)
+		FZ_CHECK(guard_at(ms, pa(p + k)) == install, "guard %s ran alone, but page %u %s",
+			 install ? "install" : "remove", p + k,
+			 install ? "has no guard marker" : "still has a guard marker");
+}
+
+/*
+ * The hugetlb region: one PMD-sized huge page (PMD_NR pages) at
+ * F.base + HUGE_OFF, of which the model tracks the first NH pages (model
+ * pages NT..NA-1), mapped by huge-mmap (MAP_PRIVATE | MAP_ANONYMOUS |
+ * MAP_FIXED | MAP_HUGETLB, zeros). The data registers are per process, as
+ * anonymous memory: a fault maps a zeroed huge page, fork shares it
+ * read-only and the first write copies the whole huge page (hugetlb_wp()).
+ * Whole-region munmap, MADV_DONTNEED (zeros after it) and mprotect; their
+ * forms that start or end inside the huge page fail with -EINVAL
+ * (hugetlb_vm_op_split(), madvise_dontneed_free_valid_vma()) and change
+ * nothing. A fault the pool (the buddy allocator) cannot serve is SIGBUS.
+ */
+static void cpu_huge_map(struct mmst *ms, unsigned mode, uint64_t hits0)
+{
+	bool ro = mode == 1;
+	struct change c = {.p = NT, .n = NH, .data = true, .prot = true,
+			   .pv = ro ? PR_R : PR_RW};
+	struct change u = {.p = NT, .n = NH, .prot = true, .pv = PR_UNMAPPED};
+	simmm_addr_t out = 0;
+	int rc;
+
+	change_begin(ms, &c);
+	change_begin(ms, &u);
+	lay_begin();
+	rc = simmm_mmap(ms->mm, pa(NT), PMD_NR * F.ps,
+			SIMMM_PROT_READ | (ro ? 0 : SIMMM_PROT_WRITE),
+			SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED | SIMMM_MAP_HUGETLB |
+				(mode == 3 ? SIMMM_MAP_POPULATE : 0),
+			NULL, 0, &out);
+	lay_end();
+	lg("    %s huge mmap%s%s -> %d\n", cur_name(), ro ? " read-only" : "",
+	   mode == 3 ? " populate" : "", rc);
+	FZ_CHECK((rc == 0 && out == pa(NT)) || (rc == -ENOMEM && enomem_ok(hits0)),
+		 "hugetlb mmap FIXED: %d (%s)", rc, simmm_strerror(rc));
+	change_end(ms, &c, rc == 0, true);
+	change_end(ms, &u, false, rc != 0);
+}
+
+static void cpu_huge_range(struct mmst *ms, unsigned z, unsigned mode, uint64_t hits0)
+{
+	static const int prots[3] = {SIMMM_PROT_NONE, SIMMM_PROT_READ,
+				     SIMMM_PROT_READ | SIMMM_PROT_WRITE};
+	static const uint8_t pr[3] = {PR_NONE, PR_R, PR_RW};
+	/* mode 3 (munmap, mprotect) / 1 (DONTNEED): a range starting inside
+	 * the huge page, which must fail with -EINVAL (or -ENOMEM unmapped) */
+	bool split = z == Z_HDONTNEED ? mode == 1 : mode == 3;
+	struct change c = {.p = NT, .n = NH};
+	uint32_t s0 = F.tick + 1;
+	uint64_t a = pa(NT) + (split ? F.ps : 0), len = split ? F.ps : PMD_NR * F.ps;
+	const char *what = z == Z_HUNMAP ? "munmap" : z == Z_HDONTNEED ? "dontneed" : "mprotect";
+	bool mapped = false;
+	int rc;
+
+	if (z == Z_HUNMAP) {
+		c.data = c.prot = true;
+		c.pv = PR_UNMAPPED;
+	} else if (z == Z_HDONTNEED) {
+		c.data = true;
+	} else {
+		c.prot = true;
+		c.pv = pr[mode % 3];
+	}
+	if (!split)
+		change_begin(ms, &c);
+	if (z != Z_HDONTNEED)
+		lay_begin();
+	rc = z == Z_HUNMAP    ? simmm_munmap(ms->mm, a, len)
+	     : z == Z_HDONTNEED ? simmm_madvise(ms->mm, a, len, SIMMM_MADV_DONTNEED)
+				: simmm_mprotect(ms->mm, a, len, prots[mode % 3]);
+	if (z != Z_HDONTNEED)
+		lay_end();
+	lg("    %s huge %s%s -> %d\n", cur_name(), what, split ? " (inside the huge page)" : "", rc);
+	for (unsigned k = 0; k < NH; k++)
+		mapped |= prot_any(&ms->prot[NT + k], ~(1u << PR_UNMAPPED) & 0xf, s0, F.tick + 1);
+	if (split)
+		/* munmap of an unmapped range is 0 */
+		FZ_CHECK((rc == -EINVAL && mapped) ||
+				 (rc == (z == Z_HUNMAP ? 0 : -ENOMEM) && maybe_hole(ms, NT, NH, s0)) ||
+				 (rc == -ENOMEM && enomem_ok(hits0)),
+			 "hugetlb %s inside the huge page: %d (%s)", what, rc, simmm_strerror(rc));
+	else
+		FZ_CHECK(rc == 0 ||
+				 (rc == -ENOMEM && (enomem_ok(hits0) ||
+						    (z != Z_HUNMAP && maybe_hole(ms, NT, NH, s0)))),
+			 "hugetlb %s: %d (%s)", what, rc, simmm_strerror(rc));
+	if (!split)
+		change_end(ms, &c, rc == 0, z == Z_HDONTNEED);
+}
+
+static void z_op(struct task *t, const struct rec *r, uint64_t hits0)
+{
+	unsigned z = (r->arg >> 4) & 7, mode = (r->arg >> 2) & 3;
+	/* guard ops: page bit 7 aims them at the hugetlb region */
+	unsigned p = z <= Z_GREMOVE && (r->page & 0x80) ? NT + r->page % NH
+			     : z <= Z_GREMOVE		  ? r->page % NP
+							  : NT + r->page % NH;
+	unsigned n = clip_n(p, 1 + (r->arg & 3));
+	struct mmst *ms = &F.m[0];
+
+	lg("%s: %s page %u n %u mode %u (tick %u)\n", t->name, zop_names[z], p, n, mode, F.tick);
+	if (ms->gone || !simmm_mmget_not_zero(ms->mm))
+		return;
+	switch (z) {
+	case Z_GINSTALL:
+	case Z_GREMOVE:
+		cpu_guard(ms, p, n, z == Z_GINSTALL, hits0);
+		break;
+	case Z_HMAP:
+		cpu_huge_map(ms, mode, hits0);
+		break;
+	case Z_HACCESS:
+		cpu_access(ms, p, mode & 1, hits0);
+		break;
+	case Z_HFORK:
+		if (!F.forked)
+			cpu_fork(ms, hits0);
+		cpu_access(ms, p, true, hits0);
+		break;
+	default:
+		cpu_huge_range(ms, z, mode, hits0);
+		break;
+	}
+	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
 static void cpu_op(struct task *t, const struct rec *r)
 {
 	unsigned op = r->op % NR_COPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
@@ -2360,6 +2634,10 @@ static void cpu_op(struct task *t, const struct rec *r)
 	}
 	if (F.ext && r->op == OP_Y) {
 		y_op(t, r, hits0);
+		return;
+	}
+	if (F.ext && r->op == OP_Z) {
+		z_op(t, r, hits0);
 		return;
 	}
 	if (F.ext && op == C_MMAP && (r->arg & A_MORE)) {
@@ -2442,7 +2720,7 @@ static bool dev_fault_ok(struct mmst *ms, unsigned p, unsigned n, bool write, ui
 {
 	unsigned bad = 1u << PR_UNMAPPED | 1u << PR_NONE | (write ? 1u << PR_R : 0);
 
-	if (enomem_ok(hits0))
+	if (enomem_ok(hits0) || maybe_guard(ms, p, n, rs))
 		return true;
 	for (unsigned k = 0; k < n; k++)
 		if (prot_any(&ms->prot[p + k], bad, rs, F.tick + 1))
@@ -2473,7 +2751,7 @@ static bool thp_hmm_err_ok(unsigned op, unsigned p, unsigned n, int rc, uint32_t
 		return true;
 	if (op == D_SNAPSHOT)
 		return false;
-	if (F.m[0].gone || enomem_ok(hits0))
+	if (F.m[0].gone || enomem_ok(hits0) || maybe_guard(&F.m[0], p, n, rs))
 		return true;
 	for (unsigned k = 0; k < n; k++)
 		if (prot_any(&F.m[0].prot[p + k], bad, rs, F.tick + 1))
@@ -2492,7 +2770,7 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 {
 	struct simmm_mm *mm = F.m[0].mm;
 	uint64_t pfns[MAXN];
-	struct simmm_mmu_interval_notifier *mn = is_file(p) ? &d->mnf : &d->mn;
+	struct simmm_mmu_interval_notifier *mn = is_huge(p) ? &d->mnh : is_file(p) ? &d->mnf : &d->mn;
 	struct simmm_hmm_range range = {
 		.notifier = mn, .start = pa(p), .end = pa(p) + n * F.ps, .hmm_pfns = pfns,
 		.dev_private_owner = d,
@@ -2505,7 +2783,7 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 	uint32_t rs = F.tick + 1;
 	int rc;
 
-	if (!(is_file(p) ? d->mnf_on : d->mn_on))
+	if (!(is_huge(p) ? d->mnh_on : is_file(p) ? d->mnf_on : d->mn_on))
 		return; /* unregistered: no mirror */
 	for (unsigned k = 0; k < n; k++)
 		want[k] = (!perpage || !(arg & A_FIRST) || k == 0) ? req : 0;
@@ -2552,8 +2830,15 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 			m->v = true;
 			m->w = pfns[k] & SIMMM_HMM_PFN_WRITE;
 			m->pfn = simmm_hmm_pfn_to_pfn(pfns[k]);
-			lg("    dev%u mirrors page %u: pfn %#llx%s\n", d->id, p + k,
-			   (unsigned long long)m->pfn, m->w ? " W" : "");
+			lg("    dev%u mirrors page %u: pfn %#llx%s order %u\n", d->id, p + k,
+			   (unsigned long long)m->pfn, m->w ? " W" : "",
+			   simmm_hmm_pfn_to_map_order(pfns[k]));
+			/* hmm_vma_walk_hugetlb_entry(): every page of a hugetlb
+			 * mapping carries the huge page's order
+			 * (hmm_pfn_flags_order(huge_page_order())) */
+			FZ_CHECK(!is_huge(p + k) || simmm_hmm_pfn_to_map_order(pfns[k]) == PMD_ORDER,
+				 "hugetlb page %u mirrored with map order %u, not %u", p + k,
+				 simmm_hmm_pfn_to_map_order(pfns[k]), PMD_ORDER);
 		}
 		for (unsigned k = 0; k < n; k++)
 			if (want[k])
@@ -2723,6 +3008,11 @@ static void dev_toggle(struct fdev *d, uint64_t hits0)
 			FZ_CHECK(rc == 0, "dev%u file interval_notifier_remove: %d", d->id, rc);
 			d->mnf_on = false;
 		}
+		if (d->mnh_on) {
+			rc = simmm_mmu_interval_notifier_remove(&d->mnh);
+			FZ_CHECK(rc == 0, "dev%u hugetlb interval_notifier_remove: %d", d->id, rc);
+			d->mnh_on = false;
+		}
 		rc = simmm_mmu_interval_notifier_remove(&d->mn);
 		FZ_CHECK(rc == 0, "dev%u interval_notifier_remove: %d", d->id, rc);
 		d->mn_on = false;
@@ -2741,6 +3031,13 @@ static void dev_toggle(struct fdev *d, uint64_t hits0)
 	d->mn_on = rc == 0;
 	if (d->mn_on && F.file)
 		dev_file_register(d, hits0);
+	if (d->mn_on && F.zops) {
+		d->mnh_on = true;
+		rc = simmm_mmu_interval_notifier_insert(&d->mnh, mm, pa(NT), NH * F.ps, &dev_mn_ops);
+		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)),
+			 "interval_notifier_insert (hugetlb): %d", rc);
+		d->mnh_on = rc == 0;
+	}
 	FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
 }
 
@@ -3070,6 +3367,92 @@ static void dev_evict_thp(struct fdev *d)
 	free(dst);
 }
 
+/*
+ * A device record of an extended input with op byte OP_Z: the device op
+ * (arg >> 4) & 7 on the hugetlb region, page % NH (page bit 7: A_PERPAGE,
+ * bit 6: A_FIRST for the faults). hmm_range_fault() walks the hugetlb VMA
+ * with hmm_vma_walk_hugetlb_entry() (the map order of every page is the
+ * huge page's); migrate_vma_setup() refuses a hugetlb VMA (-EINVAL) and
+ * make_device_exclusive() a hugetlb folio (-EOPNOTSUPP, after GUP faulted
+ * it in writable); evict and mirror-read are the ordinary ones.
+ */
+static void dev_huge_op(struct fdev *d, const struct rec *r, uint64_t hits0)
+{
+	unsigned op = (r->arg >> 4) & 7, p = NT + r->page % NH, n = clip_n(p, 1 + (r->arg & 3));
+	uint8_t arg = (r->page & 0x80 ? A_PERPAGE : 0) | (r->page & 0x40 ? A_FIRST : 0);
+	struct simmm_mm *mm = F.m[0].mm;
+	uint32_t rs = F.tick + 1;
+	int rc;
+
+	lg("%s: huge %s page %u n %u (tick %u)\n", cur_name(), dop_names[op], p, n, F.tick);
+	switch (op) {
+	case D_FAULT_READ:
+	case D_FAULT_WRITE:
+	case D_SNAPSHOT:
+		dev_fault(d, op, p, n, arg, hits0);
+		return;
+	case D_TO_DEV:
+	case D_TO_SYS: {
+		uint64_t src[MAXN], dst[MAXN];
+		struct simmm_migrate_vma m = {
+			.src = src, .dst = dst, .start = pa(p), .end = pa(p) + n * F.ps,
+			.pgmap_owner = d,
+			.flags = op == D_TO_DEV ? SIMMM_MIGRATE_VMA_SELECT_SYSTEM
+						: SIMMM_MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		};
+
+		if (!d->mnh_on || !simmm_mmget_not_zero(mm))
+			return;
+		FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+		m.vma = simmm_vma_lookup(mm, pa(p));
+		if (m.vma) {
+			rc = simmm_migrate_vma_setup(&m);
+			lg("    %s migrate_vma_setup of hugetlb pages -> %d\n", cur_name(), rc);
+			/* only huge-mmap maps the region: the VMA is a hugetlb one */
+			FZ_CHECK(rc == -EINVAL, "migrate_vma_setup of a hugetlb VMA: %d, not -EINVAL", rc);
+		}
+		FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
+		FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+		return;
+	}
+	case D_EXCLUSIVE: {
+		simmm_pfn_t pfn = 0;
+
+		if (!d->mnh_on || !simmm_mmget_not_zero(mm))
+			return;
+		FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
+		rc = simmm_make_device_exclusive(mm, pa(p), d, &pfn);
+		lg("    %s make_device_exclusive of hugetlb page %u -> %d\n", cur_name(), p, rc);
+		FZ_CHECK(rc == -EOPNOTSUPP || rc == -EBUSY ||
+				 ((rc == -EFAULT || rc == -EPERM) &&
+				  dev_fault_ok(&F.m[0], p, 1, true, rs, hits0)) ||
+				 (rc == -ENOMEM && enomem_ok(hits0)),
+			 "make_device_exclusive of hugetlb page %u: %d (%s)", p, rc, simmm_strerror(rc));
+		if (rc == 0)
+			release_locked(pfn);
+		FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
+		FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
+		return;
+	}
+	case D_EVICT:
+		if (F.thp)
+			dev_evict_thp(d);
+		else
+			dev_evict(d);
+		return;
+	default: { /* mirror-read */
+		uint32_t s = tk();
+
+		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
+		for (unsigned k = 0; k < NA; k++)
+			if (d->mir[k].v)
+				dev_read_check(d, k, s);
+		simmm_mutex_unlock(F.sim, &d->lock);
+		return;
+	}
+	}
+}
+
 static void dev_op(struct task *t, const struct rec *r)
 {
 	struct fdev *d = &F.dev[t->idx];
@@ -3079,6 +3462,10 @@ static void dev_op(struct task *t, const struct rec *r)
 	unsigned n = clip_n(p, 1 + (r->arg & 3));
 	uint64_t hits0 = simmm_fault_hits(F.sim);
 
+	if (F.ext && r->op == OP_Z) {
+		dev_huge_op(d, r, hits0);
+		return;
+	}
 	lg("%s: %s page %u n %u%s%s%s (tick %u)\n", t->name, dop_names[op], p, n,
 	   file ? " file" : "", F.ext && (r->arg & A_DMIRROR) ? " dmirror" : "",
 	   F.ext && (r->arg & 0xf0) ? " (ext)" : "", F.tick);
@@ -3122,7 +3509,7 @@ static void dev_op(struct task *t, const struct rec *r)
 			break;
 		}
 		FZ_CHECK(simmm_mutex_lock(F.sim, &d->lock) == 0, "dev lock");
-		for (unsigned k = 0; k < NT; k++)
+		for (unsigned k = 0; k < NA; k++)
 			if (d->mir[k].v)
 				dev_read_check(d, k, rs);
 		simmm_mutex_unlock(F.sim, &d->lock);
@@ -3139,6 +3526,7 @@ static void task_fn(simmm_sim *sim, void *arg)
 
 	(void)sim;
 	for (unsigned i = 0; i < t->n; i++) {
+		t->af0 = alloc_failures();
 		if (t->dev)
 			dev_op(t, &t->rec[i]);
 		else
@@ -3163,7 +3551,7 @@ static void setup_thp_window(void)
 		 t.level == SIMMM_LVL_PMD && t.present, "THP window not PMD-mapped");
 }
 
-static void setup(uint8_t b0, uint8_t b1)
+static void setup(uint8_t b0, uint8_t b1, bool zops)
 {
 	simmm_config cfg;
 	simmm_addr_t out;
@@ -3178,10 +3566,11 @@ static void setup(uint8_t b0, uint8_t b1)
 	F.ext = b0 & 0x80;
 	F.thp = b1 / (MAXREC + 1) == B1_THP;
 	F.nextv = 1;
+	F.zops = F.ext && zops;
 	simmm_config_init(&cfg);
 	fz_config_allocator(&cfg);
 	cfg.geometry = "x86_64-4level";
-	cfg.ram_bytes = (F.thp ? THP_RAM_PAGES : RAM_PAGES) * 4096ULL;
+	cfg.ram_bytes = ((F.thp ? THP_RAM_PAGES : RAM_PAGES) + (F.zops ? HUGE_RAM : 0)) * 4096ULL;
 	cfg.swap_bytes = SWAP_PAGES * 4096ULL;
 	cfg.seed = 1 + (b0 >> 4);
 	cfg.flags = SIMMM_CFG_QUIET;
@@ -3221,9 +3610,18 @@ static void setup(uint8_t b0, uint8_t b1)
 		F.m[0].data[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
 		F.m[0].data[p].n = 1;
 	}
-	for (unsigned p = 0; p < NT; p++) { /* nothing VM_LOCKED */
+	/* the hugetlb region: nothing mapped (until huge-mmap) */
+	for (unsigned p = NT; p < NA; p++) {
+		F.m[0].prot[p].w[0] = (struct wr){.s = 0, .e = 0, .v = PR_UNMAPPED};
+		F.m[0].prot[p].n = 1;
+		F.m[0].data[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
+		F.m[0].data[p].n = 1;
+	}
+	for (unsigned p = 0; p < NA; p++) { /* nothing VM_LOCKED, no guard marker */
 		F.m[0].lk[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
 		F.m[0].lk[p].n = 1;
+		F.m[0].gd[p].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
+		F.m[0].gd[p].n = 1;
 	}
 	if (F.thp)
 		setup_thp_window();
@@ -3234,6 +3632,12 @@ static void setup(uint8_t b0, uint8_t b1)
 							    NP * F.ps, &dev_mn_ops) == 0,
 			 "interval_notifier_insert");
 		F.dev[i].mn_on = true;
+		if (!F.zops)
+			continue;
+		FZ_CHECK(simmm_mmu_interval_notifier_insert(&F.dev[i].mnh, F.m[0].mm, pa(NT),
+							    NH * F.ps, &dev_mn_ops) == 0,
+			 "interval_notifier_insert (hugetlb)");
+		F.dev[i].mnh_on = true;
 	}
 	/* b0 bit 2: pages 0..NP/4-1 start on device 0 (THP mode: the whole
 	 * PMD, as a device THP) */
@@ -3251,8 +3655,13 @@ static void final_read(struct mmst *ms, const char *name)
 
 	if (!ms->exists || ms->gone)
 		return;
-	for (unsigned p = 0; p < np; p++) {
+	for (unsigned p = 0; p < NA; p++) {
+		if (p >= np && !is_huge(p))
+			continue;
+		if (is_huge(p) && !F.zops)
+			break;
 		lg("final %s page %u\n", name, p);
+		F.af_main = alloc_failures();
 		cpu_access(ms, p, false, simmm_fault_hits(F.sim));
 	}
 }
@@ -3394,6 +3803,9 @@ static void teardown(void)
 		F.dmdev = NULL;
 	}
 	for (unsigned i = 0; i < F.ndev; i++) {
+		if (F.dev[i].mnh_on)
+			FZ_CHECK(simmm_mmu_interval_notifier_remove(&F.dev[i].mnh) == 0,
+				 "interval_notifier_remove (hugetlb)");
 		if (F.dev[i].mnf_on)
 			FZ_CHECK(simmm_mmu_interval_notifier_remove(&F.dev[i].mnf) == 0,
 				 "interval_notifier_remove (file)");
@@ -3433,7 +3845,20 @@ int fz_races_one(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	b0 = fz_u8(&in);
-	setup(b0, in.p[0]); /* byte 1 is read again below */
+	{
+		/* Z ops (OP_Z records) give the machine more RAM: look ahead */
+		struct fz_in la = in;
+		unsigned nr = fz_u8(&la) % (MAXREC + 1);
+		bool zops = false;
+
+		for (unsigned i = 0; i < nr; i++) {
+			fz_u8(&la);
+			zops |= fz_u8(&la) == OP_Z;
+			fz_u8(&la);
+			fz_u8(&la);
+		}
+		setup(b0, in.p[0], zops); /* byte 1 is read again below */
+	}
 	F.ntask = F.ncpu + F.ndev;
 	for (unsigned i = 0; i < F.ntask; i++) {
 		struct task *t = &F.task[i];

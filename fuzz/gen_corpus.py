@@ -564,6 +564,26 @@ WL_LOCK, WL_UNLOCK, WL_ONFAULT, WL_EVICT = range(4)             # window mlock m
 LM_INVAL, LM_ASYNC_INVAL, LM_ONFAULT_SYNC, LM_UNLOCK = range(4)  # locked-msync modes
 CF_WRITE, CF_WRITE_READ, CF_READ, CF_SYNC = range(4)             # fork-child modes
 
+# The Z ops: a record with op byte OP_Z (extended inputs). On a CPU task extra = mode |
+# ZO_* (the sub-op): guard install / remove of the window (page | H_PAGE: of the hugetlb
+# region), and the hugetlb region (one huge page at the window + 8 MiB, the model's pages
+# 0..3 of it): mmap, munmap, access, MADV_DONTNEED, mprotect, fork + write. On a device
+# task extra = D_* << 2: that device op on the hugetlb region (page | H_PERPAGE,
+# | H_FIRST for the faults' per-page requests).
+OP_Z = 0xd8
+ZO_GINSTALL, ZO_GREMOVE, ZO_HMAP, ZO_HUNMAP, ZO_HACCESS, ZO_HDONTNEED, ZO_HMPROTECT, \
+    ZO_HFORK = (k << 2 for k in range(8))
+HM_RW, HM_R, HM_RW2, HM_POPULATE = range(4)      # huge-mmap modes
+HA_READ, HA_WRITE = range(2)                     # huge-access modes
+HD_WHOLE, HD_SPLIT = range(2)                    # huge-dontneed modes (split: inside it)
+HP_SPLIT = 3                                     # huge-munmap / -mprotect mode (else P_*)
+H_PAGE = 0x80                                    # guard ops: on the hugetlb region
+H_PERPAGE, H_FIRST = 0x80, 0x40                  # device Z ops' page bits
+
+def ZD(dop):
+    """extra of a device Z record: device op @dop on the hugetlb region"""
+    return dop << 2
+
 def K(k):
     """the new length of a resize, k pages (1..4), in the page byte"""
     return (k - 1) << 5
@@ -906,6 +926,62 @@ def races_seeds():
                                (0, C_EXIT, 0, 2), (2, D_MIRROR_READ, 0),
                                (0, OP_Y, 7, 1, YO_CHILD | CF_WRITE), (1, C_MMAP, 6, 1, MO_FSYNC)],
                          sched=alt(200, (0, 1, 2)))
+    # Z ops: guard regions racing device faults (the faults over a marker -EFAULT, a
+    # snapshot reports nothing, the migration skips it, exclusive access -EFAULT); the
+    # markers move with mremap out and back, fork copies them, mlock stops there
+    s["z-guard"] = races(ext=True, recs=[
+        (1, D_FAULT_READ, 0, 4), (0, OP_Z, 1, 2, ZO_GINSTALL), (1, D_FAULT_READ, 0, 4),
+        (1, D_SNAPSHOT, 0, 4), (0, C_READ, 1), (0, C_WRITE, 2), (1, D_TO_DEV, 0, 4),
+        (1, D_EXCLUSIVE, 1), (0, C_MMAP, 0, 4, MO_MREMAP | F3), (1, D_FAULT_WRITE, 1, 2),
+        (0, C_FORK_WRITE, 3), (0, OP_Y, 0, 4, YO_MLOCK | WL_LOCK),
+        (0, OP_Y, 0, 4, YO_MLOCK | WL_UNLOCK), (0, OP_Z, 1, 1, ZO_GREMOVE),
+        (1, D_FAULT_WRITE, 1, 2), (0, C_READ, 2), (0, OP_Z, 5, 4, ZO_GINSTALL),
+        (1, D_FAULT_READ, 4, 4, X_PERPAGE), (0, C_MUNMAP, 5, 1), (0, C_MMAP, 5, 1),
+        (1, D_FAULT_WRITE, 4, 4), (0, C_DONTNEED, 6, 2), (1, D_TO_SYS, 0, 4)],
+        sched=alt(200, (0, 1, 1)))
+    s["z-guard-race"] = races(ext=True, ncpu=2, ndev=2, premigrate=True, recs=[
+        (2, D_FAULT_WRITE, 0, 4), (0, OP_Z, 0, 4, ZO_GINSTALL), (1, C_WRITE, 1),
+        (3, D_FAULT_READ, 0, 4), (2, D_EXCLUSIVE, 2), (1, C_WRITE, 3), (0, OP_Z, 0, 2, ZO_GREMOVE),
+        (3, D_TO_DEV, 0, 4), (1, C_READ, 0), (0, OP_Z, 2, 4, ZO_GINSTALL), (2, D_FAULT_READ, 2, 4),
+        (1, C_MPROTECT, 2, 2, P_R), (0, OP_Z, 2, 4, ZO_GREMOVE), (3, D_FAULT_WRITE, 3, 2),
+        (1, C_RECLAIM, 0, 4, 3), (2, D_MIRROR_READ, 0), (0, OP_Z, 8, 4, ZO_GINSTALL),
+        (1, C_MMAP, 8, 2, MO_MREMAP), (3, D_SNAPSHOT, 8, 4)],
+        sched=alt(300, (0, 1, 2, 3, 1)))
+    # the hugetlb region: devices mirror it (the huge page's order in every pfn), cannot
+    # migrate it (-EINVAL) nor make it exclusive (-EOPNOTSUPP); COW after fork, DONTNEED,
+    # mprotect, the -EINVAL of ranges inside the huge page, guard advice refused there
+    s["z-huge"] = races(ext=True, recs=[
+        (0, OP_Z, 0, 1, ZO_HMAP | HM_RW), (1, OP_Z, 0, 4, ZD(D_FAULT_WRITE)),
+        (0, OP_Z, 1, 1, ZO_HACCESS | HA_READ), (1, OP_Z, 0, 4, ZD(D_SNAPSHOT)),
+        (1, OP_Z, 0, 2, ZD(D_TO_DEV)), (1, OP_Z, 2, 1, ZD(D_EXCLUSIVE)),
+        (0, OP_Z, 2, 1, ZO_HFORK), (1, OP_Z, 0, 4, ZD(D_FAULT_READ)),
+        (0, OP_Z, 0, 1, ZO_HDONTNEED | HD_SPLIT), (1, OP_Z, 0, 1, ZD(D_MIRROR_READ)),
+        (0, OP_Z, 0, 1, ZO_HDONTNEED | HD_WHOLE), (1, OP_Z, 1, 2, ZD(D_SNAPSHOT)),
+        (0, OP_Z, 0, 1, ZO_HMPROTECT | P_R), (1, OP_Z, 0, 2, ZD(D_FAULT_WRITE)),
+        (0, OP_Z, 0, 1, ZO_HMPROTECT | HP_SPLIT), (0, OP_Z, 0, 1, ZO_HUNMAP | HP_SPLIT),
+        (0, OP_Z, H_PAGE, 2, ZO_GINSTALL), (0, OP_Z, 3, 1, ZO_HACCESS | HA_WRITE),
+        (0, OP_Z, 0, 1, ZO_HUNMAP), (1, OP_Z, 0 | H_PERPAGE, 4, ZD(D_FAULT_READ)),
+        (0, OP_Z, 0, 1, ZO_HMAP | HM_POPULATE), (1, OP_Z, 1, 3, ZD(D_FAULT_WRITE))],
+        sched=alt(200, (0, 1)))
+    s["z-huge-race"] = races(ext=True, ncpu=2, ndev=2, recs=[
+        (0, OP_Z, 0, 1, ZO_HMAP | HM_RW), (2, OP_Z, 0, 4, ZD(D_FAULT_READ)),
+        (1, OP_Z, 1, 1, ZO_HACCESS | HA_WRITE), (3, OP_Z, 1, 3, ZD(D_FAULT_WRITE)),
+        (0, OP_Z, 0, 1, ZO_HMAP | HM_R), (2, OP_Z, 0 | H_PERPAGE | H_FIRST, 4, ZD(D_FAULT_WRITE)),
+        (1, OP_Z, 2, 1, ZO_HFORK), (3, OP_Z, 0, 4, ZD(D_SNAPSHOT)), (0, C_RECLAIM, 0, 4, 3),
+        (2, OP_Z, 0, 1, ZD(D_EXCLUSIVE)), (1, OP_Z, 0, 1, ZO_HMPROTECT | P_RW),
+        (3, OP_Z, 0, 4, ZD(D_FAULT_WRITE)), (0, OP_Z, 0, 1, ZO_HDONTNEED),
+        (2, OP_Z, 0, 1, ZD(D_MIRROR_READ)), (1, OP_Z, 0, 1, ZO_HMAP | HM_POPULATE),
+        (3, D_MIRROR_READ, 0, 1, X_TOGGLE), (2, OP_Z, 2, 2, ZD(D_FAULT_READ)),
+        (3, D_MIRROR_READ, 0, 1, X_TOGGLE), (3, OP_Z, 0, 4, ZD(D_FAULT_READ)),
+        (1, C_INJECT, 0, 1, 1), (0, OP_Z, 3, 1, ZO_HACCESS | HA_WRITE)],
+        sched=alt(300, (0, 2, 1, 3)))
+    s["z-huge-thp"] = races(ext=True, ndev=2, thp=True, recs=[
+        (0, OP_Z, 0, 1, ZO_HMAP | HM_RW), (1, OP_Z, 0, 4, ZD(D_FAULT_WRITE)),
+        (2, D_TO_DEV, 0, 1, PMD), (0, OP_Z, 2, 4, ZO_GINSTALL), (1, D_FAULT_READ, 0, 4),
+        (2, OP_Z, 1, 2, ZD(D_FAULT_READ)), (0, OP_Z, 1, 1, ZO_HFORK), (1, D_TO_SYS, 0, 1, PMD),
+        (0, OP_Z, 2, 2, ZO_GREMOVE), (2, OP_Z, 0, 4, ZD(D_SNAPSHOT)), (0, C_WRITE, 3),
+        (0, OP_Z, 0, 1, ZO_HUNMAP)],
+        sched=alt(200, (0, 1, 2)))
     return s
 
 def main():
