@@ -2715,12 +2715,12 @@ static void cpu_op(struct task *t, const struct rec *r)
  * PROT_NONE (read-only for a write) meanwhile, or memory ran short (a
  * fault-back that gets no system page is SIGBUS).
  */
-static bool dev_fault_ok(struct mmst *ms, unsigned p, unsigned n, bool write, uint32_t rs,
-			 uint64_t hits0)
+static bool dev_fault_ok2(struct mmst *ms, unsigned p, unsigned n, bool write, uint32_t rs,
+			  uint64_t hits0, bool guard)
 {
 	unsigned bad = 1u << PR_UNMAPPED | 1u << PR_NONE | (write ? 1u << PR_R : 0);
 
-	if (enomem_ok(hits0) || maybe_guard(ms, p, n, rs))
+	if (enomem_ok(hits0) || (guard && maybe_guard(ms, p, n, rs)))
 		return true;
 	for (unsigned k = 0; k < n; k++)
 		if (prot_any(&ms->prot[p + k], bad, rs, F.tick + 1))
@@ -2728,8 +2728,21 @@ static bool dev_fault_ok(struct mmst *ms, unsigned p, unsigned n, bool write, ui
 	return false;
 }
 
-static bool hmm_err_ok(int rc, unsigned p, unsigned n, bool write, uint32_t rs, uint64_t hits0)
+/* ... or a guard marker (a fault there is VM_FAULT_SIGSEGV). */
+static bool dev_fault_ok(struct mmst *ms, unsigned p, unsigned n, bool write, uint32_t rs,
+			 uint64_t hits0)
 {
+	return dev_fault_ok2(ms, p, n, write, rs, hits0, true);
+}
+
+/* hmm_range_fault()'s error: a snapshot (@fault false) faults nothing, so
+ * a guard marker is no reason for -EFAULT there (hmm_vma_handle_pte():
+ * pte_none_mostly() and no fault required: the pfn reads 0). */
+static bool hmm_err_ok(int rc, unsigned p, unsigned n, bool write, bool fault, uint32_t rs,
+		       uint64_t hits0)
+{
+	if (rc == -EFAULT && !fault)
+		return dev_fault_ok2(&F.m[0], p, n, write, rs, hits0, false);
 	if (rc == -EBUSY || (rc == -ENOMEM && enomem_ok(hits0)))
 		return true;
 	if (rc == -EFAULT || (rc == -EPERM && write))
@@ -2809,7 +2822,7 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 		if (rc == -EBUSY)
 			continue;
 		if (rc) {
-			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, rs, hits0) &&
+			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, op != D_SNAPSHOT, rs, hits0) &&
 					 thp_hmm_err_ok(op, p, n, rc, rs, hits0),
 				 "hmm_range_fault: %d (%s) over pages %u..%u, which the model says "
 				 "stay mapped and accessible", rc, simmm_strerror(rc), p, p + n - 1);
@@ -3083,7 +3096,7 @@ static bool dm_err_ok(int rc, unsigned cmd, unsigned p, unsigned n, uint32_t rs,
 	case -ENOENT: /* MIGRATE_TO_DEV read-back: a page did not migrate */
 		return cmd == SIMMM_DMIRROR_MIGRATE_TO_DEV;
 	case -EINVAL: /* the process is gone; a migration over a hole / PROT_NONE */
-		return F.m[0].gone || (mig && dev_fault_ok(&F.m[0], p, n, false, rs, 0));
+		return F.m[0].gone || (mig && dev_fault_ok2(&F.m[0], p, n, false, rs, 0, false));
 	case -EFAULT:
 	case -EPERM:
 		return dev_fault_ok(&F.m[0], p, n, write || rc == -EPERM, rs, hits0);
@@ -3423,7 +3436,9 @@ static void dev_huge_op(struct fdev *d, const struct rec *r, uint64_t hits0)
 		FZ_CHECK(simmm_mmap_read_lock(mm) == 0, "mmap_read_lock");
 		rc = simmm_make_device_exclusive(mm, pa(p), d, &pfn);
 		lg("    %s make_device_exclusive of hugetlb page %u -> %d\n", cur_name(), p, rc);
-		FZ_CHECK(rc == -EOPNOTSUPP || rc == -EBUSY ||
+		/* no -EBUSY: every attempt that gets the page stops at the
+		 * hugetlb check, before any retry */
+		FZ_CHECK(rc == -EOPNOTSUPP ||
 				 ((rc == -EFAULT || rc == -EPERM) &&
 				  dev_fault_ok(&F.m[0], p, 1, true, rs, hits0)) ||
 				 (rc == -ENOMEM && enomem_ok(hits0)),
@@ -3520,6 +3535,34 @@ static void dev_op(struct task *t, const struct rec *r)
 	}
 }
 
+/*
+ * With Z ops, after every op: a window page of mm0 that the model says
+ * surely holds a guard marker (and is surely mapped: a move or a shrink
+ * may have taken it) has one, and one that surely holds none has none.
+ */
+static void guard_check(const char *when)
+{
+	uint32_t now = F.tick + 1;
+
+	for (unsigned k = 0; F.zops && k < 2; k++) {
+		struct mmst *ms = &F.m[k];
+
+		/* the child: fork copied mm0's markers (copy_pte_marker()) */
+		if (!ms->exists || ms->gone)
+			continue;
+		for (unsigned p = 0; p < NP; p++) {
+			bool g = guard_at(ms, pa(p));
+
+			if (reg_only(&ms->gd[p], 1, now, now) &&
+			    !prot_any(&ms->prot[p], 1u << PR_UNMAPPED, now, now))
+				FZ_CHECK(g, "%s: page %u of mm%u lost its guard marker", when, p, k);
+			if (reg_only(&ms->gd[p], 0, now, now))
+				FZ_CHECK(!g, "%s: page %u of mm%u has a guard marker the model never "
+					 "put there", when, p, k);
+		}
+	}
+}
+
 static void task_fn(simmm_sim *sim, void *arg)
 {
 	struct task *t = arg;
@@ -3532,6 +3575,7 @@ static void task_fn(simmm_sim *sim, void *arg)
 		else
 			cpu_op(t, &t->rec[i]);
 		verify_all("after an op");
+		guard_check("after an op");
 	}
 }
 

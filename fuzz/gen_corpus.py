@@ -939,6 +939,14 @@ def races_seeds():
         (1, D_FAULT_READ, 4, 4, X_PERPAGE), (0, C_MUNMAP, 5, 1), (0, C_MMAP, 5, 1),
         (1, D_FAULT_WRITE, 4, 4), (0, C_DONTNEED, 6, 2), (1, D_TO_SYS, 0, 4)],
         sched=alt(200, (0, 1, 1)))
+    # the install zaps what the devices mirror (a CLEAR invalidation): no mirror of a
+    # guarded page may stay (mirror coherence right after the install)
+    s["z-guard-mirror"] = races(ext=True, ndev=2, recs=[
+        (1, D_FAULT_READ, 0, 4), (2, D_FAULT_WRITE, 4, 4), (1, D_TO_DEV, 8, 4),
+        (2, D_EXCLUSIVE, 6), (0, OP_Z, 0, 4, ZO_GREMOVE), (0, OP_Z, 2, 4, ZO_GINSTALL), (0, OP_Z, 6, 4, ZO_GINSTALL),
+        (1, D_MIRROR_READ, 0), (2, D_MIRROR_READ, 0), (0, C_READ, 2), (0, C_WRITE, 9),
+        (0, OP_Z, 2, 4, ZO_GREMOVE), (1, D_FAULT_WRITE, 2, 4), (0, C_READ, 3)],
+        sched=bytes([1] * 40 + [2] * 40) + alt(100, (0, 1, 2)))
     s["z-guard-race"] = races(ext=True, ncpu=2, ndev=2, premigrate=True, recs=[
         (2, D_FAULT_WRITE, 0, 4), (0, OP_Z, 0, 4, ZO_GINSTALL), (1, C_WRITE, 1),
         (3, D_FAULT_READ, 0, 4), (2, D_EXCLUSIVE, 2), (1, C_WRITE, 3), (0, OP_Z, 0, 2, ZO_GREMOVE),
