@@ -76,6 +76,19 @@
  * fork child's writes and reads of the file region (forking first if
  * nobody did). Around every reclaim and MADV_PAGEOUT, a page of mm0 surely
  * in a VM_LOCKED VMA and present must stay present when nothing else ran.
+ *
+ * A record of an extended input with op byte OP_Z (0xd8) runs a "Z" op: on
+ * a CPU task MADV_GUARD_INSTALL / MADV_GUARD_REMOVE of window pages (a
+ * guard register per page: markers checked after every op, -EFAULT of
+ * accesses, faulting hmm_range_fault() and GUP allowed there, none for
+ * snapshots; markers move with mremap, fork copies them), or an op of the
+ * hugetlb region (one MAP_HUGETLB huge page HUGE_OFF above the window, its
+ * first NH pages tracked as model pages NT..NA-1: mmap, munmap, access,
+ * DONTNEED, mprotect, fork + write; the forms inside the huge page must be
+ * -EINVAL); on a device task a device op on the hugetlb region (its own
+ * notifier; every mirrored pfn carries the huge page's order,
+ * migrate_vma_setup() is -EINVAL, make_device_exclusive() -EOPNOTSUPP).
+ * Such an input gets HUGE_RAM more frames. See fuzz/README.md.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1740,7 +1753,7 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	simmm_addr_t start, end, out = 0;
 	struct simmm_vma_info vi;
 	uint32_t gen0 = F.lay_gen, s1, e1;
-	unsigned busy0 = F.lay_busy, wi[NP], li[NP];
+	unsigned busy0 = F.lay_busy, wi[NP], li[NP], gi[NP];
 	struct moved mv;
 	bool stable, any;
 	int rc;
@@ -1773,6 +1786,9 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		else if (!file)
 			wi[q - q0] = reg_begin(&ms->data[q], 0, s1);
 		li[q - q0] = reg_begin(&ms->lk[q], 0, s1);
+		/* guard markers go with the pages (a DONTUNMAP source keeps
+		 * none); moved_back() brings them back */
+		gi[q - q0] = reg_begin(&ms->gd[q], 0, s1);
 	}
 	lay_begin();
 	rc = simmm_mremap(ms->mm, start, len, len,
@@ -1804,6 +1820,7 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		else if (!file)
 			reg_end(&ms->data[q], wi[q - q0], went, false, e1);
 		reg_end(&ms->lk[q], li[q - q0], went, false, e1);
+		reg_end(&ms->gd[q], gi[q - q0], went, false, e1);
 	}
 	FZ_CHECK(rc != 0 || any, "mremap out: nothing at the scratch address");
 	if (!any) {

@@ -947,6 +947,14 @@ def races_seeds():
         (1, D_MIRROR_READ, 0), (2, D_MIRROR_READ, 0), (0, C_READ, 2), (0, C_WRITE, 9),
         (0, OP_Z, 2, 4, ZO_GREMOVE), (1, D_FAULT_WRITE, 2, 4), (0, C_READ, 3)],
         sched=bytes([1] * 40 + [2] * 40) + alt(100, (0, 1, 2)))
+    # MREMAP_DONTUNMAP of guarded pages: the markers leave with the pages, the source
+    # stays mapped without them while the other CPU runs, and they come back
+    s["z-guard-dontunmap"] = races(ext=True, ncpu=2, recs=[
+        (0, OP_Z, 0, 4, ZO_GINSTALL), (0, C_MMAP, 0, 4, MO_MREMAP | F2), (1, C_READ, 5),
+        (1, C_READ, 1), (1, C_WRITE, 2), (2, D_FAULT_READ, 0, 4), (1, C_READ, 3),
+        (0, OP_Z, 1, 2, ZO_GREMOVE), (0, C_MMAP, 0, 4, MO_MREMAP), (1, C_READ, 0),
+        (2, D_SNAPSHOT, 0, 4), (1, C_READ, 2)],
+        sched=bytes([0] * 12 + [1] * 40) + alt(100, (0, 1, 2)))
     s["z-guard-race"] = races(ext=True, ncpu=2, ndev=2, premigrate=True, recs=[
         (2, D_FAULT_WRITE, 0, 4), (0, OP_Z, 0, 4, ZO_GINSTALL), (1, C_WRITE, 1),
         (3, D_FAULT_READ, 0, 4), (2, D_EXCLUSIVE, 2), (1, C_WRITE, 3), (0, OP_Z, 0, 2, ZO_GREMOVE),
