@@ -378,6 +378,107 @@ static void test_mremap_same_size_noop(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * Two write faults on one private huge page that fork shares, each
+ * breaking COW (hugetlb_wp()), while an interval notifier sleeps in its
+ * invalidation (a mutex a third task holds over some yields): the first
+ * copies and waits in the notifier, the second copies and waits too.
+ * Upstream retakes the page-table lock and tests pte_same() before it
+ * replaces the entry, so the one that wakes second finds the first one's
+ * copy, drops its own and refaults (the page is then exclusive: reused).
+ * Without the test the second copy replaced the first (its write lost,
+ * the copy leaked) and the original lost a second reference: freed while
+ * the child mapped it. (fuzz_races' Z ops found it: a device fault-write
+ * through hmm_range_fault() racing a CPU write after a fork.)
+ */
+struct wp_race {
+	struct simmm_mmu_interval_notifier mn; /* first */
+	struct simmm_mutex lock;
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	simmm_addr_t a;
+	uint64_t ps;
+	int rc[2];
+};
+
+static bool wp_invalidate(struct simmm_mmu_interval_notifier *sub,
+			  const struct simmm_mmu_notifier_range *r, uint64_t seq)
+{
+	struct wp_race *w = (struct wp_race *)sub;
+
+	if (!simmm_mmu_notifier_range_blockable(r))
+		return false;
+	assert_int_equal(simmm_mutex_lock(w->sim, &w->lock), 0);
+	simmm_mmu_interval_set_seq(sub, seq);
+	simmm_mutex_unlock(w->sim, &w->lock);
+	return true;
+}
+
+static const struct simmm_mmu_interval_notifier_ops wp_ops = {.invalidate = wp_invalidate};
+
+static void wp_holder(simmm_sim *sim, void *arg)
+{
+	struct wp_race *w = arg;
+
+	assert_int_equal(simmm_mutex_lock(sim, &w->lock), 0);
+	for (int i = 0; i < 8; i++)
+		simmm_sched_yield(sim);
+	simmm_mutex_unlock(sim, &w->lock);
+}
+
+static void wp_writer(simmm_sim *sim, void *arg)
+{
+	struct wp_race *w = arg;
+	unsigned k = simmm_sched_current(sim) == 2 ? 0 : 1; /* ids: holder 1, writers 2, 3 */
+	uint8_t v = (uint8_t)(0x50 + k);
+
+	w->rc[k] = simmm_mm_access(w->mm, w->a + k * w->ps, &v, 1, SIMMM_ACCESS_WRITE);
+}
+
+static void test_hugetlb_wp_race(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 2560 * 4096ULL, 0);
+	struct wp_race w = {.sim = sim, .mm = mx_mm(sim)};
+	struct simmm_mm *child = NULL;
+	uint64_t sz = 2ULL << 20;
+	uint8_t v;
+
+	w.ps = 1ULL << simmm_sim_geometry(sim)->page_shift;
+	w.a = map_huge(w.mm, sz, SIMMM_MAP_PRIVATE | HUGE(21));
+	mx_write(w.mm, w.a, 3);
+	mx_write(w.mm, w.a + w.ps, 4);
+	simmm_pfn_t head = simmm_pte_pfn(mx_tr(w.mm, w.a).entry);
+	TU_ASSERT_OK(simmm_fork(w.mm, &child));
+	simmm_mutex_init(&w.lock, "wp_race");
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&w.mn, w.mm, w.a, sz, &wp_ops));
+	assert_int_equal(simmm_sched_spawn(sim, "holder", wp_holder, &w), 1);
+	assert_int_equal(simmm_sched_spawn(sim, "writer0", wp_writer, &w), 2);
+	assert_int_equal(simmm_sched_spawn(sim, "writer1", wp_writer, &w), 3);
+	assert_int_equal(simmm_sched_run(sim, 100000), SIMMM_SCHED_DONE);
+	assert_int_equal(w.rc[0], 0);
+	assert_int_equal(w.rc[1], 0);
+	TU_CHECK(sim);
+	/* the parent: one copy with both writes; the child: the original */
+	simmm_pfn_t copy = simmm_pte_pfn(mx_tr(w.mm, w.a).entry);
+	assert_int_not_equal(copy, head);
+	assert_int_equal(mx_page(sim, copy).refcount, 1);
+	assert_int_equal(mx_page(sim, head).refcount, 1);
+	assert_int_equal(simmm_pte_pfn(mx_tr(child, w.a).entry), head);
+	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x50);
+	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a + w.ps, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x51);
+	mx_expect(child, w.a, 3);
+	mx_expect(child, w.a + w.ps, 4);
+	assert_int_equal(mx_stats(w.mm).cow_faults, 1);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&w.mn));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(w.mm));
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_mremap_rules),
 		cmocka_unit_test(test_hugetlb_dontneed),
 		cmocka_unit_test(test_mremap_same_size_noop),
+		cmocka_unit_test(test_hugetlb_wp_race),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

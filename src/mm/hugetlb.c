@@ -261,6 +261,14 @@ static unsigned hugetlb_no_page(struct hfault *f)
 	return 0;
 }
 
+/* pte_same() under the page-table lock: is the huge entry still @old? */
+static bool same_entry(const struct hfault *f, simmm_entry_t old)
+{
+	simmm_entry_t *slot;
+
+	return !simmm_pgtable_lookup(f->mm->pgt, f->haddr, f->lvl, &slot) && *slot == old;
+}
+
 /* hugetlb_wp() reuses an anonymous huge page it maps alone, judged by the
  * mapcount, not the refcount: upstream deliberately ignores other
  * references (a FOLL_GET user, a transient one) rather than copy, which
@@ -279,7 +287,9 @@ static bool hugetlb_exclusive(simmm_sim *sim, struct simmm_page *folio)
  * writable (set_huge_ptep_maybe_writable()); an unshare leaves the entry
  * as it was. Otherwise the whole huge page is copied, the copy mapped
  * read-only and clean for an unshare (make_huge_pte(vma, folio, !unshare)),
- * inside one MMU_NOTIFY_CLEAR bracket either way; uffd-wp carries over.
+ * inside one MMU_NOTIFY_CLEAR bracket either way; uffd-wp carries over. A
+ * copy whose entry changed while the notifiers slept is dropped (0: the
+ * access faults again), as upstream's pte_same() test.
  */
 static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 {
@@ -313,6 +323,17 @@ static unsigned hugetlb_wp(struct hfault *f, simmm_entry_t old)
 				      SIMMM_MMU_NOTIFY_CLEAR, NULL))) {
 		simmm__folio_put(sim, copy);
 		return simmm__fault_retry(f->mm, f->flags);
+	}
+	/* The notifiers may have slept, and another fault of the same huge
+	 * page (a second thread, a device faulting through HMM) may have
+	 * replaced the entry meanwhile: as upstream retakes the page-table
+	 * lock and tests pte_same() before breaking COW, only the entry this
+	 * fault saw is replaced; otherwise the copy goes and the access
+	 * faults again if it still needs to. */
+	if (!same_entry(f, old)) {
+		simmm__change_end(&c);
+		simmm__folio_put(sim, copy);
+		return 0;
 	}
 	e = make_huge_pte(f->mm, f->vma, copy->pfn, !f->unshare);
 	if (simmm_pte_uffd_wp(old))
