@@ -1667,8 +1667,9 @@ static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uin
 			uwi[i] = reg_begin(&ms->prot[q], PR_UNMAPPED, s2);
 			lwi[i] = reg_begin(&ms->lk[q], mv->xlock[i], s2);
 			lui[i] = reg_begin(&ms->lk[q], 0, s2);
-			if (mv->guard[i]) /* its marker comes back with it */
-				gwi[i] = reg_begin(&ms->gd[q], 1, s2);
+			/* its marker comes back with it, or none: what was
+			 * at its address (another task's) goes */
+			gwi[i] = reg_begin(&ms->gd[q], mv->guard[i], s2);
 			dn[i] = 1;
 			if (!mv->file && mv->peek_ok[i])
 				dwi[i] = reg_begin(&ms->data[q], mv->v[i], s2);
@@ -1692,8 +1693,7 @@ static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uin
 			reg_end(&ms->prot[q], uwi[i], false, !back, e2);
 			reg_end(&ms->lk[q], lwi[i], back, false, e2);
 			reg_end(&ms->lk[q], lui[i], false, !back, e2);
-			if (mv->guard[i])
-				reg_end(&ms->gd[q], gwi[i], back, false, e2);
+			reg_end(&ms->gd[q], gwi[i], back, false, e2);
 			for (unsigned k = 0; !mv->file && k < dn[i]; k++)
 				reg_end(&ms->data[q], dwi[i] + k, back, false, e2);
 		}
