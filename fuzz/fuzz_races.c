@@ -1598,8 +1598,9 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 		mv->guard[i] = guard_at(ms, pa(q) + mv->delta);
 		mv->peek_ok[i] = !mv->guard[i] && peek_reliable(ms, pa(q) + mv->delta);
 		if (mv->guard[i]) {
-			FZ_CHECK(maybe_guard(ms, q, 1, mv->s1), "mremap: page %u has a guard marker at "
-				 "its new address, which the model never put", q);
+			FZ_CHECK(maybe_guard(ms, q, 1, mv->s1),
+				 "mremap: page %u has a guard marker at its new address, which "
+				 "the model never put", q);
 			continue;
 		}
 		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &mv->v[i], 1) == 0, "peek");
@@ -2495,11 +2496,12 @@ static void cpu_guard(struct mmst *ms, unsigned p, unsigned n, bool install, uin
 	if (huge)
 		FZ_CHECK((rc == -EINVAL && mapped) ||
 				 (rc == -ENOMEM && (maybe_hole(ms, p, n, s0) || enomem_ok(hits0))),
-			 "guard %s of hugetlb pages %u..%u: %d (%s)", install ? "install" : "remove", p,
-			 p + n - 1, rc, simmm_strerror(rc));
+			 "guard %s of hugetlb pages %u..%u: %d (%s)",
+			 install ? "install" : "remove", p, p + n - 1, rc, simmm_strerror(rc));
 	else
 		FZ_CHECK(rc == 0 ||
-				 (rc == -ENOMEM && (maybe_hole(ms, p, n, s0) || enomem_ok(hits0))) ||
+				 (rc == -ENOMEM &&
+				  (maybe_hole(ms, p, n, s0) || enomem_ok(hits0))) ||
 				 (rc == -EINVAL && install && maybe_locked(ms, p, n, s0)) ||
 				 (rc == -EAGAIN && install && !alone),
 			 "guard %s of pages %u..%u: %d (%s)", install ? "install" : "remove", p,
@@ -2538,8 +2540,8 @@ static void cpu_huge_map(struct mmst *ms, unsigned mode, uint64_t hits0)
 	lay_begin();
 	rc = simmm_mmap(ms->mm, pa(NT), PMD_NR * F.ps,
 			SIMMM_PROT_READ | (ro ? 0 : SIMMM_PROT_WRITE),
-			SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED | SIMMM_MAP_HUGETLB |
-				(mode == 3 ? SIMMM_MAP_POPULATE : 0),
+			SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS | SIMMM_MAP_FIXED |
+				SIMMM_MAP_HUGETLB | (mode == 3 ? SIMMM_MAP_POPULATE : 0),
 			NULL, 0, &out);
 	lay_end();
 	lg("    %s huge mmap%s%s -> %d\n", cur_name(), ro ? " read-only" : "",
@@ -2583,13 +2585,15 @@ static void cpu_huge_range(struct mmst *ms, unsigned z, unsigned mode, uint64_t 
 				: simmm_mprotect(ms->mm, a, len, prots[mode % 3]);
 	if (z != Z_HDONTNEED)
 		lay_end();
-	lg("    %s huge %s%s -> %d\n", cur_name(), what, split ? " (inside the huge page)" : "", rc);
+	lg("    %s huge %s%s -> %d\n", cur_name(), what,
+	   split ? " (inside the huge page)" : "", rc);
 	for (unsigned k = 0; k < NH; k++)
 		mapped |= prot_any(&ms->prot[NT + k], ~(1u << PR_UNMAPPED) & 0xf, s0, F.tick + 1);
 	if (split)
 		/* munmap of an unmapped range is 0 */
 		FZ_CHECK((rc == -EINVAL && mapped) ||
-				 (rc == (z == Z_HUNMAP ? 0 : -ENOMEM) && maybe_hole(ms, NT, NH, s0)) ||
+				 (rc == (z == Z_HUNMAP ? 0 : -ENOMEM) &&
+				  maybe_hole(ms, NT, NH, s0)) ||
 				 (rc == -ENOMEM && enomem_ok(hits0)),
 			 "hugetlb %s inside the huge page: %d (%s)", what, rc, simmm_strerror(rc));
 	else
@@ -2800,7 +2804,9 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 {
 	struct simmm_mm *mm = F.m[0].mm;
 	uint64_t pfns[MAXN];
-	struct simmm_mmu_interval_notifier *mn = is_huge(p) ? &d->mnh : is_file(p) ? &d->mnf : &d->mn;
+	struct simmm_mmu_interval_notifier *mn = is_huge(p)   ? &d->mnh
+						  : is_file(p) ? &d->mnf
+							       : &d->mn;
 	struct simmm_hmm_range range = {
 		.notifier = mn, .start = pa(p), .end = pa(p) + n * F.ps, .hmm_pfns = pfns,
 		.dev_private_owner = d,
@@ -2839,7 +2845,8 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 		if (rc == -EBUSY)
 			continue;
 		if (rc) {
-			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, op != D_SNAPSHOT, rs, hits0) &&
+			FZ_CHECK(hmm_err_ok(rc, p, n, op == D_FAULT_WRITE, op != D_SNAPSHOT, rs,
+					    hits0) &&
 					 thp_hmm_err_ok(op, p, n, rc, rs, hits0),
 				 "hmm_range_fault: %d (%s) over pages %u..%u, which the model says "
 				 "stay mapped and accessible", rc, simmm_strerror(rc), p, p + n - 1);
@@ -2866,7 +2873,8 @@ static void dev_fault(struct fdev *d, unsigned op, unsigned p, unsigned n, uint8
 			/* hmm_vma_walk_hugetlb_entry(): every page of a hugetlb
 			 * mapping carries the huge page's order
 			 * (hmm_pfn_flags_order(huge_page_order())) */
-			FZ_CHECK(!is_huge(p + k) || simmm_hmm_pfn_to_map_order(pfns[k]) == PMD_ORDER,
+			FZ_CHECK(!is_huge(p + k) ||
+					 simmm_hmm_pfn_to_map_order(pfns[k]) == PMD_ORDER,
 				 "hugetlb page %u mirrored with map order %u, not %u", p + k,
 				 simmm_hmm_pfn_to_map_order(pfns[k]), PMD_ORDER);
 		}
@@ -3063,7 +3071,8 @@ static void dev_toggle(struct fdev *d, uint64_t hits0)
 		dev_file_register(d, hits0);
 	if (d->mn_on && F.zops) {
 		d->mnh_on = true;
-		rc = simmm_mmu_interval_notifier_insert(&d->mnh, mm, pa(NT), NH * F.ps, &dev_mn_ops);
+		rc = simmm_mmu_interval_notifier_insert(&d->mnh, mm, pa(NT), NH * F.ps,
+							&dev_mn_ops);
 		FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)),
 			 "interval_notifier_insert (hugetlb): %d", rc);
 		d->mnh_on = rc == 0;
@@ -3439,7 +3448,8 @@ static void dev_huge_op(struct fdev *d, const struct rec *r, uint64_t hits0)
 			rc = simmm_migrate_vma_setup(&m);
 			lg("    %s migrate_vma_setup of hugetlb pages -> %d\n", cur_name(), rc);
 			/* only huge-mmap maps the region: the VMA is a hugetlb one */
-			FZ_CHECK(rc == -EINVAL, "migrate_vma_setup of a hugetlb VMA: %d, not -EINVAL", rc);
+			FZ_CHECK(rc == -EINVAL, "migrate_vma_setup of a hugetlb VMA: %d, not -EINVAL",
+				 rc);
 		}
 		FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
 		FZ_CHECK(simmm_mmput(mm) == 0, "mmput");
@@ -3459,7 +3469,8 @@ static void dev_huge_op(struct fdev *d, const struct rec *r, uint64_t hits0)
 				 ((rc == -EFAULT || rc == -EPERM) &&
 				  dev_fault_ok(&F.m[0], p, 1, true, rs, hits0)) ||
 				 (rc == -ENOMEM && enomem_ok(hits0)),
-			 "make_device_exclusive of hugetlb page %u: %d (%s)", p, rc, simmm_strerror(rc));
+			 "make_device_exclusive of hugetlb page %u: %d (%s)", p, rc,
+			 simmm_strerror(rc));
 		if (rc == 0)
 			release_locked(pfn);
 		FZ_CHECK(simmm_mmap_read_unlock(mm) == 0, "mmap_read_unlock");
@@ -3572,10 +3583,11 @@ static void guard_check(const char *when)
 
 			if (reg_only(&ms->gd[p], 1, now, now) &&
 			    !prot_any(&ms->prot[p], 1u << PR_UNMAPPED, now, now))
-				FZ_CHECK(g, "%s: page %u of mm%u lost its guard marker", when, p, k);
+				FZ_CHECK(g, "%s: page %u of mm%u lost its guard marker", when, p,
+					 k);
 			if (reg_only(&ms->gd[p], 0, now, now))
-				FZ_CHECK(!g, "%s: page %u of mm%u has a guard marker the model never "
-					 "put there", when, p, k);
+				FZ_CHECK(!g, "%s: page %u of mm%u has a guard marker the model "
+					 "never put there", when, p, k);
 		}
 	}
 }
