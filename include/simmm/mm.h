@@ -1139,7 +1139,24 @@ SIMMM_API int simmm_reclaim(simmm_sim *sim, uint64_t nr_pages, uint64_t *reclaim
  *   scanned and not freed or kept active by the aging; halved together
  *   when their sum exceeds a quarter of the evictable lists), which
  *   get_scan_count() weighs against the swappiness (see
- *   simmm_set_swappiness()).
+ *   simmm_set_swappiness()), and 32 per refault that brought back a
+ *   workingset folio (lru_note_cost_refault(), counted in @restore_anon or
+ *   @restore_file).
+ * @nonresident_age: the workingset clock (the lruvec's nonresident_age),
+ *   in pages: evictions plus activations since boot. An evicted page-cache
+ *   or swap-cache folio leaves a shadow entry with the clock's value; the
+ *   refault distance is the clock at the refault less that.
+ * @refault_anon, @refault_file: pages read back in (swap-in, page-cache
+ *   read or fault; not write(2)) where the folio's eviction had left a
+ *   shadow entry (workingset_refault_anon / _file).
+ * @activate_anon, @activate_file: those of them whose refault distance was
+ *   within the workingset size, added to the active list
+ *   (workingset_activate_*). The size is the active file list, plus the
+ *   inactive file list for an anon refault, plus, while a swap slot is
+ *   free, the active anon list and, for a file refault, the inactive anon
+ *   list (folios, where the kernel counts pages).
+ * @restore_anon, @restore_file: those of them that had been active before
+ *   their eviction (PG_workingset; workingset_restore_*).
  *
  * The list counts may include a folio whose last reference a bare
  * simmm_page_put() dropped, until that list is next compacted.
@@ -1160,6 +1177,9 @@ struct simmm_lru_stats {
 	uint64_t nr_isolated_anon, nr_isolated_file;
 	uint64_t scanned_anon, scanned_file, reclaimed_anon, reclaimed_file;
 	uint64_t anon_cost, file_cost;
+	uint64_t nonresident_age;
+	uint64_t refault_anon, refault_file, activate_anon, activate_file;
+	uint64_t restore_anon, restore_file;
 };
 
 /**

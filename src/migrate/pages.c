@@ -142,7 +142,7 @@ static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm
 			  int extra)
 {
 	const uint32_t keep = PG_dirty | PG_referenced | PG_active | PG_swapbacked | PG_anon |
-			      PG_unevictable;
+			      PG_unevictable | PG_workingset;
 	bool file = !(folio->flags & PG_anon);
 
 	if (folio->order != newfolio->order ||

@@ -6,6 +6,13 @@
  * and generic_perform_write() do, so they are coherent with shared
  * mappings of the same pages. SHMEM files (tmpfs) back MAP_SHARED
  * anonymous memory; their pages are swap-backed.
+ *
+ * A page-cache slot (file->cache[index]) holds nothing (0), a folio (its
+ * pfn + 1), or the shadow entry reclaim left there when it evicted the
+ * folio (simmm__is_shadow(): src/mm/workingset.c). A folio created in a
+ * slot with a shadow replaces it, and a read or fault hands it to
+ * workingset_refault(); truncation and hole punching drop the shadows of
+ * their range; the rest go with the file.
  */
 #include <errno.h>
 #include <string.h>
@@ -55,7 +62,7 @@ void simmm__file_get(struct simmm_file *file)
 
 static struct simmm_page *cache_page(struct simmm_file *f, uint64_t index)
 {
-	if (index >= f->cache_cap || !f->cache[index])
+	if (index >= f->cache_cap || !f->cache[index] || simmm__is_shadow(f->cache[index]))
 		return NULL;
 	return simmm__pfn_to_page(f->sim, f->cache[index] - 1);
 }
@@ -70,12 +77,28 @@ bool simmm__file_ok(const struct simmm_file *file)
 	return file_ok(file);
 }
 
-/* Drop the page cache's reference (truncate_inode_folio()). */
-static void cache_remove(struct simmm_file *f, uint64_t index)
+uint64_t simmm__filemap_shadow(const struct simmm_file *file, uint64_t index)
+{
+	if (index >= file->cache_cap || !simmm__is_shadow(file->cache[index]))
+		return 0;
+	return file->cache[index];
+}
+
+void simmm__filemap_drop_shadows(struct simmm_file *file, uint64_t start, uint64_t end)
+{
+	for (uint64_t index = start; index < end && index < file->cache_cap; index++)
+		if (simmm__is_shadow(file->cache[index]))
+			file->cache[index] = 0;
+}
+
+/* Drop the page cache's reference, leaving @shadow (0: nothing) in the
+ * slot (page_cache_delete(): truncation and invalidation store none,
+ * __remove_mapping() the shadow workingset_eviction() made). */
+static void cache_remove(struct simmm_file *f, uint64_t index, uint64_t shadow)
 {
 	struct simmm_page *page = cache_page(f, index);
 
-	f->cache[index] = 0;
+	f->cache[index] = shadow;
 	f->nrpages--;
 	page->mapping = NULL;
 	page->flags &= ~PG_dirty;
@@ -86,7 +109,7 @@ void simmm__filemap_remove(struct simmm_file *file, struct simmm_page *folio)
 {
 	if (NEVER(cache_page(file, folio->index) != folio))
 		return;
-	cache_remove(file, folio->index);
+	cache_remove(file, folio->index, 0);
 }
 
 void simmm__file_store_zero(struct simmm_file *file, uint64_t start, uint64_t end)
@@ -117,8 +140,8 @@ static void file_free(struct simmm_file *f)
 
 	simmm__hugetlb_file_release(sim, f);
 	for (uint64_t i = 0; i < f->cache_cap; i++)
-		if (f->cache[i])
-			cache_remove(f, i);
+		if (cache_page(f, i))
+			cache_remove(f, i, 0); /* shadows go with the array */
 	for (uint64_t i = 0; i < f->store_cap; i++)
 		if (f->store[i])
 			simmm__free(sim, SIMMM_ALLOC_META, f->store[i], sim->page_size);
@@ -149,7 +172,7 @@ int simmm_file_stats(const struct simmm_file *file, struct simmm_file_stats *out
 		return -EINVAL;
 	*out = (struct simmm_file_stats){.cached = file->nrpages, .written = file->nr_written};
 	for (uint64_t i = 0; i < file->cache_cap; i++)
-		if (file->cache[i] &&
+		if (file->cache[i] && !simmm__is_shadow(file->cache[i]) &&
 		    (simmm__pfn_to_page(file->sim, file->cache[i] - 1)->flags & PG_dirty))
 			out->dirty++;
 	return 0;
@@ -184,6 +207,7 @@ static struct simmm_page *filemap_get(struct simmm_file *file, uint64_t index, i
 	struct simmm_page *page = cache_page(file, index);
 	size_t cap = file->cache_cap;
 	bool stored = index < file->store_cap && file->store[index];
+	uint64_t shadow;
 
 	*major = false;
 	if (page) {
@@ -217,8 +241,17 @@ static struct simmm_page *filemap_get(struct simmm_file *file, uint64_t index, i
 	*major = !(file->flags & SIMMM_FILE_SHMEM) || stored;
 	page->flags |= PG_uptodate | ((file->flags & SIMMM_FILE_SHMEM) ? PG_swapbacked : 0);
 	simmm__folio_add_file_rmap(page, file, index);
+	/* filemap_add_folio(): the new folio replaces the slot's shadow entry
+	 * (read now, at the insertion: the allocation may have slept in
+	 * reclaim, which may have evicted this very index meanwhile), and a
+	 * refault it describes is judged before the folio joins the LRU, so
+	 * that an activated one goes to the active list. Not for write(2)'s
+	 * folio (__GFP_WRITE: a write is no sign of a working set). */
+	shadow = simmm__filemap_shadow(file, index);
 	file->cache[index] = page->pfn + 1;
 	file->nrpages++;
+	if (shadow && !past_eof)
+		simmm__workingset_refault(sim, page, shadow);
 	simmm__lru_add(sim, page);
 	simmm__folio_get(sim, page); /* the caller's; the allocation's is the cache's */
 	return page;
@@ -290,14 +323,17 @@ void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page)
  * A page still dirty here is a bug; it is written back rather than lost.
  * @file: the page's file.
  * @page: a page of @file's page cache.
+ * @shadow: left in the page's slot (__filemap_remove_folio(folio, shadow)):
+ *   reclaim's workingset_eviction() entry, so that a refault is known as
+ *   one; 0 leaves the slot empty.
  */
-void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page)
+void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page, uint64_t shadow)
 {
 	if (NEVER(cache_page(file, page->index) != page))
 		return;
 	if (NEVER(page->flags & PG_dirty))
 		simmm__filemap_writeback(file, page);
-	cache_remove(file, page->index);
+	cache_remove(file, page->index, shadow);
 }
 
 void simmm__filemap_migrate(struct simmm_file *file, struct simmm_page *folio,
@@ -373,7 +409,7 @@ static void write_failed(struct simmm_file *file, struct simmm_page *page)
 {
 	if (page->index >= simmm__file_eof_index(file) && cache_page(file, page->index) == page &&
 	    !simmm__folio_mapcount(file->sim, page))
-		cache_remove(file, page->index);
+		cache_remove(file, page->index, 0);
 }
 
 long simmm_file_pwrite(struct simmm_file *file, const void *buf, uint64_t len, uint64_t off)

@@ -623,7 +623,7 @@ static int split_one(struct simmm_page *head, struct simmm_page *p, uint64_t i)
 {
 	const uint32_t inherit = PG_anon | PG_swapbacked | PG_uptodate | PG_dirty |
 				 PG_referenced | PG_active | PG_unevictable | PG_mlocked |
-				 PG_mlock_missed;
+				 PG_mlock_missed | PG_workingset;
 
 	if (i) {
 		/* PG_anon_exclusive and PG_hwpoison are the page's own. */

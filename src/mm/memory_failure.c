@@ -347,7 +347,7 @@ static enum mf_result truncate_error_folio(struct simmm_file *file, struct simmm
 	if (simmm__filemap_lookup(file, folio->index) != folio)
 		return MF_FAILED;
 	folio->flags &= ~PG_dirty; /* folio_cancel_dirty() */
-	simmm__filemap_evict(file, folio);
+	simmm__filemap_evict(file, folio, 0);
 	return MF_RECOVERED;
 }
 

@@ -134,7 +134,8 @@ struct simmm_file {
 	int refcount;          /* creator + VMAs (cached folios do not pin it) */
 	unsigned flags;        /* SIMMM_FILE_* */
 	uint64_t size;         /* bytes */
-	uint64_t *cache;       /* index -> page cache slot (see file.c) */
+	uint64_t *cache;       /* index -> page cache slot: 0 empty, a folio's
+				* pfn + 1, or a shadow entry (see file.c) */
 	uint64_t cache_cap;    /* slots */
 	uint8_t **store;       /* backing store: index -> written-back data */
 	uint64_t store_cap;
@@ -160,6 +161,18 @@ static inline uint64_t simmm__file_eof_index(const struct simmm_file *file)
 }
 
 #define SIMMM_FILE_MAGIC 0x46494c45u /* "FILE" */
+
+/* A shadow entry (src/mm/workingset.c): what reclaim leaves in the
+ * page-cache or swap-cache slot of a folio it evicted (workingset_eviction()
+ * packs the eviction timestamp and PG_workingset), tagged with bit 63 as
+ * the kernel's xa_mk_value() tags it, so that a page-cache slot tells it
+ * from a folio's pfn + 1, and 0 stays "nothing". */
+#define SIMMM_SHADOW_TAG (1ULL << 63)
+
+static inline bool simmm__is_shadow(uint64_t slot)
+{
+	return (slot & SIMMM_SHADOW_TAG) != 0;
+}
 
 /** struct simmm_mm - mm_struct. */
 struct simmm_mm {
@@ -607,8 +620,15 @@ void simmm__file_store_zero(struct simmm_file *file, uint64_t start, uint64_t en
 void simmm__file_get(struct simmm_file *file);
 void simmm__file_put(struct simmm_file *file);
 /* Drop a clean page-cache page from the cache, without I/O (reclaim of a
- * clean or written-back file page: __remove_mapping()). */
-void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page);
+ * clean or written-back file page: __remove_mapping()), leaving @shadow
+ * (workingset_eviction()'s, simmm__workingset_eviction(); 0 for none) in
+ * its slot. */
+void simmm__filemap_evict(struct simmm_file *file, struct simmm_page *page, uint64_t shadow);
+/* The shadow entry in page-cache slot @index of @file, or 0. */
+uint64_t simmm__filemap_shadow(const struct simmm_file *file, uint64_t index);
+/* Drop the shadow entries of page-cache slots [@start, @end) (truncation
+ * and hole punching: truncate_folio_batch_exceptionals()). */
+void simmm__filemap_drop_shadows(struct simmm_file *file, uint64_t start, uint64_t end);
 /* Only the write-back half: the store gets the page's data, the page is
  * clean and stays in the cache (pageout() without __remove_mapping()). */
 void simmm__filemap_writeback(struct simmm_file *file, struct simmm_page *page);

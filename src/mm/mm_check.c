@@ -8,7 +8,10 @@
  * mlock: VM_LOCKED flags, locked_vm, and no unevictable folio counting
  * more mlocks than VM_LOCKED VMAs map it; files: no page-cache folio and
  * no pte mapping a file page at or past EOF (truncation), every folio
- * naming a file in that file's page cache.
+ * naming a file in that file's page cache; the shadow entries in the page
+ * cache of the files the checker can reach (mapped, or with a cached
+ * folio): none in tmpfs, none past EOF, each with a timestamp behind the
+ * workingset clock.
  */
 #include <stdlib.h>
 
@@ -35,6 +38,8 @@ struct check {
 	size_t nr, cap;
 	struct lockrec *locks;
 	size_t nr_locks, cap_locks;
+	struct simmm_file **files; /* the files met, for their shadow entries */
+	size_t nr_files, cap_files;
 	/* Deposits: the PMD table being counted (pfn, first address seen),
 	 * the tables deposited with it, the PMD mappings found in it that
 	 * need one, and such mappings in the whole mm. */
@@ -74,6 +79,17 @@ static void count_rss(struct check *c, struct simmm_vma *vma, struct simmm_page 
 		c->rss[2] += nr;
 	else
 		c->rss[1] += nr;
+}
+
+/* Note @file for check_files() (a repeat of the last one is skipped:
+ * neighbouring folios and VMAs tend to share a file). */
+static void add_file(struct check *c, struct simmm_file *file)
+{
+	if (c->nr_files && c->files[c->nr_files - 1] == file)
+		return;
+	simmm__grow(c->sim, SIMMM_ALLOC_META, (void **)&c->files, sizeof(*c->files),
+		    &c->cap_files, c->nr_files + 1, true);
+	c->files[c->nr_files++] = file;
 }
 
 /* The EOF invariants hold for a file nobody truncates, punches or writes
@@ -253,6 +269,8 @@ static void check_vmas(struct check *c, struct simmm_mm *mm)
 			continue;
 		}
 		check_vma_lock(c, v, &locked);
+		if (v->file)
+			add_file(c, v->file);
 		prev_end = v->vm_end;
 	}
 	if (n != mm->vmas.count)
@@ -417,6 +435,7 @@ static void check_file_pages(struct check *c)
 		    (p->flags & (PG_anon | PG_table)) || simmm__folio_is_hugetlb(c->sim, p))
 			continue;
 		file = p->mapping;
+		add_file(c, file);
 		if (simmm__filemap_lookup(file, p->index) != p)
 			BAD(c, "folio %#llx names page %llu of a file whose page cache has %s there",
 			    (unsigned long long)pfn, (unsigned long long)p->index,
@@ -426,6 +445,50 @@ static void check_file_pages(struct check *c)
 			    (unsigned long long)pfn, (unsigned long long)p->index,
 			    (unsigned long long)file->size);
 	}
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (struct simmm_file *const *)a;
+	uintptr_t y = (uintptr_t) * (struct simmm_file *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The shadow entries of one file's page cache (workingset.c): reclaim
+ * evicts no tmpfs folio (simmm has no shmem swap-out), so a tmpfs file
+ * has none; truncation drops those past the new EOF with the folios, so
+ * none lies at or past EOF unless the file is being truncated or written;
+ * each has a timestamp a workingset_eviction() could have made. (A slot
+ * holds a folio or a shadow, never both: one word.) */
+static void check_file_shadows(struct check *c, struct simmm_file *file)
+{
+	uint64_t eof = simmm__file_eof_index(file);
+
+	for (uint64_t index = 0; index < file->cache_cap; index++) {
+		uint64_t shadow = simmm__filemap_shadow(file, index);
+
+		if (!shadow)
+			continue;
+		if (file->flags & SIMMM_FILE_SHMEM)
+			BAD(c, "tmpfs file: shadow entry %#llx at page %llu",
+			    (unsigned long long)shadow, (unsigned long long)index);
+		else if (file_settled(file) && index >= eof)
+			BAD(c, "shadow entry %#llx at page %llu of a file of %llu bytes",
+			    (unsigned long long)shadow, (unsigned long long)index,
+			    (unsigned long long)file->size);
+		c->bad += simmm__workingset_check_shadow(c->sim, shadow);
+	}
+}
+
+static void check_files(struct check *c)
+{
+	if (!c->nr_files)
+		return; /* no array to sort */
+	qsort(c->files, c->nr_files, sizeof(*c->files), ptr_cmp);
+	for (size_t i = 0; i < c->nr_files; i++)
+		if (!i || c->files[i] != c->files[i - 1])
+			check_file_shadows(c, c->files[i]);
 }
 
 int simmm__mm_check(simmm_sim *sim, void *arg)
@@ -440,6 +503,8 @@ int simmm__mm_check(simmm_sim *sim, void *arg)
 	check_orphans(&c);
 	check_mlock_counts(&c);
 	check_file_pages(&c);
+	check_files(&c);
+	simmm__free(sim, SIMMM_ALLOC_META, c.files, c.cap_files * sizeof(*c.files));
 	simmm__free(sim, SIMMM_ALLOC_META, c.recs, c.cap * sizeof(*c.recs));
 	simmm__free(sim, SIMMM_ALLOC_META, c.locks, c.cap_locks * sizeof(*c.locks));
 	return c.bad;

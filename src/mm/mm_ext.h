@@ -17,8 +17,10 @@
  * Invariants (checked by simmm__mm_ext_check(), registered as a checker):
  *  - swap: every slot in use has count > 0 or a swap-cache folio; a
  *    swap-cache folio is PG_swapcache with page->private == its entry and
- *    holds one reference for the cache; free slots hold nothing; the
- *    used-slot counter matches.
+ *    holds one reference for the cache; free slots hold nothing (no
+ *    shadow entry either); a slot holds a swap-cache folio or a shadow
+ *    entry, not both, and a shadow's timestamp is behind the LRU's
+ *    nonresident_age; the used-slot counter matches.
  *  - LRU: every in-use folio head with PG_lru appears in the queue of the
  *    list its flags name (unevictable if PG_unevictable, else the anon or
  *    file list by PG_swapbacked, active or inactive by PG_active), and
@@ -55,12 +57,17 @@
  * @cache_pfn: the swap-cache folio (SWAP_HAS_CACHE), 0 if none.
  * @data: the written-back contents; NULL reads as zeros.
  * @used: the slot is allocated.
+ * @shadow: the shadow entry reclaim left in the swap cache when it evicted
+ *   the slot's folio (workingset.c), 0 if none: only on a used slot
+ *   without a swap-cache folio; a swap-in takes it, freeing the slot drops
+ *   it (clear_shadow_from_swap_cache()).
  */
 struct simmm_swap_slot {
 	uint32_t count;
 	bool used;
 	simmm_pfn_t cache_pfn;
 	void *data;
+	uint64_t shadow;
 };
 
 /**
@@ -99,6 +106,9 @@ int simmm__swap_peek(simmm_sim *sim, simmm_entry_t swp, uint64_t off, void *buf,
 /* delete_from_swap_cache(): drop @folio from the swap cache (and its
  * cache reference); frees the slot when no swap entry references it. */
 void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio);
+/* __remove_mapping()'s __delete_from_swap_cache(folio, swap, shadow): the
+ * same, leaving @shadow in the slot (dropped with it if it is freed). */
+void simmm__swap_cache_evict(simmm_sim *sim, struct simmm_page *folio, uint64_t shadow);
 /* Copy @folio's contents into its swap slot (swap_writepage()); 0/-ENOMEM. */
 int simmm__swap_writepage(simmm_sim *sim, struct simmm_page *folio);
 /* Allocate a slot and put @folio in the swap cache without writing
@@ -231,6 +241,15 @@ static inline bool simmm__folio_evictable(const struct simmm_page *folio)
  * @anon_cost, @file_cost: the lruvec's anon_cost and file_cost
  *   (lru_note_cost(): what reclaiming each type cost lately, halved
  *   together when they exceed a quarter of the evictable lists).
+ * @nonresident_age: the lruvec's nonresident_age (workingset.c): pages
+ *   evicted plus pages activated since boot, the clock of shadow entries.
+ * @workingset_refault, @workingset_activate, @workingset_restore: pages
+ *   that refaulted onto a shadow entry, those of them activated, and those
+ *   of these that were in the workingset before ([0] anon, [1] file:
+ *   WORKINGSET_REFAULT_ANON, ..._FILE and so on).
+ * @refaults: @workingset_activate as the last reclaim left it (the
+ *   lruvec's refaults[], snapshot_refaults()): a type whose count moved
+ *   since has its active list aged (prepare_scan_control()).
  * @nr_mlock: pages of folios with PG_mlocked (NR_MLOCK), kept by mlock.c.
  * @mlocked, @munlocked, @culled, @rescued, @stranded, @cleared: the
  *   unevictable_pgs_* events, in pages (see &struct simmm_lru_stats).
@@ -249,6 +268,9 @@ struct simmm_lru {
 	uint64_t activated, deactivated;
 	int swappiness;
 	uint64_t anon_cost, file_cost;
+	uint64_t nonresident_age;
+	uint64_t workingset_refault[2], workingset_activate[2], workingset_restore[2];
+	uint64_t refaults[2];
 	uint64_t nr_mlock;
 	uint64_t mlocked, munlocked, culled, rescued, stranded, cleared;
 	struct simmm_hugetlb_pool *hugetlb;
@@ -269,6 +291,20 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_sw
 uint64_t simmm__shrink_inactive_batch(simmm_sim *sim, unsigned nr);
 void simmm__lru_fini(simmm_sim *sim);
 int simmm__lru_check(simmm_sim *sim);
+/* lru_note_cost_refault(): a refault of @folio's type that restored a
+ * workingset folio costs as much as its pageout (see reclaim.c). */
+void simmm__lru_note_cost_refault(simmm_sim *sim, struct simmm_page *folio);
+
+/* ---- workingset.c -------------------------------------------------------------- */
+
+/* See workingset.c: the shadow entries of evicted folios, the refault
+ * distance and the refault activation. */
+void simmm__workingset_age_nonresident(struct simmm_lru *l, uint64_t nr);
+uint64_t simmm__workingset_eviction(simmm_sim *sim, struct simmm_page *folio);
+bool simmm__workingset_test_recent(simmm_sim *sim, uint64_t shadow, bool file, bool *workingset);
+void simmm__workingset_refault(simmm_sim *sim, struct simmm_page *folio, uint64_t shadow);
+void simmm__workingset_activation(simmm_sim *sim, struct simmm_page *folio);
+int simmm__workingset_check_shadow(simmm_sim *sim, uint64_t shadow);
 
 /* ---- gup.c --------------------------------------------------------------------- */
 

@@ -26,9 +26,13 @@
  * active); when a type's inactive list is smaller than its active one
  * (inactive_is_low() with the kernel's ratio of 1 for small machines),
  * shrink_active_list() moves active folios of that type to its inactive
- * list, clearing their young bits, except referenced executable file
- * folios; MADV_COLD deactivates (madvise.c). Workingset refault
- * activation is not modelled.
+ * list, clearing their young bits and setting PG_workingset, except
+ * referenced executable file folios; MADV_COLD deactivates (madvise.c).
+ * Workingset refault detection (workingset.c): an evicted page-cache or
+ * swap-cache folio leaves a shadow entry, and a folio that refaults onto
+ * a recent one is added active (workingset_refault()); evictions and
+ * activations (folio_mark_accessed(), reclaim's putback of active folios,
+ * refault activations) age the LRU's nonresident_age.
  *
  * Scan balance (shrink_node()'s prepare_scan_control() and
  * get_scan_count() as mm/vmscan.c has them at torvalds/linux 538d5baa,
@@ -43,7 +47,11 @@
  * divided by the type's recent cost. lru_note_cost() notes the cost of
  * each shrink_inactive_list() batch (32 per folio written out, 1 per
  * folio looked at and not freed) and of shrink_active_list()'s
- * rotations; refault costs are not noted (no workingset). shrink_lruvec()
+ * rotations, and of each refault that restored a workingset folio
+ * (lru_note_cost_refault(): 32, as a pageout). A type that refaults
+ * (refault activations since the last reclaim's end, snapshot_refaults())
+ * has its active list aged whether or not its inactive list is low.
+ * shrink_lruvec()
  * scans the targets round-robin over the four lists, adjusts them
  * proportionally once the goal is met (for kswapd and simmm_reclaim();
  * not for a direct reclaimer at DEF_PRIORITY, which scans them all), and
@@ -324,7 +332,8 @@ void simmm__lruvec_add(simmm_sim *sim, struct simmm_page *folio)
  * list it belongs on. An evictable one goes to the list its flags name,
  * anon or file by PG_swapbacked, active or inactive by PG_active (a new
  * folio to an inactive list: modern kernels activate none on insertion;
- * workingset refault activation is not modelled), losing
+ * the workingset activates a recent refault before this, see
+ * workingset.c), losing
  * PG_unevictable if it had it (unevictable_pgs_rescued: munlocked while
  * isolated). An mlocked one is culled to the unevictable list without
  * PG_active, its mlock_count reset to 0: whoever isolated it may have
@@ -404,8 +413,9 @@ static void lru_activate(simmm_sim *sim, struct simmm_page *folio)
  * two-list LRU: the first access sets PG_referenced; the next one, on an
  * inactive folio, activates it and clears PG_referenced (a folio off the
  * LRU, isolated by someone, is not activated: the kernel looks only in the
- * per-cpu lru_add batch, which simmm does not have). Called for reads
- * through the page cache (filemap_read()).
+ * per-cpu lru_add batch, which simmm does not have). Either way the
+ * activation ages the LRU for the workingset (workingset_activation()).
+ * Called for reads through the page cache (filemap_read()).
  * Context: no scheduling point.
  */
 void simmm__folio_mark_accessed(simmm_sim *sim, struct simmm_page *folio)
@@ -416,6 +426,7 @@ void simmm__folio_mark_accessed(simmm_sim *sim, struct simmm_page *folio)
 	} else if (!(folio->flags & (PG_unevictable | PG_active))) {
 		lru_activate(sim, folio);
 		folio->flags &= ~PG_referenced;
+		simmm__workingset_activation(sim, folio);
 	}
 }
 
@@ -607,7 +618,10 @@ static enum scan_result reclaim_anon(simmm_sim *sim, struct simmm_page *folio,
 	 * reclaim frees it without writing it again. */
 	if (!folio_ref_freezable(folio, 1))
 		return SCAN_KEEP;
-	simmm__swap_cache_del(sim, folio);
+	/* __remove_mapping(): the slot keeps a shadow entry in the folio's
+	 * place (workingset_eviction()), for the swap-in to judge the
+	 * refault by. */
+	simmm__swap_cache_evict(sim, folio, simmm__workingset_eviction(sim, folio));
 	return SCAN_RECLAIMED;
 }
 
@@ -650,7 +664,8 @@ static enum scan_result reclaim_file(simmm_sim *sim, struct simmm_page *folio,
 			sc->nr_pageout++;
 		}
 		if (folio_ref_freezable(folio, 1)) {
-			simmm__filemap_evict(file, folio);
+			/* With a shadow entry in its page-cache slot. */
+			simmm__filemap_evict(file, folio, simmm__workingset_eviction(sim, folio));
 			r = SCAN_RECLAIMED;
 		}
 	}
@@ -810,9 +825,11 @@ static void lru_isolation_end(simmm_sim *sim, struct simmm_lru *l, unsigned n)
  * move_folios_to_lru() does, so a folio mlocked while the rest of its
  * batch was worked on is culled too); freed ones, and those that are no
  * LRU material (shmem without a swap-out path in simmm, zero and device
- * pages), stay off. Return: how many of the folios @count marks (may be
- * NULL) went to an evictable list (move_folios_to_lru()'s nr_moved, which
- * shrink_active_list() counts as pgdeactivate). */
+ * pages), stay off. Each folio that goes to an active list ages the LRU
+ * for the workingset (workingset_age_nonresident()), as
+ * move_folios_to_lru() does. Return: how many of the folios @count marks
+ * (may be NULL) went to an evictable list (move_folios_to_lru()'s
+ * nr_moved, which shrink_active_list() counts as pgdeactivate). */
 static unsigned lru_putback_batch(simmm_sim *sim, struct simmm_lru *l, bool file,
 				  struct simmm_page **batch, const bool *off, const bool *count,
 				  unsigned n)
@@ -823,6 +840,8 @@ static unsigned lru_putback_batch(simmm_sim *sim, struct simmm_lru *l, bool file
 		if (off[i])
 			continue;
 		simmm__lru_add(sim, batch[i]);
+		if (batch[i]->flags & PG_active)
+			simmm__workingset_age_nonresident(l, 1ULL << batch[i]->order);
 		if (count && count[i] && !(batch[i]->flags & PG_unevictable))
 			moved++;
 	}
@@ -859,9 +878,7 @@ static bool scan_result_off_lru(struct simmm_lru *l, struct simmm_page *folio,
  * SWAP_CLUSTER_MAX looks, and @nr_rotated folios looked at but kept;
  * get_scan_count() leans towards the cheaper type. Both costs are halved
  * once they sum to more than a quarter of the evictable lists, so that
- * they follow recent reclaim. The kernel counts pages and also notes each
- * workingset refault (lru_note_cost_refault()); simmm counts folios and
- * has no workingset. */
+ * they follow recent reclaim. The kernel counts pages, simmm folios. */
 static void lru_note_cost(struct simmm_lru *l, bool file, uint64_t nr_io, uint64_t nr_rotated)
 {
 	uint64_t cost = nr_io * SWAP_CLUSTER_MAX + nr_rotated;
@@ -874,6 +891,21 @@ static void lru_note_cost(struct simmm_lru *l, bool file, uint64_t nr_io, uint64
 		l->anon_cost /= 2;
 		l->file_cost /= 2;
 	}
+}
+
+/**
+ * simmm__lru_note_cost_refault() - lru_note_cost_refault(): a refault that
+ * restored a workingset folio (workingset_refault()) costs its type as
+ * much as writing the folio out did: lru_note_cost() with the folio as
+ * I/O, so that get_scan_count() turns from a type that thrashes.
+ * Context: no scheduling point.
+ */
+void simmm__lru_note_cost_refault(simmm_sim *sim, struct simmm_page *folio)
+{
+	struct simmm_lru *l = lru_peek(sim);
+
+	if (l)
+		lru_note_cost(l, folio_is_file_lru(folio), 1, 0);
 }
 
 /* inactive_is_low() for the lists of type @file: the kernel keeps
@@ -893,10 +925,11 @@ static bool inactive_is_low(const struct simmm_lru *l, bool file)
  * list of their type, clearing PG_active, except referenced folios of
  * executable file mappings, which get another trip round the active list
  * (anon VM_EXEC folios do not: JIT heaps) and count as rotated in
- * lru_note_cost(). PG_referenced is left as it is. A folio that is, or
- * that the walk found in a VM_LOCKED VMA and mlocked, unevictable goes to
- * the unevictable list instead (folio_putback_lru(), and
- * move_folios_to_lru()'s evictability check at the putback). The batch
+ * lru_note_cost(). A deactivated folio gets PG_workingset: it was active,
+ * so its eviction's shadow will say so. PG_referenced is left as it is.
+ * A folio that is, or that the walk found in a VM_LOCKED VMA and mlocked,
+ * unevictable goes to the unevictable list instead (folio_putback_lru(),
+ * and move_folios_to_lru()'s evictability check at the putback). The batch
  * goes back at the end, as one; pgdeactivate counts the folios that
  * reached an inactive list. */
 static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, bool file,
@@ -923,7 +956,7 @@ static void shrink_active_list(simmm_sim *sim, struct simmm_lru *l, bool file,
 			nr_rotated++;
 			continue; /* rotated (culled if now mlocked) */
 		}
-		folio->flags &= ~PG_active;
+		folio->flags = (folio->flags & ~PG_active) | PG_workingset;
 		deact[i] = true;
 	}
 	l->deactivated += lru_putback_batch(sim, l, file, batch, off, deact, n);
@@ -1112,9 +1145,10 @@ static uint64_t high_wmark_pages(const simmm_sim *sim)
  * and the swap space as they are now (can_reclaim_anon_pages(): a free
  * slot, get_nr_swap_pages() > 0, simmm demoting nothing;
  * can_age_anon_pages(): a swap device, total_swap_pages > 0); which
- * active lists may be aged (may_deactivate: the
- * type's inactive list is low; the kernel also deactivates while a type
- * refaults, which simmm, without workingset, never sees);
+ * active lists may be aged (may_deactivate: the type's inactive list is
+ * low, or the type had refaults activated since the last reclaim ended,
+ * WORKINGSET_ACTIVATE_* against the lruvec's refaults[] snapshot: a new
+ * workingset is forming, and the stale active folios should make room);
  * cache_trim_mode: enough inactive file folios, not low, to take them
  * first; file_is_tiny: the file folios and free memory together no more
  * than the high watermark while the inactive anon list is not low and has
@@ -1135,8 +1169,11 @@ static void prepare_scan_control(simmm_sim *sim, const struct simmm_lru *l,
 	if (sc->force_deactivate) {
 		sc->may_deactivate = DEACTIVATE_ANON | DEACTIVATE_FILE;
 	} else {
-		sc->may_deactivate = (inactive_is_low(l, false) ? DEACTIVATE_ANON : 0) |
-				     (inactive_is_low(l, true) ? DEACTIVATE_FILE : 0);
+		sc->may_deactivate = 0;
+		for (unsigned type = 0; type < 2; type++) /* DEACTIVATE_ANON, _FILE */
+			if (l->workingset_activate[type] != l->refaults[type] ||
+			    inactive_is_low(l, type))
+				sc->may_deactivate |= 1u << type;
 	}
 	sc->cache_trim_mode = (l->nr_live[SIMMM_LRU_INACTIVE_FILE] >> sc->priority) &&
 			      !(sc->may_deactivate & DEACTIVATE_FILE);
@@ -1339,6 +1376,9 @@ uint64_t simmm__shrink_lru(simmm_sim *sim, uint64_t nr, bool direct, bool *no_sw
 			if (sc.nr_reclaimed >= nr)
 				break;
 		}
+		/* snapshot_refaults(): the refault activations seen so far no
+		 * longer make the next reclaim age the active lists. */
+		memcpy(l->refaults, l->workingset_activate, sizeof(l->refaults));
 		if (sc.nr_reclaimed || !sc.skipped_deactivate)
 			break;
 		sc.force_deactivate = true; /* bounded: nothing is skipped now */
@@ -1675,6 +1715,13 @@ int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
 		.reclaimed_file = l->pgsteal[1],
 		.anon_cost = l->anon_cost,
 		.file_cost = l->file_cost,
+		.nonresident_age = l->nonresident_age,
+		.refault_anon = l->workingset_refault[0],
+		.refault_file = l->workingset_refault[1],
+		.activate_anon = l->workingset_activate[0],
+		.activate_file = l->workingset_activate[1],
+		.restore_anon = l->workingset_restore[0],
+		.restore_file = l->workingset_restore[1],
 	};
 	return 0;
 }

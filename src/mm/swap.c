@@ -16,7 +16,8 @@
  *                        the ptes' dirty bits go to the folio;
  *   pageout              a dirty folio's contents copied to the slot, the
  *                        folio clean (a clean one's are the slot's);
- *   __remove_mapping()   folio leaves the swap cache (cache ref dropped);
+ *   __remove_mapping()   folio leaves the swap cache (cache ref dropped),
+ *                        a shadow entry in its place (workingset.c);
  *   do_swap_page()       swap cache hit or a read into a new swap-cache
  *                        folio, locked (fault.c rechecks it is still the
  *                        swap cache's and the pte unchanged); the pte's
@@ -24,7 +25,10 @@
  *                        unless should_try_to_free_swap() (swap more than
  *                        half full, VM_LOCKED or mlocked, a write fault
  *                        nobody else holds) has folio_free_swap() take it out;
- *   count 0, no cache    the slot is free again.
+ *   count 0, no cache    the slot is free again (its shadow dropped:
+ *                        clear_shadow_from_swap_cache()).
+ * A swap-in onto a slot with a shadow entry is a refault:
+ * workingset_refault() judges it before the folio joins the LRU.
  * So a folio swapped in by a read fault normally stays mapped, clean, in
  * the swap cache, with a swap count of 0 (only SWAP_HAS_CACHE holds the
  * slot): a later reclaim unmaps it to the same slot and frees it without
@@ -248,10 +252,12 @@ int simmm__swap_peek(simmm_sim *sim, simmm_entry_t swp, uint64_t off, void *buf,
 	return 0;
 }
 
-/* add_to_swap_cache(): the cache takes a folio reference. */
+/* add_to_swap_cache(): the cache takes a folio reference; the folio
+ * replaces the slot's shadow entry, if any (the caller read it first). */
 static void cache_add(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_slot *s,
 		      struct simmm_page *folio)
 {
+	s->shadow = 0;
 	s->cache_pfn = folio->pfn;
 	folio->flags |= PG_swapcache | PG_swapbacked;
 	folio->private = slot_entry(sw, s);
@@ -259,7 +265,7 @@ static void cache_add(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_s
 	sw->nr_cached++;
 }
 
-void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio)
+void simmm__swap_cache_evict(simmm_sim *sim, struct simmm_page *folio, uint64_t shadow)
 {
 	struct simmm_swap *sw = swap_of(sim);
 	struct simmm_swap_slot *s;
@@ -272,13 +278,22 @@ void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio)
 	if (NEVER(!s || s->cache_pfn != folio->pfn))
 		return;
 	s->cache_pfn = 0;
+	s->shadow = shadow;
 	sw->nr_cached--;
+	/* A slot no swap entry needs any more is freed, and its shadow with
+	 * it (swap_range_free()'s clear_shadow_from_swap_cache()): nothing
+	 * can fault it back. */
 	slot_maybe_release(sim, sw, s);
 	/* pairs with folio_get in cache_add(). It may be the last reference:
 	 * a folio that reclaim unmapped but could not free (an extra
 	 * reference, since dropped) leaves the swap cache when a zap frees
 	 * its last swap entry. */
 	simmm__put_user_folio(sim, folio);
+}
+
+void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio)
+{
+	simmm__swap_cache_evict(sim, folio, 0);
 }
 
 simmm_entry_t simmm__swap_add_to_cache(simmm_sim *sim, struct simmm_page *folio)
@@ -327,6 +342,7 @@ static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw, simmm
 {
 	struct simmm_page *folio = simmm__alloc_user_folio(sim, 0);
 	struct simmm_swap_slot *s;
+	uint64_t shadow;
 
 	if (!folio) {
 		*err = -ENOMEM;
@@ -355,6 +371,7 @@ static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw, simmm
 		simmm__folio_get(sim, cached);
 		return cached;
 	}
+	shadow = s->shadow;
 	if (s->data) {
 		void *d = simmm__page_data(sim, folio, true);
 		if (!d && !(sim->flags & SIMMM_CFG_NO_CONTENTS)) {
@@ -367,6 +384,11 @@ static struct simmm_page *swap_read(simmm_sim *sim, struct simmm_swap *sw, simmm
 	}
 	folio->flags |= PG_uptodate;
 	cache_add(sim, sw, s, folio);
+	/* __read_swap_cache_async(): the new folio took the place of the
+	 * slot's shadow entry; a refault it describes is judged before the
+	 * folio joins the LRU (workingset_refault(), then folio_add_lru()). */
+	if (shadow)
+		simmm__workingset_refault(sim, folio, shadow);
 	simmm__lru_add(sim, folio);
 	sw->swpin++;
 	return folio;
@@ -594,11 +616,15 @@ static int check_slot(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_s
 	int bad = 0;
 
 	if (!s->used) {
-		if (s->count || s->cache_pfn || s->data)
+		if (s->count || s->cache_pfn || s->data || s->shadow)
 			bad++;
 		return bad;
 	}
 	if (!s->count && !s->cache_pfn)
+		bad++;
+	/* A slot holds a folio or a shadow entry, never both; a shadow is
+	 * one workingset_eviction() made. */
+	if (s->shadow && (s->cache_pfn || simmm__workingset_check_shadow(sim, s->shadow)))
 		bad++;
 	if (s->cache_pfn) {
 		f = simmm__pfn_to_page(sim, s->cache_pfn);
@@ -608,9 +634,9 @@ static int check_slot(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_s
 	}
 	if (bad)
 		simmm__report(sim, SIMMM_REPORT_INVARIANT,
-			      "swap: slot %llu inconsistent (count %u cache 0x%llx)",
+			      "swap: slot %llu inconsistent (count %u cache 0x%llx shadow %#llx)",
 			      (unsigned long long)(s - sw->slots) + 1, s->count,
-			      (unsigned long long)s->cache_pfn);
+			      (unsigned long long)s->cache_pfn, (unsigned long long)s->shadow);
 	return bad;
 }
 

@@ -12,7 +12,8 @@
  * truncation waits for whoever holds it, a writeback included, which in
  * simmm holds the lock for its whole I/O; a folio mapped again meanwhile
  * by a raced fault is unmapped again; pinned folios leave the cache and
- * live on for their holders), zeroes the partial last page beyond EOF,
+ * live on for their holders) and its shadow entries (workingset.c),
+ * zeroes the partial last page beyond EOF,
  * zaps again (private pages COWed meanwhile), and drops the backing store
  * beyond EOF. Faults see the new i_size at once: filemap_fault()'s
  * checks (fault.c) give SIGBUS past EOF, and a fault whose folio left the
@@ -288,7 +289,8 @@ static bool truncate_pass(struct simmm_file *file, uint64_t start, uint64_t end,
  * @lend] (@lend UINT64_MAX: to the end), zeroing the parts of partial
  * pages at the edges: a non-blocking pass, the partial folios (locked,
  * sleeping), then passes that sleep on each lock until one finds nothing
- * left to remove (upstream restarts "to make sure all gone").
+ * left to remove (upstream restarts "to make sure all gone"), then the
+ * shadow entries of the whole pages.
  */
 static void truncate_inode_pages_range(struct simmm_file *file, uint64_t lstart, uint64_t lend)
 {
@@ -315,6 +317,12 @@ static void truncate_inode_pages_range(struct simmm_file *file, uint64_t lstart,
 	}
 	while (truncate_pass(file, start, end, true))
 		;
+	/* The range's shadow entries go too (find_lock_entries() and
+	 * find_get_entries() return them, truncate_folio_batch_exceptionals()
+	 * deletes them): a refault after the truncation is a new folio, not a
+	 * returning one. Swept once every folio is gone: a folio reclaim
+	 * evicted while a pass slept left its shadow after that pass. */
+	simmm__filemap_drop_shadows(file, start, end);
 }
 
 /* ---- ftruncate and fallocate ------------------------------------------------------ */

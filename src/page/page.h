@@ -61,6 +61,11 @@ enum {
 				     * folio, so its mlock_count may exceed
 				     * the VM_LOCKED VMAs mapping it (for the
 				     * checker; src/mm/mlock.c) */
+	PG_workingset = 1u << 24, /* the folio was active before it was last
+				   * deactivated or evicted (the kernel's
+				   * PG_workingset: shrink_active_list() sets
+				   * it, a shadow entry remembers it;
+				   * src/mm/workingset.c) */
 };
 
 /**
