@@ -479,6 +479,56 @@ static void test_hugetlb_wp_race(void **state)
 	tu_sim_free(&sim);
 }
 
+/* ksys_mmap_pgoff(): MAP_HUGETLB with a file that is not on hugetlbfs is
+ * -EINVAL (simmm has no hugetlbfs, so any file), before MAP_FIXED unmaps
+ * anything and before the read-only file's -EACCES. Anonymous MAP_HUGETLB,
+ * private or shared, still maps. */
+static void test_hugetlb_file_einval(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *reg = NULL, *shm = NULL, *ro = NULL;
+	const int rw = SIMMM_PROT_READ | SIMMM_PROT_WRITE;
+	simmm_addr_t a = 0, out = 0;
+
+	TU_ASSERT_OK(simmm_file_create(sim, 4 * MIB, 0, &reg));
+	TU_ASSERT_OK(simmm_file_create(sim, 4 * MIB, SIMMM_FILE_SHMEM, &shm));
+	TU_ASSERT_OK(simmm_file_create(sim, 4 * MIB, SIMMM_FILE_RDONLY, &ro));
+	struct simmm_file *files[] = {reg, shm};
+
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(simmm_mmap(mm, 0, 2 * MIB, rw, SIMMM_MAP_PRIVATE | HUGE(21),
+					    files[i], 0, &out), -EINVAL);
+		assert_int_equal(simmm_mmap(mm, 0, 2 * MIB, rw, SIMMM_MAP_SHARED | HUGE(21),
+					    files[i], 0, &out), -EINVAL);
+		assert_int_equal(simmm_mmap(mm, 0, 2 * MIB, rw, SIMMM_MAP_SHARED | HUGE(0),
+					    files[i], 0, &out), -EINVAL);
+		TU_CHECK(sim);
+	}
+	assert_int_equal(simmm_mmap(mm, 0, 2 * MIB, rw, SIMMM_MAP_SHARED | HUGE(21), ro, 0, &out),
+			 -EINVAL);
+	assert_int_equal(mx_stats(mm).nr_vmas, 0);
+	/* MAP_FIXED over a mapping: refused before the old one is unmapped. */
+	a = map_huge(mm, 2 * MIB, SIMMM_MAP_SHARED | HUGE(21));
+	mx_write(mm, a + PS, 7);
+	assert_int_equal(simmm_mmap(mm, a, 2 * MIB, rw, SIMMM_MAP_SHARED | SIMMM_MAP_FIXED | HUGE(21),
+				    reg, 0, &out), -EINVAL);
+	TU_CHECK(sim);
+	mx_expect(mm, a + PS, 7);
+	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
+	assert_int_equal(mx_stats(mm).nr_vmas, 1);
+	/* Without MAP_HUGETLB the same file maps. */
+	TU_ASSERT_OK(simmm_mmap(mm, 0, 2 * MIB, rw, SIMMM_MAP_SHARED, reg, 0, &out));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_file_put(reg));
+	TU_ASSERT_OK(simmm_file_put(shm));
+	TU_ASSERT_OK(simmm_file_put(ro));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_dontneed),
 		cmocka_unit_test(test_mremap_same_size_noop),
 		cmocka_unit_test(test_hugetlb_wp_race),
+		cmocka_unit_test(test_hugetlb_file_einval),
 	};
 	tu_seed();
 	return cmocka_run_group_tests(tests, NULL, NULL);

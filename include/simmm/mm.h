@@ -397,7 +397,8 @@ SIMMM_API int simmm_mmap_write_unlock(struct simmm_mm *mm);
  * Return: 0; -EINVAL: NULL @mm/@out, @len 0 or overflowing, misaligned
  * fixed @addr or @pgoff, a file of another machine, both or neither of SHARED/PRIVATE, anonymous with
  * @file, file mapping without @file, MAP_HUGETLB size not offered by the
- * geometry; -ENOMEM: no gap large enough, range beyond the user VA limit,
+ * geometry, MAP_HUGETLB with @file (ksys_mmap_pgoff() wants a hugetlbfs
+ * file, which simmm does not have); -ENOMEM: no gap large enough, range beyond the user VA limit,
  * allocation failure; -EEXIST: MAP_FIXED_NOREPLACE over an existing
  * mapping; -EACCES: PROT_WRITE on a MAP_SHARED mapping of a read-only file;
  * -EPERM: MAP_LOCKED with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK

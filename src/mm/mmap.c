@@ -234,7 +234,12 @@ static int mmap_validate(struct simmm_mm *mm, struct mmap_req *r, int prot)
 		return -EINVAL;
 	r->align = ps;
 	if (r->flags & SIMMM_MAP_HUGETLB) {
-		if (special || hugetlb_order(mm, r->flags, &r->hugetlb_order))
+		/* ksys_mmap_pgoff(): MAP_HUGETLB with a file needs a hugetlbfs
+		 * file (is_file_hugepages()), else -EINVAL before do_mmap()
+		 * looks at anything else. simmm has no hugetlbfs: every file
+		 * is refused. Shared anonymous hugetlb memory gets the shmem
+		 * file of mmap_region() (upstream: hugetlb_file_setup()). */
+		if (r->file || special || hugetlb_order(mm, r->flags, &r->hugetlb_order))
 			return -EINVAL;
 		r->align = ps << r->hugetlb_order;
 		if (r->pgoff & ((1ULL << r->hugetlb_order) - 1))
