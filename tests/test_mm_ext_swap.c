@@ -521,6 +521,81 @@ static void test_swapcache_pte_dirty_moved_at_unmap(void **state)
 }
 
 /*
+ * wp_page_reuse() dirties the pte, not the folio. An exclusive page read
+ * back from swap stays in the swap cache, clean (a read fault); clear_refs
+ * write-protects it; the next store takes a wp fault that reuses it
+ * (PageAnonExclusive) while it is still in the swap cache: pte dirty and
+ * writable, folio clean, as upstream. The next reclaim's try_to_unmap()
+ * moves the pte's dirt to the folio and pageout() writes it again: the
+ * store is read back from swap, not the stale slot. A second round ends
+ * with a zap instead: the reused page and its slot go without I/O.
+ */
+static void test_swapcache_reuse_dirties_pte(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	uint64_t n = 0, out = mx_swpout(sim), in;
+	uint8_t buf[8];
+
+	mx_write(mm, a, 3);
+	mx_write(mm, a + PS, 4);
+	TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+	TU_CHECK(sim);
+	assert_int_equal(mx_swpout(sim), out + 2);
+	for (int round = 0; round < 2; round++) {
+		simmm_addr_t at = a + (simmm_addr_t)round * PS;
+
+		out = mx_swpout(sim);
+		TU_ASSERT_OK(simmm_mm_access(mm, at, buf, sizeof(buf), SIMMM_ACCESS_READ));
+		TU_CHECK(sim);
+		struct simmm_translation t = mx_tr(mm, at);
+		struct simmm_page *folio = simmm__pfn_to_page(sim, t.pfn);
+		simmm_pfn_t pfn = t.pfn;
+
+		assert_true(t.present && t.write && !simmm_pte_dirty(t.entry));
+		assert_true((folio->flags & (PG_swapcache | PG_dirty)) == PG_swapcache);
+		assert_true(folio->flags & PG_anon_exclusive);
+		TU_ASSERT_OK(simmm_clear_refs_soft_dirty(mm));
+		TU_CHECK(sim);
+		assert_false(mx_tr(mm, at).write);
+		uint64_t reuse = mx_stats(mm).reuse_faults;
+
+		mx_write(mm, at, 8 + round);
+		TU_CHECK(sim);
+		assert_int_equal(mx_stats(mm).reuse_faults, reuse + 1);
+		t = mx_tr(mm, at);
+		assert_int_equal(t.pfn, pfn);
+		assert_true(t.write && simmm_pte_dirty(t.entry));
+		assert_true(folio->flags & PG_swapcache);
+		assert_false(folio->flags & PG_dirty); /* only the pte */
+		if (round == 0) {
+			TU_ASSERT_OK(simmm_reclaim(sim, 100, &n));
+			TU_CHECK(sim);
+			assert_true(mx_page(sim, pfn).free);
+			assert_int_equal(mx_swpout(sim), out + 1); /* written again */
+			in = swpin(sim);
+			mx_expect(mm, at, 8);
+			assert_int_equal(swpin(sim), in + 1);
+		} else {
+			uint64_t used = mx_swap_used(sim);
+
+			TU_ASSERT_OK(simmm_madvise(mm, at, PS, SIMMM_MADV_DONTNEED));
+			TU_CHECK(sim);
+			assert_true(mx_page(sim, pfn).free);
+			assert_int_equal(mx_swap_used(sim), used - 1);
+			assert_int_equal(mx_swpout(sim), out);
+			mx_expect_zero(mm, at);
+		}
+		TU_CHECK(sim);
+	}
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
+/*
  * add_to_swap() dirties the folio it adds: a swap-backed folio whose ptes
  * are clean and which is not dirty itself is written out all the same.
  * Upstream's case: MADV_FREE cleans the pte of a folio another isolator
@@ -964,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_swapcache_clean_not_rewritten),
 		cmocka_unit_test(test_swapcache_written_rewritten),
 		cmocka_unit_test(test_add_to_swap_dirties),
+		cmocka_unit_test(test_swapcache_reuse_dirties_pte),
 		cmocka_unit_test(test_swapcache_pte_dirty_moved_at_unmap),
 		cmocka_unit_test(test_pinned_swapcache_stays_mapped),
 		cmocka_unit_test(test_gup_get_file_page_stays_cached),

@@ -428,11 +428,14 @@ static unsigned page_mkwrite(struct fault *f, struct simmm_page *folio)
 /* wp_page_reuse(): maybe_mkwrite(pte_mkdirty()). Writable only where the
  * VMA is: a FOLL_FORCE write into a PROT_READ private VMA (ptrace) reuses
  * the page, which GUP then follows through the read-only entry
- * (can_follow_write_pte()); the entry must not become writable. */
-static void wp_page_reuse(struct fault *f, struct simmm_page *folio)
+ * (can_follow_write_pte()); the entry must not become writable.
+ * Only the pte is dirtied, never the folio, as upstream: an exclusive
+ * folio reused while still in the swap cache (its slot's copy now stale)
+ * gets PG_dirty from the pte when it is unmapped (try_to_unmap_one(),
+ * try_to_migrate_one(): folio_mark_dirty() of a dirty pte), so reclaim
+ * writes it out again rather than dropping it as a clean cached copy. */
+static void wp_page_reuse(struct fault *f)
 {
-	if (folio->flags & PG_swapcache)
-		folio->flags |= PG_dirty; /* the swap copy is stale now */
 	set_pte(f, simmm__maybe_mkwrite(f->vma, simmm_pte_mkyoung(simmm_pte_mkdirty(f->orig))));
 	f->mm->stats.reuse_faults++;
 }
@@ -490,7 +493,7 @@ static unsigned do_wp_page(struct fault *f)
 		page->flags |= PG_anon_exclusive;
 		if (is_unshare(f))
 			return 0;
-		wp_page_reuse(f, folio);
+		wp_page_reuse(f);
 		return 0;
 	}
 	if (!page && !simmm_pte_special(f->orig))
