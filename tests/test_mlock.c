@@ -21,7 +21,8 @@
  *  8. mlockall(MCL_CURRENT / MCL_FUTURE / MCL_ONFAULT), munlockall;
  *  9. fork (no lock inherited), COW of an mlocked page;
  * 10. mremap: moved pages stay mlocked, a grown locked VMA is populated,
- *     DONTUNMAP unlocks the old range (and leaves it charged);
+ *     DONTUNMAP unlocks the whole old VMA without splitting it (and leaves
+ *     it charged), what it still maps staying mlocked;
  * 11. munmap, mmput, MADV_DONTNEED/FREE/COLD/PAGEOUT (-EINVAL), msync
  *     MS_INVALIDATE (-EBUSY);
  * 12. THP: a PMD-mapped THP is mlocked whole, stays so across a PMD split,
@@ -687,9 +688,10 @@ static void test_mremap(void **state)
 	/* DONTUNMAP next to its own source: a locked anonymous VMA never
 	 * faulted (no anon_vma; PROT_NONE here, which mlock() locks before
 	 * its populate fails with -ENOMEM, as upstream) has its pgoff follow
-	 * the address, so copy_vma() merges the new range into the source,
-	 * and dontunmap_complete() unlocks the merged VMA, new range and all
-	 * (found by fuzz_mm_ops: its model had the new range locked). */
+	 * the address, so copy_vma() merges the new range into the source
+	 * (not split: all of it), and dontunmap_complete() unlocks the merged
+	 * VMA, new range and all (found by fuzz_mm_ops: its model had the new
+	 * range locked). */
 	s2 = map(mm, 3 * PS, SIMMM_PROT_NONE, SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS, NULL);
 	assert_int_equal(simmm_mlock(mm, s2, 3 * PS), -ENOMEM); /* locked, not populated */
 	assert_true(vmflags(mm, s2) & SIMMM_VM_LOCKED);
@@ -700,9 +702,8 @@ static void test_mremap(void **state)
 	struct simmm_vma_info vi;
 	TU_ASSERT_OK(simmm_vma_info(mm, s2, &vi));
 	assert_int_equal(vi.start, s2);
-	assert_int_equal(vi.end, s2 + 2 * PS); /* one VMA: the merge */
+	assert_int_equal(vi.end, s2 + 3 * PS); /* one VMA: the merge, source whole */
 	assert_false(vi.vm_flags & SIMMM_VM_LOCKED_MASK);
-	assert_true(vmflags(mm, s2 + 2 * PS) & SIMMM_VM_LOCKED); /* the rest stays */
 	TU_CHECK(sim);
 	/* Onto the page before: the new range joins the VMA before it and the
 	 * source after it, and the whole merged VMA is unlocked. */
@@ -717,6 +718,67 @@ static void test_mremap(void **state)
 	assert_false(vi.vm_flags & SIMMM_VM_LOCKED_MASK);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
+	tu_sim_free(&sim);
+}
+
+/*
+ * DONTUNMAP of part of a locked VMA: move_vma() splits nothing, and
+ * dontunmap_complete() clears VM_LOCKED_MASK on the whole old VMA. The
+ * pages it still maps are not munlocked (upstream does not walk them):
+ * they stay mlocked on the unevictable list, out of reclaim's reach,
+ * until the VMA goes and their last reference with it. locked_vm keeps
+ * the old VMA charged and adds the new range.
+ */
+static void test_mremap_dontunmap_partial(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 6 * PS), r = 0;
+	struct simmm_vma_info vi;
+	uint64_t n = 0;
+
+	for (int i = 0; i < 6; i++)
+		mx_write(mm, a + i * PS, 10u + (unsigned)i);
+	TU_ASSERT_OK(simmm_mlock(mm, a, 6 * PS));
+	assert_int_equal(locked_vm(mm), 6);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mremap(mm, a + 2 * PS, 2 * PS, 2 * PS,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_DONTUNMAP, 0, &r));
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_vma_info(mm, a, &vi));
+	assert_int_equal(vi.start, a);
+	assert_int_equal(vi.end, a + 6 * PS); /* not split */
+	assert_false(vi.vm_flags & SIMMM_VM_LOCKED_MASK);
+	assert_true(vmflags(mm, r) & SIMMM_VM_LOCKED);
+	assert_int_equal(locked_vm(mm), 8);
+	assert_false(present(mm, a + 2 * PS));
+	assert_false(present(mm, a + 3 * PS));
+	expect_mlocked(mm, r, 1);
+	expect_mlocked(mm, a, 1); /* still mlocked, in an unlocked VMA */
+	expect_mlocked(mm, a + 5 * PS, 1);
+	TU_ASSERT_OK(simmm_reclaim(sim, 64, &n));
+	TU_CHECK(sim);
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 6; i++)
+		if (i < 2 || i > 3)
+			mx_expect(mm, a + i * PS, 10u + (unsigned)i);
+	mx_expect(mm, r + PS, 13);
+	mx_expect_zero(mm, a + 2 * PS);
+	assert_int_equal(lru(sim).nr_mlock, 6);
+	TU_CHECK(sim);
+	/* The unlocked VMA's munmap uncharges nothing and munlocks nothing;
+	 * freeing the folios clears their PG_mlocked. */
+	TU_ASSERT_OK(simmm_munmap(mm, a, 6 * PS));
+	assert_int_equal(locked_vm(mm), 8);
+	assert_int_equal(lru(sim).nr_mlock, 2);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_munmap(mm, r, 2 * PS));
+	assert_int_equal(locked_vm(mm), 6);
+	assert_int_equal(lru(sim).nr_mlock, 0);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
 	tu_sim_free(&sim);
 }
 
@@ -1241,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_mlockall),
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_mremap),
+		cmocka_unit_test(test_mremap_dontunmap_partial),
 		cmocka_unit_test(test_unmap_madvise_msync),
 		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_thp_partial_unmap),

@@ -13,7 +13,9 @@
  *  - no merge with a different protection or a different anon_vma;
  *  - a file range moved to continue a mapping of the same file at the
  *    right offset merges;
- *  - MREMAP_DONTUNMAP merges the same way; the old VMA stays;
+ *  - MREMAP_DONTUNMAP merges the same way; the old VMA stays, whole (not
+ *    split around the range), and leaves its anon_vma when the range was
+ *    all of it (dontunmap_complete());
  *  - a fresh new VMA takes no rmap locks for pte moves (need_rmap_locks
  *    false): a reclaim walk asleep in its CLEAR bracket on the old VMA
  *    while the ptes move still finds them, in the new VMA, which comes
@@ -364,6 +366,75 @@ static void test_dontunmap_merges(void **state)
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
 	tu_sim_free(&sim);
+}
+
+/* MREMAP_DONTUNMAP of part of a VMA: move_vma() does not split the old
+ * VMA (only the unmap of a plain move would); the range is left empty in
+ * it, the rest keeps its pages, and the VMA keeps its anon_vma (pages
+ * outside the range still need it). The new VMA gets the linear index of
+ * the range's start, so rmap finds the moved pages there. */
+static void test_dontunmap_no_split(void **state)
+{
+	(void)state;
+	simmm_sim *sim = new_sim();
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, AREA, 8 * PS);
+
+	write_pages(mm, a, 8, 150);
+	struct simmm_anon_vma *av = simmm__vma_lookup(mm, a)->anon_vma;
+
+	move(mm, a + 2 * PS, 3 * PS, FAR, SIMMM_MREMAP_DONTUNMAP);
+	TU_CHECK(sim);
+	expect_vma(mm, a, a, a + 8 * PS, a / PS);
+	expect_vma(mm, FAR, FAR, FAR + 3 * PS, a / PS + 2);
+	assert_int_equal(nr_vmas(mm), 2);
+	assert_ptr_equal(simmm__vma_lookup(mm, a)->anon_vma, av);
+	assert_ptr_equal(simmm__vma_lookup(mm, FAR)->anon_vma, av);
+	for (unsigned i = 2; i < 5; i++)
+		assert_false(mx_tr(mm, a + i * PS).present);
+	expect_pages(mm, FAR, 3, 152);
+	expect_pages(mm, a, 2, 150);
+	expect_pages(mm, a + 5 * PS, 3, 155);
+	TU_CHECK(sim);
+	/* rmap finds all eight, in both VMAs. */
+	swap_out_all(sim, mm, a, 8);
+	expect_pages(mm, FAR, 3, 152);
+	expect_pages(mm, a, 2, 150);
+	expect_pages(mm, a + 5 * PS, 3, 155);
+	mx_expect_zero(mm, a + 3 * PS);
+	TU_CHECK(sim);
+	finish(&sim, mm);
+}
+
+/* MREMAP_DONTUNMAP of a whole VMA: unlink_anon_vmas() takes the old VMA
+ * out of its anon_vma (all its pages moved away), so the next fault there
+ * prepares a new one, which the moved pages' VMA does not share. */
+static void test_dontunmap_whole_unlinks_anon_vma(void **state)
+{
+	(void)state;
+	simmm_sim *sim = new_sim();
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, AREA, 4 * PS);
+
+	write_pages(mm, a, 4, 170);
+	struct simmm_anon_vma *av = simmm__vma_lookup(mm, a)->anon_vma;
+
+	assert_non_null(av);
+	move(mm, a, 4 * PS, FAR, SIMMM_MREMAP_DONTUNMAP);
+	TU_CHECK(sim);
+	expect_vma(mm, a, a, a + 4 * PS, a / PS);
+	assert_null(simmm__vma_lookup(mm, a)->anon_vma);
+	assert_ptr_equal(simmm__vma_lookup(mm, FAR)->anon_vma, av);
+	write_pages(mm, a, 2, 180);
+	TU_CHECK(sim);
+	assert_non_null(simmm__vma_lookup(mm, a)->anon_vma);
+	assert_ptr_not_equal(simmm__vma_lookup(mm, a)->anon_vma, av);
+	swap_out_all(sim, mm, a, 6);
+	expect_pages(mm, a, 2, 180);
+	expect_pages(mm, FAR, 4, 170);
+	mx_expect_zero(mm, a + 3 * PS);
+	TU_CHECK(sim);
+	finish(&sim, mm);
 }
 
 /* A never-faulted VMA moved right after (or before) itself: its reset
@@ -784,6 +855,8 @@ int main(void)
 		cmocka_unit_test(test_incompatible_no_merge),
 		cmocka_unit_test(test_file_merges),
 		cmocka_unit_test(test_dontunmap_merges),
+		cmocka_unit_test(test_dontunmap_no_split),
+		cmocka_unit_test(test_dontunmap_whole_unlinks_anon_vma),
 		cmocka_unit_test(test_merge_with_self),
 		cmocka_unit_test(test_merge_with_self_enomem),
 		cmocka_unit_test(test_fresh_vma_moves_without_rmap_locks),

@@ -242,7 +242,7 @@ enum simmm_thp_policy {
  * @locked_vm: pages of VM_LOCKED VMAs charged to the mm (mm->locked_vm,
  *   /proc/pid/status VmLck), against RLIMIT_MEMLOCK; see simmm_mlock().
  *   As upstream, an MREMAP_DONTUNMAP move of a locked range leaves the
- *   old range charged though it is no longer locked.
+ *   whole old VMA charged though it is no longer locked.
  * @mce_sigbus_ar, @mce_sigbus_ao, @mce_sigkill: signals memory_failure()
  *   sent the process (SIGBUS with BUS_MCEERR_AR / BUS_MCEERR_AO, SIGKILL
  *   when a poisoned page could not be unmapped); see simmm_memory_failure().
@@ -568,7 +568,10 @@ SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len
  * VMA (VM_HUGETLB | VM_DONTEXPAND) moves and shrinks in whole huge pages
  * (both lengths round up to its huge page size) and never grows; its
  * entries move whole under an MMU_NOTIFY_CLEAR invalidation
- * (move_hugetlb_page_tables()).
+ * (move_hugetlb_page_tables()). MREMAP_DONTUNMAP leaves the old VMA whole
+ * (not split), empty in the range, and clears VM_LOCKED / VM_LOCKONFAULT
+ * on all of it without munlocking what it still maps; an old VMA moved
+ * whole leaves its anon_vma (dontunmap_complete()).
  * @out: receives the new address (of the first VMA for several).
  * Context: takes the mmap lock for write; may sleep.
  * Return: 0; -EINVAL: bad flags/alignment/overlap, a zero @old_len or

@@ -31,7 +31,9 @@
  *    was never counted counts down another's): then the folio is munlocked
  *    early and reclaim mlocks it again when folio_referenced() or
  *    try_to_unmap() meet the VM_LOCKED VMA (rmap.c). It never exceeds
- *    them: the checker enforces that (mm_check.c).
+ *    them (the checker enforces that, mm_check.c) but where a munlock
+ *    passed a device-exclusive entry, or MREMAP_DONTUNMAP cleared
+ *    VM_LOCKED without one (simmm__mlock_flags_dropped()).
  * Upstream defers these through the per-CPU mlock_fbatch; simmm applies
  * each at once (no scheduling point), which is what a drain does in order.
  *
@@ -236,6 +238,7 @@ void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio)
 struct mlock_walk {
 	struct simmm_vma *vma;
 	bool lock;               /* the VMA's new VM_LOCKED */
+	bool mark;               /* only mark mlocked folios (simmm__mlock_flags_dropped()) */
 	simmm_addr_t start, end; /* the range walked */
 	simmm_addr_t skip;       /* ptes below this belong to the last batch */
 };
@@ -244,6 +247,11 @@ static void mlock_or_munlock(struct mlock_walk *w, struct simmm_page *folio)
 {
 	simmm_sim *sim = w->vma->mm->sim;
 
+	if (w->mark) {
+		if (folio->flags & PG_mlocked)
+			folio->flags |= PG_mlock_missed;
+		return;
+	}
 	if (w->lock)
 		simmm__mlock_folio(sim, folio);
 	else
@@ -400,6 +408,19 @@ static void mlock_vma_pages_range(struct simmm_vma *vma, simmm_addr_t start, sim
 
 	vma->vm_flags = newflags;
 	NEVER(simmm_walk_range(vma->mm->pgt, start, end, &mlock_walk_ops, &w));
+}
+
+/* dontunmap_complete() clears VM_LOCKED_MASK and munlocks nothing: what
+ * the VMA still maps stays mlocked (unevictable) until a munlock that
+ * counts it down to 0 or its last reference (simmm__mlock_release()), as
+ * upstream. The walk only marks such folios (and those behind
+ * device-exclusive entries, munlock_missed()) for the checker. */
+void simmm__mlock_flags_dropped(struct simmm_vma *vma)
+{
+	struct mlock_walk w = {.vma = vma, .mark = true, .start = vma->vm_start,
+			       .end = vma->vm_end};
+
+	NEVER(simmm_walk_range(vma->mm->pgt, vma->vm_start, vma->vm_end, &mlock_walk_ops, &w));
 }
 
 /* ---- the VMA side ------------------------------------------------------------------ */

@@ -44,8 +44,9 @@
  *    than VM_LOCKED VMAs map it (upstream's count may fall short: an
  *    isolated folio's mlock is not counted, and a munlock of any mapping
  *    of it counts down; reclaim mlocks it again when it meets the VMA),
- *    unless a munlock skipped its device-exclusive entry (PG_mlock_missed:
- *    then the count may be too high, as upstream's, until freed).
+ *    unless a munlock skipped its device-exclusive entry or
+ *    MREMAP_DONTUNMAP unlocked a VMA mapping it (PG_mlock_missed: then the
+ *    count may be too high, as upstream's, until freed).
  *
  * Accounting contract (everything that changes entries follows it):
  *  - A present non-special entry holds one folio reference and one
@@ -282,16 +283,20 @@ struct simmm_vma *simmm__vma_merge(struct simmm_mm *mm, struct simmm_vma *vma);
  * in place, vma_merge_extend()); returns @vma. */
 struct simmm_vma *simmm__vma_merge_next(struct simmm_mm *mm, struct simmm_vma *vma);
 /* copy_vma() for an mremap move (see vma.c): link the preallocated @nv as
- * *@vmap's copy at [@addr, @addr + @len) and merge it; never fails. */
+ * the copy of *@vmap's part at @old_addr, at [@addr, @addr + @len), and
+ * merge it; never fails. */
 struct simmm_vma *simmm__copy_vma(struct simmm_mm *mm, struct simmm_vma **vmap,
-				  struct simmm_vma *nv, simmm_addr_t addr, uint64_t len,
-				  bool *need_rmap_locks);
+				  struct simmm_vma *nv, simmm_addr_t old_addr, simmm_addr_t addr,
+				  uint64_t len, bool *need_rmap_locks);
 /* Find a free range of @len (aligned to @align) below mmap_base, top-down. */
 int simmm__get_unmapped_area(struct simmm_mm *mm, simmm_addr_t hint, uint64_t len,
 			     uint64_t align, simmm_addr_t *out);
 struct simmm_vma *simmm__vma_alloc(struct simmm_mm *mm);
 void simmm__vma_link(struct simmm_mm *mm, struct simmm_vma *vma);
 void simmm__vma_unlink(struct simmm_mm *mm, struct simmm_vma *vma);
+/* unlink_anon_vmas() of a VMA that stays (MREMAP_DONTUNMAP moved all it
+ * mapped): it leaves its anon_vma; a later fault prepares a new one. */
+void simmm__vma_unlink_anon(struct simmm_mm *mm, struct simmm_vma *vma);
 void simmm__vma_free(struct simmm_mm *mm, struct simmm_vma *vma);
 static inline bool simmm__vma_is_anonymous(const struct simmm_vma *vma)
 {
@@ -386,6 +391,10 @@ void simmm__folio_add_lru_vma(simmm_sim *sim, struct simmm_page *folio,
 /* The last reference of @folio is going (__page_cache_release()): a folio
  * still mlocked loses PG_mlocked (unevictable_pgs_cleared). */
 void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio);
+/* @vma lost VM_LOCKED_MASK without a munlock of what it maps
+ * (dontunmap_complete()): its mlocked folios stay mlocked, counted above
+ * the VM_LOCKED VMAs mapping them; mark them PG_mlock_missed. */
+void simmm__mlock_flags_dropped(struct simmm_vma *vma);
 /* can_do_mlock(): may this mm lock anything (RLIMIT_MEMLOCK, CAP_IPC_LOCK)? */
 bool simmm__can_do_mlock(const struct simmm_mm *mm);
 /* mlock_future_ok(): may @bytes more of a VMA with @vm_flags be locked? */

@@ -397,8 +397,9 @@ static uint64_t locked_vmas(const struct check *c, simmm_pfn_t pfn)
 
 /* An unevictable folio's mlock_count never exceeds the VM_LOCKED VMAs
  * that map it (upstream's count errs low: see mlock.c), unless a munlock
- * walk skipped a device-exclusive entry of it (PG_mlock_missed: it errs
- * high then, as upstream's does). Small machines only: O(RAM). */
+ * walk skipped a device-exclusive entry of it or MREMAP_DONTUNMAP unlocked
+ * a VMA mapping it (PG_mlock_missed: it errs high then, as upstream's
+ * does). Small machines only: O(RAM). */
 static void check_mlock_counts(struct check *c)
 {
 	if (c->sim->ram_pages > (1u << 18))

@@ -812,21 +812,52 @@ static bool move_may_merge_self(struct simmm_mm *mm, struct simmm_vma *vma,
 	       (dst == r->old_addr + r->old_len || dst + r->new_len == r->old_addr);
 }
 
+/*
+ * dontunmap_complete(): the old VMA stays whole (move_vma() splits nothing
+ * for MREMAP_DONTUNMAP; only an unmap would), empty where the range was.
+ * VM_LOCKED_MASK is cleared on all of it, what it still maps outside the
+ * range included, which stays mlocked (nothing munlocks it); locked_vm is
+ * left as it is ("we won't unmap"): the VMA's pages stay charged though no
+ * longer locked (locked_vm_stale). If the range was the whole VMA and it
+ * did not merge with the new one (a never-faulted anonymous VMA next to
+ * its destination), it leaves its anon_vma (unlink_anon_vmas()). @vma is
+ * the old VMA as copy_vma() left it (the merged one in that case, new
+ * range included, which loses the lock too, as upstream).
+ */
+static void dontunmap_complete(struct simmm_mm *mm, const struct mremap_req *r,
+			       struct simmm_vma *vma, struct simmm_vma *new_vma)
+{
+	if (vma->vm_flags & SIMMM_VM_LOCKED) {
+		mm->locked_vm_stale += simmm__vma_pages(vma);
+		vma->vm_flags &= ~SIMMM_VM_LOCKED_MASK;
+		simmm__mlock_flags_dropped(vma);
+	}
+	if (new_vma != vma && r->old_addr == vma->vm_start &&
+	    r->old_addr + r->old_len == vma->vm_end)
+		simmm__vma_unlink_anon(mm, vma);
+}
+
 /* Move [old_addr, +mlen) of the VMA to @dst. Everything that can fail is
  * done first (spare VMAs for the carve and for a split of a VMA the
  * source merged into, the new side's tables, the new VMA); then the old
- * range is carved out and its entries move. */
+ * range is carved out (not with MREMAP_DONTUNMAP: dontunmap_complete())
+ * and its entries move. */
 static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 {
 	uint64_t mlen = r->old_len < r->new_len ? r->old_len : r->new_len;
 	struct pmc p = {.mm = mm, .old_addr = r->old_addr, .old_end = r->old_addr + mlen,
 			.new_addr = dst, .huge_lvl = SIMMM_NR_LEVELS};
-	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr), *nv, *spare = NULL;
+	struct simmm_vma *vma = simmm__vma_lookup(mm, r->old_addr), *nv, *new_vma, *spare = NULL;
 	enum simmm_mmu_notifier_event ev = SIMMM_MMU_NOTIFY_UNMAP;
-	bool self = !(r->flags & SIMMM_MREMAP_DONTUNMAP) && move_may_merge_self(mm, vma, r, dst);
+	bool dontunmap = r->flags & SIMMM_MREMAP_DONTUNMAP;
+	bool self = !dontunmap && move_may_merge_self(mm, vma, r, dst);
 	struct simmm_change c;
-	struct spares s;
-	int err = prepare_carve(mm, r->old_addr, r->old_addr + r->old_len, &s, NULL);
+	struct spares s = {{NULL, NULL}};
+	/* Without DONTUNMAP simmm carves the old range out first, where
+	 * upstream's unmap of it splits after the move (the same VMAs in the
+	 * end); with it nothing is split, and a THP straddling an edge of the
+	 * range is split as the move meets it (move_page_tables()). */
+	int err = dontunmap ? 0 : prepare_carve(mm, r->old_addr, r->old_addr + r->old_len, &s, NULL);
 
 	if (err)
 		return err;
@@ -847,7 +878,8 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 		spares_free(mm, &s);
 		return err ? err : -ENOMEM;
 	}
-	carve(mm, r->old_addr, r->old_addr + r->old_len, &s);
+	if (!dontunmap)
+		carve(mm, r->old_addr, r->old_addr + r->old_len, &s);
 	vma = simmm__vma_lookup(mm, r->old_addr);
 	/* vrm_stat_account(): the new range of a VM_LOCKED VMA is charged
 	 * (the munmap of the old one below uncharges that). */
@@ -856,7 +888,7 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	/* copy_vma(): the new VMA is in the rmap trees before anything moves,
 	 * so that a walker sees every entry in one VMA or the other. Its
 	 * entries move as they are: their folios stay mlocked. */
-	simmm__copy_vma(mm, &vma, nv, dst, r->new_len, &p.need_rmap_locks);
+	new_vma = simmm__copy_vma(mm, &vma, nv, r->old_addr, dst, r->new_len, &p.need_rmap_locks);
 	/* move_page_tables(): one MMU_NOTIFY_UNMAP invalidation of the old
 	 * range brackets the whole move (MMU_NOTIFY_CLEAR for hugetlb). The
 	 * hugetlb reservation upstream's move_vma() then clears
@@ -866,14 +898,11 @@ static int move_vma(struct simmm_mm *mm, struct mremap_req *r, simmm_addr_t dst)
 	simmm__change_end(&c);
 	/* The old range is a VMA of its own (carved), or the head or tail of
 	 * the one it merged into: one split, with the spare. With DONTUNMAP
-	 * it stays, unlocked (dontunmap_complete()), and charged still: "we
-	 * won't unmap", so upstream does not touch locked_vm. */
-	if (!(r->flags & SIMMM_MREMAP_DONTUNMAP)) {
+	 * the old VMA stays (dontunmap_complete()). */
+	if (!dontunmap)
 		NEVER(do_munmap_pool(mm, r->old_addr, r->old_addr + r->old_len, &spare));
-	} else if (vma->vm_flags & SIMMM_VM_LOCKED) {
-		vma->vm_flags &= ~SIMMM_VM_LOCKED_MASK;
-		mm->locked_vm_stale += simmm__vma_pages(vma);
-	}
+	else
+		dontunmap_complete(mm, r, vma, new_vma);
 	if (spare)
 		simmm__vma_free(mm, spare);
 	return 0;

@@ -139,6 +139,23 @@ void simmm__vma_unlink(struct simmm_mm *mm, struct simmm_vma *vma)
 		simmm__anon_vma_put(mm->sim, av);
 }
 
+void simmm__vma_unlink_anon(struct simmm_mm *mm, struct simmm_vma *vma)
+{
+	struct simmm_anon_vma *av = vma->anon_vma;
+	struct simmm_rmap_wlock l;
+
+	if (!av)
+		return;
+	/* Out of the tree under the write lock, so that no walker meets the
+	 * VMA half gone; the reference after the unlock (the last one frees
+	 * the anon_vma with its lock, as in simmm__vma_unlink()). */
+	simmm__rmap_lock_write(vma, &l);
+	simmm__itree_remove(&av->vmas, &vma->anon_node);
+	vma->anon_vma = NULL;
+	simmm__rmap_unlock_write(mm->sim, &l);
+	simmm__anon_vma_put(mm->sim, av);
+}
+
 /* Change a linked VMA's bounds (the trees are keyed by them). */
 void simmm__vma_set_range(struct simmm_vma *vma, simmm_addr_t start, simmm_addr_t end,
 			  uint64_t pgoff)
@@ -271,13 +288,15 @@ struct simmm_vma *simmm__vma_merge_next(struct simmm_mm *mm, struct simmm_vma *v
 /*
  * copy_vma() for an mremap move: @nv (preallocated, so that nothing here
  * can fail after the caller's point of no return) becomes a copy of
- * *@vmap at [@addr, @addr + @len), linked, then merged with the VMAs
- * around the destination (vma_merge_new_range()'s rules, simmm__vma_merge()
- * here: the link-then-merge of mmap_region(), which ends with the same
- * VMAs). The source keeps its linear index, so that rmap still finds its
- * folios at the new address; a never-faulted anonymous source has no
- * folio to find and takes @addr's instead, "to increase its chance of
- * merging", as upstream does.
+ * *@vmap's part that starts at @old_addr (the whole VMA once carved; an
+ * MREMAP_DONTUNMAP source is not carved), at [@addr, @addr + @len),
+ * linked, then merged with the VMAs around the destination
+ * (vma_merge_new_range()'s rules, simmm__vma_merge() here: the
+ * link-then-merge of mmap_region(), which ends with the same VMAs). The
+ * copy gets the linear index of @old_addr (copy_vma_and_data()'s
+ * new_pgoff), so that rmap still finds its folios at the new address; a
+ * never-faulted anonymous source has no folio to find and takes @addr's
+ * instead, "to increase its chance of merging", as upstream does.
  *
  * *@need_rmap_locks gets upstream's rule. A fresh VMA needs no rmap locks
  * for the entry moves: it has the source's vm_pgoff and was inserted into
@@ -297,8 +316,8 @@ struct simmm_vma *simmm__vma_merge_next(struct simmm_mm *mm, struct simmm_vma *v
  * Return: the VMA covering the new range.
  */
 struct simmm_vma *simmm__copy_vma(struct simmm_mm *mm, struct simmm_vma **vmap,
-				  struct simmm_vma *nv, simmm_addr_t addr, uint64_t len,
-				  bool *need_rmap_locks)
+				  struct simmm_vma *nv, simmm_addr_t old_addr, simmm_addr_t addr,
+				  uint64_t len, bool *need_rmap_locks)
 {
 	struct simmm_vma *vma = *vmap, *new_vma;
 	simmm_addr_t vma_start = vma->vm_start;
@@ -307,6 +326,7 @@ struct simmm_vma *simmm__copy_vma(struct simmm_mm *mm, struct simmm_vma **vmap,
 	*nv = *vma;
 	nv->vm_start = addr;
 	nv->vm_end = addr + len;
+	nv->vm_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> simmm__page_shift(mm));
 	/* vma_is_anonymous(): no vm_ops. simmm's special mappings stand for
 	 * driver VMAs, which have them. */
 	if (simmm__vma_is_anonymous(vma) && !vma->anon_vma && !(vma->vm_flags & SIMMM_VM_SPECIAL)) {

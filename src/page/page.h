@@ -58,8 +58,10 @@ enum {
 					 * src/mm/deferred_split.c) */
 	PG_mlock_missed = 1u << 23, /* simmm's own: a munlock walk skipped a
 				     * device-exclusive entry of this mlocked
-				     * folio, so its mlock_count may exceed
-				     * the VM_LOCKED VMAs mapping it (for the
+				     * folio, or MREMAP_DONTUNMAP unlocked a
+				     * VMA mapping it without a munlock, so
+				     * its mlock_count may exceed the
+				     * VM_LOCKED VMAs mapping it (for the
 				     * checker; src/mm/mlock.c) */
 	PG_workingset = 1u << 24, /* the folio was active before it was last
 				   * deactivated or evicted (the kernel's
