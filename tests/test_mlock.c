@@ -782,6 +782,51 @@ static void test_mremap_dontunmap_partial(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * A folio DONTUNMAP left mlocked in its now unlocked VMA, zapped there by
+ * MADV_DONTNEED (which the unlocked VMA allows) while a driver holds a
+ * reference: the zap does not munlock (munlock_vma_folio() wants
+ * VM_LOCKED), and the driver's bare put (simmm_page_put(), folio_put())
+ * frees it still mlocked; __page_cache_release() clears PG_mlocked and
+ * NR_MLOCK follows (found by fuzz_races: the LRU checker counted one
+ * mlocked page more than there were).
+ */
+static void test_dontunmap_mlocked_freed_by_put(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 4 * PS), r = 0;
+	simmm_pfn_t pfn;
+
+	for (int i = 0; i < 4; i++)
+		mx_write(mm, a + i * PS, 30u + (unsigned)i);
+	TU_ASSERT_OK(simmm_mlock(mm, a, 4 * PS));
+	TU_ASSERT_OK(simmm_mremap(mm, a + 2 * PS, 2 * PS, 2 * PS,
+				  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_DONTUNMAP, 0, &r));
+	TU_CHECK(sim);
+	pfn = mx_tr(mm, a).pfn;
+	expect_mlocked(mm, a, 1);
+	assert_int_equal(lru(sim).nr_mlock, 4);
+	TU_ASSERT_OK(simmm_page_get(sim, pfn));
+	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_DONTNEED));
+	TU_CHECK(sim);
+	assert_false(present(mm, a));
+	assert_true(mx_page(sim, pfn).flags & PG_mlocked); /* unmapped, held, mlocked */
+	uint64_t cleared = lru(sim).cleared;
+
+	assert_int_equal(simmm_page_put(sim, pfn), 0);
+	TU_CHECK(sim);
+	assert_true(mx_page(sim, pfn).free);
+	assert_int_equal(lru(sim).nr_mlock, 3);
+	assert_int_equal(lru(sim).cleared, cleared + 1);
+	mx_expect(mm, r, 32);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	assert_int_equal(lru(sim).nr_mlock, 0);
+	tu_sim_free(&sim);
+}
+
 /* ---- 11. munmap, madvise, msync, exit ---------------------------------------------------- */
 
 static void test_unmap_madvise_msync(void **state)
@@ -1304,6 +1349,7 @@ int main(void)
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_mremap),
 		cmocka_unit_test(test_mremap_dontunmap_partial),
+		cmocka_unit_test(test_dontunmap_mlocked_freed_by_put),
 		cmocka_unit_test(test_unmap_madvise_msync),
 		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_thp_partial_unmap),

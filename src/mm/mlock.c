@@ -233,6 +233,17 @@ void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio)
 	l->cleared += nr;
 }
 
+void simmm__mlock_sync(simmm_sim *sim)
+{
+	struct simmm_lru *l = lru_of(sim);
+	uint64_t nr = simmm__page_take_mlocked_freed(sim);
+
+	if (!l || !nr)
+		return;
+	l->nr_mlock -= nr;
+	l->cleared += nr;
+}
+
 /* ---- mlock_vma_pages_range(): the page-table walk -------------------------------- */
 
 struct mlock_walk {

@@ -395,6 +395,10 @@ void simmm__mlock_release(simmm_sim *sim, struct simmm_page *folio);
  * (dontunmap_complete()): its mlocked folios stay mlocked, counted above
  * the VM_LOCKED VMAs mapping them; mark them PG_mlock_missed. */
 void simmm__mlock_flags_dropped(struct simmm_vma *vma);
+/* NR_MLOCK after folios freed mlocked by a bare put (the page layer
+ * cleared their PG_mlocked, __page_cache_release()): nr_mlock drops, the
+ * pages count as cleared. Readers of nr_mlock call it first. */
+void simmm__mlock_sync(simmm_sim *sim);
 /* can_do_mlock(): may this mm lock anything (RLIMIT_MEMLOCK, CAP_IPC_LOCK)? */
 bool simmm__can_do_mlock(const struct simmm_mm *mm);
 /* mlock_future_ok(): may @bytes more of a VMA with @vm_flags be locked? */

@@ -1685,6 +1685,7 @@ int simmm_lru_stats(simmm_sim *sim, struct simmm_lru_stats *out)
 	l = lru_of(sim);
 	if (!l)
 		return -ENOMEM;
+	simmm__mlock_sync(sim); /* folios freed mlocked meanwhile */
 	*out = (struct simmm_lru_stats){
 		.nr_inactive = l->nr_live[SIMMM_LRU_INACTIVE_ANON] +
 			       l->nr_live[SIMMM_LRU_INACTIVE_FILE],
@@ -1820,9 +1821,9 @@ static int lru_check_unevictable(simmm_sim *sim, const struct simmm_page *p)
  * scan). It may count more: a folio freed by a bare folio_put()
  * (simmm_page_put()'s last reference; the page layer cannot call up to
  * simmm__lru_del()) stays in it until the next compaction recounts.
- * nr_mlock is recounted exactly: an mlocked folio holds a mapping's or an
- * isolator's reference, whose last put clears the flag
- * (simmm__mlock_release()). */
+ * nr_mlock is recounted exactly: the last put of an mlocked folio clears
+ * the flag (simmm__mlock_release(), or the page layer's for a bare put,
+ * which simmm__lru_check() syncs in first). */
 static int lru_check_flags(simmm_sim *sim, const struct simmm_lru *l)
 {
 	uint64_t n[SIMMM_NR_LRU_LISTS] = {0}, mlocked = 0;
@@ -1891,6 +1892,7 @@ int simmm__lru_check(simmm_sim *sim)
 
 	if (!l)
 		return 0;
+	simmm__mlock_sync(sim); /* folios freed mlocked by a bare put */
 	for (unsigned lru = 0; lru < SIMMM_NR_LRU_LISTS; lru++)
 		bad += simmm__pfnq_check(sim, &l->q[lru], lru_name[lru]);
 	if (l->nr_isolated != l->nr_isolated_lru[0] + l->nr_isolated_lru[1]) {

@@ -62,7 +62,24 @@ void simmm__folio_put(simmm_sim *sim, struct simmm_page *page)
 		simmm__devmem_free(sim, head);
 		return;
 	}
+	/* __page_cache_release(): a folio freed still mlocked (its VMA lost
+	 * VM_LOCKED without a munlock, MREMAP_DONTUNMAP, and a reference
+	 * outlived its last mapping) loses PG_mlocked; the mm layer's count
+	 * follows (simmm__page_take_mlocked_freed()). */
+	if (head->flags & PG_mlocked) {
+		head->flags &= ~(PG_mlocked | PG_mlock_missed);
+		phys_of(sim)->mlocked_freed += 1ULL << head->order;
+	}
 	simmm__free_pages(sim, head);
+}
+
+uint64_t simmm__page_take_mlocked_freed(simmm_sim *sim)
+{
+	struct simmm_phys *ph = phys_of(sim);
+	uint64_t n = ph->mlocked_freed;
+
+	ph->mlocked_freed = 0;
+	return n;
 }
 
 /* ---- contents --------------------------------------------------------------- */

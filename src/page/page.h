@@ -214,6 +214,12 @@ void simmm__folio_get(simmm_sim *sim, struct simmm_page *page);
 /* -1 on the folio; at zero the folio is freed (device pages: later, the
  * pgmap's free callback). */
 void simmm__folio_put(simmm_sim *sim, struct simmm_page *page);
+/* The pages of folios whose last reference went while still PG_mlocked
+ * (a bare folio_put(): simmm_page_put() by a driver, say; mm's own puts
+ * munlock first) since the last call, which simmm__folio_put() cleared as
+ * __page_cache_release() does; the count restarts at 0. The mm layer takes
+ * it into its NR_MLOCK (lower layers do not call up). */
+uint64_t simmm__page_take_mlocked_freed(simmm_sim *sim);
 /* Add @n references (n >= 1). */
 void simmm__folio_ref_add(simmm_sim *sim, struct simmm_page *page, int n);
 

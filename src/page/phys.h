@@ -44,6 +44,8 @@ struct simmm_phys {
 	uint64_t content_pages;
 	uint64_t alloc_failures; /* allocations that found no free block */
 	uint64_t nr_poisoned;    /* frames with PG_hwpoison (num_poisoned_pages) */
+	uint64_t mlocked_freed;  /* pages freed still PG_mlocked, for mm's NR_MLOCK
+				  * (simmm__page_take_mlocked_freed()) */
 	simmm_pfn_t zero_pfn;
 	struct simmm_devmem *devmem; /* ZONE_DEVICE ranges above RAM (devmem.c) */
 };
