@@ -1628,13 +1628,27 @@ static bool vma_matches(struct fzmm *m, uint64_t k, const struct mpage *p)
  * same). The model moves part after part, so that each part's target is
  * judged as the parts before left it.
  */
+/* dontunmap_complete() clears VM_LOCKED_MASK on the whole old VMA (the
+ * VMA now at @at: not split, perhaps merged with the new range): every
+ * page of it is unlocked, inside the moved range or not. */
+static void dontunmap_unlock(struct fzmm *m, uint64_t at)
+{
+	struct simmm_vma_info vi;
+
+	if (simmm_vma_info(m->mm, pa(at), &vi) != 0)
+		return;
+	for (uint64_t k = 0; k < F.np; k++)
+		if (m->pg[k].mapped && pa(k) >= vi.start && pa(k) < vi.end)
+			m->pg[k].locked = m->pg[k].resident = 0;
+}
+
 static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, uint64_t d,
 			 int flags)
 {
 	bool dontunmap = flags & SIMMM_MREMAP_DONTUNMAP, stopped = false;
 	static struct mpage old[NP_MAX];
 	static bool ent[NP_MAX];
-	uint64_t ps[48], pn[48], np = 0, nx = n;
+	uint64_t ps[48], pn[48], np = 0, nx = n, nmoved = 0;
 	struct simmm_vma_info vi;
 	simmm_addr_t out = 0;
 	int rc;
@@ -1722,7 +1736,10 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 			}
 			m->pg[d + k] = old[k];
 		}
+		nmoved = v + 1;
 	}
+	for (uint64_t v = 0; dontunmap && v < nmoved; v++)
+		dontunmap_unlock(m, ps[v]);
 	FZ_CHECK(rc != -EINVAL || stopped, "mremap returned -EINVAL, model moves every VMA");
 	peek_range(d, d + nx <= F.np ? nx : F.np - d);
 	peek_range(i, nx);
@@ -1916,6 +1933,8 @@ static void op_mremap(struct fz_in *in)
 			}
 		}
 		drop_outside(m, out, nl, moved);
+		if (dontunmap)
+			dontunmap_unlock(m, i);
 		peek_range(i, ol);
 		return;
 	}
@@ -1944,10 +1963,8 @@ static void op_mremap(struct fz_in *in)
 		 * the source's other neighbour, when it can), and
 		 * dontunmap_complete() unlocks the merged VMA, destination
 		 * and neighbour included, as upstream. */
-		if (dontunmap && simmm_vma_info(m->mm, pa(i), &vi) == 0)
-			for (uint64_t k = 0; k < F.np; k++)
-				if (m->pg[k].mapped && pa(k) >= vi.start && pa(k) < vi.end)
-					m->pg[k].locked = m->pg[k].resident = 0;
+		if (dontunmap)
+			dontunmap_unlock(m, i);
 		peek_range(j, nl);
 	}
 	peek_range(i, ol);

@@ -287,6 +287,7 @@ static struct fz {
 	 * dm_write_ro()). */
 	bool ro_pte_maybe[NA];
 	bool excl_seen[NA]; /* made device-exclusive at least once (window_evict()) */
+	bool dontunmap_seen[NA]; /* in a VMA MREMAP_DONTUNMAP unlocked (window_evict()) */
 	bool reclaimed;
 	/* the shared file mapping of extended inputs: created, pre-filled and
 	 * mapped over the file region by the first file op (file_ready()) */
@@ -1731,7 +1732,10 @@ static int moved_back(struct mmst *ms, struct moved *mv, simmm_addr_t start, uin
  * Model: without DONTUNMAP the pages are unmapped over the first call's
  * interval; with it, anonymous pages read zeros (a fresh VMA) and file
  * pages what the page cache holds. Either way the old range is no longer
- * VM_LOCKED. What each page held moves with it: the byte peeked at the
+ * VM_LOCKED; with DONTUNMAP neither is the rest of the old VMA
+ * (dontunmap_complete() unlocks all of it, not split): the other pages of
+ * the VMA looked up (of the whole window or file region if the layout
+ * changed before the call took the mmap lock) may be unlocked too. What each page held moves with it: the byte peeked at the
  * scratch address (simmm_mm_peek(), nothing faulted) must be one its
  * register allowed during the first call, and it is the same after the
  * yield; moving back writes it (anonymous pages; a file page's register
@@ -1752,9 +1756,9 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 					      : F.base + (F.thp ? PMD_NR : NP) * F.ps;
 	uint64_t delta = (t->idx + 1) * SCR_OFF, len;
 	simmm_addr_t start, end, out = 0;
-	struct simmm_vma_info vi;
+	struct simmm_vma_info vi, vi0;
 	uint32_t gen0 = F.lay_gen, s1, e1;
-	unsigned busy0 = F.lay_busy, wi[NP], li[NP], gi[NP];
+	unsigned busy0 = F.lay_busy, wi[NP], li[NP], gi[NP], oi[NA];
 	struct moved mv;
 	bool stable, any;
 	int rc;
@@ -1763,6 +1767,7 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		lg("    %s: no VMA at page %u\n", cur_name(), p);
 		return;
 	}
+	vi0 = vi;
 	start = whole ? (vi.start > rlo ? vi.start : rlo) : pa(p);
 	end = whole ? rhi : pa(p) + n * F.ps;
 	end = end < vi.end ? end : vi.end;
@@ -1791,6 +1796,9 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		 * none); moved_back() brings them back */
 		gi[q - q0] = reg_begin(&ms->gd[q], 0, s1);
 	}
+	for (unsigned q = lo; dontunmap && q < hi; q++)
+		if (q < q0 || q >= q1)
+			oi[q] = reg_begin(&ms->lk[q], 0, s1);
 	lay_begin();
 	rc = simmm_mremap(ms->mm, start, len, len,
 			  SIMMM_MREMAP_MAYMOVE | SIMMM_MREMAP_FIXED |
@@ -1822,6 +1830,16 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 			reg_end(&ms->data[q], wi[q - q0], went, false, e1);
 		reg_end(&ms->lk[q], li[q - q0], went, false, e1);
 		reg_end(&ms->gd[q], gi[q - q0], went, false, e1);
+	}
+	/* the rest of the old VMA: unlocked when the move was made (known
+	 * only for the VMA looked up, and only with the layout stable) */
+	for (unsigned q = lo; dontunmap && q < hi; q++) {
+		bool in = pa(q) >= vi0.start && pa(q) < vi0.end;
+
+		if (q >= q0 && q < q1)
+			continue;
+		reg_end(&ms->lk[q], oi[q], stable && in && rc == 0, !stable || (in && any), e1);
+		F.dontunmap_seen[q] |= !stable || (in && any);
 	}
 	FZ_CHECK(rc != 0 || any, "mremap out: nothing at the scratch address");
 	if (!any) {
@@ -2328,6 +2346,9 @@ static void x_op(struct task *t, const struct rec *r, uint64_t hits0)
  * that was ever device-exclusive: a munlock that met its entry left the
  * folio mlocked (mlock_pte_range() skips non-present entries, upstream
  * too), unevictable until an mlock + munlock cycle after an isolation.
+ * Nor one whose VMA an MREMAP_DONTUNMAP of another part unlocked:
+ * dontunmap_complete() munlocks nothing, so its folio may stay mlocked
+ * in a VMA a munlock() no longer touches, until it is freed.
  */
 static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
 {
@@ -2342,7 +2363,8 @@ static void window_evict(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0
 	for (unsigned i = 0; i < n; i++) {
 		struct simmm_page_info pi;
 
-		must[i] = !F.excl_seen[p + i] && pte_present(ms, p + i, &tr) &&
+		must[i] = !F.excl_seen[p + i] && !F.dontunmap_seen[p + i] &&
+			  pte_present(ms, p + i, &tr) &&
 			  tr.pfn != simmm_zero_pfn(F.sim) &&
 			  simmm_page_info(F.sim, tr.pfn, &pi) == 0 && pi.order == 0 &&
 			  pi.mapcount == 1 && pi.refcount == 1;
