@@ -1740,6 +1740,31 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 	}
 	for (uint64_t v = 0; dontunmap && v < nmoved; v++)
 		dontunmap_unlock(m, ps[v]);
+	/* A part whose new range merged with its never-faulted anonymous
+	 * source (copy_vma()'s "vma_start >= new_vma->vm_start" case) takes
+	 * the VMA before the destination into that merge, and
+	 * dontunmap_complete() unlocks the whole merged VMA, as upstream;
+	 * a later part's FIXED unmap may split it again, so its extent
+	 * cannot be read back from the end state. A page the model still
+	 * has locked that the mm shows unlocked is taken as unlocked when
+	 * its VMA now also holds a source or target page of a moved part;
+	 * nothing else may lose its lock. */
+	for (uint64_t k = 0; dontunmap && nmoved && k < F.np; k++) {
+		struct mpage *p = &m->pg[k];
+		bool near = false;
+
+		if (!p->mapped || !p->locked || simmm_vma_info(m->mm, pa(k), &vi) ||
+		    (vi.vm_flags & (SIMMM_VM_LOCKED | SIMMM_VM_LOCKONFAULT)))
+			continue;
+		for (uint64_t v = 0; v < nmoved && !near; v++) {
+			simmm_addr_t s0 = pa(ps[v]), t0 = pa(d + (ps[v] - i));
+			uint64_t l = pn[v] * F.ps;
+
+			near = (s0 < vi.end && s0 + l > vi.start) || (t0 < vi.end && t0 + l > vi.start);
+		}
+		if (near)
+			p->locked = p->resident = 0;
+	}
 	FZ_CHECK(rc != -EINVAL || stopped, "mremap returned -EINVAL, model moves every VMA");
 	peek_range(d, d + nx <= F.np ? nx : F.np - d);
 	peek_range(i, nx);
