@@ -14,8 +14,9 @@
  * drops the head to zero frees the whole folio. Page contents are allocated
  * on first write; a never-written page reads as zeros.
  *
- * Frame 0 of every instance is the shared zero page (reserved, never freed,
- * never written).
+ * Every instance's first allocation is the shared zero page (reserved,
+ * never freed, never written); simmm_zero_pfn() names its frame, which is
+ * wherever the buddy allocator put it (not necessarily frame 0).
  */
 #ifndef SIMMM_PAGE_H
 #define SIMMM_PAGE_H
@@ -131,8 +132,9 @@ SIMMM_API int simmm_page_write(simmm_sim *sim, simmm_pfn_t pfn, size_t off, cons
  */
 SIMMM_API int simmm_phys_stats(const simmm_sim *sim, struct simmm_phys_stats *out);
 
-/** simmm_zero_pfn() - the shared zero page's pfn (0 for NULL, which is also
- * where the zero page lives: frame 0 is always reserved for it). */
+/** simmm_zero_pfn() - the shared zero page's pfn: the frame the buddy
+ * allocator gave the instance's first allocation (0 for NULL, which does
+ * not mean the zero page is frame 0). */
 SIMMM_API simmm_pfn_t simmm_zero_pfn(const simmm_sim *sim);
 
 #ifdef __cplusplus
