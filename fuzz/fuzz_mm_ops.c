@@ -1648,7 +1648,7 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 	bool dontunmap = flags & SIMMM_MREMAP_DONTUNMAP, stopped = false;
 	static struct mpage old[NP_MAX];
 	static bool ent[NP_MAX];
-	uint64_t ps[48], pn[48], np = 0, nx = n, nmoved = 0;
+	uint64_t ps[48], pn[48], vs[48], ve[48], np = 0, nx = n, nmoved = 0;
 	struct simmm_vma_info vi;
 	simmm_addr_t out = 0;
 	int rc;
@@ -1664,6 +1664,9 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 			 (unsigned long long)k);
 		ps[np] = k;
 		pn[np] = (vi.end - pa(k)) / F.ps;
+		/* the part's VMA before the call, clipped to the window */
+		vs[np] = vi.start > pa(0) ? (vi.start - pa(0)) / F.ps : 0;
+		ve[np] = vi.end < pa(F.np) ? (vi.end - pa(0)) / F.ps : F.np;
 		if (k + pn[np] > i + n)
 			pn[np] = i + n - k;
 		FZ_CHECK(range_all_mapped(m, k, pn[np]), "one VMA over model holes");
@@ -1738,8 +1741,46 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 		}
 		nmoved = v + 1;
 	}
-	for (uint64_t v = 0; dontunmap && v < nmoved; v++)
+	for (uint64_t v = 0; dontunmap && v < nmoved; v++) {
+		/* dontunmap_complete() of part v unlocks its old VMA as it
+		 * is then: the VMA before the call less the targets of the
+		 * parts so far (each part's FIXED unmap splits it); later
+		 * parts' unmaps may split it again, so the VMA found at the
+		 * source now may be smaller. */
+		uint64_t lo = ps[v], hi = ps[v] + 1;
+		bool in_target;
+
+		do {
+			in_target = lo == vs[v];
+			for (uint64_t u = 0; u <= v && !in_target; u++) {
+				uint64_t t = d + (ps[u] - i);
+
+				in_target = lo - 1 >= t && lo - 1 < t + pn[u];
+			}
+			lo -= !in_target;
+		} while (!in_target);
+		do {
+			in_target = hi == ve[v];
+			for (uint64_t u = 0; u <= v && !in_target; u++) {
+				uint64_t t = d + (ps[u] - i);
+
+				in_target = hi >= t && hi < t + pn[u];
+			}
+			hi += !in_target;
+		} while (!in_target);
+		for (uint64_t k = lo; k < hi; k++) {
+			bool moved_in = false;
+
+			for (uint64_t u = v + 1; u < nmoved && !moved_in; u++) {
+				uint64_t t = d + (ps[u] - i);
+
+				moved_in = k >= t && k < t + pn[u];
+			}
+			if (m->pg[k].mapped && !moved_in)
+				m->pg[k].locked = m->pg[k].resident = 0;
+		}
 		dontunmap_unlock(m, ps[v]);
+	}
 	/* A part whose new range merged with its never-faulted anonymous
 	 * source (copy_vma()'s "vma_start >= new_vma->vm_start" case) takes
 	 * the VMA before the destination into that merge, and
