@@ -1589,8 +1589,10 @@ static bool has_entry(struct fzmm *m, uint64_t k)
 	return simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t) == 0;
 }
 
-/* The VMA at page @k matches model page @p (what peek_page() compares). */
-static bool vma_matches(struct fzmm *m, uint64_t k, const struct mpage *p)
+/* The VMA at page @k matches model page @p (what peek_page() compares),
+ * the lock flags not compared with @any_lock (a DONTUNMAP target merged
+ * with its never-faulted source is unlocked with it). */
+static bool vma_matches_lock(struct fzmm *m, uint64_t k, const struct mpage *p, bool any_lock)
 {
 	struct simmm_vma_info vi;
 
@@ -1600,9 +1602,9 @@ static bool vma_matches(struct fzmm *m, uint64_t k, const struct mpage *p)
 		       vm_of_prot(p->prot) &&
 	       !!(vi.vm_flags & SIMMM_VM_SHARED) == p->shared && vi.anon == !p->obj &&
 	       (!p->obj || vi.pgoff + (pa(k) - vi.start) / F.ps == p->pgoff) &&
-	       ((vi.vm_flags & SIMMM_VM_LOCKED) ? MLK_LOCKED : 0) +
-			       ((vi.vm_flags & SIMMM_VM_LOCKONFAULT) ? MLK_ONFAULT : 0) ==
-		       p->locked &&
+	       (any_lock || ((vi.vm_flags & SIMMM_VM_LOCKED) ? MLK_LOCKED : 0) +
+					    ((vi.vm_flags & SIMMM_VM_LOCKONFAULT) ? MLK_ONFAULT : 0) ==
+				    p->locked) &&
 	       vma_fork(vi.vm_flags) == p->fork;
 }
 
@@ -1709,7 +1711,7 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 		} else if (rc == -ENOMEM) {
 			moved = true;
 			for (uint64_t k = s; k < s + len && moved; k++)
-				moved = vma_matches(m, d + k, &old[k]) &&
+				moved = vma_matches_lock(m, d + k, &old[k], true) &&
 					!(ent[k] && has_entry(m, i + k)) &&
 					(ent[k] || !has_entry(m, d + k)) &&
 					!(old[k].locked && simmm_vma_info(m->mm, pa(i + k), &vi) == 0 &&
