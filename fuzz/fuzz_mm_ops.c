@@ -1589,9 +1589,18 @@ static bool has_entry(struct fzmm *m, uint64_t k)
 	return simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t) == 0;
 }
 
+/* Are pages @a and @b in one VMA? */
+static bool same_vma(struct fzmm *m, uint64_t a, uint64_t b)
+{
+	struct simmm_vma_info vi;
+
+	return simmm_vma_info(m->mm, pa(a), &vi) == 0 && pa(b) >= vi.start && pa(b) < vi.end;
+}
+
 /* The VMA at page @k matches model page @p (what peek_page() compares),
  * the lock flags not compared with @any_lock (a DONTUNMAP target merged
- * with its never-faulted source is unlocked with it). */
+ * with its never-faulted source, which it then shares a VMA with, is
+ * unlocked with it). */
 static bool vma_matches_lock(struct fzmm *m, uint64_t k, const struct mpage *p, bool any_lock)
 {
 	struct simmm_vma_info vi;
@@ -1711,7 +1720,8 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 		} else if (rc == -ENOMEM) {
 			moved = true;
 			for (uint64_t k = s; k < s + len && moved; k++)
-				moved = vma_matches_lock(m, d + k, &old[k], true) &&
+				moved = vma_matches_lock(m, d + k, &old[k],
+							 same_vma(m, d + k, i + k)) &&
 					!(ent[k] && has_entry(m, i + k)) &&
 					(ent[k] || !has_entry(m, d + k)) &&
 					!(old[k].locked && simmm_vma_info(m->mm, pa(i + k), &vi) == 0 &&
