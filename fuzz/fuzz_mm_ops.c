@@ -1653,6 +1653,20 @@ static void dontunmap_unlock(struct fzmm *m, uint64_t at)
 			m->pg[k].locked = m->pg[k].resident = 0;
 }
 
+/* Is page @k in the target of one of parts [@from, @to) of a multi-VMA
+ * move of page @i to page @d (part u: @ps[u], @pn[u] pages)? */
+static bool in_targets(uint64_t k, uint64_t i, uint64_t d, const uint64_t *ps, const uint64_t *pn,
+		       uint64_t from, uint64_t to)
+{
+	for (uint64_t u = from; u < to; u++) {
+		uint64_t t = d + (ps[u] - i);
+
+		if (k >= t && k < t + pn[u])
+			return true;
+	}
+	return false;
+}
+
 static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, uint64_t d,
 			 int flags)
 {
@@ -1760,37 +1774,14 @@ static void mremap_multi(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, ui
 		 * parts' unmaps may split it again, so the VMA found at the
 		 * source now may be smaller. */
 		uint64_t lo = ps[v], hi = ps[v] + 1;
-		bool in_target;
 
-		do {
-			in_target = lo == vs[v];
-			for (uint64_t u = 0; u <= v && !in_target; u++) {
-				uint64_t t = d + (ps[u] - i);
-
-				in_target = lo - 1 >= t && lo - 1 < t + pn[u];
-			}
-			lo -= !in_target;
-		} while (!in_target);
-		do {
-			in_target = hi == ve[v];
-			for (uint64_t u = 0; u <= v && !in_target; u++) {
-				uint64_t t = d + (ps[u] - i);
-
-				in_target = hi >= t && hi < t + pn[u];
-			}
-			hi += !in_target;
-		} while (!in_target);
-		for (uint64_t k = lo; k < hi; k++) {
-			bool moved_in = false;
-
-			for (uint64_t u = v + 1; u < nmoved && !moved_in; u++) {
-				uint64_t t = d + (ps[u] - i);
-
-				moved_in = k >= t && k < t + pn[u];
-			}
-			if (m->pg[k].mapped && !moved_in)
+		while (lo > vs[v] && !in_targets(lo - 1, i, d, ps, pn, 0, v + 1))
+			lo--;
+		while (hi < ve[v] && !in_targets(hi, i, d, ps, pn, 0, v + 1))
+			hi++;
+		for (uint64_t k = lo; k < hi; k++)
+			if (m->pg[k].mapped && !in_targets(k, i, d, ps, pn, v + 1, nmoved))
 				m->pg[k].locked = m->pg[k].resident = 0;
-		}
 		dontunmap_unlock(m, ps[v]);
 	}
 	/* A part whose new range merged with its never-faulted anonymous
