@@ -10,7 +10,10 @@
  *  - a pinned huge page leaves the file but keeps its frame and bytes for
  *    the pinner until unpinned;
  *  - private hugetlb mappings: -EACCES (upstream's hugetlbfs file fails
- *    the shared-writable check), VM_LOCKED is impossible for hugetlb.
+ *    the shared-writable check), VM_LOCKED is impossible for hugetlb;
+ *  - a fault racing the punch: before the page's fault mutex is taken it
+ *    maps the old page again (which the punch unmaps again); while the
+ *    punch holds the mutex it waits and then maps a new zeroed page.
  * Every step runs the invariant checker.
  */
 #include "test_mm_ext_util.h"
@@ -214,6 +217,94 @@ static void test_private_and_holes(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * A fault racing a punch (remove_inode_hugepages() under the fault mutex).
+ * The notifier sleeps at the end of each CLEAR invalidation. During the first
+ * (hugetlb_vmdelete_list(), no mutex) a read faults the old page back in
+ * and sees its bytes; the punch, under the page's fault mutex, finds it
+ * mapped and unmaps it again; a read during that second invalidation
+ * waits for the mutex, so it runs after the removal and maps a new zeroed
+ * page. (Without the mutex it would map the old page once more and read
+ * its bytes, and the punch would need a third unmap.)
+ */
+struct punch_race {
+	struct simmm_mmu_notifier mn; /* first */
+	simmm_sim *sim;
+	struct simmm_mm *mm;
+	simmm_addr_t a;
+	unsigned clears;
+	int rc, rd_rc[2];
+	uint8_t rd[2];
+};
+
+/* Sleeps at the end of each CLEAR: the entries are gone, the page is
+ * still in the file. */
+static void race_end(struct simmm_mmu_notifier *mn, const struct simmm_mmu_notifier_range *r)
+{
+	struct punch_race *p = (struct punch_race *)mn;
+
+	if (r->event != SIMMM_MMU_NOTIFY_CLEAR || !simmm_mmu_notifier_range_blockable(r))
+		return;
+	p->clears++;
+	for (int i = 0; i < 6; i++)
+		simmm_sched_yield(p->sim);
+}
+
+static const struct simmm_mmu_notifier_ops race_ops = {
+	.invalidate_range_end = race_end,
+};
+
+static void race_puncher(simmm_sim *sim, void *arg)
+{
+	struct punch_race *p = arg;
+
+	(void)sim;
+	p->rc = simmm_madvise(p->mm, p->a, HP, SIMMM_MADV_REMOVE);
+}
+
+static void race_reader(simmm_sim *sim, void *arg)
+{
+	struct punch_race *p = arg;
+
+	for (unsigned k = 0; k < 2; k++) {
+		for (int n = 0; p->clears < k + 1 && n < 1000; n++)
+			simmm_sched_yield(sim);
+		p->rd_rc[k] = simmm_mm_access(p->mm, p->a + PS, &p->rd[k], 1, SIMMM_ACCESS_READ);
+	}
+}
+
+static void test_fault_races_punch(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct punch_race p = {.mn.ops = &race_ops, .sim = sim, .mm = mx_mm(sim)};
+	struct simmm_translation t;
+
+	p.a = map_huge(p.mm, HP, SHARED_HUGE);
+	mx_write(p.mm, p.a + PS, 5);
+	TU_ASSERT_OK(simmm_mmu_notifier_register(&p.mn, p.mm));
+	assert_int_equal(simmm_sched_spawn(sim, "puncher", race_puncher, &p), 1);
+	assert_int_equal(simmm_sched_spawn(sim, "reader", race_reader, &p), 2);
+	assert_int_equal(simmm_sched_run(sim, 100000), SIMMM_SCHED_DONE);
+	TU_CHECK(sim);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.rd_rc[0], 0);
+	assert_int_equal(p.rd_rc[1], 0);
+	assert_int_equal(p.rd[0], (uint8_t)(5 * 31)); /* before the mutex: the old page */
+	assert_int_equal(p.rd[1], 0);    /* waited for the removal */
+	assert_int_equal(p.clears, 2);   /* vmdelete_list, then once again */
+	/* the reader's second fault mapped a new page (the buddy may hand
+	 * back the old frame): the file's reference and the mapping's */
+	TU_ASSERT_OK(simmm_pgtable_translate(simmm_mm_pgtable(p.mm), p.a, &t));
+	assert_true(t.present);
+	assert_int_equal(mx_page(sim, simmm_pte_pfn(t.entry)).refcount, 2);
+	mx_expect_zero(p.mm, p.a + PS);
+	TU_ASSERT_OK(simmm_mmu_notifier_unregister(&p.mn, p.mm));
+	TU_ASSERT_OK(simmm_mmput(p.mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_partial_edges),
 		cmocka_unit_test(test_pinned_page_lives_on),
 		cmocka_unit_test(test_private_and_holes),
+		cmocka_unit_test(test_fault_races_punch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -479,6 +479,58 @@ static void test_hugetlb_wp_race(void **state)
 	tu_sim_free(&sim);
 }
 
+/*
+ * The fault mutex against spurious SIGBUS (hugetlb_fault()'s reason for
+ * it): the same two writers of a COW-shared huge page, with exactly one
+ * huge page left free. The first copies into it and sleeps in the
+ * notifiers holding the page's fault mutex; the second waits for the
+ * mutex and then finds the entry writable. Without the mutex the second
+ * would also try to copy, find no huge page and get SIGBUS.
+ */
+static void test_hugetlb_fault_mutex_cow(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim("x86_64-4level", 2560 * 4096ULL, 0);
+	struct wp_race w = {.sim = sim, .mm = mx_mm(sim)};
+	struct simmm_mm *child = NULL;
+	uint64_t sz = 2ULL << 20;
+	simmm_addr_t b;
+	unsigned n = 0;
+	uint8_t v = 1;
+
+	w.ps = 1ULL << simmm_sim_geometry(sim)->page_shift;
+	w.a = map_huge(w.mm, sz, SIMMM_MAP_PRIVATE | HUGE(21));
+	mx_write(w.mm, w.a, 3);
+	TU_ASSERT_OK(simmm_fork(w.mm, &child));
+	/* use up the huge pages, then give exactly one back */
+	b = map_huge(w.mm, 8 * sz, SIMMM_MAP_PRIVATE | HUGE(21));
+	while (n < 8 && simmm_mm_access(w.mm, b + n * sz, &v, 1, SIMMM_ACCESS_WRITE) == 0)
+		n++;
+	assert_true(n >= 1 && n < 8);
+	TU_ASSERT_OK(simmm_munmap(w.mm, b + (n - 1) * sz, sz));
+	TU_CHECK(sim);
+	simmm_mutex_init(&w.lock, "wp_race");
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&w.mn, w.mm, w.a, sz, &wp_ops));
+	assert_int_equal(simmm_sched_spawn(sim, "holder", wp_holder, &w), 1);
+	assert_int_equal(simmm_sched_spawn(sim, "writer0", wp_writer, &w), 2);
+	assert_int_equal(simmm_sched_spawn(sim, "writer1", wp_writer, &w), 3);
+	assert_int_equal(simmm_sched_run(sim, 100000), SIMMM_SCHED_DONE);
+	TU_CHECK(sim);
+	assert_int_equal(w.rc[0], 0);
+	assert_int_equal(w.rc[1], 0);
+	assert_int_equal(mx_stats(w.mm).cow_faults, 1);
+	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x50);
+	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a + w.ps, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x51);
+	mx_expect(child, w.a, 3);
+	TU_CHECK(sim);
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&w.mn));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(w.mm));
+	tu_sim_free(&sim);
+}
+
 /* ksys_mmap_pgoff(): MAP_HUGETLB with a file that is not on hugetlbfs is
  * -EINVAL (simmm has no hugetlbfs, so any file), before MAP_FIXED unmaps
  * anything and before the read-only file's -EACCES. Anonymous MAP_HUGETLB,
@@ -542,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_dontneed),
 		cmocka_unit_test(test_mremap_same_size_noop),
 		cmocka_unit_test(test_hugetlb_wp_race),
+		cmocka_unit_test(test_hugetlb_fault_mutex_cow),
 		cmocka_unit_test(test_hugetlb_file_einval),
 	};
 	tu_seed();

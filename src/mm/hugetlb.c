@@ -22,6 +22,21 @@
  * or at fork if they may be pinned (simmm__hugetlb_copy_pinned()).
  * hugetlb pages are never on the LRU (never reclaimed or swapped), never
  * split, and not counted in rss (HugetlbPages), see mm.h.
+ *
+ * The fault mutex (hugetlb_fault_mutex_table[]): a fault holds the mutex
+ * of its huge index from before it looks at the entry until it returns,
+ * across the allocation and the COW's notifiers, and a hole punch holds it
+ * while it takes a page out of the file (remove_inode_hugepages()). So two
+ * faults of one huge page never both allocate (upstream's reason: "spurious
+ * allocation failures if two CPUs race to instantiate the same page"; with
+ * one free huge page left, the second of two racing COW faults would get
+ * SIGBUS), and no fault maps a page between the punch's last unmap and its
+ * removal. Upstream hashes (mapping, index) into roundup_pow_of_two(8 *
+ * nr_cpus) mutexes; simmm hashes the huge index alone into 16 (8 * two
+ * CPUs): its files have no stable identity to hash (pointer values would
+ * make traces depend on where the allocator put them), so faults on the
+ * same index of different mappings serialize too, as upstream's hash
+ * collisions make some of them do.
  */
 #include <string.h>
 
@@ -36,15 +51,19 @@ struct hugetlb_shared {
 	simmm_pfn_t pfn;
 };
 
+#define HUGETLB_FAULT_MUTEXES 16 /* a power of two */
+
 /**
  * struct simmm_hugetlb_pool - hugetlb state of a machine.
  * @shared: the shared-page table, @nr used of @cap.
  * @allocated: huge pages allocated so far, by level (PMD, PUD).
+ * @fault_mutex: hugetlb_fault_mutex_table[], by hashed huge index.
  */
 struct simmm_hugetlb_pool {
 	struct hugetlb_shared *shared;
 	size_t nr, cap;
 	uint64_t allocated[SIMMM_NR_LEVELS];
+	struct simmm_mutex fault_mutex[HUGETLB_FAULT_MUTEXES];
 };
 
 bool simmm__folio_is_hugetlb(simmm_sim *sim, struct simmm_page *folio)
@@ -65,9 +84,30 @@ static struct simmm_hugetlb_pool *pool_of(simmm_sim *sim, bool create)
 	if (!g || (!g->lru && (!create || simmm__swap_init(sim))))
 		return NULL;
 	l = g->lru;
-	if (!l->hugetlb && create)
+	if (!l->hugetlb && create) {
 		l->hugetlb = simmm__zalloc(sim, SIMMM_ALLOC_META, sizeof(*l->hugetlb));
+		for (unsigned i = 0; l->hugetlb && i < HUGETLB_FAULT_MUTEXES; i++)
+			simmm_mutex_init(&l->hugetlb->fault_mutex[i], "hugetlb_fault_mutex");
+	}
 	return l->hugetlb;
+}
+
+/* hugetlb_fault_mutex_hash(), by the huge index alone (see above). */
+static struct simmm_mutex *fault_mutex(struct simmm_hugetlb_pool *pool, uint64_t index)
+{
+	return &pool->fault_mutex[(index * 0x9e3779b97f4a7c15ULL) >> 60 & (HUGETLB_FAULT_MUTEXES - 1)];
+}
+
+int simmm__hugetlb_fault_mutex_lock(simmm_sim *sim, uint64_t index)
+{
+	struct simmm_hugetlb_pool *pool = pool_of(sim, true);
+
+	return pool ? simmm_mutex_lock(sim, fault_mutex(pool, index)) : -ENOMEM;
+}
+
+void simmm__hugetlb_fault_mutex_unlock(simmm_sim *sim, uint64_t index)
+{
+	simmm_mutex_unlock(sim, fault_mutex(pool_of(sim, false), index));
 }
 
 /* The leaf level of a huge page of @order, or SIMMM_LVL_PTE if none. */
@@ -397,14 +437,43 @@ int simmm__hugetlb_copy_pinned(struct simmm_vma *dvma, simmm_addr_t haddr,
 	return 0;
 }
 
+/* hugetlb_fault() past the fault mutex. */
+static unsigned hugetlb_fault_locked(struct hfault *f)
+{
+	struct simmm_mm *mm = f->mm;
+	simmm_entry_t *slot;
+	int err;
+
+	err = simmm_pgtable_lookup(mm->pgt, f->haddr, f->lvl, &slot);
+	if (err == -ENOENT || (!err && simmm_entry_none(*slot)))
+		return hugetlb_no_page(f);
+	if (err || !simmm_entry_is_leaf(*slot, f->lvl))
+		return SIMMM_VM_FAULT_SIGBUS; /* migration entries: not modelled */
+	if ((f->write || f->unshare) && !simmm_pte_write(*slot)) {
+		/* Only writes get here in a shared mapping (no unshare outside
+		 * COW mappings, see sanitize_fault_flags()). */
+		if (f->vma->vm_flags & SIMMM_VM_SHARED)
+			return simmm_pgtable_set(mm->pgt, f->haddr, f->lvl,
+						 simmm_pte_mkdirty(simmm_pte_mkwrite(*slot)))
+				       ? SIMMM_VM_FAULT_SIGBUS : 0;
+		return hugetlb_wp(f, *slot);
+	}
+	*slot = simmm_pte_mkyoung(*slot);
+	return 0;
+}
+
 /**
  * simmm__hugetlb_fault() - hugetlb_fault() for an address of a VM_HUGETLB
  * VMA: map the huge page (shared: the file's page; private: a new
  * anonymous page) as a PMD or PUD leaf, or copy/reuse on a write or an
- * unshare (FAULT_FLAG_UNSHARE) of a read-only private page.
- * Context: mmap lock held (read).
+ * unshare (FAULT_FLAG_UNSHARE) of a read-only private page, all under the
+ * fault mutex of the huge index (see the head of this file). A fault
+ * outside tasks, where nothing could release a mutex a suspended task
+ * holds, does not wait for it: VM_FAULT_RETRY, as simmm__fault_retry().
+ * Context: mmap lock held (read); may sleep (the fault mutex).
  * Return: 0; VM_FAULT_SIGBUS (no huge page available, or a size the
- * geometry cannot map); VM_FAULT_OOM (page-table or metadata allocation).
+ * geometry cannot map); VM_FAULT_OOM (page-table or metadata allocation);
+ * VM_FAULT_RETRY (see above).
  */
 unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_addr_t addr,
 			      unsigned flags)
@@ -413,8 +482,8 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 	struct hfault f = {.mm = mm, .vma = vma, .order = vma->hugetlb_order,
 			   .write = (flags & SIMMM_FAULT_FLAG_WRITE) != 0,
 			   .unshare = (flags & SIMMM_FAULT_FLAG_UNSHARE) != 0, .flags = flags};
-	simmm_entry_t *slot;
-	int err;
+	struct simmm_mutex *m;
+	unsigned ret;
 
 	f.lvl = hugetlb_level(sim, f.order);
 	f.pool = pool_of(sim, true);
@@ -423,22 +492,14 @@ unsigned simmm__hugetlb_fault(struct simmm_mm *mm, struct simmm_vma *vma, simmm_
 	if (!f.pool)
 		return SIMMM_VM_FAULT_OOM;
 	f.haddr = addr & ~((sim->page_size << f.order) - 1);
-	err = simmm_pgtable_lookup(mm->pgt, f.haddr, f.lvl, &slot);
-	if (err == -ENOENT || (!err && simmm_entry_none(*slot)))
-		return hugetlb_no_page(&f);
-	if (err || !simmm_entry_is_leaf(*slot, f.lvl))
-		return SIMMM_VM_FAULT_SIGBUS; /* migration entries: not modelled */
-	if ((f.write || f.unshare) && !simmm_pte_write(*slot)) {
-		/* Only writes get here in a shared mapping (no unshare outside
-		 * COW mappings, see sanitize_fault_flags()). */
-		if (vma->vm_flags & SIMMM_VM_SHARED)
-			return simmm_pgtable_set(mm->pgt, f.haddr, f.lvl,
-						 simmm_pte_mkdirty(simmm_pte_mkwrite(*slot)))
-				       ? SIMMM_VM_FAULT_SIGBUS : 0;
-		return hugetlb_wp(&f, *slot);
-	}
-	*slot = simmm_pte_mkyoung(*slot);
-	return 0;
+	/* hugetlb_fault_mutex_hash(mapping, linear_page_index()): the huge
+	 * index of the page in its mapping. */
+	m = fault_mutex(f.pool, simmm__linear_page_index(vma, f.haddr, sim->geo.page_shift) >> f.order);
+	if (sim->cur_task ? simmm_mutex_lock(sim, m) != 0 : simmm_mutex_trylock(sim, m) != 1)
+		return simmm__fault_retry(mm, flags);
+	ret = hugetlb_fault_locked(&f);
+	simmm_mutex_unlock(sim, m);
+	return ret;
 }
 
 enum simmm_level simmm__hugetlb_level(simmm_sim *sim, unsigned order)

@@ -396,9 +396,16 @@ struct simmm_page *simmm__hugetlb_shared_lookup(simmm_sim *sim, struct simmm_fil
  * mapped (false: unmap it and try again); true when it is gone. */
 bool simmm__hugetlb_shared_remove(simmm_sim *sim, struct simmm_file *file, uint64_t index);
 /* hugetlbfs_punch_hole() for bytes [@off, @off + @len) of @file, whose huge
- * pages have @order (truncate.c). Context: takes i_rwsem, no mmap lock. */
+ * pages have @order (truncate.c). Context: takes i_rwsem, then each
+ * page's fault mutex; no mmap lock. Return: 0 or a lock error. */
 int simmm__hugetlb_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len,
 			      unsigned order);
+/* hugetlb_fault_mutex_table[hugetlb_fault_mutex_hash()]: the fault mutex of
+ * huge index @index (in huge pages of its mapping), which faults hold (see
+ * hugetlb.c) and a hole punch takes around each page's removal. lock: 0, a
+ * lock error (<simmm/sched.h>), -ENOMEM if the pool cannot be created. */
+int simmm__hugetlb_fault_mutex_lock(simmm_sim *sim, uint64_t index);
+void simmm__hugetlb_fault_mutex_unlock(simmm_sim *sim, uint64_t index);
 /* Release the shared hugetlb pages of @file (called when the file dies). */
 void simmm__hugetlb_file_release(simmm_sim *sim, struct simmm_file *file);
 /* Does @vma map hugetlb pages? */

@@ -34,8 +34,7 @@
  * not its page cache, and only shared anonymous hugetlb mappings have a
  * file (no hugetlbfs files to truncate). simmm__hugetlb_punch_hole() is
  * hugetlbfs_punch_hole() for MADV_REMOVE on them; the other paths here
- * leave hugetlb VMAs alone. Not modelled: hugetlb_vmtruncate(), the
- * hugetlb fault mutex (a fault racing a punch is unmapped again instead).
+ * leave hugetlb VMAs alone. Not modelled: hugetlb_vmtruncate().
  * Also not modelled: shmem_fallocate()'s
  * shmem_falloc_waitq (faults into a hole being punched wait for the
  * punch); large folios in the page cache (simmm's are order 0, so
@@ -427,8 +426,8 @@ static void hugetlb_zero_partial(struct simmm_file *file, unsigned order, uint64
  * fallocate): the partial huge pages at the edges are zeroed in place, the
  * whole ones are unmapped from every VMA of the file (hugetlb_vmdelete_list():
  * unmap_hugepage_range(), one CLEAR invalidation per VMA) and leave the
- * file (remove_inode_hugepages()); one mapped again by a raced fault is
- * unmapped again first. The file's hugetlb pages live in the pool's table
+ * file (remove_inode_hugepages(), each under its fault mutex); one mapped
+ * again by a fault that ran before the mutex is unmapped again first. The file's hugetlb pages live in the pool's table
  * (hugetlb.c), not in its page cache; its size does not change.
  */
 int simmm__hugetlb_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len,
@@ -449,11 +448,23 @@ int simmm__hugetlb_punch_hole(struct simmm_file *file, uint64_t off, uint64_t le
 		unmap_mapping_range_tree(file, hole_start >> shift, (hole_end >> shift) - 1, &d);
 	if (off + len > hole_end && off + len > hole_start)
 		hugetlb_zero_partial(file, order, hole_end, off + len);
-	for (uint64_t pos = hole_start; pos < hole_end; pos += hps)
-		while (!simmm__hugetlb_shared_remove(sim, file, pos >> (shift + order)))
+	/* remove_inode_hugepages(): each page under its fault mutex, so no
+	 * fault maps it between the unmap and the removal; one a fault mapped
+	 * again since the unmap above is unmapped again first. */
+	for (uint64_t pos = hole_start; pos < hole_end && !err; pos += hps) {
+		uint64_t index = pos >> (shift + order);
+
+		err = simmm__hugetlb_fault_mutex_lock(sim, index);
+		if (err)
+			break;
+		if (!simmm__hugetlb_shared_remove(sim, file, index)) {
 			unmap_mapping_range_tree(file, pos >> shift, ((pos + hps) >> shift) - 1, &d);
+			NEVER(!simmm__hugetlb_shared_remove(sim, file, index));
+		}
+		simmm__hugetlb_fault_mutex_unlock(sim, index);
+	}
 	simmm_up_write(sim, &file->i_rwsem);
-	return 0;
+	return err;
 }
 
 int simmm_file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len)
