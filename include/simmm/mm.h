@@ -8,7 +8,7 @@
  * > 0) and count (mmgrab/mmdrop: the struct stays allocated while > 0).
  *
  * The calls mirror the system calls and the kernel paths they reach:
- * simmm_mmap(), simmm_munmap(), simmm_mprotect(), simmm_madvise(),
+ * simmm_mmap(), simmm_munmap(), simmm_mprotect(), simmm_madvise(), simmm_process_madvise(),
  * simmm_mremap(), simmm_fork(), simmm_mm_access() (a CPU load/store/fetch
  * that faults as handle_mm_fault() does), GUP, reclaim and swap.
  *
@@ -545,6 +545,53 @@ SIMMM_API int simmm_mprotect(struct simmm_mm *mm, simmm_addr_t addr, uint64_t le
  */
 SIMMM_API int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice);
 
+/** struct simmm_iovec - one range of simmm_process_madvise() (struct iovec). */
+struct simmm_iovec {
+	simmm_addr_t base; /* iov_base */
+	uint64_t len;      /* iov_len, bytes */
+};
+
+/** SIMMM_UIO_MAXIOV - the most vectors one call takes (UIO_MAXIOV). */
+#define SIMMM_UIO_MAXIOV 1024
+
+/**
+ * simmm_process_madvise() - process_madvise(2): advise the ranges @vec of
+ * the process owning @target, on behalf of the process owning @caller
+ * (simmm's pidfd is the mm itself).
+ * @caller: the calling process (the same mm: "current").
+ * @target: the process advised.
+ * @vec: @vlen ranges, in order.
+ * @advice: SIMMM_MADV_*. Another process may only be given MADV_COLD,
+ *          PAGEOUT, WILLNEED and COLLAPSE (process_madvise_remote_valid()),
+ *          and only by a caller with CAP_SYS_NICE
+ *          (simmm_mm_set_cap_sys_nice()); a process advising itself may
+ *          give anything simmm_madvise() takes (Linux 6.13+).
+ * @flags: must be 0.
+ *
+ * As upstream's vector_madvise() (6.15+): the madvise lock is taken once
+ * for all the ranges, and each range is advised as simmm_madvise() would
+ * (a restart requested by MADV_GUARD_INSTALL drops and retakes the lock
+ * and advises that range again). The walk stops at the first range that
+ * fails; the ranges before it stay advised, and so do the mapped parts of
+ * the failing one (its holes give -ENOMEM, as madvise). The lengths are
+ * clamped to MAX_RW_COUNT in all (INT_MAX rounded down to a page), as
+ * import_iovec() does, and an empty range is skipped (after the first, not
+ * even checked: iov_iter_advance() steps over empty vectors).
+ *
+ * Context: the target's mmap lock, as simmm_madvise() takes it for @advice.
+ * Return: the bytes of the ranges advised whole (their lengths as given,
+ * clamped), if any; otherwise the error: -EINVAL (NULL or dead mms, mms of
+ * two instances, @flags, more than SIMMM_UIO_MAXIOV vectors, a length
+ * above INT64_MAX, advice not allowed for another process, the first
+ * range misaligned or wrapping, unknown advice, or simmm_madvise()'s
+ * -EINVAL); -EFAULT (@vec NULL with @vlen > 0); -ESRCH (@target's process
+ * has exited: mm_users 0); -EPERM (another process without CAP_SYS_NICE);
+ * simmm_madvise()'s errors for the first range.
+ */
+SIMMM_API int64_t simmm_process_madvise(struct simmm_mm *caller, struct simmm_mm *target,
+					const struct simmm_iovec *vec, size_t vlen, int advice,
+					unsigned flags);
+
 /**
  * simmm_mremap() - move or resize a mapping (MREMAP_MAYMOVE, MREMAP_FIXED,
  * MREMAP_DONTUNMAP), as Linux 6.17's mm/mremap.c. Page-table entries move
@@ -996,6 +1043,14 @@ SIMMM_API int simmm_mm_set_cap_ipc_lock(struct simmm_mm *mm, bool on);
  * Return: 0; -EINVAL for a bad @mm.
  */
 SIMMM_API int simmm_mm_set_cap_sys_admin(struct simmm_mm *mm, bool on);
+
+/**
+ * simmm_mm_set_cap_sys_nice() - give (or take) CAP_SYS_NICE to the process
+ * owning @mm: simmm_process_madvise() of another process needs it (-EPERM
+ * otherwise; default off). A fork child inherits it.
+ * Return: 0; -EINVAL for a bad @mm.
+ */
+SIMMM_API int simmm_mm_set_cap_sys_nice(struct simmm_mm *mm, bool on);
 
 /* ---- memory failure (hwpoison) -------------------------------------------------- */
 

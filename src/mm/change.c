@@ -663,20 +663,23 @@ static int advise_flags(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t en
  * SIGBUSes (a file mapping past EOF), -EHWPOISON for a poisoned page.
  * A fault may drop the mmap lock (FOLL_UNLOCKABLE): madvise_populate()
  * takes it again, and the range may have changed meanwhile.
- * Context: takes the mmap lock for read (madvise_lock()).
+ * Context: the mmap lock held for read, held again on return unless
+ * *@held says it could not be retaken.
  */
 static int advise_populate(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
-			   bool write)
+			   bool write, bool *held)
 {
-	int err = simmm_down_read(mm->sim, &mm->mmap_lock), locked = !err;
+	int err = 0, locked = 1;
 
 	while (!err && start < end) {
 		long pages = simmm__faultin_page_range(mm, start, end, write, &locked);
 
 		if (!locked) {
 			err = simmm_down_read(mm->sim, &mm->mmap_lock);
-			if (err)
+			if (err) {
+				*held = false;
 				return pages < 0 ? (int)pages : err;
+			}
 			locked = 1;
 		}
 		if (pages < 0)
@@ -684,8 +687,6 @@ static int advise_populate(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t
 		else
 			start += (uint64_t)pages << mm->sim->geo.page_shift;
 	}
-	if (locked)
-		simmm_up_read(mm->sim, &mm->mmap_lock);
 	return err;
 }
 
@@ -734,42 +735,166 @@ static int madvise_locked(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t 
 /* Restarts of a system call simmm_madvise() allows (upstream: unbounded). */
 #define MADVISE_RESTARTS 16
 
+/* madvise_lock()'s modes: memory failure takes no lock; the VMA-flag
+ * advice and COLLAPSE take the mmap lock for write
+ * (madvise_need_mmap_write()), the rest for read. */
+enum madv_lock { MADV_LOCK_NONE, MADV_LOCK_READ, MADV_LOCK_WRITE };
+
+static enum madv_lock madv_lock_mode(int advice)
+{
+	if (advice == SIMMM_MADV_HWPOISON)
+		return MADV_LOCK_NONE;
+	return advice_is_flags(advice) || advice == SIMMM_MADV_COLLAPSE ? MADV_LOCK_WRITE
+									: MADV_LOCK_READ;
+}
+
+static int madv_lock(struct simmm_mm *mm, enum madv_lock mode)
+{
+	if (mode == MADV_LOCK_NONE)
+		return 0;
+	return mode == MADV_LOCK_WRITE ? simmm_down_write(mm->sim, &mm->mmap_lock)
+				       : simmm_down_read(mm->sim, &mm->mmap_lock);
+}
+
+static void madv_unlock(struct simmm_mm *mm, enum madv_lock mode)
+{
+	if (mode == MADV_LOCK_WRITE)
+		simmm_up_write(mm->sim, &mm->mmap_lock);
+	else if (mode == MADV_LOCK_READ)
+		simmm_up_read(mm->sim, &mm->mmap_lock);
+}
+
+/* madvise_do_behavior(): one page-aligned, non-empty range, with the lock
+ * madv_lock_mode() names held, and held again on return unless *@held
+ * says otherwise (only POPULATE's faults drop it and may fail to retake
+ * it; REMOVE drops and retakes it around its punches). */
+static int madvise_do_behavior(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
+			       int advice, bool *held)
+{
+	/* Memory-failure advice injects before any VMA walk. */
+	if (advice == SIMMM_MADV_HWPOISON)
+		return simmm__madvise_inject_error(mm, start, end);
+	if (end > mm->sim->geo.user_va_end)
+		return -ENOMEM;
+	/* Populate is not a per-VMA walk, and its faults may drop the lock. */
+	if (advice == SIMMM_MADV_POPULATE_READ || advice == SIMMM_MADV_POPULATE_WRITE)
+		return advise_populate(mm, start, end, advice == SIMMM_MADV_POPULATE_WRITE, held);
+	return madvise_locked(mm, start, end, advice);
+}
+
+/*
+ * The madvise lock across a restart: MADV_GUARD_INSTALL raced by faults
+ * asks for one (restart_syscall()); the lock is dropped and taken again
+ * and the range advised again, at most MADVISE_RESTARTS times (then
+ * -EAGAIN). Called and returns with the lock held, unless *@held is false.
+ */
+static int madvise_range(struct simmm_mm *mm, simmm_addr_t start, simmm_addr_t end,
+			 int advice, bool *held)
+{
+	enum madv_lock mode = madv_lock_mode(advice);
+	int err;
+
+	for (unsigned restarts = 0;; restarts++) {
+		err = madvise_do_behavior(mm, start, end, advice, held);
+		if (err != SIMMM__ERESTARTNOINTR || !*held)
+			return err;
+		if (restarts == MADVISE_RESTARTS)
+			return -EAGAIN;
+		madv_unlock(mm, mode);
+		err = madv_lock(mm, mode);
+		if (err) {
+			*held = false;
+			return err;
+		}
+	}
+}
+
 int simmm_madvise(struct simmm_mm *mm, simmm_addr_t addr, uint64_t len, int advice)
 {
-	/* madvise_need_mmap_write(): the VMA-flag advice and COLLAPSE. */
-	bool write = advice_is_flags(advice) || advice == SIMMM_MADV_COLLAPSE;
+	enum madv_lock mode = madv_lock_mode(advice);
 	simmm_addr_t end;
+	bool held = true;
 	int err = syscall_range(mm, addr, len, &end);
 
 	if (err || !advice_known(advice))
 		return err ? err : -EINVAL;
 	if (!len)
 		return 0;
-	/* do_madvise(): memory-failure advice injects before any VMA walk. */
-	if (advice == SIMMM_MADV_HWPOISON)
-		return simmm__madvise_inject_error(mm, addr, end);
-	if (end > mm->sim->geo.user_va_end)
-		return -ENOMEM;
-	/* madvise_do_behavior(): populate is not a per-VMA walk, and its
-	 * faults may drop the lock. */
-	if (advice == SIMMM_MADV_POPULATE_READ || advice == SIMMM_MADV_POPULATE_WRITE)
-		return advise_populate(mm, addr, end, advice == SIMMM_MADV_POPULATE_WRITE);
-	/* MADV_GUARD_INSTALL raced by faults asks for a restart
-	 * (restart_syscall()): the whole call again, the lock dropped in
-	 * between, as the kernel restarts the system call. */
-	for (unsigned restarts = 0;; restarts++) {
-		err = write ? simmm_down_write(mm->sim, &mm->mmap_lock)
-			    : simmm_down_read(mm->sim, &mm->mmap_lock);
+	err = madv_lock(mm, mode);
+	if (err)
+		return err;
+	err = madvise_range(mm, addr, end, advice, &held);
+	if (held)
+		madv_unlock(mm, mode);
+	return err;
+}
+
+/* process_madvise_remote_valid(): what another process may be advised. */
+static bool remote_valid(int advice)
+{
+	return advice == SIMMM_MADV_COLD || advice == SIMMM_MADV_PAGEOUT ||
+	       advice == SIMMM_MADV_WILLNEED || advice == SIMMM_MADV_COLLAPSE;
+}
+
+int64_t simmm_process_madvise(struct simmm_mm *caller, struct simmm_mm *target,
+			      const struct simmm_iovec *vec, size_t vlen, int advice,
+			      unsigned flags)
+{
+	/* MAX_RW_COUNT: what one read/write-like call moves at most. */
+	const uint64_t max_rw = (uint64_t)INT32_MAX & ~(uint64_t)(target && simmm__mm_ok(target)
+								  ? target->sim->page_size - 1 : 0);
+	uint64_t total = 0, done = 0;
+	enum madv_lock mode = madv_lock_mode(advice);
+	bool held = true;
+	int err = 0;
+
+	if (!simmm__mm_ok(caller) || !simmm__mm_ok(target) || caller->sim != target->sim)
+		return -EINVAL;
+	if (flags)
+		return -EINVAL;
+	/* import_iovec(): at most UIO_MAXIOV vectors, none longer than
+	 * SSIZE_MAX; the whole clamped to MAX_RW_COUNT (below). */
+	if (vlen > SIMMM_UIO_MAXIOV)
+		return -EINVAL;
+	if (vlen && !vec)
+		return -EFAULT;
+	for (size_t i = 0; i < vlen; i++)
+		if (vec[i].len > (uint64_t)INT64_MAX)
+			return -EINVAL;
+	/* mm_access(): a process that has exited has no mm to advise. */
+	if (target->mm_users <= 0)
+		return -ESRCH;
+	if (caller != target && !remote_valid(advice))
+		return -EINVAL;
+	if (caller != target && !caller->cap_sys_nice)
+		return -EPERM;
+	for (size_t i = 0; i < vlen; i++)
+		total += vec[i].len < max_rw - total ? vec[i].len : max_rw - total;
+	/* vector_madvise(): one madvise lock across the vectors, which it
+	 * walks while bytes remain (iov_iter_count()). */
+	err = madv_lock(target, mode);
+	if (err)
+		return err;
+	for (size_t i = 0; done < total;) {
+		uint64_t len = vec[i].len < max_rw - done ? vec[i].len : max_rw - done;
+		simmm_addr_t end;
+
+		/* madvise_should_skip(): unknown advice, a misaligned start
+		 * or a wrapping range fail; an empty vector is skipped. */
+		err = syscall_range(target, vec[i].base, len, &end);
+		if (!err && !advice_known(advice))
+			err = -EINVAL;
+		if (!err && len)
+			err = madvise_range(target, vec[i].base, end, advice, &held);
 		if (err)
-			return err;
-		err = madvise_locked(mm, addr, end, advice);
-		if (write)
-			simmm_up_write(mm->sim, &mm->mmap_lock);
-		else
-			simmm_up_read(mm->sim, &mm->mmap_lock);
-		if (err != SIMMM__ERESTARTNOINTR)
-			return err;
-		if (restarts == MADVISE_RESTARTS)
-			return -EAGAIN;
+			break;
+		done += len;
+		/* iov_iter_advance(): also past the empty vectors after it */
+		for (i++; i < vlen && done < total && !vec[i].len; i++)
+			;
 	}
+	if (held)
+		madv_unlock(target, mode);
+	/* What was advised, vector by whole vector; the error only if none. */
+	return done ? (int64_t)done : err;
 }

@@ -362,11 +362,12 @@ int simmm_fork(struct simmm_mm *parent, struct simmm_mm **child)
 		return err;
 	err = simmm_mm_create(parent->sim, &mm);
 	if (!err) {
-		/* Process attributes fork copies (RLIMIT_MEMLOCK, CAP_IPC_LOCK);
+		/* Process attributes fork copies (RLIMIT_MEMLOCK, capabilities);
 		 * def_flags keeps no lock bit (mm_init(): VM_INIT_DEF_MASK). */
 		mm->memlock_limit = parent->memlock_limit;
 		mm->cap_ipc_lock = parent->cap_ipc_lock;
 		mm->cap_sys_admin = parent->cap_sys_admin;
+		mm->cap_sys_nice = parent->cap_sys_nice;
 		err = simmm__dup_mmap(parent, mm);
 		if (err)
 			simmm_mmput(mm); /* exit_mmap undoes the partial copy */

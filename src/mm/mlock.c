@@ -814,3 +814,11 @@ int simmm_mm_set_cap_sys_admin(struct simmm_mm *mm, bool on)
 	mm->cap_sys_admin = on;
 	return 0;
 }
+
+int simmm_mm_set_cap_sys_nice(struct simmm_mm *mm, bool on)
+{
+	if (!simmm__mm_ok(mm))
+		return -EINVAL;
+	mm->cap_sys_nice = on;
+	return 0;
+}

@@ -207,6 +207,7 @@ struct simmm_mm {
 	uint64_t memlock_limit;
 	bool cap_ipc_lock;
 	bool cap_sys_admin; /* MADV_HWPOISON */
+	bool cap_sys_nice;  /* process_madvise() of another process */
 };
 
 /* Per-machine mm state, hung off sim via a finaliser-owned object. */
