@@ -435,6 +435,18 @@ static void wp_writer(simmm_sim *sim, void *arg)
 	w->rc[k] = simmm_mm_access(w->mm, w->a + k * w->ps, &v, 1, SIMMM_ACCESS_WRITE);
 }
 
+/* The holder and the two writers of @w's huge page of @sz bytes, run to
+ * the end with the interval notifier in place. */
+static void wp_race_run(struct wp_race *w, uint64_t sz)
+{
+	simmm_mutex_init(&w->lock, "wp_race");
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&w->mn, w->mm, w->a, sz, &wp_ops));
+	assert_int_equal(simmm_sched_spawn(w->sim, "holder", wp_holder, w), 1);
+	assert_int_equal(simmm_sched_spawn(w->sim, "writer0", wp_writer, w), 2);
+	assert_int_equal(simmm_sched_spawn(w->sim, "writer1", wp_writer, w), 3);
+	assert_int_equal(simmm_sched_run(w->sim, 100000), SIMMM_SCHED_DONE);
+}
+
 static void test_hugetlb_wp_race(void **state)
 {
 	(void)state;
@@ -450,12 +462,7 @@ static void test_hugetlb_wp_race(void **state)
 	mx_write(w.mm, w.a + w.ps, 4);
 	simmm_pfn_t head = simmm_pte_pfn(mx_tr(w.mm, w.a).entry);
 	TU_ASSERT_OK(simmm_fork(w.mm, &child));
-	simmm_mutex_init(&w.lock, "wp_race");
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&w.mn, w.mm, w.a, sz, &wp_ops));
-	assert_int_equal(simmm_sched_spawn(sim, "holder", wp_holder, &w), 1);
-	assert_int_equal(simmm_sched_spawn(sim, "writer0", wp_writer, &w), 2);
-	assert_int_equal(simmm_sched_spawn(sim, "writer1", wp_writer, &w), 3);
-	assert_int_equal(simmm_sched_run(sim, 100000), SIMMM_SCHED_DONE);
+	wp_race_run(&w, sz);
 	assert_int_equal(w.rc[0], 0);
 	assert_int_equal(w.rc[1], 0);
 	TU_CHECK(sim);
@@ -509,12 +516,7 @@ static void test_hugetlb_fault_mutex_cow(void **state)
 	assert_true(n >= 1 && n < 8);
 	TU_ASSERT_OK(simmm_munmap(w.mm, b + (n - 1) * sz, sz));
 	TU_CHECK(sim);
-	simmm_mutex_init(&w.lock, "wp_race");
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_insert(&w.mn, w.mm, w.a, sz, &wp_ops));
-	assert_int_equal(simmm_sched_spawn(sim, "holder", wp_holder, &w), 1);
-	assert_int_equal(simmm_sched_spawn(sim, "writer0", wp_writer, &w), 2);
-	assert_int_equal(simmm_sched_spawn(sim, "writer1", wp_writer, &w), 3);
-	assert_int_equal(simmm_sched_run(sim, 100000), SIMMM_SCHED_DONE);
+	wp_race_run(&w, sz);
 	TU_CHECK(sim);
 	assert_int_equal(w.rc[0], 0);
 	assert_int_equal(w.rc[1], 0);

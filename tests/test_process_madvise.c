@@ -26,6 +26,17 @@ static int64_t pmadv(struct simmm_mm *caller, struct simmm_mm *target,
 	return r;
 }
 
+/* @n pages of anonymous memory in @mm, page i holding tag 1 + i. */
+static simmm_addr_t filled(struct simmm_mm *mm, unsigned n)
+{
+	simmm_addr_t a = mx_anon(mm, 0, n * PS);
+
+	for (unsigned i = 0; i < n; i++)
+		mx_write(mm, a + i * PS, 1 + i);
+	TU_CHECK(simmm_mm_sim(mm));
+	return a;
+}
+
 /* Self: three ranges of DONTNEED, one of them not page-sized in length
  * (rounded up, counted as given); the bytes come back, the pages go. */
 static void test_self_vector(void **state)
@@ -33,10 +44,7 @@ static void test_self_vector(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = mx_anon(mm, 0, 8 * PS);
-
-	for (unsigned i = 0; i < 8; i++)
-		mx_write(mm, a + i * PS, 1 + i);
+	simmm_addr_t a = filled(mm, 8);
 	struct simmm_iovec v[] = {{a, PS}, {a + 3 * PS, 2 * PS}, {a + 6 * PS, PS / 2}};
 
 	assert_int_equal(pmadv(mm, mm, v, 3, SIMMM_MADV_DONTNEED), PS + 2 * PS + PS / 2);
@@ -73,10 +81,8 @@ static void test_partial(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = mx_anon(mm, 0, 8 * PS);
+	simmm_addr_t a = filled(mm, 8);
 
-	for (unsigned i = 0; i < 8; i++)
-		mx_write(mm, a + i * PS, 1 + i);
 	TU_ASSERT_OK(simmm_munmap(mm, a + 5 * PS, PS));
 	TU_CHECK(sim);
 	/* second range: pages 4..5, page 5 a hole; third never looked at */
@@ -112,11 +118,9 @@ static void test_remote(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim), *other = mx_mm(sim), *child = NULL;
-	simmm_addr_t a = mx_anon(other, 0, 4 * PS);
+	simmm_addr_t a = filled(other, 4);
 	struct simmm_iovec v[] = {{a, 2 * PS}, {a + 2 * PS, 2 * PS}};
 
-	for (unsigned i = 0; i < 4; i++)
-		mx_write(other, a + i * PS, 1 + i);
 	assert_int_equal(pmadv(mm, other, v, 2, SIMMM_MADV_PAGEOUT), -EPERM);
 	assert_int_equal(mx_stats(other).swap_ents, 0);
 	TU_ASSERT_OK(simmm_mm_set_cap_sys_nice(mm, true));
