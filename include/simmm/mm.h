@@ -102,7 +102,8 @@ struct simmm_file;
 #define SIMMM_MADV_DONTNEED_LOCKED 24
 #define SIMMM_MADV_COLLAPSE   25
 /* MADV_HWPOISON: memory_failure() on each page of the range (CAP_SYS_ADMIN,
- * see simmm_memory_failure()). MADV_SOFT_OFFLINE (101) is not modelled. */
+ * see simmm_memory_failure()). MADV_SOFT_OFFLINE (101) is not modelled
+ * (simmm_soft_offline_page() is its sysfs counterpart). */
 #define SIMMM_MADV_HWPOISON   100
 /**
  * SIMMM_MADV_GUARD_INSTALL / SIMMM_MADV_GUARD_REMOVE - guard regions
@@ -1114,6 +1115,33 @@ struct simmm_mf_stats {
 	uint64_t ignored, failed, delayed, recovered;
 	uint64_t poisoned;
 };
+
+/**
+ * simmm_soft_offline_page() - soft_offline_page() (the sysfs
+ * soft_offline_page interface): take frame @pfn out of use without losing
+ * its contents and without signalling anyone. A free frame leaves the
+ * buddy allocator. A frame in use (on the LRU; a THP is split first) is
+ * migrated: its contents go to a new frame, every mapping (all mms, found
+ * through the reverse map) is moved to it, a page-cache slot too; a clean
+ * page-cache page of a regular file that nobody maps is dropped from the
+ * cache instead (mapping_evict_folio(): the file holds its bytes). The old
+ * frame is then held hwpoisoned (counted in &simmm_mf_stats.poisoned) and
+ * never allocated again. Not modelled: hugetlb pages (migrated and
+ * dissolved upstream; -EBUSY here), the enable_soft_offline sysctl,
+ * MADV_SOFT_OFFLINE (madvise would have to call the migration layer; it
+ * stays -EINVAL), and a swap-cache folio keeping its swap slot (the
+ * migration frees the swap cache first, or fails with -EBUSY when a swap
+ * entry still needs it).
+ * @sim: the instance.
+ * @pfn: a RAM frame.
+ * Context: takes the memory-failure mutex and the folio lock; may sleep.
+ * Return: 0 (also for a frame already poisoned); -EINVAL (@sim);
+ * -ENXIO (no such frame); -EIO (device memory, or a frame that is neither
+ * free nor on the LRU: page tables, the zero page, a folio isolated by
+ * someone else); -EBUSY (a pinned, unsplittable or unmovable folio, a
+ * hugetlb page, no memory for the copy; nothing changed); -ENOMEM.
+ */
+SIMMM_API int simmm_soft_offline_page(simmm_sim *sim, simmm_pfn_t pfn);
 
 /**
  * simmm_memory_failure_stats() - read the counters.

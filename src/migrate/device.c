@@ -95,8 +95,11 @@ int simmm_migrate_device_finalize(simmm_sim *sim, uint64_t *src, uint64_t *dst, 
 }
 
 /* The caller's reference on @folio is the migration reference: moved to
- * the new folio's mappings on success, dropped on failure. */
-int simmm__migrate_coherent_folio(simmm_sim *sim, struct simmm_page *folio)
+ * the new folio's mappings on success, dropped on failure. With @poison,
+ * a migrated source page is marked hwpoisoned before its last reference
+ * goes, so that the allocator keeps the frame out of use (soft offline's
+ * MR_MEMORY_FAILURE + page_handle_poison()). */
+int simmm__migrate_folio_away(simmm_sim *sim, struct simmm_page *folio, bool poison)
 {
 	struct simmm_page *dfolio;
 	uint64_t src, dst = 0;
@@ -120,6 +123,8 @@ int simmm__migrate_coherent_folio(simmm_sim *sim, struct simmm_page *folio)
 	simmm__migrate_pages(sim, &src, &dst, 1, NULL);
 	if ((src & SIMMM_MIGRATE_PFN_MIGRATE) && simmm__page_copy(sim, dfolio, folio))
 		src &= ~SIMMM_MIGRATE_PFN_MIGRATE; /* no memory for the copy */
+	if (poison && (src & SIMMM_MIGRATE_PFN_MIGRATE))
+		simmm__page_test_set_hwpoison(sim, folio);
 	simmm__migrate_finalize(sim, &src, &dst, 1, 0);
 	return (src & SIMMM_MIGRATE_PFN_MIGRATE) ? 0 : -EBUSY;
 }
@@ -134,7 +139,7 @@ int simmm_migrate_device_coherent_folio(simmm_sim *sim, simmm_pfn_t pfn)
 	if (!page || !simmm__is_device_coherent_page(page) ||
 	    simmm__compound_head(sim, page)->refcount <= 0)
 		return -EINVAL;
-	return simmm__migrate_coherent_folio(sim, simmm__compound_head(sim, page));
+	return simmm__migrate_folio_away(sim, simmm__compound_head(sim, page), false);
 }
 
 /* check_and_migrate_movable_pages() for FOLL_LONGTERM: a coherent page is
@@ -147,7 +152,7 @@ static int gup_longterm_migrate(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_
 	(void)mm;
 	(void)addr;
 	simmm__folio_get(sim, folio);
-	return simmm__migrate_coherent_folio(sim, folio);
+	return simmm__migrate_folio_away(sim, folio, false);
 }
 
 int simmm__migrate_install_gup_hook(simmm_sim *sim)

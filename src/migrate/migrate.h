@@ -97,8 +97,10 @@ void simmm__migrate_finalize(simmm_sim *sim, uint64_t *src, uint64_t *dst, uint6
 			     simmm_pfn_t fault_page);
 
 /* ---- device.c ------------------------------------------------------------------- */
-/* migrate_device_coherent_folio() on a referenced folio (ref consumed). */
-int simmm__migrate_coherent_folio(simmm_sim *sim, struct simmm_page *folio);
+/* migrate_device_coherent_folio() on a referenced folio (ref consumed), also
+ * soft offline's migration of a system folio (@poison: the source frame is
+ * kept out of use once freed). 0 when it moved; -EBUSY. */
+int simmm__migrate_folio_away(simmm_sim *sim, struct simmm_page *folio, bool poison);
 /* Install the FOLL_LONGTERM hook (memremap of coherent memory). */
 int simmm__migrate_install_gup_hook(simmm_sim *sim);
 
