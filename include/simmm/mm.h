@@ -1303,6 +1303,38 @@ SIMMM_API int simmm_set_auto_reclaim(simmm_sim *sim, bool on);
  */
 SIMMM_API int simmm_set_swappiness(simmm_sim *sim, int swappiness);
 
+/**
+ * simmm_set_fault_around_bytes() - set the machine's fault-around window,
+ * the kernel's debugfs fault_around_bytes (fault_around_bytes_set()): a
+ * read fault on a missing pte of a file or shmem mapping first maps the
+ * pages of that window around the address that the page cache holds
+ * uptodate and unlocked (do_fault_around(), filemap_map_pages(); see
+ * docs/mm.md, "Fault-around"). @bytes is rounded down to a power of two
+ * and to whole pages, at least one; one page disables fault-around. The
+ * default is 65536 (16 pages of 4 KiB, a single page of 64 KiB: none),
+ * capped at a pte table on a user-defined geometry with smaller tables.
+ * @sim: the instance.
+ * @bytes: the window in bytes, at most PTRS_PER_PTE pages (the bytes one
+ *   pte table maps).
+ *
+ * Context: any; no scheduling point. Takes effect at the next fault.
+ * Return: 0; -EINVAL for NULL or a destroyed @sim or @bytes above
+ * PTRS_PER_PTE pages; -ENOMEM when the machine's address-space state
+ * cannot be allocated.
+ */
+SIMMM_API int simmm_set_fault_around_bytes(simmm_sim *sim, uint64_t bytes);
+
+/**
+ * simmm_get_fault_around_bytes() - read the fault-around window in bytes
+ * (fault_around_bytes_get(): the page count times the page size).
+ * @sim: the instance.
+ * @bytes: receives the value.
+ *
+ * Context: any; no scheduling point.
+ * Return: 0; -EINVAL for NULL arguments or a destroyed @sim.
+ */
+SIMMM_API int simmm_get_fault_around_bytes(simmm_sim *sim, uint64_t *bytes);
+
 /* ---- GUP ------------------------------------------------------------------------ */
 
 /**

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * handle_mm_fault() (mm/memory.c): the PMD stage (THP via huge.c), then the
- * pte stage: do_anonymous_page(), the file faults (do_read_fault,
- * do_cow_fault, do_shared_fault), do_wp_page() (reuse or copy), NUMA /
- * PROT_NONE restore and do_swap_page() with its non-swap entries
- * (migration wait, device-private fault-back, device-exclusive restore,
- * hwpoison and markers). A fault that may retry releases the mmap lock
- * before it sleeps on a folio lock and returns VM_FAULT_RETRY (see "the
- * mmap lock across a wait" below). Counters follow mm_account_fault():
- * only faults that completed are counted, as major when they needed I/O or
- * were retried.
+ * pte stage: do_anonymous_page(), the file faults (do_read_fault, which
+ * faults around first, fault_around.c; do_cow_fault, do_shared_fault),
+ * do_wp_page() (reuse or copy), NUMA / PROT_NONE restore and
+ * do_swap_page() with its non-swap entries (migration wait, device-private
+ * fault-back, device-exclusive restore, hwpoison and markers). A fault
+ * that may retry releases the mmap lock before it sleeps on a folio lock
+ * and returns VM_FAULT_RETRY (see "the mmap lock across a wait" below).
+ * Counters follow mm_account_fault(): only faults that completed are
+ * counted, as major when they needed I/O or were retried.
  */
 #include <errno.h>
 
@@ -546,6 +546,16 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	unsigned ret = 0;
 	int err = 0;
 
+	/* do_read_fault(): fault-around first, before ->fault() and its EOF
+	 * check (fault_around.c); done if it mapped this page too. Write and
+	 * COW faults do not fault around. */
+	if (!is_write(f)) {
+		ret = simmm__do_fault_around(f->vma, f->addr);
+		if (ret) {
+			mm->stats.file_faults++;
+			return ret;
+		}
+	}
 	/* do_cow_fault(): the private copy's page is allocated before
 	 * ->fault() (vmf_anon_prepare(), folio_prealloc()), and filled under
 	 * the folio lock below. */

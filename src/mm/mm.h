@@ -13,6 +13,7 @@
  *              MADV_WILLNEED, MADV_GUARD_INSTALL / MADV_GUARD_REMOVE
  *   fault.c    handle_mm_fault: anon, zero page, COW/reuse, file, shmem,
  *              swap-in, migration wait, device-private, device-exclusive
+ *   fault_around.c do_fault_around / filemap_map_pages for read faults
  *   access.c   simmm_mm_access (CPU load/store/fetch)
  *   fork.c     dup_mmap / copy_page_range / copy_nonpresent_pte
  *   huge.c     THP (fault, split, collapse, huge zero page), hugetlb
@@ -224,6 +225,7 @@ struct simmm_mm_global {
 	struct simmm_mutex mf_mutex;   /* memory_failure.c: one failure at a time */
 	struct simmm_mf_stats mf;      /* its results (poisoned: see page.h) */
 	bool hw_memory_failure;        /* a failure without MF_SW_SIMULATED was seen */
+	uint64_t fault_around_pages;   /* fault_around.c; 0 = the default */
 };
 
 /* The machine's mm state, created on first use (NULL on -ENOMEM); freed by
@@ -248,6 +250,14 @@ static inline bool simmm__is_cow_mapping(uint64_t vm_flags)
 {
 	return (vm_flags & (SIMMM_VM_SHARED | SIMMM_VM_MAYWRITE)) == SIMMM_VM_MAYWRITE;
 }
+
+/* ---- fault_around.c -------------------------------------------------------------
+ * do_fault_around() / filemap_map_pages() for a read fault on a missing pte
+ * of a file or shmem VMA at page-aligned @addr (its pte table allocated):
+ * maps the cached, uptodate, unlocked pages of the window around @addr
+ * where the pte is none. No scheduling point. Return: VM_FAULT_NOPAGE when
+ * the page at @addr itself was mapped, else 0. */
+unsigned simmm__do_fault_around(struct simmm_vma *vma, simmm_addr_t addr);
 
 /* ---- vm_fault ----------------------------------------------------------------
  * struct simmm_vm_fault is public (drivers' migrate_to_ram receives it);
