@@ -475,6 +475,10 @@ static void test_shmem(void **state)
 	expect_file_mapped(&e, a, 0, 0, 15);
 	assert_int_equal(mx_stats(e.mm).rss_shmem, 16);
 	assert_true(simmm_pte_write(mx_tr(e.mm, a).entry));
+	/* set_pte_range() (6.15+): writable entries of clean folios stay
+	 * clean... */
+	for (unsigned i = 0; i < 16; i++)
+		assert_false(simmm_pte_dirty(mx_tr(e.mm, a + i * PS).entry));
 
 	s = mx_map(e.mm, BASE + PMD, 16 * PS, SIMMM_MAP_SHARED | SIMMM_MAP_ANONYMOUS);
 	for (unsigned i = 0; i < 16; i++)
@@ -489,6 +493,10 @@ static void test_shmem(void **state)
 	for (unsigned i = 0; i < 16; i++) {
 		assert_int_equal(mx_tr(child, s + i * PS).pfn, mx_tr(e.mm, s + i * PS).pfn);
 		assert_int_equal(mx_page(e.sim, mx_tr(child, s + i * PS).pfn).mapcount, 2);
+		/* ...those of dirty ones (the parent wrote them) are dirty,
+		 * the faulting page's and fault-around's alike */
+		assert_true(simmm_pte_write(mx_tr(child, s + i * PS).entry));
+		assert_true(simmm_pte_dirty(mx_tr(child, s + i * PS).entry));
 		mx_expect(child, s + i * PS, i);
 	}
 	assert_int_equal(mx_stats(child).minor_faults, 1);

@@ -148,6 +148,20 @@ simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pf
 	return e;
 }
 
+/* set_pte_range() for a page-cache folio: since 6.15 a read fault's entry
+ * that is writable anyway (a shared mapping without write-notify: shmem)
+ * is dirty when the folio is (the s390 mk_pte() rule made generic), so the
+ * first store needs no dirty-bit update. */
+simmm_entry_t simmm__mk_file_pte(struct simmm_mm *mm, struct simmm_vma *vma,
+				 struct simmm_page *folio, bool write)
+{
+	simmm_entry_t e = simmm__mk_pte(mm, vma, folio->pfn, write);
+
+	if (!write && simmm_pte_write(e) && (folio->flags & PG_dirty))
+		e = simmm_pte_mkdirty(e);
+	return e;
+}
+
 struct simmm_page *simmm__vm_normal_page(struct simmm_vma *vma, simmm_entry_t e)
 {
 	if (!simmm_pte_present(e) || simmm_pte_special(e) || (vma->vm_flags & SIMMM_VM_PFNMAP))
@@ -623,7 +637,7 @@ static unsigned do_file_fault(struct simmm_mm *mm, struct fault *f)
 	}
 	simmm__page_add_rmap_pte(sim, page);
 	simmm__mlock_vma_folio(sim, page, f->vma); /* a small page-cache folio */
-	set_pte(f, simmm__mk_pte(mm, f->vma, page->pfn, is_write(f)));
+	set_pte(f, simmm__mk_file_pte(mm, f->vma, page, is_write(f)));
 	simmm__rss_add(mm, f->vma, page, 1);
 	simmm__folio_unlock(sim, page); /* do_read_fault(), fault_dirty_shared_page() */
 	return major ? SIMMM_VM_FAULT_MAJOR : 0;

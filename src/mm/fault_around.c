@@ -153,7 +153,7 @@ static bool map_folio(struct simmm_vma *vma, struct simmm_page *folio, simmm_add
 
 	if (simmm_pgtable_lookup(mm->pgt, addr, SIMMM_LVL_PTE, &slot) || !simmm_entry_none(*slot))
 		return false;
-	e = simmm__mk_pte(mm, vma, folio->pfn, false);
+	e = simmm__mk_file_pte(mm, vma, folio, false);
 	if (prefault && wants_old_prefaulted_pte(sim))
 		e = simmm_pte_mkold(e);
 	simmm__folio_get(sim, folio); /* folio_ref_inc(): the mapping's */

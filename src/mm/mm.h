@@ -468,6 +468,10 @@ unsigned simmm__fault_retry(struct simmm_mm *mm, unsigned flags);
 simmm_entry_t simmm__maybe_mkwrite(const struct simmm_vma *vma, simmm_entry_t e);
 simmm_entry_t simmm__mk_pte(struct simmm_mm *mm, struct simmm_vma *vma, simmm_pfn_t pfn,
 			    bool write);
+/* The same for a page-cache folio (set_pte_range()): a read fault's
+ * writable entry of a dirty folio is dirty (6.15+). */
+simmm_entry_t simmm__mk_file_pte(struct simmm_mm *mm, struct simmm_vma *vma,
+				 struct simmm_page *folio, bool write);
 uint64_t simmm__vm_get_page_prot(uint64_t vm_flags);
 /* writeback.c: write-notify of shared file mappings (vma_wants_writenotify())
  * and the VMA's page protection (vm_page_prot: no write bit then). */
