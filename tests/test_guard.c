@@ -599,8 +599,9 @@ struct race {
 	simmm_addr_t a;
 	uint32_t guard_task;
 	unsigned writes, max_writes, zaps;
-	bool inside, guard_done;
+	bool inside, guard_done, vector;
 	int rc, wrc;
+	int64_t vrc; /* process_madvise()'s */
 };
 
 /* The installer's CLEAR invalidation ends: wait there for one write. */
@@ -625,7 +626,15 @@ static void task_guard(simmm_sim *sim, void *arg)
 	struct race *x = arg;
 
 	(void)sim;
-	x->rc = simmm_madvise(x->mm, x->a, PS, INSTALL);
+	if (x->vector) {
+		/* process_madvise() of itself: the restart redoes the range
+		 * with the lock dropped and taken again (vector_madvise()) */
+		struct simmm_iovec v = {x->a, PS};
+
+		x->vrc = simmm_process_madvise(x->mm, x->mm, &v, 1, INSTALL, 0);
+	} else {
+		x->rc = simmm_madvise(x->mm, x->a, PS, INSTALL);
+	}
 	x->guard_done = true;
 }
 
@@ -649,7 +658,7 @@ static void task_cpu(simmm_sim *sim, void *arg)
 	}
 }
 
-static struct race *race_run(unsigned max_writes)
+static struct race *race_run(unsigned max_writes, bool vector)
 {
 	struct race *x = calloc(1, sizeof(*x));
 	struct simmm_sched_config cfg;
@@ -659,6 +668,7 @@ static struct race *race_run(unsigned max_writes)
 	x->mm = mx_mm(x->sim);
 	x->a = mx_anon(x->mm, 0, PS);
 	x->max_writes = max_writes;
+	x->vector = vector;
 	mx_write(x->mm, x->a, 1);
 	x->mn.ops = &race_ops;
 	TU_ASSERT_OK(simmm_mmu_notifier_register(&x->mn, x->mm));
@@ -685,7 +695,7 @@ static void race_free(struct race *x)
 static void test_race_restart(void **state)
 {
 	(void)state;
-	struct race *x = race_run(5);
+	struct race *x = race_run(5, false);
 
 	/* Each of the five writes refilled the page after a zap: passes 1-3
 	 * then 4-6 met it (two restarts); the seventh found it empty. */
@@ -700,7 +710,7 @@ static void test_race_restart(void **state)
 static void test_race_livelock(void **state)
 {
 	(void)state;
-	struct race *x = race_run(100);
+	struct race *x = race_run(100, false);
 
 	/* 17 calls (the first and 16 restarts) of three passes each, each
 	 * pass refilled by a write. */
@@ -709,6 +719,24 @@ static void test_race_livelock(void **state)
 	assert_int_equal(x->writes, 17 * 3);
 	assert_false(is_guard(x->mm, x->a));
 	assert_true(mx_tr(x->mm, x->a).present);
+	race_free(x);
+}
+
+/* The same races through process_madvise(): the restarts happen per
+ * vector, the result is the bytes advised or, with none, -EAGAIN. */
+static void test_race_restart_vector(void **state)
+{
+	(void)state;
+	struct race *x = race_run(5, true);
+
+	assert_int_equal(x->vrc, PS);
+	assert_int_equal(x->zaps, 6);
+	assert_true(is_guard(x->mm, x->a));
+	race_free(x);
+	x = race_run(100, true);
+	assert_int_equal(x->vrc, -EAGAIN);
+	assert_int_equal(x->zaps, 17 * 3);
+	assert_false(is_guard(x->mm, x->a));
 	race_free(x);
 }
 
@@ -815,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_checker),
 		cmocka_unit_test(test_race_restart),
+		cmocka_unit_test(test_race_restart_vector),
 		cmocka_unit_test(test_race_livelock),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_enomem_partial),
