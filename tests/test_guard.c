@@ -18,7 +18,8 @@
  *    (a shrink drops the tail's);
  *  - VM_LOCKED (install only), special and hugetlb VMAs: -EINVAL; holes:
  *    -ENOMEM after the mapped parts;
- *  - faults racing the install make it zap again, then restart the call;
+ *  - faults racing the install make it zap again, then restart the call
+ *    (simmm_madvise() and process_madvise(), whose restart is per vector);
  *  - the checker refuses a marker where no install can put one;
  *  - every allocation of an install scenario failing in turn.
  * Every step runs the invariant checker.
