@@ -89,6 +89,16 @@
  * notifier; every mirrored pfn carries the huge page's order,
  * migrate_vma_setup() is -EINVAL, make_device_exclusive() -EOPNOTSUPP).
  * Such an input gets HUGE_RAM more frames. See fuzz/README.md.
+ *
+ * A CPU record of an extended input with op byte OP_T (0x96) runs a "T"
+ * op on the file region: truncate (shrink to a page boundary or mid-page,
+ * or grow), grow back, punch a hole, MADV_REMOVE in mm0 or the fork
+ * child. A truncation or punch is a write of zeros to the pages it cuts
+ * over its interval; an EOF register per file page (written by
+ * truncations and extending pwrites, also over their intervals) judges
+ * SIGBUS / -EFAULT of CPU and device accesses and pread's 0 bytes; after
+ * every op a page surely past EOF has no entry in any mapping (nor,
+ * through mirror coherence, a device mirror). See fuzz/README.md.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -130,6 +140,8 @@
 #define OP_Z      0xd8  /* op byte (216) of the "Z" ops of extended inputs: guard regions and
 			 * the hugetlb region (CPU records), device ops on the hugetlb
 			 * region (device records); no in-tree input used it */
+#define OP_T      0x96  /* CPU op byte (150: op 0, read) of the "T" ops of extended inputs:
+			 * truncation of the file region; no in-tree input used it */
 #define HUGE_OFF  (8ULL << 20)   /* hugetlb region: F.base + 8 MiB, one PMD-sized huge page */
 #define HUGE_RAM  2048           /* RAM frames an input with Z ops gets more: 4 huge pages */
 #define MF_2      0x04  /* flag bits of the "more" ops (see M_*) */
@@ -164,6 +176,9 @@ enum { Y_MLOCK, Y_LMSYNC, Y_CHILD, NR_YOPS };
 enum { Z_GINSTALL, Z_GREMOVE, Z_HMAP, Z_HUNMAP, Z_HACCESS, Z_HDONTNEED, Z_HMPROTECT, Z_HFORK,
        NR_ZOPS };
 
+/* the "T" CPU ops (extended CPU record with op byte OP_T), ((arg >> 4) & 7) % NR_TOPS */
+enum { T_TRUNCATE, T_GROW, T_PUNCH, T_REMOVE, T_CREMOVE, NR_TOPS };
+
 static const char *const cop_names[NR_COPS] = {
 	"read", "write", "munmap", "mmap", "mprotect", "dontneed", "fork+write", "reclaim",
 	"inject", "exit",
@@ -185,6 +200,9 @@ static const char *const yop_names[NR_YOPS] = {
 static const char *const zop_names[NR_ZOPS] = {
 	"guard-install", "guard-remove", "huge-mmap", "huge-munmap", "huge-access",
 	"huge-dontneed", "huge-mprotect", "huge-fork+write",
+};
+static const char *const top_names[NR_TOPS] = {
+	"truncate", "grow", "punch", "madv-remove", "child-madv-remove",
 };
 
 /* ---- linearizable registers ------------------------------------------------------ */
@@ -263,7 +281,9 @@ static struct fz {
 	bool forked;
 	bool strict_refault; /* header bit 3: migrate_to_ram never backs off */
 	bool ext;            /* header bit 7: extended record variants */
-	bool xops;           /* some record is an X or Y op (OP_X, OP_Y): the child's file
+	bool tops;           /* some record is a T op (OP_T): the EOF register and its checks,
+			      * the file grown back to NF pages before file_final() */
+	bool xops;           /* some record is an X, Y or T op (OP_X, OP_Y, OP_T): the child's file
 			      * region is read back at the end too */
 	/* the dmirror driver (src/device): one device, one open file per
 	 * device task, created by the first dmirror op of the task */
@@ -299,6 +319,11 @@ static struct fz {
 	uint32_t lay_gen;
 	unsigned lay_busy;
 	unsigned tail_out; /* THP mode: mremaps of the PMD's tail pages under way */
+	/* per file page (model pages NP..NT-1), inputs with T ops: 1 while
+	 * it may lie wholly past EOF (a fault there is SIGBUS), 0 while it
+	 * may not; empty: never past EOF. A truncation writes it over its
+	 * interval (i_size changes at its start, the unmaps follow). */
+	struct reg eof[NT];
 	char log[32768];
 	size_t llen;
 } F;
@@ -392,6 +417,21 @@ static bool prot_any(const struct reg *r, unsigned mask, uint32_t rs, uint32_t r
 	return false;
 }
 
+/* Every candidate of @r over [rs, re] is @v (and there is one). */
+static bool reg_only(const struct reg *r, uint8_t v, uint32_t rs, uint32_t re)
+{
+	bool any = false;
+
+	for (unsigned k = 0; k < r->n; k++) {
+		if (!cand(r, &r->w[k], rs, re))
+			continue;
+		if (r->w[k].v != v)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 static void reg_cands(const struct reg *r, uint32_t rs, uint32_t re, char *buf, size_t len)
 {
 	size_t o = 0;
@@ -433,6 +473,22 @@ static bool is_file(unsigned p)
 static bool is_huge(unsigned p)
 {
 	return p >= NT;
+}
+
+/* May some file page of [p, p + n) lie wholly past EOF over [rs, re]
+ * (T ops: a fault there is SIGBUS, GUP and hmm_range_fault() -EFAULT)? */
+static bool eof_any(unsigned p, unsigned n, uint32_t rs, uint32_t re)
+{
+	for (unsigned q = p; q < p + n; q++)
+		if (is_file(q) && prot_any(&F.eof[q], 1u << 1, rs, re))
+			return true;
+	return false;
+}
+
+/* Does file page @q lie past EOF for the whole of [rs, re]? */
+static bool eof_sure(unsigned q, uint32_t rs, uint32_t re)
+{
+	return is_file(q) && reg_only(&F.eof[q], 1, rs, re);
 }
 
 static uint32_t tk(void)
@@ -1033,6 +1089,10 @@ static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 	if (rc == 0) {
 		FZ_CHECK(prot_any(&ms->prot[p], allow, rs, re), "access to page %u allowed, model "
 			 "forbids it", p);
+		/* filemap_fault() rechecks i_size under the folio lock, and a
+		 * truncation unmaps (again) before it returns */
+		FZ_CHECK(!eof_sure(p, rs, re), "access to file page %u past EOF succeeded (%s)",
+			 p - NP, write ? "write" : "read");
 		if (!write && !reg_allows(dr, v, rs, re)) {
 			reg_cands(dr, rs, re, c, sizeof(c));
 			FZ_FAIL("CPU read %#x from page %u over [%u,%u]; writes: %s", v, p, rs, re, c);
@@ -1043,6 +1103,9 @@ static void cpu_access(struct mmst *ms, unsigned p, bool write, uint64_t hits0)
 		return;
 	/* a guard marker: the fault is VM_FAULT_SIGSEGV */
 	if (rc == -EFAULT && prot_any(&ms->gd[p], 1u << 1, rs, re))
+		return;
+	/* past EOF: VM_FAULT_SIGBUS */
+	if (rc == -EFAULT && eof_any(p, 1, rs, re))
 		return;
 	FZ_CHECK((rc == -ENOMEM || rc == -EFAULT) && enomem_ok(hits0),
 		 "access to page %u returned %d (%s)", p, rc, simmm_strerror(rc));
@@ -1116,21 +1179,6 @@ static bool maybe_locked(struct mmst *ms, unsigned p, unsigned n, uint32_t rs)
 		if (prot_any(&ms->lk[p + k], 1u << 1, rs, F.tick + 1))
 			return true;
 	return false;
-}
-
-/* Every candidate of @r over [rs, re] is @v (and there is one). */
-static bool reg_only(const struct reg *r, uint8_t v, uint32_t rs, uint32_t re)
-{
-	bool any = false;
-
-	for (unsigned k = 0; k < r->n; k++) {
-		if (!cand(r, &r->w[k], rs, re))
-			continue;
-		if (r->w[k].v != v)
-			return false;
-		any = true;
-	}
-	return any;
 }
 
 static void snapshot_child(uint32_t fs, uint32_t fe)
@@ -1416,24 +1464,37 @@ static uint64_t file_off(unsigned q)
 }
 
 /* pread / pwrite of one byte at offset 0 of file page @q: the page cache,
- * whatever maps it (and also after the process exited). */
+ * whatever maps it (and also after the process exited). With T ops: pread
+ * stops at EOF (0 bytes) where the page may lie past it; pwrite extends
+ * the file, so every page up to @q is inside EOF after it (the pages it
+ * brings back read the zeros the truncation left). */
 static void file_rw(unsigned q, bool write, uint64_t hits0)
 {
 	struct mmst *ms = &F.m[0];
 	uint8_t v = write ? newv() : 0xff;
 	uint32_t rs = tk();
-	unsigned wi = write ? reg_begin(&ms->data[q], v, rs) : 0;
-	long rc = write ? simmm_file_pwrite(F.file, &v, 1, file_off(q))
-			: simmm_file_pread(F.file, &v, 1, file_off(q));
-	uint32_t re = tk();
+	unsigned wi = write ? reg_begin(&ms->data[q], v, rs) : 0, ei[NF];
+	long rc;
+	uint32_t re;
 	char c[512];
 
+	for (unsigned k = NP; write && F.tops && k <= q; k++)
+		ei[k - NP] = reg_begin(&F.eof[k], 0, rs);
+	rc = write ? simmm_file_pwrite(F.file, &v, 1, file_off(q))
+		   : simmm_file_pread(F.file, &v, 1, file_off(q));
+	re = tk();
 	lg("    %s %s file page %u -> %ld, byte %#x [%u,%u]\n", cur_name(),
 	   write ? "pwrite" : "pread", q - NP, rc, v, rs, re);
 	if (write)
 		reg_end(&ms->data[q], wi, rc == 1, false, re);
+	for (unsigned k = NP; write && F.tops && k <= q; k++)
+		reg_end(&F.eof[k], ei[k - NP], rc == 1, true, re);
+	if (!write && rc == 0 && eof_any(q, 1, rs, re))
+		return;
 	FZ_CHECK(rc == 1 || (rc == -ENOMEM && enomem_ok(hits0)), "%s of file page %u: %ld",
 		 write ? "pwrite" : "pread", q - NP, rc);
+	FZ_CHECK(write || rc != 1 || !eof_sure(q, rs, re), "pread of file page %u past EOF: %ld",
+		 q - NP, rc);
 	if (!write && rc == 1 && !reg_allows(&ms->data[q], v, rs, re)) {
 		reg_cands(&ms->data[q], rs, re, c, sizeof(c));
 		FZ_FAIL("pread %#x from file page %u over [%u,%u]; writes: %s", v, q - NP, rs, re, c);
@@ -1588,6 +1649,7 @@ static bool moved_scan(struct mmst *ms, struct moved *mv)
 static void moved_check(struct mmst *ms, struct moved *mv)
 {
 	uint8_t again;
+	int rc;
 
 	for (unsigned q = mv->q0; q < mv->q1; q++) {
 		unsigned i = q - mv->q0;
@@ -1604,7 +1666,12 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 				 "the model never put", q);
 			continue;
 		}
-		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &mv->v[i], 1) == 0, "peek");
+		rc = simmm_mm_peek(ms->mm, pa(q) + mv->delta, &mv->v[i], 1);
+		/* a file page past EOF (T ops) reads nothing */
+		FZ_CHECK(rc == 0 || (rc == -EFAULT && eof_any(q, 1, mv->s1, F.tick + 1)),
+			 "peek: %d", rc);
+		if (rc)
+			mv->peek_ok[i] = false;
 		if (ms->gone || !mv->peek_ok[i])
 			continue;
 		if (!mv->file && q >= mv->qk)
@@ -1620,7 +1687,11 @@ static void moved_check(struct mmst *ms, struct moved *mv)
 
 		if (mv->hole[i] || mv->guard[i])
 			continue;
-		FZ_CHECK(simmm_mm_peek(ms->mm, pa(q) + mv->delta, &again, 1) == 0, "peek");
+		rc = simmm_mm_peek(ms->mm, pa(q) + mv->delta, &again, 1);
+		FZ_CHECK(rc == 0 || (rc == -EFAULT && eof_any(q, 1, mv->s1, F.tick + 1)),
+			 "peek after the yield: %d", rc);
+		if (rc)
+			continue;
 		if (mv->file && !ms->gone)
 			mremap_check_moved(q, again, mv->s1, F.tick + 1, -1, "after the yield");
 		else
@@ -2237,7 +2308,9 @@ static int range_mlock(struct mmst *ms, unsigned p, unsigned n, unsigned mode, u
 			 (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s0) ||
 					    (lock && any_none && (populate || !stable)) ||
 					    /* GUP's -EFAULT at a guard marker */
-					    (lock && maybe_guard(ms, p, n, s0)))) ||
+					    (lock && maybe_guard(ms, p, n, s0)) ||
+					    /* or past EOF (SIGBUS: T ops) */
+					    (lock && eof_any(p, n, s0, e)))) ||
 			 (rc == -EAGAIN && (populate || (lock && !stable)) && enomem_ok(hits0)),
 		 "%s of %s pages %u..%u: %d (%s)", lock ? "mlock" : "munlock", where, p0, p0 + n - 1,
 		 rc, simmm_strerror(rc));
@@ -2663,6 +2736,192 @@ static void z_op(struct task *t, const struct rec *r, uint64_t hits0)
 	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
 }
 
+/* ---- the "T" CPU ops of extended inputs: truncation of the file region --------------------- */
+
+/*
+ * The file's size changes to @size (simmm_file_truncate(): truncate_setsize()
+ * + truncate_pagecache()). Model, over the call's interval: each file page
+ * whose first byte lies at or past @size is written zeros (a shrink drops
+ * it from the page cache and the store; growing again brings back zeros)
+ * and is past EOF (eof 1: faults there are SIGBUS from the moment i_size
+ * changes, which is somewhere in the interval); the others are inside EOF
+ * (eof 0: a grow, or a shrink that keeps them). A page the new EOF falls
+ * in keeps its first byte (its tail is zeroed, which no op reads).
+ */
+static void file_truncate(uint64_t size, uint64_t hits0)
+{
+	struct reg *dr = F.m[0].data;
+	unsigned di[NT], ei[NT];
+	uint32_t s = tk(), e;
+	int rc;
+
+	for (unsigned q = NP; q < NT; q++) {
+		bool past = file_off(q) >= size;
+
+		ei[q] = reg_begin(&F.eof[q], past, s);
+		if (past)
+			di[q] = reg_begin(&dr[q], 0, s);
+	}
+	rc = simmm_file_truncate(F.file, size);
+	e = tk();
+	lg("    %s truncate to %#llx (%llu pages + %llu) -> %d [%u,%u]\n", cur_name(),
+	   (unsigned long long)size, (unsigned long long)(size / F.ps),
+	   (unsigned long long)(size % F.ps), rc, s, e);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "truncate: %d (%s)", rc,
+		 simmm_strerror(rc));
+	for (unsigned q = NP; q < NT; q++) {
+		reg_end(&F.eof[q], ei[q], rc == 0, true, e);
+		if (file_off(q) >= size)
+			reg_end(&dr[q], di[q], rc == 0, true, e);
+	}
+}
+
+/*
+ * A hole punch of [off, off + len) (simmm_file_punch_hole(),
+ * truncate_pagecache_range()): each file page whose first byte lies in it
+ * reads zeros after it (a whole page leaves every mapping and the cache; a
+ * partial one at the end of the hole is zeroed in place and stays mapped,
+ * a device mirror of it valid); the size does not change.
+ */
+static void file_punch(uint64_t off, uint64_t len, uint64_t hits0)
+{
+	struct reg *dr = F.m[0].data;
+	unsigned di[NT];
+	uint32_t s = tk(), e;
+	int rc;
+
+	for (unsigned q = NP; q < NT; q++)
+		if (file_off(q) >= off && file_off(q) < off + len)
+			di[q] = reg_begin(&dr[q], 0, s);
+	rc = simmm_file_punch_hole(F.file, off, len);
+	e = tk();
+	lg("    %s punch [%#llx, %#llx) -> %d [%u,%u]\n", cur_name(), (unsigned long long)off,
+	   (unsigned long long)(off + len), rc, s, e);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "punch_hole: %d (%s)", rc,
+		 simmm_strerror(rc));
+	for (unsigned q = NP; q < NT; q++)
+		if (file_off(q) >= off && file_off(q) < off + len)
+			reg_end(&dr[q], di[q], rc == 0, true, e);
+}
+
+/*
+ * MADV_REMOVE of file pages [p, p + n) of @ms (madvise_remove(): the file
+ * range each VMA maps punched in turn, the mmap lock dropped around each
+ * punch). Every page of the range reads zeros after a success; after a
+ * failure each may or may not have been punched: -ENOMEM over a possible
+ * hole (the rest punched), -EINVAL at a possibly VM_LOCKED VMA (the VMAs
+ * before it punched; the child never locks). The shared mapping is
+ * writable by its open mode (VM_MAYWRITE), so -EACCES never, whatever its
+ * protection now.
+ */
+static void file_madv_remove(struct mmst *ms, unsigned p, unsigned n, uint64_t hits0)
+{
+	struct reg *dr = F.m[0].data;
+	unsigned di[MAXN];
+	uint32_t s = tk(), e;
+	int rc;
+
+	for (unsigned k = 0; k < n; k++)
+		di[k] = reg_begin(&dr[p + k], 0, s);
+	rc = simmm_madvise(ms->mm, pa(p), n * F.ps, SIMMM_MADV_REMOVE);
+	e = tk();
+	lg("    %s %s MADV_REMOVE file pages %u..%u -> %d [%u,%u]\n", cur_name(),
+	   ms == &F.m[0] ? "mm0" : "mm1", p - NP, p - NP + n - 1, rc, s, e);
+	FZ_CHECK(rc == 0 || (rc == -ENOMEM && (enomem_ok(hits0) || maybe_hole(ms, p, n, s))) ||
+			 (rc == -EINVAL && maybe_locked(ms, p, n, s)),
+		 "MADV_REMOVE of file pages %u..%u in mm%u: %d (%s)", p - NP, p - NP + n - 1,
+		 ms == &F.m[0] ? 0 : 1, rc, simmm_strerror(rc));
+	for (unsigned k = 0; k < n; k++)
+		reg_end(&dr[p + k], di[k], rc == 0, true, e);
+}
+
+/*
+ * An extended CPU record with op byte OP_T: op ((arg >> 4) & 7) % NR_TOPS
+ * of the T_* family, n = 1 + (arg & 3) pages, TAIL = {0, 1, page/2 + 1,
+ * page - 1}[(arg >> 2) & 3] bytes. T_TRUNCATE: the file to (page % (NF +
+ * 1)) pages + TAIL; T_GROW: back to NF pages; T_PUNCH: a hole at (page %
+ * NF) pages + TAIL, n pages + {0, 1, page/2 + 1, page - 1}[(page >> 4) & 3]
+ * bytes long; T_REMOVE / T_CREMOVE: MADV_REMOVE of the n file pages from
+ * page % NF in mm0 / in the fork child (nothing without one). Every op
+ * creates the file first if there is none (fuzz/README.md).
+ */
+static void t_op(struct task *t, const struct rec *r, uint64_t hits0)
+{
+	const uint64_t tails[4] = {0, 1, F.ps / 2 + 1, F.ps - 1};
+	unsigned top = ((r->arg >> 4) & 7) % NR_TOPS, p = NP + r->page % NF;
+	unsigned n = clip_n(p, 1 + (r->arg & 3));
+	uint64_t tail = tails[(r->arg >> 2) & 3];
+	struct mmst *ms = top == T_CREMOVE ? &F.m[1] : &F.m[0];
+
+	lg("%s: %s page %u n %u arg %#x (tick %u)\n", t->name, top_names[top], p, n, r->arg,
+	   F.tick);
+	if (!file_ready(hits0))
+		return;
+	switch (top) {
+	case T_TRUNCATE:
+		file_truncate((r->page % (NF + 1)) * F.ps + tail, hits0);
+		return;
+	case T_GROW:
+		file_truncate(NF * F.ps, hits0);
+		return;
+	case T_PUNCH:
+		file_punch(file_off(p) + tail, n * F.ps + tails[(r->page >> 4) & 3], hits0);
+		return;
+	default:
+		break;
+	}
+	if (!ms->exists || ms->gone || !simmm_mmget_not_zero(ms->mm)) {
+		lg("    %s: no such process\n", cur_name());
+		return;
+	}
+	file_madv_remove(ms, p, n, hits0);
+	FZ_CHECK(simmm_mmput(ms->mm) == 0, "mmput");
+}
+
+/*
+ * With T ops, after every op: a file page past EOF for certain (the
+ * truncation that put it there returned, and no grow or extending pwrite
+ * is under way) has no entry in any mapping of the file: the truncation
+ * zapped it and removed it from the cache, unmapping again what a racing
+ * fault mapped before it saw the new i_size (truncate_cleanup_folio()),
+ * and a fault from then on is SIGBUS (a migration entry of a migration
+ * that collected it is zapped too: remove_migration_ptes() finds nothing
+ * to restore). The devices' mirrors of it went with the invalidation:
+ * verify_all() finds none without a present pte.
+ */
+static void eof_check(const char *when)
+{
+	uint32_t now = F.tick + 1;
+
+	if (!F.tops || F.file_state != FILE_READY)
+		return;
+	for (unsigned k = 0; k < 2; k++) {
+		struct mmst *ms = &F.m[k];
+
+		if (!ms->exists || ms->gone)
+			continue;
+		for (unsigned q = NP; q < NT; q++) {
+			struct simmm_translation tr;
+			struct simmm_vma_info vi;
+
+			if (!eof_sure(q, now, now))
+				continue;
+			memset(&tr, 0, sizeof(tr));
+			if (simmm_pgtable_translate(simmm_mm_pgtable(ms->mm), pa(q), &tr) ||
+			    simmm_entry_none(tr.entry))
+				continue;
+			/* the file page's own mapping (nothing else is ever
+			 * mapped there; checked rather than assumed) */
+			if (simmm_vma_info(ms->mm, pa(q), &vi) || vi.anon ||
+			    vi.pgoff + (pa(q) - vi.start) / F.ps != q - NP)
+				continue;
+			FZ_FAIL("%s: file page %u, past EOF, still has entry %#llx (pfn %#llx%s) in "
+				"mm%u", when, q - NP, (unsigned long long)tr.entry,
+				(unsigned long long)tr.pfn, tr.present ? ", present" : "", k);
+		}
+	}
+}
+
 static void cpu_op(struct task *t, const struct rec *r)
 {
 	unsigned op = r->op % NR_COPS, p = r->page % NP, n = clip_n(p, 1 + (r->arg & 3));
@@ -2681,6 +2940,10 @@ static void cpu_op(struct task *t, const struct rec *r)
 	}
 	if (F.ext && r->op == OP_Z) {
 		z_op(t, r, hits0);
+		return;
+	}
+	if (F.ext && r->op == OP_T) {
+		t_op(t, r, hits0);
 		return;
 	}
 	if (F.ext && op == C_MMAP && (r->arg & A_MORE)) {
@@ -2765,6 +3028,9 @@ static bool dev_fault_ok2(struct mmst *ms, unsigned p, unsigned n, bool write, u
 
 	if (enomem_ok(hits0) || (guard && maybe_guard(ms, p, n, rs)))
 		return true;
+	/* a fault past EOF is SIGBUS (T ops); a snapshot faults nothing */
+	if (guard && eof_any(p, n, rs, F.tick + 1))
+		return true;
 	for (unsigned k = 0; k < n; k++)
 		if (prot_any(&ms->prot[p + k], bad, rs, F.tick + 1))
 			return true;
@@ -2807,7 +3073,8 @@ static bool thp_hmm_err_ok(unsigned op, unsigned p, unsigned n, int rc, uint32_t
 		return true;
 	if (op == D_SNAPSHOT)
 		return false;
-	if (F.m[0].gone || enomem_ok(hits0) || maybe_guard(&F.m[0], p, n, rs))
+	if (F.m[0].gone || enomem_ok(hits0) || maybe_guard(&F.m[0], p, n, rs) ||
+	    eof_any(p, n, rs, F.tick + 1))
 		return true;
 	for (unsigned k = 0; k < n; k++)
 		if (prot_any(&F.m[0].prot[p + k], bad, rs, F.tick + 1))
@@ -3627,6 +3894,7 @@ static void task_fn(simmm_sim *sim, void *arg)
 			cpu_op(t, &t->rec[i]);
 		verify_all("after an op");
 		guard_check("after an op");
+		eof_check("after an op");
 	}
 }
 
@@ -3884,6 +4152,14 @@ static void teardown(void)
 	final_read(&F.m[1], "mm1");
 	thp_tail_check(&F.m[0], "mm0");
 	thp_tail_check(&F.m[1], "mm1");
+	eof_check("after the read-back");
+	/* T ops: grow the file back to NF pages, so that file_final() reads
+	 * every page (what a truncation cut reads zeros) */
+	if (F.tops && F.file) {
+		lg("final grow\n");
+		F.af_main = alloc_failures();
+		file_truncate(NF * F.ps, simmm_fault_hits(F.sim));
+	}
 	verify_all("after the read-back");
 	rc = simmm_check(F.sim);
 	FZ_CHECK(rc == 0, "simmm_check: %d violations", rc);
@@ -3971,7 +4247,8 @@ int fz_races_one(const uint8_t *data, size_t size)
 		r->op = fz_u8(&in);
 		r->page = fz_u8(&in);
 		r->arg = fz_u8(&in);
-		F.xops |= F.ext && !t->dev && (r->op == OP_X || r->op == OP_Y);
+		F.tops |= F.ext && !t->dev && r->op == OP_T;
+		F.xops |= F.ext && !t->dev && (r->op == OP_X || r->op == OP_Y || r->op == OP_T);
 	}
 	/* the rest of the input is the schedule */
 	FZ_CHECK(simmm_sched_replay(F.sim, in.p, in.left) == 0, "sched_replay");

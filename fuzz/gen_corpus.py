@@ -580,6 +580,19 @@ HP_SPLIT = 3                                     # huge-munmap / -mprotect mode 
 H_PAGE = 0x80                                    # guard ops: on the hugetlb region
 H_PERPAGE, H_FIRST = 0x80, 0x40                  # device Z ops' page bits
 
+# The T ops: a CPU record with op byte OP_T (extended inputs); extra = tail | TO_* (the
+# sub-op): truncate the file to (page % 9) pages + TAIL bytes, grow it back to 8 pages,
+# punch a hole at (page % 8) pages + TAIL, n pages + PL(k) long, MADV_REMOVE of the n
+# file pages in mm0 / in the fork child. TAIL: T_0, T_1, T_HALF (page/2 + 1), T_LAST
+# (page - 1).
+OP_T = 0x96
+TO_TRUNC, TO_GROW, TO_PUNCH, TO_REMOVE, TO_CREMOVE = (k << 2 for k in range(5))
+T_0, T_1, T_HALF, T_LAST = range(4)
+
+def PL(k):
+    """the punch length's extra bytes (T_* tail k) in the page byte"""
+    return k << 4
+
 def ZD(dop):
     """extra of a device Z record: device op @dop on the hugetlb region"""
     return dop << 2
@@ -998,6 +1011,72 @@ def races_seeds():
         (0, OP_Z, 2, 2, ZO_GREMOVE), (2, OP_Z, 0, 4, ZD(D_SNAPSHOT)), (0, C_WRITE, 3),
         (0, OP_Z, 0, 1, ZO_HUNMAP)],
         sched=alt(200, (0, 1, 2)))
+    # T ops: truncation of the file region racing device faults (a mirror of a
+    # truncated page must be gone when the truncation returns; faults past EOF
+    # -EFAULT, snapshots report nothing), CPU accesses (SIGBUS past EOF), the grow
+    # back (zeros), a mid-page EOF (the page stays mapped and mirrored). cpu0 creates
+    # the file alone first (the schedule's leading zeros): the others' file ops would
+    # skip while it is being set up.
+    lead = bytes([0] * 24)
+    s["t-fault-vs-truncate"] = races(ext=True, recs=[
+        (0, C_MMAP, 0, 1, MO_FREAD), (1, D_FAULT_READ, 0, 4),
+        (1, D_FAULT_READ, 0, 4, X_FILE), (0, OP_T, 2, 1, TO_TRUNC | T_0),
+        (1, D_FAULT_READ, 4, 4, X_FILE), (1, D_SNAPSHOT, 0, 4, X_FILE), (0, C_MMAP, 5, 1, MO_FREAD),
+        (1, D_FAULT_WRITE, 1, 2, X_FILE), (0, OP_T, 0, 1, TO_GROW), (1, D_FAULT_READ, 2, 4, X_FILE),
+        (0, C_MMAP, 6, 1, MO_FWRITE), (1, D_FAULT_WRITE, 6, 2, X_FILE),
+        (0, OP_T, 3, 1, TO_TRUNC | T_1), (1, D_FAULT_READ, 2, 3, X_FILE | X_PERPAGE),
+        (0, C_MMAP, 3, 1, MO_FREAD), (1, D_MIRROR_READ, 0), (0, OP_T, 6, 1, TO_TRUNC | T_HALF),
+        (1, D_FAULT_WRITE, 4, 4, X_FILE), (0, C_MMAP, 7, 1, MO_FWRITE | F2),
+        (1, D_FAULT_READ, 4, 4, X_FILE)],
+        sched=lead + alt(200, (0, 1, 1)))
+    # hole punches and MADV_REMOVE against device writes through their mirrors, CPU
+    # writes through the mapping, pwrite and reclaim of the file's pages, two of each
+    s["t-punch-race"] = races(ext=True, ncpu=2, ndev=2, recs=[
+        (0, C_MMAP, 0, 1, MO_FREAD), (1, C_READ, 0), (2, D_FAULT_READ, 0, 4), (3, D_FAULT_READ, 4, 4),
+        (2, D_FAULT_WRITE, 0, 4, X_FILE), (0, OP_T, 1, 2, TO_PUNCH | T_0),
+        (3, D_FAULT_READ, 0, 4, X_FILE), (1, C_MMAP, 2, 1, MO_FWRITE), (0, OP_T, 0, 4, TO_REMOVE),
+        (2, D_FAULT_WRITE, 2, 2, X_FILE), (1, C_RECLAIM, 0, 4, 3), (3, D_SNAPSHOT, 0, 4, X_FILE),
+        (0, OP_T, 2 | PL(T_HALF), 1, TO_PUNCH | T_1), (1, C_MMAP, 3, 1, MO_FWRITE | F2),
+        (2, D_MIRROR_READ, 0), (0, OP_T, 4, 4, TO_REMOVE), (3, D_FAULT_WRITE, 4, 4, X_FILE),
+        (1, C_MMAP, 4, 2, MO_FDONTNEED | F2), (0, OP_T, 5, 2, TO_PUNCH | T_LAST),
+        (2, D_FAULT_READ, 4, 4, X_FILE), (1, C_MMAP, 5, 1, MO_FREAD), (3, D_MIRROR_READ, 0)],
+        sched=lead + alt(300, (0, 2, 1, 3)))
+    # a migration of the window to the device and back, and one of the file region (its
+    # pages are collected but never migrate), in the schedule of a truncation of the
+    # file region and its grow back
+    s["t-migrate-truncate"] = races(ext=True, ncpu=2, recs=[
+        (0, C_MMAP, 0, 1, MO_FREAD), (1, C_READ, 0), (2, D_TO_DEV, 0, 4),
+        (0, OP_T, 1, 1, TO_TRUNC | T_0), (2, D_TO_DEV, 0, 4, X_FILE),
+        (1, C_READ, 1), (2, D_FAULT_READ, 0, 4, X_FILE), (0, OP_T, 0, 1, TO_GROW),
+        (1, C_MMAP, 2, 1, MO_FWRITE), (2, D_TO_SYS, 0, 4), (0, OP_T, 2, 1, TO_TRUNC | T_LAST),
+        (2, D_TO_DEV, 2, 4, X_FILE), (1, C_WRITE, 0), (2, D_TO_DEV, 4, 4),
+        (0, OP_T, 0, 1, TO_GROW), (1, C_MMAP, 4, 1, MO_FREAD), (2, D_FAULT_WRITE, 3, 2, X_FILE)],
+        sched=lead + alt(250, (0, 2, 2, 1)))
+    # reclaim and MADV_PAGEOUT of file pages while holes are punched in them and the
+    # file shrinks and grows; fsync and pread in between
+    s["t-reclaim-punch"] = races(ext=True, ncpu=2, recs=[
+        (0, C_MMAP, 0, 4, MO_FWRITE), (1, C_READ, 0), (2, D_FAULT_READ, 0, 4),
+        (1, C_RECLAIM, 0, 4, 15), (0, OP_T, 0, 4, TO_PUNCH | T_0),
+        (1, C_MMAP, 0, 4, MO_FDONTNEED | F2), (2, D_FAULT_READ, 0, 4, X_FILE),
+        (0, C_MMAP, 0, 1, MO_FSYNC), (1, C_RECLAIM, 0, 4, 15), (0, OP_T, 4, 1, TO_TRUNC | T_HALF),
+        (1, C_MMAP, 4, 1, MO_FREAD | F2), (2, D_SNAPSHOT, 4, 4, X_FILE), (0, OP_T, 0, 1, TO_GROW),
+        (1, C_MMAP, 6, 1, MO_FWRITE | F2), (0, OP_T, 1 | PL(T_1), 4, TO_PUNCH | T_HALF),
+        (1, C_RECLAIM, 0, 4, 15), (2, D_FAULT_WRITE, 1, 2, X_FILE)],
+        sched=lead + alt(250, (0, 1, 2)))
+    # the fork child maps the file too: its MADV_REMOVE and the parent's truncation
+    # unmap its pages, its accesses past EOF are SIGBUS; file-mremap out and back over
+    # a truncation (the peek at the scratch address finds EOF); mlock stops at EOF
+    s["t-child-mremap"] = races(ext=True, ncpu=2, recs=[
+        (0, OP_Y, 0, 4, YO_CHILD | CF_WRITE), (1, C_READ, 0), (2, D_FAULT_READ, 0, 4),
+        (1, OP_T, 2, 2, TO_CREMOVE),
+        (2, D_FAULT_READ, 0, 4, X_FILE), (0, OP_X, 2, 1, XO_CHILD | CH_READ),
+        (1, OP_T, 3, 1, TO_TRUNC | T_0), (0, C_MMAP, 2, 4, MO_FMREMAP),
+        (2, D_FAULT_WRITE, 0, 4, X_FILE), (0, OP_X, 5, 1, XO_CHILD | CH_WRITE),
+        (1, OP_X, 0, 4, XO_MLOCK | ML_LOCK), (1, OP_T, 0, 1, TO_GROW),
+        (0, OP_X, 0, 4, XO_MLOCK | ML_UNLOCK), (0, OP_T, 1, 3, TO_REMOVE),
+        (2, D_FAULT_READ, 0, 4, X_FILE | X_DMIRROR), (1, OP_T, 6, 1, TO_TRUNC | T_1),
+        (0, OP_Y, 6, 2, YO_CHILD | CF_SYNC), (2, D_FAULT_WRITE, 5, 2, X_FILE | X_DMIRROR)],
+        sched=lead + alt(300, (0, 1, 2)))
     return s
 
 def main():
