@@ -321,8 +321,9 @@ static struct fz {
 	unsigned tail_out; /* THP mode: mremaps of the PMD's tail pages under way */
 	/* per file page (model pages NP..NT-1), inputs with T ops: 1 while
 	 * it may lie wholly past EOF (a fault there is SIGBUS), 0 while it
-	 * may not; empty: never past EOF. A truncation writes it over its
-	 * interval (i_size changes at its start, the unmaps follow). */
+	 * may not; it starts with a 0 (empty without T ops: never past EOF).
+	 * A truncation writes it over its interval (i_size changes at its
+	 * start, the unmaps follow). */
 	struct reg eof[NT];
 	char log[32768];
 	size_t llen;
@@ -4249,6 +4250,11 @@ int fz_races_one(const uint8_t *data, size_t size)
 		r->arg = fz_u8(&in);
 		F.tops |= F.ext && !t->dev && r->op == OP_T;
 		F.xops |= F.ext && !t->dev && (r->op == OP_X || r->op == OP_Y || r->op == OP_T);
+	}
+	/* T ops: every file page starts inside EOF (the file has NF pages) */
+	for (unsigned q = NP; F.tops && q < NT; q++) {
+		F.eof[q].w[0] = (struct wr){.s = 0, .e = 0, .v = 0};
+		F.eof[q].n = 1;
 	}
 	/* the rest of the input is the schedule */
 	FZ_CHECK(simmm_sched_replay(F.sim, in.p, in.left) == 0, "sched_replay");
