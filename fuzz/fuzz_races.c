@@ -319,6 +319,7 @@ static struct fz {
 	uint32_t lay_gen;
 	unsigned lay_busy;
 	unsigned tail_out; /* THP mode: mremaps of the PMD's tail pages under way */
+	unsigned tail_gen; /* ... and how many began */
 	/* per file page (model pages NP..NT-1), inputs with T ops: 1 while
 	 * it may lie wholly past EOF (a fault there is SIGBUS), 0 while it
 	 * may not; it starts with a 0 (empty without T ops: never past EOF).
@@ -1269,6 +1270,7 @@ static void lockwatch_end(const struct lockwatch *lw, const char *what)
 static void cpu_fork(struct mmst *ms, uint64_t hits0)
 {
 	uint32_t fs = tk(), fe;
+	unsigned tail_out0 = F.tail_out, tail_gen0 = F.tail_gen;
 	int rc;
 
 	F.forked = true;
@@ -1278,7 +1280,10 @@ static void cpu_fork(struct mmst *ms, uint64_t hits0)
 	FZ_CHECK(rc == 0 || (rc == -ENOMEM && enomem_ok(hits0)), "fork: %d", rc);
 	if (rc == 0) {
 		F.m[1].exists = true;
-		F.m[1].tail_lost = F.tail_out || F.m[0].tail_lost;
+		/* a move of the tail under way at any time during the fork
+		 * (it may have copied the layout then), not only at its end */
+		F.m[1].tail_lost = tail_out0 || F.tail_out || F.tail_gen != tail_gen0 ||
+				   F.m[0].tail_lost;
 		snapshot_child(fs, fe);
 	}
 }
@@ -1853,6 +1858,7 @@ static void cpu_mremap(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	 * a fork meanwhile leaves the child without it */
 	tail = F.thp && !file && end > win_end();
 	F.tail_out += tail;
+	F.tail_gen += tail;
 	lg("    %s mremap [%#llx,%#llx) -> %#llx%s, pages %u..%u\n", cur_name(),
 	   (unsigned long long)start, (unsigned long long)end, (unsigned long long)(start + delta),
 	   dontunmap ? " DONTUNMAP" : "", q0, q1 - 1);
