@@ -37,7 +37,17 @@
  * leave hugetlb VMAs alone. Not modelled: hugetlb_vmtruncate().
  * Also not modelled: shmem_fallocate()'s
  * shmem_falloc_waitq (faults into a hole being punched wait for the
- * punch); large folios in the page cache (simmm's are order 0, so
+ * punch); the mapping's invalidate_lock, which a filesystem's punch and
+ * truncation hold for write and which filemap_fault() and
+ * filemap_create_folio() take shared before they read a missing page, so
+ * that no page is read back from blocks about to be freed. simmm gets
+ * the same outcome without the wait: the backing store of the range is
+ * emptied before the page cache (a fault or read that misses reads
+ * zeros), and again page by page under each folio lock as the folio
+ * leaves (a writeback may have written it meanwhile), so a page of the
+ * range is never re-read from the old bytes (found by fuzz_races' T ops:
+ * a device fault into a MADV_REMOVE hole read back a page older than
+ * the last write); large folios in the page cache (simmm's are order 0, so
  * truncate_inode_partial_folio() never splits); pagecache_isize_extended(),
  * which does nothing for simmm's one-page blocks.
  */
@@ -203,13 +213,21 @@ static void unmap_mapping_folio(struct simmm_file *file, struct simmm_page *foli
 /* ---- truncate_inode_pages_range() ------------------------------------------------ */
 
 /* truncate_inode_folio(): a locked folio still in @file's cache leaves it,
- * unmapped first if a fault mapped it again (truncate_cleanup_folio()). */
+ * unmapped first if a fault mapped it again (truncate_cleanup_folio()).
+ * Its page of the backing store goes too, under the folio lock: a
+ * writeback (which holds the lock) may have written it back since the
+ * store was emptied at the start, and a fault that finds the cache empty
+ * from now on must read zeros, not those bytes (see "invalidate_lock"
+ * above). */
 static void truncate_inode_folio(struct simmm_file *file, struct simmm_page *folio)
 {
+	unsigned shift = file->sim->geo.page_shift;
+
 	if (folio->mapping != file)
 		return;
 	if (simmm__folio_mapcount(file->sim, folio))
 		unmap_mapping_folio(file, folio);
+	simmm__file_store_zero(file, folio->index << shift, (folio->index + 1) << shift);
 	simmm__filemap_remove(file, folio);
 }
 
@@ -259,6 +277,8 @@ static void truncate_partial(struct simmm_file *file, struct simmm_page *folio, 
 	data = simmm__page_data(sim, folio, false);
 	if (data) /* no contents: zeros already */
 		memset(data + offset, 0, length);
+	/* the store's part too, under the lock (as truncate_inode_folio()) */
+	simmm__file_store_zero(file, pos + offset, pos + offset + length);
 }
 
 /* Remove the cached folios of [@start, @end) (page indices), locking
@@ -339,6 +359,9 @@ static void truncate_pagecache(struct simmm_file *file, uint64_t oldsize, uint64
 	uint64_t holebegin = (newsize + sim->page_size - 1) & ~(sim->page_size - 1);
 	bool unmap = !(file->flags & SIMMM_FILE_SHMEM) || oldsize > holebegin;
 
+	/* the store past EOF first, as a punch does it (the EOF page's
+	 * tail: a fault of it that finds it no longer cached) */
+	simmm__file_store_zero(file, newsize, UINT64_MAX);
 	if (unmap)
 		unmap_mapping_pages(file, holebegin >> sim->geo.page_shift, 0, true);
 	truncate_inode_pages_range(file, newsize, UINT64_MAX);
@@ -384,6 +407,9 @@ int simmm__file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len)
 
 	if (err)
 		return err;
+	/* The store first (see "invalidate_lock" above): a fault or read
+	 * that finds a page of the hole no longer cached reads zeros. */
+	simmm__file_store_zero(file, off, off + len);
 	/* truncate_pagecache_range() / shmem_fallocate(): the whole pages of
 	 * the hole are unmapped once, without even_cows: "hole-punching
 	 * should not remove private COWed pages from the hole". */
