@@ -2060,7 +2060,7 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	struct simmm_vma_info vi, vj;
 	bool have = simmm_vma_info(ms->mm, a, &vi) == 0;
 	unsigned ui[MAXN], uli[MAXN], ti[MAXN], tdi[MAXN], tli[MAXN], gpi[MAXN][3], gdi[MAXN],
-		gli[MAXN][2];
+		gli[MAXN][2], ugi[MAXN], tgi[MAXN], ggi[MAXN];
 	uint32_t gen0 = F.lay_gen, s1, e1;
 	bool multi = fixed && k == n, any = false, gap[MAXN];
 	struct moved mv;
@@ -2090,10 +2090,13 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 	for (unsigned i = 0; maymove && i < n; i++) { /* moved away */
 		ui[i] = reg_begin(&ms->prot[p + i], PR_UNMAPPED, s1);
 		uli[i] = reg_begin(&ms->lk[p + i], 0, s1);
+		/* guard markers go with the pages (moved_back() brings them) */
+		ugi[i] = reg_begin(&ms->gd[p + i], 0, s1);
 	}
 	for (unsigned i = k; i < n; i++) { /* the shrunk tail */
 		ti[i - k] = reg_begin(&ms->prot[p + i], PR_UNMAPPED, s1);
 		tli[i - k] = reg_begin(&ms->lk[p + i], 0, s1);
+		tgi[i - k] = reg_begin(&ms->gd[p + i], 0, s1); /* unmapped: markers gone */
 		if (!file)
 			tdi[i - k] = reg_begin(&ms->data[p + i], 0, s1);
 	}
@@ -2102,6 +2105,7 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 			gpi[i - n][v] = reg_begin(&ms->prot[p + i], (uint8_t)(PR_NONE + v), s1);
 		for (unsigned l = 0; l < 2; l++)
 			gli[i - n][l] = reg_begin(&ms->lk[p + i], (uint8_t)l, s1);
+		ggi[i - n] = reg_begin(&ms->gd[p + i], 0, s1); /* new pages: no marker */
 		if (!file)
 			gdi[i - n] = reg_begin(&ms->data[p + i], 0, s1);
 	}
@@ -2146,11 +2150,13 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 
 		reg_end(&ms->prot[p + i], ui[i], went, false, e1);
 		reg_end(&ms->lk[p + i], uli[i], went, false, e1);
+		reg_end(&ms->gd[p + i], ugi[i], went, false, e1);
 	}
 	/* FIXED unmaps the tail before the move, which may still fail */
 	for (unsigned i = k; i < n; i++) {
 		reg_end(&ms->prot[p + i], ti[i - k], rc == 0, fixed, e1);
 		reg_end(&ms->lk[p + i], tli[i - k], rc == 0, fixed, e1);
+		reg_end(&ms->gd[p + i], tgi[i - k], rc == 0, fixed, e1);
 		if (!file)
 			reg_end(&ms->data[p + i], tdi[i - k], rc == 0, fixed, e1);
 	}
@@ -2162,6 +2168,7 @@ static int resize_call(struct task *t, struct mmst *ms, unsigned p, unsigned n, 
 		for (unsigned l = 0; l < 2; l++)
 			reg_end(&ms->lk[p + i], gli[i - n][l],
 				inplace && prot_any(&ms->lk[p + n - 1], 1u << l, s1, e1), false, e1);
+		reg_end(&ms->gd[p + i], ggi[i - n], inplace, false, e1);
 		if (!file)
 			reg_end(&ms->data[p + i], gdi[i - n], inplace, false, e1);
 	}
