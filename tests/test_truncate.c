@@ -858,6 +858,39 @@ static void test_args(void **state)
 	finish(&sim, NULL, f);
 }
 
+/* A SIMMM_FILE_RDONLY file's only fd is read-only: ftruncate() is -EINVAL
+ * (do_ftruncate(): no FMODE_WRITE, checked before the size), fallocate()
+ * -EBADF (vfs_fallocate(): after the length check, before the range's);
+ * nothing changes, a private mapping's pages and the size included. */
+static void test_rdonly_file_refused(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 16 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	struct simmm_file *ro = new_file(sim, 4, SIMMM_FILE_RDONLY);
+	simmm_addr_t p;
+
+	fill_pages(ro, 4);
+	p = map_file(mm, ro, 4, SIMMM_MAP_PRIVATE);
+	expect_bytes(mm, p + 3 * PS, 0, PS, 4);
+	assert_true(mapped(mm, p + 3 * PS));
+	assert_int_equal(simmm_file_truncate(ro, PS), -EINVAL);
+	assert_int_equal(simmm_file_truncate(ro, 8 * PS), -EINVAL);
+	assert_int_equal(simmm_file_truncate(ro, UINT64_MAX), -EINVAL);
+	TU_CHECK(sim);
+	assert_int_equal(simmm_file_punch_hole(ro, 0, 0), -EINVAL);
+	assert_int_equal(simmm_file_punch_hole(ro, PS, 2 * PS), -EBADF);
+	assert_int_equal(simmm_file_punch_hole(ro, UINT64_MAX - 1, 4), -EBADF);
+	TU_CHECK(sim);
+	assert_int_equal(simmm_file_size(ro), 4 * PS);
+	assert_int_equal(fstats(ro).cached, 4);
+	assert_true(mapped(mm, p + 3 * PS));
+	expect_bytes(mm, p + PS, 0, PS, 2);
+	expect_bytes(mm, p + 3 * PS, 0, PS, 4);
+	TU_CHECK(sim);
+	finish(&sim, mm, ro);
+}
+
 /* shmem_setattr() unmaps only when whole pages lie past the new EOF;
  * truncate_pagecache() always does: a VMA reaching past EOF sees its two
  * CLEARs even though there is nothing to zap. Both zero the partial page. */
@@ -911,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_madvise_remove_shared_file),
 		cmocka_unit_test(test_madvise_remove_shmem),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_rdonly_file_refused),
 		cmocka_unit_test(test_shrink_inside_last_page),
 	};
 

@@ -779,7 +779,9 @@ SIMMM_API struct simmm_pgtable *simmm_mm_pgtable(struct simmm_mm *mm);
 /* ---- files and shmem ------------------------------------------------------------ */
 
 /* simmm_file_create() flags */
-#define SIMMM_FILE_RDONLY 0x1   /* MAP_SHARED + PROT_WRITE refused (-EACCES) */
+/* opened read-only: MAP_SHARED + PROT_WRITE refused (-EACCES), as are
+ * ftruncate (-EINVAL) and fallocate (-EBADF) */
+#define SIMMM_FILE_RDONLY 0x1
 #define SIMMM_FILE_SHMEM  0x2   /* tmpfs: pages are swap-backed */
 
 /**
@@ -838,9 +840,10 @@ SIMMM_API uint64_t simmm_file_size(const struct simmm_file *file);
  * Locking: takes the file's i_rwsem for write (simmm_file_pwrite() and
  * hole punches wait), i_mmap for read, folio locks; the caller must hold
  * no mmap lock (i_rwsem ranks above it). May sleep.
- * Return: 0; -EINVAL (NULL or dead @file); -EFBIG (@new_size above the
- * largest file size, as simmm_file_create() limits it); the scheduler's
- * errors taking i_rwsem.
+ * Return: 0; -EINVAL (NULL or dead @file, or a SIMMM_FILE_RDONLY file:
+ * do_ftruncate() refuses an fd not open for writing); -EFBIG (@new_size
+ * above the largest file size, as simmm_file_create() limits it); the
+ * scheduler's errors taking i_rwsem.
  */
 SIMMM_API int simmm_file_truncate(struct simmm_file *file, uint64_t new_size);
 
@@ -858,8 +861,10 @@ SIMMM_API int simmm_file_truncate(struct simmm_file *file, uint64_t new_size);
  * @off, @len: the byte range (unaligned allowed; past EOF does nothing).
  *
  * Locking: as simmm_file_truncate().
- * Return: 0; -EINVAL (NULL or dead @file, @len 0); -EFBIG (the range wraps
- * or ends past the largest file size); the scheduler's errors.
+ * Return: 0; -EINVAL (NULL or dead @file, @len 0); -EBADF (a
+ * SIMMM_FILE_RDONLY file: vfs_fallocate() refuses an fd not open for
+ * writing, after the length check); -EFBIG (the range wraps or ends past
+ * the largest file size); the scheduler's errors.
  */
 SIMMM_API int simmm_file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len);
 

@@ -377,6 +377,10 @@ int simmm_file_truncate(struct simmm_file *file, uint64_t new_size)
 
 	if (!simmm__file_ok(file))
 		return -EINVAL;
+	/* do_ftruncate(): an fd not open for writing (a SIMMM_FILE_RDONLY
+	 * file's only one) is -EINVAL, before any size check. */
+	if (file->flags & SIMMM_FILE_RDONLY)
+		return -EINVAL;
 	/* inode_newsize_ok(): past the largest size simmm can address. */
 	if (new_size > (SIMMM_SWP_OFFSET_MAX << file->sim->geo.page_shift))
 		return -EFBIG;
@@ -499,6 +503,11 @@ int simmm_file_punch_hole(struct simmm_file *file, uint64_t off, uint64_t len)
 
 	if (!simmm__file_ok(file) || !len)
 		return -EINVAL;
+	/* vfs_fallocate(): after the length and mode checks, an fd not open
+	 * for writing is -EBADF (MADV_REMOVE checks VM_SHARED | VM_MAYWRITE
+	 * itself and comes in through simmm__file_punch_hole()). */
+	if (file->flags & SIMMM_FILE_RDONLY)
+		return -EBADF;
 	/* vfs_fallocate(): the end past the largest size, or wrapping. */
 	if (off + len < off || off + len > (SIMMM_SWP_OFFSET_MAX << file->sim->geo.page_shift))
 		return -EFBIG;
