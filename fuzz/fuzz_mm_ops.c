@@ -35,7 +35,8 @@
  * zap, munmap or move (reclaim never takes it).
  *
  * Truncation (the fread op's file bytes 0xb0..0xbf: ftruncate(2) or a hole
- * punch of file0/file1; MADV_REMOVE, advice byte 0xf0). An object's bytes
+ * punch of file0/file1, whose only fd is read-only: -EINVAL / -EBADF,
+ * nothing changes; MADV_REMOVE, advice byte 0xf0). An object's bytes
  * are its page-cache bytes: what every mapping of a page reads, also past
  * EOF in the page EOF falls in (a write through a shared mapping lands
  * there and stays: simmm models no filesystem's post-EOF zeroing at
@@ -2364,7 +2365,9 @@ static void op_sync(uint8_t fb, unsigned fi, uint8_t pb, uint8_t nb)
  * for length 0; the whole pages unmapped without even_cows, the range
  * reads as zeros (truncate_pagecache_range()). Locked pages lose their
  * entries all the same; pinned pages leave the page cache, the next fault
- * reads the zeros (peek_page() compares what is mapped).
+ * reads the zeros (peek_page() compares what is mapped). file1's only fd
+ * is read-only: its truncation is -EINVAL (do_ftruncate()), its punch
+ * -EBADF (vfs_fallocate(), after the length's -EINVAL); nothing changes.
  */
 static void op_ftrunc(uint8_t fb, uint8_t pb, uint8_t lb)
 {
@@ -2380,7 +2383,8 @@ static void op_ftrunc(uint8_t fb, uint8_t pb, uint8_t lb)
 		rc = simmm_file_truncate(o->file, size);
 		tr("ftruncate file%u %#llx (was %#llx) -> %d\n", fi, (unsigned long long)size,
 		   (unsigned long long)o->size, rc);
-		if (!expect_rc(rc, 0, "ftruncate"))
+		/* file1's fd is read-only: do_ftruncate() refuses it */
+		if (!expect_rc(rc, o->rdonly ? -EINVAL : 0, "ftruncate") || rc)
 			return;
 		if (size <= o->size) {
 			model_unmap_obj(fi, (size + F.ps - 1) / F.ps, UINT64_MAX, true);
@@ -2395,7 +2399,8 @@ static void op_ftrunc(uint8_t fb, uint8_t pb, uint8_t lb)
 		rc = simmm_file_punch_hole(o->file, off, len);
 		tr("punch file%u %#llx len %#llx -> %d\n", fi, (unsigned long long)off,
 		   (unsigned long long)len, rc);
-		if (!expect_rc(rc, len ? 0 : -EINVAL, "punch") || rc)
+		/* vfs_fallocate(): the length first, then a read-only fd */
+		if (!expect_rc(rc, !len ? -EINVAL : o->rdonly ? -EBADF : 0, "punch") || rc)
 			return;
 		if (end > first)
 			model_unmap_obj(fi, first, end - 1, false);
