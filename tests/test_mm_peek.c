@@ -259,6 +259,39 @@ static void test_peek_device_private(void **state)
 	tu_sim_free(&sim);
 }
 
+/* A hwpoison entry names its frame, as migration and device entries do,
+ * but a load there is SIGBUS: the peek gives -EFAULT, not the poisoned
+ * frame's bytes (found by fuzz_mm_ops's memory-failure op). */
+static void test_peek_hwpoison(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, 2 * PS);
+	uint8_t b = 0xee, two[2] = {0xee, 0xee};
+	simmm_pfn_t pfn;
+	struct snap s;
+
+	mx_write(mm, a, 1);
+	mx_write(mm, a + PS, 2);
+	pfn = mx_tr(mm, a + PS).pfn;
+	TU_ASSERT_OK(simmm_memory_failure(sim, pfn, SIMMM_MF_SW_SIMULATED, NULL));
+	assert_true(simmm_is_hwpoison_entry(mx_tr(mm, a + PS).entry));
+	TU_CHECK(sim);
+	snap_take(mm, a, &s);
+	assert_int_equal(simmm_mm_peek(mm, a + PS, &b, 1), -EFAULT);
+	assert_int_equal(b, 0xee);
+	/* the page before it is copied, then the peek stops */
+	assert_int_equal(simmm_mm_peek(mm, a + PS - 1, two, 2), -EFAULT);
+	assert_int_equal(two[0], 0);
+	assert_int_equal(two[1], 0xee);
+	snap_same(mm, a, &s);
+	assert_int_equal(simmm_mm_access(mm, a + PS, &b, 1, SIMMM_ACCESS_READ), -EFAULT);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 static void test_peek_errors(void **state)
 {
 	(void)state;
@@ -297,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_peek_thp),
 		cmocka_unit_test(test_peek_device_private),
 		cmocka_unit_test(test_peek_errors),
+		cmocka_unit_test(test_peek_hwpoison),
 	};
 
 	tu_seed();

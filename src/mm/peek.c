@@ -89,14 +89,17 @@ static int peek_page(struct simmm_mm *mm, simmm_addr_t addr, uint8_t *buf, uint6
 		peek_frame(sim, t.pfn, off, buf, n);
 		return 0;
 	}
+	/* A hwpoison entry carries the poisoned pfn too: it is SIGBUS, not
+	 * the frame's bytes (checked before the other pfn entries). */
+	if (simmm_is_hwpoison_entry(e) || simmm_is_poisoned_swp_entry(e) ||
+	    simmm_is_guard_swp_entry(e))
+		return -EFAULT;
 	if (simmm_is_pfn_swap_entry(e)) {
 		peek_frame(sim, leaf_pfn(sim, simmm_swp_offset_pfn(e), t.level, addr), off, buf, n);
 		return 0;
 	}
 	if (simmm_is_real_swap_entry(e))
 		return simmm__swap_peek(sim, e, off, buf, n) ? -EUCLEAN : 0;
-	if (simmm_is_poisoned_swp_entry(e) || simmm_is_guard_swp_entry(e))
-		return -EFAULT;
 	return peek_none(mm, vma, addr, buf, n); /* other markers (uffd-wp): a hole */
 }
 
