@@ -127,12 +127,16 @@ struct mpage {
 	uint8_t fork;    /* FK_* of its VMA (VM_DONTCOPY, VM_WIPEONFORK) */
 	uint8_t guard;   /* a guard marker: every access is SIGSEGV */
 	uint8_t htlb;    /* in a MAP_HUGETLB VMA (huge-page aligned, F.hp pages each) */
+	uint8_t hwp;     /* HWP_*: memory failure left an entry every access SIGBUSes */
 	uint32_t pgoff;  /* page offset into the object */
 	uint8_t val[NSLOT];
 };
 
 #define MLK_LOCKED  1 /* VM_LOCKED */
 #define MLK_ONFAULT 2 /* VM_LOCKONFAULT */
+
+#define HWP_ENTRY 1 /* a hwpoison entry (its frame was poisoned) */
+#define HWP_SWAP  2 /* a swap entry whose poisoned swap-cache folio lost the data */
 
 #define FK_DONTCOPY 1 /* VM_DONTCOPY (MADV_DONTFORK): not in a fork child */
 #define FK_WIPE     2 /* VM_WIPEONFORK: empty in a fork child */
@@ -143,7 +147,9 @@ struct mobj {
 	uint64_t size;           /* bytes */
 	bool rdonly;
 	bool filled;             /* files: initial bytes written (file_fill) */
+	bool eio;                /* files: a dirty page was lost: the next sync is -EIO */
 	uint8_t data[MAXOBJP][NSLOT];
+	uint8_t poison[MAXOBJP]; /* shmem: a poisoned folio kept in the cache */
 };
 
 struct pinset {
@@ -169,6 +175,11 @@ static struct fz {
 	struct mobj obj[MAXOBJ];
 	unsigned nobj;
 	struct pinset pins[MAXPINS];
+	/* frames poisoned by the memory-failure ops, for unpoison; @hwfree:
+	 * nothing but the poison holds it (pins aside) */
+	simmm_pfn_t hwpfn[MAXPINS];
+	bool hwfree[MAXPINS];
+	unsigned nhw;
 	uint8_t touched[NP_MAX];
 	unsigned peek_cursor;
 	/* The last VMA peek_page() looked up per mm, valid during one sweep
@@ -280,6 +291,14 @@ static bool page_backed(const struct mpage *p)
 	return true;
 }
 
+/* Does an access SIGBUS for a memory failure: a hwpoison entry, a swap
+ * entry of a lost swap-cache folio, or a shmem page whose poisoned folio
+ * stays in the cache (shmem_error_remove_folio())? */
+static bool poisoned(const struct mpage *p)
+{
+	return p->hwp || (p->shared && p->pgoff < MAXOBJP && pobj(p)->poison[p->pgoff]);
+}
+
 static bool may_access(const struct mpage *p, enum simmm_access acc)
 {
 	if (!p->mapped || p->guard)
@@ -365,6 +384,7 @@ static void model_zap(struct mpage *p)
 {
 	p->resident = 0;
 	p->guard = 0;
+	p->hwp = 0;
 	if (p->shared)
 		return;
 	p->own = 0;
@@ -379,15 +399,16 @@ static void model_zap(struct mpage *p)
  * mm loses its entry (a locked page too: it no longer has to stay
  * present), and so, with @even_cows (truncation), does a private page's
  * own copy, which reads the file again (past EOF: SIGBUS). Without it (a
- * punch) the copies stay. Guard markers stay either way (no
- * ZAP_FLAG_DROP_MARKER).
+ * punch) the copies stay, and so do hwpoison entries, shared pages' too
+ * (zap_nonpresent_ptes() drops them only when should_zap_cows()). Guard
+ * markers stay either way (no ZAP_FLAG_DROP_MARKER).
  */
 static void model_unmap_obj(unsigned oi, uint64_t first, uint64_t last, bool even_cows)
 {
 	for (unsigned mi = 0; mi < NMM; mi++) {
 		for (uint64_t k = 0; F.m[mi].mm && k < F.np; k++) {
 			struct mpage *p = &F.m[mi].pg[k];
-			uint8_t g = p->guard;
+			uint8_t g = p->guard, h = p->hwp;
 
 			if (!p->mapped || p->obj != oi + 1 || p->pgoff < first || p->pgoff > last)
 				continue;
@@ -395,6 +416,8 @@ static void model_unmap_obj(unsigned oi, uint64_t first, uint64_t last, bool eve
 				continue;
 			model_zap(p);
 			p->guard = g;
+			if (!even_cows)
+				p->hwp = h;
 		}
 	}
 }
@@ -486,7 +509,9 @@ static uint64_t vm_of_prot(int prot)
 static void peek_slots(unsigned mi, uint64_t i, const char *who, bool anon_hole)
 {
 	struct mpage *p = &F.m[mi].pg[i];
-	bool ok = p->mapped && !p->guard && page_backed(p);
+	/* (a lost swap-cache folio and a poisoned shmem folio are read as
+	 * they are: simmm_mm_peek() reads the folio, not the fault's SIGBUS) */
+	bool ok = p->mapped && !p->guard && page_backed(p) && p->hwp != HWP_ENTRY;
 
 	static uint8_t buf[1u << 16]; /* the largest page (arm64-64k) */
 	/* One peek of the whole page: one lookup instead of one per slot, up
@@ -574,6 +599,12 @@ static void peek_page(unsigned mi, uint64_t i)
 	FZ_CHECK((rc == 0 && simmm_is_guard_swp_entry(t.entry)) == !!p->guard,
 		 "mm%u page %llu: entry %#llx, model guard %u", mi, (unsigned long long)i,
 		 (unsigned long long)(rc ? 0 : t.entry), p->guard);
+	FZ_CHECK((rc == 0 && simmm_is_hwpoison_entry(t.entry)) == (p->hwp == HWP_ENTRY),
+		 "mm%u page %llu: entry %#llx, model hwpoison %u", mi, (unsigned long long)i,
+		 (unsigned long long)(rc ? 0 : t.entry), p->hwp);
+	FZ_CHECK(p->hwp != HWP_SWAP || (rc == 0 && simmm_is_real_swap_entry(t.entry)),
+		 "mm%u page %llu: entry %#llx, model: a swap entry of a lost folio", mi,
+		 (unsigned long long)i, (unsigned long long)(rc ? 0 : t.entry));
 	/* A page of a VM_LOCKED VMA, once present, stays present: reclaim
 	 * mlocks what it finds there and never unmaps it. So does a hugetlb
 	 * page (never on the LRU), mapped whole by a PMD leaf (nothing else:
@@ -755,7 +786,7 @@ static void drop_outside(struct fzmm *m, simmm_addr_t a, uint64_t n, const struc
 		struct mpage p = src[k];
 		uint8_t v = 0;
 
-		if (!may_access(&p, SIMMM_ACCESS_READ) || !page_backed(&p))
+		if (!may_access(&p, SIMMM_ACCESS_READ) || !page_backed(&p) || poisoned(&p))
 			continue;
 		rc = simmm_mm_access(m->mm, a + k * F.ps, &v, 1, SIMMM_ACCESS_READ);
 		if (rc == -ENOMEM && oom_ok())
@@ -1065,7 +1096,8 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 	 * populate_vma_page_range() does not skip them. */
 	for (uint64_t k = i; sub != 2 && !want && k < i + n; k++)
 		if ((sub == 0 || m->pg[k].htlb) &&
-		    (!m->pg[k].prot || m->pg[k].guard || !page_backed(&m->pg[k]))) {
+		    (!m->pg[k].prot || m->pg[k].guard || !page_backed(&m->pg[k]) ||
+		     poisoned(&m->pg[k]))) {
 			bad = k;
 			want = -ENOMEM;
 			break;
@@ -1206,6 +1238,8 @@ static void madvise_populate(struct fzmm *m, uint64_t i, uint64_t n, bool write)
 			want = -EINVAL;
 		else if (p->guard || !page_backed(p))
 			want = -EFAULT;
+		else if (poisoned(p))
+			want = -EHWPOISON; /* FOLL_HWPOISON */
 		if (want)
 			break;
 	}
@@ -1397,6 +1431,9 @@ static void madvise_remove(struct fzmm *m, uint64_t i, uint64_t n)
 		if (!p->mapped)
 			continue;
 		model_zero_obj(pobj(p), (uint64_t)p->pgoff * F.ps, ((uint64_t)p->pgoff + 1) * F.ps);
+		/* a poisoned shmem folio leaves the cache with the rest (the
+		 * hwpoison entries stay: no even_cows) */
+		pobj(p)->poison[p->pgoff] = 0;
 		/* hugetlbfs_punch_hole(): a huge page the range covers whole is
 		 * unmapped everywhere and leaves the file, a partial one is
 		 * zeroed in place (hugetlbfs_zero_partial_page()) */
@@ -1415,6 +1452,284 @@ static void peek_all(void)
 		for (uint64_t k = 0; F.m[mi].mm && k < F.np; k++)
 			if (F.touched[k])
 				peek_page(mi, k);
+}
+
+/* ---- memory failure (advice bytes 0xe6, 0xe5, 0xe3) --------------------------------- */
+
+static bool pins_held(void);
+
+/* One page's entry, as simmm_pgtable_translate() gives it. */
+struct mfsnap {
+	bool ok, pres;
+	simmm_entry_t e;
+	simmm_pfn_t pfn;
+};
+
+static void mf_snap(struct mfsnap (*sn)[NP_MAX])
+{
+	for (unsigned mi = 0; mi < NMM; mi++)
+		for (uint64_t k = 0; F.m[mi].mm && k < F.np; k++) {
+			struct simmm_translation t;
+			struct mfsnap *x = &sn[mi][k];
+
+			x->ok = F.m[mi].pg[k].mapped &&
+				simmm_pgtable_translate(simmm_mm_pgtable(F.m[mi].mm), pa(k), &t) == 0;
+			x->pres = x->ok && t.present;
+			x->e = x->ok ? t.entry : 0;
+			x->pfn = x->pres ? t.pfn : 0;
+		}
+}
+
+/* Page @p reads object page (@o, @pg) (not a private copy). */
+static bool reads_obj(const struct mpage *p, unsigned o, uint32_t pg)
+{
+	return p->mapped && p->obj == o + 1 && p->pgoff == pg && (p->shared || !p->own);
+}
+
+/*
+ * A dirty page-cache page of file @oi memory failure truncated out
+ * (me_pagecache_dirty(): the data existed only in memory): the next fault
+ * or read(2) reads what the backing store has, which the model does not
+ * follow (reclaim writes back when it likes). Learn it through a mapping
+ * outside the window, read with simmm_mm_peek(), which allocates nothing
+ * and reads the store when the cache has no page.
+ */
+static void mf_learn(unsigned oi, uint32_t pg)
+{
+	struct mobj *o = &F.obj[oi];
+	simmm_addr_t out = 0;
+	int rc = simmm_mmap(F.m[0].mm, pa(F.np) + 16 * F.ps, F.ps, SIMMM_PROT_READ,
+			    SIMMM_MAP_PRIVATE, o->file, pg, &out);
+
+	FZ_CHECK(rc == 0, "mmap to read file%u page %u back: %d", oi, pg, rc);
+	FZ_CHECK(out + F.ps <= F.base || out >= pa(F.np), "read-back mapping %#llx in the window",
+		 (unsigned long long)out);
+	for (unsigned s = 0; s < NSLOT; s++) {
+		rc = simmm_mm_peek(F.m[0].mm, out + slot_off(s), &o->data[pg][s], 1);
+		FZ_CHECK(rc == 0, "peek of file%u page %u: %d", oi, pg, rc);
+	}
+	tr("  -> file%u page %u reads %#x %#x %#x from the store\n", oi, pg, o->data[pg][0],
+	   o->data[pg][1], o->data[pg][2]);
+	FZ_CHECK(simmm_munmap(F.m[0].mm, out, F.ps) == 0, "munmap of the read-back mapping");
+}
+
+/* unpoison_memory() of a frame an earlier op poisoned (@sel picks it). It
+ * goes back to the allocator only when nothing but the poison holds it: no
+ * cache (a poisoned shmem folio stays in its cache, a lost swap-cache folio
+ * in the swap cache), no pin; entries naming it stay hwpoison entries. */
+static void mf_unpoison(unsigned sel)
+{
+	unsigned k;
+	simmm_pfn_t pfn;
+	int rc;
+
+	if (!F.nhw) {
+		tr("unpoison: nothing poisoned\n");
+		return;
+	}
+	k = sel % F.nhw;
+	pfn = F.hwpfn[k];
+	rc = simmm_unpoison_memory(F.sim, pfn);
+	tr("unpoison pfn %#llx -> %d\n", (unsigned long long)pfn, rc);
+	FZ_CHECK(rc == 0 || rc == -EBUSY, "unpoison rc %d", rc);
+	FZ_CHECK(rc == 0 || !F.hwfree[k] || pins_held(), "unpoison of a frame held by nothing: %d",
+		 rc);
+	if (rc == 0) {
+		struct simmm_page_info pi;
+
+		FZ_CHECK(simmm_page_info(F.sim, pfn, &pi) == 0 && pi.free, "unpoisoned frame not free");
+		FZ_CHECK(simmm_unpoison_memory(F.sim, pfn) == -EBUSY, "unpoisoned twice");
+		F.hwpfn[k] = F.hwpfn[--F.nhw];
+		F.hwfree[k] = F.hwfree[F.nhw];
+	}
+	peek_all();
+}
+
+/* The lost data of a swap-cache folio memory failure could not tell
+ * (MF_FAILED: a pin held it too): fault the page at @k in and see. */
+static bool mf_probe_lost(struct fzmm *m, uint64_t k)
+{
+	unsigned ret;
+
+	FZ_CHECK(simmm_mmap_read_lock(m->mm) == 0, "mmap_read_lock");
+	ret = simmm_handle_mm_fault(m->mm, pa(k), 0);
+	if (!(ret & SIMMM_VM_FAULT_RETRY))
+		simmm_mmap_read_unlock(m->mm);
+	tr("  -> probe fault %#x\n", ret);
+	return ret & SIMMM_VM_FAULT_HWPOISON;
+}
+
+/*
+ * MADV_HWPOISON of page @i of mm @mi (0xe6: madvise_inject_error(): a read
+ * GUP of the page, then memory_failure() of it with MF_ACTION_REQUIRED) or
+ * memory_failure() of the frame page @i maps (0xe5, one more byte: bit 0
+ * MF_ACTION_REQUIRED with this mm as the current process, bit 1 MF_MUST_KILL
+ * unless the page is a regular file's), both MF_SW_SIMULATED, without
+ * injection. The page is got as GUP would: -EFAULT where it cannot be (a
+ * hole, a guard, past EOF, no PROT_READ, poisoned already). The zero page
+ * and hugetlb pages are not handled (-EBUSY, MF_IGNORED). Otherwise the
+ * frame's mappings in every mm go (TTU_IGNORE_MLOCK: locked pages too):
+ *  - an anonymous page not in the swap cache: hwpoison entries;
+ *  - an anonymous page in the swap cache: swap entries; a clean folio
+ *    leaves the swap cache (the slot has the data: MF_RECOVERED), a dirty
+ *    one stays there, poisoned, and every swap entry of its slot SIGBUSes
+ *    (me_swapcache_dirty(), MF_DELAYED);
+ *  - a clean page of file0/file1 with clean ptes: no entries (the data is
+ *    on the store, the next fault reads it again); a dirty one: hwpoison
+ *    entries, the page leaves the cache, the store's bytes are what the
+ *    file reads from then on, and the next fsync / msync(MS_SYNC) of it
+ *    fails with -EIO (me_pagecache_dirty());
+ *  - a shmem page: hwpoison entries, the folio stays in the cache poisoned:
+ *    every fault of it SIGBUSes until MADV_REMOVE punches it out.
+ * Which it was is read back: the entries, and simmm_memory_failure_stats()
+ * (recovered / delayed, or failed when a pin holds the page: -EBUSY, the
+ * same done). No mapping of the frame may remain. A THP is split first;
+ * one that may be pinned is not poisoned here (its split fails: -EHWPOISON,
+ * kill_procs_now(), the page poisoned but left mapped: not modelled).
+ */
+static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab,
+			     struct fz_in *in)
+{
+	static struct mfsnap before[NMM][NP_MAX], after[NMM][NP_MAX];
+	struct mpage *tp = &m->pg[i];
+	bool madv = ab == 0xe6, xk, lost = false;
+	uint8_t fb = madv ? 0 : fz_u8(in);
+	bool file = tp->obj && tp->obj <= 2 && (tp->shared || !tp->own);
+	int flags = SIMMM_MF_SW_SIMULATED | (fb & 1 ? SIMMM_MF_ACTION_REQUIRED : 0) |
+		    (fb & 2 && !file ? SIMMM_MF_MUST_KILL : 0);
+	struct simmm_mf_stats s0, s1;
+	simmm_entry_t swp = 0;
+	simmm_pfn_t x = 0;
+	uint64_t dI, dF, dD, dR;
+	int rc, want = 0;
+
+	if (F.inject) { /* the op runs without injection */
+		FZ_CHECK(simmm_fault_inject(F.sim, NULL) == 0, "fault_inject off");
+		F.inject = false;
+	}
+	mf_snap(before);
+	xk = before[mi][i].pres;
+	x = before[mi][i].pfn;
+	if (!madv && !xk) {
+		tr("  -> no frame mapped\n");
+		peek_range(i, 1);
+		return;
+	}
+	if (xk && pins_held()) {
+		struct simmm_page_info pi;
+
+		FZ_CHECK(simmm_page_info(F.sim, x, &pi) == 0, "page_info");
+		if (pi.order) {
+			tr("  -> a THP while pins are held: not poisoned\n");
+			peek_range(i, 1);
+			return;
+		}
+	}
+	if (madv && (!tp->mapped || tp->guard || !page_backed(tp) ||
+		     !(tp->prot & SIMMM_PROT_READ) || poisoned(tp)))
+		want = -EFAULT;
+	FZ_CHECK(simmm_memory_failure_stats(F.sim, &s0) == 0, "mf stats");
+	rc = madv ? simmm_madvise(m->mm, pa(i), F.ps, SIMMM_MADV_HWPOISON)
+		  : simmm_memory_failure(F.sim, x, flags, fb & 1 ? m->mm : NULL);
+	FZ_CHECK(simmm_memory_failure_stats(F.sim, &s1) == 0, "mf stats");
+	dI = s1.ignored - s0.ignored;
+	dF = s1.failed - s0.failed;
+	dD = s1.delayed - s0.delayed;
+	dR = s1.recovered - s0.recovered;
+	tr("  -> %d (ignored %llu failed %llu delayed %llu recovered %llu)\n", rc,
+	   (unsigned long long)dI, (unsigned long long)dF, (unsigned long long)dD,
+	   (unsigned long long)dR);
+	if (want || (rc == -ENOMEM && oom_ok()) ||
+	    (rc == -EFAULT && madv && tp->htlb && oom_ok())) {
+		/* not got (a hugetlb page the pool cannot give is SIGBUS) */
+		if (!(rc == -EFAULT && tp->htlb && oom_ok()))
+			expect_rc(rc, want, "madvise HWPOISON");
+		FZ_CHECK(dI + dF + dD + dR == 0, "memory failure handled, rc %d", rc);
+		peek_all();
+		return;
+	}
+	FZ_CHECK(dI + dF + dD + dR == 1, "memory failure: %llu results",
+		 (unsigned long long)(dI + dF + dD + dR));
+	FZ_CHECK(rc == (dD || dR ? 0 : -EBUSY), "memory failure rc %d", rc);
+	if (dI) {
+		/* me_kernel() / hugetlb: the zero page (a never-written or
+		 * discarded anonymous page) or a hugetlb page, left alone */
+		FZ_CHECK(tp->htlb || (!tp->obj && (!tp->own || tp->lazy)),
+			 "mm%u page %llu: memory failure ignored", mi, (unsigned long long)i);
+		peek_all();
+		return;
+	}
+	FZ_CHECK(!dF || pins_held(), "memory failure failed without an extra reference");
+	mf_snap(after);
+	/* The frame: the one mapped before, else the one a new hwpoison entry
+	 * names (GUP faulted it in); all new hwpoison entries name it. */
+	for (unsigned j = 0; j < NMM; j++)
+		for (uint64_t k = 0; F.m[j].mm && k < F.np; k++) {
+			simmm_pfn_t y;
+
+			if (!after[j][k].ok || !simmm_is_hwpoison_entry(after[j][k].e) ||
+			    (before[j][k].ok && before[j][k].e == after[j][k].e))
+				continue;
+			FZ_CHECK(simmm_entry_pfn(after[j][k].e, &y), "hwpoison entry without a pfn");
+			FZ_CHECK(!xk || y == x, "mm%u page %llu: hwpoison entry of %#llx, poisoned %#llx",
+				 j, (unsigned long long)k, (unsigned long long)y,
+				 (unsigned long long)x);
+			FZ_CHECK((before[j][k].pres && before[j][k].pfn == y) || (j == mi && k == i),
+				 "mm%u page %llu: a hwpoison entry where the frame was not mapped", j,
+				 (unsigned long long)k);
+			x = y;
+			xk = true;
+		}
+	FZ_CHECK(!after[mi][i].pres || (xk && after[mi][i].pfn != x),
+		 "mm%u page %llu: the poisoned page is still mapped (entry %#llx)", mi,
+		 (unsigned long long)i, (unsigned long long)after[mi][i].e);
+	if (after[mi][i].ok && simmm_is_real_swap_entry(after[mi][i].e))
+		swp = after[mi][i].e;
+	if (swp)
+		lost = dD ? true : dR ? false : mf_probe_lost(m, i);
+	for (unsigned j = 0; j < NMM; j++)
+		for (uint64_t k = 0; F.m[j].mm && k < F.np; k++) {
+			struct mpage *p = &F.m[j].pg[k];
+			const struct mfsnap *b = &before[j][k], *a = &after[j][k];
+
+			if (!p->mapped)
+				continue;
+			FZ_CHECK(!xk || !a->pres || a->pfn != x,
+				 "mm%u page %llu: the poisoned frame %#llx is still mapped", j,
+				 (unsigned long long)k, (unsigned long long)x);
+			if (a->ok && simmm_is_hwpoison_entry(a->e)) {
+				if (!(b->ok && b->e == a->e)) {
+					p->hwp = HWP_ENTRY;
+					p->resident = 0;
+				}
+			} else if (b->pres && ((xk && b->pfn == x) ||
+					       (file && reads_obj(p, tp->obj - 1u, tp->pgoff)))) {
+				/* unmapped to none (a clean file page) or to a
+				 * swap entry (a swap-cache folio) */
+				FZ_CHECK(a->ok ? simmm_is_real_swap_entry(a->e) && p->own && !p->shared
+					       : p->obj && p->obj <= 2 && (p->shared || !p->own),
+					 "mm%u page %llu: poisoned frame unmapped to entry %#llx", j,
+					 (unsigned long long)k, (unsigned long long)a->e);
+				p->resident = 0;
+			}
+			if (lost && a->ok && simmm_is_real_swap_entry(a->e) &&
+			    simmm_swp_type(a->e) == simmm_swp_type(swp) &&
+			    simmm_swp_offset(a->e) == simmm_swp_offset(swp))
+				p->hwp = HWP_SWAP;
+		}
+	/* What the page's folio was decides the rest. */
+	if (tp->shared && tp->obj > 2) {
+		pobj(tp)->poison[tp->pgoff] = 1; /* shmem: kept in the cache */
+	} else if (file && after[mi][i].ok && simmm_is_hwpoison_entry(after[mi][i].e)) {
+		/* a dirty page-cache page, truncated out: its data is lost */
+		F.obj[tp->obj - 1].eio = true;
+		mf_learn(tp->obj - 1u, tp->pgoff);
+	}
+	if (xk && F.nhw < MAXPINS) {
+		F.hwpfn[F.nhw] = x;
+		F.hwfree[F.nhw++] = !(tp->shared && tp->obj > 2) && !lost;
+	}
+	peek_all();
 }
 
 /* op_madvise()'s advice RANDOM .. DODUMP (indices 15..19). */
@@ -1484,6 +1799,17 @@ static void op_madvise(struct fz_in *in)
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
 
+	if (ab == 0xe6 || ab == 0xe5 || ab == 0xe3) {
+		tr("%s mm%u page %llu\n",
+		   ab == 0xe6 ? "madvise HWPOISON" : ab == 0xe5 ? "memory_failure" : "unpoison", mi,
+		   (unsigned long long)i);
+		touch(i, 1);
+		if (ab == 0xe3)
+			mf_unpoison((unsigned)i);
+		else
+			madvise_hwpoison(m, mi, i, ab, in);
+		return;
+	}
 	tr("madvise mm%u page %llu n %llu %s\n", mi, (unsigned long long)i, (unsigned long long)n,
 	   names[a]);
 	touch(i, n);
@@ -1562,7 +1888,7 @@ static void op_madvise(struct fz_in *in)
 			 * contents: model_zap() says so; a shared locked
 			 * page loses its entry: it need not stay present) */
 			if (p->mapped && p->shared && !p->htlb && zap)
-				p->resident = 0;
+				p->resident = p->hwp = 0;
 			if (!p->mapped || (p->shared && !p->htlb))
 				continue;
 			if (zap && p->htlb) {
@@ -1574,6 +1900,8 @@ static void op_madvise(struct fz_in *in)
 
 				model_zap(p);
 				p->guard = g;
+			} else if (p->hwp) {
+				model_zap(p); /* MADV_FREE clears hwpoison entries, frees swap */
 			} else if (p->own) {
 				p->lazy = 1;
 			}
@@ -2087,10 +2415,24 @@ static void op_fork(struct fz_in *in)
 		struct mpage *p = &F.m[ci].pg[k];
 
 		p->locked = p->resident = 0;
-		if (p->fork & FK_DONTCOPY)
+		if (p->fork & FK_DONTCOPY) {
 			memset(p, 0, sizeof(*p));
-		else if (p->fork & FK_WIPE)
+		} else if (p->fork & FK_WIPE) {
 			model_zap(p);
+		} else if (p->hwp && p->shared) {
+			/* vma_needs_copy(): a shared VMA has no anon_vma, the
+			 * child faults its pages again */
+			p->hwp = 0;
+		} else if (p->hwp && !p->own) {
+			/* a private file VMA's page tables are copied only if
+			 * it has an anon_vma (some page of it was COWed once):
+			 * the child has the hwpoison entry or none */
+			struct simmm_translation t;
+
+			if (simmm_pgtable_translate(simmm_mm_pgtable(child), pa(k), &t) ||
+			    !simmm_is_hwpoison_entry(t.entry))
+				p->hwp = 0;
+		}
 	}
 	peek_some();
 }
@@ -2140,7 +2482,7 @@ static void op_access(struct fz_in *in)
 	for (unsigned k = 0; k < len; k++) {
 		struct mpage *p = &m->pg[pg[k]];
 
-		if (!may_access(p, acc) || !page_backed(p))
+		if (!may_access(p, acc) || !page_backed(p) || poisoned(p))
 			break;
 		nok++;
 	}
@@ -2227,7 +2569,7 @@ static void op_pin(struct fz_in *in)
 	touch(i, n);
 	for (uint64_t k = i; k < i + n; k++) {
 		struct mpage *p = &m->pg[k];
-		bool ok = p->mapped && !p->guard && page_backed(p) &&
+		bool ok = p->mapped && !p->guard && page_backed(p) && !poisoned(p) &&
 			  (flags & SIMMM_FOLL_WRITE ? p->prot & SIMMM_PROT_WRITE
 						    : p->prot & SIMMM_PROT_READ);
 		if (!ok)
@@ -2335,19 +2677,36 @@ static void op_sync(uint8_t fb, unsigned fi, uint8_t pb, uint8_t nb)
 			mi = (mi + 1) % NMM;
 		if (n > F.np - i)
 			n = F.np - i;
-		for (uint64_t k = i; k < i + n; k++)
-			hole |= !F.m[mi].pg[k].mapped;
+		struct mobj *eo = NULL;
+
+		for (uint64_t k = i; k < i + n; k++) {
+			const struct mpage *p = &F.m[mi].pg[k];
+
+			hole |= !p->mapped;
+			/* MS_SYNC syncs each shared file VMA in turn and stops
+			 * at the first error: a lost write (memory failure) */
+			if (flags == SIMMM_MS_SYNC && !eo && p->mapped && p->shared && p->obj &&
+			    p->obj <= 2 && pobj(p)->eio)
+				eo = pobj(p);
+		}
 		rc = simmm_msync(F.m[mi].mm, pa(i), n * F.ps, flags);
 		tr("msync mm%u page %llu n %llu %s -> %d\n", mi, (unsigned long long)i,
 		   (unsigned long long)n, flags == SIMMM_MS_SYNC ? "SYNC" : "ASYNC", rc);
-		FZ_CHECK(rc == (hole ? -ENOMEM : 0), "msync rc %d, model hole %d", rc, hole);
+		FZ_CHECK(rc == (eo ? -EIO : hole ? -ENOMEM : 0), "msync rc %d, model hole %d eio %d",
+			 rc, hole, !!eo);
+		if (eo)
+			eo->eio = false;
+		/* (a file synced before it had no error to report) */
 		peek_range(i, n);
 		return;
 	}
 	file_fill(fi);
 	rc = simmm_file_fsync(F.obj[fi].file);
 	tr("fsync file%u -> %d\n", fi, rc);
-	FZ_CHECK(rc == 0, "fsync rc %d", rc);
+	/* a dirty page memory failure dropped: reported once (mapping_set_error()) */
+	FZ_CHECK(rc == (F.obj[fi].eio ? -EIO : 0), "fsync rc %d, model lost write %d", rc,
+		 F.obj[fi].eio);
+	F.obj[fi].eio = false;
 	peek_some();
 }
 
@@ -2452,7 +2811,7 @@ static void verify_pages(unsigned mi, uint64_t i, uint64_t n)
 
 	for (uint64_t k = i; k < i + n && k < F.np; k++) {
 		struct mpage *p = &m->pg[k];
-		bool ok = may_access(p, SIMMM_ACCESS_READ) && page_backed(p);
+		bool ok = may_access(p, SIMMM_ACCESS_READ) && page_backed(p) && !poisoned(p);
 		int rc;
 
 		/* One access of the whole page (one fault, one copy) instead of
@@ -2535,6 +2894,8 @@ static int setup(uint8_t gsel)
 	rc = simmm_sim_create(&cfg, &F.sim);
 	FZ_CHECK(rc == 0, "sim_create %d", rc);
 	FZ_CHECK(simmm_mm_create(F.sim, &F.m[0].mm) == 0, "mm_create");
+	/* MADV_HWPOISON wants CAP_SYS_ADMIN; fork children inherit it */
+	FZ_CHECK(simmm_mm_set_cap_sys_admin(F.m[0].mm, true) == 0, "cap_sys_admin");
 	/* two files: file0 read-write 32 pages, file1 read-only 16 pages */
 	for (unsigned k = 0; k < 2; k++) {
 		struct mobj *o = &F.obj[k];
