@@ -1615,12 +1615,19 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 		peek_range(i, 1);
 		return;
 	}
-	if (xk && pins_held()) {
+	if (xk) {
 		struct simmm_page_info pi;
 
 		FZ_CHECK(simmm_page_info(F.sim, x, &pi) == 0, "page_info");
-		if (pi.order) {
-			tr("  -> a THP while pins are held: not poisoned\n");
+		tr("  pfn %#llx: order %u refcount %d mapcount %d pincount %d flags %#x\n",
+		   (unsigned long long)x, pi.order, pi.refcount, pi.mapcount, pi.pincount, pi.flags);
+		/* A THP that may be pinned cannot be split (-EHWPOISON, the
+		 * page poisoned and left mapped: kill_procs_now()); nor can a
+		 * FOLL_PIN'd anonymous page be unmapped (try_to_unmap_one()
+		 * cannot unshare it: MF_FAILED, SIGKILL, still mapped). The
+		 * model has no page that is poisoned yet mapped: not done. */
+		if ((pi.order && pins_held()) || pi.pincount || pi.refcount >= SIMMM_GUP_PIN_COUNTING_BIAS) {
+			tr("  -> may be pinned: not poisoned\n");
 			peek_range(i, 1);
 			return;
 		}
@@ -1653,8 +1660,12 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 	FZ_CHECK(rc == (dD || dR ? 0 : -EBUSY), "memory failure rc %d", rc);
 	if (dI) {
 		/* me_kernel() / hugetlb: the zero page (a never-written or
-		 * discarded anonymous page) or a hugetlb page, left alone */
-		FZ_CHECK(tp->htlb || (!tp->obj && (!tp->own || tp->lazy)),
+		 * discarded anonymous page) or a hugetlb page, left alone; and
+		 * a shmem folio reclaim has looked at (simmm has no shmem
+		 * swap-out: reclaim takes it off the LRU, and
+		 * get_hwpoison_page() finds it unhandlable) */
+		FZ_CHECK(tp->htlb || (!tp->obj && (!tp->own || tp->lazy)) ||
+				 (tp->shared && tp->obj > 2),
 			 "mm%u page %llu: memory failure ignored", mi, (unsigned long long)i);
 		peek_all();
 		return;
