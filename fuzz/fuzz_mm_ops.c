@@ -299,6 +299,22 @@ static bool poisoned(const struct mpage *p)
 	return p->hwp || (p->shared && p->pgoff < MAXOBJP && pobj(p)->poison[p->pgoff]);
 }
 
+/* Does GUP fail on page @k of @m for a memory failure? As a CPU access,
+ * but for a shmem page memory_failure() poisoned without unmapping it
+ * (reclaim had taken it off the LRU: MF_IGNORED): GUP finds its pte and
+ * takes no fault, while a CPU access consumes the poison (SIGBUS). */
+static bool gup_poisoned(struct fzmm *m, uint64_t k)
+{
+	const struct mpage *p = &m->pg[k];
+	struct simmm_translation t;
+
+	if (!poisoned(p))
+		return false;
+	if (p->hwp)
+		return true;
+	return simmm_pgtable_translate(simmm_mm_pgtable(m->mm), pa(k), &t) || !t.present;
+}
+
 static bool may_access(const struct mpage *p, enum simmm_access acc)
 {
 	if (!p->mapped || p->guard)
@@ -1097,7 +1113,7 @@ static void op_mlock_range(struct fzmm *m, unsigned mi, uint64_t i, uint64_t n, 
 	for (uint64_t k = i; sub != 2 && !want && k < i + n; k++)
 		if ((sub == 0 || m->pg[k].htlb) &&
 		    (!m->pg[k].prot || m->pg[k].guard || !page_backed(&m->pg[k]) ||
-		     poisoned(&m->pg[k]))) {
+		     gup_poisoned(m, k))) {
 			bad = k;
 			want = -ENOMEM;
 			break;
@@ -1238,7 +1254,7 @@ static void madvise_populate(struct fzmm *m, uint64_t i, uint64_t n, bool write)
 			want = -EINVAL;
 		else if (p->guard || !page_backed(p))
 			want = -EFAULT;
-		else if (poisoned(p))
+		else if (gup_poisoned(m, bad))
 			want = -EHWPOISON; /* FOLL_HWPOISON */
 		if (want)
 			break;
@@ -1633,8 +1649,12 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 		}
 	}
 	if (madv && (!tp->mapped || tp->guard || !page_backed(tp) ||
-		     !(tp->prot & SIMMM_PROT_READ) || poisoned(tp)))
+		     !(tp->prot & SIMMM_PROT_READ) || gup_poisoned(m, i)))
 		want = -EFAULT;
+	/* a frame poisoned already (a shmem page left mapped): -EHWPOISON
+	 * (kill_accessing_process() finds it mapped), MF_FAILED */
+	if (!want && xk && poisoned(tp))
+		want = -EHWPOISON;
 	FZ_CHECK(simmm_memory_failure_stats(F.sim, &s0) == 0, "mf stats");
 	rc = madv ? simmm_madvise(m->mm, pa(i), F.ps, SIMMM_MADV_HWPOISON)
 		  : simmm_memory_failure(F.sim, x, flags, fb & 1 ? m->mm : NULL);
@@ -1651,7 +1671,8 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 		/* not got (a hugetlb page the pool cannot give is SIGBUS) */
 		if (!(rc == -EFAULT && tp->htlb && oom_ok()))
 			expect_rc(rc, want, "madvise HWPOISON");
-		FZ_CHECK(dI + dF + dD + dR == 0, "memory failure handled, rc %d", rc);
+		FZ_CHECK(dI + dD + dR == 0 && dF == (rc == -EHWPOISON),
+			 "memory failure handled, rc %d", rc);
 		peek_all();
 		return;
 	}
@@ -1667,6 +1688,11 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 		FZ_CHECK(tp->htlb || (!tp->obj && (!tp->own || tp->lazy)) ||
 				 (tp->shared && tp->obj > 2),
 			 "mm%u page %llu: memory failure ignored", mi, (unsigned long long)i);
+		/* the shmem page is poisoned all the same (TestSetPageHWPoison()
+		 * came first), and left mapped: a CPU access consumes the
+		 * poison, every fault of it SIGBUSes */
+		if (tp->shared && tp->obj > 2)
+			pobj(tp)->poison[tp->pgoff] = 1;
 		peek_all();
 		return;
 	}
@@ -2580,7 +2606,7 @@ static void op_pin(struct fz_in *in)
 	touch(i, n);
 	for (uint64_t k = i; k < i + n; k++) {
 		struct mpage *p = &m->pg[k];
-		bool ok = p->mapped && !p->guard && page_backed(p) && !poisoned(p) &&
+		bool ok = p->mapped && !p->guard && page_backed(p) && !gup_poisoned(m, k) &&
 			  (flags & SIMMM_FOLL_WRITE ? p->prot & SIMMM_PROT_WRITE
 						    : p->prot & SIMMM_PROT_READ);
 		if (!ok)

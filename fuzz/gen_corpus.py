@@ -541,7 +541,7 @@ def mm_seeds():
                                            fork(1), mremap(0, 2, 2, 2, 3, 20), read(0, 20),
                                            madvise(2, 2, 1, DONTNEED), read(2, 2),
                                            madvise(1, 3, 1, FREE), read(1, 3), mlock(0, 4, 4),
-                                           hwpoison(0, 6), mlock(0, 4, 4), unpoison(0),
+                                           hwpoison(0, 6), mlock(0, 4, 4), unpin(0), unpoison(0),
                                            unpoison(1), munmap(0, 20, 1), hwpoison(0, 12),
                                            reclaim(255), verify(0, 0, 24), verify(1, 0, 16),
                                            verify(2, 0, 16))
@@ -553,6 +553,20 @@ def mm_seeds():
                                            write(0, 3, 0x33), read(0, 3), hwpoison(0, 3),
                                            hwpoison(0, 4), read(1, 4), verify(0, 0, 8),
                                            verify(1, 0, 8))
+        # a swap-cache folio written since its swap-in (dirty) and shared with a child's
+        # swap entry: both keep swap entries of the slot, and both SIGBUS (MF_DELAYED),
+        # also the grandchild's copy of the entry; DONTNEED / MADV_FREE drop them
+        s["hwpoison-swapdirty-" + g] = scenario(g, mmap(0, 0, 8, RW, M_FIXED),
+                                                *[write(0, p, 0xc0 + p) for p in range(8)],
+                                                reclaim(255), read(0, 3), write(0, 3, 0x33),
+                                                read(0, 5), write(0, 5, 0x35), fork(0),
+                                                mfail(0, 3, 0), read(0, 3), read(1, 3),
+                                                hwpoison(1, 5), fork(1), read(2, 5),
+                                                mremap(1, 3, 3, 3, 3, 16), read(1, 16),
+                                                madvise(0, 3, 1, DONTNEED), read(0, 3),
+                                                madvise(2, 5, 1, FREE), read(2, 5),
+                                                verify(0, 0, 8), verify(1, 0, 24),
+                                                verify(2, 0, 8))
     for g in ("mini", "toy"):
         s["hwpoison-file-" + g] = scenario(g, mmap(0, 0, 16, RW, M_FILE | M_SHARED | M_FIXED, 0),
                                            mmap(0, 16, 16, RW, M_FILE | M_FIXED, 0),
@@ -564,7 +578,8 @@ def mm_seeds():
                                            read(0, 20), hwpoison(0, 5), punch(0, 5, 1),
                                            read(0, 5), ftruncate(0, 3), read(1, 1), read(0, 17),
                                            mmap(0, 40, 4, R, M_FILE | M_FILE1 | M_FIXED),
-                                           hwpoison(0, 41), fsync(1), verify(0, 0, 32),
+                                           hwpoison(0, 41), fsync(1), ftruncate(1, 8),
+                                           punch(1, 0, 2), verify(0, 0, 32),
                                            verify(1, 0, 32), verify(0, 40, 4))
         s["hwpoison-shmem-" + g] = scenario(g, mmap(0, 0, 8, RW, M_SHARED | M_FIXED),
                                             write(0, 1, 0x61), write(0, 2, 0x62), fork(0),
