@@ -67,6 +67,31 @@
  * shared hugetlb memory punches whole huge pages out and zeroes partial
  * ones in place (hugetlbfs_punch_hole()).
  *
+ * Memory failure (advice bytes 0xe6 MADV_HWPOISON, 0xe5 memory_failure() of
+ * the frame a page maps, 0xe3 unpoison; madvise_hwpoison()). The model
+ * keeps per page HWP_ENTRY (a hwpoison entry) or HWP_SWAP (a swap entry of
+ * a dirty swap-cache folio memory_failure() kept poisoned,
+ * me_swapcache_dirty()), per shmem object page whether its poisoned folio
+ * stays in the cache (shmem_error_remove_folio()), per file whether a
+ * lost write waits for the next fsync / msync(MS_SYNC) (-EIO,
+ * mapping_set_error()). Every CPU access, verify, GUP and populate
+ * (-EHWPOISON, FOLL_HWPOISON) of such a page fails, mlock's populate stops
+ * there (-ENOMEM); peeks compare the entry kind. fork copies a hwpoison or
+ * swap entry where it copies page tables (anonymous VMAs; a file or shmem
+ * VMA only with an anon_vma, which a COW or a guard install gave it: read
+ * back; without, the child faults the page again), mremap moves it, munmap, DONTNEED, MADV_FREE,
+ * guard install and truncation (even_cows) drop it, a hole punch and
+ * MADV_REMOVE keep it (no even_cows; MADV_REMOVE takes a poisoned shmem
+ * folio out of the cache), reclaim and mprotect leave it. What the frame
+ * was is read back from the entries and the memory-failure stats: a clean
+ * file page is only unmapped (the store has it), a dirty one's bytes become
+ * the store's (read back through a mapping outside the window). The zero
+ * page and hugetlb pages are ignored (-EBUSY); a shmem page reclaim took off
+ * the LRU is poisoned but left mapped (CPU accesses SIGBUS, GUP of its
+ * present pte does not; a second failure is -EHWPOISON). A page that may
+ * be pinned (a FOLL_PIN'd one, a THP while pins are held) is not poisoned:
+ * it would stay mapped, poisoned, which the model has no state for.
+ *
  * MADV_RANDOM / SEQUENTIAL / NORMAL / DONTDUMP / DODUMP (advice bytes
  * 0xf1, 0xef, 0xeb, 0xe9, 0xe8) change VMA flags the peeks do not compare:
  * only their return codes are modelled (holes, hugetlb splits). Reclaim
@@ -2456,14 +2481,12 @@ static void op_fork(struct fz_in *in)
 			memset(p, 0, sizeof(*p));
 		} else if (p->fork & FK_WIPE) {
 			model_zap(p);
-		} else if (p->hwp && p->shared) {
-			/* vma_needs_copy(): a shared VMA has no anon_vma, the
-			 * child faults its pages again */
-			p->hwp = 0;
-		} else if (p->hwp && !p->own) {
-			/* a private file VMA's page tables are copied only if
-			 * it has an anon_vma (some page of it was COWed once):
-			 * the child has the hwpoison entry or none */
+		} else if (p->hwp && (p->shared || !p->own)) {
+			/* vma_needs_copy(): a file or shmem VMA's page tables
+			 * are copied only if it has an anon_vma (a private one
+			 * had a page COWed once; guard install gives any VMA
+			 * one): the child has the hwpoison entry or none, and
+			 * then faults the page again */
 			struct simmm_translation t;
 
 			if (simmm_pgtable_translate(simmm_mm_pgtable(child), pa(k), &t) ||
