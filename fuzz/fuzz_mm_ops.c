@@ -87,8 +87,8 @@
  * file page is only unmapped (the store has it), a dirty one's bytes become
  * the store's (read back through a mapping outside the window). The zero
  * page and hugetlb pages are ignored (-EBUSY); a shmem page reclaim took off
- * the LRU is poisoned but left mapped (CPU accesses SIGBUS, GUP of its
- * present pte does not; a second failure is -EHWPOISON). A page that may
+ * the LRU is poisoned but left mapped (-EBUSY; CPU accesses SIGBUS, GUP of
+ * its present pte does not; a second failure is -EHWPOISON). A page that may
  * be pinned (a FOLL_PIN'd one, a THP while pins are held) is not poisoned:
  * it would stay mapped, poisoned, which the model has no state for.
  *
@@ -1641,7 +1641,7 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 	struct simmm_mf_stats s0, s1;
 	simmm_entry_t swp = 0;
 	simmm_pfn_t x = 0;
-	uint64_t dI, dF, dD, dR;
+	uint64_t dI, dF, dD, dR, nhw = 0;
 	int rc, want = 0;
 
 	if (F.inject) { /* the op runs without injection */
@@ -1704,25 +1704,33 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 	FZ_CHECK(dI + dF + dD + dR == 1, "memory failure: %llu results",
 		 (unsigned long long)(dI + dF + dD + dR));
 	FZ_CHECK(rc == (dD || dR ? 0 : -EBUSY), "memory failure rc %d", rc);
-	if (dI) {
-		/* me_kernel() / hugetlb: the zero page (a never-written or
-		 * discarded anonymous page) or a hugetlb page, left alone; and
-		 * a shmem folio reclaim has looked at (simmm has no shmem
-		 * swap-out: reclaim takes it off the LRU, and
-		 * get_hwpoison_page() finds it unhandlable) */
-		FZ_CHECK(tp->htlb || (!tp->obj && (!tp->own || tp->lazy)) ||
-				 (tp->shared && tp->obj > 2),
-			 "mm%u page %llu: memory failure ignored", mi, (unsigned long long)i);
-		/* the shmem page is poisoned all the same (TestSetPageHWPoison()
-		 * came first), and left mapped: a CPU access consumes the
-		 * poison, every fault of it SIGBUSes */
-		if (tp->shared && tp->obj > 2)
-			pobj(tp)->poison[tp->pgoff] = 1;
+	mf_snap(after);
+	for (unsigned j = 0; j < NMM; j++)
+		for (uint64_t k = 0; F.m[j].mm && k < F.np; k++)
+			if (after[j][k].ok && simmm_is_hwpoison_entry(after[j][k].e) &&
+			    !(before[j][k].ok && before[j][k].e == after[j][k].e))
+				nhw++;
+	if (tp->shared && tp->obj > 2 && !nhw && (dI || (dF && !pins_held()))) {
+		/* A shmem folio reclaim has looked at: simmm has no shmem
+		 * swap-out, reclaim takes it off the LRU. memory_failure()
+		 * poisons it all the same (TestSetPageHWPoison() comes first),
+		 * then get_hwpoison_page() finds it unhandlable (MF_IGNORED);
+		 * or, for MADV_HWPOISON (MF_COUNT_INCREASED), the unmap is
+		 * skipped for a page off the LRU and the mappings' references
+		 * fail it (MF_FAILED). Either way it stays mapped, poisoned: a
+		 * CPU access consumes the poison, every fault SIGBUSes. */
+		pobj(tp)->poison[tp->pgoff] = 1;
 		peek_all();
 		return;
 	}
-	FZ_CHECK(!dF || pins_held(), "memory failure failed without an extra reference");
-	mf_snap(after);
+	if (dI) {
+		/* me_kernel() / hugetlb: the zero page (a never-written or
+		 * discarded anonymous page) or a hugetlb page, left alone */
+		FZ_CHECK(tp->htlb || (!tp->obj && (!tp->own || tp->lazy)),
+			 "mm%u page %llu: memory failure ignored", mi, (unsigned long long)i);
+		peek_all();
+		return;
+	}
 	/* The frame: the one mapped before, else the one a new hwpoison entry
 	 * names (GUP faulted it in); all new hwpoison entries name it. */
 	for (unsigned j = 0; j < NMM; j++)
@@ -1742,6 +1750,14 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 			x = y;
 			xk = true;
 		}
+	if (xk) {
+		struct simmm_page_info pi;
+
+		FZ_CHECK(simmm_page_info(F.sim, x, &pi) == 0, "page_info");
+		tr("  poisoned pfn %#llx: refcount %d mapcount %d flags %#x\n", (unsigned long long)x,
+		   pi.refcount, pi.mapcount, pi.flags);
+	}
+	FZ_CHECK(!dF || pins_held(), "memory failure failed without an extra reference");
 	FZ_CHECK(!after[mi][i].pres || (xk && after[mi][i].pfn != x),
 		 "mm%u page %llu: the poisoned page is still mapped (entry %#llx)", mi,
 		 (unsigned long long)i, (unsigned long long)after[mi][i].e);
