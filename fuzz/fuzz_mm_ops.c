@@ -1710,14 +1710,16 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 			if (after[j][k].ok && simmm_is_hwpoison_entry(after[j][k].e) &&
 			    !(before[j][k].ok && before[j][k].e == after[j][k].e))
 				nhw++;
-	if (tp->shared && tp->obj > 2 && !nhw && (dI || (dF && !pins_held()))) {
+	if (tp->shared && tp->obj > 2 && !nhw && (dI || dF)) {
 		/* A shmem folio reclaim has looked at: simmm has no shmem
 		 * swap-out, reclaim takes it off the LRU. memory_failure()
 		 * poisons it all the same (TestSetPageHWPoison() comes first),
 		 * then get_hwpoison_page() finds it unhandlable (MF_IGNORED);
 		 * or, for MADV_HWPOISON (MF_COUNT_INCREASED), the unmap is
 		 * skipped for a page off the LRU and the mappings' references
-		 * fail it (MF_FAILED). Either way it stays mapped, poisoned: a
+		 * fail it (MF_FAILED; a pin elsewhere or not: a shmem page on
+		 * the LRU is unmapped, pinned or not, and leaves hwpoison
+		 * entries). Either way it stays mapped, poisoned: a
 		 * CPU access consumes the poison, every fault SIGBUSes. */
 		pobj(tp)->poison[tp->pgoff] = 1;
 		peek_all();
