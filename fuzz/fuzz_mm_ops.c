@@ -1636,6 +1636,8 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 	bool madv = ab == 0xe6, xk, lost = false;
 	uint8_t fb = madv ? 0 : fz_u8(in);
 	bool file = tp->obj && tp->obj <= 2 && (tp->shared || !tp->own);
+	/* (shared hugetlb memory has a shmem object in the model too) */
+	bool shmem = tp->shared && tp->obj > 2 && !tp->htlb;
 	int flags = SIMMM_MF_SW_SIMULATED | (fb & 1 ? SIMMM_MF_ACTION_REQUIRED : 0) |
 		    (fb & 2 && !file ? SIMMM_MF_MUST_KILL : 0);
 	struct simmm_mf_stats s0, s1;
@@ -1710,7 +1712,7 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 			if (after[j][k].ok && simmm_is_hwpoison_entry(after[j][k].e) &&
 			    !(before[j][k].ok && before[j][k].e == after[j][k].e))
 				nhw++;
-	if (tp->shared && tp->obj > 2 && !nhw && (dI || dF)) {
+	if (shmem && !nhw && (dI || (dF && madv))) {
 		/* A shmem folio reclaim has looked at: simmm has no shmem
 		 * swap-out, reclaim takes it off the LRU. memory_failure()
 		 * poisons it all the same (TestSetPageHWPoison() comes first),
@@ -1798,7 +1800,7 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 				p->hwp = HWP_SWAP;
 		}
 	/* What the page's folio was decides the rest. */
-	if (tp->shared && tp->obj > 2) {
+	if (shmem) {
 		pobj(tp)->poison[tp->pgoff] = 1; /* shmem: kept in the cache */
 	} else if (file && after[mi][i].ok && simmm_is_hwpoison_entry(after[mi][i].e)) {
 		/* a dirty page-cache page, truncated out: its data is lost */
@@ -1807,7 +1809,7 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 	}
 	if (xk && F.nhw < MAXPINS) {
 		F.hwpfn[F.nhw] = x;
-		F.hwfree[F.nhw++] = !(tp->shared && tp->obj > 2) && !lost;
+		F.hwfree[F.nhw++] = !shmem && !lost;
 	}
 	peek_all();
 }
