@@ -459,6 +459,48 @@ static void test_zap_swap_entry_frees_unmapped_cache(void **state)
 	tu_sim_free(&sim);
 }
 
+/* A swap-cache folio MADV_WILLNEED read in and nothing mapped is not
+ * PG_anon yet; reclaim frees it from the swap cache like any clean one
+ * (it went off the LRU for good, as if shmem, and stayed off it once a
+ * fault mapped it: found by fuzz_mm_ops's memory-failure op, which found
+ * such a page unhandlable). */
+static void test_reclaim_frees_unmapped_readahead(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 16 * MIB);
+	struct simmm_mm *mm = mx_mm(sim);
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	struct simmm_page *f;
+	simmm_pfn_t pfn;
+	uint64_t n;
+
+	mx_write(mm, a, 23);
+	swap_out(sim, mm, a);
+	simmm_entry_t swp = swp_at(mm, a);
+	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_WILLNEED));
+	TU_CHECK(sim);
+	f = simmm__swap_cache_lookup(sim, swp);
+	assert_non_null(f);
+	assert_false(f->flags & PG_anon);
+	assert_true(f->flags & PG_lru);
+	pfn = f->pfn;
+	for (int i = 0; i < 8 && !mx_page(sim, pfn).free; i++)
+		TU_ASSERT_OK(simmm_reclaim(sim, 1 << 20, &n));
+	TU_CHECK(sim);
+	assert_true(mx_page(sim, pfn).free);
+	assert_null(simmm__swap_cache_lookup(sim, swp));
+	assert_true(simmm_is_real_swap_entry(mx_tr(mm, a).entry));
+	/* read back from the slot, on the LRU, reclaimable again */
+	mx_expect(mm, a, 23);
+	f = folio_at(sim, mm, a);
+	assert_true(f->flags & PG_lru);
+	swap_out(sim, mm, a);
+	mx_expect(mm, a, 23);
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
+	tu_sim_free(&sim);
+}
+
 /* ---- 6. fork and COW ---------------------------------------------------------------------- */
 
 /* A mapped swap-cache folio shared by fork: both read-only; the parent's
@@ -630,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_mlocked_vma_frees_at_fault),
 		cmocka_unit_test(test_mlocked_folio_frees_at_fault),
 		cmocka_unit_test(test_activate_locked_frees_when_full),
+		cmocka_unit_test(test_reclaim_frees_unmapped_readahead),
 	};
 
 	tu_seed();

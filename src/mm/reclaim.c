@@ -748,7 +748,13 @@ static enum scan_result reclaim_locked(simmm_sim *sim, struct simmm_page *folio,
 		 * every new folio but the one the caller locked). */
 		split_tails_to_lru(sim, folio, nr);
 	}
-	return (folio->flags & PG_anon)
+	/* A swap-cache folio nothing has mapped yet (swap readahead,
+	 * MADV_WILLNEED) is not PG_anon until a fault maps it, but it is
+	 * swap-backed anonymous memory all the same: shrink_folio_list()
+	 * frees it from the swap cache (__remove_mapping()) like any clean
+	 * one; reclaim_file() would take it for shmem and drop it off the
+	 * LRU for good. */
+	return (folio->flags & (PG_anon | PG_swapcache))
 		       ? reclaim_anon(sim, folio, sc)
 		       : reclaim_file(sim, folio, sc, refs == FOLIOREF_RECLAIM_CLEAN);
 }
