@@ -573,7 +573,7 @@ def mm_seeds():
                                            write(0, 1, 0x51), read(0, 17), fork(0),
                                            hwpoison(0, 1), read(1, 17), read(1, 1), fread(0, 1, 0),
                                            fsync(0), fsync(0), write(0, 2, 0x52), read(0, 18),
-                                           fsync(0), mfail(0, 2), read(0, 18), read(1, 2),
+                                           fsync(0), mfail(0, 2), fsync(0), read(0, 18), read(1, 2),
                                            write(0, 4, 0x54), mfail(0, 20), msync(0, 0, 8),
                                            read(0, 20), hwpoison(0, 5), punch(0, 5, 1),
                                            read(0, 5), ftruncate(0, 3), read(1, 1), read(0, 17),
