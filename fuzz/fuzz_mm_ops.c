@@ -1601,6 +1601,83 @@ static bool mf_probe_lost(struct fzmm *m, uint64_t k)
 }
 
 /*
+ * soft_offline_page() of the frame page @i of mm @mi maps (advice byte
+ * 0xe2; simmm_soft_offline_page()), without injection. Nothing a process
+ * can see changes: contents (the peeks), protections, presence. 0: every
+ * mapping of the frame, in every mm, now maps one new frame (migration
+ * through the reverse map; a THP is split first, its other pages stay)
+ * and the old frame is held poisoned, never handed out again; a frame
+ * poisoned already is left as it is (0). -EBUSY (pinned, not movable, a
+ * hugetlb page) and -EIO (not on the LRU: the zero page, a folio someone
+ * isolated): every mapping as it was.
+ */
+static void soft_offline(unsigned mi, uint64_t i)
+{
+	static struct mfsnap before[NMM][NP_MAX], after[NMM][NP_MAX];
+	struct simmm_mf_stats s0, s1;
+	struct simmm_page_info pi, po;
+	/* a shmem page memory_failure() left mapped is poisoned already */
+	bool was = poisoned(&F.m[mi].pg[i]);
+	simmm_pfn_t x, y = 0;
+	int rc;
+
+	if (F.inject) { /* the op runs without injection */
+		FZ_CHECK(simmm_fault_inject(F.sim, NULL) == 0, "fault_inject off");
+		F.inject = false;
+	}
+	mf_snap(before);
+	if (!before[mi][i].pres) {
+		tr("  -> no frame mapped\n");
+		peek_range(i, 1);
+		return;
+	}
+	x = before[mi][i].pfn;
+	FZ_CHECK(simmm_page_info(F.sim, x, &pi) == 0, "page_info");
+	FZ_CHECK(simmm_memory_failure_stats(F.sim, &s0) == 0, "mf stats");
+	rc = simmm_soft_offline_page(F.sim, x);
+	FZ_CHECK(simmm_memory_failure_stats(F.sim, &s1) == 0, "mf stats");
+	tr("  pfn %#llx order %u refcount %d mapcount %d -> %d\n", (unsigned long long)x, pi.order,
+	   pi.refcount, pi.mapcount, rc);
+	FZ_CHECK(rc == 0 || rc == -EBUSY || rc == -EIO, "soft offline of pfn %#llx: %d",
+		 (unsigned long long)x, rc);
+	FZ_CHECK(s1.poisoned - s0.poisoned == (rc == 0 && !was),
+		 "soft offline of pfn %#llx (rc %d): %llu frames poisoned", (unsigned long long)x, rc,
+		 (unsigned long long)(s1.poisoned - s0.poisoned));
+	mf_snap(after);
+	for (unsigned j = 0; j < NMM; j++)
+		for (uint64_t k = 0; F.m[j].mm && k < F.np; k++) {
+			const struct mfsnap *b = &before[j][k], *a = &after[j][k];
+
+			if (!F.m[j].pg[k].mapped)
+				continue;
+			FZ_CHECK(a->pres == b->pres, "mm%u page %llu: soft offline %s it", j,
+				 (unsigned long long)k, b->pres ? "unmapped" : "mapped");
+			if (!b->pres)
+				continue;
+			if (b->pfn != x || rc || was) {
+				FZ_CHECK(a->pfn == b->pfn, "mm%u page %llu: soft offline moved frame "
+					 "%#llx to %#llx", j, (unsigned long long)k,
+					 (unsigned long long)b->pfn, (unsigned long long)a->pfn);
+				continue;
+			}
+			if (!y)
+				y = a->pfn;
+			FZ_CHECK(a->pfn != x && a->pfn == y, "mm%u page %llu: frame %#llx after soft "
+				 "offline: %#llx (the others: %#llx)", j, (unsigned long long)k,
+				 (unsigned long long)x, (unsigned long long)a->pfn, (unsigned long long)y);
+		}
+	if (rc == 0 && !was) {
+		/* held for its poison: allocated, one reference, never reused */
+		FZ_CHECK(simmm_page_info(F.sim, x, &po) == 0, "page_info");
+		FZ_CHECK(!po.free && po.refcount == 1 && !po.mapcount,
+			 "soft-offlined frame %#llx: free %d refcount %d mapcount %d",
+			 (unsigned long long)x, po.free, po.refcount, po.mapcount);
+	}
+	peek_range(i, 1);
+	peek_some();
+}
+
+/*
  * MADV_HWPOISON of page @i of mm @mi (0xe6: madvise_inject_error(): a read
  * GUP of the page, then memory_failure() of it with MF_ACTION_REQUIRED) or
  * memory_failure() of the frame page @i maps (0xe5, one more byte: bit 0
@@ -1881,6 +1958,12 @@ static void op_madvise(struct fz_in *in)
 	int adv = advs[a], rc, want = range_all_mapped(m, i, n) ? 0 : -ENOMEM;
 	uint64_t stop = i + n;
 
+	if (ab == 0xe2) {
+		tr("soft offline mm%u page %llu\n", mi, (unsigned long long)i);
+		touch(i, 1);
+		soft_offline(mi, i);
+		return;
+	}
 	if (ab == 0xe6 || ab == 0xe5 || ab == 0xe3) {
 		tr("%s mm%u page %llu\n",
 		   ab == 0xe6 ? "madvise HWPOISON" : ab == 0xe5 ? "memory_failure" : "unpoison", mi,

@@ -165,6 +165,13 @@ def mfail(mm, page, flags=1):
 def unpoison(sel=0):
     return madvise(0, sel, 1, UNPOISON)
 
+# soft_offline_page() of the frame a page maps: advice byte 0xe2 (one of this round's
+# merged inputs had it, meaning ab % 6; none of the seeds or regressions)
+SOFTOFF = 0xe2
+
+def softoff(mm, page):
+    return madvise(mm, page, 1, SOFTOFF)
+
 def verify(mm, page, n):
     return op(VERIFY, mm, u16(page), L(n))
 
@@ -590,6 +597,30 @@ def mm_seeds():
                                             read(1, 1), madvise(1, 0, 4, DONTNEED), read(1, 1),
                                             unpoison(0), unpoison(1), verify(0, 0, 8),
                                             verify(1, 0, 8))
+    # soft offline: an anonymous page COW-shared with a fork child moves to a new frame in
+    # both (contents, presence kept), a swapped-in one too, a locked one stays present; a
+    # pinned page stays (-EBUSY); the zero page is refused (-EIO); a shared file page and a
+    # shmem page move with their cache slot; a THP is split, only the page moves
+    for g in ("mini", "toy", "x86"):
+        s["softoff-" + g] = scenario(g, mmap(0, 0, 16, RW, M_FIXED),
+                                     *[write(0, p, 0xa0 + p) for p in range(6)],
+                                     fork(0), softoff(0, 1), read(1, 1), write(1, 1, 0x11),
+                                     read(0, 1), softoff(0, 1), read(0, 8), softoff(0, 8),
+                                     pin(0, 2, 1), softoff(0, 2), unpin(0), softoff(0, 2),
+                                     mlock(0, 3, 2), softoff(0, 3), reclaim(255), read(0, 5),
+                                     softoff(0, 5), read(1, 5), verify(0, 0, 16),
+                                     verify(1, 0, 16))
+    for g in ("mini", "toy"):
+        s["softoff-file-" + g] = scenario(g, mmap(0, 0, 8, RW, M_FILE | M_SHARED | M_FIXED, 0),
+                                          mmap(0, 8, 8, RW, M_SHARED | M_FIXED),
+                                          write(0, 1, 0x51), read(0, 2), write(0, 9, 0x59),
+                                          fork(0), softoff(0, 1), softoff(1, 2), softoff(0, 9),
+                                          read(1, 9), fsync(0), read(0, 1), verify(0, 0, 16),
+                                          verify(1, 0, 16))
+    s["softoff-thp-mini"] = scenario("mini", thp(2), mmap(0, 0, 32, RW, M_FIXED),
+                                     write(0, 0, 0x71), write(0, 5, 0x72), fork(0),
+                                     softoff(0, 5), read(1, 5), read(0, 4), softoff(1, 20),
+                                     verify(0, 0, 32), verify(1, 0, 32))
     s["hwpoison-thp-mini"] = scenario("mini", thp(2), mmap(0, 0, 32, RW, M_FIXED),
                                       write(0, 0, 0x71), write(0, 5, 0x72), write(0, 17, 0x73),
                                       fork(0), hwpoison(0, 5), read(0, 4), read(1, 5),

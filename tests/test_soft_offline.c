@@ -5,13 +5,14 @@
  *  1. an anonymous page mapped by two mms (fork) moves to a new frame in
  *     both, contents kept, no SIGBUS; the old frame is held hwpoisoned and
  *     never handed out again; a second call is 0 and changes nothing;
- *  2. page cache: a clean page of a regular file nobody maps is dropped
+ *  2. a swap-cache folio moves with its swap-cache slot;
+ *  3. page cache: a clean page of a regular file nobody maps is dropped
  *     from the cache (the file still reads its bytes); a mapped dirty one
  *     is migrated (cache slot, dirt and mapping move to the new frame);
- *  3. a free frame leaves the buddy allocator;
- *  4. a pinned page does not move (-EBUSY, nothing changed); page tables,
+ *  4. a free frame leaves the buddy allocator;
+ *  5. a pinned page does not move (-EBUSY, nothing changed); page tables,
  *     the zero page and device memory are refused (-EIO); bad pfns -ENXIO;
- *  5. a THP is split and only the offlined page moves.
+ *  6. a THP is split and only the offlined page moves.
  * Every step runs the invariant checker.
  */
 #include "test_mm_ext_util.h"
@@ -92,6 +93,42 @@ static void test_anon_shared_by_fork(void **state)
 	TU_ASSERT_OK(simmm_mmput(child));
 	TU_ASSERT_OK(simmm_mmput(mm));
 	assert_true(held_poisoned(sim, old));
+	tu_sim_free(&sim);
+}
+
+/* A swap-cache folio (swapped in by the parent; the child still has the
+ * swap entry) moves with its swap-cache slot: the child's next fault
+ * finds the new frame in the cache, with the data. */
+static void test_swap_cache(void **state)
+{
+	(void)state;
+	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
+	struct simmm_mm *mm = mx_mm(sim), *child = NULL;
+	simmm_addr_t a = mx_anon(mm, 0, PS);
+	uint64_t got = 0;
+
+	mx_write(mm, a, 6);
+	TU_ASSERT_OK(simmm_fork(mm, &child));
+	TU_ASSERT_OK(simmm_reclaim(sim, 1 << 14, &got));
+	TU_CHECK(sim);
+	assert_false(mx_tr(mm, a).present);
+	assert_false(mx_tr(child, a).present);
+	mx_expect(mm, a, 6); /* swap-in: the folio stays in the swap cache */
+	simmm_pfn_t old = pfn_at(mm, a);
+
+	assert_true(mx_page(sim, old).flags & PG_swapcache);
+	assert_int_equal(offline(sim, old), 0);
+	simmm_pfn_t moved = pfn_at(mm, a);
+
+	assert_int_not_equal(moved, old);
+	assert_true(mx_page(sim, moved).flags & PG_swapcache);
+	assert_true(held_poisoned(sim, old));
+	assert_false(mx_tr(child, a).present);
+	mx_expect(child, a, 6);
+	assert_int_equal(pfn_at(child, a), moved); /* found in the swap cache */
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(mm));
+	TU_CHECK(sim);
 	tu_sim_free(&sim);
 }
 
@@ -230,6 +267,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_anon_shared_by_fork),
+		cmocka_unit_test(test_swap_cache),
 		cmocka_unit_test(test_page_cache),
 		cmocka_unit_test(test_free_and_refused),
 		cmocka_unit_test(test_thp_split),

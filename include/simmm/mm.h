@@ -1134,9 +1134,7 @@ struct simmm_mf_stats {
  * never allocated again. Not modelled: hugetlb pages (migrated and
  * dissolved upstream; -EBUSY here), the enable_soft_offline sysctl,
  * MADV_SOFT_OFFLINE (madvise would have to call the migration layer; it
- * stays -EINVAL), and a swap-cache folio keeping its swap slot (the
- * migration frees the swap cache first, or fails with -EBUSY when a swap
- * entry still needs it).
+ * stays -EINVAL). A swap-cache folio moves with its swap-cache slot.
  * @sim: the instance.
  * @pfn: a RAM frame.
  * Context: takes the memory-failure mutex and the folio lock; may sleep.

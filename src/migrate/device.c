@@ -116,13 +116,17 @@ int simmm__migrate_folio_away(simmm_sim *sim, struct simmm_page *folio, bool poi
 	if (!(src & SIMMM_MIGRATE_PFN_MIGRATE))
 		return -EBUSY;
 	dfolio = simmm__alloc_user_folio(sim, 0);
-	if (dfolio && simmm__folio_trylock(sim, dfolio))
-		dst = simmm_migrate_pfn(dfolio->pfn);
-	else if (dfolio)
+	/* The copy first, as a driver copies before migrate_vma_pages() and
+	 * migrate_folio() before it moves the cache slot: a copy that fails
+	 * (no memory for the contents) leaves no destination, so nothing of
+	 * the source's state moves. */
+	if (dfolio && (simmm__page_copy(sim, dfolio, folio) || !simmm__folio_trylock(sim, dfolio))) {
 		simmm__folio_put(sim, dfolio);
+		dfolio = NULL;
+	}
+	if (dfolio)
+		dst = simmm_migrate_pfn(dfolio->pfn);
 	simmm__migrate_pages(sim, &src, &dst, 1, NULL);
-	if ((src & SIMMM_MIGRATE_PFN_MIGRATE) && simmm__page_copy(sim, dfolio, folio))
-		src &= ~SIMMM_MIGRATE_PFN_MIGRATE; /* no memory for the copy */
 	if (poison && (src & SIMMM_MIGRATE_PFN_MIGRATE))
 		simmm__page_test_set_hwpoison(sim, folio);
 	simmm__migrate_finalize(sim, &src, &dst, 1, 0);

@@ -123,17 +123,20 @@ static bool free_swap(simmm_sim *sim, struct simmm_page *folio)
 }
 
 /* May @folio's state move to @newfolio? Device memory takes anonymous
- * memory only (an anonymous folio's swap cache is freed first); other
- * ZONE_DEVICE types take nothing. A page-cache folio may move to system
- * memory (its cache slot moves in migrate_folio()). */
+ * memory only (an anonymous folio's swap cache is freed first: device
+ * pages never enter it); other ZONE_DEVICE types take nothing. A
+ * page-cache folio, or a swap-cache one, may move to system memory (its
+ * cache slot moves in migrate_folio()). */
 static bool may_move(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *newfolio)
 {
-	if (simmm__is_zone_device_page(newfolio) && !simmm__is_device_private_page(newfolio) &&
+	bool device = simmm__is_zone_device_page(newfolio);
+
+	if (device && !simmm__is_device_private_page(newfolio) &&
 	    !simmm__is_device_coherent_page(newfolio))
 		return false;
 	if (!(folio->flags & PG_anon))
-		return folio->mapping && !simmm__is_zone_device_page(newfolio);
-	return free_swap(sim, folio);
+		return folio->mapping && !device;
+	return !device || free_swap(sim, folio);
 }
 
 /* folio_migrate_mapping() (the refcount must be exactly ours, plus the
@@ -143,10 +146,10 @@ static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm
 {
 	const uint32_t keep = PG_dirty | PG_referenced | PG_active | PG_swapbacked | PG_anon |
 			      PG_unevictable | PG_workingset;
-	bool file = !(folio->flags & PG_anon);
+	bool file = !(folio->flags & PG_anon), swapcache = folio->flags & PG_swapcache;
 
 	if (folio->order != newfolio->order ||
-	    folio->refcount != simmm__folio_mapcount(sim, folio) + 1 + extra + file)
+	    folio->refcount != simmm__folio_mapcount(sim, folio) + 1 + extra + file + swapcache)
 		return false;
 	newfolio->flags |= (folio->flags & keep) | PG_uptodate;
 	if (file) {
@@ -156,6 +159,8 @@ static bool migrate_folio(simmm_sim *sim, struct simmm_page *folio, struct simmm
 	}
 	newfolio->mapping = folio->mapping;
 	newfolio->index = folio->index;
+	if (swapcache) /* to system memory only (may_move()) */
+		simmm__swap_cache_migrate(sim, folio, newfolio);
 	return true;
 }
 

@@ -109,6 +109,10 @@ void simmm__swap_cache_del(simmm_sim *sim, struct simmm_page *folio);
 /* __remove_mapping()'s __delete_from_swap_cache(folio, swap, shadow): the
  * same, leaving @shadow in the slot (dropped with it if it is freed). */
 void simmm__swap_cache_evict(simmm_sim *sim, struct simmm_page *folio, uint64_t shadow);
+/* Migration of a swap-cache folio to system memory (__folio_migrate_mapping()):
+ * the slot's cache entry and the cache's reference move to @newfolio. */
+void simmm__swap_cache_migrate(simmm_sim *sim, struct simmm_page *folio,
+			       struct simmm_page *newfolio);
 /* Copy @folio's contents into its swap slot (swap_writepage()); 0/-ENOMEM. */
 int simmm__swap_writepage(simmm_sim *sim, struct simmm_page *folio);
 /* Allocate a slot and put @folio in the swap cache without writing

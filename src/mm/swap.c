@@ -265,6 +265,25 @@ static void cache_add(simmm_sim *sim, struct simmm_swap *sw, struct simmm_swap_s
 	sw->nr_cached++;
 }
 
+/* __folio_migrate_mapping() of a swap-cache folio: the slot's cache entry
+ * and the cache's reference move to @newfolio; the old folio keeps the
+ * caller's (migration) reference. */
+void simmm__swap_cache_migrate(simmm_sim *sim, struct simmm_page *folio,
+			       struct simmm_page *newfolio)
+{
+	struct simmm_swap_slot *s = slot_of(swap_of(sim), folio->private);
+
+	if (NEVER(!(folio->flags & PG_swapcache) || !s || s->cache_pfn != folio->pfn))
+		return;
+	s->cache_pfn = newfolio->pfn;
+	newfolio->flags |= PG_swapcache | PG_swapbacked;
+	newfolio->private = folio->private;
+	simmm__folio_get(sim, newfolio);
+	folio->flags &= ~PG_swapcache;
+	folio->private = 0;
+	simmm__folio_put(sim, folio);
+}
+
 void simmm__swap_cache_evict(simmm_sim *sim, struct simmm_page *folio, uint64_t shadow)
 {
 	struct simmm_swap *sw = swap_of(sim);
