@@ -67,6 +67,10 @@
  * shared hugetlb memory punches whole huge pages out and zeroes partial
  * ones in place (hugetlbfs_punch_hole()).
  *
+ * Soft offline (advice byte 0xe2, soft_offline()): the frame a page maps
+ * moves to a new one in every mapping, or nothing changes; contents,
+ * protections and presence never do.
+ *
  * Memory failure (advice bytes 0xe6 MADV_HWPOISON, 0xe5 memory_failure() of
  * the frame a page maps, 0xe3 unpoison; madvise_hwpoison()). The model
  * keeps per page HWP_ENTRY (a hwpoison entry) or HWP_SWAP (a swap entry of
