@@ -1866,9 +1866,12 @@ static void madvise_hwpoison(struct fzmm *m, unsigned mi, uint64_t i, uint8_t ab
 					p->resident = 0;
 				}
 			} else if (b->pres && ((xk && b->pfn == x) ||
-					       (file && reads_obj(p, tp->obj - 1u, tp->pgoff)))) {
+					       (file && reads_obj(p, tp->obj - 1u, tp->pgoff)) ||
+					       (!xk && a->ok && simmm_is_real_swap_entry(a->e)))) {
 				/* unmapped to none (a clean file page) or to a
-				 * swap entry (a swap-cache folio) */
+				 * swap entry (a swap-cache folio; also when page @i
+				 * was not present before: MADV_HWPOISON's GUP
+				 * swapped it in, the folio another mm mapped) */
 				FZ_CHECK(a->ok ? simmm_is_real_swap_entry(a->e) && p->own && !p->shared
 					       : p->obj && p->obj <= 2 && (p->shared || !p->own),
 					 "mm%u page %llu: poisoned frame unmapped to entry %#llx", j,
