@@ -447,6 +447,25 @@ static void wp_race_run(struct wp_race *w, uint64_t sz)
 	assert_int_equal(simmm_sched_run(w->sim, 100000), SIMMM_SCHED_DONE);
 }
 
+/* Both writes landed in the parent's one copy (one COW), the child keeps
+ * the original's first page; then everything goes. */
+static void wp_race_finish(struct wp_race *w, struct simmm_mm *child)
+{
+	uint8_t v;
+
+	assert_int_equal(mx_stats(w->mm).cow_faults, 1);
+	TU_ASSERT_OK(simmm_mm_access(w->mm, w->a, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x50);
+	TU_ASSERT_OK(simmm_mm_access(w->mm, w->a + w->ps, &v, 1, SIMMM_ACCESS_READ));
+	assert_int_equal(v, 0x51);
+	mx_expect(child, w->a, 3);
+	TU_CHECK(w->sim);
+	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&w->mn));
+	TU_ASSERT_OK(simmm_mmput(child));
+	TU_ASSERT_OK(simmm_mmput(w->mm));
+	tu_sim_free(&w->sim);
+}
+
 static void test_hugetlb_wp_race(void **state)
 {
 	(void)state;
@@ -454,7 +473,6 @@ static void test_hugetlb_wp_race(void **state)
 	struct wp_race w = {.sim = sim, .mm = mx_mm(sim)};
 	struct simmm_mm *child = NULL;
 	uint64_t sz = 2ULL << 20;
-	uint8_t v;
 
 	w.ps = 1ULL << simmm_sim_geometry(sim)->page_shift;
 	w.a = map_huge(w.mm, sz, SIMMM_MAP_PRIVATE | HUGE(21));
@@ -472,18 +490,8 @@ static void test_hugetlb_wp_race(void **state)
 	assert_int_equal(mx_page(sim, copy).refcount, 1);
 	assert_int_equal(mx_page(sim, head).refcount, 1);
 	assert_int_equal(simmm_pte_pfn(mx_tr(child, w.a).entry), head);
-	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a, &v, 1, SIMMM_ACCESS_READ));
-	assert_int_equal(v, 0x50);
-	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a + w.ps, &v, 1, SIMMM_ACCESS_READ));
-	assert_int_equal(v, 0x51);
-	mx_expect(child, w.a, 3);
 	mx_expect(child, w.a + w.ps, 4);
-	assert_int_equal(mx_stats(w.mm).cow_faults, 1);
-	TU_CHECK(sim);
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&w.mn));
-	TU_ASSERT_OK(simmm_mmput(child));
-	TU_ASSERT_OK(simmm_mmput(w.mm));
-	tu_sim_free(&sim);
+	wp_race_finish(&w, child);
 }
 
 /*
@@ -520,17 +528,7 @@ static void test_hugetlb_fault_mutex_cow(void **state)
 	TU_CHECK(sim);
 	assert_int_equal(w.rc[0], 0);
 	assert_int_equal(w.rc[1], 0);
-	assert_int_equal(mx_stats(w.mm).cow_faults, 1);
-	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a, &v, 1, SIMMM_ACCESS_READ));
-	assert_int_equal(v, 0x50);
-	TU_ASSERT_OK(simmm_mm_access(w.mm, w.a + w.ps, &v, 1, SIMMM_ACCESS_READ));
-	assert_int_equal(v, 0x51);
-	mx_expect(child, w.a, 3);
-	TU_CHECK(sim);
-	TU_ASSERT_OK(simmm_mmu_interval_notifier_remove(&w.mn));
-	TU_ASSERT_OK(simmm_mmput(child));
-	TU_ASSERT_OK(simmm_mmput(w.mm));
-	tu_sim_free(&sim);
+	wp_race_finish(&w, child);
 }
 
 /* ksys_mmap_pgoff(): MAP_HUGETLB with a file that is not on hugetlbfs is
