@@ -22,23 +22,6 @@
  */
 #include "test_mm_ext_util.h"
 
-static struct simmm_lru_stats lru(simmm_sim *sim)
-{
-	struct simmm_lru_stats st;
-
-	TU_ASSERT_OK(simmm_lru_stats(sim, &st));
-	return st;
-}
-
-/* The folio an address of @mm maps (present). */
-static struct simmm_page *folio_at(struct simmm_mm *mm, simmm_addr_t a)
-{
-	struct simmm_translation t = mx_tr(mm, a);
-
-	assert_true(t.present);
-	return simmm__compound_head(simmm_mm_sim(mm), simmm__pfn_to_page(simmm_mm_sim(mm), t.pfn));
-}
-
 /* @n page-cache pages of a new file, read once each: unmapped, inactive,
  * PG_referenced. folio_check_references() gives them FOLIOREF_RECLAIM_CLEAN:
  * each goes at its first look, so that a reclaim of one page stops there. */
@@ -76,22 +59,22 @@ static void look1(simmm_sim *sim, uint64_t want)
  * referenced: activated. */
 static struct simmm_page *make_active(simmm_sim *sim, struct simmm_mm *mm, simmm_addr_t a)
 {
-	struct simmm_page *folio = folio_at(mm, a);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_page *folio = mx_folio_at(mm, a);
+	struct simmm_lru_stats st = mx_lru(sim);
 
 	assert_int_equal(st.nr_inactive, 1);
 	assert_false(folio->flags & (PG_active | PG_referenced));
 	look1(sim, 0);
 	assert_true(folio->flags & PG_referenced);
 	assert_false(folio->flags & PG_active);
-	assert_int_equal(lru(sim).activated, st.activated);
-	assert_int_equal(lru(sim).scanned, st.scanned + 1);
+	assert_int_equal(mx_lru(sim).activated, st.activated);
+	assert_int_equal(mx_lru(sim).scanned, st.scanned + 1);
 	mx_write(mm, a, 2);
 	look1(sim, 0);
 	assert_true(folio->flags & PG_active);
 	assert_true(folio->flags & PG_referenced); /* kept on activation */
-	assert_int_equal(lru(sim).activated, st.activated + 1);
-	assert_int_equal(lru(sim).scanned, st.scanned + 2);
+	assert_int_equal(mx_lru(sim).activated, st.activated + 1);
+	assert_int_equal(mx_lru(sim).scanned, st.scanned + 2);
 	return folio;
 }
 
@@ -104,9 +87,9 @@ static void test_activation_on_second_reference(void **state)
 
 	mx_write(mm, a, 1);
 	TU_CHECK(sim);
-	assert_int_equal(lru(sim).nr_active, 0);
+	assert_int_equal(mx_lru(sim).nr_active, 0);
 	struct simmm_page *folio = make_active(sim, mm, a);
-	assert_int_equal(lru(sim).nr_active, 1);
+	assert_int_equal(mx_lru(sim).nr_active, 1);
 	struct simmm_file *f = fodder(sim, 1);
 	/* Active, with an anonymous page still inactive beside it (the
 	 * inactive anon list is not low) and a fodder page on the file list:
@@ -137,11 +120,11 @@ static void test_deactivation_by_shrink_active_list(void **state)
 
 	mx_write(mm, a, 1);
 	make_active(sim, mm, a);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive, 0);
 	mx_write(mm, a, 3); /* young again: shrink_active_list() ignores it (anon) */
 	reclaim1(sim, 1);
-	assert_int_equal(lru(sim).deactivated, st.deactivated + 1);
+	assert_int_equal(mx_lru(sim).deactivated, st.deactivated + 1);
 	assert_false(mx_tr(mm, a).present); /* swapped out */
 	mx_expect(mm, a, 3);
 	TU_CHECK(sim);
@@ -165,7 +148,7 @@ static void test_exec_file_activated_at_once(void **state)
 				x, 0, &a));
 	TU_ASSERT_OK(simmm_mm_access(mm, a, &b, 1, SIMMM_ACCESS_READ));
 	struct simmm_file *f = fodder(sim, 1);
-	struct simmm_page *folio = folio_at(mm, a);
+	struct simmm_page *folio = mx_folio_at(mm, a);
 	TU_CHECK(sim);
 	reclaim1(sim, 1);
 	assert_true(folio->flags & PG_active);
@@ -200,7 +183,7 @@ static void test_file_read_referenced_then_active(void **state)
 	assert_int_equal(simmm_file_pread(f, &b, 1, 0), 1);
 	assert_false(folio->flags & PG_referenced);
 	assert_true(folio->flags & PG_active);
-	assert_int_equal(lru(sim).nr_active, 1);
+	assert_int_equal(mx_lru(sim).nr_active, 1);
 	TU_CHECK(sim);
 	assert_int_equal(simmm_file_pread(f, &b, 1, 0), 1);
 	assert_true(folio->flags & (PG_referenced | PG_active));
@@ -225,7 +208,7 @@ static void test_cold_exclusive_vs_shared(void **state)
 
 	mx_write(mm, a, 1);
 	struct simmm_page *folio = make_active(sim, mm, a);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 	struct simmm_file *f = fodder(sim, 1);
 
 	/* Shared with a child (read-only COW): skipped. */
@@ -245,8 +228,8 @@ static void test_cold_exclusive_vs_shared(void **state)
 	assert_false(folio->flags & (PG_active | PG_referenced));
 	assert_true(folio->flags & PG_lru);
 	assert_false(simmm_pte_young(mx_tr(mm, a).entry));
-	assert_int_equal(lru(sim).deactivated, st.deactivated + 1);
-	assert_int_equal(lru(sim).nr_active, 0);
+	assert_int_equal(mx_lru(sim).deactivated, st.deactivated + 1);
+	assert_int_equal(mx_lru(sim).nr_active, 0);
 	/* Cold and old, queued behind the fodder page: the next reclaim
 	 * takes the fodder page, then it at its first look. */
 	TU_ASSERT_OK(simmm_reclaim(sim, 2, &st.reclaimed));
@@ -274,7 +257,7 @@ static void test_cold_thp(void **state)
 	simmm_addr_t a = thp_region(mm, PMD);
 
 	mx_write(mm, a, 1);
-	struct simmm_page *folio = folio_at(mm, a);
+	struct simmm_page *folio = mx_folio_at(mm, a);
 	assert_int_equal(folio->order, 9);
 	struct simmm_translation t = mx_tr(mm, a);
 	assert_int_not_equal(t.level, SIMMM_LVL_PTE);
@@ -293,7 +276,7 @@ static void test_cold_thp(void **state)
 	TU_ASSERT_OK(simmm_madvise(mm, a + PMD / 2, PMD / 2, SIMMM_MADV_COLD));
 	TU_CHECK(sim);
 	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
-	assert_int_equal(folio_at(mm, a)->order, 0);
+	assert_int_equal(mx_folio_at(mm, a)->order, 0);
 	assert_true(simmm_pte_young(mx_tr(mm, a).entry));
 	assert_false(simmm_pte_young(mx_tr(mm, a + PMD / 2).entry));
 	mx_expect(mm, a, 2);
@@ -335,30 +318,30 @@ static void test_isolate_putback_right_list(void **state)
 	mx_write(mm, a, 1);
 	struct simmm_page *act = make_active(sim, mm, a);
 	mx_write(mm, a + PS, 2);
-	struct simmm_page *inact = folio_at(mm, a + PS);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_page *inact = mx_folio_at(mm, a + PS);
+	struct simmm_lru_stats st = mx_lru(sim);
 
 	assert_false(inact->flags & PG_active);
 	assert_true(simmm__folio_isolate_lru(sim, act));
 	assert_true(simmm__folio_isolate_lru(sim, inact));
 	assert_false(simmm__folio_isolate_lru(sim, act)); /* already isolated */
-	assert_int_equal(lru(sim).nr_active, st.nr_active - 1);
-	assert_int_equal(lru(sim).nr_inactive, st.nr_inactive - 1);
+	assert_int_equal(mx_lru(sim).nr_active, st.nr_active - 1);
+	assert_int_equal(mx_lru(sim).nr_inactive, st.nr_inactive - 1);
 	/* folio_isolate_lru() is not counted in NR_ISOLATED_* (the shrinks'
 	 * batches are, which too_many_isolated() compares): simmm keeps its
 	 * isolations apart. */
-	assert_int_equal(lru(sim).nr_isolated_other, 2);
-	assert_int_equal(lru(sim).nr_isolated, 0);
+	assert_int_equal(mx_lru(sim).nr_isolated_other, 2);
+	assert_int_equal(mx_lru(sim).nr_isolated, 0);
 	TU_CHECK(sim);
 	simmm__folio_putback_lru(sim, act);
 	simmm__folio_putback_lru(sim, inact);
 	TU_CHECK(sim);
 	assert_true((act->flags & (PG_lru | PG_active)) == (PG_lru | PG_active));
 	assert_true((inact->flags & (PG_lru | PG_active)) == PG_lru);
-	assert_int_equal(lru(sim).nr_active, st.nr_active);
-	assert_int_equal(lru(sim).nr_inactive, st.nr_inactive);
-	assert_int_equal(lru(sim).nr_isolated_other, 0);
-	assert_int_equal(lru(sim).nr_isolated, 0);
+	assert_int_equal(mx_lru(sim).nr_active, st.nr_active);
+	assert_int_equal(mx_lru(sim).nr_inactive, st.nr_inactive);
+	assert_int_equal(mx_lru(sim).nr_isolated_other, 0);
+	assert_int_equal(mx_lru(sim).nr_isolated, 0);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
 }
@@ -374,7 +357,7 @@ static void test_check_catches_flipped_active(void **state)
 	simmm_addr_t a = mx_anon(mm, 0, PS);
 
 	mx_write(mm, a, 1);
-	struct simmm_page *folio = folio_at(mm, a);
+	struct simmm_page *folio = mx_folio_at(mm, a);
 	TU_CHECK(sim);
 	folio->flags |= PG_active;
 	assert_true(simmm_check(sim) > 0);
@@ -415,15 +398,15 @@ static void test_priority_scan_amounts(void **state)
 	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 		struct simmm_file *f = fodder(sim, 2000);
-		struct simmm_lru_stats st = lru(sim);
+		struct simmm_lru_stats st = mx_lru(sim);
 		uint64_t n = 0;
 
 		assert_int_equal(st.nr_inactive, 2000);
 		TU_ASSERT_OK(simmm_reclaim(sim, c[i].goal, &n));
 		TU_CHECK(sim);
 		assert_int_equal(n, c[i].freed);
-		assert_int_equal(lru(sim).scanned - st.scanned, c[i].freed);
-		assert_int_equal(lru(sim).nr_inactive, 2000 - c[i].freed);
+		assert_int_equal(mx_lru(sim).scanned - st.scanned, c[i].freed);
+		assert_int_equal(mx_lru(sim).nr_inactive, 2000 - c[i].freed);
 		assert_int_equal(f->nrpages, 2000 - c[i].freed);
 		TU_ASSERT_OK(simmm_file_put(f));
 		tu_sim_free(&sim);
@@ -444,7 +427,7 @@ static int probe_start(struct simmm_mmu_notifier *sub, const struct simmm_mmu_no
 	struct batch_probe *p = (struct batch_probe *)sub;
 
 	if (r->event == SIMMM_MMU_NOTIFY_CLEAR && p->n < 512) {
-		p->isolated[p->n] = lru(p->sim).nr_isolated;
+		p->isolated[p->n] = mx_lru(p->sim).nr_isolated;
 		p->free[p->n++] = mx_free_pages(p->sim);
 	}
 	return 0;
@@ -479,7 +462,7 @@ static void test_batches_of_32(void **state)
 	TU_CHECK(sim);
 	assert_int_equal(n, 200);
 	assert_int_equal(p->n, 200); /* each folio unmapped once */
-	assert_int_equal(lru(sim).nr_isolated, 0);
+	assert_int_equal(mx_lru(sim).nr_isolated, 0);
 	for (unsigned i = 0; i < p->n; i++) {
 		assert_true(p->isolated[i] >= 1 && p->isolated[i] <= 32);
 		if (i && p->free[i] == p->free[i - 1]) {
@@ -524,11 +507,11 @@ static void test_reclaim_passes_and_retries(void **state)
 	uint64_t n = 0;
 
 	mx_write(mm, a, 1);
-	st = lru(sim);
+	st = mx_lru(sim);
 	TU_ASSERT_OK(simmm_reclaim(sim, 1, &n));
 	TU_CHECK(sim);
 	assert_int_equal(n, 1);
-	assert_int_equal(lru(sim).scanned - st.scanned, 2); /* one look per pass */
+	assert_int_equal(mx_lru(sim).scanned - st.scanned, 2); /* one look per pass */
 	assert_false(mx_tr(mm, a).present);
 	TU_ASSERT_OK(simmm_munmap(mm, a, PS));
 	TU_CHECK(sim);
@@ -538,17 +521,17 @@ static void test_reclaim_passes_and_retries(void **state)
 	for (unsigned i = 0; i < 4; i++)
 		mx_write(mm, a + i * PS, i + 2);
 	assert_int_equal(simmm_pin_user_pages(mm, a, 4, SIMMM_FOLL_WRITE, pins), 4);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive, 4);
 	TU_ASSERT_OK(simmm_reclaim(sim, 4, &n));
 	TU_CHECK(sim);
 	assert_int_equal(n, 0);
-	assert_int_equal(lru(sim).scanned - st.scanned, 17 * 4);
-	assert_int_equal(lru(sim).nr_inactive, 4);
+	assert_int_equal(mx_lru(sim).scanned - st.scanned, 17 * 4);
+	assert_int_equal(mx_lru(sim).nr_inactive, 4);
 	/* A goal of 0 asks for nothing: no pass at all. */
-	st = lru(sim);
+	st = mx_lru(sim);
 	TU_ASSERT_OK(simmm_reclaim(sim, 0, &n));
-	assert_int_equal(lru(sim).scanned, st.scanned);
+	assert_int_equal(mx_lru(sim).scanned, st.scanned);
 	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 4));
 	for (unsigned i = 0; i < 4; i++)
 		mx_expect(mm, a + i * PS, i + 2);

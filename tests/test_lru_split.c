@@ -26,23 +26,6 @@
  */
 #include "test_mm_ext_util.h"
 
-static struct simmm_lru_stats lru(simmm_sim *sim)
-{
-	struct simmm_lru_stats st;
-
-	TU_ASSERT_OK(simmm_lru_stats(sim, &st));
-	return st;
-}
-
-/* The folio an address of @mm maps (present). */
-static struct simmm_page *folio_at(struct simmm_mm *mm, simmm_addr_t a)
-{
-	struct simmm_translation t = mx_tr(mm, a);
-
-	assert_true(t.present);
-	return simmm__compound_head(simmm_mm_sim(mm), simmm__pfn_to_page(simmm_mm_sim(mm), t.pfn));
-}
-
 /* A file of @n pages, each read @reads times through the page cache:
  * once leaves it inactive and referenced (its first look frees it:
  * FOLIOREF_RECLAIM_CLEAN, clean), twice makes it active. */
@@ -57,19 +40,6 @@ static struct simmm_file *file_pages(simmm_sim *sim, unsigned n, unsigned reads,
 			assert_int_equal(simmm_file_pread(f, &b, 1, i * PS), 1);
 	TU_CHECK(sim);
 	return f;
-}
-
-/* @n anonymous pages written (dirty, young), then made cold (MADV_COLD:
- * old ptes, no PG_referenced, inactive): each goes at its first look. */
-static simmm_addr_t cold_anon(struct simmm_mm *mm, unsigned n, unsigned tag)
-{
-	simmm_addr_t a = mx_anon(mm, 0, n * PS);
-
-	for (unsigned i = 0; i < n; i++)
-		mx_write(mm, a + i * PS, tag + i);
-	TU_ASSERT_OK(simmm_madvise(mm, a, n * PS, SIMMM_MADV_COLD));
-	TU_CHECK(simmm_mm_sim(mm));
-	return a;
 }
 
 static void reclaim(simmm_sim *sim, uint64_t goal, int rc, uint64_t *got)
@@ -105,7 +75,7 @@ static void test_lists_by_type(void **state)
 	mx_write(mm, a + PS, 2);
 	struct simmm_file *shm = file_pages(sim, 3, 1, SIMMM_FILE_SHMEM);
 	struct simmm_file *f = file_pages(sim, 4, 1, 0);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive_anon, 2 + 3);
 	assert_int_equal(st.nr_inactive_file, 4);
 	assert_int_equal(st.nr_active_anon + st.nr_active_file, 0);
@@ -113,17 +83,17 @@ static void test_lists_by_type(void **state)
 
 	TU_ASSERT_OK(simmm_madvise(mm, a, 2 * PS, SIMMM_MADV_FREE));
 	TU_CHECK(sim);
-	struct simmm_page *p0 = folio_at(mm, a), *p1 = folio_at(mm, a + PS);
+	struct simmm_page *p0 = mx_folio_at(mm, a), *p1 = mx_folio_at(mm, a + PS);
 	assert_int_equal(p0->flags & (PG_swapbacked | PG_lru | PG_active), PG_lru);
 	assert_int_equal(p1->flags & (PG_swapbacked | PG_lru | PG_active), PG_lru);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive_anon, 3);
 	assert_int_equal(st.nr_inactive_file, 4 + 2);
 
 	/* Written again: still lazyfree, on the file list. */
 	mx_write(mm, a + PS, 3);
 	assert_false(p1->flags & PG_swapbacked);
-	assert_int_equal(lru(sim).nr_inactive_file, 6);
+	assert_int_equal(mx_lru(sim).nr_inactive_file, 6);
 	TU_CHECK(sim);
 	/* One look at each list: the anon batch (the tmpfs pages, which simmm
 	 * drops from the LRU: no shmem swap-out), then the file batch: the
@@ -136,7 +106,7 @@ static void test_lists_by_type(void **state)
 	mx_expect_zero(mm, a);
 	assert_int_equal(p1->flags & (PG_swapbacked | PG_lru | PG_active | PG_referenced),
 			 PG_lru | PG_referenced);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive_anon, 0);
 	assert_int_equal(st.nr_inactive_file, 1);
 	assert_int_equal(st.scanned_anon, 3);
@@ -149,7 +119,7 @@ static void test_lists_by_type(void **state)
 	assert_true(mx_tr(mm, a + PS).present);
 	assert_int_equal(p1->flags & (PG_swapbacked | PG_lru | PG_active),
 			 PG_swapbacked | PG_lru | PG_active);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nr_active_anon, 1);
 	assert_int_equal(st.nr_inactive_file, 0);
 	assert_int_equal(st.nr_isolated_anon + st.nr_isolated_file, 0);
@@ -174,7 +144,7 @@ static void test_check_catches_flipped_swapbacked(void **state)
 	simmm_addr_t a = mx_anon(mm, 0, PS);
 
 	mx_write(mm, a, 1);
-	struct simmm_page *folio = folio_at(mm, a);
+	struct simmm_page *folio = mx_folio_at(mm, a);
 	TU_CHECK(sim);
 	folio->flags &= ~PG_swapbacked;
 	assert_true(simmm_check(sim) > 0);
@@ -216,7 +186,7 @@ static void test_swap_full_scans_file_only(void **state)
 		mx_write(mm, a + i * PS, 10 + i);
 	TU_ASSERT_OK(simmm_madvise(mm, a + 4 * PS, PS, SIMMM_MADV_FREE));
 	struct simmm_file *f = file_pages(sim, 8, 1, 0);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive_anon, 4);
 	assert_int_equal(st.nr_inactive_file, 8 + 1);
 
@@ -229,15 +199,15 @@ static void test_swap_full_scans_file_only(void **state)
 
 		assert_true(t.present);
 		assert_true(simmm_pte_young(t.entry));
-		assert_false(folio_at(mm, a + i * PS)->flags & (PG_referenced | PG_active));
+		assert_false(mx_folio_at(mm, a + i * PS)->flags & (PG_referenced | PG_active));
 	}
-	assert_int_equal(lru(sim).scanned_anon, st.scanned_anon);
-	assert_int_equal(lru(sim).scanned_file, st.scanned_file + 9);
+	assert_int_equal(mx_lru(sim).scanned_anon, st.scanned_anon);
+	assert_int_equal(mx_lru(sim).scanned_file, st.scanned_file + 9);
 
 	/* Only anon left: nothing could go for want of swap. */
 	reclaim(sim, 4, -ENOSPC, &n);
 	assert_int_equal(n, 0);
-	assert_int_equal(lru(sim).scanned_anon, st.scanned_anon);
+	assert_int_equal(mx_lru(sim).scanned_anon, st.scanned_anon);
 	for (unsigned i = 0; i < 4; i++) {
 		assert_true(simmm_pte_young(mx_tr(mm, a + i * PS).entry));
 		mx_expect(mm, a + i * PS, 10 + i);
@@ -267,10 +237,10 @@ static void swappiness_case(int swappiness, bool anon_first)
 	struct simmm_mm *mm = mx_mm(sim);
 	uint64_t n = 0;
 
-	simmm_addr_t a = cold_anon(mm, 64, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 64, 1);
 	struct simmm_file *f = file_pages(sim, 64, 1, 0);
 	struct simmm_file *act = file_pages(sim, 128, 2, 0);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 
 	assert_int_equal(st.nr_inactive_anon, 64);
 	assert_int_equal(st.nr_inactive_file, 64);
@@ -281,13 +251,13 @@ static void swappiness_case(int swappiness, bool anon_first)
 	if (anon_first) {
 		assert_int_equal(mx_swap_used(sim), n);
 		assert_int_equal(f->nrpages, 64);
-		assert_int_equal(lru(sim).reclaimed_file, 0);
-		assert_int_equal(lru(sim).reclaimed_anon, n);
+		assert_int_equal(mx_lru(sim).reclaimed_file, 0);
+		assert_int_equal(mx_lru(sim).reclaimed_anon, n);
 	} else {
 		assert_int_equal(mx_swap_used(sim), 0);
 		assert_int_equal(f->nrpages, 64 - n);
-		assert_int_equal(lru(sim).scanned_anon, 0);
-		assert_int_equal(lru(sim).reclaimed_file, n);
+		assert_int_equal(mx_lru(sim).scanned_anon, 0);
+		assert_int_equal(mx_lru(sim).reclaimed_file, n);
 	}
 	assert_int_equal(act->nrpages, 128);
 	for (unsigned i = 0; i < 64; i++)
@@ -342,20 +312,20 @@ static void test_swappiness_0_anon_when_file_is_tiny(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 2 * MIB, 8 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 8, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 8, 1);
 	uint64_t n = 1;
 
 	TU_ASSERT_OK(simmm_set_swappiness(sim, 0));
 	reclaim(sim, 8, 0, &n);
 	assert_int_equal(n, 0);
-	assert_int_equal(lru(sim).scanned_anon, 0);
+	assert_int_equal(mx_lru(sim).scanned_anon, 0);
 	assert_int_equal(mx_swap_used(sim), 0);
 
 	simmm_addr_t b = mx_anon(mm, 0, 1024 * PS);
 	for (unsigned i = 0; i < 1024; i++)
 		mx_write(mm, b + i * PS, 100 + i);
 	TU_CHECK(sim);
-	assert_true(lru(sim).reclaimed_anon > 0);
+	assert_true(mx_lru(sim).reclaimed_anon > 0);
 	assert_true(mx_swap_used(sim) > 0);
 	for (unsigned i = 0; i < 8; i++)
 		mx_expect(mm, a + i * PS, 1 + i);
@@ -379,7 +349,7 @@ static void test_scan_equal_at_priority_0(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 4, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 4, 1);
 	struct simmm_file *act = file_pages(sim, 2, 2, 0);
 	struct simmm_file *f = file_pages(sim, 1, 1, 0);
 	simmm_pfn_t pins[4];
@@ -387,14 +357,14 @@ static void test_scan_equal_at_priority_0(void **state)
 
 	assert_int_equal(simmm_pin_user_pages(mm, a, 4, SIMMM_FOLL_WRITE, pins), 4);
 	TU_ASSERT_OK(simmm_set_swappiness(sim, 200));
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive_file, 1);
 	assert_int_equal(st.nr_active_file, 2);
 	reclaim(sim, 1, 0, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(f->nrpages, 0);
-	assert_int_equal(lru(sim).scanned_file - st.scanned_file, 1);
-	assert_int_equal(lru(sim).scanned_anon - st.scanned_anon, 1 + 2 + 4);
+	assert_int_equal(mx_lru(sim).scanned_file - st.scanned_file, 1);
+	assert_int_equal(mx_lru(sim).scanned_anon - st.scanned_anon, 1 + 2 + 4);
 	assert_int_equal(mx_swap_used(sim), 0);
 	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 4));
 	for (unsigned i = 0; i < 4; i++)
@@ -424,7 +394,7 @@ static void test_proportional_adjustment(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 64, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 64, 1);
 	struct simmm_file *f = file_pages(sim, 40, 1, 0);
 	struct simmm_file *act = file_pages(sim, 50, 2, 0);
 	simmm_pfn_t pins[64];
@@ -432,7 +402,7 @@ static void test_proportional_adjustment(void **state)
 
 	assert_int_equal(simmm_pin_user_pages(mm, a, 64, SIMMM_FOLL_WRITE, pins), 64);
 	TU_ASSERT_OK(simmm_set_swappiness(sim, 200));
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 	assert_int_equal(st.nr_inactive_anon, 64);
 	assert_int_equal(st.nr_inactive_file, 40);
 	assert_int_equal(st.nr_active_file, 50);
@@ -440,9 +410,9 @@ static void test_proportional_adjustment(void **state)
 	assert_int_equal(n, 32);
 	assert_int_equal(f->nrpages, 8);
 	assert_int_equal(act->nrpages, 50);
-	assert_int_equal(lru(sim).scanned_file - st.scanned_file, 32);
-	assert_int_equal(lru(sim).scanned_anon - st.scanned_anon, 1 + 2 + 4 + 8 + 16 + 32 + 46);
-	assert_int_equal(lru(sim).deactivated - st.deactivated, 32);
+	assert_int_equal(mx_lru(sim).scanned_file - st.scanned_file, 32);
+	assert_int_equal(mx_lru(sim).scanned_anon - st.scanned_anon, 1 + 2 + 4 + 8 + 16 + 32 + 46);
+	assert_int_equal(mx_lru(sim).deactivated - st.deactivated, 32);
 	TU_ASSERT_OK(simmm_unpin_user_pages(sim, pins, 64));
 	for (unsigned i = 0; i < 64; i++)
 		mx_expect(mm, a + i * PS, 1 + i);
@@ -484,13 +454,13 @@ static void test_inactive_is_low_per_type(void **state)
 	assert_int_equal(simmm__shrink_inactive_batch(sim, 4), 0);
 	TU_CHECK(sim);
 	for (unsigned i = 0; i < 4; i++) {
-		anon[i] = folio_at(mm, a + i * PS);
+		anon[i] = mx_folio_at(mm, a + i * PS);
 		assert_true(anon[i]->flags & PG_active);
 		mx_expect(mm, a + i * PS, 5 + i); /* young again */
 	}
 	struct simmm_file *act = file_pages(sim, 2, 2, 0);
 	struct simmm_file *f = file_pages(sim, 10, 1, 0);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 	assert_int_equal(st.nr_active_anon, 4);
 	assert_int_equal(st.nr_inactive_anon, 0);
 	assert_int_equal(st.nr_active_file, 2);
@@ -505,9 +475,9 @@ static void test_inactive_is_low_per_type(void **state)
 		assert_false(simmm_pte_young(t.entry));
 		assert_int_equal(anon[i]->flags & (PG_active | PG_lru), PG_lru);
 	}
-	assert_int_equal(lru(sim).deactivated - st.deactivated, 4);
-	assert_int_equal(lru(sim).nr_active_file, 2);
-	assert_int_equal(lru(sim).nr_inactive_anon, 4);
+	assert_int_equal(mx_lru(sim).deactivated - st.deactivated, 4);
+	assert_int_equal(mx_lru(sim).nr_active_file, 2);
+	assert_int_equal(mx_lru(sim).nr_inactive_anon, 4);
 	assert_int_equal(f->nrpages, 9);
 	assert_int_equal(act->nrpages, 2);
 	for (unsigned i = 0; i < 4; i++)
@@ -535,16 +505,16 @@ static void test_note_cost(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 4, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 4, 1);
 	struct simmm_file *f = file_pages(sim, 4, 1, 0);
 	struct simmm_file *big = file_pages(sim, 200, 2, 0);
 
-	assert_int_equal(lru(sim).anon_cost + lru(sim).file_cost, 0);
+	assert_int_equal(mx_lru(sim).anon_cost + mx_lru(sim).file_cost, 0);
 	assert_int_equal(simmm__shrink_inactive_batch(sim, 4), 8);
 	TU_CHECK(sim);
 	assert_int_equal(mx_swap_used(sim), 4);
-	assert_int_equal(lru(sim).anon_cost, 32);
-	assert_int_equal(lru(sim).file_cost, 0);
+	assert_int_equal(mx_lru(sim).anon_cost, 32);
+	assert_int_equal(mx_lru(sim).file_cost, 0);
 	for (unsigned i = 0; i < 4; i++)
 		mx_expect(mm, a + i * PS, 1 + i);
 	TU_CHECK(sim);

@@ -49,14 +49,6 @@
 #define RW (SIMMM_PROT_READ | SIMMM_PROT_WRITE)
 #define PRIV_ANON (SIMMM_MAP_PRIVATE | SIMMM_MAP_ANONYMOUS)
 
-static struct simmm_lru_stats lru(simmm_sim *sim)
-{
-	struct simmm_lru_stats st;
-
-	TU_ASSERT_OK(simmm_lru_stats(sim, &st));
-	return st;
-}
-
 static uint64_t vmflags(struct simmm_mm *mm, simmm_addr_t a)
 {
 	struct simmm_vma_info vi;
@@ -72,18 +64,10 @@ static bool present(struct simmm_mm *mm, simmm_addr_t a)
 	return simmm_pgtable_translate(simmm_mm_pgtable(mm), a, &t) == 0 && t.present;
 }
 
-static struct simmm_page *folio_at(struct simmm_mm *mm, simmm_addr_t a)
-{
-	struct simmm_translation t = mx_tr(mm, a);
-
-	assert_true(t.present);
-	return simmm__compound_head(simmm_mm_sim(mm), simmm__pfn_to_page(simmm_mm_sim(mm), t.pfn));
-}
-
 /* On the unevictable list, mlocked, counting @count mlocks. */
 static void expect_mlocked(struct simmm_mm *mm, simmm_addr_t a, unsigned count)
 {
-	struct simmm_page *f = folio_at(mm, a);
+	struct simmm_page *f = mx_folio_at(mm, a);
 
 	assert_int_equal(f->flags & (PG_mlocked | PG_unevictable | PG_lru | PG_active),
 			 PG_mlocked | PG_unevictable | PG_lru);
@@ -93,7 +77,7 @@ static void expect_mlocked(struct simmm_mm *mm, simmm_addr_t a, unsigned count)
 /* On an evictable list, not mlocked. */
 static void expect_evictable(struct simmm_mm *mm, simmm_addr_t a)
 {
-	struct simmm_page *f = folio_at(mm, a);
+	struct simmm_page *f = mx_folio_at(mm, a);
 
 	assert_int_equal(f->flags & (PG_mlocked | PG_unevictable | PG_lru), PG_lru);
 }
@@ -190,7 +174,7 @@ static void test_populate_lists(void **state)
 
 	mx_write(mm, a, 1);
 	expect_evictable(mm, a);
-	st0 = lru(sim);
+	st0 = mx_lru(sim);
 	TU_ASSERT_OK(simmm_mlock(mm, a, 4 * PS));
 	for (int i = 0; i < 4; i++) {
 		struct simmm_translation t = mx_tr(mm, a + i * PS);
@@ -199,7 +183,7 @@ static void test_populate_lists(void **state)
 		expect_mlocked(mm, a + i * PS, 1);
 	}
 	mx_expect(mm, a, 1);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nr_unevictable, st0.nr_unevictable + 4);
 	assert_int_equal(st.nr_mlock, 4);
 	assert_int_equal(st.mlocked - st0.mlocked, 4);
@@ -210,7 +194,7 @@ static void test_populate_lists(void **state)
 	r = map(mm, 2 * PS, SIMMM_PROT_READ, PRIV_ANON, NULL);
 	TU_ASSERT_OK(simmm_mlock(mm, r, 2 * PS));
 	assert_int_equal(mx_tr(mm, r).pfn, simmm_zero_pfn(sim));
-	assert_int_equal(lru(sim).nr_mlock, 4);
+	assert_int_equal(mx_lru(sim).nr_mlock, 4);
 	/* A shared file mapping: the page-cache folio, read-faulted. */
 	TU_ASSERT_OK(simmm_file_create(sim, 2 * PS, 0, &f));
 	s = map(mm, 2 * PS, RW, SIMMM_MAP_SHARED, f);
@@ -220,26 +204,26 @@ static void test_populate_lists(void **state)
 	/* A private file mapping: written, so an anonymous copy. */
 	p = map(mm, 2 * PS, RW, SIMMM_MAP_PRIVATE, f);
 	TU_ASSERT_OK(simmm_mlock(mm, p, 2 * PS));
-	assert_true(folio_at(mm, p)->flags & PG_anon);
+	assert_true(mx_folio_at(mm, p)->flags & PG_anon);
 	expect_mlocked(mm, p, 1);
-	assert_int_equal(lru(sim).nr_mlock, 8);
+	assert_int_equal(mx_lru(sim).nr_mlock, 8);
 	TU_CHECK(sim);
 
 	/* munlock: back to the inactive list. */
-	st0 = lru(sim);
+	st0 = mx_lru(sim);
 	TU_ASSERT_OK(simmm_munlock(mm, a, 4 * PS));
 	for (int i = 0; i < 4; i++) {
 		expect_evictable(mm, a + i * PS);
-		assert_false(folio_at(mm, a + i * PS)->flags & PG_active);
+		assert_false(mx_folio_at(mm, a + i * PS)->flags & PG_active);
 	}
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.munlocked - st0.munlocked, 4);
 	assert_int_equal(st.rescued - st0.rescued, 4);
 	assert_int_equal(st.nr_unevictable, st0.nr_unevictable - 4);
 	assert_int_equal(st.nr_mlock, 4);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_ASSERT_OK(simmm_file_put(f));
 	TU_CHECK(sim);
 	tu_sim_free(&sim);
@@ -357,7 +341,7 @@ static void test_reclaim_mlocks_missed(void **state)
 	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_PAGEOUT));
 	assert_false(present(mm, a));
 	TU_ASSERT_OK(simmm_mlock(mm, a, 2 * PS));
-	f = folio_at(mm, a);
+	f = mx_folio_at(mm, a);
 	assert_false(f->flags & PG_mlocked);
 	expect_evictable(mm, a);
 	expect_mlocked(mm, a + PS, 1); /* a new folio */
@@ -365,7 +349,7 @@ static void test_reclaim_mlocks_missed(void **state)
 	TU_ASSERT_OK(simmm_reclaim(sim, 64, &n));
 	assert_true(present(mm, a));
 	expect_mlocked(mm, a, 0); /* culled at the putback: count reset */
-	assert_true(folio_at(mm, a) == f);
+	assert_true(mx_folio_at(mm, a) == f);
 	mx_expect(mm, a, 7);
 	TU_CHECK(sim);
 	/* A count of 0 is taken as the last mlock: munlock rescues it. */
@@ -592,7 +576,7 @@ static void test_mlockall(void **state)
 	expect_evictable(mm, a);
 	expect_evictable(mm, d);
 	assert_int_equal(locked_vm(mm), 0);
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	c = map(mm, PS, RW, PRIV_ANON, NULL);
 	assert_false(vmflags(mm, c) & SIMMM_VM_LOCKED);
 	TU_CHECK(sim);
@@ -619,7 +603,7 @@ static void test_fork_cow(void **state)
 	assert_int_equal(locked_vm(child), 0);
 	b = map(child, PS, RW, PRIV_ANON, NULL); /* def_flags not inherited */
 	assert_false(vmflags(child, b) & SIMMM_VM_LOCKED);
-	old = folio_at(mm, a);
+	old = mx_folio_at(mm, a);
 	expect_mlocked(mm, a, 1); /* the child's mapping counts nothing */
 	TU_CHECK(sim);
 	/* The child's COW: its copy is not mlocked, the parent's page stays. */
@@ -629,14 +613,14 @@ static void test_fork_cow(void **state)
 	/* The parent's COW: the copy is mlocked, the old folio munlocked. */
 	mx_write(mm, a, 4);
 	expect_mlocked(mm, a, 1);
-	assert_true(folio_at(mm, a) != old);
-	assert_true(folio_at(child, a) == old);
+	assert_true(mx_folio_at(mm, a) != old);
+	assert_true(mx_folio_at(child, a) == old);
 	expect_evictable(child, a);
 	mx_expect(child, a, 1);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(child));
 	TU_ASSERT_OK(simmm_mmput(mm));
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	tu_sim_free(&sim);
 }
 
@@ -683,7 +667,7 @@ static void test_mremap(void **state)
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_munmap(mm, r2, 6 * PS));
 	assert_int_equal(locked_vm(mm), 6);
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_CHECK(sim);
 	/* DONTUNMAP next to its own source: a locked anonymous VMA never
 	 * faulted (no anon_vma; PROT_NONE here, which mlock() locks before
@@ -765,17 +749,17 @@ static void test_mremap_dontunmap_partial(void **state)
 			mx_expect(mm, a + i * PS, 10u + (unsigned)i);
 	mx_expect(mm, r + PS, 13);
 	mx_expect_zero(mm, a + 2 * PS);
-	assert_int_equal(lru(sim).nr_mlock, 6);
+	assert_int_equal(mx_lru(sim).nr_mlock, 6);
 	TU_CHECK(sim);
 	/* The unlocked VMA's munmap uncharges nothing and munlocks nothing;
 	 * freeing the folios clears their PG_mlocked. */
 	TU_ASSERT_OK(simmm_munmap(mm, a, 6 * PS));
 	assert_int_equal(locked_vm(mm), 8);
-	assert_int_equal(lru(sim).nr_mlock, 2);
+	assert_int_equal(mx_lru(sim).nr_mlock, 2);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_munmap(mm, r, 2 * PS));
 	assert_int_equal(locked_vm(mm), 6);
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
@@ -807,23 +791,23 @@ static void test_dontunmap_mlocked_freed_by_put(void **state)
 	TU_CHECK(sim);
 	pfn = mx_tr(mm, a).pfn;
 	expect_mlocked(mm, a, 1);
-	assert_int_equal(lru(sim).nr_mlock, 4);
+	assert_int_equal(mx_lru(sim).nr_mlock, 4);
 	TU_ASSERT_OK(simmm_page_get(sim, pfn));
 	TU_ASSERT_OK(simmm_madvise(mm, a, PS, SIMMM_MADV_DONTNEED));
 	TU_CHECK(sim);
 	assert_false(present(mm, a));
 	assert_true(mx_page(sim, pfn).flags & PG_mlocked); /* unmapped, held, mlocked */
-	uint64_t cleared = lru(sim).cleared;
+	uint64_t cleared = mx_lru(sim).cleared;
 
 	assert_int_equal(simmm_page_put(sim, pfn), 0);
 	TU_CHECK(sim);
 	assert_true(mx_page(sim, pfn).free);
-	assert_int_equal(lru(sim).nr_mlock, 3);
-	assert_int_equal(lru(sim).cleared, cleared + 1);
+	assert_int_equal(mx_lru(sim).nr_mlock, 3);
+	assert_int_equal(mx_lru(sim).cleared, cleared + 1);
 	mx_expect(mm, r, 32);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_CHECK(sim);
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	tu_sim_free(&sim);
 }
 
@@ -854,13 +838,13 @@ static void test_unmap_madvise_msync(void **state)
 	freed = mx_free_pages(sim);
 	TU_ASSERT_OK(simmm_munmap(mm, a + PS, 2 * PS));
 	assert_int_equal(mx_free_pages(sim), freed + 2);
-	assert_int_equal(lru(sim).nr_mlock, 4);
-	assert_int_equal(lru(sim).cleared, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 4);
+	assert_int_equal(mx_lru(sim).cleared, 0);
 	assert_int_equal(locked_vm(mm), 4);
 	TU_CHECK(sim);
 	/* exit: the page-cache folios stay, munlocked. */
 	TU_ASSERT_OK(simmm_mmput(mm));
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_file_put(f));
 	tu_sim_free(&sim);
@@ -878,15 +862,15 @@ static void test_thp(void **state)
 
 	TU_ASSERT_OK(simmm_mlock(mm, a, PMD));
 	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PMD);
-	f = folio_at(mm, a);
+	f = mx_folio_at(mm, a);
 	assert_int_equal(f->order, 9);
 	expect_mlocked(mm, a, 1);
-	assert_int_equal(lru(sim).nr_mlock, NR);
+	assert_int_equal(mx_lru(sim).nr_mlock, NR);
 	TU_CHECK(sim);
 	/* The PMD split by an mprotect of half: still mlocked, same count. */
 	TU_ASSERT_OK(simmm_mprotect(mm, a + PMD / 2, PMD / 2, SIMMM_PROT_READ));
 	assert_int_equal(mx_tr(mm, a).level, SIMMM_LVL_PTE);
-	assert_true(folio_at(mm, a) == f);
+	assert_true(mx_folio_at(mm, a) == f);
 	expect_mlocked(mm, a, 1);
 	TU_CHECK(sim);
 	/* The folio split: every page an mlocked folio of its own, the head
@@ -896,14 +880,14 @@ static void test_thp(void **state)
 	simmm__put_user_folio(sim, f);
 	expect_mlocked(mm, a, 1);
 	expect_mlocked(mm, a + 5 * PS, 0);
-	assert_int_equal(folio_at(mm, a + 5 * PS)->order, 0);
-	assert_int_equal(lru(sim).nr_mlock, NR);
+	assert_int_equal(mx_folio_at(mm, a + 5 * PS)->order, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, NR);
 	TU_CHECK(sim);
 	/* munlock of a count of 0 clears it too (the last, as far as it knows). */
 	TU_ASSERT_OK(simmm_munlock(mm, a, PMD));
 	expect_evictable(mm, a);
 	expect_evictable(mm, a + 300 * PS);
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
@@ -923,18 +907,18 @@ static void test_thp_partial_unmap(void **state)
 	TU_ASSERT_OK(simmm_mlock(mm, a, PMD));
 	mx_write(mm, a + 3 * PS, 3);
 	TU_ASSERT_OK(simmm_munmap(mm, a + PMD / 2, PMD / 2));
-	assert_false(folio_at(mm, a)->flags & PG_mlocked);
-	assert_true(folio_at(mm, a)->flags & PG_partially_mapped);
+	assert_false(mx_folio_at(mm, a)->flags & PG_mlocked);
+	assert_true(mx_folio_at(mm, a)->flags & PG_partially_mapped);
 	TU_CHECK(sim);
 	for (int i = 0; i < 8; i++)
 		TU_ASSERT_OK(simmm_reclaim(sim, 2 * NR, &n));
 	for (uint64_t i = 0; i < NR / 2; i++) {
 		assert_true(present(mm, a + i * PS));
-		assert_int_equal(folio_at(mm, a + i * PS)->order, 0);
+		assert_int_equal(mx_folio_at(mm, a + i * PS)->order, 0);
 	}
 	expect_mlocked(mm, a + 3 * PS, 0);
 	mx_expect(mm, a + 3 * PS, 3);
-	assert_int_equal(lru(sim).nr_mlock, NR / 2);
+	assert_int_equal(mx_lru(sim).nr_mlock, NR / 2);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
@@ -956,13 +940,13 @@ static void test_migrate_device(void **state)
 	TU_ASSERT_OK(tdev_init(&dev, sim, SIMMM_MEM_DEVICE_PRIVATE, 16));
 	TU_ASSERT_OK(tu_fill(mm, a, 4, PS, 10));
 	TU_ASSERT_OK(simmm_mlock(mm, a, 4 * PS));
-	assert_int_equal(lru(sim).nr_mlock, 4);
+	assert_int_equal(mx_lru(sim).nr_mlock, 4);
 	/* Migrating mlocked pages is allowed: collected, they are munlocked
 	 * (folio_remove_rmap_pte() in a VM_LOCKED VMA) and freed. */
 	TU_ASSERT_OK(tdev_migrate(&dev, mm, a, 4, SYS, &n));
 	assert_int_equal(n, 4);
 	assert_true(simmm_is_device_private_entry(tu_pte(mm, a)));
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_CHECK(sim);
 	/* A CPU read faults each page back: remove_migration_ptes() mlocks
 	 * the new RAM folio in the VM_LOCKED VMA. */
@@ -976,7 +960,7 @@ static void test_migrate_device(void **state)
 	TU_ASSERT_OK(tdev_migrate(&dev, mm, a, 1, SYS, &n));
 	assert_int_equal(n, 0);
 	expect_mlocked(mm, a, 1);
-	assert_int_equal(lru(sim).nr_mlock, 4);
+	assert_int_equal(mx_lru(sim).nr_mlock, 4);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_ASSERT_OK(simmm_memunmap_pages(&dev.pgmap));
@@ -1057,10 +1041,10 @@ static void test_munlock_device_exclusive(void **state)
 	expect_evictable(mm, a + PS);
 	TU_CHECK(sim);
 	/* Freed at munmap: PG_mlocked cleared then. */
-	cleared = lru(sim).cleared;
+	cleared = mx_lru(sim).cleared;
 	TU_ASSERT_OK(simmm_munmap(mm, a, PS));
-	assert_int_equal(lru(sim).cleared, cleared + 1);
-	assert_int_equal(lru(sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(sim).cleared, cleared + 1);
+	assert_int_equal(mx_lru(sim).nr_mlock, 0);
 	TU_CHECK(sim);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_ASSERT_OK(simmm_memunmap_pages(&dev.pgmap));
@@ -1208,11 +1192,11 @@ static void task_mlock(simmm_sim *sim, void *arg)
 		simmm_sched_yield(sim);
 	x->rc_mlock = simmm_mlock(x->mm, x->a, PS);
 	if (x->unlock_too) {
-		struct simmm_lru_stats st = lru(sim);
+		struct simmm_lru_stats st = mx_lru(sim);
 
 		TU_ASSERT_OK(simmm_munlock(x->mm, x->a, PS));
-		x->munlocked = lru(sim).munlocked - st.munlocked;
-		x->stranded = lru(sim).stranded - st.stranded;
+		x->munlocked = mx_lru(sim).munlocked - st.munlocked;
+		x->stranded = mx_lru(sim).stranded - st.stranded;
 	}
 	x->done = true;
 }
@@ -1262,7 +1246,7 @@ static void test_race_reclaim_mlock(void **state)
 	assert_true(present(x.mm, x.a));
 	expect_mlocked(x.mm, x.a, 0);
 	/* activate_locked gave the swap slot add_to_swap() took back. */
-	assert_false(folio_at(x.mm, x.a)->flags & PG_swapcache);
+	assert_false(mx_folio_at(x.mm, x.a)->flags & PG_swapcache);
 	assert_int_equal(mx_swap_used(x.sim), 0);
 	mx_expect(x.mm, x.a, 5);
 	TU_CHECK(x.sim);
@@ -1287,7 +1271,7 @@ static void test_race_reclaim_munlock(void **state)
 	assert_int_equal(x.stranded, 0);
 	assert_int_equal(x.reclaimed, 1);
 	assert_false(present(x.mm, x.a));
-	assert_int_equal(lru(x.sim).nr_mlock, 0);
+	assert_int_equal(mx_lru(x.sim).nr_mlock, 0);
 	mx_expect(x.mm, x.a, 5);
 	TU_CHECK(x.sim);
 	race_free(&x);
@@ -1306,14 +1290,14 @@ static void test_checker_catches(void **state)
 	TU_ASSERT_OK(simmm_mlock(mm, a, PS));
 	mx_write(mm, a + PS, 1);
 	/* An mlock_count above the VM_LOCKED mappings (one). */
-	f = folio_at(mm, a);
+	f = mx_folio_at(mm, a);
 	f->mlock_count = 2;
 	assert_true(simmm_check(sim) > 0);
 	f->mlock_count = 1;
 	simmm_reports_clear(sim);
 	TU_CHECK(sim);
 	/* PG_mlocked on an evictable list (and nr_mlock not counting it). */
-	f = folio_at(mm, a + PS);
+	f = mx_folio_at(mm, a + PS);
 	f->flags |= PG_mlocked;
 	assert_true(simmm_check(sim) > 0);
 	f->flags &= ~PG_mlocked;

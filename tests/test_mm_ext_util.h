@@ -161,4 +161,36 @@ static inline simmm_addr_t thp_region(struct simmm_mm *mm, uint64_t len)
 	return a;
 }
 
+/* The LRU's lists and counters now. */
+static inline struct simmm_lru_stats mx_lru(simmm_sim *sim)
+{
+	struct simmm_lru_stats st;
+
+	TU_ASSERT_OK(simmm_lru_stats(sim, &st));
+	return st;
+}
+
+/* The folio (head) an address of @mm maps; it must be present. */
+static inline struct simmm_page *mx_folio_at(struct simmm_mm *mm, simmm_addr_t a)
+{
+	struct simmm_translation t = mx_tr(mm, a);
+
+	assert_true(t.present);
+	return simmm__compound_head(simmm_mm_sim(mm), simmm__pfn_to_page(simmm_mm_sim(mm), t.pfn));
+}
+
+/* @n anonymous pages written (tags @tag + i: dirty, young), then made cold
+ * (MADV_COLD: old ptes, no PG_referenced, inactive): each goes at its
+ * first look by reclaim. */
+static inline simmm_addr_t mx_cold_anon(struct simmm_mm *mm, unsigned n, unsigned tag)
+{
+	simmm_addr_t a = mx_anon(mm, 0, n * PS);
+
+	for (unsigned i = 0; i < n; i++)
+		mx_write(mm, a + i * PS, tag + i);
+	TU_ASSERT_OK(simmm_madvise(mm, a, n * PS, SIMMM_MADV_COLD));
+	TU_CHECK(simmm_mm_sim(mm));
+	return a;
+}
+
 #endif

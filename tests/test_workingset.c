@@ -21,14 +21,6 @@
  */
 #include "test_mm_ext_util.h"
 
-static struct simmm_lru_stats lru(simmm_sim *sim)
-{
-	struct simmm_lru_stats st;
-
-	TU_ASSERT_OK(simmm_lru_stats(sim, &st));
-	return st;
-}
-
 static void read_page(struct simmm_file *f, uint64_t index)
 {
 	uint8_t b;
@@ -56,15 +48,6 @@ static struct simmm_page *cached(struct simmm_file *f, uint64_t index)
 	return simmm__filemap_lookup(f, index);
 }
 
-/* The folio an address of @mm maps (present). */
-static struct simmm_page *folio_at(struct simmm_mm *mm, simmm_addr_t a)
-{
-	struct simmm_translation t = mx_tr(mm, a);
-
-	assert_true(t.present);
-	return simmm__compound_head(simmm_mm_sim(mm), simmm__pfn_to_page(simmm_mm_sim(mm), t.pfn));
-}
-
 /* The swap slot an address's swap pte names. */
 static struct simmm_swap_slot *slot_at(struct simmm_mm *mm, simmm_addr_t a)
 {
@@ -85,18 +68,6 @@ static unsigned swap_shadows(simmm_sim *sim)
 	for (uint64_t i = 0; i < sw->hiwater; i++)
 		n += sw->slots[i].shadow != 0;
 	return n;
-}
-
-/* @n anonymous pages written, then made cold (old ptes, inactive). */
-static simmm_addr_t cold_anon(struct simmm_mm *mm, unsigned n, unsigned tag)
-{
-	simmm_addr_t a = mx_anon(mm, 0, n * PS);
-
-	for (unsigned i = 0; i < n; i++)
-		mx_write(mm, a + i * PS, tag + i);
-	TU_ASSERT_OK(simmm_madvise(mm, a, n * PS, SIMMM_MADV_COLD));
-	TU_CHECK(simmm_mm_sim(mm));
-	return a;
 }
 
 /* One look at each inactive list, @n folios of each; returns pages freed. */
@@ -126,12 +97,12 @@ static void test_thrash_refaults_activated(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 0);
 	struct simmm_file *hot = file_read(sim, 40, 0, 2);
-	struct simmm_lru_stats st = lru(sim);
+	struct simmm_lru_stats st = mx_lru(sim);
 
 	assert_int_equal(st.nr_active_file, 40);
 	assert_int_equal(st.nonresident_age, 40); /* workingset_activation() */
 	struct simmm_file *ws = file_read(sim, 32, 0, 1);
-	assert_int_equal(lru(sim).nr_inactive_file, 32);
+	assert_int_equal(mx_lru(sim).nr_inactive_file, 32);
 	assert_int_equal(shrink_batch(sim, 32), 32);
 	for (unsigned i = 0; i < 32; i++) {
 		uint64_t shadow = simmm__filemap_shadow(ws, i);
@@ -141,7 +112,7 @@ static void test_thrash_refaults_activated(void **state)
 		/* pack_shadow(): the timestamp above PG_workingset (clear). */
 		assert_int_equal(shadow & ~SIMMM_SHADOW_TAG, (40 + i) << 1);
 	}
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.nonresident_age, 40 + 32);
 	assert_int_equal(st.refault_file + st.activate_file + st.restore_file, 0);
 
@@ -151,7 +122,7 @@ static void test_thrash_refaults_activated(void **state)
 				 PG_active | PG_lru);
 		assert_int_equal(simmm__filemap_shadow(ws, i), 0);
 	}
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.refault_file, 32);
 	assert_int_equal(st.activate_file, 32);
 	assert_int_equal(st.restore_file, 0);
@@ -190,7 +161,7 @@ static void test_cold_refault_not_activated(void **state)
 	assert_int_equal(shrink_batch(sim, 32), 32);
 	read_page(ws, 0);
 	assert_int_equal(cached(ws, 0)->flags & (PG_active | PG_lru), PG_lru);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.refault_file, 1);
 	assert_int_equal(st.activate_file, 0);
 	assert_int_equal(st.nonresident_age, 4 + 32); /* no activation */
@@ -201,7 +172,7 @@ static void test_cold_refault_not_activated(void **state)
 	assert_false(cached(ws, 27)->flags & PG_active);
 	read_page(ws, 28);
 	assert_true(cached(ws, 28)->flags & PG_active);
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.refault_file, 4);
 	assert_int_equal(st.activate_file, 2);
 	assert_int_equal(st.nr_active_file, 4 + 2);
@@ -255,17 +226,17 @@ static void test_workingset_size(void **state)
 	/* An anon refault counts the inactive file list. */
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 4, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 4, 1);
 	struct simmm_file *g;
 
 	assert_int_equal(shrink_batch(sim, 4), 4);
 	mx_expect(mm, a + 3 * PS, 4);
-	assert_false(folio_at(mm, a + 3 * PS)->flags & PG_active); /* size 0 */
+	assert_false(mx_folio_at(mm, a + 3 * PS)->flags & PG_active); /* size 0 */
 	g = file_read(sim, 10, 0, 1);
 	mx_expect(mm, a + 2 * PS, 3);
 	TU_CHECK(sim);
-	assert_true(folio_at(mm, a + 2 * PS)->flags & PG_active);
-	assert_int_equal(lru(sim).activate_anon, 1);
+	assert_true(mx_folio_at(mm, a + 2 * PS)->flags & PG_active);
+	assert_int_equal(mx_lru(sim).activate_anon, 1);
 	TU_ASSERT_OK(simmm_file_put(g));
 	TU_ASSERT_OK(simmm_mmput(mm));
 	tu_sim_free(&sim);
@@ -280,7 +251,7 @@ static void test_workingset_size(void **state)
 static void touch_expect_cost(struct simmm_mm *mm, simmm_addr_t a, unsigned tag, bool restore)
 {
 	simmm_sim *sim = simmm_mm_sim(mm);
-	struct simmm_lru_stats before = lru(sim), after;
+	struct simmm_lru_stats before = mx_lru(sim), after;
 	uint64_t anon = before.anon_cost + (restore ? 32 : 0), file = before.file_cost;
 
 	if (restore && anon + file > (before.nr_inactive + before.nr_active) / 4) {
@@ -289,7 +260,7 @@ static void touch_expect_cost(struct simmm_mm *mm, simmm_addr_t a, unsigned tag,
 	}
 	mx_expect(mm, a, tag);
 	TU_CHECK(sim);
-	after = lru(sim);
+	after = mx_lru(sim);
 	assert_int_equal(after.anon_cost, anon);
 	assert_int_equal(after.file_cost, file);
 	assert_int_equal(after.restore_anon, before.restore_anon + restore);
@@ -311,7 +282,7 @@ static void test_swap_refault_and_restore(void **state)
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
 	struct simmm_file *hot = file_read(sim, 40, 0, 2);
-	simmm_addr_t a = cold_anon(mm, 8, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 8, 1);
 	struct simmm_lru_stats st;
 	unsigned evicted = 0;
 
@@ -325,12 +296,12 @@ static void test_swap_refault_and_restore(void **state)
 	}
 	for (unsigned i = 0; i < 8; i++) {
 		touch_expect_cost(mm, a + i * PS, 1 + i, false);
-		assert_int_equal(folio_at(mm, a + i * PS)->flags &
+		assert_int_equal(mx_folio_at(mm, a + i * PS)->flags &
 					 (PG_active | PG_workingset | PG_lru | PG_swapcache),
 				 PG_active | PG_lru | PG_swapcache);
 	}
 	assert_int_equal(swap_shadows(sim), 0); /* taken by the swap-ins */
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.refault_anon, 8);
 	assert_int_equal(st.activate_anon, 8);
 	assert_int_equal(st.restore_anon, 0);
@@ -344,7 +315,7 @@ static void test_swap_refault_and_restore(void **state)
 		struct simmm_translation t = mx_tr(mm, a + i * PS);
 
 		if (t.present) {
-			assert_true(folio_at(mm, a + i * PS)->flags & PG_workingset);
+			assert_true(mx_folio_at(mm, a + i * PS)->flags & PG_workingset);
 			continue;
 		}
 		assert_true(slot_at(mm, a + i * PS)->shadow & 1);
@@ -356,11 +327,11 @@ static void test_swap_refault_and_restore(void **state)
 
 		touch_expect_cost(mm, a + i * PS, 1 + i, out);
 		if (out)
-			assert_int_equal(folio_at(mm, a + i * PS)->flags &
+			assert_int_equal(mx_folio_at(mm, a + i * PS)->flags &
 						 (PG_active | PG_workingset),
 					 PG_active | PG_workingset);
 	}
-	st = lru(sim);
+	st = mx_lru(sim);
 	assert_int_equal(st.refault_anon, 8 + evicted);
 	assert_int_equal(st.activate_anon, 8 + evicted);
 	assert_int_equal(st.restore_anon, evicted);
@@ -375,7 +346,7 @@ static void test_swap_free_drops_shadow(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 4, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 4, 1);
 
 	assert_int_equal(shrink_batch(sim, 4), 4);
 	assert_int_equal(swap_shadows(sim), 4);
@@ -421,13 +392,13 @@ static void test_truncate_drops_shadows(void **state)
 
 	read_page(f, 2);
 	read_page(f, 3);
-	assert_int_equal(lru(sim).refault_file, 0);
+	assert_int_equal(mx_lru(sim).refault_file, 0);
 	assert_int_equal(simmm_file_pwrite(f, &b, 1, 1 * PS), 1);
 	TU_CHECK(sim);
 	assert_int_equal(simmm__filemap_shadow(f, 1), 0);
-	assert_int_equal(lru(sim).refault_file, 0);
+	assert_int_equal(mx_lru(sim).refault_file, 0);
 	read_page(f, 0);
-	assert_int_equal(lru(sim).refault_file, 1);
+	assert_int_equal(mx_lru(sim).refault_file, 1);
 	/* The file dies with shadows in its cache (page 4): nothing leaks. */
 	assert_true(simmm__is_shadow(simmm__filemap_shadow(f, 4)));
 	TU_ASSERT_OK(simmm_file_put(f));
@@ -457,7 +428,7 @@ static void test_refaults_deactivate(void **state)
 	TU_ASSERT_OK(simmm_reclaim(sim, 1, &got));
 	TU_CHECK(sim);
 	assert_int_equal(got, 1);
-	deact = lru(sim).deactivated;
+	deact = mx_lru(sim).deactivated;
 	assert_int_equal(deact, 0);
 	for (unsigned i = 0; i < 50 && gone == 50; i++)
 		if (!cached(cold, i))
@@ -465,12 +436,12 @@ static void test_refaults_deactivate(void **state)
 	assert_true(gone < 50);
 	read_page(cold, gone);
 	assert_true(cached(cold, gone)->flags & PG_active);
-	assert_int_equal(lru(sim).activate_file, 1);
+	assert_int_equal(mx_lru(sim).activate_file, 1);
 
 	TU_ASSERT_OK(simmm_reclaim(sim, 1, &got));
 	TU_CHECK(sim);
-	assert_true(lru(sim).deactivated > deact);
-	deact = lru(sim).deactivated;
+	assert_true(mx_lru(sim).deactivated > deact);
+	deact = mx_lru(sim).deactivated;
 	for (unsigned i = 0; i < 40; i++) {
 		struct simmm_page *p = cached(hot, i);
 
@@ -479,7 +450,7 @@ static void test_refaults_deactivate(void **state)
 	}
 	TU_ASSERT_OK(simmm_reclaim(sim, 1, &got));
 	TU_CHECK(sim);
-	assert_int_equal(lru(sim).deactivated, deact);
+	assert_int_equal(mx_lru(sim).deactivated, deact);
 	TU_ASSERT_OK(simmm_file_put(cold));
 	TU_ASSERT_OK(simmm_file_put(hot));
 	tu_sim_free(&sim);
@@ -501,7 +472,7 @@ static void test_clock(void **state)
 	simmm_addr_t a = 0;
 	uint8_t b;
 
-	assert_int_equal(lru(sim).nonresident_age, 0);
+	assert_int_equal(mx_lru(sim).nonresident_age, 0);
 	TU_ASSERT_OK(simmm_mmap(mm, 0, PS, SIMMM_PROT_READ, SIMMM_MAP_SHARED, f, 0, &a));
 	TU_ASSERT_OK(simmm_mm_access(mm, a, &b, 1, SIMMM_ACCESS_READ));
 	TU_CHECK(sim);
@@ -509,14 +480,14 @@ static void test_clock(void **state)
 	assert_int_equal(shrink_batch(sim, 2), 1);
 	assert_true(cached(f, 0)->flags & PG_active);
 	assert_null(cached(f, 1));
-	assert_int_equal(lru(sim).nonresident_age, 2);
+	assert_int_equal(mx_lru(sim).nonresident_age, 2);
 	/* Page 1 was evicted before page 0's batch went back (eviction at
 	 * 0, putback to 2): its refault distance is 2, beyond the one active
 	 * folio, so it is not activated and the clock stays. */
 	read_page(f, 1);
-	assert_int_equal(lru(sim).nonresident_age, 2);
-	assert_int_equal(lru(sim).refault_file, 1);
-	assert_int_equal(lru(sim).activate_file, 0);
+	assert_int_equal(mx_lru(sim).nonresident_age, 2);
+	assert_int_equal(mx_lru(sim).refault_file, 1);
+	assert_int_equal(mx_lru(sim).activate_file, 0);
 	TU_ASSERT_OK(simmm_mmput(mm));
 	TU_ASSERT_OK(simmm_file_put(f));
 	tu_sim_free(&sim);
@@ -541,7 +512,7 @@ static void test_check_catches_bad_shadows(void **state)
 	(void)state;
 	simmm_sim *sim = mx_sim(NULL, 64 * MIB, 64 * MIB);
 	struct simmm_mm *mm = mx_mm(sim);
-	simmm_addr_t a = cold_anon(mm, 1, 1);
+	simmm_addr_t a = mx_cold_anon(mm, 1, 1);
 	struct simmm_file *f = file_read(sim, 2, 1, 1);
 	struct simmm_swap_slot *s;
 	uint64_t shadow, age;
@@ -565,7 +536,7 @@ static void test_check_catches_bad_shadows(void **state)
 	TU_CHECK(sim);
 
 	shadow = f->cache[1];
-	age = lru(sim).nonresident_age;
+	age = mx_lru(sim).nonresident_age;
 	f->cache[1] = SIMMM_SHADOW_TAG | (age + 5) << 1;
 	expect_report(sim, "workingset: shadow entry");
 	f->cache[1] = shadow;
