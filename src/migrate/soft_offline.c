@@ -42,15 +42,8 @@ static int offline_in_use(simmm_sim *sim, struct simmm_page *page)
 	int err;
 
 	if (folio->order) {
-		/* try_to_split_thp_page(): the reference moves to @page's
-		 * new folio. */
-		err = simmm__folio_lock(sim, folio);
-		if (!err) {
-			err = simmm__split_folio_ref(sim, folio, page == folio ? NULL : page);
-			simmm__folio_unlock(sim, folio);
-			if (!err && folio != page)
-				simmm__put_user_folio(sim, folio);
-		}
+		/* the reference moves to @page's new folio */
+		err = simmm__try_to_split_thp_page(sim, folio, page);
 		if (err) {
 			simmm__put_user_folio(sim, folio);
 			return -EBUSY; /* "thp split failed" */

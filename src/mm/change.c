@@ -840,10 +840,7 @@ int64_t simmm_process_madvise(struct simmm_mm *caller, struct simmm_mm *target,
 			      const struct simmm_iovec *vec, size_t vlen, int advice,
 			      unsigned flags)
 {
-	/* MAX_RW_COUNT: what one read/write-like call moves at most. */
-	const uint64_t max_rw = (uint64_t)INT32_MAX & ~(uint64_t)(target && simmm__mm_ok(target)
-								  ? target->sim->page_size - 1 : 0);
-	uint64_t total = 0, done = 0;
+	uint64_t max_rw, total = 0, done = 0;
 	enum madv_lock mode = madv_lock_mode(advice);
 	bool held = true;
 	int err = 0;
@@ -852,6 +849,9 @@ int64_t simmm_process_madvise(struct simmm_mm *caller, struct simmm_mm *target,
 		return -EINVAL;
 	if (flags)
 		return -EINVAL;
+	/* MAX_RW_COUNT: INT_MAX rounded down to a page, what one read- or
+	 * write-like call moves at most. */
+	max_rw = (uint64_t)INT32_MAX & ~(target->sim->page_size - 1);
 	/* import_iovec(): at most UIO_MAXIOV vectors, none longer than
 	 * SSIZE_MAX; the whole clamped to MAX_RW_COUNT (below). */
 	if (vlen > SIMMM_UIO_MAXIOV)

@@ -434,22 +434,21 @@ static int get_hwpoison_page(struct mf *mf, struct simmm_page *head)
 	return 1;
 }
 
-/* try_to_split_thp_page(): the caller's reference moves to @page's new
- * folio. */
-static int split_thp(struct mf *mf, struct simmm_page *folio)
+int simmm__try_to_split_thp_page(simmm_sim *sim, struct simmm_page *folio,
+				 struct simmm_page *page)
 {
-	simmm_sim *sim = mf->sim;
 	int err = simmm__folio_lock(sim, folio);
 
 	if (err)
 		return err;
 	/* The head keeps the caller's reference; another page gets one. */
-	err = simmm__split_folio_ref(sim, folio, mf->page == folio ? NULL : mf->page);
+	err = simmm__split_folio_ref(sim, folio, page == folio ? NULL : page);
 	simmm__folio_unlock(sim, folio);
-	if (!err && folio != mf->page)
+	if (!err && folio != page)
 		simmm__put_user_folio(sim, folio);
 	return err;
 }
+
 
 static int memory_failure(struct mf *mf)
 {
@@ -497,7 +496,7 @@ static int memory_failure(struct mf *mf)
 			return action_result(mf, MF_IGNORED);
 	}
 	if (folio->order) {
-		if (split_thp(mf, folio)) {
+		if (simmm__try_to_split_thp_page(sim, folio, page)) {
 			/* kill_procs_now(): the process is told at once. */
 			collect_procs(mf, folio);
 			kill_procs(mf, true, false);

@@ -747,6 +747,11 @@ bool simmm__pmd_has_deposit(simmm_sim *sim, simmm_entry_t e);
 int simmm__split_folio(simmm_sim *sim, struct simmm_page *folio);
 /* The same, and @page's new folio gets a reference (see huge.c). */
 int simmm__split_folio_ref(simmm_sim *sim, struct simmm_page *folio, struct simmm_page *page);
+/* try_to_split_thp_page() (memory_failure.c): lock and split @folio; on
+ * success the caller's reference on it moves to @page's new folio. 0, a
+ * lock error, or -EBUSY (pinned: the caller keeps its reference). */
+int simmm__try_to_split_thp_page(simmm_sim *sim, struct simmm_page *folio,
+				 struct simmm_page *page);
 /* Split a locked, unmapped large folio under migration: every new folio is
  * locked with one reference (the head keeps 1 + @extra). -EBUSY if not. */
 int simmm__split_folio_unmapped(simmm_sim *sim, struct simmm_page *folio, int extra);
